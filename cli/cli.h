@@ -1,0 +1,70 @@
+/* The modelgate front end: argument parsing and dispatch only. Each command
+ * lives in cli/cmd_<name>.c with its own option table and usage text, and
+ * returns the process exit code. */
+#ifndef MG_CLI_H
+#define MG_CLI_H
+
+#include <getopt.h>
+#include <stdio.h>
+
+#include "pipelines/pipelines.h"
+#include "registry/registry.h"
+
+typedef struct mg_cli {
+	int quiet;
+	int verbose;
+	int json;
+	int color;          /* stdout is a terminal and NO_COLOR is unset */
+	const char *name;   /* the command being run */
+	const char *usage;  /* its usage text */
+} mg_cli;
+
+typedef int (*mg_cmd_fn)(mg_cli *cli, int argc, char **argv);
+
+typedef struct mg_cmd {
+	const char *name;
+	mg_cmd_fn fn;
+	const char *summary;
+	const char *usage;
+} mg_cmd;
+
+/* Options every command takes; append to a command's table. */
+#define CLI_COMMON_OPTS                                     \
+	{"json", no_argument, NULL, 'J'},                   \
+	{"quiet", no_argument, NULL, 'q'},                  \
+	{"verbose", no_argument, NULL, 'v'},                \
+	{"help", no_argument, NULL, 'h'},                   \
+	{NULL, 0, NULL, 0}
+#define CLI_COMMON_SHORT "qvh"
+
+/* Handles a common option or a getopt error; returns -1 when handled and
+ * the command goes on, else the exit code to return (0 for --help). */
+int cli_common_opt(mg_cli *cli, int c);
+/* Prints "modelgate NAME: msg" and the usage line; returns 2. */
+int cli_usage_error(mg_cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Prints "modelgate: msg" for err and returns its exit code. */
+int cli_fail(mg_cli *cli, const mg_error *err);
+/* Prints to stderr unless -q. */
+void cli_info(mg_cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* An ANSI colour sequence ("31" red, "32" green, "33" yellow, "1" bold, "0"
+ * reset) when colour is on, else "". */
+const char *cli_color(const mg_cli *cli, const char *code);
+
+/* Opens the local store ($MODELGATE_HOME or its default). */
+int cli_open_store(mg_store **out, mg_error *err);
+/* Parses a reference that must name the local store. */
+int cli_local_ref(mg_ref **out, const char *s, mg_error *err);
+/* Prints a jansson value (void * to keep jansson out of this header) as
+ * indented JSON to stdout; steals the reference. */
+int cli_print_json(void *json);
+
+int cmd_push(mg_cli *cli, int argc, char **argv);
+int cmd_pull(mg_cli *cli, int argc, char **argv);
+int cmd_tag(mg_cli *cli, int argc, char **argv);
+int cmd_ls(mg_cli *cli, int argc, char **argv);
+int cmd_inspect(mg_cli *cli, int argc, char **argv);
+int cmd_rm(mg_cli *cli, int argc, char **argv);
+int cmd_gc(mg_cli *cli, int argc, char **argv);
+int cmd_fsck(mg_cli *cli, int argc, char **argv);
+
+#endif

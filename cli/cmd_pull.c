@@ -1,0 +1,50 @@
+/* modelgate pull REF [-o DIR]: restore a version's files under their names. */
+#include "cli.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+
+int cmd_pull(mg_cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"output", required_argument, NULL, 'o'},
+		CLI_COMMON_OPTS};
+	const char *dir = ".";
+	int c, rc;
+	while ((c = getopt_long(argc, argv, "o:" CLI_COMMON_SHORT, opts, NULL)) != -1) {
+		if (c == 'o')
+			dir = optarg;
+		else if ((rc = cli_common_opt(cli, c)) >= 0)
+			return rc;
+	}
+	if (argc - optind != 1)
+		return cli_usage_error(cli, argc - optind < 1 ? "missing reference" : "too many arguments");
+	mg_error err = {0};
+	mg_ref *ref = NULL;
+	mg_store *store = NULL;
+	mg_manifest *m = NULL;
+	char digest[MG_DIGEST_SIZE];
+	rc = 0;
+	if (cli_local_ref(&ref, argv[optind], &err) || cli_open_store(&store, &err) ||
+	    mg_pull_local(store, ref, dir, &m, digest, &err)) {
+		rc = cli_fail(cli, &err);
+		goto done;
+	}
+	if (cli->json) {
+		json_t *files = json_array();
+		for (size_t i = 0; i < m->nlayers; i++)
+			json_array_append_new(files, json_pack("{s:s, s:s, s:I}", "name", m->layers[i].title,
+							       "digest", m->layers[i].digest, "size",
+							       (json_int_t)m->layers[i].size));
+		rc = cli_print_json(json_pack("{s:s, s:s, s:s, s:o}", "reference", argv[optind], "digest",
+					      digest, "directory", dir, "files", files));
+	} else if (!cli->quiet) {
+		for (size_t i = 0; i < m->nlayers; i++)
+			printf("%s/%s\n", dir, m->layers[i].title);
+	}
+done:
+	mg_manifest_free(m);
+	mg_ref_free(ref);
+	mg_store_free(store);
+	return rc;
+}

@@ -1,0 +1,32 @@
+/* modelgate rm REF...: remove tags; gc frees what no tag reaches. */
+#include "cli.h"
+
+int cmd_rm(mg_cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {CLI_COMMON_OPTS};
+	int c, rc;
+	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORT, opts, NULL)) != -1)
+		if ((rc = cli_common_opt(cli, c)) >= 0)
+			return rc;
+	if (argc - optind < 1)
+		return cli_usage_error(cli, "missing reference");
+	mg_error err = {0};
+	mg_store *store = NULL;
+	if (cli_open_store(&store, &err))
+		return cli_fail(cli, &err);
+	rc = 0;
+	for (int i = optind; i < argc; i++) {
+		mg_ref *ref = NULL;
+		size_t n = 0;
+		if (cli_local_ref(&ref, argv[i], &err) || mg_store_remove(store, ref, &n, &err)) {
+			int e = cli_fail(cli, &err);
+			if (!rc)
+				rc = e;
+		} else if (!cli->quiet) {
+			printf("removed '%s'%s\n", argv[i], n > 1 ? " (all its tags)" : "");
+		}
+		mg_ref_free(ref);
+	}
+	mg_store_free(store);
+	return rc;
+}

@@ -1,0 +1,213 @@
+/* modelgate: the command table, global options, help and dispatch. */
+#include "cli.h"
+
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int cmd_help(mg_cli *cli, int argc, char **argv);
+
+static const mg_cmd commands[] = {
+	{"push", cmd_push, "store files as a model (or dataset) version",
+	 "modelgate push REF FILE... [--annotation KEY=VALUE]... [--artifact-type TYPE] [--no-git]"},
+	{"pull", cmd_pull, "restore the files of a version", "modelgate pull REF [-o DIR]"},
+	{"tag", cmd_tag, "give a version another tag", "modelgate tag REF NEWTAG"},
+	{"ls", cmd_ls, "list the versions in the store", "modelgate ls [REPO]"},
+	{"inspect", cmd_inspect, "show a version's files, config and annotations",
+	 "modelgate inspect REF [--raw]"},
+	{"rm", cmd_rm, "remove a tag (gc frees the blobs)", "modelgate rm REF..."},
+	{"gc", cmd_gc, "remove blobs no tag reaches, and stray temporary files", "modelgate gc"},
+	{"fsck", cmd_fsck, "re-hash every blob and check every reference", "modelgate fsck"},
+	{"help", cmd_help, "show help for modelgate or a command", "modelgate help [COMMAND]"},
+};
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static const mg_cmd *find_command(const char *name)
+{
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		if (!strcmp(commands[i].name, name))
+			return &commands[i];
+	return NULL;
+}
+
+static void print_overview(FILE *f)
+{
+	fprintf(f, "usage: modelgate [--version] [-q | -v] [--json] COMMAND [ARGS]\n\n"
+		   "Validate ML models for edge devices in CI. Commands:\n");
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].summary);
+	fprintf(f, "\nReferences: REPO[:TAG] or REPO@sha256:HEX in the local store at\n"
+		   "$MODELGATE_HOME (default ~/.local/share/modelgate).\n"
+		   "Exit codes: 0 ok, 1 a gate or check failed, 2 bad usage or input,\n"
+		   "3 infrastructure failure. 'modelgate help COMMAND' for more.\n");
+}
+
+static int cmd_help(mg_cli *cli, int argc, char **argv)
+{
+	(void)cli;
+	if (argc < 2) {
+		print_overview(stdout);
+		return 0;
+	}
+	const mg_cmd *c = find_command(argv[1]);
+	if (!c) {
+		fprintf(stderr, "modelgate: '%s' is not a modelgate command; see 'modelgate help'\n", argv[1]);
+		return MG_EXIT_INPUT;
+	}
+	printf("usage: %s\n\n%s\n\nCommon options: -q/--quiet, -v/--verbose, --json, -h/--help\n",
+	       c->usage, c->summary);
+	return 0;
+}
+
+int cli_common_opt(mg_cli *cli, int c)
+{
+	switch (c) {
+	case 'q':
+		cli->quiet = 1;
+		cli->verbose = 0;
+		return -1;
+	case 'v':
+		cli->verbose = 1;
+		cli->quiet = 0;
+		return -1;
+	case 'J':
+		cli->json = 1;
+		return -1;
+	case 'h':
+		printf("usage: %s\n", cli->usage);
+		return 0;
+	default: /* getopt printed what was wrong */
+		fprintf(stderr, "usage: %s\n", cli->usage);
+		return MG_EXIT_INPUT;
+	}
+}
+
+int cli_usage_error(mg_cli *cli, const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "modelgate %s: ", cli->name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nusage: %s\n", cli->usage);
+	return MG_EXIT_INPUT;
+}
+
+int cli_fail(mg_cli *cli, const mg_error *err)
+{
+	(void)cli;
+	fprintf(stderr, "modelgate: %s\n", err->msg[0] ? err->msg : "unknown error");
+	return mg_error_exit_code(err->code ? err->code : MG_ERROR);
+}
+
+void cli_info(mg_cli *cli, const char *fmt, ...)
+{
+	if (cli->quiet)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+}
+
+const char *cli_color(const mg_cli *cli, const char *code)
+{
+	if (!cli->color)
+		return "";
+	if (!strcmp(code, "0"))
+		return "\033[0m";
+	if (!strcmp(code, "1"))
+		return "\033[1m";
+	if (!strcmp(code, "31"))
+		return "\033[31m";
+	if (!strcmp(code, "32"))
+		return "\033[32m";
+	if (!strcmp(code, "33"))
+		return "\033[33m";
+	return "";
+}
+
+int cli_open_store(mg_store **out, mg_error *err)
+{
+	mg_buf root = MG_BUF_INIT;
+	int rc = mg_store_default_root(&root, err);
+	if (!rc)
+		rc = mg_store_open(out, root.data, err);
+	mg_buf_free(&root);
+	return rc;
+}
+
+int cli_local_ref(mg_ref **out, const char *s, mg_error *err)
+{
+	int rc = mg_ref_parse(out, s, err);
+	if (rc)
+		return rc;
+	if ((*out)->registry) {
+		rc = mg_error_set(err, MG_EINVAL,
+				  "'%s' names the registry '%s': remote registries are not supported yet",
+				  s, (*out)->registry);
+		mg_ref_free(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
+int cli_print_json(void *json)
+{
+	json_t *j = json;
+	if (!j)
+		return MG_EXIT_INFRA;
+	int rc = json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	fputc('\n', stdout);
+	json_decref(j);
+	return rc ? MG_EXIT_INFRA : 0;
+}
+
+int main(int argc, char **argv)
+{
+	mg_cli cli = {0};
+	const char *nc = getenv("NO_COLOR");
+	cli.color = isatty(STDOUT_FILENO) && !(nc && *nc);
+	int i = 1;
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "--version")) {
+			printf("modelgate %s\n", MG_VERSION);
+			return 0;
+		} else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
+			cli.quiet = 1;
+		} else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
+			cli.verbose = 1;
+		} else if (!strcmp(a, "--json")) {
+			cli.json = 1;
+		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			print_overview(stdout);
+			return 0;
+		} else {
+			fprintf(stderr, "modelgate: unknown option '%s'\n", a);
+			print_overview(stderr);
+			return MG_EXIT_INPUT;
+		}
+	}
+	if (i == argc) {
+		print_overview(stderr);
+		return MG_EXIT_INPUT;
+	}
+	const mg_cmd *c = find_command(argv[i]);
+	if (!c) {
+		fprintf(stderr, "modelgate: '%s' is not a modelgate command; see 'modelgate help'\n", argv[i]);
+		return MG_EXIT_INPUT;
+	}
+	cli.name = c->name;
+	cli.usage = c->usage;
+	optind = 1;
+	opterr = 1;
+	int rc = c->fn(&cli, argc - i, argv + i);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "modelgate: cannot write to standard output\n");
+		return MG_EXIT_INFRA;
+	}
+	return rc;
+}

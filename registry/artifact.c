@@ -1,0 +1,218 @@
+/* Artifacts in the local store: push (files -> blobs, config, manifest,
+ * tag) and pull (tag -> verified files under their titles). */
+#include "model_info.h"
+#include "registry.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+static const char *base_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	return slash ? slash + 1 : path;
+}
+
+static const char *layer_media_type(const char *name)
+{
+	const char *dot = strrchr(name, '.');
+	if (dot && !strcasecmp(dot, ".onnx"))
+		return "application/vnd.onnx.model";
+	if (dot && !strcasecmp(dot, ".tflite"))
+		return "application/vnd.tflite.model";
+	if (dot && !strcasecmp(dot, ".json"))
+		return "application/json";
+	return "application/octet-stream";
+}
+
+static json_t *tensors_json(const mg_tensor_info *t, size_t n)
+{
+	json_t *arr = json_array();
+	for (size_t i = 0; arr && i < n; i++) {
+		json_t *shape = NULL;
+		if (t[i].rank != SIZE_MAX) {
+			shape = json_array();
+			for (size_t k = 0; shape && k < t[i].rank; k++)
+				json_array_append_new(shape, t[i].dims[k] >= 0
+					? json_integer(t[i].dims[k])
+					: json_string(t[i].dim_names[k] ? t[i].dim_names[k] : "?"));
+		}
+		json_array_append_new(arr, json_pack("{s:s, s:s, s:o*}", "name", t[i].name, "dtype",
+						     t[i].dtype, "shape", shape));
+	}
+	return arr;
+}
+
+/* The config blob: what the first model file declares, and when. */
+static int make_config(mg_buf *out, const char *const *files, size_t nfiles, int64_t created,
+		       mg_error *err)
+{
+	mg_model_info *info = NULL;
+	for (size_t i = 0; i < nfiles && !info; i++) {
+		int rc = mg_model_info_read(&info, files[i], err);
+		if (rc)
+			return rc;
+		if (!strcmp(info->format, "unknown")) {
+			mg_model_info_free(info);
+			info = NULL;
+		}
+	}
+	char when[32];
+	mg_format_time(when, sizeof(when), created);
+	json_t *j = json_pack("{s:s, s:s}", "created", when, "format", info ? info->format : "unknown");
+	if (j && info) {
+		json_object_set_new(j, "framework", json_string(info->format));
+		json_object_set_new(j, "inputs", tensors_json(info->inputs, info->ninputs));
+		json_object_set_new(j, "outputs", tensors_json(info->outputs, info->noutputs));
+		json_object_set_new(j, "parameters", json_integer((json_int_t)info->parameters));
+		if (info->opset)
+			json_object_set_new(j, "opset", json_integer(info->opset));
+	}
+	mg_model_info_free(info);
+	char *s = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	json_decref(j);
+	if (!s)
+		return mg_error_set(err, MG_ENOMEM, "cannot serialise config");
+	int rc = mg_buf_puts(out, s, err);
+	free(s);
+	return rc;
+}
+
+static int check_titles(const char *const *names, size_t n, const char *what, mg_error *err)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (!names[i] || !mg_name_is_safe(names[i]))
+			return mg_error_set(err, MG_EINVAL, "%s: unsafe or missing file name '%s'", what,
+					    names[i] ? names[i] : "");
+		for (size_t k = 0; k < i; k++)
+			if (!strcmp(names[i], names[k]))
+				return mg_error_set(err, MG_EINVAL, "%s: two files named '%s'", what, names[i]);
+	}
+	return 0;
+}
+
+int mg_push_local(mg_store *s, const mg_ref *ref, const char *const *files, size_t nfiles,
+		  const mg_push_opts *opts, mg_push_result *res, mg_error *err)
+{
+	static const mg_push_opts defaults = MG_PUSH_OPTS_INIT;
+	if (!opts)
+		opts = &defaults;
+	if (ref->registry || ref->digest)
+		return mg_error_set(err, MG_EINVAL, "cannot push to '%s%s%s': give a tag, not a digest",
+				    ref->repo, ref->digest ? "@" : "", ref->digest ? ref->digest : "");
+	if (nfiles == 0)
+		return mg_error_set(err, MG_EINVAL, "nothing to push: name at least one file");
+	memset(res, 0, sizeof(*res));
+	int rc = 0;
+	char *name = NULL;
+	mg_buf config = MG_BUF_INIT, json = MG_BUF_INIT;
+	mg_manifest m = {0};
+	const char **titles = calloc(nfiles, sizeof(*titles));
+	m.layers = calloc(nfiles, sizeof(*m.layers));
+	if (!titles || !m.layers) {
+		rc = mg_error_set(err, MG_ENOMEM, "out of memory");
+		goto done;
+	}
+	for (size_t i = 0; i < nfiles; i++)
+		titles[i] = base_name(files[i]);
+	if ((rc = check_titles(titles, nfiles, "push", err)))
+		goto done;
+	int64_t created = opts->created ? opts->created : (int64_t)time(NULL);
+	if ((rc = make_config(&config, files, nfiles, created, err)))
+		goto done;
+	for (size_t i = 0; i < nfiles; i++) {
+		mg_desc *l = &m.layers[i];
+		int existed = 0;
+		m.nlayers = i + 1;
+		if ((rc = mg_store_put_file(s, files[i], l->digest, &l->size, &existed, err)))
+			goto done;
+		l->media_type = (char *)layer_media_type(titles[i]);
+		l->title = (char *)titles[i];
+		if (existed)
+			res->files_existed++;
+		else
+			res->files_new++;
+	}
+	m.artifact_type = (char *)(opts->artifact_type ? opts->artifact_type : MG_ARTIFACT_MODEL);
+	m.config.media_type = MG_MEDIA_CONFIG;
+	m.config.size = config.len;
+	if ((rc = mg_store_put_bytes(s, config.data, config.len, m.config.digest, err)))
+		goto done;
+	char when[32];
+	mg_format_time(when, sizeof(when), created);
+	for (size_t i = 0; opts->annotations && i < opts->annotations->n; i++)
+		if ((rc = mg_kv_set(&m.annotations, opts->annotations->keys[i],
+				    opts->annotations->vals[i], err)))
+			goto done;
+	if (!mg_kv_get(&m.annotations, MG_ANNOT_CREATED) &&
+	    (rc = mg_kv_set(&m.annotations, MG_ANNOT_CREATED, when, err)))
+		goto done;
+	if ((rc = mg_manifest_write(&json, &m, err)) ||
+	    (rc = mg_store_put_bytes(s, json.data, json.len, res->digest, err)))
+		goto done;
+	res->size = json.len;
+	if (!(name = mg_ref_store_name(ref, err))) {
+		rc = MG_ENOMEM;
+		goto done;
+	}
+	rc = mg_store_set_tag(s, name, res->digest, err);
+done:
+	mg_kv_clear(&m.annotations);
+	free(m.layers); /* the layer strings are borrowed */
+	free(titles);
+	free(name);
+	mg_buf_free(&config);
+	mg_buf_free(&json);
+	return rc;
+}
+
+int mg_store_get_manifest(mg_store *s, const mg_ref *ref, mg_manifest **out,
+			  char digest[MG_DIGEST_SIZE], mg_error *err)
+{
+	int rc = mg_store_resolve(s, ref, digest, err);
+	if (rc)
+		return rc;
+	mg_buf b = MG_BUF_INIT;
+	if (!(rc = mg_store_read_blob(s, digest, MG_MANIFEST_MAX, &b, err)))
+		rc = mg_manifest_parse(out, b.data, b.len, digest, err);
+	mg_buf_free(&b);
+	return rc;
+}
+
+int mg_pull_local(mg_store *s, const mg_ref *ref, const char *dir, mg_manifest **out,
+		  char digest[MG_DIGEST_SIZE], mg_error *err)
+{
+	mg_manifest *m = NULL;
+	int rc = mg_store_get_manifest(s, ref, &m, digest, err);
+	if (rc)
+		return rc;
+	const char **titles = calloc(m->nlayers ? m->nlayers : 1, sizeof(*titles));
+	if (!titles) {
+		rc = mg_error_set(err, MG_ENOMEM, "out of memory");
+		goto done;
+	}
+	for (size_t i = 0; i < m->nlayers; i++)
+		titles[i] = m->layers[i].title;
+	if ((rc = check_titles(titles, m->nlayers, digest, err)) || (rc = mg_mkdirs(dir, err)))
+		goto done;
+	for (size_t i = 0; i < m->nlayers; i++) {
+		char *dest = mg_path_join(dir, titles[i], err);
+		if (!dest) {
+			rc = MG_ENOMEM;
+			goto done;
+		}
+		rc = mg_store_export_blob(s, m->layers[i].digest, dest, err);
+		free(dest);
+		if (rc)
+			goto done;
+	}
+done:
+	free(titles);
+	if (!rc && out)
+		*out = m;
+	else
+		mg_manifest_free(m);
+	return rc;
+}

@@ -1,0 +1,223 @@
+/* References ("kws:v3", "kws@sha256:...", "localhost:5000/team/kws:v3") and
+ * the ordered key/value lists that carry annotations. */
+#include "registry.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int is_lower_alnum(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+/* One repository path component: [a-z0-9]+ ((\.|_|__|-+)[a-z0-9]+)* */
+static int component_valid(const char *s, size_t n)
+{
+	if (n == 0 || !is_lower_alnum(s[0]) || !is_lower_alnum(s[n - 1]))
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (is_lower_alnum(c) || c == '-')
+			continue;
+		if (c == '.' && is_lower_alnum(s[i + 1]))
+			continue;
+		if (c == '_' && (is_lower_alnum(s[i + 1]) ||
+				 (s[i + 1] == '_' && i + 2 < n && is_lower_alnum(s[i + 2])))) {
+			if (s[i + 1] == '_')
+				i++;
+			continue;
+		}
+		return 0;
+	}
+	return 1;
+}
+
+static int repo_valid(const char *s)
+{
+	size_t total = strlen(s);
+	if (total == 0 || total > 255)
+		return 0;
+	while (*s) {
+		size_t n = strcspn(s, "/");
+		if (!component_valid(s, n))
+			return 0;
+		s += n;
+		if (*s == '/' && !*++s)
+			return 0;
+	}
+	return 1;
+}
+
+int mg_tag_valid(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > 128 || s[0] == '.' || s[0] == '-')
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+static int host_valid(const char *s, size_t n)
+{
+	if (n == 0 || n > 255)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '.' || c == '-' || c == ':' ||
+		      c == '[' || c == ']'))
+			return 0;
+	}
+	return 1;
+}
+
+void mg_ref_free(mg_ref *ref)
+{
+	if (!ref)
+		return;
+	free(ref->registry);
+	free(ref->repo);
+	free(ref->tag);
+	free(ref->digest);
+	free(ref);
+}
+
+int mg_ref_parse(mg_ref **out, const char *s, mg_error *err)
+{
+	int rc = MG_EINVAL;
+	mg_ref *ref = calloc(1, sizeof(*ref));
+	char *work = strdup(s);
+	if (!ref || !work) {
+		rc = mg_error_set(err, MG_ENOMEM, "out of memory");
+		goto done;
+	}
+	if (!*s) {
+		mg_error_set(err, MG_EINVAL, "empty reference");
+		goto done;
+	}
+	char *name = work;
+	char *at = strchr(work, '@');
+	if (at) {
+		*at = '\0';
+		if (!mg_digest_valid(at + 1)) {
+			mg_error_set(err, MG_EINVAL,
+				     "invalid reference '%s': a digest is 'sha256:' and 64 lower-case hex digits", s);
+			goto done;
+		}
+		if (!(ref->digest = strdup(at + 1)))
+			goto nomem;
+	}
+	/* registry host: the first component, when it looks like one */
+	char *slash = strchr(name, '/');
+	if (slash) {
+		size_t hn = (size_t)(slash - name);
+		if (memchr(name, '.', hn) || memchr(name, ':', hn) ||
+		    (hn == 9 && !memcmp(name, "localhost", 9))) {
+			if (!host_valid(name, hn)) {
+				mg_error_set(err, MG_EINVAL, "invalid reference '%s': bad registry host", s);
+				goto done;
+			}
+			if (!(ref->registry = strndup(name, hn)))
+				goto nomem;
+			name = slash + 1;
+		}
+	}
+	char *colon = strrchr(name, ':');
+	if (colon && !strchr(colon, '/')) {
+		*colon = '\0';
+		if (!mg_tag_valid(colon + 1)) {
+			mg_error_set(err, MG_EINVAL,
+				     "invalid reference '%s': a tag is up to 128 letters, digits, '_', '.' or '-', not starting with '.' or '-'", s);
+			goto done;
+		}
+		if (!(ref->tag = strdup(colon + 1)))
+			goto nomem;
+	}
+	if (!repo_valid(name)) {
+		mg_error_set(err, MG_EINVAL,
+			     "invalid reference '%s': a repository is lower-case letters and digits, separated by '/', '.', '_' or '-'", s);
+		goto done;
+	}
+	if (!(ref->repo = strdup(name)))
+		goto nomem;
+	if (!ref->tag && !ref->digest) {
+		ref->tag_implicit = 1;
+		if (!(ref->tag = strdup("latest")))
+			goto nomem;
+	}
+	*out = ref;
+	ref = NULL;
+	rc = 0;
+	goto done;
+nomem:
+	rc = mg_error_set(err, MG_ENOMEM, "out of memory");
+done:
+	free(work);
+	mg_ref_free(ref);
+	return rc;
+}
+
+char *mg_ref_store_name(const mg_ref *ref, mg_error *err)
+{
+	mg_buf b = MG_BUF_INIT;
+	if (mg_buf_printf(&b, err, "%s:%s", ref->repo, ref->tag ? ref->tag : "latest")) {
+		mg_buf_free(&b);
+		return NULL;
+	}
+	return mg_buf_detach(&b);
+}
+
+int mg_kv_set(mg_kv *kv, const char *key, const char *val, mg_error *err)
+{
+	char *v = strdup(val);
+	if (!v)
+		return mg_error_set(err, MG_ENOMEM, "out of memory");
+	for (size_t i = 0; i < kv->n; i++) {
+		if (!strcmp(kv->keys[i], key)) {
+			free(kv->vals[i]);
+			kv->vals[i] = v;
+			return 0;
+		}
+	}
+	char *k = strdup(key);
+	char **nk = realloc(kv->keys, (kv->n + 1) * sizeof(*nk));
+	if (nk)
+		kv->keys = nk;
+	char **nv = realloc(kv->vals, (kv->n + 1) * sizeof(*nv));
+	if (nv)
+		kv->vals = nv;
+	if (!k || !nk || !nv) {
+		free(k);
+		free(v);
+		return mg_error_set(err, MG_ENOMEM, "out of memory");
+	}
+	kv->keys[kv->n] = k;
+	kv->vals[kv->n] = v;
+	kv->n++;
+	return 0;
+}
+
+const char *mg_kv_get(const mg_kv *kv, const char *key)
+{
+	for (size_t i = 0; i < kv->n; i++)
+		if (!strcmp(kv->keys[i], key))
+			return kv->vals[i];
+	return NULL;
+}
+
+void mg_kv_clear(mg_kv *kv)
+{
+	for (size_t i = 0; i < kv->n; i++) {
+		free(kv->keys[i]);
+		free(kv->vals[i]);
+	}
+	free(kv->keys);
+	free(kv->vals);
+	kv->keys = kv->vals = NULL;
+	kv->n = 0;
+}

@@ -1,0 +1,202 @@
+/* registry: where model versions live. References, the OCI artifact
+ * (manifest) format, and the local store: an OCI image layout on disk.
+ *
+ * Ownership: every mg_x_new/parse/open gives the caller an object to release
+ * with mg_x_free (which accepts NULL). Getters return borrowed pointers valid
+ * while the parent lives. Every blob read from a store is verified against
+ * its digest before it is handed out. */
+#ifndef MG_REGISTRY_H
+#define MG_REGISTRY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/util.h"
+
+#define MG_MEDIA_MANIFEST "application/vnd.oci.image.manifest.v1+json"
+#define MG_MEDIA_INDEX "application/vnd.oci.image.index.v1+json"
+#define MG_MEDIA_CONFIG "application/vnd.modelgate.config.v1+json"
+#define MG_ARTIFACT_MODEL "application/vnd.modelgate.model.v1"
+#define MG_ARTIFACT_DATASET "application/vnd.modelgate.dataset.v1"
+#define MG_ANNOT_TITLE "org.opencontainers.image.title"
+#define MG_ANNOT_REF_NAME "org.opencontainers.image.ref.name"
+#define MG_ANNOT_CREATED "org.opencontainers.image.created"
+#define MG_ANNOT_REVISION "org.opencontainers.image.revision"
+#define MG_ANNOT_SOURCE "org.opencontainers.image.source"
+
+/* Manifests and configs are small; anything larger is refused. */
+#define MG_MANIFEST_MAX (4u << 20)
+
+/* ---- references ------------------------------------------------------ */
+
+/*  kws:v3                      local store, repository kws, tag v3
+ *  kws@sha256:<hex>            local store, by digest
+ *  localhost:5000/team/kws:v3  a registry (first part has '.' or ':' or is
+ *                              "localhost") */
+typedef struct mg_ref {
+	char *registry;   /* host[:port], NULL for the local store */
+	char *repo;       /* lower-case path components */
+	char *tag;        /* "latest" when neither tag nor digest was given */
+	char *digest;     /* NULL unless "@sha256:..." was given */
+	int tag_implicit; /* 1 when tag is the default "latest" */
+} mg_ref;
+
+int mg_ref_parse(mg_ref **out, const char *s, mg_error *err);
+void mg_ref_free(mg_ref *ref);
+/* 1 when s is a valid tag: [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}. */
+int mg_tag_valid(const char *s);
+/* "repo:tag", the name a local store records in index.json. Caller frees. */
+char *mg_ref_store_name(const mg_ref *ref, mg_error *err);
+
+/* ---- annotations (ordered key/value list) ---------------------------- */
+
+typedef struct mg_kv {
+	char **keys;
+	char **vals;
+	size_t n;
+} mg_kv;
+
+#define MG_KV_INIT {NULL, NULL, 0}
+/* Sets key to val, replacing an existing value. */
+int mg_kv_set(mg_kv *kv, const char *key, const char *val, mg_error *err);
+const char *mg_kv_get(const mg_kv *kv, const char *key);
+void mg_kv_clear(mg_kv *kv);
+
+/* ---- the OCI manifest of an artifact --------------------------------- */
+
+typedef struct mg_desc {
+	char *media_type;
+	char digest[MG_DIGEST_SIZE];
+	uint64_t size;
+	char *title;      /* org.opencontainers.image.title, or NULL */
+} mg_desc;
+
+typedef struct mg_manifest {
+	char *media_type;
+	char *artifact_type; /* NULL when absent */
+	mg_desc config;
+	mg_desc *layers;
+	size_t nlayers;
+	mg_kv annotations;
+} mg_manifest;
+
+/* Parses and validates an image manifest; name is for messages. */
+int mg_manifest_parse(mg_manifest **out, const void *json, size_t len,
+		      const char *name, mg_error *err);
+/* Serialises canonically (sorted keys, compact): same manifest, same bytes. */
+int mg_manifest_write(mg_buf *out, const mg_manifest *m, mg_error *err);
+void mg_manifest_free(mg_manifest *m);
+
+/* ---- the local store: an OCI image layout ---------------------------- */
+
+typedef struct mg_store mg_store;
+
+/* $MODELGATE_HOME, else $XDG_DATA_HOME/modelgate, else
+ * ~/.local/share/modelgate. */
+int mg_store_default_root(mg_buf *out, mg_error *err);
+
+/* Opens the layout at root, creating it when root is missing or an empty
+ * folder. A folder that has content but no oci-layout is refused. */
+int mg_store_open(mg_store **out, const char *root, mg_error *err);
+void mg_store_free(mg_store *s);
+const char *mg_store_root(const mg_store *s);
+
+/* Blobs. */
+int mg_store_has_blob(const mg_store *s, const char *digest);
+/* Stores a file, reading it once; *existed is 1 when the blob was there
+ * already (then nothing new is kept). */
+int mg_store_put_file(mg_store *s, const char *path, char digest[MG_DIGEST_SIZE],
+		      uint64_t *size, int *existed, mg_error *err);
+int mg_store_put_bytes(mg_store *s, const void *data, size_t len,
+		       char digest[MG_DIGEST_SIZE], mg_error *err);
+/* Reads a small blob (at most max bytes), verified. */
+int mg_store_read_blob(mg_store *s, const char *digest, size_t max, mg_buf *out,
+		       mg_error *err);
+/* Copies a blob to dest (atomically), verifying it on the way; on a
+ * mismatch dest is not created and the error names both digests. */
+int mg_store_export_blob(mg_store *s, const char *digest, const char *dest,
+			 mg_error *err);
+
+/* The index. A "name" is the org.opencontainers.image.ref.name of an entry. */
+typedef struct mg_store_entry {
+	char *name;
+	char digest[MG_DIGEST_SIZE];
+	char *media_type;
+	char *artifact_type; /* NULL when absent */
+	uint64_t size;
+} mg_store_entry;
+
+int mg_store_list(mg_store *s, mg_store_entry **out, size_t *n, mg_error *err);
+void mg_store_entries_free(mg_store_entry *e, size_t n);
+/* Resolves a local reference to a manifest digest. A tag names an index
+ * entry ("repo:tag"; an implicit tag also matches a bare "repo" entry, as
+ * `skopeo copy ... oci:DIR:NAME` writes); a digest must name a stored blob. */
+int mg_store_resolve(mg_store *s, const mg_ref *ref, char digest[MG_DIGEST_SIZE],
+		     mg_error *err);
+/* Points name at a stored manifest, replacing what name pointed at. */
+int mg_store_set_tag(mg_store *s, const char *name, const char *digest,
+		     mg_error *err);
+/* Removes the index entries ref names: its tag, or with a digest every tag
+ * of that repository pointing at it. MG_ENOTFOUND when there is none. */
+int mg_store_remove(mg_store *s, const mg_ref *ref, size_t *removed, mg_error *err);
+
+typedef struct mg_gc_stats {
+	size_t blobs_removed;
+	uint64_t bytes_removed;
+	size_t temp_removed;
+	size_t blobs_kept;
+} mg_gc_stats;
+
+/* Removes every blob no index entry reaches, and stray temporary files.
+ * Waits for pushes in progress to end first. */
+int mg_store_gc(mg_store *s, mg_gc_stats *stats, mg_error *err);
+
+typedef enum { MG_FSCK_CORRUPT, MG_FSCK_MISSING, MG_FSCK_BADNAME, MG_FSCK_TEMP } mg_fsck_kind;
+typedef struct mg_fsck_problem {
+	mg_fsck_kind kind;
+	const char *digest;  /* the expected digest */
+	const char *actual;  /* for CORRUPT: the digest of the bytes found */
+	const char *where;   /* who references it, or the file name */
+} mg_fsck_problem;
+typedef void (*mg_fsck_cb)(const mg_fsck_problem *p, void *ctx);
+
+/* Re-hashes every blob and checks every reference. Calls cb for each
+ * problem; *nbad counts corrupt, missing and misnamed blobs (not stray
+ * temporary files). */
+int mg_store_fsck(mg_store *s, mg_fsck_cb cb, void *ctx, size_t *nchecked,
+		  size_t *nbad, mg_error *err);
+
+/* ---- artifacts: push and pull ---------------------------------------- */
+
+typedef struct mg_push_opts {
+	int version;
+	const char *artifact_type; /* default MG_ARTIFACT_MODEL */
+	const mg_kv *annotations;  /* extra manifest annotations */
+	int64_t created;           /* seconds since the epoch, for "created" */
+} mg_push_opts;
+#define MG_PUSH_OPTS_VERSION 1
+#define MG_PUSH_OPTS_INIT {MG_PUSH_OPTS_VERSION, NULL, NULL, 0}
+
+typedef struct mg_push_result {
+	char digest[MG_DIGEST_SIZE];
+	uint64_t size;
+	size_t files_new;     /* file blobs that were not stored before */
+	size_t files_existed; /* file blobs that were already there */
+} mg_push_result;
+
+/* Stores files (each under its base name) as one artifact tagged by ref. */
+int mg_push_local(mg_store *s, const mg_ref *ref, const char *const *files,
+		  size_t nfiles, const mg_push_opts *opts, mg_push_result *res,
+		  mg_error *err);
+
+/* Reads and verifies the manifest ref names. */
+int mg_store_get_manifest(mg_store *s, const mg_ref *ref, mg_manifest **out,
+			  char digest[MG_DIGEST_SIZE], mg_error *err);
+
+/* Restores every layer of ref into dir under its title. Refuses unsafe
+ * titles; writes each file atomically after verifying it. The manifest goes
+ * to *out when out is not NULL. */
+int mg_pull_local(mg_store *s, const mg_ref *ref, const char *dir, mg_manifest **out,
+		  char digest[MG_DIGEST_SIZE], mg_error *err);
+
+#endif

@@ -1,0 +1,25 @@
+/* Internals of the local store shared by store.c and store_maint.c. */
+#ifndef MG_STORE_INT_H
+#define MG_STORE_INT_H
+
+#include <jansson.h>
+
+#include "registry.h"
+
+#define IO_CHUNK (1u << 20)
+
+struct mg_store {
+	char *root;
+	char *blobdir;
+	char *index_path;
+	int lockfd; /* shared flock while open; -1 on a read-only store */
+};
+
+int mg_store__blob_path(mg_buf *out, const mg_store *s, const char *digest, mg_error *err);
+int mg_store__lock(mg_store *s, const char *name, int op, int *fd_out, mg_error *err);
+int mg_store__load_index(mg_store *s, json_t **out, mg_error *err);
+const char *mg_store__entry_name(json_t *e);
+const char *mg_store__entry_digest(json_t *e);
+int mg_store__corrupt(mg_error *err, const mg_store *s, const char *want, const char *got);
+
+#endif
