@@ -1,0 +1,226 @@
+/* Unit tests of util: errors, buffers, digests, atomic files. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/util.h"
+
+static char *scratch(const char *name)
+{
+	const char *base = getenv("MG_TEST_TMP");
+	static char path[4096];
+	snprintf(path, sizeof(path), "%s/util-%ld", base ? base : "/tmp", (long)getpid());
+	mg_error err;
+	assert_int_equal(mg_mkdirs(path, &err), 0);
+	size_t n = strlen(path);
+	snprintf(path + n, sizeof(path) - n, "/%s", name);
+	return path;
+}
+
+static void test_error_set_returns_code_and_formats_message(void **state)
+{
+	(void)state;
+	mg_error err = {0};
+	assert_int_equal(mg_error_set(&err, MG_EINVAL, "bad '%s'", "x"), MG_EINVAL);
+	assert_int_equal(err.code, MG_EINVAL);
+	assert_string_equal(err.msg, "bad 'x'");
+	assert_int_equal(mg_error_set(NULL, MG_EIO, "ignored"), MG_EIO);
+	mg_error_sys(&err, MG_EIO, ENOENT, "cannot read '%s'", "f");
+	assert_string_equal(err.msg, "cannot read 'f': No such file or directory");
+}
+
+static void test_exit_codes_follow_design(void **state)
+{
+	(void)state;
+	assert_int_equal(mg_error_exit_code(0), 0);
+	assert_int_equal(mg_error_exit_code(MG_EINVAL), 2);
+	assert_int_equal(mg_error_exit_code(MG_ENOTFOUND), 2);
+	assert_int_equal(mg_error_exit_code(MG_EIO), 3);
+	assert_int_equal(mg_error_exit_code(MG_ECORRUPT), 3);
+	assert_int_equal(mg_error_exit_code(MG_ENET), 3);
+}
+
+static void test_buf_appends_and_stays_terminated(void **state)
+{
+	(void)state;
+	mg_buf b = MG_BUF_INIT;
+	assert_string_equal(mg_buf_cstr(&b), "");
+	for (int i = 0; i < 1000; i++)
+		assert_int_equal(mg_buf_printf(&b, NULL, "%d,", i), 0);
+	assert_int_equal(b.data[b.len], '\0');
+	assert_true(b.len < b.cap);
+	assert_memory_equal(b.data, "0,1,2,", 6);
+	mg_buf_reset(&b);
+	assert_int_equal(b.len, 0);
+	assert_string_equal(mg_buf_cstr(&b), "");
+	mg_buf_free(&b);
+	assert_null(b.data);
+}
+
+static void test_buf_refuses_to_grow_past_its_maximum(void **state)
+{
+	(void)state;
+	mg_buf b = MG_BUF_INIT;
+	mg_error err = {0};
+	assert_int_equal(mg_buf_grow(&b, MG_BUF_MAX + 1, &err), MG_ENOMEM);
+	assert_non_null(strstr(err.msg, "exceed"));
+	assert_int_equal(mg_buf_grow(&b, (size_t)-1, &err), MG_ENOMEM);
+	mg_buf_free(&b);
+}
+
+static void test_digest_of_known_vectors(void **state)
+{
+	(void)state;
+	char d[MG_DIGEST_SIZE];
+	mg_digest_bytes("", 0, d);
+	assert_string_equal(d, "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+	mg_digest_bytes("abc", 3, d);
+	assert_string_equal(d, "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	mg_hash *h;
+	assert_int_equal(mg_hash_new(&h, NULL), 0);
+	mg_hash_update(h, "a", 1);
+	mg_hash_update(h, "bc", 2);
+	char d2[MG_DIGEST_SIZE];
+	mg_hash_final(h, d2);
+	assert_string_equal(d, d2);
+	mg_hash_update(h, "abc", 3); /* final resets */
+	mg_hash_final(h, d2);
+	assert_string_equal(d, d2);
+	mg_hash_free(h);
+}
+
+static void test_digest_valid_accepts_only_lowercase_sha256(void **state)
+{
+	(void)state;
+	const char *ok = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+	assert_true(mg_digest_valid(ok));
+	assert_false(mg_digest_valid("sha256:E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855"));
+	assert_false(mg_digest_valid("sha256:e3b0"));
+	assert_false(mg_digest_valid("sha512:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"));
+	assert_false(mg_digest_valid("sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b8555"));
+	assert_false(mg_digest_valid(""));
+	assert_string_equal(mg_digest_hex(ok), ok + 7);
+}
+
+static void test_atomic_write_replaces_whole_file(void **state)
+{
+	(void)state;
+	char *p = scratch("atomic.txt");
+	mg_error err = {0};
+	assert_int_equal(mg_file_write_atomic(p, "first", 5, &err), 0);
+	assert_int_equal(mg_file_write_atomic(p, "second!", 7, &err), 0);
+	mg_buf b = MG_BUF_INIT;
+	assert_int_equal(mg_file_read(&b, p, 100, &err), 0);
+	assert_string_equal(b.data, "second!");
+	mg_buf_reset(&b);
+	assert_int_equal(mg_file_read(&b, p, 3, &err), MG_EINVAL);
+	assert_non_null(strstr(err.msg, p));
+	mg_buf_free(&b);
+	unlink(p);
+}
+
+static void test_file_read_names_missing_file(void **state)
+{
+	(void)state;
+	mg_buf b = MG_BUF_INIT;
+	mg_error err = {0};
+	assert_int_equal(mg_file_read(&b, "/nonexistent/x.onnx", 10, &err), MG_ENOTFOUND);
+	assert_string_equal(err.msg, "cannot read '/nonexistent/x.onnx': No such file or directory");
+	mg_buf_free(&b);
+}
+
+static void test_tmpfile_commit_failure_leaves_no_file(void **state)
+{
+	(void)state;
+	char *p = scratch("dir-for-tmp");
+	mg_error err = {0};
+	assert_int_equal(mg_mkdirs(p, &err), 0);
+	int fd;
+	char *tmp;
+	assert_int_equal(mg_tmpfile_open(&fd, &tmp, p, &err), 0);
+	assert_non_null(strstr(tmp, "/.tmp-"));
+	/* renaming onto a path in a missing folder fails: tmp must be gone */
+	char dest[4200];
+	snprintf(dest, sizeof(dest), "%s/missing/x", p);
+	assert_int_equal(mg_tmpfile_commit(fd, tmp, dest, &err), MG_EIO);
+	assert_int_equal(access(tmp, F_OK), -1);
+	free(tmp);
+	rmdir(p);
+}
+
+static void test_mkdirs_refuses_a_file_in_the_way(void **state)
+{
+	(void)state;
+	char *p = scratch("plainfile");
+	mg_error err = {0};
+	assert_int_equal(mg_file_write_atomic(p, "x", 1, &err), 0);
+	char sub[4200];
+	snprintf(sub, sizeof(sub), "%s/sub", p);
+	assert_int_not_equal(mg_mkdirs(sub, &err), 0);
+	assert_non_null(strstr(err.msg, p));
+	unlink(p);
+}
+
+static void test_safe_names(void **state)
+{
+	(void)state;
+	assert_true(mg_name_is_safe("model.onnx"));
+	assert_true(mg_name_is_safe("..hidden"));
+	assert_false(mg_name_is_safe(""));
+	assert_false(mg_name_is_safe("."));
+	assert_false(mg_name_is_safe(".."));
+	assert_false(mg_name_is_safe("a/b"));
+	assert_false(mg_name_is_safe("/etc/passwd"));
+	assert_false(mg_name_is_safe("a\\b"));
+	assert_false(mg_name_is_safe("a\nb"));
+}
+
+static void test_path_join_and_formatting(void **state)
+{
+	(void)state;
+	char *p = mg_path_join("a/", "b", NULL);
+	assert_string_equal(p, "a/b");
+	free(p);
+	p = mg_path_join("/", "b", NULL);
+	assert_string_equal(p, "/b");
+	free(p);
+	char s[32];
+	mg_format_size(s, sizeof(s), 812);
+	assert_string_equal(s, "812 B");
+	mg_format_size(s, sizeof(s), 3u << 29);
+	assert_string_equal(s, "1.5 GiB");
+	mg_format_time(s, sizeof(s), 1700000000);
+	assert_string_equal(s, "2023-11-14T22:13:20Z");
+	size_t out;
+	assert_int_equal(mg_size_mul(SIZE_MAX / 2, 3, &out), -1);
+	assert_int_equal(mg_size_mul(6, 7, &out), 0);
+	assert_int_equal(out, 42);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_error_set_returns_code_and_formats_message),
+		cmocka_unit_test(test_exit_codes_follow_design),
+		cmocka_unit_test(test_buf_appends_and_stays_terminated),
+		cmocka_unit_test(test_buf_refuses_to_grow_past_its_maximum),
+		cmocka_unit_test(test_digest_of_known_vectors),
+		cmocka_unit_test(test_digest_valid_accepts_only_lowercase_sha256),
+		cmocka_unit_test(test_atomic_write_replaces_whole_file),
+		cmocka_unit_test(test_file_read_names_missing_file),
+		cmocka_unit_test(test_tmpfile_commit_failure_leaves_no_file),
+		cmocka_unit_test(test_mkdirs_refuses_a_file_in_the_way),
+		cmocka_unit_test(test_safe_names),
+		cmocka_unit_test(test_path_join_and_formatting),
+	};
+	return cmocka_run_group_tests_name("util", tests, NULL, NULL);
+}
