@@ -16,27 +16,31 @@ static const char *short_type(const char *t)
 	return t;
 }
 
-/* Total bytes of the files a manifest lists; 0 when it cannot be read. */
-static uint64_t files_size(mg_store *store, const char *digest, const char **created)
+typedef struct summary {
+	uint64_t size;     /* bytes of the files the manifest lists */
+	char created[64];  /* "-" when unknown */
+	char type[128];    /* artifactType, "" when absent */
+} summary;
+
+/* What ls shows of a version, read from its (verified) manifest. */
+static void summarise(mg_store *store, const char *digest, summary *out)
 {
-	static char when[64];
 	mg_buf b = MG_BUF_INIT;
 	mg_manifest *m = NULL;
-	uint64_t total = 0;
-	*created = "-";
+	memset(out, 0, sizeof(*out));
+	snprintf(out->created, sizeof(out->created), "-");
 	if (!mg_store_read_blob(store, digest, MG_MANIFEST_MAX, &b, NULL) &&
 	    !mg_manifest_parse(&m, b.data, b.len, digest, NULL)) {
 		for (size_t i = 0; i < m->nlayers; i++)
-			total += m->layers[i].size;
+			out->size += m->layers[i].size;
 		const char *c = mg_kv_get(&m->annotations, MG_ANNOT_CREATED);
-		if (c) {
-			snprintf(when, sizeof(when), "%s", c);
-			*created = when;
-		}
+		if (c)
+			snprintf(out->created, sizeof(out->created), "%s", c);
+		if (m->artifact_type)
+			snprintf(out->type, sizeof(out->type), "%s", m->artifact_type);
 	}
 	mg_manifest_free(m);
 	mg_buf_free(&b);
-	return total;
 }
 
 int cmd_ls(mg_cli *cli, int argc, char **argv)
@@ -70,18 +74,19 @@ int cmd_ls(mg_cli *cli, int argc, char **argv)
 		size_t rlen = colon ? (size_t)(colon - name) : strlen(name);
 		if (repo && (strlen(repo) != rlen || strncmp(repo, name, rlen)))
 			continue;
-		const char *created;
-		uint64_t size = files_size(store, e[i].digest, &created);
+		summary sm;
+		summarise(store, e[i].digest, &sm);
+		const char *type = sm.type[0] ? sm.type : e[i].artifact_type;
 		if (cli->json) {
 			json_array_append_new(arr, json_pack("{s:s%, s:s, s:s, s:s?, s:I, s:s}", "repository",
 							     name, rlen, "tag", tag, "digest", e[i].digest,
-							     "artifact_type", e[i].artifact_type, "size",
-							     (json_int_t)size, "created", created));
+							     "artifact_type", type, "size", (json_int_t)sm.size,
+							     "created", sm.created));
 		} else {
 			char human[32];
-			mg_format_size(human, sizeof(human), size);
+			mg_format_size(human, sizeof(human), sm.size);
 			printf("%-24.*s %-12s %.19s %-8s %10s  %s\n", (int)rlen, name, tag, e[i].digest,
-			       short_type(e[i].artifact_type), human, created);
+			       short_type(type), human, sm.created);
 		}
 	}
 	mg_store_entries_free(e, n);

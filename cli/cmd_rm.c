@@ -1,6 +1,8 @@
 /* modelgate rm REF...: remove tags; gc frees what no tag reaches. */
 #include "cli.h"
 
+#include <jansson.h>
+
 int cmd_rm(mg_cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {CLI_COMMON_OPTS};
@@ -14,6 +16,7 @@ int cmd_rm(mg_cli *cli, int argc, char **argv)
 	mg_store *store = NULL;
 	if (cli_open_store(&store, &err))
 		return cli_fail(cli, &err);
+	json_t *removed = cli->json ? json_array() : NULL;
 	rc = 0;
 	for (int i = optind; i < argc; i++) {
 		mg_ref *ref = NULL;
@@ -22,11 +25,18 @@ int cmd_rm(mg_cli *cli, int argc, char **argv)
 			int e = cli_fail(cli, &err);
 			if (!rc)
 				rc = e;
+		} else if (removed) {
+			json_array_append_new(removed, json_pack("{s:s, s:I}", "reference", argv[i],
+								 "tags_removed", (json_int_t)n));
 		} else if (!cli->quiet) {
 			printf("removed '%s'%s\n", argv[i], n > 1 ? " (all its tags)" : "");
 		}
 		mg_ref_free(ref);
 	}
 	mg_store_free(store);
+	if (removed) {
+		int jrc = cli_print_json(json_pack("{s:o}", "removed", removed));
+		return rc ? rc : jrc;
+	}
 	return rc;
 }

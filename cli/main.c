@@ -202,6 +202,10 @@ int main(int argc, char **argv)
 	}
 	cli.name = c->name;
 	cli.usage = c->usage;
+	/* getopt names the program by argv[0]: make it "modelgate COMMAND" */
+	char prog[64];
+	snprintf(prog, sizeof(prog), "modelgate %s", c->name);
+	argv[i] = prog;
 	optind = 1;
 	opterr = 1;
 	int rc = c->fn(&cli, argc - i, argv + i);

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES="gcc make pkg-config git ca-certificates
 libgit2-dev libcurl4-openssl-dev libjansson-dev libarchive-dev libcmocka-dev libssl-dev
 skopeo docker-registry umoci hyperfine apache2-utils openssl
-clang libclang-rt-14-dev"
+clang libclang-rt-14-dev libonnx-testdata"
 
 missing=""
 for p in $APT_PACKAGES; do

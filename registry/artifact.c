@@ -3,11 +3,15 @@
 #include "model_info.h"
 #include "registry.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 static const char *base_name(const char *path)
 {
@@ -93,6 +97,18 @@ static int check_titles(const char *const *names, size_t n, const char *what, mg
 	return 0;
 }
 
+static int check_readable(const char *path, mg_error *err)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return mg_error_sys(err, errno == ENOENT ? MG_ENOTFOUND : MG_EINVAL, errno,
+				    "cannot read '%s'", path);
+	struct stat st;
+	int regular = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+	close(fd);
+	return regular ? 0 : mg_error_set(err, MG_EINVAL, "'%s' is not a regular file", path);
+}
+
 int mg_push_local(mg_store *s, const mg_ref *ref, const char *const *files, size_t nfiles,
 		  const mg_push_opts *opts, mg_push_result *res, mg_error *err)
 {
@@ -119,6 +135,9 @@ int mg_push_local(mg_store *s, const mg_ref *ref, const char *const *files, size
 		titles[i] = base_name(files[i]);
 	if ((rc = check_titles(titles, nfiles, "push", err)))
 		goto done;
+	for (size_t i = 0; i < nfiles; i++) /* refuse bad input before storing anything */
+		if ((rc = check_readable(files[i], err)))
+			goto done;
 	int64_t created = opts->created ? opts->created : (int64_t)time(NULL);
 	if ((rc = make_config(&config, files, nfiles, created, err)))
 		goto done;

@@ -29,17 +29,15 @@
 enum { WIRE_VARINT = 0, WIRE_I64 = 1, WIRE_LEN = 2, WIRE_I32 = 5 };
 
 /* Limits that keep memory proportionate on hostile input. */
-#define MAX_DEPTH 16                /* messages nested inside ModelProto */
+#define MAX_DEPTH 16                /* nesting; the schema read needs 7 */
 #define MAX_RANK 1024               /* dimensions of one tensor */
 #define MAX_DIMS ((size_t)1 << 20)  /* dimensions of all inputs and outputs */
 #define MAX_IO ((size_t)1 << 16)    /* inputs, or outputs */
 #define MAX_INITS ((size_t)1 << 22) /* initializers */
 
-/* The body of a message: bytes [pos, end) of the input. */
-typedef struct span {
-	size_t pos, end;
-	int depth;
-} span;
+/* The body of a message: bytes [pos, end) of the input, depth levels below
+ * ModelProto. */
+typedef struct span { size_t pos, end; int depth; } span;
 
 typedef struct field {
 	uint32_t num;
@@ -50,10 +48,7 @@ typedef struct field {
 } field;
 
 /* A name inside the input, not NUL-terminated. */
-typedef struct name_ref {
-	const uint8_t *p;
-	size_t len;
-} name_ref;
+typedef struct name_ref { const uint8_t *p; size_t len; } name_ref;
 
 typedef struct parser {
 	const uint8_t *data;
@@ -67,6 +62,7 @@ typedef struct parser {
 	int has_graph;
 } parser;
 
+/* Indexed by TensorProto.DataType. */
 static const char *const dtype_names[] = {
 	"unknown", "float32", "uint8", "int8", "uint16", "int16", "int32",
 	"int64", "string", "bool", "float16", "float64", "uint32", "uint64",
@@ -543,6 +539,7 @@ int mg_model_info_read(mg_model_info **out, const char *path, mg_error *err)
 		goto done;
 	}
 	len = (size_t)st.st_size;
+	/* a file truncated by someone else while mapped raises SIGBUS */
 	if (len) {
 		map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
 		if (map == MAP_FAILED) {

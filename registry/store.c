@@ -183,33 +183,11 @@ int mg_store_has_blob(const mg_store *s, const char *digest)
 static int stream_to_tmp(mg_store *s, int fd, const char *src, char digest[MG_DIGEST_SIZE],
 			 uint64_t *size, char **tmp_out, int *tmpfd_out, mg_error *err)
 {
-	mg_hash *h = NULL;
-	char *buf = malloc(IO_CHUNK);
-	int rc = buf ? mg_hash_new(&h, err) : mg_error_set(err, MG_ENOMEM, "out of memory");
 	int tfd = -1;
 	char *tmp = NULL;
-	if (rc || (rc = mg_tmpfile_open(&tfd, &tmp, s->blobdir, err)))
-		goto done;
-	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	uint64_t total = 0;
-	for (;;) {
-		ssize_t n = read(fd, buf, IO_CHUNK);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			rc = mg_error_sys(err, MG_EIO, errno, "cannot read '%s'", src);
-			goto done;
-		}
-		if (n == 0)
-			break;
-		mg_hash_update(h, buf, (size_t)n);
-		if ((rc = mg_write_all(tfd, buf, (size_t)n, s->root, err)))
-			goto done;
-		total += (uint64_t)n;
-	}
-	mg_hash_final(h, digest);
-	*size = total;
-done:
+	int rc = mg_tmpfile_open(&tfd, &tmp, s->blobdir, err);
+	if (!rc)
+		rc = mg_copy_hash(fd, src, tfd, s->root, digest, size, err);
 	if (rc && tfd >= 0) {
 		close(tfd);
 		unlink(tmp);
@@ -219,8 +197,6 @@ done:
 	}
 	*tmp_out = tmp;
 	*tmpfd_out = tfd;
-	mg_hash_free(h);
-	free(buf);
 	return rc;
 }
 
@@ -367,31 +343,12 @@ int mg_store_export_blob(mg_store *s, const char *digest, const char *dest, mg_e
 	}
 	char *slash = strrchr(dir, '/');
 	const char *d = slash ? (slash == dir ? "/" : (*slash = '\0', dir)) : ".";
-	mg_hash *h = NULL;
-	char *buf = malloc(IO_CHUNK);
 	char *tmp = NULL;
 	int tfd = -1;
-	if (!buf)
-		rc = mg_error_set(err, MG_ENOMEM, "out of memory");
-	if (rc || (rc = mg_hash_new(&h, err)) || (rc = mg_tmpfile_open(&tfd, &tmp, d, err)))
-		goto done;
-	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	for (;;) {
-		ssize_t n = read(fd, buf, IO_CHUNK);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			rc = mg_error_sys(err, MG_EIO, errno, "cannot read blob %s", digest);
-			goto done;
-		}
-		if (n == 0)
-			break;
-		mg_hash_update(h, buf, (size_t)n);
-		if ((rc = mg_write_all(tfd, buf, (size_t)n, dest, err)))
-			goto done;
-	}
 	char got[MG_DIGEST_SIZE];
-	mg_hash_final(h, got);
+	if ((rc = mg_tmpfile_open(&tfd, &tmp, d, err)) ||
+	    (rc = mg_copy_hash(fd, digest, tfd, dest, got, NULL, err)))
+		goto done;
 	if (strcmp(got, digest)) {
 		rc = mg_store__corrupt(err, s, digest, got);
 		goto done;
@@ -405,9 +362,7 @@ done:
 	}
 	close(fd);
 	free(tmp);
-	free(buf);
 	free(dir);
-	mg_hash_free(h);
 	return rc;
 }
 

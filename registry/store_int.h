@@ -6,7 +6,6 @@
 
 #include "registry.h"
 
-#define IO_CHUNK (1u << 20)
 
 struct mg_store {
 	char *root;

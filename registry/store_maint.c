@@ -158,24 +158,7 @@ static int hash_file(const char *path, char out[MG_DIGEST_SIZE], mg_error *err)
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return mg_error_sys(err, MG_EIO, errno, "cannot read '%s'", path);
-	mg_hash *h = NULL;
-	char *buf = malloc(IO_CHUNK);
-	int rc = buf ? mg_hash_new(&h, err) : mg_error_set(err, MG_ENOMEM, "out of memory");
-	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	while (!rc) {
-		ssize_t n = read(fd, buf, IO_CHUNK);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			rc = mg_error_sys(err, MG_EIO, errno, "cannot read '%s'", path);
-		if (n <= 0)
-			break;
-		mg_hash_update(h, buf, (size_t)n);
-	}
-	if (!rc)
-		mg_hash_final(h, out);
-	mg_hash_free(h);
-	free(buf);
+	int rc = mg_copy_hash(fd, path, -1, NULL, out, NULL, err);
 	close(fd);
 	return rc;
 }

@@ -129,6 +129,30 @@ char *mg_path_join(const char *a, const char *b, mg_error *err);
  * "." or "..", no control characters. */
 int mg_name_is_safe(const char *name);
 
+/* ---- background writer ---------------------------------------------- */
+
+/* Overlaps producing data (reading, hashing) with writing it to fd: take a
+ * buffer, fill it, submit it; a second thread writes submitted buffers in
+ * order. At most a few buffers of chunk bytes are in flight. */
+typedef struct mg_writer mg_writer;
+
+int mg_writer_new(mg_writer **out, int fd, const char *name, size_t chunk, mg_error *err);
+/* A free buffer of *cap bytes (waits for one). */
+char *mg_writer_buffer(mg_writer *w, size_t *cap);
+/* Queues the buffer last returned, filled with len bytes; fails with the
+ * first write error seen so far. */
+int mg_writer_submit(mg_writer *w, size_t len, mg_error *err);
+/* Waits until everything submitted is written; the first write error. */
+int mg_writer_finish(mg_writer *w, mg_error *err);
+/* Stops the thread (after pending writes) and frees w; does not close fd. */
+void mg_writer_free(mg_writer *w);
+
+/* Reads in_fd to its end, hashing everything, and writes the same bytes to
+ * out_fd when out_fd >= 0 (hashing and writing overlap). The bytes written
+ * are exactly the bytes hashed. Names are for messages. */
+int mg_copy_hash(int in_fd, const char *in_name, int out_fd, const char *out_name,
+		 char digest[MG_DIGEST_SIZE], uint64_t *size, mg_error *err);
+
 /* ---- output helpers -------------------------------------------------- */
 
 /* Human size: "1.5 GiB", "812 B". */
