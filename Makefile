@@ -46,11 +46,11 @@ $(LIB): $(LIB_OBJ)
 
 $(CLI): $(CLI_OBJ) $(LIB)
 	@echo "  LINK    $@"
-	@$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) $(LIB) $(PKG_LIBS) -lpthread
+	@$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) $(LIB) $(PKG_LIBS) -lpthread -lm
 
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIB)
 	@echo "  LINK    $@"
-	@$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) -lcmocka -lpthread
+	@$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) -lcmocka -lpthread -lm
 
 deps:
 	@mk/deps.sh

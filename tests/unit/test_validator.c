@@ -1,0 +1,291 @@
+/* Unit tests of the validator's statistics: medians, the Mann-Whitney U
+ * test, the bootstrap interval, and simulated A/A and A/B comparisons that
+ * check the latency gate's error rates. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "validator/validator.h"
+
+static uint64_t rng = 88172645463325252ull;
+
+static double uniform(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return ((double)(rng >> 11) + 0.5) / 9007199254740992.0;
+}
+
+static double normal(void)
+{
+	return sqrt(-2 * log(uniform())) * cos(2 * M_PI * uniform());
+}
+
+/* Realistic latency noise: log-normal around median_ms, 3% outliers 2-4x. */
+static void latency_samples(double *x, size_t n, double median_ms)
+{
+	for (size_t i = 0; i < n; i++) {
+		x[i] = median_ms * exp(0.08 * normal());
+		if (uniform() < 0.03)
+			x[i] *= 2 + 2 * uniform();
+	}
+}
+
+static int cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+static void test_median_matches_sorting(void **state)
+{
+	(void)state;
+	for (size_t n = 1; n < 60; n++) {
+		double x[60], s[60];
+		for (size_t i = 0; i < n; i++)
+			x[i] = s[i] = floor(uniform() * 10); /* many ties */
+		qsort(s, n, sizeof(double), cmp);
+		double want = n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+		assert_true(mg_median(x, n) == want);
+	}
+	assert_true(isnan(mg_median(NULL, 0)));
+}
+
+static void test_mann_whitney_known_values(void **state)
+{
+	(void)state;
+	double a[] = {6, 7, 8, 9, 10}, b[] = {1, 2, 3, 4, 5};
+	/* U = 25, mean 12.5, var 25*11/12, continuity-corrected z = 2.5067 */
+	assert_true(fabs(mg_mann_whitney_p(a, 5, b, 5) - 0.006093) < 1e-5);
+	assert_true(mg_mann_whitney_p(b, 5, a, 5) > 0.99);
+	double same[] = {3, 3, 3, 3};
+	assert_true(mg_mann_whitney_p(same, 4, same, 4) == 1.0); /* all tied: no evidence */
+	assert_true(mg_mann_whitney_p(a, 5, NULL, 0) == 1.0);
+}
+
+static void test_bootstrap_interval_is_deterministic_and_covers(void **state)
+{
+	(void)state;
+	double c[200], b[200];
+	latency_samples(c, 200, 1.2);
+	latency_samples(b, 200, 1.0);
+	double lo, hi, lo2, hi2;
+	assert_int_equal(mg_bootstrap_ratio(c, 200, b, 200, 1000, 0.95, 7, &lo, &hi, NULL), 0);
+	assert_int_equal(mg_bootstrap_ratio(c, 200, b, 200, 1000, 0.95, 7, &lo2, &hi2, NULL), 0);
+	assert_true(lo == lo2 && hi == hi2);
+	assert_true(lo < 1.2 && 1.2 < hi);
+	assert_true(hi - lo < 0.1);
+	mg_error err = {0};
+	assert_int_equal(mg_bootstrap_ratio(c, 0, b, 200, 1000, 0.95, 7, &lo, &hi, &err), MG_EINVAL);
+}
+
+/* Runs `trials` comparisons of n samples per side (the gate's default minimum) with the candidate slower
+ * by `factor`; returns the fraction declared a regression. */
+static double regression_rate(size_t trials, size_t n, double factor)
+{
+	mg_latency_policy pol = MG_LATENCY_POLICY_INIT;
+	double *c = malloc(n * sizeof(double)), *b = malloc(n * sizeof(double));
+	size_t hits = 0;
+	for (size_t t = 0; t < trials; t++) {
+		latency_samples(c, n, 1.0 * factor);
+		latency_samples(b, n, 1.0);
+		mg_latency_verdict v;
+		pol.seed = t + 1;
+		assert_int_equal(mg_latency_compare(c, n, b, n, &pol, &v, NULL), 0);
+		hits += (size_t)v.regression;
+	}
+	free(c);
+	free(b);
+	return (double)hits / (double)trials;
+}
+
+static void test_aa_comparisons_rarely_declare_a_regression(void **state)
+{
+	(void)state;
+	double rate = regression_rate(1000, 100, 1.0);
+	printf("A/A: regression declared in %.1f%% of 1000 comparisons (limit 1%%)\n", rate * 100);
+	assert_true(rate <= 0.01);
+}
+
+static void test_a_true_ten_percent_slowdown_is_caught(void **state)
+{
+	(void)state;
+	double rate = regression_rate(1000, 100, 1.10);
+	printf("A/B +10%%: regression declared in %.1f%% of 1000 comparisons (limit >= 95%%)\n", rate * 100);
+	assert_true(rate >= 0.95);
+}
+
+static void test_verdict_is_clear_only_when_the_data_settle_it(void **state)
+{
+	(void)state;
+	mg_latency_policy pol = MG_LATENCY_POLICY_INIT;
+	double c[400], b[400];
+	mg_latency_verdict v;
+	latency_samples(c, 400, 1.0);
+	latency_samples(b, 400, 1.0);
+	assert_int_equal(mg_latency_compare(c, 400, b, 400, &pol, &v, NULL), 0);
+	assert_true(v.clear && !v.regression); /* plenty of A/A data: clearly fine */
+	latency_samples(c, 400, 1.3);
+	assert_int_equal(mg_latency_compare(c, 400, b, 400, &pol, &v, NULL), 0);
+	assert_true(v.clear && v.regression);
+	assert_true(v.lo > 1.2 && v.hi < 1.4 && v.p_value < 1e-6);
+	latency_samples(c, 4, 1.05); /* too few to tell */
+	assert_int_equal(mg_latency_compare(c, 4, b, 4, &pol, &v, NULL), 0);
+	assert_false(v.clear);
+}
+
+static void test_noise_flag(void **state)
+{
+	(void)state;
+	double quiet[] = {1.00, 1.01, 0.99, 1.02}, loud[] = {1.0, 1.3, 0.95, 1.0};
+	char note[200] = "";
+	assert_int_equal(mg_latency_noisy(quiet, 4, 0.1, note, sizeof(note)), 0);
+	assert_int_equal(mg_latency_noisy(loud, 4, 0.1, note, sizeof(note)), 1);
+	assert_non_null(strstr(note, "noisy"));
+}
+
+static void test_class_metrics_on_a_known_case(void **state)
+{
+	(void)state;
+	/* 5 samples, 3 classes; predictions 0,1,1,2,0 for labels 0,1,2,2,1 */
+	const float scores[] = {
+		0.9f, 0.05f, 0.05f,
+		0.1f, 0.8f, 0.1f,
+		0.2f, 0.5f, 0.3f,
+		0.0f, 0.1f, 0.9f,
+		0.6f, 0.3f, 0.1f,
+	};
+	const int64_t labels[] = {0, 1, 2, 2, 1};
+	mg_class_metrics *m = NULL;
+	assert_int_equal(mg_class_metrics_compute(&m, scores, 5, 3, labels, 2, NULL), 0);
+	assert_true(fabs(m->top1 - 0.6) < 1e-12);
+	assert_true(fabs(m->topk - 1.0) < 1e-12); /* every label is in its row's top 2 */
+	assert_int_equal(m->confusion[0 * 3 + 0], 1);
+	assert_int_equal(m->confusion[1 * 3 + 0], 1);
+	assert_int_equal(m->confusion[2 * 3 + 1], 1);
+	assert_true(fabs(m->precision[0] - 0.5) < 1e-12);
+	assert_true(fabs(m->recall[2] - 0.5) < 1e-12);
+	assert_true(fabs(m->f1[1] - 0.5) < 1e-12);   /* p = 1/2, r = 1/2 */
+	assert_true(fabs(m->f1[2] - 2.0 / 3) < 1e-12); /* p = 1, r = 1/2 */
+	assert_true(fabs(m->macro_f1 - (2.0 / 3 + 0.5 + 2.0 / 3) / 3) < 1e-12);
+	mg_class_metrics_free(m);
+	const int64_t bad[] = {0, 1, 3, 2, 1};
+	mg_error err = {0};
+	assert_int_equal(mg_class_metrics_compute(&m, scores, 5, 3, bad, 1, &err), MG_EINVAL);
+	assert_non_null(strstr(err.msg, "label 3 of sample 2"));
+}
+
+static void test_regression_and_fidelity_metrics(void **state)
+{
+	(void)state;
+	const float p[] = {1, 2, 3, 4}, t[] = {1, 2, 5, 4};
+	double mae, rmse;
+	assert_int_equal(mg_regression_metrics(p, t, 4, &mae, &rmse, NULL), 0);
+	assert_true(fabs(mae - 0.5) < 1e-12 && fabs(rmse - 1.0) < 1e-12);
+	mg_fidelity f;
+	assert_int_equal(mg_fidelity_compute(&f, p, p, 2, 2, NULL), 0);
+	assert_true(f.max_abs == 0 && f.cosine > 0.999999 && isinf(f.snr_db) && f.top1_agree == 1);
+	const float q[] = {1.1f, 2, 3, 4.2f}, r[] = {2, 1, 3, 4};
+	assert_int_equal(mg_fidelity_compute(&f, q, p, 2, 2, NULL), 0);
+	assert_true(fabs(f.max_abs - 0.2) < 1e-6 && fabs(f.mean_abs - 0.075) < 1e-6);
+	assert_true(f.snr_db > 25 && f.snr_db < 35); /* 10 log10(30 / 0.05) = 27.8 */
+	assert_int_equal(mg_fidelity_compute(&f, r, p, 2, 2, NULL), 0);
+	assert_true(fabs(f.top1_agree - 0.5) < 1e-12); /* row 0 flips its arg-max */
+}
+
+static const char good_config[] =
+	"{\"// about\": \"comments are keys starting with //\",\n"
+	" \"model\": \"model_int8.onnx\", \"baseline\": \"model.onnx\",\n"
+	" \"dataset\": {\"inputs\": \"dataset/x.npy\", \"labels\": \"dataset/y.npy\"},\n"
+	" \"targets\": {\"host\": \"local\", \"emu\": {\"spec\": \"qemu-aarch64\", \"threads\": 1}},\n"
+	" \"gates\": [\n"
+	"  {\"name\": \"acc\", \"kind\": \"accuracy\", \"min\": 0.9, \"max_drop\": 0.01},\n"
+	"  {\"name\": \"fid\", \"kind\": \"fidelity\", \"min_cosine\": 0.99},\n"
+	"  {\"name\": \"lat\", \"kind\": \"latency\", \"target\": \"host\", \"metric\": \"p95\", \"max_ms\": 5, \"max_ratio\": 1.1},\n"
+	"  {\"name\": \"size\", \"kind\": \"size\", \"max_bytes\": 100000},\n"
+	"  {\"name\": \"mem\", \"kind\": \"memory\", \"target\": \"emu\", \"max_rss_mb\": 300, \"ci_only\": true}\n"
+	" ]}\n";
+
+static void test_config_reads_every_gate_kind(void **state)
+{
+	(void)state;
+	mg_config *c = NULL;
+	mg_error err = {0};
+	if (mg_config_parse(&c, good_config, strlen(good_config), "ex/modelgate.json", &err))
+		fail_msg("%s", err.msg);
+	assert_string_equal(c->dir, "ex");
+	assert_string_equal(c->model, "model_int8.onnx");
+	assert_string_equal(c->dataset_labels, "dataset/y.npy");
+	assert_int_equal(c->ntargets, 2);
+	assert_int_equal(mg_config_target(c, "emu")->threads, 1);
+	assert_int_equal(c->ngates, 5);
+	assert_string_equal(c->gates[0].metric, "top1"); /* the default */
+	assert_true(c->gates[0].min == 0.9 && isnan(c->gates[0].max_abs));
+	assert_int_equal(c->gates[2].kind, MG_KIND_LATENCY);
+	assert_string_equal(c->gates[2].metric, "p95");
+	assert_true(c->gates[2].alpha == 0.01 && c->gates[2].min_iterations == 100);
+	assert_true(c->gates[4].ci_only);
+	mg_config_free(c);
+}
+
+static void config_bad(const char *json, const char *want)
+{
+	mg_config *c = NULL;
+	mg_error err = {0};
+	assert_int_equal(mg_config_parse(&c, json, strlen(json), "m.json", &err), MG_EINVAL);
+	assert_null(c);
+	if (!strstr(err.msg, want))
+		fail_msg("expected '%s' in: %s", want, err.msg);
+}
+
+static void test_config_errors_name_the_place(void **state)
+{
+	(void)state;
+	config_bad("{\"model\": \"m\",\n \"gates\": [}", "m.json:2:");
+	config_bad("{\"gates\": [{\"name\": \"a\", \"kind\": \"size\", \"max_bytes\": 1}]}", "m.json: model: expected a non-empty string");
+	config_bad("{\"model\": \"m\", \"gates\": [{\"name\": \"a\", \"kind\": \"size\", \"max_bytes\": 1},"
+		   "{\"name\": \"b\", \"kind\": \"size\", \"max_bytes\": 1},"
+		   "{\"name\": \"c\", \"kind\": \"latency\", \"max_ms\": \"5\"}]}",
+		   "gates[2].max_ms: expected a non-negative number");
+	config_bad("{\"model\": \"m\", \"gates\": [{\"name\": \"a\", \"kind\": \"speed\"}]}", "gates[0].kind: expected accuracy");
+	config_bad("{\"model\": \"m\", \"gates\": [{\"name\": \"a\", \"kind\": \"size\", \"max_ms\": 1}]}",
+		   "gates[0].max_ms: not a setting of a size gate");
+	config_bad("{\"model\": \"m\", \"gates\": [{\"name\": \"a\", \"kind\": \"latency\", \"target\": \"pi\", \"max_ms\": 1}]}",
+		   "gates[0].target: not one of the keys of 'targets'");
+	config_bad("{\"model\": \"m\", \"gates\": [{\"name\": \"a\", \"kind\": \"fidelity\", \"min_cosine\": 0.9}]}",
+		   "needs 'reference' outputs or a top-level 'baseline'");
+	config_bad("{\"model\": \"m\", \"gates\": [{\"name\": \"a\", \"kind\": \"size\", \"max_bytes\": 1},"
+		   "{\"name\": \"a\", \"kind\": \"size\", \"max_bytes\": 2}]}", "gates[1].name: a gate of that name exists");
+	config_bad("{\"model\": \"m\", \"modle\": 1, \"gates\": []}", "m.json: modle: unknown key");
+	config_bad("{\"model\": \"m\", \"targets\": {\"x\": \"ftp://h\"}, \"gates\": [{\"name\": \"a\", \"kind\": \"size\", \"max_bytes\": 1}]}",
+		   "targets.x: expected \"local\"");
+	config_bad("{\"model\": \"m\", \"gates\": [{\"name\": \"a\", \"kind\": \"accuracy\", \"min\": 0.5}]}",
+		   "an accuracy gate needs a dataset");
+	config_bad("{\"model\": \"m\", \"gates\": [{\"name\": \"a\", \"kind\": \"latency\", \"max_ms\": 1, \"alpha\": 0.7}]}",
+		   "gates[0].alpha: expected a number between 0 and 0.5");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_median_matches_sorting),
+		cmocka_unit_test(test_mann_whitney_known_values),
+		cmocka_unit_test(test_bootstrap_interval_is_deterministic_and_covers),
+		cmocka_unit_test(test_aa_comparisons_rarely_declare_a_regression),
+		cmocka_unit_test(test_a_true_ten_percent_slowdown_is_caught),
+		cmocka_unit_test(test_verdict_is_clear_only_when_the_data_settle_it),
+		cmocka_unit_test(test_noise_flag),
+		cmocka_unit_test(test_class_metrics_on_a_known_case),
+		cmocka_unit_test(test_regression_and_fidelity_metrics),
+		cmocka_unit_test(test_config_reads_every_gate_kind),
+		cmocka_unit_test(test_config_errors_name_the_place),
+	};
+	return cmocka_run_group_tests_name("validator", tests, NULL, NULL);
+}

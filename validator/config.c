@@ -1,0 +1,417 @@
+/* modelgate.json: reading and validating the gate configuration. Every
+ * problem is found before anything runs and reported by its JSON path
+ * ("gates[2].max_ms: expected a number"), or by file:line:column for a
+ * syntax error. Gate fields are described by one table, so a new limit is
+ * one line. */
+#include "validator.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum ftype { F_NUMBER, F_STRING, F_COUNT, F_BOOL };
+
+#define K_ACC (1u << MG_KIND_ACCURACY)
+#define K_FID (1u << MG_KIND_FIDELITY)
+#define K_LAT (1u << MG_KIND_LATENCY)
+#define K_SIZE (1u << MG_KIND_SIZE)
+#define K_MEM (1u << MG_KIND_MEMORY)
+#define K_ALL (K_ACC | K_FID | K_LAT | K_SIZE | K_MEM)
+
+static const struct field {
+	const char *key;
+	enum ftype type;
+	size_t offset;
+	unsigned kinds;
+} gate_fields[] = {
+	{"target", F_STRING, offsetof(mg_gate_config, target), K_LAT | K_MEM},
+	{"ci_only", F_BOOL, offsetof(mg_gate_config, ci_only), K_ALL},
+	{"metric", F_STRING, offsetof(mg_gate_config, metric), K_ACC | K_LAT},
+	{"k", F_COUNT, offsetof(mg_gate_config, k), K_ACC},
+	{"min", F_NUMBER, offsetof(mg_gate_config, min), K_ACC},
+	{"max_drop", F_NUMBER, offsetof(mg_gate_config, max_drop), K_ACC},
+	{"max_abs", F_NUMBER, offsetof(mg_gate_config, max_abs), K_FID},
+	{"max_mean_abs", F_NUMBER, offsetof(mg_gate_config, max_mean_abs), K_FID},
+	{"min_cosine", F_NUMBER, offsetof(mg_gate_config, min_cosine), K_FID},
+	{"min_snr_db", F_NUMBER, offsetof(mg_gate_config, min_snr_db), K_FID},
+	{"min_top1_agreement", F_NUMBER, offsetof(mg_gate_config, min_top1_agreement), K_FID},
+	{"reference", F_STRING, offsetof(mg_gate_config, reference), K_FID},
+	{"max_ms", F_NUMBER, offsetof(mg_gate_config, max_ms), K_LAT},
+	{"max_ratio", F_NUMBER, offsetof(mg_gate_config, max_ratio), K_LAT},
+	{"alpha", F_NUMBER, offsetof(mg_gate_config, alpha), K_LAT},
+	{"max_time", F_NUMBER, offsetof(mg_gate_config, max_time), K_LAT},
+	{"min_iterations", F_COUNT, offsetof(mg_gate_config, min_iterations), K_LAT},
+	{"max_bytes", F_NUMBER, offsetof(mg_gate_config, max_bytes), K_SIZE},
+	{"max_compressed_bytes", F_NUMBER, offsetof(mg_gate_config, max_compressed_bytes), K_SIZE},
+	{"max_parameters", F_NUMBER, offsetof(mg_gate_config, max_parameters), K_SIZE},
+	{"max_growth", F_NUMBER, offsetof(mg_gate_config, max_growth), K_SIZE},
+	{"max_rss_mb", F_NUMBER, offsetof(mg_gate_config, max_rss_mb), K_MEM},
+};
+
+static const char *kind_names[] = {"accuracy", "fidelity", "latency", "size", "memory"};
+
+const char *mg_gate_kind_name(mg_gate_kind k)
+{
+	return (size_t)k < sizeof(kind_names) / sizeof(kind_names[0]) ? kind_names[k] : "unknown";
+}
+
+static int bad(mg_error *err, const char *file, const char *path, const char *what)
+{
+	return mg_error_set(err, MG_EINVAL, "%s: %s: %s", file, path, what);
+}
+
+static int is_comment(const char *key)
+{
+	return key[0] == '/' && key[1] == '/';
+}
+
+static int get_string(char **out, json_t *v, const char *file, const char *path, mg_error *err)
+{
+	if (!json_is_string(v) || !*json_string_value(v))
+		return bad(err, file, path, "expected a non-empty string");
+	*out = strdup(json_string_value(v));
+	return *out ? 0 : mg_error_set(err, MG_ENOMEM, "out of memory");
+}
+
+static int set_field(mg_gate_config *g, const struct field *f, json_t *v, const char *file,
+		     const char *path, mg_error *err)
+{
+	char *p = (char *)g + f->offset;
+	switch (f->type) {
+	case F_NUMBER:
+		if (!json_is_number(v) || !isfinite(json_number_value(v)) || json_number_value(v) < 0)
+			return bad(err, file, path, "expected a non-negative number");
+		*(double *)p = json_number_value(v);
+		return 0;
+	case F_COUNT:
+		if (!json_is_integer(v) || json_integer_value(v) < 1)
+			return bad(err, file, path, "expected a positive integer");
+		*(size_t *)p = (size_t)json_integer_value(v);
+		return 0;
+	case F_BOOL:
+		if (!json_is_boolean(v))
+			return bad(err, file, path, "expected true or false");
+		*(int *)p = json_is_true(v);
+		return 0;
+	case F_STRING:
+		return get_string((char **)p, v, file, path, err);
+	}
+	return 0;
+}
+
+static int one_of(const char *s, const char *const *options)
+{
+	for (; *options; options++)
+		if (!strcmp(s, *options))
+			return 1;
+	return 0;
+}
+
+/* What a gate of each kind must have, once its fields are read. */
+static int check_gate(const mg_config *c, const mg_gate_config *g, const char *file,
+		      const char *path, mg_error *err)
+{
+	static const char *const acc_metrics[] = {"top1", "topk", "macro_f1", "mae", "rmse", NULL};
+	static const char *const lat_metrics[] = {"p50", "p90", "p95", "p99", "mean", NULL};
+	char where[160];
+	switch (g->kind) {
+	case MG_KIND_ACCURACY:
+		if (!one_of(g->metric, acc_metrics))
+			return bad(err, file, (snprintf(where, sizeof(where), "%.64s.metric", path), where),
+				   "expected top1, topk, macro_f1, mae or rmse");
+		if (isnan(g->min) && isnan(g->max_drop))
+			return bad(err, file, path, "an accuracy gate needs 'min' or 'max_drop'");
+		break;
+	case MG_KIND_FIDELITY:
+		if (isnan(g->max_abs) && isnan(g->max_mean_abs) && isnan(g->min_cosine) &&
+		    isnan(g->min_snr_db) && isnan(g->min_top1_agreement))
+			return bad(err, file, path,
+				   "a fidelity gate needs a limit: max_abs, max_mean_abs, min_cosine, min_snr_db or min_top1_agreement");
+		if (!g->reference && !c->baseline)
+			return bad(err, file, path, "a fidelity gate needs 'reference' outputs or a top-level 'baseline'");
+		break;
+	case MG_KIND_LATENCY:
+		if (!one_of(g->metric, lat_metrics))
+			return bad(err, file, (snprintf(where, sizeof(where), "%.64s.metric", path), where),
+				   "expected p50, p90, p95, p99 or mean");
+		if (isnan(g->max_ms) && isnan(g->max_ratio))
+			return bad(err, file, path, "a latency gate needs 'max_ms' or 'max_ratio'");
+		if (!(g->alpha > 0 && g->alpha < 0.5))
+			return bad(err, file, (snprintf(where, sizeof(where), "%.64s.alpha", path), where),
+				   "expected a number between 0 and 0.5");
+		break;
+	case MG_KIND_SIZE:
+		if (isnan(g->max_bytes) && isnan(g->max_compressed_bytes) && isnan(g->max_parameters) &&
+		    isnan(g->max_growth))
+			return bad(err, file, path,
+				   "a size gate needs max_bytes, max_compressed_bytes, max_parameters or max_growth");
+		break;
+	case MG_KIND_MEMORY:
+		if (isnan(g->max_rss_mb))
+			return bad(err, file, path, "a memory gate needs 'max_rss_mb'");
+		break;
+	}
+	if ((g->kind == MG_KIND_LATENCY || g->kind == MG_KIND_MEMORY)) {
+		if (!g->target && c->ntargets != 1)
+			return bad(err, file, path, "needs a 'target' (one of the keys of 'targets')");
+		if (g->target && !mg_config_target(c, g->target))
+			return bad(err, file, (snprintf(where, sizeof(where), "%.64s.target", path), where),
+				   "not one of the keys of 'targets'");
+	}
+	return 0;
+}
+
+static void gate_defaults(mg_gate_config *g)
+{
+	g->min = g->max_drop = g->max_abs = g->max_mean_abs = g->min_cosine = NAN;
+	g->min_snr_db = g->min_top1_agreement = g->max_ms = g->max_ratio = NAN;
+	g->max_bytes = g->max_compressed_bytes = g->max_parameters = g->max_growth = NAN;
+	g->max_rss_mb = NAN;
+	g->alpha = 0.01;
+	g->max_time = 60;
+	g->min_iterations = 100;
+	g->k = 5;
+}
+
+static int parse_gate(mg_config *c, mg_gate_config *g, json_t *j, size_t idx, const char *file,
+		      mg_error *err)
+{
+	char path[160], sub[224];
+	snprintf(path, sizeof(path), "gates[%zu]", idx);
+	gate_defaults(g);
+	if (!json_is_object(j))
+		return bad(err, file, path, "expected an object");
+	json_t *kind = json_object_get(j, "kind");
+	size_t k = 0, nkinds = sizeof(kind_names) / sizeof(kind_names[0]);
+	for (; json_is_string(kind) && k < nkinds; k++)
+		if (!strcmp(json_string_value(kind), kind_names[k]))
+			break;
+	if (!json_is_string(kind) || k == nkinds)
+		return bad(err, file, (snprintf(sub, sizeof(sub), "%s.kind", path), sub),
+			   "expected accuracy, fidelity, latency, size or memory");
+	g->kind = (mg_gate_kind)k;
+	int rc = get_string(&g->name, json_object_get(j, "name"), file,
+			    (snprintf(sub, sizeof(sub), "%s.name", path), sub), err);
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < idx; i++)
+		if (!strcmp(c->gates[i].name, g->name))
+			return bad(err, file, sub, "a gate of that name exists already");
+	const char *key;
+	json_t *v;
+	json_object_foreach(j, key, v) {
+		if (is_comment(key) || !strcmp(key, "kind") || !strcmp(key, "name"))
+			continue;
+		snprintf(sub, sizeof(sub), "%s.%s", path, key);
+		const struct field *f = NULL;
+		for (size_t i = 0; i < sizeof(gate_fields) / sizeof(gate_fields[0]); i++)
+			if (!strcmp(gate_fields[i].key, key))
+				f = &gate_fields[i];
+		if (!f || !(f->kinds & (1u << g->kind))) {
+			char what[128];
+			snprintf(what, sizeof(what), "not a setting of a %s gate", kind_names[g->kind]);
+			return bad(err, file, sub, what);
+		}
+		if ((rc = set_field(g, f, v, file, sub, err)))
+			return rc;
+	}
+	if (!g->metric && (g->kind == MG_KIND_ACCURACY || g->kind == MG_KIND_LATENCY) &&
+	    !(g->metric = strdup(g->kind == MG_KIND_ACCURACY ? "top1" : "p50")))
+		return mg_error_set(err, MG_ENOMEM, "out of memory");
+	return check_gate(c, g, file, path, err);
+}
+
+static int parse_targets(mg_config *c, json_t *j, const char *file, mg_error *err)
+{
+	if (!j) /* the default: this machine */
+		j = json_pack("{s:s}", "local", "local");
+	else
+		json_incref(j);
+	int rc = 0;
+	if (!json_is_object(j) || json_object_size(j) == 0) {
+		rc = bad(err, file, "targets", "expected an object of name: \"local\" | \"qemu-aarch64\" | \"ssh://...\" | \"exec:...\"");
+		goto done;
+	}
+	c->targets = calloc(json_object_size(j), sizeof(*c->targets));
+	if (!c->targets) {
+		rc = mg_error_set(err, MG_ENOMEM, "out of memory");
+		goto done;
+	}
+	const char *key;
+	json_t *v;
+	json_object_foreach(j, key, v) {
+		if (is_comment(key))
+			continue;
+		char path[160];
+		snprintf(path, sizeof(path), "targets.%s", key);
+		mg_target_config *t = &c->targets[c->ntargets++];
+		if (!(t->name = strdup(key))) {
+			rc = mg_error_set(err, MG_ENOMEM, "out of memory");
+			goto done;
+		}
+		json_t *spec = json_is_object(v) ? json_object_get(v, "spec") : v;
+		if (json_is_object(v)) {
+			json_t *th = json_object_get(v, "threads");
+			if (th && (!json_is_integer(th) || json_integer_value(th) < 0)) {
+				rc = bad(err, file, path, "threads: expected a non-negative integer");
+				goto done;
+			}
+			t->threads = (int)json_integer_value(th);
+		}
+		if ((rc = get_string(&t->spec, spec, file, path, err)))
+			goto done;
+		const char *s = t->spec;
+		if (strcmp(s, "local") && strcmp(s, "qemu-aarch64") && strncmp(s, "ssh://", 6) &&
+		    strncmp(s, "exec:", 5)) {
+			rc = bad(err, file, path, "expected \"local\", \"qemu-aarch64\", \"ssh://[user@]host[:port]\" or \"exec:COMMAND\"");
+			goto done;
+		}
+	}
+done:
+	json_decref(j);
+	return rc;
+}
+
+static int parse_dataset(mg_config *c, json_t *j, const char *file, mg_error *err)
+{
+	if (!j)
+		return 0;
+	if (json_is_string(j))
+		return get_string(&c->dataset_ref, j, file, "dataset", err);
+	if (!json_is_object(j))
+		return bad(err, file, "dataset", "expected a reference or {\"inputs\": ..., \"labels\": ...}");
+	const char *key;
+	json_t *v;
+	json_object_foreach(j, key, v) {
+		int rc = 0;
+		if (is_comment(key))
+			continue;
+		char path[160];
+		snprintf(path, sizeof(path), "dataset.%s", key);
+		if (!strcmp(key, "inputs"))
+			rc = get_string(&c->dataset_inputs, v, file, path, err);
+		else if (!strcmp(key, "labels"))
+			rc = get_string(&c->dataset_labels, v, file, path, err);
+		else
+			rc = bad(err, file, path, "unknown key (expected inputs or labels)");
+		if (rc)
+			return rc;
+	}
+	if (!c->dataset_inputs)
+		return bad(err, file, "dataset.inputs", "missing");
+	return 0;
+}
+
+void mg_config_free(mg_config *c)
+{
+	if (!c)
+		return;
+	free(c->path);
+	free(c->dir);
+	free(c->model);
+	free(c->baseline);
+	free(c->dataset_inputs);
+	free(c->dataset_labels);
+	free(c->dataset_ref);
+	for (size_t i = 0; i < c->ntargets; i++) {
+		free(c->targets[i].name);
+		free(c->targets[i].spec);
+	}
+	free(c->targets);
+	for (size_t i = 0; i < c->ngates; i++) {
+		free(c->gates[i].name);
+		free(c->gates[i].target);
+		free(c->gates[i].metric);
+		free(c->gates[i].reference);
+	}
+	free(c->gates);
+	free(c);
+}
+
+const mg_target_config *mg_config_target(const mg_config *c, const char *name)
+{
+	for (size_t i = 0; i < c->ntargets; i++)
+		if (!strcmp(c->targets[i].name, name))
+			return &c->targets[i];
+	return NULL;
+}
+
+int mg_config_parse(mg_config **out, const char *text, size_t len, const char *file, mg_error *err)
+{
+	json_error_t jerr;
+	json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!root)
+		return mg_error_set(err, MG_EINVAL, "%s:%d:%d: %s", file, jerr.line, jerr.column, jerr.text);
+	mg_config *c = calloc(1, sizeof(*c));
+	int rc = 0;
+	if (!c || !(c->path = strdup(file))) {
+		rc = mg_error_set(err, MG_ENOMEM, "out of memory");
+		goto done;
+	}
+	const char *slash = strrchr(file, '/');
+	c->dir = slash ? strndup(file, (size_t)(slash - file) + (slash == file)) : strdup(".");
+	if (!c->dir) {
+		rc = mg_error_set(err, MG_ENOMEM, "out of memory");
+		goto done;
+	}
+	if (!json_is_object(root)) {
+		rc = bad(err, file, "$", "expected an object");
+		goto done;
+	}
+	static const char *const top[] = {"model", "baseline", "dataset", "targets", "gates", NULL};
+	const char *key;
+	json_t *v;
+	json_object_foreach(root, key, v) {
+		if (!is_comment(key) && !one_of(key, top)) {
+			rc = bad(err, file, key, "unknown key (expected model, baseline, dataset, targets or gates)");
+			goto done;
+		}
+	}
+	if ((rc = get_string(&c->model, json_object_get(root, "model"), file, "model", err)))
+		goto done;
+	if (json_object_get(root, "baseline") &&
+	    (rc = get_string(&c->baseline, json_object_get(root, "baseline"), file, "baseline", err)))
+		goto done;
+	if ((rc = parse_dataset(c, json_object_get(root, "dataset"), file, err)) ||
+	    (rc = parse_targets(c, json_object_get(root, "targets"), file, err)))
+		goto done;
+	json_t *gates = json_object_get(root, "gates");
+	if (!json_is_array(gates) || json_array_size(gates) == 0) {
+		rc = bad(err, file, "gates", "expected a non-empty list of gates");
+		goto done;
+	}
+	if (!(c->gates = calloc(json_array_size(gates), sizeof(*c->gates)))) {
+		rc = mg_error_set(err, MG_ENOMEM, "out of memory");
+		goto done;
+	}
+	for (size_t i = 0; i < json_array_size(gates); i++) {
+		c->ngates = i + 1;
+		if ((rc = parse_gate(c, &c->gates[i], json_array_get(gates, i), i, file, err)))
+			goto done;
+		mg_gate_kind k = c->gates[i].kind;
+		if ((k == MG_KIND_ACCURACY) && !c->dataset_inputs && !c->dataset_ref) {
+			rc = bad(err, file, "dataset", "an accuracy gate needs a dataset with labels");
+			goto done;
+		}
+	}
+done:
+	json_decref(root);
+	if (rc) {
+		mg_config_free(c);
+		return rc;
+	}
+	*out = c;
+	return 0;
+}
+
+int mg_config_read(mg_config **out, const char *path, mg_error *err)
+{
+	mg_buf b = MG_BUF_INIT;
+	int rc = mg_file_read(&b, path, 16u << 20, err);
+	if (!rc)
+		rc = mg_config_parse(out, b.data, b.len, path, err);
+	mg_buf_free(&b);
+	return rc;
+}

@@ -1,0 +1,202 @@
+/* Latency statistics: does the candidate run slower than the baseline?
+ * A regression needs both an effect (the ratio of medians is above the
+ * allowed ratio) and evidence (a one-sided Mann-Whitney U test), and the
+ * ratio is reported with a percentile-bootstrap confidence interval.
+ * Medians and ranks are robust to the outliers that shared CI machines
+ * produce; everything is deterministic for a given seed. */
+#include "validator.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+/* Median of x[0..n), n > 0, reordering x: Wirth's selection leaves
+ * x[0..k) <= x[k] <= x[k+1..n) for k = n/2. */
+static double select_median(double *x, size_t n)
+{
+	long k = (long)(n / 2), l = 0, m = (long)n - 1;
+	while (l < m) {
+		double pivot = x[k];
+		long i = l, j = m;
+		do {
+			while (x[i] < pivot)
+				i++;
+			while (pivot < x[j])
+				j--;
+			if (i <= j) {
+				double t = x[i];
+				x[i] = x[j];
+				x[j] = t;
+				i++;
+				j--;
+			}
+		} while (i <= j);
+		if (j < k)
+			l = i;
+		if (k < i)
+			m = j;
+	}
+	double upper = x[k];
+	if (n % 2)
+		return upper;
+	double lower = x[0]; /* the largest of x[0..k) */
+	for (long i = 1; i < k; i++)
+		if (x[i] > lower)
+			lower = x[i];
+	return (lower + upper) / 2;
+}
+
+double mg_median(const double *x, size_t n)
+{
+	if (n == 0)
+		return NAN;
+	double *c = malloc(n * sizeof(*c));
+	if (!c)
+		return NAN;
+	memcpy(c, x, n * sizeof(*c));
+	double m = select_median(c, n);
+	free(c);
+	return m;
+}
+
+typedef struct ranked {
+	double v;
+	int cand;
+} ranked;
+
+static int cmp_ranked(const void *a, const void *b)
+{
+	return cmp_double(&((const ranked *)a)->v, &((const ranked *)b)->v);
+}
+
+double mg_mann_whitney_p(const double *cand, size_t nc, const double *base, size_t nb)
+{
+	if (!nc || !nb)
+		return 1.0;
+	size_t n = nc + nb;
+	ranked *r = malloc(n * sizeof(*r));
+	if (!r)
+		return 1.0;
+	for (size_t i = 0; i < nc; i++)
+		r[i] = (ranked){cand[i], 1};
+	for (size_t i = 0; i < nb; i++)
+		r[nc + i] = (ranked){base[i], 0};
+	qsort(r, n, sizeof(*r), cmp_ranked);
+	double rank_sum = 0, ties = 0;
+	for (size_t i = 0; i < n;) {
+		size_t j = i;
+		while (j + 1 < n && r[j + 1].v == r[i].v)
+			j++;
+		double avg = (double)(i + j + 2) / 2; /* ranks are 1-based */
+		double t = (double)(j - i + 1);
+		ties += t * t * t - t;
+		for (size_t k = i; k <= j; k++)
+			if (r[k].cand)
+				rank_sum += avg;
+		i = j + 1;
+	}
+	free(r);
+	double n1 = (double)nc, n2 = (double)nb, nn = (double)n;
+	double u = rank_sum - n1 * (n1 + 1) / 2;
+	double mean = n1 * n2 / 2;
+	double var = n1 * n2 / 12 * ((nn + 1) - ties / (nn * (nn - 1)));
+	if (var <= 0)
+		return 1.0;
+	double z = (u - mean - 0.5) / sqrt(var);
+	return 0.5 * erfc(z / sqrt(2.0));
+}
+
+/* xorshift64*: small, fast, and good enough for resampling. */
+static uint64_t next_rand(uint64_t *s)
+{
+	*s ^= *s >> 12;
+	*s ^= *s << 25;
+	*s ^= *s >> 27;
+	return *s * 0x2545F4914F6CDD1Dull;
+}
+
+static double resample_median(const double *x, size_t n, double *scratch, uint64_t *s)
+{
+	for (size_t i = 0; i < n; i++)
+		scratch[i] = x[next_rand(s) % n];
+	return select_median(scratch, n);
+}
+
+int mg_bootstrap_ratio(const double *cand, size_t nc, const double *base, size_t nb,
+		       size_t resamples, double confidence, uint64_t seed, double *lo,
+		       double *hi, mg_error *err)
+{
+	if (!nc || !nb || resamples < 10 || !(confidence > 0 && confidence < 1))
+		return mg_error_set(err, MG_EINVAL, "bootstrap needs samples on both sides");
+	double *ratios = malloc(resamples * sizeof(*ratios));
+	double *scratch = malloc((nc > nb ? nc : nb) * sizeof(*scratch));
+	if (!ratios || !scratch) {
+		free(ratios);
+		free(scratch);
+		return mg_error_set(err, MG_ENOMEM, "out of memory");
+	}
+	uint64_t s = seed ? seed : 1;
+	for (size_t i = 0; i < resamples; i++) {
+		double mc = resample_median(cand, nc, scratch, &s);
+		double mb = resample_median(base, nb, scratch, &s);
+		ratios[i] = mb > 0 ? mc / mb : INFINITY;
+	}
+	qsort(ratios, resamples, sizeof(*ratios), cmp_double);
+	double tail = (1 - confidence) / 2;
+	size_t ilo = (size_t)floor(tail * (double)(resamples - 1));
+	size_t ihi = (size_t)ceil((1 - tail) * (double)(resamples - 1));
+	*lo = ratios[ilo];
+	*hi = ratios[ihi];
+	free(ratios);
+	free(scratch);
+	return 0;
+}
+
+int mg_latency_compare(const double *cand, size_t nc, const double *base, size_t nb,
+		       const mg_latency_policy *pol, mg_latency_verdict *out, mg_error *err)
+{
+	memset(out, 0, sizeof(*out));
+	double mb = mg_median(base, nb), mc = mg_median(cand, nc);
+	if (!(mb > 0) || !(mc >= 0))
+		return mg_error_set(err, MG_EINVAL, "latency samples must be positive");
+	out->ratio = mc / mb;
+	out->p_value = mg_mann_whitney_p(cand, nc, base, nb);
+	int rc = mg_bootstrap_ratio(cand, nc, base, nb, pol->resamples, pol->confidence, pol->seed,
+				    &out->lo, &out->hi, err);
+	if (rc)
+		return rc;
+	int significant = out->p_value < pol->alpha;
+	out->regression = out->ratio > pol->max_ratio && significant;
+	out->clear = out->hi <= pol->max_ratio || (out->lo > pol->max_ratio && significant);
+	return 0;
+}
+
+int mg_latency_noisy(const double *block_medians, size_t nblocks, double max_spread,
+		     char *note, size_t notelen)
+{
+	if (nblocks < 2)
+		return 0;
+	double m = mg_median(block_medians, nblocks);
+	double lo = block_medians[0], hi = block_medians[0];
+	for (size_t i = 1; i < nblocks; i++) {
+		if (block_medians[i] < lo)
+			lo = block_medians[i];
+		if (block_medians[i] > hi)
+			hi = block_medians[i];
+	}
+	double spread = m > 0 ? (hi - lo) / m : 0;
+	if (spread <= max_spread)
+		return 0;
+	if (note)
+		snprintf(note, notelen,
+			 "baseline block medians varied by %.0f%% (%.4g to %.4g) across %zu blocks: the machine was noisy",
+			 spread * 100, lo, hi, nblocks);
+	return 1;
+}

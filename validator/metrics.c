@@ -1,0 +1,141 @@
+/* Metrics of model outputs: classifier accuracy (top-1, top-k, per-class
+ * precision/recall/F1, confusion matrix), regression error (MAE, RMSE), and
+ * fidelity of a candidate to reference outputs (max/mean abs error, cosine,
+ * SNR, top-1 agreement). Sums are accumulated in double. */
+#include "validator.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static size_t argmax(const float *row, size_t c)
+{
+	size_t best = 0;
+	for (size_t j = 1; j < c; j++)
+		if (row[j] > row[best])
+			best = j;
+	return best;
+}
+
+/* 1 when label's score is among the k highest of row (ties count against). */
+static int in_top_k(const float *row, size_t c, size_t label, size_t k)
+{
+	size_t higher = 0;
+	for (size_t j = 0; j < c; j++)
+		if (row[j] > row[label] || (row[j] == row[label] && j < label))
+			higher++;
+	return higher < k;
+}
+
+void mg_class_metrics_free(mg_class_metrics *m)
+{
+	if (!m)
+		return;
+	free(m->precision);
+	free(m->recall);
+	free(m->f1);
+	free(m->confusion);
+	free(m);
+}
+
+int mg_class_metrics_compute(mg_class_metrics **out, const float *scores, size_t n, size_t c,
+			     const int64_t *labels, size_t k, mg_error *err)
+{
+	if (n == 0 || c < 2)
+		return mg_error_set(err, MG_EINVAL, "accuracy needs at least one sample and two classes (got %zu x %zu)", n, c);
+	size_t cells;
+	if (mg_size_mul(c, c, &cells))
+		return mg_error_set(err, MG_EINVAL, "too many classes (%zu)", c);
+	for (size_t i = 0; i < n; i++)
+		if (labels[i] < 0 || (uint64_t)labels[i] >= c)
+			return mg_error_set(err, MG_EINVAL, "label %lld of sample %zu is outside 0..%zu",
+					    (long long)labels[i], i, c - 1);
+	mg_class_metrics *m = calloc(1, sizeof(*m));
+	if (m) {
+		m->precision = calloc(c, sizeof(double));
+		m->recall = calloc(c, sizeof(double));
+		m->f1 = calloc(c, sizeof(double));
+		m->confusion = calloc(cells, sizeof(uint64_t));
+	}
+	if (!m || !m->precision || !m->recall || !m->f1 || !m->confusion) {
+		mg_class_metrics_free(m);
+		return mg_error_set(err, MG_ENOMEM, "out of memory");
+	}
+	m->n = n;
+	m->nclasses = c;
+	m->k = k ? k : 1;
+	size_t top1 = 0, topk = 0;
+	for (size_t i = 0; i < n; i++) {
+		const float *row = scores + i * c;
+		size_t truth = (size_t)labels[i], pred = argmax(row, c);
+		m->confusion[truth * c + pred]++;
+		top1 += pred == truth;
+		topk += (size_t)in_top_k(row, c, truth, m->k);
+	}
+	m->top1 = (double)top1 / (double)n;
+	m->topk = (double)topk / (double)n;
+	double f1_sum = 0;
+	size_t f1_classes = 0;
+	for (size_t j = 0; j < c; j++) {
+		uint64_t tp = m->confusion[j * c + j], actual = 0, predicted = 0;
+		for (size_t i = 0; i < c; i++) {
+			actual += m->confusion[j * c + i];
+			predicted += m->confusion[i * c + j];
+		}
+		m->precision[j] = predicted ? (double)tp / (double)predicted : NAN;
+		m->recall[j] = actual ? (double)tp / (double)actual : NAN;
+		double p = m->precision[j], r = m->recall[j];
+		m->f1[j] = !actual ? NAN : (isnan(p) || p + r == 0) ? 0 : 2 * p * r / (p + r);
+		if (actual) {
+			f1_sum += m->f1[j];
+			f1_classes++;
+		}
+	}
+	m->macro_f1 = f1_classes ? f1_sum / (double)f1_classes : NAN;
+	*out = m;
+	return 0;
+}
+
+int mg_regression_metrics(const float *pred, const float *target, size_t n, double *mae,
+			  double *rmse, mg_error *err)
+{
+	if (n == 0)
+		return mg_error_set(err, MG_EINVAL, "regression metrics need at least one value");
+	double abs_sum = 0, sq_sum = 0;
+	for (size_t i = 0; i < n; i++) {
+		double d = (double)pred[i] - (double)target[i];
+		abs_sum += fabs(d);
+		sq_sum += d * d;
+	}
+	*mae = abs_sum / (double)n;
+	*rmse = sqrt(sq_sum / (double)n);
+	return 0;
+}
+
+int mg_fidelity_compute(mg_fidelity *out, const float *cand, const float *ref, size_t n, size_t c,
+			mg_error *err)
+{
+	size_t total;
+	if (n == 0 || c == 0 || mg_size_mul(n, c, &total))
+		return mg_error_set(err, MG_EINVAL, "fidelity needs outputs of the same, non-empty shape");
+	double max_abs = 0, abs_sum = 0, dot = 0, cc = 0, rr = 0, noise = 0;
+	size_t agree = 0;
+	for (size_t i = 0; i < total; i++) {
+		double a = cand[i], b = ref[i], d = a - b;
+		if (fabs(d) > max_abs || isnan(d))
+			max_abs = fabs(d);
+		abs_sum += fabs(d);
+		dot += a * b;
+		cc += a * a;
+		rr += b * b;
+		noise += d * d;
+	}
+	for (size_t i = 0; i < n; i++)
+		agree += argmax(cand + i * c, c) == argmax(ref + i * c, c);
+	out->max_abs = max_abs;
+	out->mean_abs = abs_sum / (double)total;
+	out->cosine = cc > 0 && rr > 0 ? dot / (sqrt(cc) * sqrt(rr)) : (cc == rr ? 1 : 0);
+	out->snr_db = noise > 0 ? 10 * log10(rr / noise) : INFINITY;
+	out->top1_agree = (double)agree / (double)n;
+	return 0;
+}

@@ -1,0 +1,138 @@
+/* report: the one result model of a `modelgate gate` run, and its writers
+ * (terminal table, report.json, JUnit XML, GitHub Markdown/annotations/
+ * outputs, OpenMetrics, self-contained HTML with SVG charts).
+ *
+ * Ownership: an mg_report owns everything it points to; mg_report_free
+ * releases it all. Strings are UTF-8 and NUL-terminated; NAN marks a figure
+ * that was not measured. Writers never print to the terminal themselves:
+ * they append to an mg_buf or write the file they are given, atomically. */
+#ifndef MG_REPORT_H
+#define MG_REPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/util.h"
+
+#define MG_REPORT_SCHEMA_VERSION 1
+
+typedef enum {
+	MG_GATE_PASS = 0,
+	MG_GATE_FAIL = 1,
+	MG_GATE_ERROR = 2, /* could not be evaluated: target unreachable, engine missing */
+	MG_GATE_SKIP = 3,  /* not run here (e.g. --only, or marked ci-only) */
+} mg_gate_status;
+
+const char *mg_gate_status_name(mg_gate_status s); /* "pass", "fail", ... */
+
+/* One named figure of a gate: "top1", "p95_ms", "cosine", ... */
+typedef struct mg_figure {
+	char *name;
+	double value;    /* candidate */
+	double baseline; /* NAN when there is no baseline figure */
+	char *unit;      /* "", "ms", "bytes", "dB", "%" ... may be NULL */
+} mg_figure;
+
+/* Where a latency figure was measured. */
+typedef struct mg_fingerprint {
+	char *cpu_model;
+	int cpu_count;
+	char *governor;  /* NULL when not readable */
+	char *pinning;   /* CPU list the agent was allowed on, or NULL */
+	double loadavg1;
+	char *kernel;
+	char *engine;    /* "onnxruntime 1.30.0" */
+	char *arch;      /* "x86_64", "aarch64" */
+	int emulated;
+} mg_fingerprint;
+
+/* Latency comparison of candidate against baseline on one target. */
+typedef struct mg_latency_detail {
+	double *cand_ns, *base_ns; /* raw per-iteration samples */
+	size_t ncand, nbase;
+	double ratio;     /* median(candidate) / median(baseline); NAN without baseline */
+	double ratio_lo;  /* bootstrap confidence interval of the ratio */
+	double ratio_hi;
+	double confidence; /* e.g. 0.95 */
+	double p_value;   /* Mann-Whitney U, one-sided: candidate slower */
+	int noisy;        /* spread between interleaved blocks was large */
+	char *noise_note; /* why it was flagged, or NULL */
+	int stopped_early;
+} mg_latency_detail;
+
+/* Confusion matrix of a classifier: counts[true * n + predicted]. */
+typedef struct mg_confusion {
+	size_t n;
+	uint64_t *counts;
+} mg_confusion;
+
+typedef struct mg_gate_result {
+	char *name;
+	char *kind;   /* "accuracy", "fidelity", "latency", "size", "memory" */
+	char *target; /* target name for latency/memory, else NULL */
+	mg_gate_status status;
+	char *reason; /* one line: why it passed, failed or errored */
+	/* the headline figure compared against the limit */
+	char *metric; /* e.g. "top1", "p95_ms" */
+	double value;
+	double limit;
+	double baseline; /* NAN when none */
+	char *unit;
+	mg_figure *figures; /* every figure measured, headline included */
+	size_t nfigures;
+	mg_latency_detail *latency;     /* latency gates, else NULL */
+	mg_fingerprint *fingerprint;    /* latency and memory gates, else NULL */
+	mg_confusion *confusion;        /* classifier accuracy gates, else NULL */
+	double seconds; /* time spent evaluating the gate */
+} mg_gate_result;
+
+typedef struct mg_report_target {
+	char *name;
+	char *spec; /* "local", "qemu-aarch64", "ssh://...", "exec:..." */
+	mg_fingerprint *fingerprint; /* NULL when unreachable */
+	char *error;                 /* why it was unreachable, or NULL */
+} mg_report_target;
+
+typedef struct mg_report {
+	int schema_version;
+	char *tool_version;
+	char *created;      /* RFC 3339 UTC */
+	char *git_commit;   /* NULL outside git */
+	char *config_path;
+	char *model, *model_digest;
+	char *baseline, *baseline_digest;   /* NULL without baseline */
+	char *dataset, *dataset_digest;     /* NULL without dataset */
+	mg_report_target *targets;
+	size_t ntargets;
+	mg_gate_result *gates;
+	size_t ngates;
+	double seconds;
+} mg_report;
+
+/* Overall status: error beats fail beats pass; skipped gates are ignored. */
+mg_gate_status mg_report_status(const mg_report *r);
+/* The process exit code for a report: 0 pass, 1 fail, 3 error. */
+int mg_report_exit_code(const mg_report *r);
+void mg_report_free(mg_report *r);
+
+/* Writers: append to out. */
+int mg_report_write_json(mg_buf *out, const mg_report *r, mg_error *err);
+int mg_report_write_junit(mg_buf *out, const mg_report *r, mg_error *err);
+/* GitHub-flavoured Markdown summary, at most max_bytes (keeps the gate
+ * table, trims details first). */
+int mg_report_write_markdown(mg_buf *out, const mg_report *r, size_t max_bytes, mg_error *err);
+/* "::error title=...::" / "::warning title=...::" lines, most important
+ * first, at most max_per_type of each. */
+int mg_report_write_annotations(mg_buf *out, const mg_report *r, size_t max_per_type, mg_error *err);
+/* "key=value" lines for $GITHUB_OUTPUT: passed, digest, key figures. */
+int mg_report_write_github_outputs(mg_buf *out, const mg_report *r, mg_error *err);
+int mg_report_write_openmetrics(mg_buf *out, const mg_report *r, mg_error *err);
+int mg_report_write_html(mg_buf *out, const mg_report *r, mg_error *err);
+/* The terminal table; color adds ANSI colours. */
+int mg_report_write_table(mg_buf *out, const mg_report *r, int color, mg_error *err);
+
+/* Reads a report.json written by mg_report_write_json (for package and
+ * deploy); unknown keys are ignored, a newer schema_version is refused. */
+int mg_report_read_json(mg_report **out, const char *path, mg_error *err);
+
+#endif

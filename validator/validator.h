@@ -1,0 +1,154 @@
+/* validator: what decides whether a model version may ship — the gate
+ * configuration (modelgate.json), metrics of outputs against labels or a
+ * reference, latency statistics against a baseline, and the gate run that
+ * fills an mg_report (report.h). */
+#ifndef MG_VALIDATOR_H
+#define MG_VALIDATOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/util.h"
+
+/* ---- configuration (modelgate.json) ---------------------------------- */
+
+typedef enum {
+	MG_KIND_ACCURACY,
+	MG_KIND_FIDELITY,
+	MG_KIND_LATENCY,
+	MG_KIND_SIZE,
+	MG_KIND_MEMORY,
+} mg_gate_kind;
+
+const char *mg_gate_kind_name(mg_gate_kind k);
+
+/* One gate: NAN marks a limit that is not set. */
+typedef struct mg_gate_config {
+	char *name;
+	mg_gate_kind kind;
+	char *target;      /* latency, memory: a key of targets */
+	int ci_only;       /* skipped outside CI (CI=true) */
+	char *metric;      /* accuracy: top1 | topk | macro_f1 | mae | rmse;
+			      latency: p50 | p90 | p95 | p99 | mean */
+	size_t k;          /* accuracy topk */
+	double min;        /* accuracy: absolute minimum (maximum for mae/rmse) */
+	double max_drop;   /* accuracy: largest allowed drop against the baseline */
+	double max_abs, max_mean_abs, min_cosine, min_snr_db, min_top1_agreement; /* fidelity */
+	char *reference;   /* fidelity: a folder of reference outputs; NULL = baseline */
+	double max_ms;     /* latency ceiling of the statistic */
+	double max_ratio;  /* latency: allowed slowdown against the baseline */
+	double alpha;      /* latency significance level */
+	double max_time;   /* latency: time budget in seconds */
+	size_t min_iterations;
+	double max_bytes, max_compressed_bytes, max_parameters, max_growth; /* size */
+	double max_rss_mb; /* memory */
+} mg_gate_config;
+
+typedef struct mg_target_config {
+	char *name;
+	char *spec;     /* local | qemu-aarch64 | ssh://... | exec:... */
+	int threads;    /* 0 = engine default */
+} mg_target_config;
+
+typedef struct mg_config {
+	char *path;     /* the file it was read from */
+	char *dir;      /* its folder: relative paths are resolved against it */
+	char *model;
+	char *baseline; /* NULL when none */
+	char *dataset_inputs; /* a .npy file or a folder of inputs */
+	char *dataset_labels; /* a .npy of integer labels (classifiers) or targets */
+	char *dataset_ref;    /* a dataset artifact reference, instead of the two above */
+	mg_target_config *targets;
+	size_t ntargets;
+	mg_gate_config *gates;
+	size_t ngates;
+} mg_config;
+
+/* Reads and validates a modelgate.json. A syntax error is reported as
+ * file:line:column; a wrong key, type or value by its JSON path
+ * ("gates[2].max_ms: expected a number"). Keys starting with "//" are
+ * comments. Everything is checked before anything runs: MG_EINVAL. */
+int mg_config_read(mg_config **out, const char *path, mg_error *err);
+int mg_config_parse(mg_config **out, const char *text, size_t len, const char *path,
+		    mg_error *err);
+void mg_config_free(mg_config *c);
+const mg_target_config *mg_config_target(const mg_config *c, const char *name);
+
+/* ---- latency statistics ---------------------------------------------- */
+
+/* Median of n values (n > 0); x is not modified. NAN when n == 0. */
+double mg_median(const double *x, size_t n);
+
+/* One-sided Mann-Whitney U test of "candidate tends to be slower than
+ * baseline", normal approximation with tie and continuity correction.
+ * Returns the p-value (1 when either side is empty). */
+double mg_mann_whitney_p(const double *cand, size_t nc, const double *base, size_t nb);
+
+/* Percentile bootstrap confidence interval of median(cand)/median(base),
+ * with `resamples` resamples from a PRNG seeded by seed (deterministic). */
+int mg_bootstrap_ratio(const double *cand, size_t nc, const double *base, size_t nb,
+		       size_t resamples, double confidence, uint64_t seed, double *lo,
+		       double *hi, mg_error *err);
+
+typedef struct mg_latency_policy {
+	double max_ratio;   /* allowed slowdown, e.g. 1.05 */
+	double alpha;       /* significance level, e.g. 0.01 */
+	double confidence;  /* confidence interval level, e.g. 0.95 */
+	size_t resamples;   /* bootstrap resamples, e.g. 1000 */
+	uint64_t seed;
+} mg_latency_policy;
+#define MG_LATENCY_POLICY_INIT {1.05, 0.01, 0.95, 1000, 0x6d6f64656c676174ull}
+
+typedef struct mg_latency_verdict {
+	double ratio;   /* median(cand) / median(base) */
+	double lo, hi;  /* confidence interval of the ratio */
+	double p_value; /* one-sided Mann-Whitney */
+	int regression; /* ratio > max_ratio and p_value < alpha */
+	int clear;      /* the data already settle it: hi <= max_ratio, or
+			   lo > max_ratio with p_value < alpha */
+} mg_latency_verdict;
+
+/* Compares candidate with baseline samples under the policy. */
+int mg_latency_compare(const double *cand, size_t nc, const double *base, size_t nb,
+		       const mg_latency_policy *pol, mg_latency_verdict *out, mg_error *err);
+
+/* Flags a noisy machine: the medians of interleaved baseline blocks differ
+ * by more than max_spread (relative to their median). block_medians are the
+ * per-block medians in order. Writes a one-line note when noisy. */
+int mg_latency_noisy(const double *block_medians, size_t nblocks, double max_spread,
+		     char *note, size_t notelen);
+
+/* ---- metrics of model outputs ---------------------------------------- */
+
+/* Classifier quality from scores (n rows of c classes, row-major; logits or
+ * probabilities) against integer labels in [0, c). */
+typedef struct mg_class_metrics {
+	size_t n, nclasses, k;
+	double top1, topk;         /* fractions in [0, 1] */
+	double *precision, *recall, *f1; /* per class; NAN when undefined */
+	double macro_f1;           /* mean F1 over classes that occur */
+	uint64_t *confusion;       /* confusion[true * nclasses + predicted] */
+} mg_class_metrics;
+
+int mg_class_metrics_compute(mg_class_metrics **out, const float *scores, size_t n, size_t c,
+			     const int64_t *labels, size_t k, mg_error *err);
+void mg_class_metrics_free(mg_class_metrics *m);
+
+/* Regression quality: mean absolute and root mean square error. */
+int mg_regression_metrics(const float *pred, const float *target, size_t n, double *mae,
+			  double *rmse, mg_error *err);
+
+/* How closely a candidate reproduces reference outputs (e.g. an int8 model
+ * against its fp32 baseline). Rows of c values; top-1 agreement compares
+ * the arg-max of each row. */
+typedef struct mg_fidelity {
+	double max_abs, mean_abs;
+	double cosine;     /* over the flattened outputs */
+	double snr_db;     /* 10 log10(sum ref^2 / sum (cand-ref)^2); INFINITY if equal */
+	double top1_agree; /* fraction of rows with the same arg-max */
+} mg_fidelity;
+
+int mg_fidelity_compute(mg_fidelity *out, const float *cand, const float *ref, size_t n,
+			size_t c, mg_error *err);
+
+#endif
