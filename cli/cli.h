@@ -66,5 +66,6 @@ int cmd_inspect(mg_cli *cli, int argc, char **argv);
 int cmd_rm(mg_cli *cli, int argc, char **argv);
 int cmd_gc(mg_cli *cli, int argc, char **argv);
 int cmd_fsck(mg_cli *cli, int argc, char **argv);
+int cmd_init(mg_cli *cli, int argc, char **argv);
 
 #endif

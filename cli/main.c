@@ -20,6 +20,8 @@ static const mg_cmd commands[] = {
 	{"rm", cmd_rm, "remove a tag (gc frees the blobs)", "modelgate rm REF..."},
 	{"gc", cmd_gc, "remove blobs no tag reaches, and stray temporary files", "modelgate gc"},
 	{"fsck", cmd_fsck, "re-hash every blob and check every reference", "modelgate fsck"},
+	{"init", cmd_init, "write a starting modelgate.json for a model",
+	 "modelgate init MODEL [-o FILE] [--force]"},
 	{"help", cmd_help, "show help for modelgate or a command", "modelgate help [COMMAND]"},
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -1,7 +1,9 @@
 /* Artifacts in the local store: push (files -> blobs, config, manifest,
- * tag) and pull (tag -> verified files under their titles). */
+ * tag) and pull (tag -> verified files under their titles). How files
+ * become an artifact (config, layers, manifest) is shared with pushes to a
+ * registry through mg_artifact__build, which stores blobs through a sink. */
+#include "artifact_int.h"
 #include "model_info.h"
-#include "registry.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -84,7 +86,7 @@ static int make_config(mg_buf *out, const char *const *files, size_t nfiles, int
 	return rc;
 }
 
-static int check_titles(const char *const *names, size_t n, const char *what, mg_error *err)
+int mg_artifact__check_titles(const char *const *names, size_t n, const char *what, mg_error *err)
 {
 	for (size_t i = 0; i < n; i++) {
 		if (!names[i] || !mg_name_is_safe(names[i]))
@@ -109,21 +111,18 @@ static int check_readable(const char *path, mg_error *err)
 	return regular ? 0 : mg_error_set(err, MG_EINVAL, "'%s' is not a regular file", path);
 }
 
-int mg_push_local(mg_store *s, const mg_ref *ref, const char *const *files, size_t nfiles,
-		  const mg_push_opts *opts, mg_push_result *res, mg_error *err)
+int mg_artifact__build(const char *const *files, size_t nfiles, const mg_push_opts *opts,
+		       const mg_artifact_sink *sink, mg_buf *json, mg_push_result *res,
+		       mg_error *err)
 {
 	static const mg_push_opts defaults = MG_PUSH_OPTS_INIT;
 	if (!opts)
 		opts = &defaults;
-	if (ref->registry || ref->digest)
-		return mg_error_set(err, MG_EINVAL, "cannot push to '%s%s%s': give a tag, not a digest",
-				    ref->repo, ref->digest ? "@" : "", ref->digest ? ref->digest : "");
 	if (nfiles == 0)
 		return mg_error_set(err, MG_EINVAL, "nothing to push: name at least one file");
 	memset(res, 0, sizeof(*res));
 	int rc = 0;
-	char *name = NULL;
-	mg_buf config = MG_BUF_INIT, json = MG_BUF_INIT;
+	mg_buf config = MG_BUF_INIT;
 	mg_manifest m = {0};
 	const char **titles = calloc(nfiles, sizeof(*titles));
 	m.layers = calloc(nfiles, sizeof(*m.layers));
@@ -133,7 +132,7 @@ int mg_push_local(mg_store *s, const mg_ref *ref, const char *const *files, size
 	}
 	for (size_t i = 0; i < nfiles; i++)
 		titles[i] = base_name(files[i]);
-	if ((rc = check_titles(titles, nfiles, "push", err)))
+	if ((rc = mg_artifact__check_titles(titles, nfiles, "push", err)))
 		goto done;
 	for (size_t i = 0; i < nfiles; i++) /* refuse bad input before storing anything */
 		if ((rc = check_readable(files[i], err)))
@@ -145,7 +144,7 @@ int mg_push_local(mg_store *s, const mg_ref *ref, const char *const *files, size
 		mg_desc *l = &m.layers[i];
 		int existed = 0;
 		m.nlayers = i + 1;
-		if ((rc = mg_store_put_file(s, files[i], l->digest, &l->size, &existed, err)))
+		if ((rc = sink->put_file(sink->ctx, files[i], titles[i], l, &existed, err)))
 			goto done;
 		l->media_type = (char *)layer_media_type(titles[i]);
 		l->title = (char *)titles[i];
@@ -157,7 +156,7 @@ int mg_push_local(mg_store *s, const mg_ref *ref, const char *const *files, size
 	m.artifact_type = (char *)(opts->artifact_type ? opts->artifact_type : MG_ARTIFACT_MODEL);
 	m.config.media_type = MG_MEDIA_CONFIG;
 	m.config.size = config.len;
-	if ((rc = mg_store_put_bytes(s, config.data, config.len, m.config.digest, err)))
+	if ((rc = sink->put_bytes(sink->ctx, config.data, config.len, m.config.digest, err)))
 		goto done;
 	char when[32];
 	mg_format_time(when, sizeof(when), created);
@@ -168,21 +167,54 @@ int mg_push_local(mg_store *s, const mg_ref *ref, const char *const *files, size
 	if (!mg_kv_get(&m.annotations, MG_ANNOT_CREATED) &&
 	    (rc = mg_kv_set(&m.annotations, MG_ANNOT_CREATED, when, err)))
 		goto done;
-	if ((rc = mg_manifest_write(&json, &m, err)) ||
-	    (rc = mg_store_put_bytes(s, json.data, json.len, res->digest, err)))
+	if ((rc = mg_manifest_write(json, &m, err)))
 		goto done;
-	res->size = json.len;
-	if (!(name = mg_ref_store_name(ref, err))) {
-		rc = MG_ENOMEM;
-		goto done;
-	}
-	rc = mg_store_set_tag(s, name, res->digest, err);
+	mg_digest_bytes(json->data, json->len, res->digest);
+	res->size = json->len;
 done:
 	mg_kv_clear(&m.annotations);
 	free(m.layers); /* the layer strings are borrowed */
 	free(titles);
-	free(name);
 	mg_buf_free(&config);
+	return rc;
+}
+
+static int store_put_file(void *ctx, const char *path, const char *title, mg_desc *layer,
+			  int *existed, mg_error *err)
+{
+	(void)title;
+	return mg_store_put_file(ctx, path, layer->digest, &layer->size, existed, err);
+}
+
+static int store_put_bytes(void *ctx, const void *data, size_t len, char digest[MG_DIGEST_SIZE],
+			   mg_error *err)
+{
+	return mg_store_put_bytes(ctx, data, len, digest, err);
+}
+
+int mg_push_local(mg_store *s, const mg_ref *ref, const char *const *files, size_t nfiles,
+		  const mg_push_opts *opts, mg_push_result *res, mg_error *err)
+{
+	if (ref->registry || ref->digest)
+		return mg_error_set(err, MG_EINVAL, "cannot push to '%s%s%s': give a tag, not a digest",
+				    ref->repo, ref->digest ? "@" : "", ref->digest ? ref->digest : "");
+	mg_store_entry *entries = NULL;
+	size_t nentries = 0;
+	int irc = mg_store_list(s, &entries, &nentries, err); /* a broken index: store nothing */
+	mg_store_entries_free(entries, nentries);
+	if (irc)
+		return irc;
+	const mg_artifact_sink sink = {store_put_file, store_put_bytes, s};
+	mg_buf json = MG_BUF_INIT;
+	char *name = NULL;
+	int rc = mg_artifact__build(files, nfiles, opts, &sink, &json, res, err);
+	if (!rc)
+		rc = mg_store_put_bytes(s, json.data, json.len, res->digest, err);
+	if (!rc && !(name = mg_ref_store_name(ref, err)))
+		rc = MG_ENOMEM;
+	if (!rc)
+		rc = mg_store_set_tag(s, name, res->digest, err);
+	free(name);
 	mg_buf_free(&json);
 	return rc;
 }
@@ -207,27 +239,41 @@ int mg_pull_local(mg_store *s, const mg_ref *ref, const char *dir, mg_manifest *
 	int rc = mg_store_get_manifest(s, ref, &m, digest, err);
 	if (rc)
 		return rc;
-	const char **titles = calloc(m->nlayers ? m->nlayers : 1, sizeof(*titles));
-	if (!titles) {
+	size_t n = m->nlayers;
+	const char **titles = calloc(n ? n : 1, sizeof(*titles));
+	char **tmps = calloc(n ? n : 1, sizeof(*tmps));
+	if (!titles || !tmps) {
 		rc = mg_error_set(err, MG_ENOMEM, "out of memory");
 		goto done;
 	}
-	for (size_t i = 0; i < m->nlayers; i++)
+	for (size_t i = 0; i < n; i++)
 		titles[i] = m->layers[i].title;
-	if ((rc = check_titles(titles, m->nlayers, digest, err)) || (rc = mg_mkdirs(dir, err)))
+	if ((rc = mg_artifact__check_titles(titles, n, digest, err)) || (rc = mg_mkdirs(dir, err)))
 		goto done;
-	for (size_t i = 0; i < m->nlayers; i++) {
+	for (size_t i = 0; i < n; i++) /* verify everything first ... */
+		if ((rc = mg_store_export_tmp(s, m->layers[i].digest, dir, &tmps[i], err)))
+			goto done;
+	for (size_t i = 0; i < n; i++) { /* ... then put it in place */
 		char *dest = mg_path_join(dir, titles[i], err);
 		if (!dest) {
 			rc = MG_ENOMEM;
 			goto done;
 		}
-		rc = mg_store_export_blob(s, m->layers[i].digest, dest, err);
+		if (rename(tmps[i], dest) < 0)
+			rc = mg_error_sys(err, MG_EIO, errno, "cannot rename '%s' to '%s'", tmps[i], dest);
 		free(dest);
 		if (rc)
 			goto done;
+		free(tmps[i]);
+		tmps[i] = NULL;
 	}
 done:
+	for (size_t i = 0; tmps && i < n; i++) {
+		if (tmps[i])
+			unlink(tmps[i]);
+		free(tmps[i]);
+	}
+	free(tmps);
 	free(titles);
 	if (!rc && out)
 		*out = m;

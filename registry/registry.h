@@ -116,6 +116,10 @@ int mg_store_read_blob(mg_store *s, const char *digest, size_t max, mg_buf *out,
  * mismatch dest is not created and the error names both digests. */
 int mg_store_export_blob(mg_store *s, const char *digest, const char *dest,
 			 mg_error *err);
+/* Copies a blob into a new temporary file in dir, verified and synced, for
+ * the caller to rename into place; *tmp (caller frees) is its path. */
+int mg_store_export_tmp(mg_store *s, const char *digest, const char *dir, char **tmp,
+			mg_error *err);
 
 /* The index. A "name" is the org.opencontainers.image.ref.name of an entry. */
 typedef struct mg_store_entry {
@@ -194,8 +198,9 @@ int mg_store_get_manifest(mg_store *s, const mg_ref *ref, mg_manifest **out,
 			  char digest[MG_DIGEST_SIZE], mg_error *err);
 
 /* Restores every layer of ref into dir under its title. Refuses unsafe
- * titles; writes each file atomically after verifying it. The manifest goes
- * to *out when out is not NULL. */
+ * titles; verifies every file before any is renamed into place, so a corrupt
+ * layer leaves dir as it was. The manifest goes to *out when out is not
+ * NULL. */
 int mg_pull_local(mg_store *s, const mg_ref *ref, const char *dir, mg_manifest **out,
 		  char digest[MG_DIGEST_SIZE], mg_error *err);
 

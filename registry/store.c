@@ -46,6 +46,8 @@ int mg_store__blob_path(mg_buf *out, const mg_store *s, const char *digest, mg_e
 	return mg_buf_printf(out, err, "%s/%s", s->blobdir, mg_digest_hex(digest));
 }
 
+/* 1 when path holds nothing but what a store being created by another
+ * process may have put there already (its lock files). */
 static int dir_is_empty(const char *path)
 {
 	DIR *d = opendir(path);
@@ -54,7 +56,8 @@ static int dir_is_empty(const char *path)
 	struct dirent *e;
 	int empty = 1;
 	while ((e = readdir(d)))
-		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") &&
+		    strcmp(e->d_name, ".lock") && strcmp(e->d_name, ".index.lock")) {
 			empty = 0;
 			break;
 		}
@@ -85,26 +88,52 @@ int mg_store__lock(mg_store *s, const char *name, int op, int *fd_out, mg_error 
 	return rc;
 }
 
+static int file_exists(const char *dir, const char *name)
+{
+	char *p = mg_path_join(dir, name, NULL);
+	int yes = p && access(p, F_OK) == 0;
+	free(p);
+	return yes;
+}
+
+static int refuse_foreign(const char *root, mg_error *err)
+{
+	return mg_error_set(err, MG_EINVAL,
+			    "'%s' is not an OCI image layout (no oci-layout file); "
+			    "point MODELGATE_HOME at an empty or new folder", root);
+}
+
+/* Creates the layout under the index lock, so that processes opening a new
+ * store at once agree: index.json first, oci-layout last, and whoever comes
+ * second finds a complete layout. */
 static int init_layout(mg_store *s, mg_error *err)
 {
 	static const char layout[] = "{\"imageLayoutVersion\":\"1.0.0\"}";
 	static const char index[] =
 		"{\"schemaVersion\":2,\"mediaType\":\"" MG_MEDIA_INDEX "\",\"manifests\":[]}";
-	int rc = mg_mkdirs(s->blobdir, err);
-	char *path = NULL;
+	struct stat st;
+	if (stat(s->root, &st) == 0 && (!S_ISDIR(st.st_mode) || !dir_is_empty(s->root)))
+		return refuse_foreign(s->root, err);
 	int fd = -1;
-	if (rc)
+	char *path = NULL;
+	int rc = mg_mkdirs(s->root, err);
+	if (rc || (rc = mg_store__lock(s, ".index.lock", LOCK_EX, &fd, err)))
+		goto done;
+	if (file_exists(s->root, "oci-layout"))
+		goto done; /* another process made it meanwhile */
+	if (!dir_is_empty(s->root)) {
+		rc = refuse_foreign(s->root, err);
+		goto done;
+	}
+	if ((rc = mg_mkdirs(s->blobdir, err)))
 		goto done;
 	if (!(path = mg_path_join(s->root, "oci-layout", err))) {
 		rc = MG_ENOMEM;
 		goto done;
 	}
-	if ((rc = mg_file_write_atomic(path, layout, sizeof(layout) - 1, err)))
+	if ((rc = mg_file_write_atomic(s->index_path, index, sizeof(index) - 1, err)))
 		goto done;
-	if ((rc = mg_store__lock(s, ".index.lock", LOCK_EX, &fd, err)))
-		goto done;
-	if (access(s->index_path, F_OK) < 0)
-		rc = mg_file_write_atomic(s->index_path, index, sizeof(index) - 1, err);
+	rc = mg_file_write_atomic(path, layout, sizeof(layout) - 1, err);
 done:
 	if (fd >= 0)
 		close(fd);
@@ -140,24 +169,8 @@ int mg_store_open(mg_store **out, const char *root, mg_error *err)
 		rc = MG_ENOMEM;
 		goto done;
 	}
-	char *layout = mg_path_join(root, "oci-layout", err);
-	if (!layout) {
-		rc = MG_ENOMEM;
+	if (!file_exists(root, "oci-layout") && (rc = init_layout(s, err)))
 		goto done;
-	}
-	struct stat st;
-	int have_layout = stat(layout, &st) == 0;
-	free(layout);
-	if (!have_layout) {
-		if (stat(root, &st) == 0 && (!S_ISDIR(st.st_mode) || !dir_is_empty(root))) {
-			rc = mg_error_set(err, MG_EINVAL,
-					  "'%s' is not an OCI image layout (no oci-layout file); "
-					  "point MODELGATE_HOME at an empty or new folder", root);
-			goto done;
-		}
-		if ((rc = init_layout(s, err)))
-			goto done;
-	}
 	if (mg_store__lock(s, ".lock", LOCK_SH, &s->lockfd, NULL) < 0)
 		s->lockfd = -1; /* a read-only store can still be read */
 done:
@@ -274,8 +287,9 @@ static int open_blob(const mg_store *s, const char *digest, int *fd_out, mg_erro
 		return rc;
 	int fd = open(path.data, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		rc = errno == ENOENT
-			? mg_error_set(err, MG_ENOTFOUND, "blob %s is missing from store '%s'", digest, s->root)
+		rc = errno == ENOENT /* a reference to it exists: the store is damaged */
+			? mg_error_set(err, MG_ECORRUPT, "blob %s is missing from store '%s' (run 'modelgate fsck')",
+				       digest, s->root)
 			: mg_error_sys(err, MG_EIO, errno, "cannot read blob %s in store '%s'", digest, s->root);
 	mg_buf_free(&path);
 	*fd_out = fd;
@@ -330,37 +344,51 @@ int mg_store_read_blob(mg_store *s, const char *digest, size_t max, mg_buf *out,
 	return rc;
 }
 
-int mg_store_export_blob(mg_store *s, const char *digest, const char *dest, mg_error *err)
+int mg_store_export_tmp(mg_store *s, const char *digest, const char *dir, char **tmp_out,
+			mg_error *err)
 {
 	int fd;
 	int rc = open_blob(s, digest, &fd, err);
 	if (rc)
 		return rc;
-	char *dir = mg_strdup(dest, err);
-	if (!dir) {
-		close(fd);
-		return MG_ENOMEM;
-	}
-	char *slash = strrchr(dir, '/');
-	const char *d = slash ? (slash == dir ? "/" : (*slash = '\0', dir)) : ".";
 	char *tmp = NULL;
 	int tfd = -1;
 	char got[MG_DIGEST_SIZE];
-	if ((rc = mg_tmpfile_open(&tfd, &tmp, d, err)) ||
-	    (rc = mg_copy_hash(fd, digest, tfd, dest, got, NULL, err)))
+	if ((rc = mg_tmpfile_open(&tfd, &tmp, dir, err)) ||
+	    (rc = mg_copy_hash(fd, digest, tfd, tmp, got, NULL, err)))
 		goto done;
 	if (strcmp(got, digest)) {
 		rc = mg_store__corrupt(err, s, digest, got);
 		goto done;
 	}
-	rc = mg_tmpfile_commit(tfd, tmp, dest, err);
-	tfd = -1;
+	if (fsync(tfd) < 0)
+		rc = mg_error_sys(err, MG_EIO, errno, "cannot write '%s'", tmp);
 done:
-	if (tfd >= 0) {
-		close(tfd);
+	if (tfd >= 0 && close(tfd) < 0 && !rc)
+		rc = mg_error_sys(err, MG_EIO, errno, "cannot write '%s'", tmp);
+	if (rc && tmp) {
 		unlink(tmp);
+		free(tmp);
+		tmp = NULL;
 	}
 	close(fd);
+	*tmp_out = tmp;
+	return rc;
+}
+
+int mg_store_export_blob(mg_store *s, const char *digest, const char *dest, mg_error *err)
+{
+	char *dir = mg_strdup(dest, err);
+	if (!dir)
+		return MG_ENOMEM;
+	char *slash = strrchr(dir, '/');
+	const char *d = slash ? (slash == dir ? "/" : (*slash = '\0', dir)) : ".";
+	char *tmp = NULL;
+	int rc = mg_store_export_tmp(s, digest, d, &tmp, err);
+	if (!rc && rename(tmp, dest) < 0) {
+		rc = mg_error_sys(err, MG_EIO, errno, "cannot rename '%s' to '%s'", tmp, dest);
+		unlink(tmp);
+	}
 	free(tmp);
 	free(dir);
 	return rc;

@@ -122,11 +122,33 @@ static uint64_t next_rand(uint64_t *s)
 	return *s * 0x2545F4914F6CDD1Dull;
 }
 
-static double resample_median(const double *x, size_t n, double *scratch, uint64_t *s)
+/* The median of a resample of sorted[0..n): draw n indices, count how often
+ * each is drawn, and walk the counts to the middle. No data moves. */
+static double resample_median(const double *sorted, size_t n, uint32_t *counts, uint64_t *s)
 {
+	memset(counts, 0, n * sizeof(*counts));
 	for (size_t i = 0; i < n; i++)
-		scratch[i] = x[next_rand(s) % n];
-	return select_median(scratch, n);
+		counts[next_rand(s) % n]++;
+	size_t want_hi = n / 2, want_lo = (n - 1) / 2, seen = 0;
+	double lo = NAN;
+	for (size_t i = 0; i < n; i++) {
+		seen += counts[i];
+		if (isnan(lo) && seen > want_lo)
+			lo = sorted[i];
+		if (seen > want_hi)
+			return (lo + sorted[i]) / 2;
+	}
+	return lo;
+}
+
+static double *sorted_copy(const double *x, size_t n)
+{
+	double *c = malloc(n * sizeof(*c));
+	if (c) {
+		memcpy(c, x, n * sizeof(*c));
+		qsort(c, n, sizeof(*c), cmp_double);
+	}
+	return c;
 }
 
 int mg_bootstrap_ratio(const double *cand, size_t nc, const double *base, size_t nb,
@@ -136,27 +158,29 @@ int mg_bootstrap_ratio(const double *cand, size_t nc, const double *base, size_t
 	if (!nc || !nb || resamples < 10 || !(confidence > 0 && confidence < 1))
 		return mg_error_set(err, MG_EINVAL, "bootstrap needs samples on both sides");
 	double *ratios = malloc(resamples * sizeof(*ratios));
-	double *scratch = malloc((nc > nb ? nc : nb) * sizeof(*scratch));
-	if (!ratios || !scratch) {
-		free(ratios);
-		free(scratch);
-		return mg_error_set(err, MG_ENOMEM, "out of memory");
+	uint32_t *counts = malloc((nc > nb ? nc : nb) * sizeof(*counts));
+	double *sc = sorted_copy(cand, nc), *sb = sorted_copy(base, nb);
+	int rc = 0;
+	if (!ratios || !counts || !sc || !sb) {
+		rc = mg_error_set(err, MG_ENOMEM, "out of memory");
+		goto done;
 	}
 	uint64_t s = seed ? seed : 1;
 	for (size_t i = 0; i < resamples; i++) {
-		double mc = resample_median(cand, nc, scratch, &s);
-		double mb = resample_median(base, nb, scratch, &s);
+		double mc = resample_median(sc, nc, counts, &s);
+		double mb = resample_median(sb, nb, counts, &s);
 		ratios[i] = mb > 0 ? mc / mb : INFINITY;
 	}
 	qsort(ratios, resamples, sizeof(*ratios), cmp_double);
 	double tail = (1 - confidence) / 2;
-	size_t ilo = (size_t)floor(tail * (double)(resamples - 1));
-	size_t ihi = (size_t)ceil((1 - tail) * (double)(resamples - 1));
-	*lo = ratios[ilo];
-	*hi = ratios[ihi];
+	*lo = ratios[(size_t)floor(tail * (double)(resamples - 1))];
+	*hi = ratios[(size_t)ceil((1 - tail) * (double)(resamples - 1))];
+done:
 	free(ratios);
-	free(scratch);
-	return 0;
+	free(counts);
+	free(sc);
+	free(sb);
+	return rc;
 }
 
 int mg_latency_compare(const double *cand, size_t nc, const double *base, size_t nb,

@@ -73,6 +73,10 @@ int mg_config_parse(mg_config **out, const char *text, size_t len, const char *p
 		    mg_error *err);
 void mg_config_free(mg_config *c);
 const mg_target_config *mg_config_target(const mg_config *c, const char *name);
+/* A starting modelgate.json for the model file at model_path (what
+ * `modelgate init` writes): its tensors as comments, size, latency and
+ * memory gates on the local target. */
+int mg_config_template(mg_buf *out, const char *model_path, mg_error *err);
 
 /* ---- latency statistics ---------------------------------------------- */
 
@@ -111,6 +115,38 @@ typedef struct mg_latency_verdict {
 /* Compares candidate with baseline samples under the policy. */
 int mg_latency_compare(const double *cand, size_t nc, const double *base, size_t nb,
 		       const mg_latency_policy *pol, mg_latency_verdict *out, mg_error *err);
+
+/* Where latency samples come from: run_block runs `iterations` timed
+ * inferences of the baseline (which = 0) or the candidate (which = 1) and
+ * writes each one's time in nanoseconds to out_ns; now() is a monotonic
+ * clock in seconds. A target, or a simulation in the tests. */
+typedef struct mg_latency_source {
+	int (*run_block)(void *ctx, int which, size_t iterations, double *out_ns, mg_error *err);
+	double (*now)(void *ctx);
+	void *ctx;
+} mg_latency_source;
+
+typedef struct mg_latency_plan {
+	size_t block;          /* iterations per block, e.g. 10 */
+	size_t min_iterations; /* per side before any verdict */
+	size_t max_iterations; /* per side, a hard cap */
+	double max_time;       /* seconds; stop at the next block boundary after it */
+	int with_baseline;     /* 0: measure the candidate alone */
+	double noise_spread;   /* block-median spread that flags a noisy machine */
+	mg_latency_policy policy;
+} mg_latency_plan;
+#define MG_LATENCY_PLAN_INIT {10, 100, 100000, 60, 1, 0.25, MG_LATENCY_POLICY_INIT}
+
+/* The measured samples and the comparison, in report.h's terms. */
+struct mg_latency_detail;
+
+/* Measures in interleaved blocks (baseline, candidate, candidate,
+ * baseline, ... so that drift falls on both), and stops early once the
+ * minimum is met and the verdict is clear, or when the time budget or the
+ * cap is reached. Fills detail (samples, ratio, interval, p-value, noise
+ * flag, stopped_early) and, with a baseline, verdict. */
+int mg_latency_measure(const mg_latency_source *src, const mg_latency_plan *plan,
+		       struct mg_latency_detail *detail, mg_latency_verdict *verdict, mg_error *err);
 
 /* Flags a noisy machine: the medians of interleaved baseline blocks differ
  * by more than max_spread (relative to their median). block_medians are the

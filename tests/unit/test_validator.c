@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "validator/report.h"
 #include "validator/validator.h"
 
 static uint64_t rng = 88172645463325252ull;
@@ -272,6 +273,115 @@ static void test_config_errors_name_the_place(void **state)
 		   "gates[0].alpha: expected a number between 0 and 0.5");
 }
 
+/* A simulated target: log-normal latencies around 1 ms for the baseline and
+ * `factor` ms for the candidate, a clock that advances by what ran, and an
+ * optional drift that makes every other baseline block 40% slower. */
+typedef struct sim {
+	double factor;
+	double clock;
+	int drift;
+	size_t blocks;
+} sim;
+
+static int sim_block(void *ctx, int which, size_t n, double *out, mg_error *err)
+{
+	(void)err;
+	sim *s = ctx;
+	double scale = which ? s->factor : (s->drift && s->blocks++ % 2 ? 1.4 : 1.0);
+	latency_samples(out, n, scale);
+	for (size_t i = 0; i < n; i++) {
+		s->clock += out[i] / 1000;
+		out[i] *= 1e6; /* ms -> ns */
+	}
+	return 0;
+}
+
+static double sim_now(void *ctx)
+{
+	return ((sim *)ctx)->clock;
+}
+
+static void free_detail(mg_latency_detail *d)
+{
+	free(d->cand_ns);
+	free(d->base_ns);
+	free(d->noise_note);
+}
+
+static double sequential_rate(size_t trials, double factor, size_t *early)
+{
+	size_t hits = 0;
+	*early = 0;
+	for (size_t t = 0; t < trials; t++) {
+		sim s = {factor, 0, 0, 0};
+		mg_latency_source src = {sim_block, sim_now, &s};
+		mg_latency_plan plan = MG_LATENCY_PLAN_INIT;
+		plan.policy.seed = t + 1;
+		mg_latency_detail d;
+		mg_latency_verdict v;
+		assert_int_equal(mg_latency_measure(&src, &plan, &d, &v, NULL), 0);
+		hits += (size_t)v.regression;
+		*early += (size_t)d.stopped_early;
+		free_detail(&d);
+	}
+	return (double)hits / (double)trials;
+}
+
+static void test_sequential_measurement_keeps_its_error_rates(void **state)
+{
+	(void)state;
+	size_t early;
+	double aa = sequential_rate(1000, 1.0, &early);
+	printf("sequential A/A: regression declared in %.1f%% of 1000 runs, %zu stopped early\n",
+	       aa * 100, early);
+	assert_true(aa <= 0.01);
+	assert_true(early > 900);
+	double ab = sequential_rate(1000, 1.10, &early);
+	printf("sequential A/B +10%%: regression declared in %.1f%% of 1000 runs, %zu stopped early\n",
+	       ab * 100, early);
+	assert_true(ab >= 0.95);
+}
+
+static void test_measurement_interleaves_and_respects_the_budget(void **state)
+{
+	(void)state;
+	sim s = {1.02, 0, 0, 0};
+	mg_latency_source src = {sim_block, sim_now, &s};
+	mg_latency_plan plan = MG_LATENCY_PLAN_INIT;
+	plan.max_time = 0.5; /* seconds of simulated inference ... */
+	plan.min_iterations = 1000000; /* ... reached long before the minimum */
+	mg_latency_detail d;
+	mg_latency_verdict v;
+	assert_int_equal(mg_latency_measure(&src, &plan, &d, &v, NULL), 0);
+	assert_int_equal(d.ncand, d.nbase);
+	assert_int_equal(d.ncand % plan.block, 0);
+	assert_true(s.clock >= 0.5 && s.clock < 0.6);
+	assert_true(d.ratio > 0.95 && d.ratio < 1.1 && d.ratio_lo <= d.ratio && d.ratio <= d.ratio_hi);
+	free_detail(&d);
+
+	plan.with_baseline = 0;
+	plan.min_iterations = 100;
+	assert_int_equal(mg_latency_measure(&src, &plan, &d, &v, NULL), 0);
+	assert_int_equal(d.nbase, 0);
+	assert_int_equal(d.ncand, plan.min_iterations);
+	assert_true(isnan(d.ratio));
+	free_detail(&d);
+}
+
+static void test_a_drifting_baseline_is_flagged_noisy(void **state)
+{
+	(void)state;
+	sim s = {1.0, 0, 1, 0};
+	mg_latency_source src = {sim_block, sim_now, &s};
+	mg_latency_plan plan = MG_LATENCY_PLAN_INIT;
+	mg_latency_detail d;
+	mg_latency_verdict v;
+	assert_int_equal(mg_latency_measure(&src, &plan, &d, &v, NULL), 0);
+	assert_true(d.noisy);
+	assert_non_null(strstr(d.noise_note, "noisy"));
+	free_detail(&d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -286,6 +396,9 @@ int main(void)
 		cmocka_unit_test(test_regression_and_fidelity_metrics),
 		cmocka_unit_test(test_config_reads_every_gate_kind),
 		cmocka_unit_test(test_config_errors_name_the_place),
+		cmocka_unit_test(test_sequential_measurement_keeps_its_error_rates),
+		cmocka_unit_test(test_measurement_interleaves_and_respects_the_budget),
+		cmocka_unit_test(test_a_drifting_baseline_is_flagged_noisy),
 	};
 	return cmocka_run_group_tests_name("validator", tests, NULL, NULL);
 }

@@ -1,0 +1,182 @@
+# Helpers for the CLI test scripts (tests/cli/t_*.sh, run by bash through
+# tests/cli/run.sh). A test file sources this, does its set-up, then runs
+# its checks:
+#
+#     check NAME FUNC [ARGS...]   runs FUNC in a subshell as the check NAME
+#     finish                      ends the file: exit 1 if any check failed
+#
+# Every assertion either returns 0 or calls `fail`, which ends the current
+# check (the subshell) with a message naming the check; the file goes on with
+# its next check, and fails at `finish`. Called outside a check, `fail` ends
+# the whole file ("set-up"). Checks share the file system, not variables: what
+# later checks need is computed in the set-up, outside any check.
+#
+# run.sh provides: $MODELGATE (the binary), $MODELGATE_HOME (a fresh store
+# path that does not exist yet), $TEST_TMP (a fresh folder that is also the
+# working directory, removed afterwards), $MG_SRCDIR (the source tree),
+# NO_COLOR=1.
+
+set -u
+
+: "${MODELGATE:?run this through tests/cli/run.sh}"
+: "${TEST_TMP:?run this through tests/cli/run.sh}"
+: "${MG_SRCDIR:?run this through tests/cli/run.sh}"
+
+if [ -x /usr/bin/python3 ]; then PY=${PYTHON:-/usr/bin/python3}; else PY=${PYTHON:-python3}; fi
+EXAMPLES=$MG_SRCDIR/examples/digits
+IO=$TEST_TMP/.io
+mkdir -p "$IO"
+OUT=$IO/stdout    # stdout of the last `expect_exit` command
+ERR=$IO/stderr    # its stderr
+CHECK=set-up
+_failed_checks=0
+_checks=0
+
+mg() { "$MODELGATE" "$@"; }
+
+# ---- checks ---------------------------------------------------------------
+
+fail() {
+	printf 'FAIL [%s]: %s\n' "$CHECK" "$*"
+	if [ -s "$IO/last_cmd" ]; then
+		printf '  last command: %s\n' "$(cat "$IO/last_cmd")"
+		[ -s "$OUT" ] && { echo "  its stdout:"; head -c 2000 "$OUT" | sed 's/^/    | /'; }
+		[ -s "$ERR" ] && { echo "  its stderr:"; head -c 2000 "$ERR" | sed 's/^/    | /'; }
+	fi
+	exit 1
+}
+
+check() {
+	local name=$1
+	shift
+	_checks=$((_checks + 1))
+	: >"$IO/last_cmd"
+	if (CHECK=$name; "$@"); then
+		printf 'ok   %s\n' "$name"
+	else
+		_failed_checks=$((_failed_checks + 1))
+		printf 'FAIL %s\n' "$name"
+	fi
+	: >"$IO/last_cmd"
+}
+
+finish() {
+	printf '%d check(s), %d failed\n' "$_checks" "$_failed_checks"
+	[ "$_failed_checks" -eq 0 ]
+	exit $?
+}
+
+# ---- running commands -------------------------------------------------------
+
+# expect_exit CODE CMD [ARGS...]: runs CMD with stdout in $OUT and stderr in
+# $ERR, and fails unless it exits with CODE.
+expect_exit() {
+	local want=$1 rc=0
+	shift
+	printf '%q ' "$@" >"$IO/last_cmd"
+	"$@" >"$OUT" 2>"$ERR" || rc=$?
+	[ "$rc" -eq "$want" ] || fail "exit code $rc, expected $want"
+}
+
+# must CMD...: like expect_exit 0, for set-up steps.
+must() { expect_exit 0 "$@"; }
+
+_contains() { # file text
+	grep -qF -- "$2" "$1"
+}
+
+expect_stdout_contains() { _contains "$OUT" "$1" || fail "stdout does not contain '$1'"; }
+expect_stderr_contains() { _contains "$ERR" "$1" || fail "stderr does not contain '$1'"; }
+expect_stdout_not_contains() { ! _contains "$OUT" "$1" || fail "stdout contains '$1'"; }
+expect_stderr_not_contains() { ! _contains "$ERR" "$1" || fail "stderr contains '$1'"; }
+# expect_stdout_matches ERE: some line of stdout matches the extended regex.
+expect_stdout_matches() { grep -qE -- "$1" "$OUT" || fail "no line of stdout matches /$1/"; }
+expect_stdout_empty() { [ ! -s "$OUT" ] || fail "stdout is not empty"; }
+expect_stderr_empty() { [ ! -s "$ERR" ] || fail "stderr is not empty"; }
+
+# expect_error TEXT...: stderr holds exactly one message line, starting with
+# "modelgate", that contains every TEXT; the only other lines allowed are a
+# "usage: ..." line that usage errors add. Nothing on stdout.
+expect_error() {
+	local n u
+	n=$(grep -c . "$ERR")
+	u=$(grep -c '^usage: ' "$ERR")
+	[ "$((n - u))" -eq 1 ] || fail "stderr has $((n - u)) message line(s), expected 1"
+	grep -v '^usage: ' "$ERR" | grep -q '^modelgate' || fail "stderr does not start with 'modelgate'"
+	local t
+	for t in "$@"; do
+		grep -v '^usage: ' "$ERR" | grep -qF -- "$t" || fail "the error message does not contain '$t'"
+	done
+	expect_stdout_empty
+}
+
+# ---- JSON -------------------------------------------------------------------
+
+# json_ok EXPR [FILE]: the Python expression EXPR is true, with j the JSON
+# parsed from FILE (default $OUT). Also fails when FILE is not JSON.
+json_ok() {
+	local f=${2:-$OUT}
+	"$PY" -c 'import json, sys
+try:
+    j = json.load(open(sys.argv[2]))
+except ValueError as e:
+    print("not valid JSON: %s" % e); sys.exit(2)
+try:
+    ok = eval(sys.argv[1])
+except Exception as e:
+    print("%s: %s" % (type(e).__name__, e)); sys.exit(1)
+sys.exit(0 if ok else 1)' "$1" "$f" >"$IO/py.out" 2>&1 ||
+		fail "JSON check failed in ${f##*/}: $1 $(head -c 300 "$IO/py.out")"
+}
+
+# json_get EXPR [FILE]: prints the value of EXPR (str() of it).
+json_get() {
+	"$PY" -c 'import json, sys
+j = json.load(open(sys.argv[2]))
+print(eval(sys.argv[1]))' "$1" "${2:-$OUT}"
+}
+
+# ---- files and the store ------------------------------------------------------
+
+sha256_of() { sha256sum "$1" | cut -d' ' -f1; }
+blobdir() { printf '%s/blobs/sha256' "${1:-$MODELGATE_HOME}"; }
+blob_path() { printf '%s/%s' "$(blobdir "${2:-$MODELGATE_HOME}")" "${1#sha256:}"; }
+
+# The blob file names (digest hex and temporary files) in a store, sorted.
+blob_names() { ls -A "$(blobdir "${1:-$MODELGATE_HOME}")" | LC_ALL=C sort; }
+count_blobs() { blob_names "${1:-$MODELGATE_HOME}" | grep -c '^[0-9a-f]\{64\}$'; }
+temp_files() { ls -A "${1:-$(blobdir)}" | grep '^\.tmp-' || true; }
+
+# snapshot DIR: every entry under DIR with its type and mode, and for files
+# their size, mtime, inode and content hash; equal snapshots mean nothing
+# changed. (Folder mtimes are left out: a temporary file created and removed
+# again changes nothing that matters.)
+snapshot() {
+	(cd "$1" && find . -type d -printf '%y %p %m\n' | LC_ALL=C sort &&
+		find . ! -type d -printf '%y %p %m %s %T@ %i\n' | LC_ALL=C sort &&
+		find . -type f -exec sha256sum {} + | LC_ALL=C sort)
+}
+
+# expect_unchanged SNAPFILE DIR: DIR still matches the snapshot in SNAPFILE.
+expect_unchanged() {
+	snapshot "$2" >"$IO/snap.now"
+	if ! cmp -s "$1" "$IO/snap.now"; then
+		diff "$1" "$IO/snap.now" | head -20 | sed 's/^/    /'
+		fail "'$2' changed"
+	fi
+}
+
+expect_same_file() { cmp -s "$1" "$2" || fail "'$2' differs from '$1'"; }
+expect_no_file() { [ ! -e "$1" ] && [ ! -L "$1" ] || fail "'$1' exists"; }
+expect_file() { [ -f "$1" ] || fail "'$1' does not exist"; }
+
+# fixtures: copies the example models and data into $TEST_TMP/fx (outside
+# any git work tree, so pushes carry no git annotations).
+fixtures() {
+	mkdir -p "$TEST_TMP/fx"
+	cp "$EXAMPLES"/model.onnx "$EXAMPLES"/model_v2.onnx "$EXAMPLES"/model_int8.onnx \
+		"$EXAMPLES"/dataset/x.npy "$EXAMPLES"/dataset/y.npy "$TEST_TMP/fx/"
+	FX=$TEST_TMP/fx
+}
+
+DIGEST_RE='^sha256:[0-9a-f]{64}$'
