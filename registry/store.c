@@ -240,6 +240,25 @@ static int commit_blob(mg_store *s, int tfd, char *tmp, const char *digest, int 
 	return rc;
 }
 
+/* 1 when some blob has exactly `size` bytes: then a large file may be one
+ * the store holds already, and is worth hashing before copying. */
+static int have_blob_of_size(const mg_store *s, off_t size)
+{
+	DIR *d = opendir(s->blobdir);
+	if (!d)
+		return 0;
+	struct dirent *e;
+	struct stat st;
+	int found = 0;
+	while (!found && (e = readdir(d)))
+		found = e->d_name[0] != '.' && fstatat(dirfd(d), e->d_name, &st, 0) == 0 &&
+			st.st_size == size;
+	closedir(d);
+	return found;
+}
+
+#define HASH_FIRST_MIN ((off_t)16 << 20)
+
 int mg_store_put_file(mg_store *s, const char *path, char digest[MG_DIGEST_SIZE], uint64_t *size,
 		      int *existed, mg_error *err)
 {
@@ -252,12 +271,34 @@ int mg_store_put_file(mg_store *s, const char *path, char digest[MG_DIGEST_SIZE]
 		close(fd);
 		return mg_error_set(err, MG_EINVAL, "'%s' is not a regular file", path);
 	}
+	/* A large file the store may hold already: hash it first, and write
+	 * nothing if it is there. Otherwise one pass reads, hashes and writes. */
+	char first[MG_DIGEST_SIZE] = "";
+	int rc = 0;
+	if (st.st_size >= HASH_FIRST_MIN && have_blob_of_size(s, st.st_size)) {
+		if ((rc = mg_copy_hash(fd, path, -1, NULL, first, size, err)) == 0 &&
+		    mg_store_has_blob(s, first)) {
+			memcpy(digest, first, MG_DIGEST_SIZE);
+			*existed = 1;
+			close(fd);
+			return 0;
+		}
+		if (!rc && lseek(fd, 0, SEEK_SET) < 0)
+			rc = mg_error_sys(err, MG_EIO, errno, "cannot read '%s'", path);
+	}
 	char *tmp = NULL;
 	int tfd = -1;
-	int rc = stream_to_tmp(s, fd, path, digest, size, &tmp, &tfd, err);
+	if (!rc)
+		rc = stream_to_tmp(s, fd, path, digest, size, &tmp, &tfd, err);
 	close(fd);
 	if (rc)
 		return rc;
+	if (first[0] && strcmp(first, digest)) {
+		close(tfd);
+		unlink(tmp);
+		free(tmp);
+		return mg_error_set(err, MG_EINVAL, "'%s' changed while it was being stored; try again", path);
+	}
 	return commit_blob(s, tfd, tmp, digest, existed, err);
 }
 

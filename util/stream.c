@@ -29,7 +29,13 @@ struct mg_writer {
 	pthread_cond_t cv;
 	pthread_t thread;
 	int started;
+	uint64_t written;  /* bytes written so far (writer thread only) */
+	uint64_t flushed;  /* bytes handed to writeback so far */
 };
+
+/* Start writeback every window, so the final fsync has little left to
+ * wait for (the kernel would otherwise hold it all in the page cache). */
+#define WRITEBACK_WINDOW ((uint64_t)32 << 20)
 
 static void *writer_main(void *arg)
 {
@@ -44,6 +50,15 @@ static void *writer_main(void *arg)
 		pthread_mutex_unlock(&w->mu);
 		mg_error e = {0};
 		int rc = w->failed ? 0 : mg_write_all(w->fd, w->bufs[i], w->lens[i], w->name, &e);
+		if (!rc) {
+			w->written += w->lens[i];
+			if (w->written - w->flushed >= WRITEBACK_WINDOW) {
+				/* best effort: not every file (a pipe) supports it */
+				sync_file_range(w->fd, (off_t)w->flushed, (off_t)(w->written - w->flushed),
+						SYNC_FILE_RANGE_WRITE);
+				w->flushed = w->written;
+			}
+		}
 		pthread_mutex_lock(&w->mu);
 		if (rc && !w->failed) {
 			w->failed = 1;

@@ -182,6 +182,53 @@ static void test_put_file_streams_large_files(void **state)
 	assert_int_equal(count_dir(path_in("store/blobs/sha256"), ".tmp-"), 0);
 }
 
+/* Bytes this process has passed to write(2) so far. */
+static long long bytes_written(void)
+{
+	FILE *f = fopen("/proc/self/io", "r");
+	assert_non_null(f);
+	char line[128];
+	long long v = -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "wchar: %lld", &v) == 1)
+			break;
+	fclose(f);
+	return v;
+}
+
+static void test_put_file_writes_nothing_for_a_large_stored_file(void **state)
+{
+	mg_store *s = *state;
+	size_t n = 17u << 20; /* large enough to be hashed before copying */
+	char *data = calloc(1, n);
+	data[n / 2] = 1;
+	write_file(path_in("large.bin"), data, n);
+	free(data);
+	char d1[MG_DIGEST_SIZE], d2[MG_DIGEST_SIZE];
+	uint64_t size;
+	int existed;
+	assert_int_equal(mg_store_put_file(s, path_in("large.bin"), d1, &size, &existed, NULL), 0);
+	assert_int_equal(existed, 0);
+	long long before = bytes_written();
+	assert_int_equal(mg_store_put_file(s, path_in("large.bin"), d2, &size, &existed, NULL), 0);
+	assert_true(bytes_written() - before < 4096);
+	assert_int_equal(existed, 1);
+	assert_int_equal(size, n);
+	assert_string_equal(d1, d2);
+	/* another file of the same size is hashed first, then stored */
+	data = calloc(1, n);
+	write_file(path_in("other.bin"), data, n);
+	free(data);
+	assert_int_equal(mg_store_put_file(s, path_in("other.bin"), d2, &size, &existed, NULL), 0);
+	assert_int_equal(existed, 0);
+	assert_string_not_equal(d1, d2);
+	assert_true(mg_store_has_blob(s, d2));
+	mg_buf b = MG_BUF_INIT;
+	assert_int_equal(mg_store_read_blob(s, d2, n, &b, NULL), 0);
+	assert_int_equal(b.len, n);
+	mg_buf_free(&b);
+}
+
 static void test_put_file_names_missing_and_odd_inputs(void **state)
 {
 	mg_store *s = *state;
@@ -527,6 +574,7 @@ int main(void)
 		T(test_open_refuses_a_folder_that_is_not_a_layout),
 		T(test_put_file_stores_same_bytes_once),
 		T(test_put_file_streams_large_files),
+		T(test_put_file_writes_nothing_for_a_large_stored_file),
 		T(test_put_file_names_missing_and_odd_inputs),
 		T(test_read_blob_refuses_corrupt_bytes),
 		T(test_export_blob_leaves_nothing_when_corrupt),
