@@ -32,8 +32,21 @@ TESTS    := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 LIB      := $(BUILD)/libmodelgate.a
 CLI      := $(BUILD)/modelgate
 
-.PHONY: all deps check unit cli-tests demo sanitize bench install clean fuzz
-all: $(CLI)
+# modelgate-agent: libc and libdl only (ONNX Runtime is dlopen'ed), built for
+# the host and cross-built for aarch64. Not part of libmodelgate.a.
+ORT_DIR    := .deps/ort
+AGENT_SRC  := runners/agent/agent.c runners/agent/engine_ort.c runners/agent/sha256.c \
+	runners/protocol.c runners/tensor.c util/error.c util/fs.c
+AGENT_OBJ  := $(AGENT_SRC:%.c=$(BUILD)/agent/%.o)
+AGENT      := $(BUILD)/modelgate-agent
+AGENT_A64  := $(BUILD)/aarch64/modelgate-agent
+CC_A64     ?= aarch64-linux-gnu-gcc
+AGENT_CFLAGS = $(MG_CFLAGS) -I$(ORT_DIR)/include
+MG_CFLAGS  += -DMG_ORT_DIR='"$(abspath $(ORT_DIR))/lib"'
+
+.PHONY: all deps check unit cli-tests demo sanitize bench install clean fuzz agents
+all: $(CLI) $(AGENT)
+agents: $(AGENT) $(AGENT_A64)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
@@ -48,6 +61,21 @@ $(CLI): $(CLI_OBJ) $(LIB)
 	@echo "  LINK    $@"
 	@$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) $(LIB) $(PKG_LIBS) -lpthread -lm
 
+$(BUILD)/agent/%.o: %.c
+	@mkdir -p $(@D)
+	@echo "  CC      $< (agent)"
+	@$(CC) $(AGENT_CFLAGS) $(CFLAGS) -c $< -o $@
+
+$(AGENT): $(AGENT_OBJ)
+	@echo "  LINK    $@"
+	@$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(AGENT_OBJ) -ldl
+
+# The aarch64 agent: never sanitized (it runs under qemu or on a device).
+$(AGENT_A64): $(AGENT_SRC) $(wildcard runners/agent/*.h runners/*.h util/util.h)
+	@mkdir -p $(@D)
+	@echo "  CC      $@ (aarch64)"
+	@$(CC_A64) $(filter-out -MMD -MP,$(AGENT_CFLAGS)) -O2 -g -o $@ $(AGENT_SRC) -ldl
+
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIB)
 	@echo "  LINK    $@"
 	@$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) -lcmocka -lpthread -lm
@@ -59,10 +87,10 @@ deps:
 check: deps
 	@$(MAKE) --no-print-directory unit cli-tests
 
-unit: $(TESTS) $(CLI)
+unit: $(TESTS) $(CLI) $(AGENT)
 	@set -e; for t in $(TESTS); do echo "== $$t"; MG_TEST_TMP=$(abspath $(BUILD))/tmp $$t; done
 
-cli-tests: $(CLI)
+cli-tests: $(CLI) $(AGENT) $(AGENT_A64)
 	@MODELGATE=$(abspath $(CLI)) tests/cli/run.sh
 
 demo: deps
@@ -82,11 +110,12 @@ bench: deps
 	@$(MAKE) --no-print-directory all
 	@MODELGATE=$(abspath $(CLI)) bench/run.sh
 
-install: $(CLI)
+install: $(CLI) $(AGENT)
 	install -d $(DESTDIR)$(BINDIR)
 	install -m 0755 $(CLI) $(DESTDIR)$(BINDIR)/modelgate
+	install -m 0755 $(AGENT) $(DESTDIR)$(BINDIR)/modelgate-agent
 
 clean:
 	rm -rf build build-san build-fuzz
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%.d)
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(AGENT_OBJ:.o=.d) $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%.d)

@@ -17,6 +17,8 @@ typedef struct mg_cli {
 	int color;          /* stdout is a terminal and NO_COLOR is unset */
 	const char *name;   /* the command being run */
 	const char *usage;  /* its usage text */
+	int insecure;       /* --insecure: plain HTTP / unverified TLS to registries */
+	const char *ca_file; /* --ca-file FILE */
 } mg_cli;
 
 typedef int (*mg_cmd_fn)(mg_cli *cli, int argc, char **argv);
@@ -36,6 +38,11 @@ typedef struct mg_cmd {
 	{"help", no_argument, NULL, 'h'},                   \
 	{NULL, 0, NULL, 0}
 #define CLI_COMMON_SHORT "qvh"
+/* Options of the commands that talk to registries (handled by
+ * cli_common_opt); put before CLI_COMMON_OPTS. */
+#define CLI_REMOTE_OPTS                                     \
+	{"insecure", no_argument, NULL, 'K'},               \
+	{"ca-file", required_argument, NULL, 'C'}
 
 /* Handles a common option or a getopt error; returns -1 when handled and
  * the command goes on, else the exit code to return (0 for --help). */
@@ -52,11 +59,22 @@ const char *cli_color(const mg_cli *cli, const char *code);
 
 /* Opens the local store ($MODELGATE_HOME or its default). */
 int cli_open_store(mg_store **out, mg_error *err);
-/* Parses a reference that must name the local store. */
-int cli_local_ref(mg_ref **out, const char *s, mg_error *err);
 /* Prints a jansson value (void * to keep jansson out of this header) as
  * indented JSON to stdout; steals the reference. */
 int cli_print_json(void *json);
+
+/* Registries (cli/cli_remote.c). Connects to a registry with the command's
+ * --insecure/--ca-file (and MODELGATE_INSECURE_REGISTRIES), showing
+ * progress on stderr unless -q. */
+typedef struct mg_remote mg_remote;
+int cli_remote_open(mg_cli *cli, const char *registry, mg_remote **out, mg_error *err);
+/* As cli_remote_open, with these credentials (not looked up). */
+int cli_remote_login(mg_cli *cli, const char *registry, const char *user, const char *password,
+		     mg_remote **out, mg_error *err);
+/* Copies src to dst (references as typed), printing only errors; the exit
+ * code, and the manifest digest in digest. Used by copy, and by tag with a
+ * registry on either side. */
+int cli_copy(mg_cli *cli, const char *src, const char *dst, char digest[MG_DIGEST_SIZE]);
 
 int cmd_push(mg_cli *cli, int argc, char **argv);
 int cmd_pull(mg_cli *cli, int argc, char **argv);
@@ -66,6 +84,11 @@ int cmd_inspect(mg_cli *cli, int argc, char **argv);
 int cmd_rm(mg_cli *cli, int argc, char **argv);
 int cmd_gc(mg_cli *cli, int argc, char **argv);
 int cmd_fsck(mg_cli *cli, int argc, char **argv);
+int cmd_copy(mg_cli *cli, int argc, char **argv);
+int cmd_login(mg_cli *cli, int argc, char **argv);
 int cmd_init(mg_cli *cli, int argc, char **argv);
+int cmd_gate(mg_cli *cli, int argc, char **argv);
+int cmd_run(mg_cli *cli, int argc, char **argv);
+int cmd_report(mg_cli *cli, int argc, char **argv);
 
 #endif

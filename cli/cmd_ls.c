@@ -1,5 +1,6 @@
 /* modelgate ls [REPO]: the tagged versions in the local store. */
 #include "cli.h"
+#include "registry/remote.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -22,15 +23,18 @@ typedef struct summary {
 	char type[128];    /* artifactType, "" when absent */
 } summary;
 
-/* What ls shows of a version, read from its (verified) manifest. */
-static void summarise(mg_store *store, const char *digest, summary *out)
+/* What ls shows of a version, read from its (verified) manifest, from the
+ * store or (with ref) from a registry; digest is filled for a registry. */
+static void summarise(mg_store *store, mg_remote *remote, const mg_ref *ref, char *digest,
+		      summary *out)
 {
 	mg_buf b = MG_BUF_INIT;
 	mg_manifest *m = NULL;
 	memset(out, 0, sizeof(*out));
 	snprintf(out->created, sizeof(out->created), "-");
-	if (!mg_store_read_blob(store, digest, MG_MANIFEST_MAX, &b, NULL) &&
-	    !mg_manifest_parse(&m, b.data, b.len, digest, NULL)) {
+	int rc = remote ? mg_remote_get_manifest(remote, ref, &b, digest, NULL, NULL)
+			: mg_store_read_blob(store, digest, MG_MANIFEST_MAX, &b, NULL);
+	if (!rc && !mg_manifest_parse(&m, b.data, b.len, digest, NULL)) {
 		for (size_t i = 0; i < m->nlayers; i++)
 			out->size += m->layers[i].size;
 		const char *c = mg_kv_get(&m->annotations, MG_ANNOT_CREATED);
@@ -43,9 +47,80 @@ static void summarise(mg_store *store, const char *digest, summary *out)
 	mg_buf_free(&b);
 }
 
+static void print_header(const mg_cli *cli)
+{
+	if (!cli->json)
+		printf("%s%-24s %-12s %-19s %-8s %10s  %s%s\n", cli_color(cli, "1"), "REPOSITORY", "TAG",
+		       "DIGEST", "TYPE", "SIZE", "CREATED", cli_color(cli, "0"));
+}
+
+/* One version: a row, or an element of arr with --json. */
+static void print_row(json_t *arr, const char *name, size_t rlen, const char *tag,
+		      const char *digest, const char *type, const summary *sm)
+{
+	if (arr) {
+		json_array_append_new(arr, json_pack("{s:s%, s:s, s:s, s:s?, s:I, s:s}", "repository",
+						     name, rlen, "tag", tag, "digest", digest,
+						     "artifact_type", type, "size", (json_int_t)sm->size,
+						     "created", sm->created));
+	} else {
+		char human[32];
+		mg_format_size(human, sizeof(human), sm->size);
+		printf("%-24.*s %-12s %.19s %-8s %10s  %s\n", (int)rlen, name, tag, digest,
+		       short_type(type), human, sm->created);
+	}
+}
+
+/* NULL when s names a registry repository (then it is parsed), else s. */
+static const char *remote_repo(const char *s)
+{
+	mg_ref *ref = NULL;
+	int remote = !mg_ref_parse(&ref, s, NULL) && ref->registry;
+	mg_ref_free(ref);
+	return remote ? NULL : s;
+}
+
+/* ls HOST/REPO: the tags of a registry repository. */
+static int ls_remote(mg_cli *cli, const char *arg)
+{
+	mg_error err = {0};
+	mg_ref *ref = NULL;
+	mg_remote *remote = NULL;
+	char **tags = NULL;
+	size_t n = 0;
+	int rc = 0;
+	if (mg_ref_parse(&ref, arg, &err) || cli_remote_open(cli, ref->registry, &remote, &err) ||
+	    mg_remote_list_tags(remote, ref->repo, &tags, &n, &err)) {
+		rc = cli_fail(cli, &err);
+		goto done;
+	}
+	json_t *arr = cli->json ? json_array() : NULL;
+	print_header(cli);
+	char name[600];
+	snprintf(name, sizeof(name), "%s/%s", ref->registry, ref->repo);
+	for (size_t i = 0; i < n; i++) {
+		mg_ref tref = *ref;
+		summary sm;
+		char digest[MG_DIGEST_SIZE] = "-";
+		tref.tag = tags[i];
+		tref.digest = NULL;
+		summarise(NULL, remote, &tref, digest, &sm);
+		print_row(arr, name, strlen(name), tags[i], digest, sm.type[0] ? sm.type : NULL, &sm);
+	}
+	if (arr)
+		rc = cli_print_json(arr);
+done:
+	for (size_t i = 0; i < n; i++)
+		free(tags[i]);
+	free(tags);
+	mg_remote_free(remote);
+	mg_ref_free(ref);
+	return rc;
+}
+
 int cmd_ls(mg_cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {CLI_COMMON_OPTS};
+	static const struct option opts[] = {CLI_REMOTE_OPTS, CLI_COMMON_OPTS};
 	int c, rc;
 	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORT, opts, NULL)) != -1)
 		if ((rc = cli_common_opt(cli, c)) >= 0)
@@ -57,14 +132,14 @@ int cmd_ls(mg_cli *cli, int argc, char **argv)
 	mg_store *store = NULL;
 	mg_store_entry *e = NULL;
 	size_t n = 0;
+	if (repo && !remote_repo(repo))
+		return ls_remote(cli, repo);
 	if (cli_open_store(&store, &err) || mg_store_list(store, &e, &n, &err)) {
 		mg_store_free(store);
 		return cli_fail(cli, &err);
 	}
 	json_t *arr = cli->json ? json_array() : NULL;
-	if (!cli->json)
-		printf("%s%-24s %-12s %-19s %-8s %10s  %s%s\n", cli_color(cli, "1"), "REPOSITORY", "TAG",
-		       "DIGEST", "TYPE", "SIZE", "CREATED", cli_color(cli, "0"));
+	print_header(cli);
 	for (size_t i = 0; i < n; i++) {
 		if (!e[i].name)
 			continue;
@@ -75,19 +150,8 @@ int cmd_ls(mg_cli *cli, int argc, char **argv)
 		if (repo && (strlen(repo) != rlen || strncmp(repo, name, rlen)))
 			continue;
 		summary sm;
-		summarise(store, e[i].digest, &sm);
-		const char *type = sm.type[0] ? sm.type : e[i].artifact_type;
-		if (cli->json) {
-			json_array_append_new(arr, json_pack("{s:s%, s:s, s:s, s:s?, s:I, s:s}", "repository",
-							     name, rlen, "tag", tag, "digest", e[i].digest,
-							     "artifact_type", type, "size", (json_int_t)sm.size,
-							     "created", sm.created));
-		} else {
-			char human[32];
-			mg_format_size(human, sizeof(human), sm.size);
-			printf("%-24.*s %-12s %.19s %-8s %10s  %s\n", (int)rlen, name, tag, e[i].digest,
-			       short_type(type), human, sm.created);
-		}
+		summarise(store, NULL, NULL, e[i].digest, &sm);
+		print_row(arr, name, rlen, tag, e[i].digest, sm.type[0] ? sm.type : e[i].artifact_type, &sm);
 	}
 	mg_store_entries_free(e, n);
 	mg_store_free(store);

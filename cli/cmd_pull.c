@@ -1,5 +1,6 @@
 /* modelgate pull REF [-o DIR]: restore a version's files under their names. */
 #include "cli.h"
+#include "registry/remote.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -8,6 +9,7 @@ int cmd_pull(mg_cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"output", required_argument, NULL, 'o'},
+		CLI_REMOTE_OPTS,
 		CLI_COMMON_OPTS};
 	const char *dir = ".";
 	int c, rc;
@@ -22,11 +24,15 @@ int cmd_pull(mg_cli *cli, int argc, char **argv)
 	mg_error err = {0};
 	mg_ref *ref = NULL;
 	mg_store *store = NULL;
+	mg_remote *remote = NULL;
 	mg_manifest *m = NULL;
 	char digest[MG_DIGEST_SIZE];
 	rc = 0;
-	if (cli_local_ref(&ref, argv[optind], &err) || cli_open_store(&store, &err) ||
-	    mg_pull_local(store, ref, dir, &m, digest, &err)) {
+	if (mg_ref_parse(&ref, argv[optind], &err) ||
+	    (ref->registry ? cli_remote_open(cli, ref->registry, &remote, &err) ||
+				     mg_pull_remote(remote, ref, dir, &m, digest, &err)
+			   : cli_open_store(&store, &err) ||
+				     mg_pull_local(store, ref, dir, &m, digest, &err))) {
 		rc = cli_fail(cli, &err);
 		goto done;
 	}
@@ -46,5 +52,6 @@ done:
 	mg_manifest_free(m);
 	mg_ref_free(ref);
 	mg_store_free(store);
+	mg_remote_free(remote);
 	return rc;
 }

@@ -1,5 +1,6 @@
 /* modelgate push REF FILE...: store files as one artifact version. */
 #include "cli.h"
+#include "registry/remote.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -61,12 +62,14 @@ int cmd_push(mg_cli *cli, int argc, char **argv)
 		{"annotation", required_argument, NULL, 'a'},
 		{"artifact-type", required_argument, NULL, 't'},
 		{"no-git", no_argument, NULL, 'G'},
+		CLI_REMOTE_OPTS,
 		CLI_COMMON_OPTS};
 	mg_kv ann = MG_KV_INIT;
 	mg_push_opts po = MG_PUSH_OPTS_INIT;
 	mg_error err = {0};
 	mg_ref *ref = NULL;
 	mg_store *store = NULL;
+	mg_remote *remote = NULL;
 	int use_git = 1, c, rc = 0;
 	while ((c = getopt_long(argc, argv, "a:t:" CLI_COMMON_SHORT, opts, NULL)) != -1) {
 		if (c == 'a') {
@@ -98,14 +101,17 @@ int cmd_push(mg_cli *cli, int argc, char **argv)
 	}
 	const char *const *files = (const char *const *)argv + optind + 1;
 	size_t nfiles = (size_t)(argc - optind - 1);
-	if (cli_local_ref(&ref, argv[optind], &err) || created_time(&po.created, &err) ||
-	    (use_git && add_git_annotations(&ann, files[0], &err)) || cli_open_store(&store, &err)) {
+	if (mg_ref_parse(&ref, argv[optind], &err) || created_time(&po.created, &err) ||
+	    (use_git && add_git_annotations(&ann, files[0], &err)) ||
+	    (ref->registry ? cli_remote_open(cli, ref->registry, &remote, &err)
+			   : cli_open_store(&store, &err))) {
 		rc = cli_fail(cli, &err);
 		goto done;
 	}
 	po.annotations = &ann;
 	mg_push_result res;
-	if (mg_push_local(store, ref, files, nfiles, &po, &res, &err)) {
+	if (remote ? mg_push_remote(remote, ref, files, nfiles, &po, &res, &err)
+		   : mg_push_local(store, ref, files, nfiles, &po, &res, &err)) {
 		rc = cli_fail(cli, &err);
 		goto done;
 	}
@@ -124,5 +130,6 @@ done:
 	mg_kv_clear(&ann);
 	mg_ref_free(ref);
 	mg_store_free(store);
+	mg_remote_free(remote);
 	return rc;
 }

@@ -1,11 +1,12 @@
 /* modelgate rm REF...: remove tags; gc frees what no tag reaches. */
 #include "cli.h"
+#include "registry/remote.h"
 
 #include <jansson.h>
 
 int cmd_rm(mg_cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {CLI_COMMON_OPTS};
+	static const struct option opts[] = {CLI_REMOTE_OPTS, CLI_COMMON_OPTS};
 	int c, rc;
 	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORT, opts, NULL)) != -1)
 		if ((rc = cli_common_opt(cli, c)) >= 0)
@@ -14,14 +15,17 @@ int cmd_rm(mg_cli *cli, int argc, char **argv)
 		return cli_usage_error(cli, "missing reference");
 	mg_error err = {0};
 	mg_store *store = NULL;
-	if (cli_open_store(&store, &err))
-		return cli_fail(cli, &err);
 	json_t *removed = cli->json ? json_array() : NULL;
 	rc = 0;
 	for (int i = optind; i < argc; i++) {
 		mg_ref *ref = NULL;
 		size_t n = 0;
-		if (cli_local_ref(&ref, argv[i], &err) || mg_store_remove(store, ref, &n, &err)) {
+		mg_remote *remote = NULL;
+		if (mg_ref_parse(&ref, argv[i], &err) ||
+		    (ref->registry ? cli_remote_open(cli, ref->registry, &remote, &err) ||
+					     mg_remote_delete(remote, ref, &err) || (n = 1, 0)
+				   : (!store && cli_open_store(&store, &err)) ||
+					     mg_store_remove(store, ref, &n, &err))) {
 			int e = cli_fail(cli, &err);
 			if (!rc)
 				rc = e;
@@ -32,6 +36,7 @@ int cmd_rm(mg_cli *cli, int argc, char **argv)
 			printf("removed '%s'%s\n", argv[i], n > 1 ? " (all its tags)" : "");
 		}
 		mg_ref_free(ref);
+		mg_remote_free(remote);
 	}
 	mg_store_free(store);
 	if (removed) {

@@ -11,17 +11,37 @@ static int cmd_help(mg_cli *cli, int argc, char **argv);
 
 static const mg_cmd commands[] = {
 	{"push", cmd_push, "store files as a model (or dataset) version",
-	 "modelgate push REF FILE... [--annotation KEY=VALUE]... [--artifact-type TYPE] [--no-git]"},
-	{"pull", cmd_pull, "restore the files of a version", "modelgate pull REF [-o DIR]"},
-	{"tag", cmd_tag, "give a version another tag", "modelgate tag REF NEWTAG"},
-	{"ls", cmd_ls, "list the versions in the store", "modelgate ls [REPO]"},
+	 "modelgate push REF FILE... [--annotation KEY=VALUE]... [--artifact-type TYPE] [--no-git]"
+	 " [--insecure] [--ca-file FILE]"},
+	{"pull", cmd_pull, "restore the files of a version",
+	 "modelgate pull REF [-o DIR] [--insecure] [--ca-file FILE]"},
+	{"tag", cmd_tag, "give a version another tag",
+	 "modelgate tag REF NEWTAG|NEWREF [--insecure] [--ca-file FILE]"},
+	{"ls", cmd_ls, "list the versions in the store or a registry repository",
+	 "modelgate ls [REPO | HOST/REPO] [--insecure] [--ca-file FILE]"},
 	{"inspect", cmd_inspect, "show a version's files, config and annotations",
-	 "modelgate inspect REF [--raw]"},
-	{"rm", cmd_rm, "remove a tag (gc frees the blobs)", "modelgate rm REF..."},
+	 "modelgate inspect REF [--raw] [--insecure] [--ca-file FILE]"},
+	{"rm", cmd_rm, "remove a tag (gc frees the blobs)",
+	 "modelgate rm REF... [--insecure] [--ca-file FILE]"},
+	{"copy", cmd_copy, "copy a version between the store and registries",
+	 "modelgate copy SRC DST [--insecure] [--ca-file FILE]"},
+	{"login", cmd_login, "store credentials for a registry (in docker's config.json)",
+	 "modelgate login HOST [-u USER] --password-stdin [--insecure] [--ca-file FILE]"},
 	{"gc", cmd_gc, "remove blobs no tag reaches, and stray temporary files", "modelgate gc"},
 	{"fsck", cmd_fsck, "re-hash every blob and check every reference", "modelgate fsck"},
+	{"gate", cmd_gate, "evaluate the gates of modelgate.json: may this model ship?",
+	 "modelgate gate [-c modelgate.json] [--model M] [--baseline B] [--target [NAME=]SPEC] "
+	 "[--only GATE]... [--report FILE] [--junit FILE] [--html FILE] [--markdown FILE] [--metrics FILE]"},
 	{"init", cmd_init, "write a starting modelgate.json for a model",
 	 "modelgate init MODEL [-o FILE] [--force]"},
+	{"run", cmd_run, "run a model on a target and measure its latency",
+	 "modelgate run MODEL [--target local|qemu-aarch64|ssh://[USER@]HOST[:PORT]|exec:'PREFIX']"
+	 " [--inputs DIR] [--outputs DIR] [--expect DIR [--rtol X] [--atol X]] [--warmup N]"
+	 " [--iterations N] [--min-time S] [--threads N] [--shape NAME=DIMS]..."
+	 " [--opt-level disabled|basic|extended|all] [--provider EP] [--timeout S] [--seed N]"},
+	{"report", cmd_report, "convert a saved report.json (table, junit, markdown, html, ...)",
+	 "modelgate report REPORT.json [--format table|json|junit|markdown|annotations|github-outputs|"
+	 "openmetrics|html] [-o FILE] [--exit-status] [--max-bytes N] [--max-annotations N]"},
 	{"help", cmd_help, "show help for modelgate or a command", "modelgate help [COMMAND]"},
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -41,7 +61,8 @@ static void print_overview(FILE *f)
 	for (size_t i = 0; i < NCOMMANDS; i++)
 		fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].summary);
 	fprintf(f, "\nReferences: REPO[:TAG] or REPO@sha256:HEX in the local store at\n"
-		   "$MODELGATE_HOME (default ~/.local/share/modelgate).\n"
+		   "$MODELGATE_HOME (default ~/.local/share/modelgate), or\n"
+		   "HOST[:PORT]/REPO[:TAG|@sha256:HEX] in an OCI registry.\n"
 		   "Exit codes: 0 ok, 1 a gate or check failed, 2 bad usage or input,\n"
 		   "3 infrastructure failure. 'modelgate help COMMAND' for more.\n");
 }
@@ -76,6 +97,12 @@ int cli_common_opt(mg_cli *cli, int c)
 		return -1;
 	case 'J':
 		cli->json = 1;
+		return -1;
+	case 'K':
+		cli->insecure = 1;
+		return -1;
+	case 'C':
+		cli->ca_file = optarg;
 		return -1;
 	case 'h':
 		printf("usage: %s\n", cli->usage);
@@ -141,21 +168,6 @@ int cli_open_store(mg_store **out, mg_error *err)
 	return rc;
 }
 
-int cli_local_ref(mg_ref **out, const char *s, mg_error *err)
-{
-	int rc = mg_ref_parse(out, s, err);
-	if (rc)
-		return rc;
-	if ((*out)->registry) {
-		rc = mg_error_set(err, MG_EINVAL,
-				  "'%s' names the registry '%s': remote registries are not supported yet",
-				  s, (*out)->registry);
-		mg_ref_free(*out);
-		*out = NULL;
-	}
-	return rc;
-}
-
 int cli_print_json(void *json)
 {
 	json_t *j = json;
@@ -184,6 +196,10 @@ int main(int argc, char **argv)
 			cli.verbose = 1;
 		} else if (!strcmp(a, "--json")) {
 			cli.json = 1;
+		} else if (!strcmp(a, "--insecure")) {
+			cli.insecure = 1;
+		} else if (!strcmp(a, "--ca-file") && i + 1 < argc) {
+			cli.ca_file = argv[++i];
 		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			print_overview(stdout);
 			return 0;

@@ -7,8 +7,10 @@ cd "$(dirname "$0")/.."
 
 APT_PACKAGES="gcc make pkg-config git ca-certificates
 libgit2-dev libcurl4-openssl-dev libjansson-dev libarchive-dev libcmocka-dev libssl-dev
-skopeo docker-registry umoci hyperfine apache2-utils openssl
-clang libclang-rt-14-dev libonnx-testdata"
+skopeo docker-registry umoci hyperfine apache2-utils openssl curl python3
+clang libclang-rt-14-dev libonnx-testdata
+gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user openssh-server openssh-client
+libxml2-utils python3-prometheus-client cmark-gfm chromium"
 
 missing=""
 for p in $APT_PACKAGES; do
@@ -30,7 +32,7 @@ fi
 # ONNX Runtime: the x64 and arm64 libraries from onnxruntime-node, the C API
 # header (API version 29) from com.github.asus4.onnxruntime.
 ORT=.deps/ort
-STAMP=$ORT/.stamp-1.30.0
+STAMP=$ORT/.stamp-1.30.0-2
 [ -f "$STAMP" ] && exit 0
 
 fetch() { # name version sha256
@@ -57,10 +59,13 @@ tar --no-same-owner -xzf .deps/dl/onnxruntime-node-1.30.0.tgz -C "$ORT.new" \
 mv "$ORT.new/$lib/x64/libonnxruntime.so.1" "$ORT.new/lib/x64/"
 mv "$ORT.new/$lib/arm64/libonnxruntime.so.1" "$ORT.new/lib/arm64/"
 hdr=package/Plugins/iOS~/onnxruntime.xcframework/ios-arm64_x86_64-simulator/onnxruntime.framework/Headers
-tar --no-same-owner -xzf .deps/dl/com.github.asus4.onnxruntime-0.4.9.tgz -C "$ORT.new" "$hdr/onnxruntime_c_api.h"
-mv "$ORT.new/$hdr/onnxruntime_c_api.h" "$ORT.new/include/"
+# onnxruntime_c_api.h includes the other two
+headers="onnxruntime_c_api.h onnxruntime_error_code.h onnxruntime_ep_c_api.h"
+tar --no-same-owner -xzf .deps/dl/com.github.asus4.onnxruntime-0.4.9.tgz -C "$ORT.new" \
+	$(for h in $headers; do echo "$hdr/$h"; done)
+for h in $headers; do mv "$ORT.new/$hdr/$h" "$ORT.new/include/"; done
 rm -rf "$ORT.new/package"
-touch "$ORT.new/.stamp-1.30.0"
+touch "$ORT.new/.stamp-1.30.0-2"
 rm -rf "$ORT"
 mv "$ORT.new" "$ORT"
 echo "deps: ONNX Runtime 1.30.0 in $ORT"

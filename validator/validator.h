@@ -78,6 +78,35 @@ const mg_target_config *mg_config_target(const mg_config *c, const char *name);
  * memory gates on the local target. */
 int mg_config_template(mg_buf *out, const char *model_path, mg_error *err);
 
+/* ---- the gate run ----------------------------------------------------- */
+
+struct mg_report;
+struct mg_target_opts;
+
+typedef struct mg_gate_opts {
+	int version;
+	const char *model;       /* overrides the config's (relative to the cwd) */
+	const char *baseline;
+	const char *target;      /* "SPEC" for every target, or "NAME=SPEC" */
+	const char *const *only; /* run only these gates (others are skipped) */
+	size_t nonly;
+	int in_ci;               /* CI=true: ci_only gates run too */
+	const char *tool_version;
+	const char *git_commit;
+	const struct mg_target_opts *target_opts;
+	void (*log)(void *ctx, const char *msg); /* progress, one line each */
+	void *log_ctx;
+} mg_gate_opts;
+#define MG_GATE_OPTS_VERSION 1
+#define MG_GATE_OPTS_INIT {MG_GATE_OPTS_VERSION, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL, NULL, NULL}
+
+/* Evaluates every gate of cfg into a new report. A model, baseline or
+ * dataset that cannot be found is MG_EINVAL before anything runs; a target
+ * that cannot be reached makes its gates `error` in the report (the run
+ * itself succeeds). */
+int mg_gate_run(struct mg_report **out, const mg_config *cfg, const mg_gate_opts *opts,
+		mg_error *err);
+
 /* ---- latency statistics ---------------------------------------------- */
 
 /* Median of n values (n > 0); x is not modified. NAN when n == 0. */

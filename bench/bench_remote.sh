@@ -1,0 +1,108 @@
+#!/bin/bash
+# modelgate against a registry, on one 1 GiB file of random bytes, with
+# Debian's docker-registry (filesystem storage) on loopback, in one run:
+#   push    modelgate push (cold: empty registry), against skopeo copy of an
+#           OCI layout holding the same blob, and a bare curl monolithic
+#           upload (POST + PUT -T) of the blob: the registry's own limit
+#   repush  the same push again (the registry has the blob: no blob bytes
+#           are sent, which the registry's log confirms), against skopeo
+#   pull    modelgate copy REG/... REPO:TAG into an empty store (download,
+#           verify, store) and modelgate pull -o DIR, against skopeo copy
+#           docker:// -> oci: and a bare curl GET of the blob
+# Each group is one hyperfine invocation (--prepare resets the destination);
+# the ratios are modelgate's mean over each peer's mean.
+# Run by bench/run.sh (MODELGATE, BENCH_OUT, BENCH_RAW, BENCH_RUNS,
+# BENCH_WARMUP, BENCH_TMPDIR, BENCH_SIZE_MIB). Needs about 5 GiB free.
+set -euo pipefail
+die() { echo "bench_remote: $*" >&2; exit 1; }
+: "${MODELGATE:?set MODELGATE to the modelgate binary}"
+out=${BENCH_OUT:-/dev/stdout}
+raw=${BENCH_RAW:-}
+runs=${BENCH_RUNS:-5}
+warmup=${BENCH_WARMUP:-1}
+size_mib=${BENCH_SIZE_MIB:-1024}
+for t in hyperfine skopeo docker-registry curl python3 sha256sum; do
+	command -v "$t" >/dev/null || die "'$t' is not installed (make deps)"
+done
+dir=$(mktemp -d "${BENCH_TMPDIR:-${TMPDIR:-/tmp}}/mg-bench-remote.XXXXXX")
+regpid=
+cleanup() {
+	if [ -n "$regpid" ]; then
+		kill "$regpid" 2>/dev/null || true
+		wait "$regpid" 2>/dev/null || true
+	fi
+	rm -rf "$dir"
+}
+trap cleanup EXIT
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+REG=localhost:$port
+cat >"$dir/config.yml" <<YML
+version: 0.1
+log: {level: info}
+storage: {filesystem: {rootdirectory: $dir/reg}, delete: {enabled: true}}
+http: {addr: 127.0.0.1:$port}
+YML
+docker-registry serve "$dir/config.yml" >"$dir/registry.log" 2>&1 &
+regpid=$!
+for _ in $(seq 100); do curl -s -o /dev/null "http://$REG/v2/" && break; sleep 0.1; done
+export MODELGATE_INSECURE_REGISTRIES=$REG SOURCE_DATE_EPOCH=1700000000
+
+mkdir -p "$dir/files"
+head -c "$((size_mib << 20))" /dev/urandom >"$dir/files/weights.bin"
+blob=sha256:$(sha256sum "$dir/files/weights.bin" | cut -d' ' -f1)
+# the same artifact as an OCI layout, for skopeo to push
+MODELGATE_HOME=$dir/layout "$MODELGATE" -q push --no-git bench:v1 "$dir/files/weights.bin" >/dev/null
+
+# curl -T: the registry's own upload limit (POST for a Location, then PUT)
+cat >"$dir/curl_put.sh" <<SH
+#!/bin/sh
+loc=\$(curl -s -D - -o /dev/null -X POST "http://$REG/v2/bench/curl/blobs/uploads/" | tr -d '\r' | sed -n 's/^[Ll]ocation: //p')
+case \$loc in /*) loc="http://$REG\$loc" ;; esac
+curl -s -f -o /dev/null -T "$dir/files/weights.bin" -H 'Content-Type: application/octet-stream' "\$loc&digest=$blob"
+SH
+chmod +x "$dir/curl_put.sh"
+reset_reg="rm -rf $dir/reg/docker"
+hf() { # name, then hyperfine args
+	local name=$1
+	shift
+	hyperfine --style none --warmup "$warmup" --runs "$runs" --export-json "$dir/$name.json" "$@" >&2
+	[ -n "$raw" ] && cp "$dir/$name.json" "$raw/"
+	return 0
+}
+hf push --prepare "$reset_reg" \
+	-n "modelgate push (empty registry)" "$MODELGATE -q push --no-git $REG/bench/m:v1 $dir/files/weights.bin" \
+	-n "skopeo copy oci: -> docker:// (empty registry)" "skopeo copy -q --dest-tls-verify=false oci:$dir/layout:bench:v1 docker://$REG/bench/s:v1" \
+	-n "curl -T monolithic upload (POST + PUT)" "$dir/curl_put.sh"
+# the registry now holds the artifact (the last push of the group ran last)
+"$MODELGATE" -q push --no-git "$REG/bench/m:v1" "$dir/files/weights.bin" >/dev/null
+skopeo copy -q --dest-tls-verify=false "oci:$dir/layout:bench:v1" "docker://$REG/bench/s:v1"
+before=$(grep -c 'method=PATCH\|method=PUT.*blobs/uploads' "$dir/registry.log" || true)
+hf repush \
+	-n "modelgate push (registry has the blob)" "$MODELGATE -q push --no-git $REG/bench/m:v1 $dir/files/weights.bin" \
+	-n "skopeo copy oci: -> docker:// (registry has the blob)" "skopeo copy -q --dest-tls-verify=false oci:$dir/layout:bench:v1 docker://$REG/bench/s:v1"
+after=$(grep -c 'method=PATCH\|method=PUT.*blobs/uploads' "$dir/registry.log" || true)
+# skopeo's own repeated copies do not upload either; any upload is ours or theirs
+uploads=$((after - before))
+hf pull --prepare "rm -rf $dir/store $dir/pulled $dir/sk $dir/curl.out" \
+	-n "modelgate copy REG/... into the store (download, verify, store)" "MODELGATE_HOME=$dir/store $MODELGATE -q copy $REG/bench/m:v1 bench:v1" \
+	-n "modelgate pull -o DIR" "$MODELGATE -q pull $REG/bench/m:v1 -o $dir/pulled" \
+	-n "skopeo copy docker:// -> oci: (empty layout)" "skopeo copy -q --src-tls-verify=false docker://$REG/bench/s:v1 oci:$dir/sk:v1" \
+	-n "curl GET of the blob (no verify)" "curl -s -f -o $dir/curl.out http://$REG/v2/bench/m/blobs/$blob"
+
+python3 - "$dir" "$size_mib" "$uploads" "$runs" "$warmup" >"$out" <<'PY'
+import json, sys
+d, mib, uploads, runs, warmup = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
+print("### Registry: push, repeated push and pull of a %d MiB file (bench_remote.sh)\n" % mib)
+print("- docker-registry (distribution 2.8, filesystem storage) on loopback; skopeo 1.9.3; hyperfine --warmup %s --runs %s" % (warmup, runs))
+print("- blob uploads seen by the registry during the repeated pushes: %d (0 means neither tool sent blob bytes)\n" % uploads)
+print("| group | command | mean ± σ (s) | MiB/s | modelgate ÷ this |")
+print("|---|---|---:|---:|---:|")
+for g in ("push", "repush", "pull"):
+    res = json.load(open("%s/%s.json" % (d, g)))["results"]
+    mine = [r for r in res if r["command"].startswith("modelgate")][0]
+    for r in res:
+        star = r["command"].startswith("modelgate")
+        ratio = "—" if r is mine else "%.2f" % (mine["mean"] / r["mean"])
+        name = "**%s**" % r["command"] if star else r["command"]
+        print("| %s | %s | %.3f ± %.3f | %.0f | %s |" % (g, name, r["mean"], r["stddev"] or 0, mib / r["mean"], ratio))
+PY

@@ -1,0 +1,119 @@
+/* What the commands share for registries: connecting with the command's
+ * TLS options, and showing transfer progress on stderr: one line per
+ * transfer, rewritten in place on a terminal (bytes, rate, ETA); plain
+ * lines every few seconds otherwise (CI logs), and a closing line for
+ * transfers that showed any; nothing with -q. */
+#include "cli.h"
+#include "registry/remote.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_SHOWN 32
+
+typedef struct shown {
+	const char *what; /* borrowed from the library while the transfer runs */
+	int64_t start;
+	int64_t last;
+	int printed;
+} shown;
+
+/* The progress display of this process: one command, one display. */
+static struct {
+	int tty;
+	int64_t interval;
+	shown t[MAX_SHOWN];
+	size_t n;
+} display;
+
+static int64_t ms_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static shown *find_shown(const char *what, int64_t now)
+{
+	for (size_t i = 0; i < display.n; i++)
+		if (display.t[i].what == what)
+			return &display.t[i];
+	shown *s = &display.t[display.n < MAX_SHOWN ? display.n++ : MAX_SHOWN - 1];
+	memset(s, 0, sizeof(*s));
+	s->what = what;
+	s->start = s->last = now;
+	return s;
+}
+
+static void progress_cb(void *ctx, const char *what, uint64_t done, uint64_t total, int finished)
+{
+	(void)ctx;
+	int64_t now = ms_now();
+	shown *s = find_shown(what, now);
+	if (!finished && now - s->last < display.interval)
+		return;
+	if (finished && !s->printed) {
+		s->what = NULL; /* quick: nothing to close */
+		return;
+	}
+	s->last = now;
+	s->printed = 1;
+	double secs = (double)(now - s->start) / 1000.0;
+	double rate = secs > 0 ? (double)done / secs : 0;
+	char d[32], t[32], r[32], eta[32] = "";
+	mg_format_size(d, sizeof(d), done);
+	mg_format_size(t, sizeof(t), total);
+	mg_format_size(r, sizeof(r), (uint64_t)rate);
+	if (!finished && total > done && rate > 0)
+		snprintf(eta, sizeof(eta), "  ETA %.0fs", (double)(total - done) / rate);
+	const char *name = strlen(what) > 40 ? what + strlen(what) - 40 : what;
+	if (finished)
+		fprintf(stderr, "%s%s: %s in %.1fs (%s/s)%s\n", display.tty ? "\r" : "", name, d, secs, r,
+			display.tty ? "\033[K" : "");
+	else
+		fprintf(stderr, "%s%s: %s / %s  %s/s%s%s", display.tty ? "\r" : "", name, d,
+			total ? t : "?", r, eta, display.tty ? "\033[K" : "\n");
+	fflush(stderr);
+	if (finished)
+		s->what = NULL;
+}
+
+/* 1 when registry is listed in MODELGATE_INSECURE_REGISTRIES. */
+static int listed_insecure(const char *registry)
+{
+	const char *list = getenv("MODELGATE_INSECURE_REGISTRIES");
+	size_t n = strlen(registry);
+	for (const char *p = list; p && *p;) {
+		size_t k = strcspn(p, ", ");
+		if (k == n && !strncmp(p, registry, n))
+			return 1;
+		p += k;
+		p += strspn(p, ", ");
+	}
+	return 0;
+}
+
+int cli_remote_login(mg_cli *cli, const char *registry, const char *user, const char *password,
+		     mg_remote **out, mg_error *err)
+{
+	mg_remote_opts o = MG_REMOTE_OPTS_INIT;
+	o.insecure = cli->insecure || listed_insecure(registry);
+	o.ca_file = cli->ca_file;
+	if (o.ca_file && access(o.ca_file, R_OK) < 0)
+		return mg_error_sys(err, MG_EINVAL, errno, "cannot read CA file '%s'", o.ca_file);
+	if (!cli->quiet) {
+		const char *iv = getenv("MODELGATE_PROGRESS_INTERVAL");
+		display.tty = isatty(STDERR_FILENO);
+		display.interval = iv && *iv ? atol(iv) : display.tty ? 200 : 5000;
+		o.progress = progress_cb;
+	}
+	return mg_remote_open(out, registry, &o, user, password, err);
+}
+
+int cli_remote_open(mg_cli *cli, const char *registry, mg_remote **out, mg_error *err)
+{
+	return cli_remote_login(cli, registry, NULL, NULL, out, err);
+}

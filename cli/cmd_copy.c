@@ -1,0 +1,89 @@
+/* modelgate copy SRC DST: copy a version between the local store and
+ * registries, in any direction, moving only the blobs DST lacks. Pulling
+ * from a registry into the store is `copy HOST/REPO:TAG REPO:TAG`. */
+#include "cli.h"
+#include "registry/remote.h"
+
+#include <jansson.h>
+#include <string.h>
+
+/* Opens what ref needs: the store, or a registry (shared with other when
+ * it names the same one). */
+static int open_end(mg_cli *cli, mg_endpoint *ep, const mg_endpoint *other, mg_store **store,
+		    mg_error *err)
+{
+	if (!ep->ref->registry) {
+		if (!*store && cli_open_store(store, err))
+			return err->code;
+		ep->store = *store;
+		return 0;
+	}
+	if (other && other->remote && !strcmp(mg_remote_name(other->remote), ep->ref->registry)) {
+		ep->remote = other->remote;
+		return 0;
+	}
+	return cli_remote_open(cli, ep->ref->registry, &ep->remote, err);
+}
+
+static int copy_print(mg_cli *cli, const char *src, const char *dst, char digest[MG_DIGEST_SIZE],
+		      int print)
+{
+	mg_error err = {0};
+	mg_ref *sref = NULL, *dref = NULL;
+	mg_store *store = NULL;
+	mg_endpoint s = {0}, d = {0};
+	mg_copy_result res;
+	int rc = 0;
+	if (mg_ref_parse(&sref, src, &err) || mg_ref_parse(&dref, dst, &err)) {
+		rc = cli_fail(cli, &err);
+		goto done;
+	}
+	s.ref = sref;
+	d.ref = dref;
+	if (open_end(cli, &s, NULL, &store, &err) || open_end(cli, &d, &s, &store, &err) ||
+	    mg_copy(&s, &d, &res, &err)) {
+		rc = cli_fail(cli, &err);
+		goto done;
+	}
+	memcpy(digest, res.digest, MG_DIGEST_SIZE);
+	if (!print) {
+	} else if (cli->json) {
+		rc = cli_print_json(json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I}", "source", src,
+					      "destination", dst, "digest", res.digest, "blobs_copied",
+					      (json_int_t)res.blobs_copied, "blobs_mounted",
+					      (json_int_t)res.blobs_mounted, "blobs_skipped",
+					      (json_int_t)res.blobs_skipped, "bytes_copied",
+					      (json_int_t)res.bytes_copied));
+	} else {
+		if (cli->verbose)
+			cli_info(cli, "copied '%s' to '%s': %zu blob(s) copied, %zu mounted, %zu already there\n",
+				 src, dst, res.blobs_copied, res.blobs_mounted, res.blobs_skipped);
+		printf("%s\n", res.digest);
+	}
+done:
+	if (d.remote != s.remote)
+		mg_remote_free(d.remote);
+	mg_remote_free(s.remote);
+	mg_store_free(store);
+	mg_ref_free(sref);
+	mg_ref_free(dref);
+	return rc;
+}
+
+int cli_copy(mg_cli *cli, const char *src, const char *dst, char digest[MG_DIGEST_SIZE])
+{
+	return copy_print(cli, src, dst, digest, 0);
+}
+
+int cmd_copy(mg_cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {CLI_REMOTE_OPTS, CLI_COMMON_OPTS};
+	int c, rc;
+	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORT, opts, NULL)) != -1)
+		if ((rc = cli_common_opt(cli, c)) >= 0)
+			return rc;
+	if (argc - optind != 2)
+		return cli_usage_error(cli, "expected a source and a destination reference");
+	char digest[MG_DIGEST_SIZE];
+	return copy_print(cli, argv[optind], argv[optind + 1], digest, 1);
+}

@@ -1,0 +1,186 @@
+/* modelgate gate: evaluate the gates of a modelgate.json and say whether the
+ * model may ship — a table on the terminal, report.json, and whatever the CI
+ * around it reads (JUnit, Markdown step summary, annotations, outputs,
+ * OpenMetrics, HTML). Exit 0 pass, 1 a gate failed, 2 bad config or input,
+ * 3 a target or registry could not be reached. */
+#include "cli.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "runners/runners.h"
+#include "validator/report.h"
+#include "validator/validator.h"
+
+#define MAX_ONLY 64
+/* GitHub keeps at most 1 MiB of step summary, shows ~10 annotations a type. */
+#define SUMMARY_MAX ((size_t)1 << 20)
+#define ANNOTATIONS_MAX 10
+
+typedef int (*writer_fn)(mg_buf *out, const mg_report *r, mg_error *err);
+
+static int write_md(mg_buf *out, const mg_report *r, mg_error *err)
+{
+	return mg_report_write_markdown(out, r, SUMMARY_MAX, err);
+}
+
+/* Writes one report format to path atomically; "-" is stdout. */
+static int write_to(const char *path, writer_fn fn, const mg_report *r, mg_error *err)
+{
+	mg_buf b = MG_BUF_INIT;
+	int rc = fn(&b, r, err);
+	if (!rc && !strcmp(path, "-"))
+		fwrite(b.data, 1, b.len, stdout);
+	else if (!rc)
+		rc = mg_file_write_atomic(path, b.data, b.len, err);
+	mg_buf_free(&b);
+	return rc;
+}
+
+/* Appends to a file the CI owns ($GITHUB_STEP_SUMMARY, $GITHUB_OUTPUT). */
+static int append_to(const char *path, const mg_buf *b, mg_error *err)
+{
+	FILE *f = fopen(path, "a");
+	if (!f)
+		return mg_error_sys(err, MG_EIO, errno, "cannot append to '%s'", path);
+	int ok = fwrite(b->data, 1, b->len, f) == b->len;
+	if (fclose(f) != 0)
+		ok = 0;
+	return ok ? 0 : mg_error_sys(err, MG_EIO, errno, "cannot append to '%s'", path);
+}
+
+/* GitHub Actions: summary (within what is left of its 1 MiB), annotations
+ * on stdout, key figures as step outputs. */
+static int github(const mg_report *r, mg_error *err)
+{
+	mg_buf b = MG_BUF_INIT;
+	int rc = 0;
+	const char *summary = getenv("GITHUB_STEP_SUMMARY");
+	const char *outputs = getenv("GITHUB_OUTPUT");
+	const char *actions = getenv("GITHUB_ACTIONS");
+	if (summary && *summary) {
+		struct stat st;
+		size_t used = stat(summary, &st) == 0 ? (size_t)st.st_size : 0;
+		size_t room = used < SUMMARY_MAX ? SUMMARY_MAX - used : 0;
+		if (room > 1024 && !(rc = mg_report_write_markdown(&b, r, room, err)))
+			rc = append_to(summary, &b, err);
+	}
+	mg_buf_reset(&b);
+	if (!rc && actions && !strcmp(actions, "true") &&
+	    !(rc = mg_report_write_annotations(&b, r, ANNOTATIONS_MAX, err)))
+		fwrite(b.data, 1, b.len, stdout);
+	mg_buf_reset(&b);
+	if (!rc && outputs && *outputs && !(rc = mg_report_write_github_outputs(&b, r, err)))
+		rc = append_to(outputs, &b, err);
+	mg_buf_free(&b);
+	return rc;
+}
+
+static void log_line(void *ctx, const char *msg)
+{
+	mg_cli *cli = ctx;
+	cli_info(cli, "modelgate: %s\n", msg);
+}
+
+static int in_ci(void)
+{
+	const char *ci = getenv("CI");
+	return ci && (!strcmp(ci, "true") || !strcmp(ci, "1"));
+}
+
+int cmd_gate(mg_cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"model", required_argument, NULL, 'm'},
+		{"baseline", required_argument, NULL, 'b'},
+		{"target", required_argument, NULL, 't'},
+		{"only", required_argument, NULL, 'O'},
+		{"report", required_argument, NULL, 'r'},
+		{"junit", required_argument, NULL, 'j'},
+		{"html", required_argument, NULL, 'H'},
+		{"markdown", required_argument, NULL, 'M'},
+		{"metrics", required_argument, NULL, 'P'},
+		CLI_COMMON_OPTS};
+	const char *config = "modelgate.json", *report_path = "report.json";
+	const char *junit = NULL, *html = NULL, *markdown = NULL, *metrics = NULL;
+	const char *only[MAX_ONLY];
+	mg_gate_opts go = MG_GATE_OPTS_INIT;
+	int c, rc;
+	while ((c = getopt_long(argc, argv, "c:m:b:t:r:" CLI_COMMON_SHORT, opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': config = optarg; break;
+		case 'm': go.model = optarg; break;
+		case 'b': go.baseline = optarg; break;
+		case 't': go.target = optarg; break;
+		case 'r': report_path = optarg; break;
+		case 'j': junit = optarg; break;
+		case 'H': html = optarg; break;
+		case 'M': markdown = optarg; break;
+		case 'P': metrics = optarg; break;
+		case 'O':
+			if (go.nonly == MAX_ONLY)
+				return cli_usage_error(cli, "at most %d --only options", MAX_ONLY);
+			only[go.nonly++] = optarg;
+			break;
+		default:
+			if ((rc = cli_common_opt(cli, c)) >= 0)
+				return rc;
+		}
+	}
+	if (argc - optind > 0)
+		return cli_usage_error(cli, "unexpected argument '%s'", argv[optind]);
+	go.only = only;
+	go.in_ci = in_ci();
+	go.tool_version = MG_VERSION;
+	go.log = log_line;
+	go.log_ctx = cli;
+	mg_git_info *git = NULL;
+	if (mg_git_info_read(&git, ".", NULL) == 0)
+		go.git_commit = git->commit;
+	mg_error err = {0};
+	mg_config *cfg = NULL;
+	mg_report *r = NULL;
+	rc = 0;
+	if (mg_config_read(&cfg, config, &err)) {
+		rc = cli_fail(cli, &err);
+		goto done;
+	}
+	for (size_t i = 0; i < go.nonly; i++) {
+		size_t k = 0;
+		while (k < cfg->ngates && strcmp(cfg->gates[k].name, only[i]))
+			k++;
+		if (k == cfg->ngates) {
+			rc = cli_usage_error(cli, "--only '%s': %s has no gate of that name", only[i], config);
+			goto done;
+		}
+	}
+	if (mg_gate_run(&r, cfg, &go, &err)) {
+		rc = cli_fail(cli, &err);
+		goto done;
+	}
+	if ((report_path && write_to(report_path, mg_report_write_json, r, &err)) ||
+	    (junit && write_to(junit, mg_report_write_junit, r, &err)) ||
+	    (html && write_to(html, mg_report_write_html, r, &err)) ||
+	    (markdown && write_to(markdown, write_md, r, &err)) ||
+	    (metrics && write_to(metrics, mg_report_write_openmetrics, r, &err)) || github(r, &err)) {
+		rc = cli_fail(cli, &err);
+		goto done;
+	}
+	mg_buf table = MG_BUF_INIT;
+	if (cli->json)
+		rc = mg_report_write_json(&table, r, &err);
+	else if (!cli->quiet)
+		rc = mg_report_write_table(&table, r, cli->color, &err);
+	if (!rc)
+		fwrite(table.data ? table.data : "", 1, table.len, stdout);
+	mg_buf_free(&table);
+	rc = rc ? cli_fail(cli, &err) : mg_report_exit_code(r);
+done:
+	mg_report_free(r);
+	mg_config_free(cfg);
+	mg_git_info_free(git);
+	return rc;
+}

@@ -1,0 +1,559 @@
+/* modelgate run MODEL --target T: run a model on a target and measure it.
+ *
+ * MODEL is a file or a reference (local store or registry; its .onnx layer
+ * is pulled into a temporary folder). Inputs come from --inputs DIR (NAME.npy
+ * or ONNX test data input_N.pb), else random tensors of the declared shapes
+ * (--shape NAME=1x3x224x224 for dynamic dimensions, which default to 1).
+ * Outputs go to --outputs DIR in the inputs' format; --expect DIR compares
+ * them within --rtol/--atol and exits 1 on a mismatch.
+ *
+ * Latency: --warmup unmeasured runs, then runs until both --iterations and
+ * --min-time are reached (defaults 5, 50, 1 s, as TFLite's benchmark_model
+ * and MLPerf do: a count and a duration). Each sample is the engine's own
+ * inference call timed with CLOCK_MONOTONIC on the target. */
+#include "cli.h"
+#include "registry/model_info.h"
+#include "registry/remote.h"
+#include "runners/runners.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_SHAPES 64
+
+typedef struct shape_opt {
+	char name[256];
+	int64_t dims[MG_TENSOR_MAX_RANK];
+	size_t rank;
+} shape_opt;
+
+typedef struct run_args {
+	const char *model, *target, *inputs, *outputs, *expect, *provider;
+	double rtol, atol, min_time, timeout;
+	long warmup, iterations, threads, opt_level;
+	uint64_t seed;
+	shape_opt shapes[MAX_SHAPES];
+	size_t nshapes;
+} run_args;
+
+/* The state of one run, freed in one place. */
+typedef struct run_state {
+	char tmpdir[64];
+	char *model_path;
+	mg_model_info *info;
+	mg_tensor **inputs, **expect;
+	size_t ninputs, nexpect;
+	mg_tensor_format fmt;
+	mg_target *target;
+	mg_model model;
+	mg_run_result res;
+	mg_agent_stats agent;
+	mg_stats stats;
+	mg_compare *cmp;
+	uint64_t startup_ns;
+} run_state;
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int parse_shape(shape_opt *s, const char *arg)
+{
+	const char *eq = strrchr(arg, '=');
+	if (!eq || eq == arg)
+		return -1;
+	if ((size_t)(eq - arg) >= sizeof(s->name))
+		return -1;
+	snprintf(s->name, sizeof(s->name), "%.*s", (int)(eq - arg), arg);
+	s->rank = 0;
+	for (const char *p = eq + 1; *p;) {
+		char *end;
+		errno = 0;
+		long long v = strtoll(p, &end, 10);
+		if (end == p || v < 0 || errno || s->rank == MG_TENSOR_MAX_RANK)
+			return -1;
+		s->dims[s->rank++] = v;
+		p = end;
+		if (*p == 'x' || *p == ',')
+			p++;
+		else if (*p)
+			return -1;
+	}
+	return 0;
+}
+
+/* MODEL as a file path; a reference is pulled into a temporary folder. */
+static int resolve_model(mg_cli *cli, const char *arg, run_state *st, mg_error *err)
+{
+	if (access(arg, F_OK) == 0 || strchr(arg, '/') == arg || !strncmp(arg, "./", 2)) {
+		st->model_path = mg_strdup(arg, err);
+		return st->model_path ? 0 : MG_ENOMEM;
+	}
+	mg_ref *ref = NULL;
+	mg_store *store = NULL;
+	mg_remote *remote = NULL;
+	mg_manifest *m = NULL;
+	char digest[MG_DIGEST_SIZE];
+	int rc = mg_ref_parse(&ref, arg, err);
+	if (rc) {
+		mg_error_set(err, MG_EINVAL, "'%s' is neither a file nor a reference", arg);
+		return rc;
+	}
+	snprintf(st->tmpdir, sizeof(st->tmpdir), "/tmp/modelgate-run.XXXXXX");
+	if (!mkdtemp(st->tmpdir)) {
+		st->tmpdir[0] = '\0';
+		rc = mg_error_sys(err, MG_EIO, errno, "cannot create a temporary folder");
+		goto done;
+	}
+	rc = ref->registry ? cli_remote_open(cli, ref->registry, &remote, err) ||
+				     mg_pull_remote(remote, ref, st->tmpdir, &m, digest, err)
+			   : cli_open_store(&store, err) ||
+				     mg_pull_local(store, ref, st->tmpdir, &m, digest, err);
+	if (rc) {
+		rc = err ? err->code : MG_ERROR;
+		goto done;
+	}
+	const char *pick = NULL;
+	for (size_t i = 0; i < m->nlayers; i++) {
+		const char *t = m->layers[i].title;
+		size_t n = t ? strlen(t) : 0;
+		if (n > 5 && !strcmp(t + n - 5, ".onnx"))
+			pick = pick ? "" : t;
+	}
+	if (!pick && m->nlayers == 1)
+		pick = m->layers[0].title;
+	if (!pick || !*pick) {
+		rc = mg_error_set(err, MG_EINVAL, "'%s' has %s .onnx file: cannot tell which is the model",
+				  arg, pick ? "more than one" : "no");
+		goto done;
+	}
+	st->model_path = mg_path_join(st->tmpdir, pick, err);
+	rc = st->model_path ? 0 : MG_ENOMEM;
+done:
+	mg_manifest_free(m);
+	mg_ref_free(ref);
+	mg_store_free(store);
+	mg_remote_free(remote);
+	return rc;
+}
+
+static const int64_t *shape_for(const run_args *a, const char *name, size_t *rank)
+{
+	for (size_t i = 0; i < a->nshapes; i++)
+		if (!strcmp(a->shapes[i].name, name)) {
+			*rank = a->shapes[i].rank;
+			return a->shapes[i].dims;
+		}
+	return NULL;
+}
+
+static int random_inputs(const run_args *a, run_state *st, mg_error *err)
+{
+	const mg_model_info *info = st->info;
+	st->inputs = calloc(info->ninputs ? info->ninputs : 1, sizeof(*st->inputs));
+	if (!st->inputs)
+		return mg_error_set(err, MG_ENOMEM, "out of memory");
+	uint64_t seed = a->seed;
+	for (size_t i = 0; i < info->ninputs; i++) {
+		const mg_tensor_info *ti = &info->inputs[i];
+		int64_t dims[MG_TENSOR_MAX_RANK];
+		size_t rank;
+		const int64_t *given = shape_for(a, ti->name, &rank);
+		if (given) {
+			memcpy(dims, given, rank * sizeof(*dims));
+		} else if (ti->rank == SIZE_MAX || ti->rank > MG_TENSOR_MAX_RANK) {
+			return mg_error_set(err, MG_EINVAL, "input '%s' of '%s' declares no shape: give one "
+							    "with --shape %s=DIMS", ti->name, a->model, ti->name);
+		} else {
+			rank = ti->rank;
+			for (size_t k = 0; k < rank; k++)
+				dims[k] = ti->dims[k] >= 0 ? ti->dims[k] : 1;
+		}
+		mg_dtype dt = mg_dtype_from_name(ti->dtype);
+		int rc = mg_tensor_random(&st->inputs[i], ti->name, dt, dims, rank, &seed, err);
+		if (rc)
+			return rc;
+		st->ninputs++;
+	}
+	st->fmt = MG_TFMT_NPY;
+	return 0;
+}
+
+/* Each input against the model's declaration: type, rank, fixed dims. */
+static int check_inputs(const run_args *a, const run_state *st, mg_error *err)
+{
+	for (size_t i = 0; i < st->ninputs; i++) {
+		const mg_tensor_info *ti = &st->info->inputs[i];
+		const mg_tensor *t = st->inputs[i];
+		mg_dtype want = mg_dtype_from_name(ti->dtype);
+		if (want != MG_DT_UNDEFINED && want != t->dtype)
+			return mg_error_set(err, MG_EINVAL, "input '%s' from '%s' is %s, the model takes %s",
+					    ti->name, a->inputs, mg_dtype_name(t->dtype), ti->dtype);
+		if (ti->rank == SIZE_MAX)
+			continue;
+		int ok = ti->rank == t->rank;
+		for (size_t k = 0; ok && k < t->rank; k++)
+			ok = ti->dims[k] < 0 || ti->dims[k] == t->dims[k];
+		if (!ok) {
+			char got[128], want_s[128];
+			mg_shape_format(got, sizeof(got), t->dims, t->rank);
+			mg_shape_format(want_s, sizeof(want_s), ti->dims, ti->rank < MG_TENSOR_MAX_RANK ? ti->rank : 0);
+			return mg_error_set(err, MG_EINVAL, "input '%s' from '%s' has shape %s, the model "
+							    "takes %s (-1: any)", ti->name, a->inputs, got, want_s);
+		}
+	}
+	return 0;
+}
+
+/* NumPy has no bfloat16: ONNX test data and .npy files carry it as uint16
+ * bit patterns. Such a tensor is taken as the bfloat16 the model declares. */
+static void retag_bfloat16(const mg_tensor_info *tis, mg_tensor **ts, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (ts[i]->dtype == MG_DT_UINT16 && !strcmp(tis[i].dtype, "bfloat16"))
+			ts[i]->dtype = MG_DT_BFLOAT16;
+}
+
+static int read_tensors(const mg_tensor_info *tis, size_t n, const char *dir, const char *prefix,
+			mg_tensor ***out, mg_tensor_format *fmt, mg_error *err)
+{
+	const char **names = calloc(n ? n : 1, sizeof(*names));
+	if (!names)
+		return mg_error_set(err, MG_ENOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++)
+		names[i] = tis[i].name;
+	int rc = mg_tensor_dir_read(out, fmt, dir, prefix, names, n, err);
+	free(names);
+	if (!rc)
+		retag_bfloat16(tis, *out, n);
+	return rc;
+}
+
+/* The whole run; 0, or an error with err filled. */
+static int do_run(mg_cli *cli, const run_args *a, run_state *st, uint64_t t_start, mg_error *err)
+{
+	int rc = resolve_model(cli, a->model, st, err);
+	if (!rc)
+		rc = mg_model_info_read(&st->info, st->model_path, err);
+	if (!rc && !a->inputs)
+		rc = random_inputs(a, st, err);
+	if (!rc && a->inputs) {
+		rc = read_tensors(st->info->inputs, st->info->ninputs, a->inputs, "input", &st->inputs,
+				  &st->fmt, err);
+		if (!rc)
+			st->ninputs = st->info->ninputs;
+		if (!rc)
+			rc = check_inputs(a, st, err);
+	}
+	mg_tensor_format efmt;
+	if (!rc && a->expect) {
+		rc = read_tensors(st->info->outputs, st->info->noutputs, a->expect, "output", &st->expect,
+				  &efmt, err);
+		if (!rc)
+			st->nexpect = st->info->noutputs;
+	}
+	if (rc)
+		return rc;
+	mg_target_opts to = MG_TARGET_OPTS_INIT;
+	to.timeout_ms = (int)(a->timeout * 1000);
+	mg_load_opts lo = MG_LOAD_OPTS_INIT;
+	lo.threads = (int)a->threads;
+	lo.opt_level = (int)a->opt_level;
+	lo.provider = a->provider;
+	mg_run_opts ro = MG_RUN_OPTS_INIT;
+	ro.warmup = (uint32_t)a->warmup;
+	ro.iterations = (uint32_t)a->iterations;
+	ro.min_time_ns = (uint64_t)(a->min_time * 1e9);
+	ro.want_outputs = a->outputs || a->expect;
+	if ((rc = mg_target_open(&st->target, a->target, &to, err)) ||
+	    (rc = mg_target_load(st->target, st->model_path, &lo, &st->model, err)))
+		return rc;
+	st->startup_ns = now_ns() - t_start - st->model.load_ns;
+	if ((rc = mg_target_run(st->target, &st->model, st->inputs, st->ninputs, &ro, &st->res, err)) ||
+	    (rc = mg_target_stats(st->target, &st->agent, err)) ||
+	    (rc = mg_stats_compute(&st->stats, st->res.samples, st->res.nsamples, err)))
+		return rc;
+	if (a->outputs &&
+	    (rc = mg_tensor_dir_write(a->outputs, st->fmt, "output", st->res.outputs, st->res.noutputs, err)))
+		return rc;
+	if (a->expect) {
+		if (st->res.noutputs != st->nexpect)
+			return mg_error_set(err, MG_EINVAL, "the model gave %zu outputs, '%s' has %zu",
+					    st->res.noutputs, a->expect, st->nexpect);
+		if (!(st->cmp = calloc(st->nexpect ? st->nexpect : 1, sizeof(*st->cmp))))
+			return mg_error_set(err, MG_ENOMEM, "out of memory");
+		for (size_t i = 0; i < st->nexpect; i++)
+			mg_tensor_compare(st->res.outputs[i], st->expect[i], a->rtol, a->atol, &st->cmp[i]);
+	}
+	return 0;
+}
+
+static json_t *json_shape(const int64_t *dims, size_t rank)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; i < rank; i++)
+		json_array_append_new(a, json_integer(dims[i]));
+	return a;
+}
+
+static int print_json(const run_args *a, const run_state *st, int all_ok)
+{
+	const mg_target_info *ti = mg_target_get_info(st->target);
+	const mg_stats *s = &st->stats;
+	json_t *samples = json_array();
+	for (size_t i = 0; i < st->res.nsamples; i++)
+		json_array_append_new(samples, json_integer((json_int_t)st->res.samples[i]));
+	json_t *outs = json_array();
+	for (size_t i = 0; i < st->res.noutputs; i++) {
+		const mg_tensor *t = st->res.outputs[i];
+		json_array_append_new(outs, json_pack("{s:s, s:s, s:o}", "name", t->name, "dtype",
+						      mg_dtype_name(t->dtype), "shape",
+						      json_shape(t->dims, t->rank)));
+	}
+	json_t *root = json_pack(
+		"{s:i, s:{s:s, s:s, s:s, s:s, s:s, s:b, s:I}, s:{s:s, s:s, s:I, s:I, s:b}, "
+		"s:{s:i, s:i, s:f, s:i, s:i, s:s}, s:I, s:I, s:I, s:I, "
+		"s:{s:s, s:s, s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:o}, "
+		"s:{s:I, s:I, s:I}, s:o}",
+		"schema", 1,
+		"target", "spec", ti->spec, "kind", ti->kind, "arch", ti->arch, "engine", ti->engine,
+		"engine_version", ti->engine_version, "emulated", ti->emulated, "bytes_uploaded",
+		(json_int_t)ti->bytes_uploaded,
+		"model", "path", a->model, "digest", st->model.digest, "size", (json_int_t)st->model.size,
+		"bytes_sent", (json_int_t)st->model.bytes_sent, "cached", st->model.bytes_sent == 0,
+		"options", "warmup", (int)a->warmup, "iterations", (int)a->iterations, "min_time_s",
+		a->min_time, "threads", (int)a->threads, "opt_level", (int)a->opt_level, "provider",
+		a->provider ? a->provider : "cpu",
+		"load_ns", (json_int_t)st->model.load_ns, "first_inference_ns", (json_int_t)st->res.first_ns,
+		"peak_rss_bytes", (json_int_t)st->agent.peak_rss, "startup_ns", (json_int_t)st->startup_ns,
+		"latency", "unit", "ns", "percentiles", "linear interpolation (numpy default)", "n",
+		(json_int_t)s->n, "min", s->min, "mean", s->mean, "stddev", s->stddev, "p50", s->p50,
+		"p90", s->p90, "p95", s->p95, "p99", s->p99, "max", s->max, "samples", samples,
+		"agent", "bytes_in", (json_int_t)st->agent.bytes_in, "bytes_put",
+		(json_int_t)st->agent.bytes_put, "models", (json_int_t)st->agent.models,
+		"outputs", outs);
+	if (!root)
+		return MG_EXIT_INFRA;
+	if (ti->emulated)
+		json_object_set_new(root, "label", json_string("emulated"));
+	if (a->outputs)
+		json_object_set_new(root, "outputs_dir", json_string(a->outputs));
+	if (st->cmp) {
+		json_t *cmps = json_array();
+		for (size_t i = 0; i < st->nexpect; i++) {
+			const mg_compare *c = &st->cmp[i];
+			json_t *o = json_pack("{s:s, s:b, s:I, s:I, s:f}", "name", st->expect[i]->name, "ok",
+					      c->ok, "mismatches", (json_int_t)c->mismatches, "count",
+					      (json_int_t)c->count, "max_abs_diff", c->max_abs_diff);
+			if (c->why[0])
+				json_object_set_new(o, "error", json_string(c->why));
+			else if (c->count)
+				json_object_set_new(o, "worst", json_pack("{s:o, s:f, s:f, s:f}", "index",
+						    json_shape(c->worst_index, st->expect[i]->rank), "got",
+						    c->worst_got, "expected", c->worst_expected, "abs_diff",
+						    c->worst_diff));
+			json_array_append_new(cmps, o);
+		}
+		json_object_set_new(root, "expect", json_pack("{s:b, s:f, s:f, s:o}", "ok", all_ok, "rtol",
+							      a->rtol, "atol", a->atol, "outputs", cmps));
+	}
+	return cli_print_json(root);
+}
+
+static void fmt_ns(char *out, size_t len, double ns)
+{
+	if (ns < 1e3)
+		snprintf(out, len, "%.0f ns", ns);
+	else if (ns < 1e6)
+		snprintf(out, len, "%.1f us", ns / 1e3);
+	else if (ns < 1e9)
+		snprintf(out, len, "%.2f ms", ns / 1e6);
+	else
+		snprintf(out, len, "%.3f s", ns / 1e9);
+}
+
+static void print_human(const mg_cli *cli, const run_args *a, const run_state *st)
+{
+	const mg_target_info *ti = mg_target_get_info(st->target);
+	const mg_stats *s = &st->stats;
+	char b[10][32], rss[32];
+	printf("target    %s (%s, %s %s)%s\n", ti->spec, ti->arch, ti->engine, ti->engine_version,
+	       ti->emulated ? " emulated" : "");
+	printf("model     %s %s (%s)\n", a->model, st->model.digest,
+	       st->model.bytes_sent ? "sent" : "cached on the target");
+	fmt_ns(b[0], 32, (double)st->model.load_ns);
+	fmt_ns(b[1], 32, (double)st->res.first_ns);
+	mg_format_size(rss, sizeof(rss), st->agent.peak_rss);
+	printf("load      %s, first inference %s, peak RSS %s\n", b[0], b[1], rss);
+	double vals[] = {s->min, s->mean, s->stddev, s->p50, s->p90, s->p95, s->p99, s->max};
+	for (int i = 0; i < 8; i++)
+		fmt_ns(b[i], 32, vals[i]);
+	printf("%s  n=%zu: min %s  mean %s  stddev %s\n"
+	       "          p50 %s  p90 %s  p95 %s  p99 %s  max %s\n",
+	       ti->emulated ? "emulated" : "latency ", s->n, b[0], b[1], b[2], b[3], b[4], b[5], b[6],
+	       b[7]);
+	if (a->outputs)
+		printf("outputs   %zu written to %s\n", st->res.noutputs, a->outputs);
+	for (size_t i = 0; st->cmp && i < st->nexpect; i++) {
+		const mg_compare *c = &st->cmp[i];
+		const char *col = cli_color(cli, c->ok ? "32" : "31");
+		if (c->why[0]) {
+			printf("expect    %s: %sMISMATCH%s %s\n", st->expect[i]->name, col, cli_color(cli, "0"),
+			       c->why);
+			continue;
+		}
+		char idx[128];
+		mg_shape_format(idx, sizeof(idx), c->worst_index, st->expect[i]->rank);
+		printf("expect    %s: %s%s%s (%zu of %zu out of tolerance; worst at %s: got %.9g, "
+		       "expected %.9g, |diff| %.3g)\n",
+		       st->expect[i]->name, col, c->ok ? "ok" : "MISMATCH", cli_color(cli, "0"),
+		       c->mismatches, c->count, idx, c->worst_got, c->worst_expected, c->worst_diff);
+	}
+}
+
+static void state_free(run_state *st)
+{
+	mg_run_result_clear(&st->res);
+	mg_target_free(st->target);
+	mg_tensors_free(st->inputs, st->ninputs);
+	mg_tensors_free(st->expect, st->nexpect);
+	mg_model_info_free(st->info);
+	free(st->cmp);
+	if (st->tmpdir[0]) { /* what pull wrote: the files of one version */
+		DIR *d = opendir(st->tmpdir);
+		struct dirent *e;
+		char path[sizeof(st->tmpdir) + 300];
+		while (d && (e = readdir(d)))
+			if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+				snprintf(path, sizeof(path), "%s/%.255s", st->tmpdir, e->d_name);
+				unlink(path);
+			}
+		if (d)
+			closedir(d);
+		rmdir(st->tmpdir);
+	}
+	free(st->model_path);
+}
+
+static int get_long(const char *s, long min, long *out)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (!*s || *end || errno || v < min || v > INT32_MAX)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int get_double(const char *s, double *out)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (!*s || *end || errno || !(v >= 0))
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static const char *const opt_levels[] = {"disabled", "basic", "extended", "all"};
+
+int cmd_run(mg_cli *cli, int argc, char **argv)
+{
+	uint64_t t_start = now_ns();
+	enum { O_TARGET = 256, O_INPUTS, O_OUTPUTS, O_EXPECT, O_WARMUP, O_ITER, O_MINTIME, O_THREADS,
+	       O_SHAPE, O_RTOL, O_ATOL, O_OPT, O_PROVIDER, O_TIMEOUT, O_SEED };
+	static const struct option opts[] = {
+		{"target", required_argument, NULL, O_TARGET},
+		{"inputs", required_argument, NULL, O_INPUTS},
+		{"outputs", required_argument, NULL, O_OUTPUTS},
+		{"expect", required_argument, NULL, O_EXPECT},
+		{"warmup", required_argument, NULL, O_WARMUP},
+		{"iterations", required_argument, NULL, O_ITER},
+		{"min-time", required_argument, NULL, O_MINTIME},
+		{"threads", required_argument, NULL, O_THREADS},
+		{"shape", required_argument, NULL, O_SHAPE},
+		{"rtol", required_argument, NULL, O_RTOL},
+		{"atol", required_argument, NULL, O_ATOL},
+		{"opt-level", required_argument, NULL, O_OPT},
+		{"provider", required_argument, NULL, O_PROVIDER},
+		{"timeout", required_argument, NULL, O_TIMEOUT},
+		{"seed", required_argument, NULL, O_SEED},
+		CLI_REMOTE_OPTS,
+		CLI_COMMON_OPTS};
+	run_args a = {.target = "local", .rtol = 1e-3, .atol = 1e-7, .min_time = 1, .timeout = 120,
+		      .warmup = 5, .iterations = 50, .opt_level = 99, .seed = 1};
+	int c, rc;
+	long seed;
+	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORT, opts, NULL)) != -1) {
+		int bad = 0;
+		switch (c) {
+		case O_TARGET: a.target = optarg; break;
+		case O_INPUTS: a.inputs = optarg; break;
+		case O_OUTPUTS: a.outputs = optarg; break;
+		case O_EXPECT: a.expect = optarg; break;
+		case O_PROVIDER: a.provider = optarg; break;
+		case O_WARMUP: bad = get_long(optarg, 0, &a.warmup); break;
+		case O_ITER: bad = get_long(optarg, 0, &a.iterations); break;
+		case O_THREADS: bad = get_long(optarg, 0, &a.threads); break;
+		case O_SEED: bad = get_long(optarg, 0, &seed); a.seed = (uint64_t)seed; break;
+		case O_MINTIME: bad = get_double(optarg, &a.min_time) || a.min_time > 86400; break;
+		case O_TIMEOUT: bad = get_double(optarg, &a.timeout) || a.timeout < 1 || a.timeout > 86400; break;
+		case O_RTOL: bad = get_double(optarg, &a.rtol); break;
+		case O_ATOL: bad = get_double(optarg, &a.atol); break;
+		case O_SHAPE:
+			bad = a.nshapes == MAX_SHAPES || parse_shape(&a.shapes[a.nshapes++], optarg);
+			break;
+		case O_OPT:
+			bad = 1;
+			for (long i = 0; i < 4; i++)
+				if (!strcmp(optarg, opt_levels[i]))
+					a.opt_level = i == 3 ? 99 : i, bad = 0;
+			break;
+		default:
+			if ((rc = cli_common_opt(cli, c)) >= 0)
+				return rc;
+		}
+		if (bad)
+			return cli_usage_error(cli, "invalid value '%s' for --%s", optarg,
+					       opts[c - O_TARGET].name);
+	}
+	if (argc - optind != 1)
+		return cli_usage_error(cli, argc - optind < 1 ? "missing model" : "too many arguments");
+	a.model = argv[optind];
+	mg_error err = {0};
+	run_state st;
+	memset(&st, 0, sizeof(st));
+	if (do_run(cli, &a, &st, t_start, &err)) {
+		rc = cli_fail(cli, &err);
+		state_free(&st);
+		return rc;
+	}
+	int all_ok = 1;
+	for (size_t i = 0; st.cmp && i < st.nexpect; i++)
+		all_ok &= st.cmp[i].ok;
+	if (cli->json)
+		rc = print_json(&a, &st, all_ok);
+	else if (!cli->quiet)
+		print_human(cli, &a, &st), rc = 0;
+	else
+		rc = 0;
+	if (!rc && !all_ok) {
+		fprintf(stderr, "modelgate: the outputs of '%s' do not match '%s' (rtol %g, atol %g)\n",
+			a.model, a.expect, a.rtol, a.atol);
+		rc = MG_EXIT_GATE;
+	}
+	state_free(&st);
+	return rc;
+}

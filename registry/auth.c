@@ -1,0 +1,285 @@
+/* Registry credentials: where they come from (our environment variables,
+ * the CI's own tokens, docker's config.json), and `login`, which stores
+ * them the way docker does (base64 "user:password" under "auths", file
+ * mode 0600, replaced atomically). Passwords never reach a message. */
+#include "http.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+char *mg_base64_encode(const void *data, size_t len, mg_error *err)
+{
+	const unsigned char *p = data;
+	size_t n;
+	if (len > (SIZE_MAX - 1) / 4 * 3 - 3 || mg_size_mul((len + 2) / 3, 4, &n))
+		return mg_error_set(err, MG_ENOMEM, "input too large for base64"), NULL;
+	char *out = malloc(n + 1), *o = out;
+	if (!out)
+		return mg_error_set(err, MG_ENOMEM, "out of memory"), NULL;
+	for (size_t i = 0; i < len; i += 3) {
+		unsigned v = (unsigned)p[i] << 16 | (i + 1 < len ? (unsigned)p[i + 1] << 8 : 0) |
+			     (i + 2 < len ? p[i + 2] : 0);
+		*o++ = b64[v >> 18 & 63];
+		*o++ = b64[v >> 12 & 63];
+		*o++ = i + 1 < len ? b64[v >> 6 & 63] : '=';
+		*o++ = i + 2 < len ? b64[v & 63] : '=';
+	}
+	*o = '\0';
+	return out;
+}
+
+int mg_base64_decode(mg_buf *out, const char *s, mg_error *err)
+{
+	unsigned v = 0;
+	int bits = 0, pad = 0;
+	for (const char *p = s; *p; p++) {
+		if (*p == '=') {
+			pad++;
+			continue;
+		}
+		const char *c = strchr(b64, *p);
+		if (!c || !*p || pad)
+			return mg_error_set(err, MG_EINVAL, "invalid base64");
+		v = v << 6 | (unsigned)(c - b64);
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			char byte = (char)(v >> bits & 0xff);
+			int rc = mg_buf_append(out, &byte, 1, err);
+			if (rc)
+				return rc;
+		}
+	}
+	if (pad > 2 || bits >= 6)
+		return mg_error_set(err, MG_EINVAL, "invalid base64");
+	return 0;
+}
+
+int mg_auth_parse_token(const char *json, size_t len, char **token, mg_error *err)
+{
+	json_t *j = json_loadb(json, len, 0, NULL);
+	const char *t = json_string_value(json_object_get(j, "token"));
+	if (!t || !*t)
+		t = json_string_value(json_object_get(j, "access_token"));
+	int rc = 0;
+	if (!t || !*t)
+		rc = mg_error_set(err, MG_ENET, "no token in the token service's answer");
+	else if (!(*token = strdup(t)))
+		rc = mg_error_set(err, MG_ENOMEM, "out of memory");
+	json_decref(j);
+	return rc;
+}
+
+/* The "auths" entry for registry: the key as given, or with a scheme. */
+static json_t *auths_entry(json_t *auths, const char *registry)
+{
+	json_t *e = json_object_get(auths, registry);
+	if (e)
+		return e;
+	const char *key;
+	json_t *v;
+	json_object_foreach(auths, key, v) {
+		const char *k = key;
+		if (!strncmp(k, "https://", 8))
+			k += 8;
+		else if (!strncmp(k, "http://", 7))
+			k += 7;
+		size_t n = strlen(registry);
+		if (!strncmp(k, registry, n) && (k[n] == '\0' || k[n] == '/'))
+			return v;
+	}
+	return NULL;
+}
+
+int mg_auth_from_docker_config(const char *json, size_t len, const char *registry, char **user,
+			       char **password, mg_error *err)
+{
+	json_error_t jerr;
+	json_t *j = json_loadb(json, len, 0, &jerr);
+	if (!j)
+		return mg_error_set(err, MG_EINVAL, "docker config is not valid JSON: line %d, column %d: %s",
+				    jerr.line, jerr.column, jerr.text);
+	int rc = 0;
+	mg_buf dec = MG_BUF_INIT;
+	json_t *e = auths_entry(json_object_get(j, "auths"), registry);
+	const char *auth = json_string_value(json_object_get(e, "auth"));
+	const char *u = json_string_value(json_object_get(e, "username"));
+	const char *p = json_string_value(json_object_get(e, "password"));
+	if (auth && *auth) {
+		char *colon;
+		if (mg_base64_decode(&dec, auth, NULL) || !dec.data || !(colon = strchr(dec.data, ':'))) {
+			rc = mg_error_set(err, MG_EINVAL, "docker config: the 'auth' of '%s' is not "
+				     "base64 of USER:PASSWORD", registry);
+			goto done;
+		}
+		*colon = '\0';
+		u = dec.data;
+		p = colon + 1;
+	}
+	if (!u || !p) {
+		rc = MG_ENOTFOUND;
+		goto done;
+	}
+	*user = strdup(u);
+	*password = strdup(p);
+	if (!*user || !*password) {
+		free(*user);
+		free(*password);
+		*user = *password = NULL;
+		rc = mg_error_set(err, MG_ENOMEM, "out of memory");
+	}
+done:
+	if (dec.data)
+		memset(dec.data, 0, dec.len);
+	mg_buf_free(&dec);
+	json_decref(j);
+	return rc;
+}
+
+int mg_auth_config_path(mg_buf *out, mg_error *err)
+{
+	const char *dc = getenv("DOCKER_CONFIG");
+	if (dc && *dc)
+		return mg_buf_printf(out, err, "%s/config.json", dc);
+	const char *home = getenv("HOME");
+	if (!home || !*home)
+		return mg_error_set(err, MG_EINVAL, "neither DOCKER_CONFIG nor HOME is set");
+	return mg_buf_printf(out, err, "%s/.docker/config.json", home);
+}
+
+static int set_pair(char **user, char **password, const char *u, const char *p, mg_error *err)
+{
+	*user = strdup(u);
+	*password = strdup(p);
+	if (*user && *password)
+		return 0;
+	free(*user);
+	free(*password);
+	*user = *password = NULL;
+	return mg_error_set(err, MG_ENOMEM, "out of memory");
+}
+
+static const char *env(const char *name)
+{
+	const char *v = getenv(name);
+	return v && *v ? v : NULL;
+}
+
+int mg_auth_lookup(const char *registry, char **user, char **password, mg_error *err)
+{
+	*user = *password = NULL;
+	if (env("MODELGATE_REGISTRY_USER") && getenv("MODELGATE_REGISTRY_PASSWORD"))
+		return set_pair(user, password, env("MODELGATE_REGISTRY_USER"),
+				getenv("MODELGATE_REGISTRY_PASSWORD"), err);
+	const char *ci = env("CI_REGISTRY");
+	if (ci && !strcmp(ci, registry) && env("CI_REGISTRY_USER") && env("CI_REGISTRY_PASSWORD"))
+		return set_pair(user, password, env("CI_REGISTRY_USER"), env("CI_REGISTRY_PASSWORD"), err);
+	if (!strcmp(registry, "ghcr.io") && env("GITHUB_TOKEN"))
+		return set_pair(user, password, env("GITHUB_ACTOR") ? env("GITHUB_ACTOR") : "x-access-token",
+				env("GITHUB_TOKEN"), err);
+	mg_buf path = MG_BUF_INIT, text = MG_BUF_INIT;
+	int rc = mg_auth_config_path(&path, NULL);
+	if (!rc)
+		rc = mg_file_read(&text, path.data, 4u << 20, NULL);
+	if (!rc) {
+		mg_error e = {0};
+		rc = mg_auth_from_docker_config(text.data, text.len, registry, user, password, &e);
+		if (rc && rc != MG_ENOTFOUND) /* name the file */
+			mg_error_set(err, rc, "'%s': %s", path.data, e.msg);
+	}
+	if (rc == MG_ENOTFOUND || (rc && !text.data))
+		rc = 0; /* no file or no entry: anonymous */
+	if (text.data)
+		memset(text.data, 0, text.len);
+	mg_buf_free(&text);
+	mg_buf_free(&path);
+	return rc;
+}
+
+int mg_auth_store(const char *registry, const char *user, const char *password, mg_error *err)
+{
+	mg_buf path = MG_BUF_INIT, text = MG_BUF_INIT, pair = MG_BUF_INIT;
+	json_t *j = NULL;
+	char *b = NULL, *out = NULL, *tmp = NULL;
+	int fd = -1;
+	int rc = mg_auth_config_path(&path, err);
+	if (rc)
+		goto done;
+	rc = mg_file_read(&text, path.data, 4u << 20, err);
+	if (rc == MG_ENOTFOUND) {
+		rc = 0;
+		j = json_object();
+	} else if (!rc) {
+		json_error_t jerr;
+		if (!(j = json_loadb(text.data, text.len, 0, &jerr)) || !json_is_object(j)) {
+			rc = mg_error_set(err, MG_EINVAL, "'%s' is not a JSON object: line %d, column %d",
+					  path.data, jerr.line, jerr.column);
+			goto done;
+		}
+	} else {
+		goto done;
+	}
+	json_t *auths = json_object_get(j, "auths");
+	if (!json_is_object(auths)) {
+		auths = json_object();
+		json_object_set_new(j, "auths", auths);
+	}
+	if ((rc = mg_buf_printf(&pair, err, "%s:%s", user, password)) ||
+	    !(b = mg_base64_encode(pair.data, pair.len, err))) {
+		rc = rc ? rc : MG_ENOMEM;
+		goto done;
+	}
+	json_t *entry = json_object_get(auths, registry);
+	if (!json_is_object(entry)) {
+		entry = json_object();
+		json_object_set_new(auths, registry, entry);
+	}
+	json_object_set_new(entry, "auth", json_string(b));
+	json_object_del(entry, "password");
+	json_object_del(entry, "username");
+	if (!(out = json_dumps(j, JSON_INDENT(1) | JSON_PRESERVE_ORDER))) {
+		rc = mg_error_set(err, MG_ENOMEM, "out of memory");
+		goto done;
+	}
+	char *slash = strrchr(path.data, '/');
+	*slash = '\0';
+	if (!(rc = mg_mkdirs(path.data, err)))
+		rc = mg_tmpfile_open(&fd, &tmp, path.data, err);
+	*slash = '/';
+	if (rc)
+		goto done;
+	if (fchmod(fd, 0600) < 0) {
+		rc = mg_error_sys(err, MG_EIO, errno, "cannot protect '%s'", path.data);
+		goto done;
+	}
+	if ((rc = mg_write_all(fd, out, strlen(out), path.data, err)))
+		goto done;
+	rc = mg_tmpfile_commit(fd, tmp, path.data, err);
+	fd = -1;
+done:
+	if (fd >= 0) {
+		close(fd);
+		unlink(tmp);
+	}
+	if (pair.data)
+		memset(pair.data, 0, pair.len);
+	if (b)
+		memset(b, 0, strlen(b));
+	if (out)
+		memset(out, 0, strlen(out));
+	free(tmp);
+	free(b);
+	free(out);
+	json_decref(j);
+	mg_buf_free(&pair);
+	mg_buf_free(&text);
+	mg_buf_free(&path);
+	return rc;
+}

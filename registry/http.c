@@ -1,0 +1,742 @@
+/* The HTTP engine of the registry client, the one file that includes
+ * curl.h. Every request runs on a libcurl multi handle (one easy handle per
+ * transfer), so a single request and many parallel blob downloads share one
+ * loop with one set of rules:
+ *   - 429, 5xx and dropped connections are retried a bounded number of
+ *     times, after Retry-After when the registry sent one, else after an
+ *     exponential backoff with jitter; a body that cannot be resent whole
+ *     (a PATCH chunk) is left to the caller, who asks the registry where it
+ *     stopped;
+ *   - a GET body cut off half-way continues with Range from the byte it
+ *     stopped at (and skips what a registry that ignores Range resends);
+ *   - a 401 is answered once per request: Basic with the credentials, or a
+ *     bearer token fetched from the challenge's realm for the request's
+ *     scope and cached per scope.
+ * Credentials go to libcurl's auth options, never into headers we build,
+ * so they do not follow a redirect to another host, and never into
+ * messages. */
+#include "http.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#define ERRBODY_MAX (64u << 10)
+
+typedef struct token {
+	char *scope;
+	char *token;
+} token;
+
+struct mg_http {
+	char *host;
+	char *user;
+	char *password;
+	int insecure;
+	char *ca_file;
+	int max_retries;
+	long backoff_ms;
+	mg_progress_fn progress;
+	void *progress_ctx;
+	int basic;           /* the registry asked for Basic */
+	mg_challenge bearer; /* the registry's bearer challenge, scheme "" if none */
+	token *tokens;
+	size_t ntokens;
+	unsigned seed;
+	CURLM *multi;
+};
+
+enum { X_WAIT, X_ACTIVE, X_DONE };
+
+typedef struct xfer {
+	mg_http *h;
+	mg_http_req *r;
+	CURL *e;
+	struct curl_slist *hl;
+	char errbuf[CURL_ERROR_SIZE];
+	int state;
+	int attempt;
+	int auth_retried;
+	int64_t not_before;
+	int rc;
+	mg_error err;
+	uint64_t got;    /* body bytes delivered (resume point) */
+	uint64_t skip;   /* bytes of this answer already delivered before */
+	int body_seen;   /* first body byte of this attempt seen */
+	uint64_t sent;   /* request body bytes sent in this attempt */
+	size_t out_start;
+	int failed;      /* a callback failed: err holds why */
+	char www_auth[2048];
+	char retry_after[128];
+	char content_range[128];
+} xfer;
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- requests and the client ---------------------------------------- */
+
+void mg_http_req_init(mg_http_req *r, const char *method, const char *url)
+{
+	memset(r, 0, sizeof(*r));
+	r->method = method;
+	r->url = url;
+	r->body_fd = -1;
+	r->replayable = 1;
+}
+
+void mg_http_req_free(mg_http_req *r)
+{
+	if (r)
+		mg_buf_free(&r->errbody);
+}
+
+void mg_http_free(mg_http *h)
+{
+	if (!h)
+		return;
+	if (h->multi)
+		curl_multi_cleanup(h->multi);
+	for (size_t i = 0; i < h->ntokens; i++) {
+		free(h->tokens[i].scope);
+		free(h->tokens[i].token);
+	}
+	free(h->tokens);
+	free(h->host);
+	free(h->user);
+	free(h->password);
+	free(h->ca_file);
+	free(h);
+	curl_global_cleanup();
+}
+
+int mg_http_new(mg_http **out, const char *host, const mg_remote_opts *o, const char *user,
+		const char *password, mg_error *err)
+{
+	if (curl_global_init(CURL_GLOBAL_DEFAULT))
+		return mg_error_set(err, MG_ENET, "cannot initialise libcurl");
+	mg_http *h = calloc(1, sizeof(*h));
+	if (!h) {
+		curl_global_cleanup();
+		return mg_error_set(err, MG_ENOMEM, "out of memory");
+	}
+	h->insecure = o->insecure;
+	h->max_retries = o->max_retries > 0 ? o->max_retries : 4;
+	h->backoff_ms = o->backoff_ms > 0 ? o->backoff_ms : 500;
+	h->progress = o->progress;
+	h->progress_ctx = o->progress_ctx;
+	h->seed = (unsigned)now_ms() ^ (unsigned)getpid();
+	int ok = (h->host = strdup(host)) && (h->multi = curl_multi_init());
+	if (ok && o->ca_file)
+		ok = (h->ca_file = strdup(o->ca_file)) != NULL;
+	if (ok && user)
+		ok = (h->user = strdup(user)) && (h->password = strdup(password ? password : ""));
+	if (!ok) {
+		mg_http_free(h);
+		return mg_error_set(err, MG_ENOMEM, "out of memory");
+	}
+	*out = h;
+	return 0;
+}
+
+static const char *token_for(const mg_http *h, const char *scope)
+{
+	for (size_t i = 0; i < h->ntokens; i++)
+		if (!strcmp(h->tokens[i].scope, scope ? scope : ""))
+			return h->tokens[i].token;
+	return NULL;
+}
+
+static int set_token(mg_http *h, const char *scope, char *tok, mg_error *err)
+{
+	for (size_t i = 0; i < h->ntokens; i++)
+		if (!strcmp(h->tokens[i].scope, scope ? scope : "")) {
+			free(h->tokens[i].token);
+			h->tokens[i].token = tok;
+			return 0;
+		}
+	token *t = realloc(h->tokens, (h->ntokens + 1) * sizeof(*t));
+	char *s = strdup(scope ? scope : "");
+	if (!t || !s) {
+		if (t)
+			h->tokens = t;
+		free(s);
+		free(tok);
+		return mg_error_set(err, MG_ENOMEM, "out of memory");
+	}
+	h->tokens = t;
+	t[h->ntokens].scope = s;
+	t[h->ntokens].token = tok;
+	h->ntokens++;
+	return 0;
+}
+
+static void tls_options(const mg_http *h, CURL *e)
+{
+	if (h->insecure) {
+		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+	if (h->ca_file)
+		curl_easy_setopt(e, CURLOPT_CAINFO, h->ca_file);
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, 30L);
+	curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, 120L);
+	curl_easy_setopt(e, CURLOPT_USERAGENT, "modelgate/" MG_VERSION);
+}
+
+static int is_tls_error(CURLcode c)
+{
+	return c == CURLE_PEER_FAILED_VERIFICATION || c == CURLE_SSL_CACERT_BADFILE ||
+	       c == CURLE_SSL_CONNECT_ERROR || c == CURLE_SSL_CERTPROBLEM ||
+	       c == CURLE_SSL_ISSUER_ERROR || c == CURLE_SSL_CRL_BADFILE;
+}
+
+static int tls_fail(const mg_http *h, CURLcode c, const char *detail, mg_error *err)
+{
+	return mg_error_set(err, MG_ENET,
+			    "TLS with registry '%s' failed: %s%s%s; for a private CA use --ca-file FILE, "
+			    "for a local registry --insecure (or MODELGATE_INSECURE_REGISTRIES=%s)",
+			    h->host, curl_easy_strerror(c), *detail ? ": " : "", detail, h->host);
+}
+
+static size_t collect_cb(char *data, size_t size, size_t n, void *ctx)
+{
+	mg_buf *b = ctx;
+	size_t len = size * n;
+	if (b->len + len > ERRBODY_MAX || mg_buf_append(b, data, len, NULL))
+		return 0;
+	return len;
+}
+
+/* Fetches a bearer token for scope from the challenge's realm (with the
+ * credentials when there are some). 0 and the token; 1 when the realm
+ * refused the credentials; an error when it could not be asked. */
+static int fetch_token(mg_http *h, const char *scope, char **tok, mg_error *err)
+{
+	mg_buf url = MG_BUF_INIT, body = MG_BUF_INIT;
+	CURL *e = curl_easy_init();
+	int rc = e ? 0 : mg_error_set(err, MG_ENOMEM, "out of memory");
+	char *svc = NULL, *sc = NULL;
+	if (!rc) {
+		svc = curl_easy_escape(e, h->bearer.service, 0);
+		rc = mg_buf_printf(&url, err, "%s%cservice=%s", h->bearer.realm,
+				   strchr(h->bearer.realm, '?') ? '&' : '?', svc ? svc : "");
+	}
+	/* scope may hold several scopes separated by spaces: one parameter each */
+	for (const char *p = scope; !rc && p && *p;) {
+		size_t n = strcspn(p, " ");
+		if (n) {
+			curl_free(sc);
+			sc = curl_easy_escape(e, p, (int)n);
+			rc = sc ? mg_buf_printf(&url, err, "&scope=%s", sc)
+				: mg_error_set(err, MG_ENOMEM, "out of memory");
+		}
+		p += n + (p[n] == ' ');
+	}
+	for (int attempt = 1; !rc; attempt++) {
+		char eb[CURL_ERROR_SIZE] = "";
+		curl_easy_reset(e);
+		tls_options(h, e);
+		curl_easy_setopt(e, CURLOPT_URL, url.data);
+		curl_easy_setopt(e, CURLOPT_ERRORBUFFER, eb);
+		curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, collect_cb);
+		curl_easy_setopt(e, CURLOPT_WRITEDATA, &body);
+		if (h->user) {
+			curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+			curl_easy_setopt(e, CURLOPT_USERNAME, h->user);
+			curl_easy_setopt(e, CURLOPT_PASSWORD, h->password);
+		}
+		mg_buf_reset(&body);
+		CURLcode c = curl_easy_perform(e);
+		long code = 0;
+		curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
+		if (c == CURLE_OK && code == 200) {
+			rc = mg_auth_parse_token(body.data, body.len, tok, err);
+			if (rc)
+				mg_error_set(err, rc, "the token service of registry '%s' answered "
+					     "without a token", h->host);
+			break;
+		}
+		if (c == CURLE_OK && (code == 401 || code == 403)) {
+			rc = 1;
+			break;
+		}
+		if (is_tls_error(c)) {
+			rc = tls_fail(h, c, eb, err);
+			break;
+		}
+		if (attempt > h->max_retries || (c == CURLE_OK && code < 500 && code != 429)) {
+			rc = c != CURLE_OK
+				? mg_error_set(err, MG_ENET, "cannot reach the token service of registry '%s': %s",
+					       h->host, eb[0] ? eb : curl_easy_strerror(c))
+				: mg_error_set(err, MG_ENET, "the token service of registry '%s' answered %ld",
+					       h->host, code);
+			break;
+		}
+		usleep((useconds_t)mg_http_backoff_ms(attempt, h->backoff_ms,
+						      (double)rand_r(&h->seed) / RAND_MAX) * 1000);
+	}
+	if (e) {
+		curl_free(svc);
+		curl_free(sc);
+		curl_easy_cleanup(e);
+	}
+	mg_buf_free(&url);
+	mg_buf_free(&body);
+	return rc;
+}
+
+/* ---- one transfer ----------------------------------------------------- */
+
+static void progress(xfer *x, uint64_t done, int finished)
+{
+	if (x->h->progress && x->r->what)
+		x->h->progress(x->h->progress_ctx, x->r->what, done, x->r->total, finished);
+}
+
+static void copy_header(char *dst, size_t cap, const char *v, size_t n)
+{
+	if (n >= cap)
+		n = cap - 1;
+	memcpy(dst, v, n);
+	dst[n] = '\0';
+}
+
+static size_t header_cb(char *data, size_t size, size_t n, void *ctx)
+{
+	xfer *x = ctx;
+	mg_http_req *r = x->r;
+	size_t len = size * n;
+	if (len >= 5 && !memcmp(data, "HTTP/", 5)) { /* a new answer (after a redirect) */
+		r->location[0] = r->range[0] = r->content_type_out[0] = r->docker_digest[0] = '\0';
+		x->www_auth[0] = x->retry_after[0] = x->content_range[0] = '\0';
+		return len;
+	}
+	const char *colon = memchr(data, ':', len);
+	if (!colon)
+		return len;
+	size_t klen = (size_t)(colon - data);
+	const char *v = colon + 1;
+	size_t vlen = len - klen - 1;
+	while (vlen && (*v == ' ' || *v == '\t'))
+		v++, vlen--;
+	while (vlen && (v[vlen - 1] == '\r' || v[vlen - 1] == '\n' || v[vlen - 1] == ' '))
+		vlen--;
+	static const struct {
+		const char *name;
+		size_t off;
+		int in_req;
+		size_t cap;
+	} known[] = {
+		{"location", offsetof(mg_http_req, location), 1, sizeof(((mg_http_req *)0)->location)},
+		{"range", offsetof(mg_http_req, range), 1, sizeof(((mg_http_req *)0)->range)},
+		{"content-type", offsetof(mg_http_req, content_type_out), 1,
+		 sizeof(((mg_http_req *)0)->content_type_out)},
+		{"docker-content-digest", offsetof(mg_http_req, docker_digest), 1, MG_DIGEST_SIZE},
+		{"www-authenticate", offsetof(xfer, www_auth), 0, sizeof(((xfer *)0)->www_auth)},
+		{"retry-after", offsetof(xfer, retry_after), 0, sizeof(((xfer *)0)->retry_after)},
+		{"content-range", offsetof(xfer, content_range), 0, sizeof(((xfer *)0)->content_range)},
+	};
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (strlen(known[i].name) == klen && !strncasecmp(known[i].name, data, klen)) {
+			char *base = known[i].in_req ? (char *)r : (char *)x;
+			copy_header(base + known[i].off, known[i].cap, v, vlen);
+		}
+	return len;
+}
+
+static size_t write_cb(char *data, size_t size, size_t n, void *ctx)
+{
+	xfer *x = ctx;
+	mg_http_req *r = x->r;
+	size_t len = size * n;
+	long code = 0;
+	curl_easy_getinfo(x->e, CURLINFO_RESPONSE_CODE, &code);
+	if (code < 200 || code >= 300)
+		return collect_cb(data, 1, len, &r->errbody) == len || r->errbody.len >= ERRBODY_MAX
+			? len : 0;
+	if (!x->body_seen) {
+		x->body_seen = 1;
+		if (x->got && code == 206) {
+			if (mg_http_content_range_start(x->content_range) != (int64_t)x->got) {
+				x->failed = 1;
+				mg_error_set(&x->err, MG_ENET, "registry '%s' resumed '%s' at the wrong offset",
+					     x->h->host, r->what ? r->what : r->url);
+				return 0;
+			}
+		} else if (x->got) {
+			x->skip = x->got; /* the registry ignored Range: drop what we have */
+		}
+	}
+	const char *p = data;
+	size_t left = len;
+	if (x->skip) {
+		size_t k = x->skip < left ? (size_t)x->skip : left;
+		x->skip -= k;
+		p += k;
+		left -= k;
+	}
+	if (!left)
+		return len;
+	int rc = 0;
+	if (r->sink)
+		rc = r->sink(r->sink_ctx, p, left, &x->err);
+	else if (r->out && r->out->len + left > r->out_max)
+		rc = mg_error_set(&x->err, MG_ECORRUPT, "registry '%s' sent more than %zu bytes for '%s'",
+				  x->h->host, r->out_max, r->what ? r->what : r->url);
+	else if (r->out)
+		rc = mg_buf_append(r->out, p, left, &x->err);
+	if (rc) {
+		x->failed = 1;
+		return 0;
+	}
+	x->got += left;
+	progress(x, x->got, 0);
+	return len;
+}
+
+static size_t read_cb(char *buf, size_t size, size_t n, void *ctx)
+{
+	xfer *x = ctx;
+	mg_http_req *r = x->r;
+	uint64_t left = r->body_len - x->sent;
+	size_t want = size * n < left ? size * n : (size_t)left;
+	if (!want)
+		return 0;
+	if (r->body_fd < 0) {
+		memcpy(buf, (const char *)r->body + x->sent, want);
+	} else {
+		uint64_t off = r->body_off + x->sent;
+		ssize_t got;
+		do
+			got = pread(r->body_fd, buf, want, (off_t)off);
+		while (got < 0 && errno == EINTR);
+		if (got <= 0) {
+			x->failed = 1;
+			if (got < 0)
+				mg_error_sys(&x->err, MG_EIO, errno, "cannot read '%s'", r->what ? r->what : "blob");
+			else
+				mg_error_set(&x->err, MG_EIO, "'%s' became shorter while it was sent",
+					     r->what ? r->what : "blob");
+			return CURL_READFUNC_ABORT;
+		}
+		want = (size_t)got;
+		if (r->hash && off + want > *r->hashed) {
+			uint64_t from = *r->hashed > off ? *r->hashed - off : 0;
+			mg_hash_update(r->hash, buf + from, want - (size_t)from);
+			*r->hashed = off + want;
+		}
+	}
+	x->sent += want;
+	progress(x, r->body_off + x->sent, 0);
+	return want;
+}
+
+static int has_body(const mg_http_req *r)
+{
+	return r->body || r->body_fd >= 0;
+}
+
+static int setup(xfer *x)
+{
+	mg_http *h = x->h;
+	mg_http_req *r = x->r;
+	CURL *e = x->e;
+	curl_easy_reset(e);
+	tls_options(h, e);
+	curl_slist_free_all(x->hl);
+	x->hl = NULL;
+	x->sent = 0;
+	x->skip = 0;
+	x->body_seen = 0;
+	x->errbuf[0] = '\0';
+	mg_buf_reset(&r->errbody);
+	if (r->out && !r->resume) {
+		r->out->len = x->out_start;
+		if (r->out->data)
+			r->out->data[x->out_start] = '\0';
+		x->got = 0;
+	}
+	char line[512];
+	struct curl_slist *hl = curl_slist_append(NULL, "Expect:");
+	if (hl && r->accept) {
+		snprintf(line, sizeof(line), "Accept: %s", r->accept);
+		hl = curl_slist_append(hl, line);
+	}
+	if (hl && r->content_type) {
+		snprintf(line, sizeof(line), "Content-Type: %s", r->content_type);
+		hl = curl_slist_append(hl, line);
+	}
+	if (hl && r->header)
+		hl = curl_slist_append(hl, r->header);
+	if (hl && r->resume && x->got) {
+		snprintf(line, sizeof(line), "Range: bytes=%llu-", (unsigned long long)x->got);
+		hl = curl_slist_append(hl, line);
+	}
+	if (!hl)
+		return mg_error_set(&x->err, MG_ENOMEM, "out of memory");
+	x->hl = hl;
+	curl_easy_setopt(e, CURLOPT_URL, r->url);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, hl);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
+	curl_easy_setopt(e, CURLOPT_PRIVATE, x);
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
+	curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 512L * 1024);
+	if (r->follow) {
+		curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
+		curl_easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
+	}
+	if (!strcmp(r->method, "HEAD")) {
+		curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+	} else if (has_body(r) || !strcmp(r->method, "PUT") || !strcmp(r->method, "PATCH")) {
+		curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
+		curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)r->body_len);
+		curl_easy_setopt(e, CURLOPT_READFUNCTION, read_cb);
+		curl_easy_setopt(e, CURLOPT_READDATA, x);
+		curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE, 512L * 1024);
+		if (strcmp(r->method, "PUT"))
+			curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r->method);
+	} else if (!strcmp(r->method, "POST")) {
+		curl_easy_setopt(e, CURLOPT_POSTFIELDS, "");
+		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, 0L);
+	} else if (strcmp(r->method, "GET")) {
+		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r->method);
+	}
+	const char *tok = token_for(h, r->scope);
+	if (tok) {
+		curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BEARER);
+		curl_easy_setopt(e, CURLOPT_XOAUTH2_BEARER, tok);
+	} else if (h->basic && h->user) {
+		curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+		curl_easy_setopt(e, CURLOPT_USERNAME, h->user);
+		curl_easy_setopt(e, CURLOPT_PASSWORD, h->password);
+	}
+	return 0;
+}
+
+/* The request path without its query (upload URLs carry state tokens). */
+static void url_path(const char *url, char *out, size_t cap)
+{
+	const char *p = strstr(url, "://");
+	p = p ? strchr(p + 3, '/') : url;
+	if (!p)
+		p = "/";
+	snprintf(out, cap, "%.*s", (int)strcspn(p, "?"), p);
+}
+
+/* Answers a 401 challenge: 1 when the request should be sent again. */
+static int answer_challenge(xfer *x)
+{
+	mg_http *h = x->h;
+	mg_challenge c;
+	if (mg_http_parse_challenge(x->www_auth, &c))
+		return 0;
+	if (!strcmp(c.scheme, "Basic")) {
+		if (!h->user || h->basic)
+			return 0;
+		h->basic = 1;
+		return 1;
+	}
+	h->bearer = c;
+	char *tok = NULL;
+	int rc = fetch_token(h, x->r->scope ? x->r->scope : (c.scope[0] ? c.scope : NULL), &tok, &x->err);
+	if (rc == 1)
+		return 0;
+	if (rc < 0) {
+		x->rc = rc;
+		return -1;
+	}
+	if (set_token(h, x->r->scope, tok, &x->err)) {
+		x->rc = MG_ENOMEM;
+		return -1;
+	}
+	return 1;
+}
+
+static void retry_later(xfer *x, long wait_ms)
+{
+	x->state = X_WAIT;
+	x->not_before = now_ms() + wait_ms;
+}
+
+static void finish(xfer *x, CURLcode c)
+{
+	mg_http *h = x->h;
+	mg_http_req *r = x->r;
+	long code = 0;
+	curl_easy_getinfo(x->e, CURLINFO_RESPONSE_CODE, &code);
+	r->status = code;
+	x->state = X_DONE;
+	char path[512];
+	url_path(r->url, path, sizeof(path));
+	if (x->failed) {
+		x->rc = x->err.code ? x->err.code : MG_ERROR;
+		return;
+	}
+	int can_retry = x->attempt <= h->max_retries &&
+			(r->replayable || !has_body(r) || (c != CURLE_OK && x->sent == 0));
+	double rnd = (double)rand_r(&h->seed) / ((double)RAND_MAX + 1);
+	if (c != CURLE_OK) {
+		if (is_tls_error(c)) {
+			r->tls_error = 1;
+			x->rc = tls_fail(h, c, x->errbuf, &x->err);
+			return;
+		}
+		if (can_retry) {
+			retry_later(x, mg_http_backoff_ms(x->attempt, h->backoff_ms, rnd));
+			return;
+		}
+		x->rc = mg_error_set(&x->err, MG_ENET, "cannot reach registry '%s' (%s %s): %s%s", h->host,
+				     r->method, path, x->errbuf[0] ? x->errbuf : curl_easy_strerror(c),
+				     x->attempt > 1 ? " (gave up after retrying)" : "");
+		return;
+	}
+	if (code == 401 && !x->auth_retried && x->www_auth[0]) {
+		x->auth_retried = 1;
+		int a = answer_challenge(x);
+		if (a < 0)
+			return;
+		if (a > 0) {
+			x->attempt--; /* not a failure */
+			retry_later(x, 0);
+			return;
+		}
+	}
+	if (code == 429 || code >= 500) {
+		if (can_retry) {
+			long ra = mg_http_retry_after(x->retry_after, (int64_t)time(NULL));
+			long wait = ra >= 0 ? (ra > 60 ? 60000 : ra * 1000)
+					    : mg_http_backoff_ms(x->attempt, h->backoff_ms, rnd);
+			retry_later(x, wait);
+			return;
+		}
+		char why[256];
+		mg_http_error_text(r, why, sizeof(why));
+		x->rc = mg_error_set(&x->err, MG_ENET,
+				     "registry '%s' answered %ld to %s %s%s%s after %d attempt(s); "
+				     "try again later or check the registry's health",
+				     h->host, code, r->method, path, why[0] ? ": " : "", why, x->attempt);
+		return;
+	}
+	if (code >= 200 && code < 300)
+		progress(x, r->body_fd >= 0 ? r->body_off + x->sent : x->got, 1);
+	x->rc = 0;
+}
+
+/* ---- the loop ------------------------------------------------------- */
+
+static int start(xfer *x)
+{
+	if (!x->e && !(x->e = curl_easy_init()))
+		return mg_error_set(&x->err, MG_ENOMEM, "out of memory");
+	int rc = setup(x);
+	if (rc)
+		return rc;
+	x->attempt++;
+	x->failed = 0;
+	if (curl_multi_add_handle(x->h->multi, x->e) != CURLM_OK)
+		return mg_error_set(&x->err, MG_ENOMEM, "cannot start a transfer");
+	x->state = X_ACTIVE;
+	return 0;
+}
+
+int mg_http_run(mg_http *h, mg_http_req *const *reqs, size_t n, size_t parallel, mg_error *err)
+{
+	if (!n)
+		return 0;
+	xfer *xs = calloc(n, sizeof(*xs));
+	if (!xs)
+		return mg_error_set(err, MG_ENOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		xs[i].h = h;
+		xs[i].r = reqs[i];
+		xs[i].out_start = reqs[i]->out ? reqs[i]->out->len : 0;
+		reqs[i]->status = 0;
+	}
+	size_t ndone = 0, active = 0;
+	int rc = 0;
+	if (!parallel)
+		parallel = 1;
+	while (ndone < n && !rc) {
+		int64_t now = now_ms(), wait = 1000;
+		for (size_t i = 0; i < n && !rc; i++) {
+			xfer *x = &xs[i];
+			if (x->state != X_WAIT)
+				continue;
+			if (x->not_before > now) {
+				if (x->not_before - now < wait)
+					wait = x->not_before - now;
+			} else if (active < parallel) {
+				if ((x->rc = start(x))) {
+					x->state = X_DONE;
+					ndone++;
+					rc = x->rc;
+					if (err)
+						*err = x->err;
+				} else {
+					active++;
+				}
+			}
+		}
+		int running = 0;
+		if (active)
+			curl_multi_perform(h->multi, &running);
+		CURLMsg *m;
+		int left;
+		while ((m = curl_multi_info_read(h->multi, &left))) {
+			if (m->msg != CURLMSG_DONE)
+				continue;
+			xfer *x = NULL;
+			CURLcode res = m->data.result;
+			curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+			curl_multi_remove_handle(h->multi, m->easy_handle);
+			active--;
+			finish(x, res);
+			if (x->state == X_DONE) {
+				ndone++;
+				if (x->rc && !rc) {
+					rc = x->rc;
+					if (err)
+						*err = x->err;
+				}
+			}
+			wait = 0;
+		}
+		if (ndone == n || rc)
+			break;
+		if (active)
+			curl_multi_poll(h->multi, NULL, 0, (int)(wait < 0 ? 0 : wait), NULL);
+		else if (wait > 0)
+			poll(NULL, 0, (int)wait);
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (xs[i].state == X_ACTIVE)
+			curl_multi_remove_handle(h->multi, xs[i].e);
+		if (xs[i].e)
+			curl_easy_cleanup(xs[i].e);
+		curl_slist_free_all(xs[i].hl);
+	}
+	free(xs);
+	return rc;
+}
+
+int mg_http_do(mg_http *h, mg_http_req *r, mg_error *err)
+{
+	return mg_http_run(h, &r, 1, 1, err);
+}

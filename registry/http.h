@@ -1,0 +1,106 @@
+/* Internal to registry/: the HTTP engine under the OCI Distribution client.
+ * No libcurl type appears here; only http.c includes curl.h.
+ *
+ * A request describes one logical exchange (method, URL, body source,
+ * response sink). mg_http_run performs requests, several at once, and owns
+ * everything transport-level: retries of 429/5xx and dropped connections
+ * with exponential backoff, jitter and Retry-After; resuming GET bodies
+ * with Range; the registry's auth challenge (basic, or bearer tokens fetched
+ * for the request's scope). It never prints and never puts a credential in
+ * an error message. */
+#ifndef MG_HTTP_H
+#define MG_HTTP_H
+
+#include "remote.h"
+
+typedef struct mg_http mg_http;
+
+/* Receives response body bytes of a 2xx answer, in order; a non-zero
+ * return stops the transfer with that error (never retried). */
+typedef int (*mg_http_sink_fn)(void *ctx, const void *data, size_t len, mg_error *err);
+
+typedef struct mg_http_req {
+	const char *method; /* GET HEAD PUT POST PATCH DELETE */
+	const char *url;
+	const char *scope;        /* bearer scope: "repository:team/kws:pull" */
+	const char *accept;       /* Accept header, or NULL */
+	const char *content_type; /* of the body, or NULL */
+	const char *header;       /* one more header line, or NULL */
+	/* body: body_len bytes at body, or body_len bytes of fd from body_off */
+	const void *body;
+	int body_fd; /* -1 for none */
+	uint64_t body_off;
+	uint64_t body_len;
+	/* When hash is set, file bytes at offsets >= *hashed are hashed as they
+	 * are sent, and *hashed advances: a resent range is hashed once. */
+	mg_hash *hash;
+	uint64_t *hashed;
+	int replayable; /* the body may be resent whole after a failure */
+	/* response body of a 2xx answer: to out (at most out_max), or to sink */
+	mg_buf *out;
+	size_t out_max;
+	mg_http_sink_fn sink;
+	void *sink_ctx;
+	int resume; /* a GET: continue a dropped body with Range */
+	int follow; /* follow redirects (blob GETs) */
+	const char *what; /* progress label; NULL: no progress */
+	uint64_t total;   /* progress: expected bytes */
+
+	/* results */
+	long status;
+	int tls_error; /* the TLS handshake or verification failed */
+	char location[4096];
+	char range[128];       /* Range header of the answer */
+	char content_type_out[256];
+	char docker_digest[MG_DIGEST_SIZE];
+	mg_buf errbody; /* body of a non-2xx answer (bounded) */
+} mg_http_req;
+
+/* A request with every field at its default (no body, body_fd -1). */
+void mg_http_req_init(mg_http_req *r, const char *method, const char *url);
+void mg_http_req_free(mg_http_req *r);
+
+/* A client for one registry: host is "host[:port]" for messages. */
+int mg_http_new(mg_http **out, const char *host, const mg_remote_opts *o, const char *user,
+		const char *password, mg_error *err);
+void mg_http_free(mg_http *h);
+
+/* Performs n requests, at most parallel at once. Returns 0 when every
+ * request got an HTTP answer that is not retried (the caller checks
+ * status: 2xx, 4xx); else the first error: MG_ENET (unreachable, TLS, 5xx
+ * or 429 after the retries), or the error a sink returned. */
+int mg_http_run(mg_http *h, mg_http_req *const *reqs, size_t n, size_t parallel, mg_error *err);
+int mg_http_do(mg_http *h, mg_http_req *r, mg_error *err);
+
+/* The registry's error message from an error body ("manifest unknown"),
+ * or "". */
+void mg_http_error_text(const mg_http_req *r, char *out, size_t outlen);
+
+/* ---- pure helpers (tested directly) --------------------------------- */
+
+/* The token of a token service's JSON answer ("token" or "access_token");
+ * caller frees. (auth.c) */
+int mg_auth_parse_token(const char *json, size_t len, char **token, mg_error *err);
+
+typedef struct mg_challenge {
+	char scheme[16]; /* "Basic" or "Bearer" */
+	char realm[1024];
+	char service[256];
+	char scope[512];
+} mg_challenge;
+
+/* Parses a WWW-Authenticate value. */
+int mg_http_parse_challenge(const char *value, mg_challenge *out);
+/* Seconds to wait for a Retry-After value (delta seconds or HTTP date),
+ * relative to now; -1 when absent or unparsable. */
+long mg_http_retry_after(const char *value, int64_t now);
+/* The offset after the last byte of a "Range: 0-N" (or "bytes=0-N")
+ * header: N+1; 0 for an absent or empty range; -1 when malformed. */
+int64_t mg_http_range_end(const char *value);
+/* The start of a "Content-Range: bytes S-E/T" header, -1 when malformed. */
+int64_t mg_http_content_range_start(const char *value);
+/* Backoff in milliseconds before retry number attempt (1, 2, ...):
+ * base * 2^(attempt-1), capped, with +-25% jitter from rnd in [0,1). */
+long mg_http_backoff_ms(int attempt, long base_ms, double rnd);
+
+#endif

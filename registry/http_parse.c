@@ -1,0 +1,149 @@
+/* The pure parts of the HTTP engine, kept apart from libcurl so that they
+ * are easy to test: WWW-Authenticate challenges, Retry-After, the Range
+ * and Content-Range headers of uploads and resumed downloads, backoff with
+ * jitter, and the registry's JSON error bodies. */
+#include "http.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+static const char *skip_ws(const char *p)
+{
+	while (*p == ' ' || *p == '\t' || *p == ',')
+		p++;
+	return p;
+}
+
+int mg_http_parse_challenge(const char *value, mg_challenge *out)
+{
+	memset(out, 0, sizeof(*out));
+	const char *p = skip_ws(value);
+	size_t n = strcspn(p, " \t");
+	if (!n || n >= sizeof(out->scheme))
+		return MG_EINVAL;
+	memcpy(out->scheme, p, n);
+	if (strcasecmp(out->scheme, "basic") && strcasecmp(out->scheme, "bearer"))
+		return MG_EINVAL;
+	out->scheme[0] = (char)(out->scheme[0] & ~0x20); /* "Basic", "Bearer" */
+	for (char *s = out->scheme + 1; *s; s++)
+		*s = (char)(*s | 0x20);
+	p = skip_ws(p + n);
+	while (*p) {
+		size_t k = strcspn(p, "= \t,");
+		if (p[k] != '=')
+			return MG_EINVAL;
+		const char *key = p;
+		p += k + 1;
+		char val[1024];
+		size_t vn = 0;
+		if (*p == '"') {
+			for (p++; *p && *p != '"'; p++) {
+				if (*p == '\\' && p[1])
+					p++;
+				if (vn + 1 < sizeof(val))
+					val[vn++] = *p;
+			}
+			if (*p != '"')
+				return MG_EINVAL;
+			p++;
+		} else {
+			for (; *p && *p != ',' && *p != ' '; p++)
+				if (vn + 1 < sizeof(val))
+					val[vn++] = *p;
+		}
+		val[vn] = '\0';
+		char *dst = NULL;
+		size_t cap = 0;
+		if (k == 5 && !strncasecmp(key, "realm", 5))
+			dst = out->realm, cap = sizeof(out->realm);
+		else if (k == 7 && !strncasecmp(key, "service", 7))
+			dst = out->service, cap = sizeof(out->service);
+		else if (k == 5 && !strncasecmp(key, "scope", 5))
+			dst = out->scope, cap = sizeof(out->scope);
+		if (dst)
+			snprintf(dst, cap, "%s", val);
+		p = skip_ws(p);
+	}
+	if (!strcmp(out->scheme, "Bearer") && !out->realm[0])
+		return MG_EINVAL;
+	return 0;
+}
+
+long mg_http_retry_after(const char *value, int64_t now)
+{
+	if (!value || !*value)
+		return -1;
+	char *end;
+	long v = strtol(value, &end, 10);
+	if (end != value && !*skip_ws(end))
+		return v < 0 ? -1 : v;
+	struct tm tm;
+	memset(&tm, 0, sizeof(tm));
+	const char *rest = strptime(value, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	if (!rest || *rest)
+		return -1;
+	int64_t when = (int64_t)timegm(&tm);
+	return when > now ? (long)(when - now) : 0;
+}
+
+int64_t mg_http_range_end(const char *value)
+{
+	if (!value)
+		return 0;
+	const char *p = skip_ws(value);
+	if (!strncmp(p, "bytes=", 6))
+		p += 6;
+	if (!*p)
+		return 0;
+	char *end;
+	long long a = strtoll(p, &end, 10);
+	if (end == p || *end != '-' || a != 0)
+		return -1;
+	p = end + 1;
+	long long b = strtoll(p, &end, 10);
+	if (end == p || *skip_ws(end) || b < 0)
+		return -1;
+	return (int64_t)b + 1;
+}
+
+int64_t mg_http_content_range_start(const char *value)
+{
+	const char *p = skip_ws(value);
+	if (strncasecmp(p, "bytes ", 6))
+		return -1;
+	p += 6;
+	char *end;
+	long long s = strtoll(p, &end, 10);
+	if (end == p || *end != '-' || s < 0)
+		return -1;
+	return s;
+}
+
+long mg_http_backoff_ms(int attempt, long base_ms, double rnd)
+{
+	long ms = base_ms;
+	for (int i = 1; i < attempt && ms < 30000; i++)
+		ms *= 2;
+	if (ms > 30000)
+		ms = 30000;
+	return (long)((double)ms * (0.75 + 0.5 * rnd));
+}
+
+void mg_http_error_text(const mg_http_req *r, char *out, size_t outlen)
+{
+	out[0] = '\0';
+	json_t *j = r->errbody.len ? json_loadb(r->errbody.data, r->errbody.len, 0, NULL) : NULL;
+	json_t *e0 = json_array_get(json_object_get(j, "errors"), 0);
+	const char *msg = json_string_value(json_object_get(e0, "message"));
+	const char *code = json_string_value(json_object_get(e0, "code"));
+	if (msg && code)
+		snprintf(out, outlen, "%s (%s)", msg, code);
+	else if (msg || code)
+		snprintf(out, outlen, "%s", msg ? msg : code);
+	json_decref(j);
+}
+

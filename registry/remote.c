@@ -1,0 +1,721 @@
+/* The OCI Distribution API over the HTTP engine (http.c): /v2/ check,
+ * manifests (get verified, put, delete), tags, blobs (HEAD, mount, upload
+ * monolithic or in chunks with resume, verified parallel downloads), and
+ * one place that turns 401/403/404 into messages that say what to check. */
+#include "http.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define ACCEPT_MANIFESTS                                                                      \
+	MG_MEDIA_MANIFEST ", " MG_MEDIA_INDEX ", application/vnd.docker.distribution.manifest.v2+json, " \
+	"application/vnd.docker.distribution.manifest.list.v2+json"
+
+struct mg_remote {
+	char *name; /* host[:port] */
+	char *base; /* scheme://host[:port] */
+	int has_user;
+	mg_http *http;
+	mg_remote_opts o;
+};
+
+const char *mg_remote_name(const mg_remote *r)
+{
+	return r->name;
+}
+
+void mg_remote_free(mg_remote *r)
+{
+	if (!r)
+		return;
+	mg_http_free(r->http);
+	free(r->name);
+	free(r->base);
+	free(r);
+}
+
+/* base/v2/repo/kind/ref */
+static int url_of(mg_buf *out, const mg_remote *r, const char *repo, const char *kind,
+		  const char *ref, mg_error *err)
+{
+	mg_buf_reset(out);
+	return mg_buf_printf(out, err, "%s/v2/%s/%s/%s", r->base, repo, kind, ref ? ref : "");
+}
+
+/* An upload Location (absolute, or a path on the registry), with digest
+ * added to its query when digest is not NULL. */
+static int location_url(mg_buf *out, const mg_remote *r, const char *loc, const char *digest,
+			mg_error *err)
+{
+	mg_buf_reset(out);
+	if (!*loc)
+		return mg_error_set(err, MG_ENET, "registry '%s' started an upload without a Location",
+				    r->name);
+	int rc = loc[0] == '/' ? mg_buf_printf(out, err, "%s%s", r->base, loc)
+			       : mg_buf_puts(out, loc, err);
+	if (!rc && digest)
+		rc = mg_buf_printf(out, err, "%cdigest=%s", strchr(loc, '?') ? '&' : '?', digest);
+	return rc;
+}
+
+static void scope_of(char *out, size_t cap, const char *repo, int push)
+{
+	snprintf(out, cap, "repository:%s:%s", repo, push ? "pull,push" : "pull");
+}
+
+/* The error for an answer that is not what the caller expected. */
+static int status_error(const mg_remote *r, const mg_http_req *q, const char *repo,
+			const char *what, mg_error *err)
+{
+	char why[256];
+	mg_http_error_text(q, why, sizeof(why));
+	switch (q->status) {
+	case 401:
+		return mg_error_set(err, MG_EINVAL,
+				    r->has_user
+					    ? "registry '%s' refused the credentials for repository '%s' (401): "
+					      "check MODELGATE_REGISTRY_USER/MODELGATE_REGISTRY_PASSWORD or run "
+					      "'modelgate login %s'"
+					    : "registry '%s' wants credentials for repository '%s' (401): set "
+					      "MODELGATE_REGISTRY_USER/MODELGATE_REGISTRY_PASSWORD or run "
+					      "'modelgate login %s'",
+				    r->name, repo, r->name);
+	case 403:
+		return mg_error_set(err, MG_EINVAL,
+				    "registry '%s' denied access to repository '%s' (403): check that "
+				    "the account may read%s it", r->name, repo,
+				    strcmp(q->method, "GET") && strcmp(q->method, "HEAD") ? " and write" : "");
+	case 404:
+		return mg_error_set(err, MG_ENOTFOUND,
+				    "%s not found in repository '%s' on registry '%s' (404%s%s): check "
+				    "the name and tag", what, repo, r->name, why[0] ? ": " : "", why);
+	default:
+		return mg_error_set(err, q->status >= 500 ? MG_ENET : MG_EINVAL,
+				    "registry '%s' refused %s for repository '%s' (%ld%s%s)", r->name, what,
+				    repo, q->status, why[0] ? ": " : "", why);
+	}
+}
+
+static int ping(mg_remote *r, long *status, int *tls, mg_error *err)
+{
+	mg_buf url = MG_BUF_INIT;
+	mg_http_req q;
+	int rc = mg_buf_printf(&url, err, "%s/v2/", r->base);
+	mg_http_req_init(&q, "GET", url.data);
+	mg_buf body = MG_BUF_INIT;
+	q.out = &body;
+	q.out_max = 1u << 20;
+	if (!rc)
+		rc = mg_http_do(r->http, &q, err);
+	*status = q.status;
+	*tls = q.tls_error;
+	mg_http_req_free(&q);
+	mg_buf_free(&body);
+	mg_buf_free(&url);
+	return rc;
+}
+
+int mg_remote_open(mg_remote **out, const char *registry, const mg_remote_opts *o,
+		   const char *user, const char *password, mg_error *err)
+{
+	static const mg_remote_opts defaults = MG_REMOTE_OPTS_INIT;
+	mg_remote *r = calloc(1, sizeof(*r));
+	if (!r)
+		return mg_error_set(err, MG_ENOMEM, "out of memory");
+	r->o = o ? *o : defaults;
+	if (!r->o.parallel)
+		r->o.parallel = 4;
+	if (!r->o.chunk_size)
+		r->o.chunk_size = 64u << 20;
+	char *u = NULL, *p = NULL;
+	int rc = 0;
+	if (user) {
+		if (!(u = strdup(user)) || !(p = strdup(password ? password : "")))
+			rc = mg_error_set(err, MG_ENOMEM, "out of memory");
+	} else {
+		rc = mg_auth_lookup(registry, &u, &p, err);
+	}
+	r->has_user = u != NULL;
+	if (!rc && !(r->name = mg_strdup(registry, err)))
+		rc = MG_ENOMEM;
+	if (!rc)
+		rc = mg_http_new(&r->http, registry, &r->o, u, p, err);
+	mg_buf base = MG_BUF_INIT;
+	long status = 0;
+	int tls = 0;
+	if (!rc && !(rc = mg_buf_printf(&base, err, "https://%s", registry))) {
+		r->base = mg_buf_detach(&base);
+		rc = ping(r, &status, &tls, err);
+		if (rc == MG_ENET && tls && r->o.insecure) { /* a plain-HTTP registry */
+			free(r->base);
+			r->base = NULL;
+			if (!(rc = mg_buf_printf(&base, err, "http://%s", registry))) {
+				r->base = mg_buf_detach(&base);
+				mg_error_clear(err);
+				rc = ping(r, &status, &tls, err);
+			}
+		}
+	}
+	if (!rc && status != 200 && status != 401)
+		rc = mg_error_set(err, MG_ENET, "'%s' does not look like an OCI registry: /v2/ answered %ld",
+				  registry, status);
+	if (p)
+		memset(p, 0, strlen(p));
+	free(u);
+	free(p);
+	mg_buf_free(&base);
+	if (rc) {
+		mg_remote_free(r);
+		return rc;
+	}
+	*out = r;
+	return 0;
+}
+
+int mg_remote_check_login(mg_remote *r, mg_error *err)
+{
+	long status = 0;
+	int tls = 0;
+	int rc = ping(r, &status, &tls, err);
+	if (!rc && status == 401)
+		rc = mg_error_set(err, MG_EINVAL, "registry '%s' refused the credentials (401): check the "
+				  "user name and password", r->name);
+	else if (!rc && status != 200)
+		rc = mg_error_set(err, MG_ENET, "registry '%s' answered %ld to a login", r->name, status);
+	return rc;
+}
+
+int mg_remote_get_manifest(mg_remote *r, const mg_ref *ref, mg_buf *out,
+			   char digest[MG_DIGEST_SIZE], char media_type[256], mg_error *err)
+{
+	mg_buf url = MG_BUF_INIT;
+	char scope[600], what[300];
+	const char *id = ref->digest ? ref->digest : ref->tag;
+	scope_of(scope, sizeof(scope), ref->repo, 0);
+	snprintf(what, sizeof(what), ref->digest ? "manifest %s" : "tag '%s'", id);
+	mg_http_req q;
+	int rc = url_of(&url, r, ref->repo, "manifests", id, err);
+	mg_http_req_init(&q, "GET", url.data);
+	size_t start = out->len;
+	q.scope = scope;
+	q.accept = ACCEPT_MANIFESTS;
+	q.out = out;
+	q.out_max = MG_MANIFEST_MAX;
+	if (!rc)
+		rc = mg_http_do(r->http, &q, err);
+	if (!rc && q.status != 200)
+		rc = status_error(r, &q, ref->repo, what, err);
+	if (!rc) {
+		mg_digest_bytes(out->data + start, out->len - start, digest);
+		const char *want = ref->digest ? ref->digest : q.docker_digest[0] ? q.docker_digest : NULL;
+		if (want && mg_digest_valid(want) && strcmp(want, digest))
+			rc = mg_error_set(err, MG_ECORRUPT, "manifest %s of '%s/%s' was corrupted in "
+					  "transfer: its bytes hash to %s", want, r->name, ref->repo, digest);
+		if (media_type)
+			snprintf(media_type, 256, "%.*s", (int)strcspn(q.content_type_out, ";"),
+				 q.content_type_out);
+	}
+	mg_http_req_free(&q);
+	mg_buf_free(&url);
+	return rc;
+}
+
+int mg_remote_put_manifest(mg_remote *r, const char *repo, const char *tag, const void *data,
+			   size_t len, const char *media_type, mg_error *err)
+{
+	char digest[MG_DIGEST_SIZE], scope[600], what[300];
+	mg_digest_bytes(data, len, digest);
+	scope_of(scope, sizeof(scope), repo, 1);
+	snprintf(what, sizeof(what), "manifest %s", digest);
+	mg_buf url = MG_BUF_INIT;
+	mg_http_req q;
+	int rc = url_of(&url, r, repo, "manifests", tag ? tag : digest, err);
+	mg_http_req_init(&q, "PUT", url.data);
+	q.scope = scope;
+	q.body = data;
+	q.body_len = len;
+	q.content_type = media_type ? media_type : MG_MEDIA_MANIFEST;
+	if (!rc)
+		rc = mg_http_do(r->http, &q, err);
+	if (!rc && q.status != 201 && q.status != 200)
+		rc = status_error(r, &q, repo, what, err);
+	mg_http_req_free(&q);
+	mg_buf_free(&url);
+	return rc;
+}
+
+/* HEAD of a manifest: its digest, or MG_ENOTFOUND. */
+static int head_manifest(mg_remote *r, const char *repo, const char *tag,
+			 char digest[MG_DIGEST_SIZE], mg_error *err)
+{
+	char scope[600], what[300];
+	scope_of(scope, sizeof(scope), repo, 0);
+	snprintf(what, sizeof(what), "tag '%s'", tag);
+	mg_buf url = MG_BUF_INIT;
+	mg_http_req q;
+	int rc = url_of(&url, r, repo, "manifests", tag, err);
+	mg_http_req_init(&q, "HEAD", url.data);
+	q.scope = scope;
+	q.accept = ACCEPT_MANIFESTS;
+	if (!rc)
+		rc = mg_http_do(r->http, &q, err);
+	if (!rc && q.status != 200)
+		rc = status_error(r, &q, repo, what, err);
+	if (!rc && !mg_digest_valid(q.docker_digest))
+		rc = mg_error_set(err, MG_ENET, "registry '%s' gave no digest for '%s:%s'", r->name, repo, tag);
+	if (!rc)
+		memcpy(digest, q.docker_digest, MG_DIGEST_SIZE);
+	mg_http_req_free(&q);
+	mg_buf_free(&url);
+	return rc;
+}
+
+static int delete_manifest(mg_remote *r, const char *repo, const char *id, long *status,
+			   mg_error *err)
+{
+	char scope[600], what[300];
+	scope_of(scope, sizeof(scope), repo, 1);
+	snprintf(what, sizeof(what), mg_digest_valid(id) ? "manifest %s" : "tag '%s'", id);
+	mg_buf url = MG_BUF_INIT;
+	mg_http_req q;
+	int rc = url_of(&url, r, repo, "manifests", id, err);
+	mg_http_req_init(&q, "DELETE", url.data);
+	q.scope = scope;
+	if (!rc)
+		rc = mg_http_do(r->http, &q, err);
+	*status = q.status;
+	if (!rc && q.status != 202 && q.status != 200 && q.status != 400 && q.status != 405)
+		rc = status_error(r, &q, repo, what, err);
+	mg_http_req_free(&q);
+	mg_buf_free(&url);
+	return rc;
+}
+
+int mg_remote_delete(mg_remote *r, const mg_ref *ref, mg_error *err)
+{
+	long status = 0;
+	if (ref->digest) {
+		int rc = delete_manifest(r, ref->repo, ref->digest, &status, err);
+		if (!rc && (status == 400 || status == 405))
+			rc = mg_error_set(err, MG_EINVAL, "registry '%s' does not allow deleting manifests "
+					  "(%ld); it must be configured with deletion enabled", r->name, status);
+		return rc;
+	}
+	int rc = delete_manifest(r, ref->repo, ref->tag, &status, err);
+	if (rc || (status != 400 && status != 405))
+		return rc;
+	/* Deleting a tag alone is optional in the API (distribution refuses
+	 * it): delete the manifest, when no other tag points at it. */
+	char digest[MG_DIGEST_SIZE], other[MG_DIGEST_SIZE];
+	char **tags = NULL;
+	size_t n = 0;
+	if ((rc = head_manifest(r, ref->repo, ref->tag, digest, err)) ||
+	    (rc = mg_remote_list_tags(r, ref->repo, &tags, &n, err)))
+		return rc;
+	for (size_t i = 0; i < n && !rc; i++)
+		if (strcmp(tags[i], ref->tag) && !(rc = head_manifest(r, ref->repo, tags[i], other, err)) &&
+		    !strcmp(other, digest))
+			rc = mg_error_set(err, MG_EINVAL, "registry '%s' cannot delete the tag '%s' alone, and "
+					  "deleting its manifest would also remove the tag '%s' of "
+					  "repository '%s'", r->name, ref->tag, tags[i], ref->repo);
+	for (size_t i = 0; i < n; i++)
+		free(tags[i]);
+	free(tags);
+	if (!rc && !(rc = delete_manifest(r, ref->repo, digest, &status, err)) &&
+	    (status == 400 || status == 405))
+		rc = mg_error_set(err, MG_EINVAL, "registry '%s' does not allow deleting manifests (%ld); "
+				  "it must be configured with deletion enabled", r->name, status);
+	return rc;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int mg_remote_list_tags(mg_remote *r, const char *repo, char ***tags, size_t *n, mg_error *err)
+{
+	char scope[600];
+	scope_of(scope, sizeof(scope), repo, 0);
+	mg_buf url = MG_BUF_INIT, body = MG_BUF_INIT;
+	mg_http_req q;
+	int rc = url_of(&url, r, repo, "tags", "list", err);
+	mg_http_req_init(&q, "GET", url.data);
+	q.scope = scope;
+	q.out = &body;
+	q.out_max = 16u << 20;
+	*tags = NULL;
+	*n = 0;
+	if (!rc)
+		rc = mg_http_do(r->http, &q, err);
+	if (!rc && q.status != 200)
+		rc = status_error(r, &q, repo, "the tag list", err);
+	json_t *j = rc ? NULL : json_loadb(body.data, body.len, 0, NULL);
+	if (!rc && !json_is_object(j))
+		rc = mg_error_set(err, MG_ENET, "registry '%s' sent a tag list that is not JSON", r->name);
+	json_t *arr = json_object_get(j, "tags");
+	size_t count = json_array_size(arr);
+	if (!rc && !(*tags = calloc(count ? count : 1, sizeof(char *))))
+		rc = mg_error_set(err, MG_ENOMEM, "out of memory");
+	for (size_t i = 0; !rc && i < count; i++) {
+		const char *t = json_string_value(json_array_get(arr, i));
+		if (t && !((*tags)[(*n)++] = strdup(t)))
+			rc = mg_error_set(err, MG_ENOMEM, "out of memory");
+	}
+	if (!rc)
+		qsort(*tags, *n, sizeof(char *), cmp_str);
+	json_decref(j);
+	mg_http_req_free(&q);
+	mg_buf_free(&url);
+	mg_buf_free(&body);
+	return rc;
+}
+
+/* ---- blobs ------------------------------------------------------------ */
+
+int mg_remote_has_blob(mg_remote *r, const char *repo, const char *digest, int *has,
+		       mg_error *err)
+{
+	char scope[600], what[300];
+	scope_of(scope, sizeof(scope), repo, 0);
+	snprintf(what, sizeof(what), "blob %s", digest);
+	mg_buf url = MG_BUF_INIT;
+	mg_http_req q;
+	int rc = url_of(&url, r, repo, "blobs", digest, err);
+	mg_http_req_init(&q, "HEAD", url.data);
+	q.scope = scope;
+	q.follow = 1;
+	if (!rc)
+		rc = mg_http_do(r->http, &q, err);
+	*has = !rc && q.status == 200;
+	if (!rc && q.status != 200 && q.status != 404)
+		rc = status_error(r, &q, repo, what, err);
+	mg_http_req_free(&q);
+	mg_buf_free(&url);
+	return rc;
+}
+
+/* POST to the uploads endpoint (with query, e.g. a mount); the answer's
+ * status and Location. */
+static int start_upload(mg_remote *r, const char *repo, const char *query, const char *scope,
+			long *status, mg_buf *loc, mg_error *err)
+{
+	mg_buf url = MG_BUF_INIT;
+	mg_http_req q;
+	int rc = url_of(&url, r, repo, "blobs", "uploads/", err);
+	if (!rc && query)
+		rc = mg_buf_puts(&url, query, err);
+	mg_http_req_init(&q, "POST", url.data);
+	q.scope = scope;
+	if (!rc)
+		rc = mg_http_do(r->http, &q, err);
+	*status = q.status;
+	if (!rc && q.status != 202 && q.status != 201)
+		rc = status_error(r, &q, repo, "a blob upload", err);
+	if (!rc && q.status == 202)
+		rc = location_url(loc, r, q.location, NULL, err);
+	mg_http_req_free(&q);
+	mg_buf_free(&url);
+	return rc;
+}
+
+static void cancel_upload(mg_remote *r, const char *url, const char *scope)
+{
+	mg_http_req q;
+	mg_http_req_init(&q, "DELETE", url);
+	q.scope = scope;
+	mg_http_do(r->http, &q, NULL);
+	mg_http_req_free(&q);
+}
+
+int mg_remote_mount_blob(mg_remote *r, const char *repo, const char *from, const char *digest,
+			 int *mounted, mg_error *err)
+{
+	char scope[1200], query[600];
+	snprintf(scope, sizeof(scope), "repository:%s:pull,push repository:%s:pull", repo, from);
+	snprintf(query, sizeof(query), "?mount=%s&from=%s", digest, from);
+	mg_buf loc = MG_BUF_INIT;
+	long status = 0;
+	int rc = start_upload(r, repo, query, scope, &status, &loc, err);
+	*mounted = !rc && status == 201;
+	if (!rc && status == 202) /* declined: an upload was started instead */
+		cancel_upload(r, loc.data, scope);
+	mg_buf_free(&loc);
+	return rc;
+}
+
+/* PUT url (a Location with ?digest=) with the body of q (or none). */
+static int finish_upload(mg_remote *r, mg_http_req *q, const char *repo, const char *digest,
+			 mg_error *err)
+{
+	int rc = mg_http_do(r->http, q, err);
+	if (!rc && q->status != 201) {
+		char what[300];
+		snprintf(what, sizeof(what), "blob %s", digest);
+		rc = status_error(r, q, repo, what, err);
+		if (q->status == 400)
+			rc = mg_error_set(err, MG_ECORRUPT, "registry '%s' refused blob %s of '%s' (400): the "
+					  "bytes it received do not match the digest", r->name, digest, repo);
+	}
+	return rc;
+}
+
+/* Where the registry says an upload stopped (GET on the upload URL). */
+static int upload_offset(mg_remote *r, mg_buf *loc, const char *scope, uint64_t *off,
+			 mg_error *err)
+{
+	mg_http_req q;
+	mg_http_req_init(&q, "GET", loc->data);
+	q.scope = scope;
+	int rc = mg_http_do(r->http, &q, err);
+	int64_t end = q.status == 204 ? mg_http_range_end(q.range) : -1;
+	if (!rc && end < 0)
+		rc = mg_error_set(err, MG_ENET, "registry '%s' lost an upload in progress (%ld)", r->name,
+				  q.status);
+	if (!rc && q.location[0])
+		rc = location_url(loc, r, q.location, NULL, err);
+	if (!rc)
+		*off = (uint64_t)end;
+	mg_http_req_free(&q);
+	return rc;
+}
+
+/* Sends size bytes of fd in PATCH chunks from where the registry says it
+ * stopped, hashing them (once each) when hash is set. */
+static int send_chunks(mg_remote *r, const char *repo, mg_buf *loc, const char *scope, int fd,
+		       uint64_t size, mg_hash *hash, const char *what, mg_error *err)
+{
+	uint64_t off = 0, hashed = 0;
+	int failures = 0, rc = 0;
+	int max = r->o.max_retries > 0 ? r->o.max_retries : 4;
+	while (!rc && (off < size || (size == 0 && off == 0 && !failures))) {
+		uint64_t n = size - off < r->o.chunk_size ? size - off : r->o.chunk_size;
+		char crange[96];
+		snprintf(crange, sizeof(crange), "Content-Range: %llu-%llu", (unsigned long long)off,
+			 (unsigned long long)(off + n - (n > 0)));
+		mg_http_req q;
+		mg_http_req_init(&q, "PATCH", loc->data);
+		q.scope = scope;
+		q.body_fd = fd;
+		q.body_off = off;
+		q.body_len = n;
+		q.hash = hash;
+		q.hashed = &hashed;
+		q.replayable = 0;
+		q.content_type = "application/octet-stream";
+		q.header = crange;
+		q.what = what;
+		q.total = size;
+		mg_error e = {0};
+		int prc = mg_http_do(r->http, &q, &e);
+		int64_t end = prc ? -1 : mg_http_range_end(q.range);
+		if (!prc && q.status == 202 && end == (int64_t)(off + n)) {
+			rc = location_url(loc, r, q.location, NULL, err);
+			off += n;
+			if (size == 0)
+				break;
+		} else if (!prc && q.status != 202 && q.status < 500 && q.status != 416) {
+			rc = status_error(r, &q, repo, "a blob upload", err);
+		} else if (e.code && e.code != MG_ENET) {
+			rc = mg_error_set(err, e.code, "%s", e.msg);
+		} else if (++failures > max) {
+			rc = e.code ? mg_error_set(err, e.code, "%s", e.msg)
+				    : mg_error_set(err, MG_ENET, "registry '%s' kept failing an upload to '%s' "
+						   "(%ld) after %d attempts", r->name, repo, q.status, failures);
+		} else { /* ask where it stopped, and go on from there */
+			usleep((useconds_t)mg_http_backoff_ms(failures, r->o.backoff_ms ? r->o.backoff_ms : 500,
+							      (double)rand() / RAND_MAX) * 1000);
+			rc = upload_offset(r, loc, scope, &off, err);
+			if (!rc && off > size)
+				rc = mg_error_set(err, MG_ENET, "registry '%s' claims %llu bytes of a %llu-byte "
+						  "upload", r->name, (unsigned long long)off,
+						  (unsigned long long)size);
+		}
+		mg_http_req_free(&q);
+	}
+	return rc;
+}
+
+int mg_remote_push_blob_fd(mg_remote *r, const char *repo, int fd, uint64_t size,
+			   const char *digest, char digest_out[MG_DIGEST_SIZE], const char *what,
+			   mg_error *err)
+{
+	char scope[600];
+	scope_of(scope, sizeof(scope), repo, 1);
+	mg_buf loc = MG_BUF_INIT, url = MG_BUF_INIT;
+	mg_hash *hash = NULL;
+	long status;
+	int rc = 0;
+	int max = r->o.max_retries > 0 ? r->o.max_retries : 4;
+	if (digest && size <= r->o.chunk_size) {
+		/* monolithic: POST, then PUT with the whole body; a failure
+		 * starts a new upload (a half-received PUT spoils the old one) */
+		for (int attempt = 1;; attempt++) {
+			mg_error e = {0};
+			rc = start_upload(r, repo, NULL, scope, &status, &loc, err);
+			if (!rc)
+				rc = location_url(&url, r, loc.data, digest, err);
+			if (rc)
+				break;
+			mg_http_req q;
+			mg_http_req_init(&q, "PUT", url.data);
+			q.scope = scope;
+			q.body_fd = fd;
+			q.body_len = size;
+			q.replayable = 0;
+			q.content_type = "application/octet-stream";
+			q.what = what;
+			q.total = size;
+			rc = finish_upload(r, &q, repo, digest, &e);
+			mg_http_req_free(&q);
+			if (!rc || rc != MG_ENET || attempt > max) {
+				if (rc)
+					*err = e;
+				break;
+			}
+			usleep((useconds_t)mg_http_backoff_ms(attempt, r->o.backoff_ms ? r->o.backoff_ms : 500,
+							      (double)rand() / RAND_MAX) * 1000);
+		}
+		if (!rc)
+			memcpy(digest_out, digest, MG_DIGEST_SIZE);
+		goto done;
+	}
+	if (!digest && (rc = mg_hash_new(&hash, err)))
+		goto done;
+	if ((rc = start_upload(r, repo, NULL, scope, &status, &loc, err)) ||
+	    (rc = send_chunks(r, repo, &loc, scope, fd, size, hash, what, err)))
+		goto done;
+	char got[MG_DIGEST_SIZE];
+	if (hash)
+		mg_hash_final(hash, got);
+	else
+		memcpy(got, digest, MG_DIGEST_SIZE);
+	if ((rc = location_url(&url, r, loc.data, got, err)))
+		goto done;
+	mg_http_req q;
+	mg_http_req_init(&q, "PUT", url.data);
+	q.scope = scope;
+	rc = finish_upload(r, &q, repo, got, err);
+	mg_http_req_free(&q);
+	if (!rc)
+		memcpy(digest_out, got, MG_DIGEST_SIZE);
+done:
+	mg_hash_free(hash);
+	mg_buf_free(&loc);
+	mg_buf_free(&url);
+	return rc;
+}
+
+int mg_remote_push_blob_bytes(mg_remote *r, const char *repo, const void *data, size_t len,
+			      char digest_out[MG_DIGEST_SIZE], mg_error *err)
+{
+	char scope[600];
+	scope_of(scope, sizeof(scope), repo, 1);
+	mg_digest_bytes(data, len, digest_out);
+	int has = 0;
+	int rc = mg_remote_has_blob(r, repo, digest_out, &has, err);
+	if (rc || has)
+		return rc;
+	mg_buf loc = MG_BUF_INIT, url = MG_BUF_INIT;
+	long status;
+	if (!(rc = start_upload(r, repo, NULL, scope, &status, &loc, err)) &&
+	    !(rc = location_url(&url, r, loc.data, digest_out, err))) {
+		mg_http_req q;
+		mg_http_req_init(&q, "PUT", url.data);
+		q.scope = scope;
+		q.body = data;
+		q.body_len = len;
+		q.content_type = "application/octet-stream";
+		rc = finish_upload(r, &q, repo, digest_out, err);
+		mg_http_req_free(&q);
+	}
+	mg_buf_free(&loc);
+	mg_buf_free(&url);
+	return rc;
+}
+
+int mg_remote_read_blob(mg_remote *r, const char *repo, const char *digest, size_t max,
+			mg_buf *out, mg_error *err)
+{
+	char scope[600], what[300];
+	scope_of(scope, sizeof(scope), repo, 0);
+	snprintf(what, sizeof(what), "blob %s", digest);
+	mg_buf url = MG_BUF_INIT;
+	mg_http_req q;
+	size_t start = out->len;
+	int rc = url_of(&url, r, repo, "blobs", digest, err);
+	mg_http_req_init(&q, "GET", url.data);
+	q.scope = scope;
+	q.follow = 1;
+	q.out = out;
+	q.out_max = start + max;
+	if (!rc)
+		rc = mg_http_do(r->http, &q, err);
+	if (!rc && q.status != 200)
+		rc = status_error(r, &q, repo, what, err);
+	if (!rc) {
+		char got[MG_DIGEST_SIZE];
+		mg_digest_bytes(out->data + start, out->len - start, got);
+		if (strcmp(got, digest))
+			rc = mg_error_set(err, MG_ECORRUPT, "blob %s of '%s/%s' was corrupted in transfer: "
+					  "its bytes hash to %s", digest, r->name, repo, got);
+	}
+	if (rc && out->data) {
+		out->len = start;
+		out->data[start] = '\0';
+	}
+	mg_http_req_free(&q);
+	mg_buf_free(&url);
+	return rc;
+}
+
+static int vfile_sink(void *ctx, const void *data, size_t len, mg_error *err)
+{
+	return mg_vfile_write(ctx, data, len, err);
+}
+
+int mg_remote_fetch_blobs(mg_remote *r, const char *repo, const mg_desc *descs, size_t n,
+			  mg_vfile *const *files, mg_error *err)
+{
+	char scope[600];
+	scope_of(scope, sizeof(scope), repo, 0);
+	mg_http_req *qs = calloc(n ? n : 1, sizeof(*qs));
+	mg_http_req **qp = calloc(n ? n : 1, sizeof(*qp));
+	mg_buf *urls = calloc(n ? n : 1, sizeof(*urls));
+	int rc = qs && qp && urls ? 0 : mg_error_set(err, MG_ENOMEM, "out of memory");
+	for (size_t i = 0; !rc && i < n; i++) {
+		rc = url_of(&urls[i], r, repo, "blobs", descs[i].digest, err);
+		mg_http_req_init(&qs[i], "GET", urls[i].data);
+		qs[i].scope = scope;
+		qs[i].follow = 1;
+		qs[i].resume = 1;
+		qs[i].sink = vfile_sink;
+		qs[i].sink_ctx = files[i];
+		qs[i].what = descs[i].title ? descs[i].title : descs[i].digest;
+		qs[i].total = descs[i].size;
+		qp[i] = &qs[i];
+	}
+	if (!rc)
+		rc = mg_http_run(r->http, qp, n, (size_t)r->o.parallel, err);
+	for (size_t i = 0; !rc && i < n; i++) { /* verify everything first ... */
+		char what[300];
+		snprintf(what, sizeof(what), "blob %s", descs[i].digest);
+		if (qs[i].status != 200 && qs[i].status != 206)
+			rc = status_error(r, &qs[i], repo, what, err);
+		else
+			rc = mg_vfile_verify(files[i], err);
+	}
+	for (size_t i = 0; !rc && i < n; i++) /* ... then put it in place */
+		rc = mg_vfile_commit(files[i], err);
+	for (size_t i = 0; qs && urls && i < n; i++) {
+		mg_http_req_free(&qs[i]);
+		mg_buf_free(&urls[i]);
+	}
+	free(qs);
+	free(qp);
+	free(urls);
+	return rc;
+}

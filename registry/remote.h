@@ -1,0 +1,164 @@
+/* registry: OCI registries over the Distribution API (GHCR, GitLab,
+ * Harbor, distribution), credentials, and copying artifacts between the
+ * local store and registries.
+ *
+ * Ownership as in registry.h. Nothing here prints: progress goes through
+ * the caller's callback. Every byte downloaded is verified against its
+ * digest while it streams; bad bytes are never kept. Credentials never
+ * appear in error messages.
+ *
+ * Error codes: MG_ENET when a registry cannot be reached or keeps failing
+ * (5xx, 429 after bounded retries, TLS); MG_EINVAL for refused credentials
+ * (401/403); MG_ENOTFOUND for an unknown repository, tag or blob;
+ * MG_ECORRUPT for bytes that do not match their digest. */
+#ifndef MG_REMOTE_H
+#define MG_REMOTE_H
+
+#include "registry.h"
+
+/* Progress of one transfer: what ("push model.onnx"), bytes done, total
+ * (0 if unknown); done == total and finished = 1 at the end. */
+typedef void (*mg_progress_fn)(void *ctx, const char *what, uint64_t done, uint64_t total,
+			       int finished);
+
+typedef struct mg_remote_opts {
+	int version;
+	int insecure;        /* plain HTTP or unverified TLS */
+	const char *ca_file; /* a private CA to trust */
+	int max_retries;     /* for 429/5xx/dropped connections; 0: 4 */
+	long backoff_ms;     /* first backoff; 0: 500 */
+	int parallel;        /* blob transfers at once; 0: 4 */
+	uint64_t chunk_size; /* uploads above this go in chunks; 0: 64 MiB */
+	mg_progress_fn progress;
+	void *progress_ctx;
+} mg_remote_opts;
+#define MG_REMOTE_OPTS_VERSION 1
+#define MG_REMOTE_OPTS_INIT {MG_REMOTE_OPTS_VERSION, 0, NULL, 0, 0, 0, 0, NULL, NULL}
+
+/* ---- credentials ----------------------------------------------------- */
+
+/* Credentials for registry, first found of: MODELGATE_REGISTRY_USER and
+ * MODELGATE_REGISTRY_PASSWORD; the CI's own (GitLab: CI_REGISTRY,
+ * CI_REGISTRY_USER, CI_REGISTRY_PASSWORD; GitHub: GITHUB_TOKEN for ghcr.io);
+ * the "auths" of $DOCKER_CONFIG/config.json (default ~/.docker). *user and
+ * *password are NULL when there are none (anonymous). Caller frees. */
+int mg_auth_lookup(const char *registry, char **user, char **password, mg_error *err);
+/* Finds registry in the text of a docker config.json: 0 and the decoded
+ * credentials, MG_ENOTFOUND when it has none for registry. */
+int mg_auth_from_docker_config(const char *json, size_t len, const char *registry,
+			       char **user, char **password, mg_error *err);
+/* The docker config.json path: $DOCKER_CONFIG/config.json or
+ * ~/.docker/config.json. */
+int mg_auth_config_path(mg_buf *out, mg_error *err);
+/* Records credentials for registry in the docker config.json (base64
+ * "auth"), keeping everything else in it; atomically, mode 0600. */
+int mg_auth_store(const char *registry, const char *user, const char *password, mg_error *err);
+/* base64 (RFC 4648, padded); caller frees. */
+char *mg_base64_encode(const void *data, size_t len, mg_error *err);
+/* Decodes base64 into out (appending); MG_EINVAL when malformed. */
+int mg_base64_decode(mg_buf *out, const char *s, mg_error *err);
+
+/* ---- a registry ------------------------------------------------------ */
+
+typedef struct mg_remote mg_remote;
+
+/* Connects to registry ("host[:port]"), with credentials from
+ * mg_auth_lookup (or user/password when given), checking /v2/. */
+int mg_remote_open(mg_remote **out, const char *registry, const mg_remote_opts *o,
+		   const char *user, const char *password, mg_error *err);
+void mg_remote_free(mg_remote *r);
+/* Checks that the registry accepts the credentials r was opened with (a
+ * login): MG_EINVAL when it refuses them. */
+int mg_remote_check_login(mg_remote *r, mg_error *err);
+const char *mg_remote_name(const mg_remote *r);
+
+/* The manifest ref names (by tag or digest), verified against its digest;
+ * bytes appended to out, its media type to media_type (may be NULL). */
+int mg_remote_get_manifest(mg_remote *r, const mg_ref *ref, mg_buf *out,
+			   char digest[MG_DIGEST_SIZE], char media_type[256], mg_error *err);
+/* Stores a manifest under tag (or under its digest when tag is NULL). */
+int mg_remote_put_manifest(mg_remote *r, const char *repo, const char *tag, const void *data,
+			   size_t len, const char *media_type, mg_error *err);
+/* Deletes what ref names: a tag, or a manifest (all its tags) by digest. */
+int mg_remote_delete(mg_remote *r, const mg_ref *ref, mg_error *err);
+/* The tags of repo, sorted; caller frees each and the array. */
+int mg_remote_list_tags(mg_remote *r, const char *repo, char ***tags, size_t *n, mg_error *err);
+
+/* Blobs. *has is 1 when repo has the blob. */
+int mg_remote_has_blob(mg_remote *r, const char *repo, const char *digest, int *has,
+		       mg_error *err);
+/* Mounts a blob from another repository of the same registry; *mounted is
+ * 0 when the registry declined (then upload it). */
+int mg_remote_mount_blob(mg_remote *r, const char *repo, const char *from, const char *digest,
+			 int *mounted, mg_error *err);
+/* Uploads size bytes of fd from its start. With digest NULL, the bytes are
+ * hashed while they are sent and the digest goes to digest_out. Large blobs
+ * go in chunks; an interrupted upload resumes where the registry says it
+ * stopped. */
+int mg_remote_push_blob_fd(mg_remote *r, const char *repo, int fd, uint64_t size,
+			   const char *digest, char digest_out[MG_DIGEST_SIZE], const char *what,
+			   mg_error *err);
+int mg_remote_push_blob_bytes(mg_remote *r, const char *repo, const void *data, size_t len,
+			      char digest_out[MG_DIGEST_SIZE], mg_error *err);
+/* A small blob (at most max bytes), verified. */
+int mg_remote_read_blob(mg_remote *r, const char *repo, const char *digest, size_t max,
+			mg_buf *out, mg_error *err);
+
+/* A place a downloaded blob goes to: bytes are hashed on the way and kept
+ * only when they match digest (see mg_vfile_*). */
+typedef struct mg_vfile mg_vfile;
+/* Opens a verified file: bytes go to a temporary file in dir, which
+ * commit renames to dest when they hash to digest and number size. */
+int mg_vfile_open(mg_vfile **out, const char *dir, const char *dest, const char *digest,
+		  uint64_t size, mg_error *err);
+/* A verified file whose destination is the store's blob for digest. */
+int mg_store_blob_writer(mg_vfile **out, mg_store *s, const char *digest, uint64_t size,
+			 mg_error *err);
+int mg_vfile_write(mg_vfile *f, const void *data, size_t len, mg_error *err);
+/* Writes out what is pending and checks size and digest; on a mismatch
+ * the error names both digests (and free removes the bytes). */
+int mg_vfile_verify(mg_vfile *f, mg_error *err);
+/* Verifies, then renames into place. */
+int mg_vfile_commit(mg_vfile *f, mg_error *err);
+/* Removes the temporary file (unless committed) and frees f. */
+void mg_vfile_free(mg_vfile *f);
+
+/* Downloads n blobs of repo in parallel into the verified files, and
+ * commits them only when every one is verified. */
+int mg_remote_fetch_blobs(mg_remote *r, const char *repo, const mg_desc *descs, size_t n,
+			  mg_vfile *const *files, mg_error *err);
+
+/* ---- artifacts on a registry ---------------------------------------- */
+
+/* As mg_push_local, to ref on r: each file is uploaded unless the registry
+ * has it already (files_existed counts those). */
+int mg_push_remote(mg_remote *r, const mg_ref *ref, const char *const *files, size_t nfiles,
+		   const mg_push_opts *opts, mg_push_result *res, mg_error *err);
+/* As mg_pull_local, from ref on r. */
+int mg_pull_remote(mg_remote *r, const mg_ref *ref, const char *dir, mg_manifest **out,
+		   char digest[MG_DIGEST_SIZE], mg_error *err);
+
+/* ---- copy ------------------------------------------------------------ */
+
+/* One end of a copy: the local store (remote NULL) or a registry. */
+typedef struct mg_endpoint {
+	mg_store *store;
+	mg_remote *remote;
+	const mg_ref *ref;
+} mg_endpoint;
+
+typedef struct mg_copy_result {
+	char digest[MG_DIGEST_SIZE];
+	size_t blobs_copied;  /* sent or downloaded */
+	size_t blobs_mounted; /* mounted from the source repository */
+	size_t blobs_skipped; /* the destination had them */
+	uint64_t bytes_copied;
+} mg_copy_result;
+
+/* Copies the artifact src names to dst (a tag, or by digest), moving only
+ * blobs dst lacks. Into the local store the tag moves last, after every
+ * blob is verified and stored: an interrupted copy moves no tag. */
+int mg_copy(const mg_endpoint *src, const mg_endpoint *dst, mg_copy_result *res,
+	    mg_error *err);
+
+#endif

@@ -1,0 +1,372 @@
+/* engine_ort: ONNX Runtime through its C API, loaded with dlopen.
+ *
+ * The library is $MODELGATE_ORT_LIB, else libonnxruntime.so.1 next to the
+ * agent, else libonnxruntime.so.1 on the library path. The header in
+ * .deps/ort/include is API version 29; OrtGetApiBase()->GetApi(29) works
+ * with every library from 1.22 on (the tested one is 1.30.0).
+ *
+ * Inputs are wrapped, not copied (CreateTensorWithDataAsOrtValue), once per
+ * bind; each run lets ORT allocate the outputs and releases the previous
+ * ones outside the timed call. */
+#include "runners/agent/engine.h"
+
+#include <dlfcn.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "onnxruntime_c_api.h"
+
+struct mg_engine {
+	void *lib;
+	const OrtApi *api;
+	OrtEnv *env;
+	OrtMemoryInfo *mem;
+	OrtAllocator *alloc;
+	char version[64];
+};
+
+struct mg_engine_model {
+	mg_engine *e;
+	OrtSession *session;
+	char **in_names, **out_names;
+	size_t nin, nout;
+	/* bound inputs */
+	const char **bind_names;
+	OrtValue **bind_vals;
+	size_t nbind;
+	OrtValue **outs; /* nout values of the last run, or NULLs */
+};
+
+uint64_t mg_agent_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Turns a status into an error (code) and releases it; 0 for success. */
+static int status_err(const OrtApi *api, OrtStatus *st, mg_error *err, int code, const char *what)
+{
+	if (!st)
+		return 0;
+	mg_error_set(err, code, "%s: %s", what, api->GetErrorMessage(st));
+	api->ReleaseStatus(st);
+	return code;
+}
+
+static void *open_lib(char *tried, size_t triedlen)
+{
+	const char *env = getenv("MODELGATE_ORT_LIB");
+	if (env && *env) {
+		snprintf(tried, triedlen, "'%s' (MODELGATE_ORT_LIB)", env);
+		return dlopen(env, RTLD_NOW | RTLD_LOCAL);
+	}
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		self[n] = '\0';
+		char *slash = strrchr(self, '/');
+		if (slash) {
+			char path[PATH_MAX + 32];
+			snprintf(path, sizeof(path), "%.*s/libonnxruntime.so.1", (int)(slash - self), self);
+			void *h = access(path, R_OK) == 0 ? dlopen(path, RTLD_NOW | RTLD_LOCAL) : NULL;
+			if (h)
+				return h;
+		}
+	}
+	snprintf(tried, triedlen, "'libonnxruntime.so.1' (MODELGATE_ORT_LIB is not set, none next "
+				  "to the agent, and none on the library path)");
+	return dlopen("libonnxruntime.so.1", RTLD_NOW | RTLD_LOCAL);
+}
+
+static void ort_close(mg_engine *e)
+{
+	if (!e)
+		return;
+	if (e->api) {
+		if (e->mem)
+			e->api->ReleaseMemoryInfo(e->mem);
+		if (e->env)
+			e->api->ReleaseEnv(e->env);
+	}
+	/* the library stays loaded: ORT's own threads and atexit handlers may
+	 * still refer to it */
+	free(e);
+}
+
+static int ort_open(mg_engine **out, mg_error *err)
+{
+	*out = NULL;
+	mg_engine *e = calloc(1, sizeof(*e));
+	if (!e)
+		return mg_error_set(err, MG_ENOMEM, "out of memory");
+	/* The onnxruntime-node builds carry Microsoft's telemetry, which writes
+	 * a database under ~/.cache/Microsoft with fsyncs at every CreateEnv
+	 * (20-60 ms) and may upload. A measuring tool in CI wants none of it;
+	 * a user who does sets ORT_DISABLE_TELEMETRY=0. */
+	setenv("ORT_DISABLE_TELEMETRY", "1", 0);
+	char tried[PATH_MAX + 128];
+	e->lib = open_lib(tried, sizeof(tried));
+	if (!e->lib) {
+		const char *why = dlerror();
+		free(e);
+		return mg_error_set(err, MG_ERROR, "cannot load ONNX Runtime %s: %s", tried,
+				    why ? why : "unknown error");
+	}
+	const OrtApiBase *(*get_base)(void);
+	*(void **)&get_base = dlsym(e->lib, "OrtGetApiBase");
+	const OrtApiBase *base = get_base ? get_base() : NULL;
+	if (!base) {
+		free(e);
+		return mg_error_set(err, MG_ERROR, "ONNX Runtime %s has no OrtGetApiBase", tried);
+	}
+	snprintf(e->version, sizeof(e->version), "%s", base->GetVersionString());
+	e->api = base->GetApi(ORT_API_VERSION);
+	if (!e->api) {
+		free(e);
+		return mg_error_set(err, MG_ERROR,
+				    "ONNX Runtime %s does not offer C API version %d (it is %s)", tried,
+				    ORT_API_VERSION, base->GetVersionString());
+	}
+	const OrtApi *api = e->api;
+	int rc = status_err(api, api->CreateEnv(ORT_LOGGING_LEVEL_ERROR, "modelgate", &e->env), err,
+			    MG_ERROR, "onnxruntime CreateEnv");
+	if (!rc)
+		rc = status_err(api, api->CreateCpuMemoryInfo(OrtArenaAllocator, OrtMemTypeDefault, &e->mem),
+				err, MG_ERROR, "onnxruntime CreateCpuMemoryInfo");
+	if (!rc)
+		rc = status_err(api, api->GetAllocatorWithDefaultOptions(&e->alloc), err, MG_ERROR,
+				"onnxruntime GetAllocatorWithDefaultOptions");
+	if (rc) {
+		ort_close(e);
+		return rc;
+	}
+	*out = e;
+	return 0;
+}
+
+static const char *ort_version(const mg_engine *e)
+{
+	return e->version;
+}
+
+static void free_names(char **names, size_t n)
+{
+	for (size_t i = 0; names && i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+static void unbind(mg_engine_model *m)
+{
+	const OrtApi *api = m->e->api;
+	for (size_t i = 0; i < m->nbind; i++)
+		if (m->bind_vals[i])
+			api->ReleaseValue(m->bind_vals[i]);
+	free(m->bind_vals);
+	free(m->bind_names);
+	m->bind_vals = NULL;
+	m->bind_names = NULL;
+	m->nbind = 0;
+}
+
+static void release_outputs(mg_engine_model *m)
+{
+	for (size_t i = 0; m->outs && i < m->nout; i++) {
+		if (m->outs[i])
+			m->e->api->ReleaseValue(m->outs[i]);
+		m->outs[i] = NULL;
+	}
+}
+
+static void ort_unload(mg_engine_model *m)
+{
+	if (!m)
+		return;
+	unbind(m);
+	release_outputs(m);
+	free(m->outs);
+	if (m->session)
+		m->e->api->ReleaseSession(m->session);
+	free_names(m->in_names, m->nin);
+	free_names(m->out_names, m->nout);
+	free(m);
+}
+
+/* Copies the session's input (or output) names. */
+static int get_names(mg_engine_model *m, int outputs, mg_error *err)
+{
+	const OrtApi *api = m->e->api;
+	size_t n;
+	OrtStatus *st = outputs ? api->SessionGetOutputCount(m->session, &n)
+				: api->SessionGetInputCount(m->session, &n);
+	int rc = status_err(api, st, err, MG_EINVAL, "onnxruntime");
+	if (rc)
+		return rc;
+	char **names = calloc(n ? n : 1, sizeof(*names));
+	if (!names)
+		return mg_error_set(err, MG_ENOMEM, "out of memory");
+	if (outputs)
+		m->out_names = names, m->nout = n;
+	else
+		m->in_names = names, m->nin = n;
+	for (size_t i = 0; i < n; i++) {
+		char *s = NULL;
+		st = outputs ? api->SessionGetOutputName(m->session, i, m->e->alloc, &s)
+			     : api->SessionGetInputName(m->session, i, m->e->alloc, &s);
+		if ((rc = status_err(api, st, err, MG_EINVAL, "onnxruntime")))
+			return rc;
+		names[i] = strdup(s);
+		OrtStatus *fst = api->AllocatorFree(m->e->alloc, s);
+		if (fst)
+			api->ReleaseStatus(fst);
+		if (!names[i])
+			return mg_error_set(err, MG_ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
+static int ort_load(mg_engine *e, const char *path, const mg_engine_opts *o, mg_engine_model **out,
+		    mg_error *err)
+{
+	*out = NULL;
+	const OrtApi *api = e->api;
+	mg_engine_model *m = calloc(1, sizeof(*m));
+	if (!m)
+		return mg_error_set(err, MG_ENOMEM, "out of memory");
+	m->e = e;
+	OrtSessionOptions *so = NULL;
+	int rc = status_err(api, api->CreateSessionOptions(&so), err, MG_ERROR, "onnxruntime");
+	if (!rc && o->threads > 0)
+		rc = status_err(api, api->SetIntraOpNumThreads(so, o->threads), err, MG_EINVAL,
+				"onnxruntime: threads");
+	if (!rc)
+		rc = status_err(api, api->SetSessionGraphOptimizationLevel(so, (GraphOptimizationLevel)o->opt_level),
+				err, MG_EINVAL, "onnxruntime: optimisation level");
+	if (!rc && o->provider && *o->provider && strcmp(o->provider, "cpu") &&
+	    strcmp(o->provider, "CPU"))
+		rc = status_err(api, api->SessionOptionsAppendExecutionProvider(so, o->provider, NULL, NULL, 0),
+				err, MG_EINVAL, "onnxruntime: execution provider");
+	if (!rc)
+		rc = status_err(api, api->CreateSession(e->env, path, so, &m->session), err, MG_EINVAL,
+				"onnxruntime cannot load the model");
+	if (so)
+		api->ReleaseSessionOptions(so);
+	if (!rc)
+		rc = get_names(m, 0, err);
+	if (!rc)
+		rc = get_names(m, 1, err);
+	if (!rc && !(m->outs = calloc(m->nout ? m->nout : 1, sizeof(*m->outs))))
+		rc = mg_error_set(err, MG_ENOMEM, "out of memory");
+	if (rc) {
+		ort_unload(m);
+		return rc;
+	}
+	*out = m;
+	return 0;
+}
+
+static int ort_bind(mg_engine_model *m, mg_tensor *const *inputs, size_t n, mg_error *err)
+{
+	const OrtApi *api = m->e->api;
+	unbind(m);
+	m->bind_vals = calloc(n ? n : 1, sizeof(*m->bind_vals));
+	m->bind_names = calloc(n ? n : 1, sizeof(*m->bind_names));
+	if (!m->bind_vals || !m->bind_names)
+		return mg_error_set(err, MG_ENOMEM, "out of memory");
+	m->nbind = n;
+	for (size_t i = 0; i < n; i++) {
+		const mg_tensor *t = inputs[i];
+		m->bind_names[i] = t->name;
+		char what[300];
+		snprintf(what, sizeof(what), "onnxruntime: input '%.200s'", t->name);
+		int rc = status_err(api, api->CreateTensorWithDataAsOrtValue(
+					    m->e->mem, t->data, t->nbytes, t->dims, t->rank,
+					    (ONNXTensorElementDataType)t->dtype, &m->bind_vals[i]),
+				    err, MG_EINVAL, what);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static int ort_run(mg_engine_model *m, uint64_t *ns, mg_error *err)
+{
+	const OrtApi *api = m->e->api;
+	release_outputs(m);
+	uint64_t t0 = mg_agent_now_ns();
+	OrtStatus *st = api->Run(m->session, NULL, m->bind_names, (const OrtValue *const *)m->bind_vals,
+				 m->nbind, (const char *const *)m->out_names, m->nout, m->outs);
+	*ns = mg_agent_now_ns() - t0;
+	return status_err(api, st, err, MG_EINVAL, "onnxruntime Run");
+}
+
+static int output_tensor(mg_engine_model *m, size_t i, mg_tensor **out, mg_error *err)
+{
+	const OrtApi *api = m->e->api;
+	OrtValue *v = m->outs[i];
+	int is_tensor = 0;
+	OrtStatus *st = v ? api->IsTensor(v, &is_tensor) : NULL;
+	if (st)
+		api->ReleaseStatus(st);
+	if (!v || st || !is_tensor)
+		return mg_error_set(err, MG_EINVAL, "output '%s' is not a tensor (sequences, maps and "
+						    "optionals are not supported)", m->out_names[i]);
+	OrtTensorTypeAndShapeInfo *info = NULL;
+	ONNXTensorElementDataType type = ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
+	size_t rank = 0;
+	int64_t dims[MG_TENSOR_MAX_RANK];
+	int rc = status_err(api, api->GetTensorTypeAndShape(v, &info), err, MG_EINVAL, "onnxruntime");
+	if (!rc)
+		rc = status_err(api, api->GetTensorElementType(info, &type), err, MG_EINVAL, "onnxruntime");
+	if (!rc)
+		rc = status_err(api, api->GetDimensionsCount(info, &rank), err, MG_EINVAL, "onnxruntime");
+	if (!rc && rank > MG_TENSOR_MAX_RANK)
+		rc = mg_error_set(err, MG_EINVAL, "output '%s' has rank %zu", m->out_names[i], rank);
+	if (!rc)
+		rc = status_err(api, api->GetDimensions(info, dims, rank), err, MG_EINVAL, "onnxruntime");
+	if (info)
+		api->ReleaseTensorTypeAndShapeInfo(info);
+	if (rc)
+		return rc;
+	if ((rc = mg_tensor_new(out, m->out_names[i], (mg_dtype)type, dims, rank, err)))
+		return rc;
+	void *data = NULL;
+	if ((*out)->nbytes) {
+		rc = status_err(api, api->GetTensorMutableData(v, &data), err, MG_EINVAL, "onnxruntime");
+		if (!rc)
+			memcpy((*out)->data, data, (*out)->nbytes);
+	}
+	if (rc) {
+		mg_tensor_free(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
+static int ort_outputs(mg_engine_model *m, mg_tensor ***out, size_t *n, mg_error *err)
+{
+	*out = calloc(m->nout ? m->nout : 1, sizeof(**out));
+	*n = 0;
+	if (!*out)
+		return mg_error_set(err, MG_ENOMEM, "out of memory");
+	for (size_t i = 0; i < m->nout; i++) {
+		int rc = output_tensor(m, i, &(*out)[i], err);
+		if (rc) {
+			mg_tensors_free(*out, i);
+			*out = NULL;
+			return rc;
+		}
+	}
+	*n = m->nout;
+	return 0;
+}
+
+const mg_engine_ops mg_engine_onnxruntime = {
+	"onnxruntime", ort_open, ort_version, ort_load, ort_bind, ort_run, ort_outputs, ort_unload,
+	ort_close,
+};

@@ -1,0 +1,174 @@
+/* runners: execute a model where it will really run, and measure it.
+ *
+ * A target is a modelgate-agent started through a transport and spoken to
+ * over its stdin/stdout (runners/protocol.h):
+ *
+ *   local            fork/exec of the host agent
+ *   qemu-aarch64     the aarch64 agent under qemu-aarch64 (root: a private
+ *                    mount namespace with an aarch64 /proc/cpuinfo); emulated
+ *   ssh://[user@]host[:port]
+ *                    agent and engine library copied once (by digest) into
+ *                    ~/.cache/modelgate-agent/bin/<key>/ on the device, then
+ *                    started with ssh; ~/.ssh/config, keys and agent apply
+ *   exec:PREFIX      /bin/sh -c 'PREFIX AGENT': any command prefix that
+ *                    gives a pipe to an agent (adb shell, docker exec, ...)
+ *
+ * Every read from a target waits at most the timeout; a target that dies or
+ * stops answering is MG_ENET with a message that names it. Models are sent
+ * by digest, only when the agent's cache lacks them. Several models may be
+ * loaded on one target at once, and mg_target_run measures one block of
+ * iterations, so a caller can interleave a baseline and a candidate
+ * (A B A B ...) on one agent.
+ *
+ * Ownership: mg_target_open gives a target to release with mg_target_free
+ * (which accepts NULL; it ends the agent, politely if it can); results are
+ * released with mg_run_result_clear. SIGPIPE is never raised. */
+#ifndef MG_RUNNERS_H
+#define MG_RUNNERS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "runners/tensor.h"
+#include "util/util.h"
+
+/* ---- targets --------------------------------------------------------- */
+
+typedef struct mg_target mg_target;
+
+typedef struct mg_target_opts {
+	int version;
+	/* The agent program for a target of the host's architecture; NULL:
+	 * $MODELGATE_AGENT, else modelgate-agent next to the running program.
+	 * The aarch64 one: $MODELGATE_AGENT_AARCH64, else aarch64/modelgate-agent
+	 * next to the running program. */
+	const char *agent;
+	/* ONNX Runtime for the host: NULL: $MODELGATE_ORT_LIB, else next to the
+	 * agent, else the one `make deps` fetched. For aarch64:
+	 * $MODELGATE_ORT_LIB_AARCH64, else the same search. */
+	const char *ort_lib;
+	int timeout_ms;        /* longest wait for any read; 0: 120 s */
+	/* Extra ssh arguments, split on blanks (NULL: $MODELGATE_SSH_OPTS). */
+	const char *ssh_opts;
+	/* The agent's folder on the target. NULL: for local, qemu and exec the
+	 * agent's own default ($MODELGATE_AGENT_CACHE, else
+	 * ~/.cache/modelgate-agent); over ssh $MODELGATE_REMOTE_CACHE, else
+	 * ~/.cache/modelgate-agent on the device (agent builds in bin/). */
+	const char *cache;
+} mg_target_opts;
+#define MG_TARGET_OPTS_VERSION 1
+#define MG_TARGET_OPTS_INIT {MG_TARGET_OPTS_VERSION, NULL, NULL, 0, NULL, NULL}
+
+typedef struct mg_target_info {
+	const char *spec;           /* as given: "local", "ssh://pi@board", ... */
+	const char *kind;           /* "local", "qemu", "ssh", "exec" */
+	const char *arch;           /* uname -m on the target */
+	const char *engine;         /* "onnxruntime" */
+	const char *engine_version; /* "1.30.0" */
+	int emulated;               /* latency is not a real device's */
+	uint64_t bytes_uploaded;    /* agent and library bytes copied (ssh) */
+} mg_target_info;
+
+/* Starts the agent on the target named by spec and says hello. Usage errors
+ * (an unknown target) are MG_EINVAL; a missing agent, qemu, root, or an
+ * unreachable device MG_ERROR/MG_ENET. */
+int mg_target_open(mg_target **out, const char *spec, const mg_target_opts *opts, mg_error *err);
+const mg_target_info *mg_target_get_info(const mg_target *t);
+/* Says BYE, waits for the agent to end, frees t. */
+void mg_target_free(mg_target *t);
+
+typedef struct mg_load_opts {
+	int version;
+	int threads;          /* intra-op threads; 0: the engine's default */
+	int opt_level;        /* 0 disabled, 1 basic, 2 extended, 99 all */
+	const char *provider; /* execution provider; NULL or "cpu": default */
+} mg_load_opts;
+#define MG_LOAD_OPTS_VERSION 1
+#define MG_LOAD_OPTS_INIT {MG_LOAD_OPTS_VERSION, 0, 99, NULL}
+
+typedef struct mg_model {
+	uint32_t handle;
+	char digest[MG_DIGEST_SIZE];
+	uint64_t size;
+	uint64_t load_ns;    /* the engine's load, timed on the target */
+	uint64_t bytes_sent; /* model bytes sent; 0 when the target had it */
+} mg_model;
+
+/* Sends the model file at path (unless the target has its digest) and
+ * loads it. The engine's refusal is MG_EINVAL naming the file. */
+int mg_target_load(mg_target *t, const char *path, const mg_load_opts *opts, mg_model *out,
+		   mg_error *err);
+int mg_target_unload(mg_target *t, const mg_model *m, mg_error *err);
+
+typedef struct mg_run_opts {
+	int version;
+	uint32_t warmup;         /* unmeasured runs first */
+	uint32_t iterations;     /* measure at least this many ... */
+	uint64_t min_time_ns;    /* ... and for at least this long */
+	uint32_t max_iterations; /* never more than this (0: 10 million) */
+	int want_outputs;        /* return the outputs of the last run */
+} mg_run_opts;
+#define MG_RUN_OPTS_VERSION 1
+#define MG_RUN_OPTS_INIT {MG_RUN_OPTS_VERSION, 5, 50, 1000000000u, 0, 1}
+
+typedef struct mg_run_result {
+	uint64_t first_ns;   /* the model's first inference on this target */
+	uint64_t *samples;   /* per-iteration latency in ns, in order */
+	size_t nsamples;
+	mg_tensor **outputs; /* in the model's output order */
+	size_t noutputs;
+	uint64_t wall_ns;    /* host time from sending to the whole reply */
+} mg_run_result;
+
+/* Runs one block: binds inputs, warms up, measures until both the count and
+ * the time are reached. A failing inference is MG_EINVAL with the engine's
+ * message. */
+int mg_target_run(mg_target *t, const mg_model *m, mg_tensor *const *inputs, size_t ninputs,
+		  const mg_run_opts *opts, mg_run_result *out, mg_error *err);
+void mg_run_result_clear(mg_run_result *r);
+
+typedef struct mg_agent_stats {
+	uint64_t peak_rss;  /* bytes; VmHWM of the agent (under qemu: of qemu) */
+	uint64_t bytes_in;  /* bytes the agent received so far */
+	uint64_t bytes_put; /* blob bytes the agent received so far */
+	uint32_t models;    /* loaded now */
+} mg_agent_stats;
+
+int mg_target_stats(mg_target *t, mg_agent_stats *out, mg_error *err);
+
+/* ---- statistics --------------------------------------------------------- */
+
+/* Latency statistics in ns. Percentiles interpolate linearly between the
+ * closest ranks of the sorted samples (NumPy's default, Hyndman-Fan type 7):
+ * p(q) = x[floor(h)] + (h - floor(h)) (x[floor(h)+1] - x[floor(h)]),
+ * h = (n - 1) q. stddev is the sample standard deviation (n - 1). */
+typedef struct mg_stats {
+	size_t n;
+	double min, max, mean, stddev, p50, p90, p95, p99;
+} mg_stats;
+
+/* All zero for n == 0. */
+int mg_stats_compute(mg_stats *out, const uint64_t *samples, size_t n, mg_error *err);
+/* The q-quantile (0..1) of n sorted values, as above. */
+double mg_quantile_sorted(const double *sorted, size_t n, double q);
+
+/* ---- comparing outputs ---------------------------------------------------- */
+
+/* Element-wise |got - expected| <= atol + rtol * |expected| (numpy.isclose;
+ * NaN equals NaN, infinities must match). */
+typedef struct mg_compare {
+	int ok;
+	char why[256];        /* when the shapes or types differ */
+	size_t mismatches;    /* elements out of tolerance */
+	size_t count;         /* elements compared */
+	double max_abs_diff;  /* over all elements */
+	/* the worst element: the one furthest beyond (or nearest to) its tolerance */
+	size_t worst;         /* flat index */
+	int64_t worst_index[MG_TENSOR_MAX_RANK];
+	double worst_got, worst_expected, worst_diff;
+} mg_compare;
+
+void mg_tensor_compare(const mg_tensor *got, const mg_tensor *expected, double rtol, double atol,
+		       mg_compare *out);
+
+#endif

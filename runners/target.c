@@ -1,0 +1,391 @@
+/* target: the host side of the agent protocol. Starts a transport, says
+ * hello, sends models by digest only when the agent lacks them, loads and
+ * runs them, and turns every failure of the target (agent killed, ssh
+ * dropped, no answer within the timeout) into MG_ENET with a message that
+ * names the target and says how its agent ended. After such a failure the
+ * target is dead: later calls fail at once. */
+#include "runners/runners.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "runners/protocol.h"
+#include "runners/transport.h"
+
+#define DEFAULT_TIMEOUT_MS 120000
+
+struct mg_target {
+	mg_transport tp;
+	mg_target_info info;
+	char *spec;
+	char kind[16], arch[64], engine[64], engine_version[64];
+	int timeout_ms;
+	int dead;
+	mg_buf out, in;
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* After a transport failure: ends the agent and says how, keeping the
+ * reason (no answer, connection closed). */
+static int target_died(mg_target *t, mg_error *err)
+{
+	char why[512] = "", status[128] = "", last[512] = "";
+	if (err)
+		snprintf(why, sizeof(why), "%.500s", err->msg);
+	/* strip the "target 'x': " the protocol layer put in front */
+	const char *reason = why;
+	const char *p = strstr(why, "': ");
+	if (!strncmp(why, "target '", 8) && p)
+		reason = p + 3;
+	mg_transport_finish(&t->tp, 2000, status, sizeof(status));
+	mg_transport_last_error(&t->tp, last, sizeof(last));
+	t->dead = 1;
+	return mg_error_set(err, MG_ENET, "target '%s': %s; the agent %s%s%s", t->spec, reason,
+			    status[0] ? status : "is gone", last[0] ? "; it said: " : "", last);
+}
+
+/* Sends the frame in t->out and reads the reply into t->in. An ERROR reply
+ * becomes its code and message (prefixed with the target); a reply of
+ * another type than want (or OK) is a protocol error. */
+static int request(mg_target *t, int want, int extra_timeout_ms, mg_proto_r *r, mg_error *err)
+{
+	if (t->dead)
+		return mg_error_set(err, MG_ENET, "target '%s' is not running", t->spec);
+	char peer[300];
+	snprintf(peer, sizeof(peer), "target '%s'", t->spec);
+	int type, timeout = t->timeout_ms + extra_timeout_ms;
+	int rc = mg_proto_write(t->tp.fd, t->out.data, t->out.len, timeout, peer, err);
+	if (!rc)
+		rc = mg_proto_read_frame(t->tp.fd, &t->in, &type, timeout, peer, err);
+	if (rc)
+		return target_died(t, err);
+	mg_proto_r_init(r, t->in.data, t->in.len);
+	if (type == MG_MSG_ERROR) {
+		int code = (int)mg_proto_get_u32(r);
+		char msg[900];
+		mg_proto_get_str(r, msg, sizeof(msg));
+		if (code >= 0 || code < MG_ENET)
+			code = MG_ERROR;
+		return mg_error_set(err, code, "target '%s': %s", t->spec, msg);
+	}
+	if (type != want && type != MG_MSG_OK) {
+		mg_error_set(err, MG_ENET, "target '%s': unexpected reply type %d", t->spec, type);
+		return target_died(t, err);
+	}
+	return 0;
+}
+
+static int reply_done(mg_target *t, mg_proto_r *r, const char *what, mg_error *err)
+{
+	char w[300];
+	snprintf(w, sizeof(w), "target '%s': %s reply", t->spec, what);
+	int rc = mg_proto_r_done(r, w, err);
+	return rc ? target_died(t, err) : 0;
+}
+
+static int hello(mg_target *t, mg_error *err)
+{
+	mg_proto_w w;
+	mg_proto_r r;
+	mg_proto_begin(&w, &t->out, MG_MSG_HELLO, err);
+	mg_proto_u32(&w, MG_PROTO_VERSION);
+	int rc = mg_proto_end(&w);
+	if (!rc)
+		rc = request(t, MG_MSG_HELLO, 0, &r, err);
+	if (rc) { /* a refused hello (no engine library) is the target's fault */
+		if (rc != MG_ENET && err)
+			err->code = MG_ERROR;
+		return rc == MG_ENET ? rc : MG_ERROR;
+	}
+	uint32_t version = mg_proto_get_u32(&r);
+	mg_proto_get_str(&r, t->engine, sizeof(t->engine));
+	mg_proto_get_str(&r, t->engine_version, sizeof(t->engine_version));
+	mg_proto_get_str(&r, t->arch, sizeof(t->arch));
+	if ((rc = reply_done(t, &r, "HELLO", err)))
+		return rc;
+	if (version != MG_PROTO_VERSION)
+		return mg_error_set(err, MG_ERROR, "target '%s': the agent speaks protocol %u, not %d",
+				    t->spec, version, MG_PROTO_VERSION);
+	return 0;
+}
+
+int mg_target_open(mg_target **out, const char *spec, const mg_target_opts *opts, mg_error *err)
+{
+	*out = NULL;
+	mg_target_opts defaults = MG_TARGET_OPTS_INIT;
+	const mg_target_opts *o = opts ? opts : &defaults;
+	mg_target *t = calloc(1, sizeof(*t));
+	if (!t || !(t->spec = strdup(spec))) {
+		free(t);
+		return mg_error_set(err, MG_ENOMEM, "out of memory");
+	}
+	t->tp.fd = t->tp.errfd = -1;
+	t->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : DEFAULT_TIMEOUT_MS;
+	int rc;
+	if (!strcmp(spec, "local")) {
+		snprintf(t->kind, sizeof(t->kind), "local");
+		rc = mg_transport_local(&t->tp, NULL, o, err);
+	} else if (!strncmp(spec, "exec:", 5)) {
+		snprintf(t->kind, sizeof(t->kind), "exec");
+		rc = spec[5] ? mg_transport_local(&t->tp, spec + 5, o, err)
+			     : mg_error_set(err, MG_EINVAL, "target 'exec:' has no command");
+	} else if (!strncmp(spec, "qemu-", 5)) {
+		snprintf(t->kind, sizeof(t->kind), "qemu");
+		rc = mg_transport_qemu(&t->tp, spec + 5, o, err);
+	} else if (!strncmp(spec, "ssh://", 6)) {
+		snprintf(t->kind, sizeof(t->kind), "ssh");
+		rc = mg_transport_ssh(&t->tp, spec + 6, o, t->timeout_ms, err);
+	} else {
+		rc = mg_error_set(err, MG_EINVAL,
+				  "unknown target '%s' (local, qemu-aarch64, ssh://[user@]host[:port], "
+				  "exec:'COMMAND PREFIX')", spec);
+	}
+	if (rc && err && strncmp(err->msg, "target '", 8) && strncmp(err->msg, "unknown target", 14)) {
+		char why[sizeof(err->msg)];
+		snprintf(why, sizeof(why), "%.900s", err->msg);
+		mg_error_set(err, rc, "target '%s': %s", spec, why);
+	}
+	if (!rc)
+		rc = hello(t, err);
+	if (rc) {
+		mg_target_free(t);
+		return rc;
+	}
+	t->info.spec = t->spec;
+	t->info.kind = t->kind;
+	t->info.arch = t->arch;
+	t->info.engine = t->engine;
+	t->info.engine_version = t->engine_version;
+	t->info.emulated = t->tp.emulated;
+	t->info.bytes_uploaded = t->tp.bytes_uploaded;
+	*out = t;
+	return 0;
+}
+
+const mg_target_info *mg_target_get_info(const mg_target *t)
+{
+	return &t->info;
+}
+
+void mg_target_free(mg_target *t)
+{
+	if (!t)
+		return;
+	if (!t->dead && t->tp.pid > 0) {
+		mg_proto_w w;
+		mg_proto_r r;
+		mg_error ignored;
+		t->timeout_ms = 2000;
+		mg_proto_begin(&w, &t->out, MG_MSG_BYE, &ignored);
+		if (!mg_proto_end(&w))
+			request(t, MG_MSG_OK, 0, &r, &ignored);
+	}
+	mg_transport_finish(&t->tp, 5000, NULL, 0);
+	if (t->tp.errfd >= 0)
+		close(t->tp.errfd);
+	mg_buf_free(&t->out);
+	mg_buf_free(&t->in);
+	free(t->spec);
+	free(t);
+}
+
+/* Sends the file as PUT chunks; the agent verifies the digest. */
+static int put_blob(mg_target *t, int fd, const char *path, const mg_model *m, mg_error *err)
+{
+	uint64_t off = 0;
+	int rc = 0;
+	char *chunk = malloc(MG_PUT_CHUNK);
+	if (!chunk)
+		return mg_error_set(err, MG_ENOMEM, "out of memory");
+	do {
+		size_t want = m->size - off < MG_PUT_CHUNK ? (size_t)(m->size - off) : MG_PUT_CHUNK;
+		ssize_t n = pread(fd, chunk, want, (off_t)off);
+		if (n < 0 || (size_t)n != want) {
+			rc = mg_error_sys(err, MG_EIO, n < 0 ? errno : EIO, "cannot read '%s'", path);
+			break;
+		}
+		mg_proto_w w;
+		mg_proto_begin(&w, &t->out, MG_MSG_PUT, err);
+		mg_proto_str(&w, m->digest);
+		mg_proto_u64(&w, m->size);
+		mg_proto_u64(&w, off);
+		mg_proto_bytes(&w, chunk, want);
+		if ((rc = mg_proto_end(&w)))
+			break;
+		off += want;
+		if (off < m->size) { /* no reply until the last chunk */
+			char peer[300];
+			snprintf(peer, sizeof(peer), "target '%s'", t->spec);
+			rc = mg_proto_write(t->tp.fd, t->out.data, t->out.len, t->timeout_ms, peer, err);
+			if (rc)
+				rc = target_died(t, err);
+		} else {
+			mg_proto_r r;
+			rc = request(t, MG_MSG_OK, 0, &r, err);
+		}
+	} while (!rc && off < m->size);
+	free(chunk);
+	return rc;
+}
+
+int mg_target_load(mg_target *t, const char *path, const mg_load_opts *opts, mg_model *out,
+		   mg_error *err)
+{
+	mg_load_opts defaults = MG_LOAD_OPTS_INIT;
+	const mg_load_opts *o = opts ? opts : &defaults;
+	memset(out, 0, sizeof(*out));
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return mg_error_sys(err, errno == ENOENT ? MG_ENOTFOUND : MG_EIO, errno,
+				    "cannot read '%s'", path);
+	mg_proto_w w;
+	mg_proto_r r;
+	int rc = mg_copy_hash(fd, path, -1, NULL, out->digest, &out->size, err);
+	if (!rc) {
+		mg_proto_begin(&w, &t->out, MG_MSG_HAVE, err);
+		mg_proto_str(&w, out->digest);
+		if (!(rc = mg_proto_end(&w)))
+			rc = request(t, MG_MSG_HAVE, 0, &r, err);
+	}
+	if (!rc) {
+		int have = mg_proto_get_u8(&r);
+		rc = reply_done(t, &r, "HAVE", err);
+		if (!rc && !have && !(rc = put_blob(t, fd, path, out, err)))
+			out->bytes_sent = out->size;
+	}
+	close(fd);
+	if (rc)
+		return rc;
+	mg_proto_begin(&w, &t->out, MG_MSG_LOAD, err);
+	mg_proto_str(&w, out->digest);
+	mg_proto_u32(&w, (uint32_t)(o->threads > 0 ? o->threads : 0));
+	mg_proto_u32(&w, (uint32_t)o->opt_level);
+	mg_proto_str(&w, o->provider ? o->provider : "");
+	if (!(rc = mg_proto_end(&w)))
+		rc = request(t, MG_MSG_LOAD, 0, &r, err);
+	if (rc == MG_EINVAL && err) { /* the engine refused the model: name it */
+		char why[sizeof(err->msg)];
+		const char *p = strstr(err->msg, "': ");
+		snprintf(why, sizeof(why), "%s", p ? p + 3 : err->msg);
+		return mg_error_set(err, MG_EINVAL, "cannot load '%s' on target '%s': %s", path, t->spec,
+				    why);
+	}
+	if (rc)
+		return rc;
+	out->handle = mg_proto_get_u32(&r);
+	out->load_ns = mg_proto_get_u64(&r);
+	return reply_done(t, &r, "LOAD", err);
+}
+
+int mg_target_unload(mg_target *t, const mg_model *m, mg_error *err)
+{
+	mg_proto_w w;
+	mg_proto_r r;
+	mg_proto_begin(&w, &t->out, MG_MSG_UNLOAD, err);
+	mg_proto_u32(&w, m->handle);
+	int rc = mg_proto_end(&w);
+	return rc ? rc : request(t, MG_MSG_OK, 0, &r, err);
+}
+
+void mg_run_result_clear(mg_run_result *r)
+{
+	free(r->samples);
+	mg_tensors_free(r->outputs, r->noutputs);
+	memset(r, 0, sizeof(*r));
+}
+
+int mg_target_run(mg_target *t, const mg_model *m, mg_tensor *const *inputs, size_t ninputs,
+		  const mg_run_opts *opts, mg_run_result *out, mg_error *err)
+{
+	mg_run_opts defaults = MG_RUN_OPTS_INIT;
+	const mg_run_opts *o = opts ? opts : &defaults;
+	memset(out, 0, sizeof(*out));
+	mg_proto_w w;
+	mg_proto_r r;
+	mg_proto_begin(&w, &t->out, MG_MSG_RUN, err);
+	mg_proto_u32(&w, m->handle);
+	mg_proto_u32(&w, o->warmup);
+	mg_proto_u32(&w, o->iterations);
+	mg_proto_u64(&w, o->min_time_ns);
+	mg_proto_u32(&w, o->max_iterations);
+	mg_proto_u8(&w, (uint8_t)(o->want_outputs != 0));
+	mg_proto_u32(&w, (uint32_t)ninputs);
+	for (size_t i = 0; i < ninputs; i++)
+		mg_proto_tensor(&w, inputs[i]);
+	int rc = mg_proto_end(&w);
+	uint64_t t0 = now_ns();
+	/* the measuring itself may take min_time, twice over to be safe */
+	uint64_t extra = o->min_time_ns / 500000;
+	if (!rc)
+		rc = request(t, MG_MSG_RUN, extra > 86400000 ? 86400000 : (int)extra, &r, err);
+	if (rc)
+		return rc;
+	out->wall_ns = now_ns() - t0;
+	out->first_ns = mg_proto_get_u64(&r);
+	uint32_t n = mg_proto_get_u32(&r);
+	if (n > (r.len - r.pos) / 8) {
+		mg_error_set(err, MG_ENET, "target '%s': RUN reply: truncated samples", t->spec);
+		return target_died(t, err);
+	}
+	out->samples = malloc((n ? n : 1) * sizeof(*out->samples));
+	if (!out->samples)
+		return mg_error_set(err, MG_ENOMEM, "out of memory");
+	out->nsamples = n;
+	for (uint32_t i = 0; i < n; i++)
+		out->samples[i] = mg_proto_get_u64(&r);
+	uint32_t nout = mg_proto_get_u32(&r);
+	if (nout > (r.len - r.pos) / 16) {
+		mg_error_set(err, MG_ENET, "target '%s': RUN reply: truncated outputs", t->spec);
+		mg_run_result_clear(out);
+		return target_died(t, err);
+	}
+	out->outputs = calloc(nout ? nout : 1, sizeof(*out->outputs));
+	if (!out->outputs) {
+		mg_run_result_clear(out);
+		return mg_error_set(err, MG_ENOMEM, "out of memory");
+	}
+	char what[300];
+	snprintf(what, sizeof(what), "target '%s': RUN reply", t->spec);
+	for (uint32_t i = 0; !rc && i < nout; i++) {
+		rc = mg_proto_get_tensor(&r, &out->outputs[i], what, err);
+		if (!rc)
+			out->noutputs++;
+	}
+	if (!rc)
+		rc = reply_done(t, &r, "RUN", err);
+	if (rc) {
+		mg_run_result_clear(out);
+		return rc == MG_ENET ? rc : target_died(t, err);
+	}
+	return 0;
+}
+
+int mg_target_stats(mg_target *t, mg_agent_stats *out, mg_error *err)
+{
+	memset(out, 0, sizeof(*out));
+	mg_proto_w w;
+	mg_proto_r r;
+	mg_proto_begin(&w, &t->out, MG_MSG_STATS, err);
+	int rc = mg_proto_end(&w);
+	if (!rc)
+		rc = request(t, MG_MSG_STATS, 0, &r, err);
+	if (rc)
+		return rc;
+	out->peak_rss = mg_proto_get_u64(&r);
+	out->bytes_in = mg_proto_get_u64(&r);
+	out->bytes_put = mg_proto_get_u64(&r);
+	out->models = mg_proto_get_u32(&r);
+	return reply_done(t, &r, "STATS", err);
+}

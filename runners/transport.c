@@ -1,0 +1,476 @@
+/* transport: starting agents (transport.h) for the local, exec: and
+ * qemu-aarch64 targets, finding the agent and engine library for an
+ * architecture, and running helper commands with a deadline. The ssh
+ * transport is in transport_ssh.c. */
+#include "runners/transport.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef MG_ORT_DIR
+#define MG_ORT_DIR "/usr/lib/modelgate"
+#endif
+
+extern char **environ;
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* environ plus set, overriding names in environ. Caller frees the array. */
+static char **make_env(char *const set[])
+{
+	size_t n = 0, k = 0;
+	while (environ[n])
+		n++;
+	while (set && set[k])
+		k++;
+	char **env = calloc(n + k + 1, sizeof(*env));
+	if (!env)
+		return NULL;
+	size_t m = 0;
+	for (size_t i = 0; i < n; i++) {
+		int replaced = 0;
+		for (size_t j = 0; j < k && !replaced; j++) {
+			size_t eq = strcspn(set[j], "=");
+			replaced = !strncmp(environ[i], set[j], eq + 1);
+		}
+		if (!replaced)
+			env[m++] = environ[i];
+	}
+	for (size_t j = 0; j < k; j++)
+		env[m++] = set[j];
+	return env;
+}
+
+static int tmp_errfile(mg_error *err)
+{
+	const char *dir = getenv("TMPDIR");
+	int fd = open(dir && *dir ? dir : "/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0)
+		mg_error_sys(err, MG_EIO, errno, "cannot create a temporary file in '%s'",
+			     dir && *dir ? dir : "/tmp");
+	return fd;
+}
+
+/* Forks argv with stdin/stdout on in_fd/out_fd and stderr on errfd. */
+static int spawn(pid_t *pid, char *const argv[], char *const set[], int in_fd, int out_fd,
+		 int errfd, mg_error *err)
+{
+	char **env = make_env(set);
+	if (!env)
+		return mg_error_set(err, MG_ENOMEM, "out of memory");
+	*pid = fork();
+	if (*pid < 0) {
+		free(env);
+		return mg_error_sys(err, MG_ERROR, errno, "cannot start '%s'", argv[0]);
+	}
+	if (*pid == 0) {
+		setpgid(0, 0);
+		signal(SIGPIPE, SIG_DFL);
+		if ((in_fd >= 0 ? dup2(in_fd, 0) : 0) < 0 || dup2(out_fd, 1) < 0 || dup2(errfd, 2) < 0)
+			_exit(127);
+		execvpe(argv[0], argv, env);
+		dprintf(2, "cannot run '%s': %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	setpgid(*pid, *pid);
+	free(env);
+	return 0;
+}
+
+int mg_transport_spawn(mg_transport *tp, char *const argv[], char *const set[], mg_error *err)
+{
+	int sv[2];
+	tp->errfd = tmp_errfile(err);
+	if (tp->errfd < 0)
+		return MG_EIO;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
+		return mg_error_sys(err, MG_ERROR, errno, "socketpair");
+	int rc = spawn(&tp->pid, argv, set, sv[1], sv[1], tp->errfd, err);
+	close(sv[1]);
+	if (rc) {
+		close(sv[0]);
+		tp->pid = 0;
+		return rc;
+	}
+	tp->fd = sv[0];
+	return 0;
+}
+
+static void rm_rf_tmpdir(char *dir)
+{
+	if (!dir)
+		return;
+	char cmd[PATH_MAX + 32];
+	/* only the files transports create: cpuinfo */
+	snprintf(cmd, sizeof(cmd), "%s/cpuinfo", dir);
+	unlink(cmd);
+	rmdir(dir);
+	free(dir);
+}
+
+/* Waits for pid up to timeout_ms, then kills its group; the wait status,
+ * or -1. */
+static int reap(pid_t pid, int timeout_ms)
+{
+	int st = 0;
+	uint64_t end = now_ms() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0);
+	for (;;) {
+		pid_t r = waitpid(pid, &st, WNOHANG);
+		if (r == pid)
+			return st;
+		if (r < 0 && errno != EINTR)
+			return -1;
+		if (now_ms() >= end)
+			break;
+		struct timespec ts = {0, 2000000};
+		nanosleep(&ts, NULL);
+	}
+	kill(-pid, SIGKILL);
+	kill(pid, SIGKILL);
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	return st;
+}
+
+static void describe(int st, char *out, size_t len)
+{
+	if (st == -1)
+		snprintf(out, len, "could not be waited for");
+	else if (WIFEXITED(st))
+		snprintf(out, len, "exited with status %d", WEXITSTATUS(st));
+	else if (WIFSIGNALED(st))
+		snprintf(out, len, "was killed by signal %d", WTERMSIG(st));
+	else
+		snprintf(out, len, "ended");
+}
+
+void mg_transport_finish(mg_transport *tp, int timeout_ms, char *status, size_t len)
+{
+	if (tp->fd >= 0)
+		close(tp->fd);
+	tp->fd = -1;
+	if (status && len)
+		status[0] = '\0';
+	if (tp->pid > 0) {
+		int st = reap(tp->pid, timeout_ms);
+		if (status)
+			describe(st, status, len);
+		tp->pid = 0;
+	}
+	rm_rf_tmpdir(tp->tmpdir);
+	tp->tmpdir = NULL;
+}
+
+static void last_line(int fd, char *out, size_t len)
+{
+	out[0] = '\0';
+	char buf[2048];
+	off_t size = lseek(fd, 0, SEEK_END);
+	off_t from = size > (off_t)sizeof(buf) - 1 ? size - (off_t)sizeof(buf) + 1 : 0;
+	ssize_t n = size > 0 ? pread(fd, buf, (size_t)(size - from), from) : 0;
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
+		buf[--n] = '\0';
+	char *start = strrchr(buf, '\n');
+	snprintf(out, len, "%s", start ? start + 1 : buf);
+}
+
+void mg_transport_last_error(const mg_transport *tp, char *out, size_t len)
+{
+	if (tp->errfd >= 0)
+		last_line(tp->errfd, out, len);
+	else if (len)
+		out[0] = '\0';
+}
+
+int mg_run_command(char *const argv[], const void *in, size_t in_len, int in_fd, mg_buf *out,
+		   int timeout_ms, int *status, char *errline, size_t errlen, mg_error *err)
+{
+	int inp[2] = {-1, -1}, outp[2] = {-1, -1}, rc = 0;
+	int errfd = tmp_errfile(err);
+	pid_t pid = 0;
+	errline[0] = '\0';
+	if (errfd < 0)
+		return MG_EIO;
+	if ((in_fd < 0 && pipe2(inp, O_CLOEXEC)) || pipe2(outp, O_CLOEXEC)) {
+		rc = mg_error_sys(err, MG_ERROR, errno, "pipe");
+		goto done;
+	}
+	if ((rc = spawn(&pid, argv, NULL, in_fd >= 0 ? in_fd : inp[0], outp[1], errfd, err)))
+		goto done;
+	if (inp[0] >= 0)
+		close(inp[0]), inp[0] = -1;
+	close(outp[1]);
+	outp[1] = -1;
+	if (inp[1] >= 0 && in_len == 0)
+		close(inp[1]), inp[1] = -1;
+	uint64_t end = now_ms() + (uint64_t)timeout_ms;
+	size_t sent = 0;
+	while (outp[0] >= 0) {
+		struct pollfd p[2] = {{outp[0], POLLIN, 0}, {inp[1], POLLOUT, 0}};
+		uint64_t t = now_ms();
+		if (t >= end) {
+			rc = mg_error_set(err, MG_ENET, "'%s' did not finish within %d s", argv[0],
+					  timeout_ms / 1000);
+			break;
+		}
+		int n = poll(p, inp[1] >= 0 ? 2 : 1, (int)(end - t));
+		if (n < 0 && errno != EINTR) {
+			rc = mg_error_sys(err, MG_ERROR, errno, "poll");
+			break;
+		}
+		if (n > 0 && inp[1] >= 0 && p[1].revents) {
+			ssize_t w = write(inp[1], (const char *)in + sent, in_len - sent);
+			if (w > 0)
+				sent += (size_t)w;
+			if (w < 0 || sent == in_len)
+				close(inp[1]), inp[1] = -1;
+		}
+		if (n > 0 && p[0].revents) {
+			char buf[4096];
+			ssize_t r = read(outp[0], buf, sizeof(buf));
+			if (r > 0 && out && (rc = mg_buf_append(out, buf, (size_t)r, err)))
+				break;
+			if (r == 0 || (r < 0 && errno != EINTR))
+				close(outp[0]), outp[0] = -1;
+		}
+	}
+	int st = reap(pid, rc ? 0 : timeout_ms);
+	pid = 0;
+	*status = st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	last_line(errfd, errline, errlen);
+done:
+	if (pid > 0)
+		reap(pid, 0);
+	for (int i = 0; i < 2; i++) {
+		if (inp[i] >= 0)
+			close(inp[i]);
+		if (outp[i] >= 0)
+			close(outp[i]);
+	}
+	close(errfd);
+	return rc;
+}
+
+char *mg_shell_quote(const char *s, mg_error *err)
+{
+	mg_buf b = MG_BUF_INIT;
+	int rc = mg_buf_puts(&b, "'", err);
+	for (const char *p = s; !rc && *p; p++)
+		rc = *p == '\'' ? mg_buf_puts(&b, "'\\''", err) : mg_buf_append(&b, p, 1, err);
+	if (!rc)
+		rc = mg_buf_puts(&b, "'", err);
+	if (rc) {
+		mg_buf_free(&b);
+		return NULL;
+	}
+	return mg_buf_detach(&b);
+}
+
+static char *self_dir(void)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n <= 0)
+		return NULL;
+	self[n] = '\0';
+	char *slash = strrchr(self, '/');
+	if (slash)
+		*slash = '\0';
+	return strdup(self);
+}
+
+static int is_file(const char *p, int exec)
+{
+	struct stat st;
+	return !stat(p, &st) && S_ISREG(st.st_mode) && (!exec || access(p, X_OK) == 0);
+}
+
+int mg_locate_agent(const char *arch, const mg_target_opts *o, char **agent, char **lib,
+		    mg_error *err)
+{
+	*agent = *lib = NULL;
+	int host = !strcmp(arch, "x86_64") ? 1 : !strcmp(arch, "aarch64") ? 0 : -1;
+	if (host < 0)
+		return mg_error_set(err, MG_ERROR, "no agent is built for the architecture '%s'", arch);
+	const char *a = host ? (o->agent ? o->agent : getenv("MODELGATE_AGENT"))
+			     : getenv("MODELGATE_AGENT_AARCH64");
+	const char *l = host ? (o->ort_lib ? o->ort_lib : getenv("MODELGATE_ORT_LIB"))
+			     : getenv("MODELGATE_ORT_LIB_AARCH64");
+	char path[PATH_MAX + 64];
+	char *dir = self_dir();
+	if (a && *a) {
+		snprintf(path, sizeof(path), "%s", a);
+	} else {
+		snprintf(path, sizeof(path), "%s/%smodelgate-agent", dir ? dir : ".",
+			 host ? "" : "aarch64/");
+	}
+	free(dir);
+	if (!is_file(path, 1)) {
+		return mg_error_set(err, MG_ERROR, "no %s agent at '%s'%s", arch, path,
+				    host ? " (run 'make', or set MODELGATE_AGENT)"
+					 : " (run 'make agents', or set MODELGATE_AGENT_AARCH64)");
+	}
+	*agent = strdup(path);
+	if (l && *l) {
+		snprintf(path, sizeof(path), "%s", l);
+	} else {
+		snprintf(path, sizeof(path), "%s", *agent);
+		char *slash = strrchr(path, '/');
+		snprintf(slash ? slash + 1 : path, sizeof(path) - (size_t)(slash ? slash + 1 - path : 0),
+			 "libonnxruntime.so.1");
+		if (!is_file(path, 0))
+			snprintf(path, sizeof(path), "%s/%s/libonnxruntime.so.1", MG_ORT_DIR,
+				 host ? "x64" : "arm64");
+	}
+	if (!is_file(path, 0)) {
+		free(*agent);
+		*agent = NULL;
+		return mg_error_set(err, MG_ERROR,
+				    "no ONNX Runtime library for %s at '%s' (run 'make deps', or set %s)",
+				    arch, path, host ? "MODELGATE_ORT_LIB" : "MODELGATE_ORT_LIB_AARCH64");
+	}
+	*lib = strdup(path);
+	if (!*agent || !*lib) {
+		free(*agent);
+		free(*lib);
+		*agent = *lib = NULL;
+		return mg_error_set(err, MG_ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
+/* "NAME=value" into a fixed buffer. */
+static void setvar(char *out, size_t len, const char *name, const char *value)
+{
+	snprintf(out, len, "%s=%s", name, value);
+}
+
+int mg_transport_local(mg_transport *tp, const char *prefix, const mg_target_opts *o,
+		       mg_error *err)
+{
+	char *agent = NULL, *lib = NULL, *cmd = NULL, *qagent = NULL;
+	char libvar[PATH_MAX + 32], cachevar[PATH_MAX + 32];
+	char *set[3] = {libvar, NULL, NULL};
+	int rc = mg_locate_agent("x86_64", o, &agent, &lib, err);
+	if (rc)
+		return rc;
+	setvar(libvar, sizeof(libvar), "MODELGATE_ORT_LIB", lib);
+	if (o->cache) {
+		setvar(cachevar, sizeof(cachevar), "MODELGATE_AGENT_CACHE", o->cache);
+		set[1] = cachevar;
+	}
+	if (prefix) {
+		mg_buf b = MG_BUF_INIT;
+		if (!(qagent = mg_shell_quote(agent, err)) ||
+		    mg_buf_printf(&b, err, "%s %s", prefix, qagent)) {
+			rc = err ? err->code : MG_ENOMEM;
+			mg_buf_free(&b);
+			goto done;
+		}
+		cmd = mg_buf_detach(&b);
+		char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+		rc = mg_transport_spawn(tp, argv, set, err);
+	} else {
+		char *argv[] = {agent, NULL};
+		rc = mg_transport_spawn(tp, argv, set, err);
+	}
+done:
+	free(agent);
+	free(lib);
+	free(cmd);
+	free(qagent);
+	return rc;
+}
+
+/* An aarch64 /proc/cpuinfo (Neoverse N1) for ORT's CPU detection. */
+static const char cpuinfo_neoverse_n1[] =
+	"processor\t: 0\n"
+	"BogoMIPS\t: 50.00\n"
+	"Features\t: fp asimd evtstrm aes pmull sha1 sha2 crc32 atomics fphp asimdhp cpuid "
+	"asimdrdm lrcpc dcpop asimddp ssbs\n"
+	"CPU implementer\t: 0x41\n"
+	"CPU architecture: 8\n"
+	"CPU variant\t: 0x3\n"
+	"CPU part\t: 0xd0c\n"
+	"CPU revision\t: 1\n\n";
+
+static int in_path(const char *prog)
+{
+	const char *path = getenv("PATH");
+	char buf[PATH_MAX];
+	for (const char *p = path ? path : "/usr/bin:/bin"; *p;) {
+		size_t n = strcspn(p, ":");
+		snprintf(buf, sizeof(buf), "%.*s/%s", (int)n, p, prog);
+		if (access(buf, X_OK) == 0)
+			return 1;
+		p += n + (p[n] == ':');
+	}
+	return 0;
+}
+
+int mg_transport_qemu(mg_transport *tp, const char *arch, const mg_target_opts *o, mg_error *err)
+{
+	if (strcmp(arch, "aarch64"))
+		return mg_error_set(err, MG_EINVAL, "only qemu-aarch64 is supported, not qemu-%s", arch);
+	if (!in_path("qemu-aarch64"))
+		return mg_error_set(err, MG_ERROR, "qemu-aarch64 is not installed "
+						  "(Debian package qemu-user)");
+	if (geteuid() != 0)
+		return mg_error_set(err, MG_ERROR, "qemu-aarch64 needs root (a private mount "
+						  "namespace with an aarch64 /proc/cpuinfo)");
+	if (access("/usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1", R_OK))
+		return mg_error_set(err, MG_ERROR, "no aarch64 sysroot in "
+						  "/usr/aarch64-linux-gnu (Debian package libc6-dev-arm64-cross)");
+	char *agent = NULL, *lib = NULL;
+	int rc = mg_locate_agent("aarch64", o, &agent, &lib, err);
+	if (rc)
+		return rc;
+	char tmpl[] = "/tmp/modelgate-qemu.XXXXXX", cpuinfo[64];
+	if (!mkdtemp(tmpl)) {
+		rc = mg_error_sys(err, MG_EIO, errno, "cannot create a temporary folder");
+		goto done;
+	}
+	tp->tmpdir = strdup(tmpl);
+	snprintf(cpuinfo, sizeof(cpuinfo), "%s/cpuinfo", tmpl);
+	if ((rc = mg_file_write_atomic(cpuinfo, cpuinfo_neoverse_n1, sizeof(cpuinfo_neoverse_n1) - 1,
+				       err)))
+		goto done;
+	char libvar[PATH_MAX + 32], cachevar[PATH_MAX + 32];
+	const char *cpu = getenv("QEMU_CPU");
+	char cpuvar[64];
+	setvar(cpuvar, sizeof(cpuvar), "QEMU_CPU", cpu && *cpu ? cpu : "neoverse-n1");
+	setvar(libvar, sizeof(libvar), "MODELGATE_ORT_LIB", lib);
+	char *set[4] = {cpuvar, libvar, NULL, NULL};
+	if (o->cache) {
+		setvar(cachevar, sizeof(cachevar), "MODELGATE_AGENT_CACHE", o->cache);
+		set[2] = cachevar;
+	}
+	char *argv[] = {"unshare", "-m", "--", "/bin/sh", "-c",
+			"mount --bind \"$0\" /proc/cpuinfo && exec \"$@\"", cpuinfo, "qemu-aarch64",
+			"-L", "/usr/aarch64-linux-gnu", agent, NULL};
+	rc = mg_transport_spawn(tp, argv, set, err);
+	tp->emulated = 1;
+done:
+	free(agent);
+	free(lib);
+	return rc;
+}

@@ -1,0 +1,114 @@
+# Helpers for the registry tests (tests/cli/t_remote_*.sh), sourced after
+# lib.sh. They start Debian's docker-registry (distribution 2.8) on a free
+# loopback port with a throwaway config.yml (filesystem storage, deletes on),
+# optionally with htpasswd basic auth behind TLS with a self-signed
+# certificate made here, and the fault proxy (faultproxy.py) in front of it.
+# Everything started is stopped by an EXIT trap.
+#
+#   registry_start [auth]   sets REG (localhost:PORT), REG_DIR, REG_LOG; with
+#                           auth also REG_USER, REG_PASS, REG_CA (the cert)
+#   proxy_start MODE        a fault proxy in front of REG: sets PROXY
+#                           (localhost:PORT) and PROXY_LOG
+#   proxy_stop              stops the proxy
+#   upload_bytes FILE       request body bytes sent to /blobs/uploads in a
+#                           proxy log
+
+_pids=""
+_cleanup() {
+	local p
+	for p in $_pids; do kill "$p" 2>/dev/null; done
+	for p in $_pids; do wait "$p" 2>/dev/null; done
+}
+trap _cleanup EXIT
+
+free_port() {
+	"$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# wait_http URL [CURL_OPTS...]: until URL answers at all (any status), for at
+# most about 20 s.
+wait_http() {
+	local url=$1 i
+	shift
+	for i in $(seq 200); do
+		curl -s -o /dev/null "$@" "$url" && return 0
+		sleep 0.1
+	done
+	fail "'$url' did not answer"
+}
+
+registry_start() {
+	local auth=${1:-} port
+	command -v docker-registry >/dev/null || fail "docker-registry is not installed (make deps)"
+	REG_DIR=$TEST_TMP/registry
+	REG_LOG=$REG_DIR/registry.log
+	mkdir -p "$REG_DIR/data"
+	port=$(free_port)
+	{
+		echo "version: 0.1"
+		echo "log: {level: info}"
+		echo "storage: {filesystem: {rootdirectory: $REG_DIR/data}, delete: {enabled: true}}"
+		echo "http:"
+		echo "  addr: 127.0.0.1:$port"
+	} >"$REG_DIR/config.yml"
+	if [ "$auth" = auth ]; then
+		REG_USER=ci-bot
+		REG_PASS=s3cret-Pa55word-$$
+		htpasswd -Bbn "$REG_USER" "$REG_PASS" >"$REG_DIR/htpasswd" 2>/dev/null ||
+			fail "htpasswd failed"
+		openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost \
+			-addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+			-keyout "$REG_DIR/key.pem" -out "$REG_DIR/cert.pem" >/dev/null 2>&1 ||
+			fail "openssl could not make a certificate"
+		REG_CA=$REG_DIR/cert.pem
+		{
+			echo "  tls: {certificate: $REG_DIR/cert.pem, key: $REG_DIR/key.pem}"
+			echo "auth: {htpasswd: {realm: modelgate-test, path: $REG_DIR/htpasswd}}"
+		} >>"$REG_DIR/config.yml"
+	fi
+	docker-registry serve "$REG_DIR/config.yml" >"$REG_LOG" 2>&1 &
+	_pids="$_pids $!"
+	REG=localhost:$port
+	if [ "$auth" = auth ]; then
+		wait_http "https://127.0.0.1:$port/v2/" --cacert "$REG_CA"
+	else
+		wait_http "http://127.0.0.1:$port/v2/"
+	fi
+}
+
+proxy_start() {
+	local mode=$1 upstream=${REG#localhost:}
+	PROXY_LOG=$TEST_TMP/proxy-$mode.log
+	: >"$PROXY_LOG"
+	rm -f "$TEST_TMP/proxy.port"
+	"$PY" "$MG_SRCDIR/tests/cli/faultproxy.py" "$upstream" "$mode" "$PROXY_LOG" \
+		"$TEST_TMP/proxy.port" 2>"$TEST_TMP/proxy.err" &
+	_proxy_pid=$!
+	if [ "$BASH_SUBSHELL" -gt 0 ]; then # inside a check: traps are not inherited
+		trap proxy_stop EXIT
+	else
+		_pids="$_pids $_proxy_pid"
+	fi
+	local i
+	for i in $(seq 200); do
+		[ -s "$TEST_TMP/proxy.port" ] && break
+		sleep 0.05
+	done
+	[ -s "$TEST_TMP/proxy.port" ] || fail "the fault proxy did not start: $(cat "$TEST_TMP/proxy.err")"
+	PROXY=localhost:$(cat "$TEST_TMP/proxy.port")
+}
+
+proxy_stop() {
+	kill "$_proxy_pid" 2>/dev/null
+	wait "$_proxy_pid" 2>/dev/null
+	return 0
+}
+
+upload_bytes() {
+	awk '$2 ~ /\/blobs\/uploads/ { n += $3 } END { print n + 0 }' "$1"
+}
+
+# make_blob FILE MB: a file of MB MiB of pseudo-random bytes.
+make_blob() {
+	head -c "$(($2 * 1048576))" /dev/urandom >"$1"
+}

@@ -1,0 +1,147 @@
+# modelgate against a real registry (Debian's docker-registry, plain HTTP on
+# loopback): push, ls, inspect, pull, tag, rm and copy in every direction,
+# with skopeo as the independent client both ways, and a second push that
+# sends no blob bytes.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib_registry.sh"
+
+fixtures
+export SOURCE_DATE_EPOCH=1700000000
+registry_start
+export MODELGATE_INSECURE_REGISTRIES=$REG
+MODEL_SHA=sha256:$(sha256_of "$FX/model.onnx")
+must mg push "$REG/team/digits:v1" "$FX/model.onnx"
+D1=$(cat "$OUT")
+must mg push "$REG/team/digits:v2" "$FX/model_v2.onnx" "$FX/x.npy" "$FX/y.npy"
+D2=$(cat "$OUT")
+
+t_push_prints_digest_skopeo_reads_it() {
+	[[ $D1 =~ $DIGEST_RE ]] || fail "push printed '$D1', not a digest"
+	expect_exit 0 skopeo inspect --raw --tls-verify=false "docker://$REG/team/digits:v1"
+	[ "sha256:$(sha256sum <"$OUT" | cut -d' ' -f1)" = "$D1" ] || fail "skopeo's manifest does not hash to $D1"
+	json_ok 'j["artifactType"] == "application/vnd.modelgate.model.v1"'
+	json_ok 'j["layers"][0]["annotations"]["org.opencontainers.image.title"] == "model.onnx"'
+	json_ok "j['layers'][0]['digest'] == '$MODEL_SHA'"
+	# skopeo copies it into an OCI layout; the layer is the file
+	expect_exit 0 skopeo copy --src-tls-verify=false "docker://$REG/team/digits:v2" "oci:$TEST_TMP/sk:v2"
+	expect_file "$TEST_TMP/sk/blobs/sha256/$(sha256_of "$FX/model_v2.onnx")"
+}
+
+t_ls_and_inspect_remote() {
+	expect_exit 0 mg ls "$REG/team/digits"
+	expect_stdout_matches "^$REG/team/digits +v1 +${D1:0:19} +model "
+	expect_stdout_matches "^$REG/team/digits +v2 +${D2:0:19} +model "
+	expect_exit 0 mg ls --json "$REG/team/digits"
+	json_ok "sorted(e['tag'] for e in j) == ['v1', 'v2'] and j[0]['digest'] == '$D1'"
+	expect_exit 0 mg inspect "$REG/team/digits:v1"
+	expect_stdout_matches "^Digest: +$D1\$"
+	expect_stdout_matches '^Format: +onnx$'
+	expect_stdout_matches "^ +model\\.onnx .* $MODEL_SHA\$"
+	expect_exit 0 mg inspect --raw "$REG/team/digits:v1"
+	[ "sha256:$(head -c -1 "$OUT" | sha256sum | cut -d' ' -f1)" = "$D1" ] || fail "--raw is not the manifest"
+	expect_exit 0 mg inspect --json "$REG/team/digits@$D2"
+	json_ok "j['digest'] == '$D2' and len(j['manifest']['layers']) == 3"
+}
+
+t_pull_restores_files() {
+	expect_exit 0 mg pull "$REG/team/digits:v2" -o out
+	expect_same_file "$FX/model_v2.onnx" out/model_v2.onnx
+	expect_same_file "$FX/x.npy" out/x.npy
+	expect_same_file "$FX/y.npy" out/y.npy
+	expect_stdout_contains "out/x.npy"
+	[ -z "$(ls -A out | grep '^\.tmp-')" ] || fail "temporary files left in out/"
+}
+
+t_copy_remote_to_store_and_back() {
+	expect_exit 0 mg copy "$REG/team/digits:v2" digits:v2
+	[ "$(cat "$OUT")" = "$D2" ] || fail "copy printed $(cat "$OUT"), expected $D2"
+	expect_exit 0 mg fsck
+	expect_exit 0 mg pull digits:v2 -o local
+	expect_same_file "$FX/x.npy" local/x.npy
+	expect_exit 0 mg copy --json digits:v2 "$REG/other/digits:v2"
+	json_ok "j['digest'] == '$D2' and j['blobs_copied'] == 4"
+	# the same again: nothing to send
+	expect_exit 0 mg copy --json digits:v2 "$REG/other/digits:v2"
+	json_ok "j['blobs_copied'] == 0 and j['blobs_skipped'] == 4"
+	# registry to registry, same registry: blobs are mounted
+	expect_exit 0 mg copy --json "$REG/team/digits:v1" "$REG/mounted/digits:v1"
+	json_ok "j['blobs_mounted'] == 2 and j['blobs_copied'] == 0"
+	expect_exit 0 skopeo inspect --raw --tls-verify=false "docker://$REG/mounted/digits:v1"
+}
+
+t_skopeo_push_modelgate_pull() {
+	must mg push digits:v1 "$FX/model.onnx"
+	expect_exit 0 skopeo copy --dest-tls-verify=false "oci:$MODELGATE_HOME:digits:v1" \
+		"docker://$REG/fromskopeo/digits:v1"
+	expect_exit 0 mg pull "$REG/fromskopeo/digits:v1" -o fromsk
+	expect_same_file "$FX/model.onnx" fromsk/model.onnx
+}
+
+t_tag_and_rm_remote() {
+	expect_exit 0 mg tag "$REG/team/digits:v1" prod
+	expect_exit 0 mg ls "$REG/team/digits"
+	expect_stdout_matches "^$REG/team/digits +prod +${D1:0:19} "
+	# distribution cannot delete a tag alone, and prod shares its manifest with v1
+	expect_exit 2 mg rm "$REG/team/digits:prod"
+	expect_error "cannot delete the tag 'prod' alone" "'v1'"
+	expect_exit 0 mg tag "$REG/team/digits:v2" "$REG/scratch/digits:only"
+	expect_exit 0 mg rm "$REG/scratch/digits:only"
+	expect_exit 2 mg pull "$REG/scratch/digits:only" -o gone
+	expect_error "tag 'only' not found" "'scratch/digits'" "'$REG'"
+}
+
+t_unknown_tag_is_exit_2_naming_everything() {
+	expect_exit 2 mg pull "$REG/team/digits:v9" -o nowhere
+	expect_error "tag 'v9' not found in repository 'team/digits' on registry '$REG'"
+	expect_no_file nowhere/model.onnx
+	expect_exit 2 mg copy "$REG/team/digits:v9" digits:v9
+	expect_error "tag 'v9'"
+}
+
+t_second_push_sends_no_blob_bytes() {
+	proxy_start pass
+	local via=$PROXY
+	export MODELGATE_INSECURE_REGISTRIES="$REG,$via"
+	make_blob "$TEST_TMP/fx/weights.bin" 3
+	expect_exit 0 mg push "$via/team/big:v1" "$TEST_TMP/fx/weights.bin"
+	local first
+	first=$(upload_bytes "$PROXY_LOG")
+	[ "$first" -ge $((3 * 1048576)) ] || fail "the first push sent $first blob bytes"
+	: >"$PROXY_LOG"
+	expect_exit 0 mg push "$via/team/big:v1" "$TEST_TMP/fx/weights.bin"
+	[ "$(upload_bytes "$PROXY_LOG")" -eq 0 ] || fail "the second push sent $(upload_bytes "$PROXY_LOG") blob bytes"
+	! grep -q '^\(POST\|PATCH\) ' "$PROXY_LOG" || fail "the second push started an upload"
+	grep -q '^HEAD .*/blobs/sha256:' "$PROXY_LOG" || fail "the second push did not ask with HEAD"
+	proxy_stop
+}
+
+t_not_insecure_refuses_plain_http() {
+	MODELGATE_INSECURE_REGISTRIES= expect_exit 3 mg ls "$REG/team/digits"
+	expect_error "TLS" "'$REG'" "--insecure"
+	expect_exit 0 mg --insecure ls "$REG/team/digits"
+	MODELGATE_INSECURE_REGISTRIES= expect_exit 0 mg ls --insecure "$REG/team/digits"
+}
+
+t_progress_lines_unless_quiet() {
+	make_blob "$TEST_TMP/fx/p1.bin" 2
+	MODELGATE_PROGRESS_INTERVAL=0 expect_exit 0 mg push "$REG/team/progress:v1" "$TEST_TMP/fx/p1.bin"
+	grep -qE '^p1\.bin: [0-9.]+ [KM]iB / 2\.0 MiB  [0-9.]+ [A-Za-z]+/s' "$ERR" || fail "no progress line on stderr"
+	grep -qE '^p1\.bin: 2\.0 MiB in [0-9.]+s' "$ERR" || fail "no closing progress line"
+	expect_stdout_matches "$DIGEST_RE"
+	MODELGATE_PROGRESS_INTERVAL=0 expect_exit 0 mg pull -q "$REG/team/progress:v1" -o prog
+	expect_stderr_empty
+	expect_stdout_empty
+	expect_same_file "$TEST_TMP/fx/p1.bin" prog/p1.bin
+}
+
+check progress_lines_unless_quiet t_progress_lines_unless_quiet
+check push_prints_digest_skopeo_reads_it t_push_prints_digest_skopeo_reads_it
+check ls_and_inspect_remote t_ls_and_inspect_remote
+check pull_restores_files t_pull_restores_files
+check copy_remote_to_store_and_back t_copy_remote_to_store_and_back
+check skopeo_push_modelgate_pull t_skopeo_push_modelgate_pull
+check tag_and_rm_remote t_tag_and_rm_remote
+check unknown_tag_is_exit_2_naming_everything t_unknown_tag_is_exit_2_naming_everything
+check second_push_sends_no_blob_bytes t_second_push_sends_no_blob_bytes
+check not_insecure_refuses_plain_http t_not_insecure_refuses_plain_http
+finish

@@ -1,0 +1,218 @@
+# `modelgate report` converts the committed fixture report
+# (tests/fixtures/report_full.json: six gates, escaping-hungry names, raw
+# latency samples, a confusion matrix) into every format, and each output is
+# checked by the real consumer's rules: xmllint for JUnit and HTML, the
+# Prometheus client's OpenMetrics parser, cmark-gfm for the Markdown, and
+# headless Chromium for how the HTML page renders.
+. "$(dirname "$0")/lib.sh"
+
+FX=$TEST_TMP/report.json
+cp "$MG_SRCDIR/tests/fixtures/report_full.json" "$FX"
+for tool in xmllint cmark-gfm chromium; do
+	command -v "$tool" >/dev/null || fail "'$tool' is missing: run 'make deps'"
+done
+"$PY" -c 'import prometheus_client.openmetrics.parser' 2>/dev/null ||
+	fail "python3-prometheus-client is missing: run 'make deps'"
+
+# A copy of the fixture changed by a Python statement on j.
+edited() { # out.json statement
+	"$PY" -c 'import json, sys
+j = json.load(open(sys.argv[1]))
+exec(sys.argv[3])
+json.dump(j, open(sys.argv[2], "w"))' "$FX" "$1" "$2" || fail "cannot edit the fixture"
+}
+
+t_table_is_the_default() {
+	expect_exit 0 mg report "$FX"
+	expect_stdout_matches '^GATE +KIND +STATUS +VALUE +LIMIT +BASELINE +DELTA$'
+	expect_stdout_matches '^latency p95 <local> +latency@local +fail +11\.84 ms +10 ms +9\.62 ms +\+2\.22 ms \(\+23\.1%\)$'
+	expect_stdout_contains "ERROR: 3 passed, 1 failed, 1 error, 1 skipped"
+	expect_stderr_empty
+	! grep -q $'\033' "$OUT" || fail "colour codes although stdout is not a terminal"
+}
+
+t_exit_code_is_the_conversion_unless_asked() {
+	expect_exit 0 mg report "$FX" --format json
+	expect_exit 3 mg report "$FX" --exit-status
+	edited fail.json 'j["gates"] = [g for g in j["gates"] if g["status"] != "error"]'
+	expect_exit 1 mg report fail.json --exit-status -o /dev/null
+	edited pass.json 'j["gates"] = [g for g in j["gates"] if g["status"] in ("pass", "skip")]'
+	expect_exit 0 mg report pass.json --exit-status
+}
+
+t_json_converts_back_to_the_same_bytes() {
+	expect_exit 0 mg report "$FX" --format json -o again.json
+	expect_stdout_empty
+	expect_same_file "$FX" again.json
+	json_ok 'j["schema_version"] == 1 and j["status"] == "error" and j["exit_code"] == 3' again.json
+	json_ok 'len(j["gates"][2]["latency"]["samples_ns"]["candidate"]) == 200' again.json
+	json_ok 'j["gates"][1]["figures"][1]["baseline"] is None' again.json
+}
+
+t_junit_is_valid_and_has_a_testcase_per_gate() {
+	expect_exit 0 mg report "$FX" --format junit -o junit.xml
+	xmllint --noout junit.xml 2>"$IO/xmllint" || fail "xmllint: $(head -5 "$IO/xmllint")"
+	xp() { xmllint --xpath "$1" junit.xml 2>/dev/null; }
+	[ "$(xp 'count(/testsuites/testsuite/testcase)')" = 6 ] || fail "not 6 testcases"
+	[ "$(xp 'count(//testcase[@classname and @name and @time])')" = 6 ] ||
+		fail "a testcase lacks classname, name or time"
+	[ "$(xp 'count(//testcase[@name="latency p95 <local>"]/failure[@message])')" = 1 ] ||
+		fail "the failing latency gate has no <failure message=...>"
+	[ "$(xp 'string(//testcase[@name="latency p95 <local>"]/@classname)')" = modelgate.latency.local ] ||
+		fail "wrong classname"
+	[ "$(xp 'count(//testcase[@name="peak memory on pi4"]/error[@message])')" = 1 ] || fail "no <error>"
+	[ "$(xp 'count(//testcase/skipped)')" = 1 ] || fail "not one <skipped/>"
+	[ "$(xp 'count(//failure) + count(//error)')" = 2 ] || fail "passing gates have failures"
+	[ "$(xp 'concat(//testsuite/@tests, "/", //testsuite/@failures, "/", //testsuite/@errors, "/", //testsuite/@skipped)')" = 6/1/1/1 ] ||
+		fail "wrong counts on <testsuite>"
+	# names with <&>"' and unicode come back exactly as they are in the report
+	"$PY" - junit.xml "$FX" <<'EOF' || fail "names or messages do not survive XML escaping"
+import json, sys, xml.etree.ElementTree as ET
+cases = ET.parse(sys.argv[1]).getroot().iter("testcase")
+gates = json.load(open(sys.argv[2]))["gates"]
+names = [c.get("name") for c in cases]
+assert names == [g["name"] for g in gates], names
+fail = ET.parse(sys.argv[1]).getroot().find(".//failure")
+assert fail.get("message") == gates[2]["reason"], fail.get("message")
+EOF
+}
+
+t_openmetrics_parses_with_the_prometheus_client() {
+	expect_exit 0 mg report "$FX" --format openmetrics -o metrics.txt
+	"$PY" - metrics.txt "$FX" <<'EOF' >"$IO/om" 2>&1 || fail "OpenMetrics: $(tail -3 "$IO/om")"
+import json, sys
+from prometheus_client.openmetrics.parser import text_string_to_metric_families
+text = open(sys.argv[1]).read()
+gates = json.load(open(sys.argv[2]))["gates"]
+fams = {f.name: f for f in text_string_to_metric_families(text)}  # raises on invalid text
+assert text.endswith("# EOF\n")
+passed = {s.labels["gate"]: s.value for s in fams["modelgate_gate_passed"].samples}
+assert passed[gates[0]["name"]] == 1, passed      # the name with <&>"' and unicode
+assert passed["latency p95 <local>"] == 0
+assert "latency p99 on pi4 (ci-only)" not in passed  # skipped
+assert fams["modelgate_latency_seconds"].type == "summary"
+q = [s for s in fams["modelgate_latency_seconds"].samples
+     if s.labels.get("quantile") == "0.95" and s.labels["model"] == "candidate"]
+assert len(q) == 1 and 0.009 < q[0].value < 0.02, q
+assert fams["modelgate_report"].type == "info"
+values = {s.labels["gate"]: s.value for s in fams["modelgate_gate_value"].samples}
+assert values["latency p95 <local>"] == 11.84
+print(len(fams), "families")
+EOF
+}
+
+t_markdown_renders_as_a_gfm_table() {
+	expect_exit 0 mg report "$FX" --format markdown -o summary.md
+	cmark-gfm -e table summary.md >summary.html || fail "cmark-gfm failed"
+	grep -q '<table>' summary.html || fail "no <table> in the rendered Markdown"
+	[ "$(grep -c '<tr>' summary.html)" -ge 7 ] || fail "the gate table does not have a row per gate"
+	grep -qF '>latency p95 &lt;local&gt;</td>' summary.html || fail "gate name not escaped in its cell"
+	grep -qF 'accuracy &lt;top-1&gt; &amp; &quot;recall&quot;' summary.html || fail "escaping lost"
+	# trimmed under a small limit: still the headline and the whole table
+	expect_exit 0 mg report "$FX" --format markdown --max-bytes 1600
+	[ "$(wc -c <"$OUT")" -le 1600 ] || fail "over 1600 bytes"
+	cmark-gfm -e table "$OUT" >small.html
+	grep -q '<table>' small.html || fail "no <table> in the trimmed summary"
+	for g in 'latency p95 &lt;local&gt;' 'peak memory on pi4' 'latency p99 on pi4 (ci-only)' 'fidelity int8 vs fp32'; do
+		grep -qF ">$g</td>" small.html || fail "the trimmed summary lost the row of '$g'"
+	done
+	expect_stdout_contains "left out to stay under 1600 bytes"
+	expect_exit 2 mg report "$FX" --format markdown --max-bytes 100
+	expect_error "needs more than 100 bytes"
+}
+
+t_annotations_and_outputs() {
+	expect_exit 0 mg report "$FX" --format annotations
+	head -1 "$OUT" | grep -q "^::error title=modelgate%3A gate 'peak memory on pi4' could not be evaluated::" ||
+		fail "the infrastructure error is not first"
+	sed -n 2p "$OUT" | grep -q "^::error title=modelgate%3A gate 'latency p95 <local>' failed::" ||
+		fail "the failure is not second"
+	grep -q '^::warning title=.*noisy measurement::block medians differ by 14%25' "$OUT" || fail "no noisy warning"
+	[ "$(wc -l <"$OUT")" = 3 ] || fail "not one line per annotation"
+	expect_exit 0 mg report "$FX" --format annotations --max-annotations 1
+	[ "$(grep -c '^::error ' "$OUT")" = 1 ] || fail "cap not applied"
+	expect_exit 0 mg report "$FX" --format github-outputs
+	expect_stdout_contains "passed=false"
+	expect_stdout_contains "gate_latency_p95_local_value=11.84"
+	! grep -vqE '^[a-z0-9_]+=' "$OUT" || fail "a line is not a safe key=value"
+}
+
+# PNG: decode the image (zlib + scanline filters) and count its colours.
+png_stats() {
+	"$PY" - "$1" <<'EOF'
+import struct, sys, zlib
+data = open(sys.argv[1], "rb").read()
+assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+pos, idat = 8, b""
+while pos < len(data):
+    n, kind = struct.unpack(">I4s", data[pos:pos + 8])
+    if kind == b"IHDR":
+        w, h, depth, ctype = struct.unpack(">IIBB", data[pos + 8:pos + 18])
+    elif kind == b"IDAT":
+        idat += data[pos + 8:pos + 8 + n]
+    pos += 12 + n
+assert depth == 8 and ctype in (2, 6), (depth, ctype)
+bpp = 3 if ctype == 2 else 4
+raw, stride = zlib.decompress(idat), w * bpp
+prev, colours, counts = bytearray(stride), set(), {}
+for y in range(h):
+    f, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+    if f == 1:
+        for i in range(bpp, stride): line[i] = (line[i] + line[i - bpp]) & 255
+    elif f == 2:
+        line = bytearray((a + b) & 255 for a, b in zip(line, prev))
+    elif f == 3:
+        for i in range(stride): line[i] = (line[i] + ((line[i - bpp] if i >= bpp else 0) + prev[i]) // 2) & 255
+    elif f == 4:
+        for i in range(stride):
+            a = line[i - bpp] if i >= bpp else 0; b = prev[i]; c = prev[i - bpp] if i >= bpp else 0
+            p = a + b - c; pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+            line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
+    for x in range(0, stride, bpp * 2):  # every other pixel is plenty
+        px = bytes(line[x:x + 3]); colours.add(px); counts[px] = counts.get(px, 0) + 1
+    prev = line
+top = max(counts.values())
+print(w, h, len(colours), round(1 - top / sum(counts.values()), 3))
+EOF
+}
+
+t_html_parses_and_renders() {
+	expect_exit 0 mg report "$FX" --format html -o report.html
+	xmllint --html --noout report.html 2>"$IO/xmllint"
+	[ ! -s "$IO/xmllint" ] || fail "xmllint --html: $(head -5 "$IO/xmllint")"
+	! grep -qiE '<script|src="https?:|href="https?:|@import|url\(http' report.html || fail "not self-contained"
+	# each chart is a standalone SVG document that is well-formed XML
+	grep -o 'data:image/svg+xml;base64,[A-Za-z0-9+/=]*' report.html | cut -d, -f2 >charts.b64
+	[ "$(wc -l <charts.b64)" = 2 ] || fail "expected 2 charts (confusion matrix, latency)"
+	local i=0 line
+	while read -r line; do
+		i=$((i + 1))
+		printf '%s' "$line" | base64 -d >"chart$i.svg" || fail "chart $i is not base64"
+		xmllint --noout "chart$i.svg" 2>"$IO/xmllint" || fail "chart $i: $(head -3 "$IO/xmllint")"
+	done <charts.b64
+	grep -q 'predicted class' chart1.svg || fail "chart 1 is not the confusion matrix"
+	grep -q '>9 ms</text>' chart2.svg || fail "the latency axis has no ms labels"
+	grep -q 'candidate: median' chart2.svg || fail "no legend"
+	# render it, and make sure the picture is not blank
+	mkdir -p profile home
+	HOME=$PWD/home timeout 120 chromium --headless --no-sandbox --disable-gpu --no-first-run \
+		--disable-background-networking --disable-component-update --disable-sync \
+		--user-data-dir="$PWD/profile" --screenshot="$PWD/report.png" --window-size=1200,1600 \
+		"file://$PWD/report.html" >"$IO/chromium" 2>&1 || fail "chromium: $(tail -3 "$IO/chromium")"
+	[ -s report.png ] || fail "chromium wrote no screenshot"
+	read -r w h colours busy <<<"$(png_stats report.png)" || fail "cannot decode the PNG"
+	[ "$w" = 1200 ] && [ "$h" = 1600 ] || fail "screenshot is ${w}x$h"
+	[ "$colours" -gt 200 ] || fail "only $colours colours: the page looks blank"
+	"$PY" -c "import sys; sys.exit(0 if $busy > 0.05 else 1)" || fail "only $busy of the page differs from the background"
+	[ -z "${MG_KEEP_SCREENSHOT:-}" ] || cp report.png "$MG_KEEP_SCREENSHOT"
+}
+
+check table_is_the_default t_table_is_the_default
+check exit_code_is_the_conversion_unless_asked t_exit_code_is_the_conversion_unless_asked
+check json_converts_back_to_the_same_bytes t_json_converts_back_to_the_same_bytes
+check junit_is_valid_and_has_a_testcase_per_gate t_junit_is_valid_and_has_a_testcase_per_gate
+check openmetrics_parses_with_the_prometheus_client t_openmetrics_parses_with_the_prometheus_client
+check markdown_renders_as_a_gfm_table t_markdown_renders_as_a_gfm_table
+check annotations_and_outputs t_annotations_and_outputs
+check html_parses_and_renders t_html_parses_and_renders
+finish

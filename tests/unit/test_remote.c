@@ -1,0 +1,299 @@
+/* Unit tests of the registry client's pure parts: WWW-Authenticate,
+ * Retry-After, Range and Content-Range parsing, backoff, base64, docker
+ * config.json credentials and their lookup order, login storage, and the
+ * verified file writer that downloads go through. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "registry/http.h"
+#include "registry/remote.h"
+
+static char base[2048];
+
+static int setup(void **state)
+{
+	static int counter;
+	(void)state;
+	const char *tmp = getenv("MG_TEST_TMP");
+	snprintf(base, sizeof(base), "%s/remote-%ld-%d", tmp ? tmp : "/tmp", (long)getpid(), counter++);
+	char cmd[4400];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s' && mkdir -p '%s'", base, base);
+	assert_int_equal(system(cmd), 0);
+	unsetenv("MODELGATE_REGISTRY_USER");
+	unsetenv("MODELGATE_REGISTRY_PASSWORD");
+	unsetenv("CI_REGISTRY");
+	unsetenv("CI_REGISTRY_USER");
+	unsetenv("CI_REGISTRY_PASSWORD");
+	unsetenv("GITHUB_TOKEN");
+	unsetenv("GITHUB_ACTOR");
+	setenv("DOCKER_CONFIG", base, 1);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	char cmd[4400];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", base);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static void test_challenge_bearer_with_all_params(void **state)
+{
+	(void)state;
+	mg_challenge c;
+	assert_int_equal(mg_http_parse_challenge(
+				 "Bearer realm=\"https://auth.example.com/token\",service=\"registry.example.com\","
+				 "scope=\"repository:team/kws:pull,push\"", &c), 0);
+	assert_string_equal(c.scheme, "Bearer");
+	assert_string_equal(c.realm, "https://auth.example.com/token");
+	assert_string_equal(c.service, "registry.example.com");
+	assert_string_equal(c.scope, "repository:team/kws:pull,push");
+}
+
+static void test_challenge_basic_and_case(void **state)
+{
+	(void)state;
+	mg_challenge c;
+	assert_int_equal(mg_http_parse_challenge("basic realm=\"modelgate-test\"", &c), 0);
+	assert_string_equal(c.scheme, "Basic");
+	assert_string_equal(c.realm, "modelgate-test");
+	assert_int_equal(mg_http_parse_challenge("BEARER realm=x , service=y", &c), 0);
+	assert_string_equal(c.scheme, "Bearer");
+	assert_string_equal(c.service, "y");
+}
+
+static void test_challenge_rejects_malformed(void **state)
+{
+	(void)state;
+	mg_challenge c;
+	assert_int_not_equal(mg_http_parse_challenge("", &c), 0);
+	assert_int_not_equal(mg_http_parse_challenge("Digest realm=\"x\"", &c), 0);
+	assert_int_not_equal(mg_http_parse_challenge("Bearer service=\"x\"", &c), 0); /* no realm */
+	assert_int_not_equal(mg_http_parse_challenge("Bearer realm=\"unterminated", &c), 0);
+	assert_int_not_equal(mg_http_parse_challenge("Bearer realm", &c), 0);
+}
+
+static void test_retry_after_seconds_and_dates(void **state)
+{
+	(void)state;
+	assert_int_equal(mg_http_retry_after("1", 0), 1);
+	assert_int_equal(mg_http_retry_after("120 ", 0), 120);
+	assert_int_equal(mg_http_retry_after(NULL, 0), -1);
+	assert_int_equal(mg_http_retry_after("", 0), -1);
+	assert_int_equal(mg_http_retry_after("soon", 0), -1);
+	assert_int_equal(mg_http_retry_after("-5", 0), -1);
+	/* Wed, 21 Oct 2015 07:28:00 GMT is 1445412480 */
+	assert_int_equal(mg_http_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", 1445412470), 10);
+	assert_int_equal(mg_http_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", 1445412490), 0);
+}
+
+static void test_range_header_end(void **state)
+{
+	(void)state;
+	assert_int_equal(mg_http_range_end("0-1023"), 1024);
+	assert_int_equal(mg_http_range_end("bytes=0-0"), 1);
+	assert_int_equal(mg_http_range_end(""), 0);
+	assert_int_equal(mg_http_range_end(NULL), 0);
+	assert_int_equal(mg_http_range_end("5-10"), -1); /* uploads start at 0 */
+	assert_int_equal(mg_http_range_end("0-"), -1);
+	assert_int_equal(mg_http_range_end("0-12x"), -1);
+	assert_int_equal(mg_http_content_range_start("bytes 2097152-4194303/4194304"), 2097152);
+	assert_int_equal(mg_http_content_range_start("bytes */100"), -1);
+	assert_int_equal(mg_http_content_range_start("items 1-2/3"), -1);
+}
+
+static void test_backoff_grows_is_capped_and_jittered(void **state)
+{
+	(void)state;
+	assert_int_equal(mg_http_backoff_ms(1, 500, 0.5), 500);
+	assert_int_equal(mg_http_backoff_ms(2, 500, 0.5), 1000);
+	assert_int_equal(mg_http_backoff_ms(4, 500, 0.5), 4000);
+	assert_int_equal(mg_http_backoff_ms(40, 500, 0.5), 30000);
+	assert_int_equal(mg_http_backoff_ms(1, 1000, 0.0), 750);
+	assert_true(mg_http_backoff_ms(1, 1000, 0.999) < 1250);
+}
+
+static void test_base64_round_trip(void **state)
+{
+	(void)state;
+	static const char *cases[][2] = {{"", ""}, {"f", "Zg=="}, {"fo", "Zm8="}, {"foo", "Zm9v"},
+					 {"user:p@ss:word", "dXNlcjpwQHNzOndvcmQ="}};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *e = mg_base64_encode(cases[i][0], strlen(cases[i][0]), NULL);
+		assert_non_null(e);
+		assert_string_equal(e, cases[i][1]);
+		free(e);
+		mg_buf d = MG_BUF_INIT;
+		assert_int_equal(mg_base64_decode(&d, cases[i][1], NULL), 0);
+		assert_string_equal(mg_buf_cstr(&d), cases[i][0]);
+		mg_buf_free(&d);
+	}
+	mg_buf d = MG_BUF_INIT;
+	assert_int_equal(mg_base64_decode(&d, "Zm9v!", NULL), MG_EINVAL);
+	assert_int_equal(mg_base64_decode(&d, "Zg=x", NULL), MG_EINVAL);
+	mg_buf_free(&d);
+}
+
+static void test_docker_config_auth_entries(void **state)
+{
+	(void)state;
+	const char *j = "{\"auths\":{\"https://ghcr.io\":{\"auth\":\"dXNlcjpwQHNzOndvcmQ=\"},"
+			"\"localhost:5000\":{\"username\":\"u2\",\"password\":\"p2\"},"
+			"\"bad.example\":{\"auth\":\"bm9jb2xvbg==\"}},\"credsStore\":\"desktop\"}";
+	char *u = NULL, *p = NULL;
+	assert_int_equal(mg_auth_from_docker_config(j, strlen(j), "ghcr.io", &u, &p, NULL), 0);
+	assert_string_equal(u, "user");
+	assert_string_equal(p, "p@ss:word");
+	free(u);
+	free(p);
+	assert_int_equal(mg_auth_from_docker_config(j, strlen(j), "localhost:5000", &u, &p, NULL), 0);
+	assert_string_equal(u, "u2");
+	assert_string_equal(p, "p2");
+	free(u);
+	free(p);
+	assert_int_equal(mg_auth_from_docker_config(j, strlen(j), "ghcr.io:443", &u, &p, NULL),
+			 MG_ENOTFOUND);
+	mg_error err = {0};
+	assert_int_equal(mg_auth_from_docker_config(j, strlen(j), "bad.example", &u, &p, &err), MG_EINVAL);
+	assert_non_null(strstr(err.msg, "bad.example"));
+	assert_int_equal(mg_auth_from_docker_config("{", 1, "x", &u, &p, &err), MG_EINVAL);
+	assert_non_null(strstr(err.msg, "line 1"));
+}
+
+static void test_lookup_order_env_ci_github_config(void **state)
+{
+	(void)state;
+	char *u = NULL, *p = NULL;
+	assert_int_equal(mg_auth_lookup("reg.example", &u, &p, NULL), 0); /* nothing: anonymous */
+	assert_null(u);
+	assert_null(p);
+	assert_int_equal(mg_auth_store("reg.example", "from-config", "pw0", NULL), 0);
+	assert_int_equal(mg_auth_lookup("reg.example", &u, &p, NULL), 0);
+	assert_string_equal(u, "from-config");
+	free(u);
+	free(p);
+	setenv("CI_REGISTRY", "reg.example", 1);
+	setenv("CI_REGISTRY_USER", "gitlab-ci-token", 1);
+	setenv("CI_REGISTRY_PASSWORD", "job-token", 1);
+	assert_int_equal(mg_auth_lookup("reg.example", &u, &p, NULL), 0);
+	assert_string_equal(u, "gitlab-ci-token");
+	assert_string_equal(p, "job-token");
+	free(u);
+	free(p);
+	assert_int_equal(mg_auth_lookup("other.example", &u, &p, NULL), 0);
+	assert_null(u);
+	setenv("MODELGATE_REGISTRY_USER", "mine", 1);
+	setenv("MODELGATE_REGISTRY_PASSWORD", "pw1", 1);
+	assert_int_equal(mg_auth_lookup("reg.example", &u, &p, NULL), 0);
+	assert_string_equal(u, "mine");
+	free(u);
+	free(p);
+	unsetenv("MODELGATE_REGISTRY_USER");
+	setenv("GITHUB_TOKEN", "ghs_token", 1);
+	assert_int_equal(mg_auth_lookup("ghcr.io", &u, &p, NULL), 0);
+	assert_string_equal(u, "x-access-token");
+	assert_string_equal(p, "ghs_token");
+	free(u);
+	free(p);
+}
+
+static void test_login_store_is_private_and_keeps_other_keys(void **state)
+{
+	(void)state;
+	char path[4200];
+	snprintf(path, sizeof(path), "%s/config.json", base);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("{\"auths\":{\"a.example\":{\"auth\":\"eDp5\"}},\"credHelpers\":{\"b\":\"c\"}}", f);
+	fclose(f);
+	assert_int_equal(mg_auth_store("localhost:5000", "ci", "s3cret", NULL), 0);
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	mg_buf text = MG_BUF_INIT;
+	assert_int_equal(mg_file_read(&text, path, 1 << 20, NULL), 0);
+	assert_non_null(strstr(text.data, "\"credHelpers\""));
+	assert_non_null(strstr(text.data, "eDp5"));
+	assert_non_null(strstr(text.data, "Y2k6czNjcmV0")); /* base64 "ci:s3cret" */
+	assert_null(strstr(text.data, "s3cret"));
+	mg_buf_free(&text);
+	char *u = NULL, *p = NULL;
+	assert_int_equal(mg_auth_lookup("localhost:5000", &u, &p, NULL), 0);
+	assert_string_equal(p, "s3cret");
+	free(u);
+	free(p);
+}
+
+static void test_vfile_keeps_only_matching_bytes(void **state)
+{
+	(void)state;
+	char dest[4200], digest[MG_DIGEST_SIZE];
+	snprintf(dest, sizeof(dest), "%s/out.bin", base);
+	static char data[5 << 20];
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (char)(i * 7);
+	mg_digest_bytes(data, sizeof(data), digest);
+	/* good bytes, in uneven pieces */
+	mg_vfile *f = NULL;
+	assert_int_equal(mg_vfile_open(&f, base, dest, digest, sizeof(data), NULL), 0);
+	for (size_t off = 0; off < sizeof(data);) {
+		size_t n = sizeof(data) - off < 777777 ? sizeof(data) - off : 777777;
+		assert_int_equal(mg_vfile_write(f, data + off, n, NULL), 0);
+		off += n;
+	}
+	assert_int_equal(mg_vfile_commit(f, NULL), 0);
+	mg_vfile_free(f);
+	assert_int_equal(access(dest, F_OK), 0);
+	unlink(dest);
+	/* one flipped byte: both digests named, nothing kept */
+	data[12345] ^= 1;
+	mg_error err = {0};
+	assert_int_equal(mg_vfile_open(&f, base, dest, digest, sizeof(data), NULL), 0);
+	assert_int_equal(mg_vfile_write(f, data, sizeof(data), NULL), 0);
+	assert_int_equal(mg_vfile_commit(f, &err), MG_ECORRUPT);
+	mg_vfile_free(f);
+	assert_non_null(strstr(err.msg, digest));
+	assert_non_null(strstr(err.msg, "hash to sha256:"));
+	assert_int_not_equal(access(dest, F_OK), 0);
+	/* too many bytes, and too few */
+	assert_int_equal(mg_vfile_open(&f, base, dest, digest, 10, NULL), 0);
+	assert_int_equal(mg_vfile_write(f, data, 11, &err), MG_ECORRUPT);
+	mg_vfile_free(f);
+	assert_int_equal(mg_vfile_open(&f, base, dest, digest, 10, NULL), 0);
+	assert_int_equal(mg_vfile_write(f, data, 9, NULL), 0);
+	assert_int_equal(mg_vfile_commit(f, &err), MG_ECORRUPT);
+	assert_non_null(strstr(err.msg, "ended after 9 of 10 bytes"));
+	mg_vfile_free(f);
+	/* no temporary file is left behind */
+	char cmd[4400];
+	snprintf(cmd, sizeof(cmd), "test -z \"$(ls -A '%s')\"", base);
+	assert_int_equal(system(cmd), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_challenge_bearer_with_all_params),
+		cmocka_unit_test(test_challenge_basic_and_case),
+		cmocka_unit_test(test_challenge_rejects_malformed),
+		cmocka_unit_test(test_retry_after_seconds_and_dates),
+		cmocka_unit_test(test_range_header_end),
+		cmocka_unit_test(test_backoff_grows_is_capped_and_jittered),
+		cmocka_unit_test(test_base64_round_trip),
+		cmocka_unit_test(test_docker_config_auth_entries),
+		cmocka_unit_test_setup_teardown(test_lookup_order_env_ci_github_config, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_login_store_is_private_and_keeps_other_keys, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_vfile_keeps_only_matching_bytes, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

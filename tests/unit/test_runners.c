@@ -1,0 +1,424 @@
+/* Unit tests of runners: tensors (.npy and TensorProto files, folders),
+ * protocol frames, latency statistics and output comparison. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "runners/protocol.h"
+#include "runners/runners.h"
+#include "runners/tensor.h"
+
+static mg_tensor *make(mg_dtype dt, const int64_t *dims, size_t rank, const char *name)
+{
+	mg_tensor *t = NULL;
+	mg_error err = {0};
+	assert_int_equal(mg_tensor_new(&t, name, dt, dims, rank, &err), 0);
+	unsigned char *p = t->data;
+	for (size_t i = 0; i < t->nbytes; i++)
+		p[i] = (unsigned char)(i * 37 + 11);
+	if (dt == MG_DT_BOOL)
+		for (size_t i = 0; i < t->nbytes; i++)
+			p[i] &= 1;
+	return t;
+}
+
+static void assert_same_tensor(const mg_tensor *a, const mg_tensor *b)
+{
+	assert_int_equal(a->dtype, b->dtype);
+	assert_int_equal(a->rank, b->rank);
+	for (size_t i = 0; i < a->rank; i++)
+		assert_int_equal(a->dims[i], b->dims[i]);
+	assert_int_equal(a->nbytes, b->nbytes);
+	assert_memory_equal(a->data, b->data, a->nbytes);
+}
+
+static const mg_dtype npy_types[] = {
+	MG_DT_FLOAT32, MG_DT_UINT8, MG_DT_INT8, MG_DT_UINT16, MG_DT_INT16, MG_DT_INT32, MG_DT_INT64,
+	MG_DT_BOOL, MG_DT_FLOAT16, MG_DT_FLOAT64, MG_DT_UINT32, MG_DT_UINT64, MG_DT_COMPLEX64,
+	MG_DT_COMPLEX128,
+};
+
+static void test_npy_round_trips_every_dtype(void **state)
+{
+	(void)state;
+	const int64_t shapes[][3] = {{3, 4, 5}, {7, 0, 0}, {0, 0, 0}};
+	const size_t ranks[] = {3, 1, 0};
+	for (size_t k = 0; k < sizeof(npy_types) / sizeof(npy_types[0]); k++) {
+		for (size_t s = 0; s < 3; s++) {
+			mg_tensor *t = make(npy_types[k], shapes[s], ranks[s], "x"), *back = NULL;
+			mg_buf b = MG_BUF_INIT;
+			mg_error err = {0};
+			assert_int_equal(mg_npy_write(&b, t, &err), 0);
+			/* data is 64-byte aligned as numpy writes it */
+			assert_int_equal((b.len - t->nbytes) % 64, 0);
+			assert_int_equal(mg_npy_parse(&back, b.data, b.len, "t.npy", &err), 0);
+			assert_same_tensor(t, back);
+			mg_tensor_free(t);
+			mg_tensor_free(back);
+			mg_buf_free(&b);
+		}
+	}
+}
+
+static mg_buf npy_with(const char *dict, size_t payload)
+{
+	mg_buf b = MG_BUF_INIT;
+	size_t hl = strlen(dict);
+	unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)hl,
+				 (unsigned char)(hl >> 8)};
+	assert_int_equal(mg_buf_append(&b, pre, 10, NULL), 0);
+	assert_int_equal(mg_buf_append(&b, dict, hl, NULL), 0);
+	for (size_t i = 0; i < payload; i++)
+		assert_int_equal(mg_buf_append(&b, "\1", 1, NULL), 0);
+	return b;
+}
+
+static void expect_npy_error(const char *dict, size_t payload, const char *text)
+{
+	mg_buf b = npy_with(dict, payload);
+	mg_tensor *t = NULL;
+	mg_error err = {0};
+	assert_int_equal(mg_npy_parse(&t, b.data, b.len, "bad.npy", &err), MG_EINVAL);
+	assert_null(t);
+	if (!strstr(err.msg, text))
+		fail_msg("'%s' does not contain '%s'", err.msg, text);
+	assert_non_null(strstr(err.msg, "bad.npy"));
+	mg_buf_free(&b);
+}
+
+static void test_npy_refuses_fortran_order(void **state)
+{
+	(void)state;
+	expect_npy_error("{'descr': '<f4', 'fortran_order': True, 'shape': (2, 3), }\n", 24,
+			 "Fortran order");
+}
+
+static void test_npy_refuses_header_that_lies_about_size(void **state)
+{
+	(void)state;
+	expect_npy_error("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }\n", 23,
+			 "says 24 bytes");
+	expect_npy_error("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }\n", 25,
+			 "says 24 bytes");
+	expect_npy_error("{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999, 99999999999), }\n",
+			 0, "too large");
+}
+
+static void test_npy_refuses_bad_headers(void **state)
+{
+	(void)state;
+	expect_npy_error("{'descr': '|O', 'fortran_order': False, 'shape': (2,), }\n", 16,
+			 "not supported");
+	expect_npy_error("{'descr': '<U5', 'fortran_order': False, 'shape': (2,), }\n", 40,
+			 "not supported");
+	expect_npy_error("{'descr': '<f4', 'shape': (2,), }\n", 8, "lacks");
+	expect_npy_error("{'descr': '<f4', 'descr': '<f4', 'fortran_order': False, 'shape': (2,), }\n",
+			 8, "repeated");
+	expect_npy_error("{'descr': '<f4', 'fortran_order': False, 'shape': (2, -1), }\n", 8,
+			 "non-negative");
+	/* truncated files: every prefix of a valid one fails cleanly */
+	mg_tensor *t = make(MG_DT_INT32, (int64_t[]){2, 2}, 2, "x"), *back = NULL;
+	mg_buf b = MG_BUF_INIT;
+	assert_int_equal(mg_npy_write(&b, t, NULL), 0);
+	for (size_t n = 0; n < b.len; n++)
+		assert_int_equal(mg_npy_parse(&back, b.data, n, "cut.npy", NULL), MG_EINVAL);
+	mg_tensor_free(t);
+	mg_buf_free(&b);
+}
+
+static void test_npy_reads_big_endian_and_bool(void **state)
+{
+	(void)state;
+	mg_buf b = npy_with("{'descr': '>i4', 'fortran_order': False, 'shape': (2,), }\n", 0);
+	const unsigned char be[8] = {0, 0, 1, 2, 0xff, 0xff, 0xff, 0xfe};
+	assert_int_equal(mg_buf_append(&b, be, 8, NULL), 0);
+	mg_tensor *t = NULL;
+	assert_int_equal(mg_npy_parse(&t, b.data, b.len, "be.npy", NULL), 0);
+	assert_int_equal(t->dtype, MG_DT_INT32);
+	assert_true(mg_tensor_get(t, 0) == 258);
+	assert_true(mg_tensor_get(t, 1) == -2);
+	mg_tensor_free(t);
+	mg_buf_free(&b);
+	b = npy_with("{'descr': '|b1', 'fortran_order': False, 'shape': (3,), }\n", 3);
+	assert_int_equal(mg_npy_parse(&t, b.data, b.len, "b.npy", NULL), 0);
+	assert_int_equal(t->dtype, MG_DT_BOOL);
+	mg_tensor_free(t);
+	mg_buf_free(&b);
+}
+
+static void test_tensor_pb_round_trips_with_name(void **state)
+{
+	(void)state;
+	for (size_t k = 0; k < sizeof(npy_types) / sizeof(npy_types[0]); k++) {
+		mg_tensor *t = make(npy_types[k], (int64_t[]){2, 3}, 2, "input:0"), *back = NULL;
+		mg_buf b = MG_BUF_INIT;
+		assert_int_equal(mg_tensor_pb_write(&b, t, NULL), 0);
+		assert_int_equal(mg_tensor_pb_parse(&back, b.data, b.len, "t.pb", NULL), 0);
+		assert_same_tensor(t, back);
+		assert_string_equal(back->name, "input:0");
+		mg_tensor_free(t);
+		mg_tensor_free(back);
+		mg_buf_free(&b);
+	}
+}
+
+static void test_tensor_pb_reads_typed_fields(void **state)
+{
+	(void)state;
+	/* dims [3] (unpacked), data_type INT64, int64_data packed {1, -1, 300} */
+	const unsigned char i64[] = {0x08, 3, 0x10, 7, 0x3a, 13, 1, 0xff, 0xff, 0xff, 0xff, 0xff,
+				     0xff, 0xff, 0xff, 0xff, 0x01, 0xac, 0x02};
+	mg_tensor *t = NULL;
+	mg_error err = {0};
+	assert_int_equal(mg_tensor_pb_parse(&t, i64, sizeof(i64), "i.pb", &err), 0);
+	assert_true(mg_tensor_get(t, 0) == 1 && mg_tensor_get(t, 1) == -1 && mg_tensor_get(t, 2) == 300);
+	mg_tensor_free(t);
+	/* dims [2], FLOAT, float_data unpacked {1.5, -2} */
+	const unsigned char f32[] = {0x08, 2, 0x10, 1, 0x25, 0, 0, 0xc0, 0x3f, 0x25, 0, 0, 0, 0xc0};
+	assert_int_equal(mg_tensor_pb_parse(&t, f32, sizeof(f32), "f.pb", &err), 0);
+	assert_true(mg_tensor_get(t, 0) == 1.5 && mg_tensor_get(t, 1) == -2);
+	mg_tensor_free(t);
+	/* dims [2], BOOL, int32_data packed {1, 0} */
+	const unsigned char b[] = {0x08, 2, 0x10, 9, 0x2a, 2, 1, 0};
+	assert_int_equal(mg_tensor_pb_parse(&t, b, sizeof(b), "b.pb", &err), 0);
+	assert_int_equal(t->dtype, MG_DT_BOOL);
+	assert_true(mg_tensor_get(t, 0) == 1 && mg_tensor_get(t, 1) == 0);
+	mg_tensor_free(t);
+	/* too few values for the shape */
+	const unsigned char few[] = {0x08, 3, 0x10, 7, 0x3a, 2, 1, 2};
+	assert_int_equal(mg_tensor_pb_parse(&t, few, sizeof(few), "few.pb", &err), MG_EINVAL);
+	assert_non_null(strstr(err.msg, "holds 3 values"));
+}
+
+static void test_tensor_pb_refuses_truncated_and_external(void **state)
+{
+	(void)state;
+	mg_tensor *t = make(MG_DT_FLOAT32, (int64_t[]){4}, 1, "x"), *back = NULL;
+	mg_buf b = MG_BUF_INIT;
+	assert_int_equal(mg_tensor_pb_write(&b, t, NULL), 0);
+	for (size_t n = 0; n < b.len; n++)
+		assert_int_not_equal(mg_tensor_pb_parse(&back, b.data, n, "cut.pb", NULL), 0);
+	mg_tensor_free(t);
+	mg_buf_free(&b);
+	const unsigned char ext[] = {0x08, 1, 0x10, 1, 0x70, 1};
+	mg_error err = {0};
+	assert_int_equal(mg_tensor_pb_parse(&back, ext, sizeof(ext), "e.pb", &err), MG_EINVAL);
+	assert_non_null(strstr(err.msg, "external"));
+	const unsigned char str[] = {0x08, 1, 0x10, 8, 0x32, 1, 'a'};
+	assert_int_equal(mg_tensor_pb_parse(&back, str, sizeof(str), "s.pb", &err), MG_EINVAL);
+	assert_non_null(strstr(err.msg, "string"));
+}
+
+static void test_protocol_round_trips_a_frame(void **state)
+{
+	(void)state;
+	mg_buf b = MG_BUF_INIT;
+	mg_proto_w w;
+	mg_tensor *t = make(MG_DT_FLOAT32, (int64_t[]){2, 2}, 2, "in"), *back = NULL;
+	mg_proto_begin(&w, &b, MG_MSG_RUN, NULL);
+	mg_proto_u32(&w, 7);
+	mg_proto_u64(&w, 1ull << 40);
+	mg_proto_str(&w, "hello");
+	mg_proto_tensor(&w, t);
+	assert_int_equal(mg_proto_end(&w), 0);
+	int type;
+	size_t len;
+	assert_int_equal(mg_proto_header((const uint8_t *)b.data, MG_FRAME_MAX, &type, &len, NULL), 0);
+	assert_int_equal(type, MG_MSG_RUN);
+	assert_int_equal(len, b.len - MG_FRAME_HEADER);
+	mg_proto_r r;
+	char s[16];
+	mg_proto_r_init(&r, b.data + MG_FRAME_HEADER, len);
+	assert_int_equal(mg_proto_get_u32(&r), 7);
+	assert_true(mg_proto_get_u64(&r) == 1ull << 40);
+	mg_proto_get_str(&r, s, sizeof(s));
+	assert_string_equal(s, "hello");
+	assert_int_equal(mg_proto_get_tensor(&r, &back, "RUN", NULL), 0);
+	assert_same_tensor(t, back);
+	assert_int_equal(mg_proto_r_done(&r, "RUN", NULL), 0);
+	mg_tensor_free(back);
+	/* every truncation of the payload is refused, never read past */
+	for (size_t n = 0; n < len; n++) {
+		mg_proto_r_init(&r, b.data + MG_FRAME_HEADER, n);
+		mg_proto_get_u32(&r);
+		mg_proto_get_u64(&r);
+		mg_proto_get_str(&r, s, sizeof(s));
+		int rc = mg_proto_get_tensor(&r, &back, "RUN", NULL);
+		if (!rc) {
+			mg_tensor_free(back);
+			rc = mg_proto_r_done(&r, "RUN", NULL);
+		}
+		assert_int_not_equal(rc, 0);
+	}
+	mg_tensor_free(t);
+	mg_buf_free(&b);
+}
+
+static void test_protocol_refuses_oversized_and_unknown_frames(void **state)
+{
+	(void)state;
+	mg_error err = {0};
+	int type;
+	size_t len;
+	const uint8_t big[5] = {0xff, 0xff, 0xff, 0x7f, MG_MSG_PUT};
+	assert_int_equal(mg_proto_header(big, MG_FRAME_MAX, &type, &len, &err), MG_EINVAL);
+	assert_non_null(strstr(err.msg, "over the limit"));
+	const uint8_t unknown[5] = {0, 0, 0, 0, 99};
+	assert_int_equal(mg_proto_header(unknown, MG_FRAME_MAX, &type, &len, &err), MG_EINVAL);
+	/* a tensor whose byte count disagrees with its shape */
+	mg_buf b = MG_BUF_INIT;
+	mg_proto_w w;
+	mg_proto_begin(&w, &b, MG_MSG_RUN, NULL);
+	mg_proto_str(&w, "x");
+	mg_proto_u32(&w, MG_DT_FLOAT32);
+	mg_proto_u32(&w, 1);
+	mg_proto_u64(&w, 4);
+	mg_proto_u64(&w, 8);
+	mg_proto_bytes(&w, "12345678", 8);
+	assert_int_equal(mg_proto_end(&w), 0);
+	mg_proto_r r;
+	mg_tensor *t = NULL;
+	mg_proto_r_init(&r, b.data + MG_FRAME_HEADER, b.len - MG_FRAME_HEADER);
+	assert_int_equal(mg_proto_get_tensor(&r, &t, "RUN", &err), MG_EINVAL);
+	if (!strstr(err.msg, "its shape needs 16"))
+		fail_msg("%s", err.msg);
+	mg_buf_free(&b);
+}
+
+static void test_protocol_read_times_out_and_sees_eof(void **state)
+{
+	(void)state;
+	int sv[2];
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	mg_buf b = MG_BUF_INIT;
+	mg_error err = {0};
+	int type;
+	assert_int_equal(write(sv[1], "\3\0\0", 3), 3); /* half a header */
+	assert_int_equal(mg_proto_read_frame(sv[0], &b, &type, 50, "target 't'", &err), MG_ENET);
+	assert_non_null(strstr(err.msg, "no answer"));
+	close(sv[1]);
+	assert_int_equal(mg_proto_read_frame(sv[0], &b, &type, 50, "target 't'", &err), MG_ENET);
+	assert_non_null(strstr(err.msg, "connection closed"));
+	/* writing to a closed peer is an error, not SIGPIPE */
+	assert_int_equal(mg_proto_write(sv[0], "x", 1, 50, "target 't'", &err), MG_ENET);
+	close(sv[0]);
+	mg_buf_free(&b);
+}
+
+static void test_stats_percentiles_on_known_data(void **state)
+{
+	(void)state;
+	uint64_t s[100];
+	for (int i = 0; i < 100; i++)
+		s[i] = (uint64_t)(100 - i); /* 100 .. 1, unsorted */
+	mg_stats st;
+	assert_int_equal(mg_stats_compute(&st, s, 100, NULL), 0);
+	assert_int_equal(st.n, 100);
+	assert_true(st.min == 1 && st.max == 100);
+	assert_true(fabs(st.mean - 50.5) < 1e-9);
+	/* numpy.percentile(range(1, 101), q): 50.5, 90.1, 95.05, 99.01 */
+	assert_true(fabs(st.p50 - 50.5) < 1e-9);
+	assert_true(fabs(st.p90 - 90.1) < 1e-9);
+	assert_true(fabs(st.p95 - 95.05) < 1e-9);
+	assert_true(fabs(st.p99 - 99.01) < 1e-9);
+	assert_true(fabs(st.stddev - 29.011491975882016) < 1e-9); /* numpy std(ddof=1) */
+	uint64_t one = 42;
+	assert_int_equal(mg_stats_compute(&st, &one, 1, NULL), 0);
+	assert_true(st.p99 == 42 && st.stddev == 0);
+	assert_int_equal(mg_stats_compute(&st, NULL, 0, NULL), 0);
+	assert_int_equal(st.n, 0);
+}
+
+static void test_compare_reports_worst_element(void **state)
+{
+	(void)state;
+	int64_t dims[2] = {2, 3};
+	mg_tensor *a, *e;
+	assert_int_equal(mg_tensor_new(&a, "y", MG_DT_FLOAT32, dims, 2, NULL), 0);
+	assert_int_equal(mg_tensor_new(&e, "y", MG_DT_FLOAT32, dims, 2, NULL), 0);
+	float *pa = a->data, *pe = e->data;
+	for (int i = 0; i < 6; i++)
+		pa[i] = pe[i] = (float)i;
+	pa[4] = 4.5f;   /* [1,1] off by 0.5 */
+	pa[1] = NAN;
+	pe[1] = NAN;    /* NaN equals NaN */
+	mg_compare c;
+	mg_tensor_compare(a, e, 1e-3, 1e-7, &c);
+	assert_false(c.ok);
+	assert_int_equal(c.mismatches, 1);
+	assert_int_equal(c.worst, 4);
+	assert_true(c.worst_index[0] == 1 && c.worst_index[1] == 1);
+	assert_true(c.worst_got == 4.5 && c.worst_expected == 4);
+	mg_tensor_compare(a, e, 0.2, 0, &c); /* 0.5 <= 0.2 * 4 */
+	assert_true(c.ok);
+	e->dims[1] = 2;
+	e->dims[0] = 3;
+	mg_tensor_compare(a, e, 1, 1, &c);
+	assert_false(c.ok);
+	assert_non_null(strstr(c.why, "shape [2,3], expected [3,2]"));
+	mg_tensor_free(a);
+	mg_tensor_free(e);
+}
+
+static void test_tensor_dir_reads_by_name_and_by_position(void **state)
+{
+	(void)state;
+	const char *base = getenv("MG_TEST_TMP");
+	char dir[512];
+	snprintf(dir, sizeof(dir), "%s/runners-%ld", base ? base : "/tmp", (long)getpid());
+	mg_tensor *ts[2] = {make(MG_DT_FLOAT32, (int64_t[]){2}, 1, "a/b"),
+			    make(MG_DT_INT64, (int64_t[]){3}, 1, "c")};
+	const char *names[2] = {"a/b", "c"};
+	mg_tensor **back = NULL;
+	mg_tensor_format fmt;
+	mg_error err = {0};
+	for (int f = 0; f < 2; f++) {
+		assert_int_equal(mg_tensor_dir_write(dir, f ? MG_TFMT_PB : MG_TFMT_NPY, "input", ts, 2, &err), 0);
+		assert_int_equal(mg_tensor_dir_read(&back, &fmt, dir, "input", names, 2, &err), 0);
+		assert_int_equal(fmt, f ? MG_TFMT_PB : MG_TFMT_NPY);
+		assert_same_tensor(ts[0], back[0]);
+		assert_same_tensor(ts[1], back[1]);
+		assert_string_equal(back[0]->name, "a/b");
+		mg_tensors_free(back, 2);
+	}
+	/* a missing input is named */
+	const char *other[2] = {"a/b", "zz"};
+	char path[600];
+	snprintf(path, sizeof(path), "%s/input_0.pb", dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/input_1.pb", dir);
+	unlink(path);
+	assert_int_equal(mg_tensor_dir_read(&back, &fmt, dir, "input", other, 2, &err), MG_EINVAL);
+	assert_non_null(strstr(err.msg, "'zz.npy'"));
+	mg_tensor_free(ts[0]);
+	mg_tensor_free(ts[1]);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_npy_round_trips_every_dtype),
+		cmocka_unit_test(test_npy_refuses_fortran_order),
+		cmocka_unit_test(test_npy_refuses_header_that_lies_about_size),
+		cmocka_unit_test(test_npy_refuses_bad_headers),
+		cmocka_unit_test(test_npy_reads_big_endian_and_bool),
+		cmocka_unit_test(test_tensor_pb_round_trips_with_name),
+		cmocka_unit_test(test_tensor_pb_reads_typed_fields),
+		cmocka_unit_test(test_tensor_pb_refuses_truncated_and_external),
+		cmocka_unit_test(test_protocol_round_trips_a_frame),
+		cmocka_unit_test(test_protocol_refuses_oversized_and_unknown_frames),
+		cmocka_unit_test(test_protocol_read_times_out_and_sees_eof),
+		cmocka_unit_test(test_stats_percentiles_on_known_data),
+		cmocka_unit_test(test_compare_reports_worst_element),
+		cmocka_unit_test(test_tensor_dir_reads_by_name_and_by_position),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,493 @@
+/* The gate run: resolve the model, baseline and dataset, then evaluate
+ * each gate of a modelgate.json and fill one mg_report. Outputs for the
+ * accuracy and fidelity gates come from one run of the dataset on the local
+ * agent (shared by all such gates); latency and memory are measured on the
+ * gate's target, baseline and candidate interleaved on one agent. A target
+ * that cannot be reached makes its gates `error`; the others still run. */
+#include "registry/model_info.h"
+#include "runners/runners.h"
+#include "validator_int.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+void mg_gate__say(const run_ctx *c, const char *fmt, ...)
+{
+	if (!c->opts->log)
+		return;
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	c->opts->log(c->opts->log_ctx, msg);
+}
+
+double mg_gate__now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ---- figures and results --------------------------------------------- */
+
+int mg_gate__add_figure(mg_gate_result *g, const char *name, double value, double baseline,
+		      const char *unit)
+{
+	mg_figure *f = realloc(g->figures, (g->nfigures + 1) * sizeof(*f));
+	if (!f)
+		return MG_ENOMEM;
+	g->figures = f;
+	f += g->nfigures;
+	f->name = strdup(name);
+	f->unit = unit ? strdup(unit) : NULL;
+	f->value = value;
+	f->baseline = baseline;
+	if (!f->name)
+		return MG_ENOMEM;
+	g->nfigures++;
+	return 0;
+}
+
+void mg_gate__set_headline(mg_gate_result *g, const char *metric, double value, double limit,
+			 double baseline, const char *unit)
+{
+	free(g->metric);
+	free(g->unit);
+	g->metric = strdup(metric);
+	g->unit = unit ? strdup(unit) : NULL;
+	g->value = value;
+	g->limit = limit;
+	g->baseline = baseline;
+}
+
+void mg_gate__set_status(mg_gate_result *g, mg_gate_status s, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	g->status = s;
+	free(g->reason);
+	g->reason = strdup(buf);
+}
+
+/* ---- data ---------------------------------------------------------------- */
+
+static const char *const *input_names(const mg_model_info *mi, const char **names)
+{
+	for (size_t i = 0; i < mi->ninputs && i < 64; i++)
+		names[i] = mi->inputs[i].name;
+	return names;
+}
+
+/* The dataset's inputs: one .npy for a one-input model, or a folder of
+ * NAME.npy / input_N.pb files. */
+static int load_dataset(run_ctx *c, mg_error *err)
+{
+	const mg_config *cfg = c->cfg;
+	const char *spec = cfg->dataset_ref ? cfg->dataset_ref : cfg->dataset_inputs;
+	if (!spec)
+		return 0;
+	int rc = mg_resolve(&c->dataset, spec, cfg->dir, 0, err);
+	if (rc)
+		return rc;
+	char *inputs = NULL, *labels = NULL;
+	struct stat st;
+	if (cfg->dataset_ref) { /* an artifact: x.npy and y.npy, or input_N.pb */
+		char *x = mg_path_join(c->dataset.path, "x.npy", err);
+		inputs = x && stat(x, &st) == 0 ? x : (free(x), strdup(c->dataset.path));
+		labels = mg_path_join(c->dataset.path, "y.npy", err);
+		if (labels && stat(labels, &st) < 0) {
+			free(labels);
+			labels = NULL;
+		}
+	} else {
+		inputs = strdup(c->dataset.path);
+		if (cfg->dataset_labels) {
+			mg_resolved l;
+			if ((rc = mg_resolve(&l, cfg->dataset_labels, cfg->dir, 0, err)))
+				goto done;
+			labels = strdup(l.path);
+			mg_resolved_clear(&l);
+		}
+	}
+	if (!inputs) {
+		rc = mg_error_set(err, MG_ENOMEM, "out of memory");
+		goto done;
+	}
+	if (stat(inputs, &st) == 0 && S_ISDIR(st.st_mode)) {
+		const char *names[64];
+		mg_tensor_format fmt;
+		rc = mg_tensor_dir_read(&c->inputs, &fmt, inputs, "input",
+					input_names(c->model_info, names), c->model_info->ninputs, err);
+		if (!rc)
+			c->ninputs = c->model_info->ninputs;
+	} else {
+		c->inputs = calloc(1, sizeof(*c->inputs));
+		rc = c->inputs ? mg_npy_read(&c->inputs[0], inputs, err) : MG_ENOMEM;
+		if (!rc) {
+			c->ninputs = 1;
+			if (c->model_info->ninputs)
+				rc = mg_tensor_set_name(c->inputs[0], c->model_info->inputs[0].name, err);
+		}
+	}
+	if (!rc && labels)
+		rc = mg_npy_read(&c->labels, labels, err);
+done:
+	free(inputs);
+	free(labels);
+	return rc;
+}
+
+/* Row 0 of every input (the first dimension is the batch). */
+static int slice_first_row(run_ctx *c, mg_error *err)
+{
+	c->sample = calloc(c->ninputs ? c->ninputs : 1, sizeof(*c->sample));
+	if (!c->sample)
+		return mg_error_set(err, MG_ENOMEM, "out of memory");
+	for (size_t i = 0; i < c->ninputs; i++) {
+		const mg_tensor *t = c->inputs[i];
+		int64_t dims[MG_TENSOR_MAX_RANK];
+		memcpy(dims, t->dims, sizeof(dims));
+		if (t->rank > 0 && dims[0] > 1)
+			dims[0] = 1;
+		int rc = mg_tensor_new(&c->sample[i], t->name, t->dtype, dims, t->rank, err);
+		if (rc)
+			return rc;
+		memcpy(c->sample[i]->data, t->data, c->sample[i]->nbytes);
+		c->nsample = i + 1;
+	}
+	return 0;
+}
+
+/* Random inputs of the model's declared shapes (dynamic dimensions 1). */
+static int random_sample(run_ctx *c, mg_error *err)
+{
+	const mg_model_info *mi = c->model_info;
+	uint64_t seed = 42;
+	c->sample = calloc(mi->ninputs ? mi->ninputs : 1, sizeof(*c->sample));
+	if (!c->sample)
+		return mg_error_set(err, MG_ENOMEM, "out of memory");
+	for (size_t i = 0; i < mi->ninputs; i++) {
+		const mg_tensor_info *ti = &mi->inputs[i];
+		int64_t dims[MG_TENSOR_MAX_RANK];
+		size_t rank = ti->rank == SIZE_MAX ? 0 : ti->rank;
+		if (rank > MG_TENSOR_MAX_RANK)
+			return mg_error_set(err, MG_EINVAL, "input '%s' has too many dimensions", ti->name);
+		for (size_t k = 0; k < rank; k++)
+			dims[k] = ti->dims[k] > 0 ? ti->dims[k] : 1;
+		mg_dtype dt = mg_dtype_from_name(ti->dtype);
+		int rc = mg_tensor_random(&c->sample[i], ti->name, dt, dims, rank, &seed, err);
+		if (rc)
+			return rc;
+		c->nsample = i + 1;
+	}
+	return 0;
+}
+
+/* ---- targets ------------------------------------------------------------- */
+
+const mg_target_config *mg_gate__gate_target(const run_ctx *c, const mg_gate_config *g)
+{
+	return g->target ? mg_config_target(c->cfg, g->target) : &c->cfg->targets[0];
+}
+
+/* The spec of a target, after a --target override ("SPEC" or "NAME=SPEC"). */
+static const char *target_spec(const run_ctx *c, const mg_target_config *tc)
+{
+	const char *o = c->opts->target;
+	if (!o)
+		return tc->spec;
+	const char *eq = strchr(o, '=');
+	if (!eq || !strncmp(o, "exec:", 5) || !strncmp(o, "ssh://", 6))
+		return o;
+	size_t n = (size_t)(eq - o);
+	return strlen(tc->name) == n && !strncmp(tc->name, o, n) ? eq + 1 : tc->spec;
+}
+
+static mg_report_target *report_target(run_ctx *c, const char *name)
+{
+	for (size_t i = 0; i < c->report->ntargets; i++)
+		if (!strcmp(c->report->targets[i].name, name))
+			return &c->report->targets[i];
+	return NULL;
+}
+
+/* Opens (once) the target named name; NULL with *why set when it is
+ * unreachable. */
+mg_target *mg_gate__get_target(run_ctx *c, const mg_target_config *tc, const char **why)
+{
+	for (size_t i = 0; i < c->ntargets; i++)
+		if (!strcmp(c->targets[i].name, tc->name)) {
+			*why = c->targets[i].error;
+			return c->targets[i].t;
+		}
+	opened *o = realloc(c->targets, (c->ntargets + 1) * sizeof(*o));
+	if (!o) {
+		*why = "out of memory";
+		return NULL;
+	}
+	c->targets = o;
+	o += c->ntargets++;
+	memset(o, 0, sizeof(*o));
+	o->name = strdup(tc->name);
+	const char *spec = target_spec(c, tc);
+	mg_gate__say(c, "starting target '%s' (%s)", tc->name, spec);
+	mg_error err = {0};
+	mg_report_target *rt = report_target(c, tc->name);
+	if (mg_target_open(&o->t, spec, c->opts->target_opts, &err)) {
+		o->error = strdup(err.msg);
+		o->t = NULL;
+		if (rt && !rt->error)
+			rt->error = strdup(err.msg);
+	} else if (rt && !rt->fingerprint) {
+		const mg_target_info *ti = mg_target_get_info(o->t);
+		char engine[128];
+		snprintf(engine, sizeof(engine), "%s %s", ti->engine, ti->engine_version);
+		rt->fingerprint = mg_fingerprint_host(engine, ti->arch, ti->emulated);
+	}
+	*why = o->error ? o->error : "cannot start the target";
+	return o->t;
+}
+
+mg_fingerprint *mg_gate__copy_fingerprint(const mg_fingerprint *f)
+{
+	if (!f)
+		return NULL;
+	mg_fingerprint *c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	*c = *f;
+	c->cpu_model = f->cpu_model ? strdup(f->cpu_model) : NULL;
+	c->governor = f->governor ? strdup(f->governor) : NULL;
+	c->pinning = f->pinning ? strdup(f->pinning) : NULL;
+	c->kernel = f->kernel ? strdup(f->kernel) : NULL;
+	c->engine = f->engine ? strdup(f->engine) : NULL;
+	c->arch = f->arch ? strdup(f->arch) : NULL;
+	return c;
+}
+
+/* ---- outputs on the dataset ---------------------------------------------- */
+
+static int run_outputs(mg_target *t, const char *path, mg_tensor **inputs, size_t n,
+		       mg_tensor ***out, size_t *nout, mg_error *err)
+{
+	mg_load_opts lo = MG_LOAD_OPTS_INIT;
+	mg_model m;
+	int rc = mg_target_load(t, path, &lo, &m, err);
+	if (rc)
+		return rc;
+	mg_run_opts ro = MG_RUN_OPTS_INIT;
+	ro.warmup = 0;
+	ro.iterations = 1;
+	ro.min_time_ns = 0;
+	ro.max_iterations = 1;
+	ro.want_outputs = 1;
+	mg_run_result res = {0};
+	rc = mg_target_run(t, &m, inputs, n, &ro, &res, err);
+	if (!rc) {
+		*out = res.outputs;
+		*nout = res.noutputs;
+		res.outputs = NULL;
+		res.noutputs = 0;
+	}
+	mg_run_result_clear(&res);
+	mg_target_unload(t, &m, NULL);
+	return rc;
+}
+
+/* Runs the dataset through candidate and baseline once, on "local". */
+const char *mg_gate__dataset_outputs(run_ctx *c)
+{
+	if (c->outputs_done)
+		return c->outputs_error;
+	c->outputs_done = 1;
+	mg_error err = {0};
+	mg_target *t = NULL;
+	mg_gate__say(c, "running the dataset (%lld rows) through the model%s", c->ninputs && c->inputs[0]->rank
+		   ? (long long)c->inputs[0]->dims[0] : 0LL, c->baseline.path ? " and the baseline" : "");
+	if (!c->ninputs)
+		mg_error_set(&err, MG_EINVAL, "no dataset inputs");
+	else if (!mg_target_open(&t, "local", c->opts->target_opts, &err) &&
+		 !run_outputs(t, c->model.path, c->inputs, c->ninputs, &c->cand_out, &c->ncand_out, &err) &&
+		 c->baseline.path)
+		run_outputs(t, c->baseline.path, c->inputs, c->ninputs, &c->base_out, &c->nbase_out, &err);
+	mg_target_free(t);
+	if (err.code)
+		c->outputs_error = strdup(err.msg);
+	return c->outputs_error;
+}
+
+/* Output 0 as float rows: n rows of cols values (caller frees). */
+float *mg_gate__as_rows(const mg_tensor *t, size_t *n, size_t *cols)
+{
+	size_t count = mg_tensor_count(t);
+	*n = t->rank ? (size_t)t->dims[0] : 1;
+	*cols = *n ? count / *n : 0;
+	float *v = malloc((count ? count : 1) * sizeof(*v));
+	for (size_t i = 0; v && i < count; i++)
+		v[i] = (float)mg_tensor_get(t, i);
+	return v;
+}
+
+/* ---- the run --------------------------------------------------------------- */
+
+static int wanted(const run_ctx *c, const mg_gate_config *g)
+{
+	if (c->opts->nonly) {
+		for (size_t i = 0; i < c->opts->nonly; i++)
+			if (!strcmp(c->opts->only[i], g->name))
+				return 1;
+		return 0;
+	}
+	return 1;
+}
+
+static int needs_baseline(const mg_gate_config *g)
+{
+	return !isnan(g->max_drop) || !isnan(g->max_ratio) || !isnan(g->max_growth) ||
+	       (g->kind == MG_KIND_FIDELITY && !g->reference);
+}
+
+static char *dupz(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+static int prepare(run_ctx *c, mg_error *err)
+{
+	const mg_config *cfg = c->cfg;
+	const char *model = c->opts->model ? c->opts->model : cfg->model;
+	const char *base = c->opts->baseline ? c->opts->baseline : cfg->baseline;
+	int need_base = 0;
+	for (size_t i = 0; i < cfg->ngates; i++)
+		need_base |= wanted(c, &cfg->gates[i]) && needs_baseline(&cfg->gates[i]);
+	mg_gate__say(c, "resolving model '%s'", model);
+	int rc = mg_resolve(&c->model, model, c->opts->model ? "." : cfg->dir, 1, err);
+	if (rc || (rc = mg_model_info_read(&c->model_info, c->model.path, err)))
+		return rc;
+	if (base) {
+		mg_gate__say(c, "resolving baseline '%s'", base);
+		if ((rc = mg_resolve(&c->baseline, base, c->opts->baseline ? "." : cfg->dir, 1, err)) ||
+		    (rc = mg_model_info_read(&c->base_info, c->baseline.path, err)))
+			return rc;
+	} else if (need_base) {
+		return mg_error_set(err, MG_EINVAL,
+				    "%s: a gate compares with a baseline, but there is none (set 'baseline' or --baseline)",
+				    cfg->path);
+	}
+	if ((rc = load_dataset(c, err)))
+		return rc;
+	return c->ninputs ? slice_first_row(c, err) : random_sample(c, err);
+}
+
+static int report_init(run_ctx *c, mg_error *err)
+{
+	mg_report *r = calloc(1, sizeof(*r));
+	if (!r)
+		return mg_error_set(err, MG_ENOMEM, "out of memory");
+	c->report = r;
+	const mg_config *cfg = c->cfg;
+	char when[32];
+	mg_format_time(when, sizeof(when), (int64_t)time(NULL));
+	r->schema_version = MG_REPORT_SCHEMA_VERSION;
+	r->tool_version = dupz(c->opts->tool_version ? c->opts->tool_version : "unknown");
+	r->created = dupz(when);
+	r->git_commit = dupz(c->opts->git_commit);
+	r->config_path = dupz(cfg->path);
+	r->targets = calloc(cfg->ntargets, sizeof(*r->targets));
+	r->gates = calloc(cfg->ngates, sizeof(*r->gates));
+	if (!r->targets || !r->gates)
+		return mg_error_set(err, MG_ENOMEM, "out of memory");
+	for (size_t i = 0; i < cfg->ntargets; i++) {
+		r->targets[i].name = dupz(cfg->targets[i].name);
+		r->targets[i].spec = dupz(target_spec(c, &cfg->targets[i]));
+		r->ntargets++;
+	}
+	return 0;
+}
+
+static void fill_artifacts(run_ctx *c)
+{
+	mg_report *r = c->report;
+	r->model = dupz(c->model.spec);
+	r->model_digest = dupz(c->model.digest);
+	r->baseline = dupz(c->baseline.spec);
+	r->baseline_digest = dupz(c->baseline.digest);
+	r->dataset = dupz(c->dataset.spec);
+	r->dataset_digest = dupz(c->dataset.digest);
+}
+
+static void ctx_clear(run_ctx *c)
+{
+	mg_resolved_clear(&c->model);
+	mg_resolved_clear(&c->baseline);
+	mg_resolved_clear(&c->dataset);
+	mg_model_info_free(c->model_info);
+	mg_model_info_free(c->base_info);
+	mg_tensors_free(c->inputs, c->ninputs);
+	mg_tensor_free(c->labels);
+	mg_tensors_free(c->sample, c->nsample);
+	mg_tensors_free(c->cand_out, c->ncand_out);
+	mg_tensors_free(c->base_out, c->nbase_out);
+	free(c->outputs_error);
+	for (size_t i = 0; i < c->ntargets; i++) {
+		mg_target_free(c->targets[i].t);
+		free(c->targets[i].name);
+		free(c->targets[i].error);
+	}
+	free(c->targets);
+}
+
+int mg_gate_run(mg_report **out, const mg_config *cfg, const mg_gate_opts *opts, mg_error *err)
+{
+	run_ctx c = {0};
+	c.cfg = cfg;
+	c.opts = opts;
+	double start = mg_gate__now_s();
+	int rc = report_init(&c, err);
+	if (!rc)
+		rc = prepare(&c, err);
+	if (rc)
+		goto done;
+	fill_artifacts(&c);
+	for (size_t i = 0; i < cfg->ngates; i++) {
+		const mg_gate_config *gc = &cfg->gates[i];
+		mg_gate_result *g = &c.report->gates[c.report->ngates++];
+		g->name = dupz(gc->name);
+		g->kind = dupz(mg_gate_kind_name(gc->kind));
+		g->value = g->limit = g->baseline = NAN;
+		if (gc->kind == MG_KIND_LATENCY || gc->kind == MG_KIND_MEMORY)
+			g->target = dupz(mg_gate__gate_target(&c, gc)->name);
+		if (!wanted(&c, gc)) {
+			mg_gate__set_status(g, MG_GATE_SKIP, "not selected (--only)");
+			continue;
+		}
+		if (gc->ci_only && !opts->in_ci) {
+			mg_gate__set_status(g, MG_GATE_SKIP, "runs in CI only (ci_only), and this is not CI");
+			continue;
+		}
+		mg_gate__say(&c, "gate '%s' (%s)", gc->name, g->kind);
+		double t0 = mg_gate__now_s();
+		if ((rc = mg_gate__eval(&c, gc, g, err)))
+			goto done;
+		g->seconds = mg_gate__now_s() - t0;
+	}
+	c.report->seconds = mg_gate__now_s() - start;
+done:
+	ctx_clear(&c);
+	if (rc) {
+		mg_report_free(c.report);
+		return rc;
+	}
+	*out = c.report;
+	return 0;
+}

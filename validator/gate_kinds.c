@@ -1,0 +1,456 @@
+/* The five gate kinds: how each turns measurements into figures, a
+ * headline value against its limit, and pass, fail or error with a reason
+ * a person can act on. */
+#include "validator_int.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define say mg_gate__say
+#define figure mg_gate__add_figure
+#define headline mg_gate__set_headline
+#define status mg_gate__set_status
+
+/* Appends "; what" to a reason being built. */
+static void note(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void note(char *buf, size_t len, const char *fmt, ...)
+{
+	size_t used = strlen(buf);
+	if (used + 3 >= len)
+		return;
+	if (used)
+		used += (size_t)snprintf(buf + used, len - used, "; ");
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf + used, len - used, fmt, ap);
+	va_end(ap);
+}
+
+/* ---- accuracy ------------------------------------------------------------ */
+
+static int metric_of(const mg_gate_config *gc, const float *rows, size_t n, size_t cols,
+		     const mg_tensor *labels, mg_class_metrics **cm, double *value, mg_error *err)
+{
+	int regression = !strcmp(gc->metric, "mae") || !strcmp(gc->metric, "rmse");
+	size_t nl = mg_tensor_count(labels);
+	if (nl != n * (regression ? cols : 1))
+		return mg_error_set(err, MG_EINVAL, "the dataset has %zu labels for %zu outputs", nl, n);
+	if (regression) {
+		float *t = malloc(nl * sizeof(*t));
+		if (!t)
+			return mg_error_set(err, MG_ENOMEM, "out of memory");
+		for (size_t i = 0; i < nl; i++)
+			t[i] = (float)mg_tensor_get(labels, i);
+		double mae, rmse;
+		int rc = mg_regression_metrics(rows, t, nl, &mae, &rmse, err);
+		free(t);
+		*value = !strcmp(gc->metric, "mae") ? mae : rmse;
+		return rc;
+	}
+	int64_t *l = malloc(n * sizeof(*l));
+	if (!l)
+		return mg_error_set(err, MG_ENOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++)
+		l[i] = (int64_t)mg_tensor_get(labels, i);
+	int rc = mg_class_metrics_compute(cm, rows, n, cols, l, gc->k, err);
+	free(l);
+	if (!rc)
+		*value = !strcmp(gc->metric, "top1") ? (*cm)->top1
+			 : !strcmp(gc->metric, "topk") ? (*cm)->topk : (*cm)->macro_f1;
+	return rc;
+}
+
+static int eval_accuracy(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g)
+{
+	const char *why = mg_gate__dataset_outputs(c);
+	if (why) {
+		status(g, MG_GATE_ERROR, "cannot run the dataset on the local target: %s", why);
+		return 0;
+	}
+	if (!c->labels) {
+		status(g, MG_GATE_ERROR, "the dataset has no labels");
+		return 0;
+	}
+	size_t n, cols, bn, bcols;
+	float *rows = mg_gate__as_rows(c->cand_out[0], &n, &cols);
+	float *brows = c->nbase_out ? mg_gate__as_rows(c->base_out[0], &bn, &bcols) : NULL;
+	mg_class_metrics *cm = NULL, *bcm = NULL;
+	mg_error err = {0};
+	double value = NAN, base = NAN;
+	if (!rows || metric_of(gc, rows, n, cols, c->labels, &cm, &value, &err) ||
+	    (brows && metric_of(gc, brows, bn, bcols, c->labels, &bcm, &base, &err))) {
+		status(g, MG_GATE_ERROR, "%s", err.msg[0] ? err.msg : "out of memory");
+		goto done;
+	}
+	int lower_better = !strcmp(gc->metric, "mae") || !strcmp(gc->metric, "rmse");
+	if (cm) {
+		char name[32];
+		snprintf(name, sizeof(name), "top%zu", cm->k);
+		figure(g, "top1", cm->top1, bcm ? bcm->top1 : NAN, "");
+		figure(g, name, cm->topk, bcm ? bcm->topk : NAN, "");
+		figure(g, "macro_f1", cm->macro_f1, bcm ? bcm->macro_f1 : NAN, "");
+		g->confusion = calloc(1, sizeof(*g->confusion));
+		if (g->confusion) {
+			g->confusion->n = cm->nclasses;
+			g->confusion->counts = cm->confusion;
+			cm->confusion = NULL;
+		}
+	} else {
+		figure(g, gc->metric, value, base, "");
+	}
+	double limit = !isnan(gc->min) ? gc->min : NAN;
+	headline(g, gc->metric, value, limit, base, "");
+	char fails[512] = "", passes[512] = "";
+	if (!isnan(gc->min)) {
+		int ok = lower_better ? value <= gc->min : value >= gc->min;
+		note(ok ? passes : fails, sizeof(fails), "%s %.4g %s %.4g", gc->metric, value,
+		     ok ? (lower_better ? "<=" : ">=") : (lower_better ? ">" : "<"), gc->min);
+	}
+	if (!isnan(gc->max_drop) && !isnan(base)) {
+		double drop = lower_better ? value - base : base - value;
+		int ok = drop <= gc->max_drop + 1e-12;
+		note(ok ? passes : fails, sizeof(fails), "%s %s by %.4g against the baseline (allowed %.4g)",
+		     lower_better ? "worse" : "dropped", gc->metric, drop, gc->max_drop);
+		if (isnan(limit))
+			g->limit = lower_better ? base + gc->max_drop : base - gc->max_drop;
+	}
+	if (fails[0])
+		status(g, MG_GATE_FAIL, "%s", fails);
+	else
+		status(g, MG_GATE_PASS, "%s", passes);
+done:
+	mg_class_metrics_free(cm);
+	mg_class_metrics_free(bcm);
+	free(rows);
+	free(brows);
+	return 0;
+}
+
+/* ---- fidelity ------------------------------------------------------------ */
+
+static int eval_fidelity(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g)
+{
+	const char *why = mg_gate__dataset_outputs(c);
+	if (why) {
+		status(g, MG_GATE_ERROR, "cannot run the dataset on the local target: %s", why);
+		return 0;
+	}
+	mg_tensor **ref = c->base_out, **own = NULL;
+	size_t nref = c->nbase_out;
+	mg_error err = {0};
+	if (gc->reference) {
+		const char *names[64];
+		size_t n = c->model_info->noutputs < 64 ? c->model_info->noutputs : 64;
+		for (size_t i = 0; i < n; i++)
+			names[i] = c->model_info->outputs[i].name;
+		char *dir = gc->reference[0] == '/' ? strdup(gc->reference)
+						    : mg_path_join(c->cfg->dir, gc->reference, NULL);
+		mg_tensor_format fmt;
+		int rc = dir ? mg_tensor_dir_read(&own, &fmt, dir, "output", names, n, &err) : MG_ENOMEM;
+		free(dir);
+		if (rc) {
+			status(g, MG_GATE_ERROR, "%s", err.msg[0] ? err.msg : "out of memory");
+			return 0;
+		}
+		ref = own;
+		nref = n;
+	}
+	size_t n, cols, rn, rcols;
+	float *rows = nref ? mg_gate__as_rows(c->cand_out[0], &n, &cols) : NULL;
+	float *rrows = nref ? mg_gate__as_rows(ref[0], &rn, &rcols) : NULL;
+	mg_fidelity f;
+	if (!rows || !rrows || n != rn || cols != rcols) {
+		status(g, MG_GATE_ERROR, "the outputs to compare differ in shape (%zux%zu against %zux%zu)",
+		       n, cols, rn, rcols);
+		goto done;
+	}
+	if (mg_fidelity_compute(&f, rows, rrows, n, cols, &err)) {
+		status(g, MG_GATE_ERROR, "%s", err.msg);
+		goto done;
+	}
+	figure(g, "max_abs", f.max_abs, NAN, "");
+	figure(g, "mean_abs", f.mean_abs, NAN, "");
+	figure(g, "cosine", f.cosine, NAN, "");
+	figure(g, "snr_db", f.snr_db, NAN, "dB");
+	figure(g, "top1_agreement", f.top1_agree, NAN, "");
+	char fails[512] = "", passes[512] = "";
+	const char *head = NULL;
+	double hv = NAN, hl = NAN;
+#define LIMIT(field, name, val, cmp_ok, op_ok, op_bad)                                               \
+	if (!isnan(gc->field)) {                                                                      \
+		int ok = cmp_ok;                                                                      \
+		note(ok ? passes : fails, sizeof(fails), "%s %.4g %s %.4g", name, val, ok ? op_ok : op_bad, \
+		     gc->field);                                                                      \
+		if (!head || !ok) {                                                                   \
+			head = name;                                                                  \
+			hv = val;                                                                     \
+			hl = gc->field;                                                               \
+		}                                                                                     \
+	}
+	LIMIT(min_cosine, "cosine", f.cosine, f.cosine >= gc->min_cosine, ">=", "<")
+	LIMIT(min_snr_db, "snr_db", f.snr_db, f.snr_db >= gc->min_snr_db, ">=", "<")
+	LIMIT(min_top1_agreement, "top1_agreement", f.top1_agree, f.top1_agree >= gc->min_top1_agreement, ">=", "<")
+	LIMIT(max_abs, "max_abs", f.max_abs, f.max_abs <= gc->max_abs, "<=", ">")
+	LIMIT(max_mean_abs, "mean_abs", f.mean_abs, f.mean_abs <= gc->max_mean_abs, "<=", ">")
+#undef LIMIT
+	headline(g, head, hv, hl, NAN, head && !strcmp(head, "snr_db") ? "dB" : "");
+	if (fails[0])
+		status(g, MG_GATE_FAIL, "against %s: %s", gc->reference ? gc->reference : "the baseline", fails);
+	else
+		status(g, MG_GATE_PASS, "against %s: %s", gc->reference ? gc->reference : "the baseline", passes);
+done:
+	free(rows);
+	free(rrows);
+	mg_tensors_free(own, own ? nref : 0);
+	return 0;
+}
+
+/* ---- latency ------------------------------------------------------------- */
+
+typedef struct lat_src {
+	mg_target *t;
+	mg_model models[2]; /* baseline, candidate */
+	mg_tensor **inputs;
+	size_t ninputs;
+} lat_src;
+
+static int lat_block(void *ctx, int which, size_t n, double *out, mg_error *err)
+{
+	lat_src *s = ctx;
+	mg_run_opts ro = MG_RUN_OPTS_INIT;
+	ro.warmup = 0;
+	ro.iterations = (uint32_t)n;
+	ro.max_iterations = (uint32_t)n;
+	ro.min_time_ns = 0;
+	ro.want_outputs = 0;
+	mg_run_result r = {0};
+	int rc = mg_target_run(s->t, &s->models[which], s->inputs, s->ninputs, &ro, &r, err);
+	if (!rc && r.nsamples != n)
+		rc = mg_error_set(err, MG_ERROR, "the target ran %zu iterations, not %zu", r.nsamples, n);
+	for (size_t i = 0; !rc && i < n; i++)
+		out[i] = (double)r.samples[i];
+	mg_run_result_clear(&r);
+	return rc;
+}
+
+static double lat_now(void *ctx)
+{
+	(void)ctx;
+	return mg_gate__now_s();
+}
+
+static double statistic(const mg_stats *st, const char *metric)
+{
+	return !strcmp(metric, "p50")   ? st->p50
+	       : !strcmp(metric, "p90") ? st->p90
+	       : !strcmp(metric, "p95") ? st->p95
+	       : !strcmp(metric, "p99") ? st->p99
+					: st->mean;
+}
+
+static int stat_ms(const double *ns, size_t n, const char *metric, double *out)
+{
+	uint64_t *u = calloc(n ? n : 1, sizeof(*u));
+	if (!u)
+		return MG_ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		u[i] = (uint64_t)ns[i];
+	mg_stats st;
+	int rc = mg_stats_compute(&st, u, n, NULL);
+	free(u);
+	*out = rc || !n ? NAN : statistic(&st, metric) / 1e6;
+	return rc;
+}
+
+static int load_pair(run_ctx *c, const mg_target_config *tc, lat_src *s, int with_base,
+		     mg_error *err)
+{
+	mg_load_opts lo = MG_LOAD_OPTS_INIT;
+	lo.threads = tc->threads;
+	int rc = mg_target_load(s->t, c->model.path, &lo, &s->models[1], err);
+	if (!rc && with_base)
+		rc = mg_target_load(s->t, c->baseline.path, &lo, &s->models[0], err);
+	mg_run_opts warm = MG_RUN_OPTS_INIT; /* first inferences, unmeasured */
+	warm.iterations = 1;
+	warm.min_time_ns = 0;
+	warm.want_outputs = 0;
+	mg_run_result r = {0};
+	for (int w = with_base ? 0 : 1; !rc && w < 2; w++) {
+		rc = mg_target_run(s->t, &s->models[w], s->inputs, s->ninputs, &warm, &r, err);
+		mg_run_result_clear(&r);
+	}
+	return rc;
+}
+
+static int eval_latency(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g)
+{
+	const mg_target_config *tc = mg_gate__gate_target(c, gc);
+	const char *why = NULL;
+	lat_src s = {0};
+	s.inputs = c->sample;
+	s.ninputs = c->nsample;
+	s.t = mg_gate__get_target(c, tc, &why);
+	for (size_t i = 0; i < c->report->ntargets; i++)
+		if (!strcmp(c->report->targets[i].name, tc->name))
+			g->fingerprint = mg_gate__copy_fingerprint(c->report->targets[i].fingerprint);
+	if (!s.t) {
+		status(g, MG_GATE_ERROR, "target '%s' is unreachable: %s", tc->name, why);
+		return 0;
+	}
+	int with_base = c->baseline.path && !isnan(gc->max_ratio);
+	mg_error err = {0};
+	mg_latency_plan plan = MG_LATENCY_PLAN_INIT;
+	plan.min_iterations = gc->min_iterations;
+	plan.max_time = gc->max_time;
+	plan.with_baseline = with_base;
+	plan.policy.alpha = gc->alpha;
+	if (!isnan(gc->max_ratio))
+		plan.policy.max_ratio = gc->max_ratio;
+	mg_latency_source src = {lat_block, lat_now, &s};
+	mg_latency_verdict v;
+	g->latency = calloc(1, sizeof(*g->latency));
+	if (!g->latency)
+		return MG_ENOMEM;
+	say(c, "measuring latency on '%s'%s (at least %zu iterations, at most %.0f s)", tc->name,
+	    with_base ? ", baseline and candidate interleaved" : "", plan.min_iterations, plan.max_time);
+	if (load_pair(c, tc, &s, with_base, &err) || mg_latency_measure(&src, &plan, g->latency, &v, &err)) {
+		status(g, MG_GATE_ERROR, "on target '%s': %s", tc->name, err.msg);
+		goto done;
+	}
+	double value, base = NAN;
+	stat_ms(g->latency->cand_ns, g->latency->ncand, gc->metric, &value);
+	if (with_base)
+		stat_ms(g->latency->base_ns, g->latency->nbase, gc->metric, &base);
+	char unit_name[32];
+	snprintf(unit_name, sizeof(unit_name), "%s_ms", gc->metric);
+	figure(g, unit_name, value, base, "ms");
+	if (with_base)
+		figure(g, "ratio", g->latency->ratio, NAN, "");
+	headline(g, unit_name, value, gc->max_ms, base, "ms");
+	char fails[512] = "", passes[512] = "";
+	if (!isnan(gc->max_ms))
+		note(value <= gc->max_ms ? passes : fails, sizeof(fails), "%s %.4g ms %s %.4g ms", gc->metric,
+		     value, value <= gc->max_ms ? "<=" : ">", gc->max_ms);
+	if (with_base)
+		note(v.regression ? fails : passes, sizeof(fails),
+		     "%.3fx the baseline [%.3f, %.3f], p = %.2g: %s (allowed %.2fx)", v.ratio, v.lo, v.hi,
+		     v.p_value, v.regression ? "a significant regression" : "no significant regression",
+		     plan.policy.max_ratio);
+	if (g->latency->noisy)
+		note(fails[0] ? fails : passes, sizeof(fails), "noisy machine");
+	status(g, fails[0] ? MG_GATE_FAIL : MG_GATE_PASS, "%s", fails[0] ? fails : passes);
+done:
+	for (int w = 0; w < 2; w++)
+		if (s.models[w].handle)
+			mg_target_unload(s.t, &s.models[w], NULL);
+	return 0;
+}
+
+/* ---- memory -------------------------------------------------------------- */
+
+static int eval_memory(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g)
+{
+	const mg_target_config *tc = mg_gate__gate_target(c, gc);
+	const char *why = NULL;
+	/* the shared agent proves the target is reachable and gives the
+	 * fingerprint; a fresh one measures this model alone */
+	if (!mg_gate__get_target(c, tc, &why)) {
+		status(g, MG_GATE_ERROR, "target '%s' is unreachable: %s", tc->name, why);
+		return 0;
+	}
+	const char *spec = tc->spec;
+	for (size_t i = 0; i < c->report->ntargets; i++)
+		if (!strcmp(c->report->targets[i].name, tc->name)) {
+			g->fingerprint = mg_gate__copy_fingerprint(c->report->targets[i].fingerprint);
+			spec = c->report->targets[i].spec; /* after --target */
+		}
+	mg_target *t = NULL;
+	mg_error err = {0};
+	mg_load_opts lo = MG_LOAD_OPTS_INIT;
+	lo.threads = tc->threads;
+	mg_model m;
+	mg_run_opts ro = MG_RUN_OPTS_INIT;
+	ro.warmup = 1;
+	ro.iterations = 5;
+	ro.min_time_ns = 0;
+	ro.want_outputs = 0;
+	mg_run_result r = {0};
+	mg_agent_stats st;
+	if (mg_target_open(&t, spec, c->opts->target_opts, &err) ||
+	    mg_target_load(t, c->model.path, &lo, &m, &err) ||
+	    mg_target_run(t, &m, c->sample, c->nsample, &ro, &r, &err) || mg_target_stats(t, &st, &err)) {
+		status(g, MG_GATE_ERROR, "on target '%s': %s", tc->name, err.msg);
+	} else {
+		double mib = (double)st.peak_rss / (1024.0 * 1024.0);
+		figure(g, "peak_rss_mb", mib, NAN, "MiB");
+		headline(g, "peak_rss_mb", mib, gc->max_rss_mb, NAN, "MiB");
+		int ok = mib <= gc->max_rss_mb;
+		status(g, ok ? MG_GATE_PASS : MG_GATE_FAIL, "peak RSS %.1f MiB %s %.1f MiB", mib, ok ? "<=" : ">",
+		       gc->max_rss_mb);
+	}
+	mg_run_result_clear(&r);
+	mg_target_free(t);
+	return 0;
+}
+
+/* ---- size ---------------------------------------------------------------- */
+
+static int eval_size(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g)
+{
+	struct stat st, bst;
+	uint64_t comp = 0, bcomp = 0;
+	mg_error err = {0};
+	int have_base = c->baseline.path != NULL;
+	if (stat(c->model.path, &st) < 0 || mg_compressed_size(c->model.path, &comp, &err) ||
+	    (have_base && (stat(c->baseline.path, &bst) < 0 ||
+			   mg_compressed_size(c->baseline.path, &bcomp, &err)))) {
+		status(g, MG_GATE_ERROR, "%s", err.msg[0] ? err.msg : "cannot read the model files");
+		return 0;
+	}
+	double bytes = (double)st.st_size, bbytes = have_base ? (double)bst.st_size : NAN;
+	double params = (double)c->model_info->parameters;
+	double bparams = have_base ? (double)c->base_info->parameters : NAN;
+	figure(g, "bytes", bytes, bbytes, "bytes");
+	figure(g, "compressed_bytes", (double)comp, have_base ? (double)bcomp : NAN, "bytes");
+	figure(g, "parameters", params, bparams, "");
+	char fails[512] = "", passes[512] = "";
+	headline(g, "bytes", bytes, gc->max_bytes, bbytes, "bytes");
+#define CEIL(field, name, val)                                                                      \
+	if (!isnan(gc->field))                                                                      \
+		note((val) <= gc->field ? passes : fails, sizeof(fails), "%s %.0f %s %.0f", name, val, \
+		     (val) <= gc->field ? "<=" : ">", gc->field);
+	CEIL(max_bytes, "bytes", bytes)
+	CEIL(max_compressed_bytes, "compressed bytes", (double)comp)
+	CEIL(max_parameters, "parameters", params)
+#undef CEIL
+	if (!isnan(gc->max_growth) && have_base) {
+		double growth = bbytes > 0 ? bytes / bbytes - 1 : 0;
+		figure(g, "growth", growth, NAN, "");
+		note(growth <= gc->max_growth ? passes : fails, sizeof(fails),
+		     "%+.1f%% against the baseline (allowed %+.1f%%)", growth * 100, gc->max_growth * 100);
+	}
+	status(g, fails[0] ? MG_GATE_FAIL : MG_GATE_PASS, "%s", fails[0] ? fails : passes);
+	return 0;
+}
+
+int mg_gate__eval(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g, mg_error *err)
+{
+	(void)err;
+	switch (gc->kind) {
+	case MG_KIND_ACCURACY:
+		return eval_accuracy(c, gc, g);
+	case MG_KIND_FIDELITY:
+		return eval_fidelity(c, gc, g);
+	case MG_KIND_LATENCY:
+		return eval_latency(c, gc, g);
+	case MG_KIND_MEMORY:
+		return eval_memory(c, gc, g);
+	case MG_KIND_SIZE:
+		return eval_size(c, gc, g);
+	}
+	return 0;
+}

@@ -1,0 +1,93 @@
+/* Helpers shared by the report writers (validator/report_*.c) and nobody
+ * else: one place for number formatting, text escaping, gate ordering and
+ * counting, so that every format says the same thing the same way.
+ *
+ * Text: every string of a report goes out through rp_escape with the map of
+ * the target format. rp_escape decodes UTF-8 (an invalid byte becomes
+ * U+FFFD) and asks the map what to write for each code point. */
+#ifndef MG_REPORT_PRIV_H
+#define MG_REPORT_PRIV_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "validator/report.h"
+
+/* ---- numbers ----------------------------------------------------------- */
+
+#define RP_NUM_SIZE 48
+
+/* A figure for people: "%.4g", whole numbers up to 1e15 in full, NAN "-",
+ * infinities "inf" / "-inf". */
+void rp_num(char out[RP_NUM_SIZE], double v);
+/* As rp_num with the unit appended ("12.3 ms"); "bytes" are shown in
+ * B/KiB/MiB/GiB. */
+void rp_num_unit(char *out, size_t outlen, double v, const char *unit);
+/* The shortest "%.Ng" that reads back as exactly v (for machines);
+ * non-finite values as "NaN", "+Inf", "-Inf" (OpenMetrics spelling). */
+void rp_num_exact(char out[RP_NUM_SIZE], double v);
+/* value - baseline with sign and unit, and the relative change:
+ * "+1.2 ms (+10.5%)"; "-" without a baseline. */
+void rp_delta(char *out, size_t outlen, const mg_gate_result *g);
+
+/* Quantile q (0..1) of the sorted x[0..n-1], linear interpolation; NAN for n == 0. */
+double rp_quantile_sorted(const double *sorted, size_t n, double q);
+/* A sorted copy of the finite values of x[0..n-1] (caller frees), their
+ * count in *nout; NULL when out of memory or n == 0. */
+double *rp_sorted_copy(const double *x, size_t n, size_t *nout);
+
+/* ---- gates ------------------------------------------------------------- */
+
+typedef struct rp_counts {
+	size_t pass, fail, error, skip, noisy;
+} rp_counts;
+
+void rp_count(const mg_report *r, rp_counts *out);
+
+/* How far a failed gate is past its limit, relative to the limit (0.25 =
+ * 25% past), or past "no regression" for a latency gate (ratio_lo - 1);
+ * the larger of the two; 0 when neither can be computed. */
+double rp_severity(const mg_gate_result *g);
+
+/* Fills idx[0..ngates-1] with gate indices, most important first: errors,
+ * failures (by severity, most severe first), passes flagged noisy, passes,
+ * skips; ties keep the report's order. */
+void rp_order(const mg_report *r, size_t *idx);
+
+/* Plain-text lines each writer escapes for its format:
+ * the headline figure ("p95_ms 12.3 ms, limit 10 ms, baseline 9.8 ms,
+ * delta +2.5 ms (+25.5%)"), the latency comparison ("median ratio 1.21
+ * (95% CI 1.15 to 1.27), p = 0.0003, 200 candidate / 200 baseline samples;
+ * noisy: ..."), and where it ran ("Xeon, 8 CPUs, governor performance,
+ * ..."). */
+int rp_headline(mg_buf *out, const mg_gate_result *g, mg_error *err);
+int rp_latency_text(mg_buf *out, const mg_latency_detail *l, mg_error *err);
+int rp_fingerprint_text(mg_buf *out, const mg_fingerprint *f, mg_error *err);
+
+/* An emoji for the status ("✅"), for Markdown. */
+const char *rp_status_emoji(mg_gate_status s);
+
+/* ---- text ---------------------------------------------------------------- */
+
+/* What to write for the code point cp: a replacement string ("" drops it),
+ * or NULL to copy the character as it is. tmp may be used for the result. */
+typedef const char *(*rp_map_fn)(uint32_t cp, char tmp[16]);
+
+/* Appends s (NULL counts as "") with every code point mapped. */
+int rp_escape(mg_buf *out, const char *s, rp_map_fn map, mg_error *err);
+/* As rp_escape, for at most max_bytes of s, cut at a character boundary;
+ * "…" is added when something was cut. */
+int rp_escape_trunc(mg_buf *out, const char *s, size_t max_bytes, rp_map_fn map, mg_error *err);
+
+const char *rp_map_xml_text(uint32_t cp, char tmp[16]);  /* XML/HTML element text */
+const char *rp_map_xml_attr(uint32_t cp, char tmp[16]);  /* ... and attribute values */
+const char *rp_map_markdown(uint32_t cp, char tmp[16]);  /* a GFM table cell or inline text */
+const char *rp_map_terminal(uint32_t cp, char tmp[16]);  /* no control characters */
+
+/* The longest prefix of s[0..len) that is at most max bytes and does not
+ * end inside a UTF-8 sequence. */
+size_t rp_utf8_cut(const char *s, size_t len, size_t max);
+/* Columns s takes on a terminal (code points; wide East Asian ones count 2). */
+size_t rp_utf8_width(const char *s);
+
+#endif

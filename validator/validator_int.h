@@ -1,0 +1,84 @@
+/* Internals shared by the files of the gate run. */
+#ifndef MG_VALIDATOR_INT_H
+#define MG_VALIDATOR_INT_H
+
+#include "report.h"
+#include "validator.h"
+
+/* A model or dataset made available as local files. */
+typedef struct mg_resolved {
+	char *spec;   /* as the config or command line gave it */
+	char *path;   /* the model file, or the dataset file or folder */
+	char *digest; /* the manifest digest of a reference, the sha256 of a file */
+	char *tmpdir; /* where a reference was pulled to; removed by clear */
+} mg_resolved;
+
+/* Resolves spec (a path relative to dir, or a store or registry
+ * reference). want_model picks the .onnx file of an artifact; otherwise the
+ * pulled folder is the path. Missing files and bad references: MG_EINVAL. */
+int mg_resolve(mg_resolved *out, const char *spec, const char *dir, int want_model,
+	       mg_error *err);
+void mg_resolved_clear(mg_resolved *r);
+void mg_remove_tree(const char *dir);
+
+/* A fingerprint of this machine (for local and emulated targets), with the
+ * engine and architecture the target reported. Caller frees with
+ * mg_fingerprint_free. */
+mg_fingerprint *mg_fingerprint_host(const char *engine, const char *arch, int emulated);
+void mg_fingerprint_free(mg_fingerprint *f);
+
+/* Bytes of the file after zstd compression (level 19), streamed. */
+int mg_compressed_size(const char *path, uint64_t *out, mg_error *err);
+
+/* ---- the gate run (gate.c, gate_kinds.c) ---------------------------- */
+
+#include "registry/model_info.h"
+#include "runners/runners.h"
+
+typedef struct opened {
+	char *name;
+	mg_target *t;
+	char *error; /* why it could not be opened, or NULL */
+} opened;
+
+typedef struct run_ctx {
+	const mg_config *cfg;
+	const mg_gate_opts *opts;
+	mg_report *report;
+	mg_resolved model, baseline, dataset;
+	mg_model_info *model_info, *base_info;
+	mg_tensor **inputs; /* the dataset's inputs (all rows) */
+	size_t ninputs;
+	mg_tensor *labels;
+	mg_tensor **sample; /* one row of them, for latency and memory */
+	size_t nsample;
+	/* outputs of the dataset on the local agent, computed once */
+	int outputs_done;
+	char *outputs_error;
+	mg_tensor **cand_out, **base_out;
+	size_t ncand_out, nbase_out;
+	opened *targets;
+	size_t ntargets;
+} run_ctx;
+
+void mg_gate__say(const run_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+double mg_gate__now_s(void);
+int mg_gate__add_figure(mg_gate_result *g, const char *name, double value, double baseline,
+			const char *unit);
+void mg_gate__set_headline(mg_gate_result *g, const char *metric, double value, double limit,
+			   double baseline, const char *unit);
+void mg_gate__set_status(mg_gate_result *g, mg_gate_status s, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+const mg_target_config *mg_gate__gate_target(const run_ctx *c, const mg_gate_config *g);
+/* The target of a gate, opened once; NULL with *why when unreachable. */
+mg_target *mg_gate__get_target(run_ctx *c, const mg_target_config *tc, const char **why);
+mg_fingerprint *mg_gate__copy_fingerprint(const mg_fingerprint *f);
+/* Outputs of the dataset on the local agent; NULL, or why they failed. */
+const char *mg_gate__dataset_outputs(run_ctx *c);
+/* Output tensor t as n rows of cols floats (caller frees). */
+float *mg_gate__as_rows(const mg_tensor *t, size_t *n, size_t *cols);
+/* Evaluates one gate into g; only a failure of the run itself (out of
+ * memory) is an error: an unreachable target is g's status. */
+int mg_gate__eval(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g, mg_error *err);
+
+#endif
