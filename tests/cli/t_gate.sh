@@ -1,0 +1,128 @@
+# modelgate gate on the digits example: the int8 candidate passes against
+# the fp32 baseline, the worse and the slower ones fail on the right gates,
+# bad configs stop before anything runs, an unreachable target is an error
+# (exit 3) while the other gates still run, and the CI outputs appear.
+. "$(dirname "$0")/lib.sh"
+
+EX=$TEST_TMP/ex
+cp -r "$EXAMPLES" "$EX"
+rm -f "$EX/report.json"
+cd "$EX" || fail "cannot enter '$EX'"
+unset CI GITHUB_ACTIONS GITHUB_STEP_SUMMARY GITHUB_OUTPUT
+
+gate_status() { # report gate -> its status
+	json_get "[g['status'] for g in j['gates'] if g['name'] == '$2'][0]" "$1"
+}
+
+int8_passes_with_every_figure() {
+	expect_exit 0 mg gate --report r.json --junit r.xml --html r.html --metrics r.prom --markdown r.md
+	for g in accuracy fidelity latency size memory; do
+		expect_stdout_contains "$g"
+		[ "$(gate_status r.json $g)" = pass ] || fail "gate $g did not pass: $(gate_status r.json $g)"
+	done
+	json_ok "j['schema_version'] == 1 and j['model']['digest'] == 'sha256:$(sha256_of model_int8.onnx)' and j['passed']" r.json
+	json_ok "j['baseline']['digest'] == 'sha256:$(sha256_of model.onnx)' and j['dataset']['digest'] == 'sha256:$(sha256_of dataset/x.npy)'" r.json
+	json_ok "[t['name'] for t in j['targets']] == ['host'] and j['targets'][0]['fingerprint']['cpu_count'] >= 1" r.json
+	json_ok "len([g for g in j['gates'] if g['name'] == 'latency'][0]['latency']['samples_ns']['candidate']) >= 100" r.json
+	json_ok "(lambda c: c['n'] == 10 and sum(map(sum, c['counts'])) == 360)([g for g in j['gates'] if g['name'] == 'accuracy'][0]['confusion'])" r.json
+	for f in r.xml r.html r.prom r.md; do [ -s "$f" ] || fail "'$f' was not written"; done
+	xmllint --noout r.xml || fail "r.xml is not well-formed"
+}
+
+worse_model_fails_accuracy_and_fidelity() {
+	expect_exit 1 mg gate --model model_bad.onnx --report r.json
+	[ "$(gate_status r.json accuracy)" = fail ] || fail "accuracy did not fail"
+	[ "$(gate_status r.json fidelity)" = fail ] || fail "fidelity did not fail"
+	[ "$(gate_status r.json size)" = pass ] || fail "size did not pass"
+	expect_stdout_contains "top1 0.6056 < 0.95"
+}
+
+slower_model_fails_latency() {
+	expect_exit 1 mg gate --model model_slow.onnx --only latency --report r.json
+	[ "$(gate_status r.json latency)" = fail ] || fail "latency did not fail"
+	[ "$(gate_status r.json accuracy)" = skip ] || fail "accuracy was not skipped"
+	json_ok "(lambda l: l['ratio'] > 3 and l['ratio_ci'][0] > 3 and l['p_value'] < 0.01)([g for g in j['gates'] if g['name'] == 'latency'][0]['latency'])" r.json
+}
+
+bad_configs_stop_before_anything_runs() {
+	printf '{"model": "model.onnx",\n "gates": [\n' >bad.json
+	expect_exit 2 mg gate -c bad.json --report nothing.json
+	expect_stderr_contains "bad.json:3:"
+	printf '{"model": "model.onnx", "gates": [{"name": "a", "kind": "size", "max_bytes": 1},\n {"name": "b", "kind": "latency", "max_ms": "5"}]}' >bad.json
+	expect_exit 2 mg gate -c bad.json --report nothing.json
+	expect_stderr_contains "gates[1].max_ms: expected a non-negative number"
+	printf '{"model": "missing.onnx", "gates": [{"name": "a", "kind": "size", "max_bytes": 1}]}' >bad.json
+	expect_exit 2 mg gate -c bad.json --report nothing.json
+	expect_stderr_contains "missing.onnx"
+	expect_exit 2 mg gate -c nope.json
+	expect_stderr_contains "nope.json"
+	expect_exit 2 mg gate --only nosuchgate
+	expect_stderr_contains "nosuchgate"
+	expect_no_file nothing.json
+}
+
+unreachable_target_is_an_error_not_a_failure() {
+	expect_exit 3 mg gate --target 'exec:false' --report r.json
+	[ "$(gate_status r.json latency)" = error ] || fail "latency is not an error"
+	[ "$(gate_status r.json memory)" = error ] || fail "memory is not an error"
+	[ "$(gate_status r.json accuracy)" = pass ] || fail "accuracy did not still run and pass"
+	[ "$(gate_status r.json size)" = pass ] || fail "size did not still run and pass"
+	json_ok "j['targets'][0]['error'] is not None and j['targets'][0]['spec'] == 'exec:false'" r.json
+}
+
+ci_only_gates_run_only_in_ci() {
+	"$PY" - <<'PY' || fail "cannot write ci.json"
+import json
+c = json.load(open("modelgate.json"))
+for g in c["gates"]:
+    if g["name"] == "memory":
+        g["ci_only"] = True
+json.dump(c, open("ci.json", "w"))
+PY
+	expect_exit 0 mg gate -c ci.json --report r.json
+	[ "$(gate_status r.json memory)" = skip ] || fail "the ci_only gate ran outside CI"
+	CI=true expect_exit 0 mg gate -c ci.json --report r.json
+	[ "$(gate_status r.json memory)" = pass ] || fail "the ci_only gate did not run in CI"
+}
+
+github_actions_get_summary_outputs_and_annotations() {
+	: >summary.md
+	: >outputs.txt
+	GITHUB_ACTIONS=true GITHUB_STEP_SUMMARY=$PWD/summary.md GITHUB_OUTPUT=$PWD/outputs.txt \
+		expect_exit 1 mg gate --model model_bad.onnx --report r.json
+	grep -q '^|' summary.md || fail "no Markdown table in the step summary"
+	grep -q '^passed=false$' outputs.txt || fail "no passed=false in GITHUB_OUTPUT: $(cat outputs.txt)"
+	expect_stdout_matches '^::error title=[^:]*accuracy'
+}
+
+store_references_work_as_model_and_baseline() {
+	must mg push digits:int8 model_int8.onnx
+	cp "$OUT" "$IO/int8.digest.raw" && tr -d '\n' <"$IO/int8.digest.raw" >"$IO/int8.digest"
+	must mg push digits:prod model.onnx
+	expect_exit 0 mg gate --model digits:int8 --baseline digits:prod --report r.json
+	json_ok "j['model']['ref'] == 'digits:int8' and j['model']['digest'] == '$(cat "$IO/int8.digest")' and j['baseline']['ref'] == 'digits:prod'" r.json
+	expect_exit 2 mg gate --model digits:nope --report r.json
+	expect_stderr_contains "digits:nope"
+}
+
+init_writes_a_config_that_runs() {
+	expect_exit 0 mg init model.onnx -o new.json
+	json_ok "j['model'] == 'model.onnx' and [g['kind'] for g in j['gates']] == ['size', 'latency', 'memory']" new.json
+	expect_exit 0 mg gate -c new.json --report r.json
+	expect_exit 2 mg init model.onnx -o new.json
+	expect_stderr_contains "--force"
+	expect_exit 0 mg init model.onnx -o new.json --force
+	expect_exit 2 mg init nothing.onnx -o other.json
+	expect_no_file other.json
+}
+
+check int8_passes_with_every_figure int8_passes_with_every_figure
+check worse_model_fails_accuracy_and_fidelity worse_model_fails_accuracy_and_fidelity
+check slower_model_fails_latency slower_model_fails_latency
+check bad_configs_stop_before_anything_runs bad_configs_stop_before_anything_runs
+check unreachable_target_is_an_error_not_a_failure unreachable_target_is_an_error_not_a_failure
+check ci_only_gates_run_only_in_ci ci_only_gates_run_only_in_ci
+check github_actions_get_summary_outputs_and_annotations github_actions_get_summary_outputs_and_annotations
+check store_references_work_as_model_and_baseline store_references_work_as_model_and_baseline
+check init_writes_a_config_that_runs init_writes_a_config_that_runs
+finish
