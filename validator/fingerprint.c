@@ -4,6 +4,7 @@
  * /sys; anything unreadable is left NULL. */
 #include "validator_int.h"
 
+#include <math.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,24 +59,27 @@ static char *affinity_list(void)
 	return strdup(buf);
 }
 
-mg_fingerprint *mg_fingerprint_host(const char *engine, const char *arch, int emulated)
+mg_fingerprint *mg_fingerprint_host(const char *engine, const char *arch, int emulated, int here)
 {
 	mg_fingerprint *f = calloc(1, sizeof(*f));
 	if (!f)
 		return NULL;
+	f->engine = engine ? strdup(engine) : NULL;
+	f->arch = strdup(arch ? arch : "unknown");
+	f->emulated = emulated;
+	f->loadavg1 = NAN; /* unknown */
+	if (!here)
+		return f;
 	f->cpu_model = first_line_after("/proc/cpuinfo", "model name");
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
 	f->cpu_count = n > 0 ? (int)n : 0;
 	f->governor = first_line_after("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor", NULL);
 	f->pinning = affinity_list();
 	double load[1] = {0};
-	f->loadavg1 = getloadavg(load, 1) == 1 ? load[0] : -1;
+	f->loadavg1 = getloadavg(load, 1) == 1 ? load[0] : NAN;
 	struct utsname u;
 	if (uname(&u) == 0)
 		f->kernel = strdup(u.release);
-	f->engine = engine ? strdup(engine) : NULL;
-	f->arch = strdup(arch ? arch : (uname(&u) == 0 ? u.machine : "unknown"));
-	f->emulated = emulated;
 	return f;
 }
 

@@ -21,10 +21,11 @@ int mg_resolve(mg_resolved *out, const char *spec, const char *dir, int want_mod
 void mg_resolved_clear(mg_resolved *r);
 void mg_remove_tree(const char *dir);
 
-/* A fingerprint of this machine (for local and emulated targets), with the
- * engine and architecture the target reported. Caller frees with
- * mg_fingerprint_free. */
-mg_fingerprint *mg_fingerprint_host(const char *engine, const char *arch, int emulated);
+/* A fingerprint with the engine and architecture a target reported, and,
+ * when the target runs on this machine (local, emulated), this machine's
+ * CPU, governor, pinning, load and kernel (else those stay unknown). Caller
+ * frees with mg_fingerprint_free. */
+mg_fingerprint *mg_fingerprint_host(const char *engine, const char *arch, int emulated, int here);
 void mg_fingerprint_free(mg_fingerprint *f);
 
 /* Bytes of the file after zstd compression (level 19), streamed. */
