@@ -353,38 +353,18 @@ int mg_store_read_blob(mg_store *s, const char *digest, size_t max, mg_buf *out,
 	if (rc)
 		return rc;
 	size_t start = out->len;
-	for (;;) {
-		if ((rc = mg_buf_grow(out, 65536, err)))
-			break;
-		ssize_t n = read(fd, out->data + out->len, 65536);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			rc = mg_error_sys(err, MG_EIO, errno, "cannot read blob %s", digest);
-			break;
-		}
-		if (n == 0)
-			break;
-		out->len += (size_t)n;
-		out->data[out->len] = '\0';
-		if (out->len - start > max) {
-			rc = mg_error_set(err, MG_ECORRUPT, "blob %s is larger than %zu bytes", digest, max);
-			break;
-		}
-	}
+	rc = mg_fd_read(out, fd, max, MG_ECORRUPT, digest, err);
 	close(fd);
-	if (!rc) {
-		char got[MG_DIGEST_SIZE];
-		mg_digest_bytes(out->data + start, out->len - start, got);
-		if (strcmp(got, digest))
-			rc = mg_store__corrupt(err, s, digest, got);
+	if (rc)
+		return rc;
+	char got[MG_DIGEST_SIZE];
+	mg_digest_bytes(out->data + start, out->len - start, got);
+	if (strcmp(got, digest)) {
+		out->len = start; /* bad bytes are never handed out */
+		out->data[start] = '\0';
+		return mg_store__corrupt(err, s, digest, got);
 	}
-	if (rc) {
-		out->len = start;
-		if (out->data)
-			out->data[start] = '\0';
-	}
-	return rc;
+	return 0;
 }
 
 int mg_store_export_tmp(mg_store *s, const char *digest, const char *dir, char **tmp_out,

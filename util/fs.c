@@ -11,14 +11,10 @@
 #include <time.h>
 #include <unistd.h>
 
-int mg_file_read(mg_buf *out, const char *path, size_t max, mg_error *err)
+int mg_fd_read(mg_buf *out, int fd, size_t max, int too_big, const char *name, mg_error *err)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return mg_error_sys(err, errno == ENOENT ? MG_ENOTFOUND : MG_EIO, errno,
-				    "cannot read '%s'", path);
-	int rc = 0;
 	size_t start = out->len;
+	int rc = 0;
 	for (;;) {
 		if ((rc = mg_buf_grow(out, 65536, err)))
 			break;
@@ -26,7 +22,7 @@ int mg_file_read(mg_buf *out, const char *path, size_t max, mg_error *err)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			rc = mg_error_sys(err, MG_EIO, errno, "cannot read '%s'", path);
+			rc = mg_error_sys(err, MG_EIO, errno, "cannot read '%s'", name);
 			break;
 		}
 		if (n == 0)
@@ -34,10 +30,25 @@ int mg_file_read(mg_buf *out, const char *path, size_t max, mg_error *err)
 		out->len += (size_t)n;
 		out->data[out->len] = '\0';
 		if (out->len - start > max) {
-			rc = mg_error_set(err, MG_EINVAL, "'%s' is larger than %zu bytes", path, max);
+			rc = mg_error_set(err, too_big, "'%s' is larger than %zu bytes", name, max);
 			break;
 		}
 	}
+	if (rc) {
+		out->len = start;
+		if (out->data)
+			out->data[start] = '\0';
+	}
+	return rc;
+}
+
+int mg_file_read(mg_buf *out, const char *path, size_t max, mg_error *err)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return mg_error_sys(err, errno == ENOENT ? MG_ENOTFOUND : MG_EIO, errno,
+				    "cannot read '%s'", path);
+	int rc = mg_fd_read(out, fd, max, MG_EINVAL, path, err);
 	close(fd);
 	return rc;
 }

@@ -109,6 +109,9 @@ const char *mg_digest_hex(const char *digest);
 
 /* ---- files ----------------------------------------------------------- */
 
+/* Reads fd to its end into out (appending), at most max bytes: more is the
+ * error code too_big; on any error out is left as it was. */
+int mg_fd_read(mg_buf *out, int fd, size_t max, int too_big, const char *name, mg_error *err);
 /* Reads a whole file of at most max bytes into out (appending). */
 int mg_file_read(mg_buf *out, const char *path, size_t max, mg_error *err);
 /* Creates dir and its parents (mode 0755); existing ones are fine. */
