@@ -82,16 +82,3 @@ mg_fingerprint *mg_fingerprint_host(const char *engine, const char *arch, int em
 		f->kernel = strdup(u.release);
 	return f;
 }
-
-void mg_fingerprint_free(mg_fingerprint *f)
-{
-	if (!f)
-		return;
-	free(f->cpu_model);
-	free(f->governor);
-	free(f->pinning);
-	free(f->kernel);
-	free(f->engine);
-	free(f->arch);
-	free(f);
-}

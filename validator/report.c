@@ -66,7 +66,7 @@ int mg_report_exit_code(const mg_report *r)
 	}
 }
 
-static void fingerprint_free(mg_fingerprint *f)
+void mg_fingerprint_free(mg_fingerprint *f)
 {
 	if (!f)
 		return;
@@ -98,7 +98,7 @@ static void gate_clear(mg_gate_result *g)
 		free(g->latency->noise_note);
 		free(g->latency);
 	}
-	fingerprint_free(g->fingerprint);
+	mg_fingerprint_free(g->fingerprint);
 	if (g->confusion) {
 		free(g->confusion->counts);
 		free(g->confusion);
@@ -122,7 +122,7 @@ void mg_report_free(mg_report *r)
 	for (size_t i = 0; i < r->ntargets; i++) {
 		free(r->targets[i].name);
 		free(r->targets[i].spec);
-		fingerprint_free(r->targets[i].fingerprint);
+		mg_fingerprint_free(r->targets[i].fingerprint);
 		free(r->targets[i].error);
 	}
 	free(r->targets);

@@ -114,6 +114,7 @@ mg_gate_status mg_report_status(const mg_report *r);
 /* The process exit code for a report: 0 pass, 1 fail, 3 error. */
 int mg_report_exit_code(const mg_report *r);
 void mg_report_free(mg_report *r);
+void mg_fingerprint_free(mg_fingerprint *f);
 
 /* Writers: append to out. */
 int mg_report_write_json(mg_buf *out, const mg_report *r, mg_error *err);

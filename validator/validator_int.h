@@ -24,9 +24,8 @@ void mg_remove_tree(const char *dir);
 /* A fingerprint with the engine and architecture a target reported, and,
  * when the target runs on this machine (local, emulated), this machine's
  * CPU, governor, pinning, load and kernel (else those stay unknown). Caller
- * frees with mg_fingerprint_free. */
+ * frees with mg_fingerprint_free (report.h). */
 mg_fingerprint *mg_fingerprint_host(const char *engine, const char *arch, int emulated, int here);
-void mg_fingerprint_free(mg_fingerprint *f);
 
 /* Bytes of the file after zstd compression (level 19), streamed. */
 int mg_compressed_size(const char *path, uint64_t *out, mg_error *err);
