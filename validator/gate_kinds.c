@@ -93,6 +93,15 @@ static int eval_accuracy(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g
 		figure(g, "top1", cm->top1, bcm ? bcm->top1 : NAN, "");
 		figure(g, name, cm->topk, bcm ? bcm->topk : NAN, "");
 		figure(g, "macro_f1", cm->macro_f1, bcm ? bcm->macro_f1 : NAN, "");
+		for (size_t k = 0; k < cm->nclasses; k++) {
+			char pn[48], rn[48], fn[48];
+			snprintf(pn, sizeof(pn), "class_%zu_precision", k);
+			snprintf(rn, sizeof(rn), "class_%zu_recall", k);
+			snprintf(fn, sizeof(fn), "class_%zu_f1", k);
+			figure(g, pn, cm->precision[k], bcm ? bcm->precision[k] : NAN, "");
+			figure(g, rn, cm->recall[k], bcm ? bcm->recall[k] : NAN, "");
+			figure(g, fn, cm->f1[k], bcm ? bcm->f1[k] : NAN, "");
+		}
 		g->confusion = calloc(1, sizeof(*g->confusion));
 		if (g->confusion) {
 			g->confusion->n = cm->nclasses;

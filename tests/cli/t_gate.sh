@@ -25,6 +25,7 @@ int8_passes_with_every_figure() {
 	json_ok "[t['name'] for t in j['targets']] == ['host'] and j['targets'][0]['fingerprint']['cpu_count'] >= 1" r.json
 	json_ok "len([g for g in j['gates'] if g['name'] == 'latency'][0]['latency']['samples_ns']['candidate']) >= 100" r.json
 	json_ok "(lambda c: c['n'] == 10 and sum(map(sum, c['counts'])) == 360)([g for g in j['gates'] if g['name'] == 'accuracy'][0]['confusion'])" r.json
+	json_ok "len([f for f in [g for g in j['gates'] if g['name'] == 'accuracy'][0]['figures'] if f['name'].startswith('class_')]) == 30" r.json
 	for f in r.xml r.html r.prom r.md; do [ -s "$f" ] || fail "'$f' was not written"; done
 	xmllint --noout r.xml || fail "r.xml is not well-formed"
 }
