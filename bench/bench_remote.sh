@@ -3,9 +3,14 @@
 # Debian's docker-registry (filesystem storage) on loopback, in one run:
 #   push    modelgate push (cold: empty registry), against skopeo copy of an
 #           OCI layout holding the same blob, and a bare curl monolithic
-#           upload (POST + PUT -T) of the blob: the registry's own limit
+#           upload (POST + PUT -T) of the blob: the registry's own limit.
+#           Twice: with the digest cache knowing the file (pushed from this
+#           machine before), and with the cache off (a first push: the file
+#           is hashed while it is sent)
 #   repush  the same push again (the registry has the blob: no blob bytes
-#           are sent, which the registry's log confirms), against skopeo
+#           are sent, which the registry's log confirms), against skopeo;
+#           and with the digest cache off (the upload starts and is
+#           cancelled once the digest is known; its bytes are counted)
 #   pull    modelgate copy REG/... REPO:TAG into an empty store (download,
 #           verify, store) and modelgate pull -o DIR, against skopeo copy
 #           docker:// -> oci: and a bare curl GET of the blob
@@ -46,12 +51,17 @@ docker-registry serve "$dir/config.yml" >"$dir/registry.log" 2>&1 &
 regpid=$!
 for _ in $(seq 100); do curl -s -o /dev/null "http://$REG/v2/" && break; sleep 0.1; done
 export MODELGATE_INSECURE_REGISTRIES=$REG SOURCE_DATE_EPOCH=1700000000
+export MODELGATE_DIGEST_CACHE=$dir/digests
 
 mkdir -p "$dir/files"
 head -c "$((size_mib << 20))" /dev/urandom >"$dir/files/weights.bin"
 blob=sha256:$(sha256sum "$dir/files/weights.bin" | cut -d' ' -f1)
 # the same artifact as an OCI layout, for skopeo to push
 MODELGATE_HOME=$dir/layout "$MODELGATE" -q push --no-git bench:v1 "$dir/files/weights.bin" >/dev/null
+# the digest cache learns the file (it skips files changed in the last 2 s)
+sleep 2
+"$MODELGATE" -q push --no-git "$REG/bench/prime:v1" "$dir/files/weights.bin" >/dev/null
+grep -q "${blob}\$" "$dir/digests" || die "the digest cache did not learn the file"
 
 # curl -T: the registry's own upload limit (POST for a Location, then PUT)
 cat >"$dir/curl_put.sh" <<SH
@@ -61,7 +71,9 @@ case \$loc in /*) loc="http://$REG\$loc" ;; esac
 curl -s -f -o /dev/null -T "$dir/files/weights.bin" -H 'Content-Type: application/octet-stream' "\$loc&digest=$blob"
 SH
 chmod +x "$dir/curl_put.sh"
-reset_reg="rm -rf $dir/reg/docker"
+# sync: this file system discards freed blocks at the journal commit, which
+# would otherwise slow down the next run's writes
+reset_reg="rm -rf $dir/reg/docker; sync"
 hf() { # name, then hyperfine args
 	local name=$1
 	shift
@@ -71,6 +83,7 @@ hf() { # name, then hyperfine args
 }
 hf push --prepare "$reset_reg" \
 	-n "modelgate push (empty registry)" "$MODELGATE -q push --no-git $REG/bench/m:v1 $dir/files/weights.bin" \
+	-n "modelgate push (empty registry, digest cache off)" "MODELGATE_DIGEST_CACHE=off $MODELGATE -q push --no-git $REG/bench/m:v1 $dir/files/weights.bin" \
 	-n "skopeo copy oci: -> docker:// (empty registry)" "skopeo copy -q --dest-tls-verify=false oci:$dir/layout:bench:v1 docker://$REG/bench/s:v1" \
 	-n "curl -T monolithic upload (POST + PUT)" "$dir/curl_put.sh"
 # the registry now holds the artifact (the last push of the group ran last)
@@ -83,26 +96,52 @@ hf repush \
 after=$(grep -c 'method=PATCH\|method=PUT.*blobs/uploads' "$dir/registry.log" || true)
 # skopeo's own repeated copies do not upload either; any upload is ours or theirs
 uploads=$((after - before))
-hf pull --prepare "rm -rf $dir/store $dir/pulled $dir/sk $dir/curl.out" \
+# without the digest cache: how many PATCH requests before the cancel
+before=$(grep -c 'method=PATCH' "$dir/registry.log" || true)
+hf repush_nc \
+	-n "modelgate push (registry has the blob, digest cache off)" "MODELGATE_DIGEST_CACHE=off $MODELGATE -q push --no-git $REG/bench/m:v1 $dir/files/weights.bin"
+after=$(grep -c 'method=PATCH' "$dir/registry.log" || true)
+nc_patches=$((after - before))
+hf pull --prepare "rm -rf $dir/store $dir/pulled $dir/sk $dir/curl.out; sync" \
 	-n "modelgate copy REG/... into the store (download, verify, store)" "MODELGATE_HOME=$dir/store $MODELGATE -q copy $REG/bench/m:v1 bench:v1" \
 	-n "modelgate pull -o DIR" "$MODELGATE -q pull $REG/bench/m:v1 -o $dir/pulled" \
 	-n "skopeo copy docker:// -> oci: (empty layout)" "skopeo copy -q --src-tls-verify=false docker://$REG/bench/s:v1 oci:$dir/sk:v1" \
 	-n "curl GET of the blob (no verify)" "curl -s -f -o $dir/curl.out http://$REG/v2/bench/m/blobs/$blob"
 
-python3 - "$dir" "$size_mib" "$uploads" "$runs" "$warmup" >"$out" <<'PY'
+python3 - "$dir" "$size_mib" "$uploads" "$runs" "$warmup" "$nc_patches" >"$out" <<'PY'
 import json, sys
 d, mib, uploads, runs, warmup = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
+nc_patches = int(sys.argv[6])
 print("### Registry: push, repeated push and pull of a %d MiB file (bench_remote.sh)\n" % mib)
 print("- docker-registry (distribution 2.8, filesystem storage) on loopback; skopeo 1.9.3; hyperfine --warmup %s --runs %s" % (warmup, runs))
-print("- blob uploads seen by the registry during the repeated pushes: %d (0 means neither tool sent blob bytes)\n" % uploads)
+print("- blob uploads seen by the registry during the repeated pushes: %d (0 means neither tool sent blob bytes)" % uploads)
+print("- with the digest cache off, a repeated push sent %.1f PATCH requests per run (chunks of 8, 16, 32, 64 MiB ...) before it cancelled the upload" % (nc_patches / (int(runs) + int(warmup))))
+print("- 'digest cache off' rows run with MODELGATE_DIGEST_CACHE=off: a file pushed for the first time; the other modelgate rows find the file in the cache (pushed from this machine before)")
+print("- --prepare runs `sync` after removing the destinations (the file system discards freed blocks at the journal commit)\n")
 print("| group | command | mean ± σ (s) | MiB/s | modelgate ÷ this |")
 print("|---|---|---:|---:|---:|")
-for g in ("push", "repush", "pull"):
+for g in ("push", "repush", "repush_nc", "pull"):
     res = json.load(open("%s/%s.json" % (d, g)))["results"]
     mine = [r for r in res if r["command"].startswith("modelgate")][0]
     for r in res:
         star = r["command"].startswith("modelgate")
+        if g == "repush_nc":
+            g = "repush"
         ratio = "—" if r is mine else "%.2f" % (mine["mean"] / r["mean"])
         name = "**%s**" % r["command"] if star else r["command"]
         print("| %s | %s | %.3f ± %.3f | %.0f | %s |" % (g, name, r["mean"], r["stddev"] or 0, mib / r["mean"], ratio))
+# the targets: cold push within 10% of curl (also a first push, cache off);
+# pull (download, verify, store) in at most a quarter of skopeo's time
+def mean(g, prefix):
+    res = json.load(open("%s/%s.json" % (d, g)))["results"]
+    return [r for r in res if r["command"].startswith(prefix)][0]["mean"]
+curl = mean("push", "curl")
+print()
+for label, cmd, peer, pv, target in (
+        ("cold push ÷ curl -T", "modelgate push (empty registry)", "push", curl, 1.10),
+        ("first push (digest cache off) ÷ curl -T", "modelgate push (empty registry, digest cache off)", "push", curl, 1.10),
+        ("copy into the store ÷ skopeo", "modelgate copy", "pull", mean("pull", "skopeo"), 0.25),
+        ("pull -o ÷ skopeo", "modelgate pull -o", "pull", mean("pull", "skopeo"), 0.25)):
+    ratio = mean(peer, cmd) / pv
+    print("- %s: %.2f (target at most %.2f: %s)" % (label, ratio, target, "met" if ratio <= target else "**not met**"))
 PY

@@ -90,5 +90,21 @@ int cmd_init(mg_cli *cli, int argc, char **argv);
 int cmd_gate(mg_cli *cli, int argc, char **argv);
 int cmd_run(mg_cli *cli, int argc, char **argv);
 int cmd_report(mg_cli *cli, int argc, char **argv);
+int cmd_package(mg_cli *cli, int argc, char **argv);
+int cmd_keygen(mg_cli *cli, int argc, char **argv);
+int cmd_verify(mg_cli *cli, int argc, char **argv);
+int cmd_unpack(mg_cli *cli, int argc, char **argv);
+/* Prints a bundle check (cli/cmd_verify.c): each problem on stderr, the
+ * summary on stdout (action: NULL for verify, or what unpack did); returns
+ * the exit code. The check is a const mg_bundle_check *. */
+struct mg_bundle_check;
+int cli_print_bundle_check(mg_cli *cli, const char *bundle, const struct mg_bundle_check *c,
+			   const char *action);
+int cmd_hook(mg_cli *cli, int argc, char **argv);
+int cmd_comment(mg_cli *cli, int argc, char **argv);
+int cmd_deploy(mg_cli *cli, int argc, char **argv);
+int cmd_rollback(mg_cli *cli, int argc, char **argv);
+int cmd_history(mg_cli *cli, int argc, char **argv);
+int cmd_attest(mg_cli *cli, int argc, char **argv);
 
 #endif

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "pipelines/changed.h"
 #include "runners/runners.h"
 #include "validator/report.h"
 #include "validator/validator.h"
@@ -87,6 +88,67 @@ static void log_line(void *ctx, const char *msg)
 	cli_info(cli, "modelgate: %s\n", msg);
 }
 
+/* --changed: narrows the run to the gates whose inputs changed in git
+ * (changed.h). Sets *none when no gate that runs here is left: the caller
+ * exits 0 without loading anything. */
+static int select_changed(mg_cli *cli, const mg_config *cfg, mg_gate_opts *go, const char **only,
+			  int pre_push, const char *since, int *none, mg_error *err)
+{
+	mg_changed_opts co = MG_CHANGED_OPTS_INIT;
+	mg_buf in = MG_BUF_INIT;
+	mg_changed *ch = NULL;
+	int *sel = NULL, rc = 0;
+	co.since = since;
+	if (pre_push) {
+		if ((rc = mg_fd_read(&in, 0, (size_t)1 << 20, MG_EINVAL, "standard input", err)))
+			goto done;
+		co.pre_push = mg_buf_cstr(&in);
+	}
+	if ((rc = mg_changed_read(&ch, cfg->dir, &co, err)))
+		goto done;
+	if (!(sel = calloc(cfg->ngates + 1, sizeof(*sel)))) {
+		rc = mg_error_set(err, MG_ENOMEM, "out of memory");
+		goto done;
+	}
+	if ((rc = mg_changed_gates(sel, cfg, go->model, go->baseline, ch, err)) < 0)
+		goto done;
+	rc = 0;
+	size_t n = 0, ci_only = 0;
+	for (size_t i = 0; i < cfg->ngates; i++) {
+		int keep = sel[i] && (!cfg->gates[i].ci_only || go->in_ci);
+		ci_only += sel[i] && cfg->gates[i].ci_only && !go->in_ci;
+		if (keep && go->nonly) {
+			keep = 0;
+			for (size_t k = 0; k < go->nonly; k++)
+				keep |= !strcmp(go->only[k], cfg->gates[i].name);
+		}
+		if (keep && n < MAX_ONLY)
+			only[n++] = cfg->gates[i].name;
+	}
+	const char *base = ch->base ? ch->base : "empty";
+	char shortbase[16];
+	snprintf(shortbase, sizeof(shortbase), "%.12s", base);
+	*none = n == 0;
+	if (*none && ch->nothing_pushed)
+		cli_info(cli, "modelgate: nothing pushed: no gate inputs changed\n");
+	else if (*none && ci_only)
+		cli_info(cli, "modelgate: only CI-only gates have inputs changed (%zu): nothing to gate here\n",
+			 ci_only);
+	else if (*none)
+		cli_info(cli, "modelgate: no gate inputs changed since %s: nothing to gate\n",
+			 strcmp(base, "empty") ? shortbase : "the empty tree");
+	else
+		cli_info(cli, "modelgate: %zu of %zu gate(s) have inputs changed since %s\n", n, cfg->ngates,
+			 strcmp(base, "empty") ? shortbase : "the empty tree");
+	go->only = only;
+	go->nonly = n;
+done:
+	mg_changed_free(ch);
+	mg_buf_free(&in);
+	free(sel);
+	return rc;
+}
+
 static int in_ci(void)
 {
 	const char *ci = getenv("CI");
@@ -106,10 +168,16 @@ int cmd_gate(mg_cli *cli, int argc, char **argv)
 		{"html", required_argument, NULL, 'H'},
 		{"markdown", required_argument, NULL, 'M'},
 		{"metrics", required_argument, NULL, 'P'},
+		{"changed", no_argument, NULL, 'G'},
+		{"since", required_argument, NULL, 'S'},
+		{"pre-push", no_argument, NULL, 'U'},
 		CLI_COMMON_OPTS};
 	const char *config = "modelgate.json", *report_path = "report.json";
 	const char *junit = NULL, *html = NULL, *markdown = NULL, *metrics = NULL;
 	const char *only[MAX_ONLY];
+	const char *changed_only[MAX_ONLY];
+	const char *since = NULL;
+	int changed = 0, pre_push = 0;
 	mg_gate_opts go = MG_GATE_OPTS_INIT;
 	int c, rc;
 	while ((c = getopt_long(argc, argv, "c:m:b:t:r:" CLI_COMMON_SHORT, opts, NULL)) != -1) {
@@ -123,6 +191,9 @@ int cmd_gate(mg_cli *cli, int argc, char **argv)
 		case 'H': html = optarg; break;
 		case 'M': markdown = optarg; break;
 		case 'P': metrics = optarg; break;
+		case 'G': changed = 1; break;
+		case 'S': since = optarg; changed = 1; break;
+		case 'U': pre_push = 1; changed = 1; break;
 		case 'O':
 			if (go.nonly == MAX_ONLY)
 				return cli_usage_error(cli, "at most %d --only options", MAX_ONLY);
@@ -135,6 +206,8 @@ int cmd_gate(mg_cli *cli, int argc, char **argv)
 	}
 	if (argc - optind > 0)
 		return cli_usage_error(cli, "unexpected argument '%s'", argv[optind]);
+	if (since && pre_push)
+		return cli_usage_error(cli, "--since and --pre-push exclude each other");
 	go.only = only;
 	go.in_ci = in_ci();
 	go.tool_version = MG_VERSION;
@@ -159,6 +232,15 @@ int cmd_gate(mg_cli *cli, int argc, char **argv)
 			rc = cli_usage_error(cli, "--only '%s': %s has no gate of that name", only[i], config);
 			goto done;
 		}
+	}
+	if (changed) {
+		int none = 0;
+		if (select_changed(cli, cfg, &go, changed_only, pre_push, since, &none, &err)) {
+			rc = cli_fail(cli, &err);
+			goto done;
+		}
+		if (none)
+			goto done;
 	}
 	if (mg_gate_run(&r, cfg, &go, &err)) {
 		rc = cli_fail(cli, &err);

@@ -242,6 +242,13 @@ static int read_tensors(const mg_tensor_info *tis, size_t n, const char *dir, co
 /* The whole run; 0, or an error with err filled. */
 static int do_run(mg_cli *cli, const run_args *a, run_state *st, uint64_t t_start, mg_error *err)
 {
+	/* The agent starts first and loads its engine while the model and the
+	 * inputs are read; its errors come after theirs, as if it started
+	 * last. */
+	mg_target_opts to = MG_TARGET_OPTS_INIT;
+	to.timeout_ms = (int)(a->timeout * 1000);
+	mg_error terr = {0};
+	int trc = mg_target_start(&st->target, a->target, &to, &terr);
 	int rc = resolve_model(cli, a->model, st, err);
 	if (!rc)
 		rc = mg_model_info_read(&st->info, st->model_path, err);
@@ -264,8 +271,11 @@ static int do_run(mg_cli *cli, const run_args *a, run_state *st, uint64_t t_star
 	}
 	if (rc)
 		return rc;
-	mg_target_opts to = MG_TARGET_OPTS_INIT;
-	to.timeout_ms = (int)(a->timeout * 1000);
+	if (trc) {
+		if (err)
+			*err = terr;
+		return trc;
+	}
 	mg_load_opts lo = MG_LOAD_OPTS_INIT;
 	lo.threads = (int)a->threads;
 	lo.opt_level = (int)a->opt_level;
@@ -275,8 +285,7 @@ static int do_run(mg_cli *cli, const run_args *a, run_state *st, uint64_t t_star
 	ro.iterations = (uint32_t)a->iterations;
 	ro.min_time_ns = (uint64_t)(a->min_time * 1e9);
 	ro.want_outputs = a->outputs || a->expect;
-	if ((rc = mg_target_open(&st->target, a->target, &to, err)) ||
-	    (rc = mg_target_load(st->target, st->model_path, &lo, &st->model, err)))
+	if ((rc = mg_target_load(st->target, st->model_path, &lo, &st->model, err)))
 		return rc;
 	st->startup_ns = now_ns() - t_start - st->model.load_ns;
 	if ((rc = mg_target_run(st->target, &st->model, st->inputs, st->ninputs, &ro, &st->res, err)) ||

@@ -31,7 +31,7 @@ static const mg_cmd commands[] = {
 	{"fsck", cmd_fsck, "re-hash every blob and check every reference", "modelgate fsck"},
 	{"gate", cmd_gate, "evaluate the gates of modelgate.json: may this model ship?",
 	 "modelgate gate [-c modelgate.json] [--model M] [--baseline B] [--target [NAME=]SPEC] "
-	 "[--only GATE]... [--report FILE] [--junit FILE] [--html FILE] [--markdown FILE] [--metrics FILE]"},
+	 "[--only GATE]... [--changed [--since REV | --pre-push]] [--report FILE] [--junit FILE] [--html FILE] [--markdown FILE] [--metrics FILE]"},
 	{"init", cmd_init, "write a starting modelgate.json for a model",
 	 "modelgate init MODEL [-o FILE] [--force]"},
 	{"run", cmd_run, "run a model on a target and measure its latency",
@@ -42,6 +42,30 @@ static const mg_cmd commands[] = {
 	{"report", cmd_report, "convert a saved report.json (table, junit, markdown, html, ...)",
 	 "modelgate report REPORT.json [--format table|json|junit|markdown|annotations|github-outputs|"
 	 "openmetrics|html] [-o FILE] [--exit-status] [--max-bytes N] [--max-annotations N]"},
+	{"hook", cmd_hook, "install the git pre-push hook that gates changed models",
+	 "modelgate hook install [-c modelgate.json] [--force] | modelgate hook uninstall"},
+	{"comment", cmd_comment, "post a report as a comment on the current pull/merge request",
+	 "modelgate comment --report REPORT.json [--key KEY] [--dry-run]"},
+	{"package", cmd_package, "write a reproducible, signed bundle of a model that passed its gates",
+	 "modelgate package REF|DIR|FILE --report report.json -o BUNDLE.tar.gz|.tar.zst|.zip"
+	 " [--sign KEY] [--no-git] [--insecure] [--ca-file FILE]"},
+	{"keygen", cmd_keygen, "write an Ed25519 key pair for signing bundles",
+	 "modelgate keygen -o NAME [--force]"},
+	{"verify", cmd_verify, "check a bundle's files and signature against its manifest",
+	 "modelgate verify BUNDLE [--key KEY.pub]"},
+	{"unpack", cmd_unpack, "verify a bundle, then extract it safely into a new folder",
+	 "modelgate unpack BUNDLE -o DIR [--key KEY.pub]"},
+	{"attest", cmd_attest, "attach a signed gate result to a model version (OCI referrer)",
+	 "modelgate attest REF --report report.json --sign KEY [--insecure] [--ca-file FILE]"},
+	{"deploy", cmd_deploy, "move an environment tag to a version that passed, fire the triggers",
+	 "modelgate deploy REF --env NAME --report report.json [--trigger KIND:ARGS]... [-c modelgate.json]"
+	 " [--token-env VAR] [--secret-env VAR] [--require-signed-report --key KEY.pub] [--insecure]"
+	 " [--ca-file FILE]"},
+	{"rollback", cmd_rollback, "move an environment tag back to its previous version",
+	 "modelgate rollback [REPO] --env NAME [--trigger KIND:ARGS]... [-c modelgate.json]"
+	 " [--token-env VAR] [--secret-env VAR] [--insecure] [--ca-file FILE]"},
+	{"history", cmd_history, "show the deployments of an environment",
+	 "modelgate history [REPO] --env NAME [-c modelgate.json] [--insecure] [--ca-file FILE]"},
 	{"help", cmd_help, "show help for modelgate or a command", "modelgate help [COMMAND]"},
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

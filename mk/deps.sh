@@ -10,7 +10,8 @@ libgit2-dev libcurl4-openssl-dev libjansson-dev libarchive-dev libcmocka-dev lib
 skopeo docker-registry umoci hyperfine apache2-utils openssl curl python3
 clang libclang-rt-14-dev libonnx-testdata
 gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user openssh-server openssh-client
-libxml2-utils python3-prometheus-client cmark-gfm chromium"
+libxml2-utils python3-prometheus-client cmark-gfm chromium zstd unzip
+rsync python3-yaml"
 
 missing=""
 for p in $APT_PACKAGES; do
@@ -27,6 +28,21 @@ if [ -n "$missing" ]; then
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -qq
 	apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+
+# CI tools the tests run (tests/cli/t_ci_*.sh, tests/readme_snippets.sh),
+# pinned: gitlab-ci-local runs .gitlab-ci.yml jobs (4.75 fails on Node 20),
+# action-validator checks action and workflow files. Into .deps/npm.
+NPM_TOOLS="gitlab-ci-local@4.60.0 @action-validator/cli@0.6.0"
+npm_ok=1
+for t in $NPM_TOOLS; do
+	name=${t%@*}
+	grep -qs "\"version\": \"${t##*@}\"" ".deps/npm/node_modules/$name/package.json" || npm_ok=0
+done
+if [ "$npm_ok" = 0 ]; then
+	echo "deps: installing $NPM_TOOLS from the npm registry into .deps/npm"
+	mkdir -p .deps/npm
+	npm install --silent --no-audit --no-fund --prefix .deps/npm $NPM_TOOLS >/dev/null
 fi
 
 # ONNX Runtime: the x64 and arm64 libraries from onnxruntime-node, the C API

@@ -482,6 +482,8 @@ static int setup(xfer *x)
 	}
 	if (hl && r->header)
 		hl = curl_slist_append(hl, r->header);
+	for (size_t i = 0; hl && r->headers && r->headers[i]; i++)
+		hl = curl_slist_append(hl, r->headers[i]);
 	if (hl && r->resume && x->got) {
 		snprintf(line, sizeof(line), "Range: bytes=%llu-", (unsigned long long)x->got);
 		hl = curl_slist_append(hl, line);

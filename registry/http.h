@@ -26,6 +26,7 @@ typedef struct mg_http_req {
 	const char *accept;       /* Accept header, or NULL */
 	const char *content_type; /* of the body, or NULL */
 	const char *header;       /* one more header line, or NULL */
+	const char *const *headers; /* more header lines, NULL-terminated, or NULL */
 	/* body: body_len bytes at body, or body_len bytes of fd from body_off */
 	const void *body;
 	int body_fd; /* -1 for none */

@@ -1,26 +1,15 @@
 /* The OCI Distribution API over the HTTP engine (http.c): /v2/ check,
- * manifests (get verified, put, delete), tags, blobs (HEAD, mount, upload
- * monolithic or in chunks with resume, verified parallel downloads), and
- * one place that turns 401/403/404 into messages that say what to check. */
-#include "http.h"
+ * manifests (get verified, put), blobs (HEAD, mount, upload monolithic or
+ * in chunks with resume, or while another thread hashes them; verified
+ * parallel downloads), and one place that turns 401/403/404 into messages
+ * that say what to check. Tags and deletion are in remote_tags.c. */
+#include "remote_int.h"
 
-#include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-#define ACCEPT_MANIFESTS                                                                      \
-	MG_MEDIA_MANIFEST ", " MG_MEDIA_INDEX ", application/vnd.docker.distribution.manifest.v2+json, " \
-	"application/vnd.docker.distribution.manifest.list.v2+json"
-
-struct mg_remote {
-	char *name; /* host[:port] */
-	char *base; /* scheme://host[:port] */
-	int has_user;
-	mg_http *http;
-	mg_remote_opts o;
-};
 
 const char *mg_remote_name(const mg_remote *r)
 {
@@ -38,7 +27,7 @@ void mg_remote_free(mg_remote *r)
 }
 
 /* base/v2/repo/kind/ref */
-static int url_of(mg_buf *out, const mg_remote *r, const char *repo, const char *kind,
+int mg_remote__url(mg_buf *out, const mg_remote *r, const char *repo, const char *kind,
 		  const char *ref, mg_error *err)
 {
 	mg_buf_reset(out);
@@ -61,13 +50,13 @@ static int location_url(mg_buf *out, const mg_remote *r, const char *loc, const 
 	return rc;
 }
 
-static void scope_of(char *out, size_t cap, const char *repo, int push)
+void mg_remote__scope(char *out, size_t cap, const char *repo, int push)
 {
 	snprintf(out, cap, "repository:%s:%s", repo, push ? "pull,push" : "pull");
 }
 
 /* The error for an answer that is not what the caller expected. */
-static int status_error(const mg_remote *r, const mg_http_req *q, const char *repo,
+int mg_remote__status(const mg_remote *r, const mg_http_req *q, const char *repo,
 			const char *what, mg_error *err)
 {
 	char why[256];
@@ -194,20 +183,20 @@ int mg_remote_get_manifest(mg_remote *r, const mg_ref *ref, mg_buf *out,
 	mg_buf url = MG_BUF_INIT;
 	char scope[600], what[300];
 	const char *id = ref->digest ? ref->digest : ref->tag;
-	scope_of(scope, sizeof(scope), ref->repo, 0);
+	mg_remote__scope(scope, sizeof(scope), ref->repo, 0);
 	snprintf(what, sizeof(what), ref->digest ? "manifest %s" : "tag '%s'", id);
 	mg_http_req q;
-	int rc = url_of(&url, r, ref->repo, "manifests", id, err);
+	int rc = mg_remote__url(&url, r, ref->repo, "manifests", id, err);
 	mg_http_req_init(&q, "GET", url.data);
 	size_t start = out->len;
 	q.scope = scope;
-	q.accept = ACCEPT_MANIFESTS;
+	q.accept = MG_ACCEPT_MANIFESTS;
 	q.out = out;
 	q.out_max = MG_MANIFEST_MAX;
 	if (!rc)
 		rc = mg_http_do(r->http, &q, err);
 	if (!rc && q.status != 200)
-		rc = status_error(r, &q, ref->repo, what, err);
+		rc = mg_remote__status(r, &q, ref->repo, what, err);
 	if (!rc) {
 		mg_digest_bytes(out->data + start, out->len - start, digest);
 		const char *want = ref->digest ? ref->digest : q.docker_digest[0] ? q.docker_digest : NULL;
@@ -228,11 +217,11 @@ int mg_remote_put_manifest(mg_remote *r, const char *repo, const char *tag, cons
 {
 	char digest[MG_DIGEST_SIZE], scope[600], what[300];
 	mg_digest_bytes(data, len, digest);
-	scope_of(scope, sizeof(scope), repo, 1);
+	mg_remote__scope(scope, sizeof(scope), repo, 1);
 	snprintf(what, sizeof(what), "manifest %s", digest);
 	mg_buf url = MG_BUF_INIT;
 	mg_http_req q;
-	int rc = url_of(&url, r, repo, "manifests", tag ? tag : digest, err);
+	int rc = mg_remote__url(&url, r, repo, "manifests", tag ? tag : digest, err);
 	mg_http_req_init(&q, "PUT", url.data);
 	q.scope = scope;
 	q.body = data;
@@ -241,136 +230,9 @@ int mg_remote_put_manifest(mg_remote *r, const char *repo, const char *tag, cons
 	if (!rc)
 		rc = mg_http_do(r->http, &q, err);
 	if (!rc && q.status != 201 && q.status != 200)
-		rc = status_error(r, &q, repo, what, err);
+		rc = mg_remote__status(r, &q, repo, what, err);
 	mg_http_req_free(&q);
 	mg_buf_free(&url);
-	return rc;
-}
-
-/* HEAD of a manifest: its digest, or MG_ENOTFOUND. */
-static int head_manifest(mg_remote *r, const char *repo, const char *tag,
-			 char digest[MG_DIGEST_SIZE], mg_error *err)
-{
-	char scope[600], what[300];
-	scope_of(scope, sizeof(scope), repo, 0);
-	snprintf(what, sizeof(what), "tag '%s'", tag);
-	mg_buf url = MG_BUF_INIT;
-	mg_http_req q;
-	int rc = url_of(&url, r, repo, "manifests", tag, err);
-	mg_http_req_init(&q, "HEAD", url.data);
-	q.scope = scope;
-	q.accept = ACCEPT_MANIFESTS;
-	if (!rc)
-		rc = mg_http_do(r->http, &q, err);
-	if (!rc && q.status != 200)
-		rc = status_error(r, &q, repo, what, err);
-	if (!rc && !mg_digest_valid(q.docker_digest))
-		rc = mg_error_set(err, MG_ENET, "registry '%s' gave no digest for '%s:%s'", r->name, repo, tag);
-	if (!rc)
-		memcpy(digest, q.docker_digest, MG_DIGEST_SIZE);
-	mg_http_req_free(&q);
-	mg_buf_free(&url);
-	return rc;
-}
-
-static int delete_manifest(mg_remote *r, const char *repo, const char *id, long *status,
-			   mg_error *err)
-{
-	char scope[600], what[300];
-	scope_of(scope, sizeof(scope), repo, 1);
-	snprintf(what, sizeof(what), mg_digest_valid(id) ? "manifest %s" : "tag '%s'", id);
-	mg_buf url = MG_BUF_INIT;
-	mg_http_req q;
-	int rc = url_of(&url, r, repo, "manifests", id, err);
-	mg_http_req_init(&q, "DELETE", url.data);
-	q.scope = scope;
-	if (!rc)
-		rc = mg_http_do(r->http, &q, err);
-	*status = q.status;
-	if (!rc && q.status != 202 && q.status != 200 && q.status != 400 && q.status != 405)
-		rc = status_error(r, &q, repo, what, err);
-	mg_http_req_free(&q);
-	mg_buf_free(&url);
-	return rc;
-}
-
-int mg_remote_delete(mg_remote *r, const mg_ref *ref, mg_error *err)
-{
-	long status = 0;
-	if (ref->digest) {
-		int rc = delete_manifest(r, ref->repo, ref->digest, &status, err);
-		if (!rc && (status == 400 || status == 405))
-			rc = mg_error_set(err, MG_EINVAL, "registry '%s' does not allow deleting manifests "
-					  "(%ld); it must be configured with deletion enabled", r->name, status);
-		return rc;
-	}
-	int rc = delete_manifest(r, ref->repo, ref->tag, &status, err);
-	if (rc || (status != 400 && status != 405))
-		return rc;
-	/* Deleting a tag alone is optional in the API (distribution refuses
-	 * it): delete the manifest, when no other tag points at it. */
-	char digest[MG_DIGEST_SIZE], other[MG_DIGEST_SIZE];
-	char **tags = NULL;
-	size_t n = 0;
-	if ((rc = head_manifest(r, ref->repo, ref->tag, digest, err)) ||
-	    (rc = mg_remote_list_tags(r, ref->repo, &tags, &n, err)))
-		return rc;
-	for (size_t i = 0; i < n && !rc; i++)
-		if (strcmp(tags[i], ref->tag) && !(rc = head_manifest(r, ref->repo, tags[i], other, err)) &&
-		    !strcmp(other, digest))
-			rc = mg_error_set(err, MG_EINVAL, "registry '%s' cannot delete the tag '%s' alone, and "
-					  "deleting its manifest would also remove the tag '%s' of "
-					  "repository '%s'", r->name, ref->tag, tags[i], ref->repo);
-	for (size_t i = 0; i < n; i++)
-		free(tags[i]);
-	free(tags);
-	if (!rc && !(rc = delete_manifest(r, ref->repo, digest, &status, err)) &&
-	    (status == 400 || status == 405))
-		rc = mg_error_set(err, MG_EINVAL, "registry '%s' does not allow deleting manifests (%ld); "
-				  "it must be configured with deletion enabled", r->name, status);
-	return rc;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-int mg_remote_list_tags(mg_remote *r, const char *repo, char ***tags, size_t *n, mg_error *err)
-{
-	char scope[600];
-	scope_of(scope, sizeof(scope), repo, 0);
-	mg_buf url = MG_BUF_INIT, body = MG_BUF_INIT;
-	mg_http_req q;
-	int rc = url_of(&url, r, repo, "tags", "list", err);
-	mg_http_req_init(&q, "GET", url.data);
-	q.scope = scope;
-	q.out = &body;
-	q.out_max = 16u << 20;
-	*tags = NULL;
-	*n = 0;
-	if (!rc)
-		rc = mg_http_do(r->http, &q, err);
-	if (!rc && q.status != 200)
-		rc = status_error(r, &q, repo, "the tag list", err);
-	json_t *j = rc ? NULL : json_loadb(body.data, body.len, 0, NULL);
-	if (!rc && !json_is_object(j))
-		rc = mg_error_set(err, MG_ENET, "registry '%s' sent a tag list that is not JSON", r->name);
-	json_t *arr = json_object_get(j, "tags");
-	size_t count = json_array_size(arr);
-	if (!rc && !(*tags = calloc(count ? count : 1, sizeof(char *))))
-		rc = mg_error_set(err, MG_ENOMEM, "out of memory");
-	for (size_t i = 0; !rc && i < count; i++) {
-		const char *t = json_string_value(json_array_get(arr, i));
-		if (t && !((*tags)[(*n)++] = strdup(t)))
-			rc = mg_error_set(err, MG_ENOMEM, "out of memory");
-	}
-	if (!rc)
-		qsort(*tags, *n, sizeof(char *), cmp_str);
-	json_decref(j);
-	mg_http_req_free(&q);
-	mg_buf_free(&url);
-	mg_buf_free(&body);
 	return rc;
 }
 
@@ -380,11 +242,11 @@ int mg_remote_has_blob(mg_remote *r, const char *repo, const char *digest, int *
 		       mg_error *err)
 {
 	char scope[600], what[300];
-	scope_of(scope, sizeof(scope), repo, 0);
+	mg_remote__scope(scope, sizeof(scope), repo, 0);
 	snprintf(what, sizeof(what), "blob %s", digest);
 	mg_buf url = MG_BUF_INIT;
 	mg_http_req q;
-	int rc = url_of(&url, r, repo, "blobs", digest, err);
+	int rc = mg_remote__url(&url, r, repo, "blobs", digest, err);
 	mg_http_req_init(&q, "HEAD", url.data);
 	q.scope = scope;
 	q.follow = 1;
@@ -392,7 +254,7 @@ int mg_remote_has_blob(mg_remote *r, const char *repo, const char *digest, int *
 		rc = mg_http_do(r->http, &q, err);
 	*has = !rc && q.status == 200;
 	if (!rc && q.status != 200 && q.status != 404)
-		rc = status_error(r, &q, repo, what, err);
+		rc = mg_remote__status(r, &q, repo, what, err);
 	mg_http_req_free(&q);
 	mg_buf_free(&url);
 	return rc;
@@ -405,7 +267,7 @@ static int start_upload(mg_remote *r, const char *repo, const char *query, const
 {
 	mg_buf url = MG_BUF_INIT;
 	mg_http_req q;
-	int rc = url_of(&url, r, repo, "blobs", "uploads/", err);
+	int rc = mg_remote__url(&url, r, repo, "blobs", "uploads/", err);
 	if (!rc && query)
 		rc = mg_buf_puts(&url, query, err);
 	mg_http_req_init(&q, "POST", url.data);
@@ -414,7 +276,7 @@ static int start_upload(mg_remote *r, const char *repo, const char *query, const
 		rc = mg_http_do(r->http, &q, err);
 	*status = q.status;
 	if (!rc && q.status != 202 && q.status != 201)
-		rc = status_error(r, &q, repo, "a blob upload", err);
+		rc = mg_remote__status(r, &q, repo, "a blob upload", err);
 	if (!rc && q.status == 202)
 		rc = location_url(loc, r, q.location, NULL, err);
 	mg_http_req_free(&q);
@@ -455,7 +317,7 @@ static int finish_upload(mg_remote *r, mg_http_req *q, const char *repo, const c
 	if (!rc && q->status != 201) {
 		char what[300];
 		snprintf(what, sizeof(what), "blob %s", digest);
-		rc = status_error(r, q, repo, what, err);
+		rc = mg_remote__status(r, q, repo, what, err);
 		if (q->status == 400)
 			rc = mg_error_set(err, MG_ECORRUPT, "registry '%s' refused blob %s of '%s' (400): the "
 					  "bytes it received do not match the digest", r->name, digest, repo);
@@ -483,16 +345,22 @@ static int upload_offset(mg_remote *r, mg_buf *loc, const char *scope, uint64_t 
 	return rc;
 }
 
+/* Between two chunks: 1 stops the upload, 0 goes on, < 0 is an error. */
+typedef int (*between_fn)(void *ctx, mg_error *err);
+
 /* Sends size bytes of fd in PATCH chunks from where the registry says it
- * stopped, hashing them (once each) when hash is set. */
+ * stopped, hashing them (once each) when hash is set. Chunks start at
+ * first bytes and double up to the chunk size; between them, between (if
+ * set) may stop the upload (*stopped = 1). */
 static int send_chunks(mg_remote *r, const char *repo, mg_buf *loc, const char *scope, int fd,
-		       uint64_t size, mg_hash *hash, const char *what, mg_error *err)
+		       uint64_t size, mg_hash *hash, uint64_t first, between_fn between, void *bctx,
+		       int *stopped, const char *what, mg_error *err)
 {
-	uint64_t off = 0, hashed = 0;
+	uint64_t off = 0, hashed = 0, chunk = first < r->o.chunk_size ? first : r->o.chunk_size;
 	int failures = 0, rc = 0;
 	int max = r->o.max_retries > 0 ? r->o.max_retries : 4;
 	while (!rc && (off < size || (size == 0 && off == 0 && !failures))) {
-		uint64_t n = size - off < r->o.chunk_size ? size - off : r->o.chunk_size;
+		uint64_t n = size - off < chunk ? size - off : chunk;
 		char crange[96];
 		snprintf(crange, sizeof(crange), "Content-Range: %llu-%llu", (unsigned long long)off,
 			 (unsigned long long)(off + n - (n > 0)));
@@ -517,8 +385,16 @@ static int send_chunks(mg_remote *r, const char *repo, mg_buf *loc, const char *
 			off += n;
 			if (size == 0)
 				break;
+			chunk = chunk > r->o.chunk_size / 2 ? r->o.chunk_size : chunk * 2;
+			int b = !rc && between && off < size ? between(bctx, err) : 0;
+			if (b > 0)
+				*stopped = 1;
+			if (b)
+				rc = b < 0 ? b : 0;
+			if (b > 0)
+				break;
 		} else if (!prc && q.status != 202 && q.status < 500 && q.status != 416) {
-			rc = status_error(r, &q, repo, "a blob upload", err);
+			rc = mg_remote__status(r, &q, repo, "a blob upload", err);
 		} else if (e.code && e.code != MG_ENET) {
 			rc = mg_error_set(err, e.code, "%s", e.msg);
 		} else if (++failures > max) {
@@ -544,7 +420,7 @@ int mg_remote_push_blob_fd(mg_remote *r, const char *repo, int fd, uint64_t size
 			   mg_error *err)
 {
 	char scope[600];
-	scope_of(scope, sizeof(scope), repo, 1);
+	mg_remote__scope(scope, sizeof(scope), repo, 1);
 	mg_buf loc = MG_BUF_INIT, url = MG_BUF_INIT;
 	mg_hash *hash = NULL;
 	long status;
@@ -585,8 +461,10 @@ int mg_remote_push_blob_fd(mg_remote *r, const char *repo, int fd, uint64_t size
 	}
 	if (!digest && (rc = mg_hash_new(&hash, err)))
 		goto done;
+	int stopped = 0;
 	if ((rc = start_upload(r, repo, NULL, scope, &status, &loc, err)) ||
-	    (rc = send_chunks(r, repo, &loc, scope, fd, size, hash, what, err)))
+	    (rc = send_chunks(r, repo, &loc, scope, fd, size, hash, r->o.chunk_size, NULL, NULL,
+			      &stopped, what, err)))
 		goto done;
 	char got[MG_DIGEST_SIZE];
 	if (hash)
@@ -609,11 +487,77 @@ done:
 	return rc;
 }
 
+typedef struct race {
+	mg_remote *r;
+	const char *repo;
+	mg_digest_poll_fn poll;
+	void *ctx;
+	int known;
+	char digest[MG_DIGEST_SIZE];
+} race;
+
+/* Between chunks: once the digest is known, stop when the registry has
+ * the blob. */
+static int race_between(void *ctx, mg_error *err)
+{
+	race *x = ctx;
+	if (x->known)
+		return 0;
+	int rc = x->poll(x->ctx, 0, x->digest, err);
+	if (rc <= 0)
+		return rc;
+	x->known = 1;
+	int has = 0;
+	rc = mg_remote_has_blob(x->r, x->repo, x->digest, &has, err);
+	return rc ? rc : has;
+}
+
+int mg_remote_push_blob_fd_racing(mg_remote *r, const char *repo, int fd, uint64_t size,
+				  mg_digest_poll_fn poll, void *ctx, char digest_out[MG_DIGEST_SIZE],
+				  int *existed, const char *what, mg_error *err)
+{
+	char scope[600];
+	mg_remote__scope(scope, sizeof(scope), repo, 1);
+	mg_buf loc = MG_BUF_INIT, url = MG_BUF_INIT;
+	race x = {r, repo, poll, ctx, 0, ""};
+	long status;
+	int stopped = 0;
+	*existed = 0;
+	/* small chunks first: a blob the registry has costs little */
+	int rc = start_upload(r, repo, NULL, scope, &status, &loc, err);
+	if (!rc)
+		rc = send_chunks(r, repo, &loc, scope, fd, size, NULL, 8u << 20, race_between, &x,
+				 &stopped, what, err);
+	if (!rc && stopped) {
+		cancel_upload(r, loc.data, scope);
+		*existed = 1;
+	} else if (!rc) {
+		if (!x.known && (rc = poll(ctx, 1, x.digest, err)) == 1)
+			rc = 0;
+		if (!rc)
+			rc = location_url(&url, r, loc.data, x.digest, err);
+		if (!rc) {
+			mg_http_req q;
+			mg_http_req_init(&q, "PUT", url.data);
+			q.scope = scope;
+			rc = finish_upload(r, &q, repo, x.digest, err);
+			mg_http_req_free(&q);
+		}
+	}
+	if (!rc)
+		memcpy(digest_out, x.digest, MG_DIGEST_SIZE);
+	else if (loc.data && !stopped)
+		cancel_upload(r, loc.data, scope);
+	mg_buf_free(&loc);
+	mg_buf_free(&url);
+	return rc;
+}
+
 int mg_remote_push_blob_bytes(mg_remote *r, const char *repo, const void *data, size_t len,
 			      char digest_out[MG_DIGEST_SIZE], mg_error *err)
 {
 	char scope[600];
-	scope_of(scope, sizeof(scope), repo, 1);
+	mg_remote__scope(scope, sizeof(scope), repo, 1);
 	mg_digest_bytes(data, len, digest_out);
 	int has = 0;
 	int rc = mg_remote_has_blob(r, repo, digest_out, &has, err);
@@ -641,12 +585,12 @@ int mg_remote_read_blob(mg_remote *r, const char *repo, const char *digest, size
 			mg_buf *out, mg_error *err)
 {
 	char scope[600], what[300];
-	scope_of(scope, sizeof(scope), repo, 0);
+	mg_remote__scope(scope, sizeof(scope), repo, 0);
 	snprintf(what, sizeof(what), "blob %s", digest);
 	mg_buf url = MG_BUF_INIT;
 	mg_http_req q;
 	size_t start = out->len;
-	int rc = url_of(&url, r, repo, "blobs", digest, err);
+	int rc = mg_remote__url(&url, r, repo, "blobs", digest, err);
 	mg_http_req_init(&q, "GET", url.data);
 	q.scope = scope;
 	q.follow = 1;
@@ -655,7 +599,7 @@ int mg_remote_read_blob(mg_remote *r, const char *repo, const char *digest, size
 	if (!rc)
 		rc = mg_http_do(r->http, &q, err);
 	if (!rc && q.status != 200)
-		rc = status_error(r, &q, repo, what, err);
+		rc = mg_remote__status(r, &q, repo, what, err);
 	if (!rc) {
 		char got[MG_DIGEST_SIZE];
 		mg_digest_bytes(out->data + start, out->len - start, got);
@@ -681,13 +625,13 @@ int mg_remote_fetch_blobs(mg_remote *r, const char *repo, const mg_desc *descs, 
 			  mg_vfile *const *files, mg_error *err)
 {
 	char scope[600];
-	scope_of(scope, sizeof(scope), repo, 0);
+	mg_remote__scope(scope, sizeof(scope), repo, 0);
 	mg_http_req *qs = calloc(n ? n : 1, sizeof(*qs));
 	mg_http_req **qp = calloc(n ? n : 1, sizeof(*qp));
 	mg_buf *urls = calloc(n ? n : 1, sizeof(*urls));
 	int rc = qs && qp && urls ? 0 : mg_error_set(err, MG_ENOMEM, "out of memory");
 	for (size_t i = 0; !rc && i < n; i++) {
-		rc = url_of(&urls[i], r, repo, "blobs", descs[i].digest, err);
+		rc = mg_remote__url(&urls[i], r, repo, "blobs", descs[i].digest, err);
 		mg_http_req_init(&qs[i], "GET", urls[i].data);
 		qs[i].scope = scope;
 		qs[i].follow = 1;
@@ -704,7 +648,7 @@ int mg_remote_fetch_blobs(mg_remote *r, const char *repo, const mg_desc *descs, 
 		char what[300];
 		snprintf(what, sizeof(what), "blob %s", descs[i].digest);
 		if (qs[i].status != 200 && qs[i].status != 206)
-			rc = status_error(r, &qs[i], repo, what, err);
+			rc = mg_remote__status(r, &qs[i], repo, what, err);
 		else
 			rc = mg_vfile_verify(files[i], err);
 	}
@@ -717,5 +661,38 @@ int mg_remote_fetch_blobs(mg_remote *r, const char *repo, const mg_desc *descs, 
 	free(qs);
 	free(qp);
 	free(urls);
+	return rc;
+}
+
+int mg_remote_get_referrers(mg_remote *r, const char *repo, const char *digest,
+			    const char *artifact_type, mg_buf *out, mg_error *err)
+{
+	mg_buf url = MG_BUF_INIT;
+	char scope[600], what[300];
+	mg_remote__scope(scope, sizeof(scope), repo, 0);
+	snprintf(what, sizeof(what), "referrers of %s", digest);
+	int rc = mg_remote__url(&url, r, repo, "referrers", digest, err);
+	if (!rc && artifact_type)
+		rc = mg_buf_printf(&url, err, "?artifactType=%s", artifact_type);
+	mg_http_req q;
+	mg_http_req_init(&q, "GET", url.data);
+	size_t start = out->len;
+	q.scope = scope;
+	q.accept = MG_MEDIA_INDEX;
+	q.out = out;
+	q.out_max = MG_MANIFEST_MAX;
+	if (!rc)
+		rc = mg_http_do(r->http, &q, err);
+	/* no Referrers API: 404, or an answer that is not an image index */
+	if (!rc && (q.status == 404 || (q.status == 200 && !strstr(q.content_type_out, MG_MEDIA_INDEX)))) {
+		out->len = start;
+		if (out->data)
+			out->data[start] = '\0';
+		rc = mg_error_set(err, MG_ENOTFOUND, "registry '%s' has no Referrers API", r->name);
+	} else if (!rc && q.status != 200) {
+		rc = mg_remote__status(r, &q, repo, what, err);
+	}
+	mg_http_req_free(&q);
+	mg_buf_free(&url);
 	return rc;
 }

@@ -79,6 +79,12 @@ int mg_remote_get_manifest(mg_remote *r, const mg_ref *ref, mg_buf *out,
 /* Stores a manifest under tag (or under its digest when tag is NULL). */
 int mg_remote_put_manifest(mg_remote *r, const char *repo, const char *tag, const void *data,
 			   size_t len, const char *media_type, mg_error *err);
+/* The OCI Referrers API: an image index of the manifests whose subject is
+ * digest (only those of artifact_type when not NULL), appended to out.
+ * MG_ENOTFOUND when the registry has no Referrers API (404): then use the
+ * fallback tag sha256-<hex>. */
+int mg_remote_get_referrers(mg_remote *r, const char *repo, const char *digest,
+			    const char *artifact_type, mg_buf *out, mg_error *err);
 /* Deletes what ref names: a tag, or a manifest (all its tags) by digest. */
 int mg_remote_delete(mg_remote *r, const mg_ref *ref, mg_error *err);
 /* The tags of repo, sorted; caller frees each and the array. */
@@ -98,6 +104,18 @@ int mg_remote_mount_blob(mg_remote *r, const char *repo, const char *from, const
 int mg_remote_push_blob_fd(mg_remote *r, const char *repo, int fd, uint64_t size,
 			   const char *digest, char digest_out[MG_DIGEST_SIZE], const char *what,
 			   mg_error *err);
+/* Gives the digest of bytes being hashed elsewhere: 1 and the digest when
+ * it is known, 0 when not yet (wait = 0; with wait = 1 it blocks until it
+ * is), or an error. */
+typedef int (*mg_digest_poll_fn)(void *ctx, int wait, char digest[MG_DIGEST_SIZE],
+				 mg_error *err);
+/* Uploads size bytes of fd while another thread hashes them, so a large
+ * file costs no hashing pass before it goes: in chunks (small ones first),
+ * and once poll gives the digest the registry is asked whether it has the
+ * blob; if it has, the upload is cancelled and *existed is 1. */
+int mg_remote_push_blob_fd_racing(mg_remote *r, const char *repo, int fd, uint64_t size,
+				  mg_digest_poll_fn poll, void *ctx, char digest_out[MG_DIGEST_SIZE],
+				  int *existed, const char *what, mg_error *err);
 int mg_remote_push_blob_bytes(mg_remote *r, const char *repo, const void *data, size_t len,
 			      char digest_out[MG_DIGEST_SIZE], mg_error *err);
 /* A small blob (at most max bytes), verified. */

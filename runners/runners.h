@@ -73,6 +73,12 @@ typedef struct mg_target_info {
  * (an unknown target) are MG_EINVAL; a missing agent, qemu, root, or an
  * unreachable device MG_ERROR/MG_ENET. */
 int mg_target_open(mg_target **out, const char *spec, const mg_target_opts *opts, mg_error *err);
+/* As mg_target_open, without waiting for the agent's answer: it is read
+ * with the next reply, so the agent starts its engine while the caller
+ * does other work. A refused hello then fails that next call (MG_ERROR or
+ * MG_ENET), and mg_target_get_info has the engine and arch only after it. */
+int mg_target_start(mg_target **out, const char *spec, const mg_target_opts *opts,
+		    mg_error *err);
 const mg_target_info *mg_target_get_info(const mg_target *t);
 /* Says BYE, waits for the agent to end, frees t. */
 void mg_target_free(mg_target *t);

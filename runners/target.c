@@ -3,7 +3,13 @@
  * runs them, and turns every failure of the target (agent killed, ssh
  * dropped, no answer within the timeout) into MG_ENET with a message that
  * names the target and says how its agent ended. After such a failure the
- * target is dead: later calls fail at once. */
+ * target is dead: later calls fail at once.
+ *
+ * Nothing waits that need not: HELLO goes out as soon as the agent is
+ * started and its answer is read only with the next reply (mg_target_start),
+ * so the agent loads its engine while the host reads inputs and hashes the
+ * model; HAVE and LOAD go out together, so a model the agent has costs one
+ * round trip. */
 #include "runners/runners.h"
 
 #include <errno.h>
@@ -15,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "registry/registry.h"
 #include "runners/protocol.h"
 #include "runners/transport.h"
 
@@ -27,6 +34,7 @@ struct mg_target {
 	char kind[16], arch[64], engine[64], engine_version[64];
 	int timeout_ms;
 	int dead;
+	int hello_pending; /* HELLO sent, its answer not read yet */
 	mg_buf out, in;
 };
 
@@ -56,20 +64,23 @@ static int target_died(mg_target *t, mg_error *err)
 			    status[0] ? status : "is gone", last[0] ? "; it said: " : "", last);
 }
 
-/* Sends the frame in t->out and reads the reply into t->in. An ERROR reply
- * becomes its code and message (prefixed with the target); a reply of
- * another type than want (or OK) is a protocol error. */
-static int request(mg_target *t, int want, int extra_timeout_ms, mg_proto_r *r, mg_error *err)
+static int send_frame(mg_target *t, int timeout, mg_error *err)
 {
-	if (t->dead)
-		return mg_error_set(err, MG_ENET, "target '%s' is not running", t->spec);
 	char peer[300];
 	snprintf(peer, sizeof(peer), "target '%s'", t->spec);
-	int type, timeout = t->timeout_ms + extra_timeout_ms;
 	int rc = mg_proto_write(t->tp.fd, t->out.data, t->out.len, timeout, peer, err);
-	if (!rc)
-		rc = mg_proto_read_frame(t->tp.fd, &t->in, &type, timeout, peer, err);
-	if (rc)
+	return rc ? target_died(t, err) : 0;
+}
+
+/* Reads a reply into t->in. An ERROR reply becomes its code and message
+ * (prefixed with the target); a reply of another type than want (or OK)
+ * is a protocol error. */
+static int read_reply(mg_target *t, int want, int timeout, mg_proto_r *r, mg_error *err)
+{
+	char peer[300];
+	snprintf(peer, sizeof(peer), "target '%s'", t->spec);
+	int type;
+	if (mg_proto_read_frame(t->tp.fd, &t->in, &type, timeout, peer, err))
 		return target_died(t, err);
 	mg_proto_r_init(r, t->in.data, t->in.len);
 	if (type == MG_MSG_ERROR) {
@@ -87,6 +98,21 @@ static int request(mg_target *t, int want, int extra_timeout_ms, mg_proto_r *r, 
 	return 0;
 }
 
+static int finish_hello(mg_target *t, mg_error *err);
+
+/* Sends the frame in t->out and reads the reply into t->in (after the
+ * answer to a pending HELLO). */
+static int request(mg_target *t, int want, int extra_timeout_ms, mg_proto_r *r, mg_error *err)
+{
+	if (t->dead)
+		return mg_error_set(err, MG_ENET, "target '%s' is not running", t->spec);
+	int timeout = t->timeout_ms + extra_timeout_ms;
+	int rc = send_frame(t, timeout, err);
+	if (!rc)
+		rc = finish_hello(t, err);
+	return rc ? rc : read_reply(t, want, timeout, r, err);
+}
+
 static int reply_done(mg_target *t, mg_proto_r *r, const char *what, mg_error *err)
 {
 	char w[300];
@@ -95,18 +121,31 @@ static int reply_done(mg_target *t, mg_proto_r *r, const char *what, mg_error *e
 	return rc ? target_died(t, err) : 0;
 }
 
-static int hello(mg_target *t, mg_error *err)
+static int send_hello(mg_target *t, mg_error *err)
 {
 	mg_proto_w w;
-	mg_proto_r r;
 	mg_proto_begin(&w, &t->out, MG_MSG_HELLO, err);
 	mg_proto_u32(&w, MG_PROTO_VERSION);
 	int rc = mg_proto_end(&w);
 	if (!rc)
-		rc = request(t, MG_MSG_HELLO, 0, &r, err);
+		rc = send_frame(t, t->timeout_ms, err);
+	t->hello_pending = !rc;
+	return rc;
+}
+
+/* Reads the answer to HELLO, if it is pending. */
+static int finish_hello(mg_target *t, mg_error *err)
+{
+	if (!t->hello_pending)
+		return 0;
+	t->hello_pending = 0;
+	mg_proto_r r;
+	int rc = read_reply(t, MG_MSG_HELLO, t->timeout_ms, &r, err);
 	if (rc) { /* a refused hello (no engine library) is the target's fault */
 		if (rc != MG_ENET && err)
 			err->code = MG_ERROR;
+		if (rc != MG_ENET)
+			t->dead = 1; /* the agent serves nothing without an engine */
 		return rc == MG_ENET ? rc : MG_ERROR;
 	}
 	uint32_t version = mg_proto_get_u32(&r);
@@ -115,13 +154,16 @@ static int hello(mg_target *t, mg_error *err)
 	mg_proto_get_str(&r, t->arch, sizeof(t->arch));
 	if ((rc = reply_done(t, &r, "HELLO", err)))
 		return rc;
-	if (version != MG_PROTO_VERSION)
+	if (version != MG_PROTO_VERSION) {
+		t->dead = 1;
 		return mg_error_set(err, MG_ERROR, "target '%s': the agent speaks protocol %u, not %d",
 				    t->spec, version, MG_PROTO_VERSION);
+	}
 	return 0;
 }
 
-int mg_target_open(mg_target **out, const char *spec, const mg_target_opts *opts, mg_error *err)
+int mg_target_start(mg_target **out, const char *spec, const mg_target_opts *opts,
+		    mg_error *err)
 {
 	*out = NULL;
 	mg_target_opts defaults = MG_TARGET_OPTS_INIT;
@@ -158,7 +200,7 @@ int mg_target_open(mg_target **out, const char *spec, const mg_target_opts *opts
 		mg_error_set(err, rc, "target '%s': %s", spec, why);
 	}
 	if (!rc)
-		rc = hello(t, err);
+		rc = send_hello(t, err);
 	if (rc) {
 		mg_target_free(t);
 		return rc;
@@ -172,6 +214,16 @@ int mg_target_open(mg_target **out, const char *spec, const mg_target_opts *opts
 	t->info.bytes_uploaded = t->tp.bytes_uploaded;
 	*out = t;
 	return 0;
+}
+
+int mg_target_open(mg_target **out, const char *spec, const mg_target_opts *opts, mg_error *err)
+{
+	int rc = mg_target_start(out, spec, opts, err);
+	if (!rc && (rc = finish_hello(*out, err))) {
+		mg_target_free(*out);
+		*out = NULL;
+	}
+	return rc;
 }
 
 const mg_target_info *mg_target_get_info(const mg_target *t)
@@ -240,41 +292,90 @@ static int put_blob(mg_target *t, int fd, const char *path, const mg_model *m, m
 	return rc;
 }
 
+static void begin_load(mg_target *t, const mg_model *m, const mg_load_opts *o, mg_error *err)
+{
+	mg_proto_w w;
+	mg_proto_begin(&w, &t->out, MG_MSG_LOAD, err);
+	mg_proto_str(&w, m->digest);
+	mg_proto_u32(&w, (uint32_t)(o->threads > 0 ? o->threads : 0));
+	mg_proto_u32(&w, (uint32_t)o->opt_level);
+	mg_proto_str(&w, o->provider ? o->provider : "");
+	mg_proto_end(&w);
+}
+
+/* Sends the model when the agent lacks it, and loads it. HAVE and LOAD go
+ * out together: when the agent has the model (the usual case) the LOAD
+ * answer follows at once; else that LOAD fails (not in the cache), the
+ * model is sent, and LOAD goes again. */
+static int send_and_load(mg_target *t, int fd, const char *path, const mg_load_opts *o,
+			 mg_model *out, mg_error *err)
+{
+	mg_proto_w w;
+	mg_proto_r r;
+	mg_proto_begin(&w, &t->out, MG_MSG_HAVE, err);
+	mg_proto_str(&w, out->digest);
+	int rc = mg_proto_end(&w);
+	if (!rc && !(rc = send_frame(t, t->timeout_ms, err))) {
+		begin_load(t, out, o, err);
+		rc = send_frame(t, t->timeout_ms, err);
+	}
+	if (!rc)
+		rc = finish_hello(t, err);
+	if (!rc)
+		rc = read_reply(t, MG_MSG_HAVE, t->timeout_ms, &r, err);
+	int have = rc ? 0 : mg_proto_get_u8(&r);
+	if (!rc)
+		rc = reply_done(t, &r, "HAVE", err);
+	if (rc)
+		return rc;
+	mg_error lerr = {0};
+	int lrc = read_reply(t, MG_MSG_LOAD, t->timeout_ms, &r, &lerr);
+	if (lrc == MG_ENET || (have && lrc)) {
+		if (err)
+			*err = lerr;
+		return lrc;
+	}
+	if (lrc) { /* the agent lacked the model, as it said */
+		if ((rc = put_blob(t, fd, path, out, err)))
+			return rc;
+		out->bytes_sent = out->size;
+		begin_load(t, out, o, err);
+		if ((rc = request(t, MG_MSG_LOAD, 0, &r, err)))
+			return rc;
+	}
+	out->handle = mg_proto_get_u32(&r);
+	out->load_ns = mg_proto_get_u64(&r);
+	return reply_done(t, &r, "LOAD", err);
+}
+
 int mg_target_load(mg_target *t, const char *path, const mg_load_opts *opts, mg_model *out,
 		   mg_error *err)
 {
 	mg_load_opts defaults = MG_LOAD_OPTS_INIT;
 	const mg_load_opts *o = opts ? opts : &defaults;
 	memset(out, 0, sizeof(*out));
+	if (t->dead)
+		return mg_error_set(err, MG_ENET, "target '%s' is not running", t->spec);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return mg_error_sys(err, errno == ENOENT ? MG_ENOTFOUND : MG_EIO, errno,
 				    "cannot read '%s'", path);
-	mg_proto_w w;
-	mg_proto_r r;
-	int rc = mg_copy_hash(fd, path, -1, NULL, out->digest, &out->size, err);
-	if (!rc) {
-		mg_proto_begin(&w, &t->out, MG_MSG_HAVE, err);
-		mg_proto_str(&w, out->digest);
-		if (!(rc = mg_proto_end(&w)))
-			rc = request(t, MG_MSG_HAVE, 0, &r, err);
-	}
-	if (!rc) {
-		int have = mg_proto_get_u8(&r);
-		rc = reply_done(t, &r, "HAVE", err);
-		if (!rc && !have && !(rc = put_blob(t, fd, path, out, err)))
-			out->bytes_sent = out->size;
+	/* while the agent (just started, perhaps) loads its engine */
+	int cached = 0;
+	int rc = mg_file_digest(fd, path, out->digest, &out->size, &cached, err);
+	if (!rc)
+		rc = send_and_load(t, fd, path, o, out, err);
+	if (rc == MG_ECORRUPT && cached && !t->dead) {
+		/* the agent refused the remembered digest: hash the file again */
+		mg_file_digest_forget(fd);
+		mg_error_clear(err);
+		memset(out, 0, sizeof(*out));
+		if (lseek(fd, 0, SEEK_SET) < 0)
+			rc = mg_error_sys(err, MG_EIO, errno, "cannot read '%s'", path);
+		else if (!(rc = mg_file_digest(fd, path, out->digest, &out->size, &cached, err)))
+			rc = send_and_load(t, fd, path, o, out, err);
 	}
 	close(fd);
-	if (rc)
-		return rc;
-	mg_proto_begin(&w, &t->out, MG_MSG_LOAD, err);
-	mg_proto_str(&w, out->digest);
-	mg_proto_u32(&w, (uint32_t)(o->threads > 0 ? o->threads : 0));
-	mg_proto_u32(&w, (uint32_t)o->opt_level);
-	mg_proto_str(&w, o->provider ? o->provider : "");
-	if (!(rc = mg_proto_end(&w)))
-		rc = request(t, MG_MSG_LOAD, 0, &r, err);
 	if (rc == MG_EINVAL && err) { /* the engine refused the model: name it */
 		char why[sizeof(err->msg)];
 		const char *p = strstr(err->msg, "': ");
@@ -282,11 +383,7 @@ int mg_target_load(mg_target *t, const char *path, const mg_load_opts *opts, mg_
 		return mg_error_set(err, MG_EINVAL, "cannot load '%s' on target '%s': %s", path, t->spec,
 				    why);
 	}
-	if (rc)
-		return rc;
-	out->handle = mg_proto_get_u32(&r);
-	out->load_ns = mg_proto_get_u64(&r);
-	return reply_done(t, &r, "LOAD", err);
+	return rc;
 }
 
 int mg_target_unload(mg_target *t, const mg_model *m, mg_error *err)

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,6 +160,17 @@ int mg_tmpfile_commit(int fd, const char *tmp, const char *path, mg_error *err)
 
 int mg_file_write_atomic(const char *path, const void *data, size_t len, mg_error *err)
 {
+	struct stat st;
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+		/* a device or pipe (/dev/null, /dev/stdout): write to it, never
+		 * rename a file over it */
+		int fd = open(path, O_WRONLY | O_CLOEXEC);
+		if (fd < 0)
+			return mg_error_sys(err, MG_EIO, errno, "cannot write '%s'", path);
+		int rc = mg_write_all(fd, data, len, path, err);
+		close(fd);
+		return rc;
+	}
 	char *dir = mg_strdup(path, err);
 	if (!dir)
 		return MG_ENOMEM;
@@ -228,4 +240,16 @@ void mg_format_time(char *out, size_t outlen, int64_t t)
 	struct tm tm;
 	gmtime_r(&tt, &tm);
 	strftime(out, outlen, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	return flag == FTW_DP ? rmdir(path) : unlink(path);
+}
+
+void mg_remove_tree(const char *dir)
+{
+	nftw(dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
 }

@@ -126,6 +126,9 @@ int mg_write_all(int fd, const void *data, size_t len, const char *name, mg_erro
 int mg_tmpfile_commit(int fd, const char *tmp, const char *path, mg_error *err);
 /* Atomically replaces path with data (temporary file, fsync, rename). */
 int mg_file_write_atomic(const char *path, const void *data, size_t len, mg_error *err);
+/* Removes dir and everything in it (best effort; symlinks are not
+ * followed). */
+void mg_remove_tree(const char *dir);
 /* Joins a and b with one '/'; caller frees. */
 char *mg_path_join(const char *a, const char *b, mg_error *err);
 /* 1 when name is a safe single path component: not empty, no '/', not

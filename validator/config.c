@@ -360,12 +360,13 @@ int mg_config_parse(mg_config **out, const char *text, size_t len, const char *f
 		rc = bad(err, file, "$", "expected an object");
 		goto done;
 	}
-	static const char *const top[] = {"model", "baseline", "dataset", "targets", "gates", NULL};
+	static const char *const top[] = {"model", "baseline", "dataset", "targets", "gates",
+					  "deploy", NULL};
 	const char *key;
 	json_t *v;
 	json_object_foreach(root, key, v) {
 		if (!is_comment(key) && !one_of(key, top)) {
-			rc = bad(err, file, key, "unknown key (expected model, baseline, dataset, targets or gates)");
+			rc = bad(err, file, key, "unknown key (expected model, baseline, dataset, targets, gates or deploy)");
 			goto done;
 		}
 	}

@@ -19,7 +19,6 @@ typedef struct mg_resolved {
 int mg_resolve(mg_resolved *out, const char *spec, const char *dir, int want_model,
 	       mg_error *err);
 void mg_resolved_clear(mg_resolved *r);
-void mg_remove_tree(const char *dir);
 
 /* A fingerprint with the engine and architecture a target reported, and,
  * when the target runs on this machine (local, emulated), this machine's

@@ -6,9 +6,13 @@
  * Blobs (models) are cached by digest under $MODELGATE_AGENT_CACHE, else
  * $XDG_CACHE_HOME/modelgate-agent, else ~/.cache/modelgate-agent, in
  * blobs/<hex>: written to a temporary file, verified with SHA-256, then
- * renamed into place. A cached blob is re-hashed once per agent process
- * before it is reported present, so a damaged cache costs a re-send, never a
- * wrong answer.
+ * renamed into place. A cached blob is re-hashed before it is reported
+ * present, so a damaged cache costs a re-send, never a wrong answer; once
+ * per agent process, and not again while its stat data (device, inode,
+ * size, mtime, ctime) match what blobs/<hex>.ok recorded when it last
+ * hashed right: any write to the blob changes its ctime. (This agent's
+ * portable SHA-256 does about 300 MB/s, which a large model would
+ * otherwise pay at every start.)
  *
  * stdout is kept for frames only: the agent moves it to a private
  * descriptor and points fd 1 at stderr, so anything a library prints cannot
@@ -21,6 +25,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -146,31 +152,65 @@ static int do_hello(agent *a, mg_proto_r *r, mg_error *err)
 	return send_reply(a, &w, err);
 }
 
+/* The stat data a verified blob had, as a line: "" when it changed in the
+ * last two seconds (a later write in the same clock tick could keep it). */
+static void stat_key(int fd, char *out, size_t outlen)
+{
+	struct stat st;
+	struct timespec now;
+	out[0] = '\0';
+	if (fstat(fd, &st) || clock_gettime(CLOCK_REALTIME, &now))
+		return;
+	long long m = (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
+	long long c = (long long)st.st_ctim.tv_sec * 1000000000LL + st.st_ctim.tv_nsec;
+	long long t = (long long)now.tv_sec * 1000000000LL + now.tv_nsec;
+	if (t - (m > c ? m : c) > 2000000000LL)
+		snprintf(out, outlen, "%llu %llu %lld %lld %lld\n", (unsigned long long)st.st_dev,
+			 (unsigned long long)st.st_ino, (long long)st.st_size, m, c);
+}
+
 /* 1 when the blob is cached and its bytes match its digest (checked once per
- * process); a damaged blob is removed. */
+ * process, or known from its .ok record); a damaged blob is removed. */
 static int have_blob(agent *a, const char *digest)
 {
 	for (size_t i = 0; i < a->nverified; i++)
 		if (!strcmp(a->verified[i], digest))
 			return 1;
-	char path[PATH_MAX + 80];
+	char path[PATH_MAX + 80], okpath[PATH_MAX + 84], key[160], rec[160];
 	blob_path(a, digest, path, sizeof(path));
+	snprintf(okpath, sizeof(okpath), "%s.ok", path);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return 0;
-	mg_sha256 h;
-	mg_sha256_init(&h);
-	static char buf[1 << 16];
-	ssize_t n;
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		mg_sha256_update(&h, buf, (size_t)n);
-	close(fd);
-	char actual[MG_DIGEST_SIZE];
-	mg_sha256_final(&h, actual);
-	if (n < 0 || strcmp(actual, digest)) {
-		unlink(path);
-		return 0;
+	stat_key(fd, key, sizeof(key));
+	int okfd = key[0] ? open(okpath, O_RDONLY | O_CLOEXEC) : -1;
+	ssize_t n = okfd >= 0 ? read(okfd, rec, sizeof(rec) - 1) : -1;
+	if (okfd >= 0)
+		close(okfd);
+	int known = n > 0 && (rec[n] = '\0', !strcmp(rec, key));
+	if (!known) {
+		mg_sha256 h;
+		mg_sha256_init(&h);
+		static char buf[1 << 16];
+		while ((n = read(fd, buf, sizeof(buf))) > 0)
+			mg_sha256_update(&h, buf, (size_t)n);
+		char actual[MG_DIGEST_SIZE];
+		mg_sha256_final(&h, actual);
+		if (n < 0 || strcmp(actual, digest)) {
+			close(fd);
+			unlink(path);
+			unlink(okpath);
+			return 0;
+		}
+		/* best effort: without the record the next agent hashes again */
+		int w = key[0] ? open(okpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644) : -1;
+		if (w >= 0) {
+			if (write(w, key, strlen(key)) != (ssize_t)strlen(key))
+				unlink(okpath);
+			close(w);
+		}
 	}
+	close(fd);
 	void *v = realloc(a->verified, (a->nverified + 1) * sizeof(*a->verified));
 	if (v) {
 		a->verified = v;

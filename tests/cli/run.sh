@@ -74,7 +74,8 @@ for t in $tests; do
 	log=$(mktemp "${TMPDIR:-/tmp}/modelgate-cli-log.XXXXXX") || exit 3
 	(
 		cd "$tmp" &&
-			MODELGATE_HOME=$tmp/store TEST_TMP=$tmp exec bash "$t"
+			MODELGATE_HOME=$tmp/store MODELGATE_DIGEST_CACHE=$tmp/digests TEST_TMP=$tmp \
+				exec bash "$t"
 	) >"$log" 2>&1 </dev/null
 	rc=$?
 	if [ $rc -eq 0 ]; then

@@ -115,6 +115,53 @@ t_second_push_sends_no_blob_bytes() {
 	proxy_stop
 }
 
+t_large_push_hashes_while_sending() {
+	proxy_start pass
+	export MODELGATE_INSECURE_REGISTRIES="$REG,$PROXY"
+	make_blob "$TEST_TMP/fx/large.bin" 65
+	local sha n
+	sha=sha256:$(sha256_of "$TEST_TMP/fx/large.bin")
+	expect_exit 0 mg push "$PROXY/team/large:v1" "$TEST_TMP/fx/large.bin"
+	n=$(upload_bytes "$PROXY_LOG")
+	[ "$n" -ge $((65 * 1048576)) ] || fail "the first push sent $n blob bytes"
+	expect_exit 0 mg inspect --json "$REG/team/large:v1"
+	json_ok "j['manifest']['layers'][0]['digest'] == '$sha'"
+	expect_exit 0 mg pull "$REG/team/large:v1" -o "$TEST_TMP/large-out"
+	expect_same_file "$TEST_TMP/fx/large.bin" "$TEST_TMP/large-out/large.bin"
+	# a copy the digest cache does not know, of a blob the registry has:
+	# the upload stops once the digest is known, and is cancelled
+	cp "$TEST_TMP/fx/large.bin" "$TEST_TMP/fx/copy.bin"
+	: >"$PROXY_LOG"
+	expect_exit 0 mg push "$PROXY/team/large:v2" "$TEST_TMP/fx/copy.bin"
+	n=$(upload_bytes "$PROXY_LOG")
+	[ "$n" -lt $((65 * 1048576)) ] || fail "the push of a blob the registry has sent all $n bytes"
+	grep -q '^DELETE .*/blobs/uploads/' "$PROXY_LOG" || fail "the needless upload was not cancelled"
+	expect_exit 0 mg inspect --json "$REG/team/large:v2"
+	json_ok "j['manifest']['layers'][0]['digest'] == '$sha'"
+	proxy_stop
+}
+
+t_digest_cache_knows_files_and_sees_changes() {
+	local f=$TEST_TMP/fx/cached.bin d1 d2
+	make_blob "$f" 2
+	touch -d '1 minute ago' "$f"
+	sleep 2.1 # its ctime is now; a file changed in the last 2 s is not remembered
+	d1=sha256:$(sha256_of "$f")
+	expect_exit 0 mg push "$REG/team/cached:v1" "$f"
+	grep -q " $d1\$" "$MODELGATE_DIGEST_CACHE" || fail "the digest cache does not know '$f'"
+	# same size, same mtime, other bytes: the ctime tells
+	make_blob "$f" 2
+	touch -d '1 minute ago' "$f"
+	d2=sha256:$(sha256_of "$f")
+	expect_exit 0 mg push "$REG/team/cached:v2" "$f"
+	expect_exit 0 mg inspect --json "$REG/team/cached:v2"
+	json_ok "j['manifest']['layers'][0]['digest'] == '$d2'"
+	# a file changed just now is not remembered (it may change again within the clock tick)
+	make_blob "$f" 2
+	expect_exit 0 mg push "$REG/team/cached:v3" "$f"
+	! grep -q " sha256:$(sha256_of "$f")\$" "$MODELGATE_DIGEST_CACHE" || fail "a racy file was remembered"
+}
+
 t_not_insecure_refuses_plain_http() {
 	MODELGATE_INSECURE_REGISTRIES= expect_exit 3 mg ls "$REG/team/digits"
 	expect_error "TLS" "'$REG'" "--insecure"
@@ -143,5 +190,7 @@ check skopeo_push_modelgate_pull t_skopeo_push_modelgate_pull
 check tag_and_rm_remote t_tag_and_rm_remote
 check unknown_tag_is_exit_2_naming_everything t_unknown_tag_is_exit_2_naming_everything
 check second_push_sends_no_blob_bytes t_second_push_sends_no_blob_bytes
+check large_push_hashes_while_sending t_large_push_hashes_while_sending
+check digest_cache_knows_files_and_sees_changes t_digest_cache_knows_files_and_sees_changes
 check not_insecure_refuses_plain_http t_not_insecure_refuses_plain_http
 finish

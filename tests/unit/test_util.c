@@ -128,6 +128,16 @@ static void test_atomic_write_replaces_whole_file(void **state)
 	unlink(p);
 }
 
+static void test_atomic_write_to_a_device_writes_through(void **state)
+{
+	(void)state;
+	mg_error err = {0};
+	assert_int_equal(mg_file_write_atomic("/dev/null", "x", 1, &err), 0);
+	struct stat st;
+	assert_int_equal(stat("/dev/null", &st), 0);
+	assert_true(S_ISCHR(st.st_mode)); /* not replaced by a regular file */
+}
+
 static void test_file_read_names_missing_file(void **state)
 {
 	(void)state;
@@ -216,6 +226,7 @@ int main(void)
 		cmocka_unit_test(test_digest_of_known_vectors),
 		cmocka_unit_test(test_digest_valid_accepts_only_lowercase_sha256),
 		cmocka_unit_test(test_atomic_write_replaces_whole_file),
+		cmocka_unit_test(test_atomic_write_to_a_device_writes_through),
 		cmocka_unit_test(test_file_read_names_missing_file),
 		cmocka_unit_test(test_tmpfile_commit_failure_leaves_no_file),
 		cmocka_unit_test(test_mkdirs_refuses_a_file_in_the_way),

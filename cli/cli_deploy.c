@@ -1,0 +1,129 @@
+/* The shared part of deploy, rollback, history and attest: finding the
+ * repository an environment lives in (a reference on the command line, or
+ * the model of modelgate.json), connecting to its store or registry,
+ * loading triggers from modelgate.json and --trigger, and printing what a
+ * deploy or rollback did. */
+#include "cli_deploy.h"
+#include "registry/remote.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define CONFIG_MAX (8u << 20)
+
+/* The "model" of a config file, or MG_ENOTFOUND when there is no file. */
+static int config_model(mg_buf *out, const char *config, mg_error *err)
+{
+	const char *path = config ? config : "modelgate.json";
+	if (!config && access(path, F_OK) != 0)
+		return mg_error_set(err, MG_EINVAL, "no repository given, and no modelgate.json here "
+				    "to take the model from");
+	mg_buf text = MG_BUF_INIT;
+	int rc = mg_file_read(&text, path, CONFIG_MAX, err);
+	json_error_t je;
+	json_t *root = rc ? NULL : json_loadb(text.data, text.len, 0, &je);
+	if (!rc && !root)
+		rc = mg_error_set(err, MG_EINVAL, "%s:%d:%d: %s", path, je.line, je.column, je.text);
+	const char *m = json_string_value(json_object_get(root, "model"));
+	if (!rc && !m)
+		rc = mg_error_set(err, MG_EINVAL, "%s: model: expected a reference", path);
+	if (!rc)
+		rc = mg_buf_puts(out, m, err);
+	json_decref(root);
+	mg_buf_free(&text);
+	return rc;
+}
+
+int cli_target_open(mg_cli *cli, cli_target *ct, const char *what, const char *config,
+		    mg_error *err)
+{
+	memset(ct, 0, sizeof(*ct));
+	mg_buf m = MG_BUF_INIT;
+	int rc = 0;
+	if (!what) {
+		rc = config_model(&m, config, err);
+		what = m.data;
+	}
+	if (!rc)
+		rc = mg_ref_parse(&ct->ref, what, err);
+	if (!rc && ct->ref->registry)
+		rc = cli_remote_open(cli, ct->ref->registry, &ct->remote, err);
+	else if (!rc)
+		rc = cli_open_store(&ct->store, err);
+	if (!rc) {
+		ct->t.store = ct->store;
+		ct->t.remote = ct->remote;
+		ct->t.repo = ct->ref->repo;
+		mg_target_name(&ct->t, ct->label, sizeof(ct->label));
+	}
+	mg_buf_free(&m);
+	return rc;
+}
+
+void cli_target_close(cli_target *ct)
+{
+	mg_ref_free(ct->ref);
+	mg_store_free(ct->store);
+	mg_remote_free(ct->remote);
+	memset(ct, 0, sizeof(*ct));
+}
+
+int cli_triggers_load(mg_trigger_list *l, const char *config, char **specs, size_t nspecs,
+		      const char *token_env, const char *secret_env, mg_error *err)
+{
+	const char *path = config ? config : "modelgate.json";
+	int rc = 0;
+	if (config || access(path, F_OK) == 0) {
+		mg_buf text = MG_BUF_INIT;
+		rc = mg_file_read(&text, path, CONFIG_MAX, err);
+		if (!rc)
+			rc = mg_trigger_parse_config(l, text.data ? text.data : "", text.len, path, err);
+		mg_buf_free(&text);
+	}
+	for (size_t i = 0; !rc && i < nspecs; i++)
+		rc = mg_trigger_parse_spec(l, specs[i], token_env, secret_env, err);
+	return rc;
+}
+
+int cli_deploy_print(mg_cli *cli, const char *env, int rollback, const mg_deploy_result *res)
+{
+	if (cli->json) {
+		json_t *tr = json_array();
+		for (size_t i = 0; tr && i < res->nfired; i++) {
+			const mg_trigger_result *r = &res->fired[i];
+			json_array_append_new(tr, json_pack("{s:s, s:b, s:i, s:s?}", "name", r->name, "ok",
+							    r->ok, "status", (int)r->status, "message",
+							    r->message));
+		}
+		return cli_print_json(json_pack("{s:s, s:s, s:s, s:s?, s:I, s:b, s:o, s:i, s:i}", "env",
+						env, "action", rollback ? "rollback" : "deploy",
+						"digest", res->digest, "previous",
+						res->previous[0] ? res->previous : NULL, "seq",
+						(json_int_t)res->seq, "moved", res->moved, "triggers",
+						tr ? tr : json_array(), "failed", (int)res->nfailed,
+						"skipped", (int)res->nskipped)) ? MG_EXIT_INFRA
+						: res->nfailed ? MG_EXIT_INFRA : 0;
+	}
+	if (!cli->quiet) {
+		if (res->moved)
+			printf("%s %s: %s%s%s%s\n", rollback ? "rolled back" : "deployed to", env,
+			       res->digest, res->previous[0] ? " (previous " : "",
+			       res->previous[0] ? res->previous : "", res->previous[0] ? ")" : "");
+		else
+			printf("%s %s: %s already recorded as #%lld; firing what is missing\n",
+			       rollback ? "rollback of" : "deploy to", env, res->digest, (long long)res->seq);
+	}
+	for (size_t i = 0; i < res->nfired; i++) {
+		const mg_trigger_result *r = &res->fired[i];
+		if (r->ok && !cli->quiet)
+			printf("trigger %s: ok (%ld)\n", r->name, r->status);
+		else if (!r->ok)
+			fprintf(stderr, "modelgate: trigger '%s' failed: %s\n", r->name,
+				r->message ? r->message : "unknown error");
+	}
+	if (res->nskipped && !cli->quiet)
+		printf("%zu trigger(s) fired by an earlier run, not fired again\n", res->nskipped);
+	return res->nfailed ? MG_EXIT_INFRA : 0;
+}

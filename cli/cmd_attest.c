@@ -1,0 +1,76 @@
+/* modelgate attest REF --report report.json --sign KEY: builds the signed
+ * gate result of REF's version (an in-toto Statement in a DSSE envelope,
+ * signed with the Ed25519 key) and attaches it to the model in its store
+ * or registry as an OCI referrer, listed in the sha256-<hex> fallback
+ * index as well. Prints the referrer's manifest digest. The report must
+ * name REF's digest (it may have failed: the statement says so, and
+ * `deploy --require-signed-report` refuses it). */
+#include "cli_deploy.h"
+#include "validator/report.h"
+
+#include <jansson.h>
+#include <string.h>
+
+int cmd_attest(mg_cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"report", required_argument, NULL, 'r'},
+		{"sign", required_argument, NULL, 's'},
+		CLI_REMOTE_OPTS,
+		CLI_COMMON_OPTS};
+	const char *report_path = NULL, *key = NULL;
+	int c, rc;
+	while ((c = getopt_long(argc, argv, "r:s:" CLI_COMMON_SHORT, opts, NULL)) != -1) {
+		switch (c) {
+		case 'r': report_path = optarg; break;
+		case 's': key = optarg; break;
+		default:
+			if ((rc = cli_common_opt(cli, c)) >= 0)
+				return rc;
+		}
+	}
+	if (argc - optind != 1)
+		return cli_usage_error(cli, "expected one reference");
+	if (!report_path || !key)
+		return cli_usage_error(cli, "--report FILE and --sign KEY are required");
+	mg_error err = {0};
+	mg_report *report = NULL;
+	cli_target ct;
+	memset(&ct, 0, sizeof(ct));
+	mg_buf st = MG_BUF_INIT, env = MG_BUF_INIT;
+	char digest[MG_DIGEST_SIZE], ref_digest[MG_DIGEST_SIZE];
+	rc = mg_report_read_json(&report, report_path, &err);
+	if (!rc)
+		rc = cli_target_open(cli, &ct, argv[optind], NULL, &err);
+	if (!rc && ct.ref->digest)
+		snprintf(digest, sizeof(digest), "%s", ct.ref->digest);
+	else if (!rc)
+		rc = mg_target_resolve(&ct.t, ct.ref->tag, digest, &err);
+	if (!rc && (!report->model_digest || strcmp(report->model_digest, digest)))
+		rc = mg_error_set(&err, MG_EINVAL, "report '%s' is about %s, not '%s' (%s)", report_path,
+				  report->model_digest ? report->model_digest : "no model digest",
+				  argv[optind], digest);
+	if (!rc)
+		rc = mg_attest_statement(&st, report, digest, &err);
+	if (!rc)
+		rc = mg_attest_sign(&env, st.data, st.len, key, &err);
+	if (!rc)
+		rc = mg_attest_attach(&ct.t, digest, env.data, env.len, ref_digest, &err);
+	if (rc) {
+		rc = cli_fail(cli, &err);
+	} else if (cli->json) {
+		char tag[80];
+		snprintf(tag, sizeof(tag), "sha256-%s", mg_digest_hex(digest));
+		rc = cli_print_json(json_pack("{s:s, s:s, s:s, s:s}", "subject", digest, "referrer",
+					      ref_digest, "status",
+					      mg_gate_status_name(mg_report_status(report)),
+					      "fallback_tag", tag));
+	} else {
+		printf("%s\n", ref_digest);
+	}
+	mg_buf_free(&st);
+	mg_buf_free(&env);
+	mg_report_free(report);
+	cli_target_close(&ct);
+	return rc;
+}

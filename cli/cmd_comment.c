@@ -1,0 +1,84 @@
+/* modelgate comment --report report.json: posts the report's Markdown
+ * summary on the pull request (GitHub Actions) or merge request (GitLab CI)
+ * of the current run, updating modelgate's earlier comment in place rather
+ * than adding one per push. A run without a request (a push to a branch)
+ * says so and succeeds, so one CI step serves both. */
+#include "cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "pipelines/comment.h"
+#include "validator/report.h"
+
+/* GitHub keeps at most 65,536 characters a comment. */
+#define COMMENT_MAX 60000
+
+int cmd_comment(mg_cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"report", required_argument, NULL, 'r'},
+		{"key", required_argument, NULL, 'k'},
+		{"dry-run", no_argument, NULL, 'n'},
+		CLI_REMOTE_OPTS,
+		CLI_COMMON_OPTS};
+	const char *report_path = NULL, *key = NULL;
+	int dry = 0, c, rc;
+	while ((c = getopt_long(argc, argv, "r:k:n" CLI_COMMON_SHORT, opts, NULL)) != -1) {
+		switch (c) {
+		case 'r': report_path = optarg; break;
+		case 'k': key = optarg; break;
+		case 'n': dry = 1; break;
+		default:
+			if ((rc = cli_common_opt(cli, c)) >= 0)
+				return rc;
+		}
+	}
+	if (argc - optind > 0)
+		return cli_usage_error(cli, "unexpected argument '%s'", argv[optind]);
+	if (!report_path)
+		return cli_usage_error(cli, "--report REPORT.json is required");
+	mg_error err = {0};
+	mg_report *r = NULL;
+	mg_buf md = MG_BUF_INIT, body = MG_BUF_INIT;
+	mg_comment_place place;
+	rc = 0;
+	if (mg_report_read_json(&r, report_path, &err) ||
+	    mg_report_write_markdown(&md, r, COMMENT_MAX, &err) ||
+	    mg_comment_body(&body, mg_buf_cstr(&md), key, &err)) {
+		rc = cli_fail(cli, &err);
+		goto done;
+	}
+	if (mg_comment_place_from_env(&place, &err)) {
+		if (err.code == MG_ENOTFOUND && !dry) {
+			cli_info(cli, "modelgate: %s: no comment\n", err.msg);
+			goto done;
+		}
+		if (!dry) {
+			rc = cli_fail(cli, &err);
+			goto done;
+		}
+		cli_info(cli, "modelgate: %s\n", err.msg);
+	}
+	if (dry) {
+		fwrite(body.data, 1, body.len, stdout);
+		goto done;
+	}
+	mg_comment_opts co = MG_COMMENT_OPTS_INIT;
+	co.insecure = cli->insecure;
+	co.ca_file = cli->ca_file;
+	long long id = 0;
+	int updated = 0;
+	if (mg_comment_upsert(&place, mg_buf_cstr(&body), key, &co, &id, &updated, &err)) {
+		rc = cli_fail(cli, &err);
+		goto done;
+	}
+	if (!cli->quiet)
+		printf("%s comment %lld on %s%lld\n", updated ? "updated" : "posted", id,
+		       place.forge == MG_FORGE_GITHUB ? "pull request #" : "merge request !", place.number);
+done:
+	mg_buf_free(&md);
+	mg_buf_free(&body);
+	mg_report_free(r);
+	return rc;
+}

@@ -1,0 +1,130 @@
+/* modelgate deploy REF --env NAME --report report.json: refuses (exit 1)
+ * unless the report passed and names exactly REF's digest (and, with
+ * --require-signed-report, unless a gate result signed by --key is
+ * attached to it); then moves the tag NAME to the digest (NAME-previous
+ * keeps the old one), records the move in NAME-history and fires the
+ * triggers of modelgate.json and --trigger. A failed trigger is exit 3 with
+ * the move recorded; running the same deploy again fires only what did not
+ * succeed. */
+#include "cli_deploy.h"
+#include "pipelines/package.h"
+#include "validator/report.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_TRIGGERS 32
+
+int cmd_deploy(mg_cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"env", required_argument, NULL, 'e'},
+		{"report", required_argument, NULL, 'r'},
+		{"trigger", required_argument, NULL, 't'},
+		{"config", required_argument, NULL, 'c'},
+		{"token-env", required_argument, NULL, 'T'},
+		{"secret-env", required_argument, NULL, 'S'},
+		{"require-signed-report", no_argument, NULL, 'R'},
+		{"key", required_argument, NULL, 'k'},
+		CLI_REMOTE_OPTS,
+		CLI_COMMON_OPTS};
+	const char *env = NULL, *report_path = NULL, *config = NULL, *token_env = NULL,
+		   *secret_env = NULL, *key = NULL;
+	char *specs[MAX_TRIGGERS];
+	size_t nspecs = 0;
+	int require_signed = 0, c, rc;
+	while ((c = getopt_long(argc, argv, "e:r:t:c:" CLI_COMMON_SHORT, opts, NULL)) != -1) {
+		switch (c) {
+		case 'e': env = optarg; break;
+		case 'r': report_path = optarg; break;
+		case 'c': config = optarg; break;
+		case 'T': token_env = optarg; break;
+		case 'S': secret_env = optarg; break;
+		case 'R': require_signed = 1; break;
+		case 'k': key = optarg; break;
+		case 't':
+			if (nspecs == MAX_TRIGGERS)
+				return cli_usage_error(cli, "at most %d --trigger", MAX_TRIGGERS);
+			specs[nspecs++] = optarg;
+			break;
+		default:
+			if ((rc = cli_common_opt(cli, c)) >= 0)
+				return rc;
+		}
+	}
+	if (argc - optind != 1)
+		return cli_usage_error(cli, "expected one reference");
+	if (!env)
+		return cli_usage_error(cli, "--env NAME is required");
+	if (!report_path)
+		return cli_usage_error(cli, "--report FILE is required");
+	if (require_signed && !key)
+		return cli_usage_error(cli, "--require-signed-report needs --key PUBLIC_KEY");
+	mg_error err = {0};
+	mg_trigger_list triggers = MG_TRIGGER_LIST_INIT;
+	mg_report *report = NULL;
+	cli_target ct;
+	memset(&ct, 0, sizeof(ct));
+	mg_deploy_result res = {0};
+	mg_buf rbytes = MG_BUF_INIT;
+	char digest[MG_DIGEST_SIZE], report_digest[MG_DIGEST_SIZE];
+	const char *refname = argv[optind];
+	if ((rc = cli_triggers_load(&triggers, config, specs, nspecs, token_env, secret_env, &err)) ||
+	    (rc = mg_trigger_check_env(&triggers, &err)) ||
+	    (rc = mg_file_read(&rbytes, report_path, 64u << 20, &err)) ||
+	    (rc = mg_report_read_json(&report, report_path, &err)) ||
+	    (rc = cli_target_open(cli, &ct, refname, config, &err))) {
+		rc = cli_fail(cli, &err);
+		goto done;
+	}
+	mg_digest_bytes(rbytes.data ? rbytes.data : "", rbytes.len, report_digest);
+	if (ct.ref->digest)
+		snprintf(digest, sizeof(digest), "%s", ct.ref->digest);
+	if ((!ct.ref->digest && (rc = mg_target_resolve(&ct.t, ct.ref->tag, digest, &err))) ||
+	    (ct.ref->digest && (rc = mg_target_get_manifest(&ct.t, NULL, digest, &rbytes, NULL, &err)))) {
+		rc = cli_fail(cli, &err);
+		goto done;
+	}
+	if (mg_report_check_for(report, digest, &err)) {
+		fprintf(stderr, "modelgate: refusing to deploy '%s' to '%s': %s\n", refname, env, err.msg);
+		rc = MG_EXIT_GATE;
+		goto done;
+	}
+	if (require_signed) {
+		mg_attest_found found;
+		rc = mg_attest_find(&ct.t, digest, key, &found, &err);
+		if (rc == MG_ENOTFOUND || rc == MG_ECORRUPT) {
+			fprintf(stderr, "modelgate: refusing to deploy '%s' to '%s': %s\n", refname, env,
+				err.msg);
+			rc = MG_EXIT_GATE;
+			goto done;
+		}
+		if (rc) {
+			rc = cli_fail(cli, &err);
+			goto done;
+		}
+		if (cli->verbose)
+			cli_info(cli, "signed gate result %s verified (key %s)\n", found.manifest, found.keyid);
+	}
+	mg_deploy_opts o = MG_DEPLOY_OPTS_INIT;
+	o.env = env;
+	o.digest = digest;
+	o.reference = refname;
+	o.report = report;
+	o.report_digest = report_digest;
+	o.triggers = &triggers;
+	o.http.insecure = cli->insecure;
+	o.http.ca_file = cli->ca_file;
+	o.repo_label = ct.label;
+	if ((rc = mg_deploy_run(&ct.t, &o, &res, &err)))
+		rc = cli_fail(cli, &err);
+	else
+		rc = cli_deploy_print(cli, env, 0, &res);
+done:
+	mg_deploy_result_clear(&res);
+	mg_buf_free(&rbytes);
+	cli_target_close(&ct);
+	mg_report_free(report);
+	mg_trigger_list_clear(&triggers);
+	return rc;
+}

@@ -1,0 +1,86 @@
+/* modelgate history [REPO] --env NAME: the deployment history of an
+ * environment, oldest first: sequence number, when, action, digest, who,
+ * the report and each trigger's outcome. --json prints the entries as a
+ * JSON array. REPO defaults to the model of modelgate.json. */
+#include "cli_deploy.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void print_entry(mg_cli *cli, const mg_history_entry *e)
+{
+	int rb = !strcmp(e->action, "rollback");
+	printf("#%lld  %s  %s%-8s%s  %s  by %s", (long long)e->seq, e->when ? e->when : "?",
+	       cli_color(cli, rb ? "33" : "32"), e->action, cli_color(cli, "0"), e->digest,
+	       e->who ? e->who : "?");
+	if (e->previous)
+		printf("  previous %.19s", e->previous);
+	if (e->report_digest)
+		printf("  report %.19s (%s)", e->report_digest, e->report_status ? e->report_status : "?");
+	printf("\n");
+	for (size_t i = 0; i < e->ntriggers; i++) {
+		const mg_trigger_result *r = &e->triggers[i];
+		printf("    trigger %s: %s", r->name, r->ok ? "ok" : "FAILED");
+		if (r->status)
+			printf(" (%ld)", r->status);
+		if (!r->ok && r->message)
+			printf(": %s", r->message);
+		printf("\n");
+	}
+	if (e->run_url)
+		printf("    run %s\n", e->run_url);
+}
+
+int cmd_history(mg_cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"env", required_argument, NULL, 'e'},
+		{"config", required_argument, NULL, 'c'},
+		CLI_REMOTE_OPTS,
+		CLI_COMMON_OPTS};
+	const char *env = NULL, *config = NULL;
+	int c, rc;
+	while ((c = getopt_long(argc, argv, "e:c:" CLI_COMMON_SHORT, opts, NULL)) != -1) {
+		switch (c) {
+		case 'e': env = optarg; break;
+		case 'c': config = optarg; break;
+		default:
+			if ((rc = cli_common_opt(cli, c)) >= 0)
+				return rc;
+		}
+	}
+	if (argc - optind > 1)
+		return cli_usage_error(cli, "expected at most one repository");
+	if (!env)
+		return cli_usage_error(cli, "--env NAME is required");
+	if (!mg_tag_valid(env))
+		return cli_usage_error(cli, "'%s' is not a valid environment name", env);
+	mg_error err = {0};
+	cli_target ct;
+	mg_history *h = NULL;
+	rc = cli_target_open(cli, &ct, optind < argc ? argv[optind] : NULL, config, &err);
+	if (!rc)
+		rc = mg_history_read(&h, &ct.t, env, &err);
+	if (rc) {
+		rc = cli_fail(cli, &err);
+		goto done;
+	}
+	if (cli->json) {
+		char *s = mg_history_to_json(h, &err);
+		if (!s) {
+			rc = cli_fail(cli, &err);
+			goto done;
+		}
+		printf("%s\n", s);
+		free(s);
+	} else if (!h->n) {
+		cli_info(cli, "no deployments to '%s' in '%s' yet\n", env, ct.label);
+	} else {
+		for (size_t i = 0; i < h->n; i++)
+			print_entry(cli, &h->entries[i]);
+	}
+done:
+	mg_history_free(h);
+	cli_target_close(&ct);
+	return rc;
+}

@@ -1,0 +1,247 @@
+/* modelgate package REF|DIR|FILE --report report.json -o BUNDLE [--sign KEY]:
+ * writes a reproducible bundle of a model that passed its gates (see
+ * pipelines/package.h for what is inside). The model comes from the local
+ * store (read straight from its blobs, verified on the way), a registry
+ * (pulled into a temporary folder first), a folder of files, or one file.
+ * Exit 1 when the report failed or names another model. */
+#include "cli.h"
+#include "pipelines/package.h"
+#include "registry/remote.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+typedef struct inputs {
+	mg_package_file *files;
+	size_t n;
+	char **owned; /* strings to free */
+	size_t nowned;
+	char *tmpdir; /* a pulled registry artifact, removed at the end */
+	char artifact_digest[MG_DIGEST_SIZE];
+	int has_digest;
+} inputs;
+
+static char *own(inputs *in, char *s)
+{
+	char **p = s ? realloc(in->owned, (in->nowned + 1) * sizeof(*p)) : NULL;
+	if (!p) {
+		free(s);
+		return NULL;
+	}
+	in->owned = p;
+	return in->owned[in->nowned++] = s;
+}
+
+static int add_file(inputs *in, const char *name, const char *path, const char *digest,
+		    mg_error *err)
+{
+	mg_package_file *p = realloc(in->files, (in->n + 1) * sizeof(*p));
+	if (!p)
+		return mg_error_set(err, MG_ENOMEM, "out of memory");
+	in->files = p;
+	mg_package_file *f = &in->files[in->n];
+	f->name = own(in, mg_strdup(name, err));
+	f->path = own(in, mg_strdup(path, err));
+	f->digest = digest ? own(in, mg_strdup(digest, err)) : NULL;
+	if (!f->name || !f->path || (digest && !f->digest))
+		return mg_error_set(err, MG_ENOMEM, "out of memory");
+	in->n++;
+	return 0;
+}
+
+static void inputs_clear(inputs *in)
+{
+	if (in->tmpdir)
+		mg_remove_tree(in->tmpdir);
+	free(in->tmpdir);
+	for (size_t i = 0; i < in->nowned; i++)
+		free(in->owned[i]);
+	free(in->owned);
+	free(in->files);
+}
+
+static int from_dir(inputs *in, const char *dir, mg_error *err)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return mg_error_sys(err, errno == ENOENT ? MG_ENOTFOUND : MG_EIO, errno, "cannot read '%s'", dir);
+	int rc = 0;
+	struct dirent *de;
+	while (!rc && (de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		char *path = mg_path_join(dir, de->d_name, err);
+		struct stat st;
+		if (!path)
+			rc = MG_ENOMEM;
+		else if (stat(path, &st) < 0)
+			rc = mg_error_sys(err, MG_EIO, errno, "cannot read '%s'", path);
+		else if (!S_ISREG(st.st_mode))
+			rc = mg_error_set(err, MG_EINVAL, "'%s' is not a regular file; package takes a folder of files",
+					  path);
+		else
+			rc = add_file(in, de->d_name, path, NULL, err);
+		free(path);
+	}
+	closedir(d);
+	if (!rc && in->n == 0)
+		rc = mg_error_set(err, MG_EINVAL, "'%s' has no files to package", dir);
+	return rc;
+}
+
+/* The files of an artifact: in dir under their titles, or (by_digest) under
+ * their digests' hex, as in a store's blob folder. */
+static int from_manifest(inputs *in, const mg_manifest *m, const char *dir, int by_digest,
+			 const char *ref, mg_error *err)
+{
+	if (m->nlayers == 0)
+		return mg_error_set(err, MG_EINVAL, "'%s' has no files", ref);
+	for (size_t i = 0; i < m->nlayers; i++) {
+		const mg_desc *l = &m->layers[i];
+		if (!l->title || !mg_name_is_safe(l->title))
+			return mg_error_set(err, MG_EINVAL, "layer %s of '%s' has no usable file name", l->digest, ref);
+		char *path = mg_path_join(dir, by_digest ? mg_digest_hex(l->digest) : l->title, err);
+		if (!path)
+			return MG_ENOMEM;
+		int rc = add_file(in, l->title, path, l->digest, err);
+		free(path);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static int resolve(mg_cli *cli, inputs *in, const char *what, const char *out_path, mg_error *err)
+{
+	struct stat st;
+	if (stat(what, &st) == 0) {
+		if (S_ISDIR(st.st_mode))
+			return from_dir(in, what, err);
+		const char *base = strrchr(what, '/');
+		return add_file(in, base ? base + 1 : what, what, NULL, err);
+	}
+	mg_ref *ref = NULL;
+	mg_store *store = NULL;
+	mg_remote *remote = NULL;
+	mg_manifest *m = NULL;
+	int rc = mg_ref_parse(&ref, what, err);
+	if (rc) {
+		mg_error_set(err, MG_EINVAL, "'%s' is neither a file, a folder nor a reference", what);
+		return MG_EINVAL;
+	}
+	if (!ref->registry) {
+		if (!(rc = cli_open_store(&store, err)) &&
+		    !(rc = mg_store_get_manifest(store, ref, &m, in->artifact_digest, err))) {
+			/* read straight from the layout; package checks each digest */
+			char *blobs = mg_path_join(mg_store_root(store), "blobs/sha256", err);
+			rc = blobs ? from_manifest(in, m, blobs, 1, what, err) : MG_ENOMEM;
+			free(blobs);
+		}
+	} else {
+		mg_buf t = MG_BUF_INIT;
+		const char *slash = strrchr(out_path, '/');
+		rc = mg_buf_printf(&t, err, "%.*s.mg-package-XXXXXX", slash ? (int)(slash - out_path + 1) : 0,
+				   out_path);
+		if (!rc && !mkdtemp(t.data))
+			rc = mg_error_sys(err, MG_EIO, errno, "cannot create a temporary folder for '%s'", out_path);
+		if (!rc) {
+			in->tmpdir = mg_buf_detach(&t);
+			if (!(rc = cli_remote_open(cli, ref->registry, &remote, err)) &&
+			    !(rc = mg_pull_remote(remote, ref, in->tmpdir, &m, in->artifact_digest, err)))
+				rc = from_manifest(in, m, in->tmpdir, 0, what, err);
+		}
+		mg_buf_free(&t);
+	}
+	in->has_digest = !rc;
+	mg_manifest_free(m);
+	mg_store_free(store);
+	mg_remote_free(remote);
+	mg_ref_free(ref);
+	return rc;
+}
+
+int cmd_package(mg_cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"report", required_argument, NULL, 'r'},
+		{"output", required_argument, NULL, 'o'},
+		{"sign", required_argument, NULL, 's'},
+		{"no-git", no_argument, NULL, 'G'},
+		CLI_REMOTE_OPTS,
+		CLI_COMMON_OPTS};
+	const char *report = NULL, *out = NULL, *key = NULL;
+	int no_git = 0, c, rc;
+	while ((c = getopt_long(argc, argv, "r:o:s:" CLI_COMMON_SHORT, opts, NULL)) != -1) {
+		if (c == 'r')
+			report = optarg;
+		else if (c == 'o')
+			out = optarg;
+		else if (c == 's')
+			key = optarg;
+		else if (c == 'G')
+			no_git = 1;
+		else if ((rc = cli_common_opt(cli, c)) >= 0)
+			return rc;
+	}
+	if (argc - optind != 1)
+		return cli_usage_error(cli, argc - optind < 1 ? "missing model (REF, DIR or FILE)" : "too many arguments");
+	if (!report)
+		return cli_usage_error(cli, "--report is required (the report.json of the gate run)");
+	if (!out)
+		return cli_usage_error(cli, "-o BUNDLE is required");
+	mg_error err = {0};
+	mg_bundle_format fmt;
+	if (mg_bundle_format_for(out, &fmt, &err))
+		return cli_fail(cli, &err);
+
+	inputs in = {0};
+	mg_git_info *git = NULL;
+	mg_buf ci = MG_BUF_INIT;
+	mg_package_result res = {0};
+	mg_package_opts o = MG_PACKAGE_OPTS_INIT;
+	rc = 0;
+	if (!no_git && (rc = mg_git_info_read(&git, ".", &err)) == MG_ENOTFOUND) {
+		rc = 0;
+		mg_error_clear(&err);
+	}
+	if (rc || resolve(cli, &in, argv[optind], out, &err) ||
+	    mg_package_mtime(git, &o.mtime, &err) || mg_package_ci_run_url(&ci, &err)) {
+		rc = cli_fail(cli, &err);
+		goto done;
+	}
+	o.reference = argv[optind];
+	o.artifact_digest = in.has_digest && in.artifact_digest[0] ? in.artifact_digest : NULL;
+	o.report_path = report;
+	o.sign_key = key;
+	o.git = git;
+	o.ci_run_url = ci.data;
+	if (mg_package_write(out, fmt, in.files, in.n, &o, &res, &err)) {
+		if (res.refused) {
+			fprintf(stderr, "modelgate: refusing to package '%s': %s\n", argv[optind], err.msg);
+			rc = MG_EXIT_GATE;
+		} else {
+			rc = cli_fail(cli, &err);
+		}
+		goto done;
+	}
+	char size[32];
+	mg_format_size(size, sizeof(size), res.bytes);
+	if (cli->json)
+		rc = cli_print_json(json_pack("{s:s, s:s, s:s, s:I, s:I, s:o}", "bundle", out, "artifact_digest",
+					      res.artifact_digest, "manifest_digest", res.manifest_digest, "size",
+					      (json_int_t)res.bytes, "entries", (json_int_t)res.nfiles, "key_id",
+					      res.key_id[0] ? json_string(res.key_id) : json_null()));
+	else if (!cli->quiet)
+		printf("%s: %zu entries, %s, artifact %s%s%s\n", out, res.nfiles, size, res.artifact_digest,
+		       res.key_id[0] ? ", signed by " : ", unsigned", res.key_id);
+done:
+	inputs_clear(&in);
+	mg_git_info_free(git);
+	mg_buf_free(&ci);
+	return rc;
+}

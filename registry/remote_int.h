@@ -1,0 +1,29 @@
+/* Internal to registry/: what remote.c shares with the other files of the
+ * registry client (remote_tags.c). */
+#ifndef MG_REMOTE_INT_H
+#define MG_REMOTE_INT_H
+
+#include "http.h"
+
+#define MG_ACCEPT_MANIFESTS                                                                      \
+	MG_MEDIA_MANIFEST ", " MG_MEDIA_INDEX ", application/vnd.docker.distribution.manifest.v2+json, " \
+	"application/vnd.docker.distribution.manifest.list.v2+json"
+
+struct mg_remote {
+	char *name; /* host[:port] */
+	char *base; /* scheme://host[:port] */
+	int has_user;
+	mg_http *http;
+	mg_remote_opts o;
+};
+
+/* base/v2/repo/kind/ref */
+int mg_remote__url(mg_buf *out, const mg_remote *r, const char *repo, const char *kind,
+		   const char *ref, mg_error *err);
+/* The bearer scope for repo: pull, or pull and push. */
+void mg_remote__scope(char *out, size_t cap, const char *repo, int push);
+/* The error for an answer that is not what the caller expected. */
+int mg_remote__status(const mg_remote *r, const mg_http_req *q, const char *repo,
+		      const char *what, mg_error *err);
+
+#endif
