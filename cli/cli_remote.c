@@ -81,26 +81,11 @@ static void progress_cb(void *ctx, const char *what, uint64_t done, uint64_t tot
 		s->what = NULL;
 }
 
-/* 1 when registry is listed in MODELGATE_INSECURE_REGISTRIES. */
-static int listed_insecure(const char *registry)
-{
-	const char *list = getenv("MODELGATE_INSECURE_REGISTRIES");
-	size_t n = strlen(registry);
-	for (const char *p = list; p && *p;) {
-		size_t k = strcspn(p, ", ");
-		if (k == n && !strncmp(p, registry, n))
-			return 1;
-		p += k;
-		p += strspn(p, ", ");
-	}
-	return 0;
-}
-
 int cli_remote_login(mg_cli *cli, const char *registry, const char *user, const char *password,
 		     mg_remote **out, mg_error *err)
 {
 	mg_remote_opts o = MG_REMOTE_OPTS_INIT;
-	o.insecure = cli->insecure || listed_insecure(registry);
+	o.insecure = cli->insecure || mg_registry_listed_insecure(registry);
 	o.ca_file = cli->ca_file;
 	if (o.ca_file && access(o.ca_file, R_OK) < 0)
 		return mg_error_sys(err, MG_EINVAL, errno, "cannot read CA file '%s'", o.ca_file);

@@ -283,3 +283,17 @@ done:
 	mg_buf_free(&path);
 	return rc;
 }
+
+int mg_registry_listed_insecure(const char *registry)
+{
+	const char *list = getenv("MODELGATE_INSECURE_REGISTRIES");
+	size_t n = strlen(registry);
+	for (const char *p = list; p && *p;) {
+		size_t k = strcspn(p, ", ");
+		if (k == n && !strncmp(p, registry, n))
+			return 1;
+		p += k;
+		p += strspn(p, ", ");
+	}
+	return 0;
+}

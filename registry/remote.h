@@ -58,6 +58,11 @@ char *mg_base64_encode(const void *data, size_t len, mg_error *err);
 /* Decodes base64 into out (appending); MG_EINVAL when malformed. */
 int mg_base64_decode(mg_buf *out, const char *s, mg_error *err);
 
+/* 1 when registry ("host:port") is listed in MODELGATE_INSECURE_REGISTRIES
+ * (comma or space separated): the per-registry setting for plain HTTP or
+ * an unverified certificate, as --insecure is per command. */
+int mg_registry_listed_insecure(const char *registry);
+
 /* ---- a registry ------------------------------------------------------ */
 
 typedef struct mg_remote mg_remote;

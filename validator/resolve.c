@@ -44,23 +44,6 @@ static int file_digest(const char *path, char digest[MG_DIGEST_SIZE], mg_error *
 	return rc;
 }
 
-/* 1 when registry is listed in MODELGATE_INSECURE_REGISTRIES (host:port,
- * comma or space separated), as for the registry commands: a gate's
- * baseline can live in a local plain-HTTP registry. */
-static int listed_insecure(const char *registry)
-{
-	const char *list = getenv("MODELGATE_INSECURE_REGISTRIES");
-	size_t n = strlen(registry);
-	for (const char *p = list; p && *p;) {
-		size_t k = strcspn(p, ", ");
-		if (k == n && !strncmp(p, registry, n))
-			return 1;
-		p += k;
-		p += strspn(p, ", ");
-	}
-	return 0;
-}
-
 /* Pulls ref (local store or registry) into a new temporary folder. */
 static int pull_ref(mg_resolved *r, const mg_ref *ref, mg_manifest **m, mg_error *err)
 {
@@ -74,7 +57,7 @@ static int pull_ref(mg_resolved *r, const mg_ref *ref, mg_manifest **m, mg_error
 	if (ref->registry) {
 		mg_remote *remote = NULL;
 		mg_remote_opts o = MG_REMOTE_OPTS_INIT;
-		o.insecure = listed_insecure(ref->registry);
+		o.insecure = mg_registry_listed_insecure(ref->registry);
 		rc = mg_remote_open(&remote, ref->registry, &o, NULL, NULL, err);
 		if (!rc)
 			rc = mg_pull_remote(remote, ref, r->tmpdir, m, digest, err);
