@@ -46,8 +46,9 @@ int mg_store__blob_path(mg_buf *out, const mg_store *s, const char *digest, mg_e
 	return mg_buf_printf(out, err, "%s/%s", s->blobdir, mg_digest_hex(digest));
 }
 
-/* 1 when path holds nothing but what creating a store puts there before its
- * oci-layout file (by another process now, or one that was killed). */
+/* 1 when path holds nothing but what creating a store puts there (by
+ * another process now, or one that was killed): a process that finds no
+ * oci-layout and then sees it appear must not call the folder foreign. */
 static int dir_is_empty(const char *path)
 {
 	DIR *d = opendir(path);
@@ -59,7 +60,7 @@ static int dir_is_empty(const char *path)
 		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") &&
 		    strcmp(e->d_name, ".lock") && strcmp(e->d_name, ".index.lock") &&
 		    strcmp(e->d_name, "blobs") && strcmp(e->d_name, "index.json") &&
-		    strncmp(e->d_name, ".tmp-", 5)) {
+		    strcmp(e->d_name, "oci-layout") && strncmp(e->d_name, ".tmp-", 5)) {
 			empty = 0;
 			break;
 		}
