@@ -99,6 +99,25 @@ int mg_artifact__check_titles(const char *const *names, size_t n, const char *wh
 	return 0;
 }
 
+int mg_artifact__pull_titles(const mg_manifest *m, const char *dir, const char *what,
+			     const char ***out, mg_error *err)
+{
+	const char **titles = calloc(m->nlayers ? m->nlayers : 1, sizeof(*titles));
+	if (!titles)
+		return mg_error_set(err, MG_ENOMEM, "out of memory");
+	for (size_t i = 0; i < m->nlayers; i++)
+		titles[i] = m->layers[i].title;
+	int rc = mg_artifact__check_titles(titles, m->nlayers, what, err);
+	if (!rc)
+		rc = mg_mkdirs(dir, err);
+	if (rc) {
+		free(titles);
+		return rc;
+	}
+	*out = titles;
+	return 0;
+}
+
 static int check_readable(const char *path, mg_error *err)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -240,15 +259,13 @@ int mg_pull_local(mg_store *s, const mg_ref *ref, const char *dir, mg_manifest *
 	if (rc)
 		return rc;
 	size_t n = m->nlayers;
-	const char **titles = calloc(n ? n : 1, sizeof(*titles));
+	const char **titles = NULL;
 	char **tmps = calloc(n ? n : 1, sizeof(*tmps));
-	if (!titles || !tmps) {
+	if (!tmps) {
 		rc = mg_error_set(err, MG_ENOMEM, "out of memory");
 		goto done;
 	}
-	for (size_t i = 0; i < n; i++)
-		titles[i] = m->layers[i].title;
-	if ((rc = mg_artifact__check_titles(titles, n, digest, err)) || (rc = mg_mkdirs(dir, err)))
+	if ((rc = mg_artifact__pull_titles(m, dir, digest, &titles, err)))
 		goto done;
 	for (size_t i = 0; i < n; i++) /* verify everything first ... */
 		if ((rc = mg_store_export_tmp(s, m->layers[i].digest, dir, &tmps[i], err)))

@@ -179,15 +179,12 @@ int mg_pull_remote(mg_remote *r, const mg_ref *ref, const char *dir, mg_manifest
 	if (rc)
 		goto done;
 	size_t n = m->nlayers;
-	titles = calloc(n ? n : 1, sizeof(*titles));
 	files = calloc(n ? n : 1, sizeof(*files));
-	if (!titles || !files) {
+	if (!files) {
 		rc = mg_error_set(err, MG_ENOMEM, "out of memory");
 		goto done;
 	}
-	for (size_t i = 0; i < n; i++)
-		titles[i] = m->layers[i].title;
-	if ((rc = mg_artifact__check_titles(titles, n, digest, err)) || (rc = mg_mkdirs(dir, err)))
+	if ((rc = mg_artifact__pull_titles(m, dir, digest, &titles, err)))
 		goto done;
 	for (size_t i = 0; i < n && !rc; i++) {
 		char *dest = mg_path_join(dir, titles[i], err);
