@@ -9,7 +9,11 @@
  * last one, which get none.
  *
  *   HELLO  host: u32 version          agent: u32 version, str engine,
- *                                            str engine_version, str arch
+ *                                            str engine_version, str arch,
+ *                                            str cpu_model, u32 ncpu,
+ *                                            str governor, str affinity,
+ *                                            u64 loadavg x 1000 (all ones:
+ *                                            unknown), str kernel
  *   HAVE   str digest                 agent: u8 present (and verified)
  *   PUT    str digest, u64 total, u64 offset, bytes to the frame's end
  *                                     agent, after the last chunk: OK
@@ -34,7 +38,7 @@
 #include "runners/tensor.h"
 #include "util/util.h"
 
-#define MG_PROTO_VERSION 1
+#define MG_PROTO_VERSION 2
 #define MG_FRAME_HEADER 5
 /* No frame is larger than this; a longer length is refused unread. */
 #define MG_FRAME_MAX (MG_BUF_MAX - 64)

@@ -29,6 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "runners/sysinfo.h"
 #include "runners/tensor.h"
 #include "util/util.h"
 
@@ -67,6 +68,7 @@ typedef struct mg_target_info {
 	const char *engine_version; /* "1.30.0" */
 	int emulated;               /* latency is not a real device's */
 	uint64_t bytes_uploaded;    /* agent and library bytes copied (ssh) */
+	const mg_sysinfo *sys;      /* the machine, as the agent saw it there */
 } mg_target_info;
 
 /* Starts the agent on the target named by spec and says hello. Usage errors

@@ -13,6 +13,7 @@
 #include "runners/runners.h"
 
 #include <errno.h>
+#include <math.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +33,7 @@ struct mg_target {
 	mg_target_info info;
 	char *spec;
 	char kind[16], arch[64], engine[64], engine_version[64];
+	mg_sysinfo sys;
 	int timeout_ms;
 	int dead;
 	int hello_pending; /* HELLO sent, its answer not read yet */
@@ -152,6 +154,14 @@ static int finish_hello(mg_target *t, mg_error *err)
 	mg_proto_get_str(&r, t->engine, sizeof(t->engine));
 	mg_proto_get_str(&r, t->engine_version, sizeof(t->engine_version));
 	mg_proto_get_str(&r, t->arch, sizeof(t->arch));
+	mg_sysinfo *si = &t->sys;
+	mg_proto_get_str(&r, si->cpu_model, sizeof(si->cpu_model));
+	si->ncpu = mg_proto_get_u32(&r);
+	mg_proto_get_str(&r, si->governor, sizeof(si->governor));
+	mg_proto_get_str(&r, si->affinity, sizeof(si->affinity));
+	uint64_t load = mg_proto_get_u64(&r);
+	si->loadavg1 = load == UINT64_MAX ? NAN : (double)load / 1000;
+	mg_proto_get_str(&r, si->kernel, sizeof(si->kernel));
 	if ((rc = reply_done(t, &r, "HELLO", err)))
 		return rc;
 	if (version != MG_PROTO_VERSION) {
@@ -212,6 +222,7 @@ int mg_target_start(mg_target **out, const char *spec, const mg_target_opts *opt
 	t->info.engine_version = t->engine_version;
 	t->info.emulated = t->tp.emulated;
 	t->info.bytes_uploaded = t->tp.bytes_uploaded;
+	t->info.sys = &t->sys;
 	*out = t;
 	return 0;
 }

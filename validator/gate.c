@@ -249,13 +249,7 @@ mg_target *mg_gate__get_target(run_ctx *c, const mg_target_config *tc, const cha
 		if (rt && !rt->error)
 			rt->error = strdup(err.msg);
 	} else if (rt && !rt->fingerprint) {
-		const mg_target_info *ti = mg_target_get_info(o->t);
-		char engine[128];
-		snprintf(engine, sizeof(engine), "%s %s", ti->engine, ti->engine_version);
-		/* local and emulated targets run on this machine; for a device over
-		 * ssh or exec only what its agent reported is known */
-		int here = !strcmp(ti->kind, "local") || !strcmp(ti->kind, "qemu");
-		rt->fingerprint = mg_fingerprint_host(engine, ti->arch, ti->emulated, here);
+		rt->fingerprint = mg_fingerprint_of(mg_target_get_info(o->t));
 	}
 	*why = o->error ? o->error : "cannot start the target";
 	return o->t;

@@ -20,11 +20,10 @@ int mg_resolve(mg_resolved *out, const char *spec, const char *dir, int want_mod
 	       mg_error *err);
 void mg_resolved_clear(mg_resolved *r);
 
-/* A fingerprint with the engine and architecture a target reported, and,
- * when the target runs on this machine (local, emulated), this machine's
- * CPU, governor, pinning, load and kernel (else those stay unknown). Caller
- * frees with mg_fingerprint_free (report.h). */
-mg_fingerprint *mg_fingerprint_host(const char *engine, const char *arch, int emulated, int here);
+/* The fingerprint of a target, from what its agent reported (caller frees
+ * with mg_fingerprint_free, report.h). */
+struct mg_target_info;
+mg_fingerprint *mg_fingerprint_of(const struct mg_target_info *ti);
 
 /* Bytes of the file after zstd compression (level 19), streamed. */
 int mg_compressed_size(const char *path, uint64_t *out, mg_error *err);

@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +34,7 @@
 #include "runners/agent/engine.h"
 #include "runners/agent/sha256.h"
 #include "runners/protocol.h"
+#include "runners/sysinfo.h"
 
 #ifndef MG_VERSION
 #define MG_VERSION "0"
@@ -149,6 +151,14 @@ static int do_hello(agent *a, mg_proto_r *r, mg_error *err)
 	mg_proto_str(&w, a->ops->name);
 	mg_proto_str(&w, a->ops->version(a->engine));
 	mg_proto_str(&w, u.machine);
+	mg_sysinfo si;
+	mg_sysinfo_read(&si);
+	mg_proto_str(&w, si.cpu_model);
+	mg_proto_u32(&w, si.ncpu);
+	mg_proto_str(&w, si.governor);
+	mg_proto_str(&w, si.affinity);
+	mg_proto_u64(&w, isnan(si.loadavg1) ? UINT64_MAX : (uint64_t)(si.loadavg1 * 1000 + 0.5));
+	mg_proto_str(&w, si.kernel);
 	return send_reply(a, &w, err);
 }
 

@@ -71,6 +71,13 @@ unreachable_target_is_an_error_not_a_failure() {
 	json_ok "j['targets'][0]['error'] is not None and j['targets'][0]['spec'] == 'exec:false'" r.json
 }
 
+emulated_target_reports_its_own_machine() {
+	# the agent under qemu describes the machine it sees: aarch64, emulated
+	expect_exit 0 mg gate --only latency --target host=qemu-aarch64 --report r.json
+	json_ok "(lambda f: f['arch'] == 'aarch64' and f['emulated'] and f['cpu_model'].startswith('arm ') and f['cpu_count'] >= 1)(j['targets'][0]['fingerprint'])" r.json
+	json_ok "[g for g in j['gates'] if g['name'] == 'latency'][0]['fingerprint']['emulated']" r.json
+}
+
 ci_only_gates_run_only_in_ci() {
 	"$PY" - <<'PY' || fail "cannot write ci.json"
 import json
@@ -122,6 +129,7 @@ check worse_model_fails_accuracy_and_fidelity worse_model_fails_accuracy_and_fid
 check slower_model_fails_latency slower_model_fails_latency
 check bad_configs_stop_before_anything_runs bad_configs_stop_before_anything_runs
 check unreachable_target_is_an_error_not_a_failure unreachable_target_is_an_error_not_a_failure
+check emulated_target_reports_its_own_machine emulated_target_reports_its_own_machine
 check ci_only_gates_run_only_in_ci ci_only_gates_run_only_in_ci
 check github_actions_get_summary_outputs_and_annotations github_actions_get_summary_outputs_and_annotations
 check store_references_work_as_model_and_baseline store_references_work_as_model_and_baseline
