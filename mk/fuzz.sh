@@ -11,8 +11,8 @@ LIB_SRC=$(ls util/*.c registry/*.c runners/*.c validator/report*.c)
 for f in tests/fuzz/fuzz_*.c; do
 	name=$(basename "$f" .c)
 	echo "== $name"
-	clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -I. \
-		$LIB_SRC "$f" $(pkg-config --cflags --libs jansson libcrypto) -lm -o "$OUT/$name"
+	clang -std=c11 -D_GNU_SOURCE -DMG_VERSION='"fuzz"' -g -O1 -fsanitize=fuzzer,address,undefined -I. \
+		$LIB_SRC "$f" $(pkg-config --cflags --libs jansson libcrypto libcurl) -lpthread -lm -o "$OUT/$name"
 	mkdir -p "$OUT/corpus/$name"
 	seeds=""
 	[ -d "tests/fuzz/corpus/$name" ] && seeds="tests/fuzz/corpus/$name"
