@@ -68,6 +68,9 @@ registry_start() {
 	fi
 	docker-registry serve "$REG_DIR/config.yml" >"$REG_LOG" 2>&1 &
 	_pids="$_pids $!"
+	# inside a check (a subshell) the file's EXIT trap is not inherited, and
+	# this _pids is the subshell's own: stop it when the check ends
+	[ "$BASH_SUBSHELL" -gt 0 ] && trap _cleanup EXIT
 	REG=localhost:$port
 	if [ "$auth" = auth ]; then
 		wait_http "https://127.0.0.1:$port/v2/" --cacert "$REG_CA"
