@@ -10,20 +10,7 @@
 # compress: this measures the pipeline (read, hash, zstd framing, write),
 # not zstd's ratio. Run by bench/run.sh (MODELGATE, BENCH_OUT, BENCH_RAW,
 # BENCH_RUNS, BENCH_WARMUP, BENCH_TMPDIR); needs about 4x the file size free.
-set -euo pipefail
-
-die() {
-	echo "bench_package: $*" >&2
-	exit 1
-}
-
-: "${MODELGATE:?set MODELGATE to the modelgate binary}"
-out=${BENCH_OUT:-/dev/stdout}
-raw=${BENCH_RAW:-}
-runs=${BENCH_RUNS:-5}
-warmup=${BENCH_WARMUP:-1}
-size_mib=${BENCH_SIZE_MIB:-1024}
-tmpbase=${BENCH_TMPDIR:-${TMPDIR:-/tmp}}
+. "$(dirname "$0")/lib.sh"
 
 for t in hyperfine tar zstd awk df python3; do
 	command -v "$t" >/dev/null || die "'$t' is not installed (make deps installs hyperfine and zstd)"

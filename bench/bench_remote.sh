@@ -18,14 +18,8 @@
 # the ratios are modelgate's mean over each peer's mean.
 # Run by bench/run.sh (MODELGATE, BENCH_OUT, BENCH_RAW, BENCH_RUNS,
 # BENCH_WARMUP, BENCH_TMPDIR, BENCH_SIZE_MIB). Needs about 5 GiB free.
-set -euo pipefail
-die() { echo "bench_remote: $*" >&2; exit 1; }
-: "${MODELGATE:?set MODELGATE to the modelgate binary}"
-out=${BENCH_OUT:-/dev/stdout}
-raw=${BENCH_RAW:-}
-runs=${BENCH_RUNS:-5}
-warmup=${BENCH_WARMUP:-1}
-size_mib=${BENCH_SIZE_MIB:-1024}
+. "$(dirname "$0")/lib.sh"
+
 for t in hyperfine skopeo docker-registry curl python3 sha256sum; do
 	command -v "$t" >/dev/null || die "'$t' is not installed (make deps)"
 done

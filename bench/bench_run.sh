@@ -12,15 +12,8 @@
 #             request, minus the engine's model load), median of BENCH_RUNS*4
 #             runs, and the whole command's wall time; must be under 50 ms.
 # Run by bench/run.sh with MODELGATE and BENCH_OUT set.
-set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 
-die() {
-	echo "bench_run: $*" >&2
-	exit 1
-}
-
-: "${MODELGATE:?set MODELGATE to the modelgate binary}"
-out=${BENCH_OUT:-/dev/stdout}
 rounds=${BENCH_ROUNDS:-7}
 iters=${BENCH_ITERS:-5000}
 runs=$(( ${BENCH_RUNS:-5} * 4 ))

@@ -16,20 +16,7 @@
 # BENCH_RUNS, BENCH_WARMUP, BENCH_TMPDIR, BENCH_SIZE_MIB). All data lives in
 # one mktemp -d folder, removed at exit; it needs about 6 times the file
 # size free (6 GiB).
-set -euo pipefail
-
-die() {
-	echo "bench_store: $*" >&2
-	exit 1
-}
-
-: "${MODELGATE:?set MODELGATE to the modelgate binary}"
-out=${BENCH_OUT:-/dev/stdout}
-raw=${BENCH_RAW:-}
-runs=${BENCH_RUNS:-5}
-warmup=${BENCH_WARMUP:-1}
-size_mib=${BENCH_SIZE_MIB:-1024}
-tmpbase=${BENCH_TMPDIR:-${TMPDIR:-/tmp}}
+. "$(dirname "$0")/lib.sh"
 
 for t in hyperfine skopeo sha256sum openssl cp cmp awk df; do
 	command -v "$t" >/dev/null ||
