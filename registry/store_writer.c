@@ -13,6 +13,11 @@
 #include <unistd.h>
 
 #define CHUNK (4u << 20)
+/* Large blobs are written around the page cache: downloading, hashing and
+ * writing then fit the two cores with the registry's share, and a 1 GiB
+ * model does not push the rest of the machine's cache out. Reading it
+ * afterwards comes from the disk. */
+#define DIRECT_MIN ((uint64_t)64 << 20)
 
 struct mg_vfile {
 	char *dest;
@@ -63,7 +68,7 @@ int mg_vfile_open(mg_vfile **out, const char *dir, const char *dest, const char 
 	if (!rc)
 		rc = mg_tmpfile_open(&f->fd, &f->tmp, dir, err);
 	if (!rc)
-		rc = mg_writer_new(&f->w, f->fd, dest, CHUNK, err);
+		rc = mg_writer_new(&f->w, f->fd, dest, CHUNK, size >= DIRECT_MIN, err);
 	if (rc) {
 		mg_vfile_free(f);
 		return rc;

@@ -31,11 +31,46 @@ struct mg_writer {
 	int started;
 	uint64_t written;  /* bytes written so far (writer thread only) */
 	uint64_t flushed;  /* bytes handed to writeback so far */
+	int direct;
 };
 
 /* Start writeback every window, so the final fsync has little left to
  * wait for (the kernel would otherwise hold it all in the page cache). */
 #define WRITEBACK_WINDOW ((uint64_t)32 << 20)
+
+#define DIRECT_ALIGN 4096
+
+static void set_direct(mg_writer *w, int on)
+{
+	int fl = fcntl(w->fd, F_GETFL);
+	if (fl < 0 || fcntl(w->fd, F_SETFL, on ? fl | O_DIRECT : fl & ~O_DIRECT) < 0)
+		on = 0;
+	w->direct = on;
+}
+
+static int write_buffer(mg_writer *w, const char *buf, size_t len, mg_error *e)
+{
+	if (w->direct && len % DIRECT_ALIGN) /* the tail: direct writes take whole blocks */
+		set_direct(w, 0);
+	off_t at = w->direct ? lseek(w->fd, 0, SEEK_CUR) : 0;
+	int rc = mg_write_all(w->fd, buf, len, w->name, e);
+	if (rc && w->direct && at >= 0 && lseek(w->fd, at, SEEK_SET) == at) {
+		/* not every file system takes direct writes: again through the cache */
+		set_direct(w, 0);
+		*e = (mg_error){0};
+		rc = mg_write_all(w->fd, buf, len, w->name, e);
+	}
+	if (rc)
+		return rc;
+	w->written += len;
+	if (!w->direct && w->written - w->flushed >= WRITEBACK_WINDOW) {
+		/* best effort: not every file (a pipe) supports it */
+		sync_file_range(w->fd, (off_t)w->flushed, (off_t)(w->written - w->flushed),
+				SYNC_FILE_RANGE_WRITE);
+		w->flushed = w->written;
+	}
+	return 0;
+}
 
 static void *writer_main(void *arg)
 {
@@ -49,16 +84,7 @@ static void *writer_main(void *arg)
 		size_t i = w->tail;
 		pthread_mutex_unlock(&w->mu);
 		mg_error e = {0};
-		int rc = w->failed ? 0 : mg_write_all(w->fd, w->bufs[i], w->lens[i], w->name, &e);
-		if (!rc) {
-			w->written += w->lens[i];
-			if (w->written - w->flushed >= WRITEBACK_WINDOW) {
-				/* best effort: not every file (a pipe) supports it */
-				sync_file_range(w->fd, (off_t)w->flushed, (off_t)(w->written - w->flushed),
-						SYNC_FILE_RANGE_WRITE);
-				w->flushed = w->written;
-			}
-		}
+		int rc = w->failed ? 0 : write_buffer(w, w->bufs[i], w->lens[i], &e);
 		pthread_mutex_lock(&w->mu);
 		if (rc && !w->failed) {
 			w->failed = 1;
@@ -91,7 +117,8 @@ void mg_writer_free(mg_writer *w)
 	free(w);
 }
 
-int mg_writer_new(mg_writer **out, int fd, const char *name, size_t chunk, mg_error *err)
+int mg_writer_new(mg_writer **out, int fd, const char *name, size_t chunk, int direct,
+		  mg_error *err)
 {
 	mg_writer *w = calloc(1, sizeof(*w));
 	if (!w)
@@ -102,11 +129,13 @@ int mg_writer_new(mg_writer **out, int fd, const char *name, size_t chunk, mg_er
 	pthread_cond_init(&w->cv, NULL);
 	int ok = (w->name = strdup(name)) != NULL;
 	for (int i = 0; ok && i < MG_WRITER_BUFS; i++)
-		ok = (w->bufs[i] = malloc(chunk)) != NULL;
+		ok = (w->bufs[i] = aligned_alloc(DIRECT_ALIGN, chunk)) != NULL;
 	if (!ok) {
 		mg_writer_free(w);
 		return mg_error_set(err, MG_ENOMEM, "out of memory");
 	}
+	if (direct)
+		set_direct(w, 1); /* before the thread starts: then only it changes it */
 	int e = pthread_create(&w->thread, NULL, writer_main, w);
 	if (e) {
 		mg_writer_free(w);
@@ -168,7 +197,7 @@ int mg_copy_hash(int in_fd, const char *in_name, int out_fd, const char *out_nam
 	uint64_t total = 0;
 	int rc = mg_hash_new(&h, err);
 	if (!rc && out_fd >= 0)
-		rc = mg_writer_new(&w, out_fd, out_name, CHUNK, err);
+		rc = mg_writer_new(&w, out_fd, out_name, CHUNK, 0, err);
 	else if (!rc && !(own = malloc(CHUNK)))
 		rc = mg_error_set(err, MG_ENOMEM, "out of memory");
 	if (rc)

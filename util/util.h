@@ -142,7 +142,11 @@ int mg_name_is_safe(const char *name);
  * order. At most a few buffers of chunk bytes are in flight. */
 typedef struct mg_writer mg_writer;
 
-int mg_writer_new(mg_writer **out, int fd, const char *name, size_t chunk, mg_error *err);
+/* direct: write around the page cache (O_DIRECT) where the file system
+ * allows it: no copy into the cache and no writeback to wait for, but the
+ * file is not in memory afterwards. chunk: a multiple of 4096. */
+int mg_writer_new(mg_writer **out, int fd, const char *name, size_t chunk, int direct,
+		  mg_error *err);
 /* A free buffer of *cap bytes (waits for one). */
 char *mg_writer_buffer(mg_writer *w, size_t *cap);
 /* Queues the buffer last returned, filled with len bytes; fails with the
