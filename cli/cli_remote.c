@@ -2,7 +2,11 @@
  * TLS options, and showing transfer progress on stderr: one line per
  * transfer, rewritten in place on a terminal (bytes, rate, ETA); plain
  * lines every few seconds otherwise (CI logs), and a closing line for
- * transfers that showed any; nothing with -q. */
+ * transfers that showed any; nothing with -q. Two settings that tests use
+ * to reach chunked uploads and paged lists with little data come from the
+ * environment: MODELGATE_CHUNK_SIZE (bytes; larger blobs are uploaded in
+ * chunks of this size) and MODELGATE_PAGE_SIZE (entries asked for per page
+ * of a tag or repository list). */
 #include "cli.h"
 #include "registry/remote.h"
 
@@ -81,6 +85,23 @@ static void progress_cb(void *ctx, const char *what, uint64_t done, uint64_t tot
 		s->what = NULL;
 }
 
+/* A positive whole number from the environment variable name, at most
+ * max; *out is unchanged when it is unset or empty. */
+static int env_count(const char *name, uint64_t max, uint64_t *out, mg_error *err)
+{
+	const char *s = getenv(name);
+	if (!s || !*s)
+		return 0;
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || *end || *s == '-' || v == 0 || v > max)
+		return mg_error_set(err, MG_EINVAL, "%s='%s' is not a whole number from 1 to %llu", name,
+				    s, (unsigned long long)max);
+	*out = v;
+	return 0;
+}
+
 int cli_remote_login(mg_cli *cli, const char *registry, const char *user, const char *password,
 		     mg_remote **out, mg_error *err)
 {
@@ -89,6 +110,11 @@ int cli_remote_login(mg_cli *cli, const char *registry, const char *user, const 
 	o.ca_file = cli->ca_file;
 	if (o.ca_file && access(o.ca_file, R_OK) < 0)
 		return mg_error_sys(err, MG_EINVAL, errno, "cannot read CA file '%s'", o.ca_file);
+	uint64_t page = 0;
+	int rc = env_count("MODELGATE_CHUNK_SIZE", UINT64_MAX / 2, &o.chunk_size, err);
+	if (rc || (rc = env_count("MODELGATE_PAGE_SIZE", 100000, &page, err)))
+		return rc;
+	o.page_size = (unsigned)page;
 	if (!cli->quiet) {
 		const char *iv = getenv("MODELGATE_PROGRESS_INTERVAL");
 		display.tty = isatty(STDERR_FILENO);

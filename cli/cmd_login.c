@@ -1,7 +1,8 @@
 /* modelgate login HOST -u USER --password-stdin: check credentials with
  * the registry and store them the way docker does (base64 "auth" under
  * "auths" in $DOCKER_CONFIG/config.json or ~/.docker/config.json, mode
- * 0600), where push, pull and copy find them. The password is read from
+ * 0600), where push, pull and copy find them; also when the file names a
+ * credsStore (helpers are only read, never written). The password is read from
  * standard input only, so it never shows in a process list or history. */
 #include "cli.h"
 #include "registry/remote.h"

@@ -1,4 +1,6 @@
-/* modelgate ls [REPO]: the tagged versions in the local store. */
+/* modelgate ls [REPO | HOST/REPO | HOST:PORT | HOST/]: the tagged versions
+ * in the local store or in a registry repository, or the repositories of a
+ * registry (its catalog). */
 #include "cli.h"
 #include "registry/remote.h"
 
@@ -110,11 +112,60 @@ static int ls_remote(mg_cli *cli, const char *arg)
 	if (arr)
 		rc = cli_print_json(arr);
 done:
-	for (size_t i = 0; i < n; i++)
-		free(tags[i]);
-	free(tags);
+	mg_remote_list_free(tags, n);
 	mg_remote_free(remote);
 	mg_ref_free(ref);
+	return rc;
+}
+
+/* The registry s names alone, without a repository: "HOST:PORT",
+ * "localhost", or a host with a slash after it ("ghcr.io/"); a bare name
+ * without a port is a repository of the local store. Into out. */
+static int registry_alone(const char *s, char *out, size_t cap)
+{
+	size_t n = strlen(s);
+	int slash = n > 1 && s[n - 1] == '/';
+	n -= (size_t)slash;
+	if (!n || n >= cap || memchr(s, '/', n) ||
+	    strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]") < n)
+		return 0;
+	const char *colon = memrchr(s, ':', n);
+	int port = colon && colon + 1 < s + n &&
+		   strspn(colon + 1, "0123456789") == (size_t)(s + n - colon - 1);
+	int local = n == 9 && !strncmp(s, "localhost", 9);
+	if (!port && !local && !(slash && (memchr(s, '.', n) || memchr(s, ':', n))))
+		return 0;
+	memcpy(out, s, n);
+	out[n] = '\0';
+	return 1;
+}
+
+/* ls HOST: the repositories of a registry, one per line as HOST/REPO. */
+static int ls_catalog(mg_cli *cli, const char *host)
+{
+	mg_error err = {0};
+	mg_remote *remote = NULL;
+	char **repos = NULL;
+	size_t n = 0;
+	int rc = 0;
+	if (cli_remote_open(cli, host, &remote, &err) ||
+	    mg_remote_list_repositories(remote, &repos, &n, &err)) {
+		rc = cli_fail(cli, &err);
+		goto done;
+	}
+	json_t *arr = cli->json ? json_array() : NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (arr)
+			json_array_append_new(arr, json_pack("{s:s++, s:s}", "repository", host, "/",
+							     repos[i], "name", repos[i]));
+		else
+			printf("%s/%s\n", host, repos[i]);
+	}
+	if (arr)
+		rc = cli_print_json(arr);
+done:
+	mg_remote_list_free(repos, n);
+	mg_remote_free(remote);
 	return rc;
 }
 
@@ -132,6 +183,9 @@ int cmd_ls(mg_cli *cli, int argc, char **argv)
 	mg_store *store = NULL;
 	mg_store_entry *e = NULL;
 	size_t n = 0;
+	char host[300];
+	if (repo && registry_alone(repo, host, sizeof(host)))
+		return ls_catalog(cli, host);
 	if (repo && !remote_repo(repo))
 		return ls_remote(cli, repo);
 	if (cli_open_store(&store, &err) || mg_store_list(store, &e, &n, &err)) {

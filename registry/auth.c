@@ -1,7 +1,8 @@
 /* Registry credentials: where they come from (our environment variables,
- * the CI's own tokens, docker's config.json), and `login`, which stores
- * them the way docker does (base64 "user:password" under "auths", file
- * mode 0600, replaced atomically). Passwords never reach a message. */
+ * the CI's own tokens, docker's config.json and the credential helpers it
+ * names), and `login`, which stores them the way docker does without a
+ * credential store (base64 "user:password" under "auths", file mode 0600,
+ * replaced atomically). Passwords never reach a message. */
 #include "http.h"
 
 #include <errno.h>
@@ -77,15 +78,16 @@ int mg_auth_parse_token(const char *json, size_t len, char **token, mg_error *er
 	return rc;
 }
 
-/* The "auths" entry for registry: the key as given, or with a scheme. */
-static json_t *auths_entry(json_t *auths, const char *registry)
+/* The entry for registry in an object keyed by registry ("auths",
+ * "credHelpers"): the key as given, or with a scheme (and a path). */
+static json_t *registry_entry(json_t *obj, const char *registry)
 {
-	json_t *e = json_object_get(auths, registry);
+	json_t *e = json_object_get(obj, registry);
 	if (e)
 		return e;
 	const char *key;
 	json_t *v;
-	json_object_foreach(auths, key, v) {
+	json_object_foreach(obj, key, v) {
 		const char *k = key;
 		if (!strncmp(k, "https://", 8))
 			k += 8;
@@ -98,17 +100,47 @@ static json_t *auths_entry(json_t *auths, const char *registry)
 	return NULL;
 }
 
+/* The helper name at key (a string), checked: 0 and a copy in *helper,
+ * MG_ENOTFOUND when there is none. */
+static int helper_name(json_t *v, const char *what, const char *registry, char **helper,
+		       mg_error *err)
+{
+	const char *name = json_string_value(v);
+	if (!v || (name && !*name))
+		return MG_ENOTFOUND;
+	if (!name || strchr(name, '/') || strlen(name) > 200)
+		return mg_error_set(err, MG_EINVAL, "docker config: the %s for '%s' is not the NAME of a "
+				    "program docker-credential-NAME", what, registry);
+	if (!(*helper = strdup(name)))
+		return mg_error_set(err, MG_ENOMEM, "out of memory");
+	return 0;
+}
+
+/* Docker asks the host's credHelpers entry, else the credsStore when one
+ * is configured, else "auths". Here an "auths" entry that holds
+ * credentials comes before the credsStore, because `modelgate login`
+ * writes "auths" even where a credsStore is configured (it does not talk
+ * to stores). Docker leaves its own "auths" entries empty when it uses a
+ * store, so those still go to the store. */
 int mg_auth_from_docker_config(const char *json, size_t len, const char *registry, char **user,
-			       char **password, mg_error *err)
+			       char **password, char **helper, mg_error *err)
 {
 	json_error_t jerr;
 	json_t *j = json_loadb(json, len, 0, &jerr);
 	if (!j)
 		return mg_error_set(err, MG_EINVAL, "docker config is not valid JSON: line %d, column %d: %s",
 				    jerr.line, jerr.column, jerr.text);
-	int rc = 0;
+	int rc = MG_ENOTFOUND;
 	mg_buf dec = MG_BUF_INIT;
-	json_t *e = auths_entry(json_object_get(j, "auths"), registry);
+	*user = *password = NULL;
+	if (helper) {
+		*helper = NULL;
+		rc = helper_name(registry_entry(json_object_get(j, "credHelpers"), registry),
+				 "credHelpers entry", registry, helper, err);
+		if (rc != MG_ENOTFOUND)
+			goto done;
+	}
+	json_t *e = registry_entry(json_object_get(j, "auths"), registry);
 	const char *auth = json_string_value(json_object_get(e, "auth"));
 	const char *u = json_string_value(json_object_get(e, "username"));
 	const char *p = json_string_value(json_object_get(e, "password"));
@@ -123,18 +155,20 @@ int mg_auth_from_docker_config(const char *json, size_t len, const char *registr
 		u = dec.data;
 		p = colon + 1;
 	}
-	if (!u || !p) {
-		rc = MG_ENOTFOUND;
+	if (u && p) {
+		*user = strdup(u);
+		*password = strdup(p);
+		rc = 0;
+		if (!*user || !*password) {
+			free(*user);
+			free(*password);
+			*user = *password = NULL;
+			rc = mg_error_set(err, MG_ENOMEM, "out of memory");
+		}
 		goto done;
 	}
-	*user = strdup(u);
-	*password = strdup(p);
-	if (!*user || !*password) {
-		free(*user);
-		free(*password);
-		*user = *password = NULL;
-		rc = mg_error_set(err, MG_ENOMEM, "out of memory");
-	}
+	if (helper)
+		rc = helper_name(json_object_get(j, "credsStore"), "credsStore", registry, helper, err);
 done:
 	if (dec.data)
 		memset(dec.data, 0, dec.len);
@@ -185,19 +219,23 @@ int mg_auth_lookup(const char *registry, char **user, char **password, mg_error 
 		return set_pair(user, password, env("GITHUB_ACTOR") ? env("GITHUB_ACTOR") : "x-access-token",
 				env("GITHUB_TOKEN"), err);
 	mg_buf path = MG_BUF_INIT, text = MG_BUF_INIT;
+	char *helper = NULL;
 	int rc = mg_auth_config_path(&path, NULL);
 	if (!rc)
 		rc = mg_file_read(&text, path.data, 4u << 20, NULL);
 	if (!rc) {
 		mg_error e = {0};
-		rc = mg_auth_from_docker_config(text.data, text.len, registry, user, password, &e);
+		rc = mg_auth_from_docker_config(text.data, text.len, registry, user, password, &helper, &e);
+		if (!rc && helper)
+			rc = mg_auth_helper_get(helper, registry, user, password, &e);
 		if (rc && rc != MG_ENOTFOUND) /* name the file */
 			mg_error_set(err, rc, "'%s': %s", path.data, e.msg);
 	}
 	if (rc == MG_ENOTFOUND || (rc && !text.data))
-		rc = 0; /* no file or no entry: anonymous */
+		rc = 0; /* no file, no entry, or the helper has none: anonymous */
 	if (text.data)
 		memset(text.data, 0, text.len);
+	free(helper);
 	mg_buf_free(&text);
 	mg_buf_free(&path);
 	return rc;

@@ -221,6 +221,77 @@ static size_t collect_cb(char *data, size_t size, size_t n, void *ctx)
 	return len;
 }
 
+/* The scope entry [p, p+n) ("type:name:actions"): the length of its
+ * "type:name", and its actions. */
+static size_t scope_resource(const char *p, size_t n, const char **actions, size_t *alen)
+{
+	size_t k = n;
+	while (k && p[k - 1] != ':')
+		k--;
+	*actions = p + k;
+	*alen = n - k;
+	return k ? k - 1 : 0;
+}
+
+/* 1 when the comma-separated list [a, a+n) holds action (or "*"). */
+static int has_action(const char *a, size_t n, const char *action, size_t an)
+{
+	for (const char *end = a + n; a < end;) {
+		size_t k = (size_t)(end - a);
+		const char *comma = memchr(a, ',', k);
+		if (comma)
+			k = (size_t)(comma - a);
+		if ((k == an && !memcmp(a, action, an)) || (k == 1 && *a == '*'))
+			return 1;
+		a += k + 1;
+	}
+	return 0;
+}
+
+/* 1 when some entry of want grants every action of the entry [p, p+n). */
+static int scope_covered(const char *want, const char *p, size_t n)
+{
+	const char *acts;
+	size_t alen, rlen = scope_resource(p, n, &acts, &alen);
+	for (const char *w = want; w && *w;) {
+		size_t wn = strcspn(w, " ");
+		const char *wacts;
+		size_t walen, wrlen = scope_resource(w, wn, &wacts, &walen);
+		int all = wrlen == rlen && !memcmp(w, p, rlen);
+		for (const char *a = acts, *end = acts + alen; all && a < end;) {
+			size_t k = strcspn(a, ", ");
+			if (a + k > end)
+				k = (size_t)(end - a);
+			all = has_action(wacts, walen, a, k);
+			a += k + 1;
+		}
+		if (all)
+			return 1;
+		w += wn + (w[wn] == ' ');
+	}
+	return 0;
+}
+
+int mg_http_merge_scopes(const char *want, const char *challenge, char *out, size_t cap)
+{
+	size_t len = (size_t)snprintf(out, cap, "%s", want ? want : "");
+	if (len >= cap)
+		return -1;
+	for (const char *p = challenge; p && *p;) {
+		size_t n = strcspn(p, " ");
+		if (n && !scope_covered(out, p, n)) {
+			if (len + (len > 0) + n >= cap)
+				return -1;
+			if (len)
+				out[len++] = ' ';
+			memcpy(out + len, p, n);
+			out[len += n] = '\0';
+		}
+		p += n + (p[n] == ' ');
+	}
+	return 0;
+}
+
 /* Fetches a bearer token for scope from the challenge's realm (with the
  * credentials when there are some). 0 and the token; 1 when the realm
  * refused the credentials; an error when it could not be asked. */
@@ -322,6 +393,7 @@ static size_t header_cb(char *data, size_t size, size_t n, void *ctx)
 	size_t len = size * n;
 	if (len >= 5 && !memcmp(data, "HTTP/", 5)) { /* a new answer (after a redirect) */
 		r->location[0] = r->range[0] = r->content_type_out[0] = r->docker_digest[0] = '\0';
+		r->link[0] = '\0';
 		x->www_auth[0] = x->retry_after[0] = x->content_range[0] = '\0';
 		return len;
 	}
@@ -343,6 +415,7 @@ static size_t header_cb(char *data, size_t size, size_t n, void *ctx)
 	} known[] = {
 		{"location", offsetof(mg_http_req, location), 1, sizeof(((mg_http_req *)0)->location)},
 		{"range", offsetof(mg_http_req, range), 1, sizeof(((mg_http_req *)0)->range)},
+		{"link", offsetof(mg_http_req, link), 1, sizeof(((mg_http_req *)0)->link)},
 		{"content-type", offsetof(mg_http_req, content_type_out), 1,
 		 sizeof(((mg_http_req *)0)->content_type_out)},
 		{"docker-content-digest", offsetof(mg_http_req, docker_digest), 1, MG_DIGEST_SIZE},
@@ -542,7 +615,10 @@ static void url_path(const char *url, char *out, size_t cap)
 	snprintf(out, cap, "%.*s", (int)strcspn(p, "?"), p);
 }
 
-/* Answers a 401 challenge: 1 when the request should be sent again. */
+/* Answers a 401 challenge: 1 when the request should be sent again. A
+ * bearer token is asked for the request's scope and for what the challenge
+ * names beyond it (a DELETE needs "delete", which no caller asks for), and
+ * is cached under the request's scope. */
 static int answer_challenge(xfer *x)
 {
 	mg_http *h = x->h;
@@ -556,8 +632,10 @@ static int answer_challenge(xfer *x)
 		return 1;
 	}
 	h->bearer = c;
-	char *tok = NULL;
-	int rc = fetch_token(h, x->r->scope ? x->r->scope : (c.scope[0] ? c.scope : NULL), &tok, &x->err);
+	char *tok = NULL, scope[2048];
+	if (mg_http_merge_scopes(x->r->scope, c.scope, scope, sizeof(scope)))
+		snprintf(scope, sizeof(scope), "%s", x->r->scope ? x->r->scope : "");
+	int rc = fetch_token(h, scope[0] ? scope : NULL, &tok, &x->err);
 	if (rc == 1)
 		return 0;
 	if (rc < 0) {

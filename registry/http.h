@@ -52,6 +52,7 @@ typedef struct mg_http_req {
 	int tls_error; /* the TLS handshake or verification failed */
 	char location[4096];
 	char range[128];       /* Range header of the answer */
+	char link[2048];       /* Link header of the answer (the next page of a list) */
 	char content_type_out[256];
 	char docker_digest[MG_DIGEST_SIZE];
 	mg_buf errbody; /* body of a non-2xx answer (bounded) */
@@ -90,6 +91,11 @@ typedef struct mg_challenge {
 	char scope[512];
 } mg_challenge;
 
+/* The scopes to ask a token for: want (space-separated, may be NULL) and
+ * each scope of the challenge that no scope of want covers (the same
+ * resource with all its actions, or "*"), into out. -1 when out is too
+ * small. (http.c) */
+int mg_http_merge_scopes(const char *want, const char *challenge, char *out, size_t cap);
 /* Parses a WWW-Authenticate value. */
 int mg_http_parse_challenge(const char *value, mg_challenge *out);
 /* Seconds to wait for a Retry-After value (delta seconds or HTTP date),
@@ -100,6 +106,11 @@ long mg_http_retry_after(const char *value, int64_t now);
 int64_t mg_http_range_end(const char *value);
 /* The start of a "Content-Range: bytes S-E/T" header, -1 when malformed. */
 int64_t mg_http_content_range_start(const char *value);
+/* The target of the first link whose rel holds "next" in a Link header
+ * value (RFC 8288: `<URI>; rel="next"`, links separated by commas), into
+ * out: 1 when there is one, 0 when there is none, -1 when the value is
+ * malformed or the target does not fit in cap. */
+int mg_http_link_next(const char *value, char *out, size_t cap);
 /* Backoff in milliseconds before retry number attempt (1, 2, ...):
  * base * 2^(attempt-1), capped, with +-25% jitter from rnd in [0,1). */
 long mg_http_backoff_ms(int attempt, long base_ms, double rnd);

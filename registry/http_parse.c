@@ -1,7 +1,8 @@
 /* The pure parts of the HTTP engine, kept apart from libcurl so that they
  * are easy to test: WWW-Authenticate challenges, Retry-After, the Range
- * and Content-Range headers of uploads and resumed downloads, backoff with
- * jitter, and the registry's JSON error bodies. */
+ * and Content-Range headers of uploads and resumed downloads, the Link
+ * header of paged lists, backoff with jitter, and the registry's JSON error
+ * bodies. */
 #include "http.h"
 
 #include <jansson.h>
@@ -16,6 +17,32 @@ static const char *skip_ws(const char *p)
 	while (*p == ' ' || *p == '\t' || *p == ',')
 		p++;
 	return p;
+}
+
+/* Reads a parameter value at *p into val (truncated to cap): a quoted
+ * string, or a token that ends at any of stop. -1 for an unterminated
+ * quoted string. */
+static int param_value(const char **p, const char *stop, char *val, size_t cap)
+{
+	const char *s = *p;
+	size_t vn = 0;
+	if (*s == '"') {
+		for (s++; *s && *s != '"'; s++) {
+			if (*s == '\\' && s[1])
+				s++;
+			if (vn + 1 < cap)
+				val[vn++] = *s;
+		}
+		if (*s++ != '"')
+			return -1;
+	} else {
+		for (; *s && !strchr(stop, *s); s++)
+			if (vn + 1 < cap)
+				val[vn++] = *s;
+	}
+	val[vn] = '\0';
+	*p = s;
+	return 0;
 }
 
 int mg_http_parse_challenge(const char *value, mg_challenge *out)
@@ -39,23 +66,8 @@ int mg_http_parse_challenge(const char *value, mg_challenge *out)
 		const char *key = p;
 		p += k + 1;
 		char val[1024];
-		size_t vn = 0;
-		if (*p == '"') {
-			for (p++; *p && *p != '"'; p++) {
-				if (*p == '\\' && p[1])
-					p++;
-				if (vn + 1 < sizeof(val))
-					val[vn++] = *p;
-			}
-			if (*p != '"')
-				return MG_EINVAL;
-			p++;
-		} else {
-			for (; *p && *p != ',' && *p != ' '; p++)
-				if (vn + 1 < sizeof(val))
-					val[vn++] = *p;
-		}
-		val[vn] = '\0';
+		if (param_value(&p, ", ", val, sizeof(val)))
+			return MG_EINVAL;
 		char *dst = NULL;
 		size_t cap = 0;
 		if (k == 5 && !strncasecmp(key, "realm", 5))
@@ -121,6 +133,60 @@ int64_t mg_http_content_range_start(const char *value)
 	if (end == p || *end != '-' || s < 0)
 		return -1;
 	return s;
+}
+
+/* 1 when the space-separated list s holds word (case-insensitively). */
+static int has_word(const char *s, const char *word)
+{
+	size_t wn = strlen(word);
+	for (s += strspn(s, " \t"); *s; s += strspn(s, " \t")) {
+		size_t n = strcspn(s, " \t");
+		if (n == wn && !strncasecmp(s, word, n))
+			return 1;
+		s += n;
+	}
+	return 0;
+}
+
+int mg_http_link_next(const char *value, char *out, size_t cap)
+{
+	const char *p = value ? value : "";
+	for (p = skip_ws(p); *p; p = skip_ws(p)) {
+		if (*p != '<')
+			return -1;
+		const char *uri = p + 1, *close = strchr(uri, '>');
+		if (!close)
+			return -1;
+		int next = 0;
+		for (p = close + 1;;) {
+			p += strspn(p, " \t");
+			if (*p != ';')
+				break;
+			p += 1 + strspn(p + 1, " \t");
+			size_t k = strcspn(p, "=;, \t");
+			const char *name = p;
+			char val[256] = "";
+			p += k + strspn(p + k, " \t");
+			if (*p == '=') {
+				p += 1 + strspn(p + 1, " \t");
+				if (param_value(&p, ";, \t", val, sizeof(val)))
+					return -1;
+			}
+			if (k == 3 && !strncasecmp(name, "rel", 3) && has_word(val, "next"))
+				next = 1;
+		}
+		if (*p && *p != ',')
+			return -1;
+		if (next) {
+			size_t n = (size_t)(close - uri);
+			if (!n || n >= cap)
+				return -1;
+			memcpy(out, uri, n);
+			out[n] = '\0';
+			return 1;
+		}
+	}
+	return 0;
 }
 
 long mg_http_backoff_ms(int attempt, long base_ms, double rnd)

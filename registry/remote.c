@@ -325,18 +325,31 @@ static int finish_upload(mg_remote *r, mg_http_req *q, const char *repo, const c
 	return rc;
 }
 
-/* Where the registry says an upload stopped (GET on the upload URL). */
-static int upload_offset(mg_remote *r, mg_buf *loc, const char *scope, uint64_t *off,
-			 mg_error *err)
+/* Where the registry says an interrupted upload stopped (GET on the upload
+ * URL): 0 and *off; 1 when it no longer knows the upload (404: distribution
+ * answers so to an upload URL older than its last answer, and after a
+ * PATCH whose answer was lost the client has no newer one); else an error
+ * that names the registry and the repository. */
+static int upload_offset(mg_remote *r, const char *repo, mg_buf *loc, const char *scope,
+			 uint64_t size, const char *what, uint64_t *off, mg_error *err)
 {
 	mg_http_req q;
 	mg_http_req_init(&q, "GET", loc->data);
 	q.scope = scope;
-	int rc = mg_http_do(r->http, &q, err);
-	int64_t end = q.status == 204 ? mg_http_range_end(q.range) : -1;
-	if (!rc && end < 0)
-		rc = mg_error_set(err, MG_ENET, "registry '%s' lost an upload in progress (%ld)", r->name,
-				  q.status);
+	mg_error e = {0};
+	int rc = mg_http_do(r->http, &q, &e);
+	int64_t end = !rc && q.status == 204 ? mg_http_range_end(q.range) : -1;
+	char why[sizeof(e.msg) + 8];
+	if (rc)
+		snprintf(why, sizeof(why), ": %s", e.msg);
+	else
+		snprintf(why, sizeof(why), " (%ld%s%s)", q.status, q.range[0] ? ", Range " : "", q.range);
+	if (!rc && q.status == 404)
+		rc = 1;
+	else if (rc || end < 0 || (uint64_t)end > size)
+		rc = mg_error_set(err, rc ? rc : MG_ENET, "the upload of '%s' to repository '%s' on "
+				  "registry '%s' was interrupted, and the registry cannot say where it "
+				  "stopped%s", what ? what : "a blob", repo, r->name, why);
 	if (!rc && q.location[0])
 		rc = location_url(loc, r, q.location, NULL, err);
 	if (!rc)
@@ -348,10 +361,14 @@ static int upload_offset(mg_remote *r, mg_buf *loc, const char *scope, uint64_t 
 /* Between two chunks: 1 stops the upload, 0 goes on, < 0 is an error. */
 typedef int (*between_fn)(void *ctx, mg_error *err);
 
-/* Sends size bytes of fd in PATCH chunks from where the registry says it
- * stopped, hashing them (once each) when hash is set. Chunks start at
- * first bytes and double up to the chunk size; between them, between (if
- * set) may stop the upload (*stopped = 1). */
+/* Sends size bytes of fd in PATCH chunks, hashing them (once each) when
+ * hash is set. Chunks start at first bytes and double up to the chunk
+ * size; between them, between (if set) may stop the upload (*stopped = 1).
+ * The registry may ignore Content-Range, so the Range of each answer says
+ * what it holds. After a failure (an answer lost with its connection, 5xx,
+ * a Range other than expected) the upload goes on from where the registry
+ * says it stopped, or starts over when the registry no longer knows it or
+ * holds bytes it was not sent there; at most max_retries times. */
 static int send_chunks(mg_remote *r, const char *repo, mg_buf *loc, const char *scope, int fd,
 		       uint64_t size, mg_hash *hash, uint64_t first, between_fn between, void *bctx,
 		       int *stopped, const char *what, mg_error *err)
@@ -379,8 +396,9 @@ static int send_chunks(mg_remote *r, const char *repo, mg_buf *loc, const char *
 		q.total = size;
 		mg_error e = {0};
 		int prc = mg_http_do(r->http, &q, &e);
-		int64_t end = prc ? -1 : mg_http_range_end(q.range);
-		if (!prc && q.status == 202 && end == (int64_t)(off + n)) {
+		int64_t end = !prc && q.status == 202 ? mg_http_range_end(q.range) : -1;
+		int again = 0; /* 1: start a new upload */
+		if (end >= 0 && (uint64_t)end == off + n) {
 			rc = location_url(loc, r, q.location, NULL, err);
 			off += n;
 			if (size == 0)
@@ -401,14 +419,21 @@ static int send_chunks(mg_remote *r, const char *repo, mg_buf *loc, const char *
 			rc = e.code ? mg_error_set(err, e.code, "%s", e.msg)
 				    : mg_error_set(err, MG_ENET, "registry '%s' kept failing an upload to '%s' "
 						   "(%ld) after %d attempts", r->name, repo, q.status, failures);
+		} else if (end >= 0 && (uint64_t)end < off + n) { /* it kept part of the chunk */
+			rc = location_url(loc, r, q.location, NULL, err);
+			off = (uint64_t)end;
+		} else if (end >= 0) { /* it appended where it was not sent: the upload is spoilt */
+			again = 1;
 		} else { /* ask where it stopped, and go on from there */
 			usleep((useconds_t)mg_http_backoff_ms(failures, r->o.backoff_ms ? r->o.backoff_ms : 500,
 							      (double)rand() / RAND_MAX) * 1000);
-			rc = upload_offset(r, loc, scope, &off, err);
-			if (!rc && off > size)
-				rc = mg_error_set(err, MG_ENET, "registry '%s' claims %llu bytes of a %llu-byte "
-						  "upload", r->name, (unsigned long long)off,
-						  (unsigned long long)size);
+			rc = upload_offset(r, repo, loc, scope, size, what, &off, err);
+			again = rc == 1;
+		}
+		if (again) {
+			long status;
+			rc = start_upload(r, repo, NULL, scope, &status, loc, err);
+			off = 0;
 		}
 		mg_http_req_free(&q);
 	}
@@ -462,24 +487,28 @@ int mg_remote_push_blob_fd(mg_remote *r, const char *repo, int fd, uint64_t size
 	if (!digest && (rc = mg_hash_new(&hash, err)))
 		goto done;
 	int stopped = 0;
-	if ((rc = start_upload(r, repo, NULL, scope, &status, &loc, err)) ||
-	    (rc = send_chunks(r, repo, &loc, scope, fd, size, hash, r->o.chunk_size, NULL, NULL,
-			      &stopped, what, err)))
+	if ((rc = start_upload(r, repo, NULL, scope, &status, &loc, err)))
 		goto done;
 	char got[MG_DIGEST_SIZE];
-	if (hash)
+	rc = send_chunks(r, repo, &loc, scope, fd, size, hash, r->o.chunk_size, NULL, NULL, &stopped,
+			 what, err);
+	if (!rc && hash)
 		mg_hash_final(hash, got);
-	else
+	else if (!rc)
 		memcpy(got, digest, MG_DIGEST_SIZE);
-	if ((rc = location_url(&url, r, loc.data, got, err)))
-		goto done;
-	mg_http_req q;
-	mg_http_req_init(&q, "PUT", url.data);
-	q.scope = scope;
-	rc = finish_upload(r, &q, repo, got, err);
-	mg_http_req_free(&q);
+	if (!rc)
+		rc = location_url(&url, r, loc.data, got, err);
+	if (!rc) {
+		mg_http_req q;
+		mg_http_req_init(&q, "PUT", url.data);
+		q.scope = scope;
+		rc = finish_upload(r, &q, repo, got, err);
+		mg_http_req_free(&q);
+	}
 	if (!rc)
 		memcpy(digest_out, got, MG_DIGEST_SIZE);
+	else if (loc.data)
+		cancel_upload(r, loc.data, scope);
 done:
 	mg_hash_free(hash);
 	mg_buf_free(&loc);

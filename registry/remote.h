@@ -31,27 +31,49 @@ typedef struct mg_remote_opts {
 	uint64_t chunk_size; /* uploads above this go in chunks; 0: 64 MiB */
 	mg_progress_fn progress;
 	void *progress_ctx;
+	unsigned page_size; /* entries asked for per page of a tag or repository list; 0: 100 */
 } mg_remote_opts;
 #define MG_REMOTE_OPTS_VERSION 1
-#define MG_REMOTE_OPTS_INIT {MG_REMOTE_OPTS_VERSION, 0, NULL, 0, 0, 0, 0, NULL, NULL}
+#define MG_REMOTE_OPTS_INIT {MG_REMOTE_OPTS_VERSION, 0, NULL, 0, 0, 0, 0, NULL, NULL, 0}
 
 /* ---- credentials ----------------------------------------------------- */
 
 /* Credentials for registry, first found of: MODELGATE_REGISTRY_USER and
  * MODELGATE_REGISTRY_PASSWORD; the CI's own (GitLab: CI_REGISTRY,
  * CI_REGISTRY_USER, CI_REGISTRY_PASSWORD; GitHub: GITHUB_TOKEN for ghcr.io);
- * the "auths" of $DOCKER_CONFIG/config.json (default ~/.docker). *user and
- * *password are NULL when there are none (anonymous). Caller frees. */
+ * $DOCKER_CONFIG/config.json (default ~/.docker), in the order of
+ * mg_auth_from_docker_config. *user and *password are NULL when there are
+ * none (anonymous; also when a credential helper has none). Caller frees.
+ * A credential helper that is not on PATH is MG_EINVAL, one that fails
+ * MG_ERROR; the error names it and the config file. */
 int mg_auth_lookup(const char *registry, char **user, char **password, mg_error *err);
-/* Finds registry in the text of a docker config.json: 0 and the decoded
- * credentials, MG_ENOTFOUND when it has none for registry. */
+/* Finds registry in the text of a docker config.json, first of: the
+ * "credHelpers" entry for the host; the "auths" entry, when it holds
+ * credentials ("auth", or "username" and "password"); the "credsStore".
+ * 0 and the decoded credentials of "auths"; or 0, *user NULL and in
+ * *helper the NAME of the helper docker-credential-NAME to ask (caller
+ * frees); MG_ENOTFOUND when it has nothing for registry. With helper NULL
+ * only "auths" counts. */
 int mg_auth_from_docker_config(const char *json, size_t len, const char *registry,
-			       char **user, char **password, mg_error *err);
+			       char **user, char **password, char **helper, mg_error *err);
+/* Asks the docker credential helper docker-credential-NAME (found on
+ * PATH) for registry's credentials: `get`, the host on its standard
+ * input. 0 and them; MG_ENOTFOUND when it has none ("credentials not
+ * found", or an empty answer); MG_EINVAL when it is not on PATH or holds
+ * an identity token; MG_ERROR when it fails or answers nonsense. */
+int mg_auth_helper_get(const char *helper, const char *registry, char **user, char **password,
+		       mg_error *err);
+/* Parses a helper's answer to `get` ({"ServerURL", "Username", "Secret"});
+ * program and registry are for messages. Errors as mg_auth_helper_get. */
+int mg_auth_helper_parse(const char *json, size_t len, const char *program, const char *registry,
+			 char **user, char **password, mg_error *err);
 /* The docker config.json path: $DOCKER_CONFIG/config.json or
  * ~/.docker/config.json. */
 int mg_auth_config_path(mg_buf *out, mg_error *err);
 /* Records credentials for registry in the docker config.json (base64
- * "auth"), keeping everything else in it; atomically, mode 0600. */
+ * "auth"), keeping everything else in it; atomically, mode 0600. It writes
+ * "auths" also where a "credsStore" or "credHelpers" is configured (it
+ * does not talk to helpers); lookups find it before the credsStore. */
 int mg_auth_store(const char *registry, const char *user, const char *password, mg_error *err);
 /* base64 (RFC 4648, padded); caller frees. */
 char *mg_base64_encode(const void *data, size_t len, mg_error *err);
@@ -92,8 +114,18 @@ int mg_remote_get_referrers(mg_remote *r, const char *repo, const char *digest,
 			    const char *artifact_type, mg_buf *out, mg_error *err);
 /* Deletes what ref names: a tag, or a manifest (all its tags) by digest. */
 int mg_remote_delete(mg_remote *r, const mg_ref *ref, mg_error *err);
-/* The tags of repo, sorted; caller frees each and the array. */
+/* The tags of repo, sorted (free with mg_remote_list_free). Paged lists
+ * are followed to their end: the Link rel="next" of each answer (on the
+ * registry's own host only), else, after a full page, the next page from
+ * the last entry (?last=); at most MG_LIST_MAX_PAGES pages. */
 int mg_remote_list_tags(mg_remote *r, const char *repo, char ***tags, size_t *n, mg_error *err);
+/* The repositories of the registry (its catalog), sorted, paged as the
+ * tags are; MG_EINVAL or MG_ENOTFOUND when the registry does not offer its
+ * catalog (401, 403, 404). */
+int mg_remote_list_repositories(mg_remote *r, char ***repos, size_t *n, mg_error *err);
+/* Frees the n names of a list and the list (NULL is fine). */
+void mg_remote_list_free(char **names, size_t n);
+#define MG_LIST_MAX_PAGES 10000
 
 /* Blobs. *has is 1 when repo has the blob. */
 int mg_remote_has_blob(mg_remote *r, const char *repo, const char *digest, int *has,

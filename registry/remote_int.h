@@ -1,5 +1,5 @@
 /* Internal to registry/: what remote.c shares with the other files of the
- * registry client (remote_tags.c). */
+ * registry client (remote_tags.c), and with the unit tests. */
 #ifndef MG_REMOTE_INT_H
 #define MG_REMOTE_INT_H
 
@@ -25,5 +25,11 @@ void mg_remote__scope(char *out, size_t cap, const char *repo, int push);
 /* The error for an answer that is not what the caller expected. */
 int mg_remote__status(const mg_remote *r, const mg_http_req *q, const char *repo,
 		      const char *what, mg_error *err);
+/* The URL of the page a Link target names, cur being the page it came
+ * with: a path on the registry, a query on cur, or an absolute URL on the
+ * registry's own scheme, host and port; any other is refused (MG_ENET),
+ * what naming the list in the message. */
+int mg_remote__link_url(mg_buf *out, const mg_remote *r, const char *cur, const char *target,
+			const char *what, mg_error *err);
 
 #endif

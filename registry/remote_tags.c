@@ -1,11 +1,18 @@
-/* Tags and deletion on a registry: the tag list, and deleting a tag or a
- * manifest (with the fallback for registries that cannot delete a tag
- * alone). */
+/* Lists and deletion on a registry: the tag list of a repository and the
+ * registry's catalog of repositories (both paged: followed to their end,
+ * within bounds), and deleting a tag or a manifest (with the fallback for
+ * registries that cannot delete a tag alone). */
 #include "remote_int.h"
 
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+
+/* The most entries a list may have, over all its pages. */
+#define LIST_MAX_ENTRIES 1000000
+/* What a tag or repository name is made of: safe in a query as it is. */
+#define LAST_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-/"
 
 /* HEAD of a manifest: its digest, or MG_ENOTFOUND. */
 static int head_manifest(mg_remote *r, const char *repo, const char *tag,
@@ -81,9 +88,7 @@ int mg_remote_delete(mg_remote *r, const mg_ref *ref, mg_error *err)
 			rc = mg_error_set(err, MG_EINVAL, "registry '%s' cannot delete the tag '%s' alone, and "
 					  "deleting its manifest would also remove the tag '%s' of "
 					  "repository '%s'", r->name, ref->tag, tags[i], ref->repo);
-	for (size_t i = 0; i < n; i++)
-		free(tags[i]);
-	free(tags);
+	mg_remote_list_free(tags, n);
 	if (!rc && !(rc = delete_manifest(r, ref->repo, digest, &status, err)) &&
 	    (status == 400 || status == 405))
 		rc = mg_error_set(err, MG_EINVAL, "registry '%s' does not allow deleting manifests (%ld); "
@@ -91,46 +96,192 @@ int mg_remote_delete(mg_remote *r, const mg_ref *ref, mg_error *err)
 	return rc;
 }
 
+void mg_remote_list_free(char **names, size_t n)
+{
+	for (size_t i = 0; names && i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int mg_remote_list_tags(mg_remote *r, const char *repo, char ***tags, size_t *n, mg_error *err)
+/* One list: what is asked for (base/v2/<path>), the JSON key of its
+ * entries, and for messages what it is and its repository (NULL for the
+ * catalog). */
+typedef struct list_spec {
+	const char *path;
+	const char *key;
+	const char *scope;
+	const char *repo;
+	const char *what;
+} list_spec;
+
+int mg_remote__link_url(mg_buf *out, const mg_remote *r, const char *cur, const char *target,
+			const char *what, mg_error *err)
 {
-	char scope[600];
-	mg_remote__scope(scope, sizeof(scope), repo, 0);
-	mg_buf url = MG_BUF_INIT, body = MG_BUF_INIT;
-	mg_http_req q;
-	int rc = mg_remote__url(&url, r, repo, "tags", "list", err);
-	mg_http_req_init(&q, "GET", url.data);
-	q.scope = scope;
-	q.out = &body;
-	q.out_max = 16u << 20;
-	*tags = NULL;
-	*n = 0;
-	if (!rc)
-		rc = mg_http_do(r->http, &q, err);
-	if (!rc && q.status != 200)
-		rc = mg_remote__status(r, &q, repo, "the tag list", err);
-	json_t *j = rc ? NULL : json_loadb(body.data, body.len, 0, NULL);
-	if (!rc && !json_is_object(j))
-		rc = mg_error_set(err, MG_ENET, "registry '%s' sent a tag list that is not JSON", r->name);
-	json_t *arr = json_object_get(j, "tags");
+	size_t bl = strlen(r->base);
+	mg_buf_reset(out);
+	if (target[0] == '/' && target[1] != '/')
+		return mg_buf_printf(out, err, "%s%s", r->base, target);
+	if (target[0] == '?')
+		return mg_buf_printf(out, err, "%.*s%s", (int)strcspn(cur, "?"), cur, target);
+	if (!strncasecmp(target, r->base, bl) && (target[bl] == '/' || target[bl] == '?'))
+		return mg_buf_printf(out, err, "%s%s", r->base, target + bl);
+	return mg_error_set(err, MG_ENET, "registry '%s' sent a link to the next page of %s that "
+			    "is not on the registry ('%.300s'): not followed", r->name, what, target);
+}
+
+/* The error for an answer to a list request other than 200. */
+static int list_status(const mg_remote *r, const mg_http_req *q, const list_spec *l,
+		       mg_error *err)
+{
+	if (l->repo)
+		return mg_remote__status(r, q, l->repo, l->what, err);
+	char why[256];
+	mg_http_error_text(q, why, sizeof(why));
+	if (q->status != 401 && q->status != 403 && q->status != 404)
+		return mg_error_set(err, q->status >= 500 ? MG_ENET : MG_EINVAL, "registry '%s' refused "
+				    "its catalog (%ld%s%s)", r->name, q->status, why[0] ? ": " : "", why);
+	return mg_error_set(err, q->status == 404 ? MG_ENOTFOUND : MG_EINVAL,
+			    "registry '%s' does not offer its catalog of repositories (%ld%s%s): "
+			    "%sname a repository, as in 'modelgate ls %s/REPO'", r->name, q->status,
+			    why[0] ? ": " : "", why,
+			    q->status == 401 && !r->has_user ? "log in with 'modelgate login', or " : "",
+			    r->name);
+}
+
+/* Appends the strings of the array key of a page's JSON to *items (*n of
+ * them, room for *cap); *added says how many, *has_last whether one of
+ * them is last (when last is not NULL). */
+static int add_entries(const mg_remote *r, const mg_buf *body, const list_spec *l,
+		       const char *last, char ***items, size_t *n, size_t *cap, size_t *added,
+		       int *has_last, mg_error *err)
+{
+	json_t *j = json_loadb(body->data ? body->data : "", body->len, 0, NULL);
+	json_t *arr = json_object_get(j, l->key);
+	int rc = 0;
+	if (!json_is_object(j) || (arr && !json_is_array(arr) && !json_is_null(arr)))
+		rc = mg_error_set(err, MG_ENET, "registry '%s' sent %s that is not JSON with \"%s\"",
+				  r->name, l->what, l->key);
 	size_t count = json_array_size(arr);
-	if (!rc && !(*tags = calloc(count ? count : 1, sizeof(char *))))
-		rc = mg_error_set(err, MG_ENOMEM, "out of memory");
+	*added = 0;
+	*has_last = 0;
+	if (!rc && *n + count > LIST_MAX_ENTRIES)
+		rc = mg_error_set(err, MG_ENOMEM, "registry '%s' lists more than %d entries in %s",
+				  r->name, LIST_MAX_ENTRIES, l->what);
+	if (!rc && *n + count > *cap) {
+		size_t want = *cap ? *cap : 64;
+		while (want < *n + count)
+			want *= 2;
+		char **grown = realloc(*items, want * sizeof(char *));
+		if (!grown)
+			rc = mg_error_set(err, MG_ENOMEM, "out of memory");
+		else
+			*items = grown, *cap = want;
+	}
 	for (size_t i = 0; !rc && i < count; i++) {
 		const char *t = json_string_value(json_array_get(arr, i));
-		if (t && !((*tags)[(*n)++] = strdup(t)))
+		if (!t)
+			continue;
+		if (last && !strcmp(t, last))
+			*has_last = 1;
+		if (!((*items)[*n] = strdup(t)))
 			rc = mg_error_set(err, MG_ENOMEM, "out of memory");
+		else
+			++*n, ++*added;
 	}
-	if (!rc)
-		qsort(*tags, *n, sizeof(char *), cmp_str);
 	json_decref(j);
-	mg_http_req_free(&q);
+	return rc;
+}
+
+/* Every entry of a paged list, sorted. Each answer's Link rel="next" names
+ * the next page. Without one, a full page (as many entries as asked for
+ * with ?n=) is followed by the page after its last entry (?last=), which
+ * ends the list when it is empty, or when the registry ignored last and
+ * sent that entry again (the page is then dropped). */
+static int list_pages(mg_remote *r, const list_spec *l, char ***items, size_t *n, mg_error *err)
+{
+	unsigned page = r->o.page_size ? r->o.page_size : 100;
+	mg_buf url = MG_BUF_INIT, next = MG_BUF_INIT, body = MG_BUF_INIT;
+	char *last = NULL; /* the ?last= of the page asked for, if any */
+	size_t cap = 0;
+	*items = NULL;
+	*n = 0;
+	int rc = mg_buf_printf(&url, err, "%s/v2/%s?n=%u", r->base, l->path, page);
+	for (int pages = 0; !rc && url.len; pages++) {
+		if (pages == MG_LIST_MAX_PAGES) {
+			rc = mg_error_set(err, MG_ENET, "registry '%s' sent more than %d pages of %s: "
+					  "stopped", r->name, MG_LIST_MAX_PAGES, l->what);
+			break;
+		}
+		mg_http_req q;
+		mg_http_req_init(&q, "GET", url.data);
+		q.scope = l->scope;
+		q.out = &body;
+		q.out_max = 16u << 20;
+		mg_buf_reset(&body);
+		rc = mg_http_do(r->http, &q, err);
+		if (!rc && q.status != 200)
+			rc = list_status(r, &q, l, err);
+		size_t before = *n, added = 0;
+		int has_last = 0;
+		if (!rc)
+			rc = add_entries(r, &body, l, last, items, n, &cap, &added, &has_last, err);
+		char target[sizeof(q.link)];
+		int link = rc ? 0 : mg_http_link_next(q.link, target, sizeof(target));
+		const char *end = *n > before ? (*items)[*n - 1] : NULL;
+		int by_last = 0;
+		mg_buf_reset(&next);
+		if (link < 0) {
+			rc = mg_error_set(err, MG_ENET, "registry '%s' sent a Link header that is not "
+					  "understood with %s ('%.300s')", r->name, l->what, q.link);
+		} else if (link) {
+			rc = mg_remote__link_url(&next, r, url.data, target, l->what, err);
+		} else if (!rc && has_last) { /* it ignored last: this page is one seen before */
+			for (size_t i = before; i < *n; i++)
+				free((*items)[i]);
+			*n = before;
+		} else if (!rc && added >= page && !end[strspn(end, LAST_CHARS)]) {
+			by_last = 1;
+			rc = mg_buf_printf(&next, err, "%s/v2/%s?n=%u&last=%s", r->base, l->path, page, end);
+		}
+		free(last);
+		last = NULL;
+		if (!rc && by_last && !(last = strdup(end)))
+			rc = mg_error_set(err, MG_ENOMEM, "out of memory");
+		mg_buf tmp = url; /* the next page, if any, is the one to ask for */
+		url = next;
+		next = tmp;
+		mg_http_req_free(&q);
+	}
+	if (!rc && *n) { /* (qsort must not be given an empty, NULL list) */
+		qsort(*items, *n, sizeof(char *), cmp_str);
+	} else if (rc) {
+		mg_remote_list_free(*items, *n);
+		*items = NULL;
+		*n = 0;
+	}
+	free(last);
 	mg_buf_free(&url);
+	mg_buf_free(&next);
 	mg_buf_free(&body);
 	return rc;
 }
 
+int mg_remote_list_tags(mg_remote *r, const char *repo, char ***tags, size_t *n, mg_error *err)
+{
+	char scope[600], path[600];
+	mg_remote__scope(scope, sizeof(scope), repo, 0);
+	snprintf(path, sizeof(path), "%s/tags/list", repo);
+	list_spec l = {path, "tags", scope, repo, "the tag list"};
+	return list_pages(r, &l, tags, n, err);
+}
+
+int mg_remote_list_repositories(mg_remote *r, char ***repos, size_t *n, mg_error *err)
+{
+	list_spec l = {"_catalog", "repositories", "registry:catalog:*", NULL, "the catalog"};
+	return list_pages(r, &l, repos, n, err);
+}

@@ -2,7 +2,8 @@
 """A small HTTP proxy for the registry tests: it sits in front of a
 docker-registry, forwards every request (keeping the Host header, so the
 registry's upload Locations point back at the proxy), logs one line per
-request ("METHOD PATH REQUEST_BODY_BYTES STATUS RANGE") and injects faults:
+request ("METHOD PATH REQUEST_BODY_BYTES STATUS RANGE", RANGE being the
+request's Range or Content-Range header, "-" for none) and injects faults:
 
   pass        forward only
   drop        cut the connection half-way through the first large blob GET
@@ -10,15 +11,39 @@ request ("METHOD PATH REQUEST_BODY_BYTES STATUS RANGE") and injects faults:
               the client); writes 'stalled' to the log first
   503:N       answer the first N requests with 503 and Retry-After: 1
   corrupt     flip one byte in the middle of every large blob GET body
+  droppatch   the second upload PATCH reaches the registry with only the first
+              half of its body (Content-Length and Content-Range to match, so
+              the registry stops mid-chunk), and its client gets no answer: the
+              connection is closed. Logs "cut S-E of N" (the half that
+              landed). The upload URLs stay valid, as on registries whose upload
+              URL does not change: each request on an upload carries the
+              registry's latest _state (distribution refuses an older one).
+  droppatch-raw
+              as droppatch, with distribution's own upload URLs: a status
+              request with the last URL the client knows gets 404
+  droppatch-nostatus
+              as droppatch, and every later GET on an upload URL (a status
+              request) is answered with 503
+  shortpatch  as droppatch-raw, but the client gets the registry's answer (202,
+              with the Range of the half that landed)
+  nocatalog   answer GET /v2/_catalog with 404 (UNSUPPORTED), as registries
+              that do not offer their catalog do
+  pagetags    serve tag lists in pages, as distribution does for its catalog:
+              sorted, at most ?n= tags (all without n) after ?last=, and a
+              Link header to the next page; docker-registry 2.8 itself ignores
+              n and last on tag lists
 
 Usage: faultproxy.py UPSTREAM_PORT MODE LOGFILE PORTFILE
 The port it listens on (on 127.0.0.1) is written to PORTFILE once it is ready.
 """
 import http.client
 import http.server
+import json
+import re
 import socket
 import sys
 import threading
+import urllib.parse
 
 UPSTREAM = int(sys.argv[1])
 MODE = sys.argv[2]
@@ -29,7 +54,9 @@ HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrad
        "proxy-authorization", "proxy-authenticate"}
 
 lock = threading.Lock()
-state = {"requests": 0, "faulted": 0}
+state = {"requests": 0, "faulted": 0, "patches": 0, "dropped": 0}
+upload_state = {}  # upload id -> the registry's latest _state for it
+UPLOAD = re.compile(r"/blobs/uploads/([^/?]+)")
 
 
 def log(line):
@@ -38,11 +65,56 @@ def log(line):
             f.write(line + "\n")
 
 
+def with_latest_state(path):
+    """path, with the registry's latest _state for the upload it names."""
+    m = UPLOAD.search(path)
+    with lock:
+        latest = upload_state.get(m.group(1)) if m else None
+    if latest is None:
+        return path
+    u = urllib.parse.urlsplit(path)
+    q = [(k, v) for k, v in urllib.parse.parse_qsl(u.query, keep_blank_values=True)
+         if k != "_state"]
+    q.append(("_state", latest))
+    return urllib.parse.urlunsplit(("", "", u.path, urllib.parse.urlencode(q), ""))
+
+
+def remember_state(location):
+    m = UPLOAD.search(location or "")
+    q = urllib.parse.parse_qs(urllib.parse.urlsplit(location or "").query)
+    if m and "_state" in q:
+        with lock:
+            upload_state[m.group(1)] = q["_state"][0]
+
+
+def tag_page(data, query):
+    """A page of a full tag list: (body, next page's query or None)."""
+    j = json.loads(data)
+    q = urllib.parse.parse_qs(query)
+    tags = sorted(j.get("tags") or [])
+    if "last" in q:
+        tags = [t for t in tags if t > q["last"][0]]
+    nxt = None
+    if "n" in q and len(tags) > int(q["n"][0]):
+        tags = tags[:int(q["n"][0])]
+        nxt = urllib.parse.urlencode({"n": q["n"][0], "last": tags[-1]})
+    j["tags"] = tags
+    return json.dumps(j).encode(), nxt
+
+
 class Proxy(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def log_message(self, fmt, *args):
         pass
+
+    def answer(self, status, body=b"", extra=()):
+        self.send_response(status)
+        for k, v in extra:
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
 
     def handle_any(self):
         with lock:
@@ -50,21 +122,62 @@ class Proxy(http.server.BaseHTTPRequestHandler):
             n = state["requests"]
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
+        sent_range = (self.headers.get("Range") or self.headers.get("Content-Range") or
+                      "-").replace(" ", "")
         if MODE.startswith("503:") and n <= int(MODE[4:]):
             log("%s %s %d 503 -" % (self.command, self.path, len(body)))
-            self.send_response(503)
-            self.send_header("Retry-After", "1")
-            self.send_header("Content-Length", "0")
-            self.end_headers()
+            self.answer(503, extra=[("Retry-After", "1")])
             return
-        up = http.client.HTTPConnection("127.0.0.1", UPSTREAM, timeout=120)
+        if MODE == "nocatalog" and self.path.startswith("/v2/_catalog"):
+            log("%s %s %d 404 -" % (self.command, self.path, len(body)))
+            self.answer(404, b'{"errors":[{"code":"UNSUPPORTED","message":"The operation is '
+                        b'unsupported."}]}', [("Content-Type", "application/json")])
+            return
+        upload = "/blobs/uploads/" in self.path
+        if (MODE == "droppatch-nostatus" and state["dropped"] and upload and
+                self.command == "GET"):
+            log("%s %s %d 503 -" % (self.command, self.path, len(body)))
+            self.answer(503, extra=[("Retry-After", "1")])
+            return
+        path = self.path
+        if MODE in ("droppatch", "droppatch-nostatus") and upload:
+            path = with_latest_state(path)
         headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP}
-        up.request(self.command, self.path, body=body, headers=headers)
+        cut = False
+        if (MODE.startswith("droppatch") or MODE == "shortpatch") and upload and \
+                self.command == "PATCH":
+            with lock:
+                state["patches"] += 1
+                cut = state["patches"] == 2
+        if cut:
+            # the registry gets the first half of the chunk, as a PATCH of its own
+            start = int(sent_range.split("-")[0]) if sent_range[:1].isdigit() else 0
+            body = body[:len(body) // 2]
+            headers = {k: v for k, v in headers.items()
+                       if k.lower() not in ("content-length", "content-range")}
+            headers["Content-Length"] = str(len(body))
+            headers["Content-Range"] = "%d-%d" % (start, start + len(body) - 1)
+        tags = re.match(r"(/v2/.+/tags/list)(\?.*)?$", path) if MODE == "pagetags" else None
+        up = http.client.HTTPConnection("127.0.0.1", UPSTREAM, timeout=120)
+        up.request(self.command, tags.group(1) if tags else path, body=body, headers=headers)
         resp = up.getresponse()
         data = resp.read()
         up.close()
-        log("%s %s %d %d %s" % (self.command, self.path, len(body), resp.status,
-                                self.headers.get("Range", "-").replace(" ", "")))
+        remember_state(resp.getheader("Location"))
+        log("%s %s %d %d %s" % (self.command, self.path, length, resp.status, sent_range))
+        if cut:
+            log("cut %s of %d" % (headers["Content-Range"], length))
+        if cut and MODE != "shortpatch":
+            with lock:
+                state["dropped"] = 1
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        extra = []
+        if tags and resp.status == 200:
+            data, nxt = tag_page(data, (tags.group(2) or "?")[1:])
+            if nxt:
+                extra.append(("Link", '<%s?%s>; rel="next"' % (tags.group(1), nxt)))
         blob_get = (self.command == "GET" and "/blobs/sha256:" in self.path and
                     resp.status in (200, 206) and len(data) >= LARGE)
         fault = None
@@ -80,6 +193,8 @@ class Proxy(http.server.BaseHTTPRequestHandler):
         for k, v in resp.getheaders():
             if k.lower() not in HOP and k.lower() != "content-length":
                 self.send_header(k, v)
+        for k, v in extra:
+            self.send_header(k, v)
         if self.command == "HEAD":
             self.send_header("Content-Length", resp.getheader("Content-Length") or "0")
             self.end_headers()

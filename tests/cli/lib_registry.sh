@@ -37,6 +37,28 @@ wait_http() {
 	fail "'$url' did not answer"
 }
 
+# _registry_config PORT: the config.yml every test registry starts from
+# (filesystem storage in REG_DIR, deletes on, plain HTTP on PORT).
+_registry_config() {
+	{
+		echo "version: 0.1"
+		echo "log: {level: info}"
+		echo "storage: {filesystem: {rootdirectory: $REG_DIR/data}, delete: {enabled: true}}"
+		echo "http:"
+		echo "  addr: 127.0.0.1:$1"
+	} >"$REG_DIR/config.yml"
+}
+
+# _registry_serve PORT: starts docker-registry with REG_DIR's config; sets REG.
+_registry_serve() {
+	docker-registry serve "$REG_DIR/config.yml" >"$REG_LOG" 2>&1 &
+	_pids="$_pids $!"
+	# inside a check (a subshell) the file's EXIT trap is not inherited, and
+	# this _pids is the subshell's own: stop it when the check ends
+	[ "$BASH_SUBSHELL" -gt 0 ] && trap _cleanup EXIT
+	REG=localhost:$1
+}
+
 registry_start() {
 	local auth=${1:-} port
 	command -v docker-registry >/dev/null || fail "docker-registry is not installed (make deps)"
@@ -44,13 +66,7 @@ registry_start() {
 	REG_LOG=$REG_DIR/registry.log
 	mkdir -p "$REG_DIR/data"
 	port=$(free_port)
-	{
-		echo "version: 0.1"
-		echo "log: {level: info}"
-		echo "storage: {filesystem: {rootdirectory: $REG_DIR/data}, delete: {enabled: true}}"
-		echo "http:"
-		echo "  addr: 127.0.0.1:$port"
-	} >"$REG_DIR/config.yml"
+	_registry_config "$port"
 	if [ "$auth" = auth ]; then
 		REG_USER=ci-bot
 		REG_PASS=s3cret-Pa55word-$$
@@ -66,12 +82,7 @@ registry_start() {
 			echo "auth: {htpasswd: {realm: modelgate-test, path: $REG_DIR/htpasswd}}"
 		} >>"$REG_DIR/config.yml"
 	fi
-	docker-registry serve "$REG_DIR/config.yml" >"$REG_LOG" 2>&1 &
-	_pids="$_pids $!"
-	# inside a check (a subshell) the file's EXIT trap is not inherited, and
-	# this _pids is the subshell's own: stop it when the check ends
-	[ "$BASH_SUBSHELL" -gt 0 ] && trap _cleanup EXIT
-	REG=localhost:$port
+	_registry_serve "$port"
 	if [ "$auth" = auth ]; then
 		wait_http "https://127.0.0.1:$port/v2/" --cacert "$REG_CA"
 	else
@@ -114,4 +125,52 @@ upload_bytes() {
 # make_blob FILE MB: a file of MB MiB of pseudo-random bytes.
 make_blob() {
 	head -c "$(($2 * 1048576))" /dev/urandom >"$1"
+}
+
+# registry_start_token: a docker-registry in `auth: token:` mode (plain HTTP
+# on loopback) and its token service, tokenserver.py, with a key and a
+# self-signed certificate made here: the service signs its tokens with the
+# key, the registry trusts the certificate (rootcertbundle). REG_USER with
+# REG_PASS gets pull, push and delete, anyone without credentials pull only.
+# Sets REG (localhost:PORT), REG_DIR, REG_LOG, REG_USER, REG_PASS,
+# TOKEN_URL (the realm), TOKEN_LOG (one line per token request) and
+# TOKEN_PID (the token service's process).
+registry_start_token() {
+	local port i
+	command -v docker-registry >/dev/null || fail "docker-registry is not installed (make deps)"
+	REG_DIR=$TEST_TMP/registry-token
+	REG_LOG=$REG_DIR/registry.log
+	TOKEN_LOG=$REG_DIR/tokens.log
+	REG_USER=ci-bot
+	REG_PASS=t0ken-Pa55word-$$
+	mkdir -p "$REG_DIR/data"
+	: >"$TOKEN_LOG"
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=modelgate-test-tokens \
+		-keyout "$REG_DIR/token-key.pem" -out "$REG_DIR/token-cert.pem" >/dev/null 2>&1 ||
+		fail "openssl could not make the token signing certificate"
+	rm -f "$REG_DIR/token.port"
+	"$PY" "$MG_SRCDIR/tests/cli/tokenserver.py" "$REG_DIR/token-key.pem" "$REG_DIR/token-cert.pem" \
+		modelgate-test-issuer modelgate-test-registry "$REG_USER" "$REG_PASS" "$TOKEN_LOG" \
+		"$REG_DIR/token.port" 2>"$REG_DIR/tokenserver.err" &
+	TOKEN_PID=$!
+	_pids="$_pids $TOKEN_PID"
+	for i in $(seq 200); do
+		[ -s "$REG_DIR/token.port" ] && break
+		sleep 0.05
+	done
+	[ -s "$REG_DIR/token.port" ] ||
+		fail "the token service did not start: $(cat "$REG_DIR/tokenserver.err")"
+	TOKEN_URL=http://127.0.0.1:$(cat "$REG_DIR/token.port")/token
+	port=$(free_port)
+	_registry_config "$port"
+	{
+		echo "auth:"
+		echo "  token:"
+		echo "    realm: $TOKEN_URL"
+		echo "    service: modelgate-test-registry"
+		echo "    issuer: modelgate-test-issuer"
+		echo "    rootcertbundle: $REG_DIR/token-cert.pem"
+	} >>"$REG_DIR/config.yml"
+	_registry_serve "$port"
+	wait_http "http://127.0.0.1:$port/v2/"
 }

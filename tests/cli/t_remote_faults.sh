@@ -3,7 +3,11 @@
 # blob (resumed with Range), 503 with Retry-After (retried; a permanent one
 # fails with exit 3 after bounded retries), a flipped byte (exit 3 naming both
 # digests, nothing kept), and a pull killed mid-transfer: the local store is
-# as it was (fsck clean, no tag moved).
+# as it was (fsck clean, no tag moved). Uploads in chunks (MODELGATE_CHUNK_SIZE
+# makes the 4 MiB blob go in four) whose PATCH stops half-way: they go on from
+# where the registry's answer says it stopped; with the answer lost, from where
+# it says when asked, or from the start when it no longer knows the upload;
+# when it cannot say, exit 3 and nothing is tagged.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_registry.sh"
 
@@ -100,10 +104,100 @@ t_killed_pull_leaves_store_as_it_was() {
 	proxy_stop
 }
 
+# upload_events: the proxy log from the cut PATCH on, one word each: cut,
+# status (a GET on an upload URL, with its answer), post, patch (with its
+# Content-Range), put
+upload_events() {
+	awk '/^cut / { on = 1; print "cut"; next }
+		on && $1 == "GET" && $2 ~ /\/blobs\/uploads\// { print "status " $4 }
+		on && $1 == "POST" { print "post" }
+		on && $1 == "PATCH" { print "patch " $5 }
+		on && $1 == "PUT" && $2 ~ /\/blobs\/uploads\// { print "put " $4 }' "$PROXY_LOG"
+}
+
+# landed_end: the last byte of the cut PATCH that reached the registry
+landed_end() {
+	sed -n 's/^cut [0-9]*-\([0-9]*\) of [0-9]*$/\1/p' "$PROXY_LOG"
+}
+
+# pushed_intact REPO: the registry (asked directly, not through the proxy)
+# has REPO:v1 with weights.bin byte for byte, for modelgate and for skopeo
+pushed_intact() {
+	expect_exit 0 mg pull "$REG/$1:v1" -o "back-$1"
+	expect_same_file "$FX/weights.bin" "back-$1/weights.bin"
+	expect_exit 0 skopeo copy --src-tls-verify=false "docker://$REG/$1:v1" "oci:$TEST_TMP/sk-${1##*/}:v1"
+	expect_same_file "$FX/weights.bin" "$TEST_TMP/sk-${1##*/}/blobs/sha256/${WSHA#sha256:}"
+}
+
+t_cut_patch_resumes_mid_chunk() {
+	via droppatch
+	MODELGATE_CHUNK_SIZE=1048576 expect_exit 0 mg push "$PROXY/team/up:v1" "$FX/weights.bin"
+	local end
+	end=$(landed_end)
+	[ -n "$end" ] || fail "the proxy cut no PATCH: $(grep '^PATCH' "$PROXY_LOG")"
+	[ $(((end + 1) % 1048576)) -ne 0 ] || fail "the cut PATCH ended on a chunk boundary"
+	# asked where it stopped (204, Range: 0-$end), went on from the next
+	# byte, in the same upload, and finished it
+	[ "$(upload_events | head -2 | tr '\n' ' ')" = "cut status 204 " ] ||
+		fail "no status request answered 204 after the cut: $(upload_events)"
+	upload_events | sed -n 3p | grep -q "^patch $((end + 1))-[0-9]*\$" ||
+		fail "the upload did not go on from byte $((end + 1)): $(upload_events)"
+	upload_events | grep -q '^put 201$' || fail "the upload was not finished: $(upload_events)"
+	[ "$(upload_events | sed -n '2,/^put/p' | grep -c '^post')" -eq 0 ] ||
+		fail "a new upload was started: $(upload_events)"
+	pushed_intact team/up
+}
+
+t_short_patch_goes_on_from_its_range() {
+	# the registry kept half of a chunk and said so in its answer: the next
+	# PATCH starts there, with the answer's upload URL, no status request
+	via shortpatch
+	MODELGATE_CHUNK_SIZE=1048576 expect_exit 0 mg push "$PROXY/team/up4:v1" "$FX/weights.bin"
+	local end
+	end=$(landed_end)
+	[ -n "$end" ] || fail "the proxy cut no PATCH"
+	upload_events | sed -n 2p | grep -q "^patch $((end + 1))-[0-9]*\$" ||
+		fail "the upload did not go on from byte $((end + 1)): $(upload_events)"
+	! upload_events | sed '/^put/q' | grep -q '^\(status\|post\)' ||
+		fail "the upload was not simply continued: $(upload_events)"
+	pushed_intact team/up4
+}
+
+t_cut_patch_on_distribution_starts_over() {
+	# distribution answers 404 to an upload URL older than its last answer,
+	# and the answer with the newer one was lost: the upload starts over
+	via droppatch-raw
+	MODELGATE_CHUNK_SIZE=1048576 expect_exit 0 mg push "$PROXY/team/up2:v1" "$FX/weights.bin"
+	[ -n "$(landed_end)" ] || fail "the proxy cut no PATCH"
+	[ "$(upload_events | head -4 | tr '\n' ' ')" = "cut status 404 post patch 0-1048575 " ] ||
+		fail "the upload did not start over after the 404: $(upload_events)"
+	upload_events | grep -q '^put 201$' || fail "the upload was not finished: $(upload_events)"
+	pushed_intact team/up2
+}
+
+t_cut_patch_without_status_exit_3_nothing_tagged() {
+	via droppatch-nostatus
+	MODELGATE_CHUNK_SIZE=1048576 expect_exit 3 mg push -q "$PROXY/team/up3:v1" "$FX/weights.bin"
+	expect_error "the upload of 'weights.bin' to repository 'team/up3' on registry '$PROXY' was" \
+		"cannot say where it stopped" "503"
+	[ "$(upload_events | grep -c '^status 503$')" -ge 2 ] || fail "the status request was not retried"
+	! grep -q '^PUT .*/manifests/' "$PROXY_LOG" || fail "a manifest was pushed"
+	grep -q '^DELETE .*/blobs/uploads/' "$PROXY_LOG" || fail "the upload was not cancelled"
+	# the registry itself has neither the tag nor the blob in team/up3
+	[ "$(curl -s -o /dev/null -w '%{http_code}' "http://$REG/v2/team/up3/manifests/v1")" = 404 ] ||
+		fail "team/up3:v1 exists"
+	[ "$(curl -s -o /dev/null -w '%{http_code}' -I "http://$REG/v2/team/up3/blobs/$WSHA")" = 404 ] ||
+		fail "the blob is in team/up3"
+}
+
 check dropped_download_resumes_with_range t_dropped_download_resumes_with_range
 check dropped_copy_into_store_resumes t_dropped_copy_into_store_resumes
 check 503_retried_then_ok t_503_retried_then_ok
 check permanent_503_fails_exit_3 t_permanent_503_fails_exit_3
 check corrupt_byte_exit_3_nothing_kept t_corrupt_byte_exit_3_nothing_kept
 check killed_pull_leaves_store_as_it_was t_killed_pull_leaves_store_as_it_was
+check cut_patch_resumes_mid_chunk t_cut_patch_resumes_mid_chunk
+check short_patch_goes_on_from_its_range t_short_patch_goes_on_from_its_range
+check cut_patch_on_distribution_starts_over t_cut_patch_on_distribution_starts_over
+check cut_patch_without_status_exit_3_nothing_tagged t_cut_patch_without_status_exit_3_nothing_tagged
 finish

@@ -1,7 +1,9 @@
 /* Unit tests of the registry client's pure parts: WWW-Authenticate,
- * Retry-After, Range and Content-Range parsing, backoff, base64, docker
- * config.json credentials and their lookup order, login storage, and the
- * verified file writer that downloads go through. */
+ * Retry-After, Range and Content-Range parsing, Link headers of paged
+ * lists and the pages they may lead to, backoff, bearer scopes,
+ * base64, docker config.json credentials and their lookup order, docker
+ * credential helpers (real shell-script helpers run from PATH), login
+ * storage, and the verified file writer that downloads go through. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +17,7 @@
 
 #include "registry/http.h"
 #include "registry/remote.h"
+#include "registry/remote_int.h"
 
 static char base[2048];
 
@@ -111,6 +114,64 @@ static void test_range_header_end(void **state)
 	assert_int_equal(mg_http_content_range_start("items 1-2/3"), -1);
 }
 
+static void test_link_header_next_target(void **state)
+{
+	(void)state;
+	char out[64];
+	assert_int_equal(mg_http_link_next("</v2/_catalog?last=b&n=2>; rel=\"next\"", out, sizeof(out)), 1);
+	assert_string_equal(out, "/v2/_catalog?last=b&n=2");
+	/* several links, rel lists, case, spaces, unquoted values, other params */
+	assert_int_equal(mg_http_link_next("<https://r.example/v2/a/tags/list?n=1>; rel=prev , "
+					   "<https://r.example/v2/a/tags/list?last=x>;title=\"a;b,c\"; "
+					   "REL=\"last NEXT\"", out, sizeof(out)), 1);
+	assert_string_equal(out, "https://r.example/v2/a/tags/list?last=x");
+	assert_int_equal(mg_http_link_next("</p>; rel=\"prev\"", out, sizeof(out)), 0);
+	assert_int_equal(mg_http_link_next("</p>; rel=\"nextpage\"", out, sizeof(out)), 0);
+	assert_int_equal(mg_http_link_next("", out, sizeof(out)), 0);
+	assert_int_equal(mg_http_link_next(NULL, out, sizeof(out)), 0);
+	/* malformed, or too long for out */
+	assert_int_equal(mg_http_link_next("/v2/_catalog; rel=next", out, sizeof(out)), -1);
+	assert_int_equal(mg_http_link_next("</v2/_catalog; rel=next", out, sizeof(out)), -1);
+	assert_int_equal(mg_http_link_next("</a>; rel=\"next", out, sizeof(out)), -1);
+	assert_int_equal(mg_http_link_next("</a> rel=next", out, sizeof(out)), -1);
+	assert_int_equal(mg_http_link_next("<>; rel=next", out, sizeof(out)), -1);
+	assert_int_equal(mg_http_link_next("</v2/a/b/c/d/e/f/g/h/i/j/k/l/m/n/o/p/q/r/s/t/u/v/w/x/y/z/0/1/2/3/4>; "
+					   "rel=next", out, sizeof(out)), -1);
+}
+
+static void test_next_page_stays_on_the_registry(void **state)
+{
+	(void)state;
+	mg_remote r = {.name = "reg.example:5000", .base = "https://reg.example:5000"};
+	const char *cur = "https://reg.example:5000/v2/a/tags/list?n=10";
+	mg_buf out = MG_BUF_INIT;
+	mg_error err = {0};
+	assert_int_equal(mg_remote__link_url(&out, &r, cur, "/v2/a/tags/list?n=10&last=x", "t", &err), 0);
+	assert_string_equal(out.data, "https://reg.example:5000/v2/a/tags/list?n=10&last=x");
+	assert_int_equal(mg_remote__link_url(&out, &r, cur, "?n=10&last=y", "t", &err), 0);
+	assert_string_equal(out.data, "https://reg.example:5000/v2/a/tags/list?n=10&last=y");
+	assert_int_equal(mg_remote__link_url(&out, &r, cur, "HTTPS://reg.example:5000/v2/_catalog?last=z",
+					     "t", &err), 0);
+	assert_string_equal(out.data, "https://reg.example:5000/v2/_catalog?last=z");
+	/* another host, port or scheme, a host-relative or a path-relative link */
+	static const char *const refused[] = {
+		"https://evil.example/v2/a/tags/list?last=x",
+		"https://reg.example:5001/v2/a/tags/list",
+		"https://reg.example:50000/v2/a/tags/list",
+		"https://reg.example:5000.evil.example/v2/",
+		"http://reg.example:5000/v2/a/tags/list",
+		"//evil.example/v2/a/tags/list",
+		"tags/list?last=x",
+		"https://reg.example:5000",
+	};
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		assert_int_equal(mg_remote__link_url(&out, &r, cur, refused[i], "the tag list", &err), MG_ENET);
+		assert_non_null(strstr(err.msg, "is not on the registry"));
+		assert_non_null(strstr(err.msg, "'reg.example:5000'"));
+	}
+	mg_buf_free(&out);
+}
+
 static void test_backoff_grows_is_capped_and_jittered(void **state)
 {
 	(void)state;
@@ -150,23 +211,213 @@ static void test_docker_config_auth_entries(void **state)
 			"\"localhost:5000\":{\"username\":\"u2\",\"password\":\"p2\"},"
 			"\"bad.example\":{\"auth\":\"bm9jb2xvbg==\"}},\"credsStore\":\"desktop\"}";
 	char *u = NULL, *p = NULL;
-	assert_int_equal(mg_auth_from_docker_config(j, strlen(j), "ghcr.io", &u, &p, NULL), 0);
+	assert_int_equal(mg_auth_from_docker_config(j, strlen(j), "ghcr.io", &u, &p, NULL, NULL), 0);
 	assert_string_equal(u, "user");
 	assert_string_equal(p, "p@ss:word");
 	free(u);
 	free(p);
-	assert_int_equal(mg_auth_from_docker_config(j, strlen(j), "localhost:5000", &u, &p, NULL), 0);
+	assert_int_equal(mg_auth_from_docker_config(j, strlen(j), "localhost:5000", &u, &p, NULL, NULL),
+			 0);
 	assert_string_equal(u, "u2");
 	assert_string_equal(p, "p2");
 	free(u);
 	free(p);
-	assert_int_equal(mg_auth_from_docker_config(j, strlen(j), "ghcr.io:443", &u, &p, NULL),
+	assert_int_equal(mg_auth_from_docker_config(j, strlen(j), "ghcr.io:443", &u, &p, NULL, NULL),
 			 MG_ENOTFOUND);
 	mg_error err = {0};
-	assert_int_equal(mg_auth_from_docker_config(j, strlen(j), "bad.example", &u, &p, &err), MG_EINVAL);
+	assert_int_equal(mg_auth_from_docker_config(j, strlen(j), "bad.example", &u, &p, NULL, &err),
+			 MG_EINVAL);
 	assert_non_null(strstr(err.msg, "bad.example"));
-	assert_int_equal(mg_auth_from_docker_config("{", 1, "x", &u, &p, &err), MG_EINVAL);
+	assert_int_equal(mg_auth_from_docker_config("{", 1, "x", &u, &p, NULL, &err), MG_EINVAL);
 	assert_non_null(strstr(err.msg, "line 1"));
+}
+
+static void test_merge_scopes_adds_what_the_challenge_needs(void **state)
+{
+	(void)state;
+	char out[256];
+	/* a DELETE: the registry wants "delete", which the request lacks */
+	assert_int_equal(mg_http_merge_scopes("repository:team/kws:pull,push",
+					      "repository:team/kws:delete", out, sizeof(out)), 0);
+	assert_string_equal(out, "repository:team/kws:pull,push repository:team/kws:delete");
+	/* covered: the same resource with all its actions, in any order, or "*" */
+	assert_int_equal(mg_http_merge_scopes("repository:a:push,pull repository:b:pull",
+					      "repository:b:pull repository:a:pull,push", out, sizeof(out)), 0);
+	assert_string_equal(out, "repository:a:push,pull repository:b:pull");
+	assert_int_equal(mg_http_merge_scopes("repository:a:*", "repository:a:delete", out, sizeof(out)),
+			 0);
+	assert_string_equal(out, "repository:a:*");
+	/* another repository whose name starts the same is not covered */
+	assert_int_equal(mg_http_merge_scopes("repository:team/a:pull", "repository:team/ab:pull", out,
+					      sizeof(out)), 0);
+	assert_string_equal(out, "repository:team/a:pull repository:team/ab:pull");
+	/* one side empty */
+	assert_int_equal(mg_http_merge_scopes(NULL, "registry:catalog:*", out, sizeof(out)), 0);
+	assert_string_equal(out, "registry:catalog:*");
+	assert_int_equal(mg_http_merge_scopes("repository:a:pull", "", out, sizeof(out)), 0);
+	assert_string_equal(out, "repository:a:pull");
+	assert_int_equal(mg_http_merge_scopes(NULL, NULL, out, sizeof(out)), 0);
+	assert_string_equal(out, "");
+	/* too small */
+	assert_int_equal(mg_http_merge_scopes("repository:a:pull", "repository:b:pull", out, 20), -1);
+}
+
+static void test_docker_config_helper_order(void **state)
+{
+	(void)state;
+	const char *j = "{\"auths\":{\"a.example\":{\"auth\":\"dTpw\"},\"b.example\":{},"
+			"\"c.example\":{\"auth\":\"dTpw\"}},"
+			"\"credHelpers\":{\"c.example\":\"per-host\",\"https://d.example\":\"d-helper\"},"
+			"\"credsStore\":\"desktop\"}";
+	char *u = NULL, *p = NULL, *h = NULL;
+	/* credHelpers for the host comes first, even before a filled "auths" */
+	assert_int_equal(mg_auth_from_docker_config(j, strlen(j), "c.example", &u, &p, &h, NULL), 0);
+	assert_null(u);
+	assert_string_equal(h, "per-host");
+	free(h);
+	assert_int_equal(mg_auth_from_docker_config(j, strlen(j), "d.example", &u, &p, &h, NULL), 0);
+	assert_string_equal(h, "d-helper");
+	free(h);
+	/* then an "auths" entry with credentials, before the credsStore */
+	assert_int_equal(mg_auth_from_docker_config(j, strlen(j), "a.example", &u, &p, &h, NULL), 0);
+	assert_null(h);
+	assert_string_equal(u, "u");
+	assert_string_equal(p, "p");
+	free(u);
+	free(p);
+	/* an empty "auths" entry (docker's, with a store) and no entry: the store */
+	assert_int_equal(mg_auth_from_docker_config(j, strlen(j), "b.example", &u, &p, &h, NULL), 0);
+	assert_string_equal(h, "desktop");
+	free(h);
+	assert_int_equal(mg_auth_from_docker_config(j, strlen(j), "e.example", &u, &p, &h, NULL), 0);
+	assert_string_equal(h, "desktop");
+	free(h);
+	/* without a store: nothing */
+	const char *k = "{\"auths\":{},\"credHelpers\":{\"x.example\":\"x\"}}";
+	assert_int_equal(mg_auth_from_docker_config(k, strlen(k), "e.example", &u, &p, &h, NULL),
+			 MG_ENOTFOUND);
+	/* a name that is not a program name */
+	const char *bad = "{\"credsStore\":\"../../bin/sh\"}";
+	mg_error err = {0};
+	assert_int_equal(mg_auth_from_docker_config(bad, strlen(bad), "e.example", &u, &p, &h, &err),
+			 MG_EINVAL);
+	assert_non_null(strstr(err.msg, "credsStore"));
+	const char *num = "{\"credHelpers\":{\"e.example\":7}}";
+	assert_int_equal(mg_auth_from_docker_config(num, strlen(num), "e.example", &u, &p, &h, &err),
+			 MG_EINVAL);
+}
+
+static void test_helper_answer_parsing(void **state)
+{
+	(void)state;
+	char *u = NULL, *p = NULL;
+	const char *ok = "{\"ServerURL\":\"reg.example\",\"Username\":\"bot\",\"Secret\":\"s3cr3t\"}\n";
+	assert_int_equal(mg_auth_helper_parse(ok, strlen(ok), "docker-credential-x", "reg.example", &u, &p,
+					      NULL), 0);
+	assert_string_equal(u, "bot");
+	assert_string_equal(p, "s3cr3t");
+	free(u);
+	free(p);
+	/* nothing stored */
+	const char *empty = "{\"ServerURL\":\"\",\"Username\":\"\",\"Secret\":\"\"}";
+	assert_int_equal(mg_auth_helper_parse(empty, strlen(empty), "docker-credential-x", "reg.example",
+					      &u, &p, NULL), MG_ENOTFOUND);
+	assert_null(u);
+	/* nonsense: named, and never with the secret */
+	mg_error err = {0};
+	const char *cases[] = {"", "not json", "[]", "{\"Username\":\"bot\"}",
+			       "{\"Username\":1,\"Secret\":\"s3cr3t\"}"};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(mg_auth_helper_parse(cases[i], strlen(cases[i]), "docker-credential-x",
+						      "reg.example", &u, &p, &err), MG_ERROR);
+		assert_non_null(strstr(err.msg, "'docker-credential-x'"));
+		assert_non_null(strstr(err.msg, "'reg.example'"));
+		assert_null(strstr(err.msg, "s3cr3t"));
+		assert_null(u);
+		assert_null(p);
+	}
+	/* an identity token is refused clearly */
+	const char *idt = "{\"Username\":\"<token>\",\"Secret\":\"refresh-s3cr3t\"}";
+	assert_int_equal(mg_auth_helper_parse(idt, strlen(idt), "docker-credential-x", "reg.example", &u,
+					      &p, &err), MG_EINVAL);
+	assert_non_null(strstr(err.msg, "identity token"));
+	assert_null(strstr(err.msg, "s3cr3t"));
+	assert_null(u);
+}
+
+/* Writes an executable shell script docker-credential-NAME into base. */
+static void write_helper(const char *name, const char *body)
+{
+	char path[4200];
+	snprintf(path, sizeof(path), "%s/docker-credential-%s", base, name);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f, "#!/bin/sh\n%s\n", body);
+	fclose(f);
+	assert_int_equal(chmod(path, 0755), 0);
+}
+
+static void test_helper_runs_from_path(void **state)
+{
+	(void)state;
+	char *old = getenv("PATH") ? strdup(getenv("PATH")) : NULL, path[4400];
+	snprintf(path, sizeof(path), "%s:%s", base, old ? old : "/usr/bin:/bin");
+	setenv("PATH", path, 1);
+	/* the protocol: argument "get", the host on stdin (no newline) */
+	write_helper("good", "[ \"$1\" = get ] || exit 9\nhost=$(cat)\n"
+			     "[ \"$host\" = reg.example:5000 ] || { echo 'credentials not found in native "
+			     "keychain'; exit 1; }\n"
+			     "printf '{\"ServerURL\":\"%s\",\"Username\":\"bot\",\"Secret\":\"pw\"}' \"$host\"");
+	char *u = NULL, *p = NULL;
+	assert_int_equal(mg_auth_helper_get("good", "reg.example:5000", &u, &p, NULL), 0);
+	assert_string_equal(u, "bot");
+	assert_string_equal(p, "pw");
+	free(u);
+	free(p);
+	assert_int_equal(mg_auth_helper_get("good", "other.example", &u, &p, NULL), MG_ENOTFOUND);
+	assert_null(u);
+	/* through the lookup: a credsStore in config.json */
+	char cfg[4200];
+	snprintf(cfg, sizeof(cfg), "%s/config.json", base);
+	const char *store = "{\"credsStore\":\"good\"}";
+	assert_int_equal(mg_file_write_atomic(cfg, store, strlen(store), NULL), 0);
+	assert_int_equal(mg_auth_lookup("reg.example:5000", &u, &p, NULL), 0);
+	assert_string_equal(u, "bot");
+	free(u);
+	free(p);
+	assert_int_equal(mg_auth_lookup("other.example", &u, &p, NULL), 0); /* anonymous */
+	assert_null(u);
+	/* a failing helper: its name, the registry, its message */
+	mg_error err = {0};
+	write_helper("locked", "cat >/dev/null; echo 'the keychain is locked' >&2; exit 3");
+	assert_int_equal(mg_auth_helper_get("locked", "reg.example", &u, &p, &err), MG_ERROR);
+	assert_non_null(strstr(err.msg, "'docker-credential-locked'"));
+	assert_non_null(strstr(err.msg, "'reg.example'"));
+	assert_non_null(strstr(err.msg, "exit 3"));
+	assert_non_null(strstr(err.msg, "the keychain is locked"));
+	/* not on PATH: bad input, named; through the lookup, the file too */
+	assert_int_equal(mg_auth_helper_get("absent", "reg.example", &u, &p, &err), MG_EINVAL);
+	assert_non_null(strstr(err.msg, "'docker-credential-absent'"));
+	assert_non_null(strstr(err.msg, "PATH"));
+	const char *absent = "{\"credHelpers\":{\"reg.example\":\"absent\"},\"credsStore\":\"good\"}";
+	assert_int_equal(mg_file_write_atomic(cfg, absent, strlen(absent), NULL), 0);
+	assert_int_equal(mg_auth_lookup("reg.example", &u, &p, &err), MG_EINVAL);
+	assert_non_null(strstr(err.msg, cfg));
+	/* endless output is stopped */
+	write_helper("chatty", "cat >/dev/null; yes '{\"Username\":\"bot\",\"Secret\":\"pw\"}'");
+	assert_int_equal(mg_auth_helper_get("chatty", "reg.example", &u, &p, &err), MG_ERROR);
+	assert_non_null(strstr(err.msg, "wrote more than"));
+	/* killed */
+	write_helper("crash", "kill -9 $$");
+	assert_int_equal(mg_auth_helper_get("crash", "reg.example", &u, &p, &err), MG_ERROR);
+	assert_non_null(strstr(err.msg, "signal 9"));
+	/* a helper that does not read its input and exits at once */
+	write_helper("quick", "exit 0");
+	assert_int_equal(mg_auth_helper_get("quick", "reg.example", &u, &p, &err), MG_ERROR);
+	assert_null(u);
+	if (old)
+		setenv("PATH", old, 1);
+	free(old);
 }
 
 static void test_lookup_order_env_ci_github_config(void **state)
@@ -287,9 +538,15 @@ int main(void)
 		cmocka_unit_test(test_challenge_rejects_malformed),
 		cmocka_unit_test(test_retry_after_seconds_and_dates),
 		cmocka_unit_test(test_range_header_end),
+		cmocka_unit_test(test_link_header_next_target),
+		cmocka_unit_test(test_next_page_stays_on_the_registry),
 		cmocka_unit_test(test_backoff_grows_is_capped_and_jittered),
 		cmocka_unit_test(test_base64_round_trip),
 		cmocka_unit_test(test_docker_config_auth_entries),
+		cmocka_unit_test(test_merge_scopes_adds_what_the_challenge_needs),
+		cmocka_unit_test(test_docker_config_helper_order),
+		cmocka_unit_test(test_helper_answer_parsing),
+		cmocka_unit_test_setup_teardown(test_helper_runs_from_path, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lookup_order_env_ci_github_config, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_login_store_is_private_and_keeps_other_keys, setup,
 						teardown),
