@@ -10,6 +10,7 @@ request's Range or Content-Range header, "-" for none) and injects faults:
   stall       send half of the first large blob GET, then hang (the test kills
               the client); writes 'stalled' to the log first
   503:N       answer the first N requests with 503 and Retry-After: 1
+  429:N       answer the first N requests with 429 and Retry-After: 2
   corrupt     flip one byte in the middle of every large blob GET body
   droppatch   the second upload PATCH reaches the registry with only the first
               half of its body (Content-Length and Content-Range to match, so
@@ -127,6 +128,11 @@ class Proxy(http.server.BaseHTTPRequestHandler):
         if MODE.startswith("503:") and n <= int(MODE[4:]):
             log("%s %s %d 503 -" % (self.command, self.path, len(body)))
             self.answer(503, extra=[("Retry-After", "1")])
+            return
+        if MODE.startswith("429:") and n <= int(MODE[4:]):
+            log("%s %s %d 429 -" % (self.command, self.path, len(body)))
+            self.answer(429, b'{"errors":[{"code":"TOOMANYREQUESTS","message":"slow down"}]}',
+                        [("Content-Type", "application/json"), ("Retry-After", "2")])
             return
         if MODE == "nocatalog" and self.path.startswith("/v2/_catalog"):
             log("%s %s %d 404 -" % (self.command, self.path, len(body)))

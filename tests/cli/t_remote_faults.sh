@@ -1,13 +1,14 @@
 # Faults between modelgate and a registry, injected by tests/cli/faultproxy.py
 # in front of a real docker-registry: a connection dropped half-way through a
-# blob (resumed with Range), 503 with Retry-After (retried; a permanent one
-# fails with exit 3 after bounded retries), a flipped byte (exit 3 naming both
-# digests, nothing kept), and a pull killed mid-transfer: the local store is
-# as it was (fsck clean, no tag moved). Uploads in chunks (MODELGATE_CHUNK_SIZE
-# makes the 4 MiB blob go in four) whose PATCH stops half-way: they go on from
-# where the registry's answer says it stopped; with the answer lost, from where
-# it says when asked, or from the start when it no longer knows the upload;
-# when it cannot say, exit 3 and nothing is tagged.
+# blob (resumed with Range), 503 and 429 with Retry-After (retried after the
+# time asked for; a permanent one fails with exit 3 after bounded retries), a
+# flipped byte (exit 3 naming both digests, nothing kept), and a pull killed
+# mid-transfer: the local store is as it was (fsck clean, no tag moved).
+# Uploads in chunks (MODELGATE_CHUNK_SIZE makes the 4 MiB blob go in four)
+# whose PATCH stops half-way: they go on from where the registry's answer
+# says it stopped; with the answer lost, from where it says when asked, or
+# from the start when it no longer knows the upload; when it cannot say,
+# exit 3 and nothing is tagged.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_registry.sh"
 
@@ -59,6 +60,17 @@ t_503_retried_then_ok() {
 	expect_exit 0 mg inspect "$PROXY/team/f:v1"
 	expect_stdout_matches "^Digest: +$DR\$"
 	[ "$(grep -c ' 503 ' "$PROXY_LOG")" -eq 3 ] || fail "expected 3 answers of 503"
+	proxy_stop
+}
+
+t_429_waits_as_told() {
+	via 429:2
+	local start=$SECONDS
+	expect_exit 0 mg inspect "$PROXY/team/f:v1"
+	expect_stdout_matches "^Digest: +$DR\$"
+	[ "$(grep -c ' 429 ' "$PROXY_LOG")" -eq 2 ] || fail "expected 2 answers of 429"
+	# Retry-After: 2, twice: the backoff of its own (0.5 s, 1 s) would be shorter
+	[ $((SECONDS - start)) -ge 4 ] || fail "the retries did not wait the 2 s Retry-After asked for"
 	proxy_stop
 }
 
@@ -193,6 +205,7 @@ t_cut_patch_without_status_exit_3_nothing_tagged() {
 check dropped_download_resumes_with_range t_dropped_download_resumes_with_range
 check dropped_copy_into_store_resumes t_dropped_copy_into_store_resumes
 check 503_retried_then_ok t_503_retried_then_ok
+check 429_waits_as_told t_429_waits_as_told
 check permanent_503_fails_exit_3 t_permanent_503_fails_exit_3
 check corrupt_byte_exit_3_nothing_kept t_corrupt_byte_exit_3_nothing_kept
 check killed_pull_leaves_store_as_it_was t_killed_pull_leaves_store_as_it_was
