@@ -85,6 +85,25 @@ t_permanent_503_fails_exit_3() {
 	proxy_stop
 }
 
+# blobs of 64 MiB and more are written around the page cache (O_DIRECT): the
+# same resume and the same refusal of bad bytes
+t_large_blob_resumed_or_refused() {
+	make_blob big.bin 65
+	local sha=sha256:$(sha256_of big.bin)
+	expect_exit 0 mg push --insecure "$REG/team/big:v1" big.bin
+	via drop
+	expect_exit 0 mg pull "$PROXY/team/big:v1" -o out
+	expect_same_file big.bin out/big.bin
+	grep -q "^GET .*/blobs/$sha 0 206 bytes=[1-9][0-9]*-\$" "$PROXY_LOG" ||
+		fail "no resumed GET with Range in the proxy log: $(grep blobs "$PROXY_LOG")"
+	proxy_stop
+	via corrupt
+	expect_exit 3 mg pull "$PROXY/team/big:v1" -o bad
+	expect_error "blob $sha was corrupted in transfer" "nothing was kept"
+	[ -z "$(ls -A bad 2>/dev/null)" ] || fail "files left in bad/: $(ls -A bad)"
+	proxy_stop
+}
+
 t_corrupt_byte_exit_3_nothing_kept() {
 	via corrupt
 	expect_exit 3 mg copy "$PROXY/team/f:v1" f:v1
@@ -204,6 +223,7 @@ t_cut_patch_without_status_exit_3_nothing_tagged() {
 
 check dropped_download_resumes_with_range t_dropped_download_resumes_with_range
 check dropped_copy_into_store_resumes t_dropped_copy_into_store_resumes
+check large_blob_resumed_or_refused t_large_blob_resumed_or_refused
 check 503_retried_then_ok t_503_retried_then_ok
 check 429_waits_as_told t_429_waits_as_told
 check permanent_503_fails_exit_3 t_permanent_503_fails_exit_3
