@@ -6,18 +6,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "registry/http.h"
 #include "registry/remote.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char *s = malloc(size + 1);
+	char *s = fuzz_string(data, size);
 	if (!s)
 		return 0;
-	memcpy(s, data, size);
-	s[size] = '\0';
 	char *u = NULL, *p = NULL, *h = NULL;
 	mg_error err;
 	if (mg_auth_from_docker_config(s, size, "reg.example:5000", &u, &p, &h, &err) == 0) {
