@@ -206,18 +206,29 @@ static const char *env(const char *name)
 	return v && *v ? v : NULL;
 }
 
-int mg_auth_lookup(const char *registry, char **user, char **password, mg_error *err)
+int mg_auth_lookup(const char *registry, char **user, char **password,
+		   char from[MG_AUTH_FROM_SIZE], mg_error *err)
 {
+	char ignored[MG_AUTH_FROM_SIZE];
+	if (!from)
+		from = ignored;
 	*user = *password = NULL;
-	if (env("MODELGATE_REGISTRY_USER") && getenv("MODELGATE_REGISTRY_PASSWORD"))
+	from[0] = '\0';
+	if (env("MODELGATE_REGISTRY_USER") && getenv("MODELGATE_REGISTRY_PASSWORD")) {
+		snprintf(from, MG_AUTH_FROM_SIZE, "MODELGATE_REGISTRY_USER/MODELGATE_REGISTRY_PASSWORD");
 		return set_pair(user, password, env("MODELGATE_REGISTRY_USER"),
 				getenv("MODELGATE_REGISTRY_PASSWORD"), err);
+	}
 	const char *ci = env("CI_REGISTRY");
-	if (ci && !strcmp(ci, registry) && env("CI_REGISTRY_USER") && env("CI_REGISTRY_PASSWORD"))
+	if (ci && !strcmp(ci, registry) && env("CI_REGISTRY_USER") && env("CI_REGISTRY_PASSWORD")) {
+		snprintf(from, MG_AUTH_FROM_SIZE, "CI_REGISTRY_USER/CI_REGISTRY_PASSWORD");
 		return set_pair(user, password, env("CI_REGISTRY_USER"), env("CI_REGISTRY_PASSWORD"), err);
-	if (!strcmp(registry, "ghcr.io") && env("GITHUB_TOKEN"))
+	}
+	if (!strcmp(registry, "ghcr.io") && env("GITHUB_TOKEN")) {
+		snprintf(from, MG_AUTH_FROM_SIZE, "GITHUB_TOKEN");
 		return set_pair(user, password, env("GITHUB_ACTOR") ? env("GITHUB_ACTOR") : "x-access-token",
 				env("GITHUB_TOKEN"), err);
+	}
 	mg_buf path = MG_BUF_INIT, text = MG_BUF_INIT;
 	char *helper = NULL;
 	int rc = mg_auth_config_path(&path, NULL);
@@ -230,9 +241,16 @@ int mg_auth_lookup(const char *registry, char **user, char **password, mg_error 
 			rc = mg_auth_helper_get(helper, registry, user, password, &e);
 		if (rc && rc != MG_ENOTFOUND) /* name the file */
 			mg_error_set(err, rc, "'%s': %s", path.data, e.msg);
+		else if (!rc && helper)
+			snprintf(from, MG_AUTH_FROM_SIZE, "credential helper 'docker-credential-%.100s' "
+				 "(named in '%.300s')", helper, path.data);
+		else if (!rc)
+			snprintf(from, MG_AUTH_FROM_SIZE, "'%.400s'", path.data);
 	}
 	if (rc == MG_ENOTFOUND || (rc && !text.data))
 		rc = 0; /* no file, no entry, or the helper has none: anonymous */
+	if (!*user)
+		from[0] = '\0';
 	if (text.data)
 		memset(text.data, 0, text.len);
 	free(helper);

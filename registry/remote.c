@@ -63,15 +63,16 @@ int mg_remote__status(const mg_remote *r, const mg_http_req *q, const char *repo
 	mg_http_error_text(q, why, sizeof(why));
 	switch (q->status) {
 	case 401:
+		if (r->has_user)
+			return mg_error_set(err, MG_EINVAL,
+					    "registry '%s' refused the credentials %s for repository "
+					    "'%s' (401%s%s): check that they are right and may use it, or run "
+					    "'modelgate login %s'", r->name, r->cred_from, repo,
+					    why[0] ? ": " : "", why, r->name);
 		return mg_error_set(err, MG_EINVAL,
-				    r->has_user
-					    ? "registry '%s' refused the credentials for repository '%s' (401): "
-					      "check MODELGATE_REGISTRY_USER/MODELGATE_REGISTRY_PASSWORD or run "
-					      "'modelgate login %s'"
-					    : "registry '%s' wants credentials for repository '%s' (401): set "
-					      "MODELGATE_REGISTRY_USER/MODELGATE_REGISTRY_PASSWORD or run "
-					      "'modelgate login %s'",
-				    r->name, repo, r->name);
+				    "registry '%s' wants credentials for repository '%s' (401): set "
+				    "MODELGATE_REGISTRY_USER/MODELGATE_REGISTRY_PASSWORD or run "
+				    "'modelgate login %s'", r->name, repo, r->name);
 	case 403:
 		return mg_error_set(err, MG_EINVAL,
 				    "registry '%s' denied access to repository '%s' (403): check that "
@@ -124,8 +125,11 @@ int mg_remote_open(mg_remote **out, const char *registry, const mg_remote_opts *
 	if (user) {
 		if (!(u = strdup(user)) || !(p = strdup(password ? password : "")))
 			rc = mg_error_set(err, MG_ENOMEM, "out of memory");
+		snprintf(r->cred_from, sizeof(r->cred_from), "given to 'modelgate login'");
 	} else {
-		rc = mg_auth_lookup(registry, &u, &p, err);
+		char from[MG_AUTH_FROM_SIZE];
+		rc = mg_auth_lookup(registry, &u, &p, from, err);
+		snprintf(r->cred_from, sizeof(r->cred_from), "from %.*s", MG_AUTH_FROM_SIZE - 8, from);
 	}
 	r->has_user = u != NULL;
 	if (!rc && !(r->name = mg_strdup(registry, err)))

@@ -45,8 +45,11 @@ typedef struct mg_remote_opts {
  * mg_auth_from_docker_config. *user and *password are NULL when there are
  * none (anonymous; also when a credential helper has none). Caller frees.
  * A credential helper that is not on PATH is MG_EINVAL, one that fails
- * MG_ERROR; the error names it and the config file. */
-int mg_auth_lookup(const char *registry, char **user, char **password, mg_error *err);
+ * MG_ERROR; the error names it and the config file. When from is not
+ * NULL it says where credentials came from, for messages ("" when none). */
+#define MG_AUTH_FROM_SIZE 512
+int mg_auth_lookup(const char *registry, char **user, char **password,
+		   char from[MG_AUTH_FROM_SIZE], mg_error *err);
 /* Finds registry in the text of a docker config.json, first of: the
  * "credHelpers" entry for the host; the "auths" entry, when it holds
  * credentials ("auth", or "username" and "password"); the "credsStore".

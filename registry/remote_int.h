@@ -13,6 +13,7 @@ struct mg_remote {
 	char *name; /* host[:port] */
 	char *base; /* scheme://host[:port] */
 	int has_user;
+	char cred_from[MG_AUTH_FROM_SIZE]; /* "from ...": where the credentials came from */
 	mg_http *http;
 	mg_remote_opts o;
 };

@@ -46,7 +46,7 @@ t_missing_credentials_exit_2() {
 t_wrong_password_exit_2_never_shown() {
 	MODELGATE_REGISTRY_USER=$REG_USER MODELGATE_REGISTRY_PASSWORD=$WRONG \
 		expect_exit 2 mg push --ca-file "$REG_CA" "$REG/team/digits:v2" "$FX/model.onnx"
-	expect_error "registry '$REG' refused the credentials for repository 'team/digits' (401)" \
+	expect_error "registry '$REG' refused the credentials from MODELGATE_REGISTRY_USER/MODELGATE_REGISTRY_PASSWORD for repository 'team/digits' (401" \
 		"MODELGATE_REGISTRY_USER"
 	no_secret_in_output
 	printf '%s\n' "$WRONG" >"$TEST_TMP/wrong.txt"
@@ -83,6 +83,15 @@ t_login_stores_docker_auth() {
 	expect_exit 0 mg login --ca-file "$REG_CA" -u "$REG_USER" --password-stdin "$REG" <"$TEST_TMP/pw.txt"
 	json_ok "j['auths']['other.example:5000']['auth'] == 'eDp5' and j['credsStore'] == 'x'" \
 		"$DOCKER_CONFIG/config.json"
+	# a stale password in config.json: the error says where it came from
+	local stale
+	stale=$(printf '%s:%s' "$REG_USER" "$WRONG" | base64 -w0)
+	"$PY" -c 'import json,sys; p=sys.argv[1]; j=json.load(open(p)); j["auths"][sys.argv[2]]={"auth":sys.argv[3]}; json.dump(j, open(p,"w"))' \
+		"$DOCKER_CONFIG/config.json" "$REG" "$stale"
+	expect_exit 2 mg inspect --ca-file "$REG_CA" "$REG/team/digits:v1"
+	expect_error "refused the credentials from '$DOCKER_CONFIG/config.json' for repository 'team/digits'" \
+		"modelgate login $REG"
+	no_secret_in_output
 }
 
 t_skopeo_reads_through_auth() {

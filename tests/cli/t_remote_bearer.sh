@@ -164,7 +164,7 @@ t_wrong_password_exit_2_shows_no_secret() {
 	mark_logs
 	MODELGATE_REGISTRY_USER=$REG_USER MODELGATE_REGISTRY_PASSWORD=$WRONG \
 		expect_exit 2 mg push "$REG/team/digits:v9" "$FX/model.onnx"
-	expect_error "registry '$REG' refused the credentials for repository 'team/digits' (401)" \
+	expect_error "registry '$REG' refused the credentials from MODELGATE_REGISTRY_USER/MODELGATE_REGISTRY_PASSWORD for repository 'team/digits' (401" \
 		"MODELGATE_REGISTRY_USER"
 	no_secret_in_output
 	new_tokens | grep -q ' creds=rejected ' || fail "the token service was not asked"

@@ -381,11 +381,13 @@ static void test_helper_runs_from_path(void **state)
 	snprintf(cfg, sizeof(cfg), "%s/config.json", base);
 	const char *store = "{\"credsStore\":\"good\"}";
 	assert_int_equal(mg_file_write_atomic(cfg, store, strlen(store), NULL), 0);
-	assert_int_equal(mg_auth_lookup("reg.example:5000", &u, &p, NULL), 0);
+	char from[MG_AUTH_FROM_SIZE];
+	assert_int_equal(mg_auth_lookup("reg.example:5000", &u, &p, from, NULL), 0);
 	assert_string_equal(u, "bot");
+	assert_non_null(strstr(from, "credential helper 'docker-credential-good'"));
 	free(u);
 	free(p);
-	assert_int_equal(mg_auth_lookup("other.example", &u, &p, NULL), 0); /* anonymous */
+	assert_int_equal(mg_auth_lookup("other.example", &u, &p, NULL, NULL), 0); /* anonymous */
 	assert_null(u);
 	/* a failing helper: its name, the registry, its message */
 	mg_error err = {0};
@@ -401,7 +403,7 @@ static void test_helper_runs_from_path(void **state)
 	assert_non_null(strstr(err.msg, "PATH"));
 	const char *absent = "{\"credHelpers\":{\"reg.example\":\"absent\"},\"credsStore\":\"good\"}";
 	assert_int_equal(mg_file_write_atomic(cfg, absent, strlen(absent), NULL), 0);
-	assert_int_equal(mg_auth_lookup("reg.example", &u, &p, &err), MG_EINVAL);
+	assert_int_equal(mg_auth_lookup("reg.example", &u, &p, NULL, &err), MG_EINVAL);
 	assert_non_null(strstr(err.msg, cfg));
 	/* endless output is stopped */
 	write_helper("chatty", "cat >/dev/null; yes '{\"Username\":\"bot\",\"Secret\":\"pw\"}'");
@@ -423,34 +425,38 @@ static void test_helper_runs_from_path(void **state)
 static void test_lookup_order_env_ci_github_config(void **state)
 {
 	(void)state;
-	char *u = NULL, *p = NULL;
-	assert_int_equal(mg_auth_lookup("reg.example", &u, &p, NULL), 0); /* nothing: anonymous */
+	char *u = NULL, *p = NULL, from[MG_AUTH_FROM_SIZE];
+	assert_int_equal(mg_auth_lookup("reg.example", &u, &p, from, NULL), 0); /* nothing: anonymous */
 	assert_null(u);
+	assert_string_equal(from, "");
 	assert_null(p);
 	assert_int_equal(mg_auth_store("reg.example", "from-config", "pw0", NULL), 0);
-	assert_int_equal(mg_auth_lookup("reg.example", &u, &p, NULL), 0);
+	assert_int_equal(mg_auth_lookup("reg.example", &u, &p, from, NULL), 0);
 	assert_string_equal(u, "from-config");
+	assert_non_null(strstr(from, "config.json'")); /* where, for messages */
 	free(u);
 	free(p);
 	setenv("CI_REGISTRY", "reg.example", 1);
 	setenv("CI_REGISTRY_USER", "gitlab-ci-token", 1);
 	setenv("CI_REGISTRY_PASSWORD", "job-token", 1);
-	assert_int_equal(mg_auth_lookup("reg.example", &u, &p, NULL), 0);
+	assert_int_equal(mg_auth_lookup("reg.example", &u, &p, from, NULL), 0);
 	assert_string_equal(u, "gitlab-ci-token");
+	assert_string_equal(from, "CI_REGISTRY_USER/CI_REGISTRY_PASSWORD");
 	assert_string_equal(p, "job-token");
 	free(u);
 	free(p);
-	assert_int_equal(mg_auth_lookup("other.example", &u, &p, NULL), 0);
+	assert_int_equal(mg_auth_lookup("other.example", &u, &p, NULL, NULL), 0);
 	assert_null(u);
 	setenv("MODELGATE_REGISTRY_USER", "mine", 1);
 	setenv("MODELGATE_REGISTRY_PASSWORD", "pw1", 1);
-	assert_int_equal(mg_auth_lookup("reg.example", &u, &p, NULL), 0);
+	assert_int_equal(mg_auth_lookup("reg.example", &u, &p, from, NULL), 0);
 	assert_string_equal(u, "mine");
+	assert_string_equal(from, "MODELGATE_REGISTRY_USER/MODELGATE_REGISTRY_PASSWORD");
 	free(u);
 	free(p);
 	unsetenv("MODELGATE_REGISTRY_USER");
 	setenv("GITHUB_TOKEN", "ghs_token", 1);
-	assert_int_equal(mg_auth_lookup("ghcr.io", &u, &p, NULL), 0);
+	assert_int_equal(mg_auth_lookup("ghcr.io", &u, &p, NULL, NULL), 0);
 	assert_string_equal(u, "x-access-token");
 	assert_string_equal(p, "ghs_token");
 	free(u);
@@ -478,7 +484,7 @@ static void test_login_store_is_private_and_keeps_other_keys(void **state)
 	assert_null(strstr(text.data, "s3cret"));
 	mg_buf_free(&text);
 	char *u = NULL, *p = NULL;
-	assert_int_equal(mg_auth_lookup("localhost:5000", &u, &p, NULL), 0);
+	assert_int_equal(mg_auth_lookup("localhost:5000", &u, &p, NULL, NULL), 0);
 	assert_string_equal(p, "s3cret");
 	free(u);
 	free(p);
