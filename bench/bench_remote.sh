@@ -9,8 +9,11 @@
 #           is hashed while it is sent)
 #   repush  the same push again (the registry has the blob: no blob bytes
 #           are sent, which the registry's log confirms), against skopeo;
-#           and with the digest cache off (the upload starts and is
-#           cancelled once the digest is known; its bytes are counted)
+#           and with the digest cache off (a fresh CI runner): to the same
+#           tag (it holds a layer of the file's size: the file is hashed
+#           first, nothing is sent), and to a tag that does not exist (the
+#           upload starts and is cancelled once the digest is known; its
+#           PATCH requests are counted)
 #   pull    modelgate copy REG/... REPO:TAG into an empty store (download,
 #           verify, store) and modelgate pull -o DIR, against skopeo copy
 #           docker:// -> oci: and a bare curl GET of the blob
@@ -93,12 +96,18 @@ hf repush \
 after=$(grep -c 'method=PATCH\|method=PUT.*blobs/uploads' "$dir/registry.log" || true)
 # skopeo's own repeated copies do not upload either; any upload is ours or theirs
 uploads=$((after - before))
-# without the digest cache: how many PATCH requests before the cancel
-before=$(grep -c 'method=PATCH' "$dir/registry.log" || true)
+# without the digest cache: how many PATCH requests, to the same tag and
+# to a tag removed before each run (bench/race holds the blob all along)
+count_patches() { grep -c 'method=PATCH' "$dir/registry.log" || true; }
+before=$(count_patches)
 hf repush_nc \
-	-n "modelgate push (registry has the blob, digest cache off)" "MODELGATE_DIGEST_CACHE=off $MODELGATE -q push --no-git $REG/bench/m:v1 $dir/files/weights.bin"
-after=$(grep -c 'method=PATCH' "$dir/registry.log" || true)
-nc_patches=$((after - before))
+	-n "modelgate push (registry has the blob, digest cache off, same tag)" "MODELGATE_DIGEST_CACHE=off $MODELGATE -q push --no-git $REG/bench/m:v1 $dir/files/weights.bin"
+nc_patches=$(($(count_patches) - before))
+"$MODELGATE" -q push --no-git "$REG/bench/race:v1" "$dir/files/weights.bin" >/dev/null
+before=$(count_patches)
+hf repush_race --prepare "$MODELGATE -q rm $REG/bench/race:v1" \
+	-n "modelgate push (registry has the blob, digest cache off, new tag)" "MODELGATE_DIGEST_CACHE=off $MODELGATE -q push --no-git $REG/bench/race:v1 $dir/files/weights.bin"
+race_patches=$(($(count_patches) - before))
 hf pull --prepare "rm -rf $dir/store $dir/pulled $dir/sk $dir/curl.out; sync" \
 	-n "modelgate copy REG/... into the store (download, verify, store)" "MODELGATE_HOME=$dir/store $MODELGATE -q copy $REG/bench/m:v1 bench:v1" \
 	-n "modelgate pull -o DIR" "$MODELGATE -q pull $REG/bench/m:v1 -o $dir/pulled" \
@@ -110,24 +119,26 @@ hf pull_read --prepare "rm -rf $dir/pulled $dir/sk; sync" \
 	-n "modelgate pull -o DIR, then read the file once" "$MODELGATE -q pull $REG/bench/m:v1 -o $dir/pulled && cat $dir/pulled/weights.bin >/dev/null" \
 	-n "skopeo copy docker:// -> oci:, then read the blob once" "skopeo copy -q --src-tls-verify=false docker://$REG/bench/s:v1 oci:$dir/sk:v1 && cat $dir/sk/blobs/sha256/${blob#sha256:} >/dev/null"
 
-python3 - "$dir" "$size_mib" "$uploads" "$runs" "$warmup" "$nc_patches" >"$out" <<'PY'
+python3 - "$dir" "$size_mib" "$uploads" "$runs" "$warmup" "$nc_patches" "$race_patches" >"$out" <<'PY'
 import json, sys
 d, mib, uploads, runs, warmup = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
-nc_patches = int(sys.argv[6])
+nc_patches, race_patches = int(sys.argv[6]), int(sys.argv[7])
 print("### Registry: push, repeated push and pull of a %d MiB file (bench_remote.sh)\n" % mib)
 print("- docker-registry (distribution 2.8, filesystem storage) on loopback; skopeo 1.9.3; hyperfine --warmup %s --runs %s" % (warmup, runs))
 print("- blob uploads seen by the registry during the repeated pushes: %d (0 means neither tool sent blob bytes)" % uploads)
-print("- with the digest cache off, a repeated push sent %.1f PATCH requests per run (chunks of 8, 16, 32, 64 MiB ...) before it cancelled the upload" % (nc_patches / (int(runs) + int(warmup))))
+n = int(runs) + int(warmup)
+print("- with the digest cache off, a repeated push to the same tag sent %.1f PATCH requests per run (the tag holds a layer of the file's size: hashed first, then asked for)" % (nc_patches / n))
+print("- with the digest cache off, a push to a new tag of a blob the registry has sent %.1f PATCH requests per run (chunks of 8, 16, 32, 64 MiB ...) before it cancelled the upload" % (race_patches / n))
 print("- 'digest cache off' rows run with MODELGATE_DIGEST_CACHE=off: a file pushed for the first time; the other modelgate rows find the file in the cache (pushed from this machine before)")
 print("- --prepare runs `sync` after removing the destinations (the file system discards freed blocks at the journal commit)\n")
 print("| group | command | mean ± σ (s) | MiB/s | modelgate ÷ this |")
 print("|---|---|---:|---:|---:|")
-for g in ("push", "repush", "repush_nc", "pull", "pull_read"):
+for g in ("push", "repush", "repush_nc", "repush_race", "pull", "pull_read"):
     res = json.load(open("%s/%s.json" % (d, g)))["results"]
     mine = [r for r in res if r["command"].startswith("modelgate")][0]
     for r in res:
         star = r["command"].startswith("modelgate")
-        if g == "repush_nc":
+        if g in ("repush_nc", "repush_race"):
             g = "repush"
         ratio = "—" if r is mine else "%.2f" % (mine["mean"] / r["mean"])
         name = "**%s**" % r["command"] if star else r["command"]

@@ -9,8 +9,10 @@
  * uploaded while a second thread hashes it, at six times the speed of a
  * loopback registry: once the digest is known the registry is asked, and
  * an upload it does not need is cancelled after a few small chunks. So a
- * first push costs what the transfer costs, and a repeated one sends no
- * blob bytes. */
+ * first push costs what the transfer costs. A repeated one sends no blob
+ * bytes: the digest cache knows the file, or (on a fresh machine, a CI
+ * runner) the tag pushed to already holds a layer of the file's size, and
+ * then the file is hashed first and asked for, as a small one is. */
 #include "artifact_int.h"
 #include "remote.h"
 
@@ -25,7 +27,37 @@
 typedef struct push_ctx {
 	mg_remote *r;
 	const char *repo;
+	uint64_t *sizes; /* of the layers the tag holds now, if it exists */
+	size_t nsizes;
 } push_ctx;
+
+/* 1 when the tag holds a layer of size bytes: likely this very file. */
+static int tag_has_size(const push_ctx *p, uint64_t size)
+{
+	for (size_t i = 0; i < p->nsizes; i++)
+		if (p->sizes[i] == size)
+			return 1;
+	return 0;
+}
+
+/* The sizes of the layers the tag holds now; none when it does not exist
+ * or cannot be read (the push then finds out what is wrong itself). */
+static void tag_sizes(push_ctx *p, const mg_ref *ref)
+{
+	mg_buf bytes = MG_BUF_INIT;
+	mg_manifest *m = NULL;
+	char digest[MG_DIGEST_SIZE];
+	mg_error ignored = {0};
+	if (!mg_remote_get_manifest(p->r, ref, &bytes, digest, NULL, &ignored) &&
+	    !mg_manifest_parse(&m, bytes.data, bytes.len, digest, &ignored) && m->nlayers &&
+	    (p->sizes = calloc(m->nlayers, sizeof(*p->sizes)))) {
+		for (size_t i = 0; i < m->nlayers; i++)
+			p->sizes[i] = m->layers[i].size;
+		p->nsizes = m->nlayers;
+	}
+	mg_manifest_free(m);
+	mg_buf_free(&bytes);
+}
 
 /* Files this large go while they are hashed (mg_remote_push_blob_fd_racing),
  * unless the digest cache knows them. */
@@ -117,7 +149,8 @@ static int put_file(void *ctx, const char *path, const char *title, mg_desc *lay
 	struct stat st;
 	uint64_t size = 0;
 	int cached = mg_file_digest_lookup(fd, layer->digest, &size), has = 0, rc = 0;
-	if (!cached && !fstat(fd, &st) && S_ISREG(st.st_mode) && (uint64_t)st.st_size >= RACE_MIN) {
+	if (!cached && !fstat(fd, &st) && S_ISREG(st.st_mode) && (uint64_t)st.st_size >= RACE_MIN &&
+	    !tag_has_size(p, (uint64_t)st.st_size)) {
 		rc = put_racing(p, fd, path, title, (uint64_t)st.st_size, layer, existed, err);
 		close(fd);
 		return rc;
@@ -155,7 +188,8 @@ int mg_push_remote(mg_remote *r, const mg_ref *ref, const char *const *files, si
 	if (ref->digest)
 		return mg_error_set(err, MG_EINVAL, "cannot push to '%s/%s@%s': give a tag, not a digest",
 				    mg_remote_name(r), ref->repo, ref->digest);
-	push_ctx p = {r, ref->repo};
+	push_ctx p = {r, ref->repo, NULL, 0};
+	tag_sizes(&p, ref);
 	const mg_artifact_sink sink = {put_file, put_bytes, &p};
 	mg_buf json = MG_BUF_INIT;
 	int rc = mg_artifact__build(files, nfiles, opts, &sink, &json, res, err);
@@ -163,6 +197,7 @@ int mg_push_remote(mg_remote *r, const mg_ref *ref, const char *const *files, si
 		rc = mg_remote_put_manifest(r, ref->repo, ref->tag, json.data, json.len,
 					    MG_MEDIA_MANIFEST, err);
 	mg_buf_free(&json);
+	free(p.sizes);
 	return rc;
 }
 

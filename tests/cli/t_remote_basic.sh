@@ -115,6 +115,9 @@ t_second_push_sends_no_blob_bytes() {
 	proxy_stop
 }
 
+# a large file the digest cache does not know goes while it is hashed, and
+# the upload stops once the registry is found to have it; unless the tag
+# pushed to holds a layer of its size (then it is hashed first)
 t_large_push_hashes_while_sending() {
 	proxy_start pass
 	export MODELGATE_INSECURE_REGISTRIES="$REG,$PROXY"
@@ -138,6 +141,13 @@ t_large_push_hashes_while_sending() {
 	grep -q '^DELETE .*/blobs/uploads/' "$PROXY_LOG" || fail "the needless upload was not cancelled"
 	expect_exit 0 mg inspect --json "$REG/team/large:v2"
 	json_ok "j['manifest']['layers'][0]['digest'] == '$sha'"
+	# a fresh machine (no digest cache) pushing again to a tag that holds a
+	# layer of the file's size: hashed first, asked for, nothing sent
+	: >"$PROXY_LOG"
+	MODELGATE_DIGEST_CACHE=off expect_exit 0 mg push "$PROXY/team/large:v1" "$TEST_TMP/fx/copy.bin"
+	[ "$(upload_bytes "$PROXY_LOG")" -eq 0 ] || fail "the repeated push sent $(upload_bytes "$PROXY_LOG") blob bytes"
+	! grep -q '^\(POST\|PATCH\) ' "$PROXY_LOG" || fail "the repeated push started an upload"
+	grep -q "^HEAD .*/blobs/$sha " "$PROXY_LOG" || fail "the repeated push did not ask with HEAD"
 	proxy_stop
 }
 
