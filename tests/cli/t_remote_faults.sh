@@ -104,6 +104,29 @@ t_large_blob_resumed_or_refused() {
 	proxy_stop
 }
 
+# a disk that fills up half-way through a large blob: exit 3 naming the
+# cause, no partial file, a store on that disk as it was
+t_large_blob_onto_a_full_disk() {
+	[ "$(id -u)" = 0 ] || fail "this check mounts a tmpfs and needs root"
+	make_blob big.bin 65
+	expect_exit 0 mg push --insecure "$REG/team/full:v1" big.bin
+	local disk=$TEST_TMP/full-disk
+	mkdir -p "$disk"
+	mount -t tmpfs -o size=32m tmpfs "$disk" || fail "cannot mount a tmpfs on '$disk'"
+	# (expanded now: the function's locals are gone when the check's subshell exits)
+	trap "umount '$disk' 2>/dev/null" EXIT
+	expect_exit 3 mg pull --insecure "$REG/team/full:v1" -o "$disk/out"
+	expect_stderr_contains "No space left on device"
+	[ -z "$(ls -A "$disk/out" 2>/dev/null)" ] || fail "pull left files: $(ls -A "$disk/out")"
+	export MODELGATE_HOME=$disk/store
+	expect_exit 0 mg push f:v0 "$FX/model.onnx"
+	snapshot "$MODELGATE_HOME" >before
+	expect_exit 3 mg copy --insecure "$REG/team/full:v1" f:v1
+	expect_stderr_contains "No space left on device"
+	expect_unchanged before "$MODELGATE_HOME"
+	expect_exit 0 mg fsck
+}
+
 t_corrupt_byte_exit_3_nothing_kept() {
 	via corrupt
 	expect_exit 3 mg copy "$PROXY/team/f:v1" f:v1
@@ -224,6 +247,7 @@ t_cut_patch_without_status_exit_3_nothing_tagged() {
 check dropped_download_resumes_with_range t_dropped_download_resumes_with_range
 check dropped_copy_into_store_resumes t_dropped_copy_into_store_resumes
 check large_blob_resumed_or_refused t_large_blob_resumed_or_refused
+check large_blob_onto_a_full_disk t_large_blob_onto_a_full_disk
 check 503_retried_then_ok t_503_retried_then_ok
 check 429_waits_as_told t_429_waits_as_told
 check permanent_503_fails_exit_3 t_permanent_503_fails_exit_3
