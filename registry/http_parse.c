@@ -1,7 +1,8 @@
 /* The pure parts of the HTTP engine, kept apart from libcurl so that they
  * are easy to test: WWW-Authenticate challenges, Retry-After, the Range
  * and Content-Range headers of uploads and resumed downloads, the Link
- * header of paged lists, backoff with jitter, and the registry's JSON error
+ * header of paged lists, bearer scopes (what a challenge asks for beyond a
+ * request's own), backoff with jitter, and the registry's JSON error
  * bodies. */
 #include "http.h"
 
@@ -213,3 +214,73 @@ void mg_http_error_text(const mg_http_req *r, char *out, size_t outlen)
 	json_decref(j);
 }
 
+/* The scope entry [p, p+n) ("type:name:actions"): the length of its
+ * "type:name", and its actions. */
+static size_t scope_resource(const char *p, size_t n, const char **actions, size_t *alen)
+{
+	size_t k = n;
+	while (k && p[k - 1] != ':')
+		k--;
+	*actions = p + k;
+	*alen = n - k;
+	return k ? k - 1 : 0;
+}
+
+/* 1 when the comma-separated list [a, a+n) holds action (or "*"). */
+static int has_action(const char *a, size_t n, const char *action, size_t an)
+{
+	for (const char *end = a + n; a < end;) {
+		size_t k = (size_t)(end - a);
+		const char *comma = memchr(a, ',', k);
+		if (comma)
+			k = (size_t)(comma - a);
+		if ((k == an && !memcmp(a, action, an)) || (k == 1 && *a == '*'))
+			return 1;
+		a += k + 1;
+	}
+	return 0;
+}
+
+/* 1 when some entry of want grants every action of the entry [p, p+n). */
+static int scope_covered(const char *want, const char *p, size_t n)
+{
+	const char *acts;
+	size_t alen, rlen = scope_resource(p, n, &acts, &alen);
+	for (const char *w = want; w && *w;) {
+		size_t wn = strcspn(w, " ");
+		const char *wacts;
+		size_t walen, wrlen = scope_resource(w, wn, &wacts, &walen);
+		int all = wrlen == rlen && !memcmp(w, p, rlen);
+		for (const char *a = acts, *end = acts + alen; all && a < end;) {
+			size_t k = strcspn(a, ", ");
+			if (a + k > end)
+				k = (size_t)(end - a);
+			all = has_action(wacts, walen, a, k);
+			a += k + 1;
+		}
+		if (all)
+			return 1;
+		w += wn + (w[wn] == ' ');
+	}
+	return 0;
+}
+
+int mg_http_merge_scopes(const char *want, const char *challenge, char *out, size_t cap)
+{
+	size_t len = (size_t)snprintf(out, cap, "%s", want ? want : "");
+	if (len >= cap)
+		return -1;
+	for (const char *p = challenge; p && *p;) {
+		size_t n = strcspn(p, " ");
+		if (n && !scope_covered(out, p, n)) {
+			if (len + (len > 0) + n >= cap)
+				return -1;
+			if (len)
+				out[len++] = ' ';
+			memcpy(out + len, p, n);
+			out[len += n] = '\0';
+		}
+		p += n + (p[n] == ' ');
+	}
+	return 0;
+}
