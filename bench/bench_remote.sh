@@ -129,7 +129,7 @@ print("- blob uploads seen by the registry during the repeated pushes: %d (0 mea
 n = int(runs) + int(warmup)
 print("- with the digest cache off, a repeated push to the same tag sent %.1f PATCH requests per run (the tag holds a layer of the file's size: hashed first, then asked for)" % (nc_patches / n))
 print("- with the digest cache off, a push to a new tag of a blob the registry has sent %.1f PATCH requests per run (chunks of 8, 16, 32, 64 MiB ...) before it cancelled the upload" % (race_patches / n))
-print("- 'digest cache off' rows run with MODELGATE_DIGEST_CACHE=off: a file pushed for the first time; the other modelgate rows find the file in the cache (pushed from this machine before)")
+print("- 'digest cache off' rows run with MODELGATE_DIGEST_CACHE=off, as on a fresh machine (a CI runner); the other modelgate rows find the file in the cache (pushed from this machine before)")
 print("- --prepare runs `sync` after removing the destinations (the file system discards freed blocks at the journal commit)\n")
 print("| group | command | mean ± σ (s) | MiB/s | modelgate ÷ this |")
 print("|---|---|---:|---:|---:|")

@@ -118,9 +118,10 @@ done:
 	return rc;
 }
 
-/* The registry s names alone, without a repository: "HOST:PORT",
+/* Whether s names a registry alone, without a repository: "HOST:PORT",
  * "localhost", or a host with a slash after it ("ghcr.io/"); a bare name
- * without a port is a repository of the local store. Into out. */
+ * without a port is a repository of the local store. 1 and the registry
+ * in out, or 0. */
 static int registry_alone(const char *s, char *out, size_t cap)
 {
 	size_t n = strlen(s);
