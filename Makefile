@@ -5,10 +5,11 @@
 #   make demo       run the main job on examples/
 #   make sanitize   run the tests under ASan+UBSan, in build-san/
 #   make bench      run the benchmarks, appending to bench/RESULTS.md
-#   make install    PREFIX=/usr/local DESTDIR=
+#   make install    PREFIX=/usr/local DESTDIR= (bin/modelgate, libexec/modelgate/)
 
 PREFIX   ?= /usr/local
 BINDIR   ?= $(PREFIX)/bin
+LIBEXECDIR ?= $(PREFIX)/libexec
 BUILD    ?= build
 CC       ?= cc
 CFLAGS   ?= -O2 -g
@@ -111,9 +112,7 @@ bench: deps
 	@MODELGATE=$(abspath $(CLI)) bench/run.sh
 
 install: $(CLI) $(AGENT)
-	install -d $(DESTDIR)$(BINDIR)
-	install -m 0755 $(CLI) $(DESTDIR)$(BINDIR)/modelgate
-	install -m 0755 $(AGENT) $(DESTDIR)$(BINDIR)/modelgate-agent
+	@mk/install.sh $(BUILD) $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) $(ORT_DIR)
 
 clean:
 	rm -rf build build-san build-fuzz

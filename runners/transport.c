@@ -317,15 +317,21 @@ int mg_locate_agent(const char *arch, const mg_target_opts *o, char **agent, cha
 			     : getenv("MODELGATE_ORT_LIB_AARCH64");
 	char path[PATH_MAX + 64];
 	char *dir = self_dir();
+	const char *sub = host ? "" : "aarch64/";
 	if (a && *a) {
 		snprintf(path, sizeof(path), "%s", a);
 	} else {
-		snprintf(path, sizeof(path), "%s/%smodelgate-agent", dir ? dir : ".",
-			 host ? "" : "aarch64/");
+		/* next to modelgate (the build tree), else where make install
+		 * puts it: PREFIX/libexec/modelgate next to PREFIX/bin */
+		snprintf(path, sizeof(path), "%s/%smodelgate-agent", dir ? dir : ".", sub);
+		if (!is_file(path, 1))
+			snprintf(path, sizeof(path), "%s/../libexec/modelgate/%smodelgate-agent",
+				 dir ? dir : ".", sub);
 	}
 	free(dir);
 	if (!is_file(path, 1)) {
-		return mg_error_set(err, MG_ERROR, "no %s agent at '%s'%s", arch, path,
+		return mg_error_set(err, MG_ERROR, "no %s agent %sat '%s'%s", arch,
+				    a && *a ? "" : "next to modelgate or ", path,
 				    host ? " (run 'make', or set MODELGATE_AGENT)"
 					 : " (run 'make agents', or set MODELGATE_AGENT_AARCH64)");
 	}

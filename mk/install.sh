@@ -1,0 +1,23 @@
+#!/bin/sh
+# make install: modelgate into BINDIR; the agents, each with its ONNX
+# Runtime library beside it, into LIBEXECDIR/modelgate (aarch64/ for the
+# cross-built one, when `make agents` has built it). modelgate looks for
+# its agent next to itself, then in ../libexec/modelgate, and for the
+# library next to the agent.
+#
+#   mk/install.sh BUILD BINDIR LIBEXECDIR ORT_DIR     (paths with DESTDIR)
+set -eu
+[ $# -eq 4 ] || { echo "usage: mk/install.sh BUILD BINDIR LIBEXECDIR ORT_DIR" >&2; exit 2; }
+build=$1 bindir=$2 libexec=$3/modelgate ort=$4
+for f in "$build/modelgate" "$build/modelgate-agent" "$ort/lib/x64/libonnxruntime.so.1"; do
+	[ -f "$f" ] || { echo "install: '$f' is missing (run make, and make deps)" >&2; exit 2; }
+done
+install -d "$bindir" "$libexec"
+install -m 0755 "$build/modelgate" "$bindir/modelgate"
+install -m 0755 "$build/modelgate-agent" "$libexec/modelgate-agent"
+install -m 0644 "$ort/lib/x64/libonnxruntime.so.1" "$libexec/libonnxruntime.so.1"
+if [ -x "$build/aarch64/modelgate-agent" ] && [ -f "$ort/lib/arm64/libonnxruntime.so.1" ]; then
+	install -d "$libexec/aarch64"
+	install -m 0755 "$build/aarch64/modelgate-agent" "$libexec/aarch64/modelgate-agent"
+	install -m 0644 "$ort/lib/arm64/libonnxruntime.so.1" "$libexec/aarch64/libonnxruntime.so.1"
+fi

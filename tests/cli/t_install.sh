@@ -1,0 +1,57 @@
+# make install's layout (mk/install.sh): modelgate in bin/, the agents with
+# their ONNX Runtime library in libexec/modelgate/; the installed modelgate
+# finds its agent and library there, with nothing next to it.
+. "$(dirname "$0")/lib.sh"
+
+fixtures
+BUILT=$(dirname "$MODELGATE") # run.sh's copy of the build: modelgate and agents
+ROOT=$TEST_TMP/root
+LIBEXEC=$ROOT/usr/libexec/modelgate
+DS=$EXAMPLES/dataset
+FAST="--iterations 2 --warmup 0 --min-time 0"
+unset MODELGATE_AGENT MODELGATE_ORT_LIB
+export MODELGATE_AGENT_CACHE=$TEST_TMP/agent-cache
+
+install_all() {
+	expect_exit 0 sh "$MG_SRCDIR/mk/install.sh" "$BUILT" "$ROOT/usr/bin" "$ROOT/usr/libexec" \
+		"$MG_SRCDIR/.deps/ort"
+}
+
+t_layout() {
+	install_all
+	expect_same_file "$BUILT/modelgate" "$ROOT/usr/bin/modelgate"
+	expect_same_file "$BUILT/modelgate-agent" "$LIBEXEC/modelgate-agent"
+	expect_same_file "$MG_SRCDIR/.deps/ort/lib/x64/libonnxruntime.so.1" "$LIBEXEC/libonnxruntime.so.1"
+	[ -x "$ROOT/usr/bin/modelgate" ] && [ -x "$LIBEXEC/modelgate-agent" ] || fail "not executable"
+	[ "$(ls "$ROOT/usr/bin")" = modelgate ] || fail "bin/ holds more than modelgate: $(ls "$ROOT/usr/bin")"
+	if [ -x "$BUILT/aarch64/modelgate-agent" ]; then
+		expect_same_file "$BUILT/aarch64/modelgate-agent" "$LIBEXEC/aarch64/modelgate-agent"
+		expect_same_file "$MG_SRCDIR/.deps/ort/lib/arm64/libonnxruntime.so.1" \
+			"$LIBEXEC/aarch64/libonnxruntime.so.1"
+	fi
+}
+
+t_installed_modelgate_runs_a_model() {
+	install_all
+	expect_exit 0 "$ROOT/usr/bin/modelgate" run "$EXAMPLES/model.onnx" --inputs "$DS" --expect "$DS" $FAST
+	# the library it loads is the installed one: spoil it and the error names it
+	: >"$LIBEXEC/libonnxruntime.so.1"
+	expect_exit 3 "$ROOT/usr/bin/modelgate" run "$EXAMPLES/model.onnx" --inputs "$DS" $FAST
+	expect_stderr_contains "$ROOT/usr/bin/../libexec/modelgate/libonnxruntime.so.1"
+	# and without an agent anywhere, the error says where it looked
+	rm -rf "$ROOT/usr/libexec"
+	expect_exit 3 "$ROOT/usr/bin/modelgate" run "$EXAMPLES/model.onnx" --inputs "$DS" $FAST
+	expect_stderr_contains "no x86_64 agent next to modelgate or at '$ROOT/usr/bin/../libexec/modelgate/modelgate-agent'"
+}
+
+t_missing_build_is_exit_2() {
+	expect_exit 2 sh "$MG_SRCDIR/mk/install.sh" "$TEST_TMP/nothing" "$ROOT/x/bin" "$ROOT/x/libexec" \
+		"$MG_SRCDIR/.deps/ort"
+	expect_stderr_contains "'$TEST_TMP/nothing/modelgate' is missing"
+	expect_no_file "$ROOT/x/bin/modelgate"
+}
+
+check layout t_layout
+check installed_modelgate_runs_a_model t_installed_modelgate_runs_a_model
+check missing_build_is_exit_2 t_missing_build_is_exit_2
+finish
