@@ -1,4 +1,5 @@
-/* transport_ssh: the ssh://[user@]host[:port] target.
+/* transport_ssh: the ssh://[user@]host[:port] target (an IPv6 host in
+ * brackets: ssh://[user@][::1]:22).
  *
  * The folder on the device is $MODELGATE_REMOTE_CACHE (or
  * mg_target_opts.cache), else ~/.cache/modelgate-agent: agent builds in
@@ -49,20 +50,32 @@ static int ssh_init(sshcmd *c, const char *dest, const mg_target_opts *o, mg_err
 			return mg_error_set(err, MG_EINVAL, "too many ssh options");
 		c->argv[c->n++] = w;
 	}
-	/* host:port (host names and IPv4 only) */
-	const char *colon = strrchr(dest, ':');
+	/* [user@]host[:port], with an IPv6 address in brackets: [user@][::1]:22 */
 	char *host = c->host;
 	snprintf(c->host, sizeof(c->host), "%s", dest);
-	if (colon && colon[1]) {
-		for (const char *p = colon + 1; *p; p++)
-			if (!isdigit((unsigned char)*p))
-				return mg_error_set(err, MG_EINVAL, "target 'ssh://%s': bad port", dest);
-		snprintf(c->port, sizeof(c->port), "%s", colon + 1);
-		host[colon - dest] = '\0';
+	char *at = strchr(host, '@');
+	char *h = at ? at + 1 : host;
+	const char *port = NULL;
+	char *close = *h == '[' ? strchr(h, ']') : NULL, *colon = strrchr(h, ':');
+	if (*h == '[' ? !close || (close[1] && close[1] != ':') : colon && strchr(h, ':') != colon)
+		return mg_error_set(err, MG_EINVAL, "target 'ssh://%s': an IPv6 address goes in "
+				    "brackets, as in ssh://[::1]:22", dest);
+	if (close) {
+		port = close[1] ? close + 2 : NULL;
+		*close = '\0';
+		memmove(h, h + 1, strlen(h + 1) + 1); /* user@::1 is what ssh takes */
+	} else if (colon) {
+		*colon = '\0';
+		port = colon + 1;
+	}
+	if (port) {
+		if (!*port || strlen(port) > 5 || strspn(port, "0123456789") != strlen(port))
+			return mg_error_set(err, MG_EINVAL, "target 'ssh://%s': bad port", dest);
+		snprintf(c->port, sizeof(c->port), "%s", port);
 		c->argv[c->n++] = "-p";
 		c->argv[c->n++] = c->port;
 	}
-	if (!host[0] || host[0] == '-')
+	if (!*h || host[0] == '-') /* (never an option to ssh) */
 		return mg_error_set(err, MG_EINVAL, "target 'ssh://%s': no host", dest);
 	c->argv[c->n++] = host;
 	c->base = c->n;

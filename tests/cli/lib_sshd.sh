@@ -33,6 +33,7 @@ start_sshd() {
 	cat >"$SSHD_DIR/sshd_config" <<CONF
 Port $SSHD_PORT
 ListenAddress 127.0.0.1
+ListenAddress [::1]
 HostKey $SSHD_DIR/host_key
 AuthorizedKeysFile $SSHD_DIR/authorized_keys
 PermitRootLogin prohibit-password

@@ -1,7 +1,8 @@
 # modelgate run --target ssh://... against a real OpenSSH server on a
 # loopback port (lib_sshd.sh): the agent and ONNX Runtime are copied once,
 # by digest; the second run copies nothing and sends no model bytes; a
-# dropped connection is exit 3 naming the target.
+# dropped connection is exit 3 naming the target; an IPv6 host goes in
+# brackets (ssh itself cannot resolve "[::1]", so the brackets must go).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_sshd.sh"
 
@@ -42,6 +43,18 @@ t_user_host_port_form() {
 	json_ok "j['target']['bytes_uploaded'] == 0 and j['model']['bytes_sent'] == 0"
 }
 
+t_ipv6_host_in_brackets() {
+	local opts="-i $SSHD_DIR/user_key -o IdentitiesOnly=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=$SSHD_DIR/known_hosts -o LogLevel=ERROR"
+	MODELGATE_SSH_OPTS=$opts expect_exit 0 mg run "$EXAMPLES/model.onnx" \
+		--target "ssh://root@[::1]:$SSHD_PORT" $RUN
+	json_ok "j['target']['kind'] == 'ssh' and j['target']['spec'] == 'ssh://root@[::1]:$SSHD_PORT'"
+	local bad
+	for bad in "ssh://root@::1:$SSHD_PORT" "ssh://[::1" "ssh://[::1]x" "ssh://host:12a" "ssh://-oProxyCommand=x"; do
+		expect_exit 2 mg run "$EXAMPLES/model.onnx" --target "$bad" $RUN
+		expect_error "target '$bad'"
+	done
+}
+
 t_unreachable_host_is_exit_3() {
 	local port
 	port=$(free_port)
@@ -64,6 +77,7 @@ DIGEST_MODEL=sha256:$(sha256_of "$EXAMPLES/model.onnx")
 check first_run_copies_agent_and_model t_first_run_copies_agent_and_model
 check second_run_sends_no_model_bytes t_second_run_sends_nothing
 check user_at_host_port_form t_user_host_port_form
+check ipv6_host_in_brackets t_ipv6_host_in_brackets
 check unreachable_host_is_exit_3 t_unreachable_host_is_exit_3
 check dropped_connection_is_exit_3_naming_target t_dropped_connection_is_exit_3
 finish
