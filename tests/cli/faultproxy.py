@@ -11,6 +11,8 @@ request's Range or Content-Range header, "-" for none) and injects faults:
               the client); writes 'stalled' to the log first
   503:N       answer the first N requests with 503 and Retry-After: 1
   429:N       answer the first N requests with 429 and Retry-After: 2
+  dropput     the first monolithic upload (a large PUT) never reaches the
+              registry: its connection is closed without an answer
   corrupt     flip one byte in the middle of every large blob GET body
   droppatch   the second upload PATCH reaches the registry with only the first
               half of its body (Content-Length and Content-Range to match, so
@@ -128,6 +130,14 @@ class Proxy(http.server.BaseHTTPRequestHandler):
         if MODE.startswith("503:") and n <= int(MODE[4:]):
             log("%s %s %d 503 -" % (self.command, self.path, len(body)))
             self.answer(503, extra=[("Retry-After", "1")])
+            return
+        if (MODE == "dropput" and self.command == "PUT" and "/blobs/uploads/" in self.path and
+                length >= LARGE and not state["faulted"]):
+            with lock:
+                state["faulted"] = 1
+            log("%s %s %d dropped -" % (self.command, self.path, length))
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
             return
         if MODE.startswith("429:") and n <= int(MODE[4:]):
             log("%s %s %d 429 -" % (self.command, self.path, len(body)))

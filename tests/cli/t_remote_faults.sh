@@ -3,8 +3,8 @@
 # blob (resumed with Range), 503 and 429 with Retry-After (retried after the
 # time asked for; a permanent one fails with exit 3 after bounded retries), a
 # flipped byte (exit 3 naming both digests, nothing kept), and a pull killed
-# mid-transfer: the local store is as it was (fsck clean, no tag moved).
-# Uploads in chunks (MODELGATE_CHUNK_SIZE makes the 4 MiB blob go in four)
+# mid-transfer: the local store is as it was (fsck clean, no tag moved). A
+# monolithic upload whose connection drops is sent again. Uploads in chunks (MODELGATE_CHUNK_SIZE makes the 4 MiB blob go in four)
 # whose PATCH stops half-way: they go on from where the registry's answer
 # says it stopped; with the answer lost, from where it says when asked, or
 # from the start when it no longer knows the upload; when it cannot say,
@@ -61,6 +61,20 @@ t_503_retried_then_ok() {
 	expect_stdout_matches "^Digest: +$DR\$"
 	[ "$(grep -c ' 503 ' "$PROXY_LOG")" -eq 3 ] || fail "expected 3 answers of 503"
 	proxy_stop
+}
+
+t_dropped_monolithic_upload_is_sent_again() {
+	make_blob small.bin 2
+	local sha=sha256:$(sha256_of small.bin)
+	via dropput
+	expect_exit 0 mg push "$PROXY/team/put:v1" small.bin
+	grep -q "^PUT .*/blobs/uploads/.*digest=$sha 2097152 dropped " "$PROXY_LOG" ||
+		fail "no upload was dropped"
+	grep -q "^PUT .*/blobs/uploads/.*digest=$sha 2097152 201 " "$PROXY_LOG" ||
+		fail "the upload was not sent again: $(grep PUT "$PROXY_LOG")"
+	proxy_stop
+	expect_exit 0 mg pull "$REG/team/put:v1" -o put-out
+	expect_same_file small.bin put-out/small.bin
 }
 
 t_429_waits_as_told() {
@@ -249,6 +263,7 @@ check dropped_copy_into_store_resumes t_dropped_copy_into_store_resumes
 check large_blob_resumed_or_refused t_large_blob_resumed_or_refused
 check large_blob_onto_a_full_disk t_large_blob_onto_a_full_disk
 check 503_retried_then_ok t_503_retried_then_ok
+check dropped_monolithic_upload_is_sent_again t_dropped_monolithic_upload_is_sent_again
 check 429_waits_as_told t_429_waits_as_told
 check permanent_503_fails_exit_3 t_permanent_503_fails_exit_3
 check corrupt_byte_exit_3_nothing_kept t_corrupt_byte_exit_3_nothing_kept
