@@ -4,11 +4,11 @@
 # time asked for; a permanent one fails with exit 3 after bounded retries), a
 # flipped byte (exit 3 naming both digests, nothing kept), and a pull killed
 # mid-transfer: the local store is as it was (fsck clean, no tag moved). A
-# monolithic upload whose connection drops is sent again. Uploads in chunks (MODELGATE_CHUNK_SIZE makes the 4 MiB blob go in four)
-# whose PATCH stops half-way: they go on from where the registry's answer
-# says it stopped; with the answer lost, from where it says when asked, or
-# from the start when it no longer knows the upload; when it cannot say,
-# exit 3 and nothing is tagged.
+# monolithic upload whose connection drops is sent again. Uploads in chunks
+# (MODELGATE_CHUNK_SIZE makes the 4 MiB blob go in four) whose PATCH stops
+# half-way: they go on from where the registry's answer says it stopped; with
+# the answer lost, from where it says when asked, or from the start when it no
+# longer knows the upload; when it cannot say, exit 3 and nothing is tagged.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_registry.sh"
 
