@@ -56,7 +56,7 @@ int mg_gate__add_figure(mg_gate_result *g, const char *name, double value, doubl
 }
 
 void mg_gate__set_headline(mg_gate_result *g, const char *metric, double value, double limit,
-			 double baseline, const char *unit)
+			   mg_limit_is limit_is, double baseline, const char *unit)
 {
 	free(g->metric);
 	free(g->unit);
@@ -64,6 +64,7 @@ void mg_gate__set_headline(mg_gate_result *g, const char *metric, double value, 
 	g->unit = unit ? strdup(unit) : NULL;
 	g->value = value;
 	g->limit = limit;
+	g->limit_is = limit_is;
 	g->baseline = baseline;
 }
 

@@ -112,7 +112,7 @@ static int eval_accuracy(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g
 		figure(g, gc->metric, value, base, "");
 	}
 	double limit = !isnan(gc->min) ? gc->min : NAN;
-	headline(g, gc->metric, value, limit, base, "");
+	headline(g, gc->metric, value, limit, lower_better ? MG_LIMIT_MAX : MG_LIMIT_MIN, base, "");
 	char fails[512] = "", passes[512] = "";
 	if (!isnan(gc->min)) {
 		int ok = lower_better ? value <= gc->min : value >= gc->min;
@@ -189,7 +189,8 @@ static int eval_fidelity(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g
 	char fails[512] = "", passes[512] = "";
 	const char *head = NULL;
 	double hv = NAN, hl = NAN;
-#define LIMIT(field, name, val, cmp_ok, op_ok, op_bad)                                               \
+	mg_limit_is hd = MG_LIMIT_UNKNOWN;
+#define LIMIT(field, name, val, cmp_ok, op_ok, op_bad, is)                                           \
 	if (!isnan(gc->field)) {                                                                      \
 		int ok = cmp_ok;                                                                      \
 		note(ok ? passes : fails, sizeof(fails), "%s %.4g %s %.4g", name, val, ok ? op_ok : op_bad, \
@@ -198,15 +199,18 @@ static int eval_fidelity(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g
 			head = name;                                                                  \
 			hv = val;                                                                     \
 			hl = gc->field;                                                               \
+			hd = is;                                                                      \
 		}                                                                                     \
 	}
-	LIMIT(min_cosine, "cosine", f.cosine, f.cosine >= gc->min_cosine, ">=", "<")
-	LIMIT(min_snr_db, "snr_db", f.snr_db, f.snr_db >= gc->min_snr_db, ">=", "<")
-	LIMIT(min_top1_agreement, "top1_agreement", f.top1_agree, f.top1_agree >= gc->min_top1_agreement, ">=", "<")
-	LIMIT(max_abs, "max_abs", f.max_abs, f.max_abs <= gc->max_abs, "<=", ">")
-	LIMIT(max_mean_abs, "mean_abs", f.mean_abs, f.mean_abs <= gc->max_mean_abs, "<=", ">")
+	LIMIT(min_cosine, "cosine", f.cosine, f.cosine >= gc->min_cosine, ">=", "<", MG_LIMIT_MIN)
+	LIMIT(min_snr_db, "snr_db", f.snr_db, f.snr_db >= gc->min_snr_db, ">=", "<", MG_LIMIT_MIN)
+	LIMIT(min_top1_agreement, "top1_agreement", f.top1_agree, f.top1_agree >= gc->min_top1_agreement,
+	      ">=", "<", MG_LIMIT_MIN)
+	LIMIT(max_abs, "max_abs", f.max_abs, f.max_abs <= gc->max_abs, "<=", ">", MG_LIMIT_MAX)
+	LIMIT(max_mean_abs, "mean_abs", f.mean_abs, f.mean_abs <= gc->max_mean_abs, "<=", ">",
+	      MG_LIMIT_MAX)
 #undef LIMIT
-	headline(g, head, hv, hl, NAN, head && !strcmp(head, "snr_db") ? "dB" : "");
+	headline(g, head, hv, hl, hd, NAN, head && !strcmp(head, "snr_db") ? "dB" : "");
 	if (fails[0])
 		status(g, MG_GATE_FAIL, "against %s: %s", gc->reference ? gc->reference : "the baseline", fails);
 	else
@@ -339,7 +343,7 @@ static int eval_latency(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g)
 	figure(g, unit_name, value, base, "ms");
 	if (with_base)
 		figure(g, "ratio", g->latency->ratio, NAN, "");
-	headline(g, unit_name, value, gc->max_ms, base, "ms");
+	headline(g, unit_name, value, gc->max_ms, MG_LIMIT_MAX, base, "ms");
 	char fails[512] = "", passes[512] = "";
 	if (!isnan(gc->max_ms))
 		note(value <= gc->max_ms ? passes : fails, sizeof(fails), "%s %.4g ms %s %.4g ms", gc->metric,
@@ -396,7 +400,7 @@ static int eval_memory(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g)
 	} else {
 		double mib = (double)st.peak_rss / (1024.0 * 1024.0);
 		figure(g, "peak_rss_mb", mib, NAN, "MiB");
-		headline(g, "peak_rss_mb", mib, gc->max_rss_mb, NAN, "MiB");
+		headline(g, "peak_rss_mb", mib, gc->max_rss_mb, MG_LIMIT_MAX, NAN, "MiB");
 		int ok = mib <= gc->max_rss_mb;
 		status(g, ok ? MG_GATE_PASS : MG_GATE_FAIL, "peak RSS %.1f MiB %s %.1f MiB", mib, ok ? "<=" : ">",
 		       gc->max_rss_mb);
@@ -427,7 +431,7 @@ static int eval_size(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g)
 	figure(g, "compressed_bytes", (double)comp, have_base ? (double)bcomp : NAN, "bytes");
 	figure(g, "parameters", params, bparams, "");
 	char fails[512] = "", passes[512] = "";
-	headline(g, "bytes", bytes, gc->max_bytes, bbytes, "bytes");
+	headline(g, "bytes", bytes, gc->max_bytes, MG_LIMIT_MAX, bbytes, "bytes");
 #define CEIL(field, name, val)                                                                      \
 	if (!isnan(gc->field))                                                                      \
 		note((val) <= gc->field ? passes : fails, sizeof(fails), "%s %.0f %s %.0f", name, val, \

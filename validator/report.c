@@ -270,13 +270,34 @@ static int is_ceiling_kind(const char *kind)
 	return kind && (!strcmp(kind, "latency") || !strcmp(kind, "size") || !strcmp(kind, "memory"));
 }
 
+const char *rp_limit_op(const mg_gate_result *g)
+{
+	if (isnan(g->limit))
+		return "";
+	return g->limit_is == MG_LIMIT_MIN ? ">= " : g->limit_is == MG_LIMIT_MAX ? "<= " : "";
+}
+
+void rp_limit_text(char *out, size_t outlen, const mg_gate_result *g)
+{
+	char n[96];
+	rp_num_unit(n, sizeof(n), g->limit, g->unit);
+	snprintf(out, outlen, "%s%s", rp_limit_op(g), n);
+}
+
+const char *rp_limit_is_name(mg_limit_is is)
+{
+	return is == MG_LIMIT_MIN ? "min" : is == MG_LIMIT_MAX ? "max" : NULL;
+}
+
 double rp_severity(const mg_gate_result *g)
 {
 	double s = 0;
 	if (isfinite(g->value) && isfinite(g->limit)) {
 		double d = g->value - g->limit;
-		if (!is_ceiling_kind(g->kind))
-			d = fabs(d); /* the direction of the limit is not in the model */
+		if (g->limit_is == MG_LIMIT_MIN)
+			d = -d;
+		else if (g->limit_is == MG_LIMIT_UNKNOWN && !is_ceiling_kind(g->kind))
+			d = fabs(d); /* an old report: the direction is not known */
 		s = g->limit != 0 ? d / fabs(g->limit) : d;
 	}
 	if (g->latency && isfinite(g->latency->ratio_lo) && g->latency->ratio_lo - 1 > s)
@@ -512,7 +533,7 @@ int rp_headline(mg_buf *out, const mg_gate_result *g, mg_error *err)
 {
 	char v[96], l[96], b[96], d[160];
 	rp_num_unit(v, sizeof(v), g->value, g->unit);
-	rp_num_unit(l, sizeof(l), g->limit, g->unit);
+	rp_limit_text(l, sizeof(l), g);
 	rp_num_unit(b, sizeof(b), g->baseline, g->unit);
 	rp_delta(d, sizeof(d), g);
 	int rc = mg_buf_printf(out, err, "%s %s, limit %s", g->metric ? g->metric : "value", v, l);

@@ -25,6 +25,14 @@ typedef enum {
 
 const char *mg_gate_status_name(mg_gate_status s); /* "pass", "fail", ... */
 
+/* Which way a limit holds: the value must be at least it (accuracy, most
+ * fidelity figures) or at most it (latency, size, memory, error rates). */
+typedef enum {
+	MG_LIMIT_UNKNOWN = 0, /* (a report.json written before it was recorded) */
+	MG_LIMIT_MIN = 1,
+	MG_LIMIT_MAX = 2,
+} mg_limit_is;
+
 /* One named figure of a gate: "top1", "p95_ms", "cosine", ... */
 typedef struct mg_figure {
 	char *name;
@@ -76,6 +84,7 @@ typedef struct mg_gate_result {
 	char *metric; /* e.g. "top1", "p95_ms" */
 	double value;
 	double limit;
+	mg_limit_is limit_is;
 	double baseline; /* NAN when none */
 	char *unit;
 	mg_figure *figures; /* every figure measured, headline included */

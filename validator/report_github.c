@@ -71,7 +71,7 @@ static int md_row(mg_buf *out, const mg_gate_result *g, mg_error *err)
 {
 	char v[96], l[96], b[96], d[160];
 	rp_num_unit(v, sizeof(v), g->value, g->unit);
-	rp_num_unit(l, sizeof(l), g->limit, g->unit);
+	rp_limit_text(l, sizeof(l), g);
 	rp_num_unit(b, sizeof(b), g->baseline, g->unit);
 	rp_delta(d, sizeof(d), g);
 	int rc = mg_buf_puts(out, "| ", err);

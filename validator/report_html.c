@@ -427,7 +427,11 @@ static void gate_table(hw *w, const mg_report *r)
 			p(w, " <span class=\"pill noisy\">noisy</span>");
 		p(w, "</td>");
 		cell_num(w, g->value, g->unit);
-		cell_num(w, g->limit, g->unit);
+		char lim[128];
+		rp_limit_text(lim, sizeof(lim), g);
+		p(w, "<td class=\"num\">");
+		t(w, lim);
+		p(w, "</td>");
 		cell_num(w, g->baseline, g->unit);
 		p(w, "<td class=\"num\">");
 		t(w, d);

@@ -13,7 +13,9 @@
  *     "dataset": {...} | null,
  *     "targets": [{"name", "spec", "fingerprint": {...} | null, "error"}],
  *     "gates": [{"name", "kind", "target", "status", "reason", "metric",
- *                "value", "limit", "baseline", "unit", "seconds",
+ *                "value", "limit", "limit_is" ("min": the value must
+ *                be at least the limit, "max": at most; null when not known),
+ *                "baseline", "unit", "seconds",
  *                "figures": [{"name", "value", "baseline", "unit"}],
  *                "latency": {"ratio", "ratio_ci": [lo, hi], "confidence",
  *                            "p_value", "noisy", "noise_note", "stopped_early",
@@ -179,6 +181,8 @@ static json_t *gate(jw *w, const mg_gate_result *g)
 	set(w, o, "metric", jstr(w, g->metric));
 	set(w, o, "value", jnum(g->value));
 	set(w, o, "limit", jnum(g->limit));
+	const char *is = rp_limit_is_name(g->limit_is);
+	set(w, o, "limit_is", is ? json_string(is) : json_null());
 	set(w, o, "baseline", jnum(g->baseline));
 	set(w, o, "unit", jstr(w, g->unit));
 	set(w, o, "seconds", jnum(g->seconds));

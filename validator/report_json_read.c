@@ -304,6 +304,26 @@ static int rd_status(rd *c, const char *path, const json_t *o, mg_gate_status *o
 	return bad(c, p, "expected \"pass\", \"fail\", \"error\" or \"skip\"");
 }
 
+/* "limit_is": "min", "max", or null or absent (not known). */
+static int rd_limit_is(rd *c, const char *path, const json_t *o, mg_limit_is *out)
+{
+	const json_t *v = json_object_get(o, "limit_is");
+	const char *s = json_string_value(v);
+	*out = MG_LIMIT_UNKNOWN;
+	if (!v || json_is_null(v))
+		return 0;
+	if (s && !strcmp(s, "min"))
+		*out = MG_LIMIT_MIN;
+	else if (s && !strcmp(s, "max"))
+		*out = MG_LIMIT_MAX;
+	else {
+		char p[PATH_SIZE];
+		child(p, sizeof(p), path, "limit_is", 0);
+		return bad(c, p, "expected \"min\", \"max\" or null");
+	}
+	return 0;
+}
+
 static int rd_gate(rd *c, const char *p, const json_t *o, mg_gate_result *g)
 {
 	const json_t *figs;
@@ -315,6 +335,7 @@ static int rd_gate(rd *c, const char *p, const json_t *o, mg_gate_result *g)
 	    rd_str(c, p, o, "target", &g->target) || rd_status(c, p, o, &g->status) ||
 	    rd_str(c, p, o, "reason", &g->reason) || rd_str(c, p, o, "metric", &g->metric) ||
 	    rd_num(c, p, o, "value", &g->value) || rd_num(c, p, o, "limit", &g->limit) ||
+	    rd_limit_is(c, p, o, &g->limit_is) ||
 	    rd_num(c, p, o, "baseline", &g->baseline) || rd_str(c, p, o, "unit", &g->unit) ||
 	    rd_num(c, p, o, "seconds", &g->seconds) || rd_arr(c, p, o, "figures", &figs))
 		return c->rc;

@@ -48,6 +48,12 @@ void rp_count(const mg_report *r, rp_counts *out);
  * 25% past), or past "no regression" for a latency gate (ratio_lo - 1);
  * the larger of the two; 0 when neither can be computed. */
 double rp_severity(const mg_gate_result *g);
+/* ">= " or "<= " before a limit, by its direction ("" when not known). */
+const char *rp_limit_op(const mg_gate_result *g);
+/* The limit with its direction and unit: ">= 0.97", "<= 10 ms". */
+void rp_limit_text(char *out, size_t outlen, const mg_gate_result *g);
+/* "min", "max", or NULL when not known. */
+const char *rp_limit_is_name(mg_limit_is is);
 
 /* Fills idx[0..ngates-1] with gate indices, most important first: errors,
  * failures (by severity, most severe first), passes flagged noisy, passes,

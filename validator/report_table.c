@@ -37,7 +37,7 @@ static void cells(char c[NCOLS][CELL], const mg_gate_result *g)
 		 g->target ? g->target : "");
 	snprintf(c[COL_STATUS], CELL, "%s", mg_gate_status_name(g->status));
 	rp_num_unit(c[COL_VALUE], CELL, g->value, g->unit);
-	rp_num_unit(c[COL_LIMIT], CELL, g->limit, g->unit);
+	rp_limit_text(c[COL_LIMIT], CELL, g);
 	rp_num_unit(c[COL_BASE], CELL, g->baseline, g->unit);
 	rp_delta(c[COL_DELTA], CELL, g);
 }

@@ -64,7 +64,7 @@ double mg_gate__now_s(void);
 int mg_gate__add_figure(mg_gate_result *g, const char *name, double value, double baseline,
 			const char *unit);
 void mg_gate__set_headline(mg_gate_result *g, const char *metric, double value, double limit,
-			   double baseline, const char *unit);
+			   mg_limit_is limit_is, double baseline, const char *unit);
 void mg_gate__set_status(mg_gate_result *g, mg_gate_status s, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 const mg_target_config *mg_gate__gate_target(const run_ctx *c, const mg_gate_config *g);

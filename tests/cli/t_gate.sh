@@ -26,6 +26,9 @@ int8_passes_with_every_figure() {
 	json_ok "len([g for g in j['gates'] if g['name'] == 'latency'][0]['latency']['samples_ns']['candidate']) >= 100" r.json
 	json_ok "(lambda c: c['n'] == 10 and sum(map(sum, c['counts'])) == 360)([g for g in j['gates'] if g['name'] == 'accuracy'][0]['confusion'])" r.json
 	json_ok "len([f for f in [g for g in j['gates'] if g['name'] == 'accuracy'][0]['figures'] if f['name'].startswith('class_')]) == 30" r.json
+	# which way each limit holds: floors for accuracy and cosine, ceilings for the rest
+	json_ok "{g['name']: g['limit_is'] for g in j['gates']} == {'accuracy': 'min', 'fidelity': 'min', 'latency': 'max', 'size': 'max', 'memory': 'max'}" r.json
+	expect_stdout_matches "accuracy .*>= 0\.95"
 	for f in r.xml r.html r.prom r.md; do [ -s "$f" ] || fail "'$f' was not written"; done
 	xmllint --noout r.xml || fail "r.xml is not well-formed"
 }

@@ -25,7 +25,7 @@ json.dump(j, open(sys.argv[2], "w"))' "$FX" "$1" "$2" || fail "cannot edit the f
 t_table_is_the_default() {
 	expect_exit 0 mg report "$FX"
 	expect_stdout_matches '^GATE +KIND +STATUS +VALUE +LIMIT +BASELINE +DELTA$'
-	expect_stdout_matches '^latency p95 <local> +latency@local +fail +11\.84 ms +10 ms +9\.62 ms +\+2\.22 ms \(\+23\.1%\)$'
+	expect_stdout_matches '^latency p95 <local> +latency@local +fail +11\.84 ms +<= 10 ms +9\.62 ms +\+2\.22 ms \(\+23\.1%\)$'
 	expect_stdout_contains "ERROR: 3 passed, 1 failed, 1 error, 1 skipped"
 	expect_stderr_empty
 	! grep -q $'\033' "$OUT" || fail "colour codes although stdout is not a terminal"

@@ -136,6 +136,7 @@ static mg_report *build_full(void)
 	g->metric = S("top1");
 	g->value = 0.9312;
 	g->limit = 0.9;
+	g->limit_is = MG_LIMIT_MIN;
 	g->baseline = 0.9287;
 	g->unit = S("");
 	figure(g, "top1", 0.9312, 0.9287, "");
@@ -154,6 +155,7 @@ static mg_report *build_full(void)
 	g->metric = S("cosine");
 	g->value = 0.99931;
 	g->limit = 0.999;
+	g->limit_is = MG_LIMIT_MIN;
 	g->unit = S("");
 	figure(g, "cosine", 0.99931, NAN, "");
 	figure(g, "max_abs", 0.0412, NAN, "");
@@ -166,6 +168,7 @@ static mg_report *build_full(void)
 	g->metric = S("p95_ms");
 	g->value = 11.84;
 	g->limit = 10;
+	g->limit_is = MG_LIMIT_MAX;
 	g->baseline = 9.62;
 	g->unit = S("ms");
 	figure(g, "p50_ms", 10.51, 8.69, "ms");
@@ -192,6 +195,7 @@ static mg_report *build_full(void)
 	g->metric = S("bytes");
 	g->value = 1843212;
 	g->limit = 2097152;
+	g->limit_is = MG_LIMIT_MAX;
 	g->baseline = 1843000;
 	g->unit = S("bytes");
 	figure(g, "bytes", 1843212, 1843000, "bytes");
@@ -201,6 +205,7 @@ static mg_report *build_full(void)
 		     "target 'pi4' is unreachable: ssh: connect to host pi4.lan port 22: Connection refused");
 	g->metric = S("peak_rss_bytes");
 	g->limit = 67108864;
+	g->limit_is = MG_LIMIT_MAX;
 	g->unit = S("bytes");
 	g->seconds = 5.0;
 
@@ -282,6 +287,7 @@ static void report_eq(const mg_report *a, const mg_report *b)
 		str_eq(x->metric, y->metric, "metric");
 		num_eq(x->value, y->value, "value");
 		num_eq(x->limit, y->limit, "limit");
+		assert_int_equal(x->limit_is, y->limit_is);
 		num_eq(x->baseline, y->baseline, "baseline");
 		str_eq(x->unit, y->unit, "unit");
 		num_eq(x->seconds, y->seconds, "gate seconds");
@@ -585,8 +591,39 @@ static void test_report_read_bad_value_names_its_json_path(void **state)
 			  MG_EINVAL, "gates[0].latency.samples_ns.candidate[1]", NULL);
 	expect_read_error("{\"schema_version\": 1, \"gates\": [{\"kind\": \"k\", \"status\": \"pass\"}]}",
 			  MG_EINVAL, "gates[0].name: missing", NULL);
+	expect_read_error("{\"schema_version\": 1, \"gates\": [{\"name\": \"a\", \"kind\": \"k\", \"status\": \"pass\", "
+			  "\"limit_is\": \"ceiling\"}]}",
+			  MG_EINVAL, "gates[0].limit_is", "\"min\", \"max\" or null");
 	expect_read_error("{\"schema_version\": 1, \"targets\": [{\"fingerprint\": {\"cpu_count\": 1.5}}], \"gates\": []}",
 			  MG_EINVAL, "targets[0].fingerprint.cpu_count", NULL);
+}
+
+/* How far past its limit a failed gate is follows the limit's direction: a
+ * value above a floor or below a ceiling is not past it at all. */
+static void test_severity_follows_the_limit_direction(void **state)
+{
+	(void)state;
+	mg_gate_result g = {0};
+	g.kind = "accuracy";
+	g.value = 0.45;
+	g.limit = 0.9;
+	g.limit_is = MG_LIMIT_MIN;
+	assert_true(fabs(rp_severity(&g) - 0.5) < 1e-12);
+	g.value = 0.95; /* above its floor: failed for another reason (a drop) */
+	assert_true(rp_severity(&g) == 0);
+	g.limit_is = MG_LIMIT_UNKNOWN; /* an old report: distance either way */
+	assert_true(fabs(rp_severity(&g) - 0.05 / 0.9) < 1e-12);
+	g.kind = "fidelity";
+	g.value = 0.02;
+	g.limit = 0.01;
+	g.limit_is = MG_LIMIT_MAX; /* max_abs */
+	assert_true(fabs(rp_severity(&g) - 1.0) < 1e-12);
+	char l[64];
+	rp_limit_text(l, sizeof(l), &g);
+	assert_string_equal(l, "<= 0.01");
+	g.limit_is = MG_LIMIT_MIN;
+	rp_limit_text(l, sizeof(l), &g);
+	assert_string_equal(l, ">= 0.01");
 }
 
 static void test_report_read_ignores_unknown_keys(void **state)
@@ -624,7 +661,7 @@ static void test_junit_has_a_testcase_per_gate_and_escapes_everything(void **sta
 	contains(x, "<failure message=\"p95 11.84 ms is over the 10 ms ceiling");
 	contains(x, "<error message=\"target &#39;pi4&#39; is unreachable");
 	contains(x, "<skipped message=\"marked ci-only");
-	contains(x, "p95_ms 11.84 ms, limit 10 ms, baseline 9.62 ms, delta +2.22 ms (+23.1%)");
+	contains(x, "p95_ms 11.84 ms, limit &lt;= 10 ms, baseline 9.62 ms, delta +2.22 ms (+23.1%)");
 	contains(x, "<property name=\"model_digest\" value=\"sha256:");
 	/* ESC and BEL cannot be in XML 1.0 at all */
 	lacks(x, "\x1b");
@@ -669,7 +706,7 @@ static void test_markdown_summary_has_headline_table_and_details(void **state)
 	contains(md, "## \xE2\x9A\xA0\xEF\xB8\x8F modelgate: 1 gate failed, 1 could not be evaluated\n");
 	contains(md, "3 passed, 1 failed, 1 error, 1 skipped in 42.1 s");
 	contains(md, "| accuracy &lt;top-1&gt; &amp; \"recall\" 'ok' \xE2\x80\x94");
-	contains(md, "| latency p95 &lt;local&gt; | \xE2\x9D\x8C fail | 11.84 ms | 10 ms | 9.62 ms | +2.22 ms (+23.1%) |");
+	contains(md, "| latency p95 &lt;local&gt; | \xE2\x9D\x8C fail | 11.84 ms | <= 10 ms | 9.62 ms | +2.22 ms (+23.1%) |");
 	contains(md, "### Details");
 	contains(md, "### Targets");
 	contains(md, "unreachable: ssh: connect to host pi4.lan");
@@ -748,7 +785,7 @@ static void test_annotations_are_escaped_ordered_and_capped(void **state)
 	assert_non_null(e1);
 	assert_non_null(e2);
 	assert_true(e1 < e2);
-	contains(a, "%0Ap95_ms 11.84 ms, limit 10 ms");
+	contains(a, "%0Ap95_ms 11.84 ms, limit <= 10 ms");
 	contains(a, "::warning title=modelgate%3A gate 'latency p95 <local>' has a noisy measurement::block medians differ by 14%25 (limit 10%25)");
 	assert_int_equal(count(a, "::error "), 2);
 	assert_int_equal(count(a, "::warning "), 1);
@@ -982,6 +1019,7 @@ int main(void)
 		cmocka_unit_test(test_report_read_refuses_newer_schema),
 		cmocka_unit_test(test_report_read_syntax_error_names_line_and_column),
 		cmocka_unit_test(test_report_read_bad_value_names_its_json_path),
+		cmocka_unit_test(test_severity_follows_the_limit_direction),
 		cmocka_unit_test(test_report_read_ignores_unknown_keys),
 		cmocka_unit_test(test_junit_has_a_testcase_per_gate_and_escapes_everything),
 		cmocka_unit_test(test_markdown_summary_has_headline_table_and_details),
