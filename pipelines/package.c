@@ -4,7 +4,8 @@
  * (manifest.json, its signature, the provenance Statement) and the report
  * follow, so the entries are sorted by name and nothing is read twice.
  * Reproducible: fixed mtime, uid/gid 0, no names, mode 0644, pax (restricted)
- * tar without atime/ctime, gzip without timestamp, zstd at a fixed level.
+ * tar without atime/ctime, gzip without timestamp, zstd at a fixed level;
+ * zip, which keeps local times, is written with the time zone set to UTC.
  * The bundle is written to a temporary file next to the output and renamed
  * into place. */
 #include "package_int.h"
@@ -40,6 +41,33 @@ int mg_bundle_format_for(const char *path, mg_bundle_format *out, mg_error *err)
 		return mg_error_set(err, MG_EINVAL,
 				    "'%s': name the bundle .tar.gz, .tar.zst or .zip", path);
 	return 0;
+}
+
+/* zip's entry times are local (DOS fields): libarchive converts with the
+ * process's time zone, so a zip is written in UTC and the bytes do not
+ * depend on the machine's zone. (package runs on one thread.) */
+typedef struct tz_saved {
+	int had;
+	char *old;
+} tz_saved;
+
+static void tz_utc(tz_saved *s)
+{
+	const char *tz = getenv("TZ");
+	s->had = tz != NULL;
+	s->old = tz ? strdup(tz) : NULL;
+	setenv("TZ", "UTC0", 1);
+	tzset();
+}
+
+static void tz_restore(tz_saved *s)
+{
+	if (s->old)
+		setenv("TZ", s->old, 1);
+	else if (!s->had)
+		unsetenv("TZ");
+	free(s->old);
+	tzset();
 }
 
 static int arc_fail(struct archive *a, const char *path, mg_error *err)
@@ -240,7 +268,8 @@ int mg_package_write(const char *out_path, mg_bundle_format fmt, const mg_packag
 	mg_buf report_bytes = MG_BUF_INIT, prov = MG_BUF_INIT, manifest = MG_BUF_INIT,
 	       sig = MG_BUF_INIT, sigjson = MG_BUF_INIT;
 	char key_id[MG_DIGEST_SIZE] = "";
-	int rc = 0;
+	tz_saved tz = {0, NULL};
+	int rc = 0, utc = 0;
 
 	/* the report first: a failed one stops us before any byte is written */
 	if ((rc = mg_file_read(&report_bytes, o->report_path, PKG_SMALL_MAX, err)) ||
@@ -299,6 +328,10 @@ int mg_package_write(const char *out_path, mg_bundle_format fmt, const mg_packag
 	char *slash = strrchr(dir, '/');
 	if (slash)
 		slash[slash == dir] = '\0';
+	if (fmt == MG_BUNDLE_ZIP) {
+		tz_utc(&tz);
+		utc = 1;
+	}
 	if ((rc = mg_tmpfile_open(&fd, &tmp, slash ? dir : ".", err)) ||
 	    (rc = mg_hash_new(&h, err)) || (rc = open_writer(&a, fd, fmt, out_path, err)))
 		goto done;
@@ -364,6 +397,8 @@ int mg_package_write(const char *out_path, mg_bundle_format fmt, const mg_packag
 done:
 	if (a)
 		archive_write_free(a);
+	if (utc)
+		tz_restore(&tz);
 	if (fd >= 0) {
 		close(fd);
 		unlink(tmp);

@@ -1,8 +1,9 @@
 # package, keygen and verify: bundles in the three formats verify; the same
-# inputs give byte-identical bundles; SOURCE_DATE_EPOCH (else the commit
-# time) is every entry's mtime, owners are 0/0 with no names; a failed
-# report, or one for another model, is refused with exit 1; signatures are
-# checked with --key and reported as unchecked without it.
+# inputs give byte-identical bundles (zip too, in any time zone);
+# SOURCE_DATE_EPOCH (else the commit time) is every entry's mtime, owners are
+# 0/0 with no names; a failed report, or one for another model, is refused
+# with exit 1; signatures are checked with --key and reported as unchecked
+# without it.
 . "$MG_SRCDIR/tests/cli/lib.sh"
 fixtures
 cp -r "$EXAMPLES/dataset" "$FX/dataset"
@@ -46,6 +47,10 @@ t_reproducible() {
 		expect_exit 0 mg package "$M" --report "$R" -o "2$f"
 		expect_same_file "$f" "2$f"
 	done
+	# zip keeps local times: the machine's time zone must not show in the bytes
+	TZ=EST5 expect_exit 0 mg package "$M" --report "$R" -o ny.zip
+	TZ=JST-9 expect_exit 0 mg package "$M" --report "$R" -o tokyo.zip
+	expect_same_file ny.zip tokyo.zip
 	SOURCE_DATE_EPOCH=1800000000 expect_exit 0 mg package "$M" --report "$R" -o other.tar.gz
 	! cmp -s r1.tar.gz other.tar.gz || fail "another SOURCE_DATE_EPOCH gave the same bytes"
 }
