@@ -183,11 +183,19 @@ int mg_transport_ssh(mg_transport *tp, const char *dest, const mg_target_opts *o
 		tp->bytes_uploaded = sizes[0] + sizes[1];
 	}
 	mg_buf cmd = MG_BUF_INIT;
-	if ((rc = mg_buf_printf(&cmd, err, "MODELGATE_AGENT_CACHE=%s exec %s/modelgate-agent", qcache,
+	/* the cache's size limit, when set here, holds on the device too */
+	const char *max = getenv("MODELGATE_AGENT_CACHE_MAX");
+	char *qmax = max && *max ? mg_shell_quote(max, err) : NULL;
+	if ((max && *max && !qmax) ||
+	    (rc = mg_buf_printf(&cmd, err, "MODELGATE_AGENT_CACHE=%s %s%s exec %s/modelgate-agent",
+				qcache, qmax ? "MODELGATE_AGENT_CACHE_MAX=" : "", qmax ? qmax : "",
 				dir))) {
+		rc = rc ? rc : MG_ENOMEM;
+		free(qmax);
 		mg_buf_free(&cmd);
 		goto done;
 	}
+	free(qmax);
 	c.argv[c.base] = cmd.data;
 	c.argv[c.base + 1] = NULL;
 	rc = mg_transport_spawn(tp, c.argv, NULL, err);

@@ -12,7 +12,8 @@
  * size, mtime, ctime) match what blobs/<hex>.ok recorded when it last
  * hashed right: any write to the blob changes its ctime. (This agent's
  * portable SHA-256 does about 300 MB/s, which a large model would
- * otherwise pay at every start.)
+ * otherwise pay at every start.) The cache is kept within
+ * $MODELGATE_AGENT_CACHE_MAX (evict.c): least recently used blobs go first.
  *
  * stdout is kept for frames only: the agent moves it to a private
  * descriptor and points fd 1 at stderr, so anything a library prints cannot
@@ -32,6 +33,7 @@
 #include <unistd.h>
 
 #include "runners/agent/engine.h"
+#include "runners/agent/evict.h"
 #include "runners/agent/sha256.h"
 #include "runners/protocol.h"
 #include "runners/sysinfo.h"
@@ -58,6 +60,7 @@ typedef struct agent {
 	const mg_engine_ops *ops;
 	mg_engine *engine;
 	char cache[PATH_MAX];
+	uint64_t cache_max; /* bytes of blobs kept at most; 0: no limit */
 	/* the PUT in progress */
 	int put_fd;
 	char *put_tmp;
@@ -99,6 +102,10 @@ static int cache_init(agent *a, mg_error *err)
 		snprintf(a->cache, sizeof(a->cache), "%s/.cache/modelgate-agent", home);
 	else
 		snprintf(a->cache, sizeof(a->cache), "/tmp/modelgate-agent-%ld", (long)getuid());
+	const char *max = getenv("MODELGATE_AGENT_CACHE_MAX");
+	if (mg_agent_cache_max(max, &a->cache_max))
+		return mg_error_set(err, MG_EINVAL, "MODELGATE_AGENT_CACHE_MAX='%s' is not a size (bytes, "
+				    "or a number with K, M or G)", max);
 	char blobs[PATH_MAX + 8];
 	snprintf(blobs, sizeof(blobs), "%s/blobs", a->cache);
 	return mg_mkdirs(blobs, err);
@@ -179,6 +186,17 @@ static void stat_key(int fd, char *out, size_t outlen)
 			 (unsigned long long)st.st_ino, (long long)st.st_size, m, c);
 }
 
+/* Notes that digest's blob is known good for the rest of this process
+ * (and, so, kept by eviction). */
+static void remember_verified(agent *a, const char *digest)
+{
+	void *v = realloc(a->verified, (a->nverified + 1) * sizeof(*a->verified));
+	if (v) {
+		a->verified = v;
+		memcpy(a->verified[a->nverified++], digest, MG_DIGEST_SIZE);
+	}
+}
+
 /* 1 when the blob is cached and its bytes match its digest (checked once per
  * process, or known from its .ok record); a damaged blob is removed. */
 static int have_blob(agent *a, const char *digest)
@@ -198,6 +216,8 @@ static int have_blob(agent *a, const char *digest)
 	if (okfd >= 0)
 		close(okfd);
 	int known = n > 0 && (rec[n] = '\0', !strcmp(rec, key));
+	if (known)
+		utimensat(AT_FDCWD, okpath, NULL, 0); /* its last use, for eviction */
 	if (!known) {
 		mg_sha256 h;
 		mg_sha256_init(&h);
@@ -221,11 +241,7 @@ static int have_blob(agent *a, const char *digest)
 		}
 	}
 	close(fd);
-	void *v = realloc(a->verified, (a->nverified + 1) * sizeof(*a->verified));
-	if (v) {
-		a->verified = v;
-		memcpy(a->verified[a->nverified++], digest, MG_DIGEST_SIZE);
-	}
+	remember_verified(a, digest);
 	return 1;
 }
 
@@ -304,7 +320,13 @@ static int do_put(agent *a, mg_proto_r *r, mg_error *err)
 	a->put_fd = -1;
 	free(a->put_tmp);
 	a->put_tmp = NULL;
-	return rc ? rc : send_ok(a, err);
+	if (rc)
+		return rc;
+	remember_verified(a, digest); /* hashed on the way in */
+	char dir[PATH_MAX + 8];
+	snprintf(dir, sizeof(dir), "%s/blobs", a->cache);
+	mg_agent_evict(dir, a->cache_max, (const char (*)[MG_DIGEST_SIZE])a->verified, a->nverified);
+	return send_ok(a, err);
 }
 
 static int do_load(agent *a, mg_proto_r *r, mg_error *err)

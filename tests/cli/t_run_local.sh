@@ -143,6 +143,35 @@ t_qemu_needs_root_and_qemu() {
 	expect_error "target 'qemu-aarch64'" "qemu-aarch64 is not installed"
 }
 
+# the agent's cache is kept within MODELGATE_AGENT_CACHE_MAX: the least
+# recently used model goes first, and comes back when it is needed again
+t_agent_cache_is_kept_within_its_limit() {
+	export MODELGATE_AGENT_CACHE=$TEST_TMP/small-cache MODELGATE_AGENT_CACHE_MAX=15000
+	local v1 v2 one="--inputs $DS --iterations 1 --warmup 0 --min-time 0 --json"
+	v1=$(sha256_of "$EXAMPLES/model.onnx")
+	v2=$(sha256_of "$EXAMPLES/model_v2.onnx")
+	expect_exit 0 mg run "$EXAMPLES/model.onnx" $one
+	expect_file "$MODELGATE_AGENT_CACHE/blobs/$v1"
+	expect_exit 0 mg run "$EXAMPLES/model_v2.onnx" $one # 10 KiB each: only one fits
+	expect_file "$MODELGATE_AGENT_CACHE/blobs/$v2"
+	expect_no_file "$MODELGATE_AGENT_CACHE/blobs/$v1"
+	expect_no_file "$MODELGATE_AGENT_CACHE/blobs/$v1.ok"
+	expect_exit 0 mg run "$EXAMPLES/model.onnx" $one
+	json_ok "j['model']['bytes_sent'] == $(stat -c %s "$EXAMPLES/model.onnx")"
+	# without a limit both stay, and a second run sends nothing
+	MODELGATE_AGENT_CACHE_MAX=0 expect_exit 0 mg run "$EXAMPLES/model_v2.onnx" $one
+	MODELGATE_AGENT_CACHE_MAX=0 expect_exit 0 mg run "$EXAMPLES/model.onnx" $one
+	json_ok "j['model']['bytes_sent'] == 0"
+	expect_file "$MODELGATE_AGENT_CACHE/blobs/$v1"
+	expect_file "$MODELGATE_AGENT_CACHE/blobs/$v2"
+	# a third model under 1M: 31 KB in all fit, nothing goes
+	MODELGATE_AGENT_CACHE_MAX=1M expect_exit 0 mg run "$EXAMPLES/model_pruned.onnx" $one
+	expect_file "$MODELGATE_AGENT_CACHE/blobs/$v1"
+	expect_file "$MODELGATE_AGENT_CACHE/blobs/$v2"
+	MODELGATE_AGENT_CACHE_MAX=lots expect_exit 3 mg run "$EXAMPLES/model.onnx" $one
+	expect_error "MODELGATE_AGENT_CACHE_MAX='lots' is not a size"
+}
+
 check outputs_match_reference t_outputs_match_reference
 check json_has_every_field_and_raw_samples t_json_has_every_field
 check expect_mismatch_is_exit_1 t_mismatch_is_exit_1
@@ -156,4 +185,5 @@ check agent_that_dies_at_start_is_exit_3 t_agent_that_dies_at_start_is_exit_3
 check hung_agent_times_out t_hung_agent_times_out
 check missing_engine_is_exit_3 t_missing_engine_is_exit_3
 check qemu_without_qemu_is_exit_3 t_qemu_needs_root_and_qemu
+check agent_cache_is_kept_within_its_limit t_agent_cache_is_kept_within_its_limit
 finish

@@ -55,6 +55,17 @@ t_ipv6_host_in_brackets() {
 	done
 }
 
+t_cache_limit_holds_on_the_device() {
+	local v1 v2 one="--inputs $DS --iterations 1 --min-time 0"
+	v1=$(sha256_of "$EXAMPLES/model.onnx")
+	v2=$(sha256_of "$EXAMPLES/model_v2.onnx")
+	MODELGATE_AGENT_CACHE_MAX=15000 expect_exit 0 mg run "$EXAMPLES/model.onnx" --target ssh://mgtest $one
+	expect_file "$MODELGATE_REMOTE_CACHE/blobs/$v1"
+	MODELGATE_AGENT_CACHE_MAX=15000 expect_exit 0 mg run "$EXAMPLES/model_v2.onnx" --target ssh://mgtest $one
+	expect_file "$MODELGATE_REMOTE_CACHE/blobs/$v2"
+	expect_no_file "$MODELGATE_REMOTE_CACHE/blobs/$v1"
+}
+
 t_unreachable_host_is_exit_3() {
 	local port
 	port=$(free_port)
@@ -78,6 +89,7 @@ check first_run_copies_agent_and_model t_first_run_copies_agent_and_model
 check second_run_sends_no_model_bytes t_second_run_sends_nothing
 check user_at_host_port_form t_user_host_port_form
 check ipv6_host_in_brackets t_ipv6_host_in_brackets
+check cache_limit_holds_on_the_device t_cache_limit_holds_on_the_device
 check unreachable_host_is_exit_3 t_unreachable_host_is_exit_3
 check dropped_connection_is_exit_3_naming_target t_dropped_connection_is_exit_3
 finish
