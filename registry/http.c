@@ -41,6 +41,7 @@ struct mg_http {
 	char *ca_file;
 	int max_retries;
 	long backoff_ms;
+	int web; /* a plain web server: messages say "'host'", not "registry 'host'" */
 	mg_progress_fn progress;
 	void *progress_ctx;
 	int basic;           /* the registry asked for Basic */
@@ -130,7 +131,8 @@ int mg_http_new(mg_http **out, const char *host, const mg_remote_opts *o, const 
 		return mg_error_set(err, MG_ENOMEM, "out of memory");
 	}
 	h->insecure = o->insecure;
-	h->max_retries = o->max_retries > 0 ? o->max_retries : 4;
+	h->max_retries = o->max_retries < 0 ? 0 : o->max_retries > 0 ? o->max_retries : 4;
+	h->web = o->web;
 	h->backoff_ms = o->backoff_ms > 0 ? o->backoff_ms : 500;
 	h->progress = o->progress;
 	h->progress_ctx = o->progress_ctx;
@@ -204,8 +206,18 @@ static int is_tls_error(CURLcode c)
 	       c == CURLE_SSL_ISSUER_ERROR || c == CURLE_SSL_CRL_BADFILE;
 }
 
+/* "registry " before a registry's name in messages; nothing for a web server. */
+static const char *noun(const mg_http *h)
+{
+	return h->web ? "" : "registry ";
+}
+
 static int tls_fail(const mg_http *h, CURLcode c, const char *detail, mg_error *err)
 {
+	if (h->web)
+		return mg_error_set(err, MG_ENET, "TLS with '%s' failed: %s%s%s; for a private CA use "
+				    "--ca-file FILE", h->host, curl_easy_strerror(c), *detail ? ": " : "",
+				    detail);
 	return mg_error_set(err, MG_ENET,
 			    "TLS with registry '%s' failed: %s%s%s; for a private CA use --ca-file FILE, "
 			    "for a local registry --insecure (or MODELGATE_INSECURE_REGISTRIES=%s)",
@@ -375,8 +387,8 @@ static size_t write_cb(char *data, size_t size, size_t n, void *ctx)
 		if (x->got && code == 206) {
 			if (mg_http_content_range_start(x->content_range) != (int64_t)x->got) {
 				x->failed = 1;
-				mg_error_set(&x->err, MG_ENET, "registry '%s' resumed '%s' at the wrong offset",
-					     x->h->host, r->what ? r->what : r->url);
+				mg_error_set(&x->err, MG_ENET, "%s'%s' resumed '%s' at the wrong offset",
+					     noun(x->h), x->h->host, r->what ? r->what : r->url);
 				return 0;
 			}
 		} else if (x->got) {
@@ -397,8 +409,8 @@ static size_t write_cb(char *data, size_t size, size_t n, void *ctx)
 	if (r->sink)
 		rc = r->sink(r->sink_ctx, p, left, &x->err);
 	else if (r->out && r->out->len + left > r->out_max)
-		rc = mg_error_set(&x->err, MG_ECORRUPT, "registry '%s' sent more than %zu bytes for '%s'",
-				  x->h->host, r->out_max, r->what ? r->what : r->url);
+		rc = mg_error_set(&x->err, MG_ECORRUPT, "%s'%s' sent more than %zu bytes for '%s'",
+				  noun(x->h), x->h->host, r->out_max, r->what ? r->what : r->url);
 	else if (r->out)
 		rc = mg_buf_append(r->out, p, left, &x->err);
 	if (rc) {
@@ -611,7 +623,7 @@ static void finish(xfer *x, CURLcode c)
 			retry_later(x, mg_http_backoff_ms(x->attempt, h->backoff_ms, rnd));
 			return;
 		}
-		x->rc = mg_error_set(&x->err, MG_ENET, "cannot reach registry '%s' (%s %s): %s%s", h->host,
+		x->rc = mg_error_set(&x->err, MG_ENET, "cannot reach %s'%s' (%s %s): %s%s", noun(h), h->host,
 				     r->method, path, x->errbuf[0] ? x->errbuf : curl_easy_strerror(c),
 				     x->attempt > 1 ? " (gave up after retrying)" : "");
 		return;
@@ -638,9 +650,10 @@ static void finish(xfer *x, CURLcode c)
 		char why[256];
 		mg_http_error_text(r, why, sizeof(why));
 		x->rc = mg_error_set(&x->err, MG_ENET,
-				     "registry '%s' answered %ld to %s %s%s%s after %d attempt(s); "
-				     "try again later or check the registry's health",
-				     h->host, code, r->method, path, why[0] ? ": " : "", why, x->attempt);
+				     "%s'%s' answered %ld to %s %s%s%s after %d attempt(s); "
+				     "try again later or check the %s's health",
+				     noun(h), h->host, code, r->method, path, why[0] ? ": " : "", why, x->attempt,
+				     h->web ? "server" : "registry");
 		return;
 	}
 	if (code >= 200 && code < 300)

@@ -43,19 +43,6 @@ int mg_web_url_host(const char *url, char *out, size_t cap, mg_error *err)
 	return 0;
 }
 
-/* Replaces every "from" in s (in place, bounded by cap) with "to". */
-static void reword(char *s, size_t cap, const char *from, const char *to)
-{
-	size_t fl = strlen(from), tl = strlen(to);
-	for (char *p = strstr(s, from); p; p = strstr(p + tl, from)) {
-		size_t rest = strlen(p + fl);
-		if ((size_t)(p - s) + tl + rest + 1 > cap)
-			return;
-		memmove(p + tl, p + fl, rest + 1);
-		memcpy(p, to, tl);
-	}
-}
-
 int mg_web_request(const mg_web_req *req, mg_web_resp *resp, mg_error *err)
 {
 	if (!req || !req->url || !req->method)
@@ -70,6 +57,7 @@ int mg_web_request(const mg_web_req *req, mg_web_resp *resp, mg_error *err)
 	o.ca_file = req->ca_file;
 	o.max_retries = req->max_retries;
 	o.backoff_ms = req->backoff_ms;
+	o.web = 1;
 	mg_http *h = NULL;
 	if ((rc = mg_http_new(&h, host, &o, NULL, NULL, err)))
 		return rc;
@@ -84,21 +72,12 @@ int mg_web_request(const mg_web_req *req, mg_web_resp *resp, mg_error *err)
 	}
 	q.out = &resp->body;
 	q.out_max = req->max_response ? req->max_response : (size_t)1 << 20;
-	mg_error e = {0};
-	rc = mg_http_do(h, &q, &e);
+	rc = mg_http_do(h, &q, err);
 	resp->status = q.status;
 	snprintf(resp->content_type, sizeof(resp->content_type), "%s", q.content_type_out);
 	snprintf(resp->location, sizeof(resp->location), "%s", q.location);
 	if (q.errbody.len && !resp->body.len)
 		mg_buf_append(&resp->body, q.errbody.data, q.errbody.len, NULL);
-	if (rc) {
-		reword(e.msg, sizeof(e.msg), "cannot reach registry '", "cannot reach '");
-		reword(e.msg, sizeof(e.msg), "registry '", "'");
-		reword(e.msg, sizeof(e.msg), "the registry's health", "the server's health");
-		reword(e.msg, sizeof(e.msg), "; for a private CA use --ca-file FILE, for a local registry "
-			"--insecure", "; for a private CA use --ca-file FILE");
-		mg_error_set(err, e.code, "%s", e.msg);
-	}
 	mg_http_req_free(&q);
 	mg_http_free(h);
 	return rc;

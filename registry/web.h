@@ -24,7 +24,7 @@ typedef struct mg_web_req {
 	const char *content_type;   /* of the body, or NULL */
 	const void *body;           /* body_len bytes, or NULL for none */
 	size_t body_len;
-	int max_retries;     /* retries of 429/5xx/dropped connections; 0: 4 */
+	int max_retries;     /* retries of 429/5xx/dropped connections; 0: 4, < 0: none */
 	long backoff_ms;     /* first backoff; 0: 500 (Retry-After wins, capped at 60 s) */
 	int follow;          /* follow redirects (at most 5); off by default */
 	int insecure;        /* do not verify TLS */

@@ -18,6 +18,10 @@
 #include "registry/http.h"
 #include "registry/remote.h"
 #include "registry/remote_int.h"
+#include "registry/web.h"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 static char base[2048];
 
@@ -536,9 +540,43 @@ static void test_vfile_keeps_only_matching_bytes(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* A port nothing listens on (bound, then closed). */
+static int dead_port(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(a);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	close(fd);
+	return ntohs(a.sin_port);
+}
+
+/* Web requests share the registry engine but speak of a server, not a
+ * registry; max_retries < 0 sends once. */
+static void test_web_errors_name_the_server_not_a_registry(void **state)
+{
+	(void)state;
+	char url[64], want[64];
+	int port = dead_port();
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/hook", port);
+	snprintf(want, sizeof(want), "cannot reach '127.0.0.1:%d' (POST /hook)", port);
+	mg_web_req req = MG_WEB_REQ_INIT;
+	req.method = "POST";
+	req.url = url;
+	req.max_retries = -1;
+	mg_web_resp resp = MG_WEB_RESP_INIT;
+	mg_error err = {0};
+	assert_int_equal(mg_web_request(&req, &resp, &err), MG_ENET);
+	if (!strstr(err.msg, want) || strstr(err.msg, "registry") || strstr(err.msg, "after retrying"))
+		fail_msg("message '%s' is not '%s...', or speaks of a registry or retries", err.msg, want);
+	mg_web_resp_free(&resp);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_web_errors_name_the_server_not_a_registry),
 		cmocka_unit_test(test_challenge_bearer_with_all_params),
 		cmocka_unit_test(test_challenge_basic_and_case),
 		cmocka_unit_test(test_challenge_rejects_malformed),
