@@ -35,6 +35,10 @@ request's Range or Content-Range header, "-" for none) and injects faults:
               sorted, at most ?n= tags (all without n) after ?last=, and a
               Link header to the next page; docker-registry 2.8 itself ignores
               n and last on tag lists
+  pageelsewhere
+              as pagetags, with every Link pointing at another host
+  pageforever tag lists of one new tag a page (made up by the proxy), each
+              with a Link to yet another page
 
 Usage: faultproxy.py UPSTREAM_PORT MODE LOGFILE PORTFILE
 The port it listens on (on 127.0.0.1) is written to PORTFILE once it is ready.
@@ -107,6 +111,7 @@ def tag_page(data, query):
 
 class Proxy(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go in separate writes
 
     def log_message(self, fmt, *args):
         pass
@@ -173,7 +178,14 @@ class Proxy(http.server.BaseHTTPRequestHandler):
                        if k.lower() not in ("content-length", "content-range")}
             headers["Content-Length"] = str(len(body))
             headers["Content-Range"] = "%d-%d" % (start, start + len(body) - 1)
-        tags = re.match(r"(/v2/.+/tags/list)(\?.*)?$", path) if MODE == "pagetags" else None
+        tags = (re.match(r"(/v2/.+/tags/list)(\?.*)?$", path)
+                if MODE in ("pagetags", "pageelsewhere", "pageforever") else None)
+        if tags and MODE == "pageforever":  # made up here, quickly: one new tag a page
+            log("%s %s %d 200 -" % (self.command, self.path, length))
+            self.answer(200, json.dumps({"name": "x", "tags": ["p%d" % n]}).encode(),
+                        [("Content-Type", "application/json"),
+                         ("Link", '<%s?n=1&page=%d>; rel="next"' % (tags.group(1), n))])
+            return
         up = http.client.HTTPConnection("127.0.0.1", UPSTREAM, timeout=120)
         up.request(self.command, tags.group(1) if tags else path, body=body, headers=headers)
         resp = up.getresponse()
@@ -194,6 +206,8 @@ class Proxy(http.server.BaseHTTPRequestHandler):
             data, nxt = tag_page(data, (tags.group(2) or "?")[1:])
             if nxt:
                 extra.append(("Link", '<%s?%s>; rel="next"' % (tags.group(1), nxt)))
+            if MODE == "pageelsewhere":
+                extra = [("Link", '<https://elsewhere.example%s?n=1>; rel="next"' % tags.group(1))]
         blob_get = (self.command == "GET" and "/blobs/sha256:" in self.path and
                     resp.status in (200, 206) and len(data) >= LARGE)
         fault = None

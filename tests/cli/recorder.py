@@ -25,6 +25,7 @@ STATE = {"fail_first": 0, "fail_paths": []}
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go in separate writes
 
     def log_message(self, fmt, *args):
         pass

@@ -53,6 +53,20 @@ t_tag_list_walked_page_by_page() {
 	proxy_stop
 }
 
+# a Link that leaves the registry is not followed; an endless list stops
+t_links_elsewhere_or_forever_exit_3() {
+	via pageelsewhere
+	MODELGATE_PAGE_SIZE=10 expect_exit 3 mg ls "$PROXY/team/many"
+	expect_error "elsewhere.example"
+	[ "$(list_requests | wc -l)" -eq 1 ] || fail "the Link to another host was followed: $(list_requests)"
+	proxy_stop
+	via pageforever
+	MODELGATE_PAGE_SIZE=10 expect_exit 3 mg ls "$PROXY/team/many"
+	expect_error "more than 10000 pages"
+	[ "$(list_requests | wc -l)" -eq 10000 ] || fail "expected 10000 pages, got $(list_requests | wc -l)"
+	proxy_stop
+}
+
 t_tag_list_that_fills_its_pages_exactly() {
 	via pagetags
 	MODELGATE_PAGE_SIZE=5 expect_exit 0 mg ls --json "$PROXY/team/many"
@@ -108,6 +122,7 @@ t_bad_page_size_is_exit_2() {
 }
 
 check tag_list_walked_page_by_page t_tag_list_walked_page_by_page
+check links_elsewhere_or_forever_exit_3 t_links_elsewhere_or_forever_exit_3
 check tag_list_that_fills_its_pages_exactly t_tag_list_that_fills_its_pages_exactly
 check registry_that_ignores_n_and_last t_registry_that_ignores_n_and_last
 check catalog_lists_repositories t_catalog_lists_repositories

@@ -107,6 +107,7 @@ def grant(scopes, authed):
 
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go in separate writes
 
     def log_message(self, fmt, *args):
         pass
