@@ -95,7 +95,7 @@ size_t mg_agent_evict(const char *dir, uint64_t max, const char (*keep)[MG_DIGES
 				break;
 			e = g;
 		}
-		snprintf(e[n].name, sizeof(e[n].name), "%s", de->d_name);
+		snprintf(e[n].name, sizeof(e[n].name), "%.64s", de->d_name); /* 64 hex digits */
 		e[n].size = (uint64_t)st.st_size;
 		e[n].used = mtime_ns(&st);
 		snprintf(path, sizeof(path), "%s/%s.ok", dir, de->d_name);
