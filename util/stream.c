@@ -1,7 +1,9 @@
 /* A background writer: the caller fills buffers (reading and hashing
- * them), a second thread writes them out, so hashing and writing overlap.
- * Bounded memory: MG_WRITER_BUFS buffers of a fixed size. Also the one
- * read-hash-(write) loop that store, pull and fsck share. */
+ * them), a second thread writes them out, so hashing and writing overlap;
+ * through the page cache with writeback started as it goes, or around it
+ * (O_DIRECT) for large downloads. Bounded memory: MG_WRITER_BUFS buffers
+ * of a fixed size. Also the one read-hash-(write) loop that store, pull
+ * and fsck share. */
 #include "util.h"
 
 #include <errno.h>
