@@ -26,37 +26,30 @@
 
 typedef struct push_ctx {
 	mg_remote *r;
-	const char *repo;
-	uint64_t *sizes; /* of the layers the tag holds now, if it exists */
-	size_t nsizes;
+	const mg_ref *ref;
+	mg_manifest *tagged; /* what the tag holds now, asked for once when needed */
+	int asked;
 } push_ctx;
 
-/* 1 when the tag holds a layer of size bytes: likely this very file. */
-static int tag_has_size(const push_ctx *p, uint64_t size)
+/* 1 when the tag pushed to holds a layer of size bytes: likely this very
+ * file. The tag's manifest is fetched the first time a large unknown file
+ * asks; a tag that does not exist or cannot be read holds nothing (the
+ * push then finds out what is wrong itself). */
+static int tag_has_size(push_ctx *p, uint64_t size)
 {
-	for (size_t i = 0; i < p->nsizes; i++)
-		if (p->sizes[i] == size)
+	if (!p->asked) {
+		mg_buf bytes = MG_BUF_INIT;
+		char digest[MG_DIGEST_SIZE];
+		mg_error ignored = {0};
+		p->asked = 1;
+		if (!mg_remote_get_manifest(p->r, p->ref, &bytes, digest, NULL, &ignored))
+			mg_manifest_parse(&p->tagged, bytes.data, bytes.len, digest, &ignored);
+		mg_buf_free(&bytes);
+	}
+	for (size_t i = 0; p->tagged && i < p->tagged->nlayers; i++)
+		if (p->tagged->layers[i].size == size)
 			return 1;
 	return 0;
-}
-
-/* The sizes of the layers the tag holds now; none when it does not exist
- * or cannot be read (the push then finds out what is wrong itself). */
-static void tag_sizes(push_ctx *p, const mg_ref *ref)
-{
-	mg_buf bytes = MG_BUF_INIT;
-	mg_manifest *m = NULL;
-	char digest[MG_DIGEST_SIZE];
-	mg_error ignored = {0};
-	if (!mg_remote_get_manifest(p->r, ref, &bytes, digest, NULL, &ignored) &&
-	    !mg_manifest_parse(&m, bytes.data, bytes.len, digest, &ignored) && m->nlayers &&
-	    (p->sizes = calloc(m->nlayers, sizeof(*p->sizes)))) {
-		for (size_t i = 0; i < m->nlayers; i++)
-			p->sizes[i] = m->layers[i].size;
-		p->nsizes = m->nlayers;
-	}
-	mg_manifest_free(m);
-	mg_buf_free(&bytes);
 }
 
 /* Files this large go while they are hashed (mg_remote_push_blob_fd_racing),
@@ -120,7 +113,7 @@ static int put_racing(push_ctx *p, int fd, const char *path, const char *title, 
 	int e = pthread_create(&h.thread, NULL, hash_main, &h);
 	int rc = e ? mg_error_sys(err, MG_ENOMEM, e, "cannot start a thread to hash '%s'", path) : 0;
 	if (!rc)
-		rc = mg_remote_push_blob_fd_racing(p->r, p->repo, fd, size, hash_poll, &h,
+		rc = mg_remote_push_blob_fd_racing(p->r, p->ref->repo, fd, size, hash_poll, &h,
 						   layer->digest, existed, title, err);
 	if (!e) {
 		pthread_join(h.thread, NULL);
@@ -159,17 +152,17 @@ static int put_file(void *ctx, const char *path, const char *title, mg_desc *lay
 		rc = mg_file_digest(fd, path, layer->digest, &size, &cached, err);
 	layer->size = size;
 	if (!rc)
-		rc = mg_remote_has_blob(p->r, p->repo, layer->digest, &has, err);
+		rc = mg_remote_has_blob(p->r, p->ref->repo, layer->digest, &has, err);
 	*existed = has;
 	char got[MG_DIGEST_SIZE];
 	if (!rc && !has)
-		rc = mg_remote_push_blob_fd(p->r, p->repo, fd, size, layer->digest, got, title, err);
+		rc = mg_remote_push_blob_fd(p->r, p->ref->repo, fd, size, layer->digest, got, title, err);
 	if (rc == MG_ECORRUPT && cached) {
 		/* the registry refused the remembered digest: forget it, and
 		 * send the file again, hashing it while it goes */
 		mg_file_digest_forget(fd);
 		mg_error_clear(err);
-		rc = mg_remote_push_blob_fd(p->r, p->repo, fd, size, NULL, layer->digest, title, err);
+		rc = mg_remote_push_blob_fd(p->r, p->ref->repo, fd, size, NULL, layer->digest, title, err);
 	}
 	close(fd);
 	return rc;
@@ -179,7 +172,7 @@ static int put_bytes(void *ctx, const void *data, size_t len, char digest[MG_DIG
 		     mg_error *err)
 {
 	push_ctx *p = ctx;
-	return mg_remote_push_blob_bytes(p->r, p->repo, data, len, digest, err);
+	return mg_remote_push_blob_bytes(p->r, p->ref->repo, data, len, digest, err);
 }
 
 int mg_push_remote(mg_remote *r, const mg_ref *ref, const char *const *files, size_t nfiles,
@@ -188,8 +181,7 @@ int mg_push_remote(mg_remote *r, const mg_ref *ref, const char *const *files, si
 	if (ref->digest)
 		return mg_error_set(err, MG_EINVAL, "cannot push to '%s/%s@%s': give a tag, not a digest",
 				    mg_remote_name(r), ref->repo, ref->digest);
-	push_ctx p = {r, ref->repo, NULL, 0};
-	tag_sizes(&p, ref);
+	push_ctx p = {r, ref, NULL, 0};
 	const mg_artifact_sink sink = {put_file, put_bytes, &p};
 	mg_buf json = MG_BUF_INIT;
 	int rc = mg_artifact__build(files, nfiles, opts, &sink, &json, res, err);
@@ -197,7 +189,7 @@ int mg_push_remote(mg_remote *r, const mg_ref *ref, const char *const *files, si
 		rc = mg_remote_put_manifest(r, ref->repo, ref->tag, json.data, json.len,
 					    MG_MEDIA_MANIFEST, err);
 	mg_buf_free(&json);
-	free(p.sizes);
+	mg_manifest_free(p.tagged);
 	return rc;
 }
 
