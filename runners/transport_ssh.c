@@ -14,7 +14,6 @@
  * blanks; the user's ~/.ssh/config, keys and agent apply as usual. */
 #include "runners/transport.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>

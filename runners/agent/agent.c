@@ -60,6 +60,7 @@ typedef struct agent {
 	const mg_engine_ops *ops;
 	mg_engine *engine;
 	char cache[PATH_MAX];
+	char blobs[PATH_MAX + 8]; /* cache/blobs */
 	uint64_t cache_max; /* bytes of blobs kept at most; 0: no limit */
 	/* the PUT in progress */
 	int put_fd;
@@ -86,7 +87,7 @@ static int digest_valid(const char *d)
 
 static void blob_path(const agent *a, const char *digest, char *out, size_t outlen)
 {
-	snprintf(out, outlen, "%s/blobs/%.64s", a->cache, digest + 7);
+	snprintf(out, outlen, "%s/%.64s", a->blobs, digest + 7);
 }
 
 static int cache_init(agent *a, mg_error *err)
@@ -106,9 +107,8 @@ static int cache_init(agent *a, mg_error *err)
 	if (mg_agent_cache_max(max, &a->cache_max))
 		return mg_error_set(err, MG_EINVAL, "MODELGATE_AGENT_CACHE_MAX='%s' is not a size (bytes, "
 				    "or a number with K, M or G)", max);
-	char blobs[PATH_MAX + 8];
-	snprintf(blobs, sizeof(blobs), "%s/blobs", a->cache);
-	return mg_mkdirs(blobs, err);
+	snprintf(a->blobs, sizeof(a->blobs), "%s/blobs", a->cache);
+	return mg_mkdirs(a->blobs, err);
 }
 
 static int send_reply(agent *a, mg_proto_w *w, mg_error *err)
@@ -286,9 +286,7 @@ static int do_put(agent *a, mg_proto_r *r, mg_error *err)
 				    (unsigned long long)total);
 	if (off == 0) {
 		put_abort(a);
-		char dir[PATH_MAX + 8];
-		snprintf(dir, sizeof(dir), "%s/blobs", a->cache);
-		if ((rc = mg_tmpfile_open(&a->put_fd, &a->put_tmp, dir, err)))
+		if ((rc = mg_tmpfile_open(&a->put_fd, &a->put_tmp, a->blobs, err)))
 			return rc;
 		memcpy(a->put_digest, digest, MG_DIGEST_SIZE); /* valid: 71 chars + NUL */
 		a->put_total = total;
@@ -323,9 +321,7 @@ static int do_put(agent *a, mg_proto_r *r, mg_error *err)
 	if (rc)
 		return rc;
 	remember_verified(a, digest); /* hashed on the way in */
-	char dir[PATH_MAX + 8];
-	snprintf(dir, sizeof(dir), "%s/blobs", a->cache);
-	mg_agent_evict(dir, a->cache_max, (const char (*)[MG_DIGEST_SIZE])a->verified, a->nverified);
+	mg_agent_evict(a->blobs, a->cache_max, (const char (*)[MG_DIGEST_SIZE])a->verified, a->nverified);
 	return send_ok(a, err);
 }
 
