@@ -47,6 +47,7 @@ int mg_bundle_format_for(const char *path, mg_bundle_format *out, mg_error *err)
  * process's time zone, so a zip is written in UTC and the bytes do not
  * depend on the machine's zone. (package runs on one thread.) */
 typedef struct tz_saved {
+	int active; /* tz_utc ran: tz_restore has something to undo */
 	int had;
 	char *old;
 } tz_saved;
@@ -54,6 +55,7 @@ typedef struct tz_saved {
 static void tz_utc(tz_saved *s)
 {
 	const char *tz = getenv("TZ");
+	s->active = 1;
 	s->had = tz != NULL;
 	s->old = tz ? strdup(tz) : NULL;
 	setenv("TZ", "UTC0", 1);
@@ -62,6 +64,8 @@ static void tz_utc(tz_saved *s)
 
 static void tz_restore(tz_saved *s)
 {
+	if (!s->active)
+		return;
 	if (s->old)
 		setenv("TZ", s->old, 1);
 	else if (!s->had)
@@ -268,8 +272,8 @@ int mg_package_write(const char *out_path, mg_bundle_format fmt, const mg_packag
 	mg_buf report_bytes = MG_BUF_INIT, prov = MG_BUF_INIT, manifest = MG_BUF_INIT,
 	       sig = MG_BUF_INIT, sigjson = MG_BUF_INIT;
 	char key_id[MG_DIGEST_SIZE] = "";
-	tz_saved tz = {0, NULL};
-	int rc = 0, utc = 0;
+	tz_saved tz = {0, 0, NULL};
+	int rc = 0;
 
 	/* the report first: a failed one stops us before any byte is written */
 	if ((rc = mg_file_read(&report_bytes, o->report_path, PKG_SMALL_MAX, err)) ||
@@ -328,10 +332,8 @@ int mg_package_write(const char *out_path, mg_bundle_format fmt, const mg_packag
 	char *slash = strrchr(dir, '/');
 	if (slash)
 		slash[slash == dir] = '\0';
-	if (fmt == MG_BUNDLE_ZIP) {
+	if (fmt == MG_BUNDLE_ZIP)
 		tz_utc(&tz);
-		utc = 1;
-	}
 	if ((rc = mg_tmpfile_open(&fd, &tmp, slash ? dir : ".", err)) ||
 	    (rc = mg_hash_new(&h, err)) || (rc = open_writer(&a, fd, fmt, out_path, err)))
 		goto done;
@@ -397,8 +399,7 @@ int mg_package_write(const char *out_path, mg_bundle_format fmt, const mg_packag
 done:
 	if (a)
 		archive_write_free(a);
-	if (utc)
-		tz_restore(&tz);
+	tz_restore(&tz);
 	if (fd >= 0) {
 		close(fd);
 		unlink(tmp);
