@@ -1,7 +1,9 @@
 # modelgate: one build for everything. See README.md.
 #   make            build the CLI and the host agent into $(BUILD)
-#   make deps       install what is missing (Debian packages, ONNX Runtime)
+#   make deps       install what building and running needs (Debian packages, ONNX Runtime)
+#   make deps-test  and what the tests and benchmarks need
 #   make check      build and run every test
+#   make check-fresh  make demo, then make check, in a brand-new Debian 12 root
 #   make demo       run the main job on examples/
 #   make sanitize   run the tests under ASan+UBSan, in build-san/
 #   make bench      run the benchmarks, appending to bench/RESULTS.md
@@ -45,7 +47,7 @@ CC_A64     ?= aarch64-linux-gnu-gcc
 AGENT_CFLAGS = $(MG_CFLAGS) -I$(ORT_DIR)/include
 MG_CFLAGS  += -DMG_ORT_DIR='"$(abspath $(ORT_DIR))/lib"'
 
-.PHONY: all deps check unit cli-tests demo sanitize bench install clean fuzz agents
+.PHONY: all deps deps-test check check-fresh unit cli-tests demo sanitize bench install clean fuzz agents
 all: $(CLI) $(AGENT)
 agents: $(AGENT) $(AGENT_A64)
 
@@ -84,8 +86,11 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIB)
 deps:
 	@mk/deps.sh
 
+deps-test:
+	@mk/deps.sh test
+
 # Unit tests (one cmocka binary per module), then the CLI scripts.
-check: deps
+check: deps-test
 	@$(MAKE) --no-print-directory unit cli-tests
 
 unit: $(TESTS) $(CLI) $(AGENT)
@@ -98,7 +103,11 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@MODELGATE=$(abspath $(CLI)) examples/demo.sh
 
-sanitize: deps
+# The README's two commands on a fresh clone of HEAD in a new Debian 12 root.
+check-fresh: deps-test
+	@mk/check_fresh.sh
+
+sanitize: deps-test
 	@LSAN_OPTIONS=suppressions=$(abspath tests/lsan.supp):print_suppressions=0 UBSAN_OPTIONS=print_stacktrace=1 \
 	$(MAKE) --no-print-directory BUILD=build-san \
 		CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
@@ -107,7 +116,7 @@ sanitize: deps
 fuzz:
 	@mk/fuzz.sh
 
-bench: deps
+bench: deps-test
 	@$(MAKE) --no-print-directory all
 	@MODELGATE=$(abspath $(CLI)) bench/run.sh
 

@@ -41,7 +41,11 @@ step "rm digits:v1-again and gc"
 "$MG" gc
 
 step "the store is an OCI image layout: skopeo reads it"
-skopeo inspect --raw "oci:$MODELGATE_HOME:digits:v2" | head -c 300; echo ...
+if command -v skopeo >/dev/null; then
+	skopeo inspect --raw "oci:$MODELGATE_HOME:digits:v2" | head -c 300; echo ...
+else
+	echo "(skopeo is not installed; make deps-test installs it)"
+fi
 
 REPORTS=$(pwd)/$DEMO/reports
 mkdir -p "$REPORTS"

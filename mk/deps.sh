@@ -1,24 +1,54 @@
 #!/bin/sh
-# Installs what modelgate needs and is missing: Debian packages through
-# apt-get, ONNX Runtime (library and C API header) from the npm registry,
-# pinned by version and sha256. Idempotent; fast when everything is there.
+# Installs what is missing, in two sets:
+#
+#   mk/deps.sh        (make deps)       what building and running modelgate
+#                     needs: the compiler, the -dev packages of libgit2,
+#                     libcurl, jansson, libarchive and OpenSSL, npm (ONNX
+#                     Runtime comes from the npm registry), and ONNX Runtime
+#                     itself, pinned by version and sha256.
+#   mk/deps.sh test   (make deps-test)  the above, plus what the tests and
+#                     benchmarks use: cmocka, the registry and its clients,
+#                     qemu-user and the aarch64 cross compiler, sshd, the
+#                     Python modules, chromium, mmdebstrap, and the npm CI
+#                     tools, whose whole tree mk/npm/package-lock.json pins.
+#
+# Debian packages come through apt-get; each run that installs some says how
+# many, how many bytes were fetched and how long it took. Idempotent, and
+# fast when everything is there.
 set -eu
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES="gcc make pkg-config git ca-certificates
-libgit2-dev libcurl4-openssl-dev libjansson-dev libarchive-dev libcmocka-dev libssl-dev
-skopeo docker-registry umoci hyperfine apache2-utils openssl curl python3
-clang libclang-rt-14-dev libonnx-testdata
+RUN_PACKAGES="gcc make pkg-config git ca-certificates
+libgit2-dev libcurl4-openssl-dev libjansson-dev libarchive-dev libssl-dev"
+
+# What each is for: the unit tests (cmocka), registries and their peers
+# (docker-registry, skopeo, umoci, htpasswd, openssl, curl), the qemu and
+# ssh targets, the Python test helpers and fixture generators, the report
+# checks (xmllint, cmark-gfm, chromium), archives (zstd, unzip),
+# gitlab-ci-local (rsync; g++ builds its re2 module), sanitizers and
+# fuzzing (clang), benchmarks (hyperfine), fresh roots (mmdebstrap).
+TEST_PACKAGES="libcmocka-dev skopeo docker-registry umoci apache2-utils openssl curl
 gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user openssh-server openssh-client
-libxml2-utils python3-prometheus-client cmark-gfm chromium zstd unzip
-rsync python3-yaml"
+python3 python3-numpy python3-onnx python3-yaml python3-prometheus-client
+libonnx-testdata libxml2-utils cmark-gfm chromium zstd unzip rsync g++
+clang libclang-rt-14-dev hyperfine mmdebstrap"
+
+test=0
+case ${1:-} in
+"") ;;
+test) test=1 ;;
+*) echo "usage: mk/deps.sh [test]" >&2; exit 2 ;;
+esac
+want=$RUN_PACKAGES
+[ "$test" = 1 ] && want="$want $TEST_PACKAGES"
 
 missing=""
-for p in $APT_PACKAGES; do
+for p in $want; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
 		missing="$missing $p"
 done
-command -v npm >/dev/null || missing="$missing npm"
+# npm may come from elsewhere than Debian (NodeSource's nodejs carries it)
+command -v npm >/dev/null || missing="$missing nodejs npm"
 if [ -n "$missing" ]; then
 	echo "deps: installing Debian packages:$missing"
 	if [ "$(id -u)" != 0 ]; then
@@ -26,31 +56,25 @@ if [ -n "$missing" ]; then
 		exit 2
 	fi
 	export DEBIAN_FRONTEND=noninteractive
+	start=$(date +%s)
+	log=$(mktemp)
 	apt-get update -qq
-	apt-get install -y -qq --no-install-recommends $missing >/dev/null
-fi
-
-# CI tools the tests run (tests/cli/t_ci_*.sh, tests/readme_snippets.sh),
-# pinned: gitlab-ci-local runs .gitlab-ci.yml jobs (4.75 fails on Node 20),
-# action-validator checks action and workflow files. Into .deps/npm.
-NPM_TOOLS="gitlab-ci-local@4.60.0 @action-validator/cli@0.6.0"
-npm_ok=1
-for t in $NPM_TOOLS; do
-	name=${t%@*}
-	grep -qs "\"version\": \"${t##*@}\"" ".deps/npm/node_modules/$name/package.json" || npm_ok=0
-done
-if [ "$npm_ok" = 0 ]; then
-	echo "deps: installing $NPM_TOOLS from the npm registry into .deps/npm"
-	mkdir -p .deps/npm
-	npm install --silent --no-audit --no-fund --prefix .deps/npm $NPM_TOOLS >/dev/null
+	if ! apt-get install -y -q -o DPkg::Lock::Timeout=600 --no-install-recommends $missing >"$log" 2>&1; then
+		tail -n 20 "$log" >&2
+		rm -f "$log"
+		echo "deps: apt-get install failed" >&2
+		exit 3
+	fi
+	n=$(sed -n 's/^[0-9]* upgraded, \([0-9]*\) newly installed.*/\1/p' "$log")
+	got=$(sed -n 's/^Need to get \([^ ]* [kMG]*B\).*/\1/p' "$log")
+	rm -f "$log"
+	echo "deps: $n packages installed (${got:-0 B} fetched) in $(($(date +%s) - start)) s"
 fi
 
 # ONNX Runtime: the x64 and arm64 libraries from onnxruntime-node, the C API
 # header (API version 29) from com.github.asus4.onnxruntime.
 ORT=.deps/ort
 STAMP=$ORT/.stamp-1.30.0-2
-[ -f "$STAMP" ] && exit 0
-
 fetch() { # name version sha256
 	tgz=.deps/dl/$1-$2.tgz
 	if [ ! -f "$tgz" ] || ! echo "$3  $tgz" | sha256sum -c --status; then
@@ -64,24 +88,53 @@ fetch() { # name version sha256
 		exit 3
 	fi
 }
-fetch onnxruntime-node 1.30.0 6e3390d6b783e7be946fad629292799da28d0b42f84856e50d2c1b0383291e75
-fetch com.github.asus4.onnxruntime 0.4.9 e59788788818fdde1b2e522e766a21ba0f7d8391de55737abf81e32cc801785d
+if [ ! -f "$STAMP" ]; then
+	fetch onnxruntime-node 1.30.0 6e3390d6b783e7be946fad629292799da28d0b42f84856e50d2c1b0383291e75
+	fetch com.github.asus4.onnxruntime 0.4.9 e59788788818fdde1b2e522e766a21ba0f7d8391de55737abf81e32cc801785d
+	rm -rf "$ORT.new"
+	mkdir -p "$ORT.new/lib/x64" "$ORT.new/lib/arm64" "$ORT.new/include"
+	lib=package/bin/napi-v6/linux
+	tar --no-same-owner -xzf .deps/dl/onnxruntime-node-1.30.0.tgz -C "$ORT.new" \
+		"$lib/x64/libonnxruntime.so.1" "$lib/arm64/libonnxruntime.so.1"
+	mv "$ORT.new/$lib/x64/libonnxruntime.so.1" "$ORT.new/lib/x64/"
+	mv "$ORT.new/$lib/arm64/libonnxruntime.so.1" "$ORT.new/lib/arm64/"
+	hdr=package/Plugins/iOS~/onnxruntime.xcframework/ios-arm64_x86_64-simulator/onnxruntime.framework/Headers
+	# onnxruntime_c_api.h includes the other two
+	headers="onnxruntime_c_api.h onnxruntime_error_code.h onnxruntime_ep_c_api.h"
+	tar --no-same-owner -xzf .deps/dl/com.github.asus4.onnxruntime-0.4.9.tgz -C "$ORT.new" \
+		$(for h in $headers; do echo "$hdr/$h"; done)
+	for h in $headers; do mv "$ORT.new/$hdr/$h" "$ORT.new/include/"; done
+	rm -rf "$ORT.new/package"
+	touch "$ORT.new/.stamp-1.30.0-2"
+	rm -rf "$ORT"
+	mv "$ORT.new" "$ORT"
+	echo "deps: ONNX Runtime 1.30.0 in $ORT"
+fi
+[ "$test" = 1 ] || exit 0
 
-rm -rf "$ORT.new"
-mkdir -p "$ORT.new/lib/x64" "$ORT.new/lib/arm64" "$ORT.new/include"
-lib=package/bin/napi-v6/linux
-tar --no-same-owner -xzf .deps/dl/onnxruntime-node-1.30.0.tgz -C "$ORT.new" \
-	"$lib/x64/libonnxruntime.so.1" "$lib/arm64/libonnxruntime.so.1"
-mv "$ORT.new/$lib/x64/libonnxruntime.so.1" "$ORT.new/lib/x64/"
-mv "$ORT.new/$lib/arm64/libonnxruntime.so.1" "$ORT.new/lib/arm64/"
-hdr=package/Plugins/iOS~/onnxruntime.xcframework/ios-arm64_x86_64-simulator/onnxruntime.framework/Headers
-# onnxruntime_c_api.h includes the other two
-headers="onnxruntime_c_api.h onnxruntime_error_code.h onnxruntime_ep_c_api.h"
-tar --no-same-owner -xzf .deps/dl/com.github.asus4.onnxruntime-0.4.9.tgz -C "$ORT.new" \
-	$(for h in $headers; do echo "$hdr/$h"; done)
-for h in $headers; do mv "$ORT.new/$hdr/$h" "$ORT.new/include/"; done
-rm -rf "$ORT.new/package"
-touch "$ORT.new/.stamp-1.30.0-2"
-rm -rf "$ORT"
-mv "$ORT.new" "$ORT"
-echo "deps: ONNX Runtime 1.30.0 in $ORT"
+# The CI tools the tests run (gitlab-ci-local runs .gitlab-ci.yml jobs,
+# action-validator checks action and workflow files), installed with
+# `npm ci` from the committed lockfile into .deps/npm, again whenever the
+# lockfile changes. gitlab-ci-local's re2 module is built from source
+# (node-gyp): with Debian's Node.js headers in /usr/include/node, node-gyp
+# uses them instead of downloading them.
+NPM=.deps/npm
+if ! cmp -s mk/npm/package-lock.json "$NPM/package-lock.json" ||
+	[ ! -x "$NPM/node_modules/.bin/gitlab-ci-local" ]; then
+	echo "deps: installing the npm test tools from mk/npm/package-lock.json into $NPM"
+	start=$(date +%s)
+	rm -rf "$NPM"
+	mkdir -p "$NPM"
+	cp mk/npm/package.json mk/npm/package-lock.json "$NPM/"
+	if [ -z "${npm_config_nodedir:-}" ] && [ -f /usr/include/node/common.gypi ]; then
+		npm_config_nodedir=/usr
+		export npm_config_nodedir
+	fi
+	if ! (cd "$NPM" && npm ci --no-audit --no-fund --loglevel=error >npm-ci.log 2>&1); then
+		tail -n 20 "$NPM/npm-ci.log" >&2
+		rm -f "$NPM/package-lock.json" # not installed: try again next time
+		echo "deps: npm ci in $NPM failed (log: $NPM/npm-ci.log)" >&2
+		exit 3
+	fi
+	echo "deps: npm test tools installed in $(($(date +%s) - start)) s"
+fi

@@ -60,6 +60,18 @@ check() {
 	: >"$IO/last_cmd"
 }
 
+# need CMD PACKAGE / need_py MODULE PACKAGE: a prerequisite the test uses is
+# there, or the test fails naming the Debian package that brings it: a
+# missing tool never skips a test and never lets it pass.
+need() {
+	command -v "$1" >/dev/null 2>&1 ||
+		fail "'$1' is missing: install Debian's $2 (make deps-test installs it)"
+}
+need_py() {
+	"$PY" -c "import $1" 2>/dev/null ||
+		fail "Python module '$1' is missing: install Debian's $2 (make deps-test installs it)"
+}
+
 finish() {
 	printf '%d check(s), %d failed\n' "$_checks" "$_failed_checks"
 	[ "$_failed_checks" -eq 0 ]

@@ -61,7 +61,7 @@ _registry_serve() {
 
 registry_start() {
 	local auth=${1:-} port
-	command -v docker-registry >/dev/null || fail "docker-registry is not installed (make deps)"
+	need docker-registry docker-registry
 	REG_DIR=$TEST_TMP/registry
 	REG_LOG=$REG_DIR/registry.log
 	mkdir -p "$REG_DIR/data"
@@ -137,7 +137,7 @@ make_blob() {
 # TOKEN_PID (the token service's process).
 registry_start_token() {
 	local port i
-	command -v docker-registry >/dev/null || fail "docker-registry is not installed (make deps)"
+	need docker-registry docker-registry
 	REG_DIR=$TEST_TMP/registry-token
 	REG_LOG=$REG_DIR/registry.log
 	TOKEN_LOG=$REG_DIR/tokens.log

@@ -4,15 +4,15 @@
 # /usr/sbin/sshd on a free port, and writes a client config
 # $SSH_CONFIG with the host alias "mgtest" (user root, the new key, no
 # known_hosts prompts). stop_sshd (an EXIT trap set by start_sshd) ends it.
-# Needs root and Debian's openssh-server; SSHD_SKIP names what is missing.
+# Needs root and Debian's openssh-server (and -client): without them the
+# test fails at set-up, naming what is missing.
 
 SSHD_DIR=$TEST_TMP/sshd
 SSH_CONFIG=$SSHD_DIR/ssh_config
 SSHD_PORT=
-SSHD_SKIP=
-[ "$(id -u)" = 0 ] || SSHD_SKIP="not root"
-[ -x /usr/sbin/sshd ] || SSHD_SKIP="no /usr/sbin/sshd (Debian openssh-server)"
-command -v ssh >/dev/null || SSHD_SKIP="no ssh client (Debian openssh-client)"
+[ "$(id -u)" = 0 ] || fail "starting the test sshd needs root"
+[ -x /usr/sbin/sshd ] || fail "'/usr/sbin/sshd' is missing: install Debian's openssh-server (make deps-test installs it)"
+need ssh openssh-client
 
 free_port() {
 	"$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'

@@ -11,7 +11,8 @@
 . "$MG_SRCDIR/tests/cli/lib_ci.sh"
 
 need_tool "$GITLAB_CI_LOCAL"
-command -v rsync >/dev/null || fail "rsync is missing (make deps installs it)"
+need rsync rsync
+need_py yaml python3-yaml
 registry_start
 P=$TEST_TMP/project
 mkdir -p "$P/ci"

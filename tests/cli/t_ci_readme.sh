@@ -9,6 +9,7 @@
 . "$MG_SRCDIR/tests/cli/lib_registry.sh"
 . "$MG_SRCDIR/tests/cli/lib_git.sh"
 . "$MG_SRCDIR/tests/cli/lib_ci.sh"
+need_py yaml python3-yaml
 
 S=$TEST_TMP/snippets
 "$MG_SRCDIR/tests/readme_snippets.sh" "$MG_SRCDIR/README.md" "$S" >"$TEST_TMP/snippets.list" ||

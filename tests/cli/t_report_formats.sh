@@ -8,11 +8,10 @@
 
 FX=$TEST_TMP/report.json
 cp "$MG_SRCDIR/tests/fixtures/report_full.json" "$FX"
-for tool in xmllint cmark-gfm chromium; do
-	command -v "$tool" >/dev/null || fail "'$tool' is missing: run 'make deps'"
-done
-"$PY" -c 'import prometheus_client.openmetrics.parser' 2>/dev/null ||
-	fail "python3-prometheus-client is missing: run 'make deps'"
+need xmllint libxml2-utils
+need cmark-gfm cmark-gfm
+need chromium chromium
+need_py prometheus_client.openmetrics.parser python3-prometheus-client
 
 # A copy of the fixture changed by a Python statement on j.
 edited() { # out.json statement

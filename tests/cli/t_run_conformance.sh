@@ -10,7 +10,7 @@
 
 NODE=/usr/share/libonnx-testdata/data/node
 LIST=$MG_SRCDIR/tests/fixtures/ort_unsupported.txt
-[ -d "$NODE" ] || fail "no '$NODE': install Debian's libonnx-testdata (make deps)"
+[ -d "$NODE" ] || fail "no '$NODE': install Debian's libonnx-testdata (make deps-test)"
 export MODELGATE_AGENT_CACHE=$TEST_TMP/agent-cache
 JOBS=${MG_CONFORMANCE_JOBS:-$(nproc)}
 FILTER=${MG_CONFORMANCE_FILTER:-.}

@@ -2,6 +2,8 @@
 # --expect, --json, bad input, store references, and exec: targets that die
 # or hang (exit 3 naming the target, never a hang).
 . "$(dirname "$0")/lib.sh"
+need_py numpy python3-numpy
+need_py onnx python3-onnx
 
 export MODELGATE_AGENT_CACHE=$TEST_TMP/agent-cache
 DS=$EXAMPLES/dataset

@@ -6,10 +6,6 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_sshd.sh"
 
-if [ -n "$SSHD_SKIP" ]; then
-	echo "  skipped: $SSHD_SKIP"
-	finish
-fi
 start_sshd
 export MODELGATE_SSH_OPTS="-F $SSH_CONFIG"
 export MODELGATE_REMOTE_CACHE=$TEST_TMP/remote

@@ -4,7 +4,7 @@
 # pushes reproducible.
 . "$(dirname "$0")/lib.sh"
 
-command -v git >/dev/null || fail "git is not installed"
+need git git
 fixtures
 export HOME=$TEST_TMP/home GIT_CONFIG_NOSYSTEM=1 # no user or system git config
 mkdir -p "$HOME"

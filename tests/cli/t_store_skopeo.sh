@@ -2,8 +2,8 @@
 # writes, and modelgate reads what skopeo writes.
 . "$(dirname "$0")/lib.sh"
 
-command -v skopeo >/dev/null || fail "skopeo is not installed (make deps)"
-command -v umoci >/dev/null || fail "umoci is not installed (make deps)"
+need skopeo skopeo
+need umoci umoci
 fixtures
 MODEL_SHA=sha256:$(sha256_of "$FX/model.onnx")
 X_SHA=sha256:$(sha256_of "$FX/x.npy")
