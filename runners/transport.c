@@ -443,13 +443,24 @@ int mg_transport_qemu(mg_transport *tp, const char *arch, const mg_target_opts *
 	if (geteuid() != 0)
 		return mg_error_set(err, MG_ERROR, "qemu-aarch64 needs root (a private mount "
 						  "namespace with an aarch64 /proc/cpuinfo)");
-	if (access("/usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1", R_OK))
-		return mg_error_set(err, MG_ERROR, "no aarch64 sysroot in "
-						  "/usr/aarch64-linux-gnu (Debian package libc6-dev-arm64-cross)");
 	char *agent = NULL, *lib = NULL;
 	int rc = mg_locate_agent("aarch64", o, &agent, &lib, err);
 	if (rc)
 		return rc;
+	/* The aarch64 C and C++ runtime: sysroot/ beside the agent (a release
+	 * tarball ships it), else the cross toolchain's. */
+	char sysroot[PATH_MAX + 16], loader[PATH_MAX + 64];
+	const char *slash = strrchr(agent, '/');
+	snprintf(sysroot, sizeof(sysroot), "%.*ssysroot", slash ? (int)(slash + 1 - agent) : 0, agent);
+	snprintf(loader, sizeof(loader), "%s/lib/ld-linux-aarch64.so.1", sysroot);
+	if (access(loader, R_OK) &&
+	    !access("/usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1", R_OK))
+		snprintf(sysroot, sizeof(sysroot), "%s", "/usr/aarch64-linux-gnu");
+	else if (access(loader, R_OK)) {
+		rc = mg_error_set(err, MG_ERROR, "no aarch64 sysroot at '%s' or in /usr/aarch64-linux-gnu "
+						 "(Debian package libc6-dev-arm64-cross)", sysroot);
+		goto done;
+	}
 	char tmpl[] = "/tmp/modelgate-qemu.XXXXXX", cpuinfo[64];
 	if (!mkdtemp(tmpl)) {
 		rc = mg_error_sys(err, MG_EIO, errno, "cannot create a temporary folder");
@@ -472,7 +483,7 @@ int mg_transport_qemu(mg_transport *tp, const char *arch, const mg_target_opts *
 	}
 	char *argv[] = {"unshare", "-m", "--", "/bin/sh", "-c",
 			"mount --bind \"$0\" /proc/cpuinfo && exec \"$@\"", cpuinfo, "qemu-aarch64",
-			"-L", "/usr/aarch64-linux-gnu", agent, NULL};
+			"-L", sysroot, agent, NULL};
 	rc = mg_transport_spawn(tp, argv, set, err);
 	tp->emulated = 1;
 done:
