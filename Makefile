@@ -8,11 +8,14 @@
 #   make sanitize   run the tests under ASan+UBSan, in build-san/
 #   make bench      run the benchmarks, appending to bench/RESULTS.md
 #   make install    PREFIX=/usr/local DESTDIR= (bin/modelgate, libexec/modelgate/)
+#   make dist       the release tarball and SHA256SUMS into dist/, built in build-dist/
 
 PREFIX   ?= /usr/local
 BINDIR   ?= $(PREFIX)/bin
 LIBEXECDIR ?= $(PREFIX)/libexec
 BUILD    ?= build
+DIST_BUILD ?= build-dist
+DIST_DIR ?= dist
 CC       ?= cc
 CFLAGS   ?= -O2 -g
 VERSION  := 0.1.0
@@ -45,9 +48,19 @@ AGENT      := $(BUILD)/modelgate-agent
 AGENT_A64  := $(BUILD)/aarch64/modelgate-agent
 CC_A64     ?= aarch64-linux-gnu-gcc
 AGENT_CFLAGS = $(MG_CFLAGS) -I$(ORT_DIR)/include
-MG_CFLAGS  += -DMG_ORT_DIR='"$(abspath $(ORT_DIR))/lib"'
+ORT_LIBDIR ?= $(abspath $(ORT_DIR))/lib
+MG_CFLAGS  += -DMG_ORT_DIR='"$(ORT_LIBDIR)"'
 
-.PHONY: all deps deps-test check check-fresh unit cli-tests demo sanitize bench install clean fuzz agents
+# The release build (make dist sets RELEASE=1): no path of this checkout in
+# the binaries, so that any checkout builds the same bytes, and an RPATH
+# (DT_RPATH, which also serves the libraries' own dependencies) to the
+# bundled lib/, seen from libexec/modelgate/ where the tarball has the binary.
+ifeq ($(RELEASE),1)
+MG_CFLAGS  += -ffile-prefix-map=$(CURDIR)=.
+LDFLAGS    += -Wl,--disable-new-dtags,-rpath,'$$ORIGIN/../../lib'
+endif
+
+.PHONY: all deps deps-test check check-fresh unit cli-tests demo sanitize bench install dist clean fuzz agents
 all: $(CLI) $(AGENT)
 agents: $(AGENT) $(AGENT_A64)
 
@@ -123,7 +136,14 @@ bench: deps-test
 install: $(CLI) $(AGENT)
 	@mk/install.sh $(BUILD) $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) $(ORT_DIR)
 
+# The ONNX Runtime fallback of a release is never used (each agent has its
+# library beside it); it is set so that no path of this machine is built in.
+dist:
+	@$(MAKE) --no-print-directory BUILD=$(DIST_BUILD) RELEASE=1 ORT_LIBDIR=/usr/lib/modelgate \
+		CFLAGS="-O2 -g" all agents
+	@mk/dist.sh $(DIST_BUILD) $(VERSION) $(ORT_DIR) $(DIST_DIR)
+
 clean:
-	rm -rf build build-san build-fuzz
+	rm -rf build build-san build-fuzz build-dist dist
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(AGENT_OBJ:.o=.d) $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%.d)

@@ -1,0 +1,164 @@
+#!/bin/sh
+# make dist: the release tarball OUTDIR/modelgate-VERSION-linux-x86_64.tar.gz
+# and OUTDIR/SHA256SUMS, from a release build in BUILD (make RELEASE=1: an
+# RPATH to ../../lib, no path of the checkout in the binaries). It holds,
+# under modelgate-VERSION/:
+#
+#   bin/modelgate               a sh launcher (mk/dist_launcher.sh) that checks
+#                               the machine and runs libexec/modelgate/modelgate
+#   libexec/modelgate/          modelgate, the x86_64 agent and its ONNX Runtime,
+#                               laid by mk/install.sh as make install does
+#   libexec/modelgate/aarch64/  the aarch64 agent, its ONNX Runtime, and
+#                               sysroot/lib/: the aarch64 C and C++ runtime
+#                               that qemu-aarch64 runs it with
+#   lib/                        the shared libraries modelgate needs that a
+#                               minimal Debian 12 or Ubuntu 24.04 lacks
+#   share/doc/modelgate/        BUNDLED (each bundled library, its Debian package
+#                               and version) and the packages' copyright files
+#
+# The same inputs give the same bytes: entries sorted by name, owner and
+# group 0, every mtime SOURCE_DATE_EPOCH (default: the last commit's time),
+# gzip without a name or time.
+#
+#   mk/dist.sh BUILD VERSION ORT_DIR OUTDIR
+set -eu
+umask 022
+export LC_ALL=C
+[ $# -eq 4 ] || { echo "usage: mk/dist.sh BUILD VERSION ORT_DIR OUTDIR" >&2; exit 2; }
+build=$1 version=$2 ort=$3 outdir=$4
+top=$(cd "$(dirname "$0")/.." && pwd)
+die() { echo "dist: $*" >&2; exit 2; }
+
+# Libraries every Debian 12 and Ubuntu 24.04 system has, because the
+# essential packages, dpkg or apt need them: glibc (whose version the
+# launcher checks), the GCC runtime (apt), the compressors (dpkg,
+# libsystemd0), PCRE2 (libselinux1, grep), libacl1 (coreutils), GnuTLS and
+# what it uses (apt). They are taken from the system, so they get its
+# security updates. Everything else modelgate loads goes into lib/:
+# libgit2, libcurl, jansson, libarchive and their own dependencies. That
+# includes OpenSSL (libssl3): Debian has it only with the openssl package
+# (pulled in by ca-certificates), Ubuntu's minimal images not at all, and a
+# system's OpenSSL 3 would serve as well, but a missing one would stop
+# modelgate from starting even for a gate that never touches the network.
+# libunistring.so.2 goes too: Ubuntu 24.04 has libunistring.so.5 only.
+base="linux-vdso.so.1 ld-linux-x86-64.so.2 libc.so.6 libm.so.6 libdl.so.2 libpthread.so.0
+librt.so.1 libresolv.so.2 libgcc_s.so.1 libstdc++.so.6 libz.so.1 libzstd.so.1 liblzma.so.5
+libbz2.so.1.0 liblz4.so.1 libpcre2-8.so.0 libacl.so.1 libgnutls.so.30 libnettle.so.8
+libhogweed.so.6 libgmp.so.10 libp11-kit.so.0 libtasn1.so.6 libidn2.so.0 libffi.so.8"
+base=$(echo $base)
+
+sde=${SOURCE_DATE_EPOCH:-$(git -C "$top" log -1 --format=%ct 2>/dev/null || true)}
+case $sde in
+"" | *[!0-9]*) die "set SOURCE_DATE_EPOCH (no git commit to take the time from)" ;;
+esac
+for f in "$build/modelgate" "$build/modelgate-agent" "$build/aarch64/modelgate-agent" \
+	"$ort/lib/x64/libonnxruntime.so.1" "$ort/lib/arm64/libonnxruntime.so.1"; do
+	[ -f "$f" ] || die "'$f' is missing (make RELEASE=1 all agents, and make deps)"
+done
+for t in readelf ldd gzip; do
+	command -v $t >/dev/null || die "$t is missing"
+done
+tar --version 2>/dev/null | grep -q 'GNU tar' || die "GNU tar is needed (--sort=name)"
+
+name=modelgate-$version
+stage=$build/stage/$name
+rm -rf "$build/stage"
+mkdir -p "$stage"
+sh "$top/mk/install.sh" "$build" "$stage/bin" "$stage/libexec" "$ort" >/dev/null
+libexec=$stage/libexec/modelgate
+[ -x "$libexec/aarch64/modelgate-agent" ] || die "mk/install.sh did not lay the aarch64 agent"
+mv "$stage/bin/modelgate" "$libexec/modelgate"
+mkdir -p "$stage/lib" "$libexec/aarch64/sysroot/lib" "$stage/share/doc/modelgate/copyright"
+doc=$stage/share/doc/modelgate
+
+# pkg_of FILE: "package version" of the Debian package that installed FILE
+# (as either of its /lib and /usr/lib names), else "unknown".
+pkg_of() {
+	local real p out
+	real=$(readlink -f "$1")
+	for p in "$real" "$1" "/usr${1#/usr}" "${real#/usr}"; do
+		out=$(dpkg -S "$p" 2>/dev/null | head -1) || continue
+		[ -n "$out" ] || continue
+		p=${out%%: *}
+		echo "$p $(dpkg-query -W -f '${Version}' "$p")"
+		return
+	done
+	echo unknown
+}
+
+# bundle FILE DEST: a copy of FILE (symlinks followed) as DEST, with its
+# package and copyright file recorded.
+bundle() {
+	local pkg
+	cp -L "$1" "$2"
+	chmod 0644 "$2"
+	pkg=$(pkg_of "$1")
+	echo "${2#"$stage"/} $pkg" >>"$doc/BUNDLED"
+	pkg=${pkg%% *}
+	pkg=${pkg%%:*}
+	if [ -f "/usr/share/doc/$pkg/copyright" ]; then
+		cp "/usr/share/doc/$pkg/copyright" "$doc/copyright/$pkg"
+	fi
+}
+
+: >"$doc/BUNDLED"
+# lib/: what the dynamic loader finds outside the base for modelgate, the
+# agent and its ONNX Runtime (the last two need nothing but the base today).
+for f in "$libexec/modelgate" "$libexec/modelgate-agent" "$libexec/libonnxruntime.so.1"; do
+	ldd "$f" || die "ldd '$f' failed"
+done >"$build/stage/ldd"
+if grep 'not found' "$build/stage/ldd" >&2; then
+	die "modelgate needs libraries this machine does not have"
+fi
+awk '$2 == "=>" && $3 ~ /^\// { print $1, $3 }' "$build/stage/ldd" | sort -u | while read -r soname path; do
+	case " $base " in
+	*" $soname "*) ;;
+	*) bundle "$path" "$stage/lib/$soname" ;;
+	esac
+done
+
+# aarch64/sysroot/lib/: the aarch64 loader and every library that what
+# install.sh laid in aarch64/ (the agent, its ONNX Runtime, any library
+# preloaded into it) needs, from the cross toolchain's runtime.
+a64=/usr/aarch64-linux-gnu/lib
+needed() { readelf -d "$1" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'; }
+todo=ld-linux-aarch64.so.1
+for f in "$libexec"/aarch64/*; do
+	[ -f "$f" ] && todo="$todo $(needed "$f")"
+done
+while [ -n "$(echo $todo)" ]; do
+	set -- $todo
+	soname=$1
+	shift
+	todo=$*
+	[ -f "$libexec/aarch64/sysroot/lib/$soname" ] && continue
+	[ -f "$a64/$soname" ] || die "'$a64/$soname' is missing (Debian packages libc6-arm64-cross, libstdc++6-arm64-cross)"
+	bundle "$a64/$soname" "$libexec/aarch64/sysroot/lib/$soname"
+	todo="$todo $(needed "$a64/$soname")"
+done
+sort -o "$doc/BUNDLED" "$doc/BUNDLED"
+
+# The oldest glibc the x86_64 binaries and libraries run with: the highest
+# GLIBC_x.y version they ask for.
+glibc=$(for f in "$libexec/modelgate" "$libexec/modelgate-agent" "$libexec/libonnxruntime.so.1" "$stage"/lib/*; do
+	readelf -V -W "$f"
+done | grep -o 'GLIBC_[0-9][0-9.]*' | sed 's/^GLIBC_//' | sort -t. -k1,1n -k2,2n -k3,3n | tail -1 | cut -d. -f1,2)
+case $glibc in
+[0-9]*.[0-9]*) ;;
+*) die "cannot tell which glibc the binaries need" ;;
+esac
+sed "s/@GLIBC_MIN@/$glibc/" "$top/mk/dist_launcher.sh" >"$stage/bin/modelgate"
+chmod 0755 "$stage/bin/modelgate"
+
+mkdir -p "$outdir"
+tarball=$outdir/$name-linux-x86_64.tar.gz
+tar --sort=name --owner=0 --group=0 --numeric-owner --mtime="@$sde" --format=gnu --mode=go-w \
+	-C "$build/stage" -cf - "$name" | gzip -9n >"$tarball.tmp"
+mv "$tarball.tmp" "$tarball"
+(
+	cd "$outdir"
+	find . -maxdepth 1 -type f ! -name 'SHA256SUMS*' ! -name '*.tmp' | sed 's|^\./||' | sort |
+		xargs sha256sum >SHA256SUMS.tmp
+	mv SHA256SUMS.tmp SHA256SUMS
+)
+echo "dist: $tarball ($(wc -c <"$tarball") bytes; glibc $glibc or later), $outdir/SHA256SUMS"
