@@ -57,7 +57,7 @@ MG_CFLAGS  += -DMG_ORT_DIR='"$(ORT_LIBDIR)"'
 # bundled lib/, seen from libexec/modelgate/ where the tarball has the binary.
 ifeq ($(RELEASE),1)
 MG_CFLAGS  += -ffile-prefix-map=$(CURDIR)=.
-LDFLAGS    += -Wl,--disable-new-dtags,-rpath,'$$ORIGIN/../../lib'
+override LDFLAGS += -Wl,--disable-new-dtags,-rpath,'$$ORIGIN/../../lib'
 endif
 
 .PHONY: all deps deps-test check check-fresh unit cli-tests demo sanitize bench install dist clean fuzz agents
