@@ -1,10 +1,27 @@
 #!/bin/bash
 # The shell steps of the modelgate action (action.yml), kept here so they can
-# be run and tested outside GitHub: `run.sh install` finds or builds
-# modelgate, `run.sh run` runs the chosen command with the MG_INPUT_*
-# variables action.yml sets, and turns its result into step outputs
-# ($GITHUB_OUTPUT), the step summary ($GITHUB_STEP_SUMMARY) and annotations
-# (::error:: lines on stdout).
+# be run and tested outside GitHub: `run.sh install` installs modelgate,
+# `run.sh run` runs the chosen command with the MG_INPUT_* variables
+# action.yml sets, and turns its result into step outputs ($GITHUB_OUTPUT),
+# the step summary ($GITHUB_STEP_SUMMARY) and annotations (::error:: lines on
+# stdout).
+#
+# What install installs, the first that applies:
+#   1. the modelgate input: a path, or a name looked up on PATH;
+#   2. the release of the action's own version (VERSION in the Makefile of
+#      the checkout it lives in), from the tool cache when an earlier run
+#      put it there, else RELEASE/vVERSION/modelgate-VERSION-linux-x86_64.tar.gz
+#      checked against RELEASE/vVERSION/SHA256SUMS and unpacked into
+#      $RUNNER_TOOL_CACHE/modelgate/VERSION/x64. RELEASE is the release-url
+#      input, else https://github.com/OWNER/REPO/releases/download of the
+#      action's repository: GITHUB_ACTION_REPOSITORY, which GitHub leaves
+#      empty in composite steps, else the OWNER/REPO of the folder GitHub
+#      downloaded the action to (.../_actions/OWNER/REPO/REF/);
+#   3. when there is no such release (404), no repository to ask, or the
+#      machine is not x86_64: a build of the action's checkout (make deps,
+#      through sudo when not root and sudo needs no password; make all).
+# Nothing else is installed (no test tools), and nothing needs root but
+# the packages of case 3.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -15,24 +32,136 @@ out() { # key value: one step output
 	return 0
 }
 
-install() {
-	local bin=${MG_INPUT_MODELGATE:-}
-	if [ -z "$bin" ] && command -v modelgate >/dev/null 2>&1; then
-		bin=$(command -v modelgate)
+error() { # code message: an error annotation, then exit
+	echo "::error title=modelgate::$2"
+	exit "$1"
+}
+
+# fetch URL FILE: prints the HTTP status of a GET of URL saved into FILE
+# (000 when no answer came); transient failures are retried.
+fetch() {
+	curl -sSL --retry 3 --connect-timeout 30 -o "$2" -w '%{http_code}' "$1" 2>"$2.err" || true
+}
+
+# release_base: where the releases are (the folder holding vVERSION/), or
+# nothing when the action's repository is unknown.
+release_base() {
+	local repo=${GITHUB_ACTION_REPOSITORY:-}
+	if [ -n "${MG_INPUT_RELEASE_URL:-}" ]; then
+		echo "${MG_INPUT_RELEASE_URL%/}"
+		return
 	fi
-	if [ -z "$bin" ]; then
-		echo "::group::building modelgate from $top"
-		if [ "$(id -u)" = 0 ]; then "$top/mk/deps.sh"; else sudo "$top/mk/deps.sh"; fi
-		make -C "$top" -j"$(nproc)" all
-		echo "::endgroup::"
-		bin=$top/build/modelgate
+	if [ -z "$repo" ]; then
+		case $here in
+		*/_actions/*/*/*) repo=$(echo "${here##*/_actions/}" | cut -d/ -f1,2) ;;
+		esac
+	fi
+	[ -z "$repo" ] || echo "${GITHUB_SERVER_URL:-https://github.com}/$repo/releases/download"
+}
+
+# install_release VERSION: sets bin to the release's modelgate, from the
+# tool cache or downloaded into it; leaves bin empty when there is no
+# release to install (the caller builds instead). A download that fails otherwise, or
+# does not match SHA256SUMS, is exit 3.
+install_release() {
+	local v=$1 name base url tmp code want got cache new
+	name=modelgate-$v-linux-x86_64.tar.gz
+	if [ "$(uname -m)" != x86_64 ]; then
+		echo "modelgate: releases are built for x86_64 only, this is $(uname -m)"
+		return 0
+	fi
+	cache=${RUNNER_TOOL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}}/modelgate/$v/x64
+	if [ -f "$cache.complete" ] && [ -x "$cache/bin/modelgate" ]; then
+		echo "modelgate $v: from the tool cache ($cache)"
+		bin=$cache/bin/modelgate
+		return 0
+	fi
+	base=$(release_base)
+	if [ -z "$base" ]; then
+		echo "modelgate: the action's repository is unknown (a local action) and release-url is empty"
+		return 0
+	fi
+	url=$base/v$v
+	tmp=$(mktemp -d "${RUNNER_TEMP:-${TMPDIR:-/tmp}}/modelgate-release.XXXXXX")
+	code=$(fetch "$url/SHA256SUMS" "$tmp/SHA256SUMS")
+	case $code in
+	200) ;;
+	404)
+		echo "modelgate: no release v$v at $url (404 for SHA256SUMS)"
+		rm -rf "$tmp"
+		return 0
+		;;
+	*) error 3 "cannot download $url/SHA256SUMS (HTTP $code) $(head -c 300 "$tmp/SHA256SUMS.err")" ;;
+	esac
+	want=$(awk -v n="$name" '$2 == n || $2 == "*" n { print $1 }' "$tmp/SHA256SUMS")
+	[ -n "$want" ] || error 3 "$url/SHA256SUMS has no line for $name"
+	code=$(fetch "$url/$name" "$tmp/$name")
+	case $code in
+	200) ;;
+	404)
+		echo "modelgate: release v$v has no $name (404)"
+		rm -rf "$tmp"
+		return 0
+		;;
+	*) error 3 "cannot download $url/$name (HTTP $code) $(head -c 300 "$tmp/$name.err")" ;;
+	esac
+	got=$(sha256sum "$tmp/$name" | cut -d' ' -f1)
+	if [ "$got" != "$want" ]; then
+		rm -rf "$tmp"
+		error 3 "$url/$name does not match SHA256SUMS (sha256 $got, expected $want): refusing to install it"
+	fi
+	# Unpacked beside the cache entry, then renamed into place and marked
+	# complete: an entry a killed job left half-written is never used.
+	mkdir -p "$(dirname "$cache")"
+	new=$(mktemp -d "$cache.new.XXXXXX")
+	if ! tar -xzf "$tmp/$name" -C "$new" --no-same-owner --strip-components=1 "modelgate-$v/" 2>"$tmp/tar.err"; then
+		rm -rf "$new" "$tmp"
+		error 3 "$name: cannot unpack it, or it has no modelgate-$v/ folder"
+	fi
+	[ -x "$new/bin/modelgate" ] || { rm -rf "$new" "$tmp"; error 3 "$name has no modelgate-$v/bin/modelgate"; }
+	rm -rf "$cache" "$cache.complete"
+	mv -T "$new" "$cache" || { rm -rf "$new"; error 3 "cannot move the release into '$cache'"; }
+	touch "$cache.complete"
+	echo "modelgate $v: installed from $url/$name ($(du -k "$tmp/$name" | cut -f1) KiB, sha256 $got as in SHA256SUMS) into $cache"
+	rm -rf "$tmp"
+	bin=$cache/bin/modelgate
+}
+
+# build_from_source VERSION: sets bin to a build of the action's checkout.
+build_from_source() {
+	echo "modelgate $1: building it from $top"
+	echo "::group::building modelgate $1 from $top"
+	if [ "$(id -u)" = 0 ]; then
+		make -C "$top" deps
+	elif sudo -n true 2>/dev/null; then
+		sudo make -C "$top" deps
+	else
+		make -C "$top" deps # no sudo: deps.sh says what is missing, if anything
+	fi
+	make -C "$top" -j"$(nproc)" all
+	echo "::endgroup::"
+	bin=$top/build/modelgate
+}
+
+install() {
+	local v
+	bin=${MG_INPUT_MODELGATE:-}
+	if [ -n "$bin" ]; then
+		case $bin in
+		*/*) ;;
+		*) bin=$(command -v "$bin" || echo "$bin") ;;
+		esac
+	else
+		v=$(sed -n 's/^VERSION *:= *//p' "$top/Makefile" 2>/dev/null)
+		[ -n "$v" ] || error 2 "cannot read VERSION from $top/Makefile"
+		install_release "$v"
+		[ -n "$bin" ] || build_from_source "$v"
 	fi
 	if [ ! -x "$bin" ] || [ -d "$bin" ]; then
-		echo "::error title=modelgate::'$bin' is not an executable file"
-		exit 2
+		error 2 "'$bin' is not an executable file"
 	fi
 	bin=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")
-	"$bin" --version
+	"$bin" --version || error 2 "'$bin' does not run on this machine (see above)"
 	[ -n "${GITHUB_ENV:-}" ] && echo "MODELGATE_BIN=$bin" >>"$GITHUB_ENV"
 	[ -n "${GITHUB_PATH:-}" ] && dirname "$bin" >>"$GITHUB_PATH"
 	return 0
