@@ -11,12 +11,19 @@
  *     stopped at (and skips what a registry that ignores Range resends);
  *   - a 401 is answered once per request: Basic with the credentials, or a
  *     bearer token fetched from the challenge's realm for the request's
- *     scope and cached per scope.
- * Credentials go to libcurl's auth options, never into headers we build,
- * so they do not follow a redirect to another host, and never into
- * messages. */
+ *     scope and cached per scope;
+ *   - redirects are followed here, not by libcurl, so that every hop is
+ *     built by setup() under the same rule as every other request.
+ * The rule, in setup() and fetch_token(): credentials (Basic, bearer
+ * tokens, the caller's header lines) go only to URLs of the client's
+ * origin, its scheme, host and port; any other URL (an upload Location,
+ * a redirect, a blob URL) gets the request without them. A URL on plain
+ * HTTP reached from an HTTPS origin (Location, redirect, token realm) is
+ * refused unless insecure. Credentials never go into messages, and URLs
+ * in messages lose their query and user:password@. */
 #include "http.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <poll.h>
@@ -27,6 +34,7 @@
 #include <unistd.h>
 
 #define ERRBODY_MAX (64u << 10)
+#define MAX_REDIRECTS 5
 
 typedef struct token {
 	char *scope;
@@ -35,6 +43,7 @@ typedef struct token {
 
 struct mg_http {
 	char *host;
+	char *origin; /* scheme://host[:port] credentials go to; NULL: none yet */
 	char *user;
 	char *password;
 	int insecure;
@@ -63,6 +72,10 @@ typedef struct xfer {
 	int state;
 	int attempt;
 	int auth_retried;
+	char *url;     /* the URL of this hop, after a redirect; NULL: r->url */
+	char *from;    /* the URL that redirected here, for messages */
+	int redirects;
+	int as_get;    /* a redirect turned the request into a GET (303) */
 	int64_t not_before;
 	int rc;
 	mg_error err;
@@ -113,6 +126,7 @@ void mg_http_free(mg_http *h)
 	}
 	free(h->tokens);
 	free(h->host);
+	free(h->origin);
 	free(h->user);
 	free(h->password);
 	free(h->ca_file);
@@ -148,6 +162,135 @@ int mg_http_new(mg_http **out, const char *host, const mg_remote_opts *o, const 
 	}
 	*out = h;
 	return 0;
+}
+
+int mg_http_set_origin(mg_http *h, const char *url, mg_error *err)
+{
+	char *o = strdup(url);
+	if (!o)
+		return mg_error_set(err, MG_ENOMEM, "out of memory");
+	free(h->origin);
+	h->origin = o;
+	return 0;
+}
+
+/* ---- origins ---------------------------------------------------------- */
+
+typedef struct origin {
+	char *scheme, *host, *port, *zone;
+} origin;
+
+static void origin_free(origin *o)
+{
+	curl_free(o->scheme);
+	curl_free(o->host);
+	curl_free(o->port);
+	curl_free(o->zone);
+}
+
+/* Parses url with libcurl's own parser, so the origin compared is the one
+ * libcurl connects to. 0, or -1 for anything but an absolute http(s) URL. */
+static int origin_parse(const char *url, origin *o)
+{
+	memset(o, 0, sizeof(*o));
+	CURLU *u = curl_url();
+	int rc = -1;
+	if (u && !curl_url_set(u, CURLUPART_URL, url, 0) &&
+	    !curl_url_get(u, CURLUPART_SCHEME, &o->scheme, 0) &&
+	    !curl_url_get(u, CURLUPART_HOST, &o->host, 0) &&
+	    !curl_url_get(u, CURLUPART_PORT, &o->port, CURLU_DEFAULT_PORT) &&
+	    (!strcasecmp(o->scheme, "http") || !strcasecmp(o->scheme, "https")) && *o->host) {
+		if (curl_url_get(u, CURLUPART_ZONEID, &o->zone, 0))
+			o->zone = NULL;
+		rc = 0;
+	}
+	curl_url_cleanup(u);
+	if (rc)
+		origin_free(o);
+	return rc;
+}
+
+/* Hosts as libcurl gives them; IPv6 literals by their address. */
+static int same_host(const char *a, const char *b)
+{
+	struct in6_addr x, y;
+	size_t la = strlen(a), lb = strlen(b);
+	if (la > 2 && lb > 2 && a[0] == '[' && b[0] == '[' && la < 64 && lb < 64) {
+		char sa[64], sb[64];
+		snprintf(sa, sizeof(sa), "%.*s", (int)la - 2, a + 1);
+		snprintf(sb, sizeof(sb), "%.*s", (int)lb - 2, b + 1);
+		if (inet_pton(AF_INET6, sa, &x) == 1 && inet_pton(AF_INET6, sb, &y) == 1)
+			return !memcmp(&x, &y, sizeof(x));
+	}
+	return !strcasecmp(a, b);
+}
+
+int mg_http_same_origin(const char *a, const char *b)
+{
+	origin x, y;
+	if (!a || !b || origin_parse(a, &x))
+		return 0;
+	if (origin_parse(b, &y)) {
+		origin_free(&x);
+		return 0;
+	}
+	int same = !strcasecmp(x.scheme, y.scheme) && same_host(x.host, y.host) &&
+		   !strcmp(x.port, y.port) && !x.zone == !y.zone && (!x.zone || !strcmp(x.zone, y.zone));
+	origin_free(&x);
+	origin_free(&y);
+	return same;
+}
+
+void mg_http_url_public(const char *url, char *out, size_t cap)
+{
+	const char *sep = strstr(url, "://");
+	const char *auth = sep ? sep + 3 : url;
+	size_t alen = strcspn(auth, "/?#");
+	const char *host = auth;
+	for (const char *p = auth; p < auth + alen; p++)
+		if (*p == '@')
+			host = p + 1;
+	size_t rest = strcspn(host, "?#");
+	snprintf(out, cap, "%.*s%.*s", (int)(auth - url), url, (int)rest, host);
+}
+
+static int is_https(const char *url)
+{
+	return !strncasecmp(url, "https://", 8);
+}
+
+/* 1 when url may carry the client's credentials. */
+static int to_origin(const mg_http *h, const char *url)
+{
+	return h->origin && mg_http_same_origin(url, h->origin);
+}
+
+/* 1 when going to url would leave HTTPS for plain HTTP. */
+static int downgrade(const mg_http *h, const char *url)
+{
+	return !h->insecure && h->origin && is_https(h->origin) && !strncasecmp(url, "http://", 7);
+}
+
+/* "registry " before a registry's name in messages; nothing for a web server. */
+static const char *noun(const mg_http *h)
+{
+	return h->web ? "" : "registry ";
+}
+
+/* The error for a way to plain HTTP from an HTTPS origin: what leads to
+ * url (from, or the origin), without queries or user:password@. */
+static int downgrade_fail(const mg_http *h, const char *what, const char *from, const char *url,
+			  mg_error *err)
+{
+	char f[1024], t[1024];
+	mg_http_url_public(from ? from : h->origin, f, sizeof(f));
+	mg_http_url_public(url, t, sizeof(t));
+	if (h->web)
+		return mg_error_set(err, MG_ENET, "'%s' sends %s from '%s' to plain HTTP '%s': refused, it "
+				    "would travel unencrypted; --insecure allows it", h->host, what, f, t);
+	return mg_error_set(err, MG_ENET, "registry '%s' sends %s from '%s' to plain HTTP '%s': refused, "
+			    "it would travel unencrypted; --insecure (or MODELGATE_INSECURE_REGISTRIES=%s) "
+			    "allows it", h->host, what, f, t, h->host);
 }
 
 static const char *token_for(const mg_http *h, const char *scope)
@@ -206,12 +349,6 @@ static int is_tls_error(CURLcode c)
 	       c == CURLE_SSL_ISSUER_ERROR || c == CURLE_SSL_CRL_BADFILE;
 }
 
-/* "registry " before a registry's name in messages; nothing for a web server. */
-static const char *noun(const mg_http *h)
-{
-	return h->web ? "" : "registry ";
-}
-
 static int tls_fail(const mg_http *h, CURLcode c, const char *detail, mg_error *err)
 {
 	if (h->web)
@@ -239,6 +376,9 @@ static size_t collect_cb(char *data, size_t size, size_t n, void *ctx)
 static int fetch_token(mg_http *h, const char *scope, char **tok, mg_error *err)
 {
 	mg_buf url = MG_BUF_INIT, body = MG_BUF_INIT;
+	if (downgrade(h, h->bearer.realm))
+		return downgrade_fail(h, "its credentials to the token service", NULL, h->bearer.realm,
+				      err);
 	CURL *e = curl_easy_init();
 	int rc = e ? 0 : mg_error_set(err, MG_ENOMEM, "out of memory");
 	char *svc = NULL, *sc = NULL;
@@ -464,11 +604,32 @@ static int has_body(const mg_http_req *r)
 	return r->body || r->body_fd >= 0;
 }
 
+static const char *hop_url(const xfer *x)
+{
+	return x->url ? x->url : x->r->url;
+}
+
+/* Back to the request's own URL (a retry starts there, not at a redirect's
+ * target, which may have expired). */
+static void restart(xfer *x)
+{
+	free(x->url);
+	free(x->from);
+	x->url = x->from = NULL;
+	x->redirects = 0;
+	x->as_get = 0;
+}
+
 static int setup(xfer *x)
 {
 	mg_http *h = x->h;
 	mg_http_req *r = x->r;
 	CURL *e = x->e;
+	const char *url = hop_url(x);
+	const char *method = x->as_get ? "GET" : r->method;
+	int own = to_origin(h, url);
+	if (downgrade(h, url))
+		return downgrade_fail(h, method, x->from, url, &x->err);
 	curl_easy_reset(e);
 	tls_options(h, e);
 	curl_slist_free_all(x->hl);
@@ -496,7 +657,7 @@ static int setup(xfer *x)
 	}
 	if (hl && r->header)
 		hl = curl_slist_append(hl, r->header);
-	for (size_t i = 0; hl && r->headers && r->headers[i]; i++)
+	for (size_t i = 0; hl && own && r->headers && r->headers[i]; i++)
 		hl = curl_slist_append(hl, r->headers[i]);
 	if (hl && r->resume && x->got) {
 		snprintf(line, sizeof(line), "Range: bytes=%llu-", (unsigned long long)x->got);
@@ -505,7 +666,7 @@ static int setup(xfer *x)
 	if (!hl)
 		return mg_error_set(&x->err, MG_ENOMEM, "out of memory");
 	x->hl = hl;
-	curl_easy_setopt(e, CURLOPT_URL, r->url);
+	curl_easy_setopt(e, CURLOPT_URL, url);
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, hl);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, x);
@@ -514,12 +675,10 @@ static int setup(xfer *x)
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
 	curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 512L * 1024);
-	if (r->follow) {
-		curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
-		curl_easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
-	}
-	if (!strcmp(r->method, "HEAD")) {
+	if (!strcmp(method, "HEAD")) {
 		curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+	} else if (x->as_get) {
+		curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
 	} else if (has_body(r) || !strcmp(r->method, "PUT") || !strcmp(r->method, "PATCH")) {
 		curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
 		curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)r->body_len);
@@ -534,8 +693,10 @@ static int setup(xfer *x)
 	} else if (strcmp(r->method, "GET")) {
 		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r->method);
 	}
-	const char *tok = token_for(h, r->scope);
-	if (tok) {
+	const char *tok = own ? token_for(h, r->scope) : NULL;
+	if (!own) {
+		/* another origin: no credentials */
+	} else if (tok) {
 		curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BEARER);
 		curl_easy_setopt(e, CURLOPT_XOAUTH2_BEARER, tok);
 	} else if (h->basic && h->user) {
@@ -596,6 +757,47 @@ static void retry_later(xfer *x, long wait_ms)
 	x->not_before = now_ms() + wait_ms;
 }
 
+static int is_redirect(long code)
+{
+	return code == 301 || code == 302 || code == 303 || code == 307 || code == 308;
+}
+
+/* Follows a redirect answer: 1 when the request goes on at the target
+ * (setup() applies the rule on credentials and HTTPS to it), 0 when the
+ * answer has no target, -1 on an error (x->rc). */
+static int redirect(xfer *x, long code)
+{
+	char *to = NULL;
+	curl_easy_getinfo(x->e, CURLINFO_REDIRECT_URL, &to);
+	if (!to || !*to)
+		return 0;
+	if (++x->redirects > MAX_REDIRECTS) {
+		char path[512];
+		url_path(x->r->url, path, sizeof(path));
+		x->rc = mg_error_set(&x->err, MG_ENET, "%s'%s' redirected %s %s more than %d times",
+				     noun(x->h), x->h->host, x->r->method, path, MAX_REDIRECTS);
+		return -1;
+	}
+	char *next = strdup(to), *prev = x->url ? x->url : strdup(x->r->url);
+	if (!next || !prev) {
+		free(next);
+		free(prev);
+		x->url = NULL;
+		x->rc = mg_error_set(&x->err, MG_ENOMEM, "out of memory");
+		return -1;
+	}
+	free(x->from);
+	x->from = prev;
+	x->url = next;
+	const char *m = x->r->method;
+	if (strcmp(m, "GET") && strcmp(m, "HEAD") &&
+	    (code == 303 || ((code == 301 || code == 302) && !strcmp(m, "POST"))))
+		x->as_get = 1;
+	x->attempt--; /* not a failure */
+	retry_later(x, 0);
+	return 1;
+}
+
 static void finish(xfer *x, CURLcode c)
 {
 	mg_http *h = x->h;
@@ -620,6 +822,7 @@ static void finish(xfer *x, CURLcode c)
 			return;
 		}
 		if (can_retry) {
+			restart(x);
 			retry_later(x, mg_http_backoff_ms(x->attempt, h->backoff_ms, rnd));
 			return;
 		}
@@ -628,7 +831,10 @@ static void finish(xfer *x, CURLcode c)
 				     x->attempt > 1 ? " (gave up after retrying)" : "");
 		return;
 	}
-	if (code == 401 && !x->auth_retried && x->www_auth[0]) {
+	if (r->follow && is_redirect(code) && redirect(x, code))
+		return;
+	/* only the origin's challenges are answered: credentials go nowhere else */
+	if (code == 401 && !x->auth_retried && x->www_auth[0] && to_origin(h, hop_url(x))) {
 		x->auth_retried = 1;
 		int a = answer_challenge(x);
 		if (a < 0)
@@ -641,6 +847,7 @@ static void finish(xfer *x, CURLcode c)
 	}
 	if (code == 429 || code >= 500) {
 		if (can_retry) {
+			restart(x);
 			long ra = mg_http_retry_after(x->retry_after, (int64_t)time(NULL));
 			long wait = ra >= 0 ? (ra > 60 ? 60000 : ra * 1000)
 					    : mg_http_backoff_ms(x->attempt, h->backoff_ms, rnd);
@@ -753,6 +960,7 @@ int mg_http_run(mg_http *h, mg_http_req *const *reqs, size_t n, size_t parallel,
 		if (xs[i].e)
 			curl_easy_cleanup(xs[i].e);
 		curl_slist_free_all(xs[i].hl);
+		restart(&xs[i]);
 	}
 	free(xs);
 	return rc;

@@ -5,9 +5,17 @@
  * response sink). mg_http_run performs requests, several at once, and owns
  * everything transport-level: retries of 429/5xx and dropped connections
  * with exponential backoff, jitter and Retry-After; resuming GET bodies
- * with Range; the registry's auth challenge (basic, or bearer tokens fetched
- * for the request's scope). It never prints and never puts a credential in
- * an error message. */
+ * with Range; redirects; the registry's auth challenge (basic, or bearer
+ * tokens fetched for the request's scope). It never prints and never puts a
+ * credential in an error message.
+ *
+ * Where credentials go: the Basic credentials, bearer tokens and the
+ * caller's header lines (`headers`, which may carry a token) go only to
+ * URLs of the client's origin (mg_http_set_origin): the same scheme, host
+ * and port. Every other URL a request reaches (an upload Location, a
+ * redirect, a blob on another host) gets the request without them. Unless
+ * the client is insecure, a URL on plain HTTP is refused when the origin is
+ * HTTPS (MG_ENET), and so is a token realm on plain HTTP. */
 #ifndef MG_HTTP_H
 #define MG_HTTP_H
 
@@ -26,7 +34,9 @@ typedef struct mg_http_req {
 	const char *accept;       /* Accept header, or NULL */
 	const char *content_type; /* of the body, or NULL */
 	const char *header;       /* one more header line, or NULL */
-	const char *const *headers; /* more header lines, NULL-terminated, or NULL */
+	/* more header lines, NULL-terminated, or NULL; they may carry
+	 * credentials, so they go only to the origin */
+	const char *const *headers;
 	/* body: body_len bytes at body, or body_len bytes of fd from body_off */
 	const void *body;
 	int body_fd; /* -1 for none */
@@ -43,7 +53,7 @@ typedef struct mg_http_req {
 	mg_http_sink_fn sink;
 	void *sink_ctx;
 	int resume; /* a GET: continue a dropped body with Range */
-	int follow; /* follow redirects (blob GETs) */
+	int follow; /* follow redirects (blob GETs), at most 5 */
 	const char *what; /* progress label; NULL: no progress */
 	uint64_t total;   /* progress: expected bytes */
 
@@ -66,6 +76,10 @@ void mg_http_req_free(mg_http_req *r);
 int mg_http_new(mg_http **out, const char *host, const mg_remote_opts *o, const char *user,
 		const char *password, mg_error *err);
 void mg_http_free(mg_http *h);
+/* The origin of the client: url's scheme, host and port are where
+ * credentials may go, and an https origin is not left for plain HTTP.
+ * Until it is set, no request carries credentials. */
+int mg_http_set_origin(mg_http *h, const char *url, mg_error *err);
 
 /* Performs n requests, at most parallel at once. Returns 0 when every
  * request got an HTTP answer that is not retried (the caller checks
@@ -79,6 +93,15 @@ int mg_http_do(mg_http *h, mg_http_req *r, mg_error *err);
 void mg_http_error_text(const mg_http_req *r, char *out, size_t outlen);
 
 /* ---- pure helpers (tested directly) --------------------------------- */
+
+/* 1 when the absolute URLs a and b have the same origin: scheme and host
+ * (in any case) and port (the scheme's default when none is given) as
+ * libcurl parses them, IPv6 literals compared as addresses; 0 when they
+ * differ, and for anything that is not an absolute http(s) URL. (http.c) */
+int mg_http_same_origin(const char *a, const char *b);
+/* url for a message: without user:password@, query or fragment (they may
+ * hold secrets). (http.c) */
+void mg_http_url_public(const char *url, char *out, size_t cap);
 
 /* The token of a token service's JSON answer ("token" or "access_token");
  * caller frees. (auth.c) */

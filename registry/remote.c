@@ -94,6 +94,8 @@ static int ping(mg_remote *r, long *status, int *tls, mg_error *err)
 	mg_buf url = MG_BUF_INIT;
 	mg_http_req q;
 	int rc = mg_buf_printf(&url, err, "%s/v2/", r->base);
+	if (!rc) /* the registry is where its base is: credentials go there only */
+		rc = mg_http_set_origin(r->http, r->base, err);
 	mg_http_req_init(&q, "GET", url.data);
 	mg_buf body = MG_BUF_INIT;
 	q.out = &body;

@@ -61,6 +61,10 @@ int mg_web_request(const mg_web_req *req, mg_web_resp *resp, mg_error *err)
 	mg_http *h = NULL;
 	if ((rc = mg_http_new(&h, host, &o, NULL, NULL, err)))
 		return rc;
+	if ((rc = mg_http_set_origin(h, req->url, err))) {
+		mg_http_free(h);
+		return rc;
+	}
 	mg_http_req q;
 	mg_http_req_init(&q, req->method, req->url);
 	q.headers = req->headers;

@@ -6,9 +6,10 @@
  * Ownership: the request is borrowed for the call; the response's body
  * belongs to the caller, released with mg_web_resp_free. Nothing here
  * prints. Credentials travel only in the caller's header lines; they never
- * appear in messages (which name the host and path, never the query). A
- * custom Authorization header is not sent on to another host after a
- * redirect (libcurl >= 7.83). */
+ * appear in messages (which name the host and path, never the query). After
+ * a redirect to another scheme, host or port the caller's header lines are
+ * not sent, and a redirect from HTTPS to plain HTTP is refused unless
+ * insecure. */
 #ifndef MG_WEB_H
 #define MG_WEB_H
 

@@ -40,14 +40,41 @@ request's Range or Content-Range header, "-" for none) and injects faults:
   pageforever tag lists of one new tag a page (made up by the proxy), each
               with a Link to yet another page
 
+Modes with a second host: the proxy also listens on 127.0.0.2 (another
+"host" on this machine, plain HTTP, no credentials asked), forwards what
+arrives there too, and logs it as "other METHOD PATH REQUEST_BODY_BYTES
+STATUS AUTH", AUTH being the scheme of the request's Authorization header
+("Basic", "Bearer") or "-": credentials must never arrive there.
+  uploadelsewhere
+              the Location of every 202 answer (upload start, PATCH) points
+              at the other host
+  blobelsewhere
+              blob GETs and HEADs are answered 307 with a Location on the
+              other host
+  realmelsewhere
+              the bearer realm (FAULTPROXY_AUTH=bearer:...) is /token on the
+              other host
+
+Environment (optional):
+  FAULTPROXY_TLS=CERT:KEY    the proxy (on 127.0.0.1) speaks HTTPS
+  FAULTPROXY_AUTH=basic:USER:PASSWORD or bearer:USER:PASSWORD
+              the proxy (on 127.0.0.1) asks for credentials itself: Basic, or
+              a bearer token from its realm (/token, which takes Basic
+              USER:PASSWORD and answers the token "tok-PASSWORD")
+
 Usage: faultproxy.py UPSTREAM_PORT MODE LOGFILE PORTFILE
-The port it listens on (on 127.0.0.1) is written to PORTFILE once it is ready.
+The port it listens on (on 127.0.0.1) is written to PORTFILE once it is
+ready; the other host's port, in the modes that have one, to PORTFILE.other
+before that.
 """
+import base64
 import http.client
 import http.server
 import json
+import os
 import re
 import socket
+import ssl
 import sys
 import threading
 import urllib.parse
@@ -64,6 +91,15 @@ lock = threading.Lock()
 state = {"requests": 0, "faulted": 0, "patches": 0, "dropped": 0}
 upload_state = {}  # upload id -> the registry's latest _state for it
 UPLOAD = re.compile(r"/blobs/uploads/([^/?]+)")
+TLS = os.environ.get("FAULTPROXY_TLS", "")
+AUTH = os.environ.get("FAULTPROXY_AUTH", "").split(":", 2) if os.environ.get("FAULTPROXY_AUTH") \
+    else None
+OTHER_MODES = ("uploadelsewhere", "blobelsewhere", "realmelsewhere")
+other = {"port": 0}
+
+
+def other_url(path):
+    return "http://127.0.0.2:%d%s" % (other["port"], path)
 
 
 def log(line):
@@ -124,12 +160,68 @@ class Proxy(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def on_other_host(self):
+        return self.server.server_address[0] == "127.0.0.2"
+
+    def token(self, body_len):
+        """The realm: a token for Basic USER:PASSWORD, else 401."""
+        want = "Basic " + base64.b64encode(("%s:%s" % (AUTH[1], AUTH[2])).encode()).decode()
+        if self.headers.get("Authorization") != want:
+            self.log_line(body_len, 401)
+            self.answer(401, extra=[("WWW-Authenticate", 'Basic realm="faultproxy"')])
+            return
+        self.log_line(body_len, 200)
+        self.answer(200, json.dumps({"token": "tok-" + AUTH[2]}).encode(),
+                    [("Content-Type", "application/json")])
+
+    def log_line(self, body_len, status, rng="-"):
+        if self.on_other_host():
+            auth = (self.headers.get("Authorization") or "-").split(" ")[0] or "-"
+            log("other %s %s %d %s %s" % (self.command, self.path, body_len, status, auth))
+        else:
+            log("%s %s %d %s %s" % (self.command, self.path, body_len, status, rng))
+
+    def authorized(self, body_len):
+        """Asks for credentials on the proxy's own host when FAULTPROXY_AUTH
+        says so: False (and a 401 sent) when the request has none."""
+        if not AUTH or self.on_other_host():
+            return True
+        got = self.headers.get("Authorization") or ""
+        if AUTH[0] == "basic":
+            want = "Basic " + base64.b64encode(("%s:%s" % (AUTH[1], AUTH[2])).encode()).decode()
+            challenge = 'Basic realm="faultproxy"'
+        else:
+            want = "Bearer tok-" + AUTH[2]
+            scheme = "https" if TLS else "http"
+            realm = (other_url("/token") if MODE == "realmelsewhere" else
+                     "%s://%s/token" % (scheme, self.headers.get("Host")))
+            challenge = 'Bearer realm="%s",service="faultproxy"' % realm
+            m = re.match(r"/v2/(.+)/(blobs|manifests|tags)/", self.path)
+            if m:
+                challenge += ',scope="repository:%s:pull,push"' % m.group(1)
+        if got == want:
+            return True
+        self.log_line(body_len, 401)
+        self.answer(401, b'{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}',
+                    [("Content-Type", "application/json"), ("WWW-Authenticate", challenge)])
+        return False
+
     def handle_any(self):
         with lock:
             state["requests"] += 1
             n = state["requests"]
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
+        if AUTH and self.path.startswith("/token"):
+            self.token(length)
+            return
+        if not self.authorized(length):
+            return
+        if (MODE == "blobelsewhere" and not self.on_other_host() and
+                self.command in ("GET", "HEAD") and "/blobs/sha256:" in self.path):
+            self.log_line(length, 307)
+            self.answer(307, extra=[("Location", other_url(self.path))])
+            return
         sent_range = (self.headers.get("Range") or self.headers.get("Content-Range") or
                       "-").replace(" ", "")
         if MODE.startswith("503:") and n <= int(MODE[4:]):
@@ -163,7 +255,10 @@ class Proxy(http.server.BaseHTTPRequestHandler):
         path = self.path
         if MODE in ("droppatch", "droppatch-nostatus") and upload:
             path = with_latest_state(path)
-        headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP}
+        headers = {k: v for k, v in self.headers.items()
+                   if k.lower() not in HOP and k.lower() != "authorization"}
+        if TLS and not self.on_other_host():
+            headers["X-Forwarded-Proto"] = "https"
         cut = False
         if (MODE.startswith("droppatch") or MODE == "shortpatch") and upload and \
                 self.command == "PATCH":
@@ -192,7 +287,7 @@ class Proxy(http.server.BaseHTTPRequestHandler):
         data = resp.read()
         up.close()
         remember_state(resp.getheader("Location"))
-        log("%s %s %d %d %s" % (self.command, self.path, length, resp.status, sent_range))
+        self.log_line(length, resp.status, sent_range)
         if cut:
             log("cut %s of %d" % (headers["Content-Range"], length))
         if cut and MODE != "shortpatch":
@@ -221,6 +316,10 @@ class Proxy(http.server.BaseHTTPRequestHandler):
             data = data[:i] + bytes([data[i] ^ 0x01]) + data[i + 1:]
         self.send_response(resp.status)
         for k, v in resp.getheaders():
+            if (MODE == "uploadelsewhere" and resp.status == 202 and k.lower() == "location" and
+                    not self.on_other_host()):
+                u = urllib.parse.urlsplit(v)
+                v = other_url(urllib.parse.urlunsplit(("", "", u.path, u.query, "")))
             if k.lower() not in HOP and k.lower() != "content-length":
                 self.send_header(k, v)
         for k, v in extra:
@@ -249,9 +348,18 @@ class Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
 
 
+if MODE in OTHER_MODES:
+    osrv = Server(("127.0.0.2", 0), Proxy)
+    other["port"] = osrv.server_address[1]
+    with open(PORTFILE + ".other", "w") as f:
+        f.write(str(other["port"]))
+    threading.Thread(target=osrv.serve_forever, daemon=True).start()
 srv = Server(("127.0.0.1", 0), Proxy)
+if TLS:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(*TLS.split(":", 1))
+    srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
 with open(PORTFILE + ".tmp", "w") as f:
     f.write(str(srv.server_address[1]))
-import os  # noqa: E402
 os.rename(PORTFILE + ".tmp", PORTFILE)
 srv.serve_forever()

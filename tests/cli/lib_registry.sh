@@ -8,7 +8,10 @@
 #   registry_start [auth]   sets REG (localhost:PORT), REG_DIR, REG_LOG; with
 #                           auth also REG_USER, REG_PASS, REG_CA (the cert)
 #   proxy_start MODE        a fault proxy in front of REG: sets PROXY
-#                           (localhost:PORT) and PROXY_LOG
+#                           (localhost:PORT) and PROXY_LOG; FAULTPROXY_TLS and
+#                           FAULTPROXY_AUTH reach it from the environment, and
+#                           a mode with another host writes that host's port
+#                           to $TEST_TMP/proxy.port.other
 #   proxy_stop              stops the proxy
 #   upload_bytes FILE       request body bytes sent to /blobs/uploads in a
 #                           proxy log
@@ -94,7 +97,7 @@ proxy_start() {
 	local mode=$1 upstream=${REG#localhost:}
 	PROXY_LOG=$TEST_TMP/proxy-$mode.log
 	: >"$PROXY_LOG"
-	rm -f "$TEST_TMP/proxy.port"
+	rm -f "$TEST_TMP/proxy.port" "$TEST_TMP/proxy.port.other"
 	"$PY" "$MG_SRCDIR/tests/cli/faultproxy.py" "$upstream" "$mode" "$PROXY_LOG" \
 		"$TEST_TMP/proxy.port" 2>"$TEST_TMP/proxy.err" &
 	_proxy_pid=$!

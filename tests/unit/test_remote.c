@@ -1,9 +1,10 @@
 /* Unit tests of the registry client's pure parts: WWW-Authenticate,
  * Retry-After, Range and Content-Range parsing, Link headers of paged
- * lists and the pages they may lead to, backoff, bearer scopes,
- * base64, docker config.json credentials and their lookup order, docker
- * credential helpers (real shell-script helpers run from PATH), login
- * storage, and the verified file writer that downloads go through. */
+ * lists and the pages they may lead to, the origin credentials may go to,
+ * URLs in messages, backoff, bearer scopes, base64, docker config.json
+ * credentials and their lookup order, docker credential helpers (real
+ * shell-script helpers run from PATH), login storage, and the verified
+ * file writer that downloads go through. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -174,6 +175,65 @@ static void test_next_page_stays_on_the_registry(void **state)
 		assert_non_null(strstr(err.msg, "'reg.example:5000'"));
 	}
 	mg_buf_free(&out);
+}
+
+/* Credentials go to the registry's own scheme, host and port only. */
+static void test_same_origin_is_scheme_host_and_port(void **state)
+{
+	(void)state;
+	static const char *const same[][2] = {
+		{"https://reg.example:5000/v2/", "https://reg.example:5000"},
+		{"https://reg.example/v2/a/blobs/uploads/x?_state=1", "https://reg.example:443"},
+		{"http://reg.example:80/v2/", "http://reg.example"},
+		{"HTTPS://Reg.Example/v2/", "https://reg.example"},
+		{"https://user:pw@reg.example/v2/", "https://reg.example"},
+		{"http://[::1]:5000/v2/", "http://[::1]:5000"},
+		{"http://[0:0:0:0:0:0:0:1]:5000/v2/", "http://[::1]:5000"},
+		{"https://[::1]/v2/", "https://[::1]:443"},
+		{"http://127.0.0.1:5000/x", "http://127.0.0.1:5000"},
+	};
+	static const char *const other[][2] = {
+		{"http://reg.example/v2/", "https://reg.example"},          /* scheme */
+		{"https://reg.example:443/v2/", "http://reg.example:443"},  /* scheme, same port */
+		{"https://reg.example:5001/v2/", "https://reg.example:5000"}, /* port */
+		{"https://reg.example:5000/v2/", "https://reg.example"},     /* port vs default */
+		{"http://reg.example:443/v2/", "http://reg.example"},
+		{"https://evil.example/v2/", "https://reg.example"},         /* host */
+		{"https://reg.example.evil.example/v2/", "https://reg.example"},
+		{"https://reg.example@evil.example/v2/", "https://reg.example"},
+		{"http://127.0.0.2:5000/upload", "http://127.0.0.1:5000"},
+		{"http://localhost:5000/v2/", "http://127.0.0.1:5000"},
+		{"http://[::2]:5000/v2/", "http://[::1]:5000"},
+		{"http://[::1]:5001/v2/", "http://[::1]:5000"},
+		{"ftp://reg.example/v2/", "ftp://reg.example"},               /* not http(s) */
+		{"/v2/a/blobs/uploads/x", "https://reg.example"},            /* not absolute */
+		{"", "https://reg.example"},
+		{"https://", "https://reg.example"},
+	};
+	for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++)
+		if (!mg_http_same_origin(same[i][0], same[i][1]) || !mg_http_same_origin(same[i][1], same[i][0]))
+			fail_msg("'%s' and '%s' should be one origin", same[i][0], same[i][1]);
+	for (size_t i = 0; i < sizeof(other) / sizeof(other[0]); i++)
+		if (mg_http_same_origin(other[i][0], other[i][1]) || mg_http_same_origin(other[i][1], other[i][0]))
+			fail_msg("'%s' and '%s' should be two origins", other[i][0], other[i][1]);
+	assert_int_equal(mg_http_same_origin(NULL, "https://reg.example"), 0);
+}
+
+static void test_urls_in_messages_lose_secrets(void **state)
+{
+	(void)state;
+	char out[256];
+	mg_http_url_public("https://user:pa55@reg.example:5000/v2/a/blobs/uploads/u?_state=S#f", out,
+			   sizeof(out));
+	assert_string_equal(out, "https://reg.example:5000/v2/a/blobs/uploads/u");
+	mg_http_url_public("http://127.0.0.2:81/token?service=x&scope=y", out, sizeof(out));
+	assert_string_equal(out, "http://127.0.0.2:81/token");
+	mg_http_url_public("https://reg.example", out, sizeof(out));
+	assert_string_equal(out, "https://reg.example");
+	mg_http_url_public("https://reg.example?access_token=T", out, sizeof(out));
+	assert_string_equal(out, "https://reg.example");
+	mg_http_url_public("https://a@b@reg.example/x/y@z", out, sizeof(out));
+	assert_string_equal(out, "https://reg.example/x/y@z");
 }
 
 static void test_backoff_grows_is_capped_and_jittered(void **state)
@@ -584,6 +644,8 @@ int main(void)
 		cmocka_unit_test(test_range_header_end),
 		cmocka_unit_test(test_link_header_next_target),
 		cmocka_unit_test(test_next_page_stays_on_the_registry),
+		cmocka_unit_test(test_same_origin_is_scheme_host_and_port),
+		cmocka_unit_test(test_urls_in_messages_lose_secrets),
 		cmocka_unit_test(test_backoff_grows_is_capped_and_jittered),
 		cmocka_unit_test(test_base64_round_trip),
 		cmocka_unit_test(test_docker_config_auth_entries),
