@@ -30,6 +30,16 @@ static void note(char *buf, size_t len, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* "WHOSE hold N NaN and M infinite values (of T)" into buf when the count
+ * values at v hold any; their number. */
+static size_t nonfinite_note(char *buf, size_t len, const char *whose, const float *v, size_t count)
+{
+	size_t nan, inf, bad = mg_nonfinite_count(v, count, &nan, &inf);
+	if (bad)
+		snprintf(buf, len, "%s hold %zu NaN and %zu infinite values (of %zu)", whose, nan, inf, count);
+	return bad;
+}
+
 /* ---- accuracy ------------------------------------------------------------ */
 
 static int metric_of(const mg_gate_config *gc, const float *rows, size_t n, size_t cols,
@@ -45,8 +55,12 @@ static int metric_of(const mg_gate_config *gc, const float *rows, size_t n, size
 			return mg_error_set(err, MG_ENOMEM, "out of memory");
 		for (size_t i = 0; i < nl; i++)
 			t[i] = (float)mg_tensor_get(labels, i);
+		size_t nan, inf;
 		double mae, rmse;
-		int rc = mg_regression_metrics(rows, t, nl, &mae, &rmse, err);
+		int rc = mg_nonfinite_count(t, nl, &nan, &inf)
+			? mg_error_set(err, MG_EINVAL, "the dataset's targets hold %zu NaN and %zu infinite "
+				       "values (of %zu)", nan, inf, nl)
+			: mg_regression_metrics(rows, t, nl, &mae, &rmse, err);
 		free(t);
 		*value = !strcmp(gc->metric, "mae") ? mae : rmse;
 		return rc;
@@ -54,9 +68,15 @@ static int metric_of(const mg_gate_config *gc, const float *rows, size_t n, size
 	int64_t *l = malloc(n * sizeof(*l));
 	if (!l)
 		return mg_error_set(err, MG_ENOMEM, "out of memory");
-	for (size_t i = 0; i < n; i++)
-		l[i] = (int64_t)mg_tensor_get(labels, i);
-	int rc = mg_class_metrics_compute(cm, rows, n, cols, l, gc->k, err);
+	int rc = 0;
+	for (size_t i = 0; !rc && i < n; i++) {
+		double v = mg_tensor_get(labels, i);
+		if (!isfinite(v) || v != floor(v) || fabs(v) > 1e15) /* before a cast to an integer */
+			rc = mg_error_set(err, MG_EINVAL, "label %g of sample %zu is not a class number", v, i);
+		l[i] = rc ? 0 : (int64_t)v;
+	}
+	if (!rc)
+		rc = mg_class_metrics_compute(cm, rows, n, cols, l, gc->k, err);
 	free(l);
 	if (!rc)
 		*value = !strcmp(gc->metric, "top1") ? (*cm)->top1
@@ -81,6 +101,17 @@ static int eval_accuracy(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g
 	mg_class_metrics *cm = NULL, *bcm = NULL;
 	mg_error err = {0};
 	double value = NAN, base = NAN;
+	char cbad[160] = "", bbad[160] = "", fails[512] = "", passes[512] = "";
+	if (rows && nonfinite_note(cbad, sizeof(cbad), "the candidate's outputs", rows, n * cols))
+		note(fails, sizeof(fails), "%s", cbad); /* every figure is NaN, and fails */
+	if (brows && nonfinite_note(bbad, sizeof(bbad), "the baseline's outputs", brows, bn * bcols)) {
+		if (!isnan(gc->max_drop) && !cbad[0]) {
+			status(g, MG_GATE_ERROR, "%s: there is nothing to compare with", bbad);
+			goto done;
+		}
+		free(brows); /* not compared with: its figures are left out */
+		brows = NULL;
+	}
 	if (!rows || metric_of(gc, rows, n, cols, c->labels, &cm, &value, &err) ||
 	    (brows && metric_of(gc, brows, bn, bcols, c->labels, &bcm, &base, &err))) {
 		status(g, MG_GATE_ERROR, "%s", err.msg[0] ? err.msg : "out of memory");
@@ -102,7 +133,7 @@ static int eval_accuracy(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g
 			figure(g, rn, cm->recall[k], bcm ? bcm->recall[k] : NAN, "");
 			figure(g, fn, cm->f1[k], bcm ? bcm->f1[k] : NAN, "");
 		}
-		g->confusion = calloc(1, sizeof(*g->confusion));
+		g->confusion = cm->nonfinite ? NULL : calloc(1, sizeof(*g->confusion));
 		if (g->confusion) {
 			g->confusion->n = cm->nclasses;
 			g->confusion->counts = cm->confusion;
@@ -113,7 +144,7 @@ static int eval_accuracy(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g
 	}
 	double limit = !isnan(gc->min) ? gc->min : NAN;
 	headline(g, gc->metric, value, limit, lower_better ? MG_LIMIT_MAX : MG_LIMIT_MIN, base, "");
-	char fails[512] = "", passes[512] = "";
+	/* NaN fails: every comparison below is true only for a number */
 	if (!isnan(gc->min)) {
 		int ok = lower_better ? value <= gc->min : value >= gc->min;
 		note(ok ? passes : fails, sizeof(fails), "%s %.4g %s %.4g", gc->metric, value,
@@ -172,10 +203,24 @@ static int eval_fidelity(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g
 	float *rows = nref ? mg_gate__as_rows(c->cand_out[0], &n, &cols) : NULL;
 	float *rrows = nref ? mg_gate__as_rows(ref[0], &rn, &rcols) : NULL;
 	mg_fidelity f;
+	char cbad[160] = "", rbad[600] = "", fails[512] = "", passes[512] = "";
 	if (!rows || !rrows || n != rn || cols != rcols) {
 		status(g, MG_GATE_ERROR, "the outputs to compare differ in shape (%zux%zu against %zux%zu)",
 		       n, cols, rn, rcols);
 		goto done;
+	}
+	if (nonfinite_note(cbad, sizeof(cbad), "the candidate's outputs", rows, n * cols)) {
+		note(fails, sizeof(fails), "%s", cbad); /* every figure is NaN, and fails */
+	} else {
+		char whose[400];
+		if (gc->reference)
+			snprintf(whose, sizeof(whose), "the reference outputs in '%.300s'", gc->reference);
+		else
+			snprintf(whose, sizeof(whose), "the baseline's outputs");
+		if (nonfinite_note(rbad, sizeof(rbad), whose, rrows, rn * rcols)) {
+			status(g, MG_GATE_ERROR, "%s: there is nothing to compare with", rbad);
+			goto done;
+		}
 	}
 	if (mg_fidelity_compute(&f, rows, rrows, n, cols, &err)) {
 		status(g, MG_GATE_ERROR, "%s", err.msg);
@@ -186,7 +231,6 @@ static int eval_fidelity(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g
 	figure(g, "cosine", f.cosine, NAN, "");
 	figure(g, "snr_db", f.snr_db, NAN, "dB");
 	figure(g, "top1_agreement", f.top1_agree, NAN, "");
-	char fails[512] = "", passes[512] = "";
 	const char *head = NULL;
 	double hv = NAN, hl = NAN;
 	mg_limit_is hd = MG_LIMIT_UNKNOWN;

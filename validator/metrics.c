@@ -1,12 +1,35 @@
 /* Metrics of model outputs: classifier accuracy (top-1, top-k, per-class
  * precision/recall/F1, confusion matrix), regression error (MAE, RMSE), and
  * fidelity of a candidate to reference outputs (max/mean abs error, cosine,
- * SNR, top-1 agreement). Sums are accumulated in double. */
+ * SNR, top-1 agreement). Sums are accumulated in double.
+ *
+ * Non-finite inputs: one NaN or infinity among the values a figure is
+ * computed from makes that figure NaN, never a number. (Left alone, NaN
+ * compares false, so an arg-max skips it, a max over it keeps what it had,
+ * and a NaN noise looks like no noise.) A NaN figure fails every limit, and
+ * the gates count the values to say why. Infinity stays only where it is
+ * the exact answer: the SNR of identical finite outputs. */
 #include "validator.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+size_t mg_nonfinite_count(const float *v, size_t n, size_t *nan, size_t *inf)
+{
+	size_t a = 0, b = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (isnan(v[i]))
+			a++;
+		else if (isinf(v[i]))
+			b++;
+	}
+	if (nan)
+		*nan = a;
+	if (inf)
+		*inf = b;
+	return a + b;
+}
 
 static size_t argmax(const float *row, size_t c)
 {
@@ -43,8 +66,8 @@ int mg_class_metrics_compute(mg_class_metrics **out, const float *scores, size_t
 {
 	if (n == 0 || c < 2)
 		return mg_error_set(err, MG_EINVAL, "accuracy needs at least one sample and two classes (got %zu x %zu)", n, c);
-	size_t cells;
-	if (mg_size_mul(c, c, &cells))
+	size_t cells, total;
+	if (mg_size_mul(c, c, &cells) || mg_size_mul(n, c, &total))
 		return mg_error_set(err, MG_EINVAL, "too many classes (%zu)", c);
 	for (size_t i = 0; i < n; i++)
 		if (labels[i] < 0 || (uint64_t)labels[i] >= c)
@@ -64,6 +87,14 @@ int mg_class_metrics_compute(mg_class_metrics **out, const float *scores, size_t
 	m->n = n;
 	m->nclasses = c;
 	m->k = k ? k : 1;
+	m->nonfinite = mg_nonfinite_count(scores, total, NULL, NULL);
+	if (m->nonfinite) { /* no prediction can be read from these scores */
+		m->top1 = m->topk = m->macro_f1 = NAN;
+		for (size_t j = 0; j < c; j++)
+			m->precision[j] = m->recall[j] = m->f1[j] = NAN;
+		*out = m;
+		return 0;
+	}
 	size_t top1 = 0, topk = 0;
 	for (size_t i = 0; i < n; i++) {
 		const float *row = scores + i * c;
@@ -101,6 +132,10 @@ int mg_regression_metrics(const float *pred, const float *target, size_t n, doub
 {
 	if (n == 0)
 		return mg_error_set(err, MG_EINVAL, "regression metrics need at least one value");
+	if (mg_nonfinite_count(pred, n, NULL, NULL) || mg_nonfinite_count(target, n, NULL, NULL)) {
+		*mae = *rmse = NAN;
+		return 0;
+	}
 	double abs_sum = 0, sq_sum = 0;
 	for (size_t i = 0; i < n; i++) {
 		double d = (double)pred[i] - (double)target[i];
@@ -118,11 +153,15 @@ int mg_fidelity_compute(mg_fidelity *out, const float *cand, const float *ref, s
 	size_t total;
 	if (n == 0 || c == 0 || mg_size_mul(n, c, &total))
 		return mg_error_set(err, MG_EINVAL, "fidelity needs outputs of the same, non-empty shape");
+	if (mg_nonfinite_count(cand, total, NULL, NULL) || mg_nonfinite_count(ref, total, NULL, NULL)) {
+		out->max_abs = out->mean_abs = out->cosine = out->snr_db = out->top1_agree = NAN;
+		return 0;
+	}
 	double max_abs = 0, abs_sum = 0, dot = 0, cc = 0, rr = 0, noise = 0;
 	size_t agree = 0;
 	for (size_t i = 0; i < total; i++) {
 		double a = cand[i], b = ref[i], d = a - b;
-		if (fabs(d) > max_abs || isnan(d))
+		if (fabs(d) > max_abs)
 			max_abs = fabs(d);
 		abs_sum += fabs(d);
 		dot += a * b;
@@ -134,7 +173,9 @@ int mg_fidelity_compute(mg_fidelity *out, const float *cand, const float *ref, s
 		agree += argmax(cand + i * c, c) == argmax(ref + i * c, c);
 	out->max_abs = max_abs;
 	out->mean_abs = abs_sum / (double)total;
+	/* all-zero outputs: alike only when both are */
 	out->cosine = cc > 0 && rr > 0 ? dot / (sqrt(cc) * sqrt(rr)) : (cc == rr ? 1 : 0);
+	/* no noise: identical outputs; no signal but noise: -inf, which fails */
 	out->snr_db = noise > 0 ? 10 * log10(rr / noise) : INFINITY;
 	out->top1_agree = (double)agree / (double)n;
 	return 0;

@@ -185,6 +185,13 @@ int mg_latency_noisy(const double *block_medians, size_t nblocks, double max_spr
 
 /* ---- metrics of model outputs ---------------------------------------- */
 
+/* Non-finite values: one NaN or infinity among the values a figure below is
+ * computed from makes the figure NaN (it fails every limit); only the SNR of
+ * identical finite outputs is INFINITY. mg_nonfinite_count counts them: the
+ * NaN values into *nan and the infinite ones into *inf (either may be
+ * NULL); it returns both together. */
+size_t mg_nonfinite_count(const float *v, size_t n, size_t *nan, size_t *inf);
+
 /* Classifier quality from scores (n rows of c classes, row-major; logits or
  * probabilities) against integer labels in [0, c). */
 typedef struct mg_class_metrics {
@@ -193,6 +200,8 @@ typedef struct mg_class_metrics {
 	double *precision, *recall, *f1; /* per class; NAN when undefined */
 	double macro_f1;           /* mean F1 over classes that occur */
 	uint64_t *confusion;       /* confusion[true * nclasses + predicted] */
+	size_t nonfinite;          /* NaN/Inf scores: then every figure is NAN and
+				      the confusion matrix empty */
 } mg_class_metrics;
 
 int mg_class_metrics_compute(mg_class_metrics **out, const float *scores, size_t n, size_t c,

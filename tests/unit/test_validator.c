@@ -1,6 +1,7 @@
 /* Unit tests of the validator's statistics: medians, the Mann-Whitney U
  * test, the bootstrap interval, and simulated A/A and A/B comparisons that
- * check the latency gate's error rates. */
+ * check the latency gate's error rates; the metrics of outputs, also of
+ * outputs that hold NaN or infinite values. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -201,6 +202,110 @@ static void test_regression_and_fidelity_metrics(void **state)
 	assert_true(fabs(f.top1_agree - 0.5) < 1e-12); /* row 0 flips its arg-max */
 }
 
+/* A figure that passes no limit: NaN, as the gates compare (x >= min and
+ * x <= max are both false). */
+static int fails_every_limit(double x)
+{
+	return !(x >= -1e300) && !(x <= 1e300);
+}
+
+/* One NaN or infinity among the scores: no figure is a number. Before, the
+ * arg-max skipped NaN and -inf was never the best, so these passed. */
+static void test_nonfinite_scores_give_no_accuracy(void **state)
+{
+	(void)state;
+	const float bad[] = {NAN, -INFINITY, INFINITY};
+	const int64_t labels[] = {0, 1, 2, 2, 1};
+	for (size_t b = 0; b < 3; b++) {
+		float scores[] = {
+			0.9f, 0.05f, 0.05f,
+			0.1f, 0.8f, 0.1f,
+			0.2f, 0.3f, 0.5f,
+			0.0f, 0.1f, 0.9f,
+			0.1f, 0.6f, bad[b],
+		};
+		mg_class_metrics *m = NULL;
+		assert_int_equal(mg_class_metrics_compute(&m, scores, 5, 3, labels, 2, NULL), 0);
+		if (!fails_every_limit(m->top1) || !fails_every_limit(m->topk) ||
+		    !fails_every_limit(m->macro_f1))
+			fail_msg("score %g: top1 %g, topk %g, macro F1 %g", bad[b], m->top1, m->topk,
+				 m->macro_f1);
+		for (size_t j = 0; j < 3; j++)
+			assert_true(isnan(m->precision[j]) && isnan(m->recall[j]) && isnan(m->f1[j]));
+		mg_class_metrics_free(m);
+	}
+}
+
+static void test_nonfinite_values_give_no_regression_error(void **state)
+{
+	(void)state;
+	const float p[] = {1, 2, 3, 4}, t[] = {1, 2, 3, 4};
+	const float pn[] = {1, NAN, 3, 4}, ti[] = {1, 2, INFINITY, 4}, pi[] = {-INFINITY, 2, 3, 4};
+	double mae = 0, rmse = 0;
+	assert_int_equal(mg_regression_metrics(pn, t, 4, &mae, &rmse, NULL), 0);
+	assert_true(fails_every_limit(mae) && fails_every_limit(rmse));
+	assert_int_equal(mg_regression_metrics(p, ti, 4, &mae, &rmse, NULL), 0);
+	assert_true(fails_every_limit(mae) && fails_every_limit(rmse));
+	assert_int_equal(mg_regression_metrics(pi, t, 4, &mae, &rmse, NULL), 0);
+	assert_true(fails_every_limit(mae) && fails_every_limit(rmse));
+	assert_int_equal(mg_regression_metrics(p, t, 4, &mae, &rmse, NULL), 0);
+	assert_true(mae == 0 && rmse == 0);
+}
+
+/* Every fidelity figure of outputs with NaN or Inf (on either side) is
+ * NaN: an all-NaN candidate had "inf dB" SNR, and full top-1 agreement. */
+static void test_nonfinite_outputs_give_no_fidelity(void **state)
+{
+	(void)state;
+	const float ref[] = {1, 2, 3, 4, 5, 6};
+	const float all_nan[] = {NAN, NAN, NAN, NAN, NAN, NAN};
+	const float one_nan[] = {1, 2, 3, 4, NAN, 6};
+	const float pos_inf[] = {1, 2, INFINITY, 4, 5, 6};
+	const float neg_inf[] = {1, 2, 3, -INFINITY, 5, 6};
+	const float *const bad[] = {all_nan, one_nan, pos_inf, neg_inf};
+	for (size_t b = 0; b < 4; b++)
+		for (int side = 0; side < 2; side++) {
+			mg_fidelity f;
+			const float *cand = side ? ref : bad[b], *r = side ? bad[b] : ref;
+			assert_int_equal(mg_fidelity_compute(&f, cand, r, 2, 3, NULL), 0);
+			if (!fails_every_limit(f.max_abs) || !fails_every_limit(f.mean_abs) ||
+			    !fails_every_limit(f.cosine) || !fails_every_limit(f.snr_db) ||
+			    !fails_every_limit(f.top1_agree))
+				fail_msg("case %zu, %s: max_abs %g mean_abs %g cosine %g snr %g agree %g", b,
+					 side ? "reference" : "candidate", f.max_abs, f.mean_abs, f.cosine,
+					 f.snr_db, f.top1_agree);
+		}
+}
+
+/* Zero signal and zero noise: infinity only for identical finite outputs. */
+static void test_fidelity_of_zero_outputs(void **state)
+{
+	(void)state;
+	const float zero[] = {0, 0, 0, 0}, one[] = {1, 0, 0, 1};
+	mg_fidelity f;
+	assert_int_equal(mg_fidelity_compute(&f, zero, zero, 2, 2, NULL), 0);
+	assert_true(f.max_abs == 0 && f.cosine == 1 && isinf(f.snr_db) && f.snr_db > 0);
+	/* a candidate of zeros: noise equals the signal, 0 dB */
+	assert_int_equal(mg_fidelity_compute(&f, zero, one, 2, 2, NULL), 0);
+	assert_true(f.cosine == 0 && fabs(f.snr_db) < 1e-12 && f.max_abs == 1);
+	/* a reference of zeros and a candidate that is not: no signal, -inf */
+	assert_int_equal(mg_fidelity_compute(&f, one, zero, 2, 2, NULL), 0);
+	assert_true(f.cosine == 0 && isinf(f.snr_db) && f.snr_db < 0);
+}
+
+static void test_nonfinite_values_are_counted(void **state)
+{
+	(void)state;
+	const float v[] = {0, NAN, INFINITY, -INFINITY, 1e38f, -0.0f, NAN};
+	size_t nan = 9, inf = 9;
+	assert_int_equal(mg_nonfinite_count(v, 7, &nan, &inf), 4);
+	assert_int_equal(nan, 2);
+	assert_int_equal(inf, 2);
+	assert_int_equal(mg_nonfinite_count(v, 1, NULL, NULL), 0);
+	assert_int_equal(mg_nonfinite_count(v, 0, &nan, &inf), 0);
+	assert_int_equal(nan + inf, 0);
+}
+
 static const char good_config[] =
 	"{\"// about\": \"comments are keys starting with //\",\n"
 	" \"model\": \"model_int8.onnx\", \"baseline\": \"model.onnx\",\n"
@@ -394,6 +499,11 @@ int main(void)
 		cmocka_unit_test(test_noise_flag),
 		cmocka_unit_test(test_class_metrics_on_a_known_case),
 		cmocka_unit_test(test_regression_and_fidelity_metrics),
+		cmocka_unit_test(test_nonfinite_scores_give_no_accuracy),
+		cmocka_unit_test(test_nonfinite_values_give_no_regression_error),
+		cmocka_unit_test(test_nonfinite_outputs_give_no_fidelity),
+		cmocka_unit_test(test_fidelity_of_zero_outputs),
+		cmocka_unit_test(test_nonfinite_values_are_counted),
 		cmocka_unit_test(test_config_reads_every_gate_kind),
 		cmocka_unit_test(test_config_errors_name_the_place),
 		cmocka_unit_test(test_sequential_measurement_keeps_its_error_rates),
