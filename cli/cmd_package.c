@@ -65,12 +65,23 @@ static void inputs_clear(inputs *in)
 	free(in->files);
 }
 
+/* What an entry of a packaged folder is, when it is not a regular file. */
+static const char *not_a_file(mode_t m)
+{
+	return S_ISLNK(m) ? "is a symbolic link" : S_ISDIR(m) ? "is a folder" : "is not a regular file";
+}
+
+/* The regular files of dir. Links are not followed (one to a credentials
+ * file would put it in the bundle): every entry that is not a regular file
+ * is named in one error, with room for a few names. */
 static int from_dir(inputs *in, const char *dir, mg_error *err)
 {
 	DIR *d = opendir(dir);
 	if (!d)
 		return mg_error_sys(err, errno == ENOENT ? MG_ENOTFOUND : MG_EIO, errno, "cannot read '%s'", dir);
 	int rc = 0;
+	size_t nbad = 0;
+	mg_buf bad = MG_BUF_INIT;
 	struct dirent *de;
 	while (!rc && (de = readdir(d))) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
@@ -79,18 +90,23 @@ static int from_dir(inputs *in, const char *dir, mg_error *err)
 		struct stat st;
 		if (!path)
 			rc = MG_ENOMEM;
-		else if (stat(path, &st) < 0)
+		else if (lstat(path, &st) < 0)
 			rc = mg_error_sys(err, MG_EIO, errno, "cannot read '%s'", path);
-		else if (!S_ISREG(st.st_mode))
-			rc = mg_error_set(err, MG_EINVAL, "'%s' is not a regular file; package takes a folder of files",
-					  path);
-		else
+		else if (!S_ISREG(st.st_mode) && nbad++ < 8)
+			rc = mg_buf_printf(&bad, err, "%s'%s' %s", bad.len ? "; " : "", path, not_a_file(st.st_mode));
+		else if (S_ISREG(st.st_mode))
 			rc = add_file(in, de->d_name, path, NULL, err);
 		free(path);
 	}
 	closedir(d);
-	if (!rc && in->n == 0)
+	if (!rc && nbad > 8)
+		rc = mg_buf_printf(&bad, err, "; and %zu more", nbad - 8);
+	if (!rc && nbad)
+		rc = mg_error_set(err, MG_EINVAL, "%s: package takes a folder of regular files and follows "
+				  "no links", bad.data);
+	else if (!rc && in->n == 0)
 		rc = mg_error_set(err, MG_EINVAL, "'%s' has no files to package", dir);
+	mg_buf_free(&bad);
 	return rc;
 }
 
@@ -122,8 +138,15 @@ static int resolve(mg_cli *cli, inputs *in, const char *what, const char *out_pa
 	if (stat(what, &st) == 0) {
 		if (S_ISDIR(st.st_mode))
 			return from_dir(in, what, err);
+		/* a file named here is the one the user chose, also through a link:
+		 * the library reads the file itself, and follows no link */
 		const char *base = strrchr(what, '/');
-		return add_file(in, base ? base + 1 : what, what, NULL, err);
+		char *real = realpath(what, NULL);
+		if (!real)
+			return mg_error_sys(err, MG_EIO, errno, "cannot read '%s'", what);
+		int rc = add_file(in, base ? base + 1 : what, real, NULL, err);
+		free(real);
+		return rc;
 	}
 	mg_ref *ref = NULL;
 	mg_store *store = NULL;

@@ -157,7 +157,11 @@ static int write_small(struct archive *a, const char *name, const mg_buf *b, int
 static int write_model(struct archive *a, const mg_package_file *f, mg_bundle_entry *e,
 		       int64_t mtime, char *buf, mg_hash *h, const char *bundle, mg_error *err)
 {
-	int fd = open(f->path, O_RDONLY | O_CLOEXEC);
+	/* no link is followed, and a FIFO put in a file's place cannot block */
+	int fd = open(f->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0 && errno == ELOOP)
+		return mg_error_set(err, MG_EINVAL, "'%s' is a symbolic link: package follows no links",
+				    f->path);
 	if (fd < 0)
 		return mg_error_sys(err, errno == ENOENT ? MG_ENOTFOUND : MG_EIO, errno,
 				    "cannot read '%s'", f->path);

@@ -65,7 +65,8 @@ int mg_package_ci_run_url(mg_buf *out, mg_error *err);
 
 typedef struct mg_package_file {
 	const char *name;   /* its name in the bundle, under files/ (a safe name) */
-	const char *path;   /* where its bytes are read from */
+	const char *path;   /* where its bytes are read from: a regular file, never
+			       through a symbolic link (refused, MG_EINVAL) */
 	const char *digest; /* the digest they must have, or NULL */
 } mg_package_file;
 

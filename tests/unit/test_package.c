@@ -1,6 +1,7 @@
 /* Unit tests of pipelines/package*.c: the reproducible writer (same inputs,
- * same bytes, in every format), the shared report rule, the mtime and CI
- * environment, and verify's view of what was written. */
+ * same bytes, in every format) and the files it refuses to read, the shared
+ * report rule, the mtime and CI environment, and verify's view of what was
+ * written. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "pipelines/package.h"
@@ -163,6 +165,34 @@ static void test_failed_report_is_refused(void **state)
 	write_report(report, "pass", digest);
 }
 
+/* The writer reads no file through a symbolic link, and nothing that is not
+ * a regular file (a FIFO put where a file was listed must not block it). */
+static void test_writer_refuses_links_and_special_files(void **state)
+{
+	(void)state;
+	char link[2300], fifo[2300], out[2300];
+	path_in(link, sizeof(link), "link.onnx");
+	path_in(fifo, sizeof(fifo), "fifo.onnx");
+	path_in(out, sizeof(out), "l.tar.gz");
+	assert_int_equal(symlink(model, link), 0);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	const char *paths[] = {link, fifo};
+	const char *want[] = {"is a symbolic link", "is not a regular file"};
+	for (size_t i = 0; i < 2; i++) {
+		mg_package_file f = {"m.onnx", paths[i], NULL};
+		mg_package_opts o = MG_PACKAGE_OPTS_INIT;
+		o.reference = "m.onnx";
+		o.report_path = report;
+		mg_error err = {0};
+		assert_int_equal(mg_package_write(out, MG_BUNDLE_TAR_GZ, &f, 1, &o, NULL, &err), MG_EINVAL);
+		if (!strstr(err.msg, paths[i]) || !strstr(err.msg, want[i]))
+			fail_msg("'%s' does not name '%s' as '%s'", err.msg, paths[i], want[i]);
+		assert_int_not_equal(access(out, F_OK), 0);
+	}
+	unlink(link);
+	unlink(fifo);
+}
+
 static void test_report_check_rules(void **state)
 {
 	(void)state;
@@ -251,6 +281,7 @@ int main(void)
 		cmocka_unit_test(test_writer_is_reproducible_in_every_format),
 		cmocka_unit_test(test_verify_sees_what_was_written),
 		cmocka_unit_test(test_failed_report_is_refused),
+		cmocka_unit_test(test_writer_refuses_links_and_special_files),
 		cmocka_unit_test(test_report_check_rules),
 		cmocka_unit_test(test_mtime_and_ci_environment),
 		cmocka_unit_test(test_format_from_name),
