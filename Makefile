@@ -46,6 +46,8 @@ AGENT_SRC  := runners/agent/agent.c runners/agent/engine_ort.c runners/agent/sha
 AGENT_OBJ  := $(AGENT_SRC:%.c=$(BUILD)/agent/%.o)
 AGENT      := $(BUILD)/modelgate-agent
 AGENT_A64  := $(BUILD)/aarch64/modelgate-agent
+# its LD_PRELOAD library for qemu-user (an aarch64 /proc/cpuinfo)
+CPUINFO_A64 := $(BUILD)/aarch64/libmodelgate-cpuinfo.so
 CC_A64     ?= aarch64-linux-gnu-gcc
 AGENT_CFLAGS = $(MG_CFLAGS) -I$(ORT_DIR)/include
 ORT_LIBDIR ?= $(abspath $(ORT_DIR))/lib
@@ -62,7 +64,7 @@ endif
 
 .PHONY: all deps deps-test check check-fresh unit cli-tests demo sanitize bench install dist clean fuzz agents
 all: $(CLI) $(AGENT)
-agents: $(AGENT) $(AGENT_A64)
+agents: $(AGENT) $(AGENT_A64) $(CPUINFO_A64)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
@@ -92,6 +94,11 @@ $(AGENT_A64): $(AGENT_SRC) $(wildcard runners/agent/*.h runners/*.h util/util.h)
 	@echo "  CC      $@ (aarch64)"
 	@$(CC_A64) $(filter-out -MMD -MP,$(AGENT_CFLAGS)) -O2 -g -o $@ $(AGENT_SRC) -ldl
 
+$(CPUINFO_A64): runners/agent/cpuinfo_preload.c
+	@mkdir -p $(@D)
+	@echo "  CC      $@ (aarch64)"
+	@$(CC_A64) $(filter-out -MMD -MP,$(MG_CFLAGS)) -O2 -g -shared -fPIC -o $@ $< -ldl
+
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIB)
 	@echo "  LINK    $@"
 	@$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) -lcmocka -lpthread -lm
@@ -109,7 +116,7 @@ check: deps-test
 unit: $(TESTS) $(CLI) $(AGENT)
 	@set -e; for t in $(TESTS); do echo "== $$t"; MG_TEST_TMP=$(abspath $(BUILD))/tmp $$t; done
 
-cli-tests: $(CLI) $(AGENT) $(AGENT_A64)
+cli-tests: $(CLI) $(AGENT) $(AGENT_A64) $(CPUINFO_A64)
 	@MODELGATE=$(abspath $(CLI)) tests/cli/run.sh
 
 demo: deps
