@@ -7,7 +7,11 @@
  *
  * Inputs are wrapped, not copied (CreateTensorWithDataAsOrtValue), once per
  * bind; each run lets ORT allocate the outputs and releases the previous
- * ones outside the timed call. */
+ * ones outside the timed call.
+ *
+ * On aarch64, ORT's CPU detection crashes (SIGSEGV, while the library
+ * loads) when /proc/cpuinfo has no Arm entries, as under qemu-user without
+ * libmodelgate-cpuinfo.so preloaded: the engine refuses to start instead. */
 #include "runners/agent/engine.h"
 
 #include <dlfcn.h>
@@ -83,6 +87,31 @@ static void *open_lib(char *tried, size_t triedlen)
 	return dlopen("libonnxruntime.so.1", RTLD_NOW | RTLD_LOCAL);
 }
 
+#if defined(__aarch64__)
+/* 0 when /proc/cpuinfo has an Arm entry or cannot be read (then ORT's own
+ * fallbacks apply), else an error saying what to preload. */
+static int check_cpuinfo(mg_error *err)
+{
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	if (!f)
+		return 0;
+	char line[512];
+	int arm = 0;
+	while (!arm && fgets(line, sizeof(line), f))
+		arm = !strncmp(line, "CPU implementer", 15);
+	fclose(f);
+	if (arm)
+		return 0;
+	const char *pre = getenv("LD_PRELOAD");
+	return mg_error_set(err, MG_ERROR,
+			    "'/proc/cpuinfo' has no Arm CPU entry ('CPU implementer'), and ONNX "
+			    "Runtime would crash reading it; under qemu-user, preload "
+			    "libmodelgate-cpuinfo.so "
+			    "(LD_PRELOAD is %s%s%s)", pre ? "'" : "", pre ? pre : "not set",
+			    pre ? "'" : "");
+}
+#endif
+
 static void ort_close(mg_engine *e)
 {
 	if (!e)
@@ -101,6 +130,11 @@ static void ort_close(mg_engine *e)
 static int ort_open(mg_engine **out, mg_error *err)
 {
 	*out = NULL;
+#if defined(__aarch64__)
+	int bad = check_cpuinfo(err);
+	if (bad)
+		return bad;
+#endif
 	mg_engine *e = calloc(1, sizeof(*e));
 	if (!e)
 		return mg_error_set(err, MG_ENOMEM, "out of memory");
