@@ -1,9 +1,10 @@
 #!/bin/sh
 # make install: modelgate into BINDIR; the agents, each with its ONNX
 # Runtime library beside it, into LIBEXECDIR/modelgate (aarch64/ for the
-# cross-built one, when `make agents` has built it). modelgate looks for
-# its agent next to itself, then in ../libexec/modelgate, and for the
-# library next to the agent.
+# cross-built one, when `make agents` has built it, with the cpuinfo
+# library that qemu-user preloads for it). modelgate looks for its agent
+# next to itself, then in ../libexec/modelgate, and for the libraries next
+# to the agent.
 #
 #   mk/install.sh BUILD BINDIR LIBEXECDIR ORT_DIR     (paths with DESTDIR)
 set -eu
@@ -20,4 +21,8 @@ if [ -x "$build/aarch64/modelgate-agent" ] && [ -f "$ort/lib/arm64/libonnxruntim
 	install -d "$libexec/aarch64"
 	install -m 0755 "$build/aarch64/modelgate-agent" "$libexec/aarch64/modelgate-agent"
 	install -m 0644 "$ort/lib/arm64/libonnxruntime.so.1" "$libexec/aarch64/libonnxruntime.so.1"
+	if [ -f "$build/aarch64/libmodelgate-cpuinfo.so" ]; then
+		install -m 0644 "$build/aarch64/libmodelgate-cpuinfo.so" \
+			"$libexec/aarch64/libmodelgate-cpuinfo.so"
+	fi
 fi

@@ -4,8 +4,9 @@
  * over its stdin/stdout (runners/protocol.h):
  *
  *   local            fork/exec of the host agent
- *   qemu-aarch64     the aarch64 agent under qemu-aarch64 (root: a private
- *                    mount namespace with an aarch64 /proc/cpuinfo); emulated
+ *   qemu-aarch64     the aarch64 agent under qemu-aarch64, with
+ *                    libmodelgate-cpuinfo.so preloaded in it (an aarch64
+ *                    /proc/cpuinfo, no privilege needed); emulated
  *   ssh://[user@]host[:port]
  *                    agent and engine library copied once (by digest) into
  *                    ~/.cache/modelgate-agent/bin/<key>/ on the device, then
@@ -72,7 +73,7 @@ typedef struct mg_target_info {
 } mg_target_info;
 
 /* Starts the agent on the target named by spec and says hello. Usage errors
- * (an unknown target) are MG_EINVAL; a missing agent, qemu, root, or an
+ * (an unknown target) are MG_EINVAL; a missing agent, qemu or library, or an
  * unreachable device MG_ERROR/MG_ENET. */
 int mg_target_open(mg_target **out, const char *spec, const mg_target_opts *opts, mg_error *err);
 /* As mg_target_open, without waiting for the agent's answer: it is read

@@ -112,18 +112,6 @@ int mg_transport_spawn(mg_transport *tp, char *const argv[], char *const set[], 
 	return 0;
 }
 
-static void rm_rf_tmpdir(char *dir)
-{
-	if (!dir)
-		return;
-	char cmd[PATH_MAX + 32];
-	/* only the files transports create: cpuinfo */
-	snprintf(cmd, sizeof(cmd), "%s/cpuinfo", dir);
-	unlink(cmd);
-	rmdir(dir);
-	free(dir);
-}
-
 /* Waits for pid up to timeout_ms, then kills its group; the wait status,
  * or -1. */
 static int reap(pid_t pid, int timeout_ms)
@@ -173,8 +161,6 @@ void mg_transport_finish(mg_transport *tp, int timeout_ms, char *status, size_t 
 			describe(st, status, len);
 		tp->pid = 0;
 	}
-	rm_rf_tmpdir(tp->tmpdir);
-	tp->tmpdir = NULL;
 }
 
 static void last_line(int fd, char *out, size_t len)
@@ -407,18 +393,6 @@ done:
 	return rc;
 }
 
-/* An aarch64 /proc/cpuinfo (Neoverse N1) for ORT's CPU detection. */
-static const char cpuinfo_neoverse_n1[] =
-	"processor\t: 0\n"
-	"BogoMIPS\t: 50.00\n"
-	"Features\t: fp asimd evtstrm aes pmull sha1 sha2 crc32 atomics fphp asimdhp cpuid "
-	"asimdrdm lrcpc dcpop asimddp ssbs\n"
-	"CPU implementer\t: 0x41\n"
-	"CPU architecture: 8\n"
-	"CPU variant\t: 0x3\n"
-	"CPU part\t: 0xd0c\n"
-	"CPU revision\t: 1\n\n";
-
 static int in_path(const char *prog)
 {
 	const char *path = getenv("PATH");
@@ -433,6 +407,26 @@ static int in_path(const char *prog)
 	return 0;
 }
 
+/* The cpuinfo library (runners/agent/cpuinfo_preload.c) next to agent, in
+ * out; a message naming what is missing or unusable when it cannot be
+ * preloaded. */
+static int locate_preload(char *out, size_t len, const char *agent, mg_error *err)
+{
+	const char *slash = strrchr(agent, '/');
+	int dirlen = slash ? (int)(slash - agent) : 1;
+	snprintf(out, len, "%.*s/" MG_CPUINFO_LIB, dirlen, slash ? agent : ".");
+	if (!is_file(out, 0))
+		return mg_error_set(err, MG_ERROR, "the aarch64 agent's cpuinfo library '%s' is "
+				    "missing (run 'make agents')", out);
+	if (access(out, R_OK))
+		return mg_error_sys(err, MG_ERROR, errno, "cannot read '%s'", out);
+	/* qemu splits -E at commas, ld.so splits LD_PRELOAD at blanks and colons */
+	if (strpbrk(out, ",: \t\n"))
+		return mg_error_set(err, MG_ERROR, "'%s' cannot be preloaded from a path with a "
+				    "comma, colon or blank in it", out);
+	return 0;
+}
+
 int mg_transport_qemu(mg_transport *tp, const char *arch, const mg_target_opts *o, mg_error *err)
 {
 	if (strcmp(arch, "aarch64"))
@@ -440,9 +434,6 @@ int mg_transport_qemu(mg_transport *tp, const char *arch, const mg_target_opts *
 	if (!in_path("qemu-aarch64"))
 		return mg_error_set(err, MG_ERROR, "qemu-aarch64 is not installed "
 						  "(Debian package qemu-user)");
-	if (geteuid() != 0)
-		return mg_error_set(err, MG_ERROR, "qemu-aarch64 needs root (a private mount "
-						  "namespace with an aarch64 /proc/cpuinfo)");
 	char *agent = NULL, *lib = NULL;
 	int rc = mg_locate_agent("aarch64", o, &agent, &lib, err);
 	if (rc)
@@ -461,16 +452,10 @@ int mg_transport_qemu(mg_transport *tp, const char *arch, const mg_target_opts *
 						 "(Debian package libc6-dev-arm64-cross)", sysroot);
 		goto done;
 	}
-	char tmpl[] = "/tmp/modelgate-qemu.XXXXXX", cpuinfo[64];
-	if (!mkdtemp(tmpl)) {
-		rc = mg_error_sys(err, MG_EIO, errno, "cannot create a temporary folder");
+	char preload[PATH_MAX + 64], preloadvar[PATH_MAX + 96];
+	if ((rc = locate_preload(preload, sizeof(preload), agent, err)))
 		goto done;
-	}
-	tp->tmpdir = strdup(tmpl);
-	snprintf(cpuinfo, sizeof(cpuinfo), "%s/cpuinfo", tmpl);
-	if ((rc = mg_file_write_atomic(cpuinfo, cpuinfo_neoverse_n1, sizeof(cpuinfo_neoverse_n1) - 1,
-				       err)))
-		goto done;
+	setvar(preloadvar, sizeof(preloadvar), "LD_PRELOAD", preload);
 	char libvar[PATH_MAX + 32], cachevar[PATH_MAX + 32];
 	const char *cpu = getenv("QEMU_CPU");
 	char cpuvar[64];
@@ -481,9 +466,8 @@ int mg_transport_qemu(mg_transport *tp, const char *arch, const mg_target_opts *
 		setvar(cachevar, sizeof(cachevar), "MODELGATE_AGENT_CACHE", o->cache);
 		set[2] = cachevar;
 	}
-	char *argv[] = {"unshare", "-m", "--", "/bin/sh", "-c",
-			"mount --bind \"$0\" /proc/cpuinfo && exec \"$@\"", cpuinfo, "qemu-aarch64",
-			"-L", sysroot, agent, NULL};
+	/* -E: in the guest's environment only, never in qemu's own */
+	char *argv[] = {"qemu-aarch64", "-L", sysroot, "-E", preloadvar, agent, NULL};
 	rc = mg_transport_spawn(tp, argv, set, err);
 	tp->emulated = 1;
 done:

@@ -11,11 +11,15 @@
 
 #include "runners/runners.h"
 
+/* The LD_PRELOAD library that gives the aarch64 agent under qemu-user an
+ * aarch64 /proc/cpuinfo (runners/agent/cpuinfo_preload.c); it lies next to
+ * that agent. */
+#define MG_CPUINFO_LIB "libmodelgate-cpuinfo.so"
+
 typedef struct mg_transport {
 	pid_t pid;   /* 0 when no child runs */
 	int fd;      /* the host's end of the agent's stdin/stdout */
 	int errfd;   /* the child's stderr */
-	char *tmpdir; /* removed at the end, when not NULL */
 	int emulated;
 	uint64_t bytes_uploaded;
 } mg_transport;
@@ -25,7 +29,7 @@ typedef struct mg_transport {
 int mg_transport_spawn(mg_transport *tp, char *const argv[], char *const set[], mg_error *err);
 /* Closes the stream, waits up to timeout_ms for the child (then kills its
  * group), and describes how it ended in status ("exited with status 1",
- * "killed by signal 9"); removes tmpdir. */
+ * "killed by signal 9"). */
 void mg_transport_finish(mg_transport *tp, int timeout_ms, char *status, size_t len);
 /* The last non-empty line the child wrote to stderr ("" if none). */
 void mg_transport_last_error(const mg_transport *tp, char *out, size_t len);

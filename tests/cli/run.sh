@@ -37,11 +37,14 @@ bindir=$(mktemp -d "${TMPDIR:-/tmp}/modelgate-cli-bin.XXXXXX") || exit 3
 trap 'rm -rf "$bindir" ${tmp:+"$tmp"} ${log:+"$log"}' EXIT
 trap 'exit 130' INT TERM
 cp "$MODELGATE" "$bindir/modelgate" || exit 3
-# the agents next to it go with it (modelgate looks for them there)
+# the agents next to it go with it (modelgate looks for them there), and
+# the aarch64 agent's cpuinfo library next to that
 srcbin=$(dirname "$MODELGATE")
 [ -x "$srcbin/modelgate-agent" ] && { cp "$srcbin/modelgate-agent" "$bindir/" || exit 3; }
 [ -x "$srcbin/aarch64/modelgate-agent" ] &&
 	{ mkdir -p "$bindir/aarch64" && cp "$srcbin/aarch64/modelgate-agent" "$bindir/aarch64/" || exit 3; }
+[ -f "$srcbin/aarch64/libmodelgate-cpuinfo.so" ] &&
+	{ cp "$srcbin/aarch64/libmodelgate-cpuinfo.so" "$bindir/aarch64/" || exit 3; }
 MODELGATE=$bindir/modelgate
 export MODELGATE MG_SRCDIR
 export NO_COLOR=1 LC_ALL=C

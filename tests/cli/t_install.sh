@@ -28,6 +28,7 @@ t_layout() {
 		expect_same_file "$BUILT/aarch64/modelgate-agent" "$LIBEXEC/aarch64/modelgate-agent"
 		expect_same_file "$MG_SRCDIR/.deps/ort/lib/arm64/libonnxruntime.so.1" \
 			"$LIBEXEC/aarch64/libonnxruntime.so.1"
+		expect_same_file "$BUILT/aarch64/libmodelgate-cpuinfo.so" "$LIBEXEC/aarch64/libmodelgate-cpuinfo.so"
 	fi
 }
 

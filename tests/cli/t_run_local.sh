@@ -140,7 +140,7 @@ t_missing_engine_is_exit_3() {
 	expect_error "cannot load ONNX Runtime '/nonexistent/lib.so'"
 }
 
-t_qemu_needs_root_and_qemu() {
+t_qemu_without_qemu_is_exit_3() {
 	PATH=/nonexistent expect_exit 3 "$MODELGATE" run "$EXAMPLES/model.onnx" --target qemu-aarch64 $FAST
 	expect_error "target 'qemu-aarch64'" "qemu-aarch64 is not installed"
 }
@@ -186,6 +186,6 @@ check killed_agent_is_exit_3_naming_target t_killed_agent_is_exit_3
 check agent_that_dies_at_start_is_exit_3 t_agent_that_dies_at_start_is_exit_3
 check hung_agent_times_out t_hung_agent_times_out
 check missing_engine_is_exit_3 t_missing_engine_is_exit_3
-check qemu_without_qemu_is_exit_3 t_qemu_needs_root_and_qemu
+check qemu_without_qemu_is_exit_3 t_qemu_without_qemu_is_exit_3
 check agent_cache_is_kept_within_its_limit t_agent_cache_is_kept_within_its_limit
 finish
