@@ -4,8 +4,7 @@
 # aarch64 one. Emulation is ~180x slower, so only a small sample runs: the
 # digits model, a few conformance cases, and a run and a gate as an
 # unprivileged user (nobody when the tests run as root) whose results match
-# the local target's. Skipped (with the reason) when qemu-aarch64 or the
-# aarch64 agent is missing.
+# the local target's.
 . "$(dirname "$0")/lib.sh"
 
 export MODELGATE_AGENT_CACHE=$TEST_TMP/agent-cache
@@ -13,13 +12,11 @@ DS=$EXAMPLES/dataset
 NODE=/usr/share/libonnx-testdata/data/node
 BUILT=$(dirname "$MODELGATE") # run.sh's copy: modelgate, agents, the cpuinfo library
 SYSROOT=/usr/aarch64-linux-gnu
-skip=
-command -v qemu-aarch64 >/dev/null || skip="no qemu-aarch64 (Debian qemu-user)"
-[ -x "$BUILT/aarch64/modelgate-agent" ] || skip="no aarch64 agent (make agents)"
-if [ -n "$skip" ]; then
-	echo "  skipped: $skip"
-	finish
-fi
+need qemu-aarch64 qemu-user
+need aarch64-linux-gnu-gcc gcc-aarch64-linux-gnu
+[ "$(id -u)" != 0 ] || need setpriv util-linux
+[ -d "$NODE" ] || fail "'$NODE' is missing: install Debian's libonnx-testdata (make deps-test installs it)"
+[ -x "$BUILT/aarch64/modelgate-agent" ] || fail "no aarch64 agent next to modelgate (make agents)"
 [ -f "$BUILT/aarch64/libmodelgate-cpuinfo.so" ] || fail "no aarch64 cpuinfo library next to the agent (make agents)"
 
 t_digits_runs_emulated() {
@@ -53,7 +50,6 @@ t_conformance_sample() {
 
 LIB=$BUILT/aarch64/libmodelgate-cpuinfo.so
 PROBE=$TEST_TMP/cpuinfo_probe
-command -v aarch64-linux-gnu-gcc >/dev/null || fail "no aarch64-linux-gnu-gcc (Debian gcc-aarch64-linux-gnu)"
 must aarch64-linux-gnu-gcc -std=c11 -D_GNU_SOURCE -Wall -Werror -O1 -o "$PROBE" "$MG_SRCDIR/tests/cli/cpuinfo_probe.c"
 probe() { qemu-aarch64 -L "$SYSROOT" "$@"; }
 FUNCS="open open64 openat openat64 fopen fopen64"
