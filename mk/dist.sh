@@ -8,7 +8,8 @@
 #                               the machine and runs libexec/modelgate/modelgate
 #   libexec/modelgate/          modelgate, the x86_64 agent and its ONNX Runtime,
 #                               laid by mk/install.sh as make install does
-#   libexec/modelgate/aarch64/  the aarch64 agent, its ONNX Runtime, and
+#   libexec/modelgate/aarch64/  the aarch64 agent, its ONNX Runtime, the
+#                               cpuinfo library qemu preloads into it, and
 #                               sysroot/lib/: the aarch64 C and C++ runtime
 #                               that qemu-aarch64 runs it with
 #   lib/                        the shared libraries modelgate needs that a
@@ -52,7 +53,8 @@ case $sde in
 "" | *[!0-9]*) die "set SOURCE_DATE_EPOCH (no git commit to take the time from)" ;;
 esac
 for f in "$build/modelgate" "$build/modelgate-agent" "$build/aarch64/modelgate-agent" \
-	"$ort/lib/x64/libonnxruntime.so.1" "$ort/lib/arm64/libonnxruntime.so.1"; do
+	"$build/aarch64/libmodelgate-cpuinfo.so" "$ort/lib/x64/libonnxruntime.so.1" \
+	"$ort/lib/arm64/libonnxruntime.so.1"; do
 	[ -f "$f" ] || die "'$f' is missing (make RELEASE=1 all agents, and make deps)"
 done
 for t in readelf ldd gzip; do
