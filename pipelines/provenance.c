@@ -18,9 +18,18 @@ void mg_git_info_free(mg_git_info *g)
 	free(g);
 }
 
+/* "host:path" (git's scp-like form): a colon before any slash. */
+static int scp_like(const char *url)
+{
+	size_t colon = strcspn(url, ":");
+	return url[colon] == ':' && colon < strcspn(url, "/");
+}
+
 void mg_url_strip_credentials(char *url)
 {
 	char *scheme = strstr(url, "://");
+	if (scheme || scp_like(url)) /* a query or fragment may hold a token */
+		url[strcspn(url, "?#")] = '\0';
 	if (!scheme)
 		return;
 	char *host = scheme + 3;

@@ -52,10 +52,35 @@ static void test_url_credentials_are_stripped(void **state)
 	assert_string_equal(c, "git@example.com:team/m.git");
 }
 
+/* Tokens in a query string or a fragment go too, with user:password@. */
+static void test_url_queries_and_fragments_are_stripped(void **state)
+{
+	(void)state;
+	static const char *const cases[][2] = {
+		{"https://host/x.git?access_token=SECRET", "https://host/x.git"},
+		{"https://u:SECRET@host/x.git?private_token=SECRET#frag", "https://host/x.git"},
+		{"https://host/x.git#SECRET", "https://host/x.git"},
+		{"https://host?token=SECRET", "https://host"},
+		{"https://host?a=b@SECRET/x", "https://host"},
+		{"https://u:p@host:8443/a/b.git?x=1&y=SECRET", "https://host:8443/a/b.git"},
+		{"ssh://git@host:2222/x.git?SECRET", "ssh://host:2222/x.git"},
+		{"git@host:team/x.git?SECRET", "git@host:team/x.git"},
+		{"https://host/x.git", "https://host/x.git"},
+		{"/srv/git/x.git", "/srv/git/x.git"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char u[256];
+		snprintf(u, sizeof(u), "%s", cases[i][0]);
+		mg_url_strip_credentials(u);
+		if (strcmp(u, cases[i][1]))
+			fail_msg("'%s' became '%s', not '%s'", cases[i][0], u, cases[i][1]);
+	}
+}
+
 static void test_git_info_reads_commit_branch_remote_and_dirt(void **state)
 {
 	(void)state;
-	sh("cd '%s' && git remote add origin https://ci:tok3n@example.com/team/models.git && "
+	sh("cd '%s' && git remote add origin 'https://ci:tok3n@example.com/team/models.git?access_token=t0k#x' && "
 	   "echo x > f && git add f && git -c user.name=t -c user.email=t@e commit -q -m two", dir);
 	mg_git_info *g = NULL;
 	mg_error err = {0};
@@ -100,6 +125,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_url_credentials_are_stripped),
+		cmocka_unit_test(test_url_queries_and_fragments_are_stripped),
 		cmocka_unit_test_setup_teardown(test_git_info_reads_commit_branch_remote_and_dirt, setup, teardown),
 		cmocka_unit_test(test_git_info_outside_a_repository_is_not_found),
 	};
