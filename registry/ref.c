@@ -2,8 +2,11 @@
  * the ordered key/value lists that carry annotations. */
 #include "registry.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static int is_lower_alnum(char c)
 {
@@ -160,6 +163,49 @@ done:
 	free(work);
 	mg_ref_free(ref);
 	return rc;
+}
+
+/* The host of "host[:port]" or "[v6]:port" into host (brackets dropped);
+ * 0 when the port is not 1 to 5 digits or the host does not fit. */
+static int split_host(const char *registry, char *host, size_t size)
+{
+	const char *end, *port;
+	if (*registry == '[') {
+		if (!(end = strchr(registry, ']')))
+			return 0;
+		registry++;
+		port = end + 1;
+	} else {
+		end = registry + strcspn(registry, ":");
+		port = end;
+	}
+	if (*port == ':') {
+		size_t n = strspn(port + 1, "0123456789");
+		if (n < 1 || n > 5 || port[1 + n])
+			return 0;
+	} else if (*port) {
+		return 0;
+	}
+	size_t n = (size_t)(end - registry);
+	if (n == 0 || n >= size)
+		return 0;
+	memcpy(host, registry, n);
+	host[n] = '\0';
+	return 1;
+}
+
+int mg_registry_is_loopback(const char *registry)
+{
+	char host[64];
+	struct in_addr a4;
+	struct in6_addr a6;
+	if (!split_host(registry, host, sizeof(host)))
+		return 0;
+	if (*registry == '[')
+		return inet_pton(AF_INET6, host, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
+	if (!strcasecmp(host, "localhost"))
+		return 1;
+	return inet_pton(AF_INET, host, &a4) == 1 && (ntohl(a4.s_addr) >> 24) == 127;
 }
 
 char *mg_ref_store_name(const mg_ref *ref, mg_error *err)

@@ -47,6 +47,12 @@ void mg_ref_free(mg_ref *ref);
 int mg_tag_valid(const char *s);
 /* "repo:tag", the name a local store records in index.json. Caller frees. */
 char *mg_ref_store_name(const mg_ref *ref, mg_error *err);
+/* 1 when registry ("host[:port]") names this machine's loopback interface
+ * by itself: "localhost" (any case), an IPv4 literal in 127.0.0.0/8, or
+ * "[::1]"; a name that merely resolves there (127.0.0.1.nip.io) does not
+ * count. Such a registry may answer in plain HTTP without --insecure, as
+ * docker allows. */
+int mg_registry_is_loopback(const char *registry);
 
 /* ---- annotations (ordered key/value list) ---------------------------- */
 

@@ -110,6 +110,33 @@ static int ping(mg_remote *r, long *status, int *tls, mg_error *err)
 	return rc;
 }
 
+/* After HTTPS failed with a TLS error: tries plain HTTP, which --insecure
+ * allows for any registry and a loopback one (mg_registry_is_loopback)
+ * needs no leave for, as with docker. For a loopback registry that does not
+ * answer as one over HTTP either, the HTTPS error stands: a certificate that
+ * fails verification is reported as such. */
+static int try_plain_http(mg_remote *r, const char *registry, long *status, mg_error *err)
+{
+	mg_error first = {0};
+	if (err)
+		first = *err;
+	mg_buf base = MG_BUF_INIT;
+	int tls = 0;
+	int rc = mg_buf_printf(&base, err, "http://%s", registry);
+	if (rc)
+		return rc;
+	free(r->base);
+	r->base = mg_buf_detach(&base);
+	mg_error_clear(err);
+	rc = ping(r, status, &tls, err);
+	if (!r->o.insecure && (rc || (*status != 200 && *status != 401))) {
+		if (err)
+			*err = first;
+		return first.code ? first.code : MG_ENET;
+	}
+	return rc;
+}
+
 int mg_remote_open(mg_remote **out, const char *registry, const mg_remote_opts *o,
 		   const char *user, const char *password, mg_error *err)
 {
@@ -144,15 +171,8 @@ int mg_remote_open(mg_remote **out, const char *registry, const mg_remote_opts *
 	if (!rc && !(rc = mg_buf_printf(&base, err, "https://%s", registry))) {
 		r->base = mg_buf_detach(&base);
 		rc = ping(r, &status, &tls, err);
-		if (rc == MG_ENET && tls && r->o.insecure) { /* a plain-HTTP registry */
-			free(r->base);
-			r->base = NULL;
-			if (!(rc = mg_buf_printf(&base, err, "http://%s", registry))) {
-				r->base = mg_buf_detach(&base);
-				mg_error_clear(err);
-				rc = ping(r, &status, &tls, err);
-			}
-		}
+		if (rc == MG_ENET && tls && (r->o.insecure || mg_registry_is_loopback(registry)))
+			rc = try_plain_http(r, registry, &status, err);
 	}
 	if (!rc && status != 200 && status != 401)
 		rc = mg_error_set(err, MG_ENET, "'%s' does not look like an OCI registry: /v2/ answered %ld",

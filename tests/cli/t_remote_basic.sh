@@ -1,7 +1,7 @@
 # modelgate against a real registry (Debian's docker-registry, plain HTTP on
 # loopback): push, ls, inspect, pull, tag, rm and copy in every direction,
 # with skopeo as the independent client both ways, and a second push that
-# sends no blob bytes.
+# sends no blob bytes. Plain HTTP needs no --insecure on loopback names only.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_registry.sh"
 
@@ -172,11 +172,30 @@ t_digest_cache_knows_files_and_sees_changes() {
 	! grep -q " sha256:$(sha256_of "$f")\$" "$MODELGATE_DIGEST_CACHE" || fail "a racy file was remembered"
 }
 
+# a registry named by a loopback name (localhost, 127.0.0.0/8) may answer in
+# plain HTTP without --insecure, as with docker
+t_loopback_plain_http_without_insecure() {
+	local port=${REG#localhost:} r
+	unset MODELGATE_INSECURE_REGISTRIES
+	for r in "$REG" "127.0.0.1:$port"; do
+		expect_exit 0 mg push "$r/team/loop:v1" "$FX/model.onnx"
+		rm -rf loop
+		expect_exit 0 mg pull "$r/team/loop:v1" -o loop
+		expect_same_file "$FX/model.onnx" loop/model.onnx
+	done
+	expect_exit 0 mg copy "127.0.0.1:$port/team/loop:v1" loop:v1
+	expect_exit 0 mg copy loop:v1 "$REG/team/loop:v2"
+}
+
+# any other name needs --insecure for plain HTTP: 0.0.0.0 is not a loopback
+# name, though Linux connects it to 127.0.0.1 (the same registry)
 t_not_insecure_refuses_plain_http() {
-	MODELGATE_INSECURE_REGISTRIES= expect_exit 3 mg ls "$REG/team/digits"
-	expect_error "TLS" "'$REG'" "--insecure"
-	expect_exit 0 mg --insecure ls "$REG/team/digits"
-	MODELGATE_INSECURE_REGISTRIES= expect_exit 0 mg ls --insecure "$REG/team/digits"
+	local other=0.0.0.0:${REG#localhost:}
+	MODELGATE_INSECURE_REGISTRIES= expect_exit 3 mg ls "$other/team/digits"
+	expect_error "TLS" "'$other'" "--insecure"
+	MODELGATE_INSECURE_REGISTRIES=$other expect_exit 0 mg ls "$other/team/digits"
+	MODELGATE_INSECURE_REGISTRIES= expect_exit 0 mg --insecure ls "$other/team/digits"
+	MODELGATE_INSECURE_REGISTRIES= expect_exit 0 mg ls --insecure "$other/team/digits"
 }
 
 t_progress_lines_unless_quiet() {
@@ -202,5 +221,6 @@ check unknown_tag_is_exit_2_naming_everything t_unknown_tag_is_exit_2_naming_eve
 check second_push_sends_no_blob_bytes t_second_push_sends_no_blob_bytes
 check large_push_hashes_while_sending t_large_push_hashes_while_sending
 check digest_cache_knows_files_and_sees_changes t_digest_cache_knows_files_and_sees_changes
+check loopback_plain_http_without_insecure t_loopback_plain_http_without_insecure
 check not_insecure_refuses_plain_http t_not_insecure_refuses_plain_http
 finish

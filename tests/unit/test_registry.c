@@ -92,6 +92,28 @@ static void test_ref_registry_hosts(void **state)
 	mg_ref_free(r);
 }
 
+static void test_loopback_registries_are_named_by_address_or_localhost(void **state)
+{
+	(void)state;
+	static const char *const yes[] = {
+		"localhost", "localhost:5000", "LocalHost:5000", "127.0.0.1", "127.0.0.1:5000",
+		"127.1.2.3:5000", "127.255.255.255", "[::1]", "[::1]:5000", "[0:0:0:0:0:0:0:1]:443",
+	};
+	static const char *const no[] = {
+		"localhost.example.com", "localhost.example.com:5000", "mylocalhost:5000",
+		"127.0.0.1.nip.io", "127.0.0.1.nip.io:5000", "128.0.0.1:5000", "10.0.0.1",
+		"0.0.0.0:5000", "127.1", "127.0.0.01", "[::2]", "[::2]:5000", "[::ffff:127.0.0.1]",
+		"::1", "[::1", "[::1]5000", "localhost:", "localhost:123456", "localhost:50x0",
+		"ghcr.io", "registry.example.com:443", "",
+	};
+	for (size_t i = 0; i < sizeof(yes) / sizeof(*yes); i++)
+		if (!mg_registry_is_loopback(yes[i]))
+			fail_msg("'%s' is loopback", yes[i]);
+	for (size_t i = 0; i < sizeof(no) / sizeof(*no); i++)
+		if (mg_registry_is_loopback(no[i]))
+			fail_msg("'%s' is not loopback", no[i]);
+}
+
 static void test_ref_rejects_bad_input(void **state)
 {
 	(void)state;
@@ -209,6 +231,7 @@ int main(void)
 		cmocka_unit_test(test_ref_defaults_to_latest),
 		cmocka_unit_test(test_ref_by_digest),
 		cmocka_unit_test(test_ref_registry_hosts),
+		cmocka_unit_test(test_loopback_registries_are_named_by_address_or_localhost),
 		cmocka_unit_test(test_ref_rejects_bad_input),
 		cmocka_unit_test(test_tag_validity),
 		cmocka_unit_test(test_kv_replaces_existing_keys),
