@@ -11,8 +11,10 @@
  *                    agent and engine library copied once (by digest) into
  *                    ~/.cache/modelgate-agent/bin/<key>/ on the device, then
  *                    started with ssh; ~/.ssh/config, keys and agent apply
- *   exec:PREFIX      /bin/sh -c 'PREFIX AGENT': any command prefix that
- *                    gives a pipe to an agent (adb shell, docker exec, ...)
+ *   exec:PREFIX      any command prefix that runs its arguments elsewhere
+ *                    (docker exec -i box, chroot ROOT, ...): agent and engine
+ *                    library copied once, as over ssh, with `PREFIX sh -c
+ *                    SCRIPT`, then started the same way
  *
  * Every read from a target waits at most the timeout; a target that dies or
  * stops answering is MG_ENET with a message that names it. Models are sent
@@ -52,10 +54,10 @@ typedef struct mg_target_opts {
 	int timeout_ms;        /* longest wait for any read; 0: 120 s */
 	/* Extra ssh arguments, split on blanks (NULL: $MODELGATE_SSH_OPTS). */
 	const char *ssh_opts;
-	/* The agent's folder on the target. NULL: for local, qemu and exec the
+	/* The agent's folder on the target. NULL: for local and qemu the
 	 * agent's own default ($MODELGATE_AGENT_CACHE, else
-	 * ~/.cache/modelgate-agent); over ssh $MODELGATE_REMOTE_CACHE, else
-	 * ~/.cache/modelgate-agent on the device (agent builds in bin/). */
+	 * ~/.cache/modelgate-agent); over ssh and exec $MODELGATE_REMOTE_CACHE,
+	 * else ~/.cache/modelgate-agent on the device (agent builds in bin/). */
 	const char *cache;
 } mg_target_opts;
 #define MG_TARGET_OPTS_VERSION 1
@@ -68,7 +70,7 @@ typedef struct mg_target_info {
 	const char *engine;         /* "onnxruntime" */
 	const char *engine_version; /* "1.30.0" */
 	int emulated;               /* latency is not a real device's */
-	uint64_t bytes_uploaded;    /* agent and library bytes copied (ssh) */
+	uint64_t bytes_uploaded;    /* agent and library bytes copied (ssh, exec) */
 	const mg_sysinfo *sys;      /* the machine, as the agent saw it there */
 } mg_target_info;
 

@@ -188,10 +188,10 @@ int mg_target_start(mg_target **out, const char *spec, const mg_target_opts *opt
 	int rc;
 	if (!strcmp(spec, "local")) {
 		snprintf(t->kind, sizeof(t->kind), "local");
-		rc = mg_transport_local(&t->tp, NULL, o, err);
+		rc = mg_transport_local(&t->tp, o, err);
 	} else if (!strncmp(spec, "exec:", 5)) {
 		snprintf(t->kind, sizeof(t->kind), "exec");
-		rc = spec[5] ? mg_transport_local(&t->tp, spec + 5, o, err)
+		rc = spec[5] ? mg_transport_exec(&t->tp, spec + 5, o, t->timeout_ms, err)
 			     : mg_error_set(err, MG_EINVAL, "target 'exec:' has no command");
 	} else if (!strncmp(spec, "qemu-", 5)) {
 		snprintf(t->kind, sizeof(t->kind), "qemu");

@@ -1,7 +1,7 @@
-/* transport: starting agents (transport.h) for the local, exec: and
- * qemu-aarch64 targets, finding the agent and engine library for an
- * architecture, and running helper commands with a deadline. The ssh
- * transport is in transport_ssh.c. */
+/* transport: starting agents (transport.h) for the local and qemu-aarch64
+ * targets, finding the agent and engine library for an architecture, and
+ * running helper commands with a deadline. The ssh:// and exec: transports,
+ * which copy the agent to where it runs, are in transport_device.c. */
 #include "runners/transport.h"
 
 #include <errno.h>
@@ -356,10 +356,9 @@ static void setvar(char *out, size_t len, const char *name, const char *value)
 	snprintf(out, len, "%s=%s", name, value);
 }
 
-int mg_transport_local(mg_transport *tp, const char *prefix, const mg_target_opts *o,
-		       mg_error *err)
+int mg_transport_local(mg_transport *tp, const mg_target_opts *o, mg_error *err)
 {
-	char *agent = NULL, *lib = NULL, *cmd = NULL, *qagent = NULL;
+	char *agent = NULL, *lib = NULL;
 	char libvar[PATH_MAX + 32], cachevar[PATH_MAX + 32];
 	char *set[3] = {libvar, NULL, NULL};
 	int rc = mg_locate_agent("x86_64", o, &agent, &lib, err);
@@ -370,26 +369,10 @@ int mg_transport_local(mg_transport *tp, const char *prefix, const mg_target_opt
 		setvar(cachevar, sizeof(cachevar), "MODELGATE_AGENT_CACHE", o->cache);
 		set[1] = cachevar;
 	}
-	if (prefix) {
-		mg_buf b = MG_BUF_INIT;
-		if (!(qagent = mg_shell_quote(agent, err)) ||
-		    mg_buf_printf(&b, err, "%s %s", prefix, qagent)) {
-			rc = err ? err->code : MG_ENOMEM;
-			mg_buf_free(&b);
-			goto done;
-		}
-		cmd = mg_buf_detach(&b);
-		char *argv[] = {"/bin/sh", "-c", cmd, NULL};
-		rc = mg_transport_spawn(tp, argv, set, err);
-	} else {
-		char *argv[] = {agent, NULL};
-		rc = mg_transport_spawn(tp, argv, set, err);
-	}
-done:
+	char *argv[] = {agent, NULL};
+	rc = mg_transport_spawn(tp, argv, set, err);
 	free(agent);
 	free(lib);
-	free(cmd);
-	free(qagent);
 	return rc;
 }
 

@@ -46,10 +46,12 @@ int mg_locate_agent(const char *arch, const mg_target_opts *o, char **agent, cha
 char *mg_shell_quote(const char *s, mg_error *err);
 
 /* The transports: each starts the agent (without saying hello). */
-int mg_transport_local(mg_transport *tp, const char *prefix, const mg_target_opts *o,
-		       mg_error *err);
+int mg_transport_local(mg_transport *tp, const mg_target_opts *o, mg_error *err);
 int mg_transport_qemu(mg_transport *tp, const char *arch, const mg_target_opts *o, mg_error *err);
+/* The two that copy the agent to where it runs (transport_device.c). */
 int mg_transport_ssh(mg_transport *tp, const char *dest, const mg_target_opts *o, int timeout_ms,
 		     mg_error *err);
+int mg_transport_exec(mg_transport *tp, const char *prefix, const mg_target_opts *o,
+		      int timeout_ms, mg_error *err);
 
 #endif

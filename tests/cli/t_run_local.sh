@@ -6,6 +6,7 @@ need_py numpy python3-numpy
 need_py onnx python3-onnx
 
 export MODELGATE_AGENT_CACHE=$TEST_TMP/agent-cache
+export MODELGATE_REMOTE_CACHE=$TEST_TMP/remote-cache # where exec: targets get the agent
 DS=$EXAMPLES/dataset
 FAST="--iterations 5 --warmup 1 --min-time 0"
 mkdir -p npyin
@@ -109,9 +110,17 @@ t_model_is_cached_by_digest() {
 t_exec_target_runs_through_a_prefix() {
 	expect_exit 0 mg run "$EXAMPLES/model.onnx" --target "exec:env MG_VIA=exec" --json $FAST
 	json_ok "j['target']['kind'] == 'exec' and j['target']['arch'] == 'x86_64'"
+	expect_file "$(echo "$MODELGATE_REMOTE_CACHE"/bin/*/modelgate-agent)"
+}
+
+# the checks that time an exec: target start from one that has the agent
+# (copying it takes its own time)
+exec_target_has_the_agent() {
+	expect_exit 0 mg run "$EXAMPLES/model.onnx" --target "exec:env" $FAST
 }
 
 t_killed_agent_is_exit_3() {
+	exec_target_has_the_agent
 	local t0=$SECONDS
 	expect_exit 3 mg run "$EXAMPLES/model.onnx" --target "exec:timeout -s KILL 1" --min-time 30
 	expect_error "target 'exec:timeout -s KILL 1'" "connection closed" "exited with status 137"
@@ -124,11 +133,18 @@ t_agent_that_dies_at_start_is_exit_3() {
 }
 
 t_hung_agent_times_out() {
+	exec_target_has_the_agent
 	local t0=$SECONDS
-	# the agent is stopped before it says hello: only the timeout ends the wait
-	expect_exit 3 mg run "$EXAMPLES/model.onnx" --target 'exec:sh -c '\''kill -STOP $$; exec "$0"'\''' \
+	# the agent is stopped before it says hello (the command that asks
+	# whether the target has it is not): only the timeout ends the wait
+	expect_exit 3 mg run "$EXAMPLES/model.onnx" \
+		--target 'exec:sh -c '\''case $2 in *"exec "*) kill -STOP $$;; esac; exec "$0" "$@"'\''' \
 		--timeout 1 $FAST
 	expect_error "no answer within 1 s" "killed by signal 9"
+	# a prefix that hangs at once
+	expect_exit 3 mg run "$EXAMPLES/model.onnx" --target 'exec:sh -c '\''kill -STOP $$'\''' \
+		--timeout 1 $FAST
+	expect_error "target 'exec:sh -c 'kill -STOP \$\$'': no answer within 1 s"
 	[ $((SECONDS - t0)) -lt 10 ] || fail "took $((SECONDS - t0)) s"
 }
 

@@ -1,0 +1,306 @@
+/* transport_device: the targets that are another machine or another root,
+ * reached through a command that runs a shell there, onto which the agent
+ * and its engine library are copied:
+ *
+ *   ssh://[user@]host[:port]   `ssh -T -o BatchMode=yes [opts] host SCRIPT`
+ *                              (an IPv6 host in brackets: ssh://[::1]:22)
+ *   exec:PREFIX                `/bin/sh -c 'PREFIX sh -c SCRIPT'`: the prefix
+ *                              takes `sh`, `-c` and the script as arguments
+ *                              and runs them there, as `docker exec -i box`,
+ *                              `chroot ROOT` or `nsenter -t PID -a` do
+ *
+ * The folder on the device is $MODELGATE_REMOTE_CACHE (or
+ * mg_target_opts.cache), else ~/.cache/modelgate-agent (over ssh relative
+ * to the login folder; for exec ${HOME:-/tmp}/.cache/modelgate-agent as the
+ * shell there sees it): agent builds in bin/<key>/, the agent's blob cache
+ * in blobs/. One command asks the device for its architecture and which
+ * agent builds it has, where key is the SHA-256 of the agent's and the
+ * engine library's digests. When the build is missing, two more commands
+ * copy the agent and the library (on their standard input, with cat) into
+ * <key>.part/ and move it into place (checking sizes), so later runs copy
+ * nothing. Then `<key>/modelgate-agent` is started the same way, told
+ * where the library next to it is (MODELGATE_ORT_LIB, unless the device's
+ * environment sets it). The device needs a POSIX sh, uname, ls, cat,
+ * mkdir, chmod, wc, rm and mv.
+ *
+ * ssh runs with BatchMode=yes (never a password prompt) plus
+ * $MODELGATE_SSH_OPTS (or mg_target_opts.ssh_opts), split on blanks; the
+ * user's ~/.ssh/config, keys and agent apply as usual. An exec prefix gets
+ * this process's environment, with MODELGATE_ORT_LIB emptied (a library
+ * path of this machine means nothing there; the prefix may set its own). */
+#include "runners/transport.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define SSH_DIR ".cache/modelgate-agent"
+#define EXEC_DIR "\"${HOME:-/tmp}\"/.cache/modelgate-agent"
+#define MAX_ARGS 64
+
+/* A way to run a shell script on the device. */
+typedef struct channel {
+	char name[1100];    /* the target, for messages: "ssh://pi@board", "exec:..." */
+	const char *prefix; /* exec: the command prefix; NULL over ssh */
+	char *argv[MAX_ARGS];
+	size_t n, base; /* ssh: base is the count of arguments before the script */
+	char *opts;     /* ssh: the split copy of the options */
+	char *line;     /* exec: the host shell line of the last command */
+	char port[16];
+	char host[512];
+} channel;
+
+static int ssh_init(channel *c, const char *dest, const mg_target_opts *o, mg_error *err)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->name, sizeof(c->name), "ssh://%.1000s", dest);
+	const char *opts = o->ssh_opts ? o->ssh_opts : getenv("MODELGATE_SSH_OPTS");
+	c->opts = strdup(opts ? opts : "");
+	if (!c->opts)
+		return mg_error_set(err, MG_ENOMEM, "out of memory");
+	c->argv[c->n++] = "ssh";
+	c->argv[c->n++] = "-T";
+	c->argv[c->n++] = "-o";
+	c->argv[c->n++] = "BatchMode=yes";
+	for (char *save = NULL, *w = strtok_r(c->opts, " \t", &save); w;
+	     w = strtok_r(NULL, " \t", &save)) {
+		if (c->n + 6 >= MAX_ARGS)
+			return mg_error_set(err, MG_EINVAL, "too many ssh options");
+		c->argv[c->n++] = w;
+	}
+	/* [user@]host[:port], with an IPv6 address in brackets: [user@][::1]:22 */
+	char *host = c->host;
+	snprintf(c->host, sizeof(c->host), "%s", dest);
+	char *at = strchr(host, '@');
+	char *h = at ? at + 1 : host;
+	const char *port = NULL;
+	char *close = *h == '[' ? strchr(h, ']') : NULL, *colon = strrchr(h, ':');
+	if (*h == '[' ? !close || (close[1] && close[1] != ':') : colon && strchr(h, ':') != colon)
+		return mg_error_set(err, MG_EINVAL, "target 'ssh://%s': an IPv6 address goes in "
+				    "brackets, as in ssh://[::1]:22", dest);
+	if (close) {
+		port = close[1] ? close + 2 : NULL;
+		*close = '\0';
+		memmove(h, h + 1, strlen(h + 1) + 1); /* user@::1 is what ssh takes */
+	} else if (colon) {
+		*colon = '\0';
+		port = colon + 1;
+	}
+	if (port) {
+		if (!*port || strlen(port) > 5 || strspn(port, "0123456789") != strlen(port))
+			return mg_error_set(err, MG_EINVAL, "target 'ssh://%s': bad port", dest);
+		snprintf(c->port, sizeof(c->port), "%s", port);
+		c->argv[c->n++] = "-p";
+		c->argv[c->n++] = c->port;
+	}
+	if (!*h || host[0] == '-') /* (never an option to ssh) */
+		return mg_error_set(err, MG_EINVAL, "target 'ssh://%s': no host", dest);
+	c->argv[c->n++] = host;
+	c->base = c->n;
+	return 0;
+}
+
+static void exec_init(channel *c, const char *prefix)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->name, sizeof(c->name), "exec:%.1000s", prefix);
+	c->prefix = prefix;
+}
+
+/* The command line that runs script on the device, in c->argv. */
+static int channel_argv(channel *c, const char *script, mg_error *err)
+{
+	if (!c->prefix) {
+		c->argv[c->base] = (char *)script;
+		c->argv[c->base + 1] = NULL;
+		return 0;
+	}
+	char *q = mg_shell_quote(script, err);
+	mg_buf b = MG_BUF_INIT;
+	int rc = q ? mg_buf_printf(&b, err, "%s sh -c %s", c->prefix, q) : MG_ENOMEM;
+	free(q);
+	if (rc) {
+		mg_buf_free(&b);
+		return rc;
+	}
+	free(c->line);
+	c->line = mg_buf_detach(&b);
+	c->argv[0] = "/bin/sh";
+	c->argv[1] = "-c";
+	c->argv[2] = c->line;
+	c->argv[3] = NULL;
+	return 0;
+}
+
+/* Runs script on the device with stdin from in_fd (or nothing). */
+static int channel_run(channel *c, const char *script, int in_fd, mg_buf *out, int timeout_ms,
+		       mg_error *err)
+{
+	int status;
+	char line[512];
+	int rc = channel_argv(c, script, err);
+	if (!rc)
+		rc = mg_run_command(c->argv, NULL, 0, in_fd, out, timeout_ms, &status, line,
+				    sizeof(line), err);
+	if (!rc && status != 0) {
+		if (line[0])
+			rc = mg_error_set(err, MG_ENET, "target '%s': %s", c->name, line);
+		else if (!c->prefix)
+			rc = mg_error_set(err, MG_ENET, "target '%s': ssh failed", c->name);
+		else if (status > 0)
+			rc = mg_error_set(err, MG_ENET, "target '%s': the command exited with status %d",
+					  c->name, status);
+		else
+			rc = mg_error_set(err, MG_ENET, "target '%s': the command was killed", c->name);
+	} else if (rc == MG_ENET && c->prefix) { /* the one MG_ENET of mg_run_command */
+		rc = mg_error_set(err, MG_ENET, "target '%s': no answer within %d s", c->name,
+				  timeout_ms / 1000);
+	} else if (rc && err) {
+		char why[sizeof(err->msg)];
+		snprintf(why, sizeof(why), "%s", err->msg);
+		rc = mg_error_set(err, rc == MG_ENOMEM ? rc : MG_ENET, "target '%s': %s", c->name, why);
+	}
+	return rc;
+}
+
+/* The cache key of an agent build: sha256 of "<agent digest> <lib digest>". */
+static int build_key(const char *agent, const char *lib, char key[MG_DIGEST_SIZE],
+		     uint64_t sizes[2], mg_error *err)
+{
+	const char *files[2] = {agent, lib};
+	char digests[2][MG_DIGEST_SIZE], both[2 * MG_DIGEST_SIZE + 2];
+	for (int i = 0; i < 2; i++) {
+		int fd = open(files[i], O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return mg_error_sys(err, MG_EIO, errno, "cannot read '%s'", files[i]);
+		int rc = mg_copy_hash(fd, files[i], -1, NULL, digests[i], &sizes[i], err);
+		close(fd);
+		if (rc)
+			return rc;
+	}
+	snprintf(both, sizeof(both), "%s %s", digests[0], digests[1]);
+	mg_digest_bytes(both, strlen(both), key);
+	return 0;
+}
+
+static int upload(channel *c, const char *dir, const char *agent, const char *lib,
+		  const uint64_t sizes[2], int timeout_ms, mg_error *err)
+{
+	const char *files[2] = {agent, lib};
+	char remote[8192];
+	int rc = 0;
+	for (int i = 0; !rc && i < 2; i++) {
+		if (i == 0)
+			snprintf(remote, sizeof(remote),
+				 "rm -rf %s.part && mkdir -p %s.part && cat > %s.part/modelgate-agent && "
+				 "chmod 755 %s.part/modelgate-agent",
+				 dir, dir, dir, dir);
+		else
+			snprintf(remote, sizeof(remote),
+				 "cat > %s.part/libonnxruntime.so.1 && "
+				 "test \"$(wc -c < %s.part/modelgate-agent)\" -eq %llu && "
+				 "test \"$(wc -c < %s.part/libonnxruntime.so.1)\" -eq %llu && "
+				 "rm -rf %s && mv %s.part %s",
+				 dir, dir, (unsigned long long)sizes[0], dir,
+				 (unsigned long long)sizes[1], dir, dir, dir);
+		int fd = open(files[i], O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return mg_error_sys(err, MG_EIO, errno, "cannot read '%s'", files[i]);
+		rc = channel_run(c, remote, fd, NULL, timeout_ms, err);
+		close(fd);
+	}
+	return rc;
+}
+
+/* Copies the agent for the device's architecture there unless it has it,
+ * and starts it. base is the cache folder as a shell word. */
+static int start_agent(mg_transport *tp, channel *c, const char *base, const mg_target_opts *o,
+		       int timeout_ms, mg_error *err)
+{
+	mg_buf out = MG_BUF_INIT, cmd = MG_BUF_INIT;
+	char *agent = NULL, *lib = NULL, *qmax = NULL;
+	char probe[1200];
+	int rc = 0;
+	snprintf(probe, sizeof(probe), "uname -m; ls %.1000s/bin 2>/dev/null; true", base);
+	if ((rc = channel_run(c, probe, -1, &out, timeout_ms, err)))
+		goto done;
+	char arch[64] = "";
+	sscanf(mg_buf_cstr(&out), "%63s", arch);
+	if ((rc = mg_locate_agent(arch, o, &agent, &lib, err)))
+		goto done;
+	char key[MG_DIGEST_SIZE], dir[1200];
+	uint64_t sizes[2];
+	if ((rc = build_key(agent, lib, key, sizes, err)))
+		goto done;
+	snprintf(dir, sizeof(dir), "%.1000s/bin/%.64s", base, mg_digest_hex(key));
+	if (!strstr(mg_buf_cstr(&out), mg_digest_hex(key))) {
+		if ((rc = upload(c, dir, agent, lib, sizes, timeout_ms, err)))
+			goto done;
+		tp->bytes_uploaded = sizes[0] + sizes[1];
+	}
+	/* the cache's size limit, when set here, holds on the device too */
+	const char *max = getenv("MODELGATE_AGENT_CACHE_MAX");
+	if (max && *max && !(qmax = mg_shell_quote(max, err))) {
+		rc = MG_ENOMEM;
+		goto done;
+	}
+	/* the library by name, not only next to the agent: without /proc
+	 * (chroot ROOT alone) the agent cannot tell where it is */
+	if ((rc = mg_buf_printf(&cmd, err,
+				"[ -n \"$MODELGATE_ORT_LIB\" ] || MODELGATE_ORT_LIB=%s/libonnxruntime.so.1; "
+				"export MODELGATE_ORT_LIB; MODELGATE_AGENT_CACHE=%s %s%s exec "
+				"%s/modelgate-agent",
+				dir, base, qmax ? "MODELGATE_AGENT_CACHE_MAX=" : "", qmax ? qmax : "",
+				dir)) ||
+	    (rc = channel_argv(c, cmd.data, err)))
+		goto done;
+	char *set[] = {"MODELGATE_ORT_LIB=", NULL};
+	rc = mg_transport_spawn(tp, c->argv, c->prefix ? set : NULL, err);
+done:
+	mg_buf_free(&out);
+	mg_buf_free(&cmd);
+	free(agent);
+	free(lib);
+	free(qmax);
+	return rc;
+}
+
+/* The cache folder as a shell word: the one asked for, else def. */
+static char *cache_word(const mg_target_opts *o, const char *def, mg_error *err)
+{
+	const char *base = o->cache ? o->cache : getenv("MODELGATE_REMOTE_CACHE");
+	if (base && *base)
+		return mg_shell_quote(base, err);
+	return mg_strdup(def, err);
+}
+
+int mg_transport_ssh(mg_transport *tp, const char *dest, const mg_target_opts *o, int timeout_ms,
+		     mg_error *err)
+{
+	channel c;
+	char *base = NULL, *qdef = NULL;
+	int rc = ssh_init(&c, dest, o, err);
+	if (!rc && (!(qdef = mg_shell_quote(SSH_DIR, err)) || !(base = cache_word(o, qdef, err))))
+		rc = MG_ENOMEM;
+	if (!rc)
+		rc = start_agent(tp, &c, base, o, timeout_ms, err);
+	free(base);
+	free(qdef);
+	free(c.opts);
+	return rc;
+}
+
+int mg_transport_exec(mg_transport *tp, const char *prefix, const mg_target_opts *o,
+		      int timeout_ms, mg_error *err)
+{
+	channel c;
+	exec_init(&c, prefix);
+	char *base = cache_word(o, EXEC_DIR, err);
+	int rc = base ? start_agent(tp, &c, base, o, timeout_ms, err) : MG_ENOMEM;
+	free(base);
+	free(c.line);
+	return rc;
+}

@@ -1,0 +1,96 @@
+# exec: targets whose prefix enters another root: a bare Debian 12 laid by
+# mk/root.sh, entered through mk/chroot.sh (private mount and pid
+# namespaces, an empty environment) and through plain `chroot ROOT` (no
+# /proc, this process's environment). Nothing of this machine is in the root
+# but what the exec transport copies there: the agent and its ONNX Runtime
+# once into ~/.cache/modelgate-agent/bin/<key>/ (or $MODELGATE_REMOTE_CACHE),
+# the model into blobs/. The outputs are the local target's, bit for bit,
+# and the digits gate gives the same figures. Needs root (skipped otherwise,
+# saying so) and mmdebstrap.
+. "$(dirname "$0")/lib.sh"
+
+if [ "$(id -u)" != 0 ]; then
+	echo "  skipped: not root (a root is laid with mmdebstrap and entered with chroot)"
+	finish
+fi
+command -v mmdebstrap >/dev/null || fail "mmdebstrap is not installed (Debian package mmdebstrap; make deps-test)"
+
+export MODELGATE_AGENT_CACHE=$TEST_TMP/agent-cache
+unset MODELGATE_REMOTE_CACHE
+ROOT=$TEST_TMP/root
+"$MG_SRCDIR/mk/root.sh" "$ROOT" >"$TEST_TMP/root.log" 2>&1 || fail "mk/root.sh failed: $(tail -3 "$TEST_TMP/root.log")"
+ENTER="exec:$MG_SRCDIR/mk/chroot.sh $ROOT"
+DS=$EXAMPLES/dataset
+FAST="--iterations 5 --warmup 1 --min-time 0"
+CACHE=$ROOT/root/.cache/modelgate-agent
+ORT=$(dirname "$MODELGATE")/libonnxruntime.so.1
+[ -f "$ORT" ] || ORT=$MG_SRCDIR/.deps/ort/lib/x64/libonnxruntime.so.1
+SIZES=$(($(stat -c %s "$(dirname "$MODELGATE")/modelgate-agent") + $(stat -c %s "$ORT")))
+
+t_first_run_copies_agent_and_library_into_the_root() {
+	[ ! -e "$ROOT$(dirname "$MODELGATE")" ] || fail "the build folder is in the root"
+	expect_exit 0 mg run "$EXAMPLES/model.onnx" --target "$ENTER" --inputs "$DS" --expect "$DS" \
+		--outputs out-root $FAST --json
+	json_ok "j['target']['kind'] == 'exec' and j['target']['arch'] == 'x86_64'"
+	json_ok "j['target']['bytes_uploaded'] == $SIZES and not j['target']['emulated']"
+	json_ok "j['model']['bytes_sent'] == 10340 and j['expect']['ok']"
+	local bin
+	bin=$(echo "$CACHE"/bin/*)
+	[ -x "$bin/modelgate-agent" ] || fail "no agent under $CACHE/bin"
+	expect_same_file "$ORT" "$bin/libonnxruntime.so.1"
+	expect_file "$CACHE/blobs/$(sha256_of "$EXAMPLES/model.onnx")"
+	# the same outputs as on this machine
+	expect_exit 0 mg run "$EXAMPLES/model.onnx" --inputs "$DS" --outputs out-local $FAST
+	expect_same_file out-local/output_0.pb out-root/output_0.pb
+}
+
+t_second_run_copies_nothing() {
+	expect_exit 0 mg run "$EXAMPLES/model.onnx" --target "$ENTER" --inputs "$DS" --expect "$DS" $FAST --json
+	json_ok "j['target']['bytes_uploaded'] == 0"
+	json_ok "j['model']['bytes_sent'] == 0 and j['model']['cached'] and j['expect']['ok']"
+}
+
+# plain chroot: no /proc in the root, and this environment goes in, with a
+# library path that exists only here (the agent there is told its own)
+t_plain_chroot_with_this_environment() {
+	mkdir -p "$TEST_TMP/here-only"
+	cp "$ORT" "$TEST_TMP/here-only/libonnxruntime.so.1"
+	MODELGATE_ORT_LIB=$TEST_TMP/here-only/libonnxruntime.so.1 expect_exit 0 mg run "$EXAMPLES/model.onnx" \
+		--target "exec:chroot $ROOT" --inputs "$DS" --expect "$DS" $FAST --json
+	json_ok "j['target']['bytes_uploaded'] == 0 and j['expect']['ok']"
+	[ ! -e "$ROOT$TEST_TMP/here-only" ] || fail "the library path exists in the root"
+}
+
+t_remote_cache_moves_the_folder() {
+	MODELGATE_REMOTE_CACHE=/var/cache/mg-exec expect_exit 0 mg run "$EXAMPLES/model_v2.onnx" \
+		--target "$ENTER" $FAST --json
+	json_ok "j['target']['bytes_uploaded'] == $SIZES"
+	[ -x "$(echo "$ROOT"/var/cache/mg-exec/bin/*/modelgate-agent)" ] || fail "no agent under /var/cache/mg-exec/bin"
+	expect_file "$ROOT/var/cache/mg-exec/blobs/$(sha256_of "$EXAMPLES/model_v2.onnx")"
+}
+
+t_gate_in_the_root_matches_local() {
+	cp -r "$EXAMPLES" digits
+	local g="--only accuracy --only fidelity --only memory"
+	(cd digits && expect_exit 0 mg gate $g --target "host=$ENTER" --report root.json)
+	(cd digits && expect_exit 0 mg gate $g --report local.json)
+	"$PY" - digits/root.json digits/local.json <<'PY' || fail "the gate's figures differ"
+import json, sys
+root, local = (json.load(open(p)) for p in sys.argv[1:])
+def figures(r, name):
+    g = next(g for g in r["gates"] if g["name"] == name)
+    assert g["status"] == "pass", g
+    return g.get("value"), g.get("figures")
+for name in ("accuracy", "fidelity"):
+    assert figures(root, name) == figures(local, name), name
+spec = [t["spec"] for t in root["targets"]]
+assert any(s.startswith("exec:") for s in spec), spec
+PY
+}
+
+check first_run_copies_agent_and_library_into_the_root t_first_run_copies_agent_and_library_into_the_root
+check second_run_copies_nothing t_second_run_copies_nothing
+check plain_chroot_with_this_environment t_plain_chroot_with_this_environment
+check remote_cache_moves_the_folder t_remote_cache_moves_the_folder
+check gate_in_the_root_matches_local t_gate_in_the_root_matches_local
+finish
