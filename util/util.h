@@ -30,7 +30,7 @@ enum {
 	MG_ENET = -8,      /* a registry or target could not be reached */
 };
 
-/* Exit codes of every command (DESIGN.md). */
+/* Exit codes of every command (docs/DESIGN.md). */
 enum {
 	MG_EXIT_OK = 0,
 	MG_EXIT_GATE = 1,
