@@ -5,15 +5,11 @@
 # but what the exec transport copies there: the agent and its ONNX Runtime
 # once into ~/.cache/modelgate-agent/bin/<key>/ (or $MODELGATE_REMOTE_CACHE),
 # the model into blobs/. The outputs are the local target's, bit for bit,
-# and the digits gate gives the same figures. Needs root (skipped otherwise,
-# saying so) and mmdebstrap.
+# and the digits gate gives the same figures. Needs root and mmdebstrap.
 . "$(dirname "$0")/lib.sh"
 
-if [ "$(id -u)" != 0 ]; then
-	echo "  skipped: not root (a root is laid with mmdebstrap and entered with chroot)"
-	finish
-fi
-command -v mmdebstrap >/dev/null || fail "mmdebstrap is not installed (Debian package mmdebstrap; make deps-test)"
+[ "$(id -u)" = 0 ] || fail "laying a Debian root (mk/root.sh) and entering it with chroot needs root"
+need mmdebstrap mmdebstrap
 
 export MODELGATE_AGENT_CACHE=$TEST_TMP/agent-cache
 unset MODELGATE_REMOTE_CACHE
