@@ -65,18 +65,72 @@ int mg_tag_valid(const char *s)
 	return 1;
 }
 
-static int host_valid(const char *s, size_t n)
+static int is_alnum(char c)
 {
-	if (n == 0 || n > 255)
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+/* A host name: labels of letters, digits and inner '-', 1 to 63 long,
+ * joined by single dots (an IPv4 address is one too). */
+static int name_valid(const char *s, size_t n)
+{
+	if (n == 0 || n > 253)
 		return 0;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      (c >= '0' && c <= '9') || c == '.' || c == '-' || c == ':' ||
-		      c == '[' || c == ']'))
+	for (size_t i = 0; i < n;) {
+		size_t len = 0;
+		while (i + len < n && s[i + len] != '.')
+			len++;
+		if (len == 0 || len > 63 || !is_alnum(s[i]) || !is_alnum(s[i + len - 1]))
+			return 0;
+		for (size_t k = 0; k < len; k++)
+			if (!is_alnum(s[i + k]) && s[i + k] != '-')
+				return 0;
+		i += len;
+		if (i < n && ++i == n) /* a trailing dot */
 			return 0;
 	}
 	return 1;
+}
+
+/* host[:port]: a host name, or an IPv6 address in brackets; a port of 1
+ * to 65535. Nothing else ("..", ".", "-x", "a:b:c") is a registry. */
+static int host_valid(const char *s, size_t n)
+{
+	size_t hn = n;
+	const char *colon = NULL;
+	if (n && s[0] == '[') {
+		const char *close = memchr(s, ']', n);
+		char addr[64];
+		struct in6_addr a6;
+		size_t an = close ? (size_t)(close - s) - 1 : 0;
+		if (!close || an == 0 || an >= sizeof(addr))
+			return 0;
+		memcpy(addr, s + 1, an);
+		addr[an] = '\0';
+		if (inet_pton(AF_INET6, addr, &a6) != 1)
+			return 0;
+		hn = (size_t)(close - s) + 1;
+		if (hn < n && s[hn] != ':')
+			return 0;
+		colon = hn < n ? s + hn : NULL;
+	} else {
+		colon = memchr(s, ':', n);
+		hn = colon ? (size_t)(colon - s) : n;
+		if (!name_valid(s, hn))
+			return 0;
+	}
+	if (!colon)
+		return 1;
+	size_t pn = n - hn - 1;
+	unsigned long port = 0;
+	if (pn == 0 || pn > 5)
+		return 0;
+	for (size_t i = 0; i < pn; i++) {
+		if (colon[1 + i] < '0' || colon[1 + i] > '9')
+			return 0;
+		port = port * 10 + (unsigned long)(colon[1 + i] - '0');
+	}
+	return port >= 1 && port <= 65535;
 }
 
 void mg_ref_free(mg_ref *ref)
@@ -122,7 +176,9 @@ int mg_ref_parse(mg_ref **out, const char *s, mg_error *err)
 		if (memchr(name, '.', hn) || memchr(name, ':', hn) ||
 		    (hn == 9 && !memcmp(name, "localhost", 9))) {
 			if (!host_valid(name, hn)) {
-				mg_error_set(err, MG_EINVAL, "invalid reference '%s': bad registry host", s);
+				mg_error_set(err, MG_EINVAL, "invalid reference '%s': '%.*s' is not a registry "
+					     "host (HOST[:PORT], a host name or [IPv6] with a port of 1 to 65535)",
+					     s, (int)hn, name);
 				goto done;
 			}
 			if (!(ref->registry = strndup(name, hn)))

@@ -1,5 +1,6 @@
 # Bad input: each is refused with exit 2, one error line on stderr that names
-# the input, and a store that is exactly as it was.
+# the input, and a store that is exactly as it was. A reference whose first
+# component is not a host ("..", ".") is invalid, not a registry to look up.
 . "$(dirname "$0")/lib.sh"
 
 fixtures
@@ -20,7 +21,9 @@ refused() {
 t_invalid_references() {
 	local r
 	for r in 'UPPER:tag' 'a:b:c' 'repo@sha256:short' 'repo:' 'repo@sha256:ABCDEF0000000000000000000000000000000000000000000000000000000000' \
-		'repo:-tag' 'repo:.tag' 'rep o:v1' 'repo//x:v1' 'repo/:v1'; do
+		'repo:-tag' 'repo:.tag' 'rep o:v1' 'repo//x:v1' 'repo/:v1' \
+		'../x:v1' './x:v1' '../../x' 'a..b/x:v1' 'r-.io/x:v1' 'localhost:0/x' '[::1/x' \
+		'localhost:5000:1/x'; do
 		refused 2 "'$r'" mg push "$r" "$FX/model.onnx"
 		refused 2 "'$r'" mg pull "$r" -o out
 		expect_no_file out

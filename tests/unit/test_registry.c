@@ -131,6 +131,33 @@ static void test_ref_rejects_bad_input(void **state)
 	parse_bad("a:b:c", NULL);
 }
 
+/* The first component is a registry host when it has '.' or ':' or is
+ * "localhost"; then it must be a host name or address, with an optional
+ * port: "../x" is no host to look up, but an invalid reference. */
+static void test_ref_registry_host_must_be_a_host(void **state)
+{
+	(void)state;
+	static const char *const good[] = {
+		"localhost:5000/a", "ghcr.io/a", "Registry.Example.COM/a", "a-b.c-d.io:443/a",
+		"127.0.0.1:5000/a", "[::1]:5000/a", "[::1]/a", "[2001:db8::7]:5000/a",
+		"xn--bcher-kva.example/a", "1.2.3.4/a", "r.example:65535/a",
+	};
+	static const char *const bad[] = {
+		"../x:v1", "./x:v1", "../../x", ".../x", "./x", "a../x", "..a/x", "a..b/x", ".a/x", "a./x",
+		"-a.io/x", "a-.io/x", "a.-b.io/x", ":5000/x", "localhost:/x", "localhost:5000:1/x",
+		"localhost:abc/x", "localhost:123456/x", "localhost:0/x", "localhost:65536/x",
+		"[::1/x", "[]:5000/x", "[::g]/x", "[::1]5000/x", "::1/x", "a.io:5000]/x", "[1.2.3.4]/x",
+	};
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		mg_ref *r = parse_ok(good[i]);
+		if (strncmp(good[i], r->registry, strlen(r->registry)) || strcmp(r->repo, "a"))
+			fail_msg("'%s' parsed as host '%s', repository '%s'", good[i], r->registry, r->repo);
+		mg_ref_free(r);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		parse_bad(bad[i], "registry host");
+}
+
 static void test_tag_validity(void **state)
 {
 	(void)state;
@@ -233,6 +260,7 @@ int main(void)
 		cmocka_unit_test(test_ref_registry_hosts),
 		cmocka_unit_test(test_loopback_registries_are_named_by_address_or_localhost),
 		cmocka_unit_test(test_ref_rejects_bad_input),
+		cmocka_unit_test(test_ref_registry_host_must_be_a_host),
 		cmocka_unit_test(test_tag_validity),
 		cmocka_unit_test(test_kv_replaces_existing_keys),
 		cmocka_unit_test(test_manifest_round_trips_canonically),
