@@ -1,9 +1,9 @@
 #!/bin/sh
 # Runs a command inside a root laid by mk/root.sh, as a fresh machine would:
 # chroot within a private mount and pid namespace, the root bind-mounted
-# onto itself first (so that `unshare -m` inside it works, as the qemu
-# target needs), then /proc, /sys, /dev and a tmpfs /tmp. The mounts go
-# with the namespace when the command ends.
+# onto itself first (a chroot that is not a mount point refuses `unshare
+# -m` inside it, as a user's tools may need), then /proc, /sys, /dev and a
+# tmpfs /tmp. The mounts go with the namespace when the command ends.
 #
 #   mk/chroot.sh ROOT COMMAND [ARG...]
 set -eu
