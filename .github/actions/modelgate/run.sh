@@ -201,6 +201,19 @@ run_gate() {
 	return $rc
 }
 
+run_push() {
+	local reports=$1
+	[ -n "${MG_INPUT_REF:-}" ] || error 2 "the push command needs the ref input (HOST/REPO:TAG)"
+	[ -n "${MG_INPUT_MODEL:-}" ] || error 2 "the push command needs the model input (the file to push)"
+	local -a a=(push "$MG_INPUT_REF" "$MG_INPUT_MODEL")
+	# shellcheck disable=SC2206
+	a+=(${MG_INPUT_ARGS:-})
+	local rc=0
+	"$MG" "${a[@]}" | tee "$reports/push.out" || rc=$?
+	out digest "$(grep -o 'sha256:[0-9a-f]\{64\}' "$reports/push.out" | tail -n 1)"
+	return $rc
+}
+
 run_package() {
 	local reports=$1 report=$2
 	local -a a=(package "${MG_INPUT_REF:?the package command needs the ref input}"
@@ -241,11 +254,12 @@ run() {
 	TMP_OUT=$(mktemp)
 	trap 'rm -f "$TMP_OUT"' EXIT
 	case $cmd in
+	push) run_push "$reports" || rc=$? ;;
 	gate) run_gate "$reports" "$TMP_OUT" || rc=$? ;;
 	package) run_package "$reports" "$report" || rc=$? ;;
 	deploy) run_deploy "$reports" "$report" || rc=$? ;;
 	*)
-		echo "::error title=modelgate::unknown command '$cmd' (gate, package or deploy)"
+		echo "::error title=modelgate::unknown command '$cmd' (push, gate, package or deploy)"
 		exit 2
 		;;
 	esac
