@@ -38,7 +38,7 @@ Instead of GitHub:
 The step's own stdout and stderr pass through; a "##[step] JOB: NAME" line
 comes before each step and a "##[job] JOB: RESULT" line after each job.
 --result FILE gets every job's result, outputs and steps (id, name,
-outcome, outputs) as JSON. Exit 0 when every job succeeded, 1 when one
+outcome, outputs, seconds) as JSON. Exit 0 when every job succeeded, 1 when one
 failed, 2 on bad usage or something unsupported.
 """
 import argparse
@@ -50,6 +50,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 import yaml
 
@@ -399,6 +400,7 @@ class Job:
                 step_env[k] = substitute(v, ctx)
             ctx["env"] = self.env_ctx(step_env)
             print("##[step] %s: %s" % (self.label, name), flush=True)
+            start = time.monotonic()
             if "run" in step:
                 ok, outputs = self.run_shell(step, ctx, step_env, action_path)
             elif "uses" in step:
@@ -413,7 +415,7 @@ class Job:
                 conclusion = "success"
             if conclusion == "failure":
                 self.status = "failure"
-            rec.update(outcome=outcome, outputs=outputs)
+            rec.update(outcome=outcome, outputs=outputs, seconds=round(time.monotonic() - start, 3))
             ctx["steps"][sid] = {"outputs": outputs, "outcome": outcome, "conclusion": conclusion}
             records.append(rec)
         return records
