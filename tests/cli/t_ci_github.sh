@@ -58,6 +58,10 @@ install_uses_the_given_binary() {
 	grep -qx "$(dirname "$MODELGATE")" "$D/path" || fail "GITHUB_PATH: $(cat "$D/path")"
 	MG_INPUT_MODELGATE=/nonexistent/modelgate expect_exit 2 "$ACTION/run.sh" install
 	expect_stdout_contains "::error title=modelgate::'/nonexistent/modelgate' is not an executable file"
+	# a name is looked up on PATH
+	gh_env install-name
+	PATH=$(dirname "$MODELGATE"):$PATH MG_INPUT_MODELGATE=modelgate expect_exit 0 "$ACTION/run.sh" install
+	grep -qx "MODELGATE_BIN=$MODELGATE" "$D/env" || fail "GITHUB_ENV: $(cat "$D/env")"
 }
 
 gate_passes_with_outputs_summary_and_reports() {
@@ -109,6 +113,19 @@ bad_input_is_exit_2_with_an_error_annotation() {
 	[ "$(output status)" = error ] || fail "status=$(output status)"
 	MODELGATE_BIN=$MODELGATE MG_INPUT_COMMAND=launch expect_exit 2 "$ACTION/run.sh" run
 	expect_stdout_contains "unknown command 'launch'"
+	MODELGATE_BIN=$MODELGATE MG_INPUT_COMMAND=push MG_INPUT_MODEL=model_int8.onnx expect_exit 2 "$ACTION/run.sh" run
+	expect_stdout_contains "::error title=modelgate::the push command needs the ref input (HOST/REPO:TAG)"
+}
+
+push_reports_the_digest() {
+	gh_env push
+	cd "$TEST_TMP/project"
+	MODELGATE_BIN=$MODELGATE MG_INPUT_COMMAND=push MG_INPUT_MODEL=model_int8.onnx MG_INPUT_REF=digits:ci \
+		MG_INPUT_REPORT_DIR=$GH/push/r expect_exit 0 "$ACTION/run.sh" run
+	must mg inspect --json digits:ci
+	[ "$(output digest)" = "$(json_get 'j["digest"]')" ] || fail "digest=$(output digest), pushed $(cat "$OUT")"
+	[ "$(output passed)" = true ] && [ "$(output exit-code)" = 0 ] || fail "passed=$(output passed)"
+	grep -q '### modelgate push: done' "$D/summary" || fail "summary: $(cat "$D/summary")"
 }
 
 check every_file_validates every_file_validates
@@ -118,4 +135,5 @@ check install_uses_the_given_binary install_uses_the_given_binary
 check gate_passes_with_outputs_summary_and_reports gate_passes_with_outputs_summary_and_reports
 check gate_fails_with_annotations gate_fails_with_annotations
 check bad_input_is_exit_2_with_an_error_annotation bad_input_is_exit_2_with_an_error_annotation
+check push_reports_the_digest push_reports_the_digest
 finish
