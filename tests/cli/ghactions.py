@@ -668,9 +668,10 @@ def expand_matrix(m, keep):
     legs = [dict(zip(keys, vals)) for vals in itertools.product(*(m[k] for k in keys))] if keys else []
     for ex in m.get("exclude") or []:
         legs = [l for l in legs if not all(l.get(k) == v for k, v in ex.items())]
+    base = list(legs)  # an include extends the combinations it matches, else is one more
     for inc in m.get("include") or []:
         hit = False
-        for l in legs:
+        for l in base:
             if all(l.get(k) == v for k, v in inc.items() if k in keys):
                 l.update({k: v for k, v in inc.items() if k not in keys})
                 hit = True
