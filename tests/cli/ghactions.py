@@ -330,18 +330,17 @@ class Job:
     """What the steps of one job share: the env and PATH additions carried
     from step to step, and whether a step has failed."""
 
-    def __init__(self, runner, job_id, label, workspace, temp, wf_env, job_env, defaults, ctx):
+    def __init__(self, runner, job_id, workspace, temp, defaults):
         self.runner = runner
         self.id = job_id
-        self.label = label
+        self.label = job_id
         self.workspace = workspace
         self.temp = temp
-        self.static_env = dict(wf_env)
-        self.static_env.update(job_env)
-        self.file_env = {}
-        self.path_adds = []
+        self.static_env = {}  # the workflow's and the job's env
+        self.file_env = {}  # what steps wrote to GITHUB_ENV
+        self.path_adds = []  # what steps wrote to GITHUB_PATH, in order
         self.defaults = defaults
-        self.ctx = ctx
+        self.ctx = None
         self.status = "success"
         self.summary = []
         self.nstep = 0
@@ -589,7 +588,8 @@ class Runner:
         os.makedirs(temp)
         defaults = dict(((wf.get("defaults") or {}).get("run") or {}))
         defaults.update(((jdef.get("defaults") or {}).get("run") or {}))
-        job = Job(self, job_id, label, ws, temp, {}, {}, defaults, None)
+        job = Job(self, job_id, ws, temp, defaults)
+        job.label = label
         ctx = self.contexts(job, matrix, needs)
         ctx["github"]["workflow"] = to_str(wf.get("name", ""))
         job.ctx = ctx
