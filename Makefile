@@ -86,13 +86,13 @@ $(BUILD)/agent/%.o: %.c
 
 $(AGENT): $(AGENT_OBJ)
 	@echo "  LINK    $@"
-	@$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(AGENT_OBJ) -ldl
+	@$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(AGENT_OBJ) -ldl -pthread
 
 # The aarch64 agent: never sanitized (it runs under qemu or on a device).
 $(AGENT_A64): $(AGENT_SRC) $(wildcard runners/agent/*.h runners/*.h util/util.h)
 	@mkdir -p $(@D)
 	@echo "  CC      $@ (aarch64)"
-	@$(CC_A64) $(filter-out -MMD -MP,$(AGENT_CFLAGS)) -O2 -g -o $@ $(AGENT_SRC) -ldl
+	@$(CC_A64) $(filter-out -MMD -MP,$(AGENT_CFLAGS)) -O2 -g -o $@ $(AGENT_SRC) -ldl -pthread
 
 $(CPUINFO_A64): runners/agent/cpuinfo_preload.c
 	@mkdir -p $(@D)

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -74,6 +75,7 @@ static int spawn(pid_t *pid, char *const argv[], char *const set[], int in_fd, i
 	char **env = make_env(set);
 	if (!env)
 		return mg_error_set(err, MG_ENOMEM, "out of memory");
+	pid_t parent = getpid();
 	*pid = fork();
 	if (*pid < 0) {
 		free(env);
@@ -81,6 +83,10 @@ static int spawn(pid_t *pid, char *const argv[], char *const set[], int in_fd, i
 	}
 	if (*pid == 0) {
 		setpgid(0, 0);
+		/* a modelgate that dies (SIGTERM of a cancelled job, SIGKILL)
+		 * takes what it started with it */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != parent)
+			_exit(127);
 		signal(SIGPIPE, SIG_DFL);
 		if ((in_fd >= 0 ? dup2(in_fd, 0) : 0) < 0 || dup2(out_fd, 1) < 0 || dup2(errfd, 2) < 0)
 			_exit(127);

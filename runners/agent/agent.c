@@ -22,6 +22,8 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <math.h>
+#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -557,6 +559,25 @@ done:
 	return status;
 }
 
+/* The agent does not outlive its host. A host that dies (killed, or its
+ * job cancelled) closes its end of the agent's input; serve() sees that at
+ * its next read, but a long measurement or inference would go on for
+ * minutes first. This thread waits for the hang-up and, unless the agent
+ * has ended by itself within a grace period (time for serve() to clean up
+ * after a normal end), ends the process. Works alike for a socket (local,
+ * qemu, exec) and an ssh session's pipe. */
+static void *watch_host(void *unused)
+{
+	(void)unused;
+	/* only a hang-up or an error wakes this poll, never data to read */
+	struct pollfd p = {.fd = 0, .events = POLLRDHUP};
+	while (poll(&p, 1, -1) < 0 && errno == EINTR)
+		;
+	sleep(2);
+	_exit(3);
+	return NULL;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1) {
@@ -570,6 +591,13 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	pthread_t watcher;
+	pthread_attr_t attr;
+	if (pthread_attr_init(&attr) || pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED) ||
+	    pthread_create(&watcher, &attr, watch_host, NULL)) {
+		fprintf(stderr, "modelgate-agent: cannot start the host watcher thread\n");
+		return 3;
+	}
 	static agent a;
 	a.in = 0;
 	a.out = fcntl(1, F_DUPFD_CLOEXEC, 3);

@@ -72,6 +72,32 @@ need_py() {
 		fail "Python module '$1' is missing: install Debian's $2 (make deps-test installs it)"
 }
 
+# killed_run_leaves_no_agent PATTERN SIGNAL ARGS...: `modelgate ARGS` (a
+# run that would measure for a minute) gets SIGNAL once a process whose
+# command line matches PATTERN (its agent, or what carries it) runs, and
+# within 10 s no such process is left.
+killed_run_leaves_no_agent() {
+	local pattern=$1 sig=$2 pid i
+	shift 2
+	"$MODELGATE" "$@" >/dev/null 2>&1 &
+	pid=$!
+	for i in $(seq 300); do
+		pgrep -f "$pattern" >/dev/null && break
+		sleep 0.1
+	done
+	pgrep -f "$pattern" >/dev/null || { kill -KILL "$pid"; fail "no process matching '$pattern' started"; }
+	sleep 0.5
+	kill "-$sig" "$pid"
+	wait "$pid" 2>/dev/null
+	for i in $(seq 100); do
+		pgrep -f "$pattern" >/dev/null || return 0
+		sleep 0.1
+	done
+	pgrep -af "$pattern"
+	pkill -KILL -f "$pattern"
+	fail "still running 10 s after modelgate got SIG$sig"
+}
+
 finish() {
 	printf '%d check(s), %d failed\n' "$_checks" "$_failed_checks"
 	[ "$_failed_checks" -eq 0 ]

@@ -190,6 +190,16 @@ t_agent_cache_is_kept_within_its_limit() {
 	expect_error "MODELGATE_AGENT_CACHE_MAX='lots' is not a size"
 }
 
+# a cancelled job (SIGTERM, SIGINT, SIGHUP, SIGKILL of modelgate) leaves no
+# agent running, on the local target and through an exec: prefix
+t_killed_run_leaves_no_agent() {
+	local s
+	for s in TERM INT HUP KILL; do
+		killed_run_leaves_no_agent "$(dirname "$MODELGATE")/modelgate-agent" $s run "$EXAMPLES/model.onnx" --min-time 60 --iterations 100000000
+	done
+	killed_run_leaves_no_agent "$MODELGATE_REMOTE_CACHE/bin/" TERM run "$EXAMPLES/model.onnx" --min-time 60 --iterations 100000000 --target "exec:env"
+}
+
 check outputs_match_reference t_outputs_match_reference
 check json_has_every_field_and_raw_samples t_json_has_every_field
 check expect_mismatch_is_exit_1 t_mismatch_is_exit_1
@@ -204,4 +214,5 @@ check hung_agent_times_out t_hung_agent_times_out
 check missing_engine_is_exit_3 t_missing_engine_is_exit_3
 check qemu_without_qemu_is_exit_3 t_qemu_without_qemu_is_exit_3
 check agent_cache_is_kept_within_its_limit t_agent_cache_is_kept_within_its_limit
+check killed_run_leaves_no_agent t_killed_run_leaves_no_agent
 finish

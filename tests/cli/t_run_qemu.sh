@@ -184,6 +184,12 @@ t_unusable_library_is_named() {
 		"cpuinfo library '$BIN/aarch64/libmodelgate-cpuinfo.so' is missing (run 'make agents')"
 }
 
+# a cancelled job leaves no qemu (and so no emulated agent) running
+t_killed_run_leaves_no_agent() {
+	killed_run_leaves_no_agent "$(dirname "$MODELGATE")/aarch64/modelgate-agent" TERM \
+		run "$EXAMPLES/model.onnx" --target qemu-aarch64 --min-time 60 --iterations 100000000
+}
+
 check digits_runs_emulated_and_is_labelled t_digits_runs_emulated
 check conformance_sample_passes t_conformance_sample
 check library_answers_cpuinfo_with_an_aarch64_one t_library_answers_cpuinfo_with_an_aarch64_one
@@ -191,4 +197,5 @@ check library_passes_other_files_through t_library_passes_other_files_through
 check run_as_user_matches_local t_run_as_user_matches_local
 check gate_as_user_matches_local t_gate_as_user_matches_local
 check unusable_library_is_named_exit_3 t_unusable_library_is_named
+check killed_run_leaves_no_agent t_killed_run_leaves_no_agent
 finish

@@ -95,6 +95,13 @@ t_dropped_connection_is_exit_3() {
 	[ "$took" -lt 15 ] || fail "exit $took s after the connection dropped"
 }
 
+# a cancelled job leaves no agent running on the device: the ssh client
+# dies with modelgate, and the agent with its closed session
+t_killed_run_leaves_no_agent() {
+	killed_run_leaves_no_agent "$MODELGATE_REMOTE_CACHE/bin/" TERM \
+		run "$EXAMPLES/model.onnx" --target ssh://mgtest --min-time 60 --iterations 100000000
+}
+
 DIGEST_MODEL=sha256:$(sha256_of "$EXAMPLES/model.onnx")
 check first_run_copies_agent_and_model t_first_run_copies_agent_and_model
 check second_run_sends_no_model_bytes t_second_run_sends_nothing
@@ -103,4 +110,5 @@ check ipv6_host_in_brackets t_ipv6_host_in_brackets
 check cache_limit_holds_on_the_device t_cache_limit_holds_on_the_device
 check unreachable_host_is_exit_3 t_unreachable_host_is_exit_3
 check dropped_connection_is_exit_3_naming_target t_dropped_connection_is_exit_3
+check killed_run_leaves_no_agent t_killed_run_leaves_no_agent
 finish
