@@ -367,13 +367,21 @@ int mg_target_load(mg_target *t, const char *path, const mg_load_opts *opts, mg_
 	memset(out, 0, sizeof(*out));
 	if (t->dead)
 		return mg_error_set(err, MG_ENET, "target '%s' is not running", t->spec);
+	/* threads are bounded by the CPUs the agent reported at hello (more
+	 * would only contend, and an engine allocates per thread) */
+	int rc = o->threads > 0 ? finish_hello(t, err) : 0;
+	if (rc)
+		return rc;
+	if (o->threads > 0 && t->sys.ncpu && (unsigned)o->threads > t->sys.ncpu)
+		return mg_error_set(err, MG_EINVAL, "threads %d is more than the %u CPUs of target '%s'", o->threads,
+				    t->sys.ncpu, t->spec);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return mg_error_sys(err, errno == ENOENT ? MG_ENOTFOUND : MG_EIO, errno,
 				    "cannot read '%s'", path);
 	/* while the agent (just started, perhaps) loads its engine */
 	int cached = 0;
-	int rc = mg_file_digest(fd, path, out->digest, &out->size, &cached, err);
+	rc = mg_file_digest(fd, path, out->digest, &out->size, &cached, err);
 	if (!rc)
 		rc = send_and_load(t, fd, path, o, out, err);
 	if (rc == MG_ECORRUPT && cached && !t->dead) {

@@ -254,8 +254,10 @@ static int parse_targets(mg_config *c, json_t *j, const char *file, mg_error *er
 		json_t *spec = json_is_object(v) ? json_object_get(v, "spec") : v;
 		if (json_is_object(v)) {
 			json_t *th = json_object_get(v, "threads");
-			if (th && (!json_is_integer(th) || json_integer_value(th) < 0)) {
-				rc = bad(err, file, path, "threads: expected a non-negative integer");
+			/* the target's CPU count bounds it further, once known */
+			if (th && (!json_is_integer(th) || json_integer_value(th) < 0 ||
+				   json_integer_value(th) > 4096)) {
+				rc = bad(err, file, path, "threads: expected an integer from 0 to 4096");
 				goto done;
 			}
 			t->threads = (int)json_integer_value(th);

@@ -142,10 +142,69 @@ static int load_dataset(run_ctx *c, mg_error *err)
 	}
 	if (!rc && labels)
 		rc = mg_npy_read(&c->labels, labels, err);
+	if (!rc && labels && !(c->labels_name = cfg->dataset_labels ? strdup(cfg->dataset_labels)
+								: mg_path_join(spec, "y.npy", NULL)))
+		rc = mg_error_set(err, MG_ENOMEM, "out of memory");
 done:
 	free(inputs);
 	free(labels);
 	return rc;
+}
+
+/* "(360, 64)", "(n, 64)" */
+static void shape_str(char *buf, size_t len, const int64_t *dims, const char *const *names, size_t rank)
+{
+	size_t used = (size_t)snprintf(buf, len, "(");
+	for (size_t k = 0; k < rank && used < len; k++)
+		used += (size_t)(dims[k] >= 0 ? snprintf(buf + used, len - used, "%s%lld", k ? ", " : "",
+							 (long long)dims[k])
+				       : snprintf(buf + used, len - used, "%s%s", k ? ", " : "",
+						  names && names[k] ? names[k] : "?"));
+	if (used < len)
+		snprintf(buf + used, len - used, rank == 1 ? ",)" : ")");
+}
+
+/* A dataset that cannot be what the model takes is bad input (exit 2),
+ * found before anything runs: inputs of another type or shape than the
+ * model declares, inputs of different row counts, labels that are not one
+ * per row. (Labels outside the classes are found by the accuracy gate.) */
+static int check_dataset(const run_ctx *c, mg_error *err)
+{
+	const mg_model_info *mi = c->model_info;
+	const char *ds = c->dataset.spec;
+	int64_t rows = -1;
+	for (size_t i = 0; i < c->ninputs; i++) {
+		const mg_tensor *t = c->inputs[i];
+		char have[200], want[200];
+		shape_str(have, sizeof(have), t->dims, NULL, t->rank);
+		if (i < mi->ninputs) {
+			const mg_tensor_info *ti = &mi->inputs[i];
+			mg_dtype dt = mg_dtype_from_name(ti->dtype);
+			if (dt != MG_DT_UNDEFINED && dt != t->dtype)
+				return mg_error_set(err, MG_EINVAL, "dataset '%s': input '%s' is %s, the model takes %s",
+						    ds, ti->name, mg_dtype_name(t->dtype), ti->dtype);
+			int fits = ti->rank == SIZE_MAX || ti->rank == t->rank;
+			for (size_t k = 0; fits && ti->rank != SIZE_MAX && k < ti->rank; k++)
+				fits = ti->dims[k] < 0 || ti->dims[k] == t->dims[k];
+			if (!fits) {
+				shape_str(want, sizeof(want), ti->dims, (const char *const *)ti->dim_names, ti->rank);
+				return mg_error_set(err, MG_EINVAL, "dataset '%s': input '%s' has shape %s, the model takes %s",
+						    ds, ti->name, have, want);
+			}
+		}
+		if (t->rank == 0)
+			return mg_error_set(err, MG_EINVAL, "dataset '%s': input '%s' has no rows (a scalar)", ds,
+					    t->name);
+		if (rows >= 0 && t->dims[0] != rows)
+			return mg_error_set(err, MG_EINVAL, "dataset '%s': input '%s' has %lld rows, input '%s' %lld",
+					    ds, t->name, (long long)t->dims[0], c->inputs[0]->name, (long long)rows);
+		rows = t->dims[0];
+	}
+	const mg_tensor *l = c->labels;
+	if (l && rows >= 0 && (l->rank == 0 || l->dims[0] != rows))
+		return mg_error_set(err, MG_EINVAL, "dataset labels '%s': %lld labels for %lld rows of inputs",
+				    c->labels_name, l->rank ? (long long)l->dims[0] : 1LL, (long long)rows);
+	return 0;
 }
 
 /* Row 0 of every input (the first dimension is the batch). */
@@ -382,7 +441,7 @@ static int prepare(run_ctx *c, mg_error *err)
 				    "%s: a gate compares with a baseline, but there is none (set 'baseline' or --baseline)",
 				    cfg->path);
 	}
-	if ((rc = load_dataset(c, err)))
+	if ((rc = load_dataset(c, err)) || (rc = check_dataset(c, err)))
 		return rc;
 	return c->ninputs ? slice_first_row(c, err) : random_sample(c, err);
 }
@@ -433,6 +492,7 @@ static void ctx_clear(run_ctx *c)
 	mg_model_info_free(c->base_info);
 	mg_tensors_free(c->inputs, c->ninputs);
 	mg_tensor_free(c->labels);
+	free(c->labels_name);
 	mg_tensors_free(c->sample, c->nsample);
 	mg_tensors_free(c->cand_out, c->ncand_out);
 	mg_tensors_free(c->base_out, c->nbase_out);

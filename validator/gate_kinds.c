@@ -84,8 +84,9 @@ static int metric_of(const mg_gate_config *gc, const float *rows, size_t n, size
 	return rc;
 }
 
-static int eval_accuracy(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g)
+static int eval_accuracy(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g, mg_error *perr)
 {
+	int rc = 0;
 	const char *why = mg_gate__dataset_outputs(c);
 	if (why) {
 		status(g, MG_GATE_ERROR, "cannot run the dataset on the local target: %s", why);
@@ -112,8 +113,18 @@ static int eval_accuracy(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g
 		free(brows); /* not compared with: its figures are left out */
 		brows = NULL;
 	}
+	if (rows && !strcmp(gc->metric, "topk") && gc->k >= cols) { /* every sample would count */
+		rc = mg_error_set(perr, MG_EINVAL, "gate '%s': topk with k %zu needs more than %zu classes, "
+				  "and the model has %zu", gc->name, gc->k, gc->k, cols);
+		goto done;
+	}
 	if (!rows || metric_of(gc, rows, n, cols, c->labels, &cm, &value, &err) ||
 	    (brows && metric_of(gc, brows, bn, bcols, c->labels, &bcm, &base, &err))) {
+		if (err.code == MG_EINVAL) { /* the dataset or the config, not the run: exit 2 */
+			rc = mg_error_set(perr, MG_EINVAL, "gate '%s': %s (labels '%s')", gc->name, err.msg,
+					  c->labels_name);
+			goto done;
+		}
 		status(g, MG_GATE_ERROR, "%s", err.msg[0] ? err.msg : "out of memory");
 		goto done;
 	}
@@ -167,7 +178,7 @@ done:
 	mg_class_metrics_free(bcm);
 	free(rows);
 	free(brows);
-	return 0;
+	return rc;
 }
 
 /* ---- fidelity ------------------------------------------------------------ */
@@ -343,7 +354,18 @@ static int load_pair(run_ctx *c, const mg_target_config *tc, lat_src *s, int wit
 	return rc;
 }
 
-static int eval_latency(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g)
+/* More threads than the target has CPUs is the config's fault (exit 2),
+ * not the target's: said before anything loads, naming the setting. */
+static int threads_fit(const run_ctx *c, const mg_target_config *tc, mg_target *t, mg_error *err)
+{
+	const mg_sysinfo *si = mg_target_get_info(t)->sys;
+	if (tc->threads > 0 && si && si->ncpu && (unsigned)tc->threads > si->ncpu)
+		return mg_error_set(err, MG_EINVAL, "%s: targets.%s.threads: %d is more than the %u CPUs of the target",
+				    c->cfg->path, tc->name, tc->threads, si->ncpu);
+	return 0;
+}
+
+static int eval_latency(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g, mg_error *perr)
 {
 	const mg_target_config *tc = mg_gate__gate_target(c, gc);
 	const char *why = NULL;
@@ -358,6 +380,9 @@ static int eval_latency(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g)
 		status(g, MG_GATE_ERROR, "target '%s' is unreachable: %s", tc->name, why);
 		return 0;
 	}
+	int rc = threads_fit(c, tc, s.t, perr);
+	if (rc)
+		return rc;
 	int with_base = c->baseline.path && !isnan(gc->max_ratio);
 	mg_error err = {0};
 	mg_latency_plan plan = MG_LATENCY_PLAN_INIT;
@@ -409,16 +434,19 @@ done:
 
 /* ---- memory -------------------------------------------------------------- */
 
-static int eval_memory(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g)
+static int eval_memory(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g, mg_error *perr)
 {
 	const mg_target_config *tc = mg_gate__gate_target(c, gc);
 	const char *why = NULL;
 	/* the shared agent proves the target is reachable and gives the
 	 * fingerprint; a fresh one measures this model alone */
-	if (!mg_gate__get_target(c, tc, &why)) {
+	mg_target *shared = mg_gate__get_target(c, tc, &why);
+	if (!shared) {
 		status(g, MG_GATE_ERROR, "target '%s' is unreachable: %s", tc->name, why);
 		return 0;
 	}
+	if (threads_fit(c, tc, shared, perr))
+		return MG_EINVAL;
 	const char *spec = tc->spec;
 	for (size_t i = 0; i < c->report->ntargets; i++)
 		if (!strcmp(c->report->targets[i].name, tc->name)) {
@@ -496,16 +524,15 @@ static int eval_size(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g)
 
 int mg_gate__eval(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g, mg_error *err)
 {
-	(void)err;
 	switch (gc->kind) {
 	case MG_KIND_ACCURACY:
-		return eval_accuracy(c, gc, g);
+		return eval_accuracy(c, gc, g, err);
 	case MG_KIND_FIDELITY:
 		return eval_fidelity(c, gc, g);
 	case MG_KIND_LATENCY:
-		return eval_latency(c, gc, g);
+		return eval_latency(c, gc, g, err);
 	case MG_KIND_MEMORY:
-		return eval_memory(c, gc, g);
+		return eval_memory(c, gc, g, err);
 	case MG_KIND_SIZE:
 		return eval_size(c, gc, g);
 	}

@@ -86,7 +86,7 @@ int mg_class_metrics_compute(mg_class_metrics **out, const float *scores, size_t
 	}
 	m->n = n;
 	m->nclasses = c;
-	m->k = k ? k : 1;
+	m->k = !k ? 1 : k > c ? c : k; /* top-c is every sample */
 	m->nonfinite = mg_nonfinite_count(scores, total, NULL, NULL);
 	if (m->nonfinite) { /* no prediction can be read from these scores */
 		m->top1 = m->topk = m->macro_f1 = NAN;

@@ -48,6 +48,7 @@ typedef struct run_ctx {
 	mg_tensor **inputs; /* the dataset's inputs (all rows) */
 	size_t ninputs;
 	mg_tensor *labels;
+	char *labels_name; /* as the config names them */
 	mg_tensor **sample; /* one row of them, for latency and memory */
 	size_t nsample;
 	/* outputs of the dataset on the local agent, computed once */
@@ -76,7 +77,9 @@ const char *mg_gate__dataset_outputs(run_ctx *c);
 /* Output tensor t as n rows of cols floats (caller frees). */
 float *mg_gate__as_rows(const mg_tensor *t, size_t *n, size_t *cols);
 /* Evaluates one gate into g; only a failure of the run itself (out of
- * memory) is an error: an unreachable target is g's status. */
+ * memory) or bad input (labels that are not classes, a k or a threads
+ * setting the model or target cannot have: MG_EINVAL) is an error; an
+ * unreachable target is g's status. */
 int mg_gate__eval(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g, mg_error *err);
 
 #endif

@@ -339,6 +339,11 @@ static int do_load(agent *a, mg_proto_r *r, mg_error *err)
 	int rc = mg_proto_r_done(r, "LOAD", err);
 	if (rc)
 		return rc;
+	mg_sysinfo si;
+	mg_sysinfo_read(&si);
+	if (o.threads < 0 || (si.ncpu && (unsigned)o.threads > si.ncpu)) /* the host checks it too */
+		return mg_error_set(err, MG_EINVAL, "threads %u: this machine has %u CPUs", (unsigned)o.threads,
+				    si.ncpu);
 	if (!digest_valid(digest) || !have_blob(a, digest))
 		return mg_error_set(err, MG_ENOTFOUND, "blob '%s' is not in the agent's cache", digest);
 	size_t slot = 0;

@@ -79,6 +79,18 @@ t_bad_input_is_exit_2() {
 	expect_error "junk.onnx"
 }
 
+# more threads than the target has CPUs is refused at once, before anything
+# loads (the agent used to try, allocating per thread, until the timeout)
+t_threads_beyond_the_cpus_are_exit_2() {
+	local n
+	n=$(getconf _NPROCESSORS_ONLN)
+	expect_exit 2 timeout 20 "$MODELGATE" run "$EXAMPLES/model.onnx" --threads 100000000 $FAST
+	expect_error "threads 100000000 is more than the $n CPUs of target 'local'"
+	expect_exit 2 mg run "$EXAMPLES/model.onnx" --threads $((n + 1)) $FAST
+	expect_error "threads $((n + 1))" "$n CPUs"
+	expect_exit 0 mg run "$EXAMPLES/model.onnx" --threads "$n" $FAST
+}
+
 t_random_inputs_and_shapes() {
 	expect_exit 0 mg run "$EXAMPLES/model.onnx" --shape input=3x64 --outputs rnd --json $FAST
 	json_ok "j['outputs'][0]['shape'] == [3, 10]"
@@ -204,6 +216,7 @@ check outputs_match_reference t_outputs_match_reference
 check json_has_every_field_and_raw_samples t_json_has_every_field
 check expect_mismatch_is_exit_1 t_mismatch_is_exit_1
 check bad_input_is_exit_2_naming_it t_bad_input_is_exit_2
+check threads_beyond_the_cpus_are_exit_2 t_threads_beyond_the_cpus_are_exit_2
 check random_inputs_and_shapes t_random_inputs_and_shapes
 check store_reference t_store_reference
 check model_is_cached_by_digest t_model_is_cached_by_digest

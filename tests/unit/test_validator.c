@@ -182,6 +182,10 @@ static void test_class_metrics_on_a_known_case(void **state)
 	mg_error err = {0};
 	assert_int_equal(mg_class_metrics_compute(&m, scores, 5, 3, bad, 1, &err), MG_EINVAL);
 	assert_non_null(strstr(err.msg, "label 3 of sample 2"));
+	/* a k past the classes is named as what it is: every class */
+	assert_int_equal(mg_class_metrics_compute(&m, scores, 5, 3, labels, 5, NULL), 0);
+	assert_int_equal(m->k, 3);
+	mg_class_metrics_free(m);
 }
 
 static void test_regression_and_fidelity_metrics(void **state)
