@@ -117,6 +117,16 @@ typedef struct mg_bundle_entry {
 	uint64_t size;
 } mg_bundle_entry;
 
+/* What verify and unpack accept (README, "Security"): at most this many
+ * entries in a bundle (files and folders) and files listed in its
+ * manifest.json; a manifest.json of at most MG_BUNDLE_MANIFEST_MAX bytes and
+ * a manifest.json.sig of at most MG_BUNDLE_SIG_MAX; names of at most 255
+ * bytes per component (NAME_MAX). Over a limit the bundle is refused
+ * (MG_EINVAL) before the rest is read. */
+#define MG_BUNDLE_MAX_ENTRIES 16384
+#define MG_BUNDLE_MANIFEST_MAX ((size_t)4 << 20)
+#define MG_BUNDLE_SIG_MAX ((size_t)64 << 10)
+
 typedef struct mg_bundle_check {
 	int ok;               /* every digest (and the signature, when checked) is right */
 	char **problems;      /* one line each, naming the entry or the signature */
@@ -132,20 +142,24 @@ typedef struct mg_bundle_check {
 
 void mg_bundle_check_free(mg_bundle_check *c);
 
-/* Reads the bundle once and checks it: only regular files (and folders),
- * safe relative paths, no duplicates, manifest.json present, every file it
- * lists present with its sha256 and size, no file it does not list, and
- * with pub_key the signature. 0 and *out (ok or not, with the problems) when
- * the bundle could be read; MG_EINVAL naming the bundle when it is not an
- * archive, is truncated or its manifest is not valid; MG_EIO and friends
- * when it cannot be read. */
+/* Reads the bundle once and checks it: only regular files (not sparse) and
+ * folders, safe relative paths, no duplicates, no name that is both a file
+ * and a folder (or lies inside a file), no folder that holds no listed
+ * file, manifest.json present, every file it lists present with its sha256
+ * and size, no file it does not list, and with pub_key the signature: what
+ * passes, mg_bundle_unpack can extract. 0 and *out (ok or not, with the
+ * problems) when the bundle could be read; MG_EINVAL naming the bundle when
+ * it is not an archive, is truncated or over a limit above; MG_ENOMEM when
+ * memory ran out; MG_EIO and friends when it cannot be read. */
 int mg_bundle_verify(mg_bundle_check **out, const char *bundle, const char *pub_key,
 		     mg_error *err);
 
 /* Verifies the bundle, then extracts it into dir (which must not exist, or
  * be an empty folder) through a temporary folder next to it, with
  * libarchive's secure flags, re-checking every byte against the verified
- * digests; renamed into place only when everything matched. *out as for
+ * digests and writing no more bytes of a file than verify counted (no
+ * folder is created but those of the files); renamed into place only when
+ * everything matched. *out as for
  * mg_bundle_verify; when it is not ok nothing is extracted and the return is
  * 0 (the caller looks at ok). */
 int mg_bundle_unpack(mg_bundle_check **out, const char *bundle, const char *dir,

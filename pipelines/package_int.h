@@ -4,8 +4,7 @@
 
 #include "pipelines/package.h"
 
-/* Small entries (manifest, signature, provenance, report) are read whole;
- * anything larger in their place is refused. */
+/* The largest report.json package reads whole. */
 #define PKG_SMALL_MAX ((size_t)256 << 20)
 
 /* What package.c knows when it writes the small entries. */
@@ -43,8 +42,10 @@ void pkg_manifest_clear(pkg_manifest *m);
 int pkg_sig_parse(const char *json, size_t len, char key_id[MG_DIGEST_SIZE], char **sig_b64,
 		  const char *bundle, mg_error *err);
 
-/* 1 when path is a safe relative path: components that mg_name_is_safe,
- * no leading or doubled '/', a trailing '/' only when dir. */
+/* 1 when path is a safe relative path: components that mg_name_is_safe, of
+ * at most PKG_NAME_MAX bytes, no leading or doubled '/', a trailing '/' only
+ * when dir. */
+#define PKG_NAME_MAX 255
 int pkg_path_is_safe(const char *path, int dir);
 
 #endif

@@ -223,12 +223,21 @@ static int hex64(const char *s)
 	return 1;
 }
 
+/* Did json_loadb fail for want of memory? When its very first allocation
+ * fails jansson returns with the error text left empty (je zeroed before). */
+static int out_of_memory(const json_error_t *je)
+{
+	return json_error_code(je) == json_error_out_of_memory || !je->text[0];
+}
+
 int pkg_manifest_parse(pkg_manifest *out, const char *json, size_t len, const char *bundle,
 		       mg_error *err)
 {
 	memset(out, 0, sizeof(*out));
-	json_error_t je;
+	json_error_t je = {0};
 	json_t *root = json_loadb(json, len, 0, &je);
+	if (!root && out_of_memory(&je))
+		return mg_error_set(err, MG_ENOMEM, "'%s': out of memory reading manifest.json", bundle);
 	if (!root)
 		return mg_error_set(err, MG_EINVAL, "'%s': manifest.json is not valid JSON: %s (line %d, column %d)",
 				    bundle, je.text, je.line, je.column);
@@ -253,6 +262,11 @@ int pkg_manifest_parse(pkg_manifest *out, const char *json, size_t len, const ch
 		goto done;
 	}
 	size_t n = json_array_size(files);
+	if (n > MG_BUNDLE_MAX_ENTRIES) {
+		rc = mg_error_set(err, MG_EINVAL, "'%s': manifest.json lists more than %d files (the limit)",
+				  bundle, MG_BUNDLE_MAX_ENTRIES);
+		goto done;
+	}
 	out->files = calloc(n ? n : 1, sizeof(*out->files));
 	if (!out->files) {
 		rc = mg_error_set(err, MG_ENOMEM, "out of memory");
@@ -288,8 +302,10 @@ done:
 int pkg_sig_parse(const char *json, size_t len, char key_id[MG_DIGEST_SIZE], char **sig_b64,
 		  const char *bundle, mg_error *err)
 {
-	json_error_t je;
+	json_error_t je = {0};
 	json_t *root = json_loadb(json, len, 0, &je);
+	if (!root && out_of_memory(&je))
+		return mg_error_set(err, MG_ENOMEM, "'%s': out of memory reading manifest.json.sig", bundle);
 	const char *alg = json_string_value(json_object_get(root, "algorithm"));
 	const char *kid = json_string_value(json_object_get(root, "keyid"));
 	const char *sig = json_string_value(json_object_get(root, "signature"));
@@ -322,7 +338,7 @@ int pkg_path_is_safe(const char *path, int dir)
 		slash = strchr(s, '/');
 		if (slash)
 			*slash = '\0';
-		if (!mg_name_is_safe(s))
+		if (!mg_name_is_safe(s) || strlen(s) > PKG_NAME_MAX)
 			return 0;
 		if (!slash)
 			return 1;

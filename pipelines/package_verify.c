@@ -1,14 +1,18 @@
 /* modelgate verify and unpack: reads a bundle with libarchive (tar with
  * gzip, zstd or no compression, and zip; no external filter programs) and
- * checks it against its manifest.json: only regular files and folders with
- * safe relative paths, no duplicates, every listed file present with its
- * sha256 and size, nothing unlisted, and the Ed25519 signature when a key
- * is given. Every problem becomes one line naming the entry or the
- * signature; only an unreadable, truncated or foreign file is an error.
+ * checks it against its manifest.json: only regular files (not sparse) and
+ * folders with safe relative paths, no duplicates, no name that is a file
+ * and a folder, every listed file present with its sha256 and size, nothing
+ * unlisted (folders included), and the Ed25519 signature when a key is
+ * given. Every problem becomes one line naming the entry or the signature;
+ * only an unreadable, truncated, foreign or oversized file is an error.
+ * Names are looked up in a hash table, so the cost is linear in the
+ * entries, and their number is capped (MG_BUNDLE_MAX_ENTRIES).
  *
  * Unpack verifies first, then reads the archive a second time and extracts
- * it with libarchive's secure flags into a temporary folder next to the
- * destination, re-hashing every file against the verified digests, and
+ * the files (folders come from their names) with libarchive's secure flags
+ * into a temporary folder next to the destination, re-hashing every file
+ * against the verified digests and stopping at the verified size, and
  * renames the folder into place only when everything matched. */
 #include "package_int.h"
 
@@ -16,6 +20,7 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <assert.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -100,6 +105,18 @@ static int read_fail(struct archive *a, const char *bundle, const char *entry, m
 			    bundle, msg ? msg : "read error");
 }
 
+/* 1 when a component of path is longer than a file system takes. */
+static int has_long_name(const char *path)
+{
+	for (const char *s = path, *slash;; s = slash + 1) {
+		slash = strchr(s, '/');
+		if ((size_t)((slash ? slash : s + strlen(s)) - s) > PKG_NAME_MAX)
+			return 1;
+		if (!slash)
+			return 0;
+	}
+}
+
 /* Why an entry may not be in a bundle, or NULL when it may. */
 static const char *entry_refusal(struct archive_entry *e, int *is_dir)
 {
@@ -114,19 +131,89 @@ static const char *entry_refusal(struct archive_entry *e, int *is_dir)
 		return "is a symbolic link";
 	if (type != AE_IFREG && type != AE_IFDIR)
 		return "is not a regular file or folder (device, fifo or socket)";
+	/* holes read as zeros: a few bytes of archive could stand for 1 TiB */
+	if (archive_entry_sparse_count(e) > 0)
+		return "is a sparse file";
 	if (path[0] == '/')
 		return "has an absolute path";
+	if (has_long_name(path))
+		return "has a name longer than 255 bytes in one component";
 	if (!pkg_path_is_safe(path, *is_dir))
 		return "has an unsafe path ('..', '.', empty or control characters)";
 	return NULL;
 }
 
-static mg_bundle_entry *find_entry(mg_bundle_check *c, const char *path)
+/* ---- names -------------------------------------------------------------- */
+
+/* A fixed hash table of names (without a trailing '/'), borrowed from their
+ * owners, with linear probing; never more than MG_BUNDLE_MAX_ENTRIES names,
+ * so never more than half full. */
+#define INDEX_SLOTS ((size_t)MG_BUNDLE_MAX_ENTRIES * 2)
+
+typedef struct name_slot {
+	const char *name; /* NULL: free */
+	size_t len;
+	size_t idx;  /* into the owner's array */
+	int is_dir;
+	int used;    /* a folder that holds a listed file */
+} name_slot;
+
+typedef struct name_index {
+	name_slot *slots;
+	size_t n;
+} name_index;
+
+static size_t name_hash(const char *s, size_t len)
 {
-	for (size_t i = 0; i < c->nentries; i++)
-		if (!strcmp(c->entries[i].path, path))
-			return &c->entries[i];
-	return NULL;
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+	return (size_t)(h % INDEX_SLOTS);
+}
+
+static int index_init(name_index *t, mg_error *err)
+{
+	t->n = 0;
+	if (!(t->slots = calloc(INDEX_SLOTS, sizeof(*t->slots))))
+		return mg_error_set(err, MG_ENOMEM, "out of memory");
+	return 0;
+}
+
+/* The slot of the name s[0..len), or the free slot where it would go. */
+static name_slot *index_slot(const name_index *t, const char *s, size_t len)
+{
+	for (size_t i = name_hash(s, len);; i = (i + 1) % INDEX_SLOTS) {
+		name_slot *x = &t->slots[i];
+		if (!x->name || (x->len == len && !memcmp(x->name, s, len)))
+			return x;
+	}
+}
+
+static name_slot *index_find(const name_index *t, const char *s, size_t len)
+{
+	name_slot *x = index_slot(t, s, len);
+	return x->name ? x : NULL;
+}
+
+static name_slot *index_add(name_index *t, const char *s, size_t len, size_t idx, int is_dir)
+{
+	name_slot *x = index_slot(t, s, len);
+	assert(!x->name && t->n < MG_BUNDLE_MAX_ENTRIES);
+	*x = (name_slot){s, len, idx, is_dir, 0};
+	t->n++;
+	return x;
+}
+
+static size_t name_len(const char *path)
+{
+	size_t len = strlen(path);
+	return len && path[len - 1] == '/' ? len - 1 : len;
+}
+
+static mg_bundle_entry *find_entry(mg_bundle_check *c, const name_index *t, const char *path)
+{
+	const name_slot *x = index_find(t, path, strlen(path));
+	return x && !x->is_dir ? &c->entries[x->idx] : NULL;
 }
 
 static int add_entry(mg_bundle_check *c, const char *path, mg_error *err)
@@ -142,9 +229,9 @@ static int add_entry(mg_bundle_check *c, const char *path, mg_error *err)
 	return 0;
 }
 
-/* Reads an entry's data: hashed, and kept in keep (up to PKG_SMALL_MAX)
- * when keep is not NULL. */
-static int read_data(struct archive *a, mg_bundle_entry *e, mg_buf *keep, mg_hash *h,
+/* Reads an entry's data: hashed, and kept in keep (up to max bytes) when
+ * keep is not NULL. */
+static int read_data(struct archive *a, mg_bundle_entry *e, mg_buf *keep, size_t max, mg_hash *h,
 		     char *buf, const char *bundle, mg_error *err)
 {
 	for (;;) {
@@ -156,9 +243,9 @@ static int read_data(struct archive *a, mg_bundle_entry *e, mg_buf *keep, mg_has
 		mg_hash_update(h, buf, (size_t)n);
 		e->size += (uint64_t)n;
 		if (keep) {
-			if (e->size > PKG_SMALL_MAX)
-				return mg_error_set(err, MG_EINVAL, "'%s': '%s' is larger than %zu bytes", bundle,
-						    e->path, PKG_SMALL_MAX);
+			if (e->size > max)
+				return mg_error_set(err, MG_EINVAL, "'%s': '%s' is larger than %zu bytes (the limit)",
+						    bundle, e->path, max);
 			int rc = mg_buf_append(keep, buf, (size_t)n, err);
 			if (rc)
 				return rc;
@@ -168,33 +255,59 @@ static int read_data(struct archive *a, mg_bundle_entry *e, mg_buf *keep, mg_has
 	return 0;
 }
 
-static void compare(mg_bundle_check *c, const pkg_manifest *m, mg_error *err)
+/* Every listed file present and right, listed once; every entry listed;
+ * no file inside another; no folder without a listed file. */
+static int compare(mg_bundle_check *c, name_index *entries, char *const *dirs,
+		   size_t ndirs, const pkg_manifest *m, mg_error *err)
 {
-	for (size_t i = 0; i < m->nfiles; i++) {
+	name_index listed = {0};
+	int rc = index_init(&listed, err);
+	for (size_t i = 0; !rc && i < m->nfiles; i++) {
 		const mg_bundle_entry *want = &m->files[i];
-		const mg_bundle_entry *got = find_entry(c, want->path);
+		const mg_bundle_entry *got = find_entry(c, entries, want->path);
 		if (!got)
-			problem(c, err, "'%s' is listed in manifest.json but missing", want->path);
+			rc = problem(c, err, "'%s' is listed in manifest.json but missing", want->path);
 		else if (got->size != want->size)
-			problem(c, err, "'%s' has %llu bytes, manifest.json says %llu", want->path,
+			rc = problem(c, err, "'%s' has %llu bytes, manifest.json says %llu", want->path,
 				(unsigned long long)got->size, (unsigned long long)want->size);
 		else if (strcmp(got->digest, want->digest) != 0)
-			problem(c, err, "'%s' has digest %s, manifest.json says %s", want->path, got->digest,
+			rc = problem(c, err, "'%s' has digest %s, manifest.json says %s", want->path, got->digest,
 				want->digest);
-		for (size_t j = 0; j < i; j++)
-			if (!strcmp(m->files[j].path, want->path))
-				problem(c, err, "'%s' is listed twice in manifest.json", want->path);
+		size_t len = strlen(want->path);
+		if (rc)
+			break;
+		if (index_find(&listed, want->path, len))
+			rc = problem(c, err, "'%s' is listed twice in manifest.json", want->path);
+		else
+			index_add(&listed, want->path, len, i, 0);
+		if (!got)
+			continue;
+		/* its folders hold a listed file; none of them may be a file */
+		for (const char *slash = strchr(want->path, '/'); !rc && slash;
+		     slash = strchr(slash + 1, '/')) {
+			name_slot *up = index_find(entries, want->path, (size_t)(slash - want->path));
+			if (up && !up->is_dir)
+				rc = problem(c, err, "'%s' is inside '%.*s', which is a file", want->path,
+					(int)(slash - want->path), want->path);
+			else if (up)
+				up->used = 1;
+		}
 	}
-	for (size_t i = 0; i < c->nentries; i++) {
+	for (size_t i = 0; !rc && i < c->nentries; i++) {
 		const char *p = c->entries[i].path;
 		if (!strcmp(p, MG_BUNDLE_MANIFEST) || !strcmp(p, MG_BUNDLE_SIG))
 			continue;
-		int listed = 0;
-		for (size_t j = 0; j < m->nfiles && !listed; j++)
-			listed = !strcmp(m->files[j].path, p);
-		if (!listed)
-			problem(c, err, "'%s' is not listed in manifest.json", p);
+		if (!index_find(&listed, p, strlen(p)))
+			rc = problem(c, err, "'%s' is not listed in manifest.json", p);
 	}
+	for (size_t i = 0; !rc && i < ndirs; i++) {
+		const name_slot *x = index_find(entries, dirs[i], name_len(dirs[i]));
+		if (x && x->is_dir && !x->used)
+			rc = problem(c, err, "folder '%.*s/' holds no file listed in manifest.json",
+				(int)name_len(dirs[i]), dirs[i]);
+	}
+	free(listed.slots);
+	return rc;
 }
 
 static int check_signature(mg_bundle_check *c, const mg_buf *manifest, const mg_buf *sigjson,
@@ -208,11 +321,16 @@ static int check_signature(mg_bundle_check *c, const mg_buf *manifest, const mg_
 			return problem(c, err, "signature: the bundle is not signed (no %s)", MG_BUNDLE_SIG);
 		return 0;
 	}
-	if (pkg_sig_parse(mg_buf_cstr(sigjson), sigjson->len, c->key_id, &sig_b64, bundle, &e2)) {
+	int rc = pkg_sig_parse(mg_buf_cstr(sigjson), sigjson->len, c->key_id, &sig_b64, bundle, &e2);
+	if (rc == MG_ENOMEM) {
+		if (err)
+			*err = e2;
+		return rc;
+	}
+	if (rc) {
 		c->sig = MG_SIG_INVALID;
 		return problem(c, err, "signature: %s", e2.msg);
 	}
-	int rc = 0;
 	if (!pub_key) {
 		c->sig = MG_SIG_UNCHECKED;
 	} else {
@@ -248,13 +366,16 @@ int mg_bundle_verify(mg_bundle_check **out, const char *bundle, const char *pub_
 	struct archive *a = NULL;
 	mg_buf manifest = MG_BUF_INIT, sigjson = MG_BUF_INIT;
 	pkg_manifest m = {0};
+	name_index names = {0}; /* every entry */
+	char **dirs = NULL;     /* the folder entries, as named */
+	size_t ndirs = 0, count = 0;
 	int rc = 0, has_manifest = 0, has_sig = 0;
 	if (!c || !buf) {
 		rc = mg_error_set(err, MG_ENOMEM, "out of memory");
 		goto done;
 	}
 	c->ok = 1;
-	if ((rc = mg_hash_new(&h, err)))
+	if ((rc = mg_hash_new(&h, err)) || (rc = index_init(&names, err)))
 		goto done;
 	if (!(a = open_reader(bundle, err))) {
 		rc = err ? err->code : MG_EINVAL;
@@ -264,22 +385,47 @@ int mg_bundle_verify(mg_bundle_check **out, const char *bundle, const char *pub_
 	int r, first = 1;
 	while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
 		first = 0;
+		if (++count > MG_BUNDLE_MAX_ENTRIES) {
+			rc = mg_error_set(err, MG_EINVAL, "'%s' has more than %d entries (the limit)", bundle,
+					  MG_BUNDLE_MAX_ENTRIES);
+			goto done;
+		}
 		const char *path = archive_entry_pathname(e);
 		int is_dir = 0;
 		const char *why = entry_refusal(e, &is_dir);
+		const name_slot *dup = why ? NULL : index_find(&names, path, name_len(path));
 		if (why) {
 			rc = problem(c, err, "entry '%s' %s", path ? path : "", why);
-		} else if (find_entry(c, path)) {
+		} else if (dup && dup->is_dir == is_dir) {
 			rc = problem(c, err, "entry '%s' appears more than once", path);
-		} else if (!is_dir) {
+		} else if (dup) {
+			rc = problem(c, err, "entry '%s' is a folder named like the file '%s'",
+				     is_dir ? path : dirs[dup->idx], is_dir ? c->entries[dup->idx].path : path);
+		} else if (is_dir) {
+			char **d = realloc(dirs, (ndirs + 1) * sizeof(*d));
+			if (!d) {
+				rc = mg_error_set(err, MG_ENOMEM, "out of memory");
+				goto done;
+			}
+			dirs = d;
+			if (!(dirs[ndirs] = mg_strdup(path, err))) {
+				rc = MG_ENOMEM;
+				goto done;
+			}
+			index_add(&names, dirs[ndirs], name_len(path), ndirs, 1);
+			ndirs++;
+		} else {
 			if ((rc = add_entry(c, path, err)))
 				goto done;
+			mg_bundle_entry *got = &c->entries[c->nentries - 1];
+			index_add(&names, got->path, strlen(got->path), c->nentries - 1, 0);
 			mg_buf *keep = NULL;
+			size_t max = 0;
 			if (!strcmp(path, MG_BUNDLE_MANIFEST))
-				keep = &manifest, has_manifest = 1;
+				keep = &manifest, max = MG_BUNDLE_MANIFEST_MAX, has_manifest = 1;
 			else if (!strcmp(path, MG_BUNDLE_SIG))
-				keep = &sigjson, has_sig = 1;
-			rc = read_data(a, &c->entries[c->nentries - 1], keep, h, buf, bundle, err);
+				keep = &sigjson, max = MG_BUNDLE_SIG_MAX, has_sig = 1;
+			rc = read_data(a, got, keep, max, h, buf, bundle, err);
 		}
 		if (rc)
 			goto done;
@@ -299,16 +445,27 @@ int mg_bundle_verify(mg_bundle_check **out, const char *bundle, const char *pub_
 	}
 	mg_error e2 = {0};
 	if (pkg_manifest_parse(&m, mg_buf_cstr(&manifest), manifest.len, bundle, &e2)) {
-		rc = problem(c, err, "%s", e2.msg);
+		if (e2.code == MG_ENOMEM) {
+			if (err)
+				*err = e2;
+			rc = e2.code;
+		} else {
+			rc = problem(c, err, "%s", e2.msg);
+		}
 		goto done;
 	}
 	memcpy(c->artifact_digest, m.artifact_digest, MG_DIGEST_SIZE);
 	c->reference = m.reference;
 	c->gate_status = m.gate_status;
 	m.reference = m.gate_status = NULL;
-	compare(c, &m, err);
+	if ((rc = compare(c, &names, dirs, ndirs, &m, err)))
+		goto done;
 	rc = check_signature(c, &manifest, &sigjson, has_sig, pub_key, bundle, err);
 done:
+	for (size_t i = 0; i < ndirs; i++)
+		free(dirs[i]);
+	free(dirs);
+	free(names.slots);
 	if (a)
 		archive_read_free(a);
 	pkg_manifest_clear(&m);
@@ -333,10 +490,12 @@ static int write_fail(struct archive *w, const char *entry, mg_error *err)
 }
 
 /* The second pass: every entry again, checked against the verified list in
- * order, and written under dir. The entry names were refused in the first
- * pass unless relative and free of ".." (entry_refusal), so prefixing dir is
- * safe; libarchive's no-absolute-paths flag would refuse dir itself, while
- * its no-dot-dot and symlink checks stay on. */
+ * order, and the files written under dir, none longer than verified. The
+ * entry names were refused in the first pass unless relative and free of
+ * ".." (entry_refusal), so prefixing dir is safe; libarchive's
+ * no-absolute-paths flag would refuse dir itself, while its no-dot-dot and
+ * symlink checks stay on. Folder entries are not written: the folders are
+ * those of the files, made as their parents. */
 static int extract(struct archive *a, const mg_bundle_check *c, const char *bundle, char *buf,
 		   mg_hash *h, const char *dir, mg_error *err)
 {
@@ -358,12 +517,16 @@ static int extract(struct archive *a, const mg_bundle_check *c, const char *bund
 					  bundle, path ? path : "");
 			break;
 		}
-		if (!is_dir && (idx >= c->nentries || strcmp(c->entries[idx].path, path) != 0)) {
+		if (is_dir)
+			continue;
+		if (idx >= c->nentries || strcmp(c->entries[idx].path, path) != 0) {
 			rc = mg_error_set(err, MG_ECORRUPT, "'%s' changed since it was verified (entry '%s')",
 					  bundle, path);
 			break;
 		}
-		archive_entry_set_perm(e, is_dir ? 0755 : 0644);
+		const uint64_t want = c->entries[idx].size;
+		archive_entry_set_perm(e, 0644);
+		archive_entry_set_size(e, (la_int64_t)want); /* not the size it claims now */
 		archive_entry_set_uid(e, 0);
 		archive_entry_set_gid(e, 0);
 		mg_buf_reset(&full);
@@ -375,8 +538,6 @@ static int extract(struct archive *a, const mg_bundle_check *c, const char *bund
 			rc = write_fail(w, path, err);
 			break;
 		}
-		if (is_dir)
-			continue;
 		uint64_t size = 0;
 		for (;;) {
 			la_ssize_t n = archive_read_data(a, buf, BLOCK);
@@ -386,6 +547,12 @@ static int extract(struct archive *a, const mg_bundle_check *c, const char *bund
 			}
 			if (n == 0)
 				break;
+			if ((uint64_t)n > want - size) {
+				rc = mg_error_set(err, MG_ECORRUPT,
+						  "'%s' changed since it was verified (entry '%s' is longer)", bundle,
+						  path);
+				break;
+			}
 			mg_hash_update(h, buf, (size_t)n);
 			size += (uint64_t)n;
 			if (archive_write_data(w, buf, (size_t)n) != n) {
@@ -397,7 +564,7 @@ static int extract(struct archive *a, const mg_bundle_check *c, const char *bund
 			break;
 		char digest[MG_DIGEST_SIZE];
 		mg_hash_final(h, digest);
-		if (size != c->entries[idx].size || strcmp(digest, c->entries[idx].digest) != 0) {
+		if (size != want || strcmp(digest, c->entries[idx].digest) != 0) {
 			rc = mg_error_set(err, MG_ECORRUPT, "'%s' changed since it was verified (entry '%s')",
 					  bundle, path);
 			break;

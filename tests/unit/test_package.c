@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -142,6 +143,48 @@ static void test_verify_sees_what_was_written(void **state)
 	assert_int_equal(c->sig, MG_SIG_UNCHECKED);
 	assert_true(c->ok);
 	mg_bundle_check_free(c);
+}
+
+/* Running out of memory while reading manifest.json is MG_ENOMEM, not "not
+ * valid JSON (line -1, column -1)": the JSON parser's first allocation, then
+ * each of the first few in turn, fails. (jansson's lexer reports some later
+ * allocation failures as a bad token; those still fail the bundle, exit 1.) */
+static long allocs_left;
+
+static void *failing_malloc(size_t n)
+{
+	return allocs_left-- > 0 ? malloc(n) : NULL;
+}
+
+static void test_verify_reports_running_out_of_memory(void **state)
+{
+	(void)state;
+	mg_error err = {0};
+	assert_int_equal(package("oom.tar.gz", MG_BUNDLE_TAR_GZ, key, 0, NULL, &err), 0);
+	char out[2300];
+	path_in(out, sizeof(out), "oom.tar.gz");
+	for (long n = 0; n < 100000; n++) {
+		mg_bundle_check *c = NULL;
+		allocs_left = n;
+		json_set_alloc_funcs(failing_malloc, free);
+		int rc = mg_bundle_verify(&c, out, pub, &err);
+		json_set_alloc_funcs(malloc, free);
+		if (n == 0)
+			assert_int_equal(rc, MG_ENOMEM);
+		if (rc == MG_ENOMEM) {
+			if (!strstr(err.msg, "out of memory reading manifest.json"))
+				fail_msg("allocation %ld: '%s'", n, err.msg);
+			continue;
+		}
+		assert_int_equal(rc, 0);
+		for (size_t i = 0; i < c->nproblems; i++)
+			if (strstr(c->problems[i], "line -1"))
+				fail_msg("allocation %ld failed: '%s'", n, c->problems[i]);
+		int ok = c->ok;
+		mg_bundle_check_free(c);
+		if (ok)
+			break;
+	}
 }
 
 static void test_failed_report_is_refused(void **state)
@@ -280,6 +323,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_writer_is_reproducible_in_every_format),
 		cmocka_unit_test(test_verify_sees_what_was_written),
+		cmocka_unit_test(test_verify_reports_running_out_of_memory),
 		cmocka_unit_test(test_failed_report_is_refused),
 		cmocka_unit_test(test_writer_refuses_links_and_special_files),
 		cmocka_unit_test(test_report_check_rules),
