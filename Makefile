@@ -9,6 +9,7 @@
 #   make bench      run the benchmarks, appending to bench/RESULTS.md
 #   make install    PREFIX=/usr/local DESTDIR= (bin/modelgate, libexec/modelgate/)
 #   make dist       the release tarball and SHA256SUMS into dist/, built in build-dist/
+#   make image      an OCI image of it, as an image layout in dist/image/ (tag VERSION)
 
 PREFIX   ?= /usr/local
 BINDIR   ?= $(PREFIX)/bin
@@ -16,6 +17,8 @@ LIBEXECDIR ?= $(PREFIX)/libexec
 BUILD    ?= build
 DIST_BUILD ?= build-dist
 DIST_DIR ?= dist
+IMAGE_BUILD ?= build-image
+IMAGE_DIR ?= $(DIST_DIR)/image
 CC       ?= cc
 CFLAGS   ?= -O2 -g
 VERSION  := 0.1.0
@@ -62,7 +65,7 @@ MG_CFLAGS  += -ffile-prefix-map=$(CURDIR)=.
 override LDFLAGS += -Wl,--disable-new-dtags,-rpath,'$$ORIGIN/../../lib'
 endif
 
-.PHONY: all deps deps-test check check-fresh unit cli-tests demo sanitize bench install dist clean fuzz agents
+.PHONY: all deps deps-test check check-fresh unit cli-tests demo sanitize bench install dist image clean fuzz agents
 all: $(CLI) $(AGENT)
 agents: $(AGENT) $(AGENT_A64) $(CPUINFO_A64)
 
@@ -150,7 +153,11 @@ dist:
 		CFLAGS="-O2 -g" all agents
 	@mk/dist.sh $(DIST_BUILD) $(VERSION) $(ORT_DIR) $(DIST_DIR)
 
+# Needs root, mmdebstrap and umoci (make deps-test); see mk/image.sh.
+image: dist
+	@mk/image.sh $(DIST_DIR)/modelgate-$(VERSION)-linux-x86_64.tar.gz $(IMAGE_BUILD) $(IMAGE_DIR) $(VERSION)
+
 clean:
-	rm -rf build build-san build-fuzz build-dist dist
+	rm -rf build build-san build-fuzz build-dist build-image dist
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(AGENT_OBJ:.o=.d) $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%.d)

@@ -79,7 +79,11 @@ TMPDIR=$work mmdebstrap --quiet --variant=apt \
 	--format=tar bookworm "$work/base.tar" \
 	"deb http://deb.debian.org/debian bookworm main" \
 	"deb http://deb.debian.org/debian bookworm-updates main" \
-	"deb http://security.debian.org/debian-security bookworm-security main" </dev/null
+	"deb http://security.debian.org/debian-security bookworm-security main" \
+	</dev/null >"$work/mmdebstrap.log" 2>&1 || {
+	tail -n 30 "$work/mmdebstrap.log" >&2
+	die "mmdebstrap failed (its log: $work/mmdebstrap.log)"
+}
 # the device nodes mmdebstrap leaves in /dev: runtimes mount their own, and
 # an unprivileged unpack could not create them
 tar --delete --wildcards -f "$work/base.tar" './dev/?*'
