@@ -60,6 +60,27 @@ assert "name" in t[".modelgate:deploy"]["environment"]
 PY
 }
 
+# The shell executor used here ignores `image:`; what GitLab would pull is
+# checked as gitlab-ci-local resolves the pipeline: modelgate's image of
+# this version (the Makefile's VERSION, as `make image` tags it; t_image.sh
+# runs that image), through MODELGATE_IMAGE.
+jobs_run_in_modelgates_image_of_this_version() {
+	local v
+	v=$(sed -n 's/^VERSION *:= *//p' "$MG_SRCDIR/Makefile")
+	expect_exit 0 gcl --preview
+	"$PY" - "$OUT" "$v" <<'PY' >"$IO/py.out" 2>&1 || fail "$(cat "$IO/py.out")"
+import re, sys, yaml
+text, v = open(sys.argv[1]).read(), sys.argv[2]
+doc = yaml.safe_load(text[text.index("---\n"):])  # after gitlab-ci-local's warnings
+for name in ("gate", "package", "deploy"):
+    job = doc[name]
+    assert job["image"]["name"] == "$MODELGATE_IMAGE", (name, job["image"])
+    ref = job["variables"]["MODELGATE_IMAGE"]
+    assert re.fullmatch(r"[a-z0-9.-]+(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)+:" + re.escape(v), ref), (name, ref)
+    assert job["variables"]["MODELGATE_VERSION"] == "v" + v, (name, job["variables"]["MODELGATE_VERSION"])
+PY
+}
+
 gate_passes_on_the_good_candidate() {
 	rm -rf "$ART"
 	expect_exit 0 gcl gate
@@ -105,6 +126,7 @@ default_branch_packages_and_deploys() {
 
 check the_pipeline_parses the_pipeline_parses
 check template_has_the_hidden_jobs template_has_the_hidden_jobs
+check jobs_run_in_modelgates_image_of_this_version jobs_run_in_modelgates_image_of_this_version
 check gate_passes_on_the_good_candidate gate_passes_on_the_good_candidate
 check gate_fails_on_the_bad_candidate gate_fails_on_the_bad_candidate
 check default_branch_packages_and_deploys default_branch_packages_and_deploys
