@@ -121,7 +121,9 @@ int mg_remote_delete(mg_remote *r, const mg_ref *ref, mg_error *err);
 /* The tags of repo, sorted (free with mg_remote_list_free). Paged lists
  * are followed to their end: the Link rel="next" of each answer (on the
  * registry's own host only), else, after a full page, the next page from
- * the last entry (?last=); at most MG_LIST_MAX_PAGES pages. */
+ * the last entry (?last=); at most MG_LIST_MAX_PAGES pages. Each entry is
+ * listed once; a Link back to a page asked for before, or a page with
+ * nothing new and a Link, stops the walk (MG_ENET, naming the link). */
 int mg_remote_list_tags(mg_remote *r, const char *repo, char ***tags, size_t *n, mg_error *err);
 /* The repositories of the registry (its catalog), sorted, paged as the
  * tags are; MG_EINVAL or MG_ENOTFOUND when the registry does not offer its

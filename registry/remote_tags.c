@@ -153,12 +153,63 @@ static int list_status(const mg_remote *r, const mg_http_req *q, const list_spec
 			    r->name);
 }
 
-/* Appends the strings of the array key of a page's JSON to *items (*n of
- * them, room for *cap); *added says how many, *has_last whether one of
- * them is last (when last is not NULL). */
+static uint64_t hash_str(const char *s)
+{
+	uint64_t h = 1469598103934665603u; /* FNV-1a */
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211u;
+	return h;
+}
+
+/* The entries of a list so far, as a hash table of indexes into items, so
+ * that each is taken once and a page that adds nothing is seen. */
+typedef struct entry_set {
+	struct {
+		uint64_t h;
+		size_t i1; /* index + 1; 0: empty */
+	} *slot;
+	size_t cap; /* a power of two, or 0 */
+	size_t used;
+} entry_set;
+
+/* Whether s is in the set; else adds it as items[i] when add is set. */
+static int set_has(entry_set *e, char *const *items, const char *s, size_t i, int add, mg_error *err)
+{
+	if (add && (e->used + 1) * 2 > e->cap) {
+		size_t cap = e->cap ? e->cap * 2 : 256;
+		entry_set g = {calloc(cap, sizeof(*g.slot)), cap, 0};
+		if (!g.slot)
+			return mg_error_set(err, MG_ENOMEM, "out of memory");
+		for (size_t k = 0; k < e->cap; k++)
+			if (e->slot[k].i1) {
+				size_t j = e->slot[k].h & (cap - 1);
+				while (g.slot[j].i1)
+					j = (j + 1) & (cap - 1);
+				g.slot[j] = e->slot[k];
+				g.used++;
+			}
+		free(e->slot);
+		*e = g;
+	}
+	uint64_t h = hash_str(s);
+	size_t j = e->cap ? h & (e->cap - 1) : 0;
+	for (; e->cap && e->slot[j].i1; j = (j + 1) & (e->cap - 1))
+		if (e->slot[j].h == h && !strcmp(items[e->slot[j].i1 - 1], s))
+			return 1;
+	if (add) {
+		e->slot[j].h = h;
+		e->slot[j].i1 = i + 1;
+		e->used++;
+	}
+	return 0;
+}
+
+/* Appends the strings of the array key of a page's JSON that are not in
+ * seen to *items (*n of them, room for *cap); *added says how many,
+ * *has_last whether one of them is last (when last is not NULL). */
 static int add_entries(const mg_remote *r, const mg_buf *body, const list_spec *l,
-		       const char *last, char ***items, size_t *n, size_t *cap, size_t *added,
-		       int *has_last, mg_error *err)
+		       const char *last, entry_set *seen, char ***items, size_t *n, size_t *cap,
+		       size_t *added, int *has_last, mg_error *err)
 {
 	json_t *j = json_loadb(body->data ? body->data : "", body->len, 0, NULL);
 	json_t *arr = json_object_get(j, l->key);
@@ -188,10 +239,14 @@ static int add_entries(const mg_remote *r, const mg_buf *body, const list_spec *
 			continue;
 		if (last && !strcmp(t, last))
 			*has_last = 1;
+		if (set_has(seen, *items, t, *n, 0, err))
+			continue; /* taken from an earlier page */
 		if (!((*items)[*n] = strdup(t)))
 			rc = mg_error_set(err, MG_ENOMEM, "out of memory");
+		else if ((rc = set_has(seen, *items, t, *n, 1, err)) < 0)
+			free((*items)[*n]);
 		else
-			++*n, ++*added;
+			rc = 0, ++*n, ++*added;
 	}
 	json_decref(j);
 	return rc;
@@ -201,13 +256,17 @@ static int add_entries(const mg_remote *r, const mg_buf *body, const list_spec *
  * the next page. Without one, a full page (as many entries as asked for
  * with ?n=) is followed by the page after its last entry (?last=), which
  * ends the list when it is empty, or when the registry ignored last and
- * sent that entry again (the page is then dropped). */
+ * sent that entry again (the page is then dropped). A registry that
+ * loops (a Link to a page asked for before, or a page that adds nothing
+ * and links to another) is an error at once, not 10000 requests. */
 static int list_pages(mg_remote *r, const list_spec *l, char ***items, size_t *n, mg_error *err)
 {
 	unsigned page = r->o.page_size ? r->o.page_size : 100;
 	mg_buf url = MG_BUF_INIT, next = MG_BUF_INIT, body = MG_BUF_INIT;
 	char *last = NULL; /* the ?last= of the page asked for, if any */
 	size_t cap = 0;
+	entry_set seen = {0};
+	uint64_t *urls = NULL; /* hashes of the pages asked for */
 	*items = NULL;
 	*n = 0;
 	int rc = mg_buf_printf(&url, err, "%s/v2/%s?n=%u", r->base, l->path, page);
@@ -217,6 +276,20 @@ static int list_pages(mg_remote *r, const list_spec *l, char ***items, size_t *n
 					  "stopped", r->name, MG_LIST_MAX_PAGES, l->what);
 			break;
 		}
+		uint64_t uh = hash_str(url.data);
+		for (int k = 0; k < pages; k++)
+			if (urls[k] == uh) {
+				rc = mg_error_set(err, MG_ENET, "registry '%s' sent a link back to a page of %s "
+						  "it sent before ('%.300s'): stopped", r->name, l->what, url.data);
+				break;
+			}
+		uint64_t *grown = rc ? NULL : realloc(urls, ((size_t)pages + 1) * sizeof(*urls));
+		if (!rc && !grown)
+			rc = mg_error_set(err, MG_ENOMEM, "out of memory");
+		if (rc)
+			break;
+		urls = grown;
+		urls[pages] = uh;
 		mg_http_req q;
 		mg_http_req_init(&q, "GET", url.data);
 		q.scope = l->scope;
@@ -229,7 +302,7 @@ static int list_pages(mg_remote *r, const list_spec *l, char ***items, size_t *n
 		size_t before = *n, added = 0;
 		int has_last = 0;
 		if (!rc)
-			rc = add_entries(r, &body, l, last, items, n, &cap, &added, &has_last, err);
+			rc = add_entries(r, &body, l, last, &seen, items, n, &cap, &added, &has_last, err);
 		char target[sizeof(q.link)];
 		int link = rc ? 0 : mg_http_link_next(q.link, target, sizeof(target));
 		const char *end = *n > before ? (*items)[*n - 1] : NULL;
@@ -238,12 +311,17 @@ static int list_pages(mg_remote *r, const list_spec *l, char ***items, size_t *n
 		if (link < 0) {
 			rc = mg_error_set(err, MG_ENET, "registry '%s' sent a Link header that is not "
 					  "understood with %s ('%.300s')", r->name, l->what, q.link);
+		} else if (link && !added) {
+			rc = mg_error_set(err, MG_ENET, "registry '%s' sent a page of %s with nothing new on it, "
+					  "and a link to another ('%.300s'): stopped", r->name, l->what, target);
 		} else if (link) {
 			rc = mg_remote__link_url(&next, r, url.data, target, l->what, err);
 		} else if (!rc && has_last) { /* it ignored last: this page is one seen before */
 			for (size_t i = before; i < *n; i++)
 				free((*items)[i]);
 			*n = before;
+			free(seen.slot); /* (nothing follows) */
+			seen = (entry_set){0};
 		} else if (!rc && added >= page && !end[strspn(end, LAST_CHARS)]) {
 			by_last = 1;
 			rc = mg_buf_printf(&next, err, "%s/v2/%s?n=%u&last=%s", r->base, l->path, page, end);
@@ -265,6 +343,8 @@ static int list_pages(mg_remote *r, const list_spec *l, char ***items, size_t *n
 		*n = 0;
 	}
 	free(last);
+	free(urls);
+	free(seen.slot);
 	mg_buf_free(&url);
 	mg_buf_free(&next);
 	mg_buf_free(&body);

@@ -39,6 +39,9 @@ request's Range or Content-Range header, "-" for none) and injects faults:
               as pagetags, with every Link pointing at another host
   pageforever tag lists of one new tag a page (made up by the proxy), each
               with a Link to yet another page
+  pageloop    as pagetags, but the last page links back to the first
+  pagesame    as pagetags, but every page is the first one again, with a
+              Link to a page of another URL each time
 
 Modes with a second host: the proxy also listens on 127.0.0.2 (another
 "host" on this machine, plain HTTP, no credentials asked), forwards what
@@ -274,7 +277,8 @@ class Proxy(http.server.BaseHTTPRequestHandler):
             headers["Content-Length"] = str(len(body))
             headers["Content-Range"] = "%d-%d" % (start, start + len(body) - 1)
         tags = (re.match(r"(/v2/.+/tags/list)(\?.*)?$", path)
-                if MODE in ("pagetags", "pageelsewhere", "pageforever") else None)
+                if MODE in ("pagetags", "pageelsewhere", "pageforever", "pageloop", "pagesame")
+                else None)
         if tags and MODE == "pageforever":  # made up here, quickly: one new tag a page
             log("%s %s %d 200 -" % (self.command, self.path, length))
             self.answer(200, json.dumps({"name": "x", "tags": ["p%d" % n]}).encode(),
@@ -298,7 +302,14 @@ class Proxy(http.server.BaseHTTPRequestHandler):
             return
         extra = []
         if tags and resp.status == 200:
-            data, nxt = tag_page(data, (tags.group(2) or "?")[1:])
+            query = (tags.group(2) or "?")[1:]
+            first = urllib.parse.urlencode(
+                {k: v[0] for k, v in urllib.parse.parse_qs(query).items() if k == "n"})
+            data, nxt = tag_page(data, first if MODE == "pagesame" else query)
+            if MODE == "pageloop" and not nxt:
+                nxt = first
+            if MODE == "pagesame":
+                nxt = "%s&page=%d" % (first, n)
             if nxt:
                 extra.append(("Link", '<%s?%s>; rel="next"' % (tags.group(1), nxt)))
             if MODE == "pageelsewhere":

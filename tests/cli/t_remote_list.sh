@@ -67,6 +67,22 @@ t_links_elsewhere_or_forever_exit_3() {
 	proxy_stop
 }
 
+# a Link back to a page asked for before, or a page of nothing new with a
+# Link to yet another, stops at once with an error naming the link (such a
+# registry used to be asked again and again, up to the 10000-page bound)
+t_link_loops_stop_at_once_exit_3() {
+	via pageloop
+	MODELGATE_PAGE_SIZE=10 expect_exit 3 mg ls "$PROXY/team/many"
+	expect_error "sent a link back to a page of the tag list it sent before" "/team/many/tags/list?n=10'"
+	[ "$(list_requests | wc -l)" -eq 3 ] || fail "expected the 3 pages and no more: $(list_requests)"
+	proxy_stop
+	via pagesame
+	MODELGATE_PAGE_SIZE=10 expect_exit 3 mg ls "$PROXY/team/many"
+	expect_error "sent a page of the tag list with nothing new on it" "page="
+	[ "$(list_requests | wc -l)" -eq 2 ] || fail "expected 2 pages and no more: $(list_requests)"
+	proxy_stop
+}
+
 t_tag_list_that_fills_its_pages_exactly() {
 	via pagetags
 	MODELGATE_PAGE_SIZE=5 expect_exit 0 mg ls --json "$PROXY/team/many"
@@ -123,6 +139,7 @@ t_bad_page_size_is_exit_2() {
 
 check tag_list_walked_page_by_page t_tag_list_walked_page_by_page
 check links_elsewhere_or_forever_exit_3 t_links_elsewhere_or_forever_exit_3
+check link_loops_stop_at_once_exit_3 t_link_loops_stop_at_once_exit_3
 check tag_list_that_fills_its_pages_exactly t_tag_list_that_fills_its_pages_exactly
 check registry_that_ignores_n_and_last t_registry_that_ignores_n_and_last
 check catalog_lists_repositories t_catalog_lists_repositories
