@@ -55,10 +55,10 @@ esac
 for f in "$build/modelgate" "$build/modelgate-agent" "$build/aarch64/modelgate-agent" \
 	"$build/aarch64/libmodelgate-cpuinfo.so" "$ort/lib/x64/libonnxruntime.so.1" \
 	"$ort/lib/arm64/libonnxruntime.so.1"; do
-	[ -f "$f" ] || die "'$f' is missing (make RELEASE=1 all agents, and make deps)"
+	[ -f "$f" ] || die "'$f' is missing (make dist builds it; make deps fetches ONNX Runtime)"
 done
-for t in readelf ldd gzip; do
-	command -v $t >/dev/null || die "$t is missing"
+for t in readelf:binutils ldd:libc-bin gzip:gzip dpkg:dpkg; do
+	command -v ${t%:*} >/dev/null || die "${t%:*} is missing (Debian package ${t#*:})"
 done
 tar --version 2>/dev/null | grep -q 'GNU tar' || die "GNU tar is needed (--sort=name)"
 
