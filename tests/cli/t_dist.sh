@@ -4,10 +4,11 @@
 # openssl, so without libcurl, OpenSSL and Kerberos) that has no compiler
 # and no -dev package, unpacked into an arbitrary folder, it prints its
 # version, pushes and pulls through a store and passes the digits gate on
-# the local target and, once qemu-user is installed there, on qemu-aarch64,
-# with the same accuracy, fidelity and size figures and the same verdicts
-# as the source build. The root is laid once for the file. Needs root
-# (chroot), mmdebstrap, qemu-user and the aarch64 cross compiler.
+# the local target and, once qemu-user is installed there, on qemu-aarch64
+# (also as nobody), with the same accuracy, fidelity and size figures and
+# the same verdicts as the source build. The root is laid once for the
+# file. Needs root (chroot), mmdebstrap, qemu-user and the aarch64 cross
+# compiler.
 . "$(dirname "$0")/lib.sh"
 
 VERSION=$(sed -n 's/^VERSION *:= *//p' "$MG_SRCDIR/Makefile")
@@ -202,6 +203,12 @@ t_qemu_gate() {
 	expect_same_gate qemu-aarch64 "$TEST_TMP/digits/src-qemu.json" "$ROOT/work/digits/rel-qemu.json"
 	json_ok "[(t['fingerprint']['arch'], t['fingerprint']['emulated']) for t in j['targets']] == [('aarch64', True)]" \
 		"$ROOT/work/digits/rel-qemu.json"
+	# and as a user without privileges, as on a CI runner
+	in_root 0 "cp -r /work/digits /tmp/digits && chown -R nobody: /tmp/digits && cd /tmp/digits &&
+		setpriv --reuid=nobody --regid=nogroup --clear-groups env HOME=/tmp/home \
+		$REL/bin/modelgate gate -c qemu.json --only latency --report /tmp/digits/nobody.json -q &&
+		cp /tmp/digits/nobody.json /work/nobody-qemu.json"
+	json_ok "j['status'] == 'pass' and j['targets'][0]['fingerprint']['arch'] == 'aarch64'" "$ROOT/work/nobody-qemu.json"
 }
 
 t_launcher_checks_the_machine() {
