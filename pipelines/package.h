@@ -126,6 +126,12 @@ typedef struct mg_bundle_entry {
 #define MG_BUNDLE_MAX_ENTRIES 16384
 #define MG_BUNDLE_MANIFEST_MAX ((size_t)4 << 20)
 #define MG_BUNDLE_SIG_MAX ((size_t)64 << 10)
+/* Nor does it read more content than MG_BUNDLE_MAX_RATIO bytes for each
+ * byte of the bundle plus MG_BUNDLE_SLACK: a compression bomb (zstd makes
+ * 128 KiB of zeros from 4 bytes) is refused, MG_EINVAL. Real model files
+ * stay far below it (deflate's own maximum, on zeros alone, is about 1032). */
+#define MG_BUNDLE_MAX_RATIO 1024
+#define MG_BUNDLE_SLACK ((uint64_t)64 << 20)
 
 typedef struct mg_bundle_check {
 	int ok;               /* every digest (and the signature, when checked) is right */

@@ -229,10 +229,20 @@ static int add_entry(mg_bundle_check *c, const char *path, mg_error *err)
 	return 0;
 }
 
+/* How many bytes of content verify reads from a bundle of this size. */
+static uint64_t read_budget(const char *bundle)
+{
+	struct stat st;
+	uint64_t size = stat(bundle, &st) == 0 && st.st_size > 0 ? (uint64_t)st.st_size : 0;
+	if (size > (UINT64_MAX - MG_BUNDLE_SLACK) / MG_BUNDLE_MAX_RATIO)
+		return UINT64_MAX;
+	return size * MG_BUNDLE_MAX_RATIO + MG_BUNDLE_SLACK;
+}
+
 /* Reads an entry's data: hashed, and kept in keep (up to max bytes) when
- * keep is not NULL. */
-static int read_data(struct archive *a, mg_bundle_entry *e, mg_buf *keep, size_t max, mg_hash *h,
-		     char *buf, const char *bundle, mg_error *err)
+ * keep is not NULL; *left is what the bundle may still expand to. */
+static int read_data(struct archive *a, mg_bundle_entry *e, mg_buf *keep, size_t max,
+		     uint64_t *left, mg_hash *h, char *buf, const char *bundle, mg_error *err)
 {
 	for (;;) {
 		la_ssize_t n = archive_read_data(a, buf, BLOCK);
@@ -240,6 +250,13 @@ static int read_data(struct archive *a, mg_bundle_entry *e, mg_buf *keep, size_t
 			return read_fail(a, bundle, e->path, err);
 		if (n == 0)
 			break;
+		if ((uint64_t)n > *left)
+			return mg_error_set(err, MG_EINVAL,
+					    "'%s' expands to more than %d times its size plus %llu MiB (at '%s'): "
+					    "refused as a compression bomb",
+					    bundle, MG_BUNDLE_MAX_RATIO,
+					    (unsigned long long)(MG_BUNDLE_SLACK >> 20), e->path);
+		*left -= (uint64_t)n;
 		mg_hash_update(h, buf, (size_t)n);
 		e->size += (uint64_t)n;
 		if (keep) {
@@ -369,6 +386,7 @@ int mg_bundle_verify(mg_bundle_check **out, const char *bundle, const char *pub_
 	name_index names = {0}; /* every entry */
 	char **dirs = NULL;     /* the folder entries, as named */
 	size_t ndirs = 0, count = 0;
+	uint64_t left = read_budget(bundle);
 	int rc = 0, has_manifest = 0, has_sig = 0;
 	if (!c || !buf) {
 		rc = mg_error_set(err, MG_ENOMEM, "out of memory");
@@ -425,7 +443,7 @@ int mg_bundle_verify(mg_bundle_check **out, const char *bundle, const char *pub_
 				keep = &manifest, max = MG_BUNDLE_MANIFEST_MAX, has_manifest = 1;
 			else if (!strcmp(path, MG_BUNDLE_SIG))
 				keep = &sigjson, max = MG_BUNDLE_SIG_MAX, has_sig = 1;
-			rc = read_data(a, got, keep, max, h, buf, bundle, err);
+			rc = read_data(a, got, keep, max, &left, h, buf, bundle, err);
 		}
 		if (rc)
 			goto done;

@@ -1,7 +1,7 @@
 # verify and unpack against bundles built to cost time or memory, or that
 # verify would pass and unpack could not extract: sparse entries (1 TiB in
 # a few hundred bytes), more entries than the limit, an oversized
-# manifest.json, a file listed inside another file, a folder entry named
+# manifest.json, a compression bomb, a file listed inside another file, a folder entry named
 # like a file, an empty folder nobody listed, a name too long for a file
 # system, and a bundle that grows between verify and extraction. Each is
 # refused quickly (exit 1 or 2) naming what is wrong, and nothing is
@@ -62,6 +62,21 @@ write("dir-named-like-file.tar.gz",
       with_files([], before=[info("files/m.bin/", kind=tarfile.DIRTYPE)]))
 write("empty-dir.tar.gz", [info("junk/", kind=tarfile.DIRTYPE)] + entries)
 write("long-name.tar.gz", with_files([("files/" + "n" * 300, b"long")]))
+# a compression bomb: zstd RLE blocks, 4 bytes for each 128 KiB of zeros, so
+# a 4 GiB model in 128 KiB of bundle
+def zstd_bomb(path, prefix, zeros, suffix):
+    def block(kind, data, size, last=False):
+        return (int(last) | kind << 1 | size << 3).to_bytes(3, "little") + data
+    out = bytearray(b"\x28\xb5\x2f\xfd\x00\x38")  # no checksum, 128 KiB window
+    out += block(0, prefix, len(prefix))
+    for _ in range(zeros // (128 << 10)):
+        out += block(1, b"\0", 128 << 10)
+    out += block(0, suffix, len(suffix), last=True)
+    open(path, "wb").write(out)
+
+bomb = tarfile.TarInfo("files/zero")
+bomb.size, bomb.mtime = 4 << 30, 1700000000
+zstd_bomb("bomb.tar.zst", bomb.tobuf(tarfile.USTAR_FORMAT), 4 << 30, bytes(1024))
 # grows after verify: the same bundle, its model 32 MiB longer than listed
 model = [n for n, _ in entries if n.startswith("files/")][0]
 write("grown.tar.gz", [(n, b + bytes(32 << 20) if n == model else b) for n, b in entries])
@@ -105,17 +120,21 @@ t_good_unpacks() {
 }
 
 # A bundle that grows between verify and extraction (a fifo serves the good
-# bundle to verify and the grown one to the extraction): writing stops at
-# the size the manifest declares, under a 16 MiB file size limit that the
-# grown model would exceed.
+# bundle to verify and, once verify has closed it, the grown one to the
+# extraction): writing stops at the size the manifest declares, under a
+# 16 MiB file size limit that the grown model would exceed.
 t_grown_after_verify() {
 	mkfifo swap.tar.gz
-	(cat good.tar.gz >swap.tar.gz && cat grown.tar.gz >swap.tar.gz) &
-	local feeder=$! rc=0
 	printf '%q ' "$MODELGATE" unpack swap.tar.gz -o grown >"$IO/last_cmd"
-	(ulimit -f 16384 && timeout 20 "$MODELGATE" unpack swap.tar.gz -o grown) >"$OUT" 2>"$ERR" || rc=$?
-	kill "$feeder" 2>/dev/null
-	wait "$feeder" 2>/dev/null
+	(ulimit -f 16384 && exec "$MODELGATE" unpack swap.tar.gz -o grown) >"$OUT" 2>"$ERR" &
+	local mgpid=$! rc=0 i
+	timeout 20 sh -c 'cat good.tar.gz >swap.tar.gz' || fail "verify did not read the bundle"
+	for i in $(seq 400); do
+		ls -l "/proc/$mgpid/fd" 2>/dev/null | grep -q swap.tar.gz || break
+		sleep 0.05
+	done
+	timeout 20 sh -c 'cat grown.tar.gz >swap.tar.gz' 2>/dev/null
+	wait "$mgpid" || rc=$?
 	[ "$rc" -ne 0 ] && [ "$rc" -lt 124 ] || fail "unpack exit code $rc, expected a refusal"
 	expect_stderr_contains "'swap.tar.gz' changed since it was verified (entry 'files/m.bin' is longer)"
 	expect_no_file grown
@@ -132,5 +151,6 @@ check file-inside-file refused nested.tar.gz "'files/a/sub' is inside 'files/a',
 check folder-named-like-file refused dir-named-like-file.tar.gz "entry 'files/m.bin/' is a folder named like the file 'files/m.bin'"
 check unlisted-folder refused empty-dir.tar.gz "folder 'junk/' holds no file listed in manifest.json"
 check long-name refused long-name.tar.gz "has a name longer than 255 bytes"
+check compression-bomb refused bomb.tar.zst "expands to more than"
 check grown-after-verify t_grown_after_verify
 finish
