@@ -263,7 +263,7 @@ int mg_auth_store(const char *registry, const char *user, const char *password, 
 {
 	mg_buf path = MG_BUF_INIT, text = MG_BUF_INIT, pair = MG_BUF_INIT;
 	json_t *j = NULL;
-	char *b = NULL, *out = NULL, *tmp = NULL;
+	char *b = NULL, *out = NULL, *tmp = NULL, *real = NULL;
 	int fd = -1;
 	int rc = mg_auth_config_path(&path, err);
 	if (rc)
@@ -304,20 +304,26 @@ int mg_auth_store(const char *registry, const char *user, const char *password, 
 		rc = mg_error_set(err, MG_ENOMEM, "out of memory");
 		goto done;
 	}
-	char *slash = strrchr(path.data, '/');
-	*slash = '\0';
-	if (!(rc = mg_mkdirs(path.data, err)))
-		rc = mg_tmpfile_open(&fd, &tmp, path.data, err);
-	*slash = '/';
+	/* a linked config (a dotfiles checkout) is replaced at the link's
+	 * target, in its folder: the link stays, as docker keeps it */
+	if ((rc = mg_path_follow(&real, path.data, err)))
+		goto done;
+	char *slash = strrchr(real, '/');
+	if (slash)
+		*slash = '\0';
+	if (!(rc = slash ? mg_mkdirs(*real ? real : "/", err) : 0))
+		rc = mg_tmpfile_open(&fd, &tmp, slash ? (*real ? real : "/") : ".", err);
+	if (slash)
+		*slash = '/';
 	if (rc)
 		goto done;
 	if (fchmod(fd, 0600) < 0) {
-		rc = mg_error_sys(err, MG_EIO, errno, "cannot protect '%s'", path.data);
+		rc = mg_error_sys(err, MG_EIO, errno, "cannot protect '%s'", real);
 		goto done;
 	}
-	if ((rc = mg_write_all(fd, out, strlen(out), path.data, err)))
+	if ((rc = mg_write_all(fd, out, strlen(out), real, err)))
 		goto done;
-	rc = mg_tmpfile_commit(fd, tmp, path.data, err);
+	rc = mg_tmpfile_commit(fd, tmp, real, err);
 	fd = -1;
 done:
 	if (fd >= 0) {
@@ -331,6 +337,7 @@ done:
 	if (out)
 		memset(out, 0, strlen(out));
 	free(tmp);
+	free(real);
 	free(b);
 	free(out);
 	json_decref(j);

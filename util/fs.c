@@ -158,7 +158,57 @@ int mg_tmpfile_commit(int fd, const char *tmp, const char *path, mg_error *err)
 	return 0;
 }
 
+int mg_path_follow(char **out, const char *path, mg_error *err)
+{
+	*out = NULL;
+	char *cur = mg_strdup(path, err);
+	int rc = cur ? 0 : MG_ENOMEM;
+	for (int hops = 0; !rc; hops++) {
+		struct stat st;
+		if (lstat(cur, &st) < 0 || !S_ISLNK(st.st_mode)) {
+			*out = cur;
+			return 0;
+		}
+		if (hops == 40) {
+			rc = mg_error_set(err, MG_EINVAL, "cannot follow '%s': too many levels of symbolic links", path);
+			break;
+		}
+		char target[4096];
+		ssize_t n = readlink(cur, target, sizeof(target) - 1);
+		if (n < 0 || n == (ssize_t)sizeof(target) - 1) {
+			rc = mg_error_sys(err, MG_EIO, n < 0 ? errno : ENAMETOOLONG, "cannot read the link '%s'", cur);
+			break;
+		}
+		target[n] = '\0';
+		char *slash = strrchr(cur, '/');
+		char *next;
+		if (target[0] == '/' || !slash) {
+			next = mg_strdup(target, err);
+		} else {
+			slash[1] = '\0'; /* the link's folder, with its '/' */
+			next = mg_path_join(cur, target, err);
+		}
+		free(cur);
+		cur = next;
+		rc = cur ? 0 : MG_ENOMEM;
+	}
+	free(cur);
+	return rc;
+}
+
+static int write_atomic(const char *path, const void *data, size_t len, mg_error *err);
+
 int mg_file_write_atomic(const char *path, const void *data, size_t len, mg_error *err)
+{
+	char *real = NULL;
+	int rc = mg_path_follow(&real, path, err);
+	if (!rc)
+		rc = write_atomic(real, data, len, err);
+	free(real);
+	return rc;
+}
+
+static int write_atomic(const char *path, const void *data, size_t len, mg_error *err)
 {
 	struct stat st;
 	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {

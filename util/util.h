@@ -124,8 +124,15 @@ int mg_write_all(int fd, const void *data, size_t len, const char *name, mg_erro
 /* fsync fd, close it and rename tmp over path, then fsync the folder.
  * Closes fd and removes tmp whatever happens. */
 int mg_tmpfile_commit(int fd, const char *tmp, const char *path, mg_error *err);
-/* Atomically replaces path with data (temporary file, fsync, rename). */
+/* Atomically replaces path with data (temporary file, fsync, rename). A
+ * symbolic link is written through: its target is replaced, in the
+ * target's folder, and the link stays (as docker and editors do). */
 int mg_file_write_atomic(const char *path, const void *data, size_t len, mg_error *err);
+/* Into *out (caller frees), the file path names once the symbolic links of
+ * its last component are followed (relative targets from the link's
+ * folder), whether that file exists or not; path itself when it is no
+ * link. */
+int mg_path_follow(char **out, const char *path, mg_error *err);
 /* Removes dir and everything in it (best effort; symlinks are not
  * followed). */
 void mg_remove_tree(const char *dir);

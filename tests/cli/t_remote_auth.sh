@@ -94,6 +94,31 @@ t_login_stores_docker_auth() {
 	no_secret_in_output
 }
 
+# a config.json that is a link (to a dotfiles checkout) is written through,
+# as docker does: the target is replaced atomically in its own folder, and
+# the link stays a link; also a link to a file not there yet, and a chain
+t_login_writes_through_a_linked_config() {
+	local d=$TEST_TMP/linked dots=$TEST_TMP/dotfiles
+	mkdir -p "$d" "$dots/docker"
+	printf '{"auths": {"other.example:5000": {"auth": "eDp5"}}}' >"$dots/docker/config.json"
+	ln -s ../dotfiles/docker/config.json "$d/config.json"
+	printf '%s\n' "$REG_PASS" >"$TEST_TMP/pw.txt"
+	DOCKER_CONFIG=$d expect_exit 0 mg login --ca-file "$REG_CA" -u "$REG_USER" --password-stdin "$REG" <"$TEST_TMP/pw.txt"
+	[ -L "$d/config.json" ] || fail "config.json is no longer a link"
+	[ "$(readlink "$d/config.json")" = ../dotfiles/docker/config.json ] || fail "the link was changed"
+	json_ok "j['auths']['other.example:5000']['auth'] == 'eDp5' and '$REG' in j['auths']" "$dots/docker/config.json"
+	[ "$(stat -c %a "$dots/docker/config.json")" = 600 ] || fail "the link's target is not mode 0600"
+	[ -z "$(ls -A "$d" | grep -v '^config.json$')" ] || fail "files were left beside the link: $(ls -A "$d")"
+	# a link to a file that is not there yet, through another link
+	rm -f "$d/config.json"
+	ln -s "$dots/next.json" "$d/config.json"
+	ln -s docker/new.json "$dots/next.json"
+	DOCKER_CONFIG=$d expect_exit 0 mg login --ca-file "$REG_CA" -u "$REG_USER" --password-stdin "$REG" <"$TEST_TMP/pw.txt"
+	[ -L "$d/config.json" ] && [ -L "$dots/next.json" ] || fail "a link of the chain was replaced"
+	json_ok "'$REG' in j['auths']" "$dots/docker/new.json"
+	DOCKER_CONFIG=$d expect_exit 0 mg ls --ca-file "$REG_CA" "$REG/team/digits"
+}
+
 t_skopeo_reads_through_auth() {
 	MODELGATE_REGISTRY_USER=$REG_USER MODELGATE_REGISTRY_PASSWORD=$REG_PASS \
 		expect_exit 0 mg push --ca-file "$REG_CA" "$REG/team/digits:v3" "$FX/model_v2.onnx"
@@ -109,5 +134,6 @@ check missing_credentials_exit_2 t_missing_credentials_exit_2
 check wrong_password_exit_2_never_shown t_wrong_password_exit_2_never_shown
 check gitlab_ci_variables t_gitlab_ci_variables
 check login_stores_docker_auth t_login_stores_docker_auth
+check login_writes_through_a_linked_config t_login_writes_through_a_linked_config
 check skopeo_reads_through_auth t_skopeo_reads_through_auth
 finish

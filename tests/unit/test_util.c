@@ -138,6 +138,47 @@ static void test_atomic_write_to_a_device_writes_through(void **state)
 	assert_true(S_ISCHR(st.st_mode)); /* not replaced by a regular file */
 }
 
+static void test_atomic_write_through_a_link_keeps_the_link(void **state)
+{
+	(void)state;
+	char dir[4096], link[4200], target[4200], chain[4200];
+	snprintf(dir, sizeof(dir), "%s", scratch("links"));
+	mg_error err = {0};
+	assert_int_equal(mg_mkdirs(dir, &err), 0);
+	snprintf(link, sizeof(link), "%s/config.json", dir);
+	snprintf(target, sizeof(target), "%s/real.json", dir);
+	snprintf(chain, sizeof(chain), "%s/chain.json", dir);
+	unlink(link);
+	unlink(target);
+	unlink(chain);
+	/* config.json -> chain.json -> real.json (not there yet), relative */
+	assert_int_equal(symlink("chain.json", link), 0);
+	assert_int_equal(symlink("real.json", chain), 0);
+	char *real = NULL;
+	assert_int_equal(mg_path_follow(&real, link, &err), 0);
+	assert_string_equal(real, target);
+	free(real);
+	assert_int_equal(mg_file_write_atomic(link, "one", 3, &err), 0);
+	assert_int_equal(mg_file_write_atomic(link, "two", 3, &err), 0);
+	struct stat st;
+	assert_int_equal(lstat(link, &st), 0);
+	assert_true(S_ISLNK(st.st_mode));
+	assert_int_equal(lstat(chain, &st), 0);
+	assert_true(S_ISLNK(st.st_mode));
+	mg_buf b = MG_BUF_INIT;
+	assert_int_equal(mg_file_read(&b, target, 100, &err), 0);
+	assert_string_equal(b.data, "two");
+	mg_buf_free(&b);
+	/* a loop is an error naming the path, not a hang */
+	unlink(chain);
+	assert_int_equal(symlink("config.json", chain), 0);
+	assert_int_equal(mg_file_write_atomic(link, "x", 1, &err), MG_EINVAL);
+	assert_non_null(strstr(err.msg, "too many levels of symbolic links"));
+	unlink(link);
+	unlink(chain);
+	unlink(target);
+}
+
 static void test_file_read_names_missing_file(void **state)
 {
 	(void)state;
@@ -273,6 +314,7 @@ int main(void)
 		cmocka_unit_test(test_digest_valid_accepts_only_lowercase_sha256),
 		cmocka_unit_test(test_atomic_write_replaces_whole_file),
 		cmocka_unit_test(test_atomic_write_to_a_device_writes_through),
+		cmocka_unit_test(test_atomic_write_through_a_link_keeps_the_link),
 		cmocka_unit_test(test_file_read_names_missing_file),
 		cmocka_unit_test(test_tmpfile_commit_failure_leaves_no_file),
 		cmocka_unit_test(test_writer_direct_keeps_every_byte),
