@@ -1,0 +1,1 @@
+{"algorithm":"ed25519","keyid":"sha256:5ea9aa49b36cabc132274cf6f9c0d626bc96b7f5d7b62a6f45ddbd2eaff8f905","signature":"ZLBmTLlZPwoxGtXimch9mBw4ato8ZBOCE0AyfGhxhVtosXkADBMjAlZmmGQQdkvaM0O1a04YioT4o3/yi2p7Dw==","signed":"manifest.json"}
