@@ -53,6 +53,9 @@ def with_files(extra, before=()):
 os.makedirs("tree", exist_ok=True)
 t.extractall("tree")
 
+# as many entries as allowed, every one listed: verified in linear time
+write("most.tar.gz", with_files([("files/e/%d" % i, b"%d" % i) for i in range(16384 - len(entries))]),
+      tarfile.GNU_FORMAT)
 many = [("files/e/%d" % i, b"") for i in range(20000)]
 write("many.tar.gz", entries + many, tarfile.GNU_FORMAT)
 big = dict(entries)["manifest.json"].rstrip(b"\n") + b" " * (5 << 20) + b"\n"
@@ -142,7 +145,14 @@ t_grown_after_verify() {
 	true
 }
 
+t_most_entries_verify() {
+	printf '%q ' timeout 20 "$MODELGATE" verify most.tar.gz >"$IO/last_cmd"
+	timeout 20 "$MODELGATE" verify most.tar.gz >"$OUT" 2>"$ERR" || fail "verify exit code $?, expected 0"
+	expect_stdout_contains "verified 16384 files"
+}
+
 check good-unpacks t_good_unpacks
+check most-entries t_most_entries_verify
 check sparse-gnu refused sparse-gnu.tar.gz "entry 'files/big' is a sparse file"
 check sparse-pax refused sparse-pax.tar.gz "entry 'files/big' is a sparse file"
 check too-many-entries refused many.tar.gz "has more than 16384 entries"
