@@ -25,6 +25,10 @@ trap 'exit 130' INT TERM
 
 mk/root.sh "$root"
 git clone -q --no-hardlinks "$top" "$root/root/modelgate"
+# the bare root tarball (nothing make deps installs) serves the tests that
+# lay roots of their own inside this one (t_dist, t_run_exec)
+mkdir -p "$root/root/modelgate/.deps/roots"
+cp "$top"/.deps/roots/bookworm-*.tar "$root/root/modelgate/.deps/roots/"
 
 status=0
 for cmd in demo check; do
