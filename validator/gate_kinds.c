@@ -183,8 +183,9 @@ done:
 
 /* ---- fidelity ------------------------------------------------------------ */
 
-static int eval_fidelity(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g)
+static int eval_fidelity(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g, mg_error *perr)
 {
+	int rc = 0;
 	const char *why = mg_gate__dataset_outputs(c);
 	if (why) {
 		status(g, MG_GATE_ERROR, "cannot run the dataset on the local target: %s", why);
@@ -201,8 +202,10 @@ static int eval_fidelity(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g
 		char *dir = gc->reference[0] == '/' ? strdup(gc->reference)
 						    : mg_path_join(c->cfg->dir, gc->reference, NULL);
 		mg_tensor_format fmt;
-		int rc = dir ? mg_tensor_dir_read(&own, &fmt, dir, "output", names, n, &err) : MG_ENOMEM;
+		rc = dir ? mg_tensor_dir_read(&own, &fmt, dir, "output", names, n, &err) : MG_ENOMEM;
 		free(dir);
+		if (rc == MG_EINVAL || rc == MG_ENOTFOUND) /* the reference is input: exit 2 */
+			return mg_error_set(perr, MG_EINVAL, "gate '%s': %s", gc->name, err.msg);
 		if (rc) {
 			status(g, MG_GATE_ERROR, "%s", err.msg[0] ? err.msg : "out of memory");
 			return 0;
@@ -215,6 +218,11 @@ static int eval_fidelity(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g
 	float *rrows = nref ? mg_gate__as_rows(ref[0], &rn, &rcols) : NULL;
 	mg_fidelity f;
 	char cbad[160] = "", rbad[600] = "", fails[512] = "", passes[512] = "";
+	if (rows && rrows && gc->reference && (n != rn || cols != rcols)) {
+		rc = mg_error_set(perr, MG_EINVAL, "gate '%s': the reference outputs in '%s' are %zux%zu, "
+				  "the model's on the dataset %zux%zu", gc->name, gc->reference, rn, rcols, n, cols);
+		goto done;
+	}
 	if (!rows || !rrows || n != rn || cols != rcols) {
 		status(g, MG_GATE_ERROR, "the outputs to compare differ in shape (%zux%zu against %zux%zu)",
 		       n, cols, rn, rcols);
@@ -274,7 +282,7 @@ done:
 	free(rows);
 	free(rrows);
 	mg_tensors_free(own, own ? nref : 0);
-	return 0;
+	return rc;
 }
 
 /* ---- latency ------------------------------------------------------------- */
@@ -528,7 +536,7 @@ int mg_gate__eval(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g, mg_er
 	case MG_KIND_ACCURACY:
 		return eval_accuracy(c, gc, g, err);
 	case MG_KIND_FIDELITY:
-		return eval_fidelity(c, gc, g);
+		return eval_fidelity(c, gc, g, err);
 	case MG_KIND_LATENCY:
 		return eval_latency(c, gc, g, err);
 	case MG_KIND_MEMORY:

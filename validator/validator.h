@@ -101,9 +101,12 @@ typedef struct mg_gate_opts {
 #define MG_GATE_OPTS_INIT {MG_GATE_OPTS_VERSION, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL, NULL, NULL}
 
 /* Evaluates every gate of cfg into a new report. A model, baseline or
- * dataset that cannot be found is MG_EINVAL before anything runs; a target
- * that cannot be reached makes its gates `error` in the report (the run
- * itself succeeds). */
+ * dataset that cannot be found, or a dataset that cannot serve the model
+ * (labels not one per row, inputs of another type or shape), is MG_EINVAL
+ * before anything runs; labels outside the classes, a k or threads the
+ * model or target cannot have, or a fidelity reference of another shape
+ * are MG_EINVAL when their gate comes. A target that cannot be reached
+ * makes its gates `error` in the report (the run itself succeeds). */
 int mg_gate_run(struct mg_report **out, const mg_config *cfg, const mg_gate_opts *opts,
 		mg_error *err);
 

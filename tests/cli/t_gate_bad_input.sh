@@ -1,7 +1,8 @@
 # A dataset that cannot serve the model is bad input, exit 2 naming the
 # file, not an infrastructure error (exit 3, which CI retries): labels that
 # are not one per row, labels outside the model's classes, a float64 .npy
-# for a float32 model, rows of the wrong width; the same for a config that
+# for a float32 model, rows of the wrong width, a fidelity gate's reference
+# outputs missing or of another shape; the same for a config that
 # asks for what the model or target cannot have (topk with k not below its
 # classes, more threads than the target's CPUs).
 # No report is written: no gate was evaluated on inputs that could serve.
@@ -87,6 +88,19 @@ inputs_of_another_type_or_shape_are_bad_input() {
 	refused x63.npy dataset/y.npy -- "dataset 'x63.npy'" "has shape (360, 63), the model takes (" ", 64)"
 }
 
+# a fidelity gate's own reference outputs are input too
+reference_outputs_that_cannot_serve_are_bad_input() {
+	local gate='{"name": "fid", "kind": "fidelity", "reference": "REF", "min_cosine": 0.99}'
+	# dataset/output_0.pb holds the outputs of dataset/input_0.pb's 8 rows, not x.npy's 360
+	refused dataset/x.npy dataset/y.npy "${gate/REF/dataset}" -- \
+		"gate 'fid'" "the reference outputs in 'dataset' are 8x10, the model's on the dataset 360x10"
+	refused dataset/x.npy dataset/y.npy "${gate/REF/nowhere}" -- "gate 'fid'" "nowhere"
+	# the inputs they are the outputs of: a pass
+	config dataset dataset/y.npy "${gate/REF/dataset}"
+	"$PY" -c 'import json; c = json.load(open("c.json")); del c["dataset"]["labels"]; json.dump(c, open("c.json", "w"))'
+	expect_exit 0 mg gate -c c.json --report r.json
+}
+
 topk_of_every_class_is_refused() {
 	refused dataset/x.npy dataset/y.npy \
 		'{"name": "top", "kind": "accuracy", "metric": "topk", "k": 10, "min": 0.5}' -- \
@@ -129,6 +143,7 @@ the_good_dataset_still_passes() {
 check labels_not_one_per_row_are_bad_input labels_not_one_per_row_are_bad_input
 check labels_outside_the_classes_are_bad_input labels_outside_the_classes_are_bad_input
 check inputs_of_another_type_or_shape_are_bad_input inputs_of_another_type_or_shape_are_bad_input
+check reference_outputs_that_cannot_serve_are_bad_input reference_outputs_that_cannot_serve_are_bad_input
 check topk_of_every_class_is_refused topk_of_every_class_is_refused
 check threads_beyond_the_cpus_are_bad_input threads_beyond_the_cpus_are_bad_input
 check the_good_dataset_still_passes the_good_dataset_still_passes
