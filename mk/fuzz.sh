@@ -7,12 +7,13 @@ cd "$(dirname "$0")/.."
 SECONDS_EACH=${FUZZ_SECONDS:-30}
 OUT=build-fuzz
 mkdir -p "$OUT"
-LIB_SRC=$(ls util/*.c registry/*.c runners/*.c validator/report*.c pipelines/package_json.c)
+LIB_SRC=$(ls util/*.c registry/*.c runners/*.c validator/report*.c pipelines/package_json.c \
+	pipelines/package_verify.c pipelines/sign.c)
 for f in tests/fuzz/fuzz_*.c; do
 	name=$(basename "$f" .c)
 	echo "== $name"
 	clang -std=c11 -D_GNU_SOURCE -DMG_VERSION='"fuzz"' -g -O1 -fsanitize=fuzzer,address,undefined -I. \
-		$LIB_SRC "$f" $(pkg-config --cflags --libs jansson libcrypto libcurl) -lpthread -lm -o "$OUT/$name"
+		$LIB_SRC "$f" $(pkg-config --cflags --libs jansson libcrypto libcurl libarchive) -lpthread -lm -o "$OUT/$name"
 	mkdir -p "$OUT/corpus/$name"
 	seeds=""
 	[ -d "tests/fuzz/corpus/$name" ] && seeds="tests/fuzz/corpus/$name"
