@@ -364,7 +364,8 @@ static int check_signature(mg_bundle_check *c, const mg_buf *manifest, const mg_
 			else
 				rc = problem(c, err, "signature: %s", e2.msg);
 		} else if (rc) {
-			*err = e2;
+			if (err)
+				*err = e2;
 		} else {
 			c->sig = MG_SIG_VALID;
 		}
