@@ -8,6 +8,29 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Messages quote outside input (file names, a registry's error body, layer
+ * titles): control characters in them are written as \xHH, so that a
+ * hostile name cannot move the cursor, recolour or clear a terminal, or
+ * break the one line a message is. What does not fit is cut off. */
+static void escape_controls(char *msg, size_t size)
+{
+	char out[sizeof(((mg_error *)0)->msg)];
+	size_t o = 0;
+	assert(size <= sizeof(out));
+	for (const unsigned char *p = (const unsigned char *)msg; *p && o + 1 < size; p++) {
+		if (*p >= 0x20 && *p != 0x7f) {
+			out[o++] = (char)*p;
+		} else if (o + 4 < size) {
+			snprintf(out + o, 5, "\\x%02x", *p);
+			o += 4;
+		} else {
+			break;
+		}
+	}
+	out[o] = '\0';
+	memcpy(msg, out, o + 1);
+}
+
 static int error_vset(mg_error *err, int code, int errnum, const char *fmt, va_list ap)
 {
 	assert(code < 0);
@@ -17,6 +40,7 @@ static int error_vset(mg_error *err, int code, int errnum, const char *fmt, va_l
 	int n = vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
 	if (errnum && n >= 0 && (size_t)n < sizeof(err->msg))
 		snprintf(err->msg + n, sizeof(err->msg) - (size_t)n, ": %s", strerror(errnum));
+	escape_controls(err->msg, sizeof(err->msg));
 	return code;
 }
 

@@ -120,6 +120,16 @@ t_home_not_a_layout() {
 	[ "$(cat "$TEST_TMP/plainfile")" = "not a folder" ] || fail "the file was changed"
 }
 
+# a file name holding terminal control sequences reaches the terminal as
+# \xHH text: one message line, no escape byte
+t_control_characters_in_names_escaped() {
+	local name
+	name=$(printf 'evil\033[2J\nname.onnx')
+	expect_exit 2 mg push tiny:v1 "$name"
+	expect_error "file name" 'evil\x1b[2J\x0aname.onnx'
+	! grep -q "$(printf '\033')" "$ERR" || fail "an escape byte reached stderr"
+}
+
 check invalid_references_refused t_invalid_references
 check push_to_a_digest_refused t_push_to_digest
 check missing_file_refused t_missing_file
@@ -131,4 +141,5 @@ check bad_annotation_refused t_bad_annotation
 check same_base_name_twice_refused t_same_base_name_twice
 check bad_usage_refused t_bad_usage
 check home_not_a_layout_refused_and_untouched t_home_not_a_layout
+check control_characters_in_names_escaped t_control_characters_in_names_escaped
 finish

@@ -38,6 +38,27 @@ static void test_error_set_returns_code_and_formats_message(void **state)
 	assert_string_equal(err.msg, "cannot read 'f': No such file or directory");
 }
 
+static void test_error_message_escapes_control_characters(void **state)
+{
+	(void)state;
+	mg_error err = {0};
+	/* a hostile name: clear the screen, a new line, DEL; UTF-8 stays */
+	mg_error_set(&err, MG_EINVAL, "bad '%s'", "a\x1b[2J\nb\x7f\xc3\xa9");
+	assert_string_equal(err.msg, "bad 'a\\x1b[2J\\x0ab\\x7f\xc3\xa9'");
+	/* escaping what was escaped changes nothing */
+	mg_error copy = {0};
+	mg_error_set(&copy, MG_EINVAL, "%s", err.msg);
+	assert_string_equal(copy.msg, err.msg);
+	/* a message full of control characters is cut, never overflows */
+	char many[2000];
+	memset(many, '\x1b', sizeof(many) - 1);
+	many[sizeof(many) - 1] = '\0';
+	mg_error_set(&err, MG_EINVAL, "%s", many);
+	assert_true(strlen(err.msg) < sizeof(err.msg));
+	assert_int_equal(strlen(err.msg) % 4, 0);
+	assert_int_equal(strncmp(err.msg, "\\x1b\\x1b", 8), 0);
+}
+
 static void test_exit_codes_follow_design(void **state)
 {
 	(void)state;
@@ -307,6 +328,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_error_set_returns_code_and_formats_message),
+		cmocka_unit_test(test_error_message_escapes_control_characters),
 		cmocka_unit_test(test_exit_codes_follow_design),
 		cmocka_unit_test(test_buf_appends_and_stays_terminated),
 		cmocka_unit_test(test_buf_refuses_to_grow_past_its_maximum),
