@@ -72,6 +72,17 @@ need_py() {
 		fail "Python module '$1' is missing: install Debian's $2 (make deps-test installs it)"
 }
 
+# in_example_copy: a copy of the digits example (without its report) in
+# $EX = $TEST_TMP/ex becomes the working directory, and no CI variable
+# steers what gate writes. Call it outside any check (it cds).
+in_example_copy() {
+	EX=$TEST_TMP/ex
+	cp -r "$EXAMPLES" "$EX" || fail "cannot copy the example to '$EX'"
+	rm -f "$EX/report.json"
+	cd "$EX" || fail "cannot enter '$EX'"
+	unset CI GITHUB_ACTIONS GITHUB_STEP_SUMMARY GITHUB_OUTPUT
+}
+
 # killed_run_leaves_no_agent PATTERN SIGNAL ARGS...: `modelgate ARGS` (a
 # run that would measure for a minute) gets SIGNAL once a process whose
 # command line matches PATTERN (its agent, or what carries it) runs, and

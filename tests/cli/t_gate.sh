@@ -4,11 +4,7 @@
 # (exit 3) while the other gates still run, and the CI outputs appear.
 . "$(dirname "$0")/lib.sh"
 
-EX=$TEST_TMP/ex
-cp -r "$EXAMPLES" "$EX"
-rm -f "$EX/report.json"
-cd "$EX" || fail "cannot enter '$EX'"
-unset CI GITHUB_ACTIONS GITHUB_STEP_SUMMARY GITHUB_OUTPUT
+in_example_copy
 
 gate_status() { # report gate -> its status
 	json_get "[g['status'] for g in j['gates'] if g['name'] == '$2'][0]" "$1"

@@ -8,11 +8,7 @@
 # No report is written: no gate was evaluated on inputs that could serve.
 . "$(dirname "$0")/lib.sh"
 
-EX=$TEST_TMP/ex
-cp -r "$EXAMPLES" "$EX"
-rm -f "$EX/report.json"
-cd "$EX" || fail "cannot enter '$EX'"
-unset CI GITHUB_ACTIONS GITHUB_STEP_SUMMARY GITHUB_OUTPUT
+in_example_copy
 
 # The digits dataset (x: 360x64 float32, y: 360 int64) rewritten wrong, with
 # a .npy reader and writer of its own (numpy is not needed).

@@ -7,11 +7,7 @@
 . "$(dirname "$0")/lib.sh"
 
 need_py onnx python3-onnx
-EX=$TEST_TMP/ex
-cp -r "$EXAMPLES" "$EX"
-rm -f "$EX/report.json"
-cd "$EX" || fail "cannot enter '$EX'"
-unset CI GITHUB_ACTIONS GITHUB_STEP_SUMMARY GITHUB_OUTPUT
+in_example_copy
 
 # model.onnx with its logits passed through Add(logits, C): C is 0 but for
 # column 3, which is NaN or -inf; and a model whose logits are all 0/0.
