@@ -60,6 +60,13 @@ many = [("files/e/%d" % i, b"") for i in range(20000)]
 write("many.tar.gz", entries + many, tarfile.GNU_FORMAT)
 big = dict(entries)["manifest.json"].rstrip(b"\n") + b" " * (5 << 20) + b"\n"
 write("big-manifest.tar.gz", [(n, big if n == "manifest.json" else b) for n, b in entries])
+sig = json.dumps({"algorithm": "ed25519", "keyid": "sha256:" + "0" * 64, "signed": "manifest.json",
+                  "signature": "AAAA"}).encode() + b" " * (100 << 10)
+write("big-sig.tar.gz", entries[:2] + [("manifest.json.sig", sig)] + entries[2:])
+long_list = dict(man)
+long_list["files"] = man["files"] + [listing("files/l/%d" % i, b"") for i in range(16384)]
+write("long-list.tar.gz", [(n, json.dumps(long_list).encode() if n == "manifest.json" else b)
+                           for n, b in entries])
 write("nested.tar.gz", with_files([("files/a", b"a file"), ("files/a/sub", b"inside a file")]))
 write("dir-named-like-file.tar.gz",
       with_files([], before=[info("files/m.bin/", kind=tarfile.DIRTYPE)]))
@@ -157,6 +164,8 @@ check sparse-gnu refused sparse-gnu.tar.gz "entry 'files/big' is a sparse file"
 check sparse-pax refused sparse-pax.tar.gz "entry 'files/big' is a sparse file"
 check too-many-entries refused many.tar.gz "has more than 16384 entries"
 check big-manifest refused big-manifest.tar.gz "'manifest.json' is larger than 4194304 bytes"
+check big-signature refused big-sig.tar.gz "'manifest.json.sig' is larger than 65536 bytes"
+check long-file-list refused long-list.tar.gz "manifest.json lists more than 16384 files"
 check file-inside-file refused nested.tar.gz "'files/a/sub' is inside 'files/a', which is a file"
 check folder-named-like-file refused dir-named-like-file.tar.gz "entry 'files/m.bin/' is a folder named like the file 'files/m.bin'"
 check unlisted-folder refused empty-dir.tar.gz "folder 'junk/' holds no file listed in manifest.json"
