@@ -110,7 +110,8 @@ const char *mg_store_root(const mg_store *s);
 /* Blobs. */
 int mg_store_has_blob(const mg_store *s, const char *digest);
 /* Stores a file, reading it once; *existed is 1 when the blob was there
- * already (then nothing new is kept). */
+ * already, intact (then nothing new is kept). A blob of that digest whose
+ * size or bytes are wrong is replaced, as is one put_bytes finds damaged. */
 int mg_store_put_file(mg_store *s, const char *path, char digest[MG_DIGEST_SIZE],
 		      uint64_t *size, int *existed, mg_error *err);
 int mg_store_put_bytes(mg_store *s, const void *data, size_t len,

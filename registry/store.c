@@ -216,14 +216,41 @@ static int stream_to_tmp(mg_store *s, int fd, const char *src, char digest[MG_DI
 	return rc;
 }
 
-/* Renames a finished temporary file to its digest, or drops it when the
- * blob is there already. */
-static int commit_blob(mg_store *s, int tfd, char *tmp, const char *digest, int *existed,
-		       mg_error *err)
+/* 1 when the stored blob of digest has `size` bytes that hash to digest.
+ * A push relies on such a blob instead of writing its own copy, so it is
+ * checked then, and only then: a size that differs costs a stat, and the
+ * bytes are hashed only when the pushed bytes have just been hashed too
+ * (every local push hashes what it stores), so relying on a blob never
+ * costs more than the push of it did, and no other blob is read. A blob that
+ * is missing, unreadable or damaged is 0: the push replaces it. */
+static int blob_intact(const mg_store *s, const char *digest, uint64_t size)
+{
+	mg_buf path = MG_BUF_INIT;
+	int ok = 0, fd = -1;
+	struct stat st;
+	char got[MG_DIGEST_SIZE];
+	if (mg_store__blob_path(&path, s, digest, NULL) ||
+	    (fd = open(path.data, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &st) < 0 ||
+	    !S_ISREG(st.st_mode) || (uint64_t)st.st_size != size)
+		goto done;
+	ok = !mg_copy_hash(fd, path.data, -1, NULL, got, NULL, NULL) && !strcmp(got, digest);
+done:
+	if (fd >= 0)
+		close(fd);
+	mg_buf_free(&path);
+	return ok;
+}
+
+/* Renames a finished temporary file to its digest, or drops it when an
+ * intact blob is there already (checked unless the caller has just found
+ * it is not); a damaged one is replaced atomically: a reader sees the old
+ * file or the new one. */
+static int commit_blob(mg_store *s, int tfd, char *tmp, const char *digest, uint64_t size,
+		       int check, int *existed, mg_error *err)
 {
 	mg_buf path = MG_BUF_INIT;
 	int rc = mg_store__blob_path(&path, s, digest, err);
-	if (!rc && access(path.data, F_OK) == 0) {
+	if (!rc && check && blob_intact(s, digest, size)) {
 		close(tfd);
 		unlink(tmp);
 		if (existed)
@@ -273,12 +300,13 @@ int mg_store_put_file(mg_store *s, const char *path, char digest[MG_DIGEST_SIZE]
 		return mg_error_set(err, MG_EINVAL, "'%s' is not a regular file", path);
 	}
 	/* A large file the store may hold already: hash it first, and write
-	 * nothing if it is there. Otherwise one pass reads, hashes and writes. */
+	 * nothing if it is there intact. Otherwise one pass reads, hashes and
+	 * writes, and the copy replaces a damaged blob of the same digest. */
 	char first[MG_DIGEST_SIZE] = "";
 	int rc = 0;
 	if (st.st_size >= HASH_FIRST_MIN && have_blob_of_size(s, st.st_size)) {
 		if ((rc = mg_copy_hash(fd, path, -1, NULL, first, size, err)) == 0 &&
-		    mg_store_has_blob(s, first)) {
+		    blob_intact(s, first, *size)) {
 			memcpy(digest, first, MG_DIGEST_SIZE);
 			*existed = 1;
 			close(fd);
@@ -300,14 +328,14 @@ int mg_store_put_file(mg_store *s, const char *path, char digest[MG_DIGEST_SIZE]
 		free(tmp);
 		return mg_error_set(err, MG_EINVAL, "'%s' changed while it was being stored; try again", path);
 	}
-	return commit_blob(s, tfd, tmp, digest, existed, err);
+	return commit_blob(s, tfd, tmp, digest, *size, !first[0], existed, err);
 }
 
 int mg_store_put_bytes(mg_store *s, const void *data, size_t len, char digest[MG_DIGEST_SIZE],
 		       mg_error *err)
 {
 	mg_digest_bytes(data, len, digest);
-	if (mg_store_has_blob(s, digest))
+	if (blob_intact(s, digest, len)) /* small blobs: configs and manifests */
 		return 0;
 	int tfd = -1;
 	char *tmp = NULL;
@@ -320,7 +348,7 @@ int mg_store_put_bytes(mg_store *s, const void *data, size_t len, char digest[MG
 		free(tmp);
 		return rc;
 	}
-	return commit_blob(s, tfd, tmp, digest, NULL, err);
+	return commit_blob(s, tfd, tmp, digest, len, 0, NULL, err);
 }
 
 static int open_blob(const mg_store *s, const char *digest, int *fd_out, mg_error *err)

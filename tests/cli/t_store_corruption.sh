@@ -1,6 +1,7 @@
 # A damaged store: corrupt, missing and misnamed blobs, and a broken
 # index.json. fsck finds each (exit 1), reading refuses bad bytes (exit 3)
-# and never leaves them, or a partial file, at the destination.
+# and never leaves them, or a partial file, at the destination. Pushing the
+# same bytes again replaces a damaged blob.
 . "$(dirname "$0")/lib.sh"
 
 fixtures
@@ -174,6 +175,58 @@ t_corrupt_index() {
 	[ "$(count_blobs)" -eq "$n" ] || fail "gc removed blobs although it could not read the index"
 }
 
+# append_bytes FILE TEXT: the blob grows (a damage of another size).
+append_bytes() { printf '%s' "$2" >>"$1" || fail "cannot append to $1"; }
+
+t_repush_replaces_corrupt_blob() {
+	use_copy repush1
+	local blob
+	blob=$(blob_path "$MODEL_SHA")
+	flip_byte "$blob" 1000 # same size
+	expect_exit 1 mg fsck
+	expect_exit 0 mg push digits:v3 "$FX/model.onnx"
+	expect_same_file "$FX/model.onnx" "$blob"
+	expect_exit 0 mg fsck
+	expect_stdout_contains "0 problem"
+	append_bytes "$blob" "trailing junk" # another size
+	expect_exit 0 mg push --json digits:v3 "$FX/model.onnx"
+	json_ok "j['files_new'] == 1 and j['files_existed'] == 0"
+	expect_same_file "$FX/model.onnx" "$blob"
+	expect_exit 0 mg fsck
+	expect_exit 0 mg pull digits:v1 -o out
+	expect_same_file "$FX/model.onnx" out/model.onnx
+	# an intact blob is kept as it is
+	expect_exit 0 mg push --json digits:v4 "$FX/model.onnx"
+	json_ok "j['files_new'] == 0 and j['files_existed'] == 1"
+	[ -z "$(temp_files)" ] || fail "push left '$(temp_files)'"
+}
+
+t_repush_replaces_corrupt_manifest() {
+	use_copy repush2
+	export SOURCE_DATE_EPOCH=1700000000
+	must mg push --no-git same:v1 "$FX/model_int8.onnx"
+	local d
+	d=$(cat "$OUT")
+	flip_byte "$(blob_path "$d")" 10
+	expect_exit 3 mg pull same:v1 -o out
+	expect_error "$d"
+	# the same push to the same tag gives the same manifest, which replaces it
+	expect_exit 0 mg push --no-git same:v1 "$FX/model_int8.onnx"
+	[ "$(cat "$OUT")" = "$d" ] || fail "the push gave $(cat "$OUT"), expected $d"
+	expect_exit 0 mg fsck
+	expect_exit 0 mg gc
+	expect_exit 0 mg pull same:v1 -o out
+	expect_same_file "$FX/model_int8.onnx" out/model_int8.onnx
+	# a corrupt config blob (small, written whole) is replaced too
+	must mg inspect --json same:v1
+	local cfg
+	cfg=$(json_get 'j["manifest"]["config"]["digest"]')
+	append_bytes "$(blob_path "$cfg")" " "
+	expect_exit 0 mg push --no-git same:v1 "$FX/model_int8.onnx"
+	expect_exit 0 mg fsck
+	unset SOURCE_DATE_EPOCH
+}
+
 check fsck_finds_corrupt_blob t_fsck_finds_corrupt_blob
 check pull_refuses_corrupt_blob_and_leaves_nothing t_pull_refuses_corrupt_blob
 check corrupt_manifest_and_config t_corrupt_manifest_and_config
@@ -181,4 +234,6 @@ check truncated_and_misnamed_blobs t_truncated_and_misnamed_blobs
 check fsck_finds_missing_blob_with_tag t_fsck_finds_missing_blob
 check pull_of_missing_blob_exits_3 t_pull_of_missing_blob
 check corrupt_index_is_a_clear_error t_corrupt_index
+check repush_replaces_corrupt_blob_of_same_or_other_size t_repush_replaces_corrupt_blob
+check repush_replaces_corrupt_manifest_then_gc_works t_repush_replaces_corrupt_manifest
 finish

@@ -483,6 +483,94 @@ static void test_fsck_finds_corrupt_missing_and_stray_files(void **state)
 	assert_int_equal(st.blobs_removed, 0);
 }
 
+static void append_byte(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_APPEND);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "x", 1), 1);
+	close(fd);
+}
+
+static size_t fsck_problems(mg_store *s)
+{
+	size_t checked, bad;
+	assert_int_equal(mg_store_fsck(s, NULL, NULL, &checked, &bad, NULL), 0);
+	return bad;
+}
+
+/* Stores path again, expecting the damaged blob to be replaced by its bytes. */
+static void put_again_repairs(mg_store *s, const char *path, const char *digest)
+{
+	char d[MG_DIGEST_SIZE];
+	uint64_t size;
+	int existed = -1;
+	mg_error err = {0};
+	assert_int_equal(fsck_problems(s), 1);
+	if (mg_store_put_file(s, path, d, &size, &existed, &err))
+		fail_msg("%s", err.msg);
+	assert_string_equal(d, digest);
+	assert_int_equal(existed, 0);
+	assert_int_equal(fsck_problems(s), 0);
+	assert_int_equal(count_dir(path_in("store/blobs/sha256"), ".tmp-"), 0);
+}
+
+static void test_put_file_replaces_a_corrupt_blob(void **state)
+{
+	mg_store *s = *state;
+	write_file(path_in("a.bin"), "hello, store", 12);
+	char d[MG_DIGEST_SIZE];
+	uint64_t size;
+	int existed;
+	assert_int_equal(mg_store_put_file(s, path_in("a.bin"), d, &size, &existed, NULL), 0);
+	flip_byte(blob_file(d), 3); /* same size */
+	put_again_repairs(s, path_in("a.bin"), d);
+	append_byte(blob_file(d)); /* another size */
+	put_again_repairs(s, path_in("a.bin"), d);
+	assert_int_equal(mg_store_put_file(s, path_in("a.bin"), d, &size, &existed, NULL), 0);
+	assert_int_equal(existed, 1);
+}
+
+static void test_put_file_replaces_a_corrupt_large_blob(void **state)
+{
+	mg_store *s = *state;
+	size_t n = 17u << 20; /* hashed before copying when a blob has its size */
+	char *data = calloc(1, n);
+	data[7] = 7;
+	write_file(path_in("large.bin"), data, n);
+	free(data);
+	char d[MG_DIGEST_SIZE];
+	uint64_t size;
+	int existed;
+	assert_int_equal(mg_store_put_file(s, path_in("large.bin"), d, &size, &existed, NULL), 0);
+	flip_byte(blob_file(d), n - 1);
+	put_again_repairs(s, path_in("large.bin"), d);
+	append_byte(blob_file(d));
+	put_again_repairs(s, path_in("large.bin"), d);
+}
+
+static void test_push_replaces_a_corrupt_manifest_and_config(void **state)
+{
+	mg_store *s = *state;
+	write_file(path_in("m.bin"), "model", 5);
+	char d1[MG_DIGEST_SIZE], d2[MG_DIGEST_SIZE];
+	push(s, "m:v1", path_in("m.bin"), d1);
+	flip_byte(blob_file(d1), 10);
+	push(s, "m:v1", path_in("m.bin"), d2); /* failed with a corrupt blob before */
+	assert_string_equal(d1, d2);
+	assert_int_equal(fsck_problems(s), 0);
+	mg_gc_stats st;
+	assert_int_equal(mg_store_gc(s, &st, NULL), 0);
+	mg_manifest *m = NULL;
+	mg_ref *r = ref("m:v1");
+	assert_int_equal(mg_store_get_manifest(s, r, &m, d2, NULL), 0);
+	append_byte(blob_file(m->config.digest));
+	assert_int_equal(fsck_problems(s), 1);
+	push(s, "m:v1", path_in("m.bin"), NULL);
+	assert_int_equal(fsck_problems(s), 0);
+	mg_manifest_free(m);
+	mg_ref_free(r);
+}
+
 static void test_concurrent_pushes_all_land(void **state)
 {
 	mg_store *s = *state;
@@ -584,6 +672,9 @@ int main(void)
 		T(test_tags_move_resolve_and_remove),
 		T(test_gc_keeps_reachable_and_removes_the_rest),
 		T(test_fsck_finds_corrupt_missing_and_stray_files),
+		T(test_put_file_replaces_a_corrupt_blob),
+		T(test_put_file_replaces_a_corrupt_large_blob),
+		T(test_push_replaces_a_corrupt_manifest_and_config),
 		T(test_concurrent_pushes_all_land),
 		T(test_gc_waits_for_a_push_in_progress),
 	};
