@@ -28,7 +28,7 @@ static const mg_cmd commands[] = {
 	{"login", cmd_login, "store credentials for a registry (in docker's config.json)",
 	 "modelgate login HOST [-u USER] --password-stdin [--insecure] [--ca-file FILE]"},
 	{"gc", cmd_gc, "remove blobs no tag reaches, and stray temporary files", "modelgate gc"},
-	{"fsck", cmd_fsck, "re-hash every blob and check every reference", "modelgate fsck"},
+	{"fsck", cmd_fsck, "re-hash every blob and check every reference", "modelgate fsck [--repair]"},
 	{"gate", cmd_gate, "evaluate the gates of modelgate.json: may this model ship?",
 	 "modelgate gate [-c modelgate.json] [--model M] [--baseline B] [--target [NAME=]SPEC] "
 	 "[--only GATE]... [--changed [--since REV | --pre-push]] [--report FILE] [--junit FILE] [--html FILE] [--markdown FILE] [--metrics FILE]"},

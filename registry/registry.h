@@ -177,6 +177,22 @@ typedef void (*mg_fsck_cb)(const mg_fsck_problem *p, void *ctx);
 int mg_store_fsck(mg_store *s, mg_fsck_cb cb, void *ctx, size_t *nchecked,
 		  size_t *nbad, mg_error *err);
 
+typedef struct mg_repair_stats {
+	size_t blobs_removed; /* corrupt blobs */
+	size_t tags_removed;  /* entries whose manifest, or a blob it names, is bad */
+} mg_repair_stats;
+typedef void (*mg_repair_cb)(const char *what, const char *digest, const char *name,
+			     void *ctx);
+
+/* As mg_store_fsck, then removes what cannot be read: the corrupt blobs,
+ * and every index entry whose manifest is corrupt or missing or names a
+ * config, layer or manifest that is (so pushing or pulling it again
+ * restores it). Calls removed(what, digest, name, ctx) for each removal,
+ * what being "blob" (name NULL) or "tag" (name NULL for an untagged
+ * entry). Holds the store exclusively, as gc does. */
+int mg_store_repair(mg_store *s, mg_fsck_cb cb, mg_repair_cb removed, void *ctx,
+		    size_t *nchecked, size_t *nbad, mg_repair_stats *stats, mg_error *err);
+
 /* ---- artifacts: push and pull ---------------------------------------- */
 
 typedef struct mg_push_opts {

@@ -360,7 +360,7 @@ static int open_blob(const mg_store *s, const char *digest, int *fd_out, mg_erro
 	int fd = open(path.data, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		rc = errno == ENOENT /* a reference to it exists: the store is damaged */
-			? mg_error_set(err, MG_ECORRUPT, "blob %s is missing from store '%s' (run 'modelgate fsck')",
+			? mg_error_set(err, MG_ECORRUPT, "blob %s is missing from store '%s' (see 'modelgate fsck --repair')",
 				       digest, s->root)
 			: mg_error_sys(err, MG_EIO, errno, "cannot read blob %s in store '%s'", digest, s->root);
 	mg_buf_free(&path);
@@ -372,7 +372,7 @@ int mg_store__corrupt(mg_error *err, const mg_store *s, const char *want, const 
 {
 	return mg_error_set(err, MG_ECORRUPT,
 			    "blob %s in store '%s' is corrupt: its content hashes to %s "
-			    "(run 'modelgate fsck')", want, s->root, got);
+			    "(see 'modelgate fsck --repair')", want, s->root, got);
 }
 
 int mg_store_read_blob(mg_store *s, const char *digest, size_t max, mg_buf *out, mg_error *err)
@@ -586,11 +586,7 @@ int mg_store_resolve(mg_store *s, const mg_ref *ref, char digest[MG_DIGEST_SIZE]
 	return rc;
 }
 
-/* Runs fn on the loaded index under the index lock, and saves the index if
- * fn returns 1. */
-typedef int (*index_edit_fn)(json_t *manifests, void *ctx, mg_error *err);
-
-static int edit_index(mg_store *s, index_edit_fn fn, void *ctx, mg_error *err)
+int mg_store__edit_index(mg_store *s, mg_store__index_edit_fn fn, void *ctx, mg_error *err)
 {
 	int fd;
 	int rc = mg_store__lock(s, ".index.lock", LOCK_EX, &fd, err);
@@ -646,7 +642,7 @@ int mg_store_set_tag(mg_store *s, const char *name, const char *digest, mg_error
 	if (!entry)
 		return mg_error_set(err, MG_ENOMEM, "out of memory");
 	struct tag_edit t = {name, entry};
-	rc = edit_index(s, tag_fn, &t, err);
+	rc = mg_store__edit_index(s, tag_fn, &t, err);
 	json_decref(entry);
 	return rc;
 }
@@ -689,7 +685,7 @@ static int rm_fn(json_t *manifests, void *ctx, mg_error *err)
 int mg_store_remove(mg_store *s, const mg_ref *ref, size_t *removed, mg_error *err)
 {
 	struct rm_edit r = {ref, 0};
-	int rc = edit_index(s, rm_fn, &r, err);
+	int rc = mg_store__edit_index(s, rm_fn, &r, err);
 	if (rc)
 		return rc;
 	*removed = r.removed;

@@ -19,6 +19,10 @@ int mg_store__lock(mg_store *s, const char *name, int op, int *fd_out, mg_error 
 int mg_store__load_index(mg_store *s, json_t **out, mg_error *err);
 const char *mg_store__entry_name(json_t *e);
 const char *mg_store__entry_digest(json_t *e);
+/* Runs fn on index.json's manifests array under the index lock, and saves
+ * the index when fn returns 1. */
+typedef int (*mg_store__index_edit_fn)(json_t *manifests, void *ctx, mg_error *err);
+int mg_store__edit_index(mg_store *s, mg_store__index_edit_fn fn, void *ctx, mg_error *err);
 int mg_store__corrupt(mg_error *err, const mg_store *s, const char *want, const char *got);
 
 #endif

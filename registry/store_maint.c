@@ -1,6 +1,7 @@
 /* Maintenance of the local store: gc (sweep the blobs no tag reaches, and
- * stray temporary files) and fsck (re-hash every blob, check every
- * reference). */
+ * stray temporary files), fsck (re-hash every blob, check every reference)
+ * and repair (fsck, then remove the corrupt blobs and the tags that can no
+ * longer be read, so that a push or pull restores them). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -265,5 +266,118 @@ done:
 		closedir(d);
 	json_decref(root);
 	mg_buf_free(&path);
+	return rc;
+}
+
+/* ---- repair ------------------------------------------------------------ */
+
+typedef struct repair {
+	mg_store *s;
+	mg_fsck_cb cb;
+	mg_repair_cb removed;
+	void *ctx;
+	digest_set corrupt;
+	int nomem;
+	size_t tags_removed;
+} repair;
+
+static void collect(const mg_fsck_problem *p, void *ctx)
+{
+	repair *r = ctx;
+	if (p->kind == MG_FSCK_CORRUPT && set_add(&r->corrupt, p->digest, NULL))
+		r->nomem = 1;
+	if (r->cb)
+		r->cb(p, r->ctx);
+}
+
+static int bad_blob(const repair *r, const char *digest)
+{
+	return set_has(&r->corrupt, digest) || !mg_store_has_blob(r->s, digest);
+}
+
+/* 1 when the manifest at digest, or a blob it names, is missing or corrupt:
+ * what the fsck pass found, nothing more (a manifest that cannot be read
+ * for another reason, such as permissions, is kept). */
+static int unreadable(const repair *r, const char *digest)
+{
+	if (bad_blob(r, digest))
+		return 1;
+	mg_buf b = MG_BUF_INIT;
+	int rc = mg_store_read_blob(r->s, digest, MG_MANIFEST_MAX, &b, NULL);
+	json_t *m = rc ? NULL : json_loadb(b.data, b.len, 0, NULL);
+	mg_buf_free(&b);
+	int bad = 0;
+	const char *d = json_string_value(json_object_get(json_object_get(m, "config"), "digest"));
+	if (d && mg_digest_valid(d))
+		bad = bad_blob(r, d);
+	static const char *const lists[] = {"layers", "manifests"};
+	for (size_t k = 0; k < 2 && !bad; k++) {
+		size_t i;
+		json_t *e;
+		json_array_foreach(json_object_get(m, lists[k]), i, e) {
+			d = json_string_value(json_object_get(e, "digest"));
+			if (d && mg_digest_valid(d) && bad_blob(r, d)) {
+				bad = 1;
+				break;
+			}
+		}
+	}
+	json_decref(m);
+	return bad;
+}
+
+static int untag_fn(json_t *manifests, void *ctx, mg_error *err)
+{
+	(void)err;
+	repair *r = ctx;
+	for (size_t i = 0; i < json_array_size(manifests);) {
+		json_t *e = json_array_get(manifests, i);
+		const char *d = mg_store__entry_digest(e);
+		if (!unreadable(r, d)) {
+			i++;
+			continue;
+		}
+		if (r->removed)
+			r->removed("tag", d, mg_store__entry_name(e), r->ctx);
+		json_array_remove(manifests, i);
+		r->tags_removed++;
+	}
+	return r->tags_removed ? 1 : 0;
+}
+
+int mg_store_repair(mg_store *s, mg_fsck_cb cb, mg_repair_cb removed, void *ctx,
+		    size_t *nchecked, size_t *nbad, mg_repair_stats *stats, mg_error *err)
+{
+	memset(stats, 0, sizeof(*stats));
+	*nchecked = *nbad = 0;
+	if (s->lockfd < 0)
+		return mg_error_set(err, MG_EIO, "cannot lock store '%s' for repair (read-only?)", s->root);
+	while (flock(s->lockfd, LOCK_EX) < 0)
+		if (errno != EINTR)
+			return mg_error_sys(err, MG_EIO, errno, "cannot lock store '%s'", s->root);
+	repair r = {s, cb, removed, ctx, {0}, 0, 0};
+	mg_buf path = MG_BUF_INIT;
+	int rc = mg_store_fsck(s, collect, &r, nchecked, nbad, err);
+	if (!rc && r.nomem)
+		rc = mg_error_set(err, MG_ENOMEM, "out of memory");
+	/* Tags first: a repair cut short leaves corrupt blobs no tag names,
+	 * which the next fsck still reports, never a tag without its blob. */
+	if (!rc)
+		rc = mg_store__edit_index(s, untag_fn, &r, err);
+	stats->tags_removed = r.tags_removed;
+	for (size_t i = 0; !rc && i < r.corrupt.n; i++) {
+		if ((rc = mg_store__blob_path(&path, s, r.corrupt.d[i], err)))
+			break;
+		if (unlink(path.data) < 0 && errno != ENOENT) {
+			rc = mg_error_sys(err, MG_EIO, errno, "cannot remove '%s'", path.data);
+			break;
+		}
+		stats->blobs_removed++;
+		if (removed)
+			removed("blob", r.corrupt.d[i], NULL, ctx);
+	}
+	mg_buf_free(&path);
+	free(r.corrupt.d);
+	flock(s->lockfd, LOCK_SH);
 	return rc;
 }

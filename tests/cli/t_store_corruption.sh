@@ -1,7 +1,8 @@
 # A damaged store: corrupt, missing and misnamed blobs, and a broken
 # index.json. fsck finds each (exit 1), reading refuses bad bytes (exit 3)
 # and never leaves them, or a partial file, at the destination. Pushing the
-# same bytes again replaces a damaged blob.
+# same bytes again replaces a damaged blob; fsck --repair removes what
+# cannot be read, so that a push restores it.
 . "$(dirname "$0")/lib.sh"
 
 fixtures
@@ -227,6 +228,49 @@ t_repush_replaces_corrupt_manifest() {
 	unset SOURCE_DATE_EPOCH
 }
 
+# fsck --repair: exit 1 (problems were found), each removal named; then the
+# store is whole, what is left reads, and a push restores what was removed.
+t_fsck_repair_removes_what_cannot_be_read() {
+	use_copy repair1
+	expect_exit 0 mg fsck --repair
+	expect_stdout_contains "0 problem(s); removed 0 blob(s) and 0 tag(s)"
+	flip_byte "$(blob_path "$MODEL_SHA")" 1000 # the layer of digits:v1
+	must mg tag digits:v1 other:v1
+	local n
+	n=$(count_blobs)
+	expect_exit 1 mg fsck --repair
+	expect_stdout_contains "corrupt"
+	expect_stdout_contains "removed corrupt blob $MODEL_SHA"
+	expect_stdout_contains "removed tag 'digits:v1'"
+	expect_stdout_contains "removed tag 'other:v1'"
+	expect_stdout_contains "1 problem(s); removed 1 blob(s) and 2 tag(s)"
+	expect_stdout_not_contains "digits:v2"
+	[ "$(count_blobs)" -eq $((n - 1)) ] || fail "repair removed $((n - $(count_blobs))) blob(s), expected 1"
+	expect_exit 0 mg fsck
+	expect_exit 0 mg ls
+	expect_stdout_not_contains "digits:v1"
+	expect_exit 0 mg pull digits:v2 -o v2
+	expect_same_file "$FX/x.npy" v2/x.npy
+	expect_exit 0 mg push digits:v1 "$FX/model.onnx"
+	expect_exit 0 mg pull digits:v1 -o v1
+	expect_same_file "$FX/model.onnx" v1/model.onnx
+	expect_exit 0 mg fsck
+
+	# a corrupt manifest, and a missing blob, in --json
+	use_copy repair2
+	flip_byte "$(blob_path "$D1")" 10
+	rm "$(blob_path "$X_SHA")"
+	expect_exit 1 mg fsck --repair --json
+	json_ok "j['problems'] == 2"
+	json_ok "sorted((r['kind'], r['digest'], r.get('name')) for r in j['removed']) == sorted([('blob', '$D1', None), ('tag', '$D1', 'digits:v1'), ('tag', '$D2', 'digits:v2')])"
+	expect_exit 0 mg fsck
+	expect_exit 0 mg gc
+	expect_exit 0 mg push digits:v2 "$FX/model_v2.onnx" "$FX/x.npy"
+	expect_exit 0 mg pull digits:v2 -o v2
+	expect_same_file "$FX/x.npy" v2/x.npy
+	expect_exit 0 mg fsck
+}
+
 check fsck_finds_corrupt_blob t_fsck_finds_corrupt_blob
 check pull_refuses_corrupt_blob_and_leaves_nothing t_pull_refuses_corrupt_blob
 check corrupt_manifest_and_config t_corrupt_manifest_and_config
@@ -236,4 +280,5 @@ check pull_of_missing_blob_exits_3 t_pull_of_missing_blob
 check corrupt_index_is_a_clear_error t_corrupt_index
 check repush_replaces_corrupt_blob_of_same_or_other_size t_repush_replaces_corrupt_blob
 check repush_replaces_corrupt_manifest_then_gc_works t_repush_replaces_corrupt_manifest
+check fsck_repair_removes_what_cannot_be_read t_fsck_repair_removes_what_cannot_be_read
 finish

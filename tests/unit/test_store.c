@@ -571,6 +571,71 @@ static void test_push_replaces_a_corrupt_manifest_and_config(void **state)
 	mg_ref_free(r);
 }
 
+typedef struct removals {
+	int blobs, tags;
+	char tag[4][64];
+} removals;
+
+static void on_removed(const char *what, const char *digest, const char *name, void *ctx)
+{
+	removals *r = ctx;
+	assert_true(mg_digest_valid(digest));
+	if (!strcmp(what, "blob")) {
+		assert_null(name);
+		r->blobs++;
+	} else {
+		assert_string_equal(what, "tag");
+		assert_true(r->tags < 4);
+		snprintf(r->tag[r->tags++], sizeof(r->tag[0]), "%s", name ? name : "");
+	}
+}
+
+static void test_repair_removes_corrupt_blobs_and_unreadable_tags(void **state)
+{
+	mg_store *s = *state;
+	write_file(path_in("a.bin"), "alpha", 5);
+	write_file(path_in("b.bin"), "beta", 4);
+	write_file(path_in("c.bin"), "gamma", 5);
+	char da[MG_DIGEST_SIZE], dc[MG_DIGEST_SIZE], file[MG_DIGEST_SIZE];
+	push(s, "a:v1", path_in("a.bin"), da);
+	push(s, "b:v1", path_in("b.bin"), NULL);
+	push(s, "c:v1", path_in("c.bin"), dc);
+	mg_digest_bytes("beta", 4, file);
+	flip_byte(blob_file(file), 1); /* b's layer */
+	flip_byte(blob_file(da), 10);  /* a's manifest */
+	unlink(blob_file(dc));         /* c's manifest */
+	removals rm = {0};
+	size_t checked, bad;
+	mg_repair_stats st;
+	mg_error err = {0};
+	if (mg_store_repair(s, NULL, on_removed, &rm, &checked, &bad, &st, &err))
+		fail_msg("%s", err.msg);
+	assert_int_equal(bad, 3);
+	assert_int_equal(st.blobs_removed, 2);
+	assert_int_equal(rm.blobs, 2);
+	assert_int_equal(st.tags_removed, 3);
+	assert_string_equal(rm.tag[0], "a:v1");
+	assert_string_equal(rm.tag[1], "b:v1");
+	assert_string_equal(rm.tag[2], "c:v1");
+	assert_false(mg_store_has_blob(s, file));
+	assert_false(mg_store_has_blob(s, da));
+	assert_int_equal(fsck_problems(s), 0);
+	mg_gc_stats gs;
+	assert_int_equal(mg_store_gc(s, &gs, NULL), 0);
+	/* pushing again restores them */
+	push(s, "a:v1", path_in("a.bin"), NULL);
+	push(s, "b:v1", path_in("b.bin"), NULL);
+	assert_int_equal(fsck_problems(s), 0);
+	mg_buf b = MG_BUF_INIT;
+	assert_int_equal(mg_store_read_blob(s, file, 64, &b, NULL), 0);
+	assert_string_equal(b.data, "beta");
+	mg_buf_free(&b);
+	/* a whole store: nothing to remove */
+	memset(&rm, 0, sizeof(rm));
+	assert_int_equal(mg_store_repair(s, NULL, on_removed, &rm, &checked, &bad, &st, NULL), 0);
+	assert_int_equal(bad + st.blobs_removed + st.tags_removed + (size_t)rm.tags, 0);
+}
+
 static void test_concurrent_pushes_all_land(void **state)
 {
 	mg_store *s = *state;
@@ -675,6 +740,7 @@ int main(void)
 		T(test_put_file_replaces_a_corrupt_blob),
 		T(test_put_file_replaces_a_corrupt_large_blob),
 		T(test_push_replaces_a_corrupt_manifest_and_config),
+		T(test_repair_removes_corrupt_blobs_and_unreadable_tags),
 		T(test_concurrent_pushes_all_land),
 		T(test_gc_waits_for_a_push_in_progress),
 	};
