@@ -110,7 +110,7 @@ static int copy_blobs(const mg_endpoint *src, const mg_endpoint *dst, const mg_m
 		if (has)
 			continue;
 		if (dst->store)
-			has = mg_store_has_blob(dst->store, all[i].digest);
+			has = mg_store__has_blob_of_size(dst->store, all[i].digest, all[i].size);
 		else
 			rc = mg_remote_has_blob(dst->remote, dst->ref->repo, all[i].digest, &has, err);
 		if (!rc && !has && same_registry(src, dst) && strcmp(src->ref->repo, dst->ref->repo))

@@ -195,6 +195,16 @@ int mg_store_has_blob(const mg_store *s, const char *digest)
 	return have;
 }
 
+int mg_store__has_blob_of_size(const mg_store *s, const char *digest, uint64_t size)
+{
+	mg_buf p = MG_BUF_INIT;
+	struct stat st;
+	int have = !mg_store__blob_path(&p, s, digest, NULL) && stat(p.data, &st) == 0 &&
+		   (uint64_t)st.st_size == size;
+	mg_buf_free(&p);
+	return have;
+}
+
 /* Streams fd into a new temporary blob file, hashing on the way. */
 static int stream_to_tmp(mg_store *s, int fd, const char *src, char digest[MG_DIGEST_SIZE],
 			 uint64_t *size, char **tmp_out, int *tmpfd_out, mg_error *err)

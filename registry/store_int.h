@@ -23,6 +23,10 @@ const char *mg_store__entry_digest(json_t *e);
  * the index when fn returns 1. */
 typedef int (*mg_store__index_edit_fn)(json_t *manifests, void *ctx, mg_error *err);
 int mg_store__edit_index(mg_store *s, mg_store__index_edit_fn fn, void *ctx, mg_error *err);
+/* 1 when the blob of digest is there with `size` bytes. What a copy into
+ * the store checks before skipping a blob (it hashes nothing it skips); a
+ * blob of another size is damaged and fetched again. */
+int mg_store__has_blob_of_size(const mg_store *s, const char *digest, uint64_t size);
 int mg_store__corrupt(mg_error *err, const mg_store *s, const char *want, const char *got);
 
 #endif

@@ -10,6 +10,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define CHUNK (4u << 20)
@@ -155,8 +156,10 @@ int mg_vfile_commit(mg_vfile *f, mg_error *err)
 	int rc = mg_vfile_verify(f, err);
 	if (rc)
 		return rc;
-	if (f->content_named && !access(f->dest, F_OK))
+	struct stat st;
+	if (f->content_named && stat(f->dest, &st) == 0 && (uint64_t)st.st_size == f->size)
 		return 0; /* the store has it already: ours is dropped */
+	/* else ours goes in its place, replacing a blob of the wrong size */
 	rc = mg_tmpfile_commit(f->fd, f->tmp, f->dest, err);
 	f->fd = -1;
 	f->committed = !rc;

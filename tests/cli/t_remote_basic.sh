@@ -210,11 +210,35 @@ t_progress_lines_unless_quiet() {
 	expect_same_file "$TEST_TMP/fx/p1.bin" prog/p1.bin
 }
 
+# A damaged blob in the store: a copy fetches again one of another size;
+# one of the same size (which a copy does not hash) fsck --repair removes
+# with its tag, and the copy then restores both.
+t_copy_restores_a_damaged_store() {
+	export MODELGATE_HOME=$TEST_TMP/damaged
+	must mg copy "$REG/team/digits:v2" digits:v2
+	local blob
+	blob=$(blob_path "sha256:$(sha256_of "$FX/x.npy")")
+	printf 'junk' >>"$blob"
+	expect_exit 0 mg copy "$REG/team/digits:v2" digits:v2
+	expect_same_file "$FX/x.npy" "$blob"
+	expect_exit 0 mg fsck
+	"$PY" -c 'import sys
+with open(sys.argv[1], "r+b") as f:
+    f.seek(100); b = f.read(1); f.seek(100); f.write(bytes([b[0] ^ 1]))' "$blob"
+	expect_exit 1 mg fsck --repair
+	expect_stdout_contains "removed tag 'digits:v2'"
+	expect_exit 0 mg copy "$REG/team/digits:v2" digits:v2
+	expect_exit 0 mg fsck
+	expect_exit 0 mg pull digits:v2 -o restored
+	expect_same_file "$FX/x.npy" restored/x.npy
+}
+
 check progress_lines_unless_quiet t_progress_lines_unless_quiet
 check push_prints_digest_skopeo_reads_it t_push_prints_digest_skopeo_reads_it
 check ls_and_inspect_remote t_ls_and_inspect_remote
 check pull_restores_files t_pull_restores_files
 check copy_remote_to_store_and_back t_copy_remote_to_store_and_back
+check copy_restores_a_damaged_store t_copy_restores_a_damaged_store
 check skopeo_push_modelgate_pull t_skopeo_push_modelgate_pull
 check tag_and_rm_remote t_tag_and_rm_remote
 check unknown_tag_is_exit_2_naming_everything t_unknown_tag_is_exit_2_naming_everything
