@@ -18,7 +18,12 @@ validate_github() {
 # ---- GitHub Actions steps as a GitHub runner runs them ----------------------
 #
 #   gh_nobody_setup          a folder $NB owned by the unprivileged user
-#                            nobody (65534), with $NB/home as its HOME
+#                            nobody (65534), with $NB/home as its HOME, and
+#                            $NB_SRC, a copy of what nobody reads of the
+#                            checkout (which may be where nobody cannot go,
+#                            such as under /root): the Makefile, .github/,
+#                            examples/ ($EXAMPLES points there) and
+#                            ghactions.py
 #   as_nobody CMD...         runs CMD as nobody (as is, when not root), with
 #                            HOME, the store and the caches in $NB
 #   gh_release DIR           a release of this build in DIR/vVERSION/, as
@@ -32,7 +37,12 @@ MG_VERSION=$(sed -n 's/^VERSION *:= *//p' "$MG_SRCDIR/Makefile")
 
 gh_nobody_setup() {
 	NB=$TEST_TMP/nobody
-	mkdir -p "$NB/home"
+	NB_SRC=$NB/src
+	mkdir -p "$NB/home" "$NB_SRC/tests/cli"
+	cp -r "$MG_SRCDIR/Makefile" "$MG_SRCDIR/.github" "$MG_SRCDIR/examples" "$NB_SRC/" &&
+		cp "$GHACTIONS" "$NB_SRC/tests/cli/" || fail "cannot copy the checkout for nobody"
+	GHACTIONS=$NB_SRC/tests/cli/ghactions.py
+	EXAMPLES=$NB_SRC/examples/digits
 	if [ "$(id -u)" = 0 ]; then
 		chmod 711 "$TEST_TMP" # mktemp's 0700 would keep nobody out
 		chown -R 65534:65534 "$NB"

@@ -11,8 +11,8 @@
 . "$MG_SRCDIR/tests/cli/lib_registry.sh"
 . "$MG_SRCDIR/tests/cli/lib_ci.sh"
 
-ACTION=$MG_SRCDIR/.github/actions/modelgate
 gh_nobody_setup
+ACTION=$NB_SRC/.github/actions/modelgate
 gh_release "$TEST_TMP/www/good"
 mkdir -p "$TEST_TMP/www/bad/v$MG_VERSION"
 cp "$TEST_TMP/www/good/v$MG_VERSION/"* "$TEST_TMP/www/bad/v$MG_VERSION/"
@@ -89,7 +89,7 @@ jobs:
           echo "passed: \${{ steps.gate.outputs.passed }}"
 EOF
 	expect_exit 0 ghactions workflow "$TEST_TMP/path.yml" --work "$NB/work-path" --tool-cache "$CACHE" \
-		--checkout "$WS" --action "acme/modelgate@v$MG_VERSION=$MG_SRCDIR" --result "$NB/path.json"
+		--checkout "$WS" --action "acme/modelgate@v$MG_VERSION=$NB_SRC" --result "$NB/path.json"
 	expect_stdout_contains "on PATH: $CACHE/modelgate/$MG_VERSION/x64/bin/modelgate"
 	expect_stdout_contains "MODELGATE_BIN=$CACHE/modelgate/$MG_VERSION/x64/bin/modelgate"
 	expect_stdout_contains "passed: true"

@@ -16,9 +16,9 @@
 . "$MG_SRCDIR/tests/cli/lib_registry.sh"
 . "$MG_SRCDIR/tests/cli/lib_ci.sh"
 
-WF=$MG_SRCDIR/examples/.github/workflows/modelgate-matrix.yml
 need qemu-aarch64 qemu-user
 gh_nobody_setup
+WF=$NB_SRC/examples/.github/workflows/modelgate-matrix.yml
 gh_release "$TEST_TMP/www/acme/modelgate/releases/download"
 tar -tzf "$TEST_TMP/www/acme/modelgate/releases/download/v$MG_VERSION/$TARBALL" >"$TEST_TMP/tarball.list"
 for f in modelgate-agent libmodelgate-cpuinfo.so libonnxruntime.so.1; do
@@ -41,7 +41,7 @@ PY
 
 the_emulated_leg_passes_as_nobody() {
 	expect_exit 0 ghactions workflow "$WF" --matrix name=aarch64-emulated --work "$NB/work" --checkout "$P" \
-		--action "acme/modelgate@v$MG_VERSION=$MG_SRCDIR" --github server_url="$SERVE_URL" \
+		--action "acme/modelgate@v$MG_VERSION=$NB_SRC" --github server_url="$SERVE_URL" \
 		--result "$NB/matrix.json"
 	expect_stdout_contains "##[job] gate on aarch64-emulated: success"
 	expect_stdout_not_contains "apt-get"

@@ -19,8 +19,8 @@
 . "$MG_SRCDIR/tests/cli/lib_git.sh"
 . "$MG_SRCDIR/tests/cli/lib_ci.sh"
 
-WF=$MG_SRCDIR/examples/.github/workflows/modelgate-release.yml
 gh_nobody_setup
+WF=$NB_SRC/examples/.github/workflows/modelgate-release.yml
 registry_start
 R=$REG/acme/models/digits
 must mg push "$R:production" "$EXAMPLES/model.onnx"
@@ -33,7 +33,7 @@ P=$NB/project
 as_nobody mkdir -p "$P"
 as_nobody cp -r "$EXAMPLES" "$P/digits"
 as_nobody rm -f "$P/digits/report.json"
-as_nobody sh -c "cd '$P' && git init -q -b main && git add -A && git commit -q -m 'digits'" ||
+as_nobody sh -c "cd '$P' && git init -q -b main && git add -A && git -c user.name=nobody -c user.email=nobody@example.invalid commit -q -m 'digits'" ||
 	fail "cannot commit the project"
 SHA=$(as_nobody git -C "$P" rev-parse HEAD)
 must mg keygen -o "$TEST_TMP/signing"
@@ -45,7 +45,7 @@ chmod 644 "$TEST_TMP"/release*.yml
 # release WORKFLOW NAME: runs it; the results in $NB/NAME.json
 release() {
 	expect_exit "${EXPECT:-0}" ghactions workflow "$1" --work "$NB/work-$2" --checkout "$P" \
-		--action "acme/modelgate@v$MG_VERSION=$MG_SRCDIR" --tool-cache "$NB/tool-cache" \
+		--action "acme/modelgate@v$MG_VERSION=$NB_SRC" --tool-cache "$NB/tool-cache" \
 		--github server_url="$SERVE_URL" --github sha="$SHA" --github repository=acme/models \
 		--secret MODELGATE_SIGNING_KEY="$(cat "$TEST_TMP/signing")" --result "$NB/$2.json"
 }
