@@ -24,6 +24,7 @@
 #include "http.h"
 
 #include <arpa/inet.h>
+#include <assert.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <poll.h>
@@ -70,6 +71,7 @@ typedef struct xfer {
 	struct curl_slist *hl;
 	char errbuf[CURL_ERROR_SIZE];
 	int state;
+	int begun; /* started once: it counts against the parallel bound until it is over */
 	int attempt;
 	int auth_retried;
 	char *url;     /* the URL of this hop, after a redirect; NULL: r->url */
@@ -882,7 +884,27 @@ static int start(xfer *x)
 	if (curl_multi_add_handle(x->h->multi, x->e) != CURLM_OK)
 		return mg_error_set(&x->err, MG_ENOMEM, "cannot start a transfer");
 	x->state = X_ACTIVE;
+	x->begun = 1;
 	return 0;
+}
+
+/* A request is over (X_DONE): its handle goes at once, and its done hook
+ * runs when it got an answer. The first error of the run goes to *rc. */
+static void retire(xfer *x, int *rc, mg_error *err)
+{
+	if (x->e)
+		curl_easy_cleanup(x->e);
+	x->e = NULL;
+	curl_slist_free_all(x->hl);
+	x->hl = NULL;
+	restart(x);
+	if (!x->rc && x->r->done)
+		x->rc = x->r->done(x->r->sink_ctx, x->r, &x->err);
+	if (x->rc && !*rc) {
+		*rc = x->rc;
+		if (err)
+			*err = x->err;
+	}
 }
 
 int mg_http_run(mg_http *h, mg_http_req *const *reqs, size_t n, size_t parallel, mg_error *err)
@@ -898,7 +920,7 @@ int mg_http_run(mg_http *h, mg_http_req *const *reqs, size_t n, size_t parallel,
 		xs[i].out_start = reqs[i]->out ? reqs[i]->out->len : 0;
 		reqs[i]->status = 0;
 	}
-	size_t ndone = 0, active = 0;
+	size_t ndone = 0, active = 0, begun = 0; /* begun: started and not over */
 	int rc = 0;
 	if (!parallel)
 		parallel = 1;
@@ -908,16 +930,19 @@ int mg_http_run(mg_http *h, mg_http_req *const *reqs, size_t n, size_t parallel,
 			xfer *x = &xs[i];
 			if (x->state != X_WAIT)
 				continue;
+			if (!x->begun && begun >= parallel)
+				break; /* in order: the rest wait for a place */
 			if (x->not_before > now) {
 				if (x->not_before - now < wait)
 					wait = x->not_before - now;
-			} else if (active < parallel) {
+			} else {
+				assert(active < parallel);
+				begun += !x->begun;
 				if ((x->rc = start(x))) {
 					x->state = X_DONE;
 					ndone++;
-					rc = x->rc;
-					if (err)
-						*err = x->err;
+					begun--;
+					retire(x, &rc, err);
 				} else {
 					active++;
 				}
@@ -939,11 +964,8 @@ int mg_http_run(mg_http *h, mg_http_req *const *reqs, size_t n, size_t parallel,
 			finish(x, res);
 			if (x->state == X_DONE) {
 				ndone++;
-				if (x->rc && !rc) {
-					rc = x->rc;
-					if (err)
-						*err = x->err;
-				}
+				begun--;
+				retire(x, &rc, err);
 			}
 			wait = 0;
 		}

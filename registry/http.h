@@ -52,6 +52,10 @@ typedef struct mg_http_req {
 	size_t out_max;
 	mg_http_sink_fn sink;
 	void *sink_ctx;
+	/* Called with sink_ctx once the request is over with an answer that is
+	 * not retried (status set), so what the sink holds can be let go as
+	 * each request ends; a non-zero return stops the run with that error. */
+	int (*done)(void *ctx, const struct mg_http_req *r, mg_error *err);
 	int resume; /* a GET: continue a dropped body with Range */
 	int follow; /* follow redirects (blob GETs), at most 5 */
 	const char *what; /* progress label; NULL: no progress */
@@ -81,7 +85,10 @@ void mg_http_free(mg_http *h);
  * Until it is set, no request carries credentials. */
 int mg_http_set_origin(mg_http *h, const char *url, mg_error *err);
 
-/* Performs n requests, at most parallel at once. Returns 0 when every
+/* Performs n requests, in order, at most parallel at once: a request is
+ * begun only while fewer than parallel are begun and not over (waiting to
+ * be retried counts), so its sink, and the libcurl handle, are held by at
+ * most parallel requests at a time. Returns 0 when every
  * request got an HTTP answer that is not retried (the caller checks
  * status: 2xx, 4xx); else the first error: MG_ENET (unreachable, TLS, 5xx
  * or 429 after the retries), or the error a sink returned. */

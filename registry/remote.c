@@ -676,6 +676,13 @@ static int vfile_sink(void *ctx, const void *data, size_t len, mg_error *err)
 	return mg_vfile_write(ctx, data, len, err);
 }
 
+/* A download is over: verified at once, its file lets go of its thread,
+ * buffers and descriptor; a refusal (404) is reported after the run. */
+static int vfile_done(void *ctx, const mg_http_req *q, mg_error *err)
+{
+	return q->status == 200 || q->status == 206 ? mg_vfile_verify(ctx, err) : 0;
+}
+
 int mg_remote_fetch_blobs(mg_remote *r, const char *repo, const mg_desc *descs, size_t n,
 			  mg_vfile *const *files, mg_error *err)
 {
@@ -693,6 +700,7 @@ int mg_remote_fetch_blobs(mg_remote *r, const char *repo, const mg_desc *descs, 
 		qs[i].resume = 1;
 		qs[i].sink = vfile_sink;
 		qs[i].sink_ctx = files[i];
+		qs[i].done = vfile_done;
 		qs[i].what = descs[i].title ? descs[i].title : descs[i].digest;
 		qs[i].total = descs[i].size;
 		qp[i] = &qs[i];

@@ -184,8 +184,10 @@ int mg_vfile_commit(mg_vfile *f, mg_error *err);
 /* Removes the temporary file (unless committed) and frees f. */
 void mg_vfile_free(mg_vfile *f);
 
-/* Downloads n blobs of repo in parallel into the verified files, and
- * commits them only when every one is verified. */
+/* Downloads n blobs of repo into the verified files, in order, at most
+ * the parallel option at once, and commits them only when every one is
+ * verified. Each file is verified as its download ends, so only the
+ * downloads in progress hold a descriptor, a thread and buffers. */
 int mg_remote_fetch_blobs(mg_remote *r, const char *repo, const mg_desc *descs, size_t n,
 			  mg_vfile *const *files, mg_error *err);
 

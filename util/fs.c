@@ -144,9 +144,9 @@ static void fsync_parent(const char *path)
 int mg_tmpfile_commit(int fd, const char *tmp, const char *path, mg_error *err)
 {
 	int rc = 0;
-	if (fsync(fd) < 0)
+	if (fd >= 0 && fsync(fd) < 0)
 		rc = mg_error_sys(err, MG_EIO, errno, "cannot write '%s'", path);
-	if (close(fd) < 0 && !rc)
+	if (fd >= 0 && close(fd) < 0 && !rc)
 		rc = mg_error_sys(err, MG_EIO, errno, "cannot write '%s'", path);
 	if (!rc && rename(tmp, path) < 0)
 		rc = mg_error_sys(err, MG_EIO, errno, "cannot rename '%s' to '%s'", tmp, path);

@@ -122,7 +122,8 @@ int mg_tmpfile_open(int *fd_out, char **path_out, const char *dir, mg_error *err
 /* Writes all of len bytes, retrying short writes and EINTR. */
 int mg_write_all(int fd, const void *data, size_t len, const char *name, mg_error *err);
 /* fsync fd, close it and rename tmp over path, then fsync the folder.
- * Closes fd and removes tmp whatever happens. */
+ * Closes fd and removes tmp whatever happens. fd is -1 when the caller
+ * has synced and closed the file already. */
 int mg_tmpfile_commit(int fd, const char *tmp, const char *path, mg_error *err);
 /* Atomically replaces path with data (temporary file, fsync, rename). A
  * symbolic link is written through: its target is replaced, in the
