@@ -139,6 +139,9 @@ int mg_artifact__build(const char *const *files, size_t nfiles, const mg_push_op
 		opts = &defaults;
 	if (nfiles == 0)
 		return mg_error_set(err, MG_EINVAL, "nothing to push: name at least one file");
+	if (nfiles > MG_MANIFEST_MAX_LAYERS)
+		return mg_error_set(err, MG_EINVAL, "cannot push %zu files: an artifact may have at most "
+				    "%d (package them into one bundle)", nfiles, MG_MANIFEST_MAX_LAYERS);
 	memset(res, 0, sizeof(*res));
 	int rc = 0;
 	mg_buf config = MG_BUF_INIT;

@@ -133,6 +133,11 @@ int mg_manifest_parse(mg_manifest **out, const void *data, size_t len, const cha
 		goto done;
 	}
 	size_t n = json_array_size(layers);
+	if (n > MG_MANIFEST_MAX_LAYERS) {
+		rc = mg_error_set(err, MG_EINVAL, "manifest '%s' lists %zu layers, more than the %d an "
+				  "artifact may have", name, n, MG_MANIFEST_MAX_LAYERS);
+		goto done;
+	}
 	if (n && !(m->layers = calloc(n, sizeof(*m->layers)))) {
 		rc = mg_error_set(err, MG_ENOMEM, "out of memory");
 		goto done;

@@ -26,6 +26,11 @@
 
 /* Manifests and configs are small; anything larger is refused. */
 #define MG_MANIFEST_MAX (4u << 20)
+/* The most layers (files) an artifact has: a manifest listing more is
+ * refused as it is read (MG_EINVAL), and push refuses to make one. Every
+ * layer of a pull is a request and a file; this bounds the work a hostile
+ * manifest can ask for at a few thousand of each. */
+#define MG_MANIFEST_MAX_LAYERS 4096
 
 /* ---- references ------------------------------------------------------ */
 
@@ -86,7 +91,8 @@ typedef struct mg_manifest {
 	mg_kv annotations;
 } mg_manifest;
 
-/* Parses and validates an image manifest; name is for messages. */
+/* Parses and validates an image manifest; name is for messages. One of
+ * more than MG_MANIFEST_MAX_LAYERS layers is MG_EINVAL. */
 int mg_manifest_parse(mg_manifest **out, const void *json, size_t len,
 		      const char *name, mg_error *err);
 /* Serialises canonically (sorted keys, compact): same manifest, same bytes. */
