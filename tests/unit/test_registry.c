@@ -251,6 +251,39 @@ static void test_manifest_rejects_invalid_documents(void **state)
 	manifest_bad("{\"schemaVersion\":2,\"schemaVersion\":2}", "duplicate");
 }
 
+/* A manifest of n layers, all the same descriptor, parsed. */
+static int parse_layers(size_t n, mg_manifest **m, mg_error *err)
+{
+	mg_buf b = MG_BUF_INIT;
+	int rc = mg_buf_puts(&b, "{\"schemaVersion\":2,\"config\":{\"mediaType\":\"a\",\"digest\":\"sha256:"
+			     HEX "\",\"size\":1},\"layers\":[", NULL);
+	for (size_t i = 0; !rc && i < n; i++)
+		rc = mg_buf_printf(&b, NULL, "%s{\"mediaType\":\"a\",\"digest\":\"sha256:" HEX
+				   "\",\"size\":1}", i ? "," : "");
+	if (!rc)
+		rc = mg_buf_puts(&b, "]}", NULL);
+	assert_int_equal(rc, 0);
+	rc = mg_manifest_parse(m, b.data, b.len, "sha256:x", err);
+	mg_buf_free(&b);
+	return rc;
+}
+
+static void test_manifest_refuses_more_layers_than_the_cap(void **state)
+{
+	(void)state;
+	mg_manifest *m = NULL;
+	mg_error err = {0};
+	assert_int_equal(parse_layers(MG_MANIFEST_MAX_LAYERS, &m, &err), 0);
+	assert_int_equal(m->nlayers, MG_MANIFEST_MAX_LAYERS);
+	mg_manifest_free(m);
+	m = NULL;
+	assert_int_equal(parse_layers(MG_MANIFEST_MAX_LAYERS + 1, &m, &err), MG_EINVAL);
+	assert_null(m);
+	if (!strstr(err.msg, "sha256:x") || !strstr(err.msg, "lists 4097 layers") ||
+	    !strstr(err.msg, "more than the 4096"))
+		fail_msg("unexpected message: %s", err.msg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -265,6 +298,7 @@ int main(void)
 		cmocka_unit_test(test_kv_replaces_existing_keys),
 		cmocka_unit_test(test_manifest_round_trips_canonically),
 		cmocka_unit_test(test_manifest_rejects_invalid_documents),
+		cmocka_unit_test(test_manifest_refuses_more_layers_than_the_cap),
 	};
 	return cmocka_run_group_tests_name("registry", tests, NULL, NULL);
 }

@@ -600,6 +600,57 @@ static void test_vfile_keeps_only_matching_bytes(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* The descriptors this process has open. */
+static int open_fds(void)
+{
+	int n = 0;
+	char path[64];
+	for (int fd = 0; fd < 4096; fd++) {
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		n += access(path, F_OK) == 0;
+	}
+	return n;
+}
+
+/* Opening a verified file costs no descriptor, file or thread: they come
+ * with the first byte and go once it is verified (a pull of thousands of
+ * layers holds them only for the downloads in progress). */
+static void test_vfile_holds_a_descriptor_only_while_bytes_stream(void **state)
+{
+	(void)state;
+	char dest[4200], empty[4200], digest[MG_DIGEST_SIZE], none[MG_DIGEST_SIZE];
+	snprintf(dest, sizeof(dest), "%s/lazy.bin", base);
+	snprintf(empty, sizeof(empty), "%s/empty.bin", base);
+	mg_digest_bytes("0123456789", 10, digest);
+	mg_digest_bytes("", 0, none);
+	char cmd[4400];
+	snprintf(cmd, sizeof(cmd), "test -z \"$(ls -A '%s')\"", base);
+	int before = open_fds();
+	mg_vfile *f = NULL, *g = NULL;
+	assert_int_equal(mg_vfile_open(&f, base, dest, digest, 10, NULL), 0);
+	assert_int_equal(mg_vfile_open(&g, base, empty, none, 0, NULL), 0);
+	assert_int_equal(open_fds(), before);
+	assert_int_equal(system(cmd), 0); /* no temporary file yet */
+	assert_int_equal(mg_vfile_write(f, "01234", 5, NULL), 0);
+	assert_int_equal(open_fds(), before + 1);
+	assert_int_equal(mg_vfile_write(f, "56789", 5, NULL), 0);
+	assert_int_equal(mg_vfile_verify(f, NULL), 0);
+	assert_int_equal(mg_vfile_verify(g, NULL), 0); /* an empty blob: an empty file */
+	assert_int_equal(open_fds(), before);
+	assert_int_equal(mg_vfile_commit(f, NULL), 0);
+	assert_int_equal(mg_vfile_commit(g, NULL), 0);
+	mg_vfile_free(f);
+	mg_vfile_free(g);
+	struct stat st;
+	assert_int_equal(stat(dest, &st), 0);
+	assert_int_equal(st.st_size, 10);
+	assert_int_equal(stat(empty, &st), 0);
+	assert_int_equal(st.st_size, 0);
+	unlink(dest);
+	unlink(empty);
+	assert_int_equal(system(cmd), 0);
+}
+
 /* A port nothing listens on (bound, then closed). */
 static int dead_port(void)
 {
@@ -657,6 +708,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_login_store_is_private_and_keeps_other_keys, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_vfile_keeps_only_matching_bytes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vfile_holds_a_descriptor_only_while_bytes_stream,
+						setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
