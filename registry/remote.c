@@ -683,43 +683,53 @@ static int vfile_done(void *ctx, const mg_http_req *q, mg_error *err)
 	return q->status == 200 || q->status == 206 ? mg_vfile_verify(ctx, err) : 0;
 }
 
+/* Downloads are described this many at a time: a request's record takes a
+ * few KiB, and memory stays the same whatever the number of layers. */
+#define FETCH_WINDOW 256
+
 int mg_remote_fetch_blobs(mg_remote *r, const char *repo, const mg_desc *descs, size_t n,
 			  mg_vfile *const *files, mg_error *err)
 {
 	char scope[600];
 	mg_remote__scope(scope, sizeof(scope), repo, 0);
-	mg_http_req *qs = calloc(n ? n : 1, sizeof(*qs));
-	mg_http_req **qp = calloc(n ? n : 1, sizeof(*qp));
-	mg_buf *urls = calloc(n ? n : 1, sizeof(*urls));
+	size_t cap = n > FETCH_WINDOW ? FETCH_WINDOW : n ? n : 1;
+	mg_http_req *qs = calloc(cap, sizeof(*qs));
+	mg_http_req **qp = calloc(cap, sizeof(*qp));
+	mg_buf *urls = calloc(cap, sizeof(*urls));
 	int rc = qs && qp && urls ? 0 : mg_error_set(err, MG_ENOMEM, "out of memory");
-	for (size_t i = 0; !rc && i < n; i++) {
-		rc = mg_remote__url(&urls[i], r, repo, "blobs", descs[i].digest, err);
-		mg_http_req_init(&qs[i], "GET", urls[i].data);
-		qs[i].scope = scope;
-		qs[i].follow = 1;
-		qs[i].resume = 1;
-		qs[i].sink = vfile_sink;
-		qs[i].sink_ctx = files[i];
-		qs[i].done = vfile_done;
-		qs[i].what = descs[i].title ? descs[i].title : descs[i].digest;
-		qs[i].total = descs[i].size;
-		qp[i] = &qs[i];
-	}
-	if (!rc)
-		rc = mg_http_run(r->http, qp, n, (size_t)r->o.parallel, err);
-	for (size_t i = 0; !rc && i < n; i++) { /* verify everything first ... */
-		char what[300];
-		snprintf(what, sizeof(what), "blob %s", descs[i].digest);
-		if (qs[i].status != 200 && qs[i].status != 206)
-			rc = mg_remote__status(r, &qs[i], repo, what, err);
-		else
-			rc = mg_vfile_verify(files[i], err);
+	for (size_t at = 0; !rc && at < n; at += cap) {
+		size_t k = n - at < cap ? n - at : cap;
+		for (size_t j = 0; !rc && j < k; j++) {
+			const mg_desc *d = &descs[at + j];
+			mg_http_req_free(&qs[j]); /* of the window before */
+			rc = mg_remote__url(&urls[j], r, repo, "blobs", d->digest, err);
+			mg_http_req_init(&qs[j], "GET", urls[j].data);
+			qs[j].scope = scope;
+			qs[j].follow = 1;
+			qs[j].resume = 1;
+			qs[j].sink = vfile_sink;
+			qs[j].sink_ctx = files[at + j];
+			qs[j].done = vfile_done;
+			qs[j].what = d->title ? d->title : d->digest;
+			qs[j].total = d->size;
+			qp[j] = &qs[j];
+		}
+		if (!rc)
+			rc = mg_http_run(r->http, qp, k, (size_t)r->o.parallel, err);
+		for (size_t j = 0; !rc && j < k; j++) { /* verify everything first ... */
+			char what[300];
+			snprintf(what, sizeof(what), "blob %s", descs[at + j].digest);
+			if (qs[j].status != 200 && qs[j].status != 206)
+				rc = mg_remote__status(r, &qs[j], repo, what, err);
+			else
+				rc = mg_vfile_verify(files[at + j], err);
+		}
 	}
 	for (size_t i = 0; !rc && i < n; i++) /* ... then put it in place */
 		rc = mg_vfile_commit(files[i], err);
-	for (size_t i = 0; qs && urls && i < n; i++) {
-		mg_http_req_free(&qs[i]);
-		mg_buf_free(&urls[i]);
+	for (size_t j = 0; qs && urls && j < cap; j++) {
+		mg_http_req_free(&qs[j]);
+		mg_buf_free(&urls[j]);
 	}
 	free(qs);
 	free(qp);
