@@ -10,21 +10,12 @@
 
 #include "pipelines/package_int.h"
 
-static int write_file(const char *path, const void *data, size_t size)
-{
-	FILE *f = fopen(path, "wb");
-	if (!f)
-		return -1;
-	size_t n = fwrite(data, 1, size, f);
-	return fclose(f) == 0 && n == size ? 0 : -1;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char path[64], out[64];
 	snprintf(path, sizeof(path), "/tmp/fuzz-bundle-%ld", (long)getpid());
 	snprintf(out, sizeof(out), "/tmp/fuzz-bundle-%ld.out", (long)getpid());
-	if (write_file(path, data, size))
+	if (fuzz_write_file(path, data, size))
 		return 0;
 	mg_bundle_check *c = NULL;
 	mg_error err = {0};

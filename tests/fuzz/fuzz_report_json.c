@@ -7,24 +7,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fuzz.h"
 #include "validator/report.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static int write_file(const char *path, const void *data, size_t size)
-{
-	FILE *f = fopen(path, "wb");
-	if (!f)
-		return -1;
-	size_t n = fwrite(data, 1, size, f);
-	return fclose(f) == 0 && n == size ? 0 : -1;
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char path[64];
 	snprintf(path, sizeof(path), "/tmp/fuzz-report-%ld.json", (long)getpid());
-	if (write_file(path, data, size))
+	if (fuzz_write_file(path, data, size))
 		return 0;
 	mg_report *r = NULL, *back = NULL;
 	mg_buf a = MG_BUF_INIT, b = MG_BUF_INIT, scratch = MG_BUF_INIT;
@@ -36,7 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		mg_report_write_github_outputs(&scratch, r, NULL);
 		mg_report_write_openmetrics(&scratch, r, NULL);
 		mg_report_write_html(&scratch, r, NULL);
-		if (mg_report_write_json(&a, r, NULL) == 0 && write_file(path, a.data, a.len) == 0) {
+		if (mg_report_write_json(&a, r, NULL) == 0 && fuzz_write_file(path, a.data, a.len) == 0) {
 			if (mg_report_read_json(&back, path, NULL) || mg_report_write_json(&b, back, NULL) ||
 			    strcmp(mg_buf_cstr(&a), mg_buf_cstr(&b)))
 				abort();
