@@ -15,6 +15,12 @@ export MODELGATE_AGENT_CACHE=$TEST_TMP/agent-cache
 unset MODELGATE_REMOTE_CACHE
 ROOT=$TEST_TMP/root
 "$MG_SRCDIR/mk/root.sh" "$ROOT" >"$TEST_TMP/root.log" 2>&1 || fail "mk/root.sh failed: $(tail -3 "$TEST_TMP/root.log")"
+# A sanitized agent (make sanitize) also needs the sanitizers' runtime
+# libraries, which a Debian root does not have: they go into the root, as
+# a device running such a build would need them too.
+for lib in $(ldd "$(dirname "$MODELGATE")/modelgate-agent" | awk '/lib(a|ub)san/ { print $3 }'); do
+	cp "$lib" "$ROOT/usr/lib/x86_64-linux-gnu/" || fail "cannot copy '$lib' into the root"
+done
 ENTER="exec:$MG_SRCDIR/mk/chroot.sh $ROOT"
 DS=$EXAMPLES/dataset
 FAST="--iterations 5 --warmup 1 --min-time 0"
