@@ -47,7 +47,7 @@ gh_nobody_setup() {
 		chmod 711 "$TEST_TMP" # mktemp's 0700 would keep nobody out
 		chown -R 65534:65534 "$NB"
 	fi
-	"$PY" -c 'import yaml' 2>/dev/null || fail "python3-yaml is missing (make deps-test installs it)"
+	need_py yaml python3-yaml
 }
 
 as_nobody() {

@@ -65,10 +65,9 @@ t_deploy_moves_tag_and_previous() {
 	must mg history kws --env prod --json
 	json_ok "len(j) == 2"
 	# skopeo reads the layout with the history artifact in it
-	if command -v skopeo >/dev/null; then
-		must skopeo inspect --raw "oci:$MODELGATE_HOME:kws:prod-history"
-		json_ok "j['artifactType'] == 'application/vnd.modelgate.deploy-history.v1'"
-	fi
+	need skopeo skopeo
+	must skopeo inspect --raw "oci:$MODELGATE_HOME:kws:prod-history"
+	json_ok "j['artifactType'] == 'application/vnd.modelgate.deploy-history.v1'"
 }
 
 t_history_lists_entries() {

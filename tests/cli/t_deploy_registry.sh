@@ -68,10 +68,9 @@ t_signed_result_in_registry() {
 	json_ok "j['mediaType'] == 'application/vnd.oci.image.index.v1+json'"
 	json_ok "[m['digest'] for m in j['manifests']] == [json.load(open('attest.json'))['referrer']]"
 	json_ok "j['manifests'][0]['artifactType'] == 'application/vnd.modelgate.gate-result.v1+json'"
-	if command -v skopeo >/dev/null; then
-		must skopeo inspect --tls-verify=false --raw "docker://$R:sha256-${D2#sha256:}"
-		json_ok "len(j['manifests']) == 1"
-	fi
+	need skopeo skopeo
+	must skopeo inspect --tls-verify=false --raw "docker://$R:sha256-${D2#sha256:}"
+	json_ok "len(j['manifests']) == 1"
 	manifest "$(json_get "j['referrer']" attest.json)"
 	json_ok "j['subject']['digest'] == '$D2' and j['artifactType'] == 'application/vnd.modelgate.gate-result.v1+json'"
 	must mg deploy "$R:v2" --env signed --report r2.json --require-signed-report --key key.pub
