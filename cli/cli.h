@@ -56,6 +56,10 @@ void cli_info(mg_cli *cli, const char *fmt, ...) __attribute__((format(printf, 2
 /* An ANSI colour sequence ("31" red, "32" green, "33" yellow, "1" bold, "0"
  * reset) when colour is on, else "". */
 const char *cli_color(const mg_cli *cli, const char *code);
+/* Outside text (names from a registry, a model or a report) as it may be
+ * printed: s itself, or an escaped copy (mg_escape_controls) in one of a few
+ * static buffers that the following calls reuse; NULL stays NULL. */
+const char *cli_text(const char *s);
 
 /* Opens the local store ($MODELGATE_HOME or its default). */
 int cli_open_store(mg_store **out, mg_error *err);

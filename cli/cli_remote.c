@@ -73,7 +73,7 @@ static void progress_cb(void *ctx, const char *what, uint64_t done, uint64_t tot
 	mg_format_size(r, sizeof(r), (uint64_t)rate);
 	if (!finished && total > done && rate > 0)
 		snprintf(eta, sizeof(eta), "  ETA %.0fs", (double)(total - done) / rate);
-	const char *name = strlen(what) > 40 ? what + strlen(what) - 40 : what;
+	const char *name = cli_text(strlen(what) > 40 ? what + strlen(what) - 40 : what);
 	if (finished)
 		fprintf(stderr, "%s%s: %s in %.1fs (%s/s)%s\n", display.tty ? "\r" : "", name, d, secs, r,
 			display.tty ? "\033[K" : "");

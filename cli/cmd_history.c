@@ -10,25 +10,26 @@
 static void print_entry(mg_cli *cli, const mg_history_entry *e)
 {
 	int rb = !strcmp(e->action, "rollback");
-	printf("#%lld  %s  %s%-8s%s  %s  by %s", (long long)e->seq, e->when ? e->when : "?",
-	       cli_color(cli, rb ? "33" : "32"), e->action, cli_color(cli, "0"), e->digest,
-	       e->who ? e->who : "?");
+	printf("#%lld  %s  %s%-8s%s  %s  by %s", (long long)e->seq, e->when ? cli_text(e->when) : "?",
+	       cli_color(cli, rb ? "33" : "32"), cli_text(e->action), cli_color(cli, "0"),
+	       cli_text(e->digest), e->who ? cli_text(e->who) : "?");
 	if (e->previous)
-		printf("  previous %.19s", e->previous);
+		printf("  previous %.19s", cli_text(e->previous));
 	if (e->report_digest)
-		printf("  report %.19s (%s)", e->report_digest, e->report_status ? e->report_status : "?");
+		printf("  report %.19s (%s)", cli_text(e->report_digest),
+			       e->report_status ? cli_text(e->report_status) : "?");
 	printf("\n");
 	for (size_t i = 0; i < e->ntriggers; i++) {
 		const mg_trigger_result *r = &e->triggers[i];
-		printf("    trigger %s: %s", r->name, r->ok ? "ok" : "FAILED");
+		printf("    trigger %s: %s", cli_text(r->name), r->ok ? "ok" : "FAILED");
 		if (r->status)
 			printf(" (%ld)", r->status);
 		if (!r->ok && r->message)
-			printf(": %s", r->message);
+			printf(": %s", cli_text(r->message));
 		printf("\n");
 	}
 	if (e->run_url)
-		printf("    run %s\n", e->run_url);
+		printf("    run %s\n", cli_text(e->run_url));
 }
 
 int cmd_history(mg_cli *cli, int argc, char **argv)

@@ -28,15 +28,15 @@ static void print_tensors(const char *what, json_t *arr)
 	size_t i;
 	json_t *t;
 	json_array_foreach(arr, i, t) {
-		printf("  %-8s %s %s [", what, json_string_value(json_object_get(t, "name")),
-		       json_string_value(json_object_get(t, "dtype")));
+		printf("  %-8s %s %s [", what, cli_text(json_string_value(json_object_get(t, "name"))),
+		       cli_text(json_string_value(json_object_get(t, "dtype"))));
 		size_t k;
 		json_t *d;
 		json_array_foreach(json_object_get(t, "shape"), k, d) {
 			if (json_is_integer(d))
 				printf("%s%lld", k ? "," : "", (long long)json_integer_value(d));
 			else
-				printf("%s%s", k ? "," : "", json_string_value(d));
+				printf("%s%s", k ? "," : "", cli_text(json_string_value(d)));
 		}
 		printf("]\n");
 	}
@@ -45,10 +45,10 @@ static void print_tensors(const char *what, json_t *arr)
 static void print_human(const char *refname, const char *digest, const mg_manifest *m, json_t *config)
 {
 	printf("Reference:  %s\nDigest:     %s\nType:       %s\n", refname, digest,
-	       m->artifact_type ? m->artifact_type : "-");
+	       m->artifact_type ? cli_text(m->artifact_type) : "-");
 	const char *fmt = json_string_value(json_object_get(config, "format"));
 	if (fmt)
-		printf("Format:     %s\n", fmt);
+		printf("Format:     %s\n", cli_text(fmt));
 	json_t *params = json_object_get(config, "parameters");
 	if (json_is_integer(params))
 		printf("Parameters: %lld\n", (long long)json_integer_value(params));
@@ -62,13 +62,13 @@ static void print_human(const char *refname, const char *digest, const mg_manife
 	for (size_t i = 0; i < m->nlayers; i++) {
 		char human[32];
 		mg_format_size(human, sizeof(human), m->layers[i].size);
-		printf("  %-24s %10s  %s\n", m->layers[i].title ? m->layers[i].title : "(untitled)", human,
+		printf("  %-24s %10s  %s\n", m->layers[i].title ? cli_text(m->layers[i].title) : "(untitled)", human,
 		       m->layers[i].digest);
 	}
 	if (m->annotations.n)
 		printf("Annotations:\n");
 	for (size_t i = 0; i < m->annotations.n; i++)
-		printf("  %s: %s\n", m->annotations.keys[i], m->annotations.vals[i]);
+		printf("  %s: %s\n", cli_text(m->annotations.keys[i]), cli_text(m->annotations.vals[i]));
 }
 
 int cmd_inspect(mg_cli *cli, int argc, char **argv)

@@ -68,8 +68,8 @@ static void print_row(json_t *arr, const char *name, size_t rlen, const char *ta
 	} else {
 		char human[32];
 		mg_format_size(human, sizeof(human), sm->size);
-		printf("%-24.*s %-12s %.19s %-8s %10s  %s\n", (int)rlen, name, tag, digest,
-		       short_type(type), human, sm->created);
+		printf("%-24.*s %-12s %.19s %-8s %10s  %s\n", (int)rlen, name, cli_text(tag), digest,
+		       cli_text(short_type(type)), human, cli_text(sm->created));
 	}
 }
 
@@ -160,7 +160,7 @@ static int ls_catalog(mg_cli *cli, const char *host)
 			json_array_append_new(arr, json_pack("{s:s++, s:s}", "repository", host, "/",
 							     repos[i], "name", repos[i]));
 		else
-			printf("%s/%s\n", host, repos[i]);
+			printf("%s/%s\n", host, cli_text(repos[i]));
 	}
 	if (arr)
 		rc = cli_print_json(arr);

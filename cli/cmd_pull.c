@@ -46,7 +46,7 @@ int cmd_pull(mg_cli *cli, int argc, char **argv)
 					      digest, "directory", dir, "files", files));
 	} else if (!cli->quiet) {
 		for (size_t i = 0; i < m->nlayers; i++)
-			printf("%s/%s\n", dir, m->layers[i].title);
+			printf("%s/%s\n", dir, cli_text(m->layers[i].title));
 	}
 done:
 	mg_manifest_free(m);

@@ -417,15 +417,15 @@ static void print_human(const mg_cli *cli, const run_args *a, const run_state *s
 		const mg_compare *c = &st->cmp[i];
 		const char *col = cli_color(cli, c->ok ? "32" : "31");
 		if (c->why[0]) {
-			printf("expect    %s: %sMISMATCH%s %s\n", st->expect[i]->name, col, cli_color(cli, "0"),
-			       c->why);
+			printf("expect    %s: %sMISMATCH%s %s\n", cli_text(st->expect[i]->name), col,
+			       cli_color(cli, "0"), cli_text(c->why));
 			continue;
 		}
 		char idx[128];
 		mg_shape_format(idx, sizeof(idx), c->worst_index, st->expect[i]->rank);
 		printf("expect    %s: %s%s%s (%zu of %zu out of tolerance; worst at %s: got %.9g, "
 		       "expected %.9g, |diff| %.3g)\n",
-		       st->expect[i]->name, col, c->ok ? "ok" : "MISMATCH", cli_color(cli, "0"),
+		       cli_text(st->expect[i]->name), col, c->ok ? "ok" : "MISMATCH", cli_color(cli, "0"),
 		       c->mismatches, c->count, idx, c->worst_got, c->worst_expected, c->worst_diff);
 	}
 }

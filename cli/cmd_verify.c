@@ -27,7 +27,7 @@ int cli_print_bundle_check(mg_cli *cli, const char *bundle, const mg_bundle_chec
 			   const char *action)
 {
 	for (size_t i = 0; i < c->nproblems; i++)
-		fprintf(stderr, "modelgate: '%s': %s\n", bundle, c->problems[i]);
+		fprintf(stderr, "modelgate: '%s': %s\n", bundle, cli_text(c->problems[i]));
 	if (cli->json) {
 		json_t *problems = json_array();
 		for (size_t i = 0; i < c->nproblems; i++)
@@ -54,11 +54,11 @@ int cli_print_bundle_check(mg_cli *cli, const char *bundle, const mg_bundle_chec
 	}
 	if (!cli->quiet) {
 		printf("%s: %s %zu files, artifact %s, gates %s\n", bundle, action ? action : "verified",
-		       c->nentries, c->artifact_digest, c->gate_status ? c->gate_status : "unknown");
+		       c->nentries, c->artifact_digest, c->gate_status ? cli_text(c->gate_status) : "unknown");
 		if (c->sig == MG_SIG_VALID)
-			printf("signature: valid, key %s\n", c->key_id);
+			printf("signature: valid, key %s\n", cli_text(c->key_id));
 		else if (c->sig == MG_SIG_UNCHECKED)
-			printf("signature: present but not checked (no --key), signed by key %s\n", c->key_id);
+			printf("signature: present but not checked (no --key), signed by key %s\n", cli_text(c->key_id));
 		else
 			printf("signature: none (unsigned bundle)\n");
 	}

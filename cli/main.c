@@ -182,6 +182,17 @@ const char *cli_color(const mg_cli *cli, const char *code)
 	return "";
 }
 
+const char *cli_text(const char *s)
+{
+	static char ring[8][1024];
+	static unsigned next;
+	if (!s || !mg_has_controls(s))
+		return s;
+	char *out = ring[next++ % 8];
+	mg_escape_controls(out, sizeof(ring[0]), s);
+	return out;
+}
+
 int cli_open_store(mg_store **out, mg_error *err)
 {
 	mg_buf root = MG_BUF_INIT;

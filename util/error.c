@@ -1,5 +1,6 @@
 /* Error records and growable buffers: the two things every fallible
- * function in modelgate passes around. */
+ * function in modelgate passes around; and the escaping of outside text
+ * that messages (and the CLI's output) quote. */
 #include "util.h"
 
 #include <assert.h>
@@ -8,19 +9,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Messages quote outside input (file names, a registry's error body, layer
- * titles): control characters in them are written as \xHH, so that a
- * hostile name cannot move the cursor, recolour or clear a terminal, or
- * break the one line a message is. What does not fit is cut off. */
-static void escape_controls(char *msg, size_t size)
+void mg_escape_controls(char *out, size_t outlen, const char *s)
 {
-	char out[sizeof(((mg_error *)0)->msg)];
 	size_t o = 0;
-	assert(size <= sizeof(out));
-	for (const unsigned char *p = (const unsigned char *)msg; *p && o + 1 < size; p++) {
+	if (!outlen)
+		return;
+	for (const unsigned char *p = (const unsigned char *)s; *p && o + 1 < outlen; p++) {
 		if (*p >= 0x20 && *p != 0x7f) {
 			out[o++] = (char)*p;
-		} else if (o + 4 < size) {
+		} else if (o + 4 < outlen) {
 			snprintf(out + o, 5, "\\x%02x", *p);
 			o += 4;
 		} else {
@@ -28,7 +25,14 @@ static void escape_controls(char *msg, size_t size)
 		}
 	}
 	out[o] = '\0';
-	memcpy(msg, out, o + 1);
+}
+
+int mg_has_controls(const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return 1;
+	return 0;
 }
 
 static int error_vset(mg_error *err, int code, int errnum, const char *fmt, va_list ap)
@@ -40,7 +44,14 @@ static int error_vset(mg_error *err, int code, int errnum, const char *fmt, va_l
 	int n = vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
 	if (errnum && n >= 0 && (size_t)n < sizeof(err->msg))
 		snprintf(err->msg + n, sizeof(err->msg) - (size_t)n, ": %s", strerror(errnum));
-	escape_controls(err->msg, sizeof(err->msg));
+	/* Messages quote outside input (file names, a registry's error body,
+	 * layer titles): escaped, so that a hostile name cannot drive the
+	 * terminal or break the one line a message is. */
+	if (mg_has_controls(err->msg)) {
+		char raw[sizeof(err->msg)];
+		memcpy(raw, err->msg, sizeof(raw));
+		mg_escape_controls(err->msg, sizeof(err->msg), raw);
+	}
 	return code;
 }
 

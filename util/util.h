@@ -177,5 +177,11 @@ int mg_copy_hash(int in_fd, const char *in_name, int out_fd, const char *out_nam
 void mg_format_size(char *out, size_t outlen, uint64_t bytes);
 /* RFC 3339 UTC time of t: "2026-11-25T12:00:00Z". */
 void mg_format_time(char *out, size_t outlen, int64_t t);
+/* s with every control character written as \xHH, into out (cut off where
+ * it does not fit): outside text (a registry's names, a model's tensor
+ * names) cannot move a terminal's cursor, recolour it or break a line. */
+void mg_escape_controls(char *out, size_t outlen, const char *s);
+/* Whether s holds a control character. */
+int mg_has_controls(const char *s);
 
 #endif

@@ -233,6 +233,37 @@ with open(sys.argv[1], "r+b") as f:
 	expect_same_file "$FX/x.npy" restored/x.npy
 }
 
+# a registry's text (artifact type, file titles, annotations) reaches the
+# terminal with its control characters as \xHH: no escape byte on stdout
+# or stderr of ls, inspect or pull
+t_registry_text_escaped_on_the_terminal() {
+	curl -sf -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
+		"http://$REG/v2/team/digits/manifests/v1" >v1.json || fail "cannot read team/digits:v1"
+	"$PY" -c 'import json, sys
+m = json.load(sys.stdin)
+m["artifactType"] = "application/x\x1b[2Jevil"
+m["layers"][0]["annotations"]["org.opencontainers.image.title"] = "evil\x1b]0;pwned\x07.onnx"
+m["annotations"] = {"note": "red\x1b[31mtext\nnext line"}
+json.dump(m, sys.stdout)' <v1.json >evil.json
+	curl -sf -X PUT -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' \
+		--data-binary @evil.json "http://$REG/v2/team/digits/manifests/evil" -o /dev/null ||
+		fail "cannot put the manifest"
+	local esc
+	esc=$(printf '\033')
+	expect_exit 0 mg inspect "$REG/team/digits:evil"
+	expect_stdout_contains 'Type:       application/x\x1b[2Jevil'
+	expect_stdout_contains 'evil\x1b]0;pwned\x07.onnx'
+	expect_stdout_contains 'note: red\x1b[31mtext\x0anext line'
+	! grep -q "$esc" "$OUT" || fail "an escape byte reached stdout of inspect"
+	expect_exit 0 mg ls "$REG/team/digits"
+	expect_stdout_matches "^$REG/team/digits +evil "
+	! grep -q "$esc" "$OUT" || fail "an escape byte reached stdout of ls"
+	mg pull "$REG/team/digits:evil" -o pulled >"$OUT" 2>"$ERR"
+	! grep -q "$esc" "$OUT" "$ERR" || fail "an escape byte reached the terminal from pull"
+	curl -sf -X DELETE "http://$REG/v2/team/digits/manifests/sha256:$(sha256_of evil.json)" \
+		-o /dev/null || true
+}
+
 check progress_lines_unless_quiet t_progress_lines_unless_quiet
 check push_prints_digest_skopeo_reads_it t_push_prints_digest_skopeo_reads_it
 check ls_and_inspect_remote t_ls_and_inspect_remote
@@ -247,4 +278,5 @@ check large_push_hashes_while_sending t_large_push_hashes_while_sending
 check digest_cache_knows_files_and_sees_changes t_digest_cache_knows_files_and_sees_changes
 check loopback_plain_http_without_insecure t_loopback_plain_http_without_insecure
 check not_insecure_refuses_plain_http t_not_insecure_refuses_plain_http
+check registry_text_escaped_on_the_terminal t_registry_text_escaped_on_the_terminal
 finish
