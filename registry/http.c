@@ -9,6 +9,8 @@
  *     stopped;
  *   - a GET body cut off half-way continues with Range from the byte it
  *     stopped at (and skips what a registry that ignores Range resends);
+ *   - what an answer may hold is bounded: a body to memory by the caller's
+ *     out_max, an error body by 64 KiB, past which it is not read at all;
  *   - a 401 is answered once per request: Basic with the credentials, or a
  *     bearer token fetched from the challenge's realm for the request's
  *     scope and cached per scope;
@@ -87,6 +89,7 @@ typedef struct xfer {
 	uint64_t sent;   /* request body bytes sent in this attempt */
 	size_t out_start;
 	int failed;      /* a callback failed: err holds why */
+	int errbody_cut; /* the error body reached ERRBODY_MAX: the rest was not read */
 	char www_auth[2048];
 	char retry_after[128];
 	char content_range[128];
@@ -514,6 +517,20 @@ static size_t header_cb(char *data, size_t size, size_t n, void *ctx)
 	return len;
 }
 
+/* The body of an answer that is not 2xx: its first ERRBODY_MAX bytes. The
+ * rest is not read: the transfer stops there (finish() takes the answer as
+ * it is), so an error body that never ends costs no more than that. */
+static size_t keep_errbody(xfer *x, const char *data, size_t len)
+{
+	mg_buf *b = &x->r->errbody;
+	size_t k = len < ERRBODY_MAX - b->len ? len : ERRBODY_MAX - b->len;
+	if (k < len || mg_buf_append(b, data, k, NULL)) {
+		x->errbody_cut = 1;
+		return 0;
+	}
+	return len;
+}
+
 static size_t write_cb(char *data, size_t size, size_t n, void *ctx)
 {
 	xfer *x = ctx;
@@ -522,8 +539,7 @@ static size_t write_cb(char *data, size_t size, size_t n, void *ctx)
 	long code = 0;
 	curl_easy_getinfo(x->e, CURLINFO_RESPONSE_CODE, &code);
 	if (code < 200 || code >= 300)
-		return collect_cb(data, 1, len, &r->errbody) == len || r->errbody.len >= ERRBODY_MAX
-			? len : 0;
+		return keep_errbody(x, data, len);
 	if (!x->body_seen) {
 		x->body_seen = 1;
 		if (x->got && code == 206) {
@@ -639,6 +655,7 @@ static int setup(xfer *x)
 	x->sent = 0;
 	x->skip = 0;
 	x->body_seen = 0;
+	x->errbody_cut = 0;
 	x->errbuf[0] = '\0';
 	mg_buf_reset(&r->errbody);
 	if (r->out && !r->resume) {
@@ -814,6 +831,8 @@ static void finish(xfer *x, CURLcode c)
 		x->rc = x->err.code ? x->err.code : MG_ERROR;
 		return;
 	}
+	if (c == CURLE_WRITE_ERROR && x->errbody_cut)
+		c = CURLE_OK; /* the answer is all there; its body was cut short */
 	int can_retry = x->attempt <= h->max_retries &&
 			(r->replayable || !has_body(r) || (c != CURLE_OK && x->sent == 0));
 	double rnd = (double)rand_r(&h->seed) / ((double)RAND_MAX + 1);

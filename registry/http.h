@@ -69,7 +69,7 @@ typedef struct mg_http_req {
 	char link[2048];       /* Link header of the answer (the next page of a list) */
 	char content_type_out[256];
 	char docker_digest[MG_DIGEST_SIZE];
-	mg_buf errbody; /* body of a non-2xx answer (bounded) */
+	mg_buf errbody; /* body of a non-2xx answer: its first 64 KiB, the rest unread */
 } mg_http_req;
 
 /* A request with every field at its default (no body, body_fd -1). */
