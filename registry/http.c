@@ -8,7 +8,8 @@
  *     (a PATCH chunk) is left to the caller, who asks the registry where it
  *     stopped;
  *   - a GET body cut off half-way continues with Range from the byte it
- *     stopped at (and skips what a registry that ignores Range resends);
+ *     stopped at (and skips what a registry that ignores Range resends); a
+ *     rest that is out of range (416) means the length announced was a lie;
  *   - what an answer may hold is bounded: a body to memory by the caller's
  *     out_max, an error body by 64 KiB, past which it is not read at all;
  *   - a 401 is answered once per request: Basic with the credentials, or a
@@ -865,6 +866,14 @@ static void finish(xfer *x, CURLcode c)
 			retry_later(x, 0);
 			return;
 		}
+	}
+	if (code == 416 && r->resume && x->got) {
+		/* the rest of a body cut short is out of range: its length was a lie */
+		x->rc = mg_error_set(&x->err, MG_ECORRUPT, "%s'%s' announced more of '%s' than it "
+				     "has: asked for the rest after %llu bytes, it answered 416",
+				     noun(h), h->host, r->what ? r->what : path,
+				     (unsigned long long)x->got);
+		return;
 	}
 	if (code == 429 || code >= 500) {
 		if (can_retry) {
