@@ -112,7 +112,8 @@ static int copy_blobs(const mg_endpoint *src, const mg_endpoint *dst, const mg_m
 		if (dst->store)
 			has = mg_store__has_blob_of_size(dst->store, all[i].digest, all[i].size);
 		else
-			rc = mg_remote_has_blob(dst->remote, dst->ref->repo, all[i].digest, &has, err);
+			rc = mg_remote_has_blob(dst->remote, dst->ref->repo, all[i].digest, all[i].size,
+						&has, err);
 		if (!rc && !has && same_registry(src, dst) && strcmp(src->ref->repo, dst->ref->repo))
 			rc = mg_remote_mount_blob(dst->remote, dst->ref->repo, src->ref->repo,
 						  all[i].digest, &mounted, err);

@@ -112,6 +112,7 @@ void mg_http_req_init(mg_http_req *r, const char *method, const char *url)
 	r->url = url;
 	r->body_fd = -1;
 	r->replayable = 1;
+	r->content_length = -1;
 }
 
 void mg_http_req_free(mg_http_req *r)
@@ -473,6 +474,20 @@ static void copy_header(char *dst, size_t cap, const char *v, size_t n)
 	dst[n] = '\0';
 }
 
+/* A Content-Length value: its number, or -1 when it is not one. */
+static int64_t parse_length(const char *v, size_t n)
+{
+	int64_t x = 0;
+	if (!n || n > 18)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (v[i] < '0' || v[i] > '9')
+			return -1;
+		x = x * 10 + (v[i] - '0');
+	}
+	return x;
+}
+
 static size_t header_cb(char *data, size_t size, size_t n, void *ctx)
 {
 	xfer *x = ctx;
@@ -481,6 +496,7 @@ static size_t header_cb(char *data, size_t size, size_t n, void *ctx)
 	if (len >= 5 && !memcmp(data, "HTTP/", 5)) { /* a new answer (after a redirect) */
 		r->location[0] = r->range[0] = r->content_type_out[0] = r->docker_digest[0] = '\0';
 		r->link[0] = '\0';
+		r->content_length = -1;
 		x->www_auth[0] = x->retry_after[0] = x->content_range[0] = '\0';
 		return len;
 	}
@@ -494,6 +510,8 @@ static size_t header_cb(char *data, size_t size, size_t n, void *ctx)
 		v++, vlen--;
 	while (vlen && (v[vlen - 1] == '\r' || v[vlen - 1] == '\n' || v[vlen - 1] == ' '))
 		vlen--;
+	if (klen == 14 && !strncasecmp(data, "content-length", klen))
+		r->content_length = parse_length(v, vlen);
 	static const struct {
 		const char *name;
 		size_t off;

@@ -69,6 +69,7 @@ typedef struct mg_http_req {
 	char link[2048];       /* Link header of the answer (the next page of a list) */
 	char content_type_out[256];
 	char docker_digest[MG_DIGEST_SIZE];
+	int64_t content_length; /* Content-Length of the answer, -1 when it has none */
 	mg_buf errbody; /* body of a non-2xx answer: its first 64 KiB, the rest unread */
 } mg_http_req;
 

@@ -264,8 +264,8 @@ int mg_remote_put_manifest(mg_remote *r, const char *repo, const char *tag, cons
 
 /* ---- blobs ------------------------------------------------------------ */
 
-int mg_remote_has_blob(mg_remote *r, const char *repo, const char *digest, int *has,
-		       mg_error *err)
+int mg_remote_has_blob(mg_remote *r, const char *repo, const char *digest, uint64_t size,
+		       int *has, mg_error *err)
 {
 	char scope[600], what[300];
 	mg_remote__scope(scope, sizeof(scope), repo, 0);
@@ -278,7 +278,7 @@ int mg_remote_has_blob(mg_remote *r, const char *repo, const char *digest, int *
 	q.follow = 1;
 	if (!rc)
 		rc = mg_http_do(r->http, &q, err);
-	*has = !rc && q.status == 200;
+	*has = !rc && q.status == 200 && (q.content_length < 0 || (uint64_t)q.content_length == size);
 	if (!rc && q.status != 200 && q.status != 404)
 		rc = mg_remote__status(r, &q, repo, what, err);
 	mg_http_req_free(&q);
@@ -545,6 +545,7 @@ done:
 typedef struct race {
 	mg_remote *r;
 	const char *repo;
+	uint64_t size;
 	mg_digest_poll_fn poll;
 	void *ctx;
 	int known;
@@ -563,7 +564,7 @@ static int race_between(void *ctx, mg_error *err)
 		return rc;
 	x->known = 1;
 	int has = 0;
-	rc = mg_remote_has_blob(x->r, x->repo, x->digest, &has, err);
+	rc = mg_remote_has_blob(x->r, x->repo, x->digest, x->size, &has, err);
 	return rc ? rc : has;
 }
 
@@ -574,7 +575,7 @@ int mg_remote_push_blob_fd_racing(mg_remote *r, const char *repo, int fd, uint64
 	char scope[600];
 	mg_remote__scope(scope, sizeof(scope), repo, 1);
 	mg_buf loc = MG_BUF_INIT, url = MG_BUF_INIT;
-	race x = {r, repo, poll, ctx, 0, ""};
+	race x = {r, repo, size, poll, ctx, 0, ""};
 	long status;
 	int stopped = 0;
 	*existed = 0;
@@ -615,7 +616,7 @@ int mg_remote_push_blob_bytes(mg_remote *r, const char *repo, const void *data, 
 	mg_remote__scope(scope, sizeof(scope), repo, 1);
 	mg_digest_bytes(data, len, digest_out);
 	int has = 0;
-	int rc = mg_remote_has_blob(r, repo, digest_out, &has, err);
+	int rc = mg_remote_has_blob(r, repo, digest_out, len, &has, err);
 	if (rc || has)
 		return rc;
 	mg_buf loc = MG_BUF_INIT, url = MG_BUF_INIT;

@@ -133,9 +133,11 @@ int mg_remote_list_repositories(mg_remote *r, char ***repos, size_t *n, mg_error
 void mg_remote_list_free(char **names, size_t n);
 #define MG_LIST_MAX_PAGES 10000
 
-/* Blobs. *has is 1 when repo has the blob. */
-int mg_remote_has_blob(mg_remote *r, const char *repo, const char *digest, int *has,
-		       mg_error *err);
+/* Blobs. *has is 1 when repo has the blob of size bytes: an answer that
+ * gives it another size is taken as not having it (a digest has one size;
+ * a registry saying otherwise is not trusted to hold the bytes). */
+int mg_remote_has_blob(mg_remote *r, const char *repo, const char *digest, uint64_t size,
+		       int *has, mg_error *err);
 /* Mounts a blob from another repository of the same registry; *mounted is
  * 0 when the registry declined (then upload it). */
 int mg_remote_mount_blob(mg_remote *r, const char *repo, const char *from, const char *digest,

@@ -152,7 +152,7 @@ static int put_file(void *ctx, const char *path, const char *title, mg_desc *lay
 		rc = mg_file_digest(fd, path, layer->digest, &size, &cached, err);
 	layer->size = size;
 	if (!rc)
-		rc = mg_remote_has_blob(p->r, p->ref->repo, layer->digest, &has, err);
+		rc = mg_remote_has_blob(p->r, p->ref->repo, layer->digest, size, &has, err);
 	*existed = has;
 	char got[MG_DIGEST_SIZE];
 	if (!rc && !has)
