@@ -43,6 +43,30 @@ request's Range or Content-Range header, "-" for none) and injects faults:
   pagesame    as pagetags, but every page is the first one again, with a
               Link to a page of another URL each time
 
+Hostile answers: endless bodies are sent chunked, until the client hangs up
+(logged as "endless METHOD PATH STATUS sent BYTES") or 1 GiB is sent
+("endless ... not stopped").
+  endlessmanifest
+              manifest GETs get a body that looks like the start of a manifest
+              and never ends
+  endlessblob large blob GETs (as in corrupt) get the blob's bytes and then
+              zeros without end
+  endlesstags tag list GETs get a list of tags that never ends
+  endlesserror:CODE
+              manifest GETs are answered CODE (401 with a Basic challenge)
+              with a JSON error body whose message never ends
+  bloblong    large blob GETs get the blob followed by as many bytes again
+              (Content-Length to match)
+  blobshort   large blob GETs get the first half of the blob (Content-Length
+              to match)
+  bloblies    large blob GETs announce a Content-Length 4096 bytes larger than
+              the blob, send the blob and close the connection
+  layersize:DELTA
+              manifest GETs get the manifest with DELTA added to every
+              layer's size, without Docker-Content-Digest
+  headlies    blob HEADs are answered 200 with Content-Length 1, whether the
+              registry has the blob or not
+
 Modes with a second host: the proxy also listens on 127.0.0.2 (another
 "host" on this machine, plain HTTP, no credentials asked), forwards what
 arrives there too, and logs it as "other METHOD PATH REQUEST_BODY_BYTES
@@ -148,6 +172,20 @@ def tag_page(data, query):
     return json.dumps(j).encode(), nxt
 
 
+ENDLESS_MAX = 1 << 30
+MANIFEST_PATH = re.compile(r"/v2/.+/manifests/[^/]+$")
+TAGS_PATH = re.compile(r"/v2/.+/tags/list(\?.*)?$")
+BLOB_PATH = re.compile(r"/v2/.+/blobs/sha256:[0-9a-f]{64}$")
+
+
+def lie_about_sizes(data, delta):
+    """A manifest with delta added to the size of every layer."""
+    j = json.loads(data)
+    for layer in j.get("layers") or []:
+        layer["size"] = layer["size"] + delta
+    return json.dumps(j).encode()
+
+
 class Proxy(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True  # headers and body go in separate writes
@@ -209,6 +247,83 @@ class Proxy(http.server.BaseHTTPRequestHandler):
                     [("Content-Type", "application/json"), ("WWW-Authenticate", challenge)])
         return False
 
+    def endless(self, status, headers, start, filler):
+        """Answers status with a chunked body of start, then filler again and
+        again, until the client hangs up or ENDLESS_MAX bytes are sent."""
+        self.send_response(status)
+        for k, v in headers:
+            self.send_header(k, v)
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        sent = 0
+        piece = start
+        try:
+            while sent < ENDLESS_MAX:
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+                sent += len(piece)
+                piece = filler
+            how = "not stopped"
+        except OSError:
+            how = "sent %d" % sent
+        log("endless %s %s %d %s" % (self.command, self.path, status, how))
+        self.close_connection = True
+
+    def hostile(self, length):
+        """The answers of the modes that make them up: True when one was sent."""
+        path = self.path.split("?")[0]
+        if MODE == "endlessmanifest" and self.command == "GET" and MANIFEST_PATH.match(path):
+            self.log_line(length, 200)
+            self.endless(200, [("Content-Type", "application/vnd.oci.image.manifest.v1+json")],
+                         b'{"schemaVersion":2,"layers":[',
+                         b'{"mediaType":"x","size":1,"digest":"sha256:0"},' * 1000)
+            return True
+        if MODE == "endlesstags" and self.command == "GET" and TAGS_PATH.match(self.path):
+            self.log_line(length, 200)
+            self.endless(200, [("Content-Type", "application/json")], b'{"name":"x","tags":[',
+                         b'"v1",' * 10000)
+            return True
+        if MODE.startswith("endlesserror:") and self.command == "GET" and \
+                MANIFEST_PATH.match(path):
+            code = int(MODE.split(":")[1])
+            headers = [("Content-Type", "application/json")]
+            if code == 401:
+                headers.append(("WWW-Authenticate", 'Basic realm="faultproxy"'))
+            self.log_line(length, code)
+            self.endless(code, headers, b'{"errors":[{"code":"UNKNOWN","message":"',
+                         b"a" * 65536)
+            return True
+        if MODE == "headlies" and self.command == "HEAD" and BLOB_PATH.match(path):
+            self.log_line(length, 200)
+            self.send_response(200)
+            self.send_header("Content-Length", "1")
+            self.send_header("Docker-Content-Digest", path.rsplit("/", 1)[1])
+            self.end_headers()
+            return True
+        return False
+
+    def blob_answer(self, status, headers, data):
+        """The blob modes' answer to a blob GET of data: True when sent."""
+        if MODE == "endlessblob":
+            self.endless(status, headers, data, b"\0" * 65536)
+            return True
+        if MODE == "bloblies":
+            self.send_response(status)
+            for k, v in headers:
+                self.send_header(k, v)
+            self.send_header("Content-Length", str(len(data) + 4096))
+            self.end_headers()
+            self.wfile.write(data)
+            self.wfile.flush()
+            log("lied %s %s %d of %d" % (self.command, self.path, len(data), len(data) + 4096))
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return True
+        if MODE in ("bloblong", "blobshort"):
+            data = data + data if MODE == "bloblong" else data[:len(data) // 2]
+            self.answer(status, data, headers)
+            return True
+        return False
+
     def handle_any(self):
         with lock:
             state["requests"] += 1
@@ -219,6 +334,8 @@ class Proxy(http.server.BaseHTTPRequestHandler):
             self.token(length)
             return
         if not self.authorized(length):
+            return
+        if self.hostile(length):
             return
         if (MODE == "blobelsewhere" and not self.on_other_host() and
                 self.command in ("GET", "HEAD") and "/blobs/sha256:" in self.path):
@@ -288,7 +405,10 @@ class Proxy(http.server.BaseHTTPRequestHandler):
         up = http.client.HTTPConnection("127.0.0.1", UPSTREAM, timeout=120)
         up.request(self.command, tags.group(1) if tags else path, body=body, headers=headers)
         resp = up.getresponse()
-        data = resp.read()
+        try:
+            data = resp.read()
+        except http.client.IncompleteRead as e:  # distribution's 416 announces the whole blob
+            data = e.partial
         up.close()
         remember_state(resp.getheader("Location"))
         self.log_line(length, resp.status, sent_range)
@@ -314,6 +434,16 @@ class Proxy(http.server.BaseHTTPRequestHandler):
                 extra.append(("Link", '<%s?%s>; rel="next"' % (tags.group(1), nxt)))
             if MODE == "pageelsewhere":
                 extra = [("Link", '<https://elsewhere.example%s?n=1>; rel="next"' % tags.group(1))]
+        if (MODE in ("endlessblob", "bloblies", "bloblong", "blobshort") and
+                self.command == "GET" and BLOB_PATH.match(self.path.split("?")[0]) and
+                resp.status == 200 and len(data) >= LARGE):
+            headers = [(k, v) for k, v in resp.getheaders()
+                       if k.lower() not in HOP and k.lower() != "content-length"]
+            if self.blob_answer(resp.status, headers, data):
+                return
+        if (MODE.startswith("layersize:") and self.command == "GET" and resp.status == 200 and
+                MANIFEST_PATH.match(self.path.split("?")[0])):
+            data = lie_about_sizes(data, int(MODE.split(":")[1]))
         blob_get = (self.command == "GET" and "/blobs/sha256:" in self.path and
                     resp.status in (200, 206) and len(data) >= LARGE)
         fault = None
@@ -331,6 +461,8 @@ class Proxy(http.server.BaseHTTPRequestHandler):
                     not self.on_other_host()):
                 u = urllib.parse.urlsplit(v)
                 v = other_url(urllib.parse.urlunsplit(("", "", u.path, u.query, "")))
+            if MODE.startswith("layersize:") and k.lower() == "docker-content-digest":
+                continue
             if k.lower() not in HOP and k.lower() != "content-length":
                 self.send_header(k, v)
         for k, v in extra:
