@@ -422,6 +422,15 @@ static int fetch_token(mg_http *h, const char *scope, char **tok, mg_error *err)
 		CURLcode c = curl_easy_perform(e);
 		long code = 0;
 		curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
+		/* collect_cb stopped at ERRBODY_MAX: a token is never that long, and
+		 * any other answer is what its status says */
+		if (c == CURLE_WRITE_ERROR && code == 200) {
+			rc = mg_error_set(err, MG_ECORRUPT, "the token service of registry '%s' sent "
+					  "more than %u bytes", h->host, ERRBODY_MAX);
+			break;
+		}
+		if (c == CURLE_WRITE_ERROR && code)
+			c = CURLE_OK;
 		if (c == CURLE_OK && code == 200) {
 			rc = mg_auth_parse_token(body.data, body.len, tok, err);
 			if (rc)
