@@ -66,6 +66,9 @@ Hostile answers: endless bodies are sent chunked, until the client hangs up
               layer's size, without Docker-Content-Digest
   headlies    blob HEADs are answered 200 with Content-Length 1, whether the
               registry has the blob or not
+  endlesstoken
+              with FAULTPROXY_AUTH=bearer:..., the realm's answer is a token
+              that never ends
 
 Modes with a second host: the proxy also listens on 127.0.0.2 (another
 "host" on this machine, plain HTTP, no credentials asked), forwards what
@@ -330,6 +333,11 @@ class Proxy(http.server.BaseHTTPRequestHandler):
             n = state["requests"]
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
+        if AUTH and self.path.startswith("/token") and MODE == "endlesstoken":
+            self.log_line(length, 200)
+            self.endless(200, [("Content-Type", "application/json")], b'{"token":"',
+                         b"a" * 65536)
+            return
         if AUTH and self.path.startswith("/token"):
             self.token(length)
             return

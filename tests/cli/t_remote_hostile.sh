@@ -9,12 +9,13 @@
 # plain HTTP; a way from HTTPS to plain HTTP is refused (exit 3, naming
 # both URLs) unless --insecure allows it.
 #
-# Endless streams: a manifest, a blob, an error body or a tag list that
-# never ends is read up to its bound (4 MiB for a manifest, the
-# descriptor's size for a blob, 64 KiB of an error body, 16 MiB for a page
-# of a list) and no further; exit 3 naming what was too long, within a
-# time bound (`timeout` turns a hang into a failure), the proxy's log shows
-# that the client hung up, and nothing is kept.
+# Endless streams: a manifest, a blob, an error body, a token or a tag
+# list that never ends is read up to its bound (4 MiB for a manifest, the
+# descriptor's size for a blob, 64 KiB of an error body or of a token
+# service's answer, 16 MiB for a page of a list) and no further: exit 3
+# naming what was too long (an error answer is what its status says), within
+# a time bound (`timeout` turns a hang into a failure), the proxy's log
+# shows that the client hung up at the bound, and nothing is kept.
 #
 # Lying sizes: a blob longer or shorter than its descriptor, a
 # Content-Length larger than the body, a manifest whose layer sizes are not
@@ -290,6 +291,15 @@ t_endless_error_bodies_are_cut_short() {
 	store_as_it_was
 }
 
+t_endless_token_stops_at_64_kib_exit_3() {
+	fake endlesstoken plain bearer
+	expect_exit 3 mg_bounded ls "$PROXY/team/f"
+	expect_error "the token service of registry '$PROXY' sent more than 65536 bytes"
+	client_hung_up_within $((16 << 20))
+	[ "$(grep -c '^endless ' "$PROXY_LOG")" -eq 1 ] || fail "the token was asked for again: $(cat "$PROXY_LOG")"
+	no_secret_in_output
+}
+
 t_endless_tag_list_stops_at_16_mib_exit_3() {
 	via endlesstags
 	expect_exit 3 mg_bounded ls "$PROXY/team/f"
@@ -431,6 +441,7 @@ check "a bearer realm on another host of a plain-HTTP registry is used" \
 check "an endless manifest stops at 4 MiB, exit 3" t_endless_manifest_stops_at_4_mib_exit_3
 check "an endless blob stops at its size, exit 3" t_endless_blob_stops_at_its_size_exit_3
 check "endless error bodies are cut short" t_endless_error_bodies_are_cut_short
+check "an endless token stops at 64 KiB, exit 3" t_endless_token_stops_at_64_kib_exit_3
 check "an endless tag list stops at 16 MiB, exit 3" t_endless_tag_list_stops_at_16_mib_exit_3
 check "a blob longer or shorter than its descriptor, exit 3" \
 	t_blob_longer_or_shorter_than_its_descriptor_exit_3
