@@ -15,6 +15,11 @@
  * otherwise pay at every start.) The cache is kept within
  * $MODELGATE_AGENT_CACHE_MAX (evict.c): least recently used blobs go first.
  *
+ * The engine of each model is chosen by the model's format (engines.c):
+ * the one a hello reports ($MODELGATE_ENGINE, else the first) opens at
+ * hello, any other when a model of its format loads. The agent calls
+ * engines through their tables (engine.h) only.
+ *
  * stdout is kept for frames only: the agent moves it to a private
  * descriptor and points fd 1 at stderr, so anything a library prints cannot
  * corrupt the stream. */
@@ -50,17 +55,16 @@
 #define MAX_MODELS 1024
 #define MAX_INPUTS 4096
 
-static const mg_engine_ops *const engines[] = {&mg_engine_onnxruntime};
-
 typedef struct model {
+	const mg_engine_ops *ops; /* the engine that loaded m */
 	mg_engine_model *m;
 	uint64_t first_ns; /* the model's first inference, 0 before it */
 } model;
 
 typedef struct agent {
 	int in, out;
-	const mg_engine_ops *ops;
-	mg_engine *engine;
+	size_t hello_engine;                       /* the index of the one a hello reports */
+	mg_engine *engines[MG_AGENT_MAX_ENGINES]; /* by index in engines.c; NULL: not open */
 	char cache[PATH_MAX];
 	char blobs[PATH_MAX + 8]; /* cache/blobs */
 	uint64_t cache_max; /* bytes of blobs kept at most; 0: no limit */
@@ -147,7 +151,9 @@ static int do_hello(agent *a, mg_proto_r *r, mg_error *err)
 	if (version != MG_PROTO_VERSION)
 		return mg_error_set(err, MG_ERROR, "the host speaks protocol %u, this agent %d",
 				    version, MG_PROTO_VERSION);
-	if (!a->engine && (rc = a->ops->open(&a->engine, err)))
+	const mg_engine_ops *ops = mg_agent_engine(a->hello_engine);
+	mg_engine **e = &a->engines[a->hello_engine];
+	if (!*e && (rc = ops->open(e, err)))
 		return rc;
 	if ((rc = cache_init(a, err)))
 		return rc;
@@ -157,8 +163,8 @@ static int do_hello(agent *a, mg_proto_r *r, mg_error *err)
 	mg_proto_w w;
 	mg_proto_begin(&w, &a->reply, MG_MSG_HELLO, err);
 	mg_proto_u32(&w, MG_PROTO_VERSION);
-	mg_proto_str(&w, a->ops->name);
-	mg_proto_str(&w, a->ops->version(a->engine));
+	mg_proto_str(&w, ops->name);
+	mg_proto_str(&w, ops->version(*e));
 	mg_proto_str(&w, u.machine);
 	mg_sysinfo si;
 	mg_sysinfo_read(&si);
@@ -353,10 +359,17 @@ static int do_load(agent *a, mg_proto_r *r, mg_error *err)
 		return mg_error_set(err, MG_ENOMEM, "%d models are loaded already", MAX_MODELS);
 	char path[PATH_MAX + 80];
 	blob_path(a, digest, path, sizeof(path));
+	size_t ei;
+	if ((rc = mg_agent_engine_for(&ei, path, err)))
+		return rc;
+	const mg_engine_ops *ops = mg_agent_engine(ei);
+	if (!a->engines[ei] && (rc = ops->open(&a->engines[ei], err)))
+		return rc;
 	uint64_t t0 = mg_agent_now_ns();
-	if ((rc = a->ops->load(a->engine, path, &o, &a->models[slot].m, err)))
+	if ((rc = ops->load(a->engines[ei], path, &o, &a->models[slot].m, err)))
 		return rc;
 	uint64_t load_ns = mg_agent_now_ns() - t0;
+	a->models[slot].ops = ops;
 	a->models[slot].first_ns = 0;
 	mg_proto_w w;
 	mg_proto_begin(&w, &a->reply, MG_MSG_LOAD, err);
@@ -375,12 +388,38 @@ static model *get_model(agent *a, uint32_t handle, mg_error *err)
 }
 
 /* One inference, recording the model's first. */
-static int run_once(agent *a, model *m, uint64_t *ns, mg_error *err)
+static int run_once(model *m, uint64_t *ns, mg_error *err)
 {
-	int rc = a->ops->run(m->m, ns, err);
+	int rc = m->ops->run(m->m, ns, err);
 	if (!rc && !m->first_ns)
 		m->first_ns = *ns ? *ns : 1;
 	return rc;
+}
+
+/* Every input given is one the model has, so that an engine is never
+ * asked to bind a name it does not know (each would word that its own
+ * way, or bind by position). */
+static int check_input_names(const model *m, mg_tensor *const *in, size_t n, mg_error *err)
+{
+	const mg_engine_io *ins, *outs;
+	size_t nins, nouts;
+	m->ops->describe(m->m, &ins, &nins, &outs, &nouts);
+	for (size_t i = 0; i < n; i++) {
+		size_t k = 0;
+		while (k < nins && strcmp(ins[k].name, in[i]->name))
+			k++;
+		if (k < nins)
+			continue;
+		char names[512] = "";
+		size_t len = 0;
+		for (k = 0; k < nins && len < sizeof(names); k++) {
+			int w = snprintf(names + len, sizeof(names) - len, "%s'%s'", k ? ", " : "", ins[k].name);
+			len += w > 0 ? (size_t)w : 0;
+		}
+		return mg_error_set(err, MG_EINVAL, "the model has no input '%s' (its inputs: %s%s)",
+				    in[i]->name, names, len >= sizeof(names) ? "..." : "");
+	}
+	return 0;
 }
 
 typedef struct run_req {
@@ -389,13 +428,13 @@ typedef struct run_req {
 	int want_outputs;
 } run_req;
 
-static int measure(agent *a, model *m, const run_req *q, uint64_t **samples, uint32_t *n,
+static int measure(model *m, const run_req *q, uint64_t **samples, uint32_t *n,
 		   mg_error *err)
 {
 	uint64_t ns;
 	int rc;
 	for (uint32_t i = 0; i < q->warmup; i++)
-		if ((rc = run_once(a, m, &ns, err)))
+		if ((rc = run_once(m, &ns, err)))
 			return rc;
 	uint32_t cap = 0;
 	uint64_t start = mg_agent_now_ns();
@@ -409,13 +448,13 @@ static int measure(agent *a, model *m, const run_req *q, uint64_t **samples, uin
 			*samples = s;
 			cap = ncap;
 		}
-		if ((rc = run_once(a, m, &ns, err)))
+		if ((rc = run_once(m, &ns, err)))
 			return rc;
 		(*samples)[(*n)++] = ns;
 	}
 	/* outputs need at least one run */
 	if (q->want_outputs && !*n && !q->warmup)
-		rc = run_once(a, m, &ns, err);
+		rc = run_once(m, &ns, err);
 	return rc;
 }
 
@@ -446,11 +485,13 @@ static int do_run(agent *a, mg_proto_r *r, mg_error *err)
 	if (!rc && !m)
 		rc = MG_EINVAL;
 	if (!rc)
-		rc = a->ops->bind(m->m, in, nin, err);
+		rc = check_input_names(m, in, nin, err);
 	if (!rc)
-		rc = measure(a, m, &q, &samples, &nsamples, err);
+		rc = m->ops->bind(m->m, in, nin, err);
+	if (!rc)
+		rc = measure(m, &q, &samples, &nsamples, err);
 	if (!rc && q.want_outputs)
-		rc = a->ops->outputs(m->m, &outs, &nout, err);
+		rc = m->ops->outputs(m->m, &outs, &nout, err);
 	if (!rc) {
 		mg_proto_w w;
 		mg_proto_begin(&w, &a->reply, MG_MSG_RUN, err);
@@ -464,7 +505,7 @@ static int do_run(agent *a, mg_proto_r *r, mg_error *err)
 		rc = send_reply(a, &w, err);
 	}
 	if (m)
-		a->ops->bind(m->m, NULL, 0, NULL);
+		m->ops->bind(m->m, NULL, 0, NULL);
 	mg_tensors_free(in, nin);
 	mg_tensors_free(outs, nout);
 	free(samples);
@@ -514,7 +555,7 @@ static int do_unload(agent *a, mg_proto_r *r, mg_error *err)
 	model *m = rc ? NULL : get_model(a, handle, err);
 	if (!m)
 		return rc ? rc : MG_EINVAL;
-	a->ops->unload(m->m);
+	m->ops->unload(m->m);
 	m->m = NULL;
 	return send_ok(a, err);
 }
@@ -535,7 +576,7 @@ static int serve(agent *a)
 			break; /* MG_ENET: the host went away */
 		}
 		a->bytes_in += MG_FRAME_HEADER + in.len;
-		if (a->engine == NULL && type != MG_MSG_HELLO && type != MG_MSG_BYE) {
+		if (!a->engines[a->hello_engine] && type != MG_MSG_HELLO && type != MG_MSG_BYE) {
 			mg_error_set(&err, MG_EINVAL, "HELLO must come first");
 			send_error(a, &err);
 			continue;
@@ -611,18 +652,15 @@ int main(int argc, char **argv)
 		return 3;
 	}
 	a.put_fd = -1;
-	const char *want = getenv("MODELGATE_ENGINE");
-	a.ops = engines[0];
-	for (size_t i = 0; want && *want && i < sizeof(engines) / sizeof(engines[0]); i++)
-		if (!strcmp(engines[i]->name, want))
-			a.ops = engines[i];
+	a.hello_engine = mg_agent_engine_named(getenv("MODELGATE_ENGINE"));
 	int status = serve(&a);
 	put_abort(&a);
 	for (size_t i = 0; i < MAX_MODELS; i++)
 		if (a.models[i].m)
-			a.ops->unload(a.models[i].m);
-	if (a.engine)
-		a.ops->close(a.engine);
+			a.models[i].ops->unload(a.models[i].m);
+	for (size_t i = 0; i < MG_AGENT_MAX_ENGINES; i++)
+		if (a.engines[i])
+			mg_agent_engine(i)->close(a.engines[i]);
 	free(a.verified);
 	mg_buf_free(&a.reply);
 	return status;

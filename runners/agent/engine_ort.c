@@ -19,7 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "onnxruntime_c_api.h"
@@ -38,6 +37,7 @@ struct mg_engine_model {
 	OrtSession *session;
 	char **in_names, **out_names;
 	size_t nin, nout;
+	mg_engine_io *in_io, *out_io; /* nin and nout; names borrowed from above */
 	/* bound inputs */
 	const char **bind_names;
 	OrtValue **bind_vals;
@@ -45,11 +45,22 @@ struct mg_engine_model {
 	OrtValue **outs; /* nout values of the last run, or NULLs */
 };
 
-uint64_t mg_agent_now_ns(void)
+/* The tag bytes a ModelProto can start with: protobuf writes fields in
+ * number order and every runnable model has its graph (field 7), so its
+ * first field is one of ir_version 1, producer_name 2, producer_version 3,
+ * domain 4, model_version 5, doc_string 6 or graph 7 (opset_import 8 and
+ * metadata_props 14 are accepted too; they cost nothing). */
+static const unsigned char onnx_first_tags[] = {0x08, 0x12, 0x1a, 0x22, 0x28, 0x32, 0x3a, 0x42, 0x72};
+
+/* An ONNX protobuf has no magic number: a plausible first field is all
+ * there is. ONNX Runtime's own flatbuffer format (.ort) has "ORTM". */
+static int ort_probe(const unsigned char *head, size_t n)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	if (n >= 8 && !memcmp(head + 4, "ORTM", 4))
+		return MG_PROBE_MAGIC;
+	if (n >= 2 && memchr(onnx_first_tags, head[0], sizeof(onnx_first_tags)))
+		return MG_PROBE_PLAUSIBLE;
+	return MG_PROBE_NO;
 }
 
 /* Turns a status into an error (code) and releases it; 0 for success. */
@@ -228,6 +239,8 @@ static void ort_unload(mg_engine_model *m)
 		m->e->api->ReleaseSession(m->session);
 	free_names(m->in_names, m->nin);
 	free_names(m->out_names, m->nout);
+	free(m->in_io);
+	free(m->out_io);
 	free(m);
 }
 
@@ -264,6 +277,57 @@ static int get_names(mg_engine_model *m, int outputs, mg_error *err)
 	return 0;
 }
 
+/* Fills the model's input (or output) descriptions; names must be read. */
+static int get_io(mg_engine_model *m, int outputs, mg_error *err)
+{
+	const OrtApi *api = m->e->api;
+	size_t n = outputs ? m->nout : m->nin;
+	char **names = outputs ? m->out_names : m->in_names;
+	mg_engine_io *io = calloc(n ? n : 1, sizeof(*io));
+	if (!io)
+		return mg_error_set(err, MG_ENOMEM, "out of memory");
+	if (outputs)
+		m->out_io = io;
+	else
+		m->in_io = io;
+	for (size_t i = 0; i < n; i++) {
+		io[i].name = names[i];
+		OrtTypeInfo *ti = NULL;
+		OrtStatus *st = outputs ? api->SessionGetOutputTypeInfo(m->session, i, &ti)
+					: api->SessionGetInputTypeInfo(m->session, i, &ti);
+		int rc = status_err(api, st, err, MG_EINVAL, "onnxruntime");
+		const OrtTensorTypeAndShapeInfo *tsi = NULL;
+		if (!rc && (st = api->CastTypeInfoToTensorInfo(ti, &tsi)))
+			api->ReleaseStatus(st), tsi = NULL;
+		ONNXTensorElementDataType type = ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
+		size_t rank = 0;
+		if (!rc && tsi)
+			rc = status_err(api, api->GetTensorElementType(tsi, &type), err, MG_EINVAL, "onnxruntime");
+		if (!rc && tsi)
+			rc = status_err(api, api->GetDimensionsCount(tsi, &rank), err, MG_EINVAL, "onnxruntime");
+		if (!rc && tsi && rank <= MG_TENSOR_MAX_RANK) {
+			rc = status_err(api, api->GetDimensions(tsi, io[i].dims, rank), err, MG_EINVAL,
+					"onnxruntime");
+			io[i].dtype = (mg_dtype)type;
+			io[i].rank = rank;
+		}
+		if (ti)
+			api->ReleaseTypeInfo(ti);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static void ort_describe(const mg_engine_model *m, const mg_engine_io **in, size_t *nin,
+			 const mg_engine_io **out, size_t *nout)
+{
+	*in = m->in_io;
+	*nin = m->nin;
+	*out = m->out_io;
+	*nout = m->nout;
+}
+
 static int ort_load(mg_engine *e, const char *path, const mg_engine_opts *o, mg_engine_model **out,
 		    mg_error *err)
 {
@@ -294,6 +358,10 @@ static int ort_load(mg_engine *e, const char *path, const mg_engine_opts *o, mg_
 		rc = get_names(m, 0, err);
 	if (!rc)
 		rc = get_names(m, 1, err);
+	if (!rc)
+		rc = get_io(m, 0, err);
+	if (!rc)
+		rc = get_io(m, 1, err);
 	if (!rc && !(m->outs = calloc(m->nout ? m->nout : 1, sizeof(*m->outs))))
 		rc = mg_error_set(err, MG_ENOMEM, "out of memory");
 	if (rc) {
@@ -401,6 +469,16 @@ static int ort_outputs(mg_engine_model *m, mg_tensor ***out, size_t *n, mg_error
 }
 
 const mg_engine_ops mg_engine_onnxruntime = {
-	"onnxruntime", ort_open, ort_version, ort_load, ort_bind, ort_run, ort_outputs, ort_unload,
-	ort_close,
+	.name = "onnxruntime",
+	.format = "ONNX",
+	.probe = ort_probe,
+	.open = ort_open,
+	.version = ort_version,
+	.load = ort_load,
+	.describe = ort_describe,
+	.bind = ort_bind,
+	.run = ort_run,
+	.outputs = ort_outputs,
+	.unload = ort_unload,
+	.close = ort_close,
 };

@@ -79,6 +79,20 @@ t_bad_input_is_exit_2() {
 	expect_error "junk.onnx"
 }
 
+# the agent chooses an engine by the model's first bytes: a file no engine
+# reads (a TFLite flatbuffer, "TFL3" at bytes 4..7, while only ONNX Runtime
+# is there; bytes of no format at all) is exit 2 naming the file and the
+# formats the agent knows, never a parse error from ONNX Runtime
+t_unknown_model_format_is_exit_2() {
+	printf '\034\000\000\000TFL3\000\000\000\000\000\000\000\000' >model.tflite
+	expect_exit 2 mg run model.tflite $FAST
+	expect_error "cannot load 'model.tflite' on target 'local'" \
+		"not a model format this agent knows; it knows ONNX (onnxruntime)"
+	printf '\001\002\003\004\005\006\007\010' >noise.tflite
+	expect_exit 2 mg run noise.tflite $FAST
+	expect_error "'noise.tflite'" "not a model format this agent knows; it knows ONNX (onnxruntime)"
+}
+
 # more threads than the target has CPUs is refused at once, before anything
 # loads (the agent used to try, allocating per thread, until the timeout)
 t_threads_beyond_the_cpus_are_exit_2() {
@@ -216,6 +230,7 @@ check outputs_match_reference t_outputs_match_reference
 check json_has_every_field_and_raw_samples t_json_has_every_field
 check expect_mismatch_is_exit_1 t_mismatch_is_exit_1
 check bad_input_is_exit_2_naming_it t_bad_input_is_exit_2
+check unknown_model_format_is_exit_2 t_unknown_model_format_is_exit_2
 check threads_beyond_the_cpus_are_exit_2 t_threads_beyond_the_cpus_are_exit_2
 check random_inputs_and_shapes t_random_inputs_and_shapes
 check store_reference t_store_reference
