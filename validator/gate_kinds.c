@@ -10,11 +10,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define say mg_gate__say
-#define figure mg_gate__add_figure
-#define headline mg_gate__set_headline
-#define status mg_gate__set_status
-
 /* Appends "; what" to a reason being built. */
 static void note(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void note(char *buf, size_t len, const char *fmt, ...)
@@ -89,11 +84,11 @@ static int eval_accuracy(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g
 	int rc = 0;
 	const char *why = mg_gate__dataset_outputs(c);
 	if (why) {
-		status(g, MG_GATE_ERROR, "cannot run the dataset on the local target: %s", why);
+		mg_gate__set_status(g, MG_GATE_ERROR, "cannot run the dataset on the local target: %s", why);
 		return 0;
 	}
 	if (!c->labels) {
-		status(g, MG_GATE_ERROR, "the dataset has no labels");
+		mg_gate__set_status(g, MG_GATE_ERROR, "the dataset has no labels");
 		return 0;
 	}
 	size_t n, cols, bn, bcols;
@@ -107,7 +102,7 @@ static int eval_accuracy(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g
 		note(fails, sizeof(fails), "%s", cbad); /* every figure is NaN, and fails */
 	if (brows && nonfinite_note(bbad, sizeof(bbad), "the baseline's outputs", brows, bn * bcols)) {
 		if (!isnan(gc->max_drop) && !cbad[0]) {
-			status(g, MG_GATE_ERROR, "%s: there is nothing to compare with", bbad);
+			mg_gate__set_status(g, MG_GATE_ERROR, "%s: there is nothing to compare with", bbad);
 			goto done;
 		}
 		free(brows); /* not compared with: its figures are left out */
@@ -125,24 +120,24 @@ static int eval_accuracy(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g
 					  c->labels_name);
 			goto done;
 		}
-		status(g, MG_GATE_ERROR, "%s", err.msg[0] ? err.msg : "out of memory");
+		mg_gate__set_status(g, MG_GATE_ERROR, "%s", err.msg[0] ? err.msg : "out of memory");
 		goto done;
 	}
 	int lower_better = !strcmp(gc->metric, "mae") || !strcmp(gc->metric, "rmse");
 	if (cm) {
 		char name[32];
 		snprintf(name, sizeof(name), "top%zu", cm->k);
-		figure(g, "top1", cm->top1, bcm ? bcm->top1 : NAN, "");
-		figure(g, name, cm->topk, bcm ? bcm->topk : NAN, "");
-		figure(g, "macro_f1", cm->macro_f1, bcm ? bcm->macro_f1 : NAN, "");
+		mg_gate__add_figure(g, "top1", cm->top1, bcm ? bcm->top1 : NAN, "");
+		mg_gate__add_figure(g, name, cm->topk, bcm ? bcm->topk : NAN, "");
+		mg_gate__add_figure(g, "macro_f1", cm->macro_f1, bcm ? bcm->macro_f1 : NAN, "");
 		for (size_t k = 0; k < cm->nclasses; k++) {
 			char pn[48], rn[48], fn[48];
 			snprintf(pn, sizeof(pn), "class_%zu_precision", k);
 			snprintf(rn, sizeof(rn), "class_%zu_recall", k);
 			snprintf(fn, sizeof(fn), "class_%zu_f1", k);
-			figure(g, pn, cm->precision[k], bcm ? bcm->precision[k] : NAN, "");
-			figure(g, rn, cm->recall[k], bcm ? bcm->recall[k] : NAN, "");
-			figure(g, fn, cm->f1[k], bcm ? bcm->f1[k] : NAN, "");
+			mg_gate__add_figure(g, pn, cm->precision[k], bcm ? bcm->precision[k] : NAN, "");
+			mg_gate__add_figure(g, rn, cm->recall[k], bcm ? bcm->recall[k] : NAN, "");
+			mg_gate__add_figure(g, fn, cm->f1[k], bcm ? bcm->f1[k] : NAN, "");
 		}
 		g->confusion = cm->nonfinite ? NULL : calloc(1, sizeof(*g->confusion));
 		if (g->confusion) {
@@ -151,10 +146,10 @@ static int eval_accuracy(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g
 			cm->confusion = NULL;
 		}
 	} else {
-		figure(g, gc->metric, value, base, "");
+		mg_gate__add_figure(g, gc->metric, value, base, "");
 	}
 	double limit = !isnan(gc->min) ? gc->min : NAN;
-	headline(g, gc->metric, value, limit, lower_better ? MG_LIMIT_MAX : MG_LIMIT_MIN, base, "");
+	mg_gate__set_headline(g, gc->metric, value, limit, lower_better ? MG_LIMIT_MAX : MG_LIMIT_MIN, base, "");
 	/* NaN fails: every comparison below is true only for a number */
 	if (!isnan(gc->min)) {
 		int ok = lower_better ? value <= gc->min : value >= gc->min;
@@ -170,9 +165,9 @@ static int eval_accuracy(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g
 			g->limit = lower_better ? base + gc->max_drop : base - gc->max_drop;
 	}
 	if (fails[0])
-		status(g, MG_GATE_FAIL, "%s", fails);
+		mg_gate__set_status(g, MG_GATE_FAIL, "%s", fails);
 	else
-		status(g, MG_GATE_PASS, "%s", passes);
+		mg_gate__set_status(g, MG_GATE_PASS, "%s", passes);
 done:
 	mg_class_metrics_free(cm);
 	mg_class_metrics_free(bcm);
@@ -188,7 +183,7 @@ static int eval_fidelity(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g
 	int rc = 0;
 	const char *why = mg_gate__dataset_outputs(c);
 	if (why) {
-		status(g, MG_GATE_ERROR, "cannot run the dataset on the local target: %s", why);
+		mg_gate__set_status(g, MG_GATE_ERROR, "cannot run the dataset on the local target: %s", why);
 		return 0;
 	}
 	mg_tensor **ref = c->base_out, **own = NULL;
@@ -207,7 +202,7 @@ static int eval_fidelity(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g
 		if (rc == MG_EINVAL || rc == MG_ENOTFOUND) /* the reference is input: exit 2 */
 			return mg_error_set(perr, MG_EINVAL, "gate '%s': %s", gc->name, err.msg);
 		if (rc) {
-			status(g, MG_GATE_ERROR, "%s", err.msg[0] ? err.msg : "out of memory");
+			mg_gate__set_status(g, MG_GATE_ERROR, "%s", err.msg[0] ? err.msg : "out of memory");
 			return 0;
 		}
 		ref = own;
@@ -224,7 +219,7 @@ static int eval_fidelity(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g
 		goto done;
 	}
 	if (!rows || !rrows || n != rn || cols != rcols) {
-		status(g, MG_GATE_ERROR, "the outputs to compare differ in shape (%zux%zu against %zux%zu)",
+		mg_gate__set_status(g, MG_GATE_ERROR, "the outputs to compare differ in shape (%zux%zu against %zux%zu)",
 		       n, cols, rn, rcols);
 		goto done;
 	}
@@ -237,19 +232,19 @@ static int eval_fidelity(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g
 		else
 			snprintf(whose, sizeof(whose), "the baseline's outputs");
 		if (nonfinite_note(rbad, sizeof(rbad), whose, rrows, rn * rcols)) {
-			status(g, MG_GATE_ERROR, "%s: there is nothing to compare with", rbad);
+			mg_gate__set_status(g, MG_GATE_ERROR, "%s: there is nothing to compare with", rbad);
 			goto done;
 		}
 	}
 	if (mg_fidelity_compute(&f, rows, rrows, n, cols, &err)) {
-		status(g, MG_GATE_ERROR, "%s", err.msg);
+		mg_gate__set_status(g, MG_GATE_ERROR, "%s", err.msg);
 		goto done;
 	}
-	figure(g, "max_abs", f.max_abs, NAN, "");
-	figure(g, "mean_abs", f.mean_abs, NAN, "");
-	figure(g, "cosine", f.cosine, NAN, "");
-	figure(g, "snr_db", f.snr_db, NAN, "dB");
-	figure(g, "top1_agreement", f.top1_agree, NAN, "");
+	mg_gate__add_figure(g, "max_abs", f.max_abs, NAN, "");
+	mg_gate__add_figure(g, "mean_abs", f.mean_abs, NAN, "");
+	mg_gate__add_figure(g, "cosine", f.cosine, NAN, "");
+	mg_gate__add_figure(g, "snr_db", f.snr_db, NAN, "dB");
+	mg_gate__add_figure(g, "top1_agreement", f.top1_agree, NAN, "");
 	const char *head = NULL;
 	double hv = NAN, hl = NAN;
 	mg_limit_is hd = MG_LIMIT_UNKNOWN;
@@ -273,11 +268,9 @@ static int eval_fidelity(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g
 	LIMIT(max_mean_abs, "mean_abs", f.mean_abs, f.mean_abs <= gc->max_mean_abs, "<=", ">",
 	      MG_LIMIT_MAX)
 #undef LIMIT
-	headline(g, head, hv, hl, hd, NAN, head && !strcmp(head, "snr_db") ? "dB" : "");
-	if (fails[0])
-		status(g, MG_GATE_FAIL, "against %s: %s", gc->reference ? gc->reference : "the baseline", fails);
-	else
-		status(g, MG_GATE_PASS, "against %s: %s", gc->reference ? gc->reference : "the baseline", passes);
+	mg_gate__set_headline(g, head, hv, hl, hd, NAN, head && !strcmp(head, "snr_db") ? "dB" : "");
+	mg_gate__set_status(g, fails[0] ? MG_GATE_FAIL : MG_GATE_PASS, "against %s: %s",
+			    gc->reference ? gc->reference : "the baseline", fails[0] ? fails : passes);
 done:
 	free(rows);
 	free(rrows);
@@ -385,7 +378,7 @@ static int eval_latency(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g,
 		if (!strcmp(c->report->targets[i].name, tc->name))
 			g->fingerprint = mg_gate__copy_fingerprint(c->report->targets[i].fingerprint);
 	if (!s.t) {
-		status(g, MG_GATE_ERROR, "target '%s' is unreachable: %s", tc->name, why);
+		mg_gate__set_status(g, MG_GATE_ERROR, "target '%s' is unreachable: %s", tc->name, why);
 		return 0;
 	}
 	int rc = threads_fit(c, tc, s.t, perr);
@@ -405,10 +398,10 @@ static int eval_latency(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g,
 	g->latency = calloc(1, sizeof(*g->latency));
 	if (!g->latency)
 		return MG_ENOMEM;
-	say(c, "measuring latency on '%s'%s (at least %zu iterations, at most %.0f s)", tc->name,
+	mg_gate__say(c, "measuring latency on '%s'%s (at least %zu iterations, at most %.0f s)", tc->name,
 	    with_base ? ", baseline and candidate interleaved" : "", plan.min_iterations, plan.max_time);
 	if (load_pair(c, tc, &s, with_base, &err) || mg_latency_measure(&src, &plan, g->latency, &v, &err)) {
-		status(g, MG_GATE_ERROR, "on target '%s': %s", tc->name, err.msg);
+		mg_gate__set_status(g, MG_GATE_ERROR, "on target '%s': %s", tc->name, err.msg);
 		goto done;
 	}
 	double value, base = NAN;
@@ -417,10 +410,10 @@ static int eval_latency(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g,
 		stat_ms(g->latency->base_ns, g->latency->nbase, gc->metric, &base);
 	char unit_name[32];
 	snprintf(unit_name, sizeof(unit_name), "%s_ms", gc->metric);
-	figure(g, unit_name, value, base, "ms");
+	mg_gate__add_figure(g, unit_name, value, base, "ms");
 	if (with_base)
-		figure(g, "ratio", g->latency->ratio, NAN, "");
-	headline(g, unit_name, value, gc->max_ms, MG_LIMIT_MAX, base, "ms");
+		mg_gate__add_figure(g, "ratio", g->latency->ratio, NAN, "");
+	mg_gate__set_headline(g, unit_name, value, gc->max_ms, MG_LIMIT_MAX, base, "ms");
 	char fails[512] = "", passes[512] = "";
 	if (!isnan(gc->max_ms))
 		note(value <= gc->max_ms ? passes : fails, sizeof(fails), "%s %.4g ms %s %.4g ms", gc->metric,
@@ -432,7 +425,7 @@ static int eval_latency(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g,
 		     plan.policy.max_ratio);
 	if (g->latency->noisy)
 		note(fails[0] ? fails : passes, sizeof(fails), "noisy machine");
-	status(g, fails[0] ? MG_GATE_FAIL : MG_GATE_PASS, "%s", fails[0] ? fails : passes);
+	mg_gate__set_status(g, fails[0] ? MG_GATE_FAIL : MG_GATE_PASS, "%s", fails[0] ? fails : passes);
 done:
 	for (int w = 0; w < 2; w++)
 		if (s.models[w].handle)
@@ -450,7 +443,7 @@ static int eval_memory(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g, 
 	 * fingerprint; a fresh one measures this model alone */
 	mg_target *shared = mg_gate__get_target(c, tc, &why);
 	if (!shared) {
-		status(g, MG_GATE_ERROR, "target '%s' is unreachable: %s", tc->name, why);
+		mg_gate__set_status(g, MG_GATE_ERROR, "target '%s' is unreachable: %s", tc->name, why);
 		return 0;
 	}
 	if (threads_fit(c, tc, shared, perr))
@@ -476,13 +469,13 @@ static int eval_memory(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g, 
 	if (mg_target_open(&t, spec, c->opts->target_opts, &err) ||
 	    mg_target_load(t, c->model.path, &lo, &m, &err) ||
 	    mg_target_run(t, &m, c->sample, c->nsample, &ro, &r, &err) || mg_target_stats(t, &st, &err)) {
-		status(g, MG_GATE_ERROR, "on target '%s': %s", tc->name, err.msg);
+		mg_gate__set_status(g, MG_GATE_ERROR, "on target '%s': %s", tc->name, err.msg);
 	} else {
 		double mib = (double)st.peak_rss / (1024.0 * 1024.0);
-		figure(g, "peak_rss_mb", mib, NAN, "MiB");
-		headline(g, "peak_rss_mb", mib, gc->max_rss_mb, MG_LIMIT_MAX, NAN, "MiB");
+		mg_gate__add_figure(g, "peak_rss_mb", mib, NAN, "MiB");
+		mg_gate__set_headline(g, "peak_rss_mb", mib, gc->max_rss_mb, MG_LIMIT_MAX, NAN, "MiB");
 		int ok = mib <= gc->max_rss_mb;
-		status(g, ok ? MG_GATE_PASS : MG_GATE_FAIL, "peak RSS %.1f MiB %s %.1f MiB", mib, ok ? "<=" : ">",
+		mg_gate__set_status(g, ok ? MG_GATE_PASS : MG_GATE_FAIL, "peak RSS %.1f MiB %s %.1f MiB", mib, ok ? "<=" : ">",
 		       gc->max_rss_mb);
 	}
 	mg_run_result_clear(&r);
@@ -501,17 +494,17 @@ static int eval_size(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g)
 	if (stat(c->model.path, &st) < 0 || mg_compressed_size(c->model.path, &comp, &err) ||
 	    (have_base && (stat(c->baseline.path, &bst) < 0 ||
 			   mg_compressed_size(c->baseline.path, &bcomp, &err)))) {
-		status(g, MG_GATE_ERROR, "%s", err.msg[0] ? err.msg : "cannot read the model files");
+		mg_gate__set_status(g, MG_GATE_ERROR, "%s", err.msg[0] ? err.msg : "cannot read the model files");
 		return 0;
 	}
 	double bytes = (double)st.st_size, bbytes = have_base ? (double)bst.st_size : NAN;
 	double params = (double)c->model_info->parameters;
 	double bparams = have_base ? (double)c->base_info->parameters : NAN;
-	figure(g, "bytes", bytes, bbytes, "bytes");
-	figure(g, "compressed_bytes", (double)comp, have_base ? (double)bcomp : NAN, "bytes");
-	figure(g, "parameters", params, bparams, "");
+	mg_gate__add_figure(g, "bytes", bytes, bbytes, "bytes");
+	mg_gate__add_figure(g, "compressed_bytes", (double)comp, have_base ? (double)bcomp : NAN, "bytes");
+	mg_gate__add_figure(g, "parameters", params, bparams, "");
 	char fails[512] = "", passes[512] = "";
-	headline(g, "bytes", bytes, gc->max_bytes, MG_LIMIT_MAX, bbytes, "bytes");
+	mg_gate__set_headline(g, "bytes", bytes, gc->max_bytes, MG_LIMIT_MAX, bbytes, "bytes");
 #define CEIL(field, name, val)                                                                      \
 	if (!isnan(gc->field))                                                                      \
 		note((val) <= gc->field ? passes : fails, sizeof(fails), "%s %.0f %s %.0f", name, val, \
@@ -522,11 +515,11 @@ static int eval_size(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g)
 #undef CEIL
 	if (!isnan(gc->max_growth) && have_base) {
 		double growth = bbytes > 0 ? bytes / bbytes - 1 : 0;
-		figure(g, "growth", growth, NAN, "");
+		mg_gate__add_figure(g, "growth", growth, NAN, "");
 		note(growth <= gc->max_growth ? passes : fails, sizeof(fails),
 		     "%+.1f%% against the baseline (allowed %+.1f%%)", growth * 100, gc->max_growth * 100);
 	}
-	status(g, fails[0] ? MG_GATE_FAIL : MG_GATE_PASS, "%s", fails[0] ? fails : passes);
+	mg_gate__set_status(g, fails[0] ? MG_GATE_FAIL : MG_GATE_PASS, "%s", fails[0] ? fails : passes);
 	return 0;
 }
 
