@@ -1,13 +1,17 @@
-/* The gate run: resolve the model, baseline and dataset, then evaluate
- * each gate of a modelgate.json and fill one mg_report. Outputs for the
- * accuracy and fidelity gates come from one run of the dataset on the local
- * agent (shared by all such gates); latency and memory are measured on the
- * gate's target, baseline and candidate interleaved on one agent. A target
- * that cannot be reached makes its gates `error`; the others still run. */
+/* The gate run: resolve the model, baseline and dataset, evaluate each
+ * gate of a modelgate.json into its own result, then assemble one
+ * mg_report from the results and what the targets said of themselves.
+ * Targets are reached through target_if.h (agents, or a test's fake).
+ * Outputs for the accuracy and fidelity gates come from one run of the
+ * dataset on the local target (shared by all such gates); latency and
+ * memory are measured on the gate's target, baseline and candidate
+ * interleaved on one agent. A target that cannot be reached makes its
+ * gates `error`; the others still run. */
 #include "registry/model_info.h"
 #include "runners/runners.h"
 #include "validator_int.h"
 
+#include <assert.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -273,46 +277,24 @@ static const char *target_spec(const run_ctx *c, const mg_target_config *tc)
 	return strlen(tc->name) == n && !strncmp(tc->name, o, n) ? eq + 1 : tc->spec;
 }
 
-static mg_report_target *report_target(run_ctx *c, const char *name)
+/* Starts (once) the target tc names; its error says why when it cannot. */
+run_target *mg_gate__get_target(run_ctx *c, const mg_target_config *tc)
 {
-	for (size_t i = 0; i < c->report->ntargets; i++)
-		if (!strcmp(c->report->targets[i].name, name))
-			return &c->report->targets[i];
-	return NULL;
-}
-
-/* Opens (once) the target named name; NULL with *why set when it is
- * unreachable. */
-mg_target *mg_gate__get_target(run_ctx *c, const mg_target_config *tc, const char **why)
-{
-	for (size_t i = 0; i < c->ntargets; i++)
-		if (!strcmp(c->targets[i].name, tc->name)) {
-			*why = c->targets[i].error;
-			return c->targets[i].t;
-		}
-	opened *o = realloc(c->targets, (c->ntargets + 1) * sizeof(*o));
-	if (!o) {
-		*why = "out of memory";
-		return NULL;
-	}
-	c->targets = o;
-	o += c->ntargets++;
-	memset(o, 0, sizeof(*o));
-	o->name = strdup(tc->name);
-	const char *spec = target_spec(c, tc);
-	mg_gate__say(c, "starting target '%s' (%s)", tc->name, spec);
+	assert(tc >= c->cfg->targets && tc < c->cfg->targets + c->ntargets);
+	run_target *rt = &c->targets[tc - c->cfg->targets];
+	if (rt->started)
+		return rt;
+	rt->started = 1;
+	mg_gate__say(c, "starting target '%s' (%s)", tc->name, rt->spec);
 	mg_error err = {0};
-	mg_report_target *rt = report_target(c, tc->name);
-	if (mg_target_open(&o->t, spec, c->opts->target_opts, &err)) {
-		o->error = strdup(err.msg);
-		o->t = NULL;
-		if (rt && !rt->error)
-			rt->error = strdup(err.msg);
-	} else if (rt && !rt->fingerprint) {
-		rt->fingerprint = mg_fingerprint_of(mg_target_get_info(o->t));
+	if (c->tif.start(c->tif.ctx, &rt->t, rt->spec, &err)) {
+		rt->t = NULL;
+		rt->error = strdup(err.msg[0] ? err.msg : "cannot start the target");
+		return rt;
 	}
-	*why = o->error ? o->error : "cannot start the target";
-	return o->t;
+	const mg_target_info *ti = c->tif.info(c->tif.ctx, rt->t);
+	rt->fingerprint = ti && ti->sys ? mg_fingerprint_of(ti) : NULL;
+	return rt;
 }
 
 mg_fingerprint *mg_gate__copy_fingerprint(const mg_fingerprint *f)
@@ -334,30 +316,15 @@ mg_fingerprint *mg_gate__copy_fingerprint(const mg_fingerprint *f)
 
 /* ---- outputs on the dataset ---------------------------------------------- */
 
-static int run_outputs(mg_target *t, const char *path, mg_tensor **inputs, size_t n,
-		       mg_tensor ***out, size_t *nout, mg_error *err)
+static int run_outputs(run_ctx *c, void *t, const char *path, mg_tensor ***out, size_t *nout,
+		       mg_error *err)
 {
-	mg_load_opts lo = MG_LOAD_OPTS_INIT;
 	mg_model m;
-	int rc = mg_target_load(t, path, &lo, &m, err);
+	int rc = c->tif.load(c->tif.ctx, t, path, 0, &m, err);
 	if (rc)
 		return rc;
-	mg_run_opts ro = MG_RUN_OPTS_INIT;
-	ro.warmup = 0;
-	ro.iterations = 1;
-	ro.min_time_ns = 0;
-	ro.max_iterations = 1;
-	ro.want_outputs = 1;
-	mg_run_result res = {0};
-	rc = mg_target_run(t, &m, inputs, n, &ro, &res, err);
-	if (!rc) {
-		*out = res.outputs;
-		*nout = res.noutputs;
-		res.outputs = NULL;
-		res.noutputs = 0;
-	}
-	mg_run_result_clear(&res);
-	mg_target_unload(t, &m, NULL);
+	rc = c->tif.run(c->tif.ctx, t, &m, c->inputs, c->ninputs, out, nout, err);
+	c->tif.unload(c->tif.ctx, t, &m);
 	return rc;
 }
 
@@ -368,18 +335,18 @@ const char *mg_gate__dataset_outputs(run_ctx *c)
 		return c->outputs_error;
 	c->outputs_done = 1;
 	mg_error err = {0};
-	mg_target *t = NULL;
+	void *t = NULL;
 	mg_gate__say(c, "running the dataset (%lld rows) through the model%s", c->ninputs && c->inputs[0]->rank
 		   ? (long long)c->inputs[0]->dims[0] : 0LL, c->baseline.path ? " and the baseline" : "");
 	if (!c->ninputs)
 		mg_error_set(&err, MG_EINVAL, "no dataset inputs");
-	else if (!mg_target_open(&t, "local", c->opts->target_opts, &err) &&
-		 !run_outputs(t, c->model.path, c->inputs, c->ninputs, &c->cand_out, &c->ncand_out, &err) &&
-		 c->baseline.path)
-		run_outputs(t, c->baseline.path, c->inputs, c->ninputs, &c->base_out, &c->nbase_out, &err);
-	mg_target_free(t);
+	else if (!c->tif.start(c->tif.ctx, &t, "local", &err) &&
+		 !run_outputs(c, t, c->model.path, &c->cand_out, &c->ncand_out, &err) && c->baseline.path)
+		run_outputs(c, t, c->baseline.path, &c->base_out, &c->nbase_out, &err);
+	if (t)
+		c->tif.stop(c->tif.ctx, t);
 	if (err.code)
-		c->outputs_error = strdup(err.msg);
+		c->outputs_error = strdup(err.msg[0] ? err.msg : "cannot run the dataset");
 	return c->outputs_error;
 }
 
@@ -446,41 +413,81 @@ static int prepare(run_ctx *c, mg_error *err)
 	return c->ninputs ? slice_first_row(c, err) : random_sample(c, err);
 }
 
-static int report_init(run_ctx *c, mg_error *err)
+/* One entry per configured target, none started yet. */
+static int targets_init(run_ctx *c, mg_error *err)
 {
-	mg_report *r = calloc(1, sizeof(*r));
-	if (!r)
-		return mg_error_set(err, MG_ENOMEM, "out of memory");
-	c->report = r;
 	const mg_config *cfg = c->cfg;
+	c->targets = calloc(cfg->ntargets ? cfg->ntargets : 1, sizeof(*c->targets));
+	if (!c->targets)
+		return mg_error_set(err, MG_ENOMEM, "out of memory");
+	for (size_t i = 0; i < cfg->ntargets; i++, c->ntargets++) {
+		c->targets[i].config = &cfg->targets[i];
+		if (!(c->targets[i].spec = dupz(target_spec(c, &cfg->targets[i]))))
+			return mg_error_set(err, MG_ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
+/* Evaluates gate gc, unless it is not selected, into g. */
+static int run_gate(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g, mg_error *err)
+{
+	g->name = dupz(gc->name);
+	g->kind = dupz(mg_gate_kind_name(gc->kind));
+	g->value = g->limit = g->baseline = NAN;
+	if (gc->kind == MG_KIND_LATENCY || gc->kind == MG_KIND_MEMORY)
+		g->target = dupz(mg_gate__gate_target(c, gc)->name);
+	if (!wanted(c, gc)) {
+		mg_gate__set_status(g, MG_GATE_SKIP, "not selected (--only)");
+		return 0;
+	}
+	if (gc->ci_only && !c->opts->in_ci) {
+		mg_gate__set_status(g, MG_GATE_SKIP, "runs in CI only (ci_only), and this is not CI");
+		return 0;
+	}
+	mg_gate__say(c, "gate '%s' (%s)", gc->name, g->kind);
+	double t0 = mg_gate__now_s();
+	int rc = mg_gate__eval(c, gc, g, err);
+	g->seconds = mg_gate__now_s() - t0;
+	return rc;
+}
+
+/* The report of a run whose gates gave results (moved into it, with what
+ * the targets said of themselves). */
+static int report_new(mg_report **out, run_ctx *c, mg_gate_result *results, size_t nresults,
+		      time_t created, mg_error *err)
+{
+	const mg_config *cfg = c->cfg;
+	mg_report *r = calloc(1, sizeof(*r));
+	if (!r || !(r->targets = calloc(c->ntargets ? c->ntargets : 1, sizeof(*r->targets)))) {
+		free(r);
+		return mg_error_set(err, MG_ENOMEM, "out of memory");
+	}
 	char when[32];
-	mg_format_time(when, sizeof(when), (int64_t)time(NULL));
+	mg_format_time(when, sizeof(when), (int64_t)created);
 	r->schema_version = MG_REPORT_SCHEMA_VERSION;
 	r->tool_version = dupz(c->opts->tool_version ? c->opts->tool_version : "unknown");
 	r->created = dupz(when);
 	r->git_commit = dupz(c->opts->git_commit);
 	r->config_path = dupz(cfg->path);
-	r->targets = calloc(cfg->ntargets, sizeof(*r->targets));
-	r->gates = calloc(cfg->ngates, sizeof(*r->gates));
-	if (!r->targets || !r->gates)
-		return mg_error_set(err, MG_ENOMEM, "out of memory");
-	for (size_t i = 0; i < cfg->ntargets; i++) {
-		r->targets[i].name = dupz(cfg->targets[i].name);
-		r->targets[i].spec = dupz(target_spec(c, &cfg->targets[i]));
-		r->ntargets++;
-	}
-	return 0;
-}
-
-static void fill_artifacts(run_ctx *c)
-{
-	mg_report *r = c->report;
 	r->model = dupz(c->model.spec);
 	r->model_digest = dupz(c->model.digest);
 	r->baseline = dupz(c->baseline.spec);
 	r->baseline_digest = dupz(c->baseline.digest);
 	r->dataset = dupz(c->dataset.spec);
 	r->dataset_digest = dupz(c->dataset.digest);
+	for (size_t i = 0; i < c->ntargets; i++, r->ntargets++) {
+		run_target *rt = &c->targets[i];
+		r->targets[i].name = dupz(rt->config->name);
+		r->targets[i].spec = rt->spec;
+		r->targets[i].fingerprint = rt->fingerprint;
+		r->targets[i].error = rt->error;
+		rt->spec = rt->error = NULL;
+		rt->fingerprint = NULL;
+	}
+	r->gates = results;
+	r->ngates = nresults;
+	*out = r;
+	return 0;
 }
 
 static void ctx_clear(run_ctx *c)
@@ -498,9 +505,11 @@ static void ctx_clear(run_ctx *c)
 	mg_tensors_free(c->base_out, c->nbase_out);
 	free(c->outputs_error);
 	for (size_t i = 0; i < c->ntargets; i++) {
-		mg_target_free(c->targets[i].t);
-		free(c->targets[i].name);
+		if (c->targets[i].t)
+			c->tif.stop(c->tif.ctx, c->targets[i].t);
+		free(c->targets[i].spec);
 		free(c->targets[i].error);
+		mg_fingerprint_free(c->targets[i].fingerprint);
 	}
 	free(c->targets);
 }
@@ -510,42 +519,27 @@ int mg_gate_run(mg_report **out, const mg_config *cfg, const mg_gate_opts *opts,
 	run_ctx c = {0};
 	c.cfg = cfg;
 	c.opts = opts;
+	if (opts->targets)
+		c.tif = *opts->targets;
+	else
+		mg_target_if_agents(&c.tif, opts->target_opts);
+	time_t created = time(NULL);
 	double start = mg_gate__now_s();
-	int rc = report_init(&c, err);
+	size_t nresults = 0;
+	mg_gate_result *results = calloc(cfg->ngates ? cfg->ngates : 1, sizeof(*results));
+	int rc = results ? targets_init(&c, err) : mg_error_set(err, MG_ENOMEM, "out of memory");
 	if (!rc)
 		rc = prepare(&c, err);
-	if (rc)
-		goto done;
-	fill_artifacts(&c);
-	for (size_t i = 0; i < cfg->ngates; i++) {
-		const mg_gate_config *gc = &cfg->gates[i];
-		mg_gate_result *g = &c.report->gates[c.report->ngates++];
-		g->name = dupz(gc->name);
-		g->kind = dupz(mg_gate_kind_name(gc->kind));
-		g->value = g->limit = g->baseline = NAN;
-		if (gc->kind == MG_KIND_LATENCY || gc->kind == MG_KIND_MEMORY)
-			g->target = dupz(mg_gate__gate_target(&c, gc)->name);
-		if (!wanted(&c, gc)) {
-			mg_gate__set_status(g, MG_GATE_SKIP, "not selected (--only)");
-			continue;
-		}
-		if (gc->ci_only && !opts->in_ci) {
-			mg_gate__set_status(g, MG_GATE_SKIP, "runs in CI only (ci_only), and this is not CI");
-			continue;
-		}
-		mg_gate__say(&c, "gate '%s' (%s)", gc->name, g->kind);
-		double t0 = mg_gate__now_s();
-		if ((rc = mg_gate__eval(&c, gc, g, err)))
-			goto done;
-		g->seconds = mg_gate__now_s() - t0;
+	for (size_t i = 0; !rc && i < cfg->ngates; i++)
+		rc = run_gate(&c, &cfg->gates[i], &results[nresults++], err);
+	if (!rc && !(rc = report_new(out, &c, results, nresults, created, err))) {
+		(*out)->seconds = mg_gate__now_s() - start;
+		results = NULL;
+		nresults = 0;
 	}
-	c.report->seconds = mg_gate__now_s() - start;
-done:
+	for (size_t i = 0; i < nresults; i++)
+		mg_gate_result_clear(&results[i]);
+	free(results);
 	ctx_clear(&c);
-	if (rc) {
-		mg_report_free(c.report);
-		return rc;
-	}
-	*out = c.report;
-	return 0;
+	return rc;
 }

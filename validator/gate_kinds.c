@@ -281,8 +281,10 @@ done:
 /* ---- latency ------------------------------------------------------------- */
 
 typedef struct lat_src {
-	mg_target *t;
+	const mg_target_if *tif;
+	void *t;
 	mg_model models[2]; /* baseline, candidate */
+	int loaded[2];
 	mg_tensor **inputs;
 	size_t ninputs;
 } lat_src;
@@ -290,20 +292,8 @@ typedef struct lat_src {
 static int lat_block(void *ctx, int which, size_t n, double *out, mg_error *err)
 {
 	lat_src *s = ctx;
-	mg_run_opts ro = MG_RUN_OPTS_INIT;
-	ro.warmup = 0;
-	ro.iterations = (uint32_t)n;
-	ro.max_iterations = (uint32_t)n;
-	ro.min_time_ns = 0;
-	ro.want_outputs = 0;
-	mg_run_result r = {0};
-	int rc = mg_target_run(s->t, &s->models[which], s->inputs, s->ninputs, &ro, &r, err);
-	if (!rc && r.nsamples != n)
-		rc = mg_error_set(err, MG_ERROR, "the target ran %zu iterations, not %zu", r.nsamples, n);
-	for (size_t i = 0; !rc && i < n; i++)
-		out[i] = (double)r.samples[i];
-	mg_run_result_clear(&r);
-	return rc;
+	return s->tif->measure(s->tif->ctx, s->t, &s->models[which], s->inputs, s->ninputs, 0, n, out,
+			       err);
 }
 
 static double lat_now(void *ctx)
@@ -338,52 +328,58 @@ static int stat_ms(const double *ns, size_t n, const char *metric, double *out)
 static int load_pair(run_ctx *c, const mg_target_config *tc, lat_src *s, int with_base,
 		     mg_error *err)
 {
-	mg_load_opts lo = MG_LOAD_OPTS_INIT;
-	lo.threads = tc->threads;
-	int rc = mg_target_load(s->t, c->model.path, &lo, &s->models[1], err);
-	if (!rc && with_base)
-		rc = mg_target_load(s->t, c->baseline.path, &lo, &s->models[0], err);
-	mg_run_opts warm = MG_RUN_OPTS_INIT; /* first inferences, unmeasured */
-	warm.iterations = 1;
-	warm.min_time_ns = 0;
-	warm.want_outputs = 0;
-	mg_run_result r = {0};
-	for (int w = with_base ? 0 : 1; !rc && w < 2; w++) {
-		rc = mg_target_run(s->t, &s->models[w], s->inputs, s->ninputs, &warm, &r, err);
-		mg_run_result_clear(&r);
+	const mg_target_if *tif = s->tif;
+	int rc = tif->load(tif->ctx, s->t, c->model.path, tc->threads, &s->models[1], err);
+	s->loaded[1] = !rc;
+	if (!rc && with_base) {
+		rc = tif->load(tif->ctx, s->t, c->baseline.path, tc->threads, &s->models[0], err);
+		s->loaded[0] = !rc;
 	}
+	double first_ns; /* the first inferences (after 5 warm-up runs), unmeasured */
+	for (int w = with_base ? 0 : 1; !rc && w < 2; w++)
+		rc = tif->measure(tif->ctx, s->t, &s->models[w], s->inputs, s->ninputs, 5, 1, &first_ns, err);
 	return rc;
 }
 
 /* More threads than the target has CPUs is the config's fault (exit 2),
  * not the target's: said before anything loads, naming the setting. */
-static int threads_fit(const run_ctx *c, const mg_target_config *tc, mg_target *t, mg_error *err)
+static int threads_fit(const run_ctx *c, const mg_target_config *tc, void *t, mg_error *err)
 {
-	const mg_sysinfo *si = mg_target_get_info(t)->sys;
+	const mg_target_info *ti = c->tif.info(c->tif.ctx, t);
+	const mg_sysinfo *si = ti ? ti->sys : NULL;
 	if (tc->threads > 0 && si && si->ncpu && (unsigned)tc->threads > si->ncpu)
 		return mg_error_set(err, MG_EINVAL, "%s: targets.%s.threads: %d is more than the %u CPUs of the target",
 				    c->cfg->path, tc->name, tc->threads, si->ncpu);
 	return 0;
 }
 
+/* The started target of a latency or memory gate, with its fingerprint in
+ * g; NULL, and g an error naming it, when it cannot be started. */
+static run_target *gate_target(run_ctx *c, const mg_target_config *tc, mg_gate_result *g)
+{
+	run_target *rt = mg_gate__get_target(c, tc);
+	g->fingerprint = mg_gate__copy_fingerprint(rt->fingerprint);
+	if (rt->t)
+		return rt;
+	mg_gate__set_status(g, MG_GATE_ERROR, "target '%s' is unreachable: %s", tc->name,
+			    rt->error ? rt->error : "cannot start the target");
+	return NULL;
+}
+
 static int eval_latency(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g, mg_error *perr)
 {
 	const mg_target_config *tc = mg_gate__gate_target(c, gc);
-	const char *why = NULL;
-	lat_src s = {0};
-	s.inputs = c->sample;
-	s.ninputs = c->nsample;
-	s.t = mg_gate__get_target(c, tc, &why);
-	for (size_t i = 0; i < c->report->ntargets; i++)
-		if (!strcmp(c->report->targets[i].name, tc->name))
-			g->fingerprint = mg_gate__copy_fingerprint(c->report->targets[i].fingerprint);
-	if (!s.t) {
-		mg_gate__set_status(g, MG_GATE_ERROR, "target '%s' is unreachable: %s", tc->name, why);
+	run_target *rt = gate_target(c, tc, g);
+	if (!rt)
 		return 0;
-	}
-	int rc = threads_fit(c, tc, s.t, perr);
+	int rc = threads_fit(c, tc, rt->t, perr);
 	if (rc)
 		return rc;
+	lat_src s = {0};
+	s.tif = &c->tif;
+	s.t = rt->t;
+	s.inputs = c->sample;
+	s.ninputs = c->nsample;
 	int with_base = c->baseline.path && !isnan(gc->max_ratio);
 	mg_error err = {0};
 	mg_latency_plan plan = MG_LATENCY_PLAN_INIT;
@@ -399,7 +395,7 @@ static int eval_latency(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g,
 	if (!g->latency)
 		return MG_ENOMEM;
 	mg_gate__say(c, "measuring latency on '%s'%s (at least %zu iterations, at most %.0f s)", tc->name,
-	    with_base ? ", baseline and candidate interleaved" : "", plan.min_iterations, plan.max_time);
+		     with_base ? ", baseline and candidate interleaved" : "", plan.min_iterations, plan.max_time);
 	if (load_pair(c, tc, &s, with_base, &err) || mg_latency_measure(&src, &plan, g->latency, &v, &err)) {
 		mg_gate__set_status(g, MG_GATE_ERROR, "on target '%s': %s", tc->name, err.msg);
 		goto done;
@@ -428,8 +424,8 @@ static int eval_latency(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g,
 	mg_gate__set_status(g, fails[0] ? MG_GATE_FAIL : MG_GATE_PASS, "%s", fails[0] ? fails : passes);
 done:
 	for (int w = 0; w < 2; w++)
-		if (s.models[w].handle)
-			mg_target_unload(s.t, &s.models[w], NULL);
+		if (s.loaded[w])
+			c->tif.unload(c->tif.ctx, s.t, &s.models[w]);
 	return 0;
 }
 
@@ -438,48 +434,35 @@ done:
 static int eval_memory(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g, mg_error *perr)
 {
 	const mg_target_config *tc = mg_gate__gate_target(c, gc);
-	const char *why = NULL;
-	/* the shared agent proves the target is reachable and gives the
+	/* the shared target proves it is reachable and gives the
 	 * fingerprint; a fresh one measures this model alone */
-	mg_target *shared = mg_gate__get_target(c, tc, &why);
-	if (!shared) {
-		mg_gate__set_status(g, MG_GATE_ERROR, "target '%s' is unreachable: %s", tc->name, why);
+	run_target *rt = gate_target(c, tc, g);
+	if (!rt)
 		return 0;
-	}
-	if (threads_fit(c, tc, shared, perr))
+	if (threads_fit(c, tc, rt->t, perr))
 		return MG_EINVAL;
-	const char *spec = tc->spec;
-	for (size_t i = 0; i < c->report->ntargets; i++)
-		if (!strcmp(c->report->targets[i].name, tc->name)) {
-			g->fingerprint = mg_gate__copy_fingerprint(c->report->targets[i].fingerprint);
-			spec = c->report->targets[i].spec; /* after --target */
-		}
-	mg_target *t = NULL;
+	const mg_target_if *tif = &c->tif;
+	void *t = NULL;
 	mg_error err = {0};
-	mg_load_opts lo = MG_LOAD_OPTS_INIT;
-	lo.threads = tc->threads;
 	mg_model m;
-	mg_run_opts ro = MG_RUN_OPTS_INIT;
-	ro.warmup = 1;
-	ro.iterations = 5;
-	ro.min_time_ns = 0;
-	ro.want_outputs = 0;
-	mg_run_result r = {0};
-	mg_agent_stats st;
-	if (mg_target_open(&t, spec, c->opts->target_opts, &err) ||
-	    mg_target_load(t, c->model.path, &lo, &m, &err) ||
-	    mg_target_run(t, &m, c->sample, c->nsample, &ro, &r, &err) || mg_target_stats(t, &st, &err)) {
+	uint64_t peak = 0;
+	size_t iterations = 5;
+	double ns[5];
+	if (tif->start(tif->ctx, &t, rt->spec, &err) ||
+	    tif->load(tif->ctx, t, c->model.path, tc->threads, &m, &err) ||
+	    tif->measure(tif->ctx, t, &m, c->sample, c->nsample, 1, iterations, ns, &err) ||
+	    tif->peak_rss(tif->ctx, t, &peak, &err)) {
 		mg_gate__set_status(g, MG_GATE_ERROR, "on target '%s': %s", tc->name, err.msg);
 	} else {
-		double mib = (double)st.peak_rss / (1024.0 * 1024.0);
+		double mib = (double)peak / (1024.0 * 1024.0);
 		mg_gate__add_figure(g, "peak_rss_mb", mib, NAN, "MiB");
 		mg_gate__set_headline(g, "peak_rss_mb", mib, gc->max_rss_mb, MG_LIMIT_MAX, NAN, "MiB");
 		int ok = mib <= gc->max_rss_mb;
-		mg_gate__set_status(g, ok ? MG_GATE_PASS : MG_GATE_FAIL, "peak RSS %.1f MiB %s %.1f MiB", mib, ok ? "<=" : ">",
-		       gc->max_rss_mb);
+		mg_gate__set_status(g, ok ? MG_GATE_PASS : MG_GATE_FAIL, "peak RSS %.1f MiB %s %.1f MiB",
+				    mib, ok ? "<=" : ">", gc->max_rss_mb);
 	}
-	mg_run_result_clear(&r);
-	mg_target_free(t);
+	if (t)
+		tif->stop(tif->ctx, t);
 	return 0;
 }
 

@@ -79,7 +79,7 @@ void mg_fingerprint_free(mg_fingerprint *f)
 	free(f);
 }
 
-static void gate_clear(mg_gate_result *g)
+void mg_gate_result_clear(mg_gate_result *g)
 {
 	free(g->name);
 	free(g->kind);
@@ -127,7 +127,7 @@ void mg_report_free(mg_report *r)
 	}
 	free(r->targets);
 	for (size_t i = 0; i < r->ngates; i++)
-		gate_clear(&r->gates[i]);
+		mg_gate_result_clear(&r->gates[i]);
 	free(r->gates);
 	free(r);
 }

@@ -123,6 +123,8 @@ mg_gate_status mg_report_status(const mg_report *r);
 /* The process exit code for a report: 0 pass, 1 fail, 3 error. */
 int mg_report_exit_code(const mg_report *r);
 void mg_report_free(mg_report *r);
+/* Frees what g points to (not g itself). */
+void mg_gate_result_clear(mg_gate_result *g);
 void mg_fingerprint_free(mg_fingerprint *f);
 
 /* Writers: append to out. */

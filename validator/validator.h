@@ -82,6 +82,7 @@ int mg_config_template(mg_buf *out, const char *model_path, mg_error *err);
 
 struct mg_report;
 struct mg_target_opts;
+struct mg_target_if;
 
 typedef struct mg_gate_opts {
 	int version;
@@ -96,9 +97,12 @@ typedef struct mg_gate_opts {
 	const struct mg_target_opts *target_opts;
 	void (*log)(void *ctx, const char *msg); /* progress, one line each */
 	void *log_ctx;
+	/* How targets are reached (target_if.h); NULL: the agents of
+	 * runners/, started with target_opts. Tests give canned ones. */
+	const struct mg_target_if *targets;
 } mg_gate_opts;
 #define MG_GATE_OPTS_VERSION 1
-#define MG_GATE_OPTS_INIT {MG_GATE_OPTS_VERSION, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL, NULL, NULL}
+#define MG_GATE_OPTS_INIT {MG_GATE_OPTS_VERSION, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL}
 
 /* Evaluates every gate of cfg into a new report. A model, baseline or
  * dataset that cannot be found, or a dataset that cannot serve the model

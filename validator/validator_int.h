@@ -32,17 +32,23 @@ int mg_compressed_size(const char *path, uint64_t *out, mg_error *err);
 
 #include "registry/model_info.h"
 #include "runners/runners.h"
+#include "target_if.h"
 
-typedef struct opened {
-	char *name;
-	mg_target *t;
-	char *error; /* why it could not be opened, or NULL */
-} opened;
+/* A target of the config, started when a gate first needs it. What the
+ * report says of it is assembled from here after the gates ran. */
+typedef struct run_target {
+	const mg_target_config *config;
+	char *spec;    /* after a --target override */
+	int started;   /* start was tried */
+	void *t;       /* NULL when it could not be started */
+	char *error;   /* why it could not be started, or NULL */
+	mg_fingerprint *fingerprint; /* what it said of itself, or NULL */
+} run_target;
 
 typedef struct run_ctx {
 	const mg_config *cfg;
 	const mg_gate_opts *opts;
-	mg_report *report;
+	mg_target_if tif; /* opts->targets, or the agents of runners/ */
 	mg_resolved model, baseline, dataset;
 	mg_model_info *model_info, *base_info;
 	mg_tensor **inputs; /* the dataset's inputs (all rows) */
@@ -51,12 +57,12 @@ typedef struct run_ctx {
 	char *labels_name; /* as the config names them */
 	mg_tensor **sample; /* one row of them, for latency and memory */
 	size_t nsample;
-	/* outputs of the dataset on the local agent, computed once */
+	/* outputs of the dataset on the local target, computed once */
 	int outputs_done;
 	char *outputs_error;
 	mg_tensor **cand_out, **base_out;
 	size_t ncand_out, nbase_out;
-	opened *targets;
+	run_target *targets; /* one per cfg->targets, in order */
 	size_t ntargets;
 } run_ctx;
 
@@ -69,10 +75,11 @@ void mg_gate__set_headline(mg_gate_result *g, const char *metric, double value, 
 void mg_gate__set_status(mg_gate_result *g, mg_gate_status s, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 const mg_target_config *mg_gate__gate_target(const run_ctx *c, const mg_gate_config *g);
-/* The target of a gate, opened once; NULL with *why when unreachable. */
-mg_target *mg_gate__get_target(run_ctx *c, const mg_target_config *tc, const char **why);
+/* The target of a gate, started once; NULL with its ->error when it
+ * cannot be started. */
+run_target *mg_gate__get_target(run_ctx *c, const mg_target_config *tc);
 mg_fingerprint *mg_gate__copy_fingerprint(const mg_fingerprint *f);
-/* Outputs of the dataset on the local agent; NULL, or why they failed. */
+/* Outputs of the dataset on the local target; NULL, or why they failed. */
 const char *mg_gate__dataset_outputs(run_ctx *c);
 /* Output tensor t as n rows of cols floats (caller frees). */
 float *mg_gate__as_rows(const mg_tensor *t, size_t *n, size_t *cols);
