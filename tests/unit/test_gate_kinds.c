@@ -1,0 +1,669 @@
+/* Unit tests of the gate run without an agent: every gate kind's verdicts,
+ * reasons and error paths, with a fake target (validator/target_if.h)
+ * that gives canned outputs, latencies and peak memory and can refuse to
+ * start or fail on its Nth call; and the report assembled from it all. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "registry/model_info.h"
+#include "validator/report.h"
+#include "validator/report_priv.h"
+#include "validator/target_if.h"
+#include "validator/validator.h"
+
+#define MODEL "examples/digits/model_int8.onnx"
+#define BASE "examples/digits/model.onnx"
+#define ROWS 4
+#define CLASSES 10
+
+static char tmp[512];  /* the dataset and config folder */
+static char model[1024], base[1024];
+
+/* ---- the fake target ------------------------------------------------------ */
+
+typedef struct fake {
+	float out[2][ROWS * CLASSES]; /* outputs on the dataset: [0] baseline, [1] candidate */
+	double ms[2];                 /* each inference's time */
+	uint64_t peak_rss;
+	const char *refuse;           /* a spec that does not start */
+	int fail_at;                  /* the fail_at-th run, measure or peak_rss fails; 0: none */
+	int calls, started, stopped, refused;
+	uint64_t rng;
+	mg_sysinfo sys;
+	mg_target_info info;
+} fake;
+
+static int fail_now(fake *f, mg_error *err)
+{
+	if (f->fail_at && ++f->calls == f->fail_at)
+		return mg_error_set(err, MG_ENET, "the agent stopped answering");
+	return 0;
+}
+
+static int fake_start(void *ctx, void **out, const char *spec, mg_error *err)
+{
+	fake *f = ctx;
+	*out = NULL;
+	if (f->refuse && !strcmp(spec, f->refuse)) {
+		f->refused++;
+		return mg_error_set(err, MG_ENET, "cannot reach '%s'", spec);
+	}
+	f->started++;
+	*out = f;
+	return 0;
+}
+
+static const mg_target_info *fake_info(void *ctx, void *t)
+{
+	(void)t;
+	return &((fake *)ctx)->info;
+}
+
+static int fake_load(void *ctx, void *t, const char *path, int threads, mg_model *out,
+		     mg_error *err)
+{
+	(void)ctx, (void)t, (void)threads, (void)err;
+	memset(out, 0, sizeof(*out));
+	out->handle = strcmp(path, base) ? 2 : 1; /* which + 1 */
+	return 0;
+}
+
+static int fake_run(void *ctx, void *t, const mg_model *m, mg_tensor *const *inputs, size_t ninputs,
+		    mg_tensor ***out, size_t *nout, mg_error *err)
+{
+	(void)t;
+	fake *f = ctx;
+	assert_int_equal(ninputs, 1);
+	assert_int_equal(inputs[0]->dims[0], ROWS);
+	int rc = fail_now(f, err);
+	if (rc)
+		return rc;
+	mg_tensor **o = calloc(1, sizeof(*o));
+	assert_non_null(o);
+	assert_int_equal(mg_tensor_new(&o[0], "scores", MG_DT_FLOAT32, (int64_t[]){ROWS, CLASSES}, 2, err), 0);
+	memcpy(o[0]->data, f->out[m->handle - 1], sizeof(f->out[0]));
+	*out = o;
+	*nout = 1;
+	return 0;
+}
+
+/* Each inference takes ms[which] with +-4% of deterministic noise. */
+static int fake_measure(void *ctx, void *t, const mg_model *m, mg_tensor *const *inputs,
+			size_t ninputs, uint32_t warmup, size_t iterations, double *out_ns,
+			mg_error *err)
+{
+	(void)t, (void)inputs, (void)ninputs, (void)warmup;
+	fake *f = ctx;
+	int rc = fail_now(f, err);
+	for (size_t i = 0; !rc && i < iterations; i++) {
+		f->rng ^= f->rng << 13;
+		f->rng ^= f->rng >> 7;
+		f->rng ^= f->rng << 17;
+		double u = (double)(f->rng >> 11) / 9007199254740992.0;
+		out_ns[i] = f->ms[m->handle - 1] * 1e6 * (0.96 + 0.08 * u);
+	}
+	return rc;
+}
+
+static int fake_peak_rss(void *ctx, void *t, uint64_t *out, mg_error *err)
+{
+	(void)t;
+	fake *f = ctx;
+	*out = f->peak_rss;
+	return fail_now(f, err);
+}
+
+static void fake_unload(void *ctx, void *t, const mg_model *m)
+{
+	(void)ctx, (void)t, (void)m;
+}
+
+static void fake_stop(void *ctx, void *t)
+{
+	assert_ptr_equal(ctx, t);
+	((fake *)ctx)->stopped++;
+}
+
+/* Outputs that classify the first `right` rows (labels 0, 1, 2, 3) right
+ * and the others wrong. */
+static void classify(fake *f, int which, size_t right)
+{
+	for (size_t r = 0; r < ROWS; r++)
+		for (size_t k = 0; k < CLASSES; k++)
+			f->out[which][r * CLASSES + k] = k == (r < right ? r : r + 1) ? 4.0f : 0.1f * (float)k;
+}
+
+static void fake_init(fake *f)
+{
+	memset(f, 0, sizeof(*f));
+	classify(f, 0, ROWS);
+	classify(f, 1, ROWS);
+	f->ms[0] = f->ms[1] = 1.0;
+	f->peak_rss = 100u << 20;
+	f->rng = 88172645463325252ull;
+	snprintf(f->sys.cpu_model, sizeof(f->sys.cpu_model), "fake cpu");
+	f->sys.ncpu = 4;
+	f->sys.loadavg1 = 0.5;
+	f->info = (mg_target_info){"local", "local", "x86_64", "fake", "1.0", 0, 0, &f->sys};
+}
+
+/* ---- running gates ---------------------------------------------------------- */
+
+#define TARGETS "{\"host\": \"local\", \"board\": \"ssh://board\"}"
+
+typedef struct run {
+	const char *targets; /* the config's "targets"; NULL: TARGETS */
+	const char *labels;  /* NULL: y.npy */
+	const char *const *only;
+	size_t nonly;
+	const char *target;  /* --target */
+} run;
+
+/* Gates `gates` (a JSON array) with fake f; the report, or NULL with err
+ * set. Every target started is stopped. */
+static mg_report *gate_with(fake *f, const run *o, const char *gates, mg_error *err)
+{
+	char text[8192], path[600];
+	snprintf(text, sizeof(text),
+		 "{\"model\": \"%s\", \"baseline\": \"%s\", \"dataset\": {\"inputs\": \"x.npy\", \"labels\": \"%s\"},"
+		 " \"targets\": %s, \"gates\": %s}",
+		 model, base, o->labels ? o->labels : "y.npy", o->targets ? o->targets : TARGETS, gates);
+	snprintf(path, sizeof(path), "%s/modelgate.json", tmp);
+	mg_config *cfg = NULL;
+	assert_int_equal(mg_config_parse(&cfg, text, strlen(text), path, err), 0);
+	mg_target_if tif = {fake_start, fake_info, fake_load, fake_run, fake_measure, fake_peak_rss,
+			    fake_unload, fake_stop, f};
+	mg_gate_opts opts = MG_GATE_OPTS_INIT;
+	opts.targets = &tif;
+	opts.only = o->only;
+	opts.nonly = o->nonly;
+	opts.target = o->target;
+	opts.tool_version = "test";
+	mg_report *r = NULL;
+	if (mg_gate_run(&r, cfg, &opts, err))
+		r = NULL;
+	mg_config_free(cfg);
+	assert_int_equal(f->started, f->stopped);
+	return r;
+}
+
+static mg_report *gate(fake *f, const char *gates)
+{
+	mg_error err = {0};
+	run o = {0};
+	mg_report *r = gate_with(f, &o, gates, &err);
+	if (!r)
+		fail_msg("gate: %s", err.msg);
+	return r;
+}
+
+static const mg_gate_result *result(const mg_report *r, const char *name)
+{
+	for (size_t i = 0; i < r->ngates; i++)
+		if (!strcmp(r->gates[i].name, name))
+			return &r->gates[i];
+	fail_msg("no gate '%s' in the report", name);
+	return NULL;
+}
+
+static const mg_figure *figure(const mg_gate_result *g, const char *name)
+{
+	for (size_t i = 0; i < g->nfigures; i++)
+		if (!strcmp(g->figures[i].name, name))
+			return &g->figures[i];
+	fail_msg("no figure '%s' in gate '%s'", name, g->name);
+	return NULL;
+}
+
+#define assert_status(g, s, text)                                                          \
+	do {                                                                               \
+		assert_int_equal((g)->status, (s));                                        \
+		if (!strstr((g)->reason, (text)))                                          \
+			fail_msg("reason '%s' lacks '%s'", (g)->reason, (text));          \
+	} while (0)
+
+/* Gating is bad input (exit 2) with a message that holds text. */
+static void assert_bad_input(const run *o, const char *gates, const char *text)
+{
+	fake f;
+	fake_init(&f);
+	mg_error err = {0};
+	assert_null(gate_with(&f, o, gates, &err));
+	assert_int_equal(err.code, MG_EINVAL);
+	if (!strstr(err.msg, text))
+		fail_msg("error '%s' lacks '%s'", err.msg, text);
+}
+
+#define assert_near(x, y, tol) assert_true(fabs((x) - (y)) <= (tol))
+
+/* ---- accuracy ---------------------------------------------------------------- */
+
+#define ACCURACY "{\"name\": \"acc\", \"kind\": \"accuracy\", \"metric\": \"top1\", \"min\": 0.75, \"max_drop\": 0.1}"
+
+static void test_accuracy_passes_against_its_minimum_and_the_baseline(void **state)
+{
+	(void)state;
+	fake f;
+	fake_init(&f);
+	mg_report *r = gate(&f, "[" ACCURACY "]");
+	const mg_gate_result *g = result(r, "acc");
+	assert_status(g, MG_GATE_PASS, "top1 1 >= 0.75; dropped top1 by 0 against the baseline (allowed 0.1)");
+	assert_string_equal(g->metric, "top1");
+	assert_near(g->value, 1, 1e-12);
+	assert_near(g->baseline, 1, 1e-12);
+	assert_near(g->limit, 0.75, 1e-12);
+	assert_int_equal(g->limit_is, MG_LIMIT_MIN);
+	assert_near(figure(g, "macro_f1")->value, 1, 1e-12);
+	assert_non_null(g->confusion);
+	assert_int_equal(g->confusion->n, CLASSES);
+	assert_int_equal(g->confusion->counts[3 * CLASSES + 3], 1);
+	assert_null(g->target);
+	assert_true(rp_severity(g) == 0);
+	assert_int_equal(mg_report_exit_code(r), MG_EXIT_OK);
+	mg_report_free(r);
+}
+
+static void test_accuracy_fails_below_its_minimum_and_on_a_drop(void **state)
+{
+	(void)state;
+	fake f;
+	fake_init(&f);
+	classify(&f, 1, 2);
+	mg_report *r = gate(&f, "[" ACCURACY "]");
+	const mg_gate_result *g = result(r, "acc");
+	assert_status(g, MG_GATE_FAIL, "top1 0.5 < 0.75; dropped top1 by 0.5 against the baseline (allowed 0.1)");
+	assert_near(g->value, 0.5, 1e-12);
+	assert_near(rp_severity(g), (0.75 - 0.5) / 0.75, 1e-12);
+	assert_int_equal(mg_report_status(r), MG_GATE_FAIL);
+	assert_int_equal(mg_report_exit_code(r), MG_EXIT_GATE);
+	mg_report_free(r);
+}
+
+static void test_accuracy_labels_outside_the_classes_are_bad_input(void **state)
+{
+	(void)state;
+	run o = {.labels = "y_bad.npy"};
+	assert_bad_input(&o, "[" ACCURACY "]", "gate 'acc': ");
+	assert_bad_input(&o, "[" ACCURACY "]", "(labels 'y_bad.npy')");
+}
+
+/* ---- fidelity ------------------------------------------------------------------ */
+
+#define FIDELITY "{\"name\": \"fid\", \"kind\": \"fidelity\", \"min_cosine\": 0.99, \"max_abs\": 0.5}"
+
+static void test_fidelity_passes_on_equal_outputs_and_fails_past_a_limit(void **state)
+{
+	(void)state;
+	fake f;
+	fake_init(&f);
+	mg_report *r = gate(&f, "[" FIDELITY "]");
+	const mg_gate_result *g = result(r, "fid");
+	assert_status(g, MG_GATE_PASS, "against the baseline: cosine 1 >= 0.99; max_abs 0 <= 0.5");
+	assert_near(figure(g, "top1_agreement")->value, 1, 1e-12);
+	assert_true(isinf(figure(g, "snr_db")->value));
+	mg_report_free(r);
+
+	f.out[1][5] += 2.0f;
+	r = gate(&f, "[" FIDELITY "]");
+	g = result(r, "fid");
+	assert_status(g, MG_GATE_FAIL, "max_abs 2 > 0.5");
+	assert_string_equal(g->metric, "max_abs");
+	assert_near(g->value, 2, 1e-6);
+	assert_near(g->limit, 0.5, 1e-12);
+	assert_int_equal(g->limit_is, MG_LIMIT_MAX);
+	assert_true(rp_severity(g) > 0);
+	mg_report_free(r);
+}
+
+/* ---- non-finite outputs (issue 12) ----------------------------------------------- */
+
+static void test_nonfinite_candidate_outputs_fail_accuracy_and_fidelity(void **state)
+{
+	(void)state;
+	fake f;
+	fake_init(&f);
+	f.out[1][7] = NAN;
+	mg_report *r = gate(&f, "[" ACCURACY ", " FIDELITY "]");
+	const mg_gate_result *acc = result(r, "acc"), *fid = result(r, "fid");
+	assert_status(acc, MG_GATE_FAIL, "the candidate's outputs hold 1 NaN and 0 infinite values (of 40)");
+	assert_true(isnan(acc->value));
+	assert_null(acc->confusion);
+	assert_status(fid, MG_GATE_FAIL, "the candidate's outputs hold 1 NaN and 0 infinite values (of 40)");
+	assert_int_equal(mg_report_exit_code(r), MG_EXIT_GATE);
+	mg_report_free(r);
+}
+
+static void test_nonfinite_baseline_outputs_are_an_error(void **state)
+{
+	(void)state;
+	fake f;
+	fake_init(&f);
+	f.out[0][0] = INFINITY;
+	mg_report *r = gate(&f, "[" ACCURACY ", " FIDELITY "]");
+	const char *why = "the baseline's outputs hold 0 NaN and 1 infinite values (of 40): there is nothing to compare with";
+	assert_status(result(r, "acc"), MG_GATE_ERROR, why);
+	assert_status(result(r, "fid"), MG_GATE_ERROR, why);
+	assert_int_equal(mg_report_exit_code(r), MG_EXIT_INFRA);
+	mg_report_free(r);
+}
+
+/* ---- latency ------------------------------------------------------------------ */
+
+/* a p95 latency gate; limits in extra, or max_ms 2 */
+#define LATENCY(name, target, extra)                                                                \
+	"{\"name\": \"" name "\", \"kind\": \"latency\", \"target\": \"" target "\", \"metric\": \"p95\"" \
+	extra "}"
+#define MS2 ", \"max_ms\": 2"
+
+static void test_latency_passes_under_its_ceiling_and_fails_over_it(void **state)
+{
+	(void)state;
+	fake f;
+	fake_init(&f);
+	mg_report *r = gate(&f, "[" LATENCY("lat", "host", MS2) "]");
+	const mg_gate_result *g = result(r, "lat");
+	assert_status(g, MG_GATE_PASS, " ms <= 2 ms");
+	assert_string_equal(g->target, "host");
+	assert_string_equal(g->metric, "p95_ms");
+	assert_true(g->value > 0.96 && g->value < 1.04);
+	assert_int_equal(g->limit_is, MG_LIMIT_MAX);
+	assert_true(isnan(g->baseline));
+	assert_non_null(g->latency);
+	assert_int_equal(g->latency->ncand, 100);
+	assert_int_equal(g->latency->nbase, 0);
+	assert_string_equal(g->fingerprint->cpu_model, "fake cpu");
+	assert_string_equal(g->fingerprint->engine, "fake 1.0");
+	mg_report_free(r);
+
+	f.ms[1] = 3;
+	r = gate(&f, "[" LATENCY("lat", "host", MS2) "]");
+	g = result(r, "lat");
+	assert_status(g, MG_GATE_FAIL, " ms > 2 ms");
+	assert_true(g->value > 2.88 && g->value < 3.12);
+	assert_true(rp_severity(g) > 0.4);
+	mg_report_free(r);
+}
+
+static void test_latency_catches_a_regression_against_the_baseline(void **state)
+{
+	(void)state;
+	fake f;
+	fake_init(&f);
+	f.ms[1] = 1.5;
+	const char *gates = "[" LATENCY("lat", "host", ", \"max_ms\": 10, \"max_ratio\": 1.2") "]";
+	mg_report *r = gate(&f, gates);
+	const mg_gate_result *g = result(r, "lat");
+	assert_status(g, MG_GATE_FAIL, "a significant regression (allowed 1.20x)");
+	assert_near(g->latency->ratio, 1.5, 0.05);
+	assert_true(g->latency->nbase >= 100 && g->latency->ncand == g->latency->nbase);
+	assert_near(figure(g, "ratio")->value, g->latency->ratio, 1e-12);
+	assert_true(g->baseline > 0.96 && g->baseline < 1.04);
+	mg_report_free(r);
+
+	f.ms[1] = 1.0;
+	r = gate(&f, gates);
+	assert_status(result(r, "lat"), MG_GATE_PASS, "no significant regression");
+	mg_report_free(r);
+}
+
+static void test_more_threads_than_cpus_is_bad_input(void **state)
+{
+	(void)state;
+	run o = {.targets = "{\"host\": {\"spec\": \"local\", \"threads\": 8}}"};
+	assert_bad_input(&o, "[" LATENCY("lat", "host", MS2) "]",
+			 "targets.host.threads: 8 is more than the 4 CPUs of the target");
+}
+
+/* ---- memory ------------------------------------------------------------------- */
+
+#define MEMORY "{\"name\": \"mem\", \"kind\": \"memory\", \"target\": \"host\", \"max_rss_mb\": 512}"
+
+static void test_memory_passes_fails_and_errors(void **state)
+{
+	(void)state;
+	fake f;
+	fake_init(&f);
+	mg_report *r = gate(&f, "[" MEMORY "]");
+	const mg_gate_result *g = result(r, "mem");
+	assert_status(g, MG_GATE_PASS, "peak RSS 100.0 MiB <= 512.0 MiB");
+	assert_near(g->value, 100, 1e-9);
+	assert_string_equal(g->unit, "MiB");
+	assert_non_null(g->fingerprint);
+	assert_int_equal(f.started, 2); /* the shared target, and one for the model alone */
+	mg_report_free(r);
+
+	fake_init(&f);
+	f.peak_rss = 600u << 20;
+	r = gate(&f, "[" MEMORY "]");
+	assert_status(result(r, "mem"), MG_GATE_FAIL, "peak RSS 600.0 MiB > 512.0 MiB");
+	mg_report_free(r);
+
+	fake_init(&f);
+	f.fail_at = 2; /* the runs, then the memory reading */
+	r = gate(&f, "[" MEMORY "]");
+	assert_status(result(r, "mem"), MG_GATE_ERROR, "on target 'host': the agent stopped answering");
+	assert_true(isnan(result(r, "mem")->value));
+	mg_report_free(r);
+}
+
+/* ---- size --------------------------------------------------------------------- */
+
+static void test_size_passes_and_fails_on_the_files(void **state)
+{
+	(void)state;
+	fake f;
+	fake_init(&f);
+	struct stat st, bst;
+	assert_int_equal(stat(model, &st), 0);
+	assert_int_equal(stat(base, &bst), 0);
+	mg_report *r = gate(&f, "[{\"name\": \"size\", \"kind\": \"size\", \"max_bytes\": 1e9, \"max_growth\": 0.1}]");
+	const mg_gate_result *g = result(r, "size");
+	assert_int_equal(g->status, MG_GATE_PASS);
+	assert_near(g->value, (double)st.st_size, 0);
+	assert_near(g->baseline, (double)bst.st_size, 0);
+	assert_near(figure(g, "growth")->value, (double)st.st_size / (double)bst.st_size - 1, 1e-12);
+	assert_true(figure(g, "compressed_bytes")->value > 0);
+	assert_int_equal(f.started, 0); /* no target needed */
+	mg_report_free(r);
+
+	r = gate(&f, "[{\"name\": \"size\", \"kind\": \"size\", \"max_bytes\": 10}]");
+	char want[64];
+	snprintf(want, sizeof(want), "bytes %.0f > 10", (double)st.st_size);
+	assert_status(result(r, "size"), MG_GATE_FAIL, want);
+	mg_report_free(r);
+}
+
+/* ---- targets that fail ---------------------------------------------------------- */
+
+static void test_a_target_failing_mid_run_errs_its_gate_and_the_others_run(void **state)
+{
+	(void)state;
+	fake f;
+	fake_init(&f);
+	f.fail_at = 3; /* the two warm-ups pass, the first measured block fails */
+	mg_report *r = gate(&f, "[" LATENCY("lat", "host", MS2 ", \"max_ratio\": 1.2") ", " MEMORY ", "
+			    "{\"name\": \"size\", \"kind\": \"size\", \"max_bytes\": 1e9}]");
+	assert_status(result(r, "lat"), MG_GATE_ERROR, "on target 'host': the agent stopped answering");
+	assert_status(result(r, "mem"), MG_GATE_PASS, "peak RSS");
+	assert_int_equal(result(r, "size")->status, MG_GATE_PASS);
+	assert_int_equal(mg_report_status(r), MG_GATE_ERROR);
+	assert_int_equal(mg_report_exit_code(r), MG_EXIT_INFRA);
+	mg_report_free(r);
+}
+
+static void test_a_failing_dataset_run_errs_the_output_gates_only(void **state)
+{
+	(void)state;
+	fake f;
+	fake_init(&f);
+	f.fail_at = 1;
+	mg_report *r = gate(&f, "[" ACCURACY ", " FIDELITY ", " LATENCY("lat", "host", MS2) "]");
+	const char *why = "cannot run the dataset on the local target: the agent stopped answering";
+	assert_status(result(r, "acc"), MG_GATE_ERROR, why);
+	assert_status(result(r, "fid"), MG_GATE_ERROR, why);
+	assert_int_equal(result(r, "lat")->status, MG_GATE_PASS);
+	mg_report_free(r);
+}
+
+static void test_an_unreachable_target_errs_its_gates_and_is_in_the_report(void **state)
+{
+	(void)state;
+	fake f;
+	fake_init(&f);
+	f.refuse = "ssh://board";
+	mg_report *r = gate(&f, "[" LATENCY("lat-board", "board", MS2) ", " LATENCY("lat-host", "host", MS2)
+			    ", {\"name\": \"mem-board\", \"kind\": \"memory\", \"target\": \"board\", \"max_rss_mb\": 1}]");
+	const char *why = "target 'board' is unreachable: cannot reach 'ssh://board'";
+	assert_status(result(r, "lat-board"), MG_GATE_ERROR, why);
+	assert_status(result(r, "mem-board"), MG_GATE_ERROR, why);
+	assert_null(result(r, "lat-board")->fingerprint);
+	assert_int_equal(result(r, "lat-host")->status, MG_GATE_PASS);
+	assert_int_equal(f.refused, 1); /* tried once for both of its gates */
+	assert_int_equal(r->ntargets, 2);
+	for (size_t i = 0; i < r->ntargets; i++) {
+		const mg_report_target *t = &r->targets[i];
+		int board = !strcmp(t->name, "board");
+		assert_string_equal(t->spec, board ? "ssh://board" : "local");
+		if (board) {
+			assert_null(t->fingerprint);
+			assert_string_equal(t->error, "cannot reach 'ssh://board'");
+		} else {
+			assert_null(t->error);
+			assert_string_equal(t->fingerprint->cpu_model, "fake cpu");
+			assert_int_equal(t->fingerprint->cpu_count, 4);
+		}
+	}
+	mg_report_free(r);
+}
+
+/* ---- the report ------------------------------------------------------------------ */
+
+static void test_the_report_is_assembled_from_the_results(void **state)
+{
+	(void)state;
+	fake f;
+	fake_init(&f);
+	const char *only[] = {"acc", "lat"};
+	run o = {.only = only, .nonly = 2, .target = "host=exec:box"};
+	mg_error err = {0};
+	mg_report *r = gate_with(&f, &o, "[" ACCURACY ", " LATENCY("lat", "host", MS2 ", \"ci_only\": true")
+				 ", {\"name\": \"size\", \"kind\": \"size\", \"max_bytes\": 1}]", &err);
+	assert_non_null(r);
+	assert_int_equal(r->ngates, 3);
+	assert_string_equal(r->gates[0].name, "acc");
+	assert_string_equal(r->gates[0].kind, "accuracy");
+	assert_int_equal(r->gates[0].status, MG_GATE_PASS);
+	assert_status(&r->gates[1], MG_GATE_SKIP, "runs in CI only (ci_only), and this is not CI");
+	assert_string_equal(r->gates[1].target, "host");
+	assert_status(&r->gates[2], MG_GATE_SKIP, "not selected (--only)");
+	assert_int_equal(mg_report_status(r), MG_GATE_PASS);
+	assert_string_equal(r->tool_version, "test");
+	assert_string_equal(r->model, model);
+	assert_string_equal(r->baseline, base);
+	assert_string_equal(r->dataset, "x.npy");
+	assert_true(!strncmp(r->model_digest, "sha256:", 7) && !strncmp(r->dataset_digest, "sha256:", 7));
+	assert_string_equal(r->targets[0].name, "host");
+	assert_string_equal(r->targets[0].spec, "exec:box"); /* after --target */
+	assert_null(r->targets[0].fingerprint); /* never started */
+	assert_int_equal(f.started, 1);         /* the dataset's run only */
+	mg_buf json = MG_BUF_INIT;
+	assert_int_equal(mg_report_write_json(&json, r, &err), 0);
+	assert_non_null(strstr(mg_buf_cstr(&json), "\"status\": \"skip\""));
+	mg_buf_free(&json);
+	mg_report_free(r);
+}
+
+/* ---- set-up ----------------------------------------------------------------------- */
+
+static void write_npy(const char *name, const mg_tensor *t)
+{
+	char path[600];
+	mg_buf b = MG_BUF_INIT;
+	mg_error err = {0};
+	snprintf(path, sizeof(path), "%s/%s", tmp, name);
+	assert_int_equal(mg_npy_write(&b, t, &err), 0);
+	assert_int_equal(mg_file_write_atomic(path, b.data, b.len, &err), 0);
+	mg_buf_free(&b);
+}
+
+static void write_labels(const char *name, int64_t last)
+{
+	mg_tensor *y;
+	assert_int_equal(mg_tensor_new(&y, "y", MG_DT_INT64, (int64_t[]){ROWS}, 1, NULL), 0);
+	for (int64_t i = 0; i < ROWS; i++)
+		((int64_t *)y->data)[i] = i + 1 < ROWS ? i : last;
+	write_npy(name, y);
+	mg_tensor_free(y);
+}
+
+/* x.npy: ROWS rows of the model's input; y.npy: labels 0 1 2 3;
+ * y_bad.npy: 0 1 2 12. */
+static int setup(void **state)
+{
+	(void)state;
+	const char *t = getenv("MG_TEST_TMP");
+	snprintf(tmp, sizeof(tmp), "%s/gate_kinds-%ld", t ? t : "/tmp", (long)getpid());
+	char cwd[400];
+	if (mg_mkdirs(tmp, NULL) || !getcwd(cwd, sizeof(cwd)))
+		return -1;
+	snprintf(model, sizeof(model), "%s/" MODEL, cwd);
+	snprintf(base, sizeof(base), "%s/" BASE, cwd);
+	mg_model_info *mi = NULL;
+	if (mg_model_info_read(&mi, model, NULL) || mi->ninputs != 1 || mi->inputs[0].rank != 2)
+		return -1;
+	mg_tensor *x;
+	int rc = mg_tensor_new(&x, mi->inputs[0].name, MG_DT_FLOAT32, (int64_t[]){ROWS, mi->inputs[0].dims[1]},
+			       2, NULL);
+	mg_model_info_free(mi);
+	if (rc)
+		return -1;
+	write_npy("x.npy", x);
+	mg_tensor_free(x);
+	write_labels("y.npy", ROWS - 1);
+	write_labels("y_bad.npy", 12);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	const char *names[] = {"x.npy", "y.npy", "y_bad.npy"};
+	char path[600];
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", tmp, names[i]);
+		unlink(path);
+	}
+	rmdir(tmp);
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_accuracy_passes_against_its_minimum_and_the_baseline),
+		cmocka_unit_test(test_accuracy_fails_below_its_minimum_and_on_a_drop),
+		cmocka_unit_test(test_accuracy_labels_outside_the_classes_are_bad_input),
+		cmocka_unit_test(test_fidelity_passes_on_equal_outputs_and_fails_past_a_limit),
+		cmocka_unit_test(test_nonfinite_candidate_outputs_fail_accuracy_and_fidelity),
+		cmocka_unit_test(test_nonfinite_baseline_outputs_are_an_error),
+		cmocka_unit_test(test_latency_passes_under_its_ceiling_and_fails_over_it),
+		cmocka_unit_test(test_latency_catches_a_regression_against_the_baseline),
+		cmocka_unit_test(test_more_threads_than_cpus_is_bad_input),
+		cmocka_unit_test(test_memory_passes_fails_and_errors),
+		cmocka_unit_test(test_size_passes_and_fails_on_the_files),
+		cmocka_unit_test(test_a_target_failing_mid_run_errs_its_gate_and_the_others_run),
+		cmocka_unit_test(test_a_failing_dataset_run_errs_the_output_gates_only),
+		cmocka_unit_test(test_an_unreachable_target_errs_its_gates_and_is_in_the_report),
+		cmocka_unit_test(test_the_report_is_assembled_from_the_results),
+	};
+	return cmocka_run_group_tests_name("gate_kinds", tests, setup, teardown);
+}
