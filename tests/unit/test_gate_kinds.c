@@ -36,6 +36,7 @@ typedef struct fake {
 	uint64_t peak_rss;
 	const char *refuse;           /* a spec that does not start */
 	int fail_at;                  /* the fail_at-th run, measure or peak_rss fails; 0: none */
+	const char *remove;           /* a file that start removes */
 	int calls, started, stopped, refused;
 	uint64_t rng;
 	mg_sysinfo sys;
@@ -57,6 +58,8 @@ static int fake_start(void *ctx, void **out, const char *spec, mg_error *err)
 		f->refused++;
 		return mg_error_set(err, MG_ENET, "cannot reach '%s'", spec);
 	}
+	if (f->remove)
+		unlink(f->remove);
 	f->started++;
 	*out = f;
 	return 0;
@@ -161,6 +164,7 @@ static void fake_init(fake *f)
 #define TARGETS "{\"host\": \"local\", \"board\": \"ssh://board\"}"
 
 typedef struct run {
+	const char *model;   /* NULL: MODEL */
 	const char *targets; /* the config's "targets"; NULL: TARGETS */
 	const char *labels;  /* NULL: y.npy */
 	const char *const *only;
@@ -176,7 +180,7 @@ static mg_report *gate_with(fake *f, const run *o, const char *gates, mg_error *
 	snprintf(text, sizeof(text),
 		 "{\"model\": \"%s\", \"baseline\": \"%s\", \"dataset\": {\"inputs\": \"x.npy\", \"labels\": \"%s\"},"
 		 " \"targets\": %s, \"gates\": %s}",
-		 model, base, o->labels ? o->labels : "y.npy", o->targets ? o->targets : TARGETS, gates);
+		 o->model ? o->model : model, base, o->labels ? o->labels : "y.npy", o->targets ? o->targets : TARGETS, gates);
 	snprintf(path, sizeof(path), "%s/modelgate.json", tmp);
 	mg_config *cfg = NULL;
 	assert_int_equal(mg_config_parse(&cfg, text, strlen(text), path, err), 0);
@@ -482,6 +486,29 @@ static void test_size_passes_and_fails_on_the_files(void **state)
 	mg_report_free(r);
 }
 
+static void test_size_is_an_error_when_the_model_file_is_gone(void **state)
+{
+	(void)state;
+	fake f;
+	fake_init(&f);
+	char copy[600];
+	snprintf(copy, sizeof(copy), "%s/gone.onnx", tmp);
+	mg_buf bytes = MG_BUF_INIT;
+	assert_int_equal(mg_file_read(&bytes, model, 1 << 24, NULL), 0);
+	assert_int_equal(mg_file_write_atomic(copy, bytes.data, bytes.len, NULL), 0);
+	mg_buf_free(&bytes);
+	f.remove = copy; /* by the accuracy gate's run, before the size gate */
+	run o = {.model = copy};
+	mg_error err = {0};
+	mg_report *r = gate_with(&f, &o, "[" ACCURACY ", {\"name\": \"size\", \"kind\": \"size\", \"max_bytes\": 1e9}]",
+				 &err);
+	assert_non_null(r);
+	assert_int_equal(result(r, "acc")->status, MG_GATE_PASS);
+	assert_status(result(r, "size"), MG_GATE_ERROR, "cannot read the model files");
+	assert_int_equal(mg_report_exit_code(r), MG_EXIT_INFRA);
+	mg_report_free(r);
+}
+
 /* ---- targets that fail ---------------------------------------------------------- */
 
 static void test_a_target_failing_mid_run_errs_its_gate_and_the_others_run(void **state)
@@ -660,6 +687,7 @@ int main(void)
 		cmocka_unit_test(test_more_threads_than_cpus_is_bad_input),
 		cmocka_unit_test(test_memory_passes_fails_and_errors),
 		cmocka_unit_test(test_size_passes_and_fails_on_the_files),
+		cmocka_unit_test(test_size_is_an_error_when_the_model_file_is_gone),
 		cmocka_unit_test(test_a_target_failing_mid_run_errs_its_gate_and_the_others_run),
 		cmocka_unit_test(test_a_failing_dataset_run_errs_the_output_gates_only),
 		cmocka_unit_test(test_an_unreachable_target_errs_its_gates_and_is_in_the_report),
