@@ -9,6 +9,7 @@
 
 #include "pipelines/pipelines.h"
 #include "registry/registry.h"
+#include "registry/source.h"
 
 typedef struct mg_cli {
 	int quiet;
@@ -72,6 +73,9 @@ int cli_print_json(void *json);
  * progress on stderr unless -q. */
 typedef struct mg_remote mg_remote;
 int cli_remote_open(mg_cli *cli, const char *registry, mg_remote **out, mg_error *err);
+/* How the command reads models and datasets (registry/source.h): registry
+ * references through cli_remote_open, with the command's options. */
+void cli_source_opts(mg_cli *cli, mg_source_opts *o);
 /* As cli_remote_open, with these credentials (not looked up). */
 int cli_remote_login(mg_cli *cli, const char *registry, const char *user, const char *password,
 		     mg_remote **out, mg_error *err);

@@ -128,3 +128,15 @@ int cli_remote_open(mg_cli *cli, const char *registry, mg_remote **out, mg_error
 {
 	return cli_remote_login(cli, registry, NULL, NULL, out, err);
 }
+
+static int open_remote(void *ctx, const char *registry, mg_remote **out, mg_error *err)
+{
+	return cli_remote_open(ctx, registry, out, err);
+}
+
+void cli_source_opts(mg_cli *cli, mg_source_opts *o)
+{
+	*o = (mg_source_opts)MG_SOURCE_OPTS_INIT;
+	o->open_remote = open_remote;
+	o->ctx = cli;
+}

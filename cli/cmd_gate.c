@@ -171,6 +171,7 @@ int cmd_gate(mg_cli *cli, int argc, char **argv)
 		{"changed", no_argument, NULL, 'G'},
 		{"since", required_argument, NULL, 'S'},
 		{"pre-push", no_argument, NULL, 'U'},
+		CLI_REMOTE_OPTS,
 		CLI_COMMON_OPTS};
 	const char *config = "modelgate.json", *report_path = "report.json";
 	const char *junit = NULL, *html = NULL, *markdown = NULL, *metrics = NULL;
@@ -213,6 +214,9 @@ int cmd_gate(mg_cli *cli, int argc, char **argv)
 	go.tool_version = MG_VERSION;
 	go.log = log_line;
 	go.log_ctx = cli;
+	mg_source_opts so;
+	cli_source_opts(cli, &so);
+	go.source = &so;
 	mg_git_info *git = NULL;
 	if (mg_git_info_read(&git, ".", NULL) == 0)
 		go.git_commit = git->commit;

@@ -21,7 +21,6 @@ typedef struct inputs {
 	size_t n;
 	char **owned; /* strings to free */
 	size_t nowned;
-	char *tmpdir; /* a pulled registry artifact, removed at the end */
 	char artifact_digest[MG_DIGEST_SIZE];
 	int has_digest;
 } inputs;
@@ -56,9 +55,6 @@ static int add_file(inputs *in, const char *name, const char *path, const char *
 
 static void inputs_clear(inputs *in)
 {
-	if (in->tmpdir)
-		mg_remove_tree(in->tmpdir);
-	free(in->tmpdir);
 	for (size_t i = 0; i < in->nowned; i++)
 		free(in->owned[i]);
 	free(in->owned);
@@ -110,29 +106,31 @@ static int from_dir(inputs *in, const char *dir, mg_error *err)
 	return rc;
 }
 
-/* The files of an artifact: in dir under their titles, or (by_digest) under
- * their digests' hex, as in a store's blob folder. */
-static int from_manifest(inputs *in, const mg_manifest *m, const char *dir, int by_digest,
-			 const char *ref, mg_error *err)
+/* The files of an artifact, read where the source's links lead: the
+ * blobs in the store (package checks each digest). */
+static int from_source(inputs *in, const mg_source *src, mg_error *err)
 {
+	const mg_manifest *m = src->manifest;
 	if (m->nlayers == 0)
-		return mg_error_set(err, MG_EINVAL, "'%s' has no files", ref);
-	for (size_t i = 0; i < m->nlayers; i++) {
+		return mg_error_set(err, MG_EINVAL, "'%s' has no files", src->spec);
+	int rc = 0;
+	for (size_t i = 0; !rc && i < m->nlayers; i++) {
 		const mg_desc *l = &m->layers[i];
-		if (!l->title || !mg_name_is_safe(l->title))
-			return mg_error_set(err, MG_EINVAL, "layer %s of '%s' has no usable file name", l->digest, ref);
-		char *path = mg_path_join(dir, by_digest ? mg_digest_hex(l->digest) : l->title, err);
-		if (!path)
-			return MG_ENOMEM;
-		int rc = add_file(in, l->title, path, l->digest, err);
+		char *link = mg_path_join(src->path, l->title, err);
+		char *path = link ? realpath(link, NULL) : NULL;
+		if (link && !path)
+			rc = mg_error_sys(err, MG_EIO, errno, "cannot read '%s' of '%s'", l->title, src->spec);
+		else if (!link)
+			rc = MG_ENOMEM;
+		else
+			rc = add_file(in, l->title, path, l->digest, err);
 		free(path);
-		if (rc)
-			return rc;
+		free(link);
 	}
-	return 0;
+	return rc;
 }
 
-static int resolve(mg_cli *cli, inputs *in, const char *what, const char *out_path, mg_error *err)
+static int resolve(mg_cli *cli, inputs *in, const char *what, mg_error *err)
 {
 	struct stat st;
 	if (stat(what, &st) == 0) {
@@ -149,42 +147,19 @@ static int resolve(mg_cli *cli, inputs *in, const char *what, const char *out_pa
 		return rc;
 	}
 	mg_ref *ref = NULL;
-	mg_store *store = NULL;
-	mg_remote *remote = NULL;
-	mg_manifest *m = NULL;
-	int rc = mg_ref_parse(&ref, what, err);
-	if (rc) {
-		mg_error_set(err, MG_EINVAL, "'%s' is neither a file, a folder nor a reference", what);
-		return MG_EINVAL;
-	}
-	if (!ref->registry) {
-		if (!(rc = cli_open_store(&store, err)) &&
-		    !(rc = mg_store_get_manifest(store, ref, &m, in->artifact_digest, err))) {
-			/* read straight from the layout; package checks each digest */
-			char *blobs = mg_path_join(mg_store_root(store), "blobs/sha256", err);
-			rc = blobs ? from_manifest(in, m, blobs, 1, what, err) : MG_ENOMEM;
-			free(blobs);
-		}
-	} else {
-		mg_buf t = MG_BUF_INIT;
-		const char *slash = strrchr(out_path, '/');
-		rc = mg_buf_printf(&t, err, "%.*s.mg-package-XXXXXX", slash ? (int)(slash - out_path + 1) : 0,
-				   out_path);
-		if (!rc && !mkdtemp(t.data))
-			rc = mg_error_sys(err, MG_EIO, errno, "cannot create a temporary folder for '%s'", out_path);
-		if (!rc) {
-			in->tmpdir = mg_buf_detach(&t);
-			if (!(rc = cli_remote_open(cli, ref->registry, &remote, err)) &&
-			    !(rc = mg_pull_remote(remote, ref, in->tmpdir, &m, in->artifact_digest, err)))
-				rc = from_manifest(in, m, in->tmpdir, 0, what, err);
-		}
-		mg_buf_free(&t);
+	if (mg_ref_parse(&ref, what, NULL))
+		return mg_error_set(err, MG_EINVAL, "'%s' is neither a file, a folder nor a reference", what);
+	mg_ref_free(ref);
+	mg_source_opts so;
+	cli_source_opts(cli, &so);
+	mg_source src;
+	int rc = mg_source_open(&src, what, &so, err);
+	if (!rc) {
+		memcpy(in->artifact_digest, src.digest, MG_DIGEST_SIZE);
+		rc = from_source(in, &src, err);
 	}
 	in->has_digest = !rc;
-	mg_manifest_free(m);
-	mg_store_free(store);
-	mg_remote_free(remote);
-	mg_ref_free(ref);
+	mg_source_close(&src);
 	return rc;
 }
 
@@ -232,7 +207,7 @@ int cmd_package(mg_cli *cli, int argc, char **argv)
 		rc = 0;
 		mg_error_clear(&err);
 	}
-	if (rc || resolve(cli, &in, argv[optind], out, &err) ||
+	if (rc || resolve(cli, &in, argv[optind], &err) ||
 	    mg_package_mtime(git, &o.mtime, &err) || mg_package_ci_run_url(&ci, &err)) {
 		rc = cli_fail(cli, &err);
 		goto done;

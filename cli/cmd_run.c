@@ -14,9 +14,9 @@
 #include "cli.h"
 #include "registry/model_info.h"
 #include "registry/remote.h"
+#include "runners/inputs.h"
 #include "runners/runners.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
 #include <limits.h>
@@ -28,25 +28,18 @@
 
 #define MAX_SHAPES 64
 
-typedef struct shape_opt {
-	char name[256];
-	int64_t dims[MG_TENSOR_MAX_RANK];
-	size_t rank;
-} shape_opt;
-
 typedef struct run_args {
 	const char *model, *target, *inputs, *outputs, *expect, *provider;
 	double rtol, atol, min_time, timeout;
 	long warmup, iterations, threads, opt_level;
 	uint64_t seed;
-	shape_opt shapes[MAX_SHAPES];
+	mg_input_shape shapes[MAX_SHAPES];
 	size_t nshapes;
 } run_args;
 
 /* The state of one run, freed in one place. */
 typedef struct run_state {
-	char tmpdir[64];
-	char *model_path;
+	mg_source src; /* the model */
 	mg_model_info *info;
 	mg_tensor **inputs, **expect;
 	size_t ninputs, nexpect;
@@ -67,126 +60,14 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static int parse_shape(shape_opt *s, const char *arg)
-{
-	const char *eq = strrchr(arg, '=');
-	if (!eq || eq == arg)
-		return -1;
-	if ((size_t)(eq - arg) >= sizeof(s->name))
-		return -1;
-	snprintf(s->name, sizeof(s->name), "%.*s", (int)(eq - arg), arg);
-	s->rank = 0;
-	for (const char *p = eq + 1; *p;) {
-		char *end;
-		errno = 0;
-		long long v = strtoll(p, &end, 10);
-		if (end == p || v < 0 || errno || s->rank == MG_TENSOR_MAX_RANK)
-			return -1;
-		s->dims[s->rank++] = v;
-		p = end;
-		if (*p == 'x' || *p == ',')
-			p++;
-		else if (*p)
-			return -1;
-	}
-	return 0;
-}
-
-/* MODEL as a file path; a reference is pulled into a temporary folder. */
-static int resolve_model(mg_cli *cli, const char *arg, run_state *st, mg_error *err)
-{
-	if (access(arg, F_OK) == 0 || strchr(arg, '/') == arg || !strncmp(arg, "./", 2)) {
-		st->model_path = mg_strdup(arg, err);
-		return st->model_path ? 0 : MG_ENOMEM;
-	}
-	mg_ref *ref = NULL;
-	mg_store *store = NULL;
-	mg_remote *remote = NULL;
-	mg_manifest *m = NULL;
-	char digest[MG_DIGEST_SIZE];
-	int rc = mg_ref_parse(&ref, arg, err);
-	if (rc) {
-		mg_error_set(err, MG_EINVAL, "'%s' is neither a file nor a reference", arg);
-		return rc;
-	}
-	snprintf(st->tmpdir, sizeof(st->tmpdir), "/tmp/modelgate-run.XXXXXX");
-	if (!mkdtemp(st->tmpdir)) {
-		st->tmpdir[0] = '\0';
-		rc = mg_error_sys(err, MG_EIO, errno, "cannot create a temporary folder");
-		goto done;
-	}
-	rc = ref->registry ? cli_remote_open(cli, ref->registry, &remote, err) ||
-				     mg_pull_remote(remote, ref, st->tmpdir, &m, digest, err)
-			   : cli_open_store(&store, err) ||
-				     mg_pull_local(store, ref, st->tmpdir, &m, digest, err);
-	if (rc) {
-		rc = err ? err->code : MG_ERROR;
-		goto done;
-	}
-	const char *pick = NULL;
-	for (size_t i = 0; i < m->nlayers; i++) {
-		const char *t = m->layers[i].title;
-		size_t n = t ? strlen(t) : 0;
-		if (n > 5 && !strcmp(t + n - 5, ".onnx"))
-			pick = pick ? "" : t;
-	}
-	if (!pick && m->nlayers == 1)
-		pick = m->layers[0].title;
-	if (!pick || !*pick) {
-		rc = mg_error_set(err, MG_EINVAL, "'%s' has %s .onnx file: cannot tell which is the model",
-				  arg, pick ? "more than one" : "no");
-		goto done;
-	}
-	st->model_path = mg_path_join(st->tmpdir, pick, err);
-	rc = st->model_path ? 0 : MG_ENOMEM;
-done:
-	mg_manifest_free(m);
-	mg_ref_free(ref);
-	mg_store_free(store);
-	mg_remote_free(remote);
-	return rc;
-}
-
-static const int64_t *shape_for(const run_args *a, const char *name, size_t *rank)
-{
-	for (size_t i = 0; i < a->nshapes; i++)
-		if (!strcmp(a->shapes[i].name, name)) {
-			*rank = a->shapes[i].rank;
-			return a->shapes[i].dims;
-		}
-	return NULL;
-}
-
 static int random_inputs(const run_args *a, run_state *st, mg_error *err)
 {
-	const mg_model_info *info = st->info;
-	st->inputs = calloc(info->ninputs ? info->ninputs : 1, sizeof(*st->inputs));
-	if (!st->inputs)
-		return mg_error_set(err, MG_ENOMEM, "out of memory");
-	uint64_t seed = a->seed;
-	for (size_t i = 0; i < info->ninputs; i++) {
-		const mg_tensor_info *ti = &info->inputs[i];
-		int64_t dims[MG_TENSOR_MAX_RANK];
-		size_t rank;
-		const int64_t *given = shape_for(a, ti->name, &rank);
-		if (given) {
-			memcpy(dims, given, rank * sizeof(*dims));
-		} else if (ti->rank == SIZE_MAX || ti->rank > MG_TENSOR_MAX_RANK) {
-			return mg_error_set(err, MG_EINVAL, "input '%s' of '%s' declares no shape: give one "
-							    "with --shape %s=DIMS", ti->name, a->model, ti->name);
-		} else {
-			rank = ti->rank;
-			for (size_t k = 0; k < rank; k++)
-				dims[k] = ti->dims[k] >= 0 ? ti->dims[k] : 1;
-		}
-		mg_dtype dt = mg_dtype_from_name(ti->dtype);
-		int rc = mg_tensor_random(&st->inputs[i], ti->name, dt, dims, rank, &seed, err);
-		if (rc)
-			return rc;
-		st->ninputs++;
-	}
+	int rc = mg_inputs_random(&st->inputs, st->info->inputs, st->info->ninputs, a->shapes,
+				  a->nshapes, a->seed, a->model, err);
+	if (!rc)
+		st->ninputs = st->info->ninputs;
 	st->fmt = MG_TFMT_NPY;
-	return 0;
+	return rc;
 }
 
 /* Each input against the model's declaration: type, rank, fixed dims. */
@@ -215,30 +96,6 @@ static int check_inputs(const run_args *a, const run_state *st, mg_error *err)
 	return 0;
 }
 
-/* NumPy has no bfloat16: ONNX test data and .npy files carry it as uint16
- * bit patterns. Such a tensor is taken as the bfloat16 the model declares. */
-static void retag_bfloat16(const mg_tensor_info *tis, mg_tensor **ts, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (ts[i]->dtype == MG_DT_UINT16 && !strcmp(tis[i].dtype, "bfloat16"))
-			ts[i]->dtype = MG_DT_BFLOAT16;
-}
-
-static int read_tensors(const mg_tensor_info *tis, size_t n, const char *dir, const char *prefix,
-			mg_tensor ***out, mg_tensor_format *fmt, mg_error *err)
-{
-	const char **names = calloc(n ? n : 1, sizeof(*names));
-	if (!names)
-		return mg_error_set(err, MG_ENOMEM, "out of memory");
-	for (size_t i = 0; i < n; i++)
-		names[i] = tis[i].name;
-	int rc = mg_tensor_dir_read(out, fmt, dir, prefix, names, n, err);
-	free(names);
-	if (!rc)
-		retag_bfloat16(tis, *out, n);
-	return rc;
-}
-
 /* The whole run; 0, or an error with err filled. */
 static int do_run(mg_cli *cli, const run_args *a, run_state *st, uint64_t t_start, mg_error *err)
 {
@@ -249,14 +106,18 @@ static int do_run(mg_cli *cli, const run_args *a, run_state *st, uint64_t t_star
 	to.timeout_ms = (int)(a->timeout * 1000);
 	mg_error terr = {0};
 	int trc = mg_target_start(&st->target, a->target, &to, &terr);
-	int rc = resolve_model(cli, a->model, st, err);
+	mg_source_opts so;
+	cli_source_opts(cli, &so);
+	int rc = mg_source_open(&st->src, a->model, &so, err);
 	if (!rc)
-		rc = mg_model_info_read(&st->info, st->model_path, err);
+		rc = mg_source_model(&st->src, err);
+	if (!rc)
+		rc = mg_model_info_read(&st->info, st->src.model, err);
 	if (!rc && !a->inputs)
 		rc = random_inputs(a, st, err);
 	if (!rc && a->inputs) {
-		rc = read_tensors(st->info->inputs, st->info->ninputs, a->inputs, "input", &st->inputs,
-				  &st->fmt, err);
+		rc = mg_inputs_read_dir(&st->inputs, &st->fmt, st->info->inputs, st->info->ninputs,
+				       a->inputs, "input", err);
 		if (!rc)
 			st->ninputs = st->info->ninputs;
 		if (!rc)
@@ -264,8 +125,8 @@ static int do_run(mg_cli *cli, const run_args *a, run_state *st, uint64_t t_star
 	}
 	mg_tensor_format efmt;
 	if (!rc && a->expect) {
-		rc = read_tensors(st->info->outputs, st->info->noutputs, a->expect, "output", &st->expect,
-				  &efmt, err);
+		rc = mg_inputs_read_dir(&st->expect, &efmt, st->info->outputs, st->info->noutputs,
+				       a->expect, "output", err);
 		if (!rc)
 			st->nexpect = st->info->noutputs;
 	}
@@ -285,7 +146,7 @@ static int do_run(mg_cli *cli, const run_args *a, run_state *st, uint64_t t_star
 	ro.iterations = (uint32_t)a->iterations;
 	ro.min_time_ns = (uint64_t)(a->min_time * 1e9);
 	ro.want_outputs = a->outputs || a->expect;
-	if ((rc = mg_target_load(st->target, st->model_path, &lo, &st->model, err)))
+	if ((rc = mg_target_load(st->target, st->src.model, &lo, &st->model, err)))
 		return rc;
 	st->startup_ns = now_ns() - t_start - st->model.load_ns;
 	if ((rc = mg_target_run(st->target, &st->model, st->inputs, st->ninputs, &ro, &st->res, err)) ||
@@ -438,20 +299,7 @@ static void state_free(run_state *st)
 	mg_tensors_free(st->expect, st->nexpect);
 	mg_model_info_free(st->info);
 	free(st->cmp);
-	if (st->tmpdir[0]) { /* what pull wrote: the files of one version */
-		DIR *d = opendir(st->tmpdir);
-		struct dirent *e;
-		char path[sizeof(st->tmpdir) + 300];
-		while (d && (e = readdir(d)))
-			if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
-				snprintf(path, sizeof(path), "%s/%.255s", st->tmpdir, e->d_name);
-				unlink(path);
-			}
-		if (d)
-			closedir(d);
-		rmdir(st->tmpdir);
-	}
-	free(st->model_path);
+	mg_source_close(&st->src);
 }
 
 static int get_long(const char *s, long min, long *out)
@@ -502,7 +350,7 @@ int cmd_run(mg_cli *cli, int argc, char **argv)
 		CLI_REMOTE_OPTS,
 		CLI_COMMON_OPTS};
 	run_args a = {.target = "local", .rtol = 1e-3, .atol = 1e-7, .min_time = 1, .timeout = 120,
-		      .warmup = 5, .iterations = 50, .opt_level = 99, .seed = 1};
+		      .warmup = 5, .iterations = 50, .opt_level = 99, .seed = MG_INPUT_SEED};
 	int c, rc;
 	long seed;
 	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORT, opts, NULL)) != -1) {
@@ -522,7 +370,7 @@ int cmd_run(mg_cli *cli, int argc, char **argv)
 		case O_RTOL: bad = get_double(optarg, &a.rtol); break;
 		case O_ATOL: bad = get_double(optarg, &a.atol); break;
 		case O_SHAPE:
-			bad = a.nshapes == MAX_SHAPES || parse_shape(&a.shapes[a.nshapes++], optarg);
+			bad = a.nshapes == MAX_SHAPES || mg_input_shape_parse(&a.shapes[a.nshapes++], optarg);
 			break;
 		case O_OPT:
 			bad = 1;

@@ -28,12 +28,12 @@ libgit2-dev libcurl4-openssl-dev libjansson-dev libarchive-dev libssl-dev"
 # (xmllint, cmark-gfm, chromium), archives (zstd, unzip), gitlab-ci-local
 # (rsync; g++ builds its re2 module), sanitizers and fuzzing (clang),
 # benchmarks (hyperfine), fresh roots (mmdebstrap), running the container
-# image (runc).
+# image (runc), watching what a command writes (strace).
 TEST_PACKAGES="libcmocka-dev skopeo docker-registry umoci apache2-utils openssl curl
 gcc-aarch64-linux-gnu libc6-dev-arm64-cross libstdc++6-arm64-cross qemu-user openssh-server openssh-client
 python3 python3-numpy python3-onnx python3-yaml python3-prometheus-client
 libonnx-testdata libxml2-utils cmark-gfm chromium zstd unzip rsync g++
-clang libclang-rt-14-dev hyperfine mmdebstrap runc"
+clang libclang-rt-14-dev hyperfine mmdebstrap runc strace"
 
 test=0
 case ${1:-} in

@@ -108,7 +108,7 @@ int mg_artifact__pull_titles(const mg_manifest *m, const char *dir, const char *
 	for (size_t i = 0; i < m->nlayers; i++)
 		titles[i] = m->layers[i].title;
 	int rc = mg_artifact__check_titles(titles, m->nlayers, what, err);
-	if (!rc)
+	if (!rc && dir)
 		rc = mg_mkdirs(dir, err);
 	if (rc) {
 		free(titles);

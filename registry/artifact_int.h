@@ -24,7 +24,7 @@ int mg_artifact__build(const char *const *files, size_t nfiles, const mg_push_op
 int mg_artifact__check_titles(const char *const *names, size_t n, const char *what,
 			      mg_error *err);
 /* Where a pull goes: the layer titles of m (borrowed from m; caller frees
- * the array), checked as above, and dir created. */
+ * the array), checked as above, and dir created (unless NULL). */
 int mg_artifact__pull_titles(const mg_manifest *m, const char *dir, const char *what,
 			     const char ***out, mg_error *err);
 

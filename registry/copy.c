@@ -56,7 +56,7 @@ static int send_blob(const mg_endpoint *src, const mg_endpoint *dst, const mg_de
 	int fd = -1, rc = 0;
 	const char *what = d->title ? d->title : d->digest;
 	if (src->store) {
-		rc = mg_store__blob_path(&path, src->store, d->digest, err);
+		rc = mg_store_blob_path(&path, src->store, d->digest, err);
 	} else {
 		const char *t = getenv("TMPDIR");
 		tmpdir = mg_strdup(t && *t ? t : "/tmp", err);
@@ -140,12 +140,11 @@ static int copy_blobs(const mg_endpoint *src, const mg_endpoint *dst, const mg_m
 	return rc;
 }
 
-int mg_copy(const mg_endpoint *src, const mg_endpoint *dst, mg_copy_result *res, mg_error *err)
+/* The copy; into the store with the tag of dst's reference, or none. */
+static int copy_artifact(const mg_endpoint *src, const mg_endpoint *dst, int tag,
+			 mg_copy_result *res, mg_error *err)
 {
 	memset(res, 0, sizeof(*res));
-	if (dst->ref->digest && !dst->remote)
-		return mg_error_set(err, MG_EINVAL, "cannot copy to '%s@%s': give a tag",
-				    dst->ref->repo, dst->ref->digest);
 	mg_buf bytes = MG_BUF_INIT;
 	mg_manifest *m = NULL;
 	char media_type[256], digest[MG_DIGEST_SIZE], stored[MG_DIGEST_SIZE];
@@ -167,10 +166,10 @@ int mg_copy(const mg_endpoint *src, const mg_endpoint *dst, mg_copy_result *res,
 					    dst->ref->digest ? NULL : dst->ref->tag, bytes.data, bytes.len,
 					    MG_MEDIA_MANIFEST, err);
 	} else {
-		if (!(rc = mg_store_put_bytes(dst->store, bytes.data, bytes.len, stored, err)) &&
+		if (!(rc = mg_store_put_bytes(dst->store, bytes.data, bytes.len, stored, err)) && tag &&
 		    !(name = mg_ref_store_name(dst->ref, err)))
 			rc = MG_ENOMEM;
-		if (!rc) /* last: the tag moves only when everything is in */
+		if (!rc && tag) /* last: the tag moves only when everything is in */
 			rc = mg_store_set_tag(dst->store, name, stored, err);
 	}
 	if (!rc)
@@ -180,4 +179,18 @@ done:
 	mg_manifest_free(m);
 	mg_buf_free(&bytes);
 	return rc;
+}
+
+int mg_copy(const mg_endpoint *src, const mg_endpoint *dst, mg_copy_result *res, mg_error *err)
+{
+	if (dst->ref->digest && !dst->remote)
+		return mg_error_set(err, MG_EINVAL, "cannot copy to '%s@%s': give a tag",
+				    dst->ref->repo, dst->ref->digest);
+	return copy_artifact(src, dst, 1, res, err);
+}
+
+int mg_copy_untagged(const mg_endpoint *src, mg_store *store, mg_copy_result *res, mg_error *err)
+{
+	mg_endpoint dst = {store, NULL, src->ref};
+	return copy_artifact(src, &dst, 0, res, err);
 }

@@ -115,6 +115,9 @@ const char *mg_store_root(const mg_store *s);
 
 /* Blobs. */
 int mg_store_has_blob(const mg_store *s, const char *digest);
+/* Where the blob of digest lies (whether or not it is there): the path
+ * every reader of the store uses, so that none builds it itself. */
+int mg_store_blob_path(mg_buf *out, const mg_store *s, const char *digest, mg_error *err);
 /* Stores a file, reading it once; *existed is 1 when the blob was there
  * already, intact (then nothing new is kept). A blob of that digest whose
  * size or bytes are wrong is replaced, as is one put_bytes finds damaged. */

@@ -225,5 +225,10 @@ typedef struct mg_copy_result {
  * blob is verified and stored: an interrupted copy moves no tag. */
 int mg_copy(const mg_endpoint *src, const mg_endpoint *dst, mg_copy_result *res,
 	    mg_error *err);
+/* Copies the artifact src names into the store without a tag: its blobs
+ * and its manifest, under their digests (a cache that commands read by
+ * digest; gc clears it). res->digest is the manifest's. */
+int mg_copy_untagged(const mg_endpoint *src, mg_store *store, mg_copy_result *res,
+		     mg_error *err);
 
 #endif

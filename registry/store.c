@@ -40,7 +40,7 @@ int mg_store_default_root(mg_buf *out, mg_error *err)
 	return mg_buf_printf(out, err, "%s/.local/share/modelgate", home);
 }
 
-int mg_store__blob_path(mg_buf *out, const mg_store *s, const char *digest, mg_error *err)
+int mg_store_blob_path(mg_buf *out, const mg_store *s, const char *digest, mg_error *err)
 {
 	mg_buf_reset(out);
 	return mg_buf_printf(out, err, "%s/%s", s->blobdir, mg_digest_hex(digest));
@@ -189,7 +189,7 @@ int mg_store_has_blob(const mg_store *s, const char *digest)
 {
 	mg_buf p = MG_BUF_INIT;
 	int have = 0;
-	if (!mg_store__blob_path(&p, s, digest, NULL))
+	if (!mg_store_blob_path(&p, s, digest, NULL))
 		have = access(p.data, F_OK) == 0;
 	mg_buf_free(&p);
 	return have;
@@ -199,7 +199,7 @@ int mg_store__has_blob_of_size(const mg_store *s, const char *digest, uint64_t s
 {
 	mg_buf p = MG_BUF_INIT;
 	struct stat st;
-	int have = !mg_store__blob_path(&p, s, digest, NULL) && stat(p.data, &st) == 0 &&
+	int have = !mg_store_blob_path(&p, s, digest, NULL) && stat(p.data, &st) == 0 &&
 		   (uint64_t)st.st_size == size;
 	mg_buf_free(&p);
 	return have;
@@ -239,7 +239,7 @@ static int blob_intact(const mg_store *s, const char *digest, uint64_t size)
 	int ok = 0, fd = -1;
 	struct stat st;
 	char got[MG_DIGEST_SIZE];
-	if (mg_store__blob_path(&path, s, digest, NULL) ||
+	if (mg_store_blob_path(&path, s, digest, NULL) ||
 	    (fd = open(path.data, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &st) < 0 ||
 	    !S_ISREG(st.st_mode) || (uint64_t)st.st_size != size)
 		goto done;
@@ -259,7 +259,7 @@ static int commit_blob(mg_store *s, int tfd, char *tmp, const char *digest, uint
 		       int check, int *existed, mg_error *err)
 {
 	mg_buf path = MG_BUF_INIT;
-	int rc = mg_store__blob_path(&path, s, digest, err);
+	int rc = mg_store_blob_path(&path, s, digest, err);
 	if (!rc && check && blob_intact(s, digest, size)) {
 		close(tfd);
 		unlink(tmp);
@@ -364,7 +364,7 @@ int mg_store_put_bytes(mg_store *s, const void *data, size_t len, char digest[MG
 static int open_blob(const mg_store *s, const char *digest, int *fd_out, mg_error *err)
 {
 	mg_buf path = MG_BUF_INIT;
-	int rc = mg_store__blob_path(&path, s, digest, err);
+	int rc = mg_store_blob_path(&path, s, digest, err);
 	if (rc)
 		return rc;
 	int fd = open(path.data, O_RDONLY | O_CLOEXEC);

@@ -14,7 +14,6 @@ struct mg_store {
 	int lockfd; /* shared flock while open; -1 on a read-only store */
 };
 
-int mg_store__blob_path(mg_buf *out, const mg_store *s, const char *digest, mg_error *err);
 int mg_store__lock(mg_store *s, const char *name, int op, int *fd_out, mg_error *err);
 int mg_store__load_index(mg_store *s, json_t **out, mg_error *err);
 const char *mg_store__entry_name(json_t *e);

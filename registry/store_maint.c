@@ -143,6 +143,10 @@ int mg_store_gc(mg_store *s, mg_gc_stats *stats, mg_error *err)
 			stats->bytes_removed += size;
 		}
 	}
+	/* the folders of links to artifacts' blobs (source.c): a cache */
+	mg_buf_reset(&path);
+	if (!(rc = mg_buf_printf(&path, err, "%s/links", s->root)))
+		mg_remove_tree(path.data);
 done:
 	if (d)
 		closedir(d);
@@ -366,7 +370,7 @@ int mg_store_repair(mg_store *s, mg_fsck_cb cb, mg_repair_cb removed, void *ctx,
 		rc = mg_store__edit_index(s, untag_fn, &r, err);
 	stats->tags_removed = r.tags_removed;
 	for (size_t i = 0; !rc && i < r.corrupt.n; i++) {
-		if ((rc = mg_store__blob_path(&path, s, r.corrupt.d[i], err)))
+		if ((rc = mg_store_blob_path(&path, s, r.corrupt.d[i], err)))
 			break;
 		if (unlink(path.data) < 0 && errno != ENOENT) {
 			rc = mg_error_sys(err, MG_EIO, errno, "cannot remove '%s'", path.data);

@@ -107,7 +107,7 @@ int mg_store_blob_writer(mg_vfile **out, mg_store *s, const char *digest, uint64
 			 mg_error *err)
 {
 	mg_buf path = MG_BUF_INIT;
-	int rc = mg_store__blob_path(&path, s, digest, err);
+	int rc = mg_store_blob_path(&path, s, digest, err);
 	if (!rc)
 		rc = mg_vfile_open(out, s->blobdir, path.data, digest, size, err);
 	if (!rc)

@@ -8,6 +8,7 @@
  * interleaved on one agent. A target that cannot be reached makes its
  * gates `error`; the others still run. */
 #include "registry/model_info.h"
+#include "runners/inputs.h"
 #include "runners/runners.h"
 #include "validator_int.h"
 
@@ -86,13 +87,6 @@ void mg_gate__set_status(mg_gate_result *g, mg_gate_status s, const char *fmt, .
 
 /* ---- data ---------------------------------------------------------------- */
 
-static const char *const *input_names(const mg_model_info *mi, const char **names)
-{
-	for (size_t i = 0; i < mi->ninputs && i < 64; i++)
-		names[i] = mi->inputs[i].name;
-	return names;
-}
-
 /* The dataset's inputs: one .npy for a one-input model, or a folder of
  * NAME.npy / input_N.pb files. */
 static int load_dataset(run_ctx *c, mg_error *err)
@@ -101,7 +95,7 @@ static int load_dataset(run_ctx *c, mg_error *err)
 	const char *spec = cfg->dataset_ref ? cfg->dataset_ref : cfg->dataset_inputs;
 	if (!spec)
 		return 0;
-	int rc = mg_resolve(&c->dataset, spec, cfg->dir, 0, err);
+	int rc = mg_resolve(&c->dataset, spec, cfg->dir, 0, c->opts->source, err);
 	if (rc)
 		return rc;
 	char *inputs = NULL, *labels = NULL;
@@ -118,7 +112,7 @@ static int load_dataset(run_ctx *c, mg_error *err)
 		inputs = strdup(c->dataset.path);
 		if (cfg->dataset_labels) {
 			mg_resolved l;
-			if ((rc = mg_resolve(&l, cfg->dataset_labels, cfg->dir, 0, err)))
+			if ((rc = mg_resolve(&l, cfg->dataset_labels, cfg->dir, 0, c->opts->source, err)))
 				goto done;
 			labels = strdup(l.path);
 			mg_resolved_clear(&l);
@@ -129,10 +123,9 @@ static int load_dataset(run_ctx *c, mg_error *err)
 		goto done;
 	}
 	if (stat(inputs, &st) == 0 && S_ISDIR(st.st_mode)) {
-		const char *names[64];
 		mg_tensor_format fmt;
-		rc = mg_tensor_dir_read(&c->inputs, &fmt, inputs, "input",
-					input_names(c->model_info, names), c->model_info->ninputs, err);
+		rc = mg_inputs_read_dir(&c->inputs, &fmt, c->model_info->inputs, c->model_info->ninputs,
+					inputs, "input", err);
 		if (!rc)
 			c->ninputs = c->model_info->ninputs;
 	} else {
@@ -232,29 +225,15 @@ static int slice_first_row(run_ctx *c, mg_error *err)
 	return 0;
 }
 
-/* Random inputs of the model's declared shapes (dynamic dimensions 1). */
+/* Random inputs of the model's declared shapes (runners/inputs.h). */
 static int random_sample(run_ctx *c, mg_error *err)
 {
 	const mg_model_info *mi = c->model_info;
-	uint64_t seed = 42;
-	c->sample = calloc(mi->ninputs ? mi->ninputs : 1, sizeof(*c->sample));
-	if (!c->sample)
-		return mg_error_set(err, MG_ENOMEM, "out of memory");
-	for (size_t i = 0; i < mi->ninputs; i++) {
-		const mg_tensor_info *ti = &mi->inputs[i];
-		int64_t dims[MG_TENSOR_MAX_RANK];
-		size_t rank = ti->rank == SIZE_MAX ? 0 : ti->rank;
-		if (rank > MG_TENSOR_MAX_RANK)
-			return mg_error_set(err, MG_EINVAL, "input '%s' has too many dimensions", ti->name);
-		for (size_t k = 0; k < rank; k++)
-			dims[k] = ti->dims[k] > 0 ? ti->dims[k] : 1;
-		mg_dtype dt = mg_dtype_from_name(ti->dtype);
-		int rc = mg_tensor_random(&c->sample[i], ti->name, dt, dims, rank, &seed, err);
-		if (rc)
-			return rc;
-		c->nsample = i + 1;
-	}
-	return 0;
+	int rc = mg_inputs_random(&c->sample, mi->inputs, mi->ninputs, NULL, 0, MG_INPUT_SEED,
+				  c->model.spec, err);
+	if (!rc)
+		c->nsample = mi->ninputs;
+	return rc;
 }
 
 /* ---- targets ------------------------------------------------------------- */
@@ -395,12 +374,12 @@ static int prepare(run_ctx *c, mg_error *err)
 	for (size_t i = 0; i < cfg->ngates; i++)
 		need_base |= wanted(c, &cfg->gates[i]) && needs_baseline(&cfg->gates[i]);
 	mg_gate__say(c, "resolving model '%s'", model);
-	int rc = mg_resolve(&c->model, model, c->opts->model ? "." : cfg->dir, 1, err);
+	int rc = mg_resolve(&c->model, model, c->opts->model ? "." : cfg->dir, 1, c->opts->source, err);
 	if (rc || (rc = mg_model_info_read(&c->model_info, c->model.path, err)))
 		return rc;
 	if (base) {
 		mg_gate__say(c, "resolving baseline '%s'", base);
-		if ((rc = mg_resolve(&c->baseline, base, c->opts->baseline ? "." : cfg->dir, 1, err)) ||
+		if ((rc = mg_resolve(&c->baseline, base, c->opts->baseline ? "." : cfg->dir, 1, c->opts->source, err)) ||
 		    (rc = mg_model_info_read(&c->base_info, c->baseline.path, err)))
 			return rc;
 	} else if (need_base) {

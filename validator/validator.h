@@ -100,9 +100,12 @@ typedef struct mg_gate_opts {
 	/* How targets are reached (target_if.h); NULL: the agents of
 	 * runners/, started with target_opts. Tests give canned ones. */
 	const struct mg_target_if *targets;
+	/* how references are read (the store, registry connections); NULL:
+	 * the default store, registries with default options */
+	const struct mg_source_opts *source;
 } mg_gate_opts;
 #define MG_GATE_OPTS_VERSION 1
-#define MG_GATE_OPTS_INIT {MG_GATE_OPTS_VERSION, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL}
+#define MG_GATE_OPTS_INIT {MG_GATE_OPTS_VERSION, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL}
 
 /* Evaluates every gate of cfg into a new report. A model, baseline or
  * dataset that cannot be found, or a dataset that cannot serve the model

@@ -4,20 +4,22 @@
 
 #include "report.h"
 #include "validator.h"
+#include "registry/source.h"
 
-/* A model or dataset made available as local files. */
+/* A model or dataset made available as local files (registry/source.h):
+ * path, digest and spec point into src. */
 typedef struct mg_resolved {
-	char *spec;   /* as the config or command line gave it */
-	char *path;   /* the model file, or the dataset file or folder */
-	char *digest; /* the manifest digest of a reference, the sha256 of a file */
-	char *tmpdir; /* where a reference was pulled to; removed by clear */
+	const char *spec;   /* as the config or command line gave it */
+	const char *path;   /* the model file, or the dataset file or folder */
+	const char *digest; /* the manifest digest of a reference, the sha256 of a file */
+	mg_source src;
 } mg_resolved;
 
-/* Resolves spec (a path relative to dir, or a store or registry
- * reference). want_model picks the .onnx file of an artifact; otherwise the
- * pulled folder is the path. Missing files and bad references: MG_EINVAL. */
+/* Resolves spec (a path relative to dir, or a store or registry reference,
+ * read as so says). want_model picks the model file of an artifact;
+ * otherwise the artifact's folder is the path. */
 int mg_resolve(mg_resolved *out, const char *spec, const char *dir, int want_model,
-	       mg_error *err);
+	       const mg_source_opts *so, mg_error *err);
 void mg_resolved_clear(mg_resolved *r);
 
 /* The fingerprint of a target, from what its agent reported (caller frees

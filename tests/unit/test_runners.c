@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "runners/inputs.h"
 #include "runners/protocol.h"
 #include "runners/runners.h"
 #include "runners/tensor.h"
@@ -402,9 +403,44 @@ static void test_tensor_dir_reads_by_name_and_by_position(void **state)
 	mg_tensor_free(ts[1]);
 }
 
+/* run and gate both make random inputs here: the same model and seed give
+ * the same bytes; a dynamic dimension is 1, a declared 0 stays 0, a given
+ * shape wins, an undeclared rank needs one. */
+static void test_random_inputs_one_rule_for_every_command(void **state)
+{
+	(void)state;
+	int64_t d0[] = {-1, 3}, d1[] = {0, 4};
+	char *n0[] = {"batch", NULL}, *n1[] = {NULL, NULL};
+	mg_tensor_info tis[] = {{"a", "float32", 2, d0, n0}, {"b", "int64", 2, d1, n1},
+				{"c", "float32", SIZE_MAX, NULL, NULL}};
+	mg_input_shape given = {"c", {2, 5}, 2};
+	mg_tensor **x = NULL, **y = NULL, **z = NULL;
+	assert_int_equal(mg_inputs_random(&x, tis, 3, &given, 1, MG_INPUT_SEED, "m.onnx", NULL), 0);
+	assert_int_equal(mg_inputs_random(&y, tis, 3, &given, 1, MG_INPUT_SEED, "m.onnx", NULL), 0);
+	assert_int_equal(x[0]->dims[0], 1);
+	assert_int_equal(x[0]->dims[1], 3);
+	assert_int_equal(x[1]->dims[0], 0);
+	assert_int_equal(x[1]->nbytes, 0);
+	assert_int_equal(x[2]->rank, 2);
+	assert_int_equal(x[2]->dims[1], 5);
+	for (size_t i = 0; i < 3; i++) {
+		assert_int_equal(x[i]->nbytes, y[i]->nbytes);
+		assert_memory_equal(x[i]->data, y[i]->data, x[i]->nbytes);
+	}
+	assert_int_equal(mg_inputs_random(&z, tis, 3, &given, 1, MG_INPUT_SEED + 1, "m.onnx", NULL), 0);
+	assert_true(memcmp(x[0]->data, z[0]->data, x[0]->nbytes) != 0);
+	mg_tensors_free(x, 3);
+	mg_tensors_free(y, 3);
+	mg_tensors_free(z, 3);
+	mg_error err = {0};
+	assert_int_equal(mg_inputs_random(&x, tis, 3, NULL, 0, MG_INPUT_SEED, "m.onnx", &err), MG_EINVAL);
+	assert_non_null(strstr(err.msg, "input 'c' of 'm.onnx' declares no shape"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_random_inputs_one_rule_for_every_command),
 		cmocka_unit_test(test_npy_round_trips_every_dtype),
 		cmocka_unit_test(test_npy_refuses_fortran_order),
 		cmocka_unit_test(test_npy_refuses_header_that_lies_about_size),

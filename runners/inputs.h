@@ -1,0 +1,39 @@
+/* Inputs: what a model is fed when it is run or gated, made the same way
+ * by every command. From a folder (ONNX test data input_N.pb, or NAME.npy
+ * per input), or random of the model's declared shapes: a shape given by
+ * name wins; a dynamic dimension is 1, a declared 0 stays 0; an input of
+ * undeclared rank needs a given shape. Random values come from one seed
+ * (MG_INPUT_SEED unless the user gives another), input after input, so the
+ * same model and seed give the same bytes in `run` and in `gate`. */
+#ifndef MG_INPUTS_H
+#define MG_INPUTS_H
+
+#include "registry/model_info.h"
+#include "runners/tensor.h"
+
+#define MG_INPUT_SEED 1
+
+/* "NAME=DIMS" on the command line: --shape images=1x3x640x640 */
+typedef struct mg_input_shape {
+	char name[256];
+	int64_t dims[MG_TENSOR_MAX_RANK];
+	size_t rank;
+} mg_input_shape;
+
+/* Parses "NAME=D1xD2..." (or commas); -1 when it is not one. */
+int mg_input_shape_parse(mg_input_shape *s, const char *arg);
+
+/* A random tensor for each of the n inputs tis (an array of n, caller
+ * frees with mg_tensors_free); model names the model in messages. */
+int mg_inputs_random(mg_tensor ***out, const mg_tensor_info *tis, size_t n,
+		     const mg_input_shape *shapes, size_t nshapes, uint64_t seed, const char *model,
+		     mg_error *err);
+
+/* The tensors of folder dir for the n tensors tis (inputs with prefix
+ * "input", outputs with "output"): mg_tensor_dir_read by their names;
+ * uint16 files for a bfloat16 tensor are taken as bfloat16 (NumPy has
+ * none). */
+int mg_inputs_read_dir(mg_tensor ***out, mg_tensor_format *fmt, const mg_tensor_info *tis, size_t n,
+		       const char *dir, const char *prefix, mg_error *err);
+
+#endif
