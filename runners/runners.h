@@ -74,6 +74,16 @@ typedef struct mg_target_info {
 	const mg_sysinfo *sys;      /* the machine, as the agent saw it there */
 } mg_target_info;
 
+/* The grammar of a target spec, the one place it is written down. */
+typedef enum { MG_TARGET_LOCAL, MG_TARGET_QEMU, MG_TARGET_SSH, MG_TARGET_EXEC } mg_target_kind;
+typedef struct mg_target_spec {
+	mg_target_kind kind;
+	const char *arg; /* within the spec: qemu's arch, ssh's [user@]host[:port], exec's command */
+} mg_target_spec;
+#define MG_TARGET_GRAMMAR "\"local\", \"qemu-aarch64\", \"ssh://[user@]host[:port]\" or \"exec:COMMAND PREFIX\""
+/* Parses spec; anything else is MG_EINVAL naming it and the grammar. */
+int mg_target_spec_parse(mg_target_spec *out, const char *spec, mg_error *err);
+
 /* Starts the agent on the target named by spec and says hello. Usage errors
  * (an unknown target) are MG_EINVAL; a missing agent, qemu or library, or an
  * unreachable device MG_ERROR/MG_ENET. */

@@ -172,6 +172,31 @@ static int finish_hello(mg_target *t, mg_error *err)
 	return 0;
 }
 
+int mg_target_spec_parse(mg_target_spec *out, const char *spec, mg_error *err)
+{
+	static const struct {
+		const char *prefix;
+		mg_target_kind kind;
+	} forms[] = {{"qemu-", MG_TARGET_QEMU}, {"ssh://", MG_TARGET_SSH}, {"exec:", MG_TARGET_EXEC}};
+	if (!strcmp(spec, "local")) {
+		*out = (mg_target_spec){MG_TARGET_LOCAL, spec + 5};
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+		size_t n = strlen(forms[i].prefix);
+		if (strncmp(spec, forms[i].prefix, n))
+			continue;
+		*out = (mg_target_spec){forms[i].kind, spec + n};
+		if (!spec[n])
+			return mg_error_set(err, MG_EINVAL, "target '%s' names no %s", spec,
+					    forms[i].kind == MG_TARGET_EXEC ? "command" : forms[i].kind == MG_TARGET_SSH ? "host" : "machine");
+		if (forms[i].kind == MG_TARGET_QEMU && strcmp(spec + n, "aarch64"))
+			return mg_error_set(err, MG_EINVAL, "target '%s': only qemu-aarch64 is supported", spec);
+		return 0;
+	}
+	return mg_error_set(err, MG_EINVAL, "unknown target '%s' (expected %s)", spec, MG_TARGET_GRAMMAR);
+}
+
 int mg_target_start(mg_target **out, const char *spec, const mg_target_opts *opts,
 		    mg_error *err)
 {
@@ -185,24 +210,25 @@ int mg_target_start(mg_target **out, const char *spec, const mg_target_opts *opt
 	}
 	t->tp.fd = t->tp.errfd = -1;
 	t->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : DEFAULT_TIMEOUT_MS;
-	int rc;
-	if (!strcmp(spec, "local")) {
-		snprintf(t->kind, sizeof(t->kind), "local");
-		rc = mg_transport_local(&t->tp, o, err);
-	} else if (!strncmp(spec, "exec:", 5)) {
-		snprintf(t->kind, sizeof(t->kind), "exec");
-		rc = spec[5] ? mg_transport_exec(&t->tp, spec + 5, o, t->timeout_ms, err)
-			     : mg_error_set(err, MG_EINVAL, "target 'exec:' has no command");
-	} else if (!strncmp(spec, "qemu-", 5)) {
-		snprintf(t->kind, sizeof(t->kind), "qemu");
-		rc = mg_transport_qemu(&t->tp, spec + 5, o, err);
-	} else if (!strncmp(spec, "ssh://", 6)) {
-		snprintf(t->kind, sizeof(t->kind), "ssh");
-		rc = mg_transport_ssh(&t->tp, spec + 6, o, t->timeout_ms, err);
-	} else {
-		rc = mg_error_set(err, MG_EINVAL,
-				  "unknown target '%s' (local, qemu-aarch64, ssh://[user@]host[:port], "
-				  "exec:'COMMAND PREFIX')", spec);
+	static const char *const kinds[] = {"local", "qemu", "ssh", "exec"};
+	mg_target_spec ts;
+	int rc = mg_target_spec_parse(&ts, spec, err);
+	if (!rc) {
+		snprintf(t->kind, sizeof(t->kind), "%s", kinds[ts.kind]);
+		switch (ts.kind) {
+		case MG_TARGET_LOCAL:
+			rc = mg_transport_local(&t->tp, o, err);
+			break;
+		case MG_TARGET_QEMU:
+			rc = mg_transport_qemu(&t->tp, ts.arg, o, err);
+			break;
+		case MG_TARGET_SSH:
+			rc = mg_transport_ssh(&t->tp, ts.arg, o, t->timeout_ms, err);
+			break;
+		case MG_TARGET_EXEC:
+			rc = mg_transport_exec(&t->tp, ts.arg, o, t->timeout_ms, err);
+			break;
+		}
 	}
 	if (rc && err && strncmp(err->msg, "target '", 8) && strncmp(err->msg, "unknown target", 14)) {
 		char why[sizeof(err->msg)];

@@ -418,13 +418,11 @@ static int locate_preload(char *out, size_t len, const char *agent, mg_error *er
 
 int mg_transport_qemu(mg_transport *tp, const char *arch, const mg_target_opts *o, mg_error *err)
 {
-	if (strcmp(arch, "aarch64"))
-		return mg_error_set(err, MG_EINVAL, "only qemu-aarch64 is supported, not qemu-%s", arch);
 	if (!in_path("qemu-aarch64"))
 		return mg_error_set(err, MG_ERROR, "qemu-aarch64 is not installed "
 						  "(Debian package qemu-user)");
 	char *agent = NULL, *lib = NULL;
-	int rc = mg_locate_agent("aarch64", o, &agent, &lib, err);
+	int rc = mg_locate_agent(arch, o, &agent, &lib, err);
 	if (rc)
 		return rc;
 	/* The aarch64 C and C++ runtime: sysroot/ beside the agent (a release

@@ -3,6 +3,7 @@
  * ("gates[2].max_ms: expected a number"), or by file:line:column for a
  * syntax error. Gate fields are described by one table, so a new limit is
  * one line. */
+#include "runners/runners.h"
 #include "validator.h"
 
 #include <jansson.h>
@@ -231,7 +232,7 @@ static int parse_targets(mg_config *c, json_t *j, const char *file, mg_error *er
 		json_incref(j);
 	int rc = 0;
 	if (!json_is_object(j) || json_object_size(j) == 0) {
-		rc = bad(err, file, "targets", "expected an object of name: \"local\" | \"qemu-aarch64\" | \"ssh://...\" | \"exec:...\"");
+		rc = bad(err, file, "targets", "expected an object of name: " MG_TARGET_GRAMMAR);
 		goto done;
 	}
 	c->targets = calloc(json_object_size(j), sizeof(*c->targets));
@@ -264,10 +265,9 @@ static int parse_targets(mg_config *c, json_t *j, const char *file, mg_error *er
 		}
 		if ((rc = get_string(&t->spec, spec, file, path, err)))
 			goto done;
-		const char *s = t->spec;
-		if (strcmp(s, "local") && strcmp(s, "qemu-aarch64") && strncmp(s, "ssh://", 6) &&
-		    strncmp(s, "exec:", 5)) {
-			rc = bad(err, file, path, "expected \"local\", \"qemu-aarch64\", \"ssh://[user@]host[:port]\" or \"exec:COMMAND\"");
+		mg_target_spec ts;
+		if (mg_target_spec_parse(&ts, t->spec, NULL)) {
+			rc = bad(err, file, path, "expected " MG_TARGET_GRAMMAR);
 			goto done;
 		}
 	}

@@ -243,14 +243,16 @@ const mg_target_config *mg_gate__gate_target(const run_ctx *c, const mg_gate_con
 	return g->target ? mg_config_target(c->cfg, g->target) : &c->cfg->targets[0];
 }
 
-/* The spec of a target, after a --target override ("SPEC" or "NAME=SPEC"). */
+/* The spec of a target, after a --target override: a whole target spec
+ * for every target, else "NAME=SPEC" for one. */
 static const char *target_spec(const run_ctx *c, const mg_target_config *tc)
 {
 	const char *o = c->opts->target;
 	if (!o)
 		return tc->spec;
 	const char *eq = strchr(o, '=');
-	if (!eq || !strncmp(o, "exec:", 5) || !strncmp(o, "ssh://", 6))
+	mg_target_spec ts;
+	if (!eq || !mg_target_spec_parse(&ts, o, NULL))
 		return o;
 	size_t n = (size_t)(eq - o);
 	return strlen(tc->name) == n && !strncmp(tc->name, o, n) ? eq + 1 : tc->spec;

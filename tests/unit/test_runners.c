@@ -437,10 +437,37 @@ static void test_random_inputs_one_rule_for_every_command(void **state)
 	assert_non_null(strstr(err.msg, "input 'c' of 'm.onnx' declares no shape"));
 }
 
+/* The target grammar is parsed in one place: config, --target and the
+ * runners agree on what each spec is. */
+static void test_target_specs_parsed_in_one_place(void **state)
+{
+	(void)state;
+	mg_target_spec ts;
+	mg_error err = {0};
+	assert_int_equal(mg_target_spec_parse(&ts, "local", NULL), 0);
+	assert_int_equal(ts.kind, MG_TARGET_LOCAL);
+	assert_int_equal(mg_target_spec_parse(&ts, "qemu-aarch64", NULL), 0);
+	assert_int_equal(ts.kind, MG_TARGET_QEMU);
+	assert_string_equal(ts.arg, "aarch64");
+	assert_int_equal(mg_target_spec_parse(&ts, "ssh://pi@board:2222", NULL), 0);
+	assert_int_equal(ts.kind, MG_TARGET_SSH);
+	assert_string_equal(ts.arg, "pi@board:2222");
+	assert_int_equal(mg_target_spec_parse(&ts, "exec:docker exec box", NULL), 0);
+	assert_int_equal(ts.kind, MG_TARGET_EXEC);
+	assert_string_equal(ts.arg, "docker exec box");
+	assert_int_equal(mg_target_spec_parse(&ts, "exec:", &err), MG_EINVAL);
+	assert_non_null(strstr(err.msg, "names no command"));
+	assert_int_equal(mg_target_spec_parse(&ts, "qemu-riscv64", &err), MG_EINVAL);
+	assert_non_null(strstr(err.msg, "only qemu-aarch64"));
+	assert_int_equal(mg_target_spec_parse(&ts, "host=local", &err), MG_EINVAL);
+	assert_non_null(strstr(err.msg, "unknown target 'host=local'"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_random_inputs_one_rule_for_every_command),
+		cmocka_unit_test(test_target_specs_parsed_in_one_place),
 		cmocka_unit_test(test_npy_round_trips_every_dtype),
 		cmocka_unit_test(test_npy_refuses_fortran_order),
 		cmocka_unit_test(test_npy_refuses_header_that_lies_about_size),
