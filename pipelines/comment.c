@@ -3,7 +3,7 @@
  * comments API on GitHub, notes API on GitLab; 100 a page, every page),
  * and updates the one that carries modelgate's hidden marker, or adds one:
  * a pipeline that runs on every push leaves one comment, kept current. HTTP
- * goes through registry/web.h (retries, TLS options). */
+ * goes through net/web.h (retries, TLS options). */
 #include "comment.h"
 
 #include <jansson.h>
@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "registry/web.h"
+#include "net/web.h"
 
 #define MAX_PAGES 50
 #define PER_PAGE 100

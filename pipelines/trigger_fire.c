@@ -1,5 +1,5 @@
 /* Firing deploy triggers: each kind's request as its API documents it,
- * sent through the shared web client (registry/web.h: retries of 429/5xx
+ * sent through the shared web client (net/web.h: retries of 429/5xx
  * with backoff and Retry-After), and the HMAC that signs webhooks.
  *
  *   GitHub repository_dispatch  POST {GITHUB_API_URL}/repos/O/R/dispatches
@@ -18,7 +18,7 @@
  * application/vnd.github+json and X-GitHub-Api-Version: 2022-11-28. Bodies
  * are canonical JSON (sorted keys), so a rerun sends the same bytes. */
 #include "deploy.h"
-#include "registry/web.h"
+#include "net/web.h"
 
 #include <jansson.h>
 #include <stdio.h>

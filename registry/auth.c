@@ -3,7 +3,7 @@
  * names), and `login`, which stores them the way docker does without a
  * credential store (base64 "user:password" under "auths", file mode 0600,
  * replaced atomically). Passwords never reach a message. */
-#include "http.h"
+#include "remote.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -61,21 +61,6 @@ int mg_base64_decode(mg_buf *out, const char *s, mg_error *err)
 	if (pad > 2 || bits >= 6)
 		return mg_error_set(err, MG_EINVAL, "invalid base64");
 	return 0;
-}
-
-int mg_auth_parse_token(const char *json, size_t len, char **token, mg_error *err)
-{
-	json_t *j = json_loadb(json, len, 0, NULL);
-	const char *t = json_string_value(json_object_get(j, "token"));
-	if (!t || !*t)
-		t = json_string_value(json_object_get(j, "access_token"));
-	int rc = 0;
-	if (!t || !*t)
-		rc = mg_error_set(err, MG_ENET, "no token in the token service's answer");
-	else if (!(*token = strdup(t)))
-		rc = mg_error_set(err, MG_ENOMEM, "out of memory");
-	json_decref(j);
-	return rc;
 }
 
 /* The entry for registry in an object keyed by registry ("auths",

@@ -14,28 +14,8 @@
 #ifndef MG_REMOTE_H
 #define MG_REMOTE_H
 
+#include "net/net.h"
 #include "registry.h"
-
-/* Progress of one transfer: what ("push model.onnx"), bytes done, total
- * (0 if unknown); done == total and finished = 1 at the end. */
-typedef void (*mg_progress_fn)(void *ctx, const char *what, uint64_t done, uint64_t total,
-			       int finished);
-
-typedef struct mg_remote_opts {
-	int version;
-	int insecure;        /* plain HTTP or unverified TLS */
-	const char *ca_file; /* a private CA to trust */
-	int max_retries;     /* for 429/5xx/dropped connections; 0: 4, < 0: none */
-	long backoff_ms;     /* first backoff; 0: 500 */
-	int parallel;        /* blob transfers at once; 0: 4 */
-	uint64_t chunk_size; /* uploads above this go in chunks; 0: 64 MiB */
-	mg_progress_fn progress;
-	void *progress_ctx;
-	unsigned page_size; /* entries asked for per page of a tag or repository list; 0: 100 */
-	int web;            /* a plain web server (web.h), not a registry: for messages */
-} mg_remote_opts;
-#define MG_REMOTE_OPTS_VERSION 1
-#define MG_REMOTE_OPTS_INIT {MG_REMOTE_OPTS_VERSION, 0, NULL, 0, 0, 0, 0, NULL, NULL, 0, 0}
 
 /* ---- credentials ----------------------------------------------------- */
 

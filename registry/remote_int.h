@@ -3,7 +3,8 @@
 #ifndef MG_REMOTE_INT_H
 #define MG_REMOTE_INT_H
 
-#include "http.h"
+#include "remote.h"
+#include "net/http.h"
 
 #define MG_ACCEPT_MANIFESTS                                                                      \
 	MG_MEDIA_MANIFEST ", " MG_MEDIA_INDEX ", application/vnd.docker.distribution.manifest.v2+json, " \

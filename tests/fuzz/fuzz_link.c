@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "registry/http.h"
+#include "net/http.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -16,10 +16,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "registry/http.h"
+#include "net/http.h"
 #include "registry/remote.h"
 #include "registry/remote_int.h"
-#include "registry/web.h"
+#include "net/web.h"
 
 #include <netinet/in.h>
 #include <sys/socket.h>

@@ -1,4 +1,4 @@
-/* web: plain HTTP(S) requests to APIs that are not registries (GitHub,
+/* net/web: plain HTTP(S) requests to APIs that are not registries (GitHub,
  * GitLab, webhooks), on the same engine as the registry client (http.c), so
  * TLS options, retries of 429/5xx and dropped connections with exponential
  * backoff, jitter and Retry-After, and the redirect policy are shared.
@@ -10,8 +10,8 @@
  * a redirect to another scheme, host or port the caller's header lines are
  * not sent, and a redirect from HTTPS to plain HTTP is refused unless
  * insecure. */
-#ifndef MG_WEB_H
-#define MG_WEB_H
+#ifndef MG_NET_WEB_H
+#define MG_NET_WEB_H
 
 #include <stddef.h>
 

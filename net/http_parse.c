@@ -284,3 +284,18 @@ int mg_http_merge_scopes(const char *want, const char *challenge, char *out, siz
 	}
 	return 0;
 }
+
+int mg_auth_parse_token(const char *json, size_t len, char **token, mg_error *err)
+{
+	json_t *j = json_loadb(json, len, 0, NULL);
+	const char *t = json_string_value(json_object_get(j, "token"));
+	if (!t || !*t)
+		t = json_string_value(json_object_get(j, "access_token"));
+	int rc = 0;
+	if (!t || !*t)
+		rc = mg_error_set(err, MG_ENET, "no token in the token service's answer");
+	else if (!(*token = strdup(t)))
+		rc = mg_error_set(err, MG_ENOMEM, "out of memory");
+	json_decref(j);
+	return rc;
+}

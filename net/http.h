@@ -1,4 +1,5 @@
-/* Internal to registry/: the HTTP engine under the OCI Distribution client.
+/* net: the HTTP engine under the OCI Distribution client (registry/) and
+ * plain web requests (web.h).
  * No libcurl type appears here; only http.c includes curl.h.
  *
  * A request describes one logical exchange (method, URL, body source,
@@ -16,10 +17,11 @@
  * redirect, a blob on another host) gets the request without them. Unless
  * the client is insecure, a URL on plain HTTP is refused when the origin is
  * HTTPS (MG_ENET), and so is a token realm on plain HTTP. */
-#ifndef MG_HTTP_H
-#define MG_HTTP_H
+#ifndef MG_NET_HTTP_H
+#define MG_NET_HTTP_H
 
-#include "remote.h"
+#include "net/net.h"
+#include "util/util.h"
 
 typedef struct mg_http mg_http;
 
@@ -112,7 +114,7 @@ int mg_http_same_origin(const char *a, const char *b);
 void mg_http_url_public(const char *url, char *out, size_t cap);
 
 /* The token of a token service's JSON answer ("token" or "access_token");
- * caller frees. (auth.c) */
+ * caller frees. (http_parse.c) */
 int mg_auth_parse_token(const char *json, size_t len, char **token, mg_error *err);
 
 typedef struct mg_challenge {

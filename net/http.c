@@ -1,5 +1,5 @@
-/* The HTTP engine of the registry client, the one file that includes
- * curl.h. Every request runs on a libcurl multi handle (one easy handle per
+/* The HTTP engine of the registry client and of web.h, the one file that
+ * includes curl.h. Every request runs on a libcurl multi handle (one easy handle per
  * transfer), so a single request and many parallel blob downloads share one
  * loop with one set of rules:
  *   - 429, 5xx and dropped connections are retried a bounded number of

@@ -1,4 +1,4 @@
-/* Plain web requests (web.h) on the registry client's HTTP engine: one
+/* Plain web requests (web.h) on the HTTP engine the registry client uses: one
  * mg_http client per request, no registry credentials, the caller's header
  * lines. The engine words its messages for registries; here they are
  * reworded for any server, and never carry the URL's query (webhook URLs
