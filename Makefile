@@ -30,7 +30,7 @@ MG_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wvla \
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
-MODULES  := util net registry runners validator pipelines
+MODULES  := util net formats registry runners validator pipelines
 LIB_SRC  := $(foreach m,$(MODULES),$(wildcard $(m)/*.c))
 CLI_SRC  := $(wildcard cli/*.c)
 TEST_SRC := $(wildcard tests/unit/test_*.c)
@@ -45,7 +45,7 @@ CLI      := $(BUILD)/modelgate
 # the host and cross-built for aarch64. Not part of libmodelgate.a.
 ORT_DIR    := .deps/ort
 AGENT_SRC  := runners/agent/agent.c runners/agent/engines.c runners/agent/engine_ort.c runners/agent/sha256.c runners/agent/evict.c \
-	runners/protocol.c runners/tensor.c runners/sysinfo.c util/error.c util/fs.c
+	runners/protocol.c formats/tensor.c runners/sysinfo.c util/error.c util/fs.c
 AGENT_OBJ  := $(AGENT_SRC:%.c=$(BUILD)/agent/%.o)
 AGENT      := $(BUILD)/modelgate-agent
 AGENT_A64  := $(BUILD)/aarch64/modelgate-agent
@@ -92,7 +92,7 @@ $(AGENT): $(AGENT_OBJ)
 	@$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(AGENT_OBJ) -ldl -pthread
 
 # The aarch64 agent: never sanitized (it runs under qemu or on a device).
-$(AGENT_A64): $(AGENT_SRC) $(wildcard runners/agent/*.h runners/*.h util/util.h)
+$(AGENT_A64): $(AGENT_SRC) $(wildcard runners/agent/*.h runners/*.h formats/tensor.h util/util.h)
 	@mkdir -p $(@D)
 	@echo "  CC      $@ (aarch64)"
 	@$(CC_A64) $(filter-out -MMD -MP,$(AGENT_CFLAGS)) -O2 -g -o $@ $(AGENT_SRC) -ldl -pthread

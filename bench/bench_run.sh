@@ -26,7 +26,7 @@ trap 'rm -rf "$tmp"' EXIT
 export MODELGATE_AGENT_CACHE=$tmp/cache ORT_DISABLE_TELEMETRY=1
 
 cc -std=c11 -D_GNU_SOURCE -O2 -I"$repo" -I"$repo/.deps/ort/include" "$repo/bench/ort_loop.c" \
-	"$repo/runners/tensor.c" "$repo/runners/tensor_npy.c" "$repo/util/error.c" "$repo/util/fs.c" \
+	"$repo/formats/tensor.c" "$repo/formats/tensor_npy.c" "$repo/util/error.c" "$repo/util/fs.c" \
 	-ldl -o "$tmp/ort_loop" || die "cannot build ort_loop"
 model=$repo/examples/digits/model.onnx
 mkdir -p "$tmp/in"

@@ -11,7 +11,7 @@
 #include <time.h>
 
 #include "onnxruntime_c_api.h"
-#include "runners/tensor.h"
+#include "formats/tensor.h"
 
 static const OrtApi *api;
 

@@ -12,7 +12,7 @@
  * and MLPerf do: a count and a duration). Each sample is the engine's own
  * inference call timed with CLOCK_MONOTONIC on the target. */
 #include "cli.h"
-#include "registry/model_info.h"
+#include "formats/model_info.h"
 #include "registry/remote.h"
 #include "runners/inputs.h"
 #include "runners/runners.h"

@@ -3,7 +3,7 @@
  * become an artifact (config, layers, manifest) is shared with pushes to a
  * registry through mg_artifact__build, which stores blobs through a sink. */
 #include "artifact_int.h"
-#include "model_info.h"
+#include "formats/model_info.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -8,8 +8,8 @@
 #ifndef MG_INPUTS_H
 #define MG_INPUTS_H
 
-#include "registry/model_info.h"
-#include "runners/tensor.h"
+#include "formats/model_info.h"
+#include "formats/tensor.h"
 
 #define MG_INPUT_SEED 1
 

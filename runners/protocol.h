@@ -35,7 +35,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "runners/tensor.h"
+#include "formats/tensor.h"
 #include "util/util.h"
 
 #define MG_PROTO_VERSION 2

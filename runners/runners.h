@@ -33,7 +33,7 @@
 #include <stdint.h>
 
 #include "runners/sysinfo.h"
-#include "runners/tensor.h"
+#include "formats/tensor.h"
 #include "util/util.h"
 
 /* ---- targets --------------------------------------------------------- */

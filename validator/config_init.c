@@ -1,7 +1,7 @@
 /* `modelgate init`: a starting modelgate.json for a model, from what the
  * model declares (inputs, outputs, size), with "//" keys explaining each
  * setting. The result always passes mg_config_parse. */
-#include "registry/model_info.h"
+#include "formats/model_info.h"
 #include "validator.h"
 
 #include <jansson.h>

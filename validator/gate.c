@@ -7,7 +7,7 @@
  * memory are measured on the gate's target, baseline and candidate
  * interleaved on one agent. A target that cannot be reached makes its
  * gates `error`; the others still run. */
-#include "registry/model_info.h"
+#include "formats/model_info.h"
 #include "runners/inputs.h"
 #include "runners/runners.h"
 #include "validator_int.h"

@@ -32,7 +32,7 @@ int mg_compressed_size(const char *path, uint64_t *out, mg_error *err);
 
 /* ---- the gate run (gate.c, gate_kinds.c) ---------------------------- */
 
-#include "registry/model_info.h"
+#include "formats/model_info.h"
 #include "runners/runners.h"
 #include "target_if.h"
 

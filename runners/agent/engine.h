@@ -22,7 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "runners/tensor.h"
+#include "formats/tensor.h"
 #include "util/util.h"
 
 typedef struct mg_engine mg_engine;

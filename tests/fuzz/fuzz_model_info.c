@@ -1,4 +1,4 @@
-/* libFuzzer target for the ONNX wire-format reader (registry/model_info).
+/* libFuzzer target for the ONNX wire-format reader (formats/model_info.c, over formats/protobuf.c).
  * Any input must either parse into a consistent mg_model_info or fail with
  * MG_EINVAL (or MG_ENOMEM) and a message naming the input; the sanitizers
  * catch reads past the end and leaks. Seed the corpus with real .onnx files. */
@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "registry/model_info.h"
+#include "formats/model_info.h"
 
 #define NAME "fuzz.onnx"
 #define PREFIX "'" NAME "' is not a valid ONNX model: "

@@ -1,9 +1,9 @@
-/* libFuzzer target: the .npy parser (runners/tensor_npy.c). Anything it
+/* libFuzzer target: the .npy parser (formats/tensor_npy.c). Anything it
  * accepts must write back and parse again to the same tensor. */
 #include <stdint.h>
 #include <string.h>
 
-#include "runners/tensor.h"
+#include "formats/tensor.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

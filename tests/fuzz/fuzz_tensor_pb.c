@@ -1,10 +1,10 @@
-/* libFuzzer target: the TensorProto parser (runners/tensor_pb.c) and the
+/* libFuzzer target: the TensorProto parser (formats/tensor_pb.c) and the
  * protocol's tensor decoder (runners/protocol.c) on the same bytes. */
 #include <stdint.h>
 #include <string.h>
 
 #include "runners/protocol.h"
-#include "runners/tensor.h"
+#include "formats/tensor.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "registry/model_info.h"
+#include "formats/model_info.h"
 #include "validator/report.h"
 #include "validator/report_priv.h"
 #include "validator/target_if.h"

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "registry/model_info.h"
+#include "formats/model_info.h"
 
 #define TESTDATA "/usr/share/libonnx-testdata/data"
 #define DIGITS "examples/digits/model.onnx"

@@ -15,7 +15,7 @@
 #include "runners/inputs.h"
 #include "runners/protocol.h"
 #include "runners/runners.h"
-#include "runners/tensor.h"
+#include "formats/tensor.h"
 
 static mg_tensor *make(mg_dtype dt, const int64_t *dims, size_t rank, const char *name)
 {

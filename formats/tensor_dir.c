@@ -1,7 +1,7 @@
 /* tensor_dir: a folder of tensors, as `modelgate run --inputs/--outputs/
  * --expect` and the validator use them: ONNX test data (input_N.pb,
  * output_N.pb, by position) or one NAME.npy per tensor (by name). */
-#include "runners/tensor.h"
+#include "formats/tensor.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -7,7 +7,7 @@
  * exactly those three keys; a payload whose size differs from what the shape
  * and dtype say is refused, as is Fortran order (modelgate's tensors are C
  * order and silently transposing would give wrong answers). */
-#include "runners/tensor.h"
+#include "formats/tensor.h"
 
 #include <ctype.h>
 #include <stdio.h>

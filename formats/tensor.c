@@ -2,7 +2,7 @@
  * host (files, comparison) and the agent (protocol, engine). libc only, so
  * it links into the agent. The file formats are in tensor_npy.c and
  * tensor_pb.c. */
-#include "runners/tensor.h"
+#include "formats/tensor.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -1,4 +1,4 @@
-/* tensor: a named n-dimensional array in host memory, and its two file
+/* formats/tensor: a named n-dimensional array in host memory, and its two file
  * formats: NumPy .npy (C order) and the ONNX TensorProto (.pb, as in the ONNX
  * backend test data). Shared by the host and the agent; depends on libc and
  * util's errors and buffers only.

@@ -9,7 +9,8 @@
  * external_data and data_location EXTERNAL are refused. Every length is
  * checked against the end of the input; the element count must match the
  * shape exactly. Write: dims, data_type, name, raw_data. */
-#include "runners/tensor.h"
+#include "formats/tensor.h"
+#include "formats/protobuf.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +18,7 @@
 
 
 typedef struct rd {
-	const uint8_t *p, *end;
+	mg_pb pb;
 	const char *name;
 	mg_error *err;
 } rd;
@@ -28,82 +29,35 @@ static int bad(rd *r, const char *what)
 			    what);
 }
 
-static int varint(rd *r, uint64_t *out)
-{
-	uint64_t v = 0;
-	for (int shift = 0; shift < 64; shift += 7) {
-		if (r->p >= r->end)
-			return bad(r, "truncated varint");
-		uint8_t c = *r->p++;
-		v |= (uint64_t)(c & 0x7f) << shift;
-		if (!(c & 0x80)) {
-			*out = v;
-			return 0;
-		}
-	}
-	return bad(r, "varint longer than 10 bytes");
-}
-
-/* Appends the values of a repeated numeric field to vals (as 8-byte
+/* Appends the values of a repeated numeric field f to vals (as 8-byte
  * integers, or as raw fixed-size items when fixed is 4 or 8). */
-static int repeated(rd *r, int wire, int fixed, mg_buf *vals)
+static int repeated(rd *r, const mg_pb_field *f, int fixed, mg_buf *vals)
 {
-	const uint8_t *end = r->end;
-	uint64_t len;
+	const uint8_t *data = r->pb.data;
 	int rc;
-	if (wire == 2) { /* packed */
-		if ((rc = varint(r, &len)))
-			return rc;
-		if (len > (uint64_t)(r->end - r->p))
-			return bad(r, "packed field longer than the input");
-		end = r->p + len;
-	} else if ((fixed == 4 && wire != 5) || (fixed == 8 && wire != 1) || (!fixed && wire != 0)) {
+	if (f->wire == MG_PB_VARINT && !fixed)
+		return mg_buf_append(vals, &f->value, sizeof(f->value), r->err);
+	if ((fixed == 4 && f->wire == MG_PB_I32) || (fixed == 8 && f->wire == MG_PB_I64))
+		return mg_buf_append(vals, data + f->body_pos, (size_t)fixed, r->err);
+	if (f->wire != MG_PB_LEN)
 		return bad(r, "numeric field with the wrong wire type");
-	}
-	do {
+	mg_pb packed = {data, f->body_pos, f->body_end, 0};
+	do { /* packed; an empty one is refused */
 		if (fixed) {
-			if ((size_t)(end - r->p) < (size_t)fixed)
+			if (packed.end - packed.pos < (size_t)fixed)
 				return bad(r, "truncated fixed-size value");
-			if ((rc = mg_buf_append(vals, r->p, (size_t)fixed, r->err)))
+			if ((rc = mg_buf_append(vals, data + packed.pos, (size_t)fixed, r->err)))
 				return rc;
-			r->p += fixed;
+			packed.pos += (size_t)fixed;
 		} else {
 			uint64_t v;
-			rd sub = {r->p, end, r->name, r->err};
-			if ((rc = varint(&sub, &v)))
-				return rc;
-			r->p = sub.p;
+			if ((rc = mg_pb_varint(&packed, &v)))
+				return bad(r, mg_pb_what(rc));
 			if ((rc = mg_buf_append(vals, &v, sizeof(v), r->err)))
 				return rc;
 		}
-	} while (wire == 2 && r->p < end);
+	} while (packed.pos < packed.end);
 	return 0;
-}
-
-static int skip(rd *r, int wire)
-{
-	uint64_t v;
-	switch (wire) {
-	case 0:
-		return varint(r, &v);
-	case 1:
-	case 5:
-		if ((size_t)(r->end - r->p) < (wire == 1 ? 8u : 4u))
-			return bad(r, "truncated fixed-size field");
-		r->p += wire == 1 ? 8 : 4;
-		return 0;
-	case 2: {
-		int rc = varint(r, &v);
-		if (rc)
-			return rc;
-		if (v > (uint64_t)(r->end - r->p))
-			return bad(r, "field longer than the input");
-		r->p += v;
-		return 0;
-	}
-	default:
-		return bad(r, "unsupported wire type");
-	}
 }
 
 typedef struct fields {
@@ -119,16 +73,14 @@ typedef struct fields {
 static int read_fields(rd *r, fields *f)
 {
 	int rc = 0;
-	while (!rc && r->p < r->end) {
-		uint64_t key, v;
-		if ((rc = varint(r, &key)))
-			break;
-		int wire = (int)(key & 7);
-		uint64_t num = key >> 3;
-		switch (num) {
+	while (!rc && r->pb.pos < r->pb.end) {
+		mg_pb_field pf;
+		if ((rc = mg_pb_next(&r->pb, &pf)))
+			return bad(r, mg_pb_what(rc));
+		switch (pf.num) {
 		case 1: { /* dims */
 			mg_buf d = MG_BUF_INIT;
-			rc = repeated(r, wire, 0, &d);
+			rc = repeated(r, &pf, 0, &d);
 			size_t n = d.len / 8;
 			if (!rc && f->rank + n > MG_TENSOR_MAX_RANK)
 				rc = bad(r, "too many dimensions");
@@ -138,43 +90,37 @@ static int read_fields(rd *r, fields *f)
 			break;
 		}
 		case 2:
-			if (wire != 0)
+			if (pf.wire != MG_PB_VARINT)
 				return bad(r, "data_type is not a varint");
-			rc = varint(r, &v);
-			f->dtype = (int64_t)v;
+			f->dtype = (int64_t)pf.value;
 			break;
-		case 4: rc = repeated(r, wire, 4, &f->f32); break;
-		case 5: rc = repeated(r, wire, 0, &f->i32); break;
-		case 7: rc = repeated(r, wire, 0, &f->i64); break;
-		case 10: rc = repeated(r, wire, 8, &f->f64); break;
-		case 11: rc = repeated(r, wire, 0, &f->u64); break;
+		case 4: rc = repeated(r, &pf, 4, &f->f32); break;
+		case 5: rc = repeated(r, &pf, 0, &f->i32); break;
+		case 7: rc = repeated(r, &pf, 0, &f->i64); break;
+		case 10: rc = repeated(r, &pf, 8, &f->f64); break;
+		case 11: rc = repeated(r, &pf, 0, &f->u64); break;
 		case 6:
 			return bad(r, "string tensors are not supported");
 		case 13:
 			return bad(r, "external data is not supported");
 		case 14:
-			if (wire == 0 && !(rc = varint(r, &v)) && v != 0)
+			if (pf.wire == MG_PB_VARINT && pf.value != 0)
 				return bad(r, "external data is not supported");
-			if (wire != 0)
-				rc = skip(r, wire);
 			break;
 		case 8:
 		case 9: {
-			if (wire != 2)
+			if (pf.wire != MG_PB_LEN)
 				return bad(r, "name or raw_data is not length-delimited");
-			if ((rc = varint(r, &v)))
-				break;
-			if (v > (uint64_t)(r->end - r->p))
-				return bad(r, "name or raw_data longer than the input");
-			if (num == 8)
-				f->name = r->p, f->name_len = (size_t)v;
+			const uint8_t *body = r->pb.data + pf.body_pos;
+			size_t len = pf.body_end - pf.body_pos;
+			if (pf.num == 8)
+				f->name = body, f->name_len = len;
 			else
-				f->raw = r->p, f->raw_len = (size_t)v, f->has_raw = 1;
-			r->p += v;
+				f->raw = body, f->raw_len = len, f->has_raw = 1;
 			break;
 		}
 		default:
-			rc = skip(r, wire);
+			break;
 		}
 	}
 	return rc;
@@ -215,7 +161,7 @@ int mg_tensor_pb_parse(mg_tensor **out, const void *data, size_t len, const char
 		       mg_error *err)
 {
 	*out = NULL;
-	rd r = {data, (const uint8_t *)data + len, name, err};
+	rd r = {{data, 0, len, 0}, name, err};
 	fields f;
 	memset(&f, 0, sizeof(f));
 	mg_tensor *t = NULL;

@@ -12,7 +12,8 @@
  * A singular message that occurs twice is merged, as protobuf specifies:
  * scalars keep the last value, repeated fields append.
  */
-#include "registry/model_info.h"
+#include "formats/model_info.h"
+#include "formats/protobuf.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -25,8 +26,6 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-enum { WIRE_VARINT = 0, WIRE_I64 = 1, WIRE_LEN = 2, WIRE_I32 = 5 };
 
 /* Limits that keep memory proportionate on hostile input. */
 #define MAX_DEPTH 16                /* nesting; the schema read needs 7 */
@@ -83,66 +82,54 @@ static int invalid(parser *p, size_t off, const char *fmt, ...)
 			    p->name, what, off);
 }
 
+/* The message for a failed read of the wire-format reader. */
+static int pb_invalid(parser *p, const mg_pb *r, const mg_pb_field *f, int st)
+{
+	switch (st) {
+	case MG_PB_EFIELD_NUMBER:
+		return invalid(p, r->err_off, "invalid field number %" PRIu64, f->value);
+	case MG_PB_ETRUNCATED_FIXED:
+		return invalid(p, r->err_off, "truncated fixed%d", f->wire == MG_PB_I64 ? 64 : 32);
+	case MG_PB_EPAST_END:
+		return invalid(p, r->err_off, "length %" PRIu64 " runs past the end of its message",
+			       f->value);
+	case MG_PB_EGROUP:
+		return invalid(p, r->err_off, "unsupported group (wire type %d)", f->wire);
+	case MG_PB_EWIRE:
+		return invalid(p, r->err_off, "invalid wire type %d", f->wire);
+	default:
+		return invalid(p, r->err_off, "%s", mg_pb_what(st));
+	}
+}
+
 static int read_varint(parser *p, span *s, uint64_t *out)
 {
-	size_t start = s->pos;
-	uint64_t v = 0;
-	for (unsigned shift = 0;; shift += 7) {
-		if (s->pos >= s->end)
-			return invalid(p, start, "truncated varint");
-		uint8_t b = p->data[s->pos++];
-		if (shift == 63 && b > 1)
-			return invalid(p, start, b & 0x80 ? "varint longer than 10 bytes"
-						  : "varint overflows 64 bits");
-		v |= (uint64_t)(b & 0x7f) << shift;
-		if (!(b & 0x80)) {
-			*out = v;
-			return 0;
-		}
-	}
+	mg_pb r = {p->data, s->pos, s->end, 0};
+	int st = mg_pb_varint(&r, out);
+	s->pos = r.pos;
+	return st ? pb_invalid(p, &r, NULL, st) : 0;
 }
 
 /* Reads the field at s->pos into f. */
 static int next_field(parser *p, span *s, field *f)
 {
-	uint64_t key, len;
-	int rc;
-
-	f->off = s->pos;
+	mg_pb r = {p->data, s->pos, s->end, 0};
+	mg_pb_field pf;
+	int st = mg_pb_next(&r, &pf);
+	if (st)
+		return pb_invalid(p, &r, &pf, st);
+	f->num = pf.num;
+	f->wire = pf.wire;
+	f->off = pf.off;
+	f->value = pf.value;
 	f->body = (span){0, 0, 0};
-	if ((rc = read_varint(p, s, &key)))
-		return rc;
-	if (key >> 3 == 0 || key >> 3 > 0x1fffffff)
-		return invalid(p, f->off, "invalid field number %" PRIu64, key >> 3);
-	f->num = (uint32_t)(key >> 3);
-	f->wire = (int)(key & 7);
-	switch (f->wire) {
-	case WIRE_VARINT:
-		return read_varint(p, s, &f->value);
-	case WIRE_I64:
-	case WIRE_I32:
-		len = f->wire == WIRE_I64 ? 8 : 4;
-		if (s->end - s->pos < len)
-			return invalid(p, f->off, "truncated fixed%d", f->wire == WIRE_I64 ? 64 : 32);
-		s->pos += (size_t)len;
-		return 0;
-	case WIRE_LEN:
-		if ((rc = read_varint(p, s, &len)))
-			return rc;
-		if (len > s->end - s->pos)
-			return invalid(p, f->off, "length %" PRIu64
-				       " runs past the end of its message", len);
+	if (pf.wire == MG_PB_LEN) {
 		if (s->depth >= MAX_DEPTH)
 			return invalid(p, f->off, "messages nested deeper than %d", MAX_DEPTH);
-		f->body = (span){s->pos, s->pos + (size_t)len, s->depth + 1};
-		s->pos += (size_t)len;
-		return 0;
-	case 3:
-	case 4:
-		return invalid(p, f->off, "unsupported group (wire type %d)", f->wire);
-	default:
-		return invalid(p, f->off, "invalid wire type %d", f->wire);
+		f->body = (span){pf.body_pos, pf.body_end, s->depth + 1};
 	}
+	s->pos = r.pos;
+	return 0;
 }
 
 /* The loop over the fields of a message: 1 while there is a next field and
@@ -163,12 +150,12 @@ static int expect(parser *p, const field *f, int wire, const char *what)
 static int open_msg(parser *p, const field *f, const char *what, span *out)
 {
 	*out = f->body;
-	return expect(p, f, WIRE_LEN, what);
+	return expect(p, f, MG_PB_LEN, what);
 }
 
 static int get_int(parser *p, const field *f, const char *what, int64_t *out)
 {
-	int rc = expect(p, f, WIRE_VARINT, what);
+	int rc = expect(p, f, MG_PB_VARINT, what);
 	if (!rc)
 		*out = (int64_t)f->value;
 	return rc;
@@ -177,7 +164,7 @@ static int get_int(parser *p, const field *f, const char *what, int64_t *out)
 /* Replaces *out with a copy of a string field. */
 static int get_str(parser *p, const field *f, const char *what, char **out)
 {
-	int rc = expect(p, f, WIRE_LEN, what);
+	int rc = expect(p, f, MG_PB_LEN, what);
 	if (rc)
 		return rc;
 	size_t len = f->body.end - f->body.pos;
@@ -338,15 +325,15 @@ static int parse_tensor(parser *p, const field *tf)
 	name_ref name = {NULL, 0};
 	int rc = open_msg(p, tf, "TensorProto", &s);
 	while (more(p, &s, &f, &rc)) {
-		if (f.num == 1 && f.wire == WIRE_LEN) {
+		if (f.num == 1 && f.wire == MG_PB_LEN) {
 			for (packed = f.body; !rc && packed.pos < packed.end;) {
 				size_t off = packed.pos;
 				if (!(rc = read_varint(p, &packed, &dim)))
 					rc = mul_dim(p, off, dim, &count);
 			}
-		} else if (f.num == 1 && !(rc = expect(p, &f, WIRE_VARINT, "TensorProto.dims"))) {
+		} else if (f.num == 1 && !(rc = expect(p, &f, MG_PB_VARINT, "TensorProto.dims"))) {
 			rc = mul_dim(p, f.off, f.value, &count);
-		} else if (f.num == 8 && !(rc = expect(p, &f, WIRE_LEN, "TensorProto.name"))) {
+		} else if (f.num == 8 && !(rc = expect(p, &f, MG_PB_LEN, "TensorProto.name"))) {
 			name = (name_ref){p->data + f.body.pos, f.body.end - f.body.pos};
 		}
 	}
