@@ -5,19 +5,18 @@
  * {"ServerURL": ..., "Username": ..., "Secret": ...} on standard output,
  * or exits non-zero saying "credentials not found" when it has none.
  *
- * The program is found on PATH and run with fork/exec, no shell; what it
+ * The program is found on PATH and run with fork/exec (util/proc.h), no shell; what it
  * writes is read to a bound (a helper that writes more is stopped), and
  * there is no timeout: a helper that asks the user something waits for
  * the user. Only `get` is used; `login` does not store into helpers. The
  * secret never reaches a message, and its copies are wiped. */
 #include "remote.h"
+#include "util/proc.h"
 
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -76,20 +75,6 @@ static int find_on_path(mg_buf *out, const char *program, mg_error *err)
 	}
 }
 
-/* Appends what is readable on fd to b; 1 at end of file. */
-static int drain(int fd, mg_buf *b, mg_error *err)
-{
-	char chunk[4096];
-	ssize_t n = read(fd, chunk, sizeof(chunk));
-	if (n < 0 && (errno == EINTR || errno == EAGAIN))
-		return 0;
-	if (n < 0)
-		return mg_error_sys(err, MG_ERROR, errno, "cannot read a credential helper's output");
-	if (n == 0)
-		return 1;
-	return mg_buf_append(b, chunk, (size_t)n, err);
-}
-
 /* The first line of a helper's message, for an error: empty when it looks
  * like JSON (which could hold a secret). */
 static void first_line(const mg_buf *b, char *out, size_t cap)
@@ -108,6 +93,7 @@ static int run_get(const char *path, const char *program, const char *registry, 
 		   mg_buf *errs, int *status, mg_error *err)
 {
 	int in[2] = {-1, -1}, po[2] = {-1, -1}, pe[2] = {-1, -1}, rc = 0;
+	mg_proc_io io = MG_PROC_IO_INIT;
 	size_t n = strlen(registry);
 	assert(n < 4096); /* a registry host fits a pipe's buffer */
 	if (pipe2(in, O_CLOEXEC) || pipe2(po, O_CLOEXEC) || pipe2(pe, O_CLOEXEC)) {
@@ -122,56 +108,27 @@ static int run_get(const char *path, const char *program, const char *registry, 
 	}
 	close(in[1]);
 	in[1] = -1;
-	char *const argv[] = {(char *)program, "get", NULL};
-	pid_t pid = fork();
-	if (pid < 0) {
-		rc = mg_error_sys(err, MG_ERROR, errno, "cannot run credential helper '%s'", program);
+	char *const argv[] = {(char *)path, "get", NULL};
+	pid_t pid;
+	/* no process group of its own: it may ask the user on the terminal */
+	if ((rc = mg_proc_spawn(&pid, argv, NULL, in[0], po[1], pe[1], 0, err)))
 		goto done;
-	}
-	if (pid == 0) {
-		if (dup2(in[0], 0) < 0 || dup2(po[1], 1) < 0 || dup2(pe[1], 2) < 0)
-			_exit(126);
-		execv(path, argv);
-		_exit(127);
-	}
 	close(po[1]);
 	close(pe[1]);
 	po[1] = pe[1] = -1;
-	struct pollfd fds[2] = {{po[0], POLLIN, 0}, {pe[0], POLLIN, 0}};
-	int open_fds = 2;
-	while (open_fds && !rc) {
-		if (poll(fds, 2, -1) < 0) {
-			if (errno != EINTR)
-				rc = mg_error_sys(err, MG_ERROR, errno, "cannot read credential helper '%s'", program);
-			continue;
-		}
-		for (int i = 0; i < 2 && !rc; i++) {
-			if (fds[i].fd < 0 || !fds[i].revents)
-				continue;
-			mg_buf *b = i ? errs : out;
-			unsigned max = i ? HELPER_ERR_MAX : HELPER_OUT_MAX;
-			int d = drain(fds[i].fd, b, err);
-			if (d == 1) {
-				fds[i].fd = -1;
-				open_fds--;
-			} else if (d) {
-				rc = d;
-			} else if (b->len > max) {
-				rc = mg_error_set(err, MG_ERROR, "credential helper '%s' wrote more than %u bytes "
-						  "to standard %s for 'get'; stopped it", program, max,
-						  i ? "error" : "output");
-			}
-		}
-	}
-	if (rc)
-		kill(pid, SIGKILL);
-	while (waitpid(pid, status, 0) < 0)
-		if (errno != EINTR) {
-			if (!rc)
-				rc = mg_error_sys(err, MG_ERROR, errno, "cannot wait for credential helper '%s'",
-						  program);
-			break;
-		}
+	io.out_fd = po[0], io.out = out, io.out_max = HELPER_OUT_MAX;
+	io.err_fd = pe[0], io.errs = errs, io.err_max = HELPER_ERR_MAX;
+	po[0] = pe[0] = -1;
+	rc = mg_proc_pump(&io, -1, program, err);
+	if (rc == MG_PROC_TOO_MUCH)
+		rc = mg_error_set(err, MG_ERROR, "credential helper '%s' wrote more than %u bytes "
+				  "to standard %s for 'get'; stopped it", program,
+				  io.over == 2 ? HELPER_ERR_MAX : HELPER_OUT_MAX,
+				  io.over == 2 ? "error" : "output");
+	mg_proc_io_close(&io);
+	*status = mg_proc_reap(pid, rc ? 0 : -1);
+	if (*status == -1 && !rc)
+		rc = mg_error_set(err, MG_ERROR, "cannot wait for credential helper '%s'", program);
 done:
 	for (int i = 0; i < 2; i++) {
 		if (in[i] >= 0)

@@ -3,16 +3,15 @@
  * running helper commands with a deadline. The ssh:// and exec: transports,
  * which copy the agent to where it runs, are in transport_device.c. */
 #include "runners/transport.h"
+#include "util/proc.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -22,41 +21,6 @@
 #ifndef MG_ORT_DIR
 #define MG_ORT_DIR "/usr/lib/modelgate"
 #endif
-
-extern char **environ;
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-/* environ plus set, overriding names in environ. Caller frees the array. */
-static char **make_env(char *const set[])
-{
-	size_t n = 0, k = 0;
-	while (environ[n])
-		n++;
-	while (set && set[k])
-		k++;
-	char **env = calloc(n + k + 1, sizeof(*env));
-	if (!env)
-		return NULL;
-	size_t m = 0;
-	for (size_t i = 0; i < n; i++) {
-		int replaced = 0;
-		for (size_t j = 0; j < k && !replaced; j++) {
-			size_t eq = strcspn(set[j], "=");
-			replaced = !strncmp(environ[i], set[j], eq + 1);
-		}
-		if (!replaced)
-			env[m++] = environ[i];
-	}
-	for (size_t j = 0; j < k; j++)
-		env[m++] = set[j];
-	return env;
-}
 
 static int tmp_errfile(mg_error *err)
 {
@@ -68,37 +32,6 @@ static int tmp_errfile(mg_error *err)
 	return fd;
 }
 
-/* Forks argv with stdin/stdout on in_fd/out_fd and stderr on errfd. */
-static int spawn(pid_t *pid, char *const argv[], char *const set[], int in_fd, int out_fd,
-		 int errfd, mg_error *err)
-{
-	char **env = make_env(set);
-	if (!env)
-		return mg_error_set(err, MG_ENOMEM, "out of memory");
-	pid_t parent = getpid();
-	*pid = fork();
-	if (*pid < 0) {
-		free(env);
-		return mg_error_sys(err, MG_ERROR, errno, "cannot start '%s'", argv[0]);
-	}
-	if (*pid == 0) {
-		setpgid(0, 0);
-		/* a modelgate that dies (SIGTERM of a cancelled job, SIGKILL)
-		 * takes what it started with it */
-		if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != parent)
-			_exit(127);
-		signal(SIGPIPE, SIG_DFL);
-		if ((in_fd >= 0 ? dup2(in_fd, 0) : 0) < 0 || dup2(out_fd, 1) < 0 || dup2(errfd, 2) < 0)
-			_exit(127);
-		execvpe(argv[0], argv, env);
-		dprintf(2, "cannot run '%s': %s\n", argv[0], strerror(errno));
-		_exit(127);
-	}
-	setpgid(*pid, *pid);
-	free(env);
-	return 0;
-}
-
 int mg_transport_spawn(mg_transport *tp, char *const argv[], char *const set[], mg_error *err)
 {
 	int sv[2];
@@ -107,7 +40,7 @@ int mg_transport_spawn(mg_transport *tp, char *const argv[], char *const set[], 
 		return MG_EIO;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
 		return mg_error_sys(err, MG_ERROR, errno, "socketpair");
-	int rc = spawn(&tp->pid, argv, set, sv[1], sv[1], tp->errfd, err);
+	int rc = mg_proc_spawn(&tp->pid, argv, set, sv[1], sv[1], tp->errfd, MG_PROC_GROUP, err);
 	close(sv[1]);
 	if (rc) {
 		close(sv[0]);
@@ -116,30 +49,6 @@ int mg_transport_spawn(mg_transport *tp, char *const argv[], char *const set[], 
 	}
 	tp->fd = sv[0];
 	return 0;
-}
-
-/* Waits for pid up to timeout_ms, then kills its group; the wait status,
- * or -1. */
-static int reap(pid_t pid, int timeout_ms)
-{
-	int st = 0;
-	uint64_t end = now_ms() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0);
-	for (;;) {
-		pid_t r = waitpid(pid, &st, WNOHANG);
-		if (r == pid)
-			return st;
-		if (r < 0 && errno != EINTR)
-			return -1;
-		if (now_ms() >= end)
-			break;
-		struct timespec ts = {0, 2000000};
-		nanosleep(&ts, NULL);
-	}
-	kill(-pid, SIGKILL);
-	kill(pid, SIGKILL);
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
-	return st;
 }
 
 static void describe(int st, char *out, size_t len)
@@ -162,7 +71,7 @@ void mg_transport_finish(mg_transport *tp, int timeout_ms, char *status, size_t 
 	if (status && len)
 		status[0] = '\0';
 	if (tp->pid > 0) {
-		int st = reap(tp->pid, timeout_ms);
+		int st = mg_proc_reap(tp->pid, timeout_ms);
 		if (status)
 			describe(st, status, len);
 		tp->pid = 0;
@@ -199,6 +108,7 @@ int mg_run_command(char *const argv[], const void *in, size_t in_len, int in_fd,
 	int inp[2] = {-1, -1}, outp[2] = {-1, -1}, rc = 0;
 	int errfd = tmp_errfile(err);
 	pid_t pid = 0;
+	mg_proc_io io = MG_PROC_IO_INIT;
 	errline[0] = '\0';
 	if (errfd < 0)
 		return MG_EIO;
@@ -206,52 +116,27 @@ int mg_run_command(char *const argv[], const void *in, size_t in_len, int in_fd,
 		rc = mg_error_sys(err, MG_ERROR, errno, "pipe");
 		goto done;
 	}
-	if ((rc = spawn(&pid, argv, NULL, in_fd >= 0 ? in_fd : inp[0], outp[1], errfd, err)))
+	if ((rc = mg_proc_spawn(&pid, argv, NULL, in_fd >= 0 ? in_fd : inp[0], outp[1], errfd,
+				MG_PROC_GROUP, err)))
 		goto done;
 	if (inp[0] >= 0)
 		close(inp[0]), inp[0] = -1;
 	close(outp[1]);
 	outp[1] = -1;
-	if (inp[1] >= 0 && in_len == 0)
-		close(inp[1]), inp[1] = -1;
-	uint64_t end = now_ms() + (uint64_t)timeout_ms;
-	size_t sent = 0;
-	while (outp[0] >= 0) {
-		struct pollfd p[2] = {{outp[0], POLLIN, 0}, {inp[1], POLLOUT, 0}};
-		uint64_t t = now_ms();
-		if (t >= end) {
-			rc = mg_error_set(err, MG_ENET, "'%s' did not finish within %d s", argv[0],
-					  timeout_ms / 1000);
-			break;
-		}
-		int n = poll(p, inp[1] >= 0 ? 2 : 1, (int)(end - t));
-		if (n < 0 && errno != EINTR) {
-			rc = mg_error_sys(err, MG_ERROR, errno, "poll");
-			break;
-		}
-		if (n > 0 && inp[1] >= 0 && p[1].revents) {
-			ssize_t w = write(inp[1], (const char *)in + sent, in_len - sent);
-			if (w > 0)
-				sent += (size_t)w;
-			if (w < 0 || sent == in_len)
-				close(inp[1]), inp[1] = -1;
-		}
-		if (n > 0 && p[0].revents) {
-			char buf[4096];
-			ssize_t r = read(outp[0], buf, sizeof(buf));
-			if (r > 0 && out && (rc = mg_buf_append(out, buf, (size_t)r, err)))
-				break;
-			if (r == 0 || (r < 0 && errno != EINTR))
-				close(outp[0]), outp[0] = -1;
-		}
-	}
-	int st = reap(pid, rc ? 0 : timeout_ms);
+	io.in_fd = inp[1], io.in = in, io.in_len = in_len, io.out_fd = outp[0], io.out = out;
+	inp[1] = outp[0] = -1;
+	rc = mg_proc_pump(&io, timeout_ms, argv[0], err);
+	if (rc == MG_PROC_TIMEOUT)
+		rc = mg_error_set(err, MG_ENET, "'%s' did not finish within %d s", argv[0],
+				  timeout_ms / 1000);
+	mg_proc_io_close(&io);
+	int st = mg_proc_reap(pid, rc ? 0 : timeout_ms);
 	pid = 0;
 	*status = st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 	last_line(errfd, errline, errlen);
 done:
 	if (pid > 0)
-		reap(pid, 0);
+		mg_proc_reap(pid, 0);
 	for (int i = 0; i < 2; i++) {
 		if (inp[i] >= 0)
 			close(inp[i]);
