@@ -236,17 +236,4 @@ int mg_store_get_manifest(mg_store *s, const mg_ref *ref, mg_manifest **out,
 int mg_pull_local(mg_store *s, const mg_ref *ref, const char *dir, mg_manifest **out,
 		  char digest[MG_DIGEST_SIZE], mg_error *err);
 
-/* The digest and size of the regular file open at fd (from its start; name
- * for messages). A file of 1 MiB or more whose stat data (device, inode,
- * size, mtime, ctime) the digest cache knows is not read again (*cached =
- * 1); else it is hashed, and remembered unless it changed in the last two
- * seconds. digest_cache.c says where the cache lives. */
-int mg_file_digest(int fd, const char *name, char digest[MG_DIGEST_SIZE], uint64_t *size,
-		   int *cached, mg_error *err);
-/* 1 and the digest and size when the digest cache knows the file at fd. */
-int mg_file_digest_lookup(int fd, char digest[MG_DIGEST_SIZE], uint64_t *size);
-/* Drops what the digest cache says about the file at fd (its digest proved
- * wrong). */
-void mg_file_digest_forget(int fd);
-
 #endif

@@ -22,7 +22,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "registry/registry.h"
 #include "runners/protocol.h"
 #include "runners/transport.h"
 

@@ -15,7 +15,7 @@
  * at most MAX_ENTRIES lines, replaced by rename (no fsync: losing it costs a
  * hash). $MODELGATE_DIGEST_CACHE names it ("off" or "" disables it); else
  * $XDG_CACHE_HOME/modelgate/digests, else ~/.cache/modelgate/digests. */
-#include "registry.h"
+#include "util/util.h"
 
 #include <errno.h>
 #include <stdio.h>

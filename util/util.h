@@ -143,6 +143,21 @@ char *mg_path_join(const char *a, const char *b, mg_error *err);
  * "." or "..", no control characters. */
 int mg_name_is_safe(const char *name);
 
+/* ---- the digest cache ----------------------------------------------- */
+
+/* The digest and size of the regular file open at fd (from its start; name
+ * for messages). A file of 1 MiB or more whose stat data (device, inode,
+ * size, mtime, ctime) the digest cache knows is not read again (*cached =
+ * 1); else it is hashed, and remembered unless it changed in the last two
+ * seconds. digest_cache.c says where the cache lives. */
+int mg_file_digest(int fd, const char *name, char digest[MG_DIGEST_SIZE], uint64_t *size,
+		   int *cached, mg_error *err);
+/* 1 and the digest and size when the digest cache knows the file at fd. */
+int mg_file_digest_lookup(int fd, char digest[MG_DIGEST_SIZE], uint64_t *size);
+/* Drops what the digest cache says about the file at fd (its digest proved
+ * wrong). */
+void mg_file_digest_forget(int fd);
+
 /* ---- background writer ---------------------------------------------- */
 
 /* Overlaps producing data (reading, hashing) with writing it to fd: take a
