@@ -1,11 +1,14 @@
-/* Internals of the local store shared by store.c and store_maint.c. */
+/* Internal to registry/: the local store's handle and its blob, lock and
+ * index helpers (defined in store.c), shared by the files of the store
+ * (store.c, store_maint.c, store_writer.c) and by copy.c, which reads the
+ * blobs of a store in place and skips those it already has when it copies
+ * between the store and registries. */
 #ifndef MG_STORE_INT_H
 #define MG_STORE_INT_H
 
 #include <jansson.h>
 
 #include "registry.h"
-
 
 struct mg_store {
 	char *root;

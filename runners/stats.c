@@ -1,6 +1,9 @@
 /* stats: latency statistics (runners.h states the percentile method) and
- * the tolerance comparison of output tensors. Pure functions of their
- * inputs; the validator reuses both. */
+ * the tolerance comparison of output tensors, pure functions of their
+ * inputs. The latency gate (validator/gate_kinds.c) uses the statistics;
+ * `modelgate run` (cli/cmd_run.c) uses both. The report writers compute
+ * their quantiles with a copy of mg_quantile_sorted (validator/report.c,
+ * rp_quantile_sorted). */
 #include "runners/runners.h"
 
 #include <math.h>
