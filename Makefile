@@ -65,7 +65,7 @@ MG_CFLAGS  += -ffile-prefix-map=$(CURDIR)=.
 override LDFLAGS += -Wl,--disable-new-dtags,-rpath,'$$ORIGIN/../../lib'
 endif
 
-.PHONY: all deps deps-test check check-fresh unit cli-tests demo sanitize bench install dist image clean fuzz agents
+.PHONY: all deps deps-test check check-layers check-fresh unit cli-tests demo sanitize bench install dist image clean fuzz agents
 all: $(CLI) $(AGENT)
 agents: $(AGENT) $(AGENT_A64) $(CPUINFO_A64)
 
@@ -112,9 +112,14 @@ deps:
 deps-test:
 	@mk/deps.sh test
 
-# Unit tests (one cmocka binary per module), then the CLI scripts.
+# The layering (docs/ARCHITECTURE.md), the unit tests (one cmocka binary per
+# module), then the CLI scripts.
 check: deps-test
+	@mk/check_layers.sh
 	@$(MAKE) --no-print-directory unit cli-tests
+
+check-layers:
+	@mk/check_layers.sh
 
 unit: $(TESTS) $(CLI) $(AGENT)
 	@set -e; for t in $(TESTS); do echo "== $$t"; MG_TEST_TMP=$(abspath $(BUILD))/tmp $$t; done
