@@ -1,4 +1,5 @@
-/* libFuzzer target for the ONNX wire-format reader (formats/model_info.c, over formats/protobuf.c).
+/* libFuzzer target for the ONNX wire-format reader (formats/model_info.c,
+ * over formats/protobuf.c).
  * Any input must either parse into a consistent mg_model_info or fail with
  * MG_EINVAL (or MG_ENOMEM) and a message naming the input; the sanitizers
  * catch reads past the end and leaks. Seed the corpus with real .onnx files. */
