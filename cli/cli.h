@@ -62,8 +62,6 @@ const char *cli_color(const mg_cli *cli, const char *code);
  * static buffers that the following calls reuse; NULL stays NULL. */
 const char *cli_text(const char *s);
 
-/* Opens the local store ($MODELGATE_HOME or its default). */
-int cli_open_store(mg_store **out, mg_error *err);
 /* Prints a jansson value (void * to keep jansson out of this header) as
  * indented JSON to stdout; steals the reference. */
 int cli_print_json(void *json);
@@ -73,9 +71,13 @@ int cli_print_json(void *json);
  * progress on stderr unless -q. */
 typedef struct mg_remote mg_remote;
 int cli_remote_open(mg_cli *cli, const char *registry, mg_remote **out, mg_error *err);
-/* How the command reads models and datasets (registry/source.h): registry
- * references through cli_remote_open, with the command's options. */
+/* How the command reaches repositories (registry/repo.h) and reads models
+ * and datasets (registry/source.h): registries through cli_remote_open,
+ * with the command's options; the store at its default root. */
+void cli_repo_opts(mg_cli *cli, mg_repo_opts *o);
 void cli_source_opts(mg_cli *cli, mg_source_opts *o);
+/* Opens the repository of ref so. */
+int cli_repo_open(mg_cli *cli, mg_repo *out, const mg_ref *ref, mg_error *err);
 /* As cli_remote_open, with these credentials (not looked up). */
 int cli_remote_login(mg_cli *cli, const char *registry, const char *user, const char *password,
 		     mg_remote **out, mg_error *err);

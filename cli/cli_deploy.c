@@ -51,7 +51,7 @@ int cli_target_open(mg_cli *cli, cli_target *ct, const char *what, const char *c
 	if (!rc && ct->ref->registry)
 		rc = cli_remote_open(cli, ct->ref->registry, &ct->remote, err);
 	else if (!rc)
-		rc = cli_open_store(&ct->store, err);
+		rc = mg_store_open_default(&ct->store, err);
 	if (!rc) {
 		ct->t.store = ct->store;
 		ct->t.remote = ct->remote;

@@ -134,9 +134,22 @@ static int open_remote(void *ctx, const char *registry, mg_remote **out, mg_erro
 	return cli_remote_open(ctx, registry, out, err);
 }
 
+void cli_repo_opts(mg_cli *cli, mg_repo_opts *o)
+{
+	*o = (mg_repo_opts)MG_REPO_OPTS_INIT;
+	o->open_remote = open_remote;
+	o->ctx = cli;
+}
+
 void cli_source_opts(mg_cli *cli, mg_source_opts *o)
 {
 	*o = (mg_source_opts)MG_SOURCE_OPTS_INIT;
-	o->open_remote = open_remote;
-	o->ctx = cli;
+	cli_repo_opts(cli, &o->repo);
+}
+
+int cli_repo_open(mg_cli *cli, mg_repo *out, const mg_ref *ref, mg_error *err)
+{
+	mg_repo_opts o;
+	cli_repo_opts(cli, &o);
+	return mg_repo_open(out, ref, &o, err);
 }

@@ -2,46 +2,23 @@
  * registries, in any direction, moving only the blobs DST lacks. Pulling
  * from a registry into the store is `copy HOST/REPO:TAG REPO:TAG`. */
 #include "cli.h"
-#include "registry/remote.h"
 
 #include <jansson.h>
 #include <string.h>
-
-/* Opens what ref needs: the store, or a registry (shared with other when
- * it names the same one). */
-static int open_end(mg_cli *cli, mg_endpoint *ep, const mg_endpoint *other, mg_store **store,
-		    mg_error *err)
-{
-	if (!ep->ref->registry) {
-		if (!*store && cli_open_store(store, err))
-			return err->code;
-		ep->store = *store;
-		return 0;
-	}
-	if (other && other->remote && !strcmp(mg_remote_name(other->remote), ep->ref->registry)) {
-		ep->remote = other->remote;
-		return 0;
-	}
-	return cli_remote_open(cli, ep->ref->registry, &ep->remote, err);
-}
 
 static int copy_print(mg_cli *cli, const char *src, const char *dst, char digest[MG_DIGEST_SIZE],
 		      int print)
 {
 	mg_error err = {0};
 	mg_ref *sref = NULL, *dref = NULL;
-	mg_store *store = NULL;
-	mg_endpoint s = {0}, d = {0};
+	mg_repo s = {0}, d = {0};
+	mg_repo_opts ro;
+	cli_repo_opts(cli, &ro);
 	mg_copy_result res;
 	int rc = 0;
-	if (mg_ref_parse(&sref, src, &err) || mg_ref_parse(&dref, dst, &err)) {
-		rc = cli_fail(cli, &err);
-		goto done;
-	}
-	s.ref = sref;
-	d.ref = dref;
-	if (open_end(cli, &s, NULL, &store, &err) || open_end(cli, &d, &s, &store, &err) ||
-	    mg_copy(&s, &d, &res, &err)) {
+	if (mg_ref_parse(&sref, src, &err) || mg_ref_parse(&dref, dst, &err) ||
+	    mg_repo_open(&s, sref, &ro, &err) || mg_repo_open_near(&d, dref, &s, &ro, &err) ||
+	    mg_copy(&s, sref, &d, dref, &res, &err)) {
 		rc = cli_fail(cli, &err);
 		goto done;
 	}
@@ -61,10 +38,8 @@ static int copy_print(mg_cli *cli, const char *src, const char *dst, char digest
 		printf("%s\n", res.digest);
 	}
 done:
-	if (d.remote != s.remote)
-		mg_remote_free(d.remote);
-	mg_remote_free(s.remote);
-	mg_store_free(store);
+	mg_repo_close(&d);
+	mg_repo_close(&s);
 	mg_ref_free(sref);
 	mg_ref_free(dref);
 	return rc;

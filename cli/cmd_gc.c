@@ -16,7 +16,7 @@ int cmd_gc(mg_cli *cli, int argc, char **argv)
 	mg_error err = {0};
 	mg_store *store = NULL;
 	mg_gc_stats st;
-	if (cli_open_store(&store, &err) || mg_store_gc(store, &st, &err)) {
+	if (mg_store_open_default(&store, &err) || mg_store_gc(store, &st, &err)) {
 		mg_store_free(store);
 		return cli_fail(cli, &err);
 	}

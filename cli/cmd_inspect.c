@@ -1,20 +1,17 @@
 /* modelgate inspect REF [--raw]: a version's digest, files, config and
  * annotations; --raw prints the manifest bytes as stored. */
 #include "cli.h"
-#include "registry/remote.h"
 
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* The config blob (verified) from the store, or from a registry. */
-static json_t *load_config(mg_store *store, mg_remote *remote, const mg_ref *ref,
-			   const mg_manifest *m, mg_error *err)
+/* The config blob (verified). */
+static json_t *load_config(const mg_repo *repo, const mg_manifest *m, mg_error *err)
 {
 	mg_buf b = MG_BUF_INIT;
 	json_t *j = NULL;
-	if (!(remote ? mg_remote_read_blob(remote, ref->repo, m->config.digest, MG_MANIFEST_MAX, &b, err)
-		     : mg_store_read_blob(store, m->config.digest, MG_MANIFEST_MAX, &b, err))) {
+	if (!mg_repo_read_blob(repo, m->config.digest, MG_MANIFEST_MAX, &b, err)) {
 		j = json_loadb(b.data, b.len, 0, NULL);
 		if (!j)
 			mg_error_set(err, MG_ECORRUPT, "config %s is not JSON", m->config.digest);
@@ -88,21 +85,16 @@ int cmd_inspect(mg_cli *cli, int argc, char **argv)
 		return cli_usage_error(cli, argc - optind < 1 ? "missing reference" : "too many arguments");
 	mg_error err = {0};
 	mg_ref *ref = NULL;
-	mg_store *store = NULL;
-	mg_remote *remote = NULL;
+	mg_repo repo = {0};
 	mg_manifest *m = NULL;
 	mg_buf bytes = MG_BUF_INIT;
 	json_t *config = NULL;
 	char digest[MG_DIGEST_SIZE];
 	rc = 0;
-	if (mg_ref_parse(&ref, argv[optind], &err) ||
-	    (ref->registry ? cli_remote_open(cli, ref->registry, &remote, &err) ||
-				     mg_remote_get_manifest(remote, ref, &bytes, digest, NULL, &err) ||
-				     (!raw && mg_manifest_parse(&m, bytes.data, bytes.len, digest, &err))
-			   : cli_open_store(&store, &err) ||
-				     mg_store_get_manifest(store, ref, &m, digest, &err) ||
-				     (raw && mg_store_read_blob(store, digest, MG_MANIFEST_MAX, &bytes, &err))) ||
-	    (!raw && !(config = load_config(store, remote, ref, m, &err)))) {
+	if (mg_ref_parse(&ref, argv[optind], &err) || cli_repo_open(cli, &repo, ref, &err) ||
+	    mg_repo_get_manifest(&repo, ref->tag, ref->digest, &bytes, digest, NULL, &err) ||
+	    (!raw && mg_manifest_parse(&m, bytes.data, bytes.len, digest, &err)) ||
+	    (!raw && !(config = load_config(&repo, m, &err)))) {
 		rc = cli_fail(cli, &err);
 		goto done;
 	}
@@ -125,7 +117,6 @@ done:
 	mg_buf_free(&bytes);
 	mg_manifest_free(m);
 	mg_ref_free(ref);
-	mg_store_free(store);
-	mg_remote_free(remote);
+	mg_repo_close(&repo);
 	return rc;
 }

@@ -2,7 +2,6 @@
  * in the local store or in a registry repository, or the repositories of a
  * registry (its catalog). */
 #include "cli.h"
-#include "registry/remote.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -25,18 +24,19 @@ typedef struct summary {
 	char type[128];    /* artifactType, "" when absent */
 } summary;
 
-/* What ls shows of a version, read from its (verified) manifest, from the
- * store or (with ref) from a registry; digest is filled for a registry. */
-static void summarise(mg_store *store, mg_remote *remote, const mg_ref *ref, char *digest,
-		      summary *out)
+/* What ls shows of a version of r, named by tag (digest is filled in) or
+ * by its digest, read from its (verified) manifest. */
+static void summarise(const mg_repo *r, const char *tag, char digest[MG_DIGEST_SIZE], summary *out)
 {
 	mg_buf b = MG_BUF_INIT;
 	mg_manifest *m = NULL;
 	memset(out, 0, sizeof(*out));
 	snprintf(out->created, sizeof(out->created), "-");
-	int rc = remote ? mg_remote_get_manifest(remote, ref, &b, digest, NULL, NULL)
-			: mg_store_read_blob(store, digest, MG_MANIFEST_MAX, &b, NULL);
-	if (!rc && !mg_manifest_parse(&m, b.data, b.len, digest, NULL)) {
+	char got[MG_DIGEST_SIZE];
+	int rc = mg_repo_get_manifest(r, tag, tag ? NULL : digest, &b, got, NULL, NULL);
+	if (!rc && tag)
+		memcpy(digest, got, MG_DIGEST_SIZE);
+	if (!rc && !mg_manifest_parse(&m, b.data, b.len, got, NULL)) {
 		for (size_t i = 0; i < m->nlayers; i++)
 			out->size += m->layers[i].size;
 		const char *c = mg_kv_get(&m->annotations, MG_ANNOT_CREATED);
@@ -73,47 +73,33 @@ static void print_row(json_t *arr, const char *name, size_t rlen, const char *ta
 	}
 }
 
-/* NULL when s names a registry repository (then it is parsed), else s. */
-static const char *remote_repo(const char *s)
-{
-	mg_ref *ref = NULL;
-	int remote = !mg_ref_parse(&ref, s, NULL) && ref->registry;
-	mg_ref_free(ref);
-	return remote ? NULL : s;
-}
-
-/* ls HOST/REPO: the tags of a registry repository. */
-static int ls_remote(mg_cli *cli, const char *arg)
+/* ls REPO or HOST/REPO: the tags of one repository. */
+static int ls_repo(mg_cli *cli, const char *arg)
 {
 	mg_error err = {0};
 	mg_ref *ref = NULL;
-	mg_remote *remote = NULL;
+	mg_repo repo = {0};
 	char **tags = NULL;
 	size_t n = 0;
 	int rc = 0;
-	if (mg_ref_parse(&ref, arg, &err) || cli_remote_open(cli, ref->registry, &remote, &err) ||
-	    mg_remote_list_tags(remote, ref->repo, &tags, &n, &err)) {
+	if (mg_ref_parse(&ref, arg, &err) || cli_repo_open(cli, &repo, ref, &err) ||
+	    mg_repo_list_tags(&repo, &tags, &n, &err)) {
 		rc = cli_fail(cli, &err);
 		goto done;
 	}
 	json_t *arr = cli->json ? json_array() : NULL;
 	print_header(cli);
-	char name[600];
-	snprintf(name, sizeof(name), "%s/%s", ref->registry, ref->repo);
 	for (size_t i = 0; i < n; i++) {
-		mg_ref tref = *ref;
 		summary sm;
 		char digest[MG_DIGEST_SIZE] = "-";
-		tref.tag = tags[i];
-		tref.digest = NULL;
-		summarise(NULL, remote, &tref, digest, &sm);
-		print_row(arr, name, strlen(name), tags[i], digest, sm.type[0] ? sm.type : NULL, &sm);
+		summarise(&repo, tags[i], digest, &sm);
+		print_row(arr, repo.label, strlen(repo.label), tags[i], digest, sm.type[0] ? sm.type : NULL, &sm);
 	}
 	if (arr)
 		rc = cli_print_json(arr);
 done:
 	mg_remote_list_free(tags, n);
-	mg_remote_free(remote);
+	mg_repo_close(&repo);
 	mg_ref_free(ref);
 	return rc;
 }
@@ -187,9 +173,10 @@ int cmd_ls(mg_cli *cli, int argc, char **argv)
 	char host[300];
 	if (repo && registry_alone(repo, host, sizeof(host)))
 		return ls_catalog(cli, host);
-	if (repo && !remote_repo(repo))
-		return ls_remote(cli, repo);
-	if (cli_open_store(&store, &err) || mg_store_list(store, &e, &n, &err)) {
+	if (repo)
+		return ls_repo(cli, repo);
+	/* the whole store, in its index's order */
+	if (mg_store_open_default(&store, &err) || mg_store_list(store, &e, &n, &err)) {
 		mg_store_free(store);
 		return cli_fail(cli, &err);
 	}
@@ -202,10 +189,11 @@ int cmd_ls(mg_cli *cli, int argc, char **argv)
 		char *colon = strrchr(name, ':');
 		const char *tag = colon ? colon + 1 : "-";
 		size_t rlen = colon ? (size_t)(colon - name) : strlen(name);
-		if (repo && (strlen(repo) != rlen || strncmp(repo, name, rlen)))
-			continue;
+		char rname[512];
+		snprintf(rname, sizeof(rname), "%.*s", (int)rlen, name);
+		mg_repo in_store = {.store = store, .name = rname};
 		summary sm;
-		summarise(store, NULL, NULL, e[i].digest, &sm);
+		summarise(&in_store, NULL, e[i].digest, &sm);
 		print_row(arr, name, rlen, tag, e[i].digest, sm.type[0] ? sm.type : e[i].artifact_type, &sm);
 	}
 	mg_store_entries_free(e, n);

@@ -1,6 +1,5 @@
 /* modelgate pull REF [-o DIR]: restore a version's files under their names. */
 #include "cli.h"
-#include "registry/remote.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -23,16 +22,12 @@ int cmd_pull(mg_cli *cli, int argc, char **argv)
 		return cli_usage_error(cli, argc - optind < 1 ? "missing reference" : "too many arguments");
 	mg_error err = {0};
 	mg_ref *ref = NULL;
-	mg_store *store = NULL;
-	mg_remote *remote = NULL;
+	mg_repo repo = {0};
 	mg_manifest *m = NULL;
 	char digest[MG_DIGEST_SIZE];
 	rc = 0;
-	if (mg_ref_parse(&ref, argv[optind], &err) ||
-	    (ref->registry ? cli_remote_open(cli, ref->registry, &remote, &err) ||
-				     mg_pull_remote(remote, ref, dir, &m, digest, &err)
-			   : cli_open_store(&store, &err) ||
-				     mg_pull_local(store, ref, dir, &m, digest, &err))) {
+	if (mg_ref_parse(&ref, argv[optind], &err) || cli_repo_open(cli, &repo, ref, &err) ||
+	    mg_repo_pull(&repo, ref, dir, &m, digest, &err)) {
 		rc = cli_fail(cli, &err);
 		goto done;
 	}
@@ -51,7 +46,6 @@ int cmd_pull(mg_cli *cli, int argc, char **argv)
 done:
 	mg_manifest_free(m);
 	mg_ref_free(ref);
-	mg_store_free(store);
-	mg_remote_free(remote);
+	mg_repo_close(&repo);
 	return rc;
 }

@@ -1,6 +1,5 @@
 /* modelgate push REF FILE...: store files as one artifact version. */
 #include "cli.h"
-#include "registry/remote.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -68,8 +67,7 @@ int cmd_push(mg_cli *cli, int argc, char **argv)
 	mg_push_opts po = MG_PUSH_OPTS_INIT;
 	mg_error err = {0};
 	mg_ref *ref = NULL;
-	mg_store *store = NULL;
-	mg_remote *remote = NULL;
+	mg_repo repo = {0};
 	int use_git = 1, c, rc = 0;
 	while ((c = getopt_long(argc, argv, "a:t:" CLI_COMMON_SHORT, opts, NULL)) != -1) {
 		if (c == 'a') {
@@ -103,15 +101,13 @@ int cmd_push(mg_cli *cli, int argc, char **argv)
 	size_t nfiles = (size_t)(argc - optind - 1);
 	if (mg_ref_parse(&ref, argv[optind], &err) || created_time(&po.created, &err) ||
 	    (use_git && add_git_annotations(&ann, files[0], &err)) ||
-	    (ref->registry ? cli_remote_open(cli, ref->registry, &remote, &err)
-			   : cli_open_store(&store, &err))) {
+	    cli_repo_open(cli, &repo, ref, &err)) {
 		rc = cli_fail(cli, &err);
 		goto done;
 	}
 	po.annotations = &ann;
 	mg_push_result res;
-	if (remote ? mg_push_remote(remote, ref, files, nfiles, &po, &res, &err)
-		   : mg_push_local(store, ref, files, nfiles, &po, &res, &err)) {
+	if (mg_repo_push(&repo, ref, files, nfiles, &po, &res, &err)) {
 		rc = cli_fail(cli, &err);
 		goto done;
 	}
@@ -129,7 +125,6 @@ int cmd_push(mg_cli *cli, int argc, char **argv)
 done:
 	mg_kv_clear(&ann);
 	mg_ref_free(ref);
-	mg_store_free(store);
-	mg_remote_free(remote);
+	mg_repo_close(&repo);
 	return rc;
 }

@@ -14,18 +14,17 @@ int cmd_rm(mg_cli *cli, int argc, char **argv)
 	if (argc - optind < 1)
 		return cli_usage_error(cli, "missing reference");
 	mg_error err = {0};
-	mg_store *store = NULL;
+	mg_repo_opts ro;
+	cli_repo_opts(cli, &ro);
+	mg_repo prev = {0}; /* the store stays open from one reference to the next */
 	json_t *removed = cli->json ? json_array() : NULL;
 	rc = 0;
 	for (int i = optind; i < argc; i++) {
 		mg_ref *ref = NULL;
 		size_t n = 0;
-		mg_remote *remote = NULL;
-		if (mg_ref_parse(&ref, argv[i], &err) ||
-		    (ref->registry ? cli_remote_open(cli, ref->registry, &remote, &err) ||
-					     mg_remote_delete(remote, ref, &err) || (n = 1, 0)
-				   : (!store && cli_open_store(&store, &err)) ||
-					     mg_store_remove(store, ref, &n, &err))) {
+		mg_repo repo = {0};
+		if (mg_ref_parse(&ref, argv[i], &err) || mg_repo_open_near(&repo, ref, &prev, &ro, &err) ||
+		    mg_repo_remove(&repo, ref, &n, &err)) {
 			int e = cli_fail(cli, &err);
 			if (!rc)
 				rc = e;
@@ -36,9 +35,14 @@ int cmd_rm(mg_cli *cli, int argc, char **argv)
 			printf("removed '%s'%s\n", argv[i], n > 1 ? " (all its tags)" : "");
 		}
 		mg_ref_free(ref);
-		mg_remote_free(remote);
+		if (repo.own_store) { /* keep it for the next ones */
+			mg_repo_close(&prev);
+			prev = repo;
+		} else {
+			mg_repo_close(&repo);
+		}
 	}
-	mg_store_free(store);
+	mg_repo_close(&prev);
 	if (removed) {
 		int jrc = cli_print_json(json_pack("{s:o}", "removed", removed));
 		return rc ? rc : jrc;

@@ -16,8 +16,7 @@ int cmd_tag(mg_cli *cli, int argc, char **argv)
 		return cli_usage_error(cli, "expected a reference and a new tag");
 	mg_error err = {0};
 	mg_ref *ref = NULL, *dst = NULL;
-	mg_store *store = NULL;
-	char *name = NULL;
+	mg_buf to = MG_BUF_INIT;
 	char digest[MG_DIGEST_SIZE];
 	const char *target = argv[optind + 1];
 	rc = 0;
@@ -26,50 +25,26 @@ int cmd_tag(mg_cli *cli, int argc, char **argv)
 		rc = cli_fail(cli, &err);
 		goto done;
 	}
-	if (ref->registry || (dst && dst->registry)) { /* a copy that moves no blob */
-		if (dst && (dst->digest || dst->tag_implicit)) {
-			rc = cli_usage_error(cli, "'%s' is not a tag or REPO:TAG", target);
-			goto done;
-		}
-		mg_buf full = MG_BUF_INIT;
-		if (!dst && mg_buf_printf(&full, &err, "%s/%s:%s", ref->registry, ref->repo, target)) {
-			rc = cli_fail(cli, &err);
-			goto done;
-		}
-		const char *to = dst ? target : full.data;
-		rc = cli_copy(cli, argv[optind], to, digest);
-		if (!rc && cli->json)
-			rc = cli_print_json(json_pack("{s:s, s:s}", "name", to, "digest", digest));
-		else if (!rc && cli->verbose)
-			cli_info(cli, "tagged %s as '%s'\n", digest, to);
-		mg_buf_free(&full);
+	if (dst && (dst->digest || dst->tag_implicit)) {
+		rc = cli_usage_error(cli, "'%s' is not a tag or REPO:TAG", target);
 		goto done;
 	}
-	/* NEWTAG is a bare tag in REF's repository, or a whole REPO:TAG */
-	if (mg_tag_valid(target)) {
-		size_t n = strlen(ref->repo) + strlen(target) + 2;
-		if ((name = malloc(n)))
-			snprintf(name, n, "%s:%s", ref->repo, target);
-	} else {
-		if (dst->digest || dst->tag_implicit) {
-			rc = cli_usage_error(cli, "'%s' is not a tag or REPO:TAG", target);
-			goto done;
-		}
-		name = mg_ref_store_name(dst, &err);
-	}
-	if (!name || cli_open_store(&store, &err) || mg_store_resolve(store, ref, digest, &err) ||
-	    mg_store_set_tag(store, name, digest, &err)) {
+	/* NEWTAG is a bare tag in REF's repository, or a whole [HOST/]REPO:TAG;
+	 * either way a copy that finds every blob there already */
+	if (dst ? mg_buf_puts(&to, target, &err)
+		: mg_buf_printf(&to, &err, "%s%s%s:%s", ref->registry ? ref->registry : "",
+				ref->registry ? "/" : "", ref->repo, target)) {
 		rc = cli_fail(cli, &err);
 		goto done;
 	}
-	if (cli->json)
-		rc = cli_print_json(json_pack("{s:s, s:s}", "name", name, "digest", digest));
-	else if (cli->verbose)
-		cli_info(cli, "tagged %s as '%s'\n", digest, name);
+	rc = cli_copy(cli, argv[optind], to.data, digest);
+	if (!rc && cli->json)
+		rc = cli_print_json(json_pack("{s:s, s:s}", "name", to.data, "digest", digest));
+	else if (!rc && cli->verbose)
+		cli_info(cli, "tagged %s as '%s'\n", digest, to.data);
 done:
-	free(name);
+	mg_buf_free(&to);
 	mg_ref_free(ref);
 	mg_ref_free(dst);
-	mg_store_free(store);
 	return rc;
 }

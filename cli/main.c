@@ -194,16 +194,6 @@ const char *cli_text(const char *s)
 	return out;
 }
 
-int cli_open_store(mg_store **out, mg_error *err)
-{
-	mg_buf root = MG_BUF_INIT;
-	int rc = mg_store_default_root(&root, err);
-	if (!rc)
-		rc = mg_store_open(out, root.data, err);
-	mg_buf_free(&root);
-	return rc;
-}
-
 int cli_print_json(void *json)
 {
 	json_t *j = json;

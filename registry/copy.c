@@ -9,7 +9,7 @@
  * point therefore moves no tag and leaves no bad blob (at most a stray
  * temporary file, which gc removes). Between two registries a blob goes
  * through a verified temporary file, so memory stays bounded. */
-#include "remote.h"
+#include "repo.h"
 #include "store_int.h"
 
 #include <errno.h>
@@ -18,20 +18,14 @@
 #include <string.h>
 #include <unistd.h>
 
-static int get_manifest(const mg_endpoint *ep, mg_buf *bytes, char digest[MG_DIGEST_SIZE],
-			char media_type[256], mg_error *err)
-{
-	if (ep->remote)
-		return mg_remote_get_manifest(ep->remote, ep->ref, bytes, digest, media_type, err);
-	int rc = mg_store_resolve(ep->store, ep->ref, digest, err);
-	if (!rc)
-		rc = mg_store_read_blob(ep->store, digest, MG_MANIFEST_MAX, bytes, err);
-	snprintf(media_type, 256, "%s", MG_MEDIA_MANIFEST);
-	return rc;
-}
+/* One end of a copy: a repository and the reference in it. */
+typedef struct end {
+	const mg_repo *r;
+	const mg_ref *ref;
+} end;
 
 /* Downloads the blobs of a registry into the store, in parallel. */
-static int fetch_into_store(const mg_endpoint *src, mg_store *s, const mg_desc *d, size_t n,
+static int fetch_into_store(const end *src, mg_store *s, const mg_desc *d, size_t n,
 			    mg_error *err)
 {
 	mg_vfile **files = calloc(n ? n : 1, sizeof(*files));
@@ -39,7 +33,7 @@ static int fetch_into_store(const mg_endpoint *src, mg_store *s, const mg_desc *
 	for (size_t i = 0; !rc && i < n; i++)
 		rc = mg_store_blob_writer(&files[i], s, d[i].digest, d[i].size, err);
 	if (!rc)
-		rc = mg_remote_fetch_blobs(src->remote, src->ref->repo, d, n, files, err);
+		rc = mg_remote_fetch_blobs(src->r->remote, src->ref->repo, d, n, files, err);
 	for (size_t i = 0; files && i < n; i++)
 		mg_vfile_free(files[i]);
 	free(files);
@@ -47,7 +41,7 @@ static int fetch_into_store(const mg_endpoint *src, mg_store *s, const mg_desc *
 }
 
 /* Sends one blob of the source (store or another registry) to dst. */
-static int send_blob(const mg_endpoint *src, const mg_endpoint *dst, const mg_desc *d,
+static int send_blob(const end *src, const end *dst, const mg_desc *d,
 		     mg_error *err)
 {
 	mg_buf path = MG_BUF_INIT;
@@ -55,8 +49,8 @@ static int send_blob(const mg_endpoint *src, const mg_endpoint *dst, const mg_de
 	mg_vfile *vf = NULL;
 	int fd = -1, rc = 0;
 	const char *what = d->title ? d->title : d->digest;
-	if (src->store) {
-		rc = mg_store_blob_path(&path, src->store, d->digest, err);
+	if (src->r->store) {
+		rc = mg_store_blob_path(&path, src->r->store, d->digest, err);
 	} else {
 		const char *t = getenv("TMPDIR");
 		tmpdir = mg_strdup(t && *t ? t : "/tmp", err);
@@ -66,14 +60,14 @@ static int send_blob(const mg_endpoint *src, const mg_endpoint *dst, const mg_de
 		if (!rc)
 			rc = mg_vfile_open(&vf, tmpdir, path.data, d->digest, d->size, err);
 		if (!rc)
-			rc = mg_remote_fetch_blobs(src->remote, src->ref->repo, d, 1, &vf, err);
+			rc = mg_remote_fetch_blobs(src->r->remote, src->ref->repo, d, 1, &vf, err);
 	}
 	if (!rc && (fd = open(path.data, O_RDONLY | O_CLOEXEC)) < 0)
 		rc = mg_error_sys(err, errno == ENOENT ? MG_ENOTFOUND : MG_EIO, errno,
 				  "cannot read blob %s", d->digest);
 	char got[MG_DIGEST_SIZE];
 	if (!rc)
-		rc = mg_remote_push_blob_fd(dst->remote, dst->ref->repo, fd, d->size, d->digest, got,
+		rc = mg_remote_push_blob_fd(dst->r->remote, dst->ref->repo, fd, d->size, d->digest, got,
 					    what, err);
 	if (fd >= 0)
 		close(fd);
@@ -85,13 +79,14 @@ static int send_blob(const mg_endpoint *src, const mg_endpoint *dst, const mg_de
 	return rc;
 }
 
-static int same_registry(const mg_endpoint *a, const mg_endpoint *b)
+static int same_registry(const end *a, const end *b)
 {
-	return a->remote && b->remote && !strcmp(mg_remote_name(a->remote), mg_remote_name(b->remote));
+	return a->r->remote && b->r->remote &&
+	       !strcmp(mg_remote_name(a->r->remote), mg_remote_name(b->r->remote));
 }
 
 /* Gets every blob of the manifest to dst; counts in res. */
-static int copy_blobs(const mg_endpoint *src, const mg_endpoint *dst, const mg_manifest *m,
+static int copy_blobs(const end *src, const end *dst, const mg_manifest *m,
 		      mg_copy_result *res, mg_error *err)
 {
 	size_t n = m->nlayers + 1;
@@ -109,13 +104,13 @@ static int copy_blobs(const mg_endpoint *src, const mg_endpoint *dst, const mg_m
 			has = !strcmp(need[k].digest, all[i].digest);
 		if (has)
 			continue;
-		if (dst->store)
-			has = mg_store__has_blob_of_size(dst->store, all[i].digest, all[i].size);
+		if (dst->r->store)
+			has = mg_store__has_blob_of_size(dst->r->store, all[i].digest, all[i].size);
 		else
-			rc = mg_remote_has_blob(dst->remote, dst->ref->repo, all[i].digest, all[i].size,
+			rc = mg_remote_has_blob(dst->r->remote, dst->ref->repo, all[i].digest, all[i].size,
 						&has, err);
 		if (!rc && !has && same_registry(src, dst) && strcmp(src->ref->repo, dst->ref->repo))
-			rc = mg_remote_mount_blob(dst->remote, dst->ref->repo, src->ref->repo,
+			rc = mg_remote_mount_blob(dst->r->remote, dst->ref->repo, src->ref->repo,
 						  all[i].digest, &mounted, err);
 		if (rc)
 			break;
@@ -129,11 +124,11 @@ static int copy_blobs(const mg_endpoint *src, const mg_endpoint *dst, const mg_m
 			res->bytes_copied += all[i].size;
 		}
 	}
-	if (!rc && dst->store && nneed)
-		rc = src->remote ? fetch_into_store(src, dst->store, need, nneed, err)
+	if (!rc && dst->r->store && nneed)
+		rc = src->r->remote ? fetch_into_store(src, dst->r->store, need, nneed, err)
 				 : mg_error_set(err, MG_ECORRUPT, "blob %s is missing from store '%s'",
-						need[0].digest, mg_store_root(dst->store));
-	for (size_t i = 0; !rc && dst->remote && i < nneed; i++)
+						need[0].digest, mg_store_root(dst->r->store));
+	for (size_t i = 0; !rc && dst->r->remote && i < nneed; i++)
 		rc = send_blob(src, dst, &need[i], err);
 	free(all);
 	free(need);
@@ -141,7 +136,7 @@ static int copy_blobs(const mg_endpoint *src, const mg_endpoint *dst, const mg_m
 }
 
 /* The copy; into the store with the tag of dst's reference, or none. */
-static int copy_artifact(const mg_endpoint *src, const mg_endpoint *dst, int tag,
+static int copy_artifact(const end *src, const end *dst, int tag,
 			 mg_copy_result *res, mg_error *err)
 {
 	memset(res, 0, sizeof(*res));
@@ -149,7 +144,7 @@ static int copy_artifact(const mg_endpoint *src, const mg_endpoint *dst, int tag
 	mg_manifest *m = NULL;
 	char media_type[256], digest[MG_DIGEST_SIZE], stored[MG_DIGEST_SIZE];
 	char *name = NULL;
-	int rc = get_manifest(src, &bytes, digest, media_type, err);
+	int rc = mg_repo_get_manifest(src->r, src->ref->tag, src->ref->digest, &bytes, digest, media_type, err);
 	if (!rc && strcmp(media_type, MG_MEDIA_MANIFEST) && media_type[0])
 		rc = mg_error_set(err, MG_EINVAL, "'%s' is a '%s', not an OCI image manifest: modelgate "
 				  "copies single artifacts", src->ref->repo, media_type);
@@ -161,16 +156,16 @@ static int copy_artifact(const mg_endpoint *src, const mg_endpoint *dst, int tag
 		rc = copy_blobs(src, dst, m, res, err);
 	if (rc)
 		goto done;
-	if (dst->remote) {
-		rc = mg_remote_put_manifest(dst->remote, dst->ref->repo,
+	if (dst->r->remote) {
+		rc = mg_remote_put_manifest(dst->r->remote, dst->ref->repo,
 					    dst->ref->digest ? NULL : dst->ref->tag, bytes.data, bytes.len,
 					    MG_MEDIA_MANIFEST, err);
 	} else {
-		if (!(rc = mg_store_put_bytes(dst->store, bytes.data, bytes.len, stored, err)) && tag &&
+		if (!(rc = mg_store_put_bytes(dst->r->store, bytes.data, bytes.len, stored, err)) && tag &&
 		    !(name = mg_ref_store_name(dst->ref, err)))
 			rc = MG_ENOMEM;
 		if (!rc && tag) /* last: the tag moves only when everything is in */
-			rc = mg_store_set_tag(dst->store, name, stored, err);
+			rc = mg_store_set_tag(dst->r->store, name, stored, err);
 	}
 	if (!rc)
 		memcpy(res->digest, digest, MG_DIGEST_SIZE);
@@ -181,16 +176,20 @@ done:
 	return rc;
 }
 
-int mg_copy(const mg_endpoint *src, const mg_endpoint *dst, mg_copy_result *res, mg_error *err)
+int mg_copy(const mg_repo *src, const mg_ref *sref, const mg_repo *dst, const mg_ref *dref,
+	    mg_copy_result *res, mg_error *err)
 {
-	if (dst->ref->digest && !dst->remote)
-		return mg_error_set(err, MG_EINVAL, "cannot copy to '%s@%s': give a tag",
-				    dst->ref->repo, dst->ref->digest);
-	return copy_artifact(src, dst, 1, res, err);
+	if (dref->digest && !dst->remote)
+		return mg_error_set(err, MG_EINVAL, "cannot copy to '%s@%s': give a tag", dref->repo,
+				    dref->digest);
+	end s = {src, sref}, d = {dst, dref};
+	return copy_artifact(&s, &d, 1, res, err);
 }
 
-int mg_copy_untagged(const mg_endpoint *src, mg_store *store, mg_copy_result *res, mg_error *err)
+int mg_copy_untagged(const mg_repo *src, const mg_ref *sref, mg_store *store, mg_copy_result *res,
+		     mg_error *err)
 {
-	mg_endpoint dst = {store, NULL, src->ref};
-	return copy_artifact(src, &dst, 0, res, err);
+	mg_repo in_store = {.store = store, .name = sref->repo};
+	end s = {src, sref}, d = {&in_store, sref};
+	return copy_artifact(&s, &d, 0, res, err);
 }

@@ -110,6 +110,8 @@ int mg_store_default_root(mg_buf *out, mg_error *err);
 /* Opens the layout at root, creating it when root is missing or an empty
  * folder. A folder that has content but no oci-layout is refused. */
 int mg_store_open(mg_store **out, const char *root, mg_error *err);
+/* Opens the store at mg_store_default_root. */
+int mg_store_open_default(mg_store **out, mg_error *err);
 void mg_store_free(mg_store *s);
 const char *mg_store_root(const mg_store *s);
 

@@ -183,32 +183,4 @@ int mg_push_remote(mg_remote *r, const mg_ref *ref, const char *const *files, si
 int mg_pull_remote(mg_remote *r, const mg_ref *ref, const char *dir, mg_manifest **out,
 		   char digest[MG_DIGEST_SIZE], mg_error *err);
 
-/* ---- copy ------------------------------------------------------------ */
-
-/* One end of a copy: the local store (remote NULL) or a registry. */
-typedef struct mg_endpoint {
-	mg_store *store;
-	mg_remote *remote;
-	const mg_ref *ref;
-} mg_endpoint;
-
-typedef struct mg_copy_result {
-	char digest[MG_DIGEST_SIZE];
-	size_t blobs_copied;  /* sent or downloaded */
-	size_t blobs_mounted; /* mounted from the source repository */
-	size_t blobs_skipped; /* the destination had them */
-	uint64_t bytes_copied;
-} mg_copy_result;
-
-/* Copies the artifact src names to dst (a tag, or by digest), moving only
- * blobs dst lacks. Into the local store the tag moves last, after every
- * blob is verified and stored: an interrupted copy moves no tag. */
-int mg_copy(const mg_endpoint *src, const mg_endpoint *dst, mg_copy_result *res,
-	    mg_error *err);
-/* Copies the artifact src names into the store without a tag: its blobs
- * and its manifest, under their digests (a cache that commands read by
- * digest; gc clears it). res->digest is the manifest's. */
-int mg_copy_untagged(const mg_endpoint *src, mg_store *store, mg_copy_result *res,
-		     mg_error *err);
-
 #endif

@@ -25,7 +25,7 @@ void mg_source_close(mg_source *s)
 	if (s->tmpdir)
 		mg_remove_tree(s->tmpdir);
 	free(s->tmpdir);
-	mg_store_free(s->own_store);
+	mg_repo_close(&s->at);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -157,61 +157,40 @@ static int link_folder(mg_source *s, mg_store *store, mg_error *err)
 	return rc;
 }
 
-/* A registry reference: its artifact copied into the store by digest. */
-static int fetch(mg_source *s, const mg_ref *ref, mg_store *store, const mg_source_opts *o,
-		 mg_error *err)
-{
-	mg_remote *remote = NULL;
-	int rc;
-	if (o->open_remote) {
-		rc = o->open_remote(o->ctx, ref->registry, &remote, err);
-	} else {
-		mg_remote_opts ro = MG_REMOTE_OPTS_INIT;
-		ro.insecure = mg_registry_listed_insecure(ref->registry);
-		rc = mg_remote_open(&remote, ref->registry, &ro, NULL, NULL, err);
-	}
-	mg_copy_result res;
-	mg_endpoint src = {NULL, remote, ref};
-	if (!rc)
-		rc = mg_copy_untagged(&src, store, &res, err);
-	if (!rc)
-		memcpy(s->digest, res.digest, MG_DIGEST_SIZE);
-	mg_remote_free(remote);
-	return rc;
-}
-
 static int open_ref(mg_source *s, const mg_ref *ref, const mg_source_opts *o, mg_error *err)
 {
-	mg_store *store = o->store;
-	int rc = 0;
-	if (!store) {
-		mg_buf root = MG_BUF_INIT;
-		if (!(rc = mg_store_default_root(&root, err)))
-			rc = mg_store_open(&s->own_store, root.data, err);
-		mg_buf_free(&root);
-		if (rc)
-			return rc;
-		store = s->own_store;
-	}
-	s->is_ref = 1;
+	/* the store, to read from or to fetch into */
+	mg_ref local = {.repo = ref->repo, .tag = ref->tag, .digest = ref->digest};
+	mg_repo store;
+	int rc = mg_repo_open(&store, &local, &o->repo, err);
+	if (rc)
+		return rc;
 	if (ref->registry) {
+		mg_copy_result res;
 		mg_buf b = MG_BUF_INIT;
-		if (!(rc = fetch(s, ref, store, o, err)) &&
-		    !(rc = mg_store_read_blob(store, s->digest, MG_MANIFEST_MAX, &b, err)))
-			rc = mg_manifest_parse(&s->manifest, b.data, b.len, s->digest, err);
+		if (!(rc = mg_repo_open(&s->at, ref, &o->repo, err)) &&
+		    !(rc = mg_copy_untagged(&s->at, ref, store.store, &res, err)) &&
+		    !(rc = mg_store_read_blob(store.store, res.digest, MG_MANIFEST_MAX, &b, err)))
+			rc = mg_manifest_parse(&s->manifest, b.data, b.len, res.digest, err);
+		if (!rc)
+			memcpy(s->digest, res.digest, MG_DIGEST_SIZE);
 		mg_buf_free(&b);
 	} else {
-		rc = mg_store_get_manifest(store, ref, &s->manifest, s->digest, err);
+		rc = mg_store_get_manifest(store.store, ref, &s->manifest, s->digest, err);
 	}
+	s->is_ref = 1;
 	const char **titles = NULL;
 	if (!rc)
 		rc = mg_artifact__pull_titles(s->manifest, NULL, s->spec, &titles, err);
 	free(titles);
 	mg_buf path = MG_BUF_INIT;
 	for (size_t i = 0; !rc && i < s->manifest->nlayers; i++)
-		rc = check_blob(store, &s->manifest->layers[i], s->spec, &path, err);
+		rc = check_blob(store.store, &s->manifest->layers[i], s->spec, &path, err);
 	mg_buf_free(&path);
-	return rc ? rc : link_folder(s, store, err);
+	if (!rc)
+		rc = link_folder(s, store.store, err);
+	mg_repo_close(&store);
+	return rc;
 }
 
 int mg_source_open(mg_source *out, const char *spec, const mg_source_opts *o, mg_error *err)

@@ -15,18 +15,13 @@
 #ifndef MG_SOURCE_H
 #define MG_SOURCE_H
 
-#include "remote.h"
-
-/* Opens a registry connection with the caller's options (TLS, progress). */
-typedef int (*mg_remote_opener)(void *ctx, const char *registry, mg_remote **out, mg_error *err);
+#include "repo.h"
 
 typedef struct mg_source_opts {
-	const char *base;             /* relative paths start here; NULL: the working folder */
-	mg_store *store;              /* the local store; NULL: opened at its default root */
-	mg_remote_opener open_remote; /* NULL: mg_remote_open with MODELGATE_INSECURE_REGISTRIES */
-	void *ctx;                    /* for open_remote */
+	const char *base;  /* relative paths start here; NULL: the working folder */
+	mg_repo_opts repo; /* how the store and registries are reached */
 } mg_source_opts;
-#define MG_SOURCE_OPTS_INIT {NULL, NULL, NULL, NULL}
+#define MG_SOURCE_OPTS_INIT {NULL, MG_REPO_OPTS_INIT}
 
 typedef struct mg_source {
 	char *spec;                  /* as given */
@@ -36,8 +31,8 @@ typedef struct mg_source {
 	int is_ref;
 	char *model;                 /* set by mg_source_model */
 	/* private */
-	char *tmpdir;     /* a link folder outside a read-only store */
-	mg_store *own_store;
+	char *tmpdir; /* a link folder outside a read-only store */
+	mg_repo at;   /* where a reference was found */
 } mg_source;
 
 /* Opens spec: an existing path (or one that looks like a path: absolute,

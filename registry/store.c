@@ -156,6 +156,16 @@ void mg_store_free(mg_store *s)
 	free(s);
 }
 
+int mg_store_open_default(mg_store **out, mg_error *err)
+{
+	mg_buf root = MG_BUF_INIT;
+	int rc = mg_store_default_root(&root, err);
+	if (!rc)
+		rc = mg_store_open(out, root.data, err);
+	mg_buf_free(&root);
+	return rc;
+}
+
 int mg_store_open(mg_store **out, const char *root, mg_error *err)
 {
 	int rc = 0;
