@@ -15,7 +15,6 @@
 #include "validator/report.h"
 #include "validator/validator.h"
 
-#define MAX_ONLY 64
 /* GitHub keeps at most 1 MiB of step summary, shows ~10 annotations a type. */
 #define SUMMARY_MAX ((size_t)1 << 20)
 #define ANNOTATIONS_MAX 10
@@ -88,16 +87,17 @@ static void log_line(void *ctx, const char *msg)
 	cli_info(cli, "modelgate: %s\n", msg);
 }
 
-/* --changed: narrows the run to the gates whose inputs changed in git
- * (changed.h). Sets *none when no gate that runs here is left: the caller
- * exits 0 without loading anything. */
-static int select_changed(mg_cli *cli, const mg_config *cfg, mg_gate_opts *go, const char **only,
+/* --changed: marks in go->changed (*sel, caller frees) the gates whose
+ * inputs changed in git (changed.h). Sets *none when no gate that runs here
+ * is left: the caller exits 0 without loading anything. */
+static int select_changed(mg_cli *cli, const mg_config *cfg, mg_gate_opts *go, int **sel,
 			  int pre_push, const char *since, int *none, mg_error *err)
 {
 	mg_changed_opts co = MG_CHANGED_OPTS_INIT;
 	mg_buf in = MG_BUF_INIT;
 	mg_changed *ch = NULL;
-	int *sel = NULL, rc = 0;
+	mg_gate_pick *picks = NULL;
+	int rc = 0;
 	co.since = since;
 	if (pre_push) {
 		if ((rc = mg_fd_read(&in, 0, (size_t)1 << 20, MG_EINVAL, "standard input", err)))
@@ -106,25 +106,19 @@ static int select_changed(mg_cli *cli, const mg_config *cfg, mg_gate_opts *go, c
 	}
 	if ((rc = mg_changed_read(&ch, cfg->dir, &co, err)))
 		goto done;
-	if (!(sel = calloc(cfg->ngates + 1, sizeof(*sel)))) {
+	if (!(*sel = calloc(cfg->ngates + 1, sizeof(**sel))) ||
+	    !(picks = calloc(cfg->ngates + 1, sizeof(*picks)))) {
 		rc = mg_error_set(err, MG_ENOMEM, "out of memory");
 		goto done;
 	}
-	if ((rc = mg_changed_gates(sel, cfg, go->model, go->baseline, ch, err)) < 0)
+	if ((rc = mg_changed_gates(*sel, cfg, go->model, go->baseline, ch, err)) < 0)
 		goto done;
-	rc = 0;
+	go->changed = *sel;
 	size_t n = 0, ci_only = 0;
-	for (size_t i = 0; i < cfg->ngates; i++) {
-		int keep = sel[i] && (!cfg->gates[i].ci_only || go->in_ci);
-		ci_only += sel[i] && cfg->gates[i].ci_only && !go->in_ci;
-		if (keep && go->nonly) {
-			keep = 0;
-			for (size_t k = 0; k < go->nonly; k++)
-				keep |= !strcmp(go->only[k], cfg->gates[i].name);
-		}
-		if (keep && n < MAX_ONLY)
-			only[n++] = cfg->gates[i].name;
-	}
+	if ((rc = mg_gate_select(picks, &n, cfg, go, err)))
+		goto done;
+	for (size_t i = 0; i < cfg->ngates; i++)
+		ci_only += picks[i] == MG_PICK_CI_ONLY;
 	const char *base = ch->base ? ch->base : "empty";
 	char shortbase[16];
 	snprintf(shortbase, sizeof(shortbase), "%.12s", base);
@@ -140,12 +134,10 @@ static int select_changed(mg_cli *cli, const mg_config *cfg, mg_gate_opts *go, c
 	else
 		cli_info(cli, "modelgate: %zu of %zu gate(s) have inputs changed since %s\n", n, cfg->ngates,
 			 strcmp(base, "empty") ? shortbase : "the empty tree");
-	go->only = only;
-	go->nonly = n;
 done:
 	mg_changed_free(ch);
 	mg_buf_free(&in);
-	free(sel);
+	free(picks);
 	return rc;
 }
 
@@ -175,12 +167,15 @@ int cmd_gate(mg_cli *cli, int argc, char **argv)
 		CLI_COMMON_OPTS};
 	const char *config = "modelgate.json", *report_path = "report.json";
 	const char *junit = NULL, *html = NULL, *markdown = NULL, *metrics = NULL;
-	const char *only[MAX_ONLY];
-	const char *changed_only[MAX_ONLY];
+	const char **only = calloc((size_t)argc + 1, sizeof(*only));
+	int *changed_sel = NULL;
 	const char *since = NULL;
 	int changed = 0, pre_push = 0;
 	mg_gate_opts go = MG_GATE_OPTS_INIT;
 	int c, rc;
+	if (!only)
+		return cli_usage_error(cli, "out of memory");
+	go.only = only;
 	while ((c = getopt_long(argc, argv, "c:m:b:t:r:" CLI_COMMON_SHORT, opts, NULL)) != -1) {
 		switch (c) {
 		case 'c': config = optarg; break;
@@ -195,21 +190,21 @@ int cmd_gate(mg_cli *cli, int argc, char **argv)
 		case 'G': changed = 1; break;
 		case 'S': since = optarg; changed = 1; break;
 		case 'U': pre_push = 1; changed = 1; break;
-		case 'O':
-			if (go.nonly == MAX_ONLY)
-				return cli_usage_error(cli, "at most %d --only options", MAX_ONLY);
-			only[go.nonly++] = optarg;
-			break;
+		case 'O': only[go.nonly++] = optarg; break;
 		default:
-			if ((rc = cli_common_opt(cli, c)) >= 0)
+			if ((rc = cli_common_opt(cli, c)) >= 0) {
+				free(only);
 				return rc;
+			}
 		}
 	}
-	if (argc - optind > 0)
-		return cli_usage_error(cli, "unexpected argument '%s'", argv[optind]);
-	if (since && pre_push)
-		return cli_usage_error(cli, "--since and --pre-push exclude each other");
-	go.only = only;
+	if (argc - optind > 0 || (since && pre_push)) {
+		rc = argc - optind > 0
+			     ? cli_usage_error(cli, "unexpected argument '%s'", argv[optind])
+			     : cli_usage_error(cli, "--since and --pre-push exclude each other");
+		free(only);
+		return rc;
+	}
 	go.in_ci = in_ci();
 	go.tool_version = MG_VERSION;
 	go.log = log_line;
@@ -228,18 +223,13 @@ int cmd_gate(mg_cli *cli, int argc, char **argv)
 		rc = cli_fail(cli, &err);
 		goto done;
 	}
-	for (size_t i = 0; i < go.nonly; i++) {
-		size_t k = 0;
-		while (k < cfg->ngates && strcmp(cfg->gates[k].name, only[i]))
-			k++;
-		if (k == cfg->ngates) {
-			rc = cli_usage_error(cli, "--only '%s': %s has no gate of that name", only[i], config);
-			goto done;
-		}
+	if (mg_gate_select(NULL, NULL, cfg, &go, &err)) {
+		rc = cli_usage_error(cli, "%s", err.msg);
+		goto done;
 	}
 	if (changed) {
 		int none = 0;
-		if (select_changed(cli, cfg, &go, changed_only, pre_push, since, &none, &err)) {
+		if (select_changed(cli, cfg, &go, &changed_sel, pre_push, since, &none, &err)) {
 			rc = cli_fail(cli, &err);
 			goto done;
 		}
@@ -271,5 +261,7 @@ done:
 	mg_report_free(r);
 	mg_config_free(cfg);
 	mg_git_info_free(git);
+	free(changed_sel);
+	free(only);
 	return rc;
 }

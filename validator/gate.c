@@ -345,15 +345,12 @@ float *mg_gate__as_rows(const mg_tensor *t, size_t *n, size_t *cols)
 
 /* ---- the run --------------------------------------------------------------- */
 
-static int wanted(const run_ctx *c, const mg_gate_config *g)
+/* A gate whose baseline must exist: one that runs, or (without --changed)
+ * a ci_only one outside CI. */
+static int wanted(const run_ctx *c, size_t i)
 {
-	if (c->opts->nonly) {
-		for (size_t i = 0; i < c->opts->nonly; i++)
-			if (!strcmp(c->opts->only[i], g->name))
-				return 1;
-		return 0;
-	}
-	return 1;
+	mg_gate_pick p = mg_gate_pick_one(c->cfg, c->opts, i);
+	return p == MG_PICK_RUN || (p == MG_PICK_CI_ONLY && !c->opts->changed);
 }
 
 static int needs_baseline(const mg_gate_config *g)
@@ -374,7 +371,7 @@ static int prepare(run_ctx *c, mg_error *err)
 	const char *base = c->opts->baseline ? c->opts->baseline : cfg->baseline;
 	int need_base = 0;
 	for (size_t i = 0; i < cfg->ngates; i++)
-		need_base |= wanted(c, &cfg->gates[i]) && needs_baseline(&cfg->gates[i]);
+		need_base |= wanted(c, i) && needs_baseline(&cfg->gates[i]);
 	mg_gate__say(c, "resolving model '%s'", model);
 	int rc = mg_resolve(&c->model, model, c->opts->model ? "." : cfg->dir, 1, c->opts->source, err);
 	if (rc || (rc = mg_model_info_read(&c->model_info, c->model.path, err)))
@@ -410,19 +407,17 @@ static int targets_init(run_ctx *c, mg_error *err)
 }
 
 /* Evaluates gate gc, unless it is not selected, into g. */
-static int run_gate(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g, mg_error *err)
+static int run_gate(run_ctx *c, size_t i, mg_gate_result *g, mg_error *err)
 {
+	const mg_gate_config *gc = &c->cfg->gates[i];
 	g->name = dupz(gc->name);
 	g->kind = dupz(mg_gate_kind_name(gc->kind));
 	g->value = g->limit = g->baseline = NAN;
 	if (gc->kind == MG_KIND_LATENCY || gc->kind == MG_KIND_MEMORY)
 		g->target = dupz(mg_gate__gate_target(c, gc)->name);
-	if (!wanted(c, gc)) {
-		mg_gate__set_status(g, MG_GATE_SKIP, "not selected (--only)");
-		return 0;
-	}
-	if (gc->ci_only && !c->opts->in_ci) {
-		mg_gate__set_status(g, MG_GATE_SKIP, "runs in CI only (ci_only), and this is not CI");
+	mg_gate_pick pick = mg_gate_pick_one(c->cfg, c->opts, i);
+	if (pick != MG_PICK_RUN) {
+		mg_gate__set_status(g, MG_GATE_SKIP, "%s", mg_gate_pick_reason(pick));
 		return 0;
 	}
 	mg_gate__say(c, "gate '%s' (%s)", gc->name, g->kind);
@@ -512,7 +507,7 @@ int mg_gate_run(mg_report **out, const mg_config *cfg, const mg_gate_opts *opts,
 	if (!rc)
 		rc = prepare(&c, err);
 	for (size_t i = 0; !rc && i < cfg->ngates; i++)
-		rc = run_gate(&c, &cfg->gates[i], &results[nresults++], err);
+		rc = run_gate(&c, i, &results[nresults++], err);
 	if (!rc && !(rc = report_new(out, &c, results, nresults, created, err))) {
 		(*out)->seconds = mg_gate__now_s() - start;
 		results = NULL;

@@ -92,6 +92,8 @@ typedef struct mg_gate_opts {
 	const char *const *only; /* run only these gates (others are skipped) */
 	size_t nonly;
 	int in_ci;               /* CI=true: ci_only gates run too */
+	const int *changed;      /* --changed: per gate of the config, 1 when its
+				    inputs changed (others are skipped); NULL: all */
 	const char *tool_version;
 	const char *git_commit;
 	const struct mg_target_opts *target_opts;
@@ -105,7 +107,26 @@ typedef struct mg_gate_opts {
 	const struct mg_source_opts *source;
 } mg_gate_opts;
 #define MG_GATE_OPTS_VERSION 1
-#define MG_GATE_OPTS_INIT {MG_GATE_OPTS_VERSION, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL}
+#define MG_GATE_OPTS_INIT {MG_GATE_OPTS_VERSION, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL}
+
+/* Whether a gate runs, or why not: the one place that combines --only,
+ * --changed and ci_only (select.c). */
+typedef enum {
+	MG_PICK_RUN = 0,
+	MG_PICK_NOT_ONLY,  /* not named by --only */
+	MG_PICK_UNCHANGED, /* --changed: none of its inputs changed */
+	MG_PICK_CI_ONLY,   /* ci_only, and this is not CI */
+} mg_gate_pick;
+
+/* Why gate i of cfg runs or not under opts. */
+mg_gate_pick mg_gate_pick_one(const mg_config *cfg, const mg_gate_opts *opts, size_t i);
+/* The skip reason a report gives for a pick other than MG_PICK_RUN. */
+const char *mg_gate_pick_reason(mg_gate_pick p);
+/* Fills out (cfg->ngates entries, may be NULL) with every gate's pick and
+ * *nrun (may be NULL) with how many run; MG_EINVAL when --only names a gate
+ * the config does not have. */
+int mg_gate_select(mg_gate_pick *out, size_t *nrun, const mg_config *cfg,
+		   const mg_gate_opts *opts, mg_error *err);
 
 /* Evaluates every gate of cfg into a new report. A model, baseline or
  * dataset that cannot be found, or a dataset that cannot serve the model

@@ -69,6 +69,18 @@ json.dump(c, open("ci.json", "w"), indent=1)'
 	expect_stderr_not_contains "resolving"
 }
 
+more_than_64_gates_all_run() {
+	"$PY" -c 'import json
+gates = [{"name": "size%02d" % i, "kind": "size", "max_bytes": 1000000} for i in range(70)]
+json.dump({"model": "model_int8.onnx", "gates": gates}, open("many.json", "w"), indent=1)'
+	git add many.json && git commit -q -m "70 gates" || fail "commit failed"
+	cp model_bad.onnx model_int8.onnx
+	mg gate -c many.json --changed --since HEAD --report "$TEST_TMP/many.json" >/dev/null 2>"$TEST_TMP/many.err"
+	git checkout -q -- model_int8.onnx
+	grep -q "70 of 70 gate(s) have inputs changed" "$TEST_TMP/many.err" || fail "$(cat "$TEST_TMP/many.err")"
+	json_ok 'len([g for g in j["gates"] if g["status"] == "pass"]) == 70' "$TEST_TMP/many.json"
+}
+
 bad_input() {
 	expect_exit 2 mg gate --changed --since no-such-rev
 	expect_error "--since 'no-such-rev'"
@@ -101,6 +113,7 @@ check work_tree_changes_count work_tree_changes_count
 check config_change_selects_every_gate config_change_selects_every_gate
 check dataset_change_selects_accuracy_and_fidelity dataset_change_selects_accuracy_and_fidelity
 check ci_only_gates_do_not_block_a_laptop ci_only_gates_do_not_block_a_laptop
+check more_than_64_gates_all_run more_than_64_gates_all_run
 check bad_input bad_input
 check pre_push_lines_from_stdin pre_push_lines_from_stdin
 finish

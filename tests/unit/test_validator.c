@@ -491,10 +491,57 @@ static void test_a_drifting_baseline_is_flagged_noisy(void **state)
 	free_detail(&d);
 }
 
+/* --only, --changed and ci_only combine in one place, with no cap on how
+ * many gates a config has. */
+static void test_gate_select_combines_only_changed_and_ci_only(void **state)
+{
+	(void)state;
+	enum { N = 70 };
+	mg_buf json = MG_BUF_INIT;
+	assert_int_equal(mg_buf_puts(&json, "{\"model\": \"m.onnx\", \"gates\": [", NULL), 0);
+	for (int i = 0; i < N; i++)
+		assert_int_equal(mg_buf_printf(&json, NULL, "%s{\"name\": \"g%d\", \"kind\": \"size\", "
+					       "\"max_bytes\": 10%s}", i ? "," : "", i,
+					       i == 1 ? ", \"ci_only\": true" : ""), 0);
+	assert_int_equal(mg_buf_puts(&json, "]}", NULL), 0);
+	mg_config *c = NULL;
+	mg_error err = {0};
+	assert_int_equal(mg_config_parse(&c, json.data, json.len, "m.json", &err), 0);
+	int changed[N];
+	for (int i = 0; i < N; i++)
+		changed[i] = i != 2;
+	mg_gate_opts o = MG_GATE_OPTS_INIT;
+	mg_gate_pick picks[N];
+	size_t n = 0;
+	o.changed = changed;
+	assert_int_equal(mg_gate_select(picks, &n, c, &o, &err), 0);
+	assert_int_equal(n, N - 2);
+	assert_int_equal(picks[1], MG_PICK_CI_ONLY);
+	assert_int_equal(picks[2], MG_PICK_UNCHANGED);
+	assert_int_equal(picks[69], MG_PICK_RUN);
+	o.in_ci = 1;
+	assert_int_equal(mg_gate_select(picks, &n, c, &o, &err), 0);
+	assert_int_equal(n, N - 1);
+	const char *only[] = {"g2", "g3"};
+	o.only = only;
+	o.nonly = 2;
+	assert_int_equal(mg_gate_select(picks, &n, c, &o, &err), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(picks[0], MG_PICK_NOT_ONLY);
+	assert_int_equal(picks[2], MG_PICK_UNCHANGED);
+	assert_int_equal(picks[3], MG_PICK_RUN);
+	only[1] = "nope";
+	assert_int_equal(mg_gate_select(picks, &n, c, &o, &err), MG_EINVAL);
+	assert_non_null(strstr(err.msg, "--only 'nope'"));
+	mg_config_free(c);
+	mg_buf_free(&json);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_median_matches_sorting),
+		cmocka_unit_test(test_gate_select_combines_only_changed_and_ci_only),
 		cmocka_unit_test(test_mann_whitney_known_values),
 		cmocka_unit_test(test_bootstrap_interval_is_deterministic_and_covers),
 		cmocka_unit_test(test_aa_comparisons_rarely_declare_a_regression),
