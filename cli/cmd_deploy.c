@@ -1,4 +1,5 @@
-/* modelgate deploy REF --env NAME --report report.json: refuses (exit 1)
+/* modelgate deploy REF --env NAME --report report.json: refuses (exit 1,
+ * the deploy pipeline's policy, mg_deploy_run)
  * unless the report passed and names exactly REF's digest (and, with
  * --require-signed-report, unless a gate result signed by --key is
  * attached to it); then moves the tag NAME to the digest (NAME-previous
@@ -7,7 +8,6 @@
  * the move recorded; running the same deploy again fires only what did not
  * succeed. */
 #include "cli_deploy.h"
-#include "pipelines/package.h"
 #include "validator/report.h"
 
 #include <stdlib.h>
@@ -85,27 +85,6 @@ int cmd_deploy(mg_cli *cli, int argc, char **argv)
 		rc = cli_fail(cli, &err);
 		goto done;
 	}
-	if (mg_report_check_for(report, digest, &err)) {
-		fprintf(stderr, "modelgate: refusing to deploy '%s' to '%s': %s\n", refname, env, err.msg);
-		rc = MG_EXIT_GATE;
-		goto done;
-	}
-	if (require_signed) {
-		mg_attest_found found;
-		rc = mg_attest_find(&ct.t, digest, key, &found, &err);
-		if (rc == MG_ENOTFOUND || rc == MG_ECORRUPT) {
-			fprintf(stderr, "modelgate: refusing to deploy '%s' to '%s': %s\n", refname, env,
-				err.msg);
-			rc = MG_EXIT_GATE;
-			goto done;
-		}
-		if (rc) {
-			rc = cli_fail(cli, &err);
-			goto done;
-		}
-		if (cli->verbose)
-			cli_info(cli, "signed gate result %s verified (key %s)\n", found.manifest, found.keyid);
-	}
 	mg_deploy_opts o = MG_DEPLOY_OPTS_INIT;
 	o.env = env;
 	o.digest = digest;
@@ -116,10 +95,18 @@ int cmd_deploy(mg_cli *cli, int argc, char **argv)
 	o.http.insecure = cli->insecure;
 	o.http.ca_file = cli->ca_file;
 	o.repo_label = ct.label;
-	if ((rc = mg_deploy_run(&ct.t, &o, &res, &err)))
+	o.signed_by = require_signed ? key : NULL;
+	if ((rc = mg_deploy_run(&ct.t, &o, &res, &err)) && res.refused) {
+		fprintf(stderr, "modelgate: refusing to deploy '%s' to '%s': %s\n", refname, env, err.msg);
+		rc = MG_EXIT_GATE;
+	} else if (rc) {
 		rc = cli_fail(cli, &err);
-	else
+	} else {
+		if (res.signed_manifest[0] && cli->verbose)
+			cli_info(cli, "signed gate result %s verified (key %s)\n", res.signed_manifest,
+				 res.signed_keyid);
 		rc = cli_deploy_print(cli, env, 0, &res);
+	}
 done:
 	mg_deploy_result_clear(&res);
 	mg_buf_free(&rbytes);

@@ -9,6 +9,7 @@
  * rollback again (last move a rollback, E still where it put it), moves no
  * tag and fires only the triggers without a success on record. */
 #include "deploy.h"
+#include "package.h"
 #include "validator/report.h"
 
 #include <jansson.h>
@@ -172,10 +173,40 @@ static int fire_all(const mg_deploy_target *t, const mg_deploy_opts *o,
 	return rc;
 }
 
+/* The deploy policy: the report passed and names the digest; with
+ * signed_by, a gate result signed by that key is attached to it. A refusal
+ * is MG_EINVAL with res->refused set. */
+static int check_policy(const mg_deploy_target *t, const mg_deploy_opts *o, mg_deploy_result *res,
+			mg_error *err)
+{
+	int rc = o->report ? mg_report_check_for(o->report, o->digest, err)
+			   : mg_error_set(err, MG_EINVAL, "a deploy needs a gate report");
+	if (!rc && o->signed_by) {
+		mg_attest_found found;
+		rc = mg_attest_find(t, o->digest, o->signed_by, &found, err);
+		if (rc == MG_ENOTFOUND || rc == MG_ECORRUPT) {
+			res->refused = 1;
+			return MG_EINVAL;
+		}
+		if (!rc) {
+			memcpy(res->signed_manifest, found.manifest, MG_DIGEST_SIZE);
+			memcpy(res->signed_keyid, found.keyid, MG_DIGEST_SIZE);
+		}
+		return rc;
+	}
+	res->refused = rc != 0;
+	return rc;
+}
+
 int mg_deploy_run(const mg_deploy_target *t, const mg_deploy_opts *o, mg_deploy_result *res,
 		  mg_error *err)
 {
 	memset(res, 0, sizeof(*res));
+	if (!o->rollback && o->digest) {
+		int rc = check_policy(t, o, res, err);
+		if (rc)
+			return rc;
+	}
 	if (!mg_tag_valid(o->env) || strlen(o->env) > 100)
 		return mg_error_set(err, MG_EINVAL, "'%s' is not a valid environment name (a tag: "
 				    "letters, digits, '_', '.', '-')", o->env);

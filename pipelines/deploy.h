@@ -222,10 +222,12 @@ typedef struct mg_deploy_opts {
 	const mg_trigger_list *triggers;
 	mg_trigger_http http;
 	const char *repo_label;    /* "host/repo" or "repo" for payloads */
+	const char *signed_by;     /* deploy: a public key; a gate result it signed
+				      must be attached to digest. NULL: not required */
 } mg_deploy_opts;
 #define MG_DEPLOY_OPTS_VERSION 1
 #define MG_DEPLOY_OPTS_INIT {MG_DEPLOY_OPTS_VERSION, NULL, NULL, NULL, NULL, NULL, 0, NULL, \
-			     {0, NULL, 0, 0}, NULL}
+			     {0, NULL, 0, 0}, NULL, NULL}
 
 typedef struct mg_deploy_result {
 	char digest[MG_DIGEST_SIZE];   /* E now */
@@ -236,12 +238,19 @@ typedef struct mg_deploy_result {
 	size_t nfired;
 	size_t nfailed;
 	size_t nskipped; /* fired ok by an earlier run */
+	int refused;     /* deploy refused by policy (exit 1), nothing moved */
+	char signed_manifest[MG_DIGEST_SIZE]; /* with signed_by: the gate result */
+	char signed_keyid[MG_DIGEST_SIZE];    /* that verified, and its key */
 } mg_deploy_result;
 
 /* Deploys (or, with opts->rollback, rolls back) and fires the triggers
- * that have not fired for this tag move yet. A failed trigger leaves the
- * tag moved and recorded: the result counts it in nfailed (and the call
- * returns 0). A rerun for the tag move last recorded moves nothing. */
+ * that have not fired for this tag move yet. A deploy is refused (MG_EINVAL
+ * with res->refused set, before anything moves) unless its report passes
+ * mg_report_check_for the digest and, with signed_by, a gate result signed
+ * by that key is attached to the digest (mg_attest_find). A failed trigger
+ * leaves the tag moved and recorded: the result counts it in nfailed (and
+ * the call returns 0). A rerun for the tag move last recorded moves
+ * nothing. */
 int mg_deploy_run(const mg_deploy_target *t, const mg_deploy_opts *opts, mg_deploy_result *res,
 		  mg_error *err);
 void mg_deploy_result_clear(mg_deploy_result *res);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "pipelines/deploy.h"
+#include "validator/report.h"
 
 static void test_hmac_matches_rfc4231(void **state)
 {
@@ -156,10 +157,44 @@ static void test_dsse_pae(void **state)
 	mg_buf_free(&b);
 }
 
+/* The deploy policy is the pipeline's: a report that failed, or that is
+ * for another digest, refuses the deploy before the target is touched. */
+static void test_deploy_refuses_a_report_for_another_digest(void **state)
+{
+	(void)state;
+	char a[] = "sha256:09ff623e44a06928c3598c23a708005faf2966d846f676b2b5a98b633d9d9b22";
+	char b[] = "sha256:19ff623e44a06928c3598c23a708005faf2966d846f676b2b5a98b633d9d9b22";
+	mg_gate_result g = {0};
+	g.status = MG_GATE_PASS;
+	mg_report r = {0};
+	r.model_digest = a;
+	r.gates = &g;
+	r.ngates = 1;
+	mg_deploy_target t = {0}; /* never reached */
+	mg_deploy_opts o = MG_DEPLOY_OPTS_INIT;
+	mg_deploy_result res;
+	mg_error err = {0};
+	o.env = "prod";
+	o.digest = b;
+	o.report = &r;
+	assert_int_equal(mg_deploy_run(&t, &o, &res, &err), MG_EINVAL);
+	assert_true(res.refused);
+	assert_non_null(strstr(err.msg, "not for"));
+	g.status = MG_GATE_FAIL;
+	o.digest = a;
+	assert_int_equal(mg_deploy_run(&t, &o, &res, &err), MG_EINVAL);
+	assert_true(res.refused);
+	o.report = NULL;
+	assert_int_equal(mg_deploy_run(&t, &o, &res, &err), MG_EINVAL);
+	assert_true(res.refused);
+	mg_deploy_result_clear(&res);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_hmac_matches_rfc4231),
+		cmocka_unit_test(test_deploy_refuses_a_report_for_another_digest),
 		cmocka_unit_test(test_delivery_id_is_stable_and_distinct),
 		cmocka_unit_test(test_trigger_specs_parse_and_refuse),
 		cmocka_unit_test(test_config_section_errors_name_the_path),
