@@ -70,20 +70,36 @@ void cli_target_close(cli_target *ct)
 	memset(ct, 0, sizeof(*ct));
 }
 
-int cli_triggers_load(mg_trigger_list *l, const char *config, char **specs, size_t nspecs,
-		      const char *token_env, const char *secret_env, mg_error *err)
+int cli_trigger_opt(mg_cli *cli, cli_trigger_args *a, int c)
 {
-	const char *path = config ? config : "modelgate.json";
+	switch (c) {
+	case 'e': a->env = optarg; return -1;
+	case 'c': a->config = optarg; return -1;
+	case 'T': a->token_env = optarg; return -1;
+	case 'S': a->secret_env = optarg; return -1;
+	case 't':
+		if (a->nspecs == CLI_TRIGGER_MAX)
+			return cli_usage_error(cli, "at most %d --trigger", CLI_TRIGGER_MAX);
+		a->specs[a->nspecs++] = optarg;
+		return -1;
+	default:
+		return cli_common_opt(cli, c);
+	}
+}
+
+int cli_triggers_load(mg_trigger_list *l, const cli_trigger_args *a, mg_error *err)
+{
+	const char *path = a->config ? a->config : "modelgate.json";
 	int rc = 0;
-	if (config || access(path, F_OK) == 0) {
+	if (a->config || access(path, F_OK) == 0) {
 		mg_buf text = MG_BUF_INIT;
 		rc = mg_file_read(&text, path, CONFIG_MAX, err);
 		if (!rc)
 			rc = mg_trigger_parse_config(l, text.data ? text.data : "", text.len, path, err);
 		mg_buf_free(&text);
 	}
-	for (size_t i = 0; !rc && i < nspecs; i++)
-		rc = mg_trigger_parse_spec(l, specs[i], token_env, secret_env, err);
+	for (size_t i = 0; !rc && i < a->nspecs; i++)
+		rc = mg_trigger_parse_spec(l, a->specs[i], a->token_env, a->secret_env, err);
 	return rc;
 }
 

@@ -20,10 +20,28 @@ int cli_target_open(mg_cli *cli, cli_target *ct, const char *what, const char *c
 		    mg_error *err);
 void cli_target_close(cli_target *ct);
 
+/* The options deploy and rollback share: --env, --trigger (at most
+ * CLI_TRIGGER_MAX), --config, --token-env, --secret-env. */
+#define CLI_TRIGGER_MAX 32
+typedef struct cli_trigger_args {
+	const char *env, *config, *token_env, *secret_env;
+	char *specs[CLI_TRIGGER_MAX];
+	size_t nspecs;
+} cli_trigger_args;
+#define CLI_TRIGGER_OPTS                                     \
+	{"env", required_argument, NULL, 'e'},               \
+	{"trigger", required_argument, NULL, 't'},           \
+	{"config", required_argument, NULL, 'c'},            \
+	{"token-env", required_argument, NULL, 'T'},         \
+	{"secret-env", required_argument, NULL, 'S'}
+#define CLI_TRIGGER_SHORT "e:t:c:"
+/* Takes an option of CLI_TRIGGER_OPTS, else passes c to cli_common_opt;
+ * returns -1 when the command goes on, else the exit code. */
+int cli_trigger_opt(mg_cli *cli, cli_trigger_args *a, int c);
+
 /* The triggers of config's "deploy" section (when config is set or
  * ./modelgate.json exists), then the --trigger specs. */
-int cli_triggers_load(mg_trigger_list *l, const char *config, char **specs, size_t nspecs,
-		      const char *token_env, const char *secret_env, mg_error *err);
+int cli_triggers_load(mg_trigger_list *l, const cli_trigger_args *a, mg_error *err);
 
 /* Prints a deploy or rollback result (text or --json); the exit code: 0,
  * or 3 when a trigger failed. */

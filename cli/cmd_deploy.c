@@ -13,47 +13,31 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_TRIGGERS 32
-
 int cmd_deploy(mg_cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"env", required_argument, NULL, 'e'},
+		CLI_TRIGGER_OPTS,
 		{"report", required_argument, NULL, 'r'},
-		{"trigger", required_argument, NULL, 't'},
-		{"config", required_argument, NULL, 'c'},
-		{"token-env", required_argument, NULL, 'T'},
-		{"secret-env", required_argument, NULL, 'S'},
 		{"require-signed-report", no_argument, NULL, 'R'},
 		{"key", required_argument, NULL, 'k'},
 		CLI_REMOTE_OPTS,
 		CLI_COMMON_OPTS};
-	const char *env = NULL, *report_path = NULL, *config = NULL, *token_env = NULL,
-		   *secret_env = NULL, *key = NULL;
-	char *specs[MAX_TRIGGERS];
-	size_t nspecs = 0;
+	cli_trigger_args ta = {0};
+	const char *report_path = NULL, *key = NULL;
 	int require_signed = 0, c, rc;
-	while ((c = getopt_long(argc, argv, "e:r:t:c:" CLI_COMMON_SHORT, opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, CLI_TRIGGER_SHORT "r:" CLI_COMMON_SHORT, opts, NULL)) != -1) {
 		switch (c) {
-		case 'e': env = optarg; break;
 		case 'r': report_path = optarg; break;
-		case 'c': config = optarg; break;
-		case 'T': token_env = optarg; break;
-		case 'S': secret_env = optarg; break;
 		case 'R': require_signed = 1; break;
 		case 'k': key = optarg; break;
-		case 't':
-			if (nspecs == MAX_TRIGGERS)
-				return cli_usage_error(cli, "at most %d --trigger", MAX_TRIGGERS);
-			specs[nspecs++] = optarg;
-			break;
 		default:
-			if ((rc = cli_common_opt(cli, c)) >= 0)
+			if ((rc = cli_trigger_opt(cli, &ta, c)) >= 0)
 				return rc;
 		}
 	}
 	if (argc - optind != 1)
 		return cli_usage_error(cli, "expected one reference");
+	const char *env = ta.env;
 	if (!env)
 		return cli_usage_error(cli, "--env NAME is required");
 	if (!report_path)
@@ -69,11 +53,11 @@ int cmd_deploy(mg_cli *cli, int argc, char **argv)
 	mg_buf rbytes = MG_BUF_INIT;
 	char digest[MG_DIGEST_SIZE], report_digest[MG_DIGEST_SIZE];
 	const char *refname = argv[optind];
-	if ((rc = cli_triggers_load(&triggers, config, specs, nspecs, token_env, secret_env, &err)) ||
+	if ((rc = cli_triggers_load(&triggers, &ta, &err)) ||
 	    (rc = mg_trigger_check_env(&triggers, &err)) ||
 	    (rc = mg_file_read(&rbytes, report_path, 64u << 20, &err)) ||
 	    (rc = mg_report_read_json(&report, report_path, &err)) ||
-	    (rc = cli_target_open(cli, &ct, refname, config, &err))) {
+	    (rc = cli_target_open(cli, &ct, refname, ta.config, &err))) {
 		rc = cli_fail(cli, &err);
 		goto done;
 	}

@@ -8,40 +8,17 @@
 
 #include <string.h>
 
-#define MAX_TRIGGERS 32
-
 int cmd_rollback(mg_cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"env", required_argument, NULL, 'e'},
-		{"trigger", required_argument, NULL, 't'},
-		{"config", required_argument, NULL, 'c'},
-		{"token-env", required_argument, NULL, 'T'},
-		{"secret-env", required_argument, NULL, 'S'},
-		CLI_REMOTE_OPTS,
-		CLI_COMMON_OPTS};
-	const char *env = NULL, *config = NULL, *token_env = NULL, *secret_env = NULL;
-	char *specs[MAX_TRIGGERS];
-	size_t nspecs = 0;
+	static const struct option opts[] = {CLI_TRIGGER_OPTS, CLI_REMOTE_OPTS, CLI_COMMON_OPTS};
+	cli_trigger_args ta = {0};
 	int c, rc;
-	while ((c = getopt_long(argc, argv, "e:t:c:" CLI_COMMON_SHORT, opts, NULL)) != -1) {
-		switch (c) {
-		case 'e': env = optarg; break;
-		case 'c': config = optarg; break;
-		case 'T': token_env = optarg; break;
-		case 'S': secret_env = optarg; break;
-		case 't':
-			if (nspecs == MAX_TRIGGERS)
-				return cli_usage_error(cli, "at most %d --trigger", MAX_TRIGGERS);
-			specs[nspecs++] = optarg;
-			break;
-		default:
-			if ((rc = cli_common_opt(cli, c)) >= 0)
-				return rc;
-		}
-	}
+	while ((c = getopt_long(argc, argv, CLI_TRIGGER_SHORT CLI_COMMON_SHORT, opts, NULL)) != -1)
+		if ((rc = cli_trigger_opt(cli, &ta, c)) >= 0)
+			return rc;
 	if (argc - optind > 1)
 		return cli_usage_error(cli, "expected at most one repository");
+	const char *env = ta.env;
 	if (!env)
 		return cli_usage_error(cli, "--env NAME is required");
 	mg_error err = {0};
@@ -49,8 +26,8 @@ int cmd_rollback(mg_cli *cli, int argc, char **argv)
 	cli_target ct;
 	memset(&ct, 0, sizeof(ct));
 	mg_deploy_result res = {0};
-	if ((rc = cli_triggers_load(&triggers, config, specs, nspecs, token_env, secret_env, &err)) ||
-	    (rc = cli_target_open(cli, &ct, optind < argc ? argv[optind] : NULL, config, &err))) {
+	if ((rc = cli_triggers_load(&triggers, &ta, &err)) ||
+	    (rc = cli_target_open(cli, &ct, optind < argc ? argv[optind] : NULL, ta.config, &err))) {
 		rc = cli_fail(cli, &err);
 		goto done;
 	}
