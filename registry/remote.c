@@ -89,6 +89,35 @@ int mg_remote__status(const mg_remote *r, const mg_http_req *q, const char *repo
 	}
 }
 
+int mg_remote__call_start(mg_remote_call *c, mg_remote *r, const char *method, const char *repo,
+			  const char *kind, const char *id, int push, mg_error *err)
+{
+	memset(c, 0, sizeof(*c));
+	c->r = r;
+	c->repo = repo;
+	mg_remote__scope(c->scope, sizeof(c->scope), repo, push);
+	int rc = mg_remote__url(&c->url, r, repo, kind, id, err);
+	mg_http_req_init(&c->q, method, c->url.data);
+	c->q.scope = c->scope;
+	return rc;
+}
+
+int mg_remote__call_send(mg_remote_call *c, int rc, mg_error *err)
+{
+	return rc ? rc : mg_http_do(c->r->http, &c->q, err);
+}
+
+int mg_remote__call_status(const mg_remote_call *c, mg_error *err)
+{
+	return mg_remote__status(c->r, &c->q, c->repo, c->what, err);
+}
+
+void mg_remote__call_end(mg_remote_call *c)
+{
+	mg_http_req_free(&c->q);
+	mg_buf_free(&c->url);
+}
+
 static int ping(mg_remote *r, long *status, int *tls, mg_error *err)
 {
 	mg_buf url = MG_BUF_INIT;
@@ -206,59 +235,47 @@ int mg_remote_check_login(mg_remote *r, mg_error *err)
 int mg_remote_get_manifest(mg_remote *r, const mg_ref *ref, mg_buf *out,
 			   char digest[MG_DIGEST_SIZE], char media_type[256], mg_error *err)
 {
-	mg_buf url = MG_BUF_INIT;
-	char scope[600], what[300];
 	const char *id = ref->digest ? ref->digest : ref->tag;
-	mg_remote__scope(scope, sizeof(scope), ref->repo, 0);
-	snprintf(what, sizeof(what), ref->digest ? "manifest %s" : "tag '%s'", id);
-	mg_http_req q;
-	int rc = mg_remote__url(&url, r, ref->repo, "manifests", id, err);
-	mg_http_req_init(&q, "GET", url.data);
+	mg_remote_call c;
+	int rc = mg_remote__call_start(&c, r, "GET", ref->repo, "manifests", id, 0, err);
+	snprintf(c.what, sizeof(c.what), ref->digest ? "manifest %s" : "tag '%s'", id);
+	mg_http_req *q = &c.q;
 	size_t start = out->len;
-	q.scope = scope;
-	q.accept = MG_ACCEPT_MANIFESTS;
-	q.out = out;
-	q.out_max = MG_MANIFEST_MAX;
-	if (!rc)
-		rc = mg_http_do(r->http, &q, err);
-	if (!rc && q.status != 200)
-		rc = mg_remote__status(r, &q, ref->repo, what, err);
+	q->accept = MG_ACCEPT_MANIFESTS;
+	q->out = out;
+	q->out_max = MG_MANIFEST_MAX;
+	rc = mg_remote__call_send(&c, rc, err);
+	if (!rc && q->status != 200)
+		rc = mg_remote__call_status(&c, err);
 	if (!rc) {
 		mg_digest_bytes(out->data + start, out->len - start, digest);
-		const char *want = ref->digest ? ref->digest : q.docker_digest[0] ? q.docker_digest : NULL;
+		const char *want = ref->digest ? ref->digest : q->docker_digest[0] ? q->docker_digest : NULL;
 		if (want && mg_digest_valid(want) && strcmp(want, digest))
 			rc = mg_error_set(err, MG_ECORRUPT, "manifest %s of '%s/%s' was corrupted in "
 					  "transfer: its bytes hash to %s", want, r->name, ref->repo, digest);
 		if (media_type)
-			snprintf(media_type, 256, "%.*s", (int)strcspn(q.content_type_out, ";"),
-				 q.content_type_out);
+			snprintf(media_type, 256, "%.*s", (int)strcspn(q->content_type_out, ";"),
+				 q->content_type_out);
 	}
-	mg_http_req_free(&q);
-	mg_buf_free(&url);
+	mg_remote__call_end(&c);
 	return rc;
 }
 
 int mg_remote_put_manifest(mg_remote *r, const char *repo, const char *tag, const void *data,
 			   size_t len, const char *media_type, mg_error *err)
 {
-	char digest[MG_DIGEST_SIZE], scope[600], what[300];
+	char digest[MG_DIGEST_SIZE];
 	mg_digest_bytes(data, len, digest);
-	mg_remote__scope(scope, sizeof(scope), repo, 1);
-	snprintf(what, sizeof(what), "manifest %s", digest);
-	mg_buf url = MG_BUF_INIT;
-	mg_http_req q;
-	int rc = mg_remote__url(&url, r, repo, "manifests", tag ? tag : digest, err);
-	mg_http_req_init(&q, "PUT", url.data);
-	q.scope = scope;
-	q.body = data;
-	q.body_len = len;
-	q.content_type = media_type ? media_type : MG_MEDIA_MANIFEST;
-	if (!rc)
-		rc = mg_http_do(r->http, &q, err);
-	if (!rc && q.status != 201 && q.status != 200)
-		rc = mg_remote__status(r, &q, repo, what, err);
-	mg_http_req_free(&q);
-	mg_buf_free(&url);
+	mg_remote_call c;
+	int rc = mg_remote__call_start(&c, r, "PUT", repo, "manifests", tag ? tag : digest, 1, err);
+	snprintf(c.what, sizeof(c.what), "manifest %s", digest);
+	c.q.body = data;
+	c.q.body_len = len;
+	c.q.content_type = media_type ? media_type : MG_MEDIA_MANIFEST;
+	rc = mg_remote__call_send(&c, rc, err);
+	if (!rc && c.q.status != 201 && c.q.status != 200)
+		rc = mg_remote__call_status(&c, err);
+	mg_remote__call_end(&c);
 	return rc;
 }
 
@@ -267,22 +284,16 @@ int mg_remote_put_manifest(mg_remote *r, const char *repo, const char *tag, cons
 int mg_remote_has_blob(mg_remote *r, const char *repo, const char *digest, uint64_t size,
 		       int *has, mg_error *err)
 {
-	char scope[600], what[300];
-	mg_remote__scope(scope, sizeof(scope), repo, 0);
-	snprintf(what, sizeof(what), "blob %s", digest);
-	mg_buf url = MG_BUF_INIT;
-	mg_http_req q;
-	int rc = mg_remote__url(&url, r, repo, "blobs", digest, err);
-	mg_http_req_init(&q, "HEAD", url.data);
-	q.scope = scope;
-	q.follow = 1;
-	if (!rc)
-		rc = mg_http_do(r->http, &q, err);
-	*has = !rc && q.status == 200 && (q.content_length < 0 || (uint64_t)q.content_length == size);
-	if (!rc && q.status != 200 && q.status != 404)
-		rc = mg_remote__status(r, &q, repo, what, err);
-	mg_http_req_free(&q);
-	mg_buf_free(&url);
+	mg_remote_call c;
+	int rc = mg_remote__call_start(&c, r, "HEAD", repo, "blobs", digest, 0, err);
+	snprintf(c.what, sizeof(c.what), "blob %s", digest);
+	c.q.follow = 1;
+	rc = mg_remote__call_send(&c, rc, err);
+	*has = !rc && c.q.status == 200 &&
+	       (c.q.content_length < 0 || (uint64_t)c.q.content_length == size);
+	if (!rc && c.q.status != 200 && c.q.status != 404)
+		rc = mg_remote__call_status(&c, err);
+	mg_remote__call_end(&c);
 	return rc;
 }
 
@@ -640,22 +651,16 @@ int mg_remote_push_blob_bytes(mg_remote *r, const char *repo, const void *data, 
 int mg_remote_read_blob(mg_remote *r, const char *repo, const char *digest, size_t max,
 			mg_buf *out, mg_error *err)
 {
-	char scope[600], what[300];
-	mg_remote__scope(scope, sizeof(scope), repo, 0);
-	snprintf(what, sizeof(what), "blob %s", digest);
-	mg_buf url = MG_BUF_INIT;
-	mg_http_req q;
 	size_t start = out->len;
-	int rc = mg_remote__url(&url, r, repo, "blobs", digest, err);
-	mg_http_req_init(&q, "GET", url.data);
-	q.scope = scope;
-	q.follow = 1;
-	q.out = out;
-	q.out_max = start + max;
-	if (!rc)
-		rc = mg_http_do(r->http, &q, err);
-	if (!rc && q.status != 200)
-		rc = mg_remote__status(r, &q, repo, what, err);
+	mg_remote_call c;
+	int rc = mg_remote__call_start(&c, r, "GET", repo, "blobs", digest, 0, err);
+	snprintf(c.what, sizeof(c.what), "blob %s", digest);
+	c.q.follow = 1;
+	c.q.out = out;
+	c.q.out_max = start + max;
+	rc = mg_remote__call_send(&c, rc, err);
+	if (!rc && c.q.status != 200)
+		rc = mg_remote__call_status(&c, err);
 	if (!rc) {
 		char got[MG_DIGEST_SIZE];
 		mg_digest_bytes(out->data + start, out->len - start, got);
@@ -667,8 +672,7 @@ int mg_remote_read_blob(mg_remote *r, const char *repo, const char *digest, size
 		out->len = start;
 		out->data[start] = '\0';
 	}
-	mg_http_req_free(&q);
-	mg_buf_free(&url);
+	mg_remote__call_end(&c);
 	return rc;
 }
 
@@ -741,32 +745,30 @@ int mg_remote_fetch_blobs(mg_remote *r, const char *repo, const mg_desc *descs, 
 int mg_remote_get_referrers(mg_remote *r, const char *repo, const char *digest,
 			    const char *artifact_type, mg_buf *out, mg_error *err)
 {
-	mg_buf url = MG_BUF_INIT;
-	char scope[600], what[300];
-	mg_remote__scope(scope, sizeof(scope), repo, 0);
-	snprintf(what, sizeof(what), "referrers of %s", digest);
-	int rc = mg_remote__url(&url, r, repo, "referrers", digest, err);
-	if (!rc && artifact_type)
-		rc = mg_buf_printf(&url, err, "?artifactType=%s", artifact_type);
-	mg_http_req q;
-	mg_http_req_init(&q, "GET", url.data);
+	mg_buf id = MG_BUF_INIT;
+	int rc = mg_buf_printf(&id, err, "%s%s%s", digest, artifact_type ? "?artifactType=" : "",
+			       artifact_type ? artifact_type : "");
+	mg_remote_call c;
+	int rc2 = mg_remote__call_start(&c, r, "GET", repo, "referrers", mg_buf_cstr(&id), 0,
+					rc ? NULL : err);
+	rc = rc ? rc : rc2;
+	snprintf(c.what, sizeof(c.what), "referrers of %s", digest);
+	mg_http_req *q = &c.q;
 	size_t start = out->len;
-	q.scope = scope;
-	q.accept = MG_MEDIA_INDEX;
-	q.out = out;
-	q.out_max = MG_MANIFEST_MAX;
-	if (!rc)
-		rc = mg_http_do(r->http, &q, err);
+	q->accept = MG_MEDIA_INDEX;
+	q->out = out;
+	q->out_max = MG_MANIFEST_MAX;
+	rc = mg_remote__call_send(&c, rc, err);
 	/* no Referrers API: 404, or an answer that is not an image index */
-	if (!rc && (q.status == 404 || (q.status == 200 && !strstr(q.content_type_out, MG_MEDIA_INDEX)))) {
+	if (!rc && (q->status == 404 || (q->status == 200 && !strstr(q->content_type_out, MG_MEDIA_INDEX)))) {
 		out->len = start;
 		if (out->data)
 			out->data[start] = '\0';
 		rc = mg_error_set(err, MG_ENOTFOUND, "registry '%s' has no Referrers API", r->name);
-	} else if (!rc && q.status != 200) {
-		rc = mg_remote__status(r, &q, repo, what, err);
+	} else if (!rc && q->status != 200) {
+		rc = mg_remote__call_status(&c, err);
 	}
-	mg_http_req_free(&q);
-	mg_buf_free(&url);
+	mg_remote__call_end(&c);
+	mg_buf_free(&id);
 	return rc;
 }

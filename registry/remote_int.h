@@ -19,6 +19,27 @@ struct mg_remote {
 	mg_remote_opts o;
 };
 
+/* One request on a repository's API (base/v2/repo/kind/id): its URL, the
+ * bearer scope, the request and, for messages, what it is about. */
+typedef struct mg_remote_call {
+	mg_remote *r;
+	const char *repo;
+	mg_buf url;
+	char scope[600];
+	char what[300];
+	mg_http_req q;
+} mg_remote_call;
+
+/* Sets up a call (pull scope, or pull and push); returns an error building
+ * the URL, after which the call is still ended with mg_remote__call_end. */
+int mg_remote__call_start(mg_remote_call *c, mg_remote *r, const char *method, const char *repo,
+			  const char *kind, const char *id, int push, mg_error *err);
+/* Sends the call, unless rc (what came before) is an error: returns rc. */
+int mg_remote__call_send(mg_remote_call *c, int rc, mg_error *err);
+/* mg_remote__status for the call's answer. */
+int mg_remote__call_status(const mg_remote_call *c, mg_error *err);
+void mg_remote__call_end(mg_remote_call *c);
+
 /* base/v2/repo/kind/ref */
 int mg_remote__url(mg_buf *out, const mg_remote *r, const char *repo, const char *kind,
 		   const char *ref, mg_error *err);

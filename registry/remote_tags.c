@@ -18,46 +18,32 @@
 static int head_manifest(mg_remote *r, const char *repo, const char *tag,
 			 char digest[MG_DIGEST_SIZE], mg_error *err)
 {
-	char scope[600], what[300];
-	mg_remote__scope(scope, sizeof(scope), repo, 0);
-	snprintf(what, sizeof(what), "tag '%s'", tag);
-	mg_buf url = MG_BUF_INIT;
-	mg_http_req q;
-	int rc = mg_remote__url(&url, r, repo, "manifests", tag, err);
-	mg_http_req_init(&q, "HEAD", url.data);
-	q.scope = scope;
-	q.accept = MG_ACCEPT_MANIFESTS;
-	if (!rc)
-		rc = mg_http_do(r->http, &q, err);
-	if (!rc && q.status != 200)
-		rc = mg_remote__status(r, &q, repo, what, err);
-	if (!rc && !mg_digest_valid(q.docker_digest))
+	mg_remote_call c;
+	int rc = mg_remote__call_start(&c, r, "HEAD", repo, "manifests", tag, 0, err);
+	snprintf(c.what, sizeof(c.what), "tag '%s'", tag);
+	c.q.accept = MG_ACCEPT_MANIFESTS;
+	rc = mg_remote__call_send(&c, rc, err);
+	if (!rc && c.q.status != 200)
+		rc = mg_remote__call_status(&c, err);
+	if (!rc && !mg_digest_valid(c.q.docker_digest))
 		rc = mg_error_set(err, MG_ENET, "registry '%s' gave no digest for '%s:%s'", r->name, repo, tag);
 	if (!rc)
-		memcpy(digest, q.docker_digest, MG_DIGEST_SIZE);
-	mg_http_req_free(&q);
-	mg_buf_free(&url);
+		memcpy(digest, c.q.docker_digest, MG_DIGEST_SIZE);
+	mg_remote__call_end(&c);
 	return rc;
 }
 
 static int delete_manifest(mg_remote *r, const char *repo, const char *id, long *status,
 			   mg_error *err)
 {
-	char scope[600], what[300];
-	mg_remote__scope(scope, sizeof(scope), repo, 1);
-	snprintf(what, sizeof(what), mg_digest_valid(id) ? "manifest %s" : "tag '%s'", id);
-	mg_buf url = MG_BUF_INIT;
-	mg_http_req q;
-	int rc = mg_remote__url(&url, r, repo, "manifests", id, err);
-	mg_http_req_init(&q, "DELETE", url.data);
-	q.scope = scope;
-	if (!rc)
-		rc = mg_http_do(r->http, &q, err);
-	*status = q.status;
-	if (!rc && q.status != 202 && q.status != 200 && q.status != 400 && q.status != 405)
-		rc = mg_remote__status(r, &q, repo, what, err);
-	mg_http_req_free(&q);
-	mg_buf_free(&url);
+	mg_remote_call c;
+	int rc = mg_remote__call_start(&c, r, "DELETE", repo, "manifests", id, 1, err);
+	snprintf(c.what, sizeof(c.what), mg_digest_valid(id) ? "manifest %s" : "tag '%s'", id);
+	rc = mg_remote__call_send(&c, rc, err);
+	*status = c.q.status;
+	if (!rc && c.q.status != 202 && c.q.status != 200 && c.q.status != 400 && c.q.status != 405)
+		rc = mg_remote__call_status(&c, err);
+	mg_remote__call_end(&c);
 	return rc;
 }
 
