@@ -21,8 +21,9 @@ import json
 import re
 import sys
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
+
+import httpbase
 
 LOCK = threading.Lock()
 THREADS = {}  # "gh:N" / "gl:I" -> list of {"id", "body"}
@@ -43,21 +44,7 @@ def new_comment(body):
     return {"id": NEXT[0], "body": body, "user": {"login": "someone"}}
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True  # headers and body go in separate writes
-
-    def log_message(self, fmt, *args):
-        pass
-
-    def _answer(self, status, obj):
-        out = json.dumps(obj).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(out)))
-        self.end_headers()
-        self.wfile.write(out)
-
+class Handler(httpbase.Handler):
     def _route(self, body):
         url = urlsplit(self.path)
         if url.path == "/__seed":
@@ -89,26 +76,16 @@ class Handler(BaseHTTPRequestHandler):
         return 404, {"message": "Not Found"}
 
     def _handle(self):
-        n = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(n).decode("utf-8", "replace") if n else ""
+        body = self.read_body().decode("utf-8", "replace")
         with LOCK:
             status, obj = self._route(body)
             if self.path != "/__seed":
-                rec = {"method": self.command, "path": self.path,
-                       "headers": {k.lower(): v for k, v in self.headers.items()},
-                       "body": body, "status": status}
-                with open(LOG, "a") as f:
-                    f.write(json.dumps(rec, sort_keys=True) + "\n")
-        self._answer(status, obj)
+                self.record(LOG, body, status)
+        self.send_json(status, obj)
 
     do_GET = do_POST = do_PUT = do_PATCH = _handle
 
 
 if __name__ == "__main__":
     LOG, portfile = sys.argv[1], sys.argv[2]
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    with open(portfile + ".tmp", "w") as f:
-        f.write(str(srv.server_address[1]))
-    import os
-    os.rename(portfile + ".tmp", portfile)
-    srv.serve_forever()
+    httpbase.serve(httpbase.listen(Handler), portfile)

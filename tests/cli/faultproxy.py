@@ -99,7 +99,6 @@ before that.
 """
 import base64
 import http.client
-import http.server
 import json
 import os
 import re
@@ -108,6 +107,8 @@ import ssl
 import sys
 import threading
 import urllib.parse
+
+import httpbase
 
 UPSTREAM = int(sys.argv[1])
 MODE = sys.argv[2]
@@ -133,9 +134,7 @@ def other_url(path):
 
 
 def log(line):
-    with lock:
-        with open(LOG, "a") as f:
-            f.write(line + "\n")
+    httpbase.append_line(LOG, line)
 
 
 def with_latest_state(path):
@@ -189,20 +188,9 @@ def lie_about_sizes(data, delta):
     return json.dumps(j).encode()
 
 
-class Proxy(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True  # headers and body go in separate writes
-
-    def log_message(self, fmt, *args):
-        pass
-
+class Proxy(httpbase.Handler):
     def answer(self, status, body=b"", extra=()):
-        self.send_response(status)
-        for k, v in extra:
-            self.send_header(k, v)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        self.send_bytes(status, body, extra)
 
     def on_other_host(self):
         return self.server.server_address[0] == "127.0.0.2"
@@ -495,22 +483,18 @@ class Proxy(http.server.BaseHTTPRequestHandler):
     do_GET = do_HEAD = do_PUT = do_POST = do_PATCH = do_DELETE = handle_any
 
 
-class Server(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-
-
 if MODE in OTHER_MODES:
-    osrv = Server(("127.0.0.2", 0), Proxy)
+    osrv = httpbase.listen(Proxy, "127.0.0.2")
     other["port"] = osrv.server_address[1]
     with open(PORTFILE + ".other", "w") as f:
         f.write(str(other["port"]))
     threading.Thread(target=osrv.serve_forever, daemon=True).start()
-srv = Server(("127.0.0.1", 0), Proxy)
-if TLS:
+
+
+def tls_wrap(sock):
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(*TLS.split(":", 1))
-    srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
-with open(PORTFILE + ".tmp", "w") as f:
-    f.write(str(srv.server_address[1]))
-os.rename(PORTFILE + ".tmp", PORTFILE)
-srv.serve_forever()
+    return ctx.wrap_socket(sock, server_side=True)
+
+
+httpbase.serve(httpbase.listen(Proxy, wrap=tls_wrap if TLS else None), PORTFILE)

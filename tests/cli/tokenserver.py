@@ -30,20 +30,16 @@ ready. TTL is the token lifetime in seconds (default 300).
 import base64
 import hmac
 import json
-import os
 import secrets
 import subprocess
 import sys
-import threading
 import time
 import urllib.parse
-import http.server
+
+import httpbase
 
 KEY, CERT, ISSUER, SERVICE, USER, PASSWORD, LOG, PORTFILE = sys.argv[1:9]
 TTL = int(sys.argv[9]) if len(sys.argv) > 9 else 300
-
-lock = threading.Lock()
-
 
 def b64url(data):
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
@@ -85,9 +81,7 @@ def make_jwt(sub, access):
 
 
 def log(line):
-    with lock:
-        with open(LOG, "a") as f:
-            f.write(line + "\n")
+    httpbase.append_line(LOG, line)
 
 
 def grant(scopes, authed):
@@ -105,22 +99,9 @@ def grant(scopes, authed):
     return access
 
 
-class Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True  # headers and body go in separate writes
-
-    def log_message(self, fmt, *args):
-        pass
-
+class Handler(httpbase.Handler):
     def answer(self, status, body, headers=()):
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        for k, v in headers:
-            self.send_header(k, v)
-        self.end_headers()
-        self.wfile.write(data)
+        self.send_json(status, body, headers)
 
     def credentials(self):
         """'none', the user when the password matches, else 'rejected'."""
@@ -165,19 +146,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.answer(status, body, headers)
 
     def do_POST(self):
-        length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            self.rfile.read(length)
+        self.read_body()
         log("%s %s creds=- granted=- status=405" % (self.command, urllib.parse.urlsplit(self.path).path))
         self.answer(405, {"error": "only GET is served"})
 
 
-class Server(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-
-
-srv = Server(("127.0.0.1", 0), Handler)
-with open(PORTFILE + ".tmp", "w") as f:
-    f.write(str(srv.server_address[1]))
-os.rename(PORTFILE + ".tmp", PORTFILE)
-srv.serve_forever()
+httpbase.serve(httpbase.listen(Handler), PORTFILE)
