@@ -4,6 +4,7 @@
  * the order in which gates matter (errors, then failures by how far past
  * their limit). The writers themselves live in report_<format>.c. */
 #include "report_priv.h"
+#include "runners/runners.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -229,14 +230,7 @@ double *rp_sorted_copy(const double *x, size_t n, size_t *nout)
 
 double rp_quantile_sorted(const double *sorted, size_t n, double q)
 {
-	if (n == 0)
-		return NAN;
-	double pos = q * (double)(n - 1);
-	size_t lo = (size_t)pos;
-	if (lo + 1 >= n)
-		return sorted[n - 1];
-	double f = pos - (double)lo;
-	return sorted[lo] + (sorted[lo + 1] - sorted[lo]) * f;
+	return n ? mg_quantile_sorted(sorted, n, q) : NAN;
 }
 
 /* ---- gates ---------------------------------------------------------------- */

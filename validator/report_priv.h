@@ -30,7 +30,7 @@ void rp_num_exact(char out[RP_NUM_SIZE], double v);
  * "+1.2 ms (+10.5%)"; "-" without a baseline. */
 void rp_delta(char *out, size_t outlen, const mg_gate_result *g);
 
-/* Quantile q (0..1) of the sorted x[0..n-1], linear interpolation; NAN for n == 0. */
+/* Quantile q (0..1) of the sorted x[0..n-1]: mg_quantile_sorted (runners.h), NAN for n == 0. */
 double rp_quantile_sorted(const double *sorted, size_t n, double q);
 /* A sorted copy of the finite values of x[0..n-1] (caller frees), their
  * count in *nout; NULL when out of memory or n == 0. */
