@@ -7,6 +7,7 @@
 #include <getopt.h>
 #include <stdio.h>
 
+#include "pipelines/ci_env.h"
 #include "pipelines/pipelines.h"
 #include "registry/registry.h"
 #include "registry/source.h"
@@ -20,6 +21,7 @@ typedef struct mg_cli {
 	const char *usage;  /* its usage text */
 	int insecure;       /* --insecure: plain HTTP / unverified TLS to registries */
 	const char *ca_file; /* --ca-file FILE */
+	mg_ci_env ci;       /* the CI around this run, read once at start */
 } mg_cli;
 
 typedef int (*mg_cmd_fn)(mg_cli *cli, int argc, char **argv);

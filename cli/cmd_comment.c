@@ -49,7 +49,7 @@ int cmd_comment(mg_cli *cli, int argc, char **argv)
 		rc = cli_fail(cli, &err);
 		goto done;
 	}
-	if (mg_comment_place_from_env(&place, &err)) {
+	if (mg_comment_place_from_ci(&place, &cli->ci, &err)) {
 		if (err.code == MG_ENOTFOUND && !dry) {
 			cli_info(cli, "modelgate: %s: no comment\n", err.msg);
 			goto done;

@@ -80,6 +80,7 @@ int cmd_deploy(mg_cli *cli, int argc, char **argv)
 	o.http.ca_file = cli->ca_file;
 	o.repo_label = ct.label;
 	o.signed_by = require_signed ? key : NULL;
+	o.ci = &cli->ci;
 	if ((rc = mg_deploy_run(&ct.t, &o, &res, &err)) && res.refused) {
 		fprintf(stderr, "modelgate: refusing to deploy '%s' to '%s': %s\n", refname, env, err.msg);
 		rc = MG_EXIT_GATE;

@@ -53,14 +53,12 @@ static int append_to(const char *path, const mg_buf *b, mg_error *err)
 
 /* GitHub Actions: summary (within what is left of its 1 MiB), annotations
  * on stdout, key figures as step outputs. */
-static int github(const mg_report *r, mg_error *err)
+static int github(const mg_ci_env *ci, const mg_report *r, mg_error *err)
 {
 	mg_buf b = MG_BUF_INIT;
 	int rc = 0;
-	const char *summary = getenv("GITHUB_STEP_SUMMARY");
-	const char *outputs = getenv("GITHUB_OUTPUT");
-	const char *actions = getenv("GITHUB_ACTIONS");
-	if (summary && *summary) {
+	const char *summary = ci->github_step_summary, *outputs = ci->github_output;
+	if (summary) {
 		struct stat st;
 		size_t used = stat(summary, &st) == 0 ? (size_t)st.st_size : 0;
 		size_t room = used < SUMMARY_MAX ? SUMMARY_MAX - used : 0;
@@ -71,11 +69,11 @@ static int github(const mg_report *r, mg_error *err)
 			rc = append_to(summary, &b, err);
 	}
 	mg_buf_reset(&b);
-	if (!rc && actions && !strcmp(actions, "true") &&
+	if (!rc && ci->github_actions &&
 	    !(rc = mg_report_write_annotations(&b, r, ANNOTATIONS_MAX, err)))
 		fwrite(b.data, 1, b.len, stdout);
 	mg_buf_reset(&b);
-	if (!rc && outputs && *outputs && !(rc = mg_report_write_github_outputs(&b, r, err)))
+	if (!rc && outputs && !(rc = mg_report_write_github_outputs(&b, r, err)))
 		rc = append_to(outputs, &b, err);
 	mg_buf_free(&b);
 	return rc;
@@ -141,12 +139,6 @@ done:
 	return rc;
 }
 
-static int in_ci(void)
-{
-	const char *ci = getenv("CI");
-	return ci && (!strcmp(ci, "true") || !strcmp(ci, "1"));
-}
-
 int cmd_gate(mg_cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -205,7 +197,7 @@ int cmd_gate(mg_cli *cli, int argc, char **argv)
 		free(only);
 		return rc;
 	}
-	go.in_ci = in_ci();
+	go.in_ci = cli->ci.in_ci;
 	go.tool_version = MG_VERSION;
 	go.log = log_line;
 	go.log_ctx = cli;
@@ -244,7 +236,7 @@ int cmd_gate(mg_cli *cli, int argc, char **argv)
 	    (junit && write_to(junit, mg_report_write_junit, r, &err)) ||
 	    (html && write_to(html, mg_report_write_html, r, &err)) ||
 	    (markdown && write_to(markdown, write_md, r, &err)) ||
-	    (metrics && write_to(metrics, mg_report_write_openmetrics, r, &err)) || github(r, &err)) {
+	    (metrics && write_to(metrics, mg_report_write_openmetrics, r, &err)) || github(&cli->ci, r, &err)) {
 		rc = cli_fail(cli, &err);
 		goto done;
 	}

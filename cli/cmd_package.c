@@ -199,7 +199,6 @@ int cmd_package(mg_cli *cli, int argc, char **argv)
 
 	inputs in = {0};
 	mg_git_info *git = NULL;
-	mg_buf ci = MG_BUF_INIT;
 	mg_package_result res = {0};
 	mg_package_opts o = MG_PACKAGE_OPTS_INIT;
 	rc = 0;
@@ -207,8 +206,7 @@ int cmd_package(mg_cli *cli, int argc, char **argv)
 		rc = 0;
 		mg_error_clear(&err);
 	}
-	if (rc || resolve(cli, &in, argv[optind], &err) ||
-	    mg_package_mtime(git, &o.mtime, &err) || mg_package_ci_run_url(&ci, &err)) {
+	if (rc || resolve(cli, &in, argv[optind], &err) || mg_package_mtime(git, &o.mtime, &err)) {
 		rc = cli_fail(cli, &err);
 		goto done;
 	}
@@ -217,7 +215,7 @@ int cmd_package(mg_cli *cli, int argc, char **argv)
 	o.report_path = report;
 	o.sign_key = key;
 	o.git = git;
-	o.ci_run_url = ci.data;
+	o.ci = &cli->ci;
 	if (mg_package_write(out, fmt, in.files, in.n, &o, &res, &err)) {
 		if (res.refused) {
 			fprintf(stderr, "modelgate: refusing to package '%s': %s\n", argv[optind], err.msg);
@@ -240,6 +238,5 @@ int cmd_package(mg_cli *cli, int argc, char **argv)
 done:
 	inputs_clear(&in);
 	mg_git_info_free(git);
-	mg_buf_free(&ci);
 	return rc;
 }

@@ -38,6 +38,7 @@ int cmd_rollback(mg_cli *cli, int argc, char **argv)
 	o.http.insecure = cli->insecure;
 	o.http.ca_file = cli->ca_file;
 	o.repo_label = ct.label;
+	o.ci = &cli->ci;
 	if ((rc = mg_deploy_run(&ct.t, &o, &res, &err)))
 		rc = cli_fail(cli, &err);
 	else

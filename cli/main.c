@@ -210,6 +210,7 @@ int main(int argc, char **argv)
 	mg_cli cli = {0};
 	const char *nc = getenv("NO_COLOR");
 	cli.color = isatty(STDOUT_FILENO) && !(nc && *nc);
+	mg_ci_env_read(&cli.ci);
 	int i = 1;
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		const char *a = argv[i];

@@ -50,17 +50,17 @@ static long long event_number(const char *path)
 	return n;
 }
 
-static int github_place(mg_comment_place *p, mg_error *err)
+static int github_place(mg_comment_place *p, const mg_ci_env *ci, mg_error *err)
 {
-	const char *repo = env("GITHUB_REPOSITORY"), *ref = env("GITHUB_REF");
-	const char *token = env("GITHUB_TOKEN");
+	const char *repo = ci->github_repository, *ref = ci->github_ref;
+	const char *token = ci->github_token;
 	p->forge = MG_FORGE_GITHUB;
-	copy_trimmed(p->api, sizeof(p->api), env("GITHUB_API_URL") ? env("GITHUB_API_URL") : "https://api.github.com");
+	copy_trimmed(p->api, sizeof(p->api), ci->github_api_url ? ci->github_api_url : "https://api.github.com");
 	if (!repo || !strchr(repo, '/'))
 		return mg_error_set(err, MG_EINVAL, "GITHUB_REPOSITORY is not set (expected owner/repo)");
 	snprintf(p->project, sizeof(p->project), "%s", repo);
-	if (env("GITHUB_EVENT_PATH"))
-		p->number = event_number(env("GITHUB_EVENT_PATH"));
+	if (ci->github_event_path)
+		p->number = event_number(ci->github_event_path);
 	if (p->number <= 0 && ref && !strncmp(ref, "refs/pull/", 10))
 		p->number = strtoll(ref + 10, NULL, 10);
 	if (p->number <= 0)
@@ -75,10 +75,10 @@ static int github_place(mg_comment_place *p, mg_error *err)
 	return 0;
 }
 
-static int gitlab_place(mg_comment_place *p, mg_error *err)
+static int gitlab_place(mg_comment_place *p, const mg_ci_env *ci, mg_error *err)
 {
-	const char *api = env("CI_API_V4_URL"), *id = env("CI_PROJECT_ID"), *iid = env("CI_MERGE_REQUEST_IID");
-	const char *tok = env("MODELGATE_GITLAB_TOKEN"), *job = env("CI_JOB_TOKEN");
+	const char *api = ci->ci_api_v4_url, *id = ci->ci_project_id, *iid = ci->ci_merge_request_iid;
+	const char *tok = env("MODELGATE_GITLAB_TOKEN"), *job = ci->ci_job_token;
 	p->forge = MG_FORGE_GITLAB;
 	if (!api || !id)
 		return mg_error_set(err, MG_EINVAL, "CI_API_V4_URL and CI_PROJECT_ID must be set");
@@ -94,14 +94,13 @@ static int gitlab_place(mg_comment_place *p, mg_error *err)
 	return 0;
 }
 
-int mg_comment_place_from_env(mg_comment_place *out, mg_error *err)
+int mg_comment_place_from_ci(mg_comment_place *out, const mg_ci_env *ci, mg_error *err)
 {
 	memset(out, 0, sizeof(*out));
-	const char *gh = env("GITHUB_ACTIONS"), *gl = env("GITLAB_CI");
-	if (gh && !strcmp(gh, "true"))
-		return github_place(out, err);
-	if (gl && !strcmp(gl, "true"))
-		return gitlab_place(out, err);
+	if (ci->github_actions)
+		return github_place(out, ci, err);
+	if (ci->gitlab_ci)
+		return gitlab_place(out, ci, err);
 	return mg_error_set(err, MG_EINVAL,
 			    "not in GitHub Actions (GITHUB_ACTIONS=true) or GitLab CI (GITLAB_CI=true): no request to comment on");
 }

@@ -4,6 +4,7 @@
 #ifndef MG_COMMENT_H
 #define MG_COMMENT_H
 
+#include "pipelines/ci_env.h"
 #include "util/util.h"
 
 /* The hidden line that marks our comment; with a key (several configs in
@@ -22,14 +23,14 @@ typedef struct mg_comment_place {
 	char token_header[4096]; /* "Authorization: Bearer ..." / "PRIVATE-TOKEN: ..." */
 } mg_comment_place;
 
-/* Reads the CI variables: GitHub Actions (GITHUB_ACTIONS=true;
+/* From the CI variables (ci_env.h): GitHub Actions (GITHUB_ACTIONS=true;
  * GITHUB_API_URL, GITHUB_REPOSITORY, the pull request number from
  * GITHUB_EVENT_PATH's pull_request.number or GITHUB_REF refs/pull/N/merge,
  * GITHUB_TOKEN) or GitLab CI (GITLAB_CI=true; CI_API_V4_URL, CI_PROJECT_ID,
  * CI_MERGE_REQUEST_IID, MODELGATE_GITLAB_TOKEN as PRIVATE-TOKEN, else
  * CI_JOB_TOKEN as JOB-TOKEN). MG_ENOTFOUND when the run has no pull or
  * merge request (a push); MG_EINVAL outside CI or without a token. */
-int mg_comment_place_from_env(mg_comment_place *out, mg_error *err);
+int mg_comment_place_from_ci(mg_comment_place *out, const mg_ci_env *ci, mg_error *err);
 
 typedef struct mg_comment_opts {
 	int version;

@@ -47,18 +47,6 @@ static int resolve_opt(const mg_deploy_target *t, const char *tag, char digest[M
 	return rc;
 }
 
-static char *run_url(void)
-{
-	mg_buf b = MG_BUF_INIT;
-	const char *srv = getenv("GITHUB_SERVER_URL"), *repo = getenv("GITHUB_REPOSITORY"),
-		   *run = getenv("GITHUB_RUN_ID"), *job = getenv("CI_JOB_URL");
-	if (srv && repo && run && *srv && *repo && *run)
-		mg_buf_printf(&b, NULL, "%s/%s/actions/runs/%s", srv, repo, run);
-	else if (job && *job)
-		mg_buf_puts(&b, job, NULL);
-	return b.len ? mg_buf_detach(&b) : NULL;
-}
-
 static json_t *opt_str(const char *s)
 {
 	return s && *s ? json_string(s) : json_null();
@@ -214,7 +202,7 @@ int mg_deploy_run(const mg_deploy_target *t, const mg_deploy_opts *o, mg_deploy_
 		return mg_error_set(err, MG_EINVAL, "deploy needs a digest");
 	mg_history *h = NULL;
 	char cur[MG_DIGEST_SIZE], when[64];
-	char *url = NULL;
+	mg_buf url = MG_BUF_INIT;
 	mg_buf line = MG_BUF_INIT;
 	int rc = mg_trigger_check_env(o->triggers ? o->triggers : &(mg_trigger_list)MG_TRIGGER_LIST_INIT, err);
 	if (!rc)
@@ -228,7 +216,8 @@ int mg_deploy_run(const mg_deploy_target *t, const mg_deploy_opts *o, mg_deploy_
 	ev.action = o->rollback ? "rollback" : "deploy";
 	ev.env = o->env;
 	ev.repo = o->repo_label;
-	ev.who = mg_deploy_who();
+	ev.who = mg_deploy_who(o->ci);
+	ev.ci = o->ci;
 	if (again) {
 		snprintf(res->digest, MG_DIGEST_SIZE, "%s", again->digest);
 		snprintf(res->previous, MG_DIGEST_SIZE, "%s", again->previous ? again->previous : "");
@@ -248,7 +237,7 @@ int mg_deploy_run(const mg_deploy_target *t, const mg_deploy_opts *o, mg_deploy_
 		ev.report_digest = o->rollback ? NULL : o->report_digest;
 		ev.report_status = o->report && !o->rollback
 					   ? mg_gate_status_name(mg_report_status(o->report)) : NULL;
-		url = run_url();
+		mg_ci_run_url(&url, o->ci, NULL); /* none when out of memory, as before */
 		rc = append_json_line(&line,
 				      json_pack("{s:s, s:I, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:s, s:s, s:o}",
 						"type", "move", "seq", (json_int_t)res->seq, "action",
@@ -257,7 +246,7 @@ int mg_deploy_run(const mg_deploy_target *t, const mg_deploy_opts *o, mg_deploy_
 						opt_str(ev.reference), "report_digest",
 						opt_str(ev.report_digest), "report_status",
 						opt_str(ev.report_status), "who", ev.who, "when", when,
-						"run_url", opt_str(url)),
+						"run_url", opt_str(url.data)),
 				      err);
 		if (!rc)
 			rc = mg_history_append(t, o->env, line.data, err);
@@ -275,7 +264,7 @@ int mg_deploy_run(const mg_deploy_target *t, const mg_deploy_opts *o, mg_deploy_
 	mg_trigger_delivery_id(&ev);
 	rc = fire_all(t, o, again, &ev, res, err);
 done:
-	free(url);
+	mg_buf_free(&url);
 	mg_buf_free(&line);
 	mg_history_free(h);
 	return rc;

@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pipelines/ci_env.h"
 #include "registry/registry.h"
 #include "util/util.h"
 
@@ -110,8 +111,9 @@ int mg_history_append(const mg_deploy_target *t, const char *env, const char *li
 		      mg_error *err);
 /* The history as JSON (an array of entries); caller frees. */
 char *mg_history_to_json(const mg_history *h, mg_error *err);
-/* Who is deploying: GITHUB_ACTOR, GITLAB_USER_LOGIN, USER, else "unknown". */
-const char *mg_deploy_who(void);
+/* Who is deploying: the CI's GITHUB_ACTOR or GITLAB_USER_LOGIN (ci may be
+ * NULL), else USER or LOGNAME, else "unknown". */
+const char *mg_deploy_who(const mg_ci_env *ci);
 
 /* ---- triggers (trigger.c, trigger_fire.c) ---------------------------- */
 
@@ -128,7 +130,8 @@ typedef struct mg_trigger {
 	char *repo;       /* github: owner/repo; gitlab: project id or path */
 	char *event;      /* repository_dispatch event_type */
 	char *workflow;   /* workflow_dispatch: file name or id */
-	char *ref;        /* workflow_dispatch and gitlab: git ref */
+	char *ref;        /* workflow_dispatch and gitlab: git ref; NULL: the
+			     CI's (GITHUB_REF_NAME, CI_DEFAULT_BRANCH), else main */
 	char *url;        /* webhook */
 	char *api_url;    /* overrides GITHUB_API_URL / CI_API_V4_URL */
 	char *token_env;  /* the variable holding the token */
@@ -172,6 +175,7 @@ typedef struct mg_trigger_event {
 	int64_t seq;
 	const char *when;      /* of the tag move */
 	const char *who;
+	const mg_ci_env *ci;   /* the CI run (API base, default ref), or NULL */
 	char delivery[65];     /* idempotency key: mg_trigger_delivery_id */
 } mg_trigger_event;
 
@@ -224,10 +228,11 @@ typedef struct mg_deploy_opts {
 	const char *repo_label;    /* "host/repo" or "repo" for payloads */
 	const char *signed_by;     /* deploy: a public key; a gate result it signed
 				      must be attached to digest. NULL: not required */
+	const mg_ci_env *ci;       /* the CI run (who, run URL, triggers), or NULL */
 } mg_deploy_opts;
 #define MG_DEPLOY_OPTS_VERSION 1
 #define MG_DEPLOY_OPTS_INIT {MG_DEPLOY_OPTS_VERSION, NULL, NULL, NULL, NULL, NULL, 0, NULL, \
-			     {0, NULL, 0, 0}, NULL, NULL}
+			     {0, NULL, 0, 0}, NULL, NULL, NULL}
 
 typedef struct mg_deploy_result {
 	char digest[MG_DIGEST_SIZE];   /* E now */

@@ -24,9 +24,13 @@
 #define EMPTY_JSON "{}"
 #define EMPTY_DIGEST "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
 
-const char *mg_deploy_who(void)
+const char *mg_deploy_who(const mg_ci_env *ci)
 {
-	static const char *const vars[] = {"GITHUB_ACTOR", "GITLAB_USER_LOGIN", "USER", "LOGNAME"};
+	if (ci && ci->github_actor)
+		return ci->github_actor;
+	if (ci && ci->gitlab_user_login)
+		return ci->gitlab_user_login;
+	static const char *const vars[] = {"USER", "LOGNAME"};
 	for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
 		const char *v = getenv(vars[i]);
 		if (v && *v)

@@ -31,6 +31,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pipelines/ci_env.h"
 #include "pipelines/pipelines.h"
 #include "validator/report.h"
 
@@ -58,11 +59,6 @@ int mg_report_check_for(const mg_report *r, const char *digest, mg_error *err);
  * NULL), else 0. */
 int mg_package_mtime(const mg_git_info *git, int64_t *out, mg_error *err);
 
-/* The CI run, for provenance: $GITHUB_SERVER_URL/$GITHUB_REPOSITORY/actions/
- * runs/$GITHUB_RUN_ID in GitHub Actions, $CI_JOB_URL in GitLab CI; appended
- * to out; nothing (and 0) outside CI. */
-int mg_package_ci_run_url(mg_buf *out, mg_error *err);
-
 typedef struct mg_package_file {
 	const char *name;   /* its name in the bundle, under files/ (a safe name) */
 	const char *path;   /* where its bytes are read from: a regular file, never
@@ -79,7 +75,7 @@ typedef struct mg_package_opts {
 	const char *sign_key;        /* Ed25519 private key, or NULL: unsigned */
 	int64_t mtime;               /* see mg_package_mtime */
 	const mg_git_info *git;      /* NULL outside git */
-	const char *ci_run_url;      /* NULL or "" outside CI */
+	const mg_ci_env *ci;         /* the CI run, for provenance; NULL: none */
 } mg_package_opts;
 #define MG_PACKAGE_OPTS_VERSION 1
 #define MG_PACKAGE_OPTS_INIT {MG_PACKAGE_OPTS_VERSION, NULL, NULL, NULL, NULL, 0, NULL, NULL}

@@ -5,6 +5,7 @@
  * package and deploy share (mg_report_check_for), and the environment a
  * bundle is built in (SOURCE_DATE_EPOCH, the CI run). */
 #include "package_int.h"
+#include "ci_env.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -54,24 +55,6 @@ int mg_package_mtime(const mg_git_info *git, int64_t *out, mg_error *err)
 		return 0;
 	}
 	*out = git && git->commit ? git->commit_time : 0;
-	return 0;
-}
-
-static const char *env(const char *name)
-{
-	const char *v = getenv(name);
-	return v && *v ? v : NULL;
-}
-
-int mg_package_ci_run_url(mg_buf *out, mg_error *err)
-{
-	const char *server = env("GITHUB_SERVER_URL"), *repo = env("GITHUB_REPOSITORY"),
-		   *run = env("GITHUB_RUN_ID");
-	if (repo && run)
-		return mg_buf_printf(out, err, "%s/%s/actions/runs/%s",
-				     server ? server : "https://github.com", repo, run);
-	if (env("CI_JOB_URL"))
-		return mg_buf_puts(out, env("CI_JOB_URL"), err);
 	return 0;
 }
 
@@ -182,12 +165,22 @@ int pkg_provenance_json(mg_buf *out, const pkg_meta *m, mg_error *err)
 		json_array_append_new(deps, dep);
 		mg_buf_free(&uri);
 	}
-	const char *builder = env("GITHUB_ACTIONS") ? "https://github.com/actions/runner"
-			      : env("GITLAB_CI")    ? "https://gitlab.com/gitlab-org/gitlab-runner"
-						    : "https://modelgate.dev/local";
+	const mg_ci_env *ci = o->ci;
+	const char *builder = ci && ci->github_actions ? "https://github.com/actions/runner"
+			      : ci && ci->gitlab_ci    ? "https://gitlab.com/gitlab-org/gitlab-runner"
+						       : "https://modelgate.dev/local";
+	mg_buf run_url = MG_BUF_INIT;
 	json_t *metadata = json_object();
-	if (o->ci_run_url && *o->ci_run_url)
-		json_object_set_new(metadata, "invocationId", json_string(o->ci_run_url));
+	int urc = mg_ci_run_url(&run_url, ci, err);
+	if (urc) {
+		json_decref(subject);
+		json_decref(deps);
+		json_decref(metadata);
+		return urc;
+	}
+	if (run_url.len)
+		json_object_set_new(metadata, "invocationId", json_string(run_url.data));
+	mg_buf_free(&run_url);
 	json_t *report = json_pack("{s:s, s:o}", "status",
 				   mg_gate_status_name(mg_report_status(m->report)), "modelDigest",
 				   str_or_null(m->report->model_digest));

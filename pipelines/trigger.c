@@ -101,12 +101,6 @@ static int finish_trigger(mg_trigger_list *l, mg_trigger *t, const char *where, 
 			rc = set_str(&t->secret_env, "MODELGATE_WEBHOOK_SECRET", err);
 		break;
 	}
-	if (!rc && (t->kind == MG_TRIGGER_GITHUB_WORKFLOW || t->kind == MG_TRIGGER_GITLAB) && !t->ref) {
-		const char *r = getenv("GITHUB_REF_NAME");
-		if (t->kind == MG_TRIGGER_GITLAB)
-			r = getenv("CI_DEFAULT_BRANCH");
-		rc = set_str(&t->ref, r && *r ? r : "main", err);
-	}
 	if (!rc && !t->name) {
 		mg_buf n = MG_BUF_INIT;
 		const char *target = t->kind == MG_TRIGGER_WEBHOOK ? NULL : t->repo;

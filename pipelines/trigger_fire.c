@@ -137,18 +137,28 @@ static int form_field(mg_buf *out, const char *key, const char *val, mg_error *e
 	return rc;
 }
 
-/* The API base: the trigger's own, else the CI's variable, else def;
+/* The API base: the trigger's own, else the CI's (ci_api), else def;
  * without a trailing '/'. */
-static int api_base(mg_buf *out, const mg_trigger *t, const char *var, const char *def,
+static int api_base(mg_buf *out, const mg_trigger *t, const char *ci_api, const char *def,
 		    mg_error *err)
 {
-	const char *v = t->api_url ? t->api_url : getenv(var);
+	const char *v = t->api_url ? t->api_url : ci_api;
 	if (!v || !*v)
 		v = def;
 	size_t n = strlen(v);
 	while (n && v[n - 1] == '/')
 		n--;
 	return mg_buf_printf(out, err, "%.*s", (int)n, v);
+}
+
+/* The git ref a workflow or pipeline runs on: the trigger's, else the
+ * CI's branch, else main. */
+static const char *git_ref(const mg_trigger *t, const mg_trigger_event *ev)
+{
+	const char *ci = !ev->ci ? NULL
+			 : t->kind == MG_TRIGGER_GITLAB ? ev->ci->ci_default_branch
+							: ev->ci->github_ref_name;
+	return t->ref ? t->ref : ci ? ci : "main";
 }
 
 static json_t *report_json(const mg_trigger_event *ev)
@@ -199,7 +209,7 @@ static int github_request(const mg_trigger *t, const mg_trigger_event *ev, mg_tr
 			  mg_error *err)
 {
 	mg_buf url = MG_BUF_INIT;
-	int rc = api_base(&url, t, "GITHUB_API_URL", "https://api.github.com", err);
+	int rc = api_base(&url, t, ev->ci ? ev->ci->github_api_url : NULL, "https://api.github.com", err);
 	json_t *body = json_object();
 	if (!rc && !body)
 		rc = mg_error_set(err, MG_ENOMEM, "out of memory");
@@ -217,7 +227,7 @@ static int github_request(const mg_trigger *t, const mg_trigger_event *ev, mg_tr
 				       "action", ev->action);
 		for (size_t i = 0; in && i < t->extra.n; i++)
 			json_object_set_new(in, t->extra.keys[i], json_string(t->extra.vals[i]));
-		json_object_set_new(body, "ref", json_string(t->ref));
+		json_object_set_new(body, "ref", json_string(git_ref(t, ev)));
 		json_object_set_new(body, "inputs", in);
 	}
 	if (!rc)
@@ -244,7 +254,7 @@ static int gitlab_request(const mg_trigger *t, const mg_trigger_event *ev, mg_tr
 			  mg_error *err)
 {
 	mg_buf url = MG_BUF_INIT;
-	int rc = api_base(&url, t, "CI_API_V4_URL", "https://gitlab.com/api/v4", err);
+	int rc = api_base(&url, t, ev->ci ? ev->ci->ci_api_v4_url : NULL, "https://gitlab.com/api/v4", err);
 	if (!rc)
 		rc = mg_buf_puts(&url, "/projects/", err);
 	if (!rc)
@@ -256,7 +266,7 @@ static int gitlab_request(const mg_trigger *t, const mg_trigger_event *ev, mg_tr
 	const char *tok = getenv(t->token_env);
 	const char *f[][2] = {
 		{"token", tok ? tok : ""},
-		{"ref", t->ref},
+		{"ref", git_ref(t, ev)},
 		{"variables[MODELGATE_DIGEST]", ev->digest},
 		{"variables[MODELGATE_ENVIRONMENT]", ev->env},
 		{"variables[MODELGATE_ACTION]", ev->action},

@@ -156,6 +156,7 @@ static void test_comment_place_from_github_and_gitlab_variables(void **state)
 {
 	(void)state;
 	mg_comment_place p;
+	mg_ci_env ci;
 	mg_error err = {0};
 	unsetenv("GITLAB_CI");
 	unsetenv("GITHUB_EVENT_PATH");
@@ -164,13 +165,15 @@ static void test_comment_place_from_github_and_gitlab_variables(void **state)
 	setenv("GITHUB_API_URL", "https://ghe.example.com/api/v3/", 1);
 	setenv("GITHUB_REF", "refs/pull/12/merge", 1);
 	setenv("GITHUB_TOKEN", "t0k", 1);
-	assert_int_equal(mg_comment_place_from_env(&p, &err), 0);
+	mg_ci_env_read(&ci);
+	assert_int_equal(mg_comment_place_from_ci(&p, &ci, &err), 0);
 	assert_int_equal(p.forge, MG_FORGE_GITHUB);
 	assert_int_equal(p.number, 12);
 	assert_string_equal(p.api, "https://ghe.example.com/api/v3");
 	assert_string_equal(p.token_header, "Authorization: Bearer t0k");
 	setenv("GITHUB_REF", "refs/heads/main", 1);
-	assert_int_equal(mg_comment_place_from_env(&p, &err), MG_ENOTFOUND);
+	mg_ci_env_read(&ci);
+	assert_int_equal(mg_comment_place_from_ci(&p, &ci, &err), MG_ENOTFOUND);
 	unsetenv("GITHUB_ACTIONS");
 	setenv("GITLAB_CI", "true", 1);
 	setenv("CI_API_V4_URL", "https://gitlab.example.com/api/v4", 1);
@@ -178,14 +181,17 @@ static void test_comment_place_from_github_and_gitlab_variables(void **state)
 	setenv("CI_MERGE_REQUEST_IID", "5", 1);
 	unsetenv("MODELGATE_GITLAB_TOKEN");
 	setenv("CI_JOB_TOKEN", "job", 1);
-	assert_int_equal(mg_comment_place_from_env(&p, &err), 0);
+	mg_ci_env_read(&ci);
+	assert_int_equal(mg_comment_place_from_ci(&p, &ci, &err), 0);
 	assert_int_equal(p.forge, MG_FORGE_GITLAB);
 	assert_string_equal(p.token_header, "JOB-TOKEN: job");
 	setenv("MODELGATE_GITLAB_TOKEN", "pat", 1);
-	assert_int_equal(mg_comment_place_from_env(&p, &err), 0);
+	mg_ci_env_read(&ci);
+	assert_int_equal(mg_comment_place_from_ci(&p, &ci, &err), 0);
 	assert_string_equal(p.token_header, "PRIVATE-TOKEN: pat");
 	unsetenv("GITLAB_CI");
-	assert_int_equal(mg_comment_place_from_env(&p, &err), MG_EINVAL);
+	mg_ci_env_read(&ci);
+	assert_int_equal(mg_comment_place_from_ci(&p, &ci, &err), MG_EINVAL);
 }
 
 int main(void)

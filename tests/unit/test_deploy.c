@@ -117,11 +117,14 @@ static void test_requests_follow_the_documented_apis(void **state)
 	assert_int_equal(mg_trigger_parse_spec(&l, "github-dispatch:o/r:ev", "TEST_TOKEN", NULL, &err), 0);
 	assert_int_equal(mg_trigger_parse_spec(&l, "gitlab:g/p:main", "TEST_TOKEN", NULL, &err), 0);
 	assert_int_equal(mg_trigger_parse_spec(&l, "webhook:http://h/x", NULL, "TEST_SECRET", &err), 0);
+	mg_ci_env ci;
+	mg_ci_env_read(&ci);
 	mg_trigger_event ev = {0};
 	ev.action = "deploy";
 	ev.env = "prod";
 	ev.digest = "sha256:09ff623e44a06928c3598c23a708005faf2966d846f676b2b5a98b633d9d9b22";
 	ev.seq = 1;
+	ev.ci = &ci;
 	mg_trigger_delivery_id(&ev);
 	mg_trigger_request q;
 	assert_int_equal(mg_trigger_build(&l.v[0], &ev, &q, &err), 0);
@@ -142,6 +145,17 @@ static void test_requests_follow_the_documented_apis(void **state)
 	mg_hmac_sha256_hex("s3", 2, q.body.data, q.body.len, mac);
 	snprintf(want, sizeof(want), "X-Modelgate-Signature-256: sha256=%s", mac);
 	assert_string_equal(q.headers[0], want);
+	mg_trigger_request_free(&q);
+	/* a trigger without a ref runs on the CI's branch, read from ci */
+	assert_int_equal(mg_trigger_parse_spec(&l, "gitlab:g/q", "TEST_TOKEN", NULL, &err), 0);
+	ci.ci_default_branch = "dev";
+	assert_int_equal(mg_trigger_build(&l.v[3], &ev, &q, &err), 0);
+	assert_non_null(strstr(q.body.data, "&ref=dev&"));
+	mg_trigger_request_free(&q);
+	ev.ci = NULL;
+	assert_int_equal(mg_trigger_build(&l.v[3], &ev, &q, &err), 0);
+	assert_non_null(strstr(q.body.data, "&ref=main&"));
+	assert_string_equal(q.url, "https://gitlab.com/api/v4/projects/g%2Fq/trigger/pipeline");
 	mg_trigger_request_free(&q);
 	mg_trigger_list_clear(&l);
 	unsetenv("GITHUB_API_URL");
