@@ -15,22 +15,11 @@
 #include "validator/report.h"
 #include "validator/validator.h"
 
-/* GitHub keeps at most 1 MiB of step summary, shows ~10 annotations a type. */
-#define SUMMARY_MAX ((size_t)1 << 20)
-#define ANNOTATIONS_MAX 10
-
-typedef int (*writer_fn)(mg_buf *out, const mg_report *r, mg_error *err);
-
-static int write_md(mg_buf *out, const mg_report *r, mg_error *err)
-{
-	return mg_report_write_markdown(out, r, SUMMARY_MAX, err);
-}
-
 /* Writes one report format to path atomically; "-" is stdout. */
-static int write_to(const char *path, writer_fn fn, const mg_report *r, mg_error *err)
+static int write_to(const char *path, mg_report_format fmt, const mg_report *r, mg_error *err)
 {
 	mg_buf b = MG_BUF_INIT;
-	int rc = fn(&b, r, err);
+	int rc = mg_report_render(&b, r, fmt, NULL, err);
 	if (!rc && !strcmp(path, "-"))
 		fwrite(b.data, 1, b.len, stdout);
 	else if (!rc)
@@ -61,7 +50,7 @@ static int github(const mg_ci_env *ci, const mg_report *r, mg_error *err)
 	if (summary) {
 		struct stat st;
 		size_t used = stat(summary, &st) == 0 ? (size_t)st.st_size : 0;
-		size_t room = used < SUMMARY_MAX ? SUMMARY_MAX - used : 0;
+		size_t room = used < MG_REPORT_SUMMARY_MAX ? MG_REPORT_SUMMARY_MAX - used : 0;
 		/* a summary that no longer fits (the writer says so) is left out,
 		 * the job is not failed for it */
 		mg_error ignored;
@@ -70,7 +59,7 @@ static int github(const mg_ci_env *ci, const mg_report *r, mg_error *err)
 	}
 	mg_buf_reset(&b);
 	if (!rc && ci->github_actions &&
-	    !(rc = mg_report_write_annotations(&b, r, ANNOTATIONS_MAX, err)))
+	    !(rc = mg_report_write_annotations(&b, r, MG_REPORT_ANNOTATIONS_MAX, err)))
 		fwrite(b.data, 1, b.len, stdout);
 	mg_buf_reset(&b);
 	if (!rc && outputs && !(rc = mg_report_write_github_outputs(&b, r, err)))
@@ -232,19 +221,23 @@ int cmd_gate(mg_cli *cli, int argc, char **argv)
 		rc = cli_fail(cli, &err);
 		goto done;
 	}
-	if ((report_path && write_to(report_path, mg_report_write_json, r, &err)) ||
-	    (junit && write_to(junit, mg_report_write_junit, r, &err)) ||
-	    (html && write_to(html, mg_report_write_html, r, &err)) ||
-	    (markdown && write_to(markdown, write_md, r, &err)) ||
-	    (metrics && write_to(metrics, mg_report_write_openmetrics, r, &err)) || github(&cli->ci, r, &err)) {
+	const struct {
+		const char *path;
+		mg_report_format fmt;
+	} files[] = {{report_path, MG_REPORT_JSON}, {junit, MG_REPORT_JUNIT}, {html, MG_REPORT_HTML},
+		     {markdown, MG_REPORT_MARKDOWN}, {metrics, MG_REPORT_OPENMETRICS}};
+	for (size_t i = 0; !rc && i < sizeof(files) / sizeof(files[0]); i++)
+		if (files[i].path)
+			rc = write_to(files[i].path, files[i].fmt, r, &err);
+	if (rc || github(&cli->ci, r, &err)) {
 		rc = cli_fail(cli, &err);
 		goto done;
 	}
 	mg_buf table = MG_BUF_INIT;
-	if (cli->json)
-		rc = mg_report_write_json(&table, r, &err);
-	else if (!cli->quiet)
-		rc = mg_report_write_table(&table, r, cli->color, &err);
+	mg_report_render_opts ro = MG_REPORT_RENDER_OPTS_INIT;
+	ro.color = cli->color;
+	if (cli->json || !cli->quiet)
+		rc = mg_report_render(&table, r, cli->json ? MG_REPORT_JSON : MG_REPORT_TABLE, &ro, &err);
 	if (!rc)
 		fwrite(table.data ? table.data : "", 1, table.len, stdout);
 	mg_buf_free(&table);

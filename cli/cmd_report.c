@@ -12,37 +12,6 @@
 
 #include "validator/report.h"
 
-typedef enum {
-	FMT_TABLE,
-	FMT_JSON,
-	FMT_JUNIT,
-	FMT_MARKDOWN,
-	FMT_ANNOTATIONS,
-	FMT_OUTPUTS,
-	FMT_OPENMETRICS,
-	FMT_HTML,
-} report_format;
-
-static const struct {
-	const char *name;
-	report_format fmt;
-} formats[] = {
-	{"table", FMT_TABLE},
-	{"json", FMT_JSON},
-	{"junit", FMT_JUNIT},
-	{"markdown", FMT_MARKDOWN},
-	{"annotations", FMT_ANNOTATIONS},
-	{"github-outputs", FMT_OUTPUTS},
-	{"openmetrics", FMT_OPENMETRICS},
-	{"html", FMT_HTML},
-};
-#define NFORMATS (sizeof(formats) / sizeof(formats[0]))
-
-/* GitHub keeps at most 1 MiB of summary per step, and shows about ten
- * annotations of each type. */
-#define DEFAULT_MAX_BYTES ((size_t)1 << 20)
-#define DEFAULT_MAX_ANNOTATIONS 10
-
 static int parse_size(const char *s, size_t *out)
 {
 	char *end;
@@ -52,30 +21,6 @@ static int parse_size(const char *s, size_t *out)
 		return -1;
 	*out = (size_t)v;
 	return 0;
-}
-
-static int render(mg_buf *out, const mg_report *r, report_format fmt, int color, size_t max_bytes,
-		  size_t max_annotations, mg_error *err)
-{
-	switch (fmt) {
-	case FMT_TABLE:
-		return mg_report_write_table(out, r, color, err);
-	case FMT_JSON:
-		return mg_report_write_json(out, r, err);
-	case FMT_JUNIT:
-		return mg_report_write_junit(out, r, err);
-	case FMT_MARKDOWN:
-		return mg_report_write_markdown(out, r, max_bytes, err);
-	case FMT_ANNOTATIONS:
-		return mg_report_write_annotations(out, r, max_annotations, err);
-	case FMT_OUTPUTS:
-		return mg_report_write_github_outputs(out, r, err);
-	case FMT_OPENMETRICS:
-		return mg_report_write_openmetrics(out, r, err);
-	case FMT_HTML:
-		return mg_report_write_html(out, r, err);
-	}
-	return mg_error_set(err, MG_EINVAL, "unknown format");
 }
 
 int cmd_report(mg_cli *cli, int argc, char **argv)
@@ -89,8 +34,8 @@ int cmd_report(mg_cli *cli, int argc, char **argv)
 		CLI_COMMON_OPTS,
 	};
 	const char *output = NULL, *fmt_name = "table";
-	report_format fmt = FMT_TABLE;
-	size_t max_bytes = DEFAULT_MAX_BYTES, max_annotations = DEFAULT_MAX_ANNOTATIONS;
+	mg_report_format fmt = MG_REPORT_TABLE;
+	mg_report_render_opts ro = MG_REPORT_RENDER_OPTS_INIT;
 	int exit_status = 0, c, rc;
 	while ((c = getopt_long(argc, argv, "f:o:" CLI_COMMON_SHORT, opts, NULL)) != -1) {
 		switch (c) {
@@ -104,11 +49,11 @@ int cmd_report(mg_cli *cli, int argc, char **argv)
 			exit_status = 1;
 			break;
 		case 'm':
-			if (parse_size(optarg, &max_bytes))
+			if (parse_size(optarg, &ro.max_bytes))
 				return cli_usage_error(cli, "'%s' is not a byte count", optarg);
 			break;
 		case 'a':
-			if (parse_size(optarg, &max_annotations))
+			if (parse_size(optarg, &ro.max_annotations))
 				return cli_usage_error(cli, "'%s' is not a count", optarg);
 			break;
 		default:
@@ -118,22 +63,18 @@ int cmd_report(mg_cli *cli, int argc, char **argv)
 	}
 	if (argc - optind != 1)
 		return cli_usage_error(cli, "expected one report file");
-	size_t i = 0;
-	while (i < NFORMATS && strcmp(formats[i].name, fmt_name))
-		i++;
-	if (i == NFORMATS)
-		return cli_usage_error(cli, "'%s' is not a format: table, json, junit, markdown, annotations, "
-					    "github-outputs, openmetrics or html", fmt_name);
-	fmt = formats[i].fmt;
+	mg_error err = {0};
+	if (mg_report_format_parse(&fmt, fmt_name, &err))
+		return cli_usage_error(cli, "%s", err.msg);
 	if (output && !*output)
 		return cli_usage_error(cli, "the output file name is empty");
+	ro.color = !output && cli->color;
 
-	mg_error err = {0};
 	mg_report *r = NULL;
 	mg_buf out = MG_BUF_INIT;
 	rc = 0;
 	if (mg_report_read_json(&r, argv[optind], &err) ||
-	    render(&out, r, fmt, !output && cli->color, max_bytes, max_annotations, &err)) {
+	    mg_report_render(&out, r, fmt, &ro, &err)) {
 		rc = cli_fail(cli, &err);
 		goto done;
 	}

@@ -143,6 +143,43 @@ int mg_report_write_html(mg_buf *out, const mg_report *r, mg_error *err);
 /* The terminal table; color adds ANSI colours. */
 int mg_report_write_table(mg_buf *out, const mg_report *r, int color, mg_error *err);
 
+/* ---- the formats by name (report_format.c), for `gate` and `report` ---- */
+
+typedef enum {
+	MG_REPORT_TABLE,
+	MG_REPORT_JSON,
+	MG_REPORT_JUNIT,
+	MG_REPORT_MARKDOWN,
+	MG_REPORT_ANNOTATIONS,
+	MG_REPORT_GITHUB_OUTPUTS,
+	MG_REPORT_OPENMETRICS,
+	MG_REPORT_HTML,
+} mg_report_format;
+
+/* Every name mg_report_format_parse takes, for messages. */
+#define MG_REPORT_FORMAT_NAMES \
+	"table, json, junit, markdown, annotations, github-outputs, openmetrics or html"
+/* GitHub keeps at most 1 MiB of summary per step, and shows about ten
+ * annotations of each type: the defaults of the limits below. */
+#define MG_REPORT_SUMMARY_MAX ((size_t)1 << 20)
+#define MG_REPORT_ANNOTATIONS_MAX 10
+
+typedef struct mg_report_render_opts {
+	int color;              /* table: ANSI colours */
+	size_t max_bytes;       /* markdown */
+	size_t max_annotations; /* annotations: of each type */
+} mg_report_render_opts;
+#define MG_REPORT_RENDER_OPTS_INIT {0, MG_REPORT_SUMMARY_MAX, MG_REPORT_ANNOTATIONS_MAX}
+
+/* The format called name ("table", "json", "junit", "markdown",
+ * "annotations", "github-outputs", "openmetrics", "html"): MG_EINVAL for
+ * another. */
+int mg_report_format_parse(mg_report_format *out, const char *name, mg_error *err);
+const char *mg_report_format_name(mg_report_format f);
+/* Appends r in format fmt to out; opts may be NULL (the defaults). */
+int mg_report_render(mg_buf *out, const mg_report *r, mg_report_format fmt,
+		     const mg_report_render_opts *opts, mg_error *err);
+
 /* Reads a report.json written by mg_report_write_json (for package and
  * deploy); unknown keys are ignored, a newer schema_version is refused. */
 int mg_report_read_json(mg_report **out, const char *path, mg_error *err);

@@ -1007,10 +1007,41 @@ static void test_table_aligns_columns_and_colours_only_when_asked(void **state)
 	mg_report_free(r);
 }
 
+/* One table of formats by name serves gate and report: every name round
+ * trips, and rendering by format is the writer of that format. */
+static void test_report_formats_by_name_render_their_writer(void **state)
+{
+	(void)state;
+	static const char *const names[] = {"table", "json", "junit", "markdown", "annotations",
+					    "github-outputs", "openmetrics", "html"};
+	mg_report *r = build_full();
+	mg_error err = {0};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		mg_report_format f;
+		assert_int_equal(mg_report_format_parse(&f, names[i], &err), 0);
+		assert_string_equal(mg_report_format_name(f), names[i]);
+		mg_buf b = MG_BUF_INIT;
+		assert_int_equal(mg_report_render(&b, r, f, NULL, &err), 0);
+		assert_true(b.len > 0);
+		mg_buf_free(&b);
+	}
+	mg_buf a = MG_BUF_INIT, b = MG_BUF_INIT;
+	assert_int_equal(mg_report_render(&a, r, MG_REPORT_JUNIT, NULL, &err), 0);
+	assert_int_equal(mg_report_write_junit(&b, r, &err), 0);
+	assert_string_equal(mg_buf_cstr(&a), mg_buf_cstr(&b));
+	mg_buf_free(&a);
+	mg_buf_free(&b);
+	mg_report_format f;
+	assert_int_equal(mg_report_format_parse(&f, "yaml", &err), MG_EINVAL);
+	assert_non_null(strstr(err.msg, "'yaml' is not a format: table, json"));
+	mg_report_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_report_status_error_beats_fail_and_skips_are_ignored),
+		cmocka_unit_test(test_report_formats_by_name_render_their_writer),
 		cmocka_unit_test(test_report_numbers_are_formatted_for_people),
 		cmocka_unit_test(test_report_order_puts_errors_then_worst_failures_first),
 		cmocka_unit_test(test_report_fixture_matches_committed_file),
