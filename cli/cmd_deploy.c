@@ -56,7 +56,7 @@ int cmd_deploy(mg_cli *cli, int argc, char **argv)
 	if ((rc = cli_triggers_load(&triggers, &ta, &err)) ||
 	    (rc = mg_trigger_check_env(&triggers, &err)) ||
 	    (rc = mg_file_read(&rbytes, report_path, 64u << 20, &err)) ||
-	    (rc = mg_report_read_json(&report, report_path, &err)) ||
+	    (rc = mg_report_parse_json(&report, mg_buf_cstr(&rbytes), rbytes.len, report_path, &err)) ||
 	    (rc = cli_target_open(cli, &ct, refname, ta.config, &err))) {
 		rc = cli_fail(cli, &err);
 		goto done;

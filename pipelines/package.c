@@ -281,7 +281,8 @@ int mg_package_write(const char *out_path, mg_bundle_format fmt, const mg_packag
 
 	/* the report first: a failed one stops us before any byte is written */
 	if ((rc = mg_file_read(&report_bytes, o->report_path, PKG_SMALL_MAX, err)) ||
-	    (rc = mg_report_read_json(&report, o->report_path, err)))
+	    (rc = mg_report_parse_json(&report, mg_buf_cstr(&report_bytes), report_bytes.len,
+					o->report_path, err)))
 		goto done;
 	if (res)
 		memset(res, 0, sizeof(*res));

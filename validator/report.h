@@ -183,5 +183,10 @@ int mg_report_render(mg_buf *out, const mg_report *r, mg_report_format fmt,
 /* Reads a report.json written by mg_report_write_json (for package and
  * deploy); unknown keys are ignored, a newer schema_version is refused. */
 int mg_report_read_json(mg_report **out, const char *path, mg_error *err);
+/* As mg_report_read_json, from the len bytes of a report.json already
+ * read (path names it in messages): a command that also needs the bytes
+ * (their digest, a copy in a bundle) reads the file once. */
+int mg_report_parse_json(mg_report **out, const char *text, size_t len, const char *path,
+			 mg_error *err);
 
 #endif

@@ -433,15 +433,24 @@ static int rd_report(rd *c, const json_t *root, mg_report *r)
 int mg_report_read_json(mg_report **out, const char *path, mg_error *err)
 {
 	mg_buf data = MG_BUF_INIT;
+	*out = NULL;
+	int rc = mg_file_read(&data, path, REPORT_MAX_BYTES, err);
+	if (!rc)
+		rc = mg_report_parse_json(out, mg_buf_cstr(&data), data.len, path, err);
+	mg_buf_free(&data);
+	return rc;
+}
+
+int mg_report_parse_json(mg_report **out, const char *text, size_t len, const char *path,
+			 mg_error *err)
+{
 	json_t *root = NULL;
 	mg_report *r = NULL;
 	rd c = {path, err, 0};
+	int rc = 0;
 	*out = NULL;
-	int rc = mg_file_read(&data, path, REPORT_MAX_BYTES, err);
-	if (rc)
-		goto done;
 	json_error_t jerr;
-	root = json_loadb(mg_buf_cstr(&data), data.len, JSON_REJECT_DUPLICATES, &jerr);
+	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!root) {
 		rc = mg_error_set(err, MG_EINVAL, "'%s':%d:%d: %s", path, jerr.line, jerr.column, jerr.text);
 		goto done;
@@ -457,6 +466,5 @@ int mg_report_read_json(mg_report **out, const char *path, mg_error *err)
 done:
 	mg_report_free(r);
 	json_decref(root);
-	mg_buf_free(&data);
 	return rc;
 }

@@ -1037,11 +1037,32 @@ static void test_report_formats_by_name_render_their_writer(void **state)
 	mg_report_free(r);
 }
 
+/* A command that needs a report's bytes too parses those very bytes. */
+static void test_report_parses_from_bytes_as_from_the_file(void **state)
+{
+	(void)state;
+	mg_report *r = build_full(), *back = NULL;
+	mg_error err = {0};
+	mg_buf json = MG_BUF_INIT, again = MG_BUF_INIT;
+	assert_int_equal(mg_report_write_json(&json, r, &err), 0);
+	assert_int_equal(mg_report_parse_json(&back, json.data, json.len, "mem.json", &err), 0);
+	assert_int_equal(mg_report_write_json(&again, back, &err), 0);
+	assert_string_equal(json.data, again.data);
+	mg_report_free(back);
+	assert_int_equal(mg_report_parse_json(&back, "{", 1, "mem.json", &err), MG_EINVAL);
+	assert_null(back);
+	assert_non_null(strstr(err.msg, "'mem.json':1:"));
+	mg_buf_free(&json);
+	mg_buf_free(&again);
+	mg_report_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_report_status_error_beats_fail_and_skips_are_ignored),
 		cmocka_unit_test(test_report_formats_by_name_render_their_writer),
+		cmocka_unit_test(test_report_parses_from_bytes_as_from_the_file),
 		cmocka_unit_test(test_report_numbers_are_formatted_for_people),
 		cmocka_unit_test(test_report_order_puts_errors_then_worst_failures_first),
 		cmocka_unit_test(test_report_fixture_matches_committed_file),
