@@ -36,10 +36,10 @@ static int config_model(mg_buf *out, const char *config, mg_error *err)
 	return rc;
 }
 
-int cli_target_open(mg_cli *cli, cli_target *ct, const char *what, const char *config,
+int cli_deploy_repo(mg_cli *cli, const char *what, const char *config, mg_ref **ref, mg_repo *repo,
 		    mg_error *err)
 {
-	memset(ct, 0, sizeof(*ct));
+	*ref = NULL;
 	mg_buf m = MG_BUF_INIT;
 	int rc = 0;
 	if (!what) {
@@ -47,27 +47,11 @@ int cli_target_open(mg_cli *cli, cli_target *ct, const char *what, const char *c
 		what = m.data;
 	}
 	if (!rc)
-		rc = mg_ref_parse(&ct->ref, what, err);
-	if (!rc && ct->ref->registry)
-		rc = cli_remote_open(cli, ct->ref->registry, &ct->remote, err);
-	else if (!rc)
-		rc = mg_store_open_default(&ct->store, err);
-	if (!rc) {
-		ct->t.store = ct->store;
-		ct->t.remote = ct->remote;
-		ct->t.repo = ct->ref->repo;
-		mg_target_name(&ct->t, ct->label, sizeof(ct->label));
-	}
+		rc = mg_ref_parse(ref, what, err);
+	if (!rc)
+		rc = cli_repo_open(cli, repo, *ref, err);
 	mg_buf_free(&m);
 	return rc;
-}
-
-void cli_target_close(cli_target *ct)
-{
-	mg_ref_free(ct->ref);
-	mg_store_free(ct->store);
-	mg_remote_free(ct->remote);
-	memset(ct, 0, sizeof(*ct));
 }
 
 int cli_trigger_opt(mg_cli *cli, cli_trigger_args *a, int c)

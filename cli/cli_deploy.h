@@ -6,19 +6,12 @@
 #include "cli.h"
 #include "pipelines/deploy.h"
 
-typedef struct cli_target {
-	mg_ref *ref;
-	mg_store *store;
-	mg_remote *remote;
-	mg_deploy_target t;
-	char label[512]; /* "host/repo" or "repo" */
-} cli_target;
-
-/* Opens the store or registry of what (a reference or a bare repository);
- * NULL: the "model" of the config file (-c, default ./modelgate.json). */
-int cli_target_open(mg_cli *cli, cli_target *ct, const char *what, const char *config,
+/* Opens the repository an environment lives in: that of what (a
+ * reference or a bare repository), or with what NULL of the "model" of the
+ * config file (-c, default ./modelgate.json). *ref (caller frees) is the
+ * reference it was named by. */
+int cli_deploy_repo(mg_cli *cli, const char *what, const char *config, mg_ref **ref, mg_repo *repo,
 		    mg_error *err);
-void cli_target_close(cli_target *ct);
 
 /* The options deploy and rollback share: --env, --trigger (at most
  * CLI_TRIGGER_MAX), --config, --token-env, --secret-env. */

@@ -35,17 +35,15 @@ int cmd_attest(mg_cli *cli, int argc, char **argv)
 		return cli_usage_error(cli, "--report FILE and --sign KEY are required");
 	mg_error err = {0};
 	mg_report *report = NULL;
-	cli_target ct;
-	memset(&ct, 0, sizeof(ct));
+	mg_ref *ref = NULL;
+	mg_repo repo = {0};
 	mg_buf st = MG_BUF_INIT, env = MG_BUF_INIT;
 	char digest[MG_DIGEST_SIZE], ref_digest[MG_DIGEST_SIZE];
 	rc = mg_report_read_json(&report, report_path, &err);
 	if (!rc)
-		rc = cli_target_open(cli, &ct, argv[optind], NULL, &err);
-	if (!rc && ct.ref->digest)
-		snprintf(digest, sizeof(digest), "%s", ct.ref->digest);
-	else if (!rc)
-		rc = mg_target_resolve(&ct.t, ct.ref->tag, digest, &err);
+		rc = cli_deploy_repo(cli, argv[optind], NULL, &ref, &repo, &err);
+	if (!rc)
+		rc = mg_repo_digest_of(&repo, ref, digest, &err);
 	if (!rc && (!report->model_digest || strcmp(report->model_digest, digest)))
 		rc = mg_error_set(&err, MG_EINVAL, "report '%s' is about %s, not '%s' (%s)", report_path,
 				  report->model_digest ? report->model_digest : "no model digest",
@@ -55,12 +53,12 @@ int cmd_attest(mg_cli *cli, int argc, char **argv)
 	if (!rc)
 		rc = mg_attest_sign(&env, st.data, st.len, key, &err);
 	if (!rc)
-		rc = mg_attest_attach(&ct.t, digest, env.data, env.len, ref_digest, &err);
+		rc = mg_attest_attach(&repo, digest, env.data, env.len, ref_digest, &err);
 	if (rc) {
 		rc = cli_fail(cli, &err);
 	} else if (cli->json) {
-		char tag[80];
-		snprintf(tag, sizeof(tag), "sha256-%s", mg_digest_hex(digest));
+		char tag[MG_REFERRERS_TAG_SIZE];
+		mg_referrers_tag(tag, digest);
 		rc = cli_print_json(json_pack("{s:s, s:s, s:s, s:s}", "subject", digest, "referrer",
 					      ref_digest, "status",
 					      mg_gate_status_name(mg_report_status(report)),
@@ -71,6 +69,7 @@ int cmd_attest(mg_cli *cli, int argc, char **argv)
 	mg_buf_free(&st);
 	mg_buf_free(&env);
 	mg_report_free(report);
-	cli_target_close(&ct);
+	mg_repo_close(&repo);
+	mg_ref_free(ref);
 	return rc;
 }

@@ -47,8 +47,8 @@ int cmd_deploy(mg_cli *cli, int argc, char **argv)
 	mg_error err = {0};
 	mg_trigger_list triggers = MG_TRIGGER_LIST_INIT;
 	mg_report *report = NULL;
-	cli_target ct;
-	memset(&ct, 0, sizeof(ct));
+	mg_ref *ref = NULL;
+	mg_repo repo = {0};
 	mg_deploy_result res = {0};
 	mg_buf rbytes = MG_BUF_INIT;
 	char digest[MG_DIGEST_SIZE], report_digest[MG_DIGEST_SIZE];
@@ -57,18 +57,12 @@ int cmd_deploy(mg_cli *cli, int argc, char **argv)
 	    (rc = mg_trigger_check_env(&triggers, &err)) ||
 	    (rc = mg_file_read(&rbytes, report_path, 64u << 20, &err)) ||
 	    (rc = mg_report_parse_json(&report, mg_buf_cstr(&rbytes), rbytes.len, report_path, &err)) ||
-	    (rc = cli_target_open(cli, &ct, refname, ta.config, &err))) {
+	    (rc = cli_deploy_repo(cli, refname, ta.config, &ref, &repo, &err)) ||
+	    (rc = mg_repo_digest_of(&repo, ref, digest, &err))) {
 		rc = cli_fail(cli, &err);
 		goto done;
 	}
 	mg_digest_bytes(rbytes.data ? rbytes.data : "", rbytes.len, report_digest);
-	if (ct.ref->digest)
-		snprintf(digest, sizeof(digest), "%s", ct.ref->digest);
-	if ((!ct.ref->digest && (rc = mg_target_resolve(&ct.t, ct.ref->tag, digest, &err))) ||
-	    (ct.ref->digest && (rc = mg_target_get_manifest(&ct.t, NULL, digest, &rbytes, NULL, &err)))) {
-		rc = cli_fail(cli, &err);
-		goto done;
-	}
 	mg_deploy_opts o = MG_DEPLOY_OPTS_INIT;
 	o.env = env;
 	o.digest = digest;
@@ -78,10 +72,9 @@ int cmd_deploy(mg_cli *cli, int argc, char **argv)
 	o.triggers = &triggers;
 	o.http.insecure = cli->insecure;
 	o.http.ca_file = cli->ca_file;
-	o.repo_label = ct.label;
 	o.signed_by = require_signed ? key : NULL;
 	o.ci = &cli->ci;
-	if ((rc = mg_deploy_run(&ct.t, &o, &res, &err)) && res.refused) {
+	if ((rc = mg_deploy_run(&repo, &o, &res, &err)) && res.refused) {
 		fprintf(stderr, "modelgate: refusing to deploy '%s' to '%s': %s\n", refname, env, err.msg);
 		rc = MG_EXIT_GATE;
 	} else if (rc) {
@@ -95,7 +88,8 @@ int cmd_deploy(mg_cli *cli, int argc, char **argv)
 done:
 	mg_deploy_result_clear(&res);
 	mg_buf_free(&rbytes);
-	cli_target_close(&ct);
+	mg_repo_close(&repo);
+	mg_ref_free(ref);
 	mg_report_free(report);
 	mg_trigger_list_clear(&triggers);
 	return rc;

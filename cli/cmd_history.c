@@ -57,11 +57,12 @@ int cmd_history(mg_cli *cli, int argc, char **argv)
 	if (!mg_tag_valid(env))
 		return cli_usage_error(cli, "'%s' is not a valid environment name", env);
 	mg_error err = {0};
-	cli_target ct;
+	mg_ref *ref = NULL;
+	mg_repo repo = {0};
 	mg_history *h = NULL;
-	rc = cli_target_open(cli, &ct, optind < argc ? argv[optind] : NULL, config, &err);
+	rc = cli_deploy_repo(cli, optind < argc ? argv[optind] : NULL, config, &ref, &repo, &err);
 	if (!rc)
-		rc = mg_history_read(&h, &ct.t, env, &err);
+		rc = mg_history_read(&h, &repo, env, &err);
 	if (rc) {
 		rc = cli_fail(cli, &err);
 		goto done;
@@ -75,13 +76,14 @@ int cmd_history(mg_cli *cli, int argc, char **argv)
 		printf("%s\n", s);
 		free(s);
 	} else if (!h->n) {
-		cli_info(cli, "no deployments to '%s' in '%s' yet\n", env, ct.label);
+		cli_info(cli, "no deployments to '%s' in '%s' yet\n", env, repo.label);
 	} else {
 		for (size_t i = 0; i < h->n; i++)
 			print_entry(cli, &h->entries[i]);
 	}
 done:
 	mg_history_free(h);
-	cli_target_close(&ct);
+	mg_repo_close(&repo);
+	mg_ref_free(ref);
 	return rc;
 }

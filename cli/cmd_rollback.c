@@ -23,11 +23,11 @@ int cmd_rollback(mg_cli *cli, int argc, char **argv)
 		return cli_usage_error(cli, "--env NAME is required");
 	mg_error err = {0};
 	mg_trigger_list triggers = MG_TRIGGER_LIST_INIT;
-	cli_target ct;
-	memset(&ct, 0, sizeof(ct));
+	mg_ref *ref = NULL;
+	mg_repo repo = {0};
 	mg_deploy_result res = {0};
 	if ((rc = cli_triggers_load(&triggers, &ta, &err)) ||
-	    (rc = cli_target_open(cli, &ct, optind < argc ? argv[optind] : NULL, ta.config, &err))) {
+	    (rc = cli_deploy_repo(cli, optind < argc ? argv[optind] : NULL, ta.config, &ref, &repo, &err))) {
 		rc = cli_fail(cli, &err);
 		goto done;
 	}
@@ -37,15 +37,15 @@ int cmd_rollback(mg_cli *cli, int argc, char **argv)
 	o.triggers = &triggers;
 	o.http.insecure = cli->insecure;
 	o.http.ca_file = cli->ca_file;
-	o.repo_label = ct.label;
 	o.ci = &cli->ci;
-	if ((rc = mg_deploy_run(&ct.t, &o, &res, &err)))
+	if ((rc = mg_deploy_run(&repo, &o, &res, &err)))
 		rc = cli_fail(cli, &err);
 	else
 		rc = cli_deploy_print(cli, env, 1, &res);
 done:
 	mg_deploy_result_clear(&res);
-	cli_target_close(&ct);
+	mg_repo_close(&repo);
+	mg_ref_free(ref);
 	mg_trigger_list_clear(&triggers);
 	return rc;
 }

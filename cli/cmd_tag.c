@@ -16,7 +16,7 @@ int cmd_tag(mg_cli *cli, int argc, char **argv)
 		return cli_usage_error(cli, "expected a reference and a new tag");
 	mg_error err = {0};
 	mg_ref *ref = NULL, *dst = NULL;
-	mg_buf to = MG_BUF_INIT;
+	char *to = NULL;
 	char digest[MG_DIGEST_SIZE];
 	const char *target = argv[optind + 1];
 	rc = 0;
@@ -31,19 +31,17 @@ int cmd_tag(mg_cli *cli, int argc, char **argv)
 	}
 	/* NEWTAG is a bare tag in REF's repository, or a whole [HOST/]REPO:TAG;
 	 * either way a copy that finds every blob there already */
-	if (dst ? mg_buf_puts(&to, target, &err)
-		: mg_buf_printf(&to, &err, "%s%s%s:%s", ref->registry ? ref->registry : "",
-				ref->registry ? "/" : "", ref->repo, target)) {
+	if (!(to = dst ? mg_strdup(target, &err) : mg_ref_retag(ref, target, &err))) {
 		rc = cli_fail(cli, &err);
 		goto done;
 	}
-	rc = cli_copy(cli, argv[optind], to.data, digest);
+	rc = cli_copy(cli, argv[optind], to, digest);
 	if (!rc && cli->json)
-		rc = cli_print_json(json_pack("{s:s, s:s}", "name", to.data, "digest", digest));
+		rc = cli_print_json(json_pack("{s:s, s:s}", "name", to, "digest", digest));
 	else if (!rc && cli->verbose)
-		cli_info(cli, "tagged %s as '%s'\n", digest, to.data);
+		cli_info(cli, "tagged %s as '%s'\n", digest, to);
 done:
-	mg_buf_free(&to);
+	free(to);
 	mg_ref_free(ref);
 	mg_ref_free(dst);
 	return rc;

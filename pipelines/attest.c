@@ -136,25 +136,25 @@ int mg_attest_sign(mg_buf *out, const char *statement, size_t len, const char *k
 }
 
 /* Adds desc to the fallback index tagged sha256-<hex> (read, add, write). */
-static int add_to_fallback(const mg_deploy_target *t, const char *subject, json_t *desc,
+static int add_to_fallback(const mg_repo *t, const char *subject, json_t *desc,
 			   mg_error *err)
 {
-	mg_buf tag = MG_BUF_INIT, cur = MG_BUF_INIT;
+	mg_buf cur = MG_BUF_INIT;
 	json_t *idx = NULL;
-	int rc = mg_buf_printf(&tag, err, "sha256-%s", mg_digest_hex(subject));
-	if (!rc) {
-		mg_error e = {0};
-		int r2 = mg_target_get_manifest(t, tag.data, NULL, &cur, NULL, &e);
-		if (r2 == MG_ENOTFOUND)
-			idx = json_pack("{s:i, s:s, s:[]}", "schemaVersion", 2, "mediaType", MG_MEDIA_INDEX,
-					"manifests");
-		else if (r2)
-			rc = mg_error_set(err, e.code, "%s", e.msg);
-		else if (!(idx = json_loadb(cur.data, cur.len, 0, NULL)) ||
-			 !json_is_array(json_object_get(idx, "manifests")))
-			rc = mg_error_set(err, MG_ECORRUPT, "the referrers index '%s' is not an image index",
-					  tag.data);
-	}
+	char tag[MG_REFERRERS_TAG_SIZE];
+	mg_referrers_tag(tag, subject);
+	int rc = 0;
+	mg_error e = {0};
+	int r2 = mg_repo_get_manifest(t, tag, NULL, &cur, NULL, NULL, &e);
+	if (r2 == MG_ENOTFOUND)
+		idx = json_pack("{s:i, s:s, s:[]}", "schemaVersion", 2, "mediaType", MG_MEDIA_INDEX,
+				"manifests");
+	else if (r2)
+		rc = mg_error_set(err, e.code, "%s", e.msg);
+	else if (!(idx = json_loadb(cur.data, cur.len, 0, NULL)) ||
+		 !json_is_array(json_object_get(idx, "manifests")))
+		rc = mg_error_set(err, MG_ECORRUPT, "the referrers index '%s' is not an image index",
+				  tag);
 	if (!rc && !idx)
 		rc = mg_error_set(err, MG_ENOMEM, "out of memory");
 	json_t *ms = json_object_get(idx, "manifests");
@@ -170,26 +170,25 @@ static int add_to_fallback(const mg_deploy_target *t, const char *subject, json_
 	if (!rc && !s)
 		rc = mg_error_set(err, MG_ENOMEM, "out of memory");
 	if (!rc && !have)
-		rc = mg_target_put_manifest(t, tag.data, s, strlen(s), MG_MEDIA_INDEX, got, err);
+		rc = mg_repo_put_manifest(t, tag, s, strlen(s), MG_MEDIA_INDEX, got, err);
 	free(s);
 	json_decref(idx);
-	mg_buf_free(&tag);
 	mg_buf_free(&cur);
 	return rc;
 }
 
-int mg_attest_attach(const mg_deploy_target *t, const char *subject_digest, const void *envelope,
+int mg_attest_attach(const mg_repo *t, const char *subject_digest, const void *envelope,
 		     size_t len, char out[MG_DIGEST_SIZE], mg_error *err)
 {
 	mg_buf subj = MG_BUF_INIT;
 	char ed[MG_DIGEST_SIZE], cd[MG_DIGEST_SIZE], created[64];
-	int rc = mg_target_get_manifest(t, NULL, subject_digest, &subj, NULL, err);
+	int rc = mg_repo_get_manifest(t, NULL, subject_digest, &subj, NULL, NULL, err);
 	json_t *sm = rc ? NULL : json_loadb(subj.data, subj.len, 0, NULL);
 	const char *smt = json_string_value(json_object_get(sm, "mediaType"));
 	if (!rc)
-		rc = mg_target_put_blob(t, envelope, len, ed, err);
+		rc = mg_repo_put_blob(t, envelope, len, ed, err);
 	if (!rc)
-		rc = mg_target_put_blob(t, "{}", 2, cd, err);
+		rc = mg_repo_put_blob(t, "{}", 2, cd, err);
 	mg_format_time(created, sizeof(created), (int64_t)time(NULL));
 	json_t *m = rc ? NULL
 		: json_pack("{s:i, s:s, s:s, s:{s:s, s:s, s:i}, s:[{s:s, s:s, s:I}], s:{s:s, s:s, s:I}, "
@@ -203,7 +202,7 @@ int mg_attest_attach(const mg_deploy_target *t, const char *subject_digest, cons
 	if (!rc && !s)
 		rc = mg_error_set(err, MG_ENOMEM, "out of memory");
 	if (!rc)
-		rc = mg_target_put_manifest(t, NULL, s, strlen(s), MG_MEDIA_MANIFEST, out, err);
+		rc = mg_repo_put_manifest(t, NULL, s, strlen(s), MG_MEDIA_MANIFEST, out, err);
 	json_t *desc = rc ? NULL
 		: json_pack("{s:s, s:s, s:I, s:s, s:{s:s}}", "mediaType", MG_MEDIA_MANIFEST, "digest",
 			    out, "size", (json_int_t)strlen(s), "artifactType", MG_ARTIFACT_GATE_RESULT,

@@ -16,22 +16,12 @@
 
 /* The referrers index of subject: from the API or the fallback tag; an
  * empty index when there is neither. */
-static int list_referrers(const mg_deploy_target *t, const char *subject, json_t **out,
+static int list_referrers(const mg_repo *t, const char *subject, json_t **out,
 			  mg_error *err)
 {
 	mg_buf b = MG_BUF_INIT;
 	mg_error e = {0};
-	int rc = MG_ENOTFOUND;
-	if (t->remote)
-		rc = mg_remote_get_referrers(t->remote, t->repo, subject, NULL, &b, &e);
-	if (rc == MG_ENOTFOUND) {
-		mg_buf tag = MG_BUF_INIT;
-		mg_buf_reset(&b);
-		rc = mg_buf_printf(&tag, err, "sha256-%s", mg_digest_hex(subject));
-		if (!rc)
-			rc = mg_target_get_manifest(t, tag.data, NULL, &b, NULL, &e);
-		mg_buf_free(&tag);
-	}
+	int rc = mg_repo_get_referrers(t, subject, &b, &e);
 	if (rc == MG_ENOTFOUND) {
 		*out = json_pack("{s:[]}", "manifests");
 		rc = 0;
@@ -45,14 +35,14 @@ static int list_referrers(const mg_deploy_target *t, const char *subject, json_t
 }
 
 /* Checks one gate-result manifest; 0 when it is good. */
-static int check_one(const mg_deploy_target *t, const char *subject, const char *mdigest,
+static int check_one(const mg_repo *t, const char *subject, const char *mdigest,
 		     const char *pub, mg_attest_found *found, mg_error *err)
 {
 	mg_buf mb = MG_BUF_INIT, eb = MG_BUF_INIT, payload = MG_BUF_INIT, pae = MG_BUF_INIT;
 	json_t *m = NULL, *env = NULL, *st = NULL;
 	char what[200];
 	snprintf(what, sizeof(what), "gate result %s", mdigest);
-	int rc = mg_target_get_manifest(t, NULL, mdigest, &mb, NULL, err);
+	int rc = mg_repo_get_manifest(t, NULL, mdigest, &mb, NULL, NULL, err);
 	if (!rc && !(m = json_loadb(mb.data, mb.len, 0, NULL)))
 		rc = mg_error_set(err, MG_ECORRUPT, "%s is not JSON", what);
 	const char *sd = json_string_value(json_object_get(json_object_get(m, "subject"), "digest"));
@@ -64,7 +54,7 @@ static int check_one(const mg_deploy_target *t, const char *subject, const char 
 	if (!rc && (!ld || !mg_digest_valid(ld)))
 		rc = mg_error_set(err, MG_ECORRUPT, "%s has no envelope layer", what);
 	if (!rc)
-		rc = mg_target_read_blob(t, ld, ENVELOPE_MAX, &eb, err);
+		rc = mg_repo_read_blob(t, ld, ENVELOPE_MAX, &eb, err);
 	if (!rc && !(env = json_loadb(eb.data, eb.len, 0, NULL)))
 		rc = mg_error_set(err, MG_ECORRUPT, "the envelope of %s is not JSON", what);
 	const char *ptype = json_string_value(json_object_get(env, "payloadType"));
@@ -124,7 +114,7 @@ static int check_one(const mg_deploy_target *t, const char *subject, const char 
 	return rc;
 }
 
-int mg_attest_find(const mg_deploy_target *t, const char *subject_digest, const char *pub_path,
+int mg_attest_find(const mg_repo *t, const char *subject_digest, const char *pub_path,
 		   mg_attest_found *out, mg_error *err)
 {
 	memset(out, 0, sizeof(*out));

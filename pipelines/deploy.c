@@ -33,11 +33,11 @@ static int tag_of(mg_buf *b, const char *env, const char *suffix, mg_error *err)
 }
 
 /* The digest tag points at, or "" when there is no such tag. */
-static int resolve_opt(const mg_deploy_target *t, const char *tag, char digest[MG_DIGEST_SIZE],
+static int resolve_opt(const mg_repo *t, const char *tag, char digest[MG_DIGEST_SIZE],
 		       mg_error *err)
 {
 	mg_error e = {0};
-	int rc = mg_target_resolve(t, tag, digest, &e);
+	int rc = mg_repo_resolve(t, tag, digest, &e);
 	if (rc == MG_ENOTFOUND) {
 		digest[0] = '\0';
 		return 0;
@@ -84,7 +84,7 @@ static int trigger_done(const mg_history_entry *e, const char *name)
 }
 
 /* Moves the tags; fills res->digest, res->previous. */
-static int move_tags(const mg_deploy_target *t, const mg_deploy_opts *o, const char *cur,
+static int move_tags(const mg_repo *t, const mg_deploy_opts *o, const char *cur,
 		     mg_deploy_result *res, mg_error *err)
 {
 	mg_buf prev_tag = MG_BUF_INIT;
@@ -100,18 +100,18 @@ static int move_tags(const mg_deploy_target *t, const mg_deploy_opts *o, const c
 			rc = mg_error_set(err, MG_ENOTFOUND, "environment '%s' has no deployed version "
 					  "(no tag '%s')", o->env, o->env);
 		if (!rc)
-			rc = mg_target_set_tag(t, o->env, prev, err);
+			rc = mg_repo_set_tag(t, o->env, prev, err);
 		if (!rc)
-			rc = mg_target_set_tag(t, prev_tag.data, cur, err);
+			rc = mg_repo_set_tag(t, prev_tag.data, cur, err);
 		if (!rc) {
 			memcpy(res->digest, prev, MG_DIGEST_SIZE);
 			memcpy(res->previous, cur, MG_DIGEST_SIZE);
 		}
 	} else {
 		if (!rc && cur[0] && strcmp(cur, o->digest))
-			rc = mg_target_set_tag(t, prev_tag.data, cur, err);
+			rc = mg_repo_set_tag(t, prev_tag.data, cur, err);
 		if (!rc && strcmp(cur, o->digest))
-			rc = mg_target_set_tag(t, o->env, o->digest, err);
+			rc = mg_repo_set_tag(t, o->env, o->digest, err);
 		if (!rc) {
 			snprintf(res->digest, MG_DIGEST_SIZE, "%s", o->digest);
 			snprintf(res->previous, MG_DIGEST_SIZE, "%s", cur);
@@ -121,7 +121,7 @@ static int move_tags(const mg_deploy_target *t, const mg_deploy_opts *o, const c
 	return rc;
 }
 
-static int fire_all(const mg_deploy_target *t, const mg_deploy_opts *o,
+static int fire_all(const mg_repo *t, const mg_deploy_opts *o,
 		    const mg_history_entry *done, mg_trigger_event *ev, mg_deploy_result *res,
 		    mg_error *err)
 {
@@ -164,7 +164,7 @@ static int fire_all(const mg_deploy_target *t, const mg_deploy_opts *o,
 /* The deploy policy: the report passed and names the digest; with
  * signed_by, a gate result signed by that key is attached to it. A refusal
  * is MG_EINVAL with res->refused set. */
-static int check_policy(const mg_deploy_target *t, const mg_deploy_opts *o, mg_deploy_result *res,
+static int check_policy(const mg_repo *t, const mg_deploy_opts *o, mg_deploy_result *res,
 			mg_error *err)
 {
 	int rc = o->report ? mg_report_check_for(o->report, o->digest, err)
@@ -186,7 +186,7 @@ static int check_policy(const mg_deploy_target *t, const mg_deploy_opts *o, mg_d
 	return rc;
 }
 
-int mg_deploy_run(const mg_deploy_target *t, const mg_deploy_opts *o, mg_deploy_result *res,
+int mg_deploy_run(const mg_repo *t, const mg_deploy_opts *o, mg_deploy_result *res,
 		  mg_error *err)
 {
 	memset(res, 0, sizeof(*res));
@@ -215,7 +215,7 @@ int mg_deploy_run(const mg_deploy_target *t, const mg_deploy_opts *o, mg_deploy_
 	mg_trigger_event ev = {0};
 	ev.action = o->rollback ? "rollback" : "deploy";
 	ev.env = o->env;
-	ev.repo = o->repo_label;
+	ev.repo = t->label;
 	ev.who = mg_deploy_who(o->ci);
 	ev.ci = o->ci;
 	if (again) {

@@ -21,7 +21,7 @@
 #include <stdint.h>
 
 #include "pipelines/ci_env.h"
-#include "registry/registry.h"
+#include "registry/repo.h"
 #include "util/util.h"
 
 typedef struct mg_remote mg_remote;
@@ -35,36 +35,6 @@ struct mg_report;
 #define MG_PREDICATE_GATE_RESULT "https://modelgate.dev/gate-result/v1"
 #define MG_INTOTO_STATEMENT "https://in-toto.io/Statement/v1"
 #define MG_DSSE_PAYLOAD_TYPE "application/vnd.in-toto+json"
-
-/* ---- where an environment lives (deploy_target.c) -------------------- */
-
-/* The local store (remote NULL) or a registry, and a repository in it. */
-typedef struct mg_deploy_target {
-	mg_store *store;
-	mg_remote *remote;
-	const char *repo;
-} mg_deploy_target;
-
-/* The manifest digest tag points at: MG_ENOTFOUND when there is no tag. */
-int mg_target_resolve(const mg_deploy_target *t, const char *tag, char digest[MG_DIGEST_SIZE],
-		      mg_error *err);
-/* The bytes of the manifest with this digest (or tag when digest is NULL),
- * verified; its digest to got (may be NULL). */
-int mg_target_get_manifest(const mg_deploy_target *t, const char *tag, const char *digest,
-			   mg_buf *out, char got[MG_DIGEST_SIZE], mg_error *err);
-/* Points tag at the stored manifest digest. */
-int mg_target_set_tag(const mg_deploy_target *t, const char *tag, const char *digest,
-		      mg_error *err);
-int mg_target_put_blob(const mg_deploy_target *t, const void *data, size_t len,
-		       char digest[MG_DIGEST_SIZE], mg_error *err);
-int mg_target_read_blob(const mg_deploy_target *t, const char *digest, size_t max, mg_buf *out,
-			mg_error *err);
-/* Stores a manifest (or index) of media_type, tagged when tag is set. */
-int mg_target_put_manifest(const mg_deploy_target *t, const char *tag, const void *data,
-			   size_t len, const char *media_type, char digest[MG_DIGEST_SIZE],
-			   mg_error *err);
-/* A description of the target for messages: "store:kws" or "host/kws". */
-void mg_target_name(const mg_deploy_target *t, char *out, size_t cap);
 
 /* ---- the history (deploy_history.c) ---------------------------------- */
 
@@ -103,11 +73,11 @@ typedef struct mg_history {
 } mg_history;
 
 /* Reads the history of env: an empty history when there is none yet. */
-int mg_history_read(mg_history **out, const mg_deploy_target *t, const char *env, mg_error *err);
+int mg_history_read(mg_history **out, const mg_repo *t, const char *env, mg_error *err);
 void mg_history_free(mg_history *h);
 /* Appends lines (each one JSON object, '\n'-terminated) and moves E-history,
  * re-reading and retrying when another writer moved it meanwhile. */
-int mg_history_append(const mg_deploy_target *t, const char *env, const char *lines,
+int mg_history_append(const mg_repo *t, const char *env, const char *lines,
 		      mg_error *err);
 /* The history as JSON (an array of entries); caller frees. */
 char *mg_history_to_json(const mg_history *h, mg_error *err);
@@ -225,14 +195,13 @@ typedef struct mg_deploy_opts {
 	int rollback;
 	const mg_trigger_list *triggers;
 	mg_trigger_http http;
-	const char *repo_label;    /* "host/repo" or "repo" for payloads */
 	const char *signed_by;     /* deploy: a public key; a gate result it signed
 				      must be attached to digest. NULL: not required */
 	const mg_ci_env *ci;       /* the CI run (who, run URL, triggers), or NULL */
 } mg_deploy_opts;
 #define MG_DEPLOY_OPTS_VERSION 1
 #define MG_DEPLOY_OPTS_INIT {MG_DEPLOY_OPTS_VERSION, NULL, NULL, NULL, NULL, NULL, 0, NULL, \
-			     {0, NULL, 0, 0}, NULL, NULL, NULL}
+			     {0, NULL, 0, 0}, NULL, NULL}
 
 typedef struct mg_deploy_result {
 	char digest[MG_DIGEST_SIZE];   /* E now */
@@ -256,7 +225,7 @@ typedef struct mg_deploy_result {
  * leaves the tag moved and recorded: the result counts it in nfailed (and
  * the call returns 0). A rerun for the tag move last recorded moves
  * nothing. */
-int mg_deploy_run(const mg_deploy_target *t, const mg_deploy_opts *opts, mg_deploy_result *res,
+int mg_deploy_run(const mg_repo *t, const mg_deploy_opts *opts, mg_deploy_result *res,
 		  mg_error *err);
 void mg_deploy_result_clear(mg_deploy_result *res);
 
@@ -276,7 +245,7 @@ int mg_attest_sign(mg_buf *out, const char *statement, size_t len, const char *k
 /* Attaches an envelope to subject_digest as a referrer (manifest with
  * subject, artifactType MG_ARTIFACT_GATE_RESULT), and lists it in the
  * sha256-<hex> fallback index. The referrer manifest's digest to out. */
-int mg_attest_attach(const mg_deploy_target *t, const char *subject_digest, const void *envelope,
+int mg_attest_attach(const mg_repo *t, const char *subject_digest, const void *envelope,
 		     size_t len, char out[MG_DIGEST_SIZE], mg_error *err);
 
 typedef struct mg_attest_found {
@@ -289,7 +258,7 @@ typedef struct mg_attest_found {
  * statement names that digest and passed. MG_ENOTFOUND when there is no
  * gate result at all; MG_ECORRUPT (the message says why, for the last one
  * seen) when none verified and passed. */
-int mg_attest_find(const mg_deploy_target *t, const char *subject_digest, const char *pub_path,
+int mg_attest_find(const mg_repo *t, const char *subject_digest, const char *pub_path,
 		   mg_attest_found *out, mg_error *err);
 
 #endif

@@ -163,18 +163,17 @@ static int history_tag(mg_buf *tag, const char *env, mg_error *err)
 	return mg_buf_printf(tag, err, "%s-history", env);
 }
 
-int mg_history_read(mg_history **out, const mg_deploy_target *t, const char *env, mg_error *err)
+int mg_history_read(mg_history **out, const mg_repo *t, const char *env, mg_error *err)
 {
 	mg_history *h = calloc(1, sizeof(*h));
 	mg_buf tag = MG_BUF_INIT, man = MG_BUF_INIT, text = MG_BUF_INIT;
 	json_t *m = NULL;
-	char where[600], tn[400];
+	char where[600];
 	int rc = h ? history_tag(&tag, env, err) : mg_error_set(err, MG_ENOMEM, "out of memory");
-	mg_target_name(t, tn, sizeof(tn));
-	snprintf(where, sizeof(where), "'%s:%s'", tn, tag.data ? tag.data : "");
+	snprintf(where, sizeof(where), "'%.400s:%s'", t->label, tag.data ? tag.data : "");
 	if (!rc) {
 		mg_error e = {0};
-		rc = mg_target_get_manifest(t, tag.data, NULL, &man, h->tag_digest, &e);
+		rc = mg_repo_get_manifest(t, tag.data, NULL, &man, h->tag_digest, NULL, &e);
 		if (rc == MG_ENOTFOUND) { /* no history yet */
 			h->tag_digest[0] = '\0';
 			rc = 0;
@@ -190,7 +189,7 @@ int mg_history_read(mg_history **out, const mg_deploy_target *t, const char *env
 	if (!rc && (!ld || !mg_digest_valid(ld)))
 		rc = mg_error_set(err, MG_ECORRUPT, "%s has no history layer", where);
 	if (!rc)
-		rc = mg_target_read_blob(t, ld, HISTORY_MAX, &text, err);
+		rc = mg_repo_read_blob(t, ld, HISTORY_MAX, &text, err);
 done:
 	if (!rc && !(h->text = strdup(text.data ? text.data : "")))
 		rc = mg_error_set(err, MG_ENOMEM, "out of memory");
@@ -209,13 +208,13 @@ done:
 }
 
 /* Stores text as the history artifact and returns its manifest digest. */
-static int store_history(const mg_deploy_target *t, const char *env, const mg_buf *text,
+static int store_history(const mg_repo *t, const char *env, const mg_buf *text,
 			 char digest[MG_DIGEST_SIZE], mg_error *err)
 {
 	char ld[MG_DIGEST_SIZE], cd[MG_DIGEST_SIZE], created[64];
-	int rc = mg_target_put_blob(t, text->data, text->len, ld, err);
+	int rc = mg_repo_put_blob(t, text->data, text->len, ld, err);
 	if (!rc)
-		rc = mg_target_put_blob(t, EMPTY_JSON, 2, cd, err);
+		rc = mg_repo_put_blob(t, EMPTY_JSON, 2, cd, err);
 	if (rc)
 		return rc;
 	mg_format_time(created, sizeof(created), (int64_t)time(NULL));
@@ -231,13 +230,13 @@ static int store_history(const mg_deploy_target *t, const char *env, const mg_bu
 	mg_buf_free(&title);
 	char *s = m ? json_dumps(m, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	json_decref(m);
-	rc = s ? mg_target_put_manifest(t, NULL, s, strlen(s), MG_MEDIA_MANIFEST, digest, err)
+	rc = s ? mg_repo_put_manifest(t, NULL, s, strlen(s), MG_MEDIA_MANIFEST, digest, err)
 	       : mg_error_set(err, MG_ENOMEM, "out of memory");
 	free(s);
 	return rc;
 }
 
-int mg_history_append(const mg_deploy_target *t, const char *env, const char *lines,
+int mg_history_append(const mg_repo *t, const char *env, const char *lines,
 		      mg_error *err)
 {
 	mg_buf tag = MG_BUF_INIT;
@@ -255,7 +254,7 @@ int mg_history_append(const mg_deploy_target *t, const char *env, const char *li
 			rc = store_history(t, env, &text, md, err);
 		if (!rc) { /* did another writer move the tag meanwhile? */
 			mg_error e = {0};
-			int r2 = mg_target_resolve(t, tag.data, now, &e);
+			int r2 = mg_repo_resolve(t, tag.data, now, &e);
 			if (r2 == MG_ENOTFOUND)
 				now[0] = '\0';
 			else if (r2)
@@ -263,7 +262,7 @@ int mg_history_append(const mg_deploy_target *t, const char *env, const char *li
 		}
 		int raced = !rc && strcmp(now, h->tag_digest);
 		if (!rc && !raced)
-			rc = mg_target_set_tag(t, tag.data, md, err);
+			rc = mg_repo_set_tag(t, tag.data, md, err);
 		mg_history_free(h);
 		mg_buf_free(&text);
 		if (rc || !raced)

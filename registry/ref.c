@@ -274,6 +274,17 @@ char *mg_ref_store_name(const mg_ref *ref, mg_error *err)
 	return mg_buf_detach(&b);
 }
 
+char *mg_ref_retag(const mg_ref *ref, const char *tag, mg_error *err)
+{
+	mg_buf b = MG_BUF_INIT;
+	if (mg_buf_printf(&b, err, "%s%s%s:%s", ref->registry ? ref->registry : "",
+			  ref->registry ? "/" : "", ref->repo, tag)) {
+		mg_buf_free(&b);
+		return NULL;
+	}
+	return mg_buf_detach(&b);
+}
+
 int mg_kv_set(mg_kv *kv, const char *key, const char *val, mg_error *err)
 {
 	char *v = strdup(val);

@@ -52,6 +52,8 @@ void mg_ref_free(mg_ref *ref);
 int mg_tag_valid(const char *s);
 /* "repo:tag", the name a local store records in index.json. Caller frees. */
 char *mg_ref_store_name(const mg_ref *ref, mg_error *err);
+/* "[HOST/]REPO:TAG": ref's repository (where it is) with another tag. */
+char *mg_ref_retag(const mg_ref *ref, const char *tag, mg_error *err);
 /* 1 when registry ("host[:port]") names this machine's loopback interface
  * by itself: "localhost" (any case), an IPv4 literal in 127.0.0.0/8, or
  * "[::1]"; a name that merely resolves there (127.0.0.1.nip.io) does not

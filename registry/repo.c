@@ -104,6 +104,16 @@ int mg_repo_resolve(const mg_repo *r, const char *tag, char digest[MG_DIGEST_SIZ
 	return rc;
 }
 
+int mg_repo_digest_of(const mg_repo *r, const mg_ref *ref, char digest[MG_DIGEST_SIZE], mg_error *err)
+{
+	if (!ref->digest)
+		return mg_repo_resolve(r, ref->tag, digest, err);
+	mg_buf b = MG_BUF_INIT;
+	int rc = mg_repo_get_manifest(r, NULL, ref->digest, &b, digest, NULL, err);
+	mg_buf_free(&b);
+	return rc;
+}
+
 int mg_repo_set_tag(const mg_repo *r, const char *tag, const char *digest, mg_error *err)
 {
 	if (!r->remote) {
@@ -137,6 +147,25 @@ int mg_repo_read_blob(const mg_repo *r, const char *digest, size_t max, mg_buf *
 	if (r->remote)
 		return mg_remote_read_blob(r->remote, r->name, digest, max, out, err);
 	return mg_store_read_blob(r->store, digest, max, out, err);
+}
+
+void mg_referrers_tag(char out[MG_REFERRERS_TAG_SIZE], const char *subject)
+{
+	snprintf(out, MG_REFERRERS_TAG_SIZE, "sha256-%s", mg_digest_hex(subject));
+}
+
+int mg_repo_get_referrers(const mg_repo *r, const char *subject, mg_buf *out, mg_error *err)
+{
+	int rc = MG_ENOTFOUND;
+	if (r->remote)
+		rc = mg_remote_get_referrers(r->remote, r->name, subject, NULL, out, err);
+	if (rc != MG_ENOTFOUND)
+		return rc;
+	char tag[MG_REFERRERS_TAG_SIZE];
+	mg_referrers_tag(tag, subject);
+	mg_buf_reset(out);
+	mg_error_clear(err);
+	return mg_repo_get_manifest(r, tag, NULL, out, NULL, NULL, err);
 }
 
 int mg_repo_put_manifest(const mg_repo *r, const char *tag, const void *data, size_t len,

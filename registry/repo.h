@@ -45,11 +45,20 @@ int mg_repo_get_manifest(const mg_repo *r, const char *tag, const char *digest, 
 			 char got[MG_DIGEST_SIZE], char media_type[256], mg_error *err);
 /* The manifest digest tag points at: MG_ENOTFOUND when there is no tag. */
 int mg_repo_resolve(const mg_repo *r, const char *tag, char digest[MG_DIGEST_SIZE], mg_error *err);
+/* The manifest digest ref names in r: its digest (checked to be there),
+ * or what its tag points at. */
+int mg_repo_digest_of(const mg_repo *r, const mg_ref *ref, char digest[MG_DIGEST_SIZE], mg_error *err);
 /* Points tag at the stored manifest digest. */
 int mg_repo_set_tag(const mg_repo *r, const char *tag, const char *digest, mg_error *err);
 int mg_repo_put_blob(const mg_repo *r, const void *data, size_t len, char digest[MG_DIGEST_SIZE],
 		     mg_error *err);
 int mg_repo_read_blob(const mg_repo *r, const char *digest, size_t max, mg_buf *out, mg_error *err);
+/* The OCI 1.1 fallback tag of subject's referrers: "sha256-<hex>". */
+#define MG_REFERRERS_TAG_SIZE 80
+void mg_referrers_tag(char out[MG_REFERRERS_TAG_SIZE], const char *subject);
+/* The referrers index of subject (OCI 1.1): a registry's referrers API,
+ * else the fallback tag "sha256-<hex>"; MG_ENOTFOUND when there is neither. */
+int mg_repo_get_referrers(const mg_repo *r, const char *subject, mg_buf *out, mg_error *err);
 /* Stores a manifest (or index) of media_type, tagged when tag is set. */
 int mg_repo_put_manifest(const mg_repo *r, const char *tag, const void *data, size_t len,
 			 const char *media_type, char digest[MG_DIGEST_SIZE], mg_error *err);

@@ -184,7 +184,7 @@ static void test_deploy_refuses_a_report_for_another_digest(void **state)
 	r.model_digest = a;
 	r.gates = &g;
 	r.ngates = 1;
-	mg_deploy_target t = {0}; /* never reached */
+	mg_repo t = {0}; /* never reached */
 	mg_deploy_opts o = MG_DEPLOY_OPTS_INIT;
 	mg_deploy_result res;
 	mg_error err = {0};
