@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,13 @@
 #include <unistd.h>
 
 #define MAX_SHAPES 64
+#define MAX_TOLS 64
+
+/* --rtol/--atol OUTPUT=X: a tolerance for one output (NAN: the default) */
+typedef struct tol_opt {
+	char name[256];
+	double rtol, atol;
+} tol_opt;
 
 typedef struct run_args {
 	const char *model, *target, *inputs, *outputs, *expect, *provider;
@@ -35,11 +43,14 @@ typedef struct run_args {
 	uint64_t seed;
 	mg_input_shape shapes[MAX_SHAPES];
 	size_t nshapes;
+	tol_opt tols[MAX_TOLS];
+	size_t ntols;
 } run_args;
 
 /* The state of one run, freed in one place. */
 typedef struct run_state {
 	mg_source src; /* the model */
+	mg_buf defaulted; /* random inputs' dynamic dimensions set to 1, said */
 	mg_model_info *info;
 	mg_tensor **inputs, **expect;
 	size_t ninputs, nexpect;
@@ -63,7 +74,7 @@ static uint64_t now_ns(void)
 static int random_inputs(const run_args *a, run_state *st, mg_error *err)
 {
 	int rc = mg_inputs_random(&st->inputs, st->info->inputs, st->info->ninputs, a->shapes,
-				  a->nshapes, a->seed, a->model, err);
+				  a->nshapes, a->seed, a->model, &st->defaulted, err);
 	if (!rc)
 		st->ninputs = st->info->ninputs;
 	st->fmt = MG_TFMT_NPY;
@@ -94,6 +105,20 @@ static int check_inputs(const run_args *a, const run_state *st, mg_error *err)
 		}
 	}
 	return 0;
+}
+
+/* The tolerances for output name: its own, else the defaults. */
+static void tol_for(const run_args *a, const char *name, double *rtol, double *atol)
+{
+	*rtol = a->rtol;
+	*atol = a->atol;
+	for (size_t i = 0; i < a->ntols; i++)
+		if (!strcmp(a->tols[i].name, name)) {
+			if (!isnan(a->tols[i].rtol))
+				*rtol = a->tols[i].rtol;
+			if (!isnan(a->tols[i].atol))
+				*atol = a->tols[i].atol;
+		}
 }
 
 /* The whole run; 0, or an error with err filled. */
@@ -129,6 +154,14 @@ static int do_run(mg_cli *cli, const run_args *a, run_state *st, uint64_t t_star
 				       a->expect, "output", err);
 		if (!rc)
 			st->nexpect = st->info->noutputs;
+		for (size_t k = 0; !rc && k < a->ntols; k++) {
+			size_t i = 0;
+			while (i < st->nexpect && strcmp(st->expect[i]->name, a->tols[k].name))
+				i++;
+			if (i == st->nexpect)
+				rc = mg_error_set(err, MG_EINVAL, "a tolerance is given for '%s', which is no "
+						  "output of '%s'", a->tols[k].name, a->model);
+		}
 	}
 	if (rc)
 		return rc;
@@ -162,8 +195,11 @@ static int do_run(mg_cli *cli, const run_args *a, run_state *st, uint64_t t_star
 					    st->res.noutputs, a->expect, st->nexpect);
 		if (!(st->cmp = calloc(st->nexpect ? st->nexpect : 1, sizeof(*st->cmp))))
 			return mg_error_set(err, MG_ENOMEM, "out of memory");
-		for (size_t i = 0; i < st->nexpect; i++)
-			mg_tensor_compare(st->res.outputs[i], st->expect[i], a->rtol, a->atol, &st->cmp[i]);
+		for (size_t i = 0; i < st->nexpect; i++) {
+			double rtol, atol;
+			tol_for(a, st->expect[i]->name, &rtol, &atol);
+			mg_tensor_compare(st->res.outputs[i], st->expect[i], rtol, atol, &st->cmp[i]);
+		}
 	}
 	return 0;
 }
@@ -176,6 +212,17 @@ static json_t *json_shape(const int64_t *dims, size_t rank)
 	return a;
 }
 
+/* [{"name", "dtype", "shape"}] of ts */
+static json_t *tensor_list(mg_tensor *const *ts, size_t n)
+{
+	json_t *arr = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(arr, json_pack("{s:s, s:s, s:o}", "name", ts[i]->name, "dtype",
+						     mg_dtype_name(ts[i]->dtype), "shape",
+						     json_shape(ts[i]->dims, ts[i]->rank)));
+	return arr;
+}
+
 static int print_json(const run_args *a, const run_state *st, int all_ok)
 {
 	const mg_target_info *ti = mg_target_get_info(st->target);
@@ -183,13 +230,7 @@ static int print_json(const run_args *a, const run_state *st, int all_ok)
 	json_t *samples = json_array();
 	for (size_t i = 0; i < st->res.nsamples; i++)
 		json_array_append_new(samples, json_integer((json_int_t)st->res.samples[i]));
-	json_t *outs = json_array();
-	for (size_t i = 0; i < st->res.noutputs; i++) {
-		const mg_tensor *t = st->res.outputs[i];
-		json_array_append_new(outs, json_pack("{s:s, s:s, s:o}", "name", t->name, "dtype",
-						      mg_dtype_name(t->dtype), "shape",
-						      json_shape(t->dims, t->rank)));
-	}
+	json_t *outs = tensor_list(st->res.outputs, st->res.noutputs);
 	json_t *root = json_pack(
 		"{s:i, s:{s:s, s:s, s:s, s:s, s:s, s:b, s:I}, s:{s:s, s:s, s:I, s:I, s:b}, "
 		"s:{s:i, s:i, s:f, s:i, s:i, s:s}, s:I, s:I, s:I, s:I, "
@@ -212,6 +253,11 @@ static int print_json(const run_args *a, const run_state *st, int all_ok)
 		"agent", "bytes_in", (json_int_t)st->agent.bytes_in, "bytes_put",
 		(json_int_t)st->agent.bytes_put, "models", (json_int_t)st->agent.models,
 		"outputs", outs);
+	if (root) {
+		json_object_set_new(root, "inputs", tensor_list(st->inputs, st->ninputs));
+		json_object_set_new(root, "dynamic_set_to_1",
+				    st->defaulted.len ? json_string(st->defaulted.data) : json_null());
+	}
 	if (!root)
 		return MG_EXIT_INFRA;
 	if (ti->emulated)
@@ -265,6 +311,15 @@ static void print_human(const mg_cli *cli, const run_args *a, const run_state *s
 	fmt_ns(b[1], 32, (double)st->res.first_ns);
 	mg_format_size(rss, sizeof(rss), st->agent.peak_rss);
 	printf("load      %s, first inference %s, peak RSS %s\n", b[0], b[1], rss);
+	for (size_t i = 0; i < st->ninputs; i++) {
+		char shape[128];
+		mg_shape_format(shape, sizeof(shape), st->inputs[i]->dims, st->inputs[i]->rank);
+		printf("%s %s %s %s\n", i ? "         " : "inputs   ", cli_text(st->inputs[i]->name),
+		       mg_dtype_name(st->inputs[i]->dtype), shape);
+	}
+	if (st->defaulted.len)
+		printf("          dynamic dimensions set to 1: %s; give --shape INPUT=DIMS for the "
+		       "sizes the model really runs at\n", cli_text(st->defaulted.data));
 	double vals[] = {s->min, s->mean, s->stddev, s->p50, s->p90, s->p95, s->p99, s->max};
 	for (int i = 0; i < 8; i++)
 		fmt_ns(b[i], 32, vals[i]);
@@ -300,6 +355,7 @@ static void state_free(run_state *st)
 	mg_model_info_free(st->info);
 	free(st->cmp);
 	mg_source_close(&st->src);
+	mg_buf_free(&st->defaulted);
 }
 
 static int get_long(const char *s, long min, long *out)
@@ -321,6 +377,30 @@ static int get_double(const char *s, double *out)
 	if (!*s || *end || errno || !(v >= 0))
 		return -1;
 	*out = v;
+	return 0;
+}
+
+/* --rtol/--atol "X" for every output, or "OUTPUT=X" for one */
+static int get_tol(run_args *a, const char *s, int relative)
+{
+	const char *eq = strrchr(s, '=');
+	double v;
+	if (!eq)
+		return get_double(s, relative ? &a->rtol : &a->atol);
+	if (eq == s || (size_t)(eq - s) >= sizeof(a->tols[0].name) || get_double(eq + 1, &v))
+		return -1;
+	size_t i = 0;
+	while (i < a->ntols && (strlen(a->tols[i].name) != (size_t)(eq - s) ||
+				strncmp(a->tols[i].name, s, (size_t)(eq - s))))
+		i++;
+	if (i == MAX_TOLS)
+		return -1;
+	if (i == a->ntols) {
+		snprintf(a->tols[i].name, sizeof(a->tols[i].name), "%.*s", (int)(eq - s), s);
+		a->tols[i].rtol = a->tols[i].atol = NAN;
+		a->ntols++;
+	}
+	*(relative ? &a->tols[i].rtol : &a->tols[i].atol) = v;
 	return 0;
 }
 
@@ -367,8 +447,8 @@ int cmd_run(mg_cli *cli, int argc, char **argv)
 		case O_SEED: bad = get_long(optarg, 0, &seed); a.seed = (uint64_t)seed; break;
 		case O_MINTIME: bad = get_double(optarg, &a.min_time) || a.min_time > 86400; break;
 		case O_TIMEOUT: bad = get_double(optarg, &a.timeout) || a.timeout < 1 || a.timeout > 86400; break;
-		case O_RTOL: bad = get_double(optarg, &a.rtol); break;
-		case O_ATOL: bad = get_double(optarg, &a.atol); break;
+		case O_RTOL: bad = get_tol(&a, optarg, 1); break;
+		case O_ATOL: bad = get_tol(&a, optarg, 0); break;
 		case O_SHAPE:
 			bad = a.nshapes == MAX_SHAPES || mg_input_shape_parse(&a.shapes[a.nshapes++], optarg);
 			break;

@@ -37,7 +37,7 @@ static const mg_cmd commands[] = {
 	 "modelgate init MODEL [-o FILE] [--force]"},
 	{"run", cmd_run, "run a model on a target and measure its latency",
 	 "modelgate run MODEL [--target local|qemu-aarch64|ssh://[USER@]HOST[:PORT]|exec:'PREFIX']"
-	 " [--inputs DIR] [--outputs DIR] [--expect DIR [--rtol X] [--atol X]] [--warmup N]"
+	 " [--inputs DIR] [--outputs DIR] [--expect DIR [--rtol [OUTPUT=]X]... [--atol [OUTPUT=]X]...] [--warmup N]"
 	 " [--iterations N] [--min-time S] [--threads N] [--shape NAME=DIMS]..."
 	 " [--opt-level disabled|basic|extended|all] [--provider EP] [--timeout S] [--seed N]"},
 	{"report", cmd_report, "convert a saved report.json (table, junit, markdown, html, ...)",

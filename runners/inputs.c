@@ -39,10 +39,39 @@ static const mg_input_shape *shape_for(const mg_input_shape *shapes, size_t n, c
 	return NULL;
 }
 
+/* "'images' (batch=1, 2=1)": the dynamic dimensions of ti, by name or
+ * position, that become 1. */
+static int describe_defaults(mg_buf *out, const mg_tensor_info *ti, mg_error *err)
+{
+	int rc = 0, any = 0;
+	for (size_t k = 0; !rc && k < ti->rank; k++) {
+		if (ti->dims[k] >= 0)
+			continue;
+		if (!any)
+			rc = mg_buf_printf(out, err, "%s'%s' (", out->len ? "; " : "", ti->name);
+		if (!rc && ti->dim_names && ti->dim_names[k])
+			rc = mg_buf_printf(out, err, "%s%s=1", any ? ", " : "", ti->dim_names[k]);
+		else if (!rc)
+			rc = mg_buf_printf(out, err, "%sdimension %zu=1", any ? ", " : "", k);
+		any = 1;
+	}
+	if (!rc && any)
+		rc = mg_buf_puts(out, ")", err);
+	return rc;
+}
+
 int mg_inputs_random(mg_tensor ***out, const mg_tensor_info *tis, size_t n,
 		     const mg_input_shape *shapes, size_t nshapes, uint64_t seed, const char *model,
-		     mg_error *err)
+		     mg_buf *defaulted, mg_error *err)
 {
+	for (size_t k = 0; k < nshapes; k++) {
+		size_t i = 0;
+		while (i < n && strcmp(tis[i].name, shapes[k].name))
+			i++;
+		if (i == n)
+			return mg_error_set(err, MG_EINVAL, "a shape is given for '%s', which is no input of '%s'",
+					    shapes[k].name, model);
+	}
 	mg_tensor **ts = calloc(n ? n : 1, sizeof(*ts));
 	if (!ts)
 		return mg_error_set(err, MG_ENOMEM, "out of memory");
@@ -65,6 +94,8 @@ int mg_inputs_random(mg_tensor ***out, const mg_tensor_info *tis, size_t n,
 			rank = ti->rank;
 			for (size_t k = 0; k < rank; k++)
 				dims[k] = ti->dims[k] >= 0 ? ti->dims[k] : 1;
+			if (defaulted)
+				rc = describe_defaults(defaulted, ti, err);
 		}
 		if (!rc)
 			rc = mg_tensor_random(&ts[i], ti->name, mg_dtype_from_name(ti->dtype), dims, rank,

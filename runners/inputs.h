@@ -24,10 +24,13 @@ typedef struct mg_input_shape {
 int mg_input_shape_parse(mg_input_shape *s, const char *arg);
 
 /* A random tensor for each of the n inputs tis (an array of n, caller
- * frees with mg_tensors_free); model names the model in messages. */
+ * frees with mg_tensors_free); model names the model in messages. A shape
+ * given for no input of the model is an error. When defaulted is not NULL,
+ * each input whose dynamic dimensions were set to 1 is described there
+ * ("'images' (batch=1, height=1)", separated by "; "); empty when none. */
 int mg_inputs_random(mg_tensor ***out, const mg_tensor_info *tis, size_t n,
 		     const mg_input_shape *shapes, size_t nshapes, uint64_t seed, const char *model,
-		     mg_error *err);
+		     mg_buf *defaulted, mg_error *err);
 
 /* The tensors of folder dir for the n tensors tis (inputs with prefix
  * "input", outputs with "output"): mg_tensor_dir_read by their names;

@@ -3,6 +3,7 @@
  * ("gates[2].max_ms: expected a number"), or by file:line:column for a
  * syntax error. Gate fields are described by one table, so a new limit is
  * one line. */
+#include "runners/inputs.h"
 #include "runners/runners.h"
 #include "validator.h"
 
@@ -306,6 +307,43 @@ static int parse_dataset(mg_config *c, json_t *j, const char *file, mg_error *er
 	return 0;
 }
 
+/* "shapes": {"images": [1, 3, 320, 320], ...}: the sizes random inputs
+ * get (gates without a dataset); whether each name is an input of the
+ * model is checked when the model is read. */
+static int parse_shapes(mg_config *c, json_t *j, const char *file, mg_error *err)
+{
+	if (!j)
+		return 0;
+	if (!json_is_object(j))
+		return bad(err, file, "shapes", "expected an object of input name: [sizes]");
+	if (!(c->shapes = calloc(json_object_size(j) ? json_object_size(j) : 1, sizeof(*c->shapes))))
+		return mg_error_set(err, MG_ENOMEM, "out of memory");
+	const char *key;
+	json_t *v;
+	json_object_foreach(j, key, v) {
+		if (is_comment(key))
+			continue;
+		char path[320];
+		snprintf(path, sizeof(path), "shapes.%.280s", key);
+		mg_input_shape *sh = &c->shapes[c->nshapes];
+		if (strlen(key) >= sizeof(sh->name))
+			return bad(err, file, path, "name too long");
+		if (!json_is_array(v) || json_array_size(v) > MG_TENSOR_MAX_RANK)
+			return bad(err, file, path, "expected a list of sizes (at most 16)");
+		snprintf(sh->name, sizeof(sh->name), "%s", key);
+		size_t k;
+		json_t *d;
+		json_array_foreach(v, k, d) {
+			if (!json_is_integer(d) || json_integer_value(d) < 0 || json_integer_value(d) > (1 << 30))
+				return bad(err, file, path, "expected sizes from 0 to 1073741824");
+			sh->dims[k] = json_integer_value(d);
+		}
+		sh->rank = json_array_size(v);
+		c->nshapes++;
+	}
+	return 0;
+}
+
 void mg_config_free(mg_config *c)
 {
 	if (!c)
@@ -317,6 +355,7 @@ void mg_config_free(mg_config *c)
 	free(c->dataset_inputs);
 	free(c->dataset_labels);
 	free(c->dataset_ref);
+	free(c->shapes);
 	for (size_t i = 0; i < c->ntargets; i++) {
 		free(c->targets[i].name);
 		free(c->targets[i].spec);
@@ -362,13 +401,13 @@ int mg_config_parse(mg_config **out, const char *text, size_t len, const char *f
 		rc = bad(err, file, "$", "expected an object");
 		goto done;
 	}
-	static const char *const top[] = {"model", "baseline", "dataset", "targets", "gates",
-					  "deploy", NULL};
+	static const char *const top[] = {"model", "baseline", "dataset", "shapes", "targets",
+					  "gates", "deploy", NULL};
 	const char *key;
 	json_t *v;
 	json_object_foreach(root, key, v) {
 		if (!is_comment(key) && !one_of(key, top)) {
-			rc = bad(err, file, key, "unknown key (expected model, baseline, dataset, targets, gates or deploy)");
+			rc = bad(err, file, key, "unknown key (expected model, baseline, dataset, shapes, targets, gates or deploy)");
 			goto done;
 		}
 	}
@@ -378,6 +417,7 @@ int mg_config_parse(mg_config **out, const char *text, size_t len, const char *f
 	    (rc = get_string(&c->baseline, json_object_get(root, "baseline"), file, "baseline", err)))
 		goto done;
 	if ((rc = parse_dataset(c, json_object_get(root, "dataset"), file, err)) ||
+	    (rc = parse_shapes(c, json_object_get(root, "shapes"), file, err)) ||
 	    (rc = parse_targets(c, json_object_get(root, "targets"), file, err)))
 		goto done;
 	json_t *gates = json_object_get(root, "gates");

@@ -7,6 +7,7 @@
 #include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 
 static json_t *tensor_list(const mg_tensor_info *t, size_t n)
@@ -21,6 +22,31 @@ static json_t *tensor_list(const mg_tensor_info *t, size_t n)
 						     t[i].dtype, "shape", shape));
 	}
 	return arr;
+}
+
+/* "shapes" for the inputs of dynamic dimensions: declared sizes kept, the
+ * dynamic ones 1, for the user to set to what the model really runs at;
+ * NULL when every input is fixed. */
+static json_t *dynamic_shapes(const mg_tensor_info *t, size_t n)
+{
+	json_t *shapes = json_object();
+	for (size_t i = 0; shapes && i < n; i++) {
+		int dynamic = 0;
+		json_t *dims = json_array();
+		for (size_t k = 0; t[i].rank != SIZE_MAX && k < t[i].rank; k++) {
+			dynamic |= t[i].dims[k] < 0;
+			json_array_append_new(dims, json_integer(t[i].dims[k] < 0 ? 1 : t[i].dims[k]));
+		}
+		if (dynamic)
+			json_object_set_new(shapes, t[i].name, dims);
+		else
+			json_decref(dims);
+	}
+	if (shapes && !json_object_size(shapes)) {
+		json_decref(shapes);
+		return NULL;
+	}
+	return shapes;
 }
 
 int mg_config_template(mg_buf *out, const char *model_path, mg_error *err)
@@ -62,6 +88,24 @@ int mg_config_template(mg_buf *out, const char *model_path, mg_error *err)
 		"max_ms", 100.0, "max_time", 30.0, "alpha", 0.01,
 		"//", "memory: peak resident memory of the agent running the model, in MiB",
 		"name", "memory", "kind", "memory", "target", "local", "max_rss_mb", 512.0);
+	json_t *shapes = dynamic_shapes(info->inputs, info->ninputs);
+	if (root && shapes) { /* before "targets", after the tensors they size */
+		json_t *ordered = json_object();
+		const char *key;
+		json_t *v;
+		json_object_foreach(root, key, v) {
+			if (!strcmp(key, "// targets")) {
+				json_object_set_new(ordered, "// shapes", json_string(
+					"sizes for the inputs' dynamic dimensions, used without a dataset by latency "
+					"and memory: set to 1 here, set them to what the model really runs at"));
+				json_object_set(ordered, "shapes", shapes);
+			}
+			json_object_set(ordered, key, v);
+		}
+		json_decref(root);
+		root = ordered;
+	}
+	json_decref(shapes);
 	mg_model_info_free(info);
 	char *text = root ? json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
 	json_decref(root);

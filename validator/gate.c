@@ -225,14 +225,36 @@ static int slice_first_row(run_ctx *c, mg_error *err)
 	return 0;
 }
 
-/* Random inputs of the model's declared shapes (runners/inputs.h). */
+/* Whether gate i runs the model on the one-row sample (latency, memory). */
+static int wanted(const run_ctx *c, size_t i);
+static int uses_sample(const run_ctx *c)
+{
+	for (size_t i = 0; i < c->cfg->ngates; i++) {
+		mg_gate_kind k = c->cfg->gates[i].kind;
+		if (wanted(c, i) && (k == MG_KIND_LATENCY || k == MG_KIND_MEMORY))
+			return 1;
+	}
+	return 0;
+}
+
+/* Random inputs of the model's declared shapes and the config's "shapes"
+ * (runners/inputs.h). A gate that measures the model is refused rather
+ * than fed dynamic dimensions of 1: it would time another model. */
 static int random_sample(run_ctx *c, mg_error *err)
 {
 	const mg_model_info *mi = c->model_info;
-	int rc = mg_inputs_random(&c->sample, mi->inputs, mi->ninputs, NULL, 0, MG_INPUT_SEED,
-				  c->model.spec, err);
+	mg_buf defaulted = MG_BUF_INIT;
+	int rc = mg_inputs_random(&c->sample, mi->inputs, mi->ninputs, c->cfg->shapes, c->cfg->nshapes,
+				  MG_INPUT_SEED, c->model.spec, &defaulted, err);
 	if (!rc)
 		c->nsample = mi->ninputs;
+	if (!rc && defaulted.len && uses_sample(c))
+		rc = mg_error_set(err, MG_EINVAL,
+				  "%s: the inputs of '%s' have dynamic dimensions, %s, and there is no "
+				  "dataset: give their sizes in \"shapes\" ({\"INPUT\": [sizes]}) so that "
+				  "latency and memory are measured on real inputs, not on sizes of 1",
+				  c->cfg->path, c->model.spec, defaulted.data);
+	mg_buf_free(&defaulted);
 	return rc;
 }
 
@@ -427,6 +449,24 @@ static int run_gate(run_ctx *c, size_t i, mg_gate_result *g, mg_error *err)
 	return rc;
 }
 
+/* The inputs latency and memory were measured on: the one-row sample. */
+static int report_inputs(mg_report *r, const run_ctx *c)
+{
+	if (c->nsample && !(r->inputs = calloc(c->nsample, sizeof(*r->inputs))))
+		return MG_ENOMEM;
+	for (size_t i = 0; i < c->nsample; i++) {
+		const mg_tensor *t = c->sample[i];
+		mg_report_input *in = &r->inputs[i];
+		r->ninputs = i + 1;
+		if (!(in->name = dupz(t->name)) || !(in->dtype = dupz(mg_dtype_name(t->dtype))) ||
+		    !(in->dims = calloc(t->rank ? t->rank : 1, sizeof(*in->dims))))
+			return MG_ENOMEM;
+		memcpy(in->dims, t->dims, t->rank * sizeof(*in->dims));
+		in->rank = t->rank;
+	}
+	return 0;
+}
+
 /* The report of a run whose gates gave results (moved into it, with what
  * the targets said of themselves). */
 static int report_new(mg_report **out, run_ctx *c, mg_gate_result *results, size_t nresults,
@@ -451,6 +491,10 @@ static int report_new(mg_report **out, run_ctx *c, mg_gate_result *results, size
 	r->baseline_digest = dupz(c->baseline.digest);
 	r->dataset = dupz(c->dataset.spec);
 	r->dataset_digest = dupz(c->dataset.digest);
+	if (report_inputs(r, c)) {
+		mg_report_free(r);
+		return mg_error_set(err, MG_ENOMEM, "out of memory");
+	}
 	for (size_t i = 0; i < c->ntargets; i++, r->ntargets++) {
 		run_target *rt = &c->targets[i];
 		r->targets[i].name = dupz(rt->config->name);

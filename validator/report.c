@@ -120,6 +120,12 @@ void mg_report_free(mg_report *r)
 	free(r->baseline_digest);
 	free(r->dataset);
 	free(r->dataset_digest);
+	for (size_t i = 0; i < r->ninputs; i++) {
+		free(r->inputs[i].name);
+		free(r->inputs[i].dtype);
+		free(r->inputs[i].dims);
+	}
+	free(r->inputs);
 	for (size_t i = 0; i < r->ntargets; i++) {
 		free(r->targets[i].name);
 		free(r->targets[i].spec);
@@ -583,5 +589,19 @@ int rp_fingerprint_text(mg_buf *out, const mg_fingerprint *f, mg_error *err)
 		rc = mg_buf_printf(out, err, ", kernel %s", f->kernel);
 	if (!rc && f->engine)
 		rc = mg_buf_printf(out, err, ", %s", f->engine);
+	return rc;
+}
+
+int rp_inputs_text(mg_buf *out, const mg_report *r, mg_error *err)
+{
+	int rc = 0;
+	for (size_t i = 0; !rc && i < r->ninputs; i++) {
+		const mg_report_input *in = &r->inputs[i];
+		rc = mg_buf_printf(out, err, "%s%s %s [", i ? "; " : "", in->name, in->dtype);
+		for (size_t k = 0; !rc && k < in->rank; k++)
+			rc = mg_buf_printf(out, err, "%s%lld", k ? ", " : "", (long long)in->dims[k]);
+		if (!rc)
+			rc = mg_buf_puts(out, "]", err);
+	}
 	return rc;
 }

@@ -102,6 +102,14 @@ typedef struct mg_report_target {
 	char *error;                 /* why it was unreachable, or NULL */
 } mg_report_target;
 
+/* An input as the gates fed it: the one row latency and memory measure. */
+typedef struct mg_report_input {
+	char *name;
+	char *dtype;
+	int64_t *dims;
+	size_t rank;
+} mg_report_input;
+
 typedef struct mg_report {
 	int schema_version;
 	char *tool_version;
@@ -111,6 +119,8 @@ typedef struct mg_report {
 	char *model, *model_digest;
 	char *baseline, *baseline_digest;   /* NULL without baseline */
 	char *dataset, *dataset_digest;     /* NULL without dataset */
+	mg_report_input *inputs;            /* names, dtypes and shapes measured */
+	size_t ninputs;
 	mg_report_target *targets;
 	size_t ntargets;
 	mg_gate_result *gates;

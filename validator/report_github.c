@@ -51,6 +51,13 @@ static int md_head(mg_buf *out, const mg_report *r, mg_error *err)
 		rc = md_artifact(out, "Baseline", r->baseline, r->baseline_digest, err);
 	if (!rc)
 		rc = md_artifact(out, "Dataset", r->dataset, r->dataset_digest, err);
+	if (!rc && r->ninputs) {
+		mg_buf in = MG_BUF_INIT;
+		rc = rp_inputs_text(&in, r, err);
+		if (!rc)
+			rc = md_artifact(out, "Inputs", in.data, NULL, err);
+		mg_buf_free(&in);
+	}
 	if (!rc)
 		rc = mg_buf_printf(out, err, "%zu passed, %zu failed, %zu error%s, %zu skipped", n.pass,
 				   n.fail, n.error, n.error == 1 ? "" : "s", n.skip);

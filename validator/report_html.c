@@ -520,6 +520,9 @@ int mg_report_write_html(mg_buf *out, const mg_report *r, mg_error *err)
 	meta_row(&w, "Model", r->model, r->model_digest);
 	meta_row(&w, "Baseline", r->baseline, r->baseline_digest);
 	meta_row(&w, "Dataset", r->dataset, r->dataset_digest);
+	if (r->ninputs && !rp_inputs_text(&tmp, r, NULL))
+		meta_row(&w, "Inputs", tmp.data, NULL);
+	mg_buf_reset(&tmp);
 	meta_row(&w, "Git commit", NULL, r->git_commit);
 	meta_row(&w, "Config", r->config_path, NULL);
 	meta_row(&w, "Created", r->created, NULL);

@@ -220,6 +220,18 @@ int mg_report_write_json(mg_buf *out, const mg_report *r, mg_error *err)
 	set(&w, root, "model", artifact(&w, r->model, r->model_digest));
 	set(&w, root, "baseline", artifact(&w, r->baseline, r->baseline_digest));
 	set(&w, root, "dataset", artifact(&w, r->dataset, r->dataset_digest));
+	json_t *inputs = json_array();
+	for (size_t i = 0; i < r->ninputs && !w.failed; i++) {
+		const mg_report_input *in = &r->inputs[i];
+		json_t *o = json_object(), *shape = json_array();
+		set(&w, o, "name", jstr(&w, in->name));
+		set(&w, o, "dtype", jstr(&w, in->dtype));
+		for (size_t k = 0; k < in->rank; k++)
+			push(&w, shape, json_integer(in->dims[k]));
+		set(&w, o, "shape", shape);
+		push(&w, inputs, o);
+	}
+	set(&w, root, "inputs", inputs);
 	for (size_t i = 0; i < r->ntargets && !w.failed; i++) {
 		const mg_report_target *t = &r->targets[i];
 		json_t *o = json_object();

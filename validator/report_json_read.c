@@ -129,6 +129,7 @@ static int rd_bool(rd *c, const char *path, const json_t *obj, const char *key, 
 	return 0;
 }
 
+
 /* The member key of obj when it is an object; NULL when missing or null. */
 static int rd_obj(rd *c, const char *path, const json_t *obj, const char *key, const json_t **out)
 {
@@ -169,6 +170,36 @@ static int rd_alloc(rd *c, void **out, size_t n, size_t size)
 		return 0;
 	if (mg_size_mul(n, size, &bytes) || !(*out = calloc(n, size)))
 		return oom(c);
+	return 0;
+}
+
+/* "inputs": [{"name", "dtype", "shape": [sizes]}] */
+static int rd_inputs(rd *c, const json_t *arr, mg_report *r)
+{
+	if (rd_alloc(c, (void **)&r->inputs, json_array_size(arr), sizeof(*r->inputs)))
+		return c->rc;
+	for (size_t i = 0; i < json_array_size(arr); i++) {
+		const json_t *o = json_array_get(arr, i), *shape;
+		r->ninputs = i + 1;
+		mg_report_input *in = &r->inputs[i];
+		char p[PATH_SIZE];
+		child(p, sizeof(p), "inputs", NULL, i);
+		if (!json_is_object(o))
+			return bad(c, p, "expected an object");
+		if (rd_str(c, p, o, "name", &in->name) || rd_str(c, p, o, "dtype", &in->dtype) ||
+		    rd_arr(c, p, o, "shape", &shape))
+			return c->rc;
+		if (!in->name || !in->dtype || !shape || json_array_size(shape) > 64)
+			return bad(c, p, "expected name, dtype and a shape of at most 64 sizes");
+		if (rd_alloc(c, (void **)&in->dims, json_array_size(shape), sizeof(*in->dims)))
+			return c->rc;
+		for (size_t k = 0; k < json_array_size(shape); k++, in->rank++) {
+			const json_t *d = json_array_get(shape, k);
+			if (!json_is_integer(d) || json_integer_value(d) < 0)
+				return bad(c, p, "shape: expected sizes of 0 or more");
+			in->dims[k] = json_integer_value(d);
+		}
+	}
 	return 0;
 }
 
@@ -375,7 +406,7 @@ static int rd_artifact(rd *c, const json_t *root, const char *key, char **ref, c
 
 static int rd_report(rd *c, const json_t *root, mg_report *r)
 {
-	const json_t *targets, *gates;
+	const json_t *targets, *gates, *inputs;
 	json_int_t version;
 	if (!json_is_object(root))
 		return bad(c, "", "expected a JSON object");
@@ -397,11 +428,14 @@ static int rd_report(rd *c, const json_t *root, mg_report *r)
 	    rd_artifact(c, root, "model", &r->model, &r->model_digest) ||
 	    rd_artifact(c, root, "baseline", &r->baseline, &r->baseline_digest) ||
 	    rd_artifact(c, root, "dataset", &r->dataset, &r->dataset_digest) ||
-	    rd_arr(c, "", root, "targets", &targets) || rd_arr(c, "", root, "gates", &gates))
+	    rd_arr(c, "", root, "inputs", &inputs) || rd_arr(c, "", root, "targets", &targets) ||
+	    rd_arr(c, "", root, "gates", &gates))
 		return c->rc;
 	if (!gates)
 		return bad(c, "gates", "missing");
 
+	if (inputs && rd_inputs(c, inputs, r))
+		return c->rc;
 	if (targets && rd_alloc(c, (void **)&r->targets, json_array_size(targets), sizeof(*r->targets)))
 		return c->rc;
 	r->ntargets = targets ? json_array_size(targets) : 0;

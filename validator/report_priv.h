@@ -69,6 +69,9 @@ void rp_order(const mg_report *r, size_t *idx);
 int rp_headline(mg_buf *out, const mg_gate_result *g, mg_error *err);
 int rp_latency_text(mg_buf *out, const mg_latency_detail *l, mg_error *err);
 int rp_fingerprint_text(mg_buf *out, const mg_fingerprint *f, mg_error *err);
+/* "input float32 [1, 64]; mask int64 [1, 8]": the report's inputs, or
+ * nothing when it has none. */
+int rp_inputs_text(mg_buf *out, const mg_report *r, mg_error *err);
 
 /* An emoji for the status ("✅"), for Markdown. */
 const char *rp_status_emoji(mg_gate_status s);

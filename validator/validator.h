@@ -62,6 +62,8 @@ typedef struct mg_config {
 	size_t ntargets;
 	mg_gate_config *gates;
 	size_t ngates;
+	struct mg_input_shape *shapes; /* "shapes": sizes for inputs of dynamic dimensions */
+	size_t nshapes;
 } mg_config;
 
 /* Reads and validates a modelgate.json. A syntax error is reported as

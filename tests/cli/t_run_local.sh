@@ -52,8 +52,14 @@ t_mismatch_is_exit_1() {
 	expect_exit 1 mg run "$EXAMPLES/model_bad.onnx" --inputs "$DS" --expect "$DS" $FAST --json
 	json_ok "not j['expect']['ok'] and j['expect']['outputs'][0]['mismatches'] == 80"
 	json_ok "len(j['expect']['outputs'][0]['worst']['index']) == 2"
-	# a loose enough tolerance passes
+	# a loose enough tolerance passes, for every output or for one by name
 	expect_exit 0 mg run "$EXAMPLES/model_bad.onnx" --inputs "$DS" --expect "$DS" $FAST --atol 100
+	expect_exit 0 mg run "$EXAMPLES/model_bad.onnx" --inputs "$DS" --expect "$DS" $FAST --atol logits=100
+	expect_exit 1 mg run "$EXAMPLES/model_bad.onnx" --inputs "$DS" --expect "$DS" $FAST --atol logits=100 \
+		--atol logits=1e-7
+	expect_exit 2 mg run "$EXAMPLES/model_bad.onnx" --inputs "$DS" --expect "$DS" $FAST --atol scores=1
+	expect_error "a tolerance is given for 'scores', which is no output"
+	expect_exit 2 mg run "$EXAMPLES/model_bad.onnx" --inputs "$DS" --expect "$DS" $FAST --atol =1
 }
 
 t_bad_input_is_exit_2() {

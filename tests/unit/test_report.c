@@ -119,6 +119,14 @@ static mg_report *build_full(void)
 	r->baseline_digest = digest_of("baseline");
 	r->dataset = S("digits-test:v1");
 	r->dataset_digest = digest_of("dataset");
+	r->inputs = zalloc(1, sizeof(mg_report_input));
+	r->ninputs = 1;
+	r->inputs[0].name = S("input");
+	r->inputs[0].dtype = S("float32");
+	r->inputs[0].dims = zalloc(2, sizeof(int64_t));
+	r->inputs[0].dims[0] = 1;
+	r->inputs[0].dims[1] = 64;
+	r->inputs[0].rank = 2;
 	r->seconds = 42.125;
 
 	r->targets = zalloc(2, sizeof(mg_report_target));

@@ -415,8 +415,8 @@ static void test_random_inputs_one_rule_for_every_command(void **state)
 				{"c", "float32", SIZE_MAX, NULL, NULL}};
 	mg_input_shape given = {"c", {2, 5}, 2};
 	mg_tensor **x = NULL, **y = NULL, **z = NULL;
-	assert_int_equal(mg_inputs_random(&x, tis, 3, &given, 1, MG_INPUT_SEED, "m.onnx", NULL), 0);
-	assert_int_equal(mg_inputs_random(&y, tis, 3, &given, 1, MG_INPUT_SEED, "m.onnx", NULL), 0);
+	assert_int_equal(mg_inputs_random(&x, tis, 3, &given, 1, MG_INPUT_SEED, "m.onnx", NULL, NULL), 0);
+	assert_int_equal(mg_inputs_random(&y, tis, 3, &given, 1, MG_INPUT_SEED, "m.onnx", NULL, NULL), 0);
 	assert_int_equal(x[0]->dims[0], 1);
 	assert_int_equal(x[0]->dims[1], 3);
 	assert_int_equal(x[1]->dims[0], 0);
@@ -427,14 +427,23 @@ static void test_random_inputs_one_rule_for_every_command(void **state)
 		assert_int_equal(x[i]->nbytes, y[i]->nbytes);
 		assert_memory_equal(x[i]->data, y[i]->data, x[i]->nbytes);
 	}
-	assert_int_equal(mg_inputs_random(&z, tis, 3, &given, 1, MG_INPUT_SEED + 1, "m.onnx", NULL), 0);
+	assert_int_equal(mg_inputs_random(&z, tis, 3, &given, 1, MG_INPUT_SEED + 1, "m.onnx", NULL, NULL), 0);
 	assert_true(memcmp(x[0]->data, z[0]->data, x[0]->nbytes) != 0);
 	mg_tensors_free(x, 3);
 	mg_tensors_free(y, 3);
 	mg_tensors_free(z, 3);
 	mg_error err = {0};
-	assert_int_equal(mg_inputs_random(&x, tis, 3, NULL, 0, MG_INPUT_SEED, "m.onnx", &err), MG_EINVAL);
+	assert_int_equal(mg_inputs_random(&x, tis, 3, NULL, 0, MG_INPUT_SEED, "m.onnx", NULL, &err), MG_EINVAL);
 	assert_non_null(strstr(err.msg, "input 'c' of 'm.onnx' declares no shape"));
+	/* what was set to 1 is said; a shape for no input is refused */
+	mg_buf said = MG_BUF_INIT;
+	assert_int_equal(mg_inputs_random(&x, tis, 3, &given, 1, MG_INPUT_SEED, "m.onnx", &said, NULL), 0);
+	assert_string_equal(said.data, "'a' (batch=1)");
+	mg_tensors_free(x, 3);
+	mg_buf_free(&said);
+	mg_input_shape stray = {"d", {1}, 1};
+	assert_int_equal(mg_inputs_random(&x, tis, 3, &stray, 1, MG_INPUT_SEED, "m.onnx", NULL, &err), MG_EINVAL);
+	assert_non_null(strstr(err.msg, "a shape is given for 'd', which is no input of 'm.onnx'"));
 }
 
 /* The target grammar is parsed in one place: config, --target and the
