@@ -125,10 +125,10 @@ static int link_folder(mg_source *s, mg_store *store, mg_error *err)
 {
 	mg_buf dir = MG_BUF_INIT, tmp = MG_BUF_INIT;
 	int rc = mg_buf_printf(&dir, err, "%s/links", mg_store_root(store));
-	int in_store = !rc && !mg_mkdirs(dir.data, NULL);
+	int in_store = !rc && !mg_mkdirs(dir.data, NULL) && access(dir.data, W_OK) == 0;
 	if (!rc)
 		rc = mg_buf_printf(&dir, err, "/%s", mg_digest_hex(s->digest));
-	if (!rc && in_store && links_complete(dir.data, s->manifest)) {
+	if (!rc && links_complete(dir.data, s->manifest)) {
 		s->path = mg_buf_detach(&dir);
 		return 0;
 	}
