@@ -173,7 +173,7 @@ int mg_proto_header(const uint8_t hdr[MG_FRAME_HEADER], size_t max, int *type, s
 	if (*len > max)
 		return mg_error_set(err, MG_EINVAL, "a frame of %zu bytes is over the limit of %zu",
 				    *len, max);
-	if (*type < MG_MSG_HELLO || *type > MG_MSG_ERROR)
+	if (*type < MG_MSG_HELLO || *type > MG_MSG_COST) /* the last type */
 		return mg_error_set(err, MG_EINVAL, "unknown message type %d", *type);
 	return 0;
 }

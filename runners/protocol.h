@@ -27,6 +27,12 @@
  *                                            u64 bytes_put, u32 models
  *   UNLOAD u32 handle                 agent: OK
  *   BYE    -                          agent: OK, then exits
+ *   COST   u32 handle, u32 warmup, u32 runs, u32 n, n tensors
+ *                                     agent: u64 instructions (of all runs),
+ *                                            u32 runs, str counter
+ *                                            ("perf_event", "callgrind");
+ *                                            ERROR MG_ENOTFOUND when it
+ *                                            has no counter
  *   ERROR  (agent) i32 code (MG_E*), str message
  */
 #ifndef MG_PROTOCOL_H
@@ -57,6 +63,7 @@ enum {
 	MG_MSG_BYE = 8,
 	MG_MSG_OK = 9,
 	MG_MSG_ERROR = 10,
+	MG_MSG_COST = 11,
 };
 
 /* Writing a frame into a buffer. Errors are sticky: after the first failure

@@ -59,9 +59,13 @@ typedef struct mg_target_opts {
 	 * ~/.cache/modelgate-agent); over ssh and exec $MODELGATE_REMOTE_CACHE,
 	 * else ~/.cache/modelgate-agent on the device (agent builds in bin/). */
 	const char *cache;
+	/* local only: start the agent under valgrind's callgrind (with
+	 * collection off until a COST request switches it on), for the cost
+	 * gate where the hardware counter is missing */
+	int callgrind;
 } mg_target_opts;
 #define MG_TARGET_OPTS_VERSION 1
-#define MG_TARGET_OPTS_INIT {MG_TARGET_OPTS_VERSION, NULL, NULL, 0, NULL, NULL}
+#define MG_TARGET_OPTS_INIT {MG_TARGET_OPTS_VERSION, NULL, NULL, 0, NULL, NULL, 0}
 
 typedef struct mg_target_info {
 	const char *spec;           /* as given: "local", "ssh://pi@board", ... */
@@ -156,6 +160,30 @@ typedef struct mg_agent_stats {
 } mg_agent_stats;
 
 int mg_target_stats(mg_target *t, mg_agent_stats *out, mg_error *err);
+
+/* ---- cost: instructions per inference ----------------------------------- */
+
+typedef struct mg_cost_result {
+	double instructions;      /* per inference */
+	uint32_t runs;            /* counted inferences */
+	char backend[32];         /* "perf_event", "callgrind" (runners/cost.h) */
+	char backend_version[64]; /* "linux 6.1.0-...", "valgrind-3.19.0" */
+} mg_cost_result;
+
+/* warmup uncounted inferences of m, then runs counted ones, with the
+ * agent's counter. MG_ENOTFOUND, saying why, when the agent has none. */
+int mg_target_cost(mg_target *t, const mg_model *m, mg_tensor *const *inputs, size_t ninputs,
+		   uint32_t warmup, uint32_t runs, mg_cost_result *out, mg_error *err);
+
+/* The cost of each of the n model files at paths (a baseline and a
+ * candidate, say) on target t (started from spec with opts), each loaded
+ * with lo: with the hardware counter where t's agent has one, else with a
+ * second agent started under callgrind on a local target (mg_cost_select).
+ * An emulated target, or one with no counter, is MG_ENOTFOUND saying why. */
+int mg_cost_measure(mg_target *t, const char *spec, const mg_target_opts *opts,
+		    const char *const *paths, size_t n, const mg_load_opts *lo,
+		    mg_tensor *const *inputs, size_t ninputs, uint32_t runs, mg_cost_result *out,
+		    mg_error *err);
 
 /* ---- statistics --------------------------------------------------------- */
 

@@ -530,3 +530,30 @@ int mg_target_stats(mg_target *t, mg_agent_stats *out, mg_error *err)
 	out->models = mg_proto_get_u32(&r);
 	return reply_done(t, &r, "STATS", err);
 }
+
+int mg_target_cost(mg_target *t, const mg_model *m, mg_tensor *const *inputs, size_t ninputs,
+		   uint32_t warmup, uint32_t runs, mg_cost_result *out, mg_error *err)
+{
+	memset(out, 0, sizeof(*out));
+	mg_proto_w w;
+	mg_proto_r r;
+	mg_proto_begin(&w, &t->out, MG_MSG_COST, err);
+	mg_proto_u32(&w, m->handle);
+	mg_proto_u32(&w, warmup);
+	mg_proto_u32(&w, runs);
+	mg_proto_u32(&w, (uint32_t)ninputs);
+	for (size_t i = 0; i < ninputs; i++)
+		mg_proto_tensor(&w, inputs[i]);
+	int rc = mg_proto_end(&w);
+	if (!rc) /* callgrind runs tens of times slower than the CPU */
+		rc = request(t, MG_MSG_COST, 10 * t->timeout_ms, &r, err);
+	if (rc)
+		return rc;
+	uint64_t count = mg_proto_get_u64(&r);
+	out->runs = mg_proto_get_u32(&r);
+	mg_proto_get_str(&r, out->backend, sizeof(out->backend));
+	if ((rc = reply_done(t, &r, "COST", err)))
+		return rc;
+	out->instructions = out->runs ? (double)count / out->runs : 0;
+	return 0;
+}

@@ -5,6 +5,7 @@
 #include "runners/transport.h"
 #include "util/proc.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -75,6 +76,19 @@ void mg_transport_finish(mg_transport *tp, int timeout_ms, char *status, size_t 
 		if (status)
 			describe(st, status, len);
 		tp->pid = 0;
+	}
+	if (tp->tmpdir) {
+		DIR *d = opendir(tp->tmpdir);
+		struct dirent *e;
+		char path[PATH_MAX + 300];
+		while (d && (e = readdir(d)))
+			if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+				snprintf(path, sizeof(path), "%s/%s", tp->tmpdir, e->d_name), unlink(path);
+		if (d)
+			closedir(d);
+		rmdir(tp->tmpdir);
+		free(tp->tmpdir);
+		tp->tmpdir = NULL;
 	}
 }
 
@@ -247,11 +261,35 @@ static void setvar(char *out, size_t len, const char *name, const char *value)
 	snprintf(out, len, "%s=%s", name, value);
 }
 
+/* argv for the agent under callgrind, collecting nothing until the agent's
+ * COST request switches it on; its dumps go to a new folder in tp->tmpdir,
+ * named to the agent in dumpvar. */
+static int callgrind_argv(mg_transport *tp, char *agent, char *outarg, size_t outlen, char *dumpvar,
+			  size_t dumplen, char **argv, mg_error *err)
+{
+	const char *dir = getenv("TMPDIR");
+	char tmpl[PATH_MAX];
+	snprintf(tmpl, sizeof(tmpl), "%s/modelgate-callgrind-XXXXXX", dir && *dir ? dir : "/tmp");
+	if (!mkdtemp(tmpl))
+		return mg_error_sys(err, MG_EIO, errno, "cannot create a folder in '%s'", dir && *dir ? dir : "/tmp");
+	if (!(tp->tmpdir = strdup(tmpl))) {
+		rmdir(tmpl);
+		return mg_error_set(err, MG_ENOMEM, "out of memory");
+	}
+	snprintf(outarg, outlen, "--callgrind-out-file=%s/callgrind.out", tmpl);
+	snprintf(dumpvar, dumplen, "MODELGATE_CALLGRIND_OUT=%s/callgrind.out", tmpl);
+	char *v[] = {"valgrind", "--tool=callgrind", "--quiet", "--collect-atstart=no",
+		     "--instr-atstart=no", outarg, agent, NULL};
+	memcpy(argv, v, sizeof(v));
+	return 0;
+}
+
 int mg_transport_local(mg_transport *tp, const mg_target_opts *o, mg_error *err)
 {
 	char *agent = NULL, *lib = NULL;
-	char libvar[PATH_MAX + 32], cachevar[PATH_MAX + 32];
-	char *set[3] = {libvar, NULL, NULL};
+	char libvar[PATH_MAX + 32], cachevar[PATH_MAX + 32], dumpvar[PATH_MAX + 64];
+	char outarg[PATH_MAX + 64];
+	char *set[4] = {libvar, NULL, NULL, NULL};
 	int rc = mg_locate_agent("x86_64", o, &agent, &lib, err);
 	if (rc)
 		return rc;
@@ -260,8 +298,13 @@ int mg_transport_local(mg_transport *tp, const mg_target_opts *o, mg_error *err)
 		setvar(cachevar, sizeof(cachevar), "MODELGATE_AGENT_CACHE", o->cache);
 		set[1] = cachevar;
 	}
-	char *argv[] = {agent, NULL};
-	rc = mg_transport_spawn(tp, argv, set, err);
+	char *argv[8] = {agent, NULL};
+	if (o->callgrind) {
+		rc = callgrind_argv(tp, agent, outarg, sizeof(outarg), dumpvar, sizeof(dumpvar), argv, err);
+		set[o->cache ? 2 : 1] = dumpvar;
+	}
+	if (!rc)
+		rc = mg_transport_spawn(tp, argv, set, err);
 	free(agent);
 	free(lib);
 	return rc;

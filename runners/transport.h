@@ -22,6 +22,7 @@ typedef struct mg_transport {
 	int errfd;   /* the child's stderr */
 	int emulated;
 	uint64_t bytes_uploaded;
+	char *tmpdir; /* removed with what is in it at finish, or NULL */
 } mg_transport;
 
 /* Runs argv (PATH searched) with the environment plus set (NAME=VALUE

@@ -39,6 +39,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "runners/agent/counter.h"
 #include "runners/agent/engine.h"
 #include "runners/agent/evict.h"
 #include "runners/agent/sha256.h"
@@ -78,6 +79,7 @@ typedef struct agent {
 	char (*verified)[MG_DIGEST_SIZE];
 	size_t nverified;
 	uint64_t bytes_in, bytes_put;
+	mg_agent_counter counter; /* opened at the first COST */
 	mg_buf reply;
 } agent;
 
@@ -458,6 +460,31 @@ static int measure(model *m, const run_req *q, uint64_t **samples, uint32_t *n,
 	return rc;
 }
 
+/* Reads nin tensors of a request into *in (the caller frees them with
+ * mg_tensors_free), checks the frame ends there, and binds them to the
+ * model of handle. */
+static int bind_inputs(agent *a, mg_proto_r *r, const char *what, uint32_t handle, uint32_t nin,
+		       mg_tensor ***in, model **m, mg_error *err)
+{
+	*m = NULL;
+	if (r->bad || nin > MAX_INPUTS)
+		return mg_error_set(err, MG_EINVAL, "%s: malformed request", what);
+	*in = calloc(nin ? nin : 1, sizeof(**in));
+	int rc = *in ? 0 : mg_error_set(err, MG_ENOMEM, "out of memory");
+	for (uint32_t i = 0; !rc && i < nin; i++)
+		rc = mg_proto_get_tensor(r, &(*in)[i], what, err);
+	if (!rc)
+		rc = mg_proto_r_done(r, what, err);
+	model *mm = rc ? NULL : get_model(a, handle, err);
+	if (!rc && !mm)
+		rc = MG_EINVAL;
+	if (!rc)
+		rc = check_input_names(mm, *in, nin, err);
+	if (!rc && !(rc = mm->ops->bind(mm->m, *in, nin, err)))
+		*m = mm;
+	return rc;
+}
+
 static int do_run(agent *a, mg_proto_r *r, mg_error *err)
 {
 	uint32_t handle = mg_proto_get_u32(r);
@@ -470,24 +497,12 @@ static int do_run(agent *a, mg_proto_r *r, mg_error *err)
 	uint32_t nin = mg_proto_get_u32(r);
 	if (q.max_iterations == 0 || q.max_iterations > MAX_SAMPLES)
 		q.max_iterations = MAX_SAMPLES;
-	if (r->bad || nin > MAX_INPUTS)
-		return mg_error_set(err, MG_EINVAL, "RUN: malformed request");
-	mg_tensor **in = calloc(nin ? nin : 1, sizeof(*in)), **outs = NULL;
+	mg_tensor **in = NULL, **outs = NULL;
 	uint64_t *samples = NULL;
 	uint32_t nsamples = 0;
 	size_t nout = 0, i;
-	int rc = in ? 0 : mg_error_set(err, MG_ENOMEM, "out of memory");
-	for (i = 0; !rc && i < nin; i++)
-		rc = mg_proto_get_tensor(r, &in[i], "RUN", err);
-	if (!rc)
-		rc = mg_proto_r_done(r, "RUN", err);
-	model *m = rc ? NULL : get_model(a, handle, err);
-	if (!rc && !m)
-		rc = MG_EINVAL;
-	if (!rc)
-		rc = check_input_names(m, in, nin, err);
-	if (!rc)
-		rc = m->ops->bind(m->m, in, nin, err);
+	model *m;
+	int rc = bind_inputs(a, r, "RUN", handle, nin, &in, &m, err);
 	if (!rc)
 		rc = measure(m, &q, &samples, &nsamples, err);
 	if (!rc && q.want_outputs)
@@ -506,9 +521,49 @@ static int do_run(agent *a, mg_proto_r *r, mg_error *err)
 	}
 	if (m)
 		m->ops->bind(m->m, NULL, 0, NULL);
-	mg_tensors_free(in, nin);
+	mg_tensors_free(in, in ? nin : 0);
 	mg_tensors_free(outs, nout);
 	free(samples);
+	return rc;
+}
+
+/* warmup uncounted runs, then runs counted ones: only the engine's run
+ * calls are between the counter's start and stop. */
+static int do_cost(agent *a, mg_proto_r *r, mg_error *err)
+{
+	uint32_t handle = mg_proto_get_u32(r);
+	uint32_t warmup = mg_proto_get_u32(r), runs = mg_proto_get_u32(r);
+	uint32_t nin = mg_proto_get_u32(r);
+	mg_tensor **in = NULL;
+	model *m;
+	uint64_t ns, count = 0;
+	int rc = bind_inputs(a, r, "COST", handle, nin, &in, &m, err);
+	if (!rc && (runs == 0 || runs > MAX_SAMPLES || warmup > MAX_SAMPLES))
+		rc = mg_error_set(err, MG_EINVAL, "COST: %u runs after %u warm-up runs", runs, warmup);
+	if (!rc)
+		rc = mg_agent_counter_open(&a->counter, err);
+	if (!rc) {
+		mg_agent_counter_prepare(&a->counter);
+		for (uint32_t i = 0; !rc && i < warmup; i++)
+			rc = run_once(m, &ns, err);
+		mg_agent_counter_start(&a->counter);
+		for (uint32_t i = 0; !rc && i < runs; i++)
+			rc = m->ops->run(m->m, &ns, err);
+		mg_agent_counter_stop(&a->counter);
+	}
+	if (!rc)
+		rc = mg_agent_counter_read(&a->counter, &count, err);
+	if (!rc) {
+		mg_proto_w w;
+		mg_proto_begin(&w, &a->reply, MG_MSG_COST, err);
+		mg_proto_u64(&w, count);
+		mg_proto_u32(&w, runs);
+		mg_proto_str(&w, mg_cost_backend_name(a->counter.backend));
+		rc = send_reply(a, &w, err);
+	}
+	if (m)
+		m->ops->bind(m->m, NULL, 0, NULL);
+	mg_tensors_free(in, in ? nin : 0);
 	return rc;
 }
 
@@ -591,6 +646,7 @@ static int serve(agent *a)
 		case MG_MSG_RUN: rc = do_run(a, &r, &err); break;
 		case MG_MSG_STATS: rc = do_stats(a, &r, &err); break;
 		case MG_MSG_UNLOAD: rc = do_unload(a, &r, &err); break;
+		case MG_MSG_COST: rc = do_cost(a, &r, &err); break;
 		case MG_MSG_BYE:
 			send_ok(a, &err);
 			goto done;
@@ -652,6 +708,7 @@ int main(int argc, char **argv)
 		return 3;
 	}
 	a.put_fd = -1;
+	a.counter.fd = -1;
 	a.hello_engine = mg_agent_engine_named(getenv("MODELGATE_ENGINE"));
 	int status = serve(&a);
 	put_abort(&a);
@@ -661,6 +718,7 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < MG_AGENT_MAX_ENGINES; i++)
 		if (a.engines[i])
 			mg_agent_engine(i)->close(a.engines[i]);
+	mg_agent_counter_close(&a.counter);
 	free(a.verified);
 	mg_buf_free(&a.reply);
 	return status;

@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "runners/cost.h"
 #include "runners/inputs.h"
 #include "runners/protocol.h"
 #include "runners/runners.h"
@@ -472,6 +473,55 @@ static void test_target_specs_parsed_in_one_place(void **state)
 	assert_non_null(strstr(err.msg, "unknown target 'host=local'"));
 }
 
+/* ---- cost: choosing the counter, reading callgrind ------------------------ */
+
+static void test_cost_prefers_the_hardware_counter_and_falls_back_to_callgrind(void **state)
+{
+	(void)state;
+	char why[256];
+	mg_cost_probe p = {.local = 1, .hw_ok = 1, .valgrind = 1};
+	assert_int_equal(mg_cost_select(&p, why, sizeof(why)), MG_COST_PERF);
+	assert_string_equal(why, "");
+	p.hw_ok = 0;
+	p.hw_why = "perf_event_open: No such file or directory";
+	assert_int_equal(mg_cost_select(&p, why, sizeof(why)), MG_COST_CALLGRIND);
+	p.local = 0; /* callgrind starts agents on this machine only */
+	p.valgrind = 0;
+	assert_int_equal(mg_cost_select(&p, why, sizeof(why)), MG_COST_NONE);
+	assert_non_null(strstr(why, "perf_event_open: No such file or directory"));
+	p.hw_ok = 1; /* a device with a PMU counts over ssh */
+	assert_int_equal(mg_cost_select(&p, why, sizeof(why)), MG_COST_PERF);
+	p = (mg_cost_probe){.local = 1, .valgrind = 0, .hw_why = "perf_event_open: Permission denied"};
+	assert_int_equal(mg_cost_select(&p, why, sizeof(why)), MG_COST_NONE);
+	assert_non_null(strstr(why, "valgrind is not installed"));
+	assert_string_equal(mg_cost_backend_name(MG_COST_PERF), "perf_event");
+	assert_string_equal(mg_cost_backend_name(MG_COST_CALLGRIND), "callgrind");
+}
+
+static void test_cost_is_never_measured_on_an_emulated_target(void **state)
+{
+	(void)state;
+	char why[256];
+	/* qemu-user may run where perf and valgrind both work: neither counts the target */
+	mg_cost_probe p = {.emulated = 1, .local = 1, .hw_ok = 1, .valgrind = 1};
+	assert_int_equal(mg_cost_select(&p, why, sizeof(why)), MG_COST_NONE);
+	assert_non_null(strstr(why, "not available on emulated targets"));
+}
+
+static void test_cost_reads_the_ir_total_of_a_callgrind_dump(void **state)
+{
+	(void)state;
+	uint64_t ir;
+	assert_int_equal(mg_cost_parse_callgrind("version: 1\ncmd: x\nevents: Ir\nsummary: 7\ntotals: 600014\n", &ir), 0);
+	assert_int_equal(ir, 600014);
+	/* Ir need not be the first event; "summary:" is not the dump's total */
+	assert_int_equal(mg_cost_parse_callgrind("events: Dr Ir Dw\nsummary: 1 2 3\ntotals: 10 20 30\n", &ir), 0);
+	assert_int_equal(ir, 20);
+	assert_int_equal(mg_cost_parse_callgrind("events: Dr\ntotals: 10\n", &ir), -1);
+	assert_int_equal(mg_cost_parse_callgrind("events: Ir\ntotals: x\n", &ir), -1);
+	assert_int_equal(mg_cost_parse_callgrind("", &ir), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -491,6 +541,9 @@ int main(void)
 		cmocka_unit_test(test_stats_percentiles_on_known_data),
 		cmocka_unit_test(test_compare_reports_worst_element),
 		cmocka_unit_test(test_tensor_dir_reads_by_name_and_by_position),
+		cmocka_unit_test(test_cost_prefers_the_hardware_counter_and_falls_back_to_callgrind),
+		cmocka_unit_test(test_cost_is_never_measured_on_an_emulated_target),
+		cmocka_unit_test(test_cost_reads_the_ir_total_of_a_callgrind_dump),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
