@@ -20,7 +20,8 @@ enum ftype { F_NUMBER, F_STRING, F_COUNT, F_BOOL };
 #define K_LAT (1u << MG_KIND_LATENCY)
 #define K_SIZE (1u << MG_KIND_SIZE)
 #define K_MEM (1u << MG_KIND_MEMORY)
-#define K_ALL (K_ACC | K_FID | K_LAT | K_SIZE | K_MEM)
+#define K_COST (1u << MG_KIND_COST)
+#define K_ALL (K_ACC | K_FID | K_LAT | K_SIZE | K_MEM | K_COST)
 
 static const struct field {
 	const char *key;
@@ -28,7 +29,7 @@ static const struct field {
 	size_t offset;
 	unsigned kinds;
 } gate_fields[] = {
-	{"target", F_STRING, offsetof(mg_gate_config, target), K_LAT | K_MEM},
+	{"target", F_STRING, offsetof(mg_gate_config, target), K_LAT | K_MEM | K_COST},
 	{"ci_only", F_BOOL, offsetof(mg_gate_config, ci_only), K_ALL},
 	{"metric", F_STRING, offsetof(mg_gate_config, metric), K_ACC | K_LAT},
 	{"k", F_COUNT, offsetof(mg_gate_config, k), K_ACC},
@@ -41,7 +42,7 @@ static const struct field {
 	{"min_top1_agreement", F_NUMBER, offsetof(mg_gate_config, min_top1_agreement), K_FID},
 	{"reference", F_STRING, offsetof(mg_gate_config, reference), K_FID},
 	{"max_ms", F_NUMBER, offsetof(mg_gate_config, max_ms), K_LAT},
-	{"max_ratio", F_NUMBER, offsetof(mg_gate_config, max_ratio), K_LAT},
+	{"max_ratio", F_NUMBER, offsetof(mg_gate_config, max_ratio), K_LAT | K_COST},
 	{"alpha", F_NUMBER, offsetof(mg_gate_config, alpha), K_LAT},
 	{"max_time", F_NUMBER, offsetof(mg_gate_config, max_time), K_LAT},
 	{"min_iterations", F_COUNT, offsetof(mg_gate_config, min_iterations), K_LAT},
@@ -50,9 +51,11 @@ static const struct field {
 	{"max_parameters", F_NUMBER, offsetof(mg_gate_config, max_parameters), K_SIZE},
 	{"max_growth", F_NUMBER, offsetof(mg_gate_config, max_growth), K_SIZE},
 	{"max_rss_mb", F_NUMBER, offsetof(mg_gate_config, max_rss_mb), K_MEM},
+	{"max_instructions", F_NUMBER, offsetof(mg_gate_config, max_instructions), K_COST},
+	{"runs", F_COUNT, offsetof(mg_gate_config, runs), K_COST},
 };
 
-static const char *kind_names[] = {"accuracy", "fidelity", "latency", "size", "memory"};
+static const char *kind_names[] = {"accuracy", "fidelity", "latency", "size", "memory", "cost"};
 
 const char *mg_gate_kind_name(mg_gate_kind k)
 {
@@ -154,8 +157,18 @@ static int check_gate(const mg_config *c, const mg_gate_config *g, const char *f
 		if (isnan(g->max_rss_mb))
 			return bad(err, file, path, "a memory gate needs 'max_rss_mb'");
 		break;
+	case MG_KIND_COST:
+		if (isnan(g->max_ratio) && isnan(g->max_instructions))
+			return bad(err, file, path, "a cost gate needs 'max_ratio' or 'max_instructions'");
+		if (!isnan(g->max_ratio) && !(g->max_ratio > 0))
+			return bad(err, file, (snprintf(where, sizeof(where), "%.64s.max_ratio", path), where),
+				   "expected a number above 0");
+		if (g->runs > 100000)
+			return bad(err, file, (snprintf(where, sizeof(where), "%.64s.runs", path), where),
+				   "expected at most 100000");
+		break;
 	}
-	if ((g->kind == MG_KIND_LATENCY || g->kind == MG_KIND_MEMORY)) {
+	if (g->kind == MG_KIND_LATENCY || g->kind == MG_KIND_MEMORY || g->kind == MG_KIND_COST) {
 		if (!g->target && c->ntargets != 1)
 			return bad(err, file, path, "needs a 'target' (one of the keys of 'targets')");
 		if (g->target && !mg_config_target(c, g->target))
@@ -170,7 +183,8 @@ static void gate_defaults(mg_gate_config *g)
 	g->min = g->max_drop = g->max_abs = g->max_mean_abs = g->min_cosine = NAN;
 	g->min_snr_db = g->min_top1_agreement = g->max_ms = g->max_ratio = NAN;
 	g->max_bytes = g->max_compressed_bytes = g->max_parameters = g->max_growth = NAN;
-	g->max_rss_mb = NAN;
+	g->max_rss_mb = g->max_instructions = NAN;
+	g->runs = 5;
 	g->alpha = 0.01;
 	g->max_time = 60;
 	g->min_iterations = 100;
@@ -192,7 +206,7 @@ static int parse_gate(mg_config *c, mg_gate_config *g, json_t *j, size_t idx, co
 			break;
 	if (!json_is_string(kind) || k == nkinds)
 		return bad(err, file, (snprintf(sub, sizeof(sub), "%s.kind", path), sub),
-			   "expected accuracy, fidelity, latency, size or memory");
+			   "expected accuracy, fidelity, latency, size, memory or cost");
 	g->kind = (mg_gate_kind)k;
 	int rc = get_string(&g->name, json_object_get(j, "name"), file,
 			    (snprintf(sub, sizeof(sub), "%s.name", path), sub), err);

@@ -435,7 +435,7 @@ static int run_gate(run_ctx *c, size_t i, mg_gate_result *g, mg_error *err)
 	g->name = dupz(gc->name);
 	g->kind = dupz(mg_gate_kind_name(gc->kind));
 	g->value = g->limit = g->baseline = NAN;
-	if (gc->kind == MG_KIND_LATENCY || gc->kind == MG_KIND_MEMORY)
+	if (gc->kind == MG_KIND_LATENCY || gc->kind == MG_KIND_MEMORY || gc->kind == MG_KIND_COST)
 		g->target = dupz(mg_gate__gate_target(c, gc)->name);
 	mg_gate_pick pick = mg_gate_pick_one(c->cfg, c->opts, i);
 	if (pick != MG_PICK_RUN) {

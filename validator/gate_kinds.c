@@ -1,4 +1,4 @@
-/* The five gate kinds: how each turns measurements into figures, a
+/* The six gate kinds: how each turns measurements into figures, a
  * headline value against its limit, and pass, fail or error with a reason
  * a person can act on. */
 #include "validator_int.h"
@@ -466,6 +466,54 @@ static int eval_memory(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g, 
 	return 0;
 }
 
+/* ---- cost ---------------------------------------------------------------- */
+
+/* Instructions per inference, counted (not timed) on the gate's target with
+ * one intra-op thread: the candidate's against max_instructions, and
+ * against the baseline's count on the same target by max_ratio. */
+static int eval_cost(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g)
+{
+	const mg_target_config *tc = mg_gate__gate_target(c, gc);
+	run_target *rt = gate_target(c, tc, g);
+	if (!rt)
+		return 0;
+	int with_base = c->baseline.path && !isnan(gc->max_ratio);
+	const char *paths[2] = {c->model.path, c->baseline.path};
+	mg_cost_result res[2];
+	mg_error err = {0};
+	mg_gate__say(c, "counting instructions on '%s' (%zu inferences of %s, one thread)", tc->name,
+		     gc->runs, with_base ? "candidate and baseline" : "the candidate");
+	if (!c->tif.cost)
+		mg_error_set(&err, MG_ENOTFOUND, "this target cannot count instructions");
+	if (err.code || c->tif.cost(c->tif.ctx, rt->t, rt->spec, paths, with_base ? 2 : 1, 1, c->sample,
+				    c->nsample, (uint32_t)gc->runs, res, &err)) {
+		mg_gate__set_status(g, MG_GATE_ERROR, "on target '%s': %s", tc->name, err.msg);
+		return 0;
+	}
+	double value = res[0].instructions, base = with_base ? res[1].instructions : NAN;
+	mg_gate__add_figure(g, "instructions", value, base, "instructions");
+	mg_gate__set_headline(g, "instructions", value, gc->max_instructions, MG_LIMIT_MAX, base,
+			      "instructions");
+	char fails[512] = "", passes[512] = "";
+	if (!isnan(gc->max_instructions))
+		note(value <= gc->max_instructions ? passes : fails, sizeof(fails),
+		     "%.0f instructions per inference %s %.0f", value,
+		     value <= gc->max_instructions ? "<=" : ">", gc->max_instructions);
+	if (with_base) {
+		double ratio = base > 0 ? value / base : INFINITY;
+		mg_gate__add_figure(g, "ratio", ratio, NAN, "");
+		note(ratio <= gc->max_ratio ? passes : fails, sizeof(fails),
+		     "%.4fx the baseline's %.0f instructions (allowed %gx)", ratio, base, gc->max_ratio);
+	}
+	char counter[128];
+	snprintf(counter, sizeof(counter), "%s (%s)", res[0].backend, res[0].backend_version);
+	note(fails[0] ? fails : passes, sizeof(fails), "counted by %s", counter);
+	g->counter = strdup(counter);
+	mg_gate__say(c, "counted by %s", counter);
+	mg_gate__set_status(g, fails[0] ? MG_GATE_FAIL : MG_GATE_PASS, "%s", fails[0] ? fails : passes);
+	return g->counter ? 0 : MG_ENOMEM;
+}
+
 /* ---- size ---------------------------------------------------------------- */
 
 static int eval_size(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g)
@@ -519,6 +567,8 @@ int mg_gate__eval(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g, mg_er
 		return eval_memory(c, gc, g, err);
 	case MG_KIND_SIZE:
 		return eval_size(c, gc, g);
+	case MG_KIND_COST:
+		return eval_cost(c, gc, g);
 	}
 	return 0;
 }

@@ -100,6 +100,7 @@ void mg_gate_result_clear(mg_gate_result *g)
 		free(g->latency);
 	}
 	mg_fingerprint_free(g->fingerprint);
+	free(g->counter);
 	if (g->confusion) {
 		free(g->confusion->counts);
 		free(g->confusion);
@@ -267,7 +268,8 @@ void rp_count(const mg_report *r, rp_counts *out)
 
 static int is_ceiling_kind(const char *kind)
 {
-	return kind && (!strcmp(kind, "latency") || !strcmp(kind, "size") || !strcmp(kind, "memory"));
+	return kind && (!strcmp(kind, "latency") || !strcmp(kind, "size") || !strcmp(kind, "memory") ||
+		       !strcmp(kind, "cost"));
 }
 
 const char *rp_limit_op(const mg_gate_result *g)

@@ -76,7 +76,7 @@ typedef struct mg_confusion {
 
 typedef struct mg_gate_result {
 	char *name;
-	char *kind;   /* "accuracy", "fidelity", "latency", "size", "memory" */
+	char *kind;   /* "accuracy", "fidelity", "latency", "size", "memory", "cost" */
 	char *target; /* target name for latency/memory, else NULL */
 	mg_gate_status status;
 	char *reason; /* one line: why it passed, failed or errored */
@@ -92,6 +92,7 @@ typedef struct mg_gate_result {
 	mg_latency_detail *latency;     /* latency gates, else NULL */
 	mg_fingerprint *fingerprint;    /* latency and memory gates, else NULL */
 	mg_confusion *confusion;        /* classifier accuracy gates, else NULL */
+	char *counter; /* cost gates: what counted, "callgrind (valgrind-3.19.0)"; else NULL */
 	double seconds; /* time spent evaluating the gate */
 } mg_gate_result;
 

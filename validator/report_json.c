@@ -23,7 +23,9 @@
  *                "fingerprint": {"cpu_model", "cpu_count", "governor",
  *                                "pinning", "loadavg1", "kernel", "engine",
  *                                "arch", "emulated"},
- *                "confusion": {"n", "counts": [[row of true class 0], ...]}}] } */
+ *                "confusion": {"n", "counts": [[row of true class 0], ...]},
+ *                "counter": what counted a cost gate's instructions
+ *                           ("callgrind (valgrind-3.19.0)"; cost gates only)}] } */
 #include "report_priv.h"
 
 #include <jansson.h>
@@ -199,6 +201,8 @@ static json_t *gate(jw *w, const mg_gate_result *g)
 	set(w, o, "latency", latency(w, g->latency));
 	set(w, o, "fingerprint", fingerprint(w, g->fingerprint));
 	set(w, o, "confusion", confusion(w, g->confusion));
+	if (g->counter) /* cost gates only */
+		set(w, o, "counter", jstr(w, g->counter));
 	return o;
 }
 

@@ -391,7 +391,7 @@ static int rd_gate(rd *c, const char *p, const json_t *o, mg_gate_result *g)
 			return c->rc;
 	}
 	if (rd_latency(c, p, o, &g->latency) || rd_fingerprint(c, p, o, "fingerprint", &g->fingerprint) ||
-	    rd_confusion(c, p, o, &g->confusion))
+	    rd_confusion(c, p, o, &g->confusion) || rd_str(c, p, o, "counter", &g->counter))
 		return c->rc;
 	return 0;
 }

@@ -95,8 +95,17 @@ static void agent_stop(void *ctx, void *t)
 	mg_target_free(t);
 }
 
+static int agent_cost(void *ctx, void *t, const char *spec, const char *const *paths, size_t n,
+		      int threads, mg_tensor *const *inputs, size_t ninputs, uint32_t runs,
+		      mg_cost_result *out, mg_error *err)
+{
+	mg_load_opts lo = MG_LOAD_OPTS_INIT;
+	lo.threads = threads;
+	return mg_cost_measure(t, spec, ctx, paths, n, &lo, inputs, ninputs, runs, out, err);
+}
+
 void mg_target_if_agents(mg_target_if *out, const mg_target_opts *opts)
 {
-	*out = (mg_target_if){agent_start, agent_info,	   agent_load,	 agent_run,	    agent_measure,
-			      agent_peak_rss, agent_unload, agent_stop, (void *)opts};
+	*out = (mg_target_if){agent_start,    agent_info,   agent_load, agent_run,	agent_measure,
+			      agent_peak_rss, agent_unload, agent_stop, agent_cost, (void *)opts};
 }

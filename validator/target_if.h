@@ -1,6 +1,6 @@
 /* target_if: how the gate run reaches a target — start it, load models,
- * run inputs to outputs, time inferences and read the memory used, stop
- * it. mg_target_if_agents() is the real one, over runners/ (an agent
+ * run inputs to outputs, time inferences, read the memory used, count the
+ * instructions of inferences, stop it. mg_target_if_agents() is the real one, over runners/ (an agent
  * started by spec); a test gives mg_gate_opts.targets a table of its own
  * with canned outputs, latencies and failures, and gates without an agent.
  *
@@ -40,6 +40,13 @@ typedef struct mg_target_if {
 	void (*unload)(void *ctx, void *t, const mg_model *m);
 	/* Ends the target and frees t; t may be NULL. */
 	void (*stop)(void *ctx, void *t);
+	/* The instructions per inference of each of the n model files at
+	 * paths, runs counted inferences each, on target t (started from
+	 * spec): runners' mg_cost_measure. MG_ENOTFOUND, saying why, where
+	 * nothing can count (an emulated target). */
+	int (*cost)(void *ctx, void *t, const char *spec, const char *const *paths, size_t n,
+		    int threads, mg_tensor *const *inputs, size_t ninputs, uint32_t runs,
+		    mg_cost_result *out, mg_error *err);
 	void *ctx;
 } mg_target_if;
 

@@ -18,6 +18,7 @@ typedef enum {
 	MG_KIND_LATENCY,
 	MG_KIND_SIZE,
 	MG_KIND_MEMORY,
+	MG_KIND_COST,
 } mg_gate_kind;
 
 const char *mg_gate_kind_name(mg_gate_kind k);
@@ -26,7 +27,7 @@ const char *mg_gate_kind_name(mg_gate_kind k);
 typedef struct mg_gate_config {
 	char *name;
 	mg_gate_kind kind;
-	char *target;      /* latency, memory: a key of targets */
+	char *target;      /* latency, memory, cost: a key of targets */
 	int ci_only;       /* skipped outside CI (CI=true) */
 	char *metric;      /* accuracy: top1 | topk | macro_f1 | mae | rmse;
 			      latency: p50 | p90 | p95 | p99 | mean */
@@ -36,12 +37,14 @@ typedef struct mg_gate_config {
 	double max_abs, max_mean_abs, min_cosine, min_snr_db, min_top1_agreement; /* fidelity */
 	char *reference;   /* fidelity: a folder of reference outputs; NULL = baseline */
 	double max_ms;     /* latency ceiling of the statistic */
-	double max_ratio;  /* latency: allowed slowdown against the baseline */
+	double max_ratio;  /* latency, cost: allowed slowdown (cost: growth) against the baseline */
 	double alpha;      /* latency significance level */
 	double max_time;   /* latency: time budget in seconds */
 	size_t min_iterations;
 	double max_bytes, max_compressed_bytes, max_parameters, max_growth; /* size */
 	double max_rss_mb; /* memory */
+	double max_instructions; /* cost: ceiling of instructions per inference */
+	size_t runs;       /* cost: inferences counted per model */
 } mg_gate_config;
 
 typedef struct mg_target_config {

@@ -34,6 +34,8 @@ typedef struct fake {
 	float out[2][ROWS * CLASSES]; /* outputs on the dataset: [0] baseline, [1] candidate */
 	double ms[2];                 /* each inference's time */
 	uint64_t peak_rss;
+	double instructions[2];       /* per inference: [0] baseline, [1] candidate */
+	const char *no_counter;       /* why cost cannot count here, or NULL */
 	const char *refuse;           /* a spec that does not start */
 	int fail_at;                  /* the fail_at-th run, measure or peak_rss fails; 0: none */
 	const char *remove;           /* a file that start removes */
@@ -130,6 +132,24 @@ static void fake_unload(void *ctx, void *t, const mg_model *m)
 	(void)ctx, (void)t, (void)m;
 }
 
+static int fake_cost(void *ctx, void *t, const char *spec, const char *const *paths, size_t n,
+		     int threads, mg_tensor *const *inputs, size_t ninputs, uint32_t runs,
+		     mg_cost_result *out, mg_error *err)
+{
+	(void)t, (void)spec, (void)inputs, (void)ninputs;
+	fake *f = ctx;
+	assert_int_equal(threads, 1); /* one intra-op thread, whatever the target says */
+	assert_true(runs > 0);
+	if (f->no_counter)
+		return mg_error_set(err, MG_ENOTFOUND, "%s", f->no_counter);
+	int rc = fail_now(f, err);
+	for (size_t i = 0; !rc && i < n; i++) {
+		out[i] = (mg_cost_result){f->instructions[strcmp(paths[i], base) ? 1 : 0], runs, "callgrind",
+					  "valgrind-3.19.0"};
+	}
+	return rc;
+}
+
 static void fake_stop(void *ctx, void *t)
 {
 	assert_ptr_equal(ctx, t);
@@ -152,6 +172,7 @@ static void fake_init(fake *f)
 	classify(f, 1, ROWS);
 	f->ms[0] = f->ms[1] = 1.0;
 	f->peak_rss = 100u << 20;
+	f->instructions[0] = f->instructions[1] = 1e6;
 	f->rng = 88172645463325252ull;
 	snprintf(f->sys.cpu_model, sizeof(f->sys.cpu_model), "fake cpu");
 	f->sys.ncpu = 4;
@@ -184,8 +205,8 @@ static mg_report *gate_with(fake *f, const run *o, const char *gates, mg_error *
 	snprintf(path, sizeof(path), "%s/modelgate.json", tmp);
 	mg_config *cfg = NULL;
 	assert_int_equal(mg_config_parse(&cfg, text, strlen(text), path, err), 0);
-	mg_target_if tif = {fake_start, fake_info, fake_load, fake_run, fake_measure, fake_peak_rss,
-			    fake_unload, fake_stop, f};
+	mg_target_if tif = {fake_start,	   fake_info,	fake_load, fake_run,  fake_measure,
+			    fake_peak_rss, fake_unload, fake_stop, fake_cost, f};
 	mg_gate_opts opts = MG_GATE_OPTS_INIT;
 	opts.targets = &tif;
 	opts.only = o->only;
@@ -459,6 +480,62 @@ static void test_memory_passes_fails_and_errors(void **state)
 	mg_report_free(r);
 }
 
+/* ---- cost ------------------------------------------------------------------ */
+
+#define COST "{\"name\": \"cost\", \"kind\": \"cost\", \"target\": \"host\", \"max_ratio\": 1.01, \"max_instructions\": 2e6}"
+
+static void test_cost_passes_on_the_same_count_and_says_what_counted(void **state)
+{
+	(void)state;
+	fake f;
+	fake_init(&f);
+	mg_report *r = gate(&f, "[" COST "]");
+	const mg_gate_result *g = result(r, "cost");
+	assert_status(g, MG_GATE_PASS, "1000000 instructions per inference <= 2000000; 1.0000x the baseline's "
+		      "1000000 instructions (allowed 1.01x); counted by callgrind (valgrind-3.19.0)");
+	assert_string_equal(g->counter, "callgrind (valgrind-3.19.0)");
+	assert_string_equal(g->metric, "instructions");
+	assert_string_equal(g->unit, "instructions");
+	assert_near(g->baseline, 1e6, 1e-6);
+	assert_near(g->limit, 2e6, 1e-6);
+	assert_near(figure(g, "ratio")->value, 1, 1e-12);
+	assert_string_equal(g->target, "host");
+	mg_report_free(r);
+}
+
+static void test_cost_fails_on_the_ratio_and_on_the_ceiling(void **state)
+{
+	(void)state;
+	fake f;
+	fake_init(&f);
+	f.instructions[1] = 1.02e6; /* 2% more compute */
+	mg_report *r = gate(&f, "[" COST "]");
+	const mg_gate_result *g = result(r, "cost");
+	assert_status(g, MG_GATE_FAIL, "1.0200x the baseline's 1000000 instructions (allowed 1.01x); counted by callgrind");
+	assert_int_equal(mg_report_exit_code(r), MG_EXIT_GATE);
+	mg_report_free(r);
+	f.instructions[0] = f.instructions[1] = 3e6; /* no growth, over the ceiling */
+	r = gate(&f, "[" COST "]");
+	g = result(r, "cost");
+	assert_status(g, MG_GATE_FAIL, "3000000 instructions per inference > 2000000");
+	assert_null(strstr(g->reason, "1.0000x")); /* a passing part is not in a failure's reason */
+	mg_report_free(r);
+}
+
+static void test_cost_is_an_error_where_nothing_can_count(void **state)
+{
+	(void)state;
+	fake f;
+	fake_init(&f);
+	f.no_counter = "not available on emulated targets (qemu's translation would be counted)";
+	mg_report *r = gate(&f, "[" COST "]");
+	const mg_gate_result *g = result(r, "cost");
+	assert_status(g, MG_GATE_ERROR, "on target 'host': not available on emulated targets");
+	assert_null(g->counter);
+	assert_int_equal(mg_report_exit_code(r), MG_EXIT_INFRA);
+	mg_report_free(r);
+}
+
 /* ---- size --------------------------------------------------------------------- */
 
 static void test_size_passes_and_fails_on_the_files(void **state)
@@ -686,6 +763,9 @@ int main(void)
 		cmocka_unit_test(test_latency_catches_a_regression_against_the_baseline),
 		cmocka_unit_test(test_more_threads_than_cpus_is_bad_input),
 		cmocka_unit_test(test_memory_passes_fails_and_errors),
+		cmocka_unit_test(test_cost_passes_on_the_same_count_and_says_what_counted),
+		cmocka_unit_test(test_cost_fails_on_the_ratio_and_on_the_ceiling),
+		cmocka_unit_test(test_cost_is_an_error_where_nothing_can_count),
 		cmocka_unit_test(test_size_passes_and_fails_on_the_files),
 		cmocka_unit_test(test_size_is_an_error_when_the_model_file_is_gone),
 		cmocka_unit_test(test_a_target_failing_mid_run_errs_its_gate_and_the_others_run),

@@ -355,6 +355,29 @@ static void config_bad(const char *json, const char *want)
 		fail_msg("expected '%s' in: %s", want, err.msg);
 }
 
+#define COST_GATE(extra) "{\"model\": \"m\", \"targets\": {\"h\": \"local\"}, \"gates\": [{\"name\": \"c\", \"kind\": \"cost\"" extra "}]}"
+
+static void test_config_cost_gate_errors_name_the_setting(void **state)
+{
+	(void)state;
+	config_bad(COST_GATE(""), "gates[0]: a cost gate needs 'max_ratio' or 'max_instructions'");
+	config_bad(COST_GATE(", \"max_ratio\": 0"), "gates[0].max_ratio: expected a number above 0");
+	config_bad(COST_GATE(", \"max_instructions\": -1"), "gates[0].max_instructions: expected a non-negative number");
+	config_bad(COST_GATE(", \"max_ratio\": 1, \"runs\": 0"), "gates[0].runs: expected a positive integer");
+	config_bad(COST_GATE(", \"max_ratio\": 1, \"runs\": 100001"), "gates[0].runs: expected at most 100000");
+	config_bad(COST_GATE(", \"max_instructions\": 1, \"max_ms\": 3"), "gates[0].max_ms: not a setting of a cost gate");
+	config_bad(COST_GATE(", \"max_instructions\": 1, \"target\": \"pi\""), "gates[0].target: not one of the keys of 'targets'");
+	mg_config *c = NULL;
+	mg_error err = {0};
+	const char *ok = COST_GATE(", \"max_instructions\": 5e5");
+	if (mg_config_parse(&c, ok, strlen(ok), "m.json", &err))
+		fail_msg("%s", err.msg);
+	assert_int_equal(c->gates[0].kind, MG_KIND_COST);
+	assert_string_equal(mg_gate_kind_name(c->gates[0].kind), "cost");
+	assert_true(c->gates[0].max_instructions == 5e5 && isnan(c->gates[0].max_ratio) && c->gates[0].runs == 5);
+	mg_config_free(c);
+}
+
 static void test_config_errors_name_the_place(void **state)
 {
 	(void)state;
@@ -557,6 +580,7 @@ int main(void)
 		cmocka_unit_test(test_nonfinite_values_are_counted),
 		cmocka_unit_test(test_config_reads_every_gate_kind),
 		cmocka_unit_test(test_config_errors_name_the_place),
+		cmocka_unit_test(test_config_cost_gate_errors_name_the_setting),
 		cmocka_unit_test(test_sequential_measurement_keeps_its_error_rates),
 		cmocka_unit_test(test_measurement_interleaves_and_respects_the_budget),
 		cmocka_unit_test(test_a_drifting_baseline_is_flagged_noisy),
