@@ -121,6 +121,44 @@ static void chart(hw *w, const mg_buf *svg, const char *alt)
 	p(w, "\">\n");
 }
 
+/* ---- cost chart: a bar per model ----------------------------------------------- */
+
+static void cost_chart(hw *w, const mg_gate_result *g)
+{
+	const mg_figure *f = NULL;
+	for (size_t i = 0; i < g->nfigures; i++)
+		if (!strcmp(g->figures[i].name, "instructions"))
+			f = &g->figures[i];
+	if (!f || !isfinite(f->value))
+		return;
+	const struct {
+		const char *name, *color;
+		double v;
+	} bars[2] = {{"baseline", COLOR_BASE, f->baseline}, {"candidate", COLOR_CAND, f->value}};
+	double max = isfinite(f->baseline) && f->baseline > f->value ? f->baseline : f->value;
+	mg_buf svg = MG_BUF_INIT;
+	hw sw = {&svg, w->err, 0};
+	p(&sw, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"1000\" height=\"96\" "
+	       "font-family=\"sans-serif\" font-size=\"12\">\n");
+	for (int i = 0, y = 8; i < 2; i++) {
+		if (!isfinite(bars[i].v))
+			continue;
+		double len = max > 0 ? 700.0 * bars[i].v / max : 0;
+		p(&sw, "<text x=\"84\" y=\"%d\" text-anchor=\"end\">%s</text>\n", y + 19, bars[i].name);
+		p(&sw, "<rect x=\"92\" y=\"%d\" width=\"%.1f\" height=\"28\" fill=\"%s\"/>\n", y, len, bars[i].color);
+		p(&sw, "<text x=\"%.1f\" y=\"%d\">%.0f</text>\n", 98 + len, y + 19, bars[i].v);
+		y += 40;
+	}
+	p(&sw, "</svg>\n");
+	w->rc = w->rc ? w->rc : sw.rc;
+	p(w, "<h3>Instructions per inference</h3>\n");
+	chart(w, &svg, "instructions per inference of baseline and candidate");
+	mg_buf_free(&svg);
+	p(w, "<p class=\"muted small\">Counted by ");
+	t(w, g->counter);
+	p(w, ", one intra-op thread: a count, not a time, so the machine's load does not move it.</p>\n");
+}
+
 /* ---- latency chart ------------------------------------------------------------- */
 
 /* 1, 2 or 5 times a power of ten, near span/n */
@@ -488,6 +526,8 @@ static void gate_card(hw *w, const mg_gate_result *g, size_t i, mg_buf *tmp)
 	}
 	if (g->confusion)
 		confusion_chart(w, g->confusion);
+	if (g->counter)
+		cost_chart(w, g);
 	if (g->fingerprint) {
 		if (!w->rc)
 			w->rc = rp_fingerprint_text(tmp, g->fingerprint, w->err);

@@ -55,6 +55,12 @@ int mg_agent_counter_open(mg_agent_counter *c, mg_error *err)
 	if (c->backend != MG_COST_NONE)
 		return 0;
 	c->fd = -1;
+#ifndef HAVE_CALLGRIND
+	if (getenv("MODELGATE_CALLGRIND_OUT"))
+		return mg_error_set(err, MG_ENOTFOUND, "this agent was built without valgrind's "
+				    "<valgrind/callgrind.h> (Debian package valgrind): it cannot count "
+				    "under callgrind");
+#endif
 	if (RUNNING_ON_VALGRIND) {
 		const char *dump = getenv("MODELGATE_CALLGRIND_OUT");
 		if (!dump || !*dump)
