@@ -177,9 +177,10 @@ int mg_target_cost(mg_target *t, const mg_model *m, mg_tensor *const *inputs, si
 
 /* The cost of each of the n model files at paths (a baseline and a
  * candidate, say) on target t (started from spec with opts), each loaded
- * with lo: with the hardware counter where t's agent has one, else with a
- * second agent started under callgrind on a local target (mg_cost_select).
- * An emulated target, or one with no counter, is MG_ENOTFOUND saying why. */
+ * with lo, each in a fresh agent of its own (so that an identical model
+ * gets an identical count): with the hardware counter where t's agent has
+ * one, else under callgrind on a local target (mg_cost_select). An
+ * emulated target, or one with no counter, is MG_ENOTFOUND saying why. */
 int mg_cost_measure(mg_target *t, const char *spec, const mg_target_opts *opts,
 		    const char *const *paths, size_t n, const mg_load_opts *lo,
 		    mg_tensor *const *inputs, size_t ninputs, uint32_t runs, mg_cost_result *out,
