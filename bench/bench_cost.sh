@@ -38,7 +38,7 @@ onnx.save(m, d + "/wider.onnx")
 PY
 
 config() { # FILE MODEL MAX_RATIO
-	printf '{"model": "%s", "baseline": "%s/model.onnx", "targets": {"host": "local"},\n "gates": [{"name": "cost", "kind": "cost", "target": "host", "max_ratio": %s}]}\n' \
+	printf '{"model": "%s", "baseline": "%s/model.onnx", "targets": {"host": "local"}, "shapes": {"input": [1, 64]},\n "gates": [{"name": "cost", "kind": "cost", "target": "host", "max_ratio": %s}]}\n' \
 		"$2" "$tmp" "$3" >"$1"
 }
 config "$tmp/aa.json" "$tmp/model.onnx" 1.001

@@ -225,13 +225,13 @@ static int slice_first_row(run_ctx *c, mg_error *err)
 	return 0;
 }
 
-/* Whether gate i runs the model on the one-row sample (latency, memory). */
+/* Whether gate i runs the model on the one-row sample (latency, memory, cost). */
 static int wanted(const run_ctx *c, size_t i);
 static int uses_sample(const run_ctx *c)
 {
 	for (size_t i = 0; i < c->cfg->ngates; i++) {
 		mg_gate_kind k = c->cfg->gates[i].kind;
-		if (wanted(c, i) && (k == MG_KIND_LATENCY || k == MG_KIND_MEMORY))
+		if (wanted(c, i) && (k == MG_KIND_LATENCY || k == MG_KIND_MEMORY || k == MG_KIND_COST))
 			return 1;
 	}
 	return 0;
@@ -252,7 +252,7 @@ static int random_sample(run_ctx *c, mg_error *err)
 		rc = mg_error_set(err, MG_EINVAL,
 				  "%s: the inputs of '%s' have dynamic dimensions, %s, and there is no "
 				  "dataset: give their sizes in \"shapes\" ({\"INPUT\": [sizes]}) so that "
-				  "latency and memory are measured on real inputs, not on sizes of 1",
+				  "latency, memory and cost are measured on real inputs, not on sizes of 1",
 				  c->cfg->path, c->model.spec, defaulted.data);
 	mg_buf_free(&defaulted);
 	return rc;

@@ -29,7 +29,7 @@ onnx.save(m, "extra_matmul.onnx")
 EOF
 
 config() { # FILE MODEL TARGET GATE_SETTINGS
-	printf '{"model": "%s", "baseline": "model.onnx", "targets": {"t": "%s"},\n "gates": [{"name": "cost", "kind": "cost", %s}]}\n' \
+	printf '{"model": "%s", "baseline": "model.onnx", "targets": {"t": "%s"}, "shapes": {"input": [1, 64]},\n "gates": [{"name": "cost", "kind": "cost", %s}]}\n' \
 		"$2" "$3" "$4" >"$1"
 }
 
@@ -90,5 +90,14 @@ check "the digits model against itself passes with the same count, run after run
 	t_same_model_passes_with_the_same_count
 check "one extra MatMul fails max_ratio 1.01" t_one_extra_matmul_fails_the_ratio
 check "on qemu-aarch64 the gate is an error: not available on emulated targets" t_emulated_target_is_not_counted
+t_dynamic_dimensions_without_shapes_are_refused() {
+	printf '{"model": "model.onnx", "baseline": "model.onnx", "targets": {"t": "local"},\n "gates": [{"name": "cost", "kind": "cost", "max_ratio": 1.01}]}\n' >dyn.json
+	expect_exit 2 mg gate -c dyn.json
+	expect_stderr_contains "have dynamic dimensions"
+	expect_stderr_contains "latency, memory and cost are measured on real inputs"
+}
+
 check "bad cost settings exit 2 naming the JSON path" t_bad_settings_exit_2_naming_them
+check "a model with dynamic dimensions and no dataset or shapes is refused" \
+	t_dynamic_dimensions_without_shapes_are_refused
 finish
