@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 SECONDS_EACH=${FUZZ_SECONDS:-30}
 OUT=build-fuzz
 mkdir -p "$OUT"
-LIB_SRC=$(ls util/*.c net/*.c formats/*.c registry/*.c runners/*.c validator/report*.c validator/config.c pipelines/package_json.c \
+LIB_SRC=$(ls util/*.c net/*.c formats/*.c registry/*.c runners/*.c validator/report*.c validator/config.c pipelines/ci_env.c pipelines/package_json.c \
 	pipelines/package_verify.c pipelines/sign.c)
 for f in tests/fuzz/fuzz_*.c; do
 	name=$(basename "$f" .c)
