@@ -3,6 +3,7 @@
  * ("gates[2].max_ms: expected a number"), or by file:line:column for a
  * syntax error. Gate fields are described by one table, so a new limit is
  * one line. */
+#include "report.h"
 #include "runners/inputs.h"
 #include "runners/runners.h"
 #include "validator.h"
@@ -46,6 +47,8 @@ static const struct field {
 	{"alpha", F_NUMBER, offsetof(mg_gate_config, alpha), K_LAT},
 	{"max_time", F_NUMBER, offsetof(mg_gate_config, max_time), K_LAT},
 	{"min_iterations", F_COUNT, offsetof(mg_gate_config, min_iterations), K_LAT},
+	{"on_inconclusive", F_STRING, offsetof(mg_gate_config, on_inconclusive), K_LAT},
+	{"allow_emulated_absolute", F_BOOL, offsetof(mg_gate_config, allow_emulated_absolute), K_LAT},
 	{"max_bytes", F_NUMBER, offsetof(mg_gate_config, max_bytes), K_SIZE},
 	{"max_compressed_bytes", F_NUMBER, offsetof(mg_gate_config, max_compressed_bytes), K_SIZE},
 	{"max_parameters", F_NUMBER, offsetof(mg_gate_config, max_parameters), K_SIZE},
@@ -146,6 +149,9 @@ static int check_gate(const mg_config *c, const mg_gate_config *g, const char *f
 		if (!(g->alpha > 0 && g->alpha < 0.5))
 			return bad(err, file, (snprintf(where, sizeof(where), "%.64s.alpha", path), where),
 				   "expected a number between 0 and 0.5");
+		if (g->on_inconclusive && mg_inconclusive_policy_parse(g->on_inconclusive) < 0)
+			return bad(err, file, (snprintf(where, sizeof(where), "%.64s.on_inconclusive", path), where),
+				   "expected fail, pass or warn");
 		break;
 	case MG_KIND_SIZE:
 		if (isnan(g->max_bytes) && isnan(g->max_compressed_bytes) && isnan(g->max_parameters) &&
@@ -380,6 +386,7 @@ void mg_config_free(mg_config *c)
 		free(c->gates[i].target);
 		free(c->gates[i].metric);
 		free(c->gates[i].reference);
+		free(c->gates[i].on_inconclusive);
 	}
 	free(c->gates);
 	free(c);

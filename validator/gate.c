@@ -428,6 +428,30 @@ static int targets_init(run_ctx *c, mg_error *err)
 	return 0;
 }
 
+/* An absolute time limit judged against emulated time says nothing of the
+ * device: refused before anything runs, unless the gate allows it. The
+ * spec (after --target) says whether a target is emulated. */
+static int check_emulated_limits(const run_ctx *c, mg_error *err)
+{
+	for (size_t i = 0; i < c->cfg->ngates; i++) {
+		const mg_gate_config *gc = &c->cfg->gates[i];
+		if (gc->kind != MG_KIND_LATENCY || isnan(gc->max_ms) || gc->allow_emulated_absolute ||
+		    mg_gate_pick_one(c->cfg, c->opts, i) != MG_PICK_RUN)
+			continue;
+		const mg_target_config *tc = mg_gate__gate_target(c, gc);
+		const char *spec = c->targets[tc - c->cfg->targets].spec;
+		mg_target_spec ts;
+		if (mg_target_spec_parse(&ts, spec, NULL) || ts.kind != MG_TARGET_QEMU)
+			continue;
+		return mg_error_set(err, MG_EINVAL,
+				    "%s: gate '%s': max_ms is an absolute time limit, and target '%s' (%s) is "
+				    "emulated: its times are not the device's; use max_ratio against a baseline "
+				    "measured the same way, or set \"allow_emulated_absolute\": true",
+				    c->cfg->path, gc->name, tc->name, spec);
+	}
+	return 0;
+}
+
 /* Evaluates gate gc, unless it is not selected, into g. */
 static int run_gate(run_ctx *c, size_t i, mg_gate_result *g, mg_error *err)
 {
@@ -442,6 +466,8 @@ static int run_gate(run_ctx *c, size_t i, mg_gate_result *g, mg_error *err)
 		mg_gate__set_status(g, MG_GATE_SKIP, "%s", mg_gate_pick_reason(pick));
 		return 0;
 	}
+	if (gc->on_inconclusive)
+		g->on_inconclusive = (mg_inconclusive_policy)mg_inconclusive_policy_parse(gc->on_inconclusive);
 	mg_gate__say(c, "gate '%s' (%s)", gc->name, g->kind);
 	double t0 = mg_gate__now_s();
 	int rc = mg_gate__eval(c, gc, g, err);
@@ -480,7 +506,7 @@ static int report_new(mg_report **out, run_ctx *c, mg_gate_result *results, size
 	}
 	char when[32];
 	mg_format_time(when, sizeof(when), (int64_t)created);
-	r->schema_version = MG_REPORT_SCHEMA_VERSION;
+	r->schema_version = mg_report_schema_needed(r);
 	r->tool_version = dupz(c->opts->tool_version ? c->opts->tool_version : "unknown");
 	r->created = dupz(when);
 	r->git_commit = dupz(c->opts->git_commit);
@@ -548,6 +574,8 @@ int mg_gate_run(mg_report **out, const mg_config *cfg, const mg_gate_opts *opts,
 	size_t nresults = 0;
 	mg_gate_result *results = calloc(cfg->ngates ? cfg->ngates : 1, sizeof(*results));
 	int rc = results ? targets_init(&c, err) : mg_error_set(err, MG_ENOMEM, "out of memory");
+	if (!rc)
+		rc = check_emulated_limits(&c, err);
 	if (!rc)
 		rc = prepare(&c, err);
 	for (size_t i = 0; !rc && i < cfg->ngates; i++)

@@ -1,6 +1,7 @@
 /* The six gate kinds: how each turns measurements into figures, a
  * headline value against its limit, and pass, fail or error with a reason
  * a person can act on. */
+#include "report_priv.h"
 #include "validator_int.h"
 
 #include <math.h>
@@ -366,6 +367,84 @@ static run_target *gate_target(run_ctx *c, const mg_target_config *tc, mg_gate_r
 	return NULL;
 }
 
+/* How much longer a run would take to settle a ratio now `dist` (in log
+ * ratio) from the limit with an interval half-width of `half`: the
+ * interval narrows as the square root of the blocks. 0 when not worth
+ * saying (further than 100 times longer). */
+static double time_to_settle(double half, double dist, double elapsed)
+{
+	if (!(half > 0) || !(dist > 0))
+		return 0;
+	double k = (half / dist) * (half / dist);
+	return k <= 100 ? elapsed * k : 0;
+}
+
+/* Pass, fail or inconclusive, with a reason that says what decided. */
+static void latency_verdict(const mg_gate_config *gc, const mg_latency_plan *plan,
+			    const mg_latency_verdict *v, const mg_latency_detail *d, double value,
+			    double elapsed, mg_gate_result *g)
+{
+	char fails[768] = "", passes[768] = "", lim[RP_NUM_SIZE], ml[RP_NUM_SIZE];
+	const char *policy = mg_inconclusive_policy_name(g->on_inconclusive);
+	const char *effect = g->on_inconclusive == MG_INCONCLUSIVE_FAIL ? "failing the build"
+			     : g->on_inconclusive == MG_INCONCLUSIVE_PASS ? "passing"
+									  : "a warning, not a failure";
+	rp_num_exact(lim, plan->policy.max_ratio);
+	rp_num_exact(ml, gc->max_ms);
+	if (d->too_few) {
+		double want = (double)plan->min_iterations / (double)(d->ncand ? d->ncand : 1);
+		mg_gate__set_status(g, MG_GATE_INCONCLUSIVE,
+				    "inconclusive: %zu samples per side within max_time %.4g s, fewer than the "
+				    "minimum of %zu, so no verdict; to resolve it: a max_time of about %.0f s, a "
+				    "faster or quieter runner, or a cost gate (on_inconclusive: %s, %s)",
+				    d->ncand, gc->max_time, plan->min_iterations, ceil(gc->max_time * want * 1.2),
+				    policy, effect);
+		return;
+	}
+	int abs_fail = !isnan(gc->max_ms) && !(value <= gc->max_ms);
+	if (!isnan(gc->max_ms))
+		note(abs_fail ? fails : passes, sizeof(fails), "%s %.4g ms %s %s ms", gc->metric, value,
+		     abs_fail ? ">" : "<=", ml);
+	int with_base = plan->with_baseline;
+	if (with_base && v->blocks >= 2) {
+		char span[200];
+		snprintf(span, sizeof(span), "%.3fx the baseline, %.4g%% interval [%.3f, %.3f] over %zu paired blocks",
+			 v->ratio, plan->policy.confidence * 100, v->lo, v->hi, v->blocks);
+		if (v->regression)
+			note(fails, sizeof(fails), "%s, entirely above the allowed %sx: a regression", span, lim);
+		else if (!v->inconclusive)
+			note(passes, sizeof(passes), "%s, entirely within the allowed %sx: no regression", span, lim);
+		else if (!abs_fail) {
+			double half = log(v->hi / v->ratio), dist = fabs(log(plan->policy.max_ratio / v->ratio));
+			double more = time_to_settle(half, dist, elapsed);
+			char when[64] = "";
+			if (more > 0)
+				snprintf(when, sizeof(when), " (about %.0f s)", ceil(more * 1.2));
+			mg_gate__set_status(g, MG_GATE_INCONCLUSIVE,
+					    "inconclusive: %s straddles the allowed %sx: the block-to-block noise "
+					    "(+-%.1f%% per block) is larger than the %.3g%% change the limit asks "
+					    "to resolve%s%s; to resolve it: a longer max_time%s, a quieter runner, "
+					    "or a cost gate (on_inconclusive: %s, %s)",
+					    span, lim, (exp(v->spread) - 1) * 100,
+					    (plan->policy.max_ratio - 1) * 100, passes[0] ? "; " : "", passes, when,
+					    policy, effect);
+			return;
+		}
+	} else if (with_base) {
+		mg_gate__set_status(g, MG_GATE_INCONCLUSIVE,
+				    "inconclusive: %zu paired blocks are too few for an interval; to resolve "
+				    "it: a longer max_time (on_inconclusive: %s, %s)", v->blocks, policy, effect);
+		return;
+	}
+	if (d->noisy && fails[0])
+		note(fails, sizeof(fails), "noisy machine, yet %s decided",
+		     with_base && v->regression ? "the paired-block interval, which accounts for the noise,"
+						: "the absolute limit max_ms, which noise can push either way,");
+	else if (d->noisy)
+		note(passes, sizeof(passes), "noisy machine");
+	mg_gate__set_status(g, fails[0] ? MG_GATE_FAIL : MG_GATE_PASS, "%s", fails[0] ? fails : passes);
+}
+
 static int eval_latency(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g, mg_error *perr)
 {
 	const mg_target_config *tc = mg_gate__gate_target(c, gc);
@@ -387,6 +466,7 @@ static int eval_latency(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g,
 	plan.max_time = gc->max_time;
 	plan.with_baseline = with_base;
 	plan.policy.alpha = gc->alpha;
+	plan.policy.confidence = 1 - 2 * gc->alpha; /* each tail alpha */
 	if (!isnan(gc->max_ratio))
 		plan.policy.max_ratio = gc->max_ratio;
 	mg_latency_source src = {lat_block, lat_now, &s};
@@ -396,32 +476,23 @@ static int eval_latency(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g,
 		return MG_ENOMEM;
 	mg_gate__say(c, "measuring latency on '%s'%s (at least %zu iterations, at most %.0f s)", tc->name,
 		     with_base ? ", baseline and candidate interleaved" : "", plan.min_iterations, plan.max_time);
+	double t0 = mg_gate__now_s();
 	if (load_pair(c, tc, &s, with_base, &err) || mg_latency_measure(&src, &plan, g->latency, &v, &err)) {
 		mg_gate__set_status(g, MG_GATE_ERROR, "on target '%s': %s", tc->name, err.msg);
 		goto done;
 	}
 	double value, base = NAN;
-	stat_ms(g->latency->cand_ns, g->latency->ncand, gc->metric, &value);
+	const mg_latency_detail *d = g->latency;
+	stat_ms(d->cand_ns, d->ncand, gc->metric, &value);
 	if (with_base)
-		stat_ms(g->latency->base_ns, g->latency->nbase, gc->metric, &base);
+		stat_ms(d->base_ns, d->nbase, gc->metric, &base);
 	char unit_name[32];
 	snprintf(unit_name, sizeof(unit_name), "%s_ms", gc->metric);
 	mg_gate__add_figure(g, unit_name, value, base, "ms");
 	if (with_base)
-		mg_gate__add_figure(g, "ratio", g->latency->ratio, NAN, "");
+		mg_gate__add_figure(g, "ratio", d->ratio, NAN, "");
 	mg_gate__set_headline(g, unit_name, value, gc->max_ms, MG_LIMIT_MAX, base, "ms");
-	char fails[512] = "", passes[512] = "";
-	if (!isnan(gc->max_ms))
-		note(value <= gc->max_ms ? passes : fails, sizeof(fails), "%s %.4g ms %s %.4g ms", gc->metric,
-		     value, value <= gc->max_ms ? "<=" : ">", gc->max_ms);
-	if (with_base)
-		note(v.regression ? fails : passes, sizeof(fails),
-		     "%.3fx the baseline [%.3f, %.3f], p = %.2g: %s (allowed %.2fx)", v.ratio, v.lo, v.hi,
-		     v.p_value, v.regression ? "a significant regression" : "no significant regression",
-		     plan.policy.max_ratio);
-	if (g->latency->noisy)
-		note(fails[0] ? fails : passes, sizeof(fails), "noisy machine");
-	mg_gate__set_status(g, fails[0] ? MG_GATE_FAIL : MG_GATE_PASS, "%s", fails[0] ? fails : passes);
+	latency_verdict(gc, &plan, &v, d, value, mg_gate__now_s() - t0, g);
 done:
 	for (int w = 0; w < 2; w++)
 		if (s.loaded[w])

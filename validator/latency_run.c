@@ -1,6 +1,7 @@
 /* Latency measurement with a baseline: interleaved blocks in ABBA order,
- * an early stop as soon as the statistics settle the verdict, and a flag
- * when the baseline's own block medians wander (a noisy machine). The
+ * an early stop as soon as the statistics settle the verdict, a verdict
+ * only once the minimum of samples is met, and a flag when the baseline's
+ * own block medians wander (a noisy machine). The
  * source is a small vtable, so the tests drive it with a simulation. */
 #include "report.h"
 #include "validator.h"
@@ -66,7 +67,7 @@ int mg_latency_measure(const mg_latency_source *src, const mg_latency_plan *plan
 		int out_of_time = src->now(src->ctx) - start >= plan->max_time;
 		int last = out_of_time || cand.n >= plan->max_iterations;
 		if (plan->with_baseline && (enough || last)) {
-			if ((rc = mg_latency_compare(cand.v, cand.n, base.v, base.n, &plan->policy, v, err)))
+			if ((rc = mg_latency_compare(cand.v, cand.n, base.v, base.n, block, &plan->policy, v, err)))
 				goto done;
 			if (enough && v->clear && !last) {
 				stopped_early = 1;
@@ -83,12 +84,21 @@ int mg_latency_measure(const mg_latency_source *src, const mg_latency_plan *plan
 	cand.v = base.v = NULL;
 	d->confidence = plan->policy.confidence;
 	d->stopped_early = stopped_early;
-	d->ratio = d->ratio_lo = d->ratio_hi = d->p_value = NAN;
+	d->ratio = d->ratio_lo = d->ratio_hi = d->p_value = d->block_spread = NAN;
+	d->min_samples = plan->min_iterations;
+	d->too_few = d->ncand < plan->min_iterations ||
+		     (plan->with_baseline && d->nbase < plan->min_iterations);
 	if (plan->with_baseline) {
+		if (d->too_few) { /* below the minimum: never a verdict */
+			v->regression = v->clear = 0;
+			v->inconclusive = 1;
+		}
 		d->ratio = v->ratio;
 		d->ratio_lo = v->lo;
 		d->ratio_hi = v->hi;
 		d->p_value = v->p_value;
+		d->blocks = v->blocks;
+		d->block_spread = v->spread;
 		char note[256];
 		if (mg_latency_noisy(medians.v, medians.n, plan->noise_spread, note, sizeof(note))) {
 			d->noisy = 1;

@@ -24,8 +24,25 @@ const char *mg_gate_status_name(mg_gate_status s)
 		return "error";
 	case MG_GATE_SKIP:
 		return "skip";
+	case MG_GATE_INCONCLUSIVE:
+		return "inconclusive";
 	}
 	return "unknown";
+}
+
+static const char *const policy_names[] = {"warn", "fail", "pass"};
+
+const char *mg_inconclusive_policy_name(mg_inconclusive_policy p)
+{
+	return (unsigned)p < 3 ? policy_names[p] : "warn";
+}
+
+int mg_inconclusive_policy_parse(const char *name)
+{
+	for (int i = 0; i < 3; i++)
+		if (!strcmp(name, policy_names[i]))
+			return i;
+	return -1;
 }
 
 const char *rp_status_emoji(mg_gate_status s)
@@ -39,6 +56,8 @@ const char *rp_status_emoji(mg_gate_status s)
 		return "\xE2\x9A\xA0\xEF\xB8\x8F"; /* ⚠️ */
 	case MG_GATE_SKIP:
 		return "\xE2\x8F\xAD\xEF\xB8\x8F"; /* ⏭️ */
+	case MG_GATE_INCONCLUSIVE:
+		return "\xE2\x9D\x94"; /* ❔ */
 	}
 	return "?";
 }
@@ -49,10 +68,20 @@ mg_gate_status mg_report_status(const mg_report *r)
 	for (size_t i = 0; i < r->ngates; i++) {
 		if (r->gates[i].status == MG_GATE_ERROR)
 			return MG_GATE_ERROR;
-		if (r->gates[i].status == MG_GATE_FAIL)
+		if (r->gates[i].status == MG_GATE_FAIL ||
+		    (r->gates[i].status == MG_GATE_INCONCLUSIVE &&
+		     r->gates[i].on_inconclusive == MG_INCONCLUSIVE_FAIL))
 			s = MG_GATE_FAIL;
 	}
 	return s;
+}
+
+int mg_report_schema_needed(const mg_report *r)
+{
+	for (size_t i = 0; i < r->ngates; i++)
+		if (r->gates[i].status == MG_GATE_INCONCLUSIVE)
+			return 2;
+	return 1;
 }
 
 int mg_report_exit_code(const mg_report *r)
@@ -138,6 +167,20 @@ void mg_report_free(mg_report *r)
 		mg_gate_result_clear(&r->gates[i]);
 	free(r->gates);
 	free(r);
+}
+
+const char *rp_emulated_tag(const mg_gate_result *g)
+{
+	return g->fingerprint && g->fingerprint->emulated ? " (emulated)" : "";
+}
+
+const char *rp_noisy_label(const mg_gate_result *g)
+{
+	if (g->status != MG_GATE_FAIL)
+		return "noisy";
+	if (isfinite(g->value) && isfinite(g->limit) && g->value > g->limit)
+		return "noisy; the absolute limit decided";
+	return "noisy; the interval decided";
 }
 
 /* ---- numbers ---------------------------------------------------------------- */
@@ -260,6 +303,10 @@ void rp_count(const mg_report *r, rp_counts *out)
 		case MG_GATE_SKIP:
 			out->skip++;
 			break;
+		case MG_GATE_INCONCLUSIVE:
+			out->inconclusive++;
+			out->inconclusive_fail += g->on_inconclusive == MG_INCONCLUSIVE_FAIL;
+			break;
 		}
 		if (g->latency && g->latency->noisy)
 			out->noisy++;
@@ -281,8 +328,14 @@ const char *rp_limit_op(const mg_gate_result *g)
 
 void rp_limit_text(char *out, size_t outlen, const mg_gate_result *g)
 {
-	char n[96];
-	rp_num_unit(n, sizeof(n), g->limit, g->unit);
+	char n[96], e[RP_NUM_SIZE];
+	if (isfinite(g->limit) && (!g->unit || strcmp(g->unit, "bytes"))) { /* as written */
+		rp_num_exact(e, g->limit);
+		snprintf(n, sizeof(n), g->unit && *g->unit && strcmp(g->unit, "%") ? "%s %s" : "%s%s", e,
+			 g->unit ? g->unit : "");
+	} else {
+		rp_num_unit(n, sizeof(n), g->limit, g->unit);
+	}
 	snprintf(out, outlen, "%s%s", rp_limit_op(g), n);
 }
 
@@ -336,9 +389,10 @@ void rp_order(const mg_report *r, size_t *idx)
 	for (size_t i = 0; i < r->ngates; i++) {
 		const mg_gate_result *g = &r->gates[i];
 		static const int rank[] = {[MG_GATE_PASS] = 3, [MG_GATE_FAIL] = 1,
-					   [MG_GATE_ERROR] = 0, [MG_GATE_SKIP] = 4};
+					   [MG_GATE_ERROR] = 0, [MG_GATE_SKIP] = 4,
+					   [MG_GATE_INCONCLUSIVE] = 2};
 		k[i].idx = i;
-		k[i].rank = (unsigned)g->status <= MG_GATE_SKIP ? rank[g->status] : 5;
+		k[i].rank = (unsigned)g->status <= MG_GATE_INCONCLUSIVE ? rank[g->status] : 5;
 		if (g->status == MG_GATE_PASS && g->latency && g->latency->noisy)
 			k[i].rank = 2;
 		k[i].severity = g->status == MG_GATE_FAIL ? rp_severity(g) : 0;
@@ -553,10 +607,12 @@ int rp_latency_text(mg_buf *out, const mg_latency_detail *l, mg_error *err)
 	rp_num(hi, l->ratio_hi);
 	rp_num(p, l->p_value);
 	if (!isnan(l->ratio)) {
-		rc = mg_buf_printf(out, err, "median ratio %s", ratio);
+		rc = mg_buf_printf(out, err, "%s %s", l->blocks ? "ratio" : "median ratio", ratio);
 		if (!rc && !isnan(l->ratio_lo))
-			rc = mg_buf_printf(out, err, " (%.4g%% CI %s to %s)",
-					   isnan(l->confidence) ? 95 : l->confidence * 100, lo, hi);
+			rc = mg_buf_printf(out, err, " (%.4g%% CI %s to %s", isnan(l->confidence) ? 95 : l->confidence * 100, lo, hi);
+		if (!rc && !isnan(l->ratio_lo))
+			rc = l->blocks ? mg_buf_printf(out, err, " over %zu paired blocks)", l->blocks)
+				       : mg_buf_puts(out, ")", err);
 		if (!rc && !isnan(l->p_value))
 			rc = mg_buf_printf(out, err, ", p = %s (candidate slower)", p);
 		if (!rc)
@@ -566,6 +622,8 @@ int rp_latency_text(mg_buf *out, const mg_latency_detail *l, mg_error *err)
 		rc = mg_buf_printf(out, err, "%zu candidate / %zu baseline samples", l->ncand, l->nbase);
 	if (!rc && l->stopped_early)
 		rc = mg_buf_puts(out, ", stopped early", err);
+	if (!rc && l->too_few)
+		rc = mg_buf_printf(out, err, ", fewer than the minimum of %zu", l->min_samples);
 	if (!rc && l->noisy)
 		rc = mg_buf_printf(out, err, "; noisy: %s", l->noise_note ? l->noise_note : "large spread between blocks");
 	return rc;

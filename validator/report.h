@@ -14,14 +14,33 @@
 
 #include "util/util.h"
 
-#define MG_REPORT_SCHEMA_VERSION 1
+/* The newest schema this modelgate reads. A report.json says 1 unless it
+ * holds what schema 1 cannot: 2 adds the "inconclusive" status and a
+ * gate's "on_inconclusive". The latency detail's blocks, block_spread,
+ * min_samples and too_few are additive (older readers ignore them). */
+#define MG_REPORT_SCHEMA_VERSION 2
 
 typedef enum {
 	MG_GATE_PASS = 0,
 	MG_GATE_FAIL = 1,
 	MG_GATE_ERROR = 2, /* could not be evaluated: target unreachable, engine missing */
 	MG_GATE_SKIP = 3,  /* not run here (e.g. --only, or marked ci-only) */
+	MG_GATE_INCONCLUSIVE = 4, /* measured, but the noise is larger than the
+				     change the limit asks to resolve */
 } mg_gate_status;
+
+/* What an inconclusive gate does to the run's outcome (on_inconclusive):
+ * warn (the default) and pass let it through, warn saying so; fail fails. */
+typedef enum {
+	MG_INCONCLUSIVE_WARN = 0,
+	MG_INCONCLUSIVE_FAIL = 1,
+	MG_INCONCLUSIVE_PASS = 2,
+} mg_inconclusive_policy;
+
+const char *mg_inconclusive_policy_name(mg_inconclusive_policy p); /* "warn", ... */
+/* The policy called name; -1 for another. */
+int mg_inconclusive_policy_parse(const char *name);
+
 
 const char *mg_gate_status_name(mg_gate_status s); /* "pass", "fail", ... */
 
@@ -58,14 +77,21 @@ typedef struct mg_fingerprint {
 typedef struct mg_latency_detail {
 	double *cand_ns, *base_ns; /* raw per-iteration samples */
 	size_t ncand, nbase;
-	double ratio;     /* median(candidate) / median(baseline); NAN without baseline */
-	double ratio_lo;  /* bootstrap confidence interval of the ratio */
+	double ratio;     /* geometric mean of the paired block ratios
+			     (median(candidate) / median(baseline) in schema 1);
+			     NAN without baseline */
+	double ratio_lo;  /* confidence interval of the ratio (t over blocks) */
 	double ratio_hi;
-	double confidence; /* e.g. 0.95 */
+	double confidence; /* e.g. 0.98 */
 	double p_value;   /* Mann-Whitney U, one-sided: candidate slower */
 	int noisy;        /* spread between interleaved blocks was large */
 	char *noise_note; /* why it was flagged, or NULL */
 	int stopped_early;
+	/* schema 2 */
+	size_t blocks;       /* paired blocks behind the interval; 0 when unknown */
+	double block_spread; /* standard deviation of the log block ratios, or NAN */
+	size_t min_samples;  /* the minimum per side for a verdict; 0 when unknown */
+	int too_few;         /* fewer samples than that within max_time */
 } mg_latency_detail;
 
 /* Confusion matrix of a classifier: counts[true * n + predicted]. */
@@ -79,6 +105,7 @@ typedef struct mg_gate_result {
 	char *kind;   /* "accuracy", "fidelity", "latency", "size", "memory", "cost" */
 	char *target; /* target name for latency/memory, else NULL */
 	mg_gate_status status;
+	mg_inconclusive_policy on_inconclusive; /* for MG_GATE_INCONCLUSIVE */
 	char *reason; /* one line: why it passed, failed or errored */
 	/* the headline figure compared against the limit */
 	char *metric; /* e.g. "top1", "p95_ms" */
@@ -129,8 +156,12 @@ typedef struct mg_report {
 	double seconds;
 } mg_report;
 
-/* Overall status: error beats fail beats pass; skipped gates are ignored. */
+/* Overall status: error beats fail beats pass; skipped gates are ignored,
+ * an inconclusive gate counts as fail under on_inconclusive fail, else as
+ * pass. */
 mg_gate_status mg_report_status(const mg_report *r);
+/* The schema report.json needs for r: 1, or 2 with an inconclusive gate. */
+int mg_report_schema_needed(const mg_report *r);
 /* The process exit code for a report: 0 pass, 1 fail, 3 error. */
 int mg_report_exit_code(const mg_report *r);
 void mg_report_free(mg_report *r);

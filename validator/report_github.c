@@ -37,14 +37,18 @@ static int md_head(mg_buf *out, const mg_report *r, mg_error *err)
 	rp_count(r, &n);
 	mg_gate_status st = mg_report_status(r);
 	int rc;
-	if (st == MG_GATE_PASS)
+	size_t failed = n.fail + n.inconclusive_fail;
+	if (st == MG_GATE_PASS && n.inconclusive)
+		rc = mg_buf_printf(out, err, "## %s modelgate: no gate failed, %zu inconclusive\n\n",
+				   rp_status_emoji(MG_GATE_INCONCLUSIVE), n.inconclusive);
+	else if (st == MG_GATE_PASS)
 		rc = mg_buf_printf(out, err, "## %s modelgate: all gates passed\n\n", rp_status_emoji(st));
 	else if (n.error == 0)
 		rc = mg_buf_printf(out, err, "## %s modelgate: %zu gate%s failed\n\n", rp_status_emoji(st),
-				   n.fail, n.fail == 1 ? "" : "s");
+				   failed, failed == 1 ? "" : "s");
 	else
 		rc = mg_buf_printf(out, err, "## %s modelgate: %zu gate%s failed, %zu could not be evaluated\n\n",
-				   rp_status_emoji(st), n.fail, n.fail == 1 ? "" : "s", n.error);
+				   rp_status_emoji(st), failed, failed == 1 ? "" : "s", n.error);
 	if (!rc)
 		rc = md_artifact(out, "Model", r->model, r->model_digest, err);
 	if (!rc)
@@ -61,6 +65,8 @@ static int md_head(mg_buf *out, const mg_report *r, mg_error *err)
 	if (!rc)
 		rc = mg_buf_printf(out, err, "%zu passed, %zu failed, %zu error%s, %zu skipped", n.pass,
 				   n.fail, n.error, n.error == 1 ? "" : "s", n.skip);
+	if (!rc && n.inconclusive)
+		rc = mg_buf_printf(out, err, ", %zu inconclusive", n.inconclusive);
 	if (!rc && isfinite(r->seconds))
 		rc = mg_buf_printf(out, err, " in %.1f s", r->seconds);
 	if (!rc && r->git_commit) {
@@ -84,6 +90,13 @@ static int md_row(mg_buf *out, const mg_gate_result *g, mg_error *err)
 	int rc = mg_buf_puts(out, "| ", err);
 	if (!rc)
 		rc = rp_escape_trunc(out, g->name, NAME_CELL_MAX, rp_map_markdown, err);
+	if (!rc && *rp_emulated_tag(g)) { /* the timings are not the device's: said in the row */
+		rc = mg_buf_printf(out, err, " \xC2\xB7 %s@", g->kind ? g->kind : "gate");
+		if (!rc)
+			rc = rp_escape_trunc(out, g->target ? g->target : "", NAME_CELL_MAX, rp_map_markdown, err);
+		if (!rc)
+			rc = mg_buf_puts(out, rp_emulated_tag(g), err);
+	}
 	if (!rc)
 		rc = mg_buf_printf(out, err, " | %s %s | %s | %s | %s | %s |\n", rp_status_emoji(g->status),
 				   mg_gate_status_name(g->status), v, l, b, d);
@@ -101,6 +114,8 @@ static int md_details(mg_buf *out, const mg_gate_result *g, mg_error *err)
 		rc = mg_buf_puts(out, " on ", err);
 		if (!rc)
 			rc = rp_escape_trunc(out, g->target, NAME_CELL_MAX, rp_map_markdown, err);
+		if (!rc)
+			rc = mg_buf_puts(out, rp_emulated_tag(g), err);
 	}
 	if (!rc)
 		rc = mg_buf_puts(out, ")\n\n", err);
@@ -318,10 +333,14 @@ static int annotation(mg_buf *out, const char *type, const char *title, const ch
 static int gate_annotation(mg_buf *out, const mg_gate_result *g, int warning, mg_error *err)
 {
 	mg_buf title = MG_BUF_INIT, msg = MG_BUF_INIT;
-	const char *what = warning ? "has a noisy measurement"
+	int inconclusive = g->status == MG_GATE_INCONCLUSIVE;
+	const char *what = inconclusive ? (warning ? "is inconclusive" : "is inconclusive (on_inconclusive: fail)")
+			   : warning ? "has a noisy measurement"
 			   : g->status == MG_GATE_ERROR ? "could not be evaluated" : "failed";
 	int rc = mg_buf_printf(&title, err, "modelgate: gate '%s' %s", g->name ? g->name : "", what);
-	if (!rc && warning)
+	if (!rc && inconclusive)
+		rc = mg_buf_puts(&msg, g->reason ? g->reason : "inconclusive", err);
+	else if (!rc && warning)
 		rc = mg_buf_printf(&msg, err, "%s", g->latency->noise_note ? g->latency->noise_note
 									    : "large spread between interleaved blocks");
 	else if (!rc)
@@ -331,7 +350,7 @@ static int gate_annotation(mg_buf *out, const mg_gate_result *g, int warning, mg
 		if (!rc)
 			rc = rp_headline(&msg, g, err);
 	}
-	if (!rc && g->latency && (g->status == MG_GATE_FAIL || warning)) {
+	if (!rc && g->latency && (g->status == MG_GATE_FAIL || warning || inconclusive)) {
 		rc = mg_buf_puts(&msg, "\n", err);
 		if (!rc)
 			rc = rp_latency_text(&msg, g->latency, err);
@@ -345,11 +364,16 @@ static int gate_annotation(mg_buf *out, const mg_gate_result *g, int warning, mg
 
 static int is_error(const mg_gate_result *g)
 {
-	return g->status == MG_GATE_FAIL || g->status == MG_GATE_ERROR;
+	return g->status == MG_GATE_FAIL || g->status == MG_GATE_ERROR ||
+	       (g->status == MG_GATE_INCONCLUSIVE && g->on_inconclusive == MG_INCONCLUSIVE_FAIL);
 }
 
+/* Noisy measurements, and inconclusive gates under on_inconclusive warn
+ * (under pass they are let through without a word here). */
 static int is_warning(const mg_gate_result *g)
 {
+	if (g->status == MG_GATE_INCONCLUSIVE)
+		return g->on_inconclusive == MG_INCONCLUSIVE_WARN;
 	return g->status != MG_GATE_SKIP && g->latency && g->latency->noisy;
 }
 
@@ -470,6 +494,9 @@ int mg_report_write_github_outputs(mg_buf *out, const mg_report *r, mg_error *er
 	snprintf(num, sizeof(num), "%zu", n.error);
 	if (!rc)
 		rc = output(out, "errors", num, err);
+	snprintf(num, sizeof(num), "%zu", n.inconclusive);
+	if (!rc)
+		rc = output(out, "inconclusive", num, err);
 
 	char (*keys)[72] = r->ngates ? calloc(r->ngates, sizeof(*keys)) : NULL;
 	if (r->ngates && !keys)

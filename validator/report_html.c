@@ -68,7 +68,8 @@ static const char CSS[] =
 	".pill{display:inline-block;min-width:44px;text-align:center;padding:1px 8px;border-radius:10px;"
 	"color:#fff;font-size:12px;font-weight:600}"
 	".pass{background:#1a7f37}.fail{background:#cf222e}.error{background:#8250df}.skip{background:#6e7781}"
-	".noisy{background:#bf8700}"
+	".noisy{background:#bf8700}.inconclusive{background:#9a6700}.emulated{background:#57606a}"
+	"tr.s-inconclusive td.bar{border-left:4px solid #9a6700}tr.s-inconclusive{background:#fff8c5}"
 	"table{border-collapse:collapse;width:100%}"
 	"th,td{text-align:left;padding:6px 10px;border-bottom:1px solid #eaeef2;vertical-align:top}"
 	"th{font-size:12px;text-transform:uppercase;letter-spacing:.04em;color:#57606a}"
@@ -460,9 +461,11 @@ static void gate_table(hw *w, const mg_report *r)
 			t(w, g->target);
 			p(w, "</span>");
 		}
+		if (*rp_emulated_tag(g))
+			p(w, " <span class=\"pill emulated\">emulated</span>");
 		p(w, "</td><td><span class=\"pill %s\">%s</span>", status_class(g), mg_gate_status_name(g->status));
-		if (g->latency && g->latency->noisy)
-			p(w, " <span class=\"pill noisy\">noisy</span>");
+		if (g->latency && g->latency->noisy && g->status != MG_GATE_SKIP)
+			p(w, " <span class=\"pill noisy\">%s</span>", rp_noisy_label(g));
 		p(w, "</td>");
 		cell_num(w, g->value, g->unit);
 		char lim[128];
@@ -488,6 +491,7 @@ static void gate_card(hw *w, const mg_gate_result *g, size_t i, mg_buf *tmp)
 	if (g->target) {
 		p(w, " on ");
 		t(w, g->target);
+		t(w, rp_emulated_tag(g));
 	}
 	if (isfinite(g->seconds) && g->seconds > 0)
 		p(w, " &middot; %.2f s", g->seconds);
@@ -554,6 +558,8 @@ int mg_report_write_html(mg_buf *out, const mg_report *r, mg_error *err)
 	p(&w, "<h1>modelgate report<span class=\"verdict %s\">%s</span></h1>\n", mg_gate_status_name(st), verdict);
 	p(&w, "<div class=\"muted\">%zu passed &middot; %zu failed &middot; %zu error%s &middot; %zu skipped",
 	  n.pass, n.fail, n.error, n.error == 1 ? "" : "s", n.skip);
+	if (n.inconclusive)
+		p(&w, " &middot; %zu inconclusive", n.inconclusive);
 	if (isfinite(r->seconds))
 		p(&w, " &middot; %.1f s", r->seconds);
 	p(&w, "</div>\n<div class=\"card\"><table class=\"meta\">\n");

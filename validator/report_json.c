@@ -7,18 +7,21 @@
  * and exit_code are written for readers' convenience and recomputed from
  * the gates on reading.
  *
- *   { "schema_version": 1, "tool": "modelgate", "tool_version", "git_commit",
+ *   { "schema_version": 1 (2 with an inconclusive gate), "tool": "modelgate", "tool_version", "git_commit",
  *     "created", "config_path", "status", "passed", "exit_code", "seconds",
  *     "model": {"ref", "digest"}, "baseline": {...} | null,
  *     "dataset": {...} | null,
  *     "targets": [{"name", "spec", "fingerprint": {...} | null, "error"}],
- *     "gates": [{"name", "kind", "target", "status", "reason", "metric",
+ *     "gates": [{"name", "kind", "target", "status" (pass, fail, error, skip,
+ *                inconclusive), "on_inconclusive" (latency: warn, fail,
+ *                pass), "reason", "metric",
  *                "value", "limit", "limit_is" ("min": the value must
  *                be at least the limit, "max": at most; null when not known),
  *                "baseline", "unit", "seconds",
  *                "figures": [{"name", "value", "baseline", "unit"}],
  *                "latency": {"ratio", "ratio_ci": [lo, hi], "confidence",
  *                            "p_value", "noisy", "noise_note", "stopped_early",
+ *                            "blocks", "block_spread", "min_samples", "too_few",
  *                            "samples_ns": {"candidate": [], "baseline": []}},
  *                "fingerprint": {"cpu_model", "cpu_count", "governor",
  *                                "pinning", "loadavg1", "kernel", "engine",
@@ -143,6 +146,10 @@ static json_t *latency(jw *w, const mg_latency_detail *l)
 	set(w, o, "noisy", json_boolean(l->noisy));
 	set(w, o, "noise_note", jstr(w, l->noise_note));
 	set(w, o, "stopped_early", json_boolean(l->stopped_early));
+	set(w, o, "blocks", json_integer((json_int_t)l->blocks));
+	set(w, o, "block_spread", jnum(l->blocks ? l->block_spread : NAN));
+	set(w, o, "min_samples", json_integer((json_int_t)l->min_samples));
+	set(w, o, "too_few", json_boolean(l->too_few));
 	set(w, s, "candidate", samples(w, l->cand_ns, l->ncand));
 	set(w, s, "baseline", samples(w, l->base_ns, l->nbase));
 	set(w, o, "samples_ns", s);
@@ -179,6 +186,8 @@ static json_t *gate(jw *w, const mg_gate_result *g)
 	set(w, o, "kind", jstr(w, g->kind));
 	set(w, o, "target", jstr(w, g->target));
 	set(w, o, "status", json_string(mg_gate_status_name(g->status)));
+	if (g->kind && !strcmp(g->kind, "latency"))
+		set(w, o, "on_inconclusive", json_string(mg_inconclusive_policy_name(g->on_inconclusive)));
 	set(w, o, "reason", jstr(w, g->reason));
 	set(w, o, "metric", jstr(w, g->metric));
 	set(w, o, "value", jnum(g->value));
@@ -211,7 +220,7 @@ int mg_report_write_json(mg_buf *out, const mg_report *r, mg_error *err)
 	jw w = {0, NULL};
 	json_t *root = json_object(), *targets = json_array(), *gates = json_array();
 	mg_gate_status st = mg_report_status(r);
-	set(&w, root, "schema_version", json_integer(MG_REPORT_SCHEMA_VERSION));
+	set(&w, root, "schema_version", json_integer(mg_report_schema_needed(r)));
 	set(&w, root, "tool", json_string("modelgate"));
 	set(&w, root, "tool_version", jstr(&w, r->tool_version));
 	set(&w, root, "git_commit", jstr(&w, r->git_commit));

@@ -264,6 +264,14 @@ static int rd_latency(rd *c, const char *path, const json_t *obj, mg_latency_det
 	    rd_bool(c, p, o, "stopped_early", &l->stopped_early) ||
 	    rd_obj(c, p, o, "samples_ns", &s))
 		return c->rc;
+	json_int_t blocks = 0, min_samples = 0;
+	if (rd_int(c, p, o, "blocks", 0, 0, INT32_MAX, &blocks) ||
+	    rd_num(c, p, o, "block_spread", &l->block_spread) ||
+	    rd_int(c, p, o, "min_samples", 0, 0, INT32_MAX, &min_samples) ||
+	    rd_bool(c, p, o, "too_few", &l->too_few))
+		return c->rc;
+	l->blocks = (size_t)blocks;
+	l->min_samples = (size_t)min_samples;
 	if (ci) {
 		char cp[PATH_SIZE];
 		child(cp, sizeof(cp), p, "ratio_ci", 0);
@@ -322,7 +330,8 @@ static int rd_confusion(rd *c, const char *path, const json_t *obj, mg_confusion
 
 static int rd_status(rd *c, const char *path, const json_t *o, mg_gate_status *out)
 {
-	static const mg_gate_status all[] = {MG_GATE_PASS, MG_GATE_FAIL, MG_GATE_ERROR, MG_GATE_SKIP};
+	static const mg_gate_status all[] = {MG_GATE_PASS, MG_GATE_FAIL, MG_GATE_ERROR, MG_GATE_SKIP,
+					     MG_GATE_INCONCLUSIVE};
 	const char *s = json_string_value(json_object_get(o, "status"));
 	for (size_t i = 0; s && i < sizeof(all) / sizeof(all[0]); i++) {
 		if (!strcmp(s, mg_gate_status_name(all[i]))) {
@@ -370,6 +379,15 @@ static int rd_gate(rd *c, const char *p, const json_t *o, mg_gate_result *g)
 	    rd_num(c, p, o, "baseline", &g->baseline) || rd_str(c, p, o, "unit", &g->unit) ||
 	    rd_num(c, p, o, "seconds", &g->seconds) || rd_arr(c, p, o, "figures", &figs))
 		return c->rc;
+	const json_t *oi = json_object_get(o, "on_inconclusive");
+	if (oi && !json_is_null(oi)) {
+		int pol = json_is_string(oi) ? mg_inconclusive_policy_parse(json_string_value(oi)) : -1;
+		char op[PATH_SIZE];
+		child(op, sizeof(op), p, "on_inconclusive", 0);
+		if (pol < 0)
+			return bad(c, op, "expected warn, fail or pass");
+		g->on_inconclusive = (mg_inconclusive_policy)pol;
+	}
 	if (!g->name || !g->kind) {
 		char np[PATH_SIZE];
 		child(np, sizeof(np), p, g->name ? "kind" : "name", 0);

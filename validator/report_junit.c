@@ -93,28 +93,46 @@ static int testcase(mg_buf *out, const mg_gate_result *g, mg_error *err)
 		rc = mg_buf_printf(out, err, " time=\"%.3f\">\n", secs(g->seconds));
 	if (!rc && g->status != MG_GATE_SKIP)
 		rc = details(&t, g, err);
+	/* inconclusive: a failure when on_inconclusive fails the build, else
+	 * skipped (neither passed nor failed); the status as a property */
+	int inconclusive = g->status == MG_GATE_INCONCLUSIVE;
+	int incl_fail = inconclusive && g->on_inconclusive == MG_INCONCLUSIVE_FAIL;
+	if (!rc && inconclusive) {
+		rc = mg_buf_puts(out, "      <properties>\n  ", err);
+		if (!rc)
+			rc = property(out, "modelgate.status", "inconclusive", err);
+		if (!rc)
+			rc = mg_buf_puts(out, "  ", err);
+		if (!rc)
+			rc = property(out, "modelgate.on_inconclusive",
+				      mg_inconclusive_policy_name(g->on_inconclusive), err);
+		if (!rc)
+			rc = mg_buf_puts(out, "      </properties>\n", err);
+	}
 
-	const char *elem = g->status == MG_GATE_FAIL ? "failure" : g->status == MG_GATE_ERROR ? "error" : NULL;
+	const char *elem = g->status == MG_GATE_FAIL || incl_fail ? "failure"
+			   : g->status == MG_GATE_ERROR		 ? "error"
+								 : NULL;
 	if (!rc && elem) {
 		rc = mg_buf_printf(out, err, "      <%s", elem);
 		if (!rc)
 			rc = attr(out, "message", g->reason ? g->reason : mg_gate_status_name(g->status), err);
 		if (!rc)
-			rc = attr(out, "type", g->kind, err);
+			rc = attr(out, "type", incl_fail ? "inconclusive" : g->kind, err);
 		if (!rc)
 			rc = mg_buf_puts(out, ">", err);
 		if (!rc)
 			rc = text(out, mg_buf_cstr(&t), err);
 		if (!rc)
 			rc = mg_buf_printf(out, err, "</%s>\n", elem);
-	} else if (!rc && g->status == MG_GATE_SKIP) {
+	} else if (!rc && (g->status == MG_GATE_SKIP || inconclusive)) {
 		rc = mg_buf_puts(out, "      <skipped", err);
 		if (!rc && g->reason)
 			rc = attr(out, "message", g->reason, err);
 		if (!rc)
 			rc = mg_buf_puts(out, "/>\n", err);
 	}
-	if (!rc && g->status == MG_GATE_PASS) {
+	if (!rc && (g->status == MG_GATE_PASS || (inconclusive && !incl_fail))) {
 		rc = mg_buf_puts(out, "      <system-out>", err);
 		if (!rc && g->reason)
 			rc = text(out, g->reason, err);
@@ -140,7 +158,8 @@ int mg_report_write_junit(mg_buf *out, const mg_report *r, mg_error *err)
 	int rc = mg_buf_printf(&name, err, "modelgate gate %s", r->model ? r->model : "");
 	char counts[160];
 	snprintf(counts, sizeof(counts), " tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" skipped=\"%zu\" time=\"%.3f\"",
-		 r->ngates, n.fail, n.error, n.skip, secs(r->seconds));
+		 r->ngates, n.fail + n.inconclusive_fail, n.error,
+		 n.skip + n.inconclusive - n.inconclusive_fail, secs(r->seconds));
 	if (!rc)
 		rc = mg_buf_puts(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"modelgate\"", err);
 	if (!rc)

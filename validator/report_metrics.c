@@ -94,6 +94,10 @@ static int gate_samples(mg_buf *out, const mg_report *r, const char *name, int w
 				rc = sample(out, name, l, what == 5 ? f->value : f->baseline, err);
 			}
 			break;
+		case 7:
+			if (g->status != MG_GATE_SKIP)
+				rc = sample(out, name, base, g->status == MG_GATE_INCONCLUSIVE, err);
+			break;
 		}
 	}
 	return rc;
@@ -199,6 +203,8 @@ int mg_report_write_openmetrics(mg_buf *out, const mg_report *r, mg_error *err)
 		{"modelgate_gate_seconds", "seconds", "time spent evaluating the gate"},
 		{"modelgate_gate_figure", NULL, "every figure the gate measured, for the candidate"},
 		{"modelgate_gate_figure_baseline", NULL, "every figure the gate measured, for the baseline"},
+		{"modelgate_gate_inconclusive", NULL,
+		 "1 when the gate's measurement could not settle pass or fail (too noisy, too few samples)"},
 	};
 	for (int f = 0; !rc && f < (int)(sizeof(fams) / sizeof(fams[0])); f++) {
 		rc = family(out, fams[f].name, "gauge", fams[f].unit, fams[f].help, err);

@@ -17,6 +17,14 @@
 
 #define RP_NUM_SIZE 48
 
+/* " (emulated)" when g was measured on an emulated target, else "". */
+const char *rp_emulated_tag(const mg_gate_result *g);
+
+/* The word for a noisy measurement beside g's status: "noisy", or beside a
+ * failure what decided it ("noisy; the interval decided" / "noisy; the
+ * absolute limit decided"), since noise alone never fails a gate. */
+const char *rp_noisy_label(const mg_gate_result *g);
+
 /* A figure for people: "%.4g", whole numbers up to 1e15 in full, NAN "-",
  * infinities "inf" / "-inf". */
 void rp_num(char out[RP_NUM_SIZE], double v);
@@ -39,7 +47,8 @@ double *rp_sorted_copy(const double *x, size_t n, size_t *nout);
 /* ---- gates ------------------------------------------------------------- */
 
 typedef struct rp_counts {
-	size_t pass, fail, error, skip, noisy;
+	size_t pass, fail, error, skip, noisy, inconclusive;
+	size_t inconclusive_fail; /* of them, under on_inconclusive fail */
 } rp_counts;
 
 void rp_count(const mg_report *r, rp_counts *out);
@@ -56,7 +65,8 @@ void rp_limit_text(char *out, size_t outlen, const mg_gate_result *g);
 const char *rp_limit_is_name(mg_limit_is is);
 
 /* Fills idx[0..ngates-1] with gate indices, most important first: errors,
- * failures (by severity, most severe first), passes flagged noisy, passes,
+ * failures (by severity, most severe first), inconclusive gates and passes
+ * flagged noisy, passes,
  * skips; ties keep the report's order. */
 void rp_order(const mg_report *r, size_t *idx);
 

@@ -26,6 +26,8 @@ static const char *status_color(mg_gate_status s)
 		return "\033[1;35m";
 	case MG_GATE_SKIP:
 		return "\033[2m";
+	case MG_GATE_INCONCLUSIVE:
+		return "\033[1;33m";
 	}
 	return "";
 }
@@ -33,8 +35,8 @@ static const char *status_color(mg_gate_status s)
 static void cells(char c[NCOLS][CELL], const mg_gate_result *g)
 {
 	snprintf(c[COL_GATE], CELL, "%s", g->name ? g->name : "");
-	snprintf(c[COL_KIND], CELL, "%s%s%s", g->kind ? g->kind : "", g->target ? "@" : "",
-		 g->target ? g->target : "");
+	snprintf(c[COL_KIND], CELL, "%s%s%s%s", g->kind ? g->kind : "", g->target ? "@" : "",
+		 g->target ? g->target : "", rp_emulated_tag(g));
 	snprintf(c[COL_STATUS], CELL, "%s", mg_gate_status_name(g->status));
 	rp_num_unit(c[COL_VALUE], CELL, g->value, g->unit);
 	rp_limit_text(c[COL_LIMIT], CELL, g);
@@ -113,8 +115,9 @@ int mg_report_write_table(mg_buf *out, const mg_report *r, int color, mg_error *
 			rc = mg_buf_puts(out, ": ", err);
 		if (!rc)
 			rc = rp_escape_trunc(out, g->reason ? g->reason : "no reason given", 400, rp_map_terminal, err);
-		if (!rc && noisy) {
-			rc = mg_buf_printf(out, err, "\n     %snoisy%s: ", color ? "\033[33m" : "", color ? "\033[0m" : "");
+		if (!rc && noisy && g->status != MG_GATE_INCONCLUSIVE) {
+			rc = mg_buf_printf(out, err, "\n     %s%s%s: ", color ? "\033[33m" : "", rp_noisy_label(g),
+					   color ? "\033[0m" : "");
 			if (!rc)
 				rc = rp_escape_trunc(out, g->latency->noise_note ? g->latency->noise_note
 										 : "large spread between blocks",
@@ -133,6 +136,8 @@ int mg_report_write_table(mg_buf *out, const mg_report *r, int color, mg_error *
 				   color ? status_color(st) : "",
 				   st == MG_GATE_PASS ? "PASSED" : st == MG_GATE_FAIL ? "FAILED" : "ERROR",
 				   color ? "\033[0m" : "", n.pass, n.fail, n.error, n.error == 1 ? "" : "s", n.skip);
+	if (!rc && n.inconclusive)
+		rc = mg_buf_printf(out, err, ", %zu inconclusive", n.inconclusive);
 	if (!rc && isfinite(r->seconds))
 		rc = mg_buf_printf(out, err, " in %.1f s", r->seconds);
 	if (!rc && (r->model || r->model_digest)) {

@@ -41,6 +41,8 @@ typedef struct mg_gate_config {
 	double alpha;      /* latency significance level */
 	double max_time;   /* latency: time budget in seconds */
 	size_t min_iterations;
+	char *on_inconclusive; /* latency: "fail", "pass" or "warn"; NULL = warn */
+	int allow_emulated_absolute; /* latency: max_ms on an emulated target */
 	double max_bytes, max_compressed_bytes, max_parameters, max_growth; /* size */
 	double max_rss_mb; /* memory */
 	double max_instructions; /* cost: ceiling of instructions per inference */
@@ -161,24 +163,37 @@ int mg_bootstrap_ratio(const double *cand, size_t nc, const double *base, size_t
 
 typedef struct mg_latency_policy {
 	double max_ratio;   /* allowed slowdown, e.g. 1.05 */
-	double alpha;       /* significance level, e.g. 0.01 */
-	double confidence;  /* confidence interval level, e.g. 0.95 */
+	double alpha;       /* significance level, e.g. 0.01 (the gate sets
+			       confidence to 1 - 2 alpha: each tail alpha) */
+	double confidence;  /* two-sided confidence of the interval, e.g. 0.95 */
 	size_t resamples;   /* bootstrap resamples, e.g. 1000 */
 	uint64_t seed;
 } mg_latency_policy;
 #define MG_LATENCY_POLICY_INIT {1.05, 0.01, 0.95, 1000, 0x6d6f64656c676174ull}
 
+/* Three outcomes: regression (fail), clear with no regression (pass), or
+ * inconclusive (the interval straddles the limit, or too few blocks). */
 typedef struct mg_latency_verdict {
-	double ratio;   /* median(cand) / median(base) */
-	double lo, hi;  /* confidence interval of the ratio */
-	double p_value; /* one-sided Mann-Whitney */
-	int regression; /* ratio > max_ratio and p_value < alpha */
-	int clear;      /* the data already settle it: hi <= max_ratio, or
-			   lo > max_ratio with p_value < alpha */
+	double ratio;   /* geometric mean of the paired block ratios (median of
+			   candidate over median of baseline under 2 blocks) */
+	double lo, hi;  /* t confidence interval of the ratio over the blocks;
+			   NAN under 2 blocks */
+	double p_value; /* one-sided Mann-Whitney over all samples (shown, not
+			   used for the verdict) */
+	size_t blocks;  /* paired blocks the interval is over */
+	double spread;  /* standard deviation of the log block ratios */
+	int regression; /* lo > max_ratio: the interval is entirely above */
+	int inconclusive; /* neither: the interval straddles the limit */
+	int clear;      /* !inconclusive */
 } mg_latency_verdict;
 
-/* Compares candidate with baseline samples under the policy. */
-int mg_latency_compare(const double *cand, size_t nc, const double *base, size_t nb,
+/* The p quantile (0.5 < p < 1) of Student's t with df degrees of freedom. */
+double mg_t_quantile(double p, double df);
+
+/* Compares candidate with baseline samples under the policy. The samples
+ * are in paired blocks of `block`: block i of each side is samples
+ * [i*block, (i+1)*block), measured next to each other. */
+int mg_latency_compare(const double *cand, size_t nc, const double *base, size_t nb, size_t block,
 		       const mg_latency_policy *pol, mg_latency_verdict *out, mg_error *err);
 
 /* Where latency samples come from: run_block runs `iterations` timed

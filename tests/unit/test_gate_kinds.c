@@ -427,7 +427,7 @@ static void test_latency_catches_a_regression_against_the_baseline(void **state)
 	const char *gates = "[" LATENCY("lat", "host", ", \"max_ms\": 10, \"max_ratio\": 1.2") "]";
 	mg_report *r = gate(&f, gates);
 	const mg_gate_result *g = result(r, "lat");
-	assert_status(g, MG_GATE_FAIL, "a significant regression (allowed 1.20x)");
+	assert_status(g, MG_GATE_FAIL, "entirely above the allowed 1.2x: a regression");
 	assert_near(g->latency->ratio, 1.5, 0.05);
 	assert_true(g->latency->nbase >= 100 && g->latency->ncand == g->latency->nbase);
 	assert_near(figure(g, "ratio")->value, g->latency->ratio, 1e-12);
@@ -436,7 +436,7 @@ static void test_latency_catches_a_regression_against_the_baseline(void **state)
 
 	f.ms[1] = 1.0;
 	r = gate(&f, gates);
-	assert_status(result(r, "lat"), MG_GATE_PASS, "no significant regression");
+	assert_status(result(r, "lat"), MG_GATE_PASS, "entirely within the allowed 1.2x: no regression");
 	mg_report_free(r);
 }
 

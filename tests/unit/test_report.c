@@ -108,7 +108,7 @@ static double *samples(size_t n, double base_ms, uint64_t seed)
 static mg_report *build_full(void)
 {
 	mg_report *r = zalloc(1, sizeof(*r));
-	r->schema_version = MG_REPORT_SCHEMA_VERSION;
+	r->schema_version = 1; /* what report.json says without an inconclusive gate */
 	r->tool_version = S("0.1.0");
 	r->created = S("2026-03-14T09:26:53Z");
 	r->git_commit = S("3f2c1a9e8b7d6c5f4e3a2b1c0d9e8f7a6b5c4d3e");
@@ -196,6 +196,9 @@ static mg_report *build_full(void)
 	g->latency->p_value = 2.3e-12;
 	g->latency->noisy = 1;
 	g->latency->noise_note = S("block medians differ by 14% (limit 10%), load 2.1 > 1");
+	g->latency->blocks = 20;
+	g->latency->block_spread = 0.031;
+	g->latency->min_samples = 100;
 	g->fingerprint = fingerprint(0);
 	g->seconds = 31.25;
 
@@ -291,6 +294,7 @@ static void report_eq(const mg_report *a, const mg_report *b)
 		str_eq(x->kind, y->kind, "kind");
 		str_eq(x->target, y->target, "target");
 		assert_int_equal(x->status, y->status);
+		assert_int_equal(x->on_inconclusive, y->on_inconclusive);
 		str_eq(x->reason, y->reason, "reason");
 		str_eq(x->metric, y->metric, "metric");
 		num_eq(x->value, y->value, "value");
@@ -324,6 +328,11 @@ static void report_eq(const mg_report *a, const mg_report *b)
 			assert_int_equal(l->noisy, m->noisy);
 			str_eq(l->noise_note, m->noise_note, "noise_note");
 			assert_int_equal(l->stopped_early, m->stopped_early);
+			assert_int_equal(l->blocks, m->blocks);
+			if (l->blocks)
+				num_eq(l->block_spread, m->block_spread, "block_spread");
+			assert_int_equal(l->min_samples, m->min_samples);
+			assert_int_equal(l->too_few, m->too_few);
 		}
 		assert_int_equal(!x->confusion, !y->confusion);
 		if (x->confusion) {
@@ -569,7 +578,7 @@ static void expect_read_error(const char *text, int code, const char *msg1, cons
 static void test_report_read_refuses_newer_schema(void **state)
 {
 	(void)state;
-	expect_read_error("{\"schema_version\": 2, \"gates\": []}", MG_EINVAL, "schema_version 2",
+	expect_read_error("{\"schema_version\": 3, \"gates\": []}", MG_EINVAL, "schema_version 3",
 			  "upgrade modelgate");
 	expect_read_error("{\"gates\": []}", MG_EINVAL, "schema_version: missing", NULL);
 	expect_read_error("{\"schema_version\": \"1\", \"gates\": []}", MG_EINVAL, "schema_version", "integer");
@@ -941,7 +950,8 @@ static void test_html_is_self_contained_with_charts(void **state)
 	contains(h, "<span class=\"verdict error\">ERROR</span>");
 	contains(h, "accuracy &lt;top-1&gt; &amp; &quot;recall&quot; &#39;ok&#39;");
 	contains(h, "<tr class=\"s-fail\"><td class=\"bar\"><a href=\"#gate-3\">latency p95 &lt;local&gt;</a>");
-	contains(h, "<span class=\"pill noisy\">noisy</span>");
+	/* beside a failure, the pill says what decided it */
+	contains(h, "<span class=\"pill noisy\">noisy; the absolute limit decided</span>");
 	lacks(h, "<script");
 	lacks(h, "src=\"http");
 	lacks(h, "href=\"http");
@@ -989,7 +999,7 @@ static void test_table_aligns_columns_and_colours_only_when_asked(void **state)
 	contains(t, "DELTA");
 	contains(t, "+2.22 ms (+23.1%)");
 	contains(t, "\nerror peak memory on pi4: target 'pi4' is unreachable");
-	contains(t, "noisy: block medians differ by 14%");
+	contains(t, "noisy; the absolute limit decided: block medians differ by 14%");
 	contains(t, "ERROR: 3 passed, 1 failed, 1 error, 1 skipped in 42.1 s; model digits:v3 (sha256:");
 	/* the STATUS column starts at the same terminal column on every row */
 	const char *lines[7];
@@ -1017,6 +1027,127 @@ static void test_table_aligns_columns_and_colours_only_when_asked(void **state)
 
 /* One table of formats by name serves gate and report: every name round
  * trips, and rendering by format is the writer of that format. */
+/* ---- inconclusive ------------------------------------------------------------------ */
+
+/* One latency gate on an emulated target that could not settle its
+ * verdict, under the policy pol, beside a passing size gate. */
+static mg_report *build_inconclusive(mg_inconclusive_policy pol)
+{
+	mg_report *r = zalloc(1, sizeof(*r));
+	r->schema_version = 2;
+	r->seconds = 12.5;
+	r->gates = zalloc(2, sizeof(mg_gate_result));
+	mg_gate_result *g = add_gate(r, "lat", "latency", "board", MG_GATE_INCONCLUSIVE,
+				     "inconclusive: 1.031x the baseline, 98% interval [0.982, 1.082] over 12 paired "
+				     "blocks straddles the allowed 1.05x");
+	g->on_inconclusive = pol;
+	g->metric = S("p50_ms");
+	g->value = 4.2;
+	g->limit = NAN;
+	g->limit_is = MG_LIMIT_MAX;
+	g->unit = S("ms");
+	g->latency = zalloc(1, sizeof(mg_latency_detail));
+	g->latency->ratio = 1.031;
+	g->latency->ratio_lo = 0.982;
+	g->latency->ratio_hi = 1.082;
+	g->latency->confidence = 0.98;
+	g->latency->p_value = NAN;
+	g->latency->blocks = 12;
+	g->latency->block_spread = 0.05;
+	g->latency->min_samples = 100;
+	g->fingerprint = fingerprint(1);
+	g = add_gate(r, "size", "size", NULL, MG_GATE_PASS, "bytes 10 <= 99995");
+	return r;
+}
+
+static void test_inconclusive_is_its_own_status_in_every_format(void **state)
+{
+	(void)state;
+	mg_report *r = build_inconclusive(MG_INCONCLUSIVE_WARN);
+	assert_int_equal(mg_report_status(r), MG_GATE_PASS);
+	assert_int_equal(mg_report_exit_code(r), 0);
+	assert_string_equal(mg_gate_status_name(MG_GATE_INCONCLUSIVE), "inconclusive");
+
+	char *json = render(mg_report_write_json, r);
+	contains(json, "\"schema_version\": 2");
+	contains(json, "\"status\": \"inconclusive\"");
+	contains(json, "\"on_inconclusive\": \"warn\"");
+	contains(json, "\"blocks\": 12");
+	write_text(tmp_path("inconclusive.json"), json);
+	mg_report *back = NULL;
+	assert_int_equal(mg_report_read_json(&back, tmp_path("inconclusive.json"), NULL), 0);
+	report_eq(r, back);
+	mg_report_free(back);
+
+	char *junit = render(mg_report_write_junit, r);
+	contains(junit, "skipped=\"1\"");
+	contains(junit, "failures=\"0\"");
+	contains(junit, "<property name=\"modelgate.status\" value=\"inconclusive\"/>");
+	contains(junit, "<skipped message=\"inconclusive: 1.031x");
+
+	mg_buf b = MG_BUF_INIT;
+	assert_int_equal(mg_report_write_markdown(&b, r, 1 << 20, NULL), 0);
+	contains(b.data, "modelgate: no gate failed, 1 inconclusive");
+	contains(b.data, "inconclusive | 4.2 ms");
+	contains(b.data, "lat \xC2\xB7 latency@board (emulated) |"); /* in the row itself */
+	mg_buf_free(&b);
+
+	char *html = render(mg_report_write_html, r);
+	contains(html, "<span class=\"pill inconclusive\">inconclusive</span>");
+	contains(html, "<span class=\"pill emulated\">emulated</span>");
+	contains(html, "1 inconclusive");
+
+	char *table = NULL;
+	assert_int_equal(mg_report_write_table(&b, r, 0, NULL), 0);
+	table = mg_buf_detach(&b);
+	contains(table, "latency@board (emulated)");
+	contains(table, "inconclusive lat: inconclusive: 1.031x");
+	contains(table, "1 inconclusive");
+
+	assert_int_equal(mg_report_write_annotations(&b, r, 10, NULL), 0);
+	contains(b.data, "::warning title=modelgate%3A gate 'lat' is inconclusive::inconclusive: 1.031x");
+	mg_buf_reset(&b);
+	assert_int_equal(mg_report_write_github_outputs(&b, r, NULL), 0);
+	contains(b.data, "inconclusive=1\n");
+	contains(b.data, "passed=true\n");
+	contains(b.data, "lat_status=inconclusive\n");
+	mg_buf_reset(&b);
+	assert_int_equal(mg_report_write_openmetrics(&b, r, NULL), 0);
+	contains(b.data, "modelgate_gate_inconclusive{gate=\"lat\",kind=\"latency\",target=\"board\"} 1");
+	mg_buf_free(&b);
+	free(json);
+	free(junit);
+	free(html);
+	free(table);
+	mg_report_free(r);
+}
+
+static void test_on_inconclusive_decides_the_exit_code(void **state)
+{
+	(void)state;
+	mg_report *r = build_inconclusive(MG_INCONCLUSIVE_FAIL);
+	assert_int_equal(mg_report_status(r), MG_GATE_FAIL);
+	assert_int_equal(mg_report_exit_code(r), 1);
+	char *junit = render(mg_report_write_junit, r);
+	contains(junit, "failures=\"1\"");
+	contains(junit, "skipped=\"0\"");
+	contains(junit, "<failure message=\"inconclusive: 1.031x");
+	contains(junit, "type=\"inconclusive\"");
+	mg_buf b = MG_BUF_INIT;
+	assert_int_equal(mg_report_write_annotations(&b, r, 10, NULL), 0);
+	contains(b.data, "::error title=modelgate%3A gate 'lat' is inconclusive (on_inconclusive%3A fail)::");
+	mg_buf_free(&b);
+	free(junit);
+	mg_report_free(r);
+
+	r = build_inconclusive(MG_INCONCLUSIVE_PASS);
+	assert_int_equal(mg_report_exit_code(r), 0);
+	assert_int_equal(mg_report_write_annotations(&b, r, 10, NULL), 0);
+	assert_true(!b.data || !strstr(b.data, "inconclusive")); /* let through without a word */
+	mg_buf_free(&b);
+	mg_report_free(r);
+}
+
 static void test_report_formats_by_name_render_their_writer(void **state)
 {
 	(void)state;
@@ -1089,6 +1220,8 @@ int main(void)
 		cmocka_unit_test(test_github_outputs_are_safe_key_value_lines),
 		cmocka_unit_test(test_openmetrics_is_valid_exposition_text),
 		cmocka_unit_test(test_html_is_self_contained_with_charts),
+		cmocka_unit_test(test_inconclusive_is_its_own_status_in_every_format),
+		cmocka_unit_test(test_on_inconclusive_decides_the_exit_code),
 		cmocka_unit_test(test_table_aligns_columns_and_colours_only_when_asked),
 	};
 	return cmocka_run_group_tests(tests, setup_tmp, teardown_tmp);

@@ -100,7 +100,7 @@ static double regression_rate(size_t trials, size_t n, double factor)
 		latency_samples(b, n, 1.0);
 		mg_latency_verdict v;
 		pol.seed = t + 1;
-		assert_int_equal(mg_latency_compare(c, n, b, n, &pol, &v, NULL), 0);
+		assert_int_equal(mg_latency_compare(c, n, b, n, 10, &pol, &v, NULL), 0);
 		hits += (size_t)v.regression;
 	}
 	free(c);
@@ -119,7 +119,9 @@ static void test_aa_comparisons_rarely_declare_a_regression(void **state)
 static void test_a_true_ten_percent_slowdown_is_caught(void **state)
 {
 	(void)state;
-	double rate = regression_rate(1000, 100, 1.10);
+	/* 20 paired blocks: the interval over blocks needs more than the
+	 * minimum of 100 samples to clear 1.05 for a 10% slowdown */
+	double rate = regression_rate(1000, 200, 1.10);
 	printf("A/B +10%%: regression declared in %.1f%% of 1000 comparisons (limit >= 95%%)\n", rate * 100);
 	assert_true(rate >= 0.95);
 }
@@ -132,15 +134,54 @@ static void test_verdict_is_clear_only_when_the_data_settle_it(void **state)
 	mg_latency_verdict v;
 	latency_samples(c, 400, 1.0);
 	latency_samples(b, 400, 1.0);
-	assert_int_equal(mg_latency_compare(c, 400, b, 400, &pol, &v, NULL), 0);
-	assert_true(v.clear && !v.regression); /* plenty of A/A data: clearly fine */
+	assert_int_equal(mg_latency_compare(c, 400, b, 400, 10, &pol, &v, NULL), 0);
+	assert_true(v.clear && !v.regression && !v.inconclusive); /* plenty of A/A data: clearly fine */
+	assert_int_equal(v.blocks, 40);
 	latency_samples(c, 400, 1.3);
-	assert_int_equal(mg_latency_compare(c, 400, b, 400, &pol, &v, NULL), 0);
+	assert_int_equal(mg_latency_compare(c, 400, b, 400, 10, &pol, &v, NULL), 0);
 	assert_true(v.clear && v.regression);
 	assert_true(v.lo > 1.2 && v.hi < 1.4 && v.p_value < 1e-6);
-	latency_samples(c, 4, 1.05); /* too few to tell */
-	assert_int_equal(mg_latency_compare(c, 4, b, 4, &pol, &v, NULL), 0);
+	latency_samples(c, 4, 1.05); /* too few to tell: not one block */
+	assert_int_equal(mg_latency_compare(c, 4, b, 4, 10, &pol, &v, NULL), 0);
 	assert_false(v.clear);
+	assert_true(v.inconclusive && !v.regression);
+	latency_samples(c, 40, 1.05); /* right at the limit, 4 blocks: straddles */
+	assert_int_equal(mg_latency_compare(c, 40, b, 40, 10, &pol, &v, NULL), 0);
+	assert_true(v.inconclusive && !v.regression && !v.clear);
+	assert_true(v.lo < pol.max_ratio && pol.max_ratio < v.hi);
+}
+
+static void test_t_quantiles_match_the_tables(void **state)
+{
+	(void)state;
+	assert_true(fabs(mg_t_quantile(0.975, 1) - 12.7062) < 1e-3);
+	assert_true(fabs(mg_t_quantile(0.975, 9) - 2.2622) < 1e-3);
+	assert_true(fabs(mg_t_quantile(0.99, 19) - 2.5395) < 1e-3);
+	assert_true(fabs(mg_t_quantile(0.975, 1e6) - 1.95996) < 1e-3);
+}
+
+/* The machine's speed drifts between block pairs (x0.6 to x1.4) while both
+ * sides of a pair see the same speed: pooled samples would look like a
+ * regression in some runs; the paired blocks never do. */
+static void test_paired_blocks_are_immune_to_drift_between_blocks(void **state)
+{
+	(void)state;
+	mg_latency_policy pol = MG_LATENCY_POLICY_INIT;
+	pol.max_ratio = 1.02;
+	size_t fails = 0;
+	double c[200], b[200];
+	for (int t = 0; t < 200; t++) {
+		for (size_t k = 0; k < 20; k++) {
+			double speed = 0.6 + 0.8 * uniform();
+			latency_samples(c + k * 10, 10, speed);
+			latency_samples(b + k * 10, 10, speed);
+		}
+		mg_latency_verdict v;
+		assert_int_equal(mg_latency_compare(c, 200, b, 200, 10, &pol, &v, NULL), 0);
+		fails += (size_t)v.regression;
+	}
+	printf("A/A under drift at 1.02: %zu of 200 declared a regression\n", fails);
+	assert_true(fails <= 2);
 }
 
 static void test_noise_flag(void **state)
@@ -570,6 +611,8 @@ int main(void)
 		cmocka_unit_test(test_aa_comparisons_rarely_declare_a_regression),
 		cmocka_unit_test(test_a_true_ten_percent_slowdown_is_caught),
 		cmocka_unit_test(test_verdict_is_clear_only_when_the_data_settle_it),
+		cmocka_unit_test(test_t_quantiles_match_the_tables),
+		cmocka_unit_test(test_paired_blocks_are_immune_to_drift_between_blocks),
 		cmocka_unit_test(test_noise_flag),
 		cmocka_unit_test(test_class_metrics_on_a_known_case),
 		cmocka_unit_test(test_regression_and_fidelity_metrics),
