@@ -154,14 +154,20 @@ static int eval_accuracy(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g
 	/* NaN fails: every comparison below is true only for a number */
 	if (!isnan(gc->min)) {
 		int ok = lower_better ? value <= gc->min : value >= gc->min;
-		note(ok ? passes : fails, sizeof(fails), "%s %.4g %s %.4g", gc->metric, value,
-		     ok ? (lower_better ? "<=" : ">=") : (lower_better ? ">" : "<"), gc->min);
+		char vs[RP_NUM_SIZE], ls[RP_NUM_SIZE];
+		rp_num_beside(vs, value, gc->min);
+		rp_num_written(ls, gc->min);
+		note(ok ? passes : fails, sizeof(fails), "%s %s %s %s", gc->metric, vs,
+		     ok ? (lower_better ? "<=" : ">=") : (lower_better ? ">" : "<"), ls);
 	}
 	if (!isnan(gc->max_drop) && !isnan(base)) {
 		double drop = lower_better ? value - base : base - value;
 		int ok = drop <= gc->max_drop + 1e-12;
-		note(ok ? passes : fails, sizeof(fails), "%s %s by %.4g against the baseline (allowed %.4g)",
-		     lower_better ? "worse" : "dropped", gc->metric, drop, gc->max_drop);
+		char ds[RP_NUM_SIZE], ls[RP_NUM_SIZE];
+		rp_num_beside(ds, drop, gc->max_drop);
+		rp_num_written(ls, gc->max_drop);
+		note(ok ? passes : fails, sizeof(fails), "%s %s by %s against the baseline (allowed %s)",
+		     lower_better ? "worse" : "dropped", gc->metric, ds, ls);
 		if (isnan(limit))
 			g->limit = lower_better ? base + gc->max_drop : base - gc->max_drop;
 	}
@@ -252,8 +258,10 @@ static int eval_fidelity(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g
 #define LIMIT(field, name, val, cmp_ok, op_ok, op_bad, is)                                           \
 	if (!isnan(gc->field)) {                                                                      \
 		int ok = cmp_ok;                                                                      \
-		note(ok ? passes : fails, sizeof(fails), "%s %.4g %s %.4g", name, val, ok ? op_ok : op_bad, \
-		     gc->field);                                                                      \
+		char vs[RP_NUM_SIZE], ls[RP_NUM_SIZE];                                                \
+		rp_num_beside(vs, val, gc->field);                                                    \
+		rp_num_written(ls, gc->field);                                                        \
+		note(ok ? passes : fails, sizeof(fails), "%s %s %s %s", name, vs, ok ? op_ok : op_bad, ls); \
 		if (!head || !ok) {                                                                   \
 			head = name;                                                                  \
 			hv = val;                                                                     \
@@ -389,8 +397,8 @@ static void latency_verdict(const mg_gate_config *gc, const mg_latency_plan *pla
 	const char *effect = g->on_inconclusive == MG_INCONCLUSIVE_FAIL ? "failing the build"
 			     : g->on_inconclusive == MG_INCONCLUSIVE_PASS ? "passing"
 									  : "a warning, not a failure";
-	rp_num_exact(lim, plan->policy.max_ratio);
-	rp_num_exact(ml, gc->max_ms);
+	rp_num_written(lim, plan->policy.max_ratio);
+	rp_num_written(ml, gc->max_ms);
 	if (d->too_few) {
 		double want = (double)plan->min_iterations / (double)(d->ncand ? d->ncand : 1);
 		mg_gate__set_status(g, MG_GATE_INCONCLUSIVE,
@@ -402,14 +410,20 @@ static void latency_verdict(const mg_gate_config *gc, const mg_latency_plan *pla
 		return;
 	}
 	int abs_fail = !isnan(gc->max_ms) && !(value <= gc->max_ms);
-	if (!isnan(gc->max_ms))
-		note(abs_fail ? fails : passes, sizeof(fails), "%s %.4g ms %s %s ms", gc->metric, value,
+	if (!isnan(gc->max_ms)) {
+		char vs[RP_NUM_SIZE];
+		rp_num_beside(vs, value, gc->max_ms);
+		note(abs_fail ? fails : passes, sizeof(fails), "%s %s ms %s %s ms", gc->metric, vs,
 		     abs_fail ? ">" : "<=", ml);
+	}
 	int with_base = plan->with_baseline;
 	if (with_base && v->blocks >= 2) {
-		char span[200];
-		snprintf(span, sizeof(span), "%.3fx the baseline, %.4g%% interval [%.3f, %.3f] over %zu paired blocks",
-			 v->ratio, plan->policy.confidence * 100, v->lo, v->hi, v->blocks);
+		char span[240], rs[RP_NUM_SIZE], los[RP_NUM_SIZE], his[RP_NUM_SIZE];
+		rp_num_beside(rs, v->ratio, plan->policy.max_ratio);
+		rp_num_beside(los, v->lo, plan->policy.max_ratio);
+		rp_num_beside(his, v->hi, plan->policy.max_ratio);
+		snprintf(span, sizeof(span), "%sx the baseline, %.4g%% interval [%s, %s] over %zu paired blocks",
+			 rs, plan->policy.confidence * 100, los, his, v->blocks);
 		if (v->regression)
 			note(fails, sizeof(fails), "%s, entirely above the allowed %sx: a regression", span, lim);
 		else if (!v->inconclusive)
@@ -529,8 +543,11 @@ static int eval_memory(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g, 
 		mg_gate__add_figure(g, "peak_rss_mb", mib, NAN, "MiB");
 		mg_gate__set_headline(g, "peak_rss_mb", mib, gc->max_rss_mb, MG_LIMIT_MAX, NAN, "MiB");
 		int ok = mib <= gc->max_rss_mb;
-		mg_gate__set_status(g, ok ? MG_GATE_PASS : MG_GATE_FAIL, "peak RSS %.1f MiB %s %.1f MiB",
-				    mib, ok ? "<=" : ">", gc->max_rss_mb);
+		char vs[RP_NUM_SIZE], ls[RP_NUM_SIZE];
+		rp_num_beside(vs, mib, gc->max_rss_mb);
+		rp_num_written(ls, gc->max_rss_mb);
+		mg_gate__set_status(g, ok ? MG_GATE_PASS : MG_GATE_FAIL, "peak RSS %s MiB %s %s MiB", vs,
+				    ok ? "<=" : ">", ls);
 	}
 	if (t)
 		tif->stop(tif->ctx, t);
@@ -607,10 +624,13 @@ static int eval_size(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g)
 	mg_gate__add_figure(g, "parameters", params, bparams, "");
 	char fails[512] = "", passes[512] = "";
 	mg_gate__set_headline(g, "bytes", bytes, gc->max_bytes, MG_LIMIT_MAX, bbytes, "bytes");
+	char ls[RP_NUM_SIZE];
 #define CEIL(field, name, val)                                                                      \
-	if (!isnan(gc->field))                                                                      \
-		note((val) <= gc->field ? passes : fails, sizeof(fails), "%s %.0f %s %.0f", name, val, \
-		     (val) <= gc->field ? "<=" : ">", gc->field);
+	if (!isnan(gc->field)) {                                                                    \
+		rp_num_written(ls, gc->field);                                                      \
+		note((val) <= gc->field ? passes : fails, sizeof(fails), "%s %.0f %s %s", name, val, \
+		     (val) <= gc->field ? "<=" : ">", ls);                                          \
+	}
 	CEIL(max_bytes, "bytes", bytes)
 	CEIL(max_compressed_bytes, "compressed bytes", (double)comp)
 	CEIL(max_parameters, "parameters", params)
@@ -618,8 +638,11 @@ static int eval_size(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g)
 	if (!isnan(gc->max_growth) && have_base) {
 		double growth = bbytes > 0 ? bytes / bbytes - 1 : 0;
 		mg_gate__add_figure(g, "growth", growth, NAN, "");
+		char gs[RP_NUM_SIZE];
+		rp_num_written(gs, gc->max_growth); /* as written: a fraction */
 		note(growth <= gc->max_growth ? passes : fails, sizeof(fails),
-		     "%+.1f%% against the baseline (allowed %+.1f%%)", growth * 100, gc->max_growth * 100);
+		     "%+.1f%% against the baseline (allowed %+.1f%%, max_growth %s)", growth * 100,
+		     gc->max_growth * 100, gs);
 	}
 	mg_gate__set_status(g, fails[0] ? MG_GATE_FAIL : MG_GATE_PASS, "%s", fails[0] ? fails : passes);
 	return 0;

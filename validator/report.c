@@ -222,6 +222,27 @@ void rp_num_unit(char *out, size_t outlen, double v, const char *unit)
 	snprintf(out, outlen, strcmp(unit, "%") ? "%s %s" : "%s%s", n, unit);
 }
 
+void rp_num_written(char out[RP_NUM_SIZE], double v)
+{
+	if (isfinite(v) && v == floor(v) && fabs(v) < 1e15)
+		snprintf(out, RP_NUM_SIZE, "%.0f", v);
+	else if (isfinite(v))
+		rp_num_exact(out, v);
+	else
+		rp_num(out, v);
+}
+
+void rp_num_beside(char out[RP_NUM_SIZE], double v, double limit)
+{
+	for (int prec = 4; prec <= 17; prec++) {
+		snprintf(out, RP_NUM_SIZE, "%.*g", prec, v);
+		double back = strtod(out, NULL);
+		if (!isfinite(v) || !isfinite(limit) ||
+		    ((back < limit) == (v < limit) && (back > limit) == (v > limit)))
+			return;
+	}
+}
+
 void rp_num_exact(char out[RP_NUM_SIZE], double v)
 {
 	if (isnan(v)) {
@@ -330,7 +351,7 @@ void rp_limit_text(char *out, size_t outlen, const mg_gate_result *g)
 {
 	char n[96], e[RP_NUM_SIZE];
 	if (isfinite(g->limit) && (!g->unit || strcmp(g->unit, "bytes"))) { /* as written */
-		rp_num_exact(e, g->limit);
+		rp_num_written(e, g->limit);
 		snprintf(n, sizeof(n), g->unit && *g->unit && strcmp(g->unit, "%") ? "%s %s" : "%s%s", e,
 			 g->unit ? g->unit : "");
 	} else {

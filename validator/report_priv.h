@@ -34,6 +34,12 @@ void rp_num_unit(char *out, size_t outlen, double v, const char *unit);
 /* The shortest "%.Ng" that reads back as exactly v (for machines);
  * non-finite values as "NaN", "+Inf", "-Inf" (OpenMetrics spelling). */
 void rp_num_exact(char out[RP_NUM_SIZE], double v);
+/* A configured number as written: whole numbers in full (1000000), others
+ * in the shortest form that reads back as v (0.99995, not 0.9999 or 1). */
+void rp_num_written(char out[RP_NUM_SIZE], double v);
+/* v for a reason beside limit: 4 significant digits, more when 4 would
+ * hide which side of the limit v lies on (0.99994 beside 0.99995). */
+void rp_num_beside(char out[RP_NUM_SIZE], double v, double limit);
 /* value - baseline with sign and unit, and the relative change:
  * "+1.2 ms (+10.5%)"; "-" without a baseline. */
 void rp_delta(char *out, size_t outlen, const mg_gate_result *g);

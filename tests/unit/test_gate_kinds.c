@@ -33,6 +33,8 @@ static char model[1024], base[1024];
 typedef struct fake {
 	float out[2][ROWS * CLASSES]; /* outputs on the dataset: [0] baseline, [1] candidate */
 	double ms[2];                 /* each inference's time */
+	double jitter;                /* each block's speed: x(1 +- jitter), a drifting machine */
+	unsigned delay_us;            /* each measure call takes this long on the clock */
 	uint64_t peak_rss;
 	double instructions[2];       /* per inference: [0] baseline, [1] candidate */
 	const char *no_counter;       /* why cost cannot count here, or NULL */
@@ -101,7 +103,16 @@ static int fake_run(void *ctx, void *t, const mg_model *m, mg_tensor *const *inp
 	return 0;
 }
 
-/* Each inference takes ms[which] with +-4% of deterministic noise. */
+static double fake_uniform(fake *f)
+{
+	f->rng ^= f->rng << 13;
+	f->rng ^= f->rng >> 7;
+	f->rng ^= f->rng << 17;
+	return (double)(f->rng >> 11) / 9007199254740992.0;
+}
+
+/* Each inference takes ms[which] with +-4% of deterministic noise, and
+ * each call's speed varies by jitter. */
 static int fake_measure(void *ctx, void *t, const mg_model *m, mg_tensor *const *inputs,
 			size_t ninputs, uint32_t warmup, size_t iterations, double *out_ns,
 			mg_error *err)
@@ -109,13 +120,11 @@ static int fake_measure(void *ctx, void *t, const mg_model *m, mg_tensor *const 
 	(void)t, (void)inputs, (void)ninputs, (void)warmup;
 	fake *f = ctx;
 	int rc = fail_now(f, err);
-	for (size_t i = 0; !rc && i < iterations; i++) {
-		f->rng ^= f->rng << 13;
-		f->rng ^= f->rng >> 7;
-		f->rng ^= f->rng << 17;
-		double u = (double)(f->rng >> 11) / 9007199254740992.0;
-		out_ns[i] = f->ms[m->handle - 1] * 1e6 * (0.96 + 0.08 * u);
-	}
+	double speed = 1 + f->jitter * (2 * fake_uniform(f) - 1);
+	if (f->delay_us)
+		usleep(f->delay_us);
+	for (size_t i = 0; !rc && i < iterations; i++)
+		out_ns[i] = f->ms[m->handle - 1] * 1e6 * speed * (0.96 + 0.08 * fake_uniform(f));
 	return rc;
 }
 
@@ -440,6 +449,141 @@ static void test_latency_catches_a_regression_against_the_baseline(void **state)
 	mg_report_free(r);
 }
 
+/* A model against itself on a machine whose speed drifts by +-30% from
+ * block to block: never a failure. */
+static void test_latency_aa_on_a_jittery_machine_never_fails(void **state)
+{
+	(void)state;
+	size_t pass = 0, inconclusive = 0;
+	for (int k = 0; k < 20; k++) {
+		fake f;
+		fake_init(&f);
+		f.rng += (uint64_t)k * 7919;
+		f.jitter = 0.3;
+		mg_report *r = gate(&f, "[" LATENCY("lat", "host", ", \"max_ratio\": 1.05, \"max_time\": 0.3") "]");
+		const mg_gate_result *g = result(r, "lat");
+		assert_int_not_equal(g->status, MG_GATE_FAIL);
+		pass += g->status == MG_GATE_PASS;
+		inconclusive += g->status == MG_GATE_INCONCLUSIVE;
+		assert_int_equal(mg_report_exit_code(r), MG_EXIT_OK);
+		mg_report_free(r);
+	}
+	assert_int_equal(pass + inconclusive, 20);
+}
+
+static void test_latency_a_clear_regression_fails_on_a_jittery_machine(void **state)
+{
+	(void)state;
+	fake f;
+	fake_init(&f);
+	f.ms[1] = 1.2;
+	f.jitter = 0.05;
+	mg_report *r = gate(&f, "[" LATENCY("lat", "host", ", \"max_ratio\": 1.05, \"max_time\": 5") "]");
+	const mg_gate_result *g = result(r, "lat");
+	assert_status(g, MG_GATE_FAIL, "entirely above the allowed 1.05x: a regression");
+	assert_near(g->latency->ratio, 1.2, 0.03);
+	assert_true(g->latency->ratio_lo > 1.05 && g->latency->blocks >= 10);
+	assert_int_equal(mg_report_exit_code(r), MG_EXIT_GATE);
+	mg_report_free(r);
+}
+
+/* A candidate right at the limit: the interval straddles it for as long
+ * as max_time lets the run go on. */
+static void test_latency_straddling_the_limit_is_inconclusive(void **state)
+{
+	(void)state;
+	fake f;
+	fake_init(&f);
+	f.ms[1] = 1.05;
+	f.jitter = 0.1;
+	mg_report *r = gate(&f, "[" LATENCY("lat", "host", ", \"max_ratio\": 1.05, \"max_time\": 0.2") "]");
+	const mg_gate_result *g = result(r, "lat");
+	assert_status(g, MG_GATE_INCONCLUSIVE, "straddles the allowed 1.05x");
+	assert_status(g, MG_GATE_INCONCLUSIVE, "to resolve it: a longer max_time");
+	assert_status(g, MG_GATE_INCONCLUSIVE, "a quieter runner, or a cost gate (on_inconclusive: warn");
+	assert_true(g->latency->ratio_lo <= 1.05 && 1.05 < g->latency->ratio_hi);
+	assert_int_equal(mg_report_status(r), MG_GATE_PASS); /* warn: not a failure */
+	assert_int_equal(mg_report_exit_code(r), MG_EXIT_OK);
+	mg_report_free(r);
+}
+
+/* Each block takes 20 ms: 0.1 s gives about 30 samples a side of the
+ * 100 the gate needs, whatever they say. */
+static void test_latency_too_few_samples_is_inconclusive(void **state)
+{
+	(void)state;
+	fake f;
+	fake_init(&f);
+	f.ms[1] = 2.0; /* a regression, but not measured enough to say so */
+	f.delay_us = 20000;
+	mg_report *r = gate(&f, "[" LATENCY("lat", "host", ", \"max_ratio\": 1.05, \"max_time\": 0.1") ","
+			       LATENCY("abs", "host", ", \"max_ms\": 1, \"max_time\": 0.1") "]");
+	const mg_gate_result *g = result(r, "lat");
+	assert_status(g, MG_GATE_INCONCLUSIVE, "fewer than the minimum of 100, so no verdict");
+	assert_true(g->latency->too_few && g->latency->ncand < 100);
+	assert_status(result(r, "abs"), MG_GATE_INCONCLUSIVE, "fewer than the minimum of 100");
+	mg_report_free(r);
+}
+
+static void test_on_inconclusive_sets_the_exit_code(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *policy;
+		int exit_code;
+	} cases[] = {{"", MG_EXIT_OK}, {", \"on_inconclusive\": \"warn\"", MG_EXIT_OK},
+		     {", \"on_inconclusive\": \"pass\"", MG_EXIT_OK},
+		     {", \"on_inconclusive\": \"fail\"", MG_EXIT_GATE}};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		fake f;
+		fake_init(&f);
+		f.delay_us = 20000;
+		char gates[512];
+		snprintf(gates, sizeof(gates), "[" LATENCY("lat", "host", ", \"max_ratio\": 1.05, \"max_time\": 0.05%s") "]",
+			 cases[i].policy);
+		mg_report *r = gate(&f, gates);
+		assert_int_equal(result(r, "lat")->status, MG_GATE_INCONCLUSIVE);
+		assert_int_equal(mg_report_exit_code(r), cases[i].exit_code);
+		mg_report_free(r);
+	}
+}
+
+/* An absolute limit on emulated time is refused before anything runs,
+ * whether the config or --target names qemu. */
+static void test_latency_max_ms_on_an_emulated_target_is_bad_input(void **state)
+{
+	(void)state;
+	run o = {.targets = "{\"emu\": \"qemu-aarch64\"}"};
+	assert_bad_input(&o, "[" LATENCY("lat", "emu", MS2) "]",
+			 "gate 'lat': max_ms is an absolute time limit, and target 'emu' (qemu-aarch64) is emulated");
+	assert_bad_input(&o, "[" LATENCY("lat", "emu", MS2) "]", "use max_ratio against a baseline measured the same way");
+	run over = {.target = "qemu-aarch64"};
+	assert_bad_input(&over, "[" LATENCY("lat", "host", MS2) "]", "target 'host' (qemu-aarch64) is emulated");
+
+	fake f; /* allowed, or a ratio: it runs */
+	fake_init(&f);
+	mg_error err = {0};
+	mg_report *r = gate_with(&f, &o, "[" LATENCY("lat", "emu", MS2 ", \"allow_emulated_absolute\": true") ","
+				 LATENCY("ratio", "emu", ", \"max_ratio\": 1.2") "]", &err);
+	assert_non_null(r);
+	assert_int_equal(result(r, "lat")->status, MG_GATE_PASS);
+	mg_report_free(r);
+}
+
+static void test_reasons_print_limits_as_written(void **state)
+{
+	(void)state;
+	fake f;
+	fake_init(&f);
+	mg_report *r = gate(&f, "[{\"name\": \"acc\", \"kind\": \"accuracy\", \"min\": 0.99995}]");
+	assert_status(result(r, "acc"), MG_GATE_PASS, "top1 1 >= 0.99995");
+	mg_report_free(r);
+	classify(&f, 1, 3);
+	r = gate(&f, "[{\"name\": \"fid\", \"kind\": \"fidelity\", \"min_top1_agreement\": 0.99995}]");
+	assert_status(result(r, "fid"), MG_GATE_FAIL, "top1_agreement 0.75 < 0.99995");
+	mg_report_free(r);
+}
+
 static void test_more_threads_than_cpus_is_bad_input(void **state)
 {
 	(void)state;
@@ -459,7 +603,7 @@ static void test_memory_passes_fails_and_errors(void **state)
 	fake_init(&f);
 	mg_report *r = gate(&f, "[" MEMORY "]");
 	const mg_gate_result *g = result(r, "mem");
-	assert_status(g, MG_GATE_PASS, "peak RSS 100.0 MiB <= 512.0 MiB");
+	assert_status(g, MG_GATE_PASS, "peak RSS 100 MiB <= 512 MiB");
 	assert_near(g->value, 100, 1e-9);
 	assert_string_equal(g->unit, "MiB");
 	assert_non_null(g->fingerprint);
@@ -469,7 +613,7 @@ static void test_memory_passes_fails_and_errors(void **state)
 	fake_init(&f);
 	f.peak_rss = 600u << 20;
 	r = gate(&f, "[" MEMORY "]");
-	assert_status(result(r, "mem"), MG_GATE_FAIL, "peak RSS 600.0 MiB > 512.0 MiB");
+	assert_status(result(r, "mem"), MG_GATE_FAIL, "peak RSS 600 MiB > 512 MiB");
 	mg_report_free(r);
 
 	fake_init(&f);
@@ -761,6 +905,13 @@ int main(void)
 		cmocka_unit_test(test_nonfinite_baseline_outputs_are_an_error),
 		cmocka_unit_test(test_latency_passes_under_its_ceiling_and_fails_over_it),
 		cmocka_unit_test(test_latency_catches_a_regression_against_the_baseline),
+		cmocka_unit_test(test_latency_aa_on_a_jittery_machine_never_fails),
+		cmocka_unit_test(test_latency_a_clear_regression_fails_on_a_jittery_machine),
+		cmocka_unit_test(test_latency_straddling_the_limit_is_inconclusive),
+		cmocka_unit_test(test_latency_too_few_samples_is_inconclusive),
+		cmocka_unit_test(test_on_inconclusive_sets_the_exit_code),
+		cmocka_unit_test(test_latency_max_ms_on_an_emulated_target_is_bad_input),
+		cmocka_unit_test(test_reasons_print_limits_as_written),
 		cmocka_unit_test(test_more_threads_than_cpus_is_bad_input),
 		cmocka_unit_test(test_memory_passes_fails_and_errors),
 		cmocka_unit_test(test_cost_passes_on_the_same_count_and_says_what_counted),

@@ -454,6 +454,20 @@ static void test_report_numbers_are_formatted_for_people(void **state)
 	assert_string_equal(s, "-");
 	rp_num(s, 0.93123);
 	assert_string_equal(s, "0.9312");
+	/* limits as written, and values beside them with the digits that tell them apart */
+	rp_num_written(s, 0.99995);
+	assert_string_equal(s, "0.99995");
+	rp_num_written(s, 1000000);
+	assert_string_equal(s, "1000000");
+	rp_num_written(s, 1e-7);
+	assert_string_equal(s, "1e-07");
+	rp_num_beside(s, 0.99996, 0.99997); /* "1" would be on the wrong side */
+	assert_string_equal(s, "0.99996");
+	rp_num_beside(s, 0.93123, 0.99995);
+	assert_string_equal(s, "0.9312");
+	mg_gate_result lim = {.limit = 0.99995, .limit_is = MG_LIMIT_MIN, .unit = (char *)""};
+	rp_limit_text(s, sizeof(s), &lim);
+	assert_string_equal(s, ">= 0.99995");
 	rp_num(s, 1843212);
 	assert_string_equal(s, "1843212");
 	rp_num(s, 2.3e-12);

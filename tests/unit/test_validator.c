@@ -444,6 +444,12 @@ static void test_config_errors_name_the_place(void **state)
 		   "an accuracy gate needs a dataset");
 	config_bad("{\"model\": \"m\", \"gates\": [{\"name\": \"a\", \"kind\": \"latency\", \"max_ms\": 1, \"alpha\": 0.7}]}",
 		   "gates[0].alpha: expected a number between 0 and 0.5");
+	config_bad("{\"model\": \"m\", \"gates\": [{\"name\": \"a\", \"kind\": \"latency\", \"max_ms\": 1, "
+		   "\"on_inconclusive\": \"maybe\"}]}",
+		   "gates[0].on_inconclusive: expected fail, pass or warn");
+	config_bad("{\"model\": \"m\", \"gates\": [{\"name\": \"a\", \"kind\": \"size\", \"max_bytes\": 1, "
+		   "\"on_inconclusive\": \"warn\"}]}",
+		   "gates[0].on_inconclusive: not a setting of a size gate");
 }
 
 /* A simulated target: log-normal latencies around 1 ms for the baseline and
