@@ -6,6 +6,16 @@
 
 in_example_copy
 
+# A copy of modelgate.json with gate GATE changed by a Python statement on g.
+config_with() { # out.json gate statement
+	"$PY" -c 'import json, sys
+c = json.load(open("modelgate.json"))
+for g in c["gates"]:
+    if g["name"] == sys.argv[2]:
+        exec(sys.argv[3])
+json.dump(c, open(sys.argv[1], "w"))' "$1" "$2" "$3" || fail "cannot write '$1'"
+}
+
 gate_status() { # report gate -> its status
 	json_get "[g['status'] for g in j['gates'] if g['name'] == '$2'][0]" "$1"
 }
@@ -71,21 +81,23 @@ unreachable_target_is_an_error_not_a_failure() {
 }
 
 emulated_target_reports_its_own_machine() {
-	# the agent under qemu describes the machine it sees: aarch64, emulated
-	expect_exit 0 mg gate --only latency --target host=qemu-aarch64 --report r.json
+	# an absolute limit judged against emulated time is refused before anything runs
+	rm -f r.json
+	expect_exit 2 mg gate --only latency --target host=qemu-aarch64 --report r.json
+	expect_error "gate 'latency': max_ms is an absolute time limit, and target 'host' (qemu-aarch64) is emulated" \
+		"use max_ratio against a baseline measured the same way" '"allow_emulated_absolute": true'
+	expect_no_file r.json
+	config_with emu.json latency 'g["allow_emulated_absolute"] = True'
+	# the agent under qemu describes the machine it sees: aarch64, emulated,
+	# and the gate row says so
+	expect_exit 0 mg gate -c emu.json --only latency --target host=qemu-aarch64 --report r.json
+	expect_stdout_contains "latency@host (emulated)"
 	json_ok "(lambda f: f['arch'] == 'aarch64' and f['emulated'] and f['cpu_model'].startswith('arm ') and f['cpu_count'] >= 1)(j['targets'][0]['fingerprint'])" r.json
 	json_ok "[g for g in j['gates'] if g['name'] == 'latency'][0]['fingerprint']['emulated']" r.json
 }
 
 ci_only_gates_run_only_in_ci() {
-	"$PY" - <<'PY' || fail "cannot write ci.json"
-import json
-c = json.load(open("modelgate.json"))
-for g in c["gates"]:
-    if g["name"] == "memory":
-        g["ci_only"] = True
-json.dump(c, open("ci.json", "w"))
-PY
+	config_with ci.json memory 'g["ci_only"] = True'
 	expect_exit 0 mg gate -c ci.json --report r.json
 	[ "$(gate_status r.json memory)" = skip ] || fail "the ci_only gate ran outside CI"
 	CI=true expect_exit 0 mg gate -c ci.json --report r.json
@@ -128,7 +140,27 @@ check worse_model_fails_accuracy_and_fidelity worse_model_fails_accuracy_and_fid
 check slower_model_fails_latency slower_model_fails_latency
 check bad_configs_stop_before_anything_runs bad_configs_stop_before_anything_runs
 check unreachable_target_is_an_error_not_a_failure unreachable_target_is_an_error_not_a_failure
+# Fewer samples than min_iterations within max_time is inconclusive, never
+# a verdict: a warning by default, a failure under on_inconclusive fail.
+too_few_samples_are_inconclusive() {
+	config_with short.json latency 'g.update(max_time=0.001, min_iterations=100000)'
+	config_with short_fail.json latency 'g.update(max_time=0.001, min_iterations=100000, on_inconclusive="fail")'
+	expect_exit 0 mg gate -c short.json --only latency --report r.json --junit r.xml --markdown r.md --html r.html
+	[ "$(gate_status r.json latency)" = inconclusive ] || fail "latency is not inconclusive: $(gate_status r.json latency)"
+	json_ok "j['schema_version'] == 2 and j['passed'] and [g for g in j['gates'] if g['name'] == 'latency'][0]['latency']['too_few']" r.json
+	expect_stdout_matches '^latency +latency@host +inconclusive '
+	expect_stdout_contains "fewer than the minimum of 100000, so no verdict; to resolve it: a max_time of about"
+	expect_stdout_contains "(on_inconclusive: warn, a warning, not a failure)"
+	grep -q 'modelgate.status" value="inconclusive"' r.xml || fail "JUnit lacks the inconclusive property"
+	grep -q 'inconclusive' r.md || fail "Markdown lacks inconclusive"
+	grep -q 'pill inconclusive' r.html || fail "HTML lacks the inconclusive pill"
+	expect_exit 1 mg gate -c short_fail.json --only latency --report r.json
+	[ "$(gate_status r.json latency)" = inconclusive ] || fail "latency is not inconclusive under on_inconclusive fail"
+	expect_stdout_contains "(on_inconclusive: fail, failing the build)"
+}
+
 check emulated_target_reports_its_own_machine emulated_target_reports_its_own_machine
+check too_few_samples_are_inconclusive too_few_samples_are_inconclusive
 check ci_only_gates_run_only_in_ci ci_only_gates_run_only_in_ci
 check github_actions_get_summary_outputs_and_annotations github_actions_get_summary_outputs_and_annotations
 check store_references_work_as_model_and_baseline store_references_work_as_model_and_baseline

@@ -206,6 +206,48 @@ t_html_parses_and_renders() {
 	[ -z "${MG_KEEP_SCREENSHOT:-}" ] || cp report.png "$MG_KEEP_SCREENSHOT"
 }
 
+# The failing latency gate of the fixture made inconclusive (schema 2):
+# its own status in every format, and on_inconclusive decides the exit.
+t_inconclusive_is_its_own_status_everywhere() {
+	edited incl.json 'j["schema_version"] = 2
+g = j["gates"][2]
+g["status"], g["on_inconclusive"] = "inconclusive", "warn"
+g["reason"] = "inconclusive: 1.031x the baseline, 98% interval [0.982, 1.082] over 12 paired blocks straddles the allowed 1.05x"
+j["gates"] = [x for x in j["gates"] if x["status"] != "error"]'
+	expect_exit 0 mg report incl.json --exit-status
+	expect_stdout_matches '^latency p95 <local> +latency@local +inconclusive '
+	expect_stdout_contains "PASSED: 3 passed, 0 failed, 0 errors, 1 skipped, 1 inconclusive"
+	expect_exit 0 mg report incl.json --format json -o incl2.json
+	json_ok 'j["schema_version"] == 2 and j["gates"][2]["status"] == "inconclusive" and j["gates"][2]["on_inconclusive"] == "warn" and j["exit_code"] == 0' incl2.json
+	expect_exit 0 mg report incl.json --format junit -o incl.xml
+	xmllint --noout incl.xml 2>"$IO/xmllint" || fail "xmllint: $(head -5 "$IO/xmllint")"
+	xp() { xmllint --xpath "$1" incl.xml 2>/dev/null; }
+	[ "$(xp 'count(//testcase[@name="latency p95 <local>"]/skipped[starts-with(@message, "inconclusive: ")])')" = 1 ] ||
+		fail "the inconclusive gate is not <skipped message=\"inconclusive: ...\">"
+	[ "$(xp 'string(//testcase[@name="latency p95 <local>"]/properties/property[@name="modelgate.status"]/@value)')" = inconclusive ] ||
+		fail "no modelgate.status property on the inconclusive testcase"
+	[ "$(xp 'concat(//testsuite/@failures, "/", //testsuite/@skipped)')" = 0/2 ] || fail "wrong counts on <testsuite>"
+	expect_exit 0 mg report incl.json --format markdown -o incl.md
+	cmark-gfm -e table incl.md >incl.md.html || fail "cmark-gfm failed"
+	grep -qF 'modelgate: no gate failed, 1 inconclusive' incl.md.html || fail "the Markdown heading does not say inconclusive"
+	grep -qE '<td[^>]*>[^<]* inconclusive</td>' incl.md.html || fail "no inconclusive cell in the Markdown table"
+	expect_exit 0 mg report incl.json --format html -o incl.html
+	xmllint --html --noout incl.html 2>"$IO/xmllint"
+	[ ! -s "$IO/xmllint" ] || fail "xmllint --html: $(head -5 "$IO/xmllint")"
+	grep -qF '<span class="pill inconclusive">inconclusive</span>' incl.html || fail "no inconclusive pill in the HTML"
+	expect_exit 0 mg report incl.json --format annotations
+	grep -q "^::warning title=modelgate%3A gate 'latency p95 <local>' is inconclusive::inconclusive: 1.031x" "$OUT" ||
+		fail "no warning annotation for the inconclusive gate"
+	expect_exit 0 mg report incl.json --format openmetrics
+	expect_stdout_contains 'modelgate_gate_inconclusive{gate="latency p95 <local>",kind="latency",target="local"} 1'
+	# on_inconclusive fail fails the run
+	"$PY" -c 'import json; j = json.load(open("incl.json")); j["gates"][2]["on_inconclusive"] = "fail"; json.dump(j, open("inclf.json", "w"))' ||
+		fail "cannot edit incl.json"
+	expect_exit 1 mg report inclf.json --exit-status -o /dev/null
+	expect_exit 0 mg report inclf.json --format junit -o inclf.xml
+	[ "$(xmllint --xpath 'count(//failure[@type="inconclusive"])' inclf.xml)" = 1 ] || fail "not a <failure type=\"inconclusive\">"
+}
+
 check table_is_the_default t_table_is_the_default
 check exit_code_is_the_conversion_unless_asked t_exit_code_is_the_conversion_unless_asked
 check json_converts_back_to_the_same_bytes t_json_converts_back_to_the_same_bytes
@@ -214,4 +256,5 @@ check openmetrics_parses_with_the_prometheus_client t_openmetrics_parses_with_th
 check markdown_renders_as_a_gfm_table t_markdown_renders_as_a_gfm_table
 check annotations_and_outputs t_annotations_and_outputs
 check html_parses_and_renders t_html_parses_and_renders
+check inconclusive_is_its_own_status_everywhere t_inconclusive_is_its_own_status_everywhere
 finish

@@ -117,8 +117,9 @@ rm -f "$NB/digits/report.json"
 import json, sys
 c = json.load(open(sys.argv[1]))
 for g in c["gates"]:
-    if g["kind"] == "latency":
-        g.update(max_ms=10000, max_ratio=100)
+    if g["kind"] == "latency":  # a ratio: an absolute limit on emulated time is refused
+        g.pop("max_ms", None)
+        g.update(max_ratio=100)
 json.dump(c, open(sys.argv[1], "w"))
 PY
 chmod -R a+rX "$NB/bin" "$NB/digits"
