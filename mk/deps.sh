@@ -30,12 +30,13 @@ libgit2-dev libcurl4-openssl-dev libjansson-dev libarchive-dev libssl-dev"
 # benchmarks (hyperfine), fresh roots (mmdebstrap), running the container
 # image (runc), watching what a command writes (strace), the cost gate's
 # counter where there is no hardware one (valgrind: callgrind, and its
-# client-request header, which the agent's build uses when it is there).
+# client-request header, which the agent's build uses when it is there),
+# background load for the latency bench (stress-ng).
 TEST_PACKAGES="libcmocka-dev skopeo docker-registry umoci apache2-utils openssl curl
 gcc-aarch64-linux-gnu libc6-dev-arm64-cross libstdc++6-arm64-cross qemu-user openssh-server openssh-client
 python3 python3-numpy python3-onnx python3-yaml python3-prometheus-client valgrind
 libonnx-testdata libxml2-utils cmark-gfm chromium zstd unzip rsync g++
-clang libclang-rt-14-dev hyperfine mmdebstrap runc strace"
+clang libclang-rt-14-dev hyperfine mmdebstrap runc strace stress-ng"
 
 test=0
 case ${1:-} in
