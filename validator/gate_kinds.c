@@ -435,13 +435,12 @@ static void latency_verdict(const mg_gate_config *gc, const mg_latency_plan *pla
 			if (more > 0)
 				snprintf(when, sizeof(when), " (about %.0f s)", ceil(more * 1.2));
 			mg_gate__set_status(g, MG_GATE_INCONCLUSIVE,
-					    "inconclusive: %s straddles the allowed %sx: the block-to-block noise "
-					    "(+-%.1f%% per block) is larger than the %.3g%% change the limit asks "
-					    "to resolve%s%s; to resolve it: a longer max_time%s, a quieter runner, "
-					    "or a cost gate (on_inconclusive: %s, %s)",
-					    span, lim, (exp(v->spread) - 1) * 100,
-					    (plan->policy.max_ratio - 1) * 100, passes[0] ? "; " : "", passes, when,
-					    policy, effect);
+					    "inconclusive: %s straddles the allowed %sx: the noise of this run "
+					    "(+-%.1f%% per block, +-%.1f%% on the ratio) is larger than the "
+					    "%.2g%% between the ratio and the limit%s%s; to resolve it: a longer "
+					    "max_time%s, a quieter runner, or a cost gate (on_inconclusive: %s, %s)",
+					    span, lim, (exp(v->spread) - 1) * 100, (exp(half) - 1) * 100,
+					    (exp(dist) - 1) * 100, passes[0] ? "; " : "", passes, when, policy, effect);
 			return;
 		}
 	} else if (with_base) {

@@ -619,8 +619,9 @@ int rp_headline(mg_buf *out, const mg_gate_result *g, mg_error *err)
 	return rc;
 }
 
-int rp_latency_text(mg_buf *out, const mg_latency_detail *l, mg_error *err)
+int rp_latency_text(mg_buf *out, const mg_gate_result *g, mg_error *err)
 {
+	const mg_latency_detail *l = g->latency;
 	char ratio[RP_NUM_SIZE], lo[RP_NUM_SIZE], hi[RP_NUM_SIZE], p[RP_NUM_SIZE];
 	int rc = 0;
 	rp_num(ratio, l->ratio);
@@ -646,7 +647,8 @@ int rp_latency_text(mg_buf *out, const mg_latency_detail *l, mg_error *err)
 	if (!rc && l->too_few)
 		rc = mg_buf_printf(out, err, ", fewer than the minimum of %zu", l->min_samples);
 	if (!rc && l->noisy)
-		rc = mg_buf_printf(out, err, "; noisy: %s", l->noise_note ? l->noise_note : "large spread between blocks");
+		rc = mg_buf_printf(out, err, "; %s: %s", rp_noisy_label(g),
+				   l->noise_note ? l->noise_note : "large spread between blocks");
 	return rc;
 }
 

@@ -141,7 +141,7 @@ static int md_details(mg_buf *out, const mg_gate_result *g, mg_error *err)
 	}
 	mg_buf t = MG_BUF_INIT;
 	if (!rc && g->latency) {
-		rc = rp_latency_text(&t, g->latency, err);
+		rc = rp_latency_text(&t, g, err);
 		if (!rc)
 			rc = mg_buf_puts(out, "- ", err);
 		if (!rc)
@@ -341,8 +341,10 @@ static int gate_annotation(mg_buf *out, const mg_gate_result *g, int warning, mg
 	if (!rc && inconclusive)
 		rc = mg_buf_puts(&msg, g->reason ? g->reason : "inconclusive", err);
 	else if (!rc && warning)
-		rc = mg_buf_printf(&msg, err, "%s", g->latency->noise_note ? g->latency->noise_note
-									    : "large spread between interleaved blocks");
+		rc = mg_buf_printf(&msg, err, "%s%s%s", g->latency->noise_note ? g->latency->noise_note
+									      : "large spread between interleaved blocks",
+				   g->status == MG_GATE_FAIL ? "; " : "",
+				   g->status == MG_GATE_FAIL ? rp_noisy_label(g) : "");
 	else if (!rc)
 		rc = mg_buf_puts(&msg, g->reason ? g->reason : mg_gate_status_name(g->status), err);
 	if (!rc && g->status == MG_GATE_FAIL) {
@@ -353,7 +355,7 @@ static int gate_annotation(mg_buf *out, const mg_gate_result *g, int warning, mg
 	if (!rc && g->latency && (g->status == MG_GATE_FAIL || warning || inconclusive)) {
 		rc = mg_buf_puts(&msg, "\n", err);
 		if (!rc)
-			rc = rp_latency_text(&msg, g->latency, err);
+			rc = rp_latency_text(&msg, g, err);
 	}
 	if (!rc)
 		rc = annotation(out, warning ? "warning" : "error", mg_buf_cstr(&title), mg_buf_cstr(&msg), err);

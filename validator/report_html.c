@@ -523,7 +523,7 @@ static void gate_card(hw *w, const mg_gate_result *g, size_t i, mg_buf *tmp)
 	if (g->latency) {
 		latency_chart(w, g);
 		if (!w->rc)
-			w->rc = rp_latency_text(tmp, g->latency, w->err);
+			w->rc = rp_latency_text(tmp, g, w->err);
 		p(w, "<p>");
 		tbuf(w, tmp);
 		p(w, "</p>\n");

@@ -63,7 +63,7 @@ static int details(mg_buf *t, const mg_gate_result *g, mg_error *err)
 			rc = mg_buf_puts(t, "\n", err);
 	}
 	if (!rc && g->latency) {
-		rc = rp_latency_text(t, g->latency, err);
+		rc = rp_latency_text(t, g, err);
 		if (!rc)
 			rc = mg_buf_puts(t, "\n", err);
 	}

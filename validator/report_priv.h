@@ -78,12 +78,13 @@ void rp_order(const mg_report *r, size_t *idx);
 
 /* Plain-text lines each writer escapes for its format:
  * the headline figure ("p95_ms 12.3 ms, limit 10 ms, baseline 9.8 ms,
- * delta +2.5 ms (+25.5%)"), the latency comparison ("median ratio 1.21
- * (95% CI 1.15 to 1.27), p = 0.0003, 200 candidate / 200 baseline samples;
- * noisy: ..."), and where it ran ("Xeon, 8 CPUs, governor performance,
+ * delta +2.5 ms (+25.5%)"), a latency gate's comparison ("ratio 1.21
+ * (98% CI 1.15 to 1.27 over 20 paired blocks), p = 0.0003, 200 candidate /
+ * 200 baseline samples; noisy: ...", the noise flag saying what decided a
+ * failure), and where it ran ("Xeon, 8 CPUs, governor performance,
  * ..."). */
 int rp_headline(mg_buf *out, const mg_gate_result *g, mg_error *err);
-int rp_latency_text(mg_buf *out, const mg_latency_detail *l, mg_error *err);
+int rp_latency_text(mg_buf *out, const mg_gate_result *g, mg_error *err);
 int rp_fingerprint_text(mg_buf *out, const mg_fingerprint *f, mg_error *err);
 /* "input float32 [1, 64]; mask int64 [1, 8]": the report's inputs, or
  * nothing when it has none. */
