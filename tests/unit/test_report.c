@@ -1136,6 +1136,18 @@ static void test_inconclusive_is_its_own_status_in_every_format(void **state)
 	mg_report_free(r);
 }
 
+/* noise never decides a failure alone: beside one, the flag says what did */
+static void test_noisy_beside_a_failure_says_what_decided_it(void **state)
+{
+	(void)state;
+	mg_gate_result g = {.status = MG_GATE_PASS, .value = 4, .limit = 5};
+	assert_string_equal(rp_noisy_label(&g), "noisy");
+	g.status = MG_GATE_FAIL;
+	assert_string_equal(rp_noisy_label(&g), "noisy; the interval decided");
+	g.value = 6;
+	assert_string_equal(rp_noisy_label(&g), "noisy; the absolute limit decided");
+}
+
 static void test_on_inconclusive_decides_the_exit_code(void **state)
 {
 	(void)state;
@@ -1236,6 +1248,7 @@ int main(void)
 		cmocka_unit_test(test_html_is_self_contained_with_charts),
 		cmocka_unit_test(test_inconclusive_is_its_own_status_in_every_format),
 		cmocka_unit_test(test_on_inconclusive_decides_the_exit_code),
+		cmocka_unit_test(test_noisy_beside_a_failure_says_what_decided_it),
 		cmocka_unit_test(test_table_aligns_columns_and_colours_only_when_asked),
 	};
 	return cmocka_run_group_tests(tests, setup_tmp, teardown_tmp);
