@@ -442,6 +442,8 @@ static void latency_verdict(const mg_gate_config *gc, const mg_latency_plan *pla
 					    span, lim, (exp(v->spread) - 1) * 100, (exp(half) - 1) * 100,
 					    (exp(dist) - 1) * 100, passes[0] ? "; " : "", passes, when, policy, effect);
 			return;
+		} else { /* max_ms decides; the ratio is said for what it is */
+			note(fails, sizeof(fails), "%s straddles the allowed %sx (inconclusive on its own)", span, lim);
 		}
 	} else if (with_base) {
 		mg_gate__set_status(g, MG_GATE_INCONCLUSIVE,

@@ -505,6 +505,13 @@ static void test_latency_straddling_the_limit_is_inconclusive(void **state)
 	assert_int_equal(mg_report_status(r), MG_GATE_PASS); /* warn: not a failure */
 	assert_int_equal(mg_report_exit_code(r), MG_EXIT_OK);
 	mg_report_free(r);
+
+	/* a max_ms that fails decides, and the ratio is said for what it is */
+	r = gate(&f, "[" LATENCY("lat", "host", ", \"max_ms\": 0.5, \"max_ratio\": 1.05, \"max_time\": 0.2") "]");
+	g = result(r, "lat");
+	assert_status(g, MG_GATE_FAIL, " ms > 0.5 ms; ");
+	assert_status(g, MG_GATE_FAIL, "straddles the allowed 1.05x (inconclusive on its own)");
+	mg_report_free(r);
 }
 
 /* Each block takes 20 ms: 0.1 s gives about 30 samples a side of the
