@@ -384,9 +384,12 @@ static int is_warning(const mg_gate_result *g)
 static int annotate_type(mg_buf *out, const mg_report *r, const size_t *order, int warning,
 			 size_t max, mg_error *err)
 {
-	size_t total = 0, shown = 0;
-	for (size_t i = 0; i < r->ngates; i++)
-		total += warning ? is_warning(&r->gates[i]) : is_error(&r->gates[i]);
+	size_t total = 0, shown = 0, incl = 0;
+	for (size_t i = 0; i < r->ngates; i++) {
+		int counted = warning ? is_warning(&r->gates[i]) : is_error(&r->gates[i]);
+		total += counted;
+		incl += counted && r->gates[i].status == MG_GATE_INCONCLUSIVE;
+	}
 	if (max == 0)
 		return 0;
 	size_t room = total > max ? max - 1 : total;
@@ -396,13 +399,16 @@ static int annotate_type(mg_buf *out, const mg_report *r, const size_t *order, i
 		if (warning ? is_warning(g) : is_error(g)) {
 			rc = gate_annotation(out, g, warning, err);
 			shown++;
+			incl -= g->status == MG_GATE_INCONCLUSIVE;
 		}
 	}
 	if (!rc && total > shown) {
 		char msg[160];
 		snprintf(msg, sizeof(msg), "%zu more gate%s %s; see the job summary or report.json",
 			 total - shown, total - shown == 1 ? "" : "s",
-			 warning ? "have noisy measurements" : "failed or could not be evaluated");
+			 incl ? (warning ? "are inconclusive or have noisy measurements"
+					 : "failed, were inconclusive or could not be evaluated")
+			 : warning ? "have noisy measurements" : "failed or could not be evaluated");
 		rc = annotation(out, warning ? "warning" : "error", "modelgate: more gates", msg, err);
 	}
 	return rc;
