@@ -584,15 +584,22 @@ static int eval_cost(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g)
 	mg_gate__set_headline(g, "instructions", value, gc->max_instructions, MG_LIMIT_MAX, base,
 			      "instructions");
 	char fails[512] = "", passes[512] = "";
-	if (!isnan(gc->max_instructions))
+	char vs[RP_NUM_SIZE], ls[RP_NUM_SIZE];
+	if (!isnan(gc->max_instructions)) {
+		rp_num_written(ls, gc->max_instructions);
 		note(value <= gc->max_instructions ? passes : fails, sizeof(fails),
-		     "%.0f instructions per inference %s %.0f", value,
-		     value <= gc->max_instructions ? "<=" : ">", gc->max_instructions);
+		     "%.0f instructions per inference %s %s", value,
+		     value <= gc->max_instructions ? "<=" : ">", ls);
+	}
 	if (with_base) {
 		double ratio = base > 0 ? value / base : INFINITY;
 		mg_gate__add_figure(g, "ratio", ratio, NAN, "");
+		snprintf(vs, sizeof(vs), "%.4f", ratio);
+		if ((strtod(vs, NULL) <= gc->max_ratio) != (ratio <= gc->max_ratio)) /* 4 places mislead */
+			rp_num_beside(vs, ratio, gc->max_ratio);
+		rp_num_written(ls, gc->max_ratio);
 		note(ratio <= gc->max_ratio ? passes : fails, sizeof(fails),
-		     "%.4fx the baseline's %.0f instructions (allowed %gx)", ratio, base, gc->max_ratio);
+		     "%sx the baseline's %.0f instructions (allowed %sx)", vs, base, ls);
 	}
 	char counter[128];
 	snprintf(counter, sizeof(counter), "%s (%s)", res[0].backend, res[0].backend_version);

@@ -487,8 +487,10 @@ static void test_latency_a_clear_regression_fails_on_a_jittery_machine(void **st
 	mg_report_free(r);
 }
 
-/* A candidate right at the limit: the interval straddles it for as long
- * as max_time lets the run go on. */
+/* A candidate right at the limit, measured in few blocks (each takes 10 ms
+ * and the budget is 0.05 s: 2 to 4 paired blocks, however fast the
+ * machine): the interval straddles the limit at every look. */
+#define STRADDLE ", \"max_ratio\": 1.05, \"max_time\": 0.05, \"min_iterations\": 20"
 static void test_latency_straddling_the_limit_is_inconclusive(void **state)
 {
 	(void)state;
@@ -496,18 +498,20 @@ static void test_latency_straddling_the_limit_is_inconclusive(void **state)
 	fake_init(&f);
 	f.ms[1] = 1.05;
 	f.jitter = 0.1;
-	mg_report *r = gate(&f, "[" LATENCY("lat", "host", ", \"max_ratio\": 1.05, \"max_time\": 0.2") "]");
+	f.delay_us = 10000;
+	mg_report *r = gate(&f, "[" LATENCY("lat", "host", STRADDLE) "]");
 	const mg_gate_result *g = result(r, "lat");
 	assert_status(g, MG_GATE_INCONCLUSIVE, "straddles the allowed 1.05x");
 	assert_status(g, MG_GATE_INCONCLUSIVE, "to resolve it: a longer max_time");
 	assert_status(g, MG_GATE_INCONCLUSIVE, "a quieter runner, or a cost gate (on_inconclusive: warn");
+	assert_true(g->latency->blocks >= 2 && g->latency->blocks <= 6);
 	assert_true(g->latency->ratio_lo <= 1.05 && 1.05 < g->latency->ratio_hi);
 	assert_int_equal(mg_report_status(r), MG_GATE_PASS); /* warn: not a failure */
 	assert_int_equal(mg_report_exit_code(r), MG_EXIT_OK);
 	mg_report_free(r);
 
 	/* a max_ms that fails decides, and the ratio is said for what it is */
-	r = gate(&f, "[" LATENCY("lat", "host", ", \"max_ms\": 0.5, \"max_ratio\": 1.05, \"max_time\": 0.2") "]");
+	r = gate(&f, "[" LATENCY("lat", "host", ", \"max_ms\": 0.5" STRADDLE) "]");
 	g = result(r, "lat");
 	assert_status(g, MG_GATE_FAIL, " ms > 0.5 ms; ");
 	assert_status(g, MG_GATE_FAIL, "straddles the allowed 1.05x (inconclusive on its own)");
