@@ -41,7 +41,6 @@ const char *mg_inconclusive_policy_name(mg_inconclusive_policy p); /* "warn", ..
 /* The policy called name; -1 for another. */
 int mg_inconclusive_policy_parse(const char *name);
 
-
 const char *mg_gate_status_name(mg_gate_status s); /* "pass", "fail", ... */
 
 /* Which way a limit holds: the value must be at least it (accuracy, most
