@@ -3,7 +3,9 @@
 #
 #   mk/deps.sh        (make deps)       what building and running modelgate
 #                     needs: the compiler, the -dev packages of libgit2,
-#                     libcurl, jansson, libarchive and OpenSSL, npm (ONNX
+#                     libcurl, jansson, libarchive and OpenSSL, valgrind
+#                     (its callgrind header lets the agent count a cost
+#                     gate's instructions; and it runs them), npm (ONNX
 #                     Runtime comes from the npm registry), and ONNX Runtime
 #                     itself, pinned by version and sha256.
 #   mk/deps.sh test   (make deps-test)  the above, plus what the tests and
@@ -19,7 +21,7 @@ set -eu
 cd "$(dirname "$0")/.."
 
 RUN_PACKAGES="gcc make pkg-config git ca-certificates
-libgit2-dev libcurl4-openssl-dev libjansson-dev libarchive-dev libssl-dev"
+libgit2-dev libcurl4-openssl-dev libjansson-dev libarchive-dev libssl-dev valgrind"
 
 # What each is for: the unit tests (cmocka), registries and their peers
 # (docker-registry, skopeo, umoci, htpasswd, openssl, curl), the qemu and
@@ -28,13 +30,11 @@ libgit2-dev libcurl4-openssl-dev libjansson-dev libarchive-dev libssl-dev"
 # (xmllint, cmark-gfm, chromium), archives (zstd, unzip), gitlab-ci-local
 # (rsync; g++ builds its re2 module), sanitizers and fuzzing (clang),
 # benchmarks (hyperfine), fresh roots (mmdebstrap), running the container
-# image (runc), watching what a command writes (strace), the cost gate's
-# counter where there is no hardware one (valgrind: callgrind, and its
-# client-request header, which the agent's build uses when it is there),
-# background load for the latency bench (stress-ng).
+# image (runc), watching what a command writes (strace), background load
+# for the latency bench (stress-ng). (valgrind is a build dependency: above.)
 TEST_PACKAGES="libcmocka-dev skopeo docker-registry umoci apache2-utils openssl curl
 gcc-aarch64-linux-gnu libc6-dev-arm64-cross libstdc++6-arm64-cross qemu-user openssh-server openssh-client
-python3 python3-numpy python3-onnx python3-yaml python3-prometheus-client valgrind
+python3 python3-numpy python3-onnx python3-yaml python3-prometheus-client
 libonnx-testdata libxml2-utils cmark-gfm chromium zstd unzip rsync g++
 clang libclang-rt-14-dev hyperfine mmdebstrap runc strace stress-ng"
 
