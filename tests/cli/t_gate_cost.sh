@@ -8,6 +8,10 @@
 . "$(dirname "$0")/lib.sh"
 
 need valgrind valgrind
+# valgrind cannot run an agent built with AddressSanitizer: under make
+# sanitize (which names a plain build in MG_PLAIN_AGENT) the agents here are
+# that one; modelgate itself stays sanitized.
+[ -z "${MG_PLAIN_AGENT:-}" ] || export MODELGATE_AGENT=$MG_PLAIN_AGENT
 need_py onnx python3-onnx
 export MODELGATE_AGENT_CACHE=$TEST_TMP/agent-cache
 BUILT=$(dirname "$MODELGATE")
