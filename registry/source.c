@@ -25,7 +25,6 @@ void mg_source_close(mg_source *s)
 	if (s->tmpdir)
 		mg_remove_tree(s->tmpdir);
 	free(s->tmpdir);
-	mg_repo_close(&s->at);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -159,25 +158,20 @@ static int link_folder(mg_source *s, mg_store *store, mg_error *err)
 
 static int open_ref(mg_source *s, const mg_ref *ref, const mg_source_opts *o, mg_error *err)
 {
-	/* the store, to read from or to fetch into */
+	/* the store, to read from or to fetch into: a registry's artifact is
+	 * read from the store by digest once it is there */
 	mg_ref local = {.repo = ref->repo, .tag = ref->tag, .digest = ref->digest};
-	mg_repo store;
+	mg_repo store, remote = {0};
+	mg_copy_result res;
 	int rc = mg_repo_open(&store, &local, &o->repo, err);
 	if (rc)
 		return rc;
-	if (ref->registry) {
-		mg_copy_result res;
-		mg_buf b = MG_BUF_INIT;
-		if (!(rc = mg_repo_open(&s->at, ref, &o->repo, err)) &&
-		    !(rc = mg_copy_untagged(&s->at, ref, store.store, &res, err)) &&
-		    !(rc = mg_store_read_blob(store.store, res.digest, MG_MANIFEST_MAX, &b, err)))
-			rc = mg_manifest_parse(&s->manifest, b.data, b.len, res.digest, err);
-		if (!rc)
-			memcpy(s->digest, res.digest, MG_DIGEST_SIZE);
-		mg_buf_free(&b);
-	} else {
-		rc = mg_store_get_manifest(store.store, ref, &s->manifest, s->digest, err);
-	}
+	if (ref->registry && !(rc = mg_repo_open(&remote, ref, &o->repo, err)) &&
+	    !(rc = mg_copy_untagged(&remote, ref, store.store, &res, err)))
+		local.digest = res.digest;
+	mg_repo_close(&remote);
+	if (!rc)
+		rc = mg_store_get_manifest(store.store, &local, &s->manifest, s->digest, err);
 	s->is_ref = 1;
 	const char **titles = NULL;
 	if (!rc)

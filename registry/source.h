@@ -32,7 +32,6 @@ typedef struct mg_source {
 	char *model;                 /* set by mg_source_model */
 	/* private */
 	char *tmpdir; /* a link folder outside a read-only store */
-	mg_repo at;   /* where a reference was found */
 } mg_source;
 
 /* Opens spec: an existing path (or one that looks like a path: absolute,
