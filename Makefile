@@ -92,10 +92,14 @@ $(AGENT): $(AGENT_OBJ)
 	@$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(AGENT_OBJ) -ldl -pthread
 
 # The aarch64 agent: never sanitized (it runs under qemu or on a device).
+# valgrind's client-request headers are one set for every architecture: the
+# host's, through a folder that holds only them, so that a board with
+# valgrind can count a cost gate under callgrind.
 $(AGENT_A64): $(AGENT_SRC) $(wildcard runners/agent/*.h runners/*.h formats/tensor.h util/util.h)
-	@mkdir -p $(@D)
+	@mkdir -p $(@D)/include
+	@[ ! -d /usr/include/valgrind ] || ln -sfn /usr/include/valgrind $(@D)/include/valgrind
 	@echo "  CC      $@ (aarch64)"
-	@$(CC_A64) $(filter-out -MMD -MP,$(AGENT_CFLAGS)) -O2 -g -o $@ $(AGENT_SRC) -ldl -pthread
+	@$(CC_A64) $(filter-out -MMD -MP,$(AGENT_CFLAGS)) -I$(@D)/include -O2 -g -o $@ $(AGENT_SRC) -ldl -pthread
 
 $(CPUINFO_A64): runners/agent/cpuinfo_preload.c
 	@mkdir -p $(@D)

@@ -18,18 +18,33 @@ const char *mg_cost_backend_name(mg_cost_backend b);
 /* What is known of a target when choosing its counter. */
 typedef struct mg_cost_probe {
 	int emulated;       /* qemu-user: nothing it counts is the target's */
-	int local;          /* the agent runs on this machine (callgrind can start it) */
+	int local;          /* the agent runs on this machine */
 	int hw_ok;          /* the agent's perf_event_open counted instructions */
 	const char *hw_why; /* why it could not ("perf_event_open: No such file ...") */
-	int valgrind;       /* valgrind is installed here */
+	int valgrind;       /* valgrind is installed where the agent runs (or, on a
+			       device, may be: it is found when the agent starts) */
 } mg_cost_probe;
 
-/* The hardware counter where it works, else callgrind on a local target
- * with valgrind; MG_COST_NONE with why (a phrase) otherwise. */
+/* The hardware counter where it works, else callgrind where valgrind is;
+ * MG_COST_NONE with why (a phrase) otherwise, and always on an emulated
+ * target. */
 mg_cost_backend mg_cost_select(const mg_cost_probe *p, char *why, size_t len);
 
-/* The Ir ("totals:" line, "events:" column) of a callgrind dump's text;
- * -1 when it has none. */
-int mg_cost_parse_callgrind(const char *text, uint64_t *out);
+/* What one counter measured over the counted runs. The secondary figures
+ * are MG_COST_NA where the counter cannot tell: callgrind's come from its
+ * cache simulation (--cache-sim=yes, the cache sizes of the CPU it runs
+ * on), the hardware's from the L1 data cache's read accesses and the
+ * last-level cache's misses, where the CPU exposes them. */
+#define MG_COST_NA UINT64_MAX
+typedef struct mg_cost_counts {
+	uint64_t instructions;
+	uint64_t mem_accesses; /* data reads and writes */
+	uint64_t cache_misses; /* last-level cache misses, code and data */
+} mg_cost_counts;
+
+/* The totals of a callgrind dump's text: Ir, and the secondary figures
+ * where its "events:" line has their columns (Dr+Dw; DLmr+DLmw+ILmr);
+ * -1 when it has no Ir total. */
+int mg_cost_parse_callgrind(const char *text, mg_cost_counts *out);
 
 #endif

@@ -59,9 +59,10 @@ typedef struct mg_target_opts {
 	 * ~/.cache/modelgate-agent); over ssh and exec $MODELGATE_REMOTE_CACHE,
 	 * else ~/.cache/modelgate-agent on the device (agent builds in bin/). */
 	const char *cache;
-	/* local only: start the agent under valgrind's callgrind (with
-	 * collection off until a COST request switches it on), for the cost
-	 * gate where the hardware counter is missing */
+	/* start the agent under valgrind's callgrind (with collection off
+	 * until a COST request switches it on), for the cost gate where the
+	 * hardware counter is missing: here for local, on the device for ssh
+	 * and exec (where valgrind must be on the PATH); not under qemu */
 	int callgrind;
 } mg_target_opts;
 #define MG_TARGET_OPTS_VERSION 1
@@ -165,6 +166,8 @@ int mg_target_stats(mg_target *t, mg_agent_stats *out, mg_error *err);
 
 typedef struct mg_cost_result {
 	double instructions;      /* per inference */
+	double mem_accesses;      /* per inference; NAN where not counted */
+	double cache_misses;      /* per inference; NAN where not counted */
 	uint32_t runs;            /* counted inferences */
 	char backend[32];         /* "perf_event", "callgrind" (runners/cost.h) */
 	char backend_version[64]; /* "linux 6.1.0-...", "valgrind-3.19.0" */
@@ -179,8 +182,10 @@ int mg_target_cost(mg_target *t, const mg_model *m, mg_tensor *const *inputs, si
  * candidate, say) on target t (started from spec with opts), each loaded
  * with lo, each in a fresh agent of its own (so that an identical model
  * gets an identical count): with the hardware counter where t's agent has
- * one, else under callgrind on a local target (mg_cost_select). An
- * emulated target, or one with no counter, is MG_ENOTFOUND saying why. */
+ * one, else under callgrind where valgrind is (mg_cost_select). An
+ * emulated target, or one with no counter, is MG_ENOTFOUND saying why.
+ * runs 0: as many as the counter needs (20 on the hardware counter, 5
+ * under callgrind). */
 int mg_cost_measure(mg_target *t, const char *spec, const mg_target_opts *opts,
 		    const char *const *paths, size_t n, const mg_load_opts *lo,
 		    mg_tensor *const *inputs, size_t ninputs, uint32_t runs, mg_cost_result *out,

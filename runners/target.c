@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "runners/cost.h"
 #include "runners/protocol.h"
 #include "runners/transport.h"
 
@@ -552,8 +553,13 @@ int mg_target_cost(mg_target *t, const mg_model *m, mg_tensor *const *inputs, si
 	uint64_t count = mg_proto_get_u64(&r);
 	out->runs = mg_proto_get_u32(&r);
 	mg_proto_get_str(&r, out->backend, sizeof(out->backend));
+	mg_proto_get_str(&r, out->backend_version, sizeof(out->backend_version));
+	uint64_t mem = mg_proto_get_u64(&r), miss = mg_proto_get_u64(&r);
 	if ((rc = reply_done(t, &r, "COST", err)))
 		return rc;
-	out->instructions = out->runs ? (double)count / out->runs : 0;
+	double n = out->runs ? out->runs : NAN;
+	out->instructions = out->runs ? (double)count / n : 0;
+	out->mem_accesses = mem == MG_COST_NA ? NAN : (double)mem / n;
+	out->cache_misses = miss == MG_COST_NA ? NAN : (double)miss / n;
 	return 0;
 }

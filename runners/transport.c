@@ -261,12 +261,33 @@ static void setvar(char *out, size_t len, const char *name, const char *value)
 	snprintf(out, len, "%s=%s", name, value);
 }
 
+const char *const mg_callgrind_opts[] = {"--tool=callgrind", "--quiet", "--collect-atstart=no",
+					 "--instr-atstart=no", "--cache-sim=yes", NULL};
+
+int mg_valgrind_version(char *out, size_t len)
+{
+	char *argv[] = {"valgrind", "--version", NULL};
+	mg_buf b = MG_BUF_INIT;
+	char errline[256];
+	int status = -1;
+	mg_error ignored;
+	int rc = mg_run_command(argv, NULL, 0, -1, &b, 10000, &status, errline, sizeof(errline), &ignored);
+	int ok = !rc && status == 0 && b.len;
+	if (ok)
+		snprintf(out, len, "%.*s", (int)strcspn(mg_buf_cstr(&b), "\n"), mg_buf_cstr(&b));
+	mg_buf_free(&b);
+	return ok;
+}
+
 /* argv for the agent under callgrind, collecting nothing until the agent's
  * COST request switches it on; its dumps go to a new folder in tp->tmpdir,
- * named to the agent in dumpvar. */
+ * named to the agent in dumpvar, and valgrind's version in versionvar. */
 static int callgrind_argv(mg_transport *tp, char *agent, char *outarg, size_t outlen, char *dumpvar,
-			  size_t dumplen, char **argv, mg_error *err)
+			  size_t dumplen, char *versionvar, size_t versionlen, char **argv, mg_error *err)
 {
+	char version[64];
+	if (!mg_valgrind_version(version, sizeof(version)))
+		return mg_error_set(err, MG_ENOTFOUND, "valgrind is not installed (Debian package valgrind)");
 	const char *dir = getenv("TMPDIR");
 	char tmpl[PATH_MAX];
 	snprintf(tmpl, sizeof(tmpl), "%s/modelgate-callgrind-XXXXXX", dir && *dir ? dir : "/tmp");
@@ -278,9 +299,14 @@ static int callgrind_argv(mg_transport *tp, char *agent, char *outarg, size_t ou
 	}
 	snprintf(outarg, outlen, "--callgrind-out-file=%s/callgrind.out", tmpl);
 	snprintf(dumpvar, dumplen, "MODELGATE_CALLGRIND_OUT=%s/callgrind.out", tmpl);
-	char *v[] = {"valgrind", "--tool=callgrind", "--quiet", "--collect-atstart=no",
-		     "--instr-atstart=no", outarg, agent, NULL};
-	memcpy(argv, v, sizeof(v));
+	snprintf(versionvar, versionlen, "MODELGATE_VALGRIND_VERSION=%s", version);
+	size_t n = 0;
+	argv[n++] = "valgrind";
+	for (size_t i = 0; mg_callgrind_opts[i]; i++)
+		argv[n++] = (char *)mg_callgrind_opts[i];
+	argv[n++] = outarg;
+	argv[n++] = agent;
+	argv[n] = NULL;
 	return 0;
 }
 
@@ -288,8 +314,8 @@ int mg_transport_local(mg_transport *tp, const mg_target_opts *o, mg_error *err)
 {
 	char *agent = NULL, *lib = NULL;
 	char libvar[PATH_MAX + 32], cachevar[PATH_MAX + 32], dumpvar[PATH_MAX + 64];
-	char outarg[PATH_MAX + 64];
-	char *set[4] = {libvar, NULL, NULL, NULL};
+	char outarg[PATH_MAX + 64], versionvar[128];
+	char *set[5] = {libvar, NULL, NULL, NULL, NULL};
 	int rc = mg_locate_agent("x86_64", o, &agent, &lib, err);
 	if (rc)
 		return rc;
@@ -298,10 +324,12 @@ int mg_transport_local(mg_transport *tp, const mg_target_opts *o, mg_error *err)
 		setvar(cachevar, sizeof(cachevar), "MODELGATE_AGENT_CACHE", o->cache);
 		set[1] = cachevar;
 	}
-	char *argv[8] = {agent, NULL};
+	char *argv[12] = {agent, NULL};
 	if (o->callgrind) {
-		rc = callgrind_argv(tp, agent, outarg, sizeof(outarg), dumpvar, sizeof(dumpvar), argv, err);
+		rc = callgrind_argv(tp, agent, outarg, sizeof(outarg), dumpvar, sizeof(dumpvar), versionvar,
+				    sizeof(versionvar), argv, err);
 		set[o->cache ? 2 : 1] = dumpvar;
+		set[o->cache ? 3 : 2] = versionvar;
 	}
 	if (!rc)
 		rc = mg_transport_spawn(tp, argv, set, err);

@@ -25,6 +25,15 @@ typedef struct mg_transport {
 	char *tmpdir; /* removed with what is in it at finish, or NULL */
 } mg_transport;
 
+/* valgrind's options for an agent under callgrind (NULL-terminated): the
+ * agent switches instrumentation and collection on around what it counts;
+ * the cache simulation gives the secondary figures. Local and device
+ * transports start it alike, with MODELGATE_CALLGRIND_OUT (the dump file
+ * named to --callgrind-out-file) and MODELGATE_VALGRIND_VERSION set. */
+extern const char *const mg_callgrind_opts[];
+/* "valgrind-3.19.0" into out when valgrind runs on this machine; 0 when not. */
+int mg_valgrind_version(char *out, size_t len);
+
 /* Runs argv (PATH searched) with the environment plus set (NAME=VALUE
  * strings, NULL-terminated; may be NULL). */
 int mg_transport_spawn(mg_transport *tp, char *const argv[], char *const set[], mg_error *err);

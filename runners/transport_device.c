@@ -215,6 +215,28 @@ static int upload(channel *c, const char *dir, const char *agent, const char *li
 	return rc;
 }
 
+/* The rest of the line that starts the agent in dir under the device's
+ * valgrind (mg_callgrind_opts), its dumps in a new folder of the cache
+ * folder base that is removed when the agent ends: the shell stays to
+ * remove it. No valgrind on the device ends the start with a line saying so. */
+static int callgrind_line(mg_buf *cmd, const char *base, const char *dir, mg_error *err)
+{
+	int rc = mg_buf_printf(cmd, err,
+			       "; export MODELGATE_AGENT_CACHE MODELGATE_AGENT_CACHE_MAX; "
+			       "command -v valgrind >/dev/null 2>&1 || { echo 'valgrind is not installed on "
+			       "the device (a cost gate without a hardware instruction counter needs it)' >&2; "
+			       "exit 127; }; mkdir -p %s/tmp && d=$(mktemp -d %s/tmp/callgrind.XXXXXX) || exit 1; "
+			       "MODELGATE_CALLGRIND_OUT=$d/callgrind.out MODELGATE_VALGRIND_VERSION=$(valgrind "
+			       "--version) valgrind",
+			       base, base);
+	for (size_t i = 0; !rc && mg_callgrind_opts[i]; i++)
+		rc = mg_buf_printf(cmd, err, " %s", mg_callgrind_opts[i]);
+	if (!rc)
+		rc = mg_buf_printf(cmd, err, " --callgrind-out-file=$d/callgrind.out %s/modelgate-agent; "
+				   "s=$?; rm -rf \"$d\"; exit $s", dir);
+	return rc;
+}
+
 /* Copies the agent for the device's architecture there unless it has it,
  * and starts it. base is the cache folder as a shell word. */
 static int start_agent(mg_transport *tp, channel *c, const char *base, const mg_target_opts *o,
@@ -251,10 +273,10 @@ static int start_agent(mg_transport *tp, channel *c, const char *base, const mg_
 	 * (chroot ROOT alone) the agent cannot tell where it is */
 	if ((rc = mg_buf_printf(&cmd, err,
 				"[ -n \"$MODELGATE_ORT_LIB\" ] || MODELGATE_ORT_LIB=%s/libonnxruntime.so.1; "
-				"export MODELGATE_ORT_LIB; MODELGATE_AGENT_CACHE=%s %s%s exec "
-				"%s/modelgate-agent",
-				dir, base, qmax ? "MODELGATE_AGENT_CACHE_MAX=" : "", qmax ? qmax : "",
-				dir)) ||
+				"export MODELGATE_ORT_LIB; MODELGATE_AGENT_CACHE=%s %s%s ",
+				dir, base, qmax ? "MODELGATE_AGENT_CACHE_MAX=" : "", qmax ? qmax : "")) ||
+	    (rc = o->callgrind ? callgrind_line(&cmd, base, dir, err)
+			       : mg_buf_printf(&cmd, err, "exec %s/modelgate-agent", dir)) ||
 	    (rc = channel_argv(c, cmd.data, err)))
 		goto done;
 	char *set[] = {"MODELGATE_ORT_LIB=", NULL};

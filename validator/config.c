@@ -190,7 +190,7 @@ static void gate_defaults(mg_gate_config *g)
 	g->min_snr_db = g->min_top1_agreement = g->max_ms = g->max_ratio = NAN;
 	g->max_bytes = g->max_compressed_bytes = g->max_parameters = g->max_growth = NAN;
 	g->max_rss_mb = g->max_instructions = NAN;
-	g->runs = 20;
+	g->runs = 0; /* cost: chosen by the counter (mg_cost_measure) */
 	g->alpha = 0.01;
 	g->max_time = 60;
 	g->min_iterations = 100;

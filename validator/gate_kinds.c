@@ -570,8 +570,8 @@ static int eval_cost(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g)
 	const char *paths[2] = {c->model.path, c->baseline.path};
 	mg_cost_result res[2];
 	mg_error err = {0};
-	mg_gate__say(c, "counting instructions on '%s' (%zu inferences of %s, one thread)", tc->name,
-		     gc->runs, with_base ? "candidate and baseline" : "the candidate");
+	mg_gate__say(c, "counting instructions on '%s' (%s, one thread)", tc->name,
+		     with_base ? "candidate and baseline" : "the candidate");
 	if (!c->tif.cost)
 		mg_error_set(&err, MG_ENOTFOUND, "this target cannot count instructions");
 	if (err.code || c->tif.cost(c->tif.ctx, rt->t, rt->spec, paths, with_base ? 2 : 1, 1, c->sample,
@@ -580,7 +580,14 @@ static int eval_cost(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g)
 		return 0;
 	}
 	double value = res[0].instructions, base = with_base ? res[1].instructions : NAN;
-	mg_gate__add_figure(g, "instructions", value, base, "instructions");
+	if (mg_gate__add_figure(g, "instructions", value, base, "instructions") ||
+	    (!isnan(res[0].mem_accesses) &&
+	     mg_gate__add_figure(g, "memory accesses", res[0].mem_accesses,
+				 with_base ? res[1].mem_accesses : NAN, "accesses")) ||
+	    (!isnan(res[0].cache_misses) &&
+	     mg_gate__add_figure(g, "cache misses", res[0].cache_misses,
+				 with_base ? res[1].cache_misses : NAN, "misses")))
+		return MG_ENOMEM;
 	mg_gate__set_headline(g, "instructions", value, gc->max_instructions, MG_LIMIT_MAX, base,
 			      "instructions");
 	char fails[512] = "", passes[512] = "";
@@ -605,7 +612,7 @@ static int eval_cost(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g)
 	snprintf(counter, sizeof(counter), "%s (%s)", res[0].backend, res[0].backend_version);
 	note(fails[0] ? fails : passes, sizeof(fails), "counted by %s", counter);
 	g->counter = strdup(counter);
-	mg_gate__say(c, "counted by %s", counter);
+	mg_gate__say(c, "counted by %s over %u inferences a model", counter, res[0].runs);
 	mg_gate__set_status(g, fails[0] ? MG_GATE_FAIL : MG_GATE_PASS, "%s", fails[0] ? fails : passes);
 	return g->counter ? 0 : MG_ENOMEM;
 }

@@ -46,7 +46,7 @@ typedef struct mg_gate_config {
 	double max_bytes, max_compressed_bytes, max_parameters, max_growth; /* size */
 	double max_rss_mb; /* memory */
 	double max_instructions; /* cost: ceiling of instructions per inference */
-	size_t runs;       /* cost: inferences counted per model */
+	size_t runs;       /* cost: inferences counted per model; 0: by the counter */
 } mg_gate_config;
 
 typedef struct mg_target_config {

@@ -536,7 +536,8 @@ static int do_cost(agent *a, mg_proto_r *r, mg_error *err)
 	uint32_t nin = mg_proto_get_u32(r);
 	mg_tensor **in = NULL;
 	model *m;
-	uint64_t ns, count = 0;
+	uint64_t ns;
+	mg_cost_counts count = {0};
 	int rc = bind_inputs(a, r, "COST", handle, nin, &in, &m, err);
 	if (!rc && (runs == 0 || runs > MAX_SAMPLES || warmup > MAX_SAMPLES))
 		rc = mg_error_set(err, MG_EINVAL, "COST: %u runs after %u warm-up runs", runs, warmup);
@@ -556,9 +557,12 @@ static int do_cost(agent *a, mg_proto_r *r, mg_error *err)
 	if (!rc) {
 		mg_proto_w w;
 		mg_proto_begin(&w, &a->reply, MG_MSG_COST, err);
-		mg_proto_u64(&w, count);
+		mg_proto_u64(&w, count.instructions);
 		mg_proto_u32(&w, runs);
 		mg_proto_str(&w, mg_cost_backend_name(a->counter.backend));
+		mg_proto_str(&w, a->counter.version);
+		mg_proto_u64(&w, count.mem_accesses);
+		mg_proto_u64(&w, count.cache_misses);
 		rc = send_reply(a, &w, err);
 	}
 	if (m)
@@ -708,7 +712,7 @@ int main(int argc, char **argv)
 		return 3;
 	}
 	a.put_fd = -1;
-	a.counter.fd = -1;
+	a.counter.fd[0] = a.counter.fd[1] = a.counter.fd[2] = -1;
 	a.hello_engine = mg_agent_engine_named(getenv("MODELGATE_ENGINE"));
 	int status = serve(&a);
 	put_abort(&a);

@@ -1,8 +1,8 @@
 /* counter: the agent's instruction counters (counter.h). callgrind's client
  * requests are valgrind's header-only macros (<valgrind/callgrind.h>,
- * Debian package valgrind); a build without that header (the aarch64 cross
- * build, where Debian has no arm64 valgrind headers installed) compiles
- * them out and has the hardware counter only. */
+ * Debian package valgrind; the aarch64 cross build uses the host's, which
+ * serve every architecture); a build without that header compiles them out
+ * and has the hardware counter only. */
 #include "runners/agent/counter.h"
 
 #include <errno.h>
@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #if defined(__has_include)
@@ -30,22 +31,35 @@
 #define CALLGRIND_DUMP_STATS_AT(s) ((void)(s))
 #endif
 
-static int perf_open(mg_agent_counter *c, mg_error *err)
+static long perf_event(uint32_t type, uint64_t config)
 {
 	struct perf_event_attr a;
 	memset(&a, 0, sizeof(a));
 	a.size = sizeof(a);
-	a.type = PERF_TYPE_HARDWARE;
-	a.config = PERF_COUNT_HW_INSTRUCTIONS;
+	a.type = type;
+	a.config = config;
 	a.disabled = 1;
 	a.exclude_kernel = 1;
 	a.exclude_hv = 1;
 	a.inherit = 1; /* threads the engine starts later */
-	long fd = syscall(SYS_perf_event_open, &a, 0, -1, -1, PERF_FLAG_FD_CLOEXEC);
+	return syscall(SYS_perf_event_open, &a, 0, -1, -1, PERF_FLAG_FD_CLOEXEC);
+}
+
+/* The instruction counter, and the secondary ones where the CPU has them
+ * (-1 where not: a figure the report leaves out). */
+static int perf_open(mg_agent_counter *c, mg_error *err)
+{
+	long fd = perf_event(PERF_TYPE_HARDWARE, PERF_COUNT_HW_INSTRUCTIONS);
 	if (fd < 0)
 		return mg_error_sys(err, MG_ENOTFOUND, errno, "no hardware instruction counter: "
 				    "perf_event_open");
-	c->fd = (int)fd;
+	c->fd[0] = (int)fd;
+	c->fd[1] = (int)perf_event(PERF_TYPE_HW_CACHE, PERF_COUNT_HW_CACHE_L1D |
+						       (PERF_COUNT_HW_CACHE_OP_READ << 8) |
+						       (PERF_COUNT_HW_CACHE_RESULT_ACCESS << 16));
+	c->fd[2] = (int)perf_event(PERF_TYPE_HARDWARE, PERF_COUNT_HW_CACHE_MISSES);
+	struct utsname u;
+	snprintf(c->version, sizeof(c->version), "linux %.50s", uname(&u) ? "" : u.release);
 	c->backend = MG_COST_PERF;
 	return 0;
 }
@@ -54,7 +68,7 @@ int mg_agent_counter_open(mg_agent_counter *c, mg_error *err)
 {
 	if (c->backend != MG_COST_NONE)
 		return 0;
-	c->fd = -1;
+	c->fd[0] = c->fd[1] = c->fd[2] = -1;
 #ifndef HAVE_CALLGRIND
 	if (getenv("MODELGATE_CALLGRIND_OUT"))
 		return mg_error_set(err, MG_ENOTFOUND, "this agent was built without valgrind's "
@@ -66,7 +80,9 @@ int mg_agent_counter_open(mg_agent_counter *c, mg_error *err)
 		if (!dump || !*dump)
 			return mg_error_set(err, MG_ENOTFOUND, "under valgrind without "
 					    "MODELGATE_CALLGRIND_OUT (its --callgrind-out-file)");
+		const char *version = getenv("MODELGATE_VALGRIND_VERSION");
 		snprintf(c->dump, sizeof(c->dump), "%s", dump);
+		snprintf(c->version, sizeof(c->version), "%s", version && *version ? version : "valgrind");
 		c->backend = MG_COST_CALLGRIND;
 		return 0;
 	}
@@ -82,8 +98,11 @@ void mg_agent_counter_prepare(mg_agent_counter *c)
 void mg_agent_counter_start(mg_agent_counter *c)
 {
 	if (c->backend == MG_COST_PERF) {
-		ioctl(c->fd, PERF_EVENT_IOC_RESET, 0);
-		ioctl(c->fd, PERF_EVENT_IOC_ENABLE, 0);
+		for (int i = 0; i < 3; i++)
+			if (c->fd[i] >= 0) {
+				ioctl(c->fd[i], PERF_EVENT_IOC_RESET, 0);
+				ioctl(c->fd[i], PERF_EVENT_IOC_ENABLE, 0);
+			}
 	} else if (c->backend == MG_COST_CALLGRIND) {
 		CALLGRIND_ZERO_STATS;
 		CALLGRIND_TOGGLE_COLLECT;
@@ -93,7 +112,9 @@ void mg_agent_counter_start(mg_agent_counter *c)
 void mg_agent_counter_stop(mg_agent_counter *c)
 {
 	if (c->backend == MG_COST_PERF) {
-		ioctl(c->fd, PERF_EVENT_IOC_DISABLE, 0);
+		for (int i = 0; i < 3; i++)
+			if (c->fd[i] >= 0)
+				ioctl(c->fd[i], PERF_EVENT_IOC_DISABLE, 0);
 	} else if (c->backend == MG_COST_CALLGRIND) {
 		CALLGRIND_TOGGLE_COLLECT;
 		CALLGRIND_DUMP_STATS_AT("modelgate-cost");
@@ -102,8 +123,8 @@ void mg_agent_counter_stop(mg_agent_counter *c)
 	}
 }
 
-/* Callgrind's dump number c->dumps: its Ir total. */
-static int read_dump(const mg_agent_counter *c, uint64_t *out, mg_error *err)
+/* Callgrind's dump number c->dumps: its totals. */
+static int read_dump(const mg_agent_counter *c, mg_cost_counts *out, mg_error *err)
 {
 	char path[PATH_MAX + 16];
 	snprintf(path, sizeof(path), "%s.%u", c->dump, c->dumps);
@@ -116,22 +137,29 @@ static int read_dump(const mg_agent_counter *c, uint64_t *out, mg_error *err)
 	return rc;
 }
 
-int mg_agent_counter_read(mg_agent_counter *c, uint64_t *out, mg_error *err)
+int mg_agent_counter_read(mg_agent_counter *c, mg_cost_counts *out, mg_error *err)
 {
-	*out = 0;
+	out->instructions = 0;
+	out->mem_accesses = out->cache_misses = MG_COST_NA;
 	if (c->backend == MG_COST_CALLGRIND)
 		return read_dump(c, out, err);
-	uint64_t v;
-	if (c->backend != MG_COST_PERF || read(c->fd, &v, sizeof(v)) != (ssize_t)sizeof(v))
+	uint64_t v[3];
+	if (c->backend != MG_COST_PERF || read(c->fd[0], &v[0], sizeof(v[0])) != (ssize_t)sizeof(v[0]))
 		return mg_error_sys(err, MG_ERROR, errno, "cannot read the instruction counter");
-	*out = v;
+	out->instructions = v[0];
+	if (c->fd[1] >= 0 && read(c->fd[1], &v[1], sizeof(v[1])) == (ssize_t)sizeof(v[1]))
+		out->mem_accesses = v[1];
+	if (c->fd[2] >= 0 && read(c->fd[2], &v[2], sizeof(v[2])) == (ssize_t)sizeof(v[2]))
+		out->cache_misses = v[2];
 	return 0;
 }
 
 void mg_agent_counter_close(mg_agent_counter *c)
 {
-	if (c->fd >= 0)
-		close(c->fd);
-	c->fd = -1;
+	for (int i = 0; i < 3; i++) {
+		if (c->fd[i] >= 0)
+			close(c->fd[i]);
+		c->fd[i] = -1;
+	}
 	c->backend = MG_COST_NONE;
 }

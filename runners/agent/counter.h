@@ -14,9 +14,10 @@
 
 typedef struct mg_agent_counter {
 	mg_cost_backend backend; /* MG_COST_NONE until opened */
-	int fd;                  /* perf_event */
+	int fd[3];               /* perf_event: instructions, L1D reads, LL misses */
 	char dump[PATH_MAX];     /* callgrind: its --callgrind-out-file */
 	unsigned dumps;          /* callgrind: dumps taken (file dump.N) */
+	char version[64];        /* "valgrind-3.19.0", "linux 6.1.0-18-arm64" */
 } mg_agent_counter;
 
 /* Chooses and opens the counter; MG_ENOTFOUND saying why when there is
@@ -27,8 +28,8 @@ int mg_agent_counter_open(mg_agent_counter *c, mg_error *err);
 void mg_agent_counter_prepare(mg_agent_counter *c);
 void mg_agent_counter_start(mg_agent_counter *c);
 void mg_agent_counter_stop(mg_agent_counter *c);
-/* The instructions between start and stop. */
-int mg_agent_counter_read(mg_agent_counter *c, uint64_t *out, mg_error *err);
+/* The counts between start and stop. */
+int mg_agent_counter_read(mg_agent_counter *c, mg_cost_counts *out, mg_error *err);
 void mg_agent_counter_close(mg_agent_counter *c);
 
 #endif

@@ -6,6 +6,7 @@
 # model with one extra MatMul fails max_ratio 1.01; on qemu-aarch64 the
 # gate is an error saying the count is not available on emulated targets.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib_sshd.sh"
 
 need valgrind valgrind
 # valgrind cannot run an agent built with AddressSanitizer: under make
@@ -101,6 +102,39 @@ t_dynamic_dimensions_without_shapes_are_refused() {
 	expect_stderr_contains "latency, memory and cost are measured on real inputs"
 }
 
+# A device without a hardware counter counts under its own valgrind: the
+# loopback sshd's "device" is this machine, so its count is the local one's
+# (within 2%: the environment an agent starts in moves its heap's layout).
+t_ssh_device_counts_under_its_valgrind() {
+	start_sshd
+	export MODELGATE_SSH_OPTS="-F $SSH_CONFIG" MODELGATE_REMOTE_CACHE=$TEST_TMP/remote
+	config ssh.json model.onnx ssh://mgtest '"max_ratio": 1.001'
+	expect_exit 0 mg gate -c ssh.json --report r.json
+	json_ok "j['gates'][0]['status'] == 'pass' and j['gates'][0]['counter'].startswith('callgrind (valgrind-3.')" r.json
+	local remote local
+	remote=$(gate_json "['value']")
+	config aa.json model.onnx local '"max_ratio": 1.001'
+	expect_exit 0 mg gate -c aa.json --report r.json
+	local=$(gate_json "['value']")
+	"$PY" -c 'import sys; a, b = map(float, sys.argv[1:]); sys.exit(0 if abs(a / b - 1) < 0.02 else 1)' "$remote" "$local" ||
+		fail "over ssh $remote instructions, here $local"
+	[ -z "$(ls -A "$MODELGATE_REMOTE_CACHE/tmp")" ] || fail "callgrind's dumps were left on the device: $(ls "$MODELGATE_REMOTE_CACHE/tmp")"
+}
+
+# Secondary figures from callgrind's cache simulation: reported for both
+# models, equal for the same model, not judged.
+t_memory_accesses_and_cache_misses_are_reported() {
+	config ab.json extra_matmul.onnx local '"max_ratio": 1.5'
+	expect_exit 0 mg gate -c ab.json --report r.json --markdown r.md
+	json_ok "[f['name'] for f in j['gates'][0]['figures']][:2] == ['instructions', 'memory accesses']" r.json
+	json_ok "all(f['value'] > 0 and f['baseline'] > 0 for f in j['gates'][0]['figures'] if f['name'] in ('memory accesses', 'cache misses'))" r.json
+	json_ok "[f for f in j['gates'][0]['figures'] if f['name'] == 'memory accesses'][0]['value'] > [f for f in j['gates'][0]['figures'] if f['name'] == 'memory accesses'][0]['baseline']" r.json
+	grep -q "memory accesses" r.md || fail "the Markdown report has no memory accesses"
+}
+
+check "a device over ssh counts under its own valgrind, as here" t_ssh_device_counts_under_its_valgrind
+check "memory accesses and cache misses are reported beside the instructions" \
+	t_memory_accesses_and_cache_misses_are_reported
 check "bad cost settings exit 2 naming the JSON path" t_bad_settings_exit_2_naming_them
 check "a model with dynamic dimensions and no dataset or shapes is refused" \
 	t_dynamic_dimensions_without_shapes_are_refused

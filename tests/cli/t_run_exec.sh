@@ -90,9 +90,21 @@ assert any(s.startswith("exec:") for s in spec), spec
 PY
 }
 
+# The root has no valgrind and these machines no hardware counter: a cost
+# gate there is an error that says what the device lacks.
+t_cost_gate_in_a_root_without_valgrind_says_so() {
+	printf '{"model": "%s", "baseline": "%s", "targets": {"t": "%s"}, "shapes": {"input": [1, 64]},\n "gates": [{"name": "cost", "kind": "cost", "max_ratio": 1.01}]}\n' \
+		"$EXAMPLES/model.onnx" "$EXAMPLES/model.onnx" "$ENTER" >cost.json
+	expect_exit 3 mg gate -c cost.json --report r.json
+	json_ok "j['gates'][0]['status'] == 'error'" r.json
+	json_get "j['gates'][0]['reason']" r.json | grep -qF "valgrind is not installed on the device" ||
+		fail "unexpected reason: $(json_get "j['gates'][0]['reason']" r.json)"
+}
+
 check first_run_copies_agent_and_library_into_the_root t_first_run_copies_agent_and_library_into_the_root
 check second_run_copies_nothing t_second_run_copies_nothing
 check plain_chroot_with_this_environment t_plain_chroot_with_this_environment
 check remote_cache_moves_the_folder t_remote_cache_moves_the_folder
 check gate_in_the_root_matches_local t_gate_in_the_root_matches_local
+check cost_gate_in_a_root_without_valgrind_says_so t_cost_gate_in_a_root_without_valgrind_says_so
 finish

@@ -38,6 +38,7 @@ typedef struct fake {
 	uint64_t peak_rss;
 	double instructions[2];       /* per inference: [0] baseline, [1] candidate */
 	const char *no_counter;       /* why cost cannot count here, or NULL */
+	int no_secondary;             /* cost: the counter has no cache figures */
 	const char *refuse;           /* a spec that does not start */
 	int fail_at;                  /* the fail_at-th run, measure or peak_rss fails; 0: none */
 	const char *remove;           /* a file that start removes */
@@ -148,13 +149,14 @@ static int fake_cost(void *ctx, void *t, const char *spec, const char *const *pa
 	(void)t, (void)spec, (void)inputs, (void)ninputs;
 	fake *f = ctx;
 	assert_int_equal(threads, 1); /* one intra-op thread, whatever the target says */
-	assert_true(runs > 0);
+	assert_true(runs == 0); /* the counter chooses unless the gate says */
 	if (f->no_counter)
 		return mg_error_set(err, MG_ENOTFOUND, "%s", f->no_counter);
 	int rc = fail_now(f, err);
 	for (size_t i = 0; !rc && i < n; i++) {
-		out[i] = (mg_cost_result){f->instructions[strcmp(paths[i], base) ? 1 : 0], runs, "callgrind",
-					  "valgrind-3.19.0"};
+		double ir = f->instructions[strcmp(paths[i], base) ? 1 : 0];
+		out[i] = (mg_cost_result){ir, f->no_secondary ? NAN : ir / 4, f->no_secondary ? NAN : ir / 1000,
+					  runs, "callgrind", "valgrind-3.19.0"};
 	}
 	return rc;
 }
@@ -654,7 +656,18 @@ static void test_cost_passes_on_the_same_count_and_says_what_counted(void **stat
 	assert_near(g->baseline, 1e6, 1e-6);
 	assert_near(g->limit, 2e6, 1e-6);
 	assert_near(figure(g, "ratio")->value, 1, 1e-12);
+	/* the counter's secondary figures are reported, not judged */
+	assert_near(figure(g, "memory accesses")->value, 2.5e5, 1e-6);
+	assert_near(figure(g, "memory accesses")->baseline, 2.5e5, 1e-6);
+	assert_near(figure(g, "cache misses")->value, 1e3, 1e-6);
 	assert_string_equal(g->target, "host");
+	mg_report_free(r);
+	f.no_secondary = 1; /* a counter without them: no such figures */
+	r = gate(&f, "[" COST "]");
+	g = result(r, "cost");
+	assert_int_equal(g->status, MG_GATE_PASS);
+	for (size_t i = 0; i < g->nfigures; i++)
+		assert_null(strstr(g->figures[i].name, "cache"));
 	mg_report_free(r);
 }
 

@@ -485,10 +485,12 @@ static void test_cost_prefers_the_hardware_counter_and_falls_back_to_callgrind(v
 	p.hw_ok = 0;
 	p.hw_why = "perf_event_open: No such file or directory";
 	assert_int_equal(mg_cost_select(&p, why, sizeof(why)), MG_COST_CALLGRIND);
-	p.local = 0; /* callgrind starts agents on this machine only */
+	p.local = 0; /* a device: callgrind there, where valgrind is */
+	assert_int_equal(mg_cost_select(&p, why, sizeof(why)), MG_COST_CALLGRIND);
 	p.valgrind = 0;
 	assert_int_equal(mg_cost_select(&p, why, sizeof(why)), MG_COST_NONE);
 	assert_non_null(strstr(why, "perf_event_open: No such file or directory"));
+	assert_non_null(strstr(why, "valgrind is not installed on the device"));
 	p.hw_ok = 1; /* a device with a PMU counts over ssh */
 	assert_int_equal(mg_cost_select(&p, why, sizeof(why)), MG_COST_PERF);
 	p = (mg_cost_probe){.local = 1, .valgrind = 0, .hw_why = "perf_event_open: Permission denied"};
@@ -508,18 +510,29 @@ static void test_cost_is_never_measured_on_an_emulated_target(void **state)
 	assert_non_null(strstr(why, "not available on emulated targets"));
 }
 
-static void test_cost_reads_the_ir_total_of_a_callgrind_dump(void **state)
+static void test_cost_reads_the_totals_of_a_callgrind_dump(void **state)
 {
 	(void)state;
-	uint64_t ir;
-	assert_int_equal(mg_cost_parse_callgrind("version: 1\ncmd: x\nevents: Ir\nsummary: 7\ntotals: 600014\n", &ir), 0);
-	assert_int_equal(ir, 600014);
+	mg_cost_counts c;
+	assert_int_equal(mg_cost_parse_callgrind("version: 1\ncmd: x\nevents: Ir\nsummary: 7\ntotals: 600014\n", &c), 0);
+	assert_int_equal(c.instructions, 600014);
+	/* without a cache simulation there are no secondary figures */
+	assert_true(c.mem_accesses == MG_COST_NA && c.cache_misses == MG_COST_NA);
 	/* Ir need not be the first event; "summary:" is not the dump's total */
-	assert_int_equal(mg_cost_parse_callgrind("events: Dr Ir Dw\nsummary: 1 2 3\ntotals: 10 20 30\n", &ir), 0);
-	assert_int_equal(ir, 20);
-	assert_int_equal(mg_cost_parse_callgrind("events: Dr\ntotals: 10\n", &ir), -1);
-	assert_int_equal(mg_cost_parse_callgrind("events: Ir\ntotals: x\n", &ir), -1);
-	assert_int_equal(mg_cost_parse_callgrind("", &ir), -1);
+	assert_int_equal(mg_cost_parse_callgrind("events: Dr Ir Dw\nsummary: 1 2 3\ntotals: 10 20 30\n", &c), 0);
+	assert_int_equal(c.instructions, 20);
+	assert_int_equal(c.mem_accesses, 40);
+	assert_true(c.cache_misses == MG_COST_NA);
+	/* --cache-sim=yes: memory accesses Dr+Dw, last-level misses DLmr+DLmw+ILmr;
+	 * trailing zero columns may be left out */
+	assert_int_equal(mg_cost_parse_callgrind("events: Ir Dr Dw I1mr D1mr D1mw ILmr DLmr DLmw\n"
+						 "totals: 1000 300 100 5 20 10 2 7\n", &c), 0);
+	assert_int_equal(c.instructions, 1000);
+	assert_int_equal(c.mem_accesses, 400);
+	assert_int_equal(c.cache_misses, 9);
+	assert_int_equal(mg_cost_parse_callgrind("events: Dr\ntotals: 10\n", &c), -1);
+	assert_int_equal(mg_cost_parse_callgrind("events: Ir\ntotals: x\n", &c), -1);
+	assert_int_equal(mg_cost_parse_callgrind("", &c), -1);
 }
 
 int main(void)
@@ -543,7 +556,7 @@ int main(void)
 		cmocka_unit_test(test_tensor_dir_reads_by_name_and_by_position),
 		cmocka_unit_test(test_cost_prefers_the_hardware_counter_and_falls_back_to_callgrind),
 		cmocka_unit_test(test_cost_is_never_measured_on_an_emulated_target),
-		cmocka_unit_test(test_cost_reads_the_ir_total_of_a_callgrind_dump),
+		cmocka_unit_test(test_cost_reads_the_totals_of_a_callgrind_dump),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
