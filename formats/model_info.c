@@ -11,9 +11,13 @@
  * encloses it; bad input is MG_EINVAL naming the input and the byte offset.
  * A singular message that occurs twice is merged, as protobuf specifies:
  * scalars keep the last value, repeated fields append.
+ *
+ * mg_model_info_read decides the format: a TFLite identifier in the bytes
+ * goes to formats/tflite.c, whatever the file's name; else the extension.
  */
 #include "formats/model_info.h"
 #include "formats/protobuf.h"
+#include "formats/tflite.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -430,6 +434,8 @@ static void tensor_clear(mg_tensor_info *t)
 	free(t->dtype);
 	free(t->dims);
 	free(t->dim_names);
+	free(t->quant.scales);
+	free(t->quant.zero_points);
 }
 
 /* Before IR version 4 every initializer was also listed as a graph input;
@@ -491,11 +497,11 @@ done:
 	return rc;
 }
 
-static int is_onnx(const char *path)
+static int has_ext(const char *path, const char *ext)
 {
 	const char *base = strrchr(path, '/');
 	const char *dot = strrchr(base ? base + 1 : path, '.');
-	return dot && !strcasecmp(dot, ".onnx");
+	return dot && !strcasecmp(dot, ext);
 }
 
 int mg_model_info_read(mg_model_info **out, const char *path, mg_error *err)
@@ -517,10 +523,6 @@ int mg_model_info_read(mg_model_info **out, const char *path, mg_error *err)
 		rc = mg_error_set(err, MG_EINVAL, "cannot read '%s': not a regular file", path);
 		goto done;
 	}
-	if (!is_onnx(path)) {
-		rc = new_info(out, "unknown", err);
-		goto done;
-	}
 	if ((uintmax_t)st.st_size > SIZE_MAX) {
 		rc = mg_error_set(err, MG_ENOMEM, "cannot map '%s': too large", path);
 		goto done;
@@ -534,7 +536,13 @@ int mg_model_info_read(mg_model_info **out, const char *path, mg_error *err)
 			goto done;
 		}
 	}
-	rc = mg_model_info_parse(out, len ? map : NULL, len, path, err);
+	/* by content first: a TFLite model need not be called .tflite */
+	if (mg_is_tflite(len ? map : "", len) || has_ext(path, ".tflite"))
+		rc = mg_tflite_info_parse(out, len ? map : NULL, len, path, err);
+	else if (has_ext(path, ".onnx"))
+		rc = mg_model_info_parse(out, len ? map : NULL, len, path, err);
+	else
+		rc = new_info(out, "unknown", err);
 done:
 	if (map != MAP_FAILED)
 		munmap(map, len);
@@ -551,6 +559,9 @@ void mg_model_info_free(mg_model_info *info)
 		tensor_clear(&info->inputs[i]);
 	for (size_t i = 0; i < info->noutputs; i++)
 		tensor_clear(&info->outputs[i]);
+	for (size_t i = 0; i < info->nops; i++)
+		free(info->ops[i].name);
+	free(info->ops);
 	free(info->inputs);
 	free(info->outputs);
 	free(info->format);
