@@ -76,4 +76,7 @@ int mg_tflite_info_parse(mg_model_info **out, const void *data, size_t len,
 int mg_is_tflite(const void *data, size_t len);
 void mg_model_info_free(mg_model_info *info);
 
+/* info as one JSON object appended to out (formats/model_info_json.c). */
+int mg_model_info_json(mg_buf *out, const mg_model_info *info, mg_error *err);
+
 #endif

@@ -33,24 +33,6 @@ static const char *layer_media_type(const char *name)
 	return "application/octet-stream";
 }
 
-static json_t *tensors_json(const mg_tensor_info *t, size_t n)
-{
-	json_t *arr = json_array();
-	for (size_t i = 0; arr && i < n; i++) {
-		json_t *shape = NULL;
-		if (t[i].rank != SIZE_MAX) {
-			shape = json_array();
-			for (size_t k = 0; shape && k < t[i].rank; k++)
-				json_array_append_new(shape, t[i].dims[k] >= 0
-					? json_integer(t[i].dims[k])
-					: json_string(t[i].dim_names[k] ? t[i].dim_names[k] : "?"));
-		}
-		json_array_append_new(arr, json_pack("{s:s, s:s, s:o*}", "name", t[i].name, "dtype",
-						     t[i].dtype, "shape", shape));
-	}
-	return arr;
-}
-
 /* The config blob: what the first model file declares, and when. */
 static int make_config(mg_buf *out, const char *const *files, size_t nfiles, int64_t created,
 		       mg_error *err)
@@ -67,16 +49,23 @@ static int make_config(mg_buf *out, const char *const *files, size_t nfiles, int
 	}
 	char when[32];
 	mg_format_time(when, sizeof(when), created);
-	json_t *j = json_pack("{s:s, s:s}", "created", when, "format", info ? info->format : "unknown");
-	if (j && info) {
-		json_object_set_new(j, "framework", json_string(info->format));
-		json_object_set_new(j, "inputs", tensors_json(info->inputs, info->ninputs));
-		json_object_set_new(j, "outputs", tensors_json(info->outputs, info->noutputs));
-		json_object_set_new(j, "parameters", json_integer((json_int_t)info->parameters));
-		if (info->opset)
-			json_object_set_new(j, "opset", json_integer(info->opset));
+	mg_buf declared = MG_BUF_INIT;
+	json_t *j = NULL;
+	if (info) {
+		int rc = mg_model_info_json(&declared, info, err);
+		if (!rc)
+			j = json_loadb(declared.data, declared.len, 0, NULL);
+		mg_buf_free(&declared);
+		if (j)
+			json_object_set_new(j, "framework", json_string(info->format));
+		mg_model_info_free(info);
+		if (rc)
+			return rc;
+	} else {
+		j = json_pack("{s:s}", "format", "unknown");
 	}
-	mg_model_info_free(info);
+	if (j)
+		json_object_set_new(j, "created", json_string(when));
 	char *s = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	json_decref(j);
 	if (!s)
