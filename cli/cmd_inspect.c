@@ -1,10 +1,16 @@
 /* modelgate inspect REF [--raw]: a version's digest, files, config and
- * annotations; --raw prints the manifest bytes as stored. */
+ * annotations; --raw prints the manifest bytes as stored.
+ * modelgate inspect FILE: what a model file declares (the same description
+ * a pushed version's config holds) and, for TFLite, what Arm NN 20.08 cannot
+ * run. An argument is a file when it exists, starts with '/' or holds "./". */
 #include "cli.h"
+#include "formats/model_info.h"
+#include "formats/tflite.h"
 
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* The config blob (verified). */
 static json_t *load_config(const mg_repo *repo, const mg_manifest *m, mg_error *err)
@@ -35,26 +41,58 @@ static void print_tensors(const char *what, json_t *arr)
 			else
 				printf("%s%s", k ? "," : "", cli_text(json_string_value(d)));
 		}
-		printf("]\n");
+		printf("]");
+		json_t *q = json_object_get(t, "quantization");
+		json_t *scales = json_object_get(q, "scales"), *zeros = json_object_get(q, "zero_points");
+		if (json_array_size(scales) == 1)
+			printf(" scale %g zero-point %lld", json_number_value(json_array_get(scales, 0)),
+			       (long long)json_integer_value(json_array_get(zeros, 0)));
+		else if (json_array_size(scales) > 1)
+			printf(" per-channel: %zu scales along dimension %lld", json_array_size(scales),
+			       (long long)json_integer_value(json_object_get(q, "dimension")));
+		printf("\n");
 	}
 }
 
-static void print_human(const char *refname, const char *digest, const mg_manifest *m, json_t *config)
+/* What a model declares: the config of a version, or a file's description. */
+static void print_declared(json_t *config)
 {
-	printf("Reference:  %s\nDigest:     %s\nType:       %s\n", refname, digest,
-	       m->artifact_type ? cli_text(m->artifact_type) : "-");
 	const char *fmt = json_string_value(json_object_get(config, "format"));
 	if (fmt)
 		printf("Format:     %s\n", cli_text(fmt));
 	json_t *params = json_object_get(config, "parameters");
 	if (json_is_integer(params))
 		printf("Parameters: %lld\n", (long long)json_integer_value(params));
+	json_t *weights = json_object_get(config, "weight_bytes");
+	if (json_is_integer(weights)) {
+		char human[32];
+		mg_format_size(human, sizeof(human), (uint64_t)json_integer_value(weights));
+		printf("Weights:    %s (%lld bytes)\n", human, (long long)json_integer_value(weights));
+	}
+	json_t *subgraphs = json_object_get(config, "subgraphs");
+	if (json_is_integer(subgraphs))
+		printf("Subgraphs:  %lld\n", (long long)json_integer_value(subgraphs));
 	if (json_array_size(json_object_get(config, "inputs")) ||
 	    json_array_size(json_object_get(config, "outputs"))) {
 		printf("Tensors:\n");
 		print_tensors("input", json_object_get(config, "inputs"));
 		print_tensors("output", json_object_get(config, "outputs"));
 	}
+	size_t i;
+	json_t *op;
+	if (json_array_size(json_object_get(config, "ops")))
+		printf("Operators:\n");
+	json_array_foreach(json_object_get(config, "ops"), i, op)
+		printf("  %-28s %6lld%s\n", cli_text(json_string_value(json_object_get(op, "name"))),
+		       (long long)json_integer_value(json_object_get(op, "count")),
+		       json_is_true(json_object_get(op, "custom")) ? "  (custom)" : "");
+}
+
+static void print_human(const char *refname, const char *digest, const mg_manifest *m, json_t *config)
+{
+	printf("Reference:  %s\nDigest:     %s\nType:       %s\n", refname, digest,
+	       m->artifact_type ? cli_text(m->artifact_type) : "-");
+	print_declared(config);
 	printf("Files:\n");
 	for (size_t i = 0; i < m->nlayers; i++) {
 		char human[32];
@@ -66,6 +104,54 @@ static void print_human(const char *refname, const char *digest, const mg_manife
 		printf("Annotations:\n");
 	for (size_t i = 0; i < m->annotations.n; i++)
 		printf("  %s: %s\n", cli_text(m->annotations.keys[i]), cli_text(m->annotations.vals[i]));
+}
+
+static int is_file_arg(const char *arg)
+{
+	struct stat st;
+	return arg[0] == '/' || strstr(arg, "./") || !stat(arg, &st);
+}
+
+/* inspect FILE */
+static int inspect_file(mg_cli *cli, const char *path)
+{
+	mg_error err = {0};
+	mg_model_info *info = NULL;
+	mg_buf declared = MG_BUF_INIT, unsupported = MG_BUF_INIT;
+	json_t *config = NULL;
+	int rc = mg_model_info_read(&info, path, &err);
+	if (!rc && !strcmp(info->format, "unknown"))
+		rc = mg_error_set(&err, MG_EINVAL, "'%s' is not a model modelgate reads (ONNX or TFLite)", path);
+	if (!rc && !(rc = mg_model_info_json(&declared, info, &err)) &&
+	    !(config = json_loadb(declared.data, declared.len, 0, NULL)))
+		rc = mg_error_set(&err, MG_ENOMEM, "out of memory");
+	int nunsupported = 0;
+	if (!rc && !strcmp(info->format, "tflite") &&
+	    (nunsupported = mg_armnn_unsupported(info, &unsupported, &err)) < 0)
+		rc = nunsupported;
+	if (rc) {
+		rc = cli_fail(cli, &err);
+		goto done;
+	}
+	if (cli->json) {
+		json_t *j = json_pack("{s:s, s:O}", "file", path, "config", config);
+		if (j && !strcmp(info->format, "tflite"))
+			json_object_set_new(j, "unsupported_by_armnn_20_08",
+					    nunsupported ? json_string(mg_buf_cstr(&unsupported)) : json_null());
+		rc = cli_print_json(j);
+	} else {
+		printf("File:       %s\n", cli_text(path));
+		print_declared(config);
+		if (!strcmp(info->format, "tflite"))
+			printf("Unsupported by Arm NN 20.08: %s\n",
+			       nunsupported ? cli_text(mg_buf_cstr(&unsupported)) : "none");
+	}
+done:
+	json_decref(config);
+	mg_buf_free(&declared);
+	mg_buf_free(&unsupported);
+	mg_model_info_free(info);
+	return rc;
 }
 
 int cmd_inspect(mg_cli *cli, int argc, char **argv)
@@ -83,6 +169,12 @@ int cmd_inspect(mg_cli *cli, int argc, char **argv)
 	}
 	if (argc - optind != 1)
 		return cli_usage_error(cli, argc - optind < 1 ? "missing reference" : "too many arguments");
+	if (is_file_arg(argv[optind])) {
+		if (raw)
+			return cli_usage_error(cli, "--raw shows a version's manifest, and '%s' is a file",
+					       argv[optind]);
+		return inspect_file(cli, argv[optind]);
+	}
 	mg_error err = {0};
 	mg_ref *ref = NULL;
 	mg_repo repo = {0};
