@@ -38,6 +38,10 @@ python3 python3-numpy python3-onnx python3-yaml python3-prometheus-client
 libonnx-testdata libxml2-utils cmark-gfm chromium zstd unzip rsync g++
 clang libclang-rt-14-dev hyperfine mmdebstrap runc strace stress-ng"
 
+# .tflite test models (issue 15): tests/cli/make_tflite.py writes them through
+# python3-flatbuffers' raw Builder.
+TEST_PACKAGES="$TEST_PACKAGES python3-flatbuffers"
+
 test=0
 case ${1:-} in
 "") ;;
