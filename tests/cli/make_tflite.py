@@ -8,7 +8,7 @@ always gives the same bytes.
 
     make_tflite.py KIND OUT.tflite      (make_tflite.py --help lists the kinds)
 
-Every kind has the input "input" [1,8,8,3] and the output "output" [1,10]:
+Most kinds have the input "input" [1,8,8,3] and the output "output" [1,10]:
 a 3x3 CONV_2D with 4 filters (VALID, stride 2 -> [1,3,3,4], fused RELU),
 RESHAPE to [1,36] and FULLY_CONNECTED to 10.
 """
@@ -295,6 +295,17 @@ def kind_uint8(m):
     quantized(m, np.uint8, per_channel=False, float_io=False)
 
 
+def kind_int8_channels(m):
+    """An int8 input [4,3] quantized per channel along dimension 0,
+    dequantized to the float32 output [4,3]."""
+    g = m.graph()
+    scales, zeros = [0.5, 0.25, 0.125, 0.0625], [0, 1, -1, 2]
+    x = g.tensor("input", [4, 3], INT8, quant=(scales, zeros, 0))
+    out = g.tensor("output", [4, 3])
+    g.op("DEQUANTIZE", [x], [out])
+    g.inputs, g.outputs = [x], [out]
+
+
 def kind_subgraphs(m):
     """The float model, and a second subgraph (an ADD) nothing calls."""
     make_float(m)
@@ -321,6 +332,7 @@ KINDS = {
     "float": (kind_float, "float32 CONV_2D + FULLY_CONNECTED"),
     "int8": (kind_int8, "int8, conv weights per-channel; float io through QUANTIZE/DEQUANTIZE"),
     "int8-io": (kind_int8_io, "int8 inputs and outputs, conv weights per-channel"),
+    "int8-channels": (kind_int8_channels, "an int8 input quantized per channel, DEQUANTIZE; [4,3] -> [4,3]"),
     "uint8": (kind_uint8, "uint8 per-tensor quantized, uint8 io"),
     "fp16": (kind_fp16, "float16 weights through DEQUANTIZE (as MediaPipe's)"),
     "prelu": (kind_prelu, "the float model with a PRELU (which Arm NN 20.08 cannot run)"),
@@ -332,7 +344,7 @@ KINDS = {
 def main():
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="kinds:\n" + "\n".join("  %-10s %s" % (k, v[1]) for k, v in KINDS.items()))
+        epilog="kinds:\n" + "\n".join("  %-14s %s" % (k, v[1]) for k, v in KINDS.items()))
     p.add_argument("kind", choices=sorted(KINDS), metavar="KIND")
     p.add_argument("out", metavar="OUT.tflite")
     a = p.parse_args()

@@ -335,7 +335,7 @@ static void test_read_digits_example(void **state)
 static void test_read_other_extension_gives_unknown_format(void **state)
 {
 	(void)state;
-	mg_model_info *info = read_ok(tmp_file("model.tflite", "TFL3 not onnx", 13));
+	mg_model_info *info = read_ok(tmp_file("model.pt", "PK not a model", 14));
 	assert_string_equal(info->format, "unknown");
 	assert_null(info->producer);
 	assert_int_equal(info->ninputs, 0);
