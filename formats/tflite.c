@@ -35,7 +35,8 @@ typedef struct reader {
 	mg_fb_vec buffers;
 	uint8_t *buffer_seen; /* one per buffer: counted in weight_bytes */
 	mg_fb_vec opcodes;
-	size_t cap_ops;
+	struct opcode_use *uses; /* one per opcode */
+	uint64_t nops_seen;
 } reader;
 
 int mg_is_tflite(const void *data, size_t len)
@@ -143,63 +144,46 @@ static int read_io(reader *r, const mg_fb_table *sg, const mg_fb_vec *tensors, u
 	return 0;
 }
 
+/* An operator code as the model uses it: counted per opcode index while the
+ * operators are walked, merged by name at the end (a model may list one
+ * builtin twice, at two versions). Sorting keeps hostile models with many
+ * opcodes from costing quadratic time. */
+typedef struct opcode_use {
+	const char *name; /* into the buffer, or into buf */
+	size_t len;
+	int custom;
+	uint64_t count;
+	uint64_t first;   /* the ordinal of its first operator */
+	char buf[24];
+} opcode_use;
+
 /* The name of opcode index i, and whether it is custom. */
-static int opcode_name(reader *r, uint32_t i, char *buf, size_t size, const char **name, size_t *len,
-		       int *custom)
+static int opcode_name(reader *r, uint32_t i, opcode_use *u)
 {
 	mg_fb_table c;
 	uint8_t dep;
 	int32_t code;
 	int rc;
-	if (i >= r->opcodes.n)
-		return mg_fb_invalid(&r->fb, r->opcodes.pos, "operator code index %" PRIu32 " of %" PRIu32,
-				     i, r->opcodes.n);
 	if ((rc = mg_fb_vec_table(&r->fb, &r->opcodes, i, &c)) ||
 	    (rc = mg_fb_u8(&r->fb, &c, TFL_OPCODE_DEPRECATED, 0, &dep)) ||
 	    (rc = mg_fb_i32(&r->fb, &c, TFL_OPCODE_BUILTIN, 0, &code)))
 		return rc;
 	if ((int8_t)dep > code)
 		code = (int8_t)dep;
-	*custom = code == TFL_OP_CUSTOM;
-	if (*custom) {
-		if ((rc = mg_fb_string(&r->fb, &c, TFL_OPCODE_CUSTOM, name, len)))
+	u->custom = code == TFL_OP_CUSTOM;
+	if (u->custom) {
+		if ((rc = mg_fb_string(&r->fb, &c, TFL_OPCODE_CUSTOM, &u->name, &u->len)))
 			return rc;
-		if (*name)
+		if (u->name)
 			return 0;
 	}
 	const char *known = mg_tflite_op_name(code);
 	if (known)
-		snprintf(buf, size, "%s", known);
+		snprintf(u->buf, sizeof(u->buf), "%s", known);
 	else
-		snprintf(buf, size, "BUILTIN_%" PRId32, code);
-	*name = buf;
-	*len = strlen(buf);
-	return 0;
-}
-
-static int count_op(reader *r, const char *name, size_t len, int custom)
-{
-	mg_model_info *info = r->info;
-	for (size_t i = 0; i < info->nops; i++)
-		if (info->ops[i].custom == custom && strlen(info->ops[i].name) == len &&
-		    !memcmp(info->ops[i].name, name, len)) {
-			info->ops[i].count++;
-			return 0;
-		}
-	if (info->nops == r->cap_ops) {
-		size_t cap = r->cap_ops ? 2 * r->cap_ops : 16;
-		mg_op_count *ops = realloc(info->ops, cap * sizeof(*ops));
-		if (!ops)
-			return nomem(r);
-		info->ops = ops;
-		r->cap_ops = cap;
-	}
-	mg_op_count *op = &info->ops[info->nops];
-	if (!(op->name = copy_name(name, len)))
-		return nomem(r);
-	op->custom = custom;
-	op->count = 1;
-	info->nops++;
+		snprintf(u->buf, sizeof(u->buf), "BUILTIN_%" PRId32, code);
+	u->name = u->buf;
+	u->len = strlen(u->buf);
 	return 0;
 }
 
@@ -210,15 +194,78 @@ static int read_ops(reader *r, const mg_fb_table *sg)
 	for (uint32_t i = 0; !rc && i < ops.n; i++) {
 		mg_fb_table op;
 		uint32_t index;
-		char buf[32];
-		const char *name = NULL;
-		size_t len = 0;
-		int custom = 0;
-		if (!(rc = mg_fb_vec_table(&r->fb, &ops, i, &op)) &&
-		    !(rc = mg_fb_u32(&r->fb, &op, TFL_OP_OPCODE, 0, &index)) &&
-		    !(rc = opcode_name(r, index, buf, sizeof(buf), &name, &len, &custom)))
-			rc = count_op(r, name, len, custom);
+		if ((rc = mg_fb_vec_table(&r->fb, &ops, i, &op)) ||
+		    (rc = mg_fb_u32(&r->fb, &op, TFL_OP_OPCODE, 0, &index)))
+			break;
+		if (index >= r->opcodes.n)
+			return mg_fb_invalid(&r->fb, op.pos, "operator code index %" PRIu32 " of %" PRIu32,
+					     index, r->opcodes.n);
+		opcode_use *u = &r->uses[index];
+		if (!u->count) {
+			if ((rc = opcode_name(r, index, u)))
+				break;
+			u->first = r->nops_seen;
+		}
+		u->count++;
+		r->nops_seen++;
 	}
+	return rc;
+}
+
+static int by_name(const void *a, const void *b)
+{
+	const opcode_use *x = *(opcode_use *const *)a, *y = *(opcode_use *const *)b;
+	if (x->custom != y->custom)
+		return x->custom - y->custom;
+	if (x->len != y->len)
+		return x->len < y->len ? -1 : 1;
+	int c = memcmp(x->name, y->name, x->len);
+	return c ? c : (x->first > y->first) - (x->first < y->first);
+}
+
+static int by_name_eq(const opcode_use *x, const opcode_use *y)
+{
+	return x->custom == y->custom && x->len == y->len && !memcmp(x->name, y->name, x->len);
+}
+
+static int by_first(const void *a, const void *b)
+{
+	const opcode_use *x = *(opcode_use *const *)a, *y = *(opcode_use *const *)b;
+	return (x->first > y->first) - (x->first < y->first);
+}
+
+/* info->ops from the opcodes used: one entry a name, in order of first use. */
+static int collect_ops(reader *r)
+{
+	opcode_use **used = calloc(r->opcodes.n + 1, sizeof(*used));
+	size_t n = 0, k = 0;
+	int rc = 0;
+	if (!used)
+		return nomem(r);
+	for (uint32_t i = 0; i < r->opcodes.n; i++)
+		if (r->uses[i].count)
+			used[n++] = &r->uses[i];
+	qsort(used, n, sizeof(*used), by_name);
+	for (size_t i = 0; i < n; i++) { /* merge runs of one name into their first */
+		if (k && by_name_eq(used[k - 1], used[i]))
+			used[k - 1]->count += used[i]->count;
+		else
+			used[k++] = used[i];
+	}
+	qsort(used, k, sizeof(*used), by_first);
+	if (k && !(r->info->ops = calloc(k, sizeof(*r->info->ops))))
+		rc = nomem(r);
+	for (size_t i = 0; !rc && i < k; i++) {
+		mg_op_count *op = &r->info->ops[i];
+		if (!(op->name = copy_name(used[i]->name, used[i]->len))) {
+			rc = nomem(r);
+			break;
+		}
+		op->custom = used[i]->custom;
+		op->count = used[i]->count;
+		r->info->nops++;
+	}
+	free(used);
 	return rc;
 }
 
@@ -281,7 +328,8 @@ static int read_model(reader *r)
 		return rc;
 	if (!subgraphs.n)
 		return mg_fb_invalid(&r->fb, root.pos, "no subgraph");
-	if (r->buffers.n && !(r->buffer_seen = calloc(r->buffers.n, 1)))
+	if ((r->buffers.n && !(r->buffer_seen = calloc(r->buffers.n, 1))) ||
+	    (r->opcodes.n && !(r->uses = calloc(r->opcodes.n, sizeof(*r->uses)))))
 		return nomem(r);
 	r->info->subgraphs = subgraphs.n;
 	for (uint32_t i = 0; i < subgraphs.n; i++) {
@@ -295,7 +343,7 @@ static int read_model(reader *r)
 		     (rc = read_io(r, &sg, &tensors, TFL_SG_OUTPUTS, &r->info->outputs, &r->info->noutputs))))
 			return rc;
 	}
-	return 0;
+	return collect_ops(r);
 }
 
 int mg_tflite_info_parse(mg_model_info **out, const void *data, size_t len, const char *name,
@@ -310,6 +358,7 @@ int mg_tflite_info_parse(mg_model_info **out, const void *data, size_t len, cons
 	else
 		rc = read_model(&r);
 	free(r.buffer_seen);
+	free(r.uses);
 	if (rc)
 		mg_model_info_free(r.info);
 	else

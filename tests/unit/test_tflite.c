@@ -242,6 +242,36 @@ static void test_read_two_subgraphs_counts_ops_of_both(void **state)
 	mg_model_info_free(info);
 }
 
+static void test_read_merges_an_operator_listed_twice(void **state)
+{
+	(void)state;
+	/* the float model's opcodes are CONV_2D, RESHAPE, FULLY_CONNECTED; the
+	 * second becomes CONV_2D too, as a newer version of an operator is
+	 * listed beside the older */
+	mg_buf b = model_bytes("float");
+	mg_fb fb = {(const uint8_t *)b.data, b.len, NAME, "TFLite model", NULL};
+	mg_fb_table root, code;
+	mg_fb_vec codes;
+	size_t dep, builtin;
+	assert_int_equal(mg_fb_root(&fb, &root), 0);
+	assert_int_equal(mg_fb_vector(&fb, &root, TFL_MODEL_OPCODES, 4, &codes), 0);
+	assert_int_equal(codes.n, 3);
+	assert_int_equal(mg_fb_vec_table(&fb, &codes, 1, &code), 0);
+	assert_int_equal(mg_fb_field(&fb, &code, TFL_OPCODE_DEPRECATED, 1, &dep), 0);
+	assert_int_equal(mg_fb_field(&fb, &code, TFL_OPCODE_BUILTIN, 4, &builtin), 0);
+	assert_true(dep && builtin);
+	b.data[dep] = 3;
+	mg_fb_store32((uint8_t *)b.data + builtin, 3);
+	mg_model_info *info = parse_ok(b.data, b.len);
+	assert_int_equal(info->nops, 2);
+	assert_string_equal(info->ops[0].name, "CONV_2D");
+	assert_int_equal(info->ops[0].count, 2);
+	assert_string_equal(info->ops[1].name, "FULLY_CONNECTED");
+	assert_int_equal(info->ops[1].count, 1);
+	mg_model_info_free(info);
+	mg_buf_free(&b);
+}
+
 static void test_model_info_json_has_quantization_and_ops(void **state)
 {
 	(void)state;
@@ -588,6 +618,7 @@ int main(void)
 		cmocka_unit_test(test_read_per_channel_quantization),
 		cmocka_unit_test(test_read_custom_op_by_its_code),
 		cmocka_unit_test(test_read_two_subgraphs_counts_ops_of_both),
+		cmocka_unit_test(test_read_merges_an_operator_listed_twice),
 		cmocka_unit_test(test_model_info_json_has_quantization_and_ops),
 		cmocka_unit_test(test_armnn_unsupported),
 		cmocka_unit_test(test_armnn_custom_detection_postprocess_only),
