@@ -266,8 +266,8 @@ static void append_buffer(folder *f, uint8_t *m, size_t *end, const fold *fo)
 }
 
 /* In subgraph s of the copy m: consumers read the constants, the folded
- * DEQUANTIZEs are gone. */
-static int rewire(folder *f, uint8_t *m, uint32_t s)
+ * DEQUANTIZEs (folds [first, end), all of subgraph s) are gone. */
+static int rewire(folder *f, uint8_t *m, uint32_t s, size_t first, size_t end)
 {
 	mg_fb_table sg, op;
 	mg_fb_vec tensors, ops, ins;
@@ -286,11 +286,10 @@ static int rewire(folder *f, uint8_t *m, uint32_t s)
 	}
 	for (uint32_t i = 0; i < tensors.n; i++)
 		remap[i] = (int32_t)i;
-	for (size_t i = 0; i < f->nfolds; i++)
-		if (f->folds[i].sg == s) {
-			remap[f->folds[i].out] = f->folds[i].in;
-			gone[f->folds[i].op] = 1;
-		}
+	for (size_t i = first; i < end; i++) {
+		remap[f->folds[i].out] = f->folds[i].in;
+		gone[f->folds[i].op] = 1;
+	}
 	uint32_t kept = 0;
 	for (uint32_t o = 0; o < ops.n; o++) {
 		if (gone[o])
@@ -348,8 +347,12 @@ static int build(folder *f, uint8_t **out, size_t *out_len)
 			append_buffer(f, m, &end, &f->folds[i]);
 		}
 	}
-	for (uint32_t s = 0; !rc && s < f->subgraphs.n; s++)
-		rc = rewire(f, m, s);
+	/* find_folds recorded the folds subgraph by subgraph */
+	for (size_t first = 0, last; !rc && first < f->nfolds; first = last) {
+		for (last = first; last < f->nfolds && f->folds[last].sg == f->folds[first].sg; last++)
+			;
+		rc = rewire(f, m, f->folds[first].sg, first, last);
+	}
 	free(done_buf);
 	if (rc) {
 		free(m);
