@@ -38,12 +38,13 @@ class Graph:
     def __init__(self, model):
         self.model, self.tensors, self.ops, self.inputs, self.outputs = model, [], [], [], []
 
-    def tensor(self, name, shape, dtype=FLOAT32, data=None, quant=None, no_buffer=False):
+    def tensor(self, name, shape, dtype=FLOAT32, data=None, quant=None, no_buffer=False, signature=None):
         """A tensor; data (bytes) makes it a constant with its own buffer.
         no_buffer leaves the buffer field out (buffer 0), as MediaPipe's
-        DEQUANTIZE outputs do."""
+        DEQUANTIZE outputs do; signature is its shape_signature (-1 for a
+        dynamic dimension)."""
         buf = None if no_buffer else self.model.buffer(data)
-        self.tensors.append((name, list(shape), dtype, buf, quant))
+        self.tensors.append((name, list(shape), dtype, buf, quant, signature))
         return len(self.tensors) - 1
 
     def op(self, name, inputs, outputs, options=None, custom=None):
@@ -122,8 +123,10 @@ class Model:
         graphs = []
         for g in self.graphs:
             tensors = []
-            for name, shape, dtype, buf, quant in g.tensors:
+            for name, shape, dtype, buf, quant, signature in g.tensors:
                 fields = [(0, "off", ints(shape)), (3, "off", b.CreateString(name)), (1, "u8", dtype)]
+                if signature is not None:
+                    fields.append((7, "off", ints(signature)))
                 if buf is not None:
                     fields.append((2, "u32", buf))
                 if quant:
@@ -203,9 +206,9 @@ def float_consts(g):
             g.tensor("fc/bias", w[3].shape, data=w[3].tobytes()))
 
 
-def make_float(m, prelu=False):
+def make_float(m, prelu=False, signature=None):
     g = m.graph()
-    x = g.tensor("input", IN_SHAPE)
+    x = g.tensor("input", IN_SHAPE, signature=signature)
     out = float_body(g, x, float_consts(g), prelu)
     g.inputs, g.outputs = [x], [out]
     return g
@@ -213,6 +216,10 @@ def make_float(m, prelu=False):
 
 def kind_float(m):
     make_float(m)
+
+
+def kind_dynamic(m):
+    make_float(m, signature=[-1] + IN_SHAPE[1:])
 
 
 def kind_prelu(m):
@@ -333,6 +340,7 @@ def kind_custom(m):
 
 KINDS = {
     "float": (kind_float, "float32 CONV_2D + FULLY_CONNECTED"),
+    "dynamic": (kind_dynamic, "the float model with a dynamic batch (input shape_signature [-1,8,8,3])"),
     "int8": (kind_int8, "int8, conv weights per-channel; float io through QUANTIZE/DEQUANTIZE"),
     "int8-io": (kind_int8_io, "int8 inputs and outputs, conv weights per-channel"),
     "int8-channels": (kind_int8_channels, "an int8 input quantized per channel, DEQUANTIZE; [4,3] -> [4,3]"

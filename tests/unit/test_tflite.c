@@ -153,6 +153,15 @@ static void test_read_float_model(void **state)
 	mg_model_info_free(info);
 }
 
+static void test_read_shape_signature_gives_dynamic_dims(void **state)
+{
+	(void)state;
+	mg_model_info *info = read_kind("dynamic");
+	assert_string_equal(describe(&info->inputs[0]), "input float32 [-1,8,8,3]");
+	assert_string_equal(describe(&info->outputs[0]), "output float32 [1,10]");
+	mg_model_info_free(info);
+}
+
 static void test_read_is_by_content_not_name(void **state)
 {
 	(void)state;
@@ -612,6 +621,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_read_float_model),
+		cmocka_unit_test(test_read_shape_signature_gives_dynamic_dims),
 		cmocka_unit_test(test_read_is_by_content_not_name),
 		cmocka_unit_test(test_read_int8_io_per_tensor_quantization),
 		cmocka_unit_test(test_read_uint8_zero_point),
