@@ -11,8 +11,9 @@
 #   mk/deps.sh test   (make deps-test)  the above, plus what the tests and
 #                     benchmarks use: cmocka, the registry and its clients,
 #                     qemu-user and the aarch64 cross compiler, sshd, the
-#                     Python modules, chromium, mmdebstrap, and the npm CI
-#                     tools, whose whole tree mk/npm/package-lock.json pins.
+#                     Python modules, chromium, mmdebstrap, and the npm
+#                     packages (CI tools, LiteRT.js, MediaPipe's .tflite
+#                     models), whose whole tree mk/npm/package-lock.json pins.
 #
 # Debian packages come through apt-get; each run that installs some says how
 # many, how many bytes were fetched and how long it took. Idempotent, and
@@ -39,7 +40,8 @@ libonnx-testdata libxml2-utils cmark-gfm chromium zstd unzip rsync g++
 clang libclang-rt-14-dev hyperfine mmdebstrap runc strace stress-ng"
 
 # .tflite test models (issue 15): tests/cli/make_tflite.py writes them through
-# python3-flatbuffers' raw Builder.
+# python3-flatbuffers' raw Builder; LiteRT.js and the MediaPipe models come
+# from npm (mk/npm, below), run by Node.js as npm is.
 TEST_PACKAGES="$TEST_PACKAGES python3-flatbuffers"
 
 test=0
@@ -121,16 +123,20 @@ if [ ! -f "$STAMP" ]; then
 fi
 [ "$test" = 1 ] || exit 0
 
-# The CI tools the tests run (gitlab-ci-local runs .gitlab-ci.yml jobs,
-# action-validator checks action and workflow files), installed with
-# `npm ci` from the committed lockfile into .deps/npm, again whenever the
-# lockfile changes. gitlab-ci-local's re2 module is built from source
-# (node-gyp): with Debian's Node.js headers in /usr/include/node, node-gyp
-# uses them instead of downloading them.
+# What the tests run and read from npm, installed with `npm ci` from the
+# committed lockfile into .deps/npm, again whenever the lockfile changes: the
+# CI tools (gitlab-ci-local runs .gitlab-ci.yml jobs, action-validator checks
+# action and workflow files), LiteRT.js (@litertjs/core, the reference for
+# .tflite outputs: tests/cli/litert_run.mjs) and MediaPipe's .tflite models
+# (@mediapipe/*, found by tflite_model in tests/cli/lib.sh).
+# gitlab-ci-local's re2 module is built from source (node-gyp): with Debian's
+# Node.js headers in /usr/include/node, node-gyp uses them instead of
+# downloading them.
 NPM=.deps/npm
 if ! cmp -s mk/npm/package-lock.json "$NPM/package-lock.json" ||
-	[ ! -x "$NPM/node_modules/.bin/gitlab-ci-local" ]; then
-	echo "deps: installing the npm test tools from mk/npm/package-lock.json into $NPM"
+	[ ! -x "$NPM/node_modules/.bin/gitlab-ci-local" ] ||
+	[ ! -f "$NPM/node_modules/@litertjs/core/package.json" ]; then
+	echo "deps: installing the npm test packages from mk/npm/package-lock.json into $NPM"
 	start=$(date +%s)
 	rm -rf "$NPM"
 	mkdir -p "$NPM"
@@ -145,5 +151,5 @@ if ! cmp -s mk/npm/package-lock.json "$NPM/package-lock.json" ||
 		echo "deps: npm ci in $NPM failed (log: $NPM/npm-ci.log)" >&2
 		exit 3
 	fi
-	echo "deps: npm test tools installed in $(($(date +%s) - start)) s"
+	echo "deps: npm test packages installed in $(($(date +%s) - start)) s"
 fi
