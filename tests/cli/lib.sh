@@ -229,3 +229,25 @@ fixtures() {
 }
 
 DIGEST_RE='^sha256:[0-9a-f]{64}$'
+
+# ---- TFLite models and their reference -----------------------------------------
+
+# tflite_model NAME: prints the path of MediaPipe's NAME.tflite (e.g.
+# face_detection_short_range, hand_landmark_lite, selfie_segmentation) from
+# the npm packages make deps-test installs into .deps/npm, or fails (on
+# stderr, since it runs inside $(...)) naming what to run; a missing model
+# never skips a test. Use: `m=$(tflite_model NAME) || exit 1` in set-up.
+tflite_model() {
+	local f
+	for f in "$MG_SRCDIR"/.deps/npm/node_modules/@mediapipe/*/"$1".tflite; do
+		[ -f "$f" ] && { printf '%s\n' "$f"; return 0; }
+	done
+	fail "no MediaPipe model '$1.tflite' in '$MG_SRCDIR/.deps/npm' (make deps-test installs it)" >&2
+}
+
+# litert_run [--time N] MODEL OUTDIR [NAME=IN.npy | IN.npy]...: runs MODEL
+# through LiteRT.js (tests/cli/litert_run.mjs) and writes its outputs as
+# OUTDIR/NAME.npy; one JSON line on stdout. npy_compare (--range-tol TOL |
+# --exact) REF GOT: compares outputs (tests/cli/npy_compare.py).
+litert_run() { node "$MG_SRCDIR/tests/cli/litert_run.mjs" "$@"; }
+npy_compare() { "$PY" "$MG_SRCDIR/tests/cli/npy_compare.py" "$@"; }
