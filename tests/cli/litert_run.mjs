@@ -11,9 +11,10 @@
 // Every output is written to OUTDIR/NAME.npy, NAME being the output's name
 // with characters other than [A-Za-z0-9._-] replaced by '_' (as `modelgate
 // run --outputs` names them), or its index when it has no name. One JSON line
-// on stdout describes the run: the versions, then each input and output's
-// name, shape, dtype and file. --time N: N more timed runs after the first
-// (which is the warm-up), p50_ms and the samples in the JSON line.
+// on stdout describes the run: the versions, each input and output's name,
+// shape, dtype and file, and load_ms (loading and compiling the model).
+// --time N: N more timed runs after the first (which is the warm-up), p50_ms
+// and the samples in the JSON line. LITERT_LOG=1: LiteRT's own log on stderr.
 //
 // The high-level LiteRT.js API (Tensor, CompiledModel.run) knows float32,
 // int32 and uint8 only, so this script uses the bindings of the wasm module
@@ -175,6 +176,7 @@ function describe(tensorType, name, what) {
 // What went wrong: the exception's message, and LiteRT's last ERROR line
 // (the kernels report there, the exception only says which call failed).
 const reason = (e, log) => {
+	if (process.env.LITERT_LOG) process.stderr.write(log.join('\n') + '\n');
 	const msg = (e && e.message ? e.message : String(e)).replace(/\s*\n[\s└]*/g, ' ');
 	const errs = log.filter((l) => /^ERROR/.test(l));
 	return errs.length ? `${msg} (${errs[errs.length - 1].replace(/^ERROR: /, '').trim()})` : msg;
@@ -191,6 +193,7 @@ async function main() {
 	const log = [];
 	const {wasm, version} = await loadLiteRtWasm(log);
 	const env = (await wasm.LiteRtEnvironment.create(null));
+	const t0 = process.hrtime.bigint();
 	const ptr = wasm._malloc(modelBytes.length);
 	wasm.HEAPU8.set(modelBytes, ptr);
 	let model, compiled;
@@ -206,6 +209,7 @@ async function main() {
 	} catch (e) {
 		throw bad(`LiteRT.js cannot compile '${args.model}': ${reason(e, log)}`);
 	}
+	const loadMs = Number(process.hrtime.bigint() - t0) / 1e6;
 	const sig = model.getSignature(0);
 	const inNames = vec(sig.inputNames());
 	const outNames = vec(sig.outputNames());
@@ -276,7 +280,7 @@ async function main() {
 	const out = {
 		model: args.model, litert: version, node: process.version,
 		inputs: ins.map((x, i) => ({name: x.name, shape: x.dims, dtype: x.dtype.name, file: files[i]})),
-		outputs: outInfo,
+		outputs: outInfo, load_ms: loadMs,
 	};
 	if (args.time) {
 		const ms = [];
