@@ -74,7 +74,8 @@ function readNpy(path) {
 	const shape = /'shape':\s*\(([^)]*)\)/.exec(h);
 	if (!descr || !shape) throw bad(`'${path}': cannot parse the header ${JSON.stringify(h.trim())}`);
 	if (/'fortran_order':\s*True/.test(h)) throw bad(`'${path}': Fortran order is not supported`);
-	const d = DTYPES.find((x) => x.descr === descr[1] || x.descr.slice(1) === descr[1].replace(/^[<|=]/, '') && x.size === 1);
+	// one-byte types have no byte order: '|u1', '<u1' and '=u1' are the same
+	const d = DTYPES.find((x) => x.descr === descr[1] || (x.size === 1 && x.descr.slice(1) === descr[1].slice(1)));
 	if (!d) throw bad(`'${path}': element type '${descr[1]}' is not supported`);
 	const dims = shape[1].split(',').map((s) => s.trim()).filter((s) => s !== '').map(Number);
 	const bytes = dims.reduce((a, n) => a * n, 1) * d.size;
@@ -192,7 +193,7 @@ async function main() {
 	}
 	const log = [];
 	const {wasm, version} = await loadLiteRtWasm(log);
-	const env = (await wasm.LiteRtEnvironment.create(null));
+	const env = wasm.LiteRtEnvironment.create(null); // no WebGPU device
 	const t0 = process.hrtime.bigint();
 	const ptr = wasm._malloc(modelBytes.length);
 	wasm.HEAPU8.set(modelBytes, ptr);
