@@ -80,10 +80,14 @@ int mg_config_template(mg_buf *out, const char *model_path, mg_error *err)
 			      "\"ssh://user@host[:port]\" or \"exec:COMMAND PREFIX\"",
 		"targets", "local", "local",
 		"// gates", "accuracy (min, max_drop; metric top1|topk|macro_f1|mae|rmse), fidelity (max_abs, "
-			    "max_mean_abs, min_cosine, min_snr_db, min_top1_agreement), latency, size, memory",
+			    "max_mean_abs, min_cosine, min_snr_db, min_top1_agreement), latency, size, memory, "
+			    "cost (instructions per inference, counted not timed: max_instructions, max_ratio "
+			    "against the baseline; steady on a loaded CI machine)",
 		"gates", size_gate,
 		"//", "latency: a statistic (p50|p90|p95|p99|mean) under max_ms on a target; with a baseline "
-		      "also max_ratio, decided by a Mann-Whitney test and a bootstrap interval within max_time seconds",
+		      "also max_ratio, decided by a confidence interval over interleaved blocks within max_time "
+		      "seconds: pass, fail, or inconclusive when the run's noise is larger than the limit "
+		      "(on_inconclusive warn|pass|fail)",
 		"name", "latency", "kind", "latency", "target", "local", "metric", "p95",
 		"max_ms", 100.0, "max_time", 30.0, "alpha", 0.01,
 		"//", "memory: peak resident memory of the agent running the model, in MiB",
