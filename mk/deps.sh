@@ -7,7 +7,10 @@
 #                     (its callgrind header lets the agent count a cost
 #                     gate's instructions; and it runs them), npm (ONNX
 #                     Runtime comes from the npm registry), and ONNX Runtime
-#                     itself, pinned by version and sha256.
+#                     itself, pinned by version and sha256; g++ and the
+#                     aarch64 g++ and Arm NN 20.08 (x86_64 and arm64 .debs
+#                     from Debian's archive, pinned by sha256) for the
+#                     TFLite engine's C++ shim.
 #   mk/deps.sh test   (make deps-test)  the above, plus what the tests and
 #                     benchmarks use: cmocka, the registry and its clients,
 #                     qemu-user and the aarch64 cross compiler, sshd, the
@@ -22,21 +25,25 @@ set -eu
 cd "$(dirname "$0")/.."
 
 RUN_PACKAGES="gcc make pkg-config git ca-certificates
-libgit2-dev libcurl4-openssl-dev libjansson-dev libarchive-dev libssl-dev valgrind"
+libgit2-dev libcurl4-openssl-dev libjansson-dev libarchive-dev libssl-dev valgrind
+g++ g++-aarch64-linux-gnu"
+# g++ and g++-aarch64-linux-gnu build the TFLite engine's shim
+# (runners/agent/engine_tflite_armnn.cpp, over Arm NN's C++-only API) for
+# the host and aarch64 agents: building the agent needs them.
 
 # What each is for: the unit tests (cmocka), registries and their peers
 # (docker-registry, skopeo, umoci, htpasswd, openssl, curl), the qemu and
 # ssh targets and make dist (the aarch64 cross compiler and C++ runtime),
 # the Python test helpers and fixture generators, the report checks
 # (xmllint, cmark-gfm, chromium), archives (zstd, unzip), gitlab-ci-local
-# (rsync; g++ builds its re2 module), sanitizers and fuzzing (clang),
+# (rsync; g++, above, builds its re2 module), sanitizers and fuzzing (clang),
 # benchmarks (hyperfine), fresh roots (mmdebstrap), running the container
 # image (runc), watching what a command writes (strace), background load
 # for the latency bench (stress-ng). (valgrind is a build dependency: above.)
 TEST_PACKAGES="libcmocka-dev skopeo docker-registry umoci apache2-utils openssl curl
 gcc-aarch64-linux-gnu libc6-dev-arm64-cross libstdc++6-arm64-cross qemu-user openssh-server openssh-client
 python3 python3-numpy python3-onnx python3-yaml python3-prometheus-client
-libonnx-testdata libxml2-utils cmark-gfm chromium zstd unzip rsync g++
+libonnx-testdata libxml2-utils cmark-gfm chromium zstd unzip rsync
 clang libclang-rt-14-dev hyperfine mmdebstrap runc strace stress-ng"
 
 # .tflite test models (issue 15): tests/cli/make_tflite.py writes them through
@@ -121,6 +128,73 @@ if [ ! -f "$STAMP" ]; then
 	mv "$ORT.new" "$ORT"
 	echo "deps: ONNX Runtime 1.30.0 in $ORT"
 fi
+
+# ---- Arm NN 20.08 (the TFLite engine) -----------------------------------
+# Debian 12's Arm NN 20.08 reads .tflite (TfLiteParser) and runs it on the
+# CpuRef backend (x86_64, arm64) or CpuAcc (arm64, NEON kernels of the Arm
+# Compute Library). The .debs come from Debian's archive pool by exact
+# version and sha256, and are unpacked with dpkg-deb -x (no foreign dpkg
+# architecture, nothing installed) into .deps/armnn/{x64,arm64}:
+# include/ (the -dev headers) and lib/ with every library the shim needs
+# that a plain Debian 12 (or the aarch64 sysroot) lacks: libarmnn,
+# libarmnnTfLiteParser, libflatbuffers.so.2, on arm64 libarmnnAclCommon and
+# libarm_compute*, and the dynamic backends in lib/backends/. They need
+# glibc >= 2.34 and GLIBCXX_3.4.30 where they run.
+ARMNN=.deps/armnn
+ARMNN_STAMP=$ARMNN/.stamp-20.08-12-2
+ARMNN_POOL=http://deb.debian.org/debian/pool/main
+ARMNN_DEBS="x64 a/armnn/libarmnn22_20.08-12_amd64.deb 53570243d45ef266568501f74430117b12fe415a0f7aa5ff50639fc8e28c4b3b
+x64 a/armnn/libarmnn-dev_20.08-12_amd64.deb 66355ad24828f0c5eb23090e6f4b385027f4019d9b81d2985233369cf3700634
+x64 a/armnn/libarmnntfliteparser22_20.08-12_amd64.deb 1120657c045f36f156477c14e2b9606410b6ff12a83bd2d5bdb74ce191d0bb36
+x64 a/armnn/libarmnntfliteparser-dev_20.08-12_amd64.deb 5446b4c2105b6741306d6793c2b178f1f8c94adc8ae4dcd9d7a8c7b986d9dfec
+x64 a/armnn/libarmnn-cpuref-backend22_20.08-12_amd64.deb 6b101668a73ad19996b72fbc9087d532ea51a0528965584d39965e22f5ef5334
+x64 f/flatbuffers/libflatbuffers2_2.0.8+dfsg1-2_amd64.deb 526151238b8f9f7fd3c333c43f846a4ff3822165fe7a0eed1b51c41922adc871
+arm64 a/armnn/libarmnn22_20.08-12_arm64.deb 2ebabc07f0815b8978c7f6ce99cc63e5b4e9cb129f4fe690dff2819c96acbeb6
+arm64 a/armnn/libarmnn-dev_20.08-12_arm64.deb 2a7534ab7df5cbbe87df23c60b4984e11fb551070aae7508d702af53e6a0c4dc
+arm64 a/armnn/libarmnntfliteparser22_20.08-12_arm64.deb cb49efd8c29d3d3c05b06226917008d93b344a6e12b80c6620aa3c769a48173d
+arm64 a/armnn/libarmnntfliteparser-dev_20.08-12_arm64.deb 0eb26e7a5be275aa7e695a152dc6834a2f18e4561406ce175e69341cbbe2bffd
+arm64 a/armnn/libarmnn-cpuref-backend22_20.08-12_arm64.deb b6dee6dfd7dee6b69285e2b1a09be49ab60021f9f1b6261d736a50266842f4c4
+arm64 a/armnn/libarmnn-cpuacc-backend22_20.08-12_arm64.deb 467e962352e9ed60931dcb2aa934cadf0c38c9c4321bdf352001109ee24dd86b
+arm64 a/armnn/libarmnnaclcommon22_20.08-12_arm64.deb d10984866de9abe608378546d095e8024239d2345d6a736c36eb2ce1417465ba
+arm64 a/arm-compute-library/libarm-compute20_20.08+dfsg-7_arm64.deb 42465aa95d56c19c62770fcdd145c0c1aee0224281bdc887aa691efd1166e0e8
+arm64 f/flatbuffers/libflatbuffers2_2.0.8+dfsg1-2_arm64.deb 72ca73ab727119ccf5a53dc84df989adfba86bc2ea3306e272c3dea40988a59d"
+if [ ! -f "$ARMNN_STAMP" ]; then
+	rm -rf "$ARMNN.new"
+	mkdir -p .deps/dl "$ARMNN.new"
+	echo "$ARMNN_DEBS" | while read -r arch path sum; do
+		deb=.deps/dl/${path##*/}
+		if [ ! -f "$deb" ] || ! echo "$sum  $deb" | sha256sum -c --status; then
+			echo "deps: fetching ${path##*/} from Debian's archive"
+			curl -fsS --retry 3 -o "$deb" "$ARMNN_POOL/$path" || {
+				echo "deps: cannot fetch '$ARMNN_POOL/$path'" >&2; rm -f "$deb"; exit 3; }
+		fi
+		if ! echo "$sum  $deb" | sha256sum -c --status; then
+			echo "deps: '$deb' does not have the pinned sha256 $sum" >&2
+			rm -f "$deb"
+			exit 3
+		fi
+		dpkg-deb -x "$deb" "$ARMNN.new/root-$arch"
+	done
+	for arch in x64 arm64; do
+		root=$ARMNN.new/root-$arch
+		dst=$ARMNN.new/$arch
+		mkdir -p "$dst/lib/backends"
+		mv "$root/usr/include" "$dst/include"
+		libdir=$(echo "$root"/usr/lib/*-linux-gnu)
+		mv "$libdir"/armnn22/*_backend.so "$dst/lib/backends/"
+		# the run-time names only (the .so.N links and their files)
+		for l in "$libdir"/lib*.so.[0-9]*; do
+			case $l in *Serializer*) continue ;; esac # not used
+			[ -L "$l" ] || [ -f "$l" ] && cp -P "$l" "$dst/lib/"
+		done
+		rm -rf "$root"
+	done
+	touch "$ARMNN.new/${ARMNN_STAMP##*/}"
+	rm -rf "$ARMNN"
+	mv "$ARMNN.new" "$ARMNN"
+	echo "deps: Arm NN 20.08 (x86_64, arm64) in $ARMNN"
+fi
+# ---- end of Arm NN --------------------------------------------------------
 [ "$test" = 1 ] || exit 0
 
 # What the tests run and read from npm, installed with `npm ci` from the
