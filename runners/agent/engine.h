@@ -98,6 +98,10 @@ size_t mg_agent_engine_named(const char *name);
  * host puts its own file name in front. */
 int mg_agent_engine_for(size_t *out, const char *path, mg_error *err);
 
+/* dlopen of an engine's library: $envvar when set, else file next to the
+ * agent, else file on the library path. tried says which, for a message. */
+void *mg_agent_dlopen(const char *file, const char *envvar, char *tried, size_t triedlen);
+
 /* CLOCK_MONOTONIC in nanoseconds. */
 uint64_t mg_agent_now_ns(void);
 

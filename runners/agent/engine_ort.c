@@ -73,31 +73,6 @@ static int status_err(const OrtApi *api, OrtStatus *st, mg_error *err, int code,
 	return code;
 }
 
-static void *open_lib(char *tried, size_t triedlen)
-{
-	const char *env = getenv("MODELGATE_ORT_LIB");
-	if (env && *env) {
-		snprintf(tried, triedlen, "'%s' (MODELGATE_ORT_LIB)", env);
-		return dlopen(env, RTLD_NOW | RTLD_LOCAL);
-	}
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n > 0) {
-		self[n] = '\0';
-		char *slash = strrchr(self, '/');
-		if (slash) {
-			char path[PATH_MAX + 32];
-			snprintf(path, sizeof(path), "%.*s/libonnxruntime.so.1", (int)(slash - self), self);
-			void *h = access(path, R_OK) == 0 ? dlopen(path, RTLD_NOW | RTLD_LOCAL) : NULL;
-			if (h)
-				return h;
-		}
-	}
-	snprintf(tried, triedlen, "'libonnxruntime.so.1' (MODELGATE_ORT_LIB is not set, none next "
-				  "to the agent, and none on the library path)");
-	return dlopen("libonnxruntime.so.1", RTLD_NOW | RTLD_LOCAL);
-}
-
 #if defined(__aarch64__)
 /* 0 when /proc/cpuinfo has an Arm entry or cannot be read (then ORT's own
  * fallbacks apply), else an error saying what to preload. */
@@ -155,7 +130,7 @@ static int ort_open(mg_engine **out, mg_error *err)
 	 * a user who does sets ORT_DISABLE_TELEMETRY=0. */
 	setenv("ORT_DISABLE_TELEMETRY", "1", 0);
 	char tried[PATH_MAX + 128];
-	e->lib = open_lib(tried, sizeof(tried));
+	e->lib = mg_agent_dlopen("libonnxruntime.so.1", "MODELGATE_ORT_LIB", tried, sizeof(tried));
 	if (!e->lib) {
 		const char *why = dlerror();
 		free(e);

@@ -2,13 +2,17 @@
  * model. The agent is told only a blob's digest, never the model's file
  * name, so the choice reads the file's first bytes and asks each engine's
  * probe: a format's magic number beats a mere plausible start, and the
- * earlier entry wins a tie. A second engine (TFLite, issue 15) is one entry
- * here and one file exposing its table. */
+ * earlier entry wins a tie. Each engine is one entry here and one file
+ * exposing its table; their libraries are found the same way
+ * (mg_agent_dlopen). */
 #include "runners/agent/engine.h"
 
 #include <errno.h>
+#include <dlfcn.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -29,6 +33,31 @@ uint64_t mg_agent_now_ns(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void *mg_agent_dlopen(const char *file, const char *envvar, char *tried, size_t triedlen)
+{
+	const char *env = getenv(envvar);
+	if (env && *env) {
+		snprintf(tried, triedlen, "'%s' (%s)", env, envvar);
+		return dlopen(env, RTLD_NOW | RTLD_LOCAL);
+	}
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		self[n] = '\0';
+		char *slash = strrchr(self, '/');
+		if (slash) {
+			char path[PATH_MAX + 64];
+			snprintf(path, sizeof(path), "%.*s/%s", (int)(slash - self), self, file);
+			void *h = access(path, R_OK) == 0 ? dlopen(path, RTLD_NOW | RTLD_LOCAL) : NULL;
+			if (h)
+				return h;
+		}
+	}
+	snprintf(tried, triedlen, "'%s' (%s is not set, none next to the agent, and none on the "
+				  "library path)", file, envvar);
+	return dlopen(file, RTLD_NOW | RTLD_LOCAL);
 }
 
 const mg_engine_ops *mg_agent_engine(size_t i)
