@@ -44,7 +44,7 @@ CLI      := $(BUILD)/modelgate
 # modelgate-agent: libc and libdl only (ONNX Runtime is dlopen'ed), built for
 # the host and cross-built for aarch64. Not part of libmodelgate.a.
 ORT_DIR    := .deps/ort
-AGENT_SRC  := runners/agent/agent.c runners/agent/engines.c runners/agent/engine_ort.c runners/agent/sha256.c runners/agent/evict.c \
+AGENT_SRC  := runners/agent/agent.c runners/agent/engines.c runners/agent/engine_ort.c runners/agent/engine_tflite.c runners/agent/sha256.c runners/agent/evict.c \
 	runners/agent/counter.c runners/cost.c runners/protocol.c formats/tensor.c runners/sysinfo.c util/error.c util/fs.c
 AGENT_OBJ  := $(AGENT_SRC:%.c=$(BUILD)/agent/%.o)
 AGENT      := $(BUILD)/modelgate-agent
@@ -56,6 +56,20 @@ AGENT_CFLAGS = $(MG_CFLAGS) -I$(ORT_DIR)/include
 ORT_LIBDIR ?= $(abspath $(ORT_DIR))/lib
 MG_CFLAGS  += -DMG_ORT_DIR='"$(ORT_LIBDIR)"'
 
+# libmodelgate-tflite.so: the TFLite engine's C++ shim over Arm NN 20.08
+# (.deps/armnn, make deps), next to each agent, with Arm NN's libraries and
+# backends copied into armnn/ beside it: its RPATH ($ORIGIN/armnn, DT_RPATH
+# so that it also serves those libraries' own dependencies) finds them
+# there, never a system libflatbuffers or Arm NN.
+ARMNN_DIR  := .deps/armnn
+CXX_A64    ?= aarch64-linux-gnu-g++
+TFLITE     := $(BUILD)/libmodelgate-tflite.so
+TFLITE_A64 := $(BUILD)/aarch64/libmodelgate-tflite.so
+SHIM_SRC   := runners/agent/engine_tflite_armnn.cpp
+SHIM_FLAGS := -std=c++14 -O2 -g -fPIC -shared -Wall -Wextra -Werror -I. -Wl,-z,defs \
+	-Wl,--disable-new-dtags,-rpath,'$$$$ORIGIN/armnn'
+SHIM_DEPS  := $(SHIM_SRC) runners/agent/engine_tflite_shim.h formats/tensor.h
+
 # The release build (make dist sets RELEASE=1): no path of this checkout in
 # the binaries, so that any checkout builds the same bytes, and an RPATH
 # (DT_RPATH, which also serves the libraries' own dependencies) to the
@@ -66,8 +80,8 @@ override LDFLAGS += -Wl,--disable-new-dtags,-rpath,'$$ORIGIN/../../lib'
 endif
 
 .PHONY: all deps deps-test check check-layers check-fresh unit cli-tests demo sanitize bench install dist image clean fuzz agents
-all: $(CLI) $(AGENT)
-agents: $(AGENT) $(AGENT_A64) $(CPUINFO_A64)
+all: $(CLI) $(AGENT) $(TFLITE)
+agents: $(AGENT) $(AGENT_A64) $(CPUINFO_A64) $(TFLITE) $(TFLITE_A64)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
@@ -106,6 +120,19 @@ $(CPUINFO_A64): runners/agent/cpuinfo_preload.c
 	@echo "  CC      $@ (aarch64)"
 	@$(CC_A64) $(filter-out -MMD -MP,$(MG_CFLAGS)) -O2 -g -shared -fPIC -o $@ $< -ldl
 
+# $(1): the shim, $(2): .deps/armnn/ARCH, $(3): the C++ compiler
+define shim_rule
+$(1): $(SHIM_DEPS) $(2)/lib/libarmnn.so.22
+	@rm -rf $$(@D)/armnn
+	@mkdir -p $$(@D)/armnn
+	@cp -a $(2)/lib/. $$(@D)/armnn/
+	@echo "  CXX     $$@"
+	@$(3) $(SHIM_FLAGS) -I$(2)/include -o $$@ $(SHIM_SRC) $(2)/lib/libarmnnTfLiteParser.so.22 \
+		$(2)/lib/libarmnn.so.22 -Wl,-rpath-link,$(2)/lib
+endef
+$(eval $(call shim_rule,$(TFLITE),$(ARMNN_DIR)/x64,$(CXX)))
+$(eval $(call shim_rule,$(TFLITE_A64),$(ARMNN_DIR)/arm64,$(CXX_A64)))
+
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIB)
 	@echo "  LINK    $@"
 	@$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) -lcmocka -lpthread -lm
@@ -125,10 +152,10 @@ check: deps-test
 check-layers:
 	@mk/check_layers.sh
 
-unit: $(TESTS) $(CLI) $(AGENT)
+unit: $(TESTS) $(CLI) $(AGENT) $(TFLITE)
 	@set -e; for t in $(TESTS); do echo "== $$t"; MG_TEST_TMP=$(abspath $(BUILD))/tmp $$t; done
 
-cli-tests: $(CLI) $(AGENT) $(AGENT_A64) $(CPUINFO_A64)
+cli-tests: $(CLI) $(AGENT) $(AGENT_A64) $(CPUINFO_A64) $(TFLITE) $(TFLITE_A64)
 	@MODELGATE=$(abspath $(CLI)) tests/cli/run.sh
 
 demo: deps
