@@ -80,6 +80,7 @@ typedef struct mg_engine_ops {
 /* The engines' tables, each the one symbol of its file; only engines.c
  * names them. */
 extern const mg_engine_ops mg_engine_onnxruntime;
+extern const mg_engine_ops mg_engine_tflite;
 
 /* ---- the engines this agent has (engines.c) --------------------------- */
 

@@ -20,6 +20,7 @@
 /* the first is the default: the engine a hello reports */
 static const mg_engine_ops *const engines[] = {
 	&mg_engine_onnxruntime,
+	&mg_engine_tflite,
 };
 
 #define NENGINES (sizeof(engines) / sizeof(engines[0]))
