@@ -18,7 +18,9 @@
  *   PUT    str digest, u64 total, u64 offset, bytes to the frame's end
  *                                     agent, after the last chunk: OK
  *   LOAD   str digest, i32 threads, i32 opt_level, str provider
- *                                     agent: u32 handle, u64 load_ns
+ *                                     agent: u32 handle, u64 load_ns,
+ *                                            str engine, str engine_version
+ *                                            (of the engine that loaded it)
  *   RUN    u32 handle, u32 warmup, u32 iterations, u64 min_time_ns,
  *          u32 max_iterations, u8 want_outputs, u32 n, n tensors
  *                                     agent: u64 first_ns, u32 n, n u64
@@ -44,7 +46,7 @@
 #include "formats/tensor.h"
 #include "util/util.h"
 
-#define MG_PROTO_VERSION 2
+#define MG_PROTO_VERSION 3
 #define MG_FRAME_HEADER 5
 /* No frame is larger than this; a longer length is refused unread. */
 #define MG_FRAME_MAX (MG_BUF_MAX - 64)

@@ -72,8 +72,10 @@ typedef struct mg_target_info {
 	const char *spec;           /* as given: "local", "ssh://pi@board", ... */
 	const char *kind;           /* "local", "qemu", "ssh", "exec" */
 	const char *arch;           /* uname -m on the target */
-	const char *engine;         /* "onnxruntime" */
-	const char *engine_version; /* "1.30.0" */
+	/* the engine of the model loaded last; before a load, the agent's
+	 * default one (its hello) */
+	const char *engine;         /* "onnxruntime", "tflite" */
+	const char *engine_version; /* "1.30.0", "armnn 20.08 CpuRef" */
 	int emulated;               /* latency is not a real device's */
 	uint64_t bytes_uploaded;    /* agent and library bytes copied (ssh, exec) */
 	const mg_sysinfo *sys;      /* the machine, as the agent saw it there */

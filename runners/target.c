@@ -382,6 +382,9 @@ static int send_and_load(mg_target *t, int fd, const char *path, const mg_load_o
 	}
 	out->handle = mg_proto_get_u32(&r);
 	out->load_ns = mg_proto_get_u64(&r);
+	/* the target's engine is the one of the model loaded last */
+	mg_proto_get_str(&r, t->engine, sizeof(t->engine));
+	mg_proto_get_str(&r, t->engine_version, sizeof(t->engine_version));
 	return reply_done(t, &r, "LOAD", err);
 }
 

@@ -377,6 +377,8 @@ static int do_load(agent *a, mg_proto_r *r, mg_error *err)
 	mg_proto_begin(&w, &a->reply, MG_MSG_LOAD, err);
 	mg_proto_u32(&w, (uint32_t)slot + 1);
 	mg_proto_u64(&w, load_ns);
+	mg_proto_str(&w, ops->name);
+	mg_proto_str(&w, ops->version(a->engines[ei]));
 	return send_reply(a, &w, err);
 }
 
