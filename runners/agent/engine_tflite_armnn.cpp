@@ -6,7 +6,8 @@
  * Debian builds Arm NN's backends as dynamic backends (armnn22/
  * Arm_CpuRef_backend.so, Arm_CpuAcc_backend.so), loaded from a folder named
  * at runtime creation: here armnn/backends/ next to this library, found with
- * dladdr, so a system-wide Arm NN is never mixed in. CpuAcc (NEON kernels of
+ * dladdr, so a system-wide Arm NN is never mixed in. The libraries only
+ * CpuAcc needs are loaded from there first (preload_backend_libs). CpuAcc (NEON kernels of
  * the Arm Compute Library, arm64 only) is preferred where it loaded, with
  * CpuRef as the fallback for layers it lacks; on x86_64 CpuRef is all there
  * is.
@@ -19,6 +20,7 @@
 #include <dlfcn.h>
 #include <limits.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstring>
@@ -87,6 +89,24 @@ static std::string self_dir()
 	return slash == std::string::npos ? "." : p.substr(0, slash);
 }
 
+/* The libraries of the CpuAcc backend that only it needs (the Arm Compute
+ * Library, Arm NN's ACL glue), loaded from armnn/ before the backends: a
+ * backend is dlopened by libarmnn, and its own dependencies are not found
+ * through this library's RPATH. libarmnnAclCommon does not name libarmnn
+ * as a dependency, so libarmnn (loaded with this library, which the agent
+ * dlopens RTLD_LOCAL) is made global first. Missing ones (x86_64) are
+ * skipped. */
+static void preload_backend_libs(const std::string &dir)
+{
+	static const char *const libs[] = {"libarmnn.so.22", "libarm_compute_core.so.20",
+					   "libarm_compute.so.20", "libarmnnAclCommon.so.22"};
+	for (const char *lib : libs) {
+		std::string path = dir + "/" + lib;
+		if (access(path.c_str(), R_OK) == 0)
+			dlopen(path.c_str(), RTLD_NOW | RTLD_GLOBAL);
+	}
+}
+
 extern "C" unsigned mg_tfl_abi(void)
 {
 	return MG_TFL_ABI;
@@ -99,7 +119,9 @@ extern "C" int mg_tfl_open(mg_tfl_rt **out, char *err, size_t errlen)
 		armnn::ConfigureLogging(false, false, armnn::LogSeverity::Fatal);
 		std::unique_ptr<mg_tfl_rt> rt(new mg_tfl_rt);
 		armnn::IRuntime::CreationOptions opts;
-		std::string backends = self_dir() + "/armnn/backends";
+		std::string libs = self_dir() + "/armnn";
+		std::string backends = libs + "/backends";
+		preload_backend_libs(libs);
 		opts.m_DynamicBackendsPath = backends;
 		rt->runtime = armnn::IRuntime::Create(opts);
 		const armnn::BackendIdSet have = rt->runtime->GetDeviceSpec().GetSupportedBackends();
