@@ -178,17 +178,19 @@ static std::string trim_location(std::string msg)
 }
 
 /* "Operator not supported. subgraph:0 operator:3 opcode_index:1 opcode:54 /
- * PRELU" names the operator last: say that first. */
+ * PRELU" names the operator last: say that first, and where it is. */
 static std::string parse_error(const std::string &what)
 {
 	std::string msg = trim_location(what);
 	size_t ns = msg.find("Operator not supported.");
 	size_t slash = msg.rfind(" / ");
-	if (ns == std::string::npos || slash == std::string::npos || slash < ns)
+	size_t at = msg.find(" operator:", ns == std::string::npos ? 0 : ns);
+	if (ns == std::string::npos || slash == std::string::npos || slash < ns ||
+	    at == std::string::npos)
 		return "armnn 20.08: " + msg;
-	std::string op = msg.substr(slash + 3);
-	std::string where = msg.substr(ns + 23, slash - ns - 23);
-	return "armnn 20.08: operator " + op + " is not supported (" + where.substr(where.find_first_not_of(' ')) + ")";
+	std::string index = msg.substr(at + 10, msg.find(' ', at + 10) - at - 10);
+	return "armnn 20.08: operator " + msg.substr(slash + 3) + " is not supported (operator #" +
+	       index + ")";
 }
 
 static int load(mg_tfl_rt *rt, const void *bytes, size_t n, mg_tfl_net *net, std::string &msg)

@@ -45,6 +45,11 @@ srcbin=$(dirname "$MODELGATE")
 	{ mkdir -p "$bindir/aarch64" && cp "$srcbin/aarch64/modelgate-agent" "$bindir/aarch64/" || exit 3; }
 [ -f "$srcbin/aarch64/libmodelgate-cpuinfo.so" ] &&
 	{ cp "$srcbin/aarch64/libmodelgate-cpuinfo.so" "$bindir/aarch64/" || exit 3; }
+# and each agent's TFLite engine with Arm NN's libraries in armnn/
+for d in "" aarch64/; do
+	[ -f "$srcbin/${d}libmodelgate-tflite.so" ] && [ -d "$bindir/$d" ] &&
+		{ cp -a "$srcbin/${d}libmodelgate-tflite.so" "$srcbin/${d}armnn" "$bindir/$d" || exit 3; }
+done
 MODELGATE=$bindir/modelgate
 export MODELGATE MG_SRCDIR
 export NO_COLOR=1 LC_ALL=C

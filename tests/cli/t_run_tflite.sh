@@ -1,0 +1,92 @@
+# modelgate run on .tflite models: the agent's TFLite engine (Arm NN 20.08
+# through libmodelgate-tflite.so) on the local target (CpuRef) and under
+# qemu-aarch64 (CpuAcc, the NEON kernels of the Arm Compute Library). The
+# float model's output is computed here with numpy from the generator's
+# weights (3x3 CONV_2D, stride 2, VALID, fused RELU; RESHAPE;
+# FULLY_CONNECTED); what Arm NN cannot run is refused with exit 2 naming
+# the operator and the engine.
+. "$(dirname "$0")/lib.sh"
+
+export MODELGATE_AGENT_CACHE=$TEST_TMP/agent-cache
+BUILT=$(dirname "$MODELGATE")
+need_py flatbuffers python3-flatbuffers
+need_py numpy python3-numpy
+[ -f "$BUILT/libmodelgate-tflite.so" ] || fail "no TFLite engine next to modelgate (make)"
+GEN=$MG_SRCDIR/tests/cli/make_tflite.py
+for k in float prelu subgraphs uint8; do
+	"$PY" "$GEN" $k $k.tflite || fail "make_tflite.py $k failed"
+done
+mkdir -p in expect
+"$PY" - "$MG_SRCDIR/tests/cli" <<'PY' || fail "cannot compute the expected output"
+import sys
+import numpy as np
+sys.path.insert(0, sys.argv[1])
+import make_tflite
+cw, cb, fw, fb = make_tflite.weights()  # conv OHWI [4,3,3,3], fc [10,36]
+x = np.random.RandomState(7).uniform(-1, 1, (1, 8, 8, 3)).astype(np.float32)
+conv = np.zeros((1, 3, 3, 4), np.float64)
+for i in range(3):
+    for j in range(3):
+        patch = x[0, 2 * i:2 * i + 3, 2 * j:2 * j + 3, :].astype(np.float64)
+        conv[0, i, j, :] = np.tensordot(cw.astype(np.float64), patch, axes=([1, 2, 3], [0, 1, 2])) + cb
+y = np.maximum(conv, 0).reshape(1, 36) @ fw.T.astype(np.float64) + fb
+np.save("in/input.npy", x)
+np.save("expect/output.npy", y.astype(np.float32))
+PY
+FAST="--iterations 3 --warmup 1 --min-time 0"
+
+t_float_local() {
+	expect_exit 0 mg run float.tflite --inputs in --expect expect --atol 1e-5 --rtol 1e-4 $FAST --json
+	json_ok "j['target']['engine'] == 'tflite' and j['target']['engine_version'] == 'armnn 20.08 CpuRef'"
+	json_ok "j['expect']['ok']"
+	expect_exit 0 mg run float.tflite --inputs in --outputs out $FAST
+	expect_stdout_contains "target    local ($(uname -m), tflite armnn 20.08 CpuRef)"
+	"$PY" -c 'import numpy as np, sys
+a, b = np.load("out/output.npy"), np.load("expect/output.npy")
+sys.exit(0 if a.dtype == np.float32 and a.shape == (1, 10) and np.allclose(a, b, rtol=1e-4, atol=1e-5) else 1)' ||
+		fail "the output differs from numpy's"
+	# a wrong output is caught: the comparison is not vacuous
+	mkdir -p wrong
+	"$PY" -c 'import numpy as np; a = np.load("expect/output.npy"); a[0, 3] += 0.01; np.save("wrong/output.npy", a)'
+	expect_exit 1 mg run float.tflite --inputs in --expect wrong --atol 1e-5 --rtol 1e-4 $FAST
+}
+
+t_float_qemu() {
+	need qemu-aarch64 qemu-user
+	[ -f "$BUILT/aarch64/libmodelgate-tflite.so" ] || fail "no aarch64 TFLite engine (make agents)"
+	expect_exit 0 mg run float.tflite --target qemu-aarch64 --inputs in --expect expect \
+		--atol 1e-5 --rtol 1e-4 $FAST --json
+	json_ok "j['target']['arch'] == 'aarch64' and j['target']['emulated']"
+	json_ok "j['target']['engine'] == 'tflite' and j['target']['engine_version'] == 'armnn 20.08 CpuAcc'"
+	json_ok "j['expect']['ok']"
+}
+
+# quantized inputs and outputs are the raw integers
+t_uint8_raw() {
+	expect_exit 0 mg run uint8.tflite $FAST --json
+	json_ok "[(t['name'], t['dtype'], t['shape']) for t in j['inputs']] == [('input', 'uint8', [1, 8, 8, 3])]"
+}
+
+t_unsupported_operator() {
+	expect_exit 2 mg run prelu.tflite $FAST
+	expect_error "cannot load 'prelu.tflite' on target 'local'" \
+		"armnn 20.08: operator PRELU is not supported"
+}
+
+t_several_subgraphs() {
+	expect_exit 2 mg run subgraphs.tflite $FAST
+	expect_error "cannot load 'subgraphs.tflite' on target 'local'" "armnn 20.08:" "subgraph"
+}
+
+t_missing_engine() {
+	MODELGATE_TFLITE_LIB=$TEST_TMP/none.so expect_exit 3 mg run float.tflite $FAST
+	expect_error "target 'local'" "cannot load the TFLite engine '$TEST_TMP/none.so' (MODELGATE_TFLITE_LIB)"
+}
+
+check float_model_matches_numpy_on_local_cpuref t_float_local
+check float_model_matches_numpy_on_qemu_cpuacc t_float_qemu
+check quantized_io_is_the_raw_integers t_uint8_raw
+check unsupported_operator_exits_2_naming_it t_unsupported_operator
+check several_subgraphs_exit_2 t_several_subgraphs
+check missing_engine_library_exits_3 t_missing_engine
+finish
