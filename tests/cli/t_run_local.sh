@@ -86,17 +86,18 @@ t_bad_input_is_exit_2() {
 }
 
 # the agent chooses an engine by the model's first bytes: a file no engine
-# reads (a TFLite flatbuffer, "TFL3" at bytes 4..7, while only ONNX Runtime
-# is there; bytes of no format at all) is exit 2 naming the file and the
-# formats the agent knows, never a parse error from ONNX Runtime
+# reads (bytes of no format at all) is exit 2 naming the file and the
+# formats the agent knows, never a parse error from ONNX Runtime; a TFLite
+# identifier over a truncated flatbuffer is refused naming the file
 t_unknown_model_format_is_exit_2() {
+	# a TFLite identifier over a truncated flatbuffer: refused, not run
 	printf '\034\000\000\000TFL3\000\000\000\000\000\000\000\000' >model.tflite
 	expect_exit 2 mg run model.tflite $FAST
-	expect_error "cannot load 'model.tflite' on target 'local'" \
-		"not a model format this agent knows; it knows ONNX (onnxruntime)"
-	printf '\001\002\003\004\005\006\007\010' >noise.tflite
-	expect_exit 2 mg run noise.tflite $FAST
-	expect_error "'noise.tflite'" "not a model format this agent knows; it knows ONNX (onnxruntime)"
+	expect_error "'model.tflite'" "TFLite"
+	printf '\001\002\003\004\005\006\007\010' >noise.bin
+	expect_exit 2 mg run noise.bin $FAST
+	expect_error "'noise.bin'" \
+		"not a model format this agent knows; it knows ONNX (onnxruntime), TFLite (tflite)"
 }
 
 # more threads than the target has CPUs is refused at once, before anything
