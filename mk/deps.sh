@@ -138,10 +138,11 @@ fi
 # include/ (the -dev headers) and lib/ with every library the shim needs
 # that a plain Debian 12 (or the aarch64 sysroot) lacks: libarmnn,
 # libarmnnTfLiteParser, libflatbuffers.so.2, on arm64 libarmnnAclCommon and
-# libarm_compute*, and the dynamic backends in lib/backends/. They need
+# libarm_compute{,_core}, each as one file named by its soname, and the
+# dynamic backends in lib/backends/. They need
 # glibc >= 2.34 and GLIBCXX_3.4.30 where they run.
 ARMNN=.deps/armnn
-ARMNN_STAMP=$ARMNN/.stamp-20.08-12-2
+ARMNN_STAMP=$ARMNN/.stamp-20.08-12-3
 ARMNN_POOL=http://deb.debian.org/debian/pool/main
 ARMNN_DEBS="x64 a/armnn/libarmnn22_20.08-12_amd64.deb 53570243d45ef266568501f74430117b12fe415a0f7aa5ff50639fc8e28c4b3b
 x64 a/armnn/libarmnn-dev_20.08-12_amd64.deb 66355ad24828f0c5eb23090e6f4b385027f4019d9b81d2985233369cf3700634
@@ -182,10 +183,12 @@ if [ ! -f "$ARMNN_STAMP" ]; then
 		mv "$root/usr/include" "$dst/include"
 		libdir=$(echo "$root"/usr/lib/*-linux-gnu)
 		mv "$libdir"/armnn22/*_backend.so "$dst/lib/backends/"
-		# the run-time names only (the .so.N links and their files)
+		# each library once, as a file under the name it is loaded by
+		# (its soname link, followed); not the serializer nor ACL's graph
+		# API, which nothing here uses
 		for l in "$libdir"/lib*.so.[0-9]*; do
-			case $l in *Serializer*) continue ;; esac # not used
-			[ -L "$l" ] || [ -f "$l" ] && cp -P "$l" "$dst/lib/"
+			case $l in *Serializer* | *compute_graph*) continue ;; esac
+			[ -L "$l" ] && cp -L "$l" "$dst/lib/"
 		done
 		rm -rf "$root"
 	done
