@@ -14,27 +14,33 @@
  * to the login folder; for exec ${HOME:-/tmp}/.cache/modelgate-agent as the
  * shell there sees it): agent builds in bin/<key>/, the agent's blob cache
  * in blobs/. One command asks the device for its architecture and which
- * agent builds it has, where key is the SHA-256 of the agent's and the
- * engine library's digests. When the build is missing, two more commands
- * copy the agent and the library (on their standard input, with cat) into
- * <key>.part/ and move it into place (checking sizes), so later runs copy
- * nothing. Then `<key>/modelgate-agent` is started the same way, told
- * where the library next to it is (MODELGATE_ORT_LIB, unless the device's
- * environment sets it). The device needs a POSIX sh, uname, ls, cat,
+ * agent builds it has, where key is the SHA-256 of the digests of the
+ * agent and its engine libraries (ONNX Runtime; the TFLite engine with Arm
+ * NN, when it is built beside the agent). When the build is missing, one
+ * more command per file copies it (on its standard input, with cat) into
+ * <key>.part/ and checks its size, and the last moves the folder into
+ * place, so later runs copy nothing. Then `<key>/modelgate-agent` is
+ * started the same way, told where the libraries next to it are
+ * (MODELGATE_ORT_LIB, MODELGATE_TFLITE_LIB, unless the device's
+ * environment sets them). The device needs a POSIX sh, uname, ls, cat,
  * mkdir, chmod, wc, rm and mv.
  *
  * ssh runs with BatchMode=yes (never a password prompt) plus
  * $MODELGATE_SSH_OPTS (or mg_target_opts.ssh_opts), split on blanks; the
  * user's ~/.ssh/config, keys and agent apply as usual. An exec prefix gets
- * this process's environment, with MODELGATE_ORT_LIB emptied (a library
- * path of this machine means nothing there; the prefix may set its own). */
+ * this process's environment, with MODELGATE_ORT_LIB and MODELGATE_TFLITE_LIB
+ * emptied (a library path of this machine means nothing there; the prefix
+ * may set its own). */
 #include "runners/transport.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define SSH_DIR ".cache/modelgate-agent"
@@ -166,49 +172,133 @@ static int channel_run(channel *c, const char *script, int in_fd, mg_buf *out, i
 	return rc;
 }
 
-/* The cache key of an agent build: sha256 of "<agent digest> <lib digest>". */
-static int build_key(const char *agent, const char *lib, char key[MG_DIGEST_SIZE],
-		     uint64_t sizes[2], mg_error *err)
+/* What goes to a device, each file with its name in the build folder
+ * there: the agent, its ONNX Runtime, and the TFLite engine beside the
+ * agent when it is built (libmodelgate-tflite.so, Arm NN in armnn/ and
+ * armnn/backends/, in name order). */
+#define MAX_FILES 32
+typedef struct payload {
+	size_t n;
+	char *local[MAX_FILES];
+	char remote[MAX_FILES][80];
+	uint64_t size[MAX_FILES];
+	int tflite; /* the TFLite engine is among them */
+} payload;
+
+static void payload_free(payload *p)
 {
-	const char *files[2] = {agent, lib};
-	char digests[2][MG_DIGEST_SIZE], both[2 * MG_DIGEST_SIZE + 2];
-	for (int i = 0; i < 2; i++) {
-		int fd = open(files[i], O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			return mg_error_sys(err, MG_EIO, errno, "cannot read '%s'", files[i]);
-		int rc = mg_copy_hash(fd, files[i], -1, NULL, digests[i], &sizes[i], err);
-		close(fd);
-		if (rc)
-			return rc;
-	}
-	snprintf(both, sizeof(both), "%s %s", digests[0], digests[1]);
-	mg_digest_bytes(both, strlen(both), key);
+	for (size_t i = 0; i < p->n; i++)
+		free(p->local[i]);
+	p->n = 0;
+}
+
+static int payload_add(payload *p, const char *local, const char *remote, mg_error *err)
+{
+	if (p->n == MAX_FILES)
+		return mg_error_set(err, MG_ERROR, "more than %d files to copy to a device", MAX_FILES);
+	/* the names go into shell commands on the device */
+	if (strlen(remote) >= sizeof(p->remote[0]) ||
+	    strspn(remote, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._+-/") !=
+		    strlen(remote))
+		return mg_error_set(err, MG_ERROR, "'%s' cannot be copied to a device under that name",
+				    local);
+	if (!(p->local[p->n] = mg_strdup(local, err)))
+		return MG_ENOMEM;
+	snprintf(p->remote[p->n], sizeof(p->remote[0]), "%s", remote);
+	p->n++;
 	return 0;
 }
 
-static int upload(channel *c, const char *dir, const char *agent, const char *lib,
-		  const uint64_t sizes[2], int timeout_ms, mg_error *err)
+/* The regular files of folder sub (of the agent's folder dir), by name. */
+static int payload_add_dir(payload *p, const char *dir, const char *sub, mg_error *err)
 {
-	const char *files[2] = {agent, lib};
+	char path[PATH_MAX], remote[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/%s", dir, sub);
+	struct dirent **names = NULL;
+	int n = scandir(path, &names, NULL, alphasort);
+	if (n < 0)
+		return mg_error_sys(err, MG_EIO, errno, "cannot read the folder '%s'", path);
+	int rc = 0;
+	for (int i = 0; i < n; i++) {
+		struct stat st;
+		snprintf(path, sizeof(path), "%s/%s/%s", dir, sub, names[i]->d_name);
+		snprintf(remote, sizeof(remote), "%s/%s", sub, names[i]->d_name);
+		if (!rc && !stat(path, &st) && S_ISREG(st.st_mode))
+			rc = payload_add(p, path, remote, err);
+		free(names[i]);
+	}
+	free(names);
+	return rc;
+}
+
+static int payload_of(payload *p, const char *agent, const char *lib, mg_error *err)
+{
+	memset(p, 0, sizeof(*p));
+	int rc = payload_add(p, agent, "modelgate-agent", err);
+	if (!rc)
+		rc = payload_add(p, lib, "libonnxruntime.so.1", err);
+	char dir[PATH_MAX], shim[PATH_MAX + 32];
+	const char *slash = strrchr(agent, '/');
+	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - agent) : 1, slash ? agent : ".");
+	snprintf(shim, sizeof(shim), "%s/libmodelgate-tflite.so", dir);
+	if (!rc && access(shim, R_OK) == 0) {
+		p->tflite = 1;
+		rc = payload_add(p, shim, "libmodelgate-tflite.so", err);
+		if (!rc)
+			rc = payload_add_dir(p, dir, "armnn", err);
+		if (!rc)
+			rc = payload_add_dir(p, dir, "armnn/backends", err);
+	}
+	if (rc)
+		payload_free(p);
+	return rc;
+}
+
+/* The cache key of an agent build: sha256 of the files' digests, in order,
+ * separated by blanks (for the agent and ONNX Runtime alone: "<agent
+ * digest> <lib digest>", as before the TFLite engine). */
+static int build_key(payload *p, char key[MG_DIGEST_SIZE], mg_error *err)
+{
+	char both[MAX_FILES * (MG_DIGEST_SIZE + 1)] = "";
+	size_t len = 0;
+	for (size_t i = 0; i < p->n; i++) {
+		char digest[MG_DIGEST_SIZE];
+		int fd = open(p->local[i], O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return mg_error_sys(err, MG_EIO, errno, "cannot read '%s'", p->local[i]);
+		int rc = mg_copy_hash(fd, p->local[i], -1, NULL, digest, &p->size[i], err);
+		close(fd);
+		if (rc)
+			return rc;
+		len += (size_t)snprintf(both + len, sizeof(both) - len, "%s%s", i ? " " : "", digest);
+	}
+	mg_digest_bytes(both, len, key);
+	return 0;
+}
+
+/* Each file into dir.part on its own stdin, its size checked there; then
+ * dir.part becomes dir. */
+static int upload(channel *c, const char *dir, const payload *p, int timeout_ms, mg_error *err)
+{
 	char remote[8192];
 	int rc = 0;
-	for (int i = 0; !rc && i < 2; i++) {
+	for (size_t i = 0; !rc && i < p->n; i++) {
+		int w = 0;
 		if (i == 0)
-			snprintf(remote, sizeof(remote),
-				 "rm -rf %s.part && mkdir -p %s.part && cat > %s.part/modelgate-agent && "
-				 "chmod 755 %s.part/modelgate-agent",
-				 dir, dir, dir, dir);
+			w = snprintf(remote, sizeof(remote),
+				     "rm -rf %s.part && mkdir -p %s.part%s && cat > %s.part/modelgate-agent && "
+				     "chmod 755 %s.part/modelgate-agent && ",
+				     dir, dir, p->tflite ? "/armnn/backends" : "", dir, dir);
 		else
-			snprintf(remote, sizeof(remote),
-				 "cat > %s.part/libonnxruntime.so.1 && "
-				 "test \"$(wc -c < %s.part/modelgate-agent)\" -eq %llu && "
-				 "test \"$(wc -c < %s.part/libonnxruntime.so.1)\" -eq %llu && "
-				 "rm -rf %s && mv %s.part %s",
-				 dir, dir, (unsigned long long)sizes[0], dir,
-				 (unsigned long long)sizes[1], dir, dir, dir);
-		int fd = open(files[i], O_RDONLY | O_CLOEXEC);
+			w = snprintf(remote, sizeof(remote), "cat > %s.part/%s && ", dir, p->remote[i]);
+		w += snprintf(remote + w, sizeof(remote) - (size_t)w, "test \"$(wc -c < %s.part/%s)\" -eq %llu",
+			      dir, p->remote[i], (unsigned long long)p->size[i]);
+		if (i + 1 == p->n)
+			snprintf(remote + w, sizeof(remote) - (size_t)w, " && rm -rf %s && mv %s.part %s", dir,
+				 dir, dir);
+		int fd = open(p->local[i], O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
-			return mg_error_sys(err, MG_EIO, errno, "cannot read '%s'", files[i]);
+			return mg_error_sys(err, MG_EIO, errno, "cannot read '%s'", p->local[i]);
 		rc = channel_run(c, remote, fd, NULL, timeout_ms, err);
 		close(fd);
 	}
@@ -244,6 +334,7 @@ static int start_agent(mg_transport *tp, channel *c, const char *base, const mg_
 {
 	mg_buf out = MG_BUF_INIT, cmd = MG_BUF_INIT;
 	char *agent = NULL, *lib = NULL, *qmax = NULL;
+	payload files = {0};
 	char probe[1200];
 	int rc = 0;
 	snprintf(probe, sizeof(probe), "uname -m; ls %.1000s/bin 2>/dev/null; true", base);
@@ -254,14 +345,14 @@ static int start_agent(mg_transport *tp, channel *c, const char *base, const mg_
 	if ((rc = mg_locate_agent(arch, o, &agent, &lib, err)))
 		goto done;
 	char key[MG_DIGEST_SIZE], dir[1200];
-	uint64_t sizes[2];
-	if ((rc = build_key(agent, lib, key, sizes, err)))
+	if ((rc = payload_of(&files, agent, lib, err)) || (rc = build_key(&files, key, err)))
 		goto done;
 	snprintf(dir, sizeof(dir), "%.1000s/bin/%.64s", base, mg_digest_hex(key));
 	if (!strstr(mg_buf_cstr(&out), mg_digest_hex(key))) {
-		if ((rc = upload(c, dir, agent, lib, sizes, timeout_ms, err)))
+		if ((rc = upload(c, dir, &files, timeout_ms, err)))
 			goto done;
-		tp->bytes_uploaded = sizes[0] + sizes[1];
+		for (size_t i = 0; i < files.n; i++)
+			tp->bytes_uploaded += files.size[i];
 	}
 	/* the cache's size limit, when set here, holds on the device too */
 	const char *max = getenv("MODELGATE_AGENT_CACHE_MAX");
@@ -269,19 +360,26 @@ static int start_agent(mg_transport *tp, channel *c, const char *base, const mg_
 		rc = MG_ENOMEM;
 		goto done;
 	}
-	/* the library by name, not only next to the agent: without /proc
+	/* the libraries by name, not only next to the agent: without /proc
 	 * (chroot ROOT alone) the agent cannot tell where it is */
 	if ((rc = mg_buf_printf(&cmd, err,
 				"[ -n \"$MODELGATE_ORT_LIB\" ] || MODELGATE_ORT_LIB=%s/libonnxruntime.so.1; "
-				"export MODELGATE_ORT_LIB; MODELGATE_AGENT_CACHE=%s %s%s ",
-				dir, base, qmax ? "MODELGATE_AGENT_CACHE_MAX=" : "", qmax ? qmax : "")) ||
+				"export MODELGATE_ORT_LIB; ", dir)) ||
+	    (files.tflite &&
+	     (rc = mg_buf_printf(&cmd, err,
+				 "[ -n \"$MODELGATE_TFLITE_LIB\" ] || "
+				 "MODELGATE_TFLITE_LIB=%s/libmodelgate-tflite.so; export MODELGATE_TFLITE_LIB; ",
+				 dir))) ||
+	    (rc = mg_buf_printf(&cmd, err, "MODELGATE_AGENT_CACHE=%s %s%s ", base,
+				qmax ? "MODELGATE_AGENT_CACHE_MAX=" : "", qmax ? qmax : "")) ||
 	    (rc = o->callgrind ? callgrind_line(&cmd, base, dir, err)
 			       : mg_buf_printf(&cmd, err, "exec %s/modelgate-agent", dir)) ||
 	    (rc = channel_argv(c, cmd.data, err)))
 		goto done;
-	char *set[] = {"MODELGATE_ORT_LIB=", NULL};
+	char *set[] = {"MODELGATE_ORT_LIB=", "MODELGATE_TFLITE_LIB=", NULL};
 	rc = mg_transport_spawn(tp, c->argv, c->prefix ? set : NULL, err);
 done:
+	payload_free(&files);
 	mg_buf_free(&out);
 	mg_buf_free(&cmd);
 	free(agent);

@@ -2,8 +2,8 @@
 # mk/root.sh, entered through mk/chroot.sh (private mount and pid
 # namespaces, an empty environment) and through plain `chroot ROOT` (no
 # /proc, this process's environment). Nothing of this machine is in the root
-# but what the exec transport copies there: the agent and its ONNX Runtime
-# once into ~/.cache/modelgate-agent/bin/<key>/ (or $MODELGATE_REMOTE_CACHE),
+# but what the exec transport copies there: the agent, its ONNX Runtime and
+# its TFLite engine with Arm NN once into ~/.cache/modelgate-agent/bin/<key>/ (or $MODELGATE_REMOTE_CACHE),
 # the model into blobs/. The outputs are the local target's, bit for bit,
 # and the digits gate gives the same figures. Needs root and mmdebstrap.
 . "$(dirname "$0")/lib.sh"
@@ -27,7 +27,12 @@ FAST="--iterations 5 --warmup 1 --min-time 0"
 CACHE=$ROOT/root/.cache/modelgate-agent
 ORT=$(dirname "$MODELGATE")/libonnxruntime.so.1
 [ -f "$ORT" ] || ORT=$MG_SRCDIR/.deps/ort/lib/x64/libonnxruntime.so.1
-SIZES=$(($(stat -c %s "$(dirname "$MODELGATE")/modelgate-agent") + $(stat -c %s "$ORT")))
+# the agent, its ONNX Runtime, and its TFLite engine with Arm NN
+TFL=$(dirname "$MODELGATE")/libmodelgate-tflite.so
+[ -f "$TFL" ] || fail "no TFLite engine next to modelgate (make)"
+SIZES=$(($(stat -c %s "$(dirname "$MODELGATE")/modelgate-agent") + $(stat -c %s "$ORT") +
+	$(find "$TFL" "$(dirname "$TFL")/armnn" -type f -printf '%s+')0))
+"$PY" "$MG_SRCDIR/tests/cli/make_tflite.py" float float.tflite || fail "make_tflite.py failed"
 
 t_first_run_copies_agent_and_library_into_the_root() {
 	[ ! -e "$ROOT$(dirname "$MODELGATE")" ] || fail "the build folder is in the root"
@@ -40,10 +45,23 @@ t_first_run_copies_agent_and_library_into_the_root() {
 	bin=$(echo "$CACHE"/bin/*)
 	[ -x "$bin/modelgate-agent" ] || fail "no agent under $CACHE/bin"
 	expect_same_file "$ORT" "$bin/libonnxruntime.so.1"
+	expect_same_file "$TFL" "$bin/libmodelgate-tflite.so"
+	expect_same_file "$(dirname "$TFL")/armnn/backends/Arm_CpuRef_backend.so" \
+		"$bin/armnn/backends/Arm_CpuRef_backend.so"
 	expect_file "$CACHE/blobs/$(sha256_of "$EXAMPLES/model.onnx")"
 	# the same outputs as on this machine
 	expect_exit 0 mg run "$EXAMPLES/model.onnx" --inputs "$DS" --outputs out-local $FAST
 	expect_same_file out-local/output_0.pb out-root/output_0.pb
+}
+
+# the TFLite engine runs there from what was copied: Arm NN from armnn/
+# beside it, nothing of this machine's
+t_tflite_model_runs_in_the_root() {
+	expect_exit 0 mg run float.tflite --target "$ENTER" --outputs out-tfl-root --seed 3 $FAST --json
+	json_ok "j['target']['engine'] == 'tflite' and j['target']['engine_version'] == 'armnn 20.08 CpuRef'"
+	json_ok "j['target']['bytes_uploaded'] == 0"
+	expect_exit 0 mg run float.tflite --outputs out-tfl-local --seed 3 $FAST
+	expect_same_file out-tfl-local/output.npy out-tfl-root/output.npy
 }
 
 t_second_run_copies_nothing() {
@@ -60,6 +78,8 @@ t_plain_chroot_with_this_environment() {
 	MODELGATE_ORT_LIB=$TEST_TMP/here-only/libonnxruntime.so.1 expect_exit 0 mg run "$EXAMPLES/model.onnx" \
 		--target "exec:chroot $ROOT" --inputs "$DS" --expect "$DS" $FAST --json
 	json_ok "j['target']['bytes_uploaded'] == 0 and j['expect']['ok']"
+	MODELGATE_TFLITE_LIB=$TFL expect_exit 0 mg run float.tflite --target "exec:chroot $ROOT" $FAST --json
+	json_ok "j['target']['engine_version'] == 'armnn 20.08 CpuRef'"
 	[ ! -e "$ROOT$TEST_TMP/here-only" ] || fail "the library path exists in the root"
 }
 
@@ -102,6 +122,7 @@ t_cost_gate_in_a_root_without_valgrind_says_so() {
 }
 
 check first_run_copies_agent_and_library_into_the_root t_first_run_copies_agent_and_library_into_the_root
+check tflite_model_runs_in_the_root t_tflite_model_runs_in_the_root
 check second_run_copies_nothing t_second_run_copies_nothing
 check plain_chroot_with_this_environment t_plain_chroot_with_this_environment
 check remote_cache_moves_the_folder t_remote_cache_moves_the_folder

@@ -1,6 +1,7 @@
 # modelgate run on .tflite models: the agent's TFLite engine (Arm NN 20.08
 # through libmodelgate-tflite.so) on the local target (CpuRef) and under
-# qemu-aarch64 (CpuAcc, the NEON kernels of the Arm Compute Library). The
+# qemu-aarch64 (CpuAcc, the NEON kernels of the Arm Compute Library), and
+# on an exec: device that gets them copied. The
 # float model's output is computed here with numpy from the generator's
 # weights (3x3 CONV_2D, stride 2, VALID, fused RELU; RESHAPE;
 # FULLY_CONNECTED); what Arm NN cannot run is refused with exit 2 naming
@@ -61,6 +62,22 @@ t_float_qemu() {
 	json_ok "j['expect']['ok']"
 }
 
+# a device (exec:) gets the engine and Arm NN beside the agent, once
+t_float_device() {
+	export MODELGATE_REMOTE_CACHE=$TEST_TMP/device
+	expect_exit 0 mg run float.tflite --target exec:env --inputs in --expect expect \
+		--atol 1e-5 --rtol 1e-4 $FAST --json
+	json_ok "j['target']['engine_version'] == 'armnn 20.08 CpuRef' and j['expect']['ok']"
+	json_ok "j['target']['bytes_uploaded'] > 0"
+	local bin
+	bin=$(echo "$MODELGATE_REMOTE_CACHE"/bin/*)
+	expect_same_file "$BUILT/libmodelgate-tflite.so" "$bin/libmodelgate-tflite.so"
+	expect_same_file "$BUILT/armnn/libarmnn.so.22" "$bin/armnn/libarmnn.so.22"
+	expect_same_file "$BUILT/armnn/backends/Arm_CpuRef_backend.so" "$bin/armnn/backends/Arm_CpuRef_backend.so"
+	expect_exit 0 mg run float.tflite --target exec:env --inputs in $FAST --json
+	json_ok "j['target']['bytes_uploaded'] == 0"
+}
+
 # quantized inputs and outputs are the raw integers
 t_uint8_raw() {
 	expect_exit 0 mg run uint8.tflite $FAST --json
@@ -85,6 +102,7 @@ t_missing_engine() {
 
 check float_model_matches_numpy_on_local_cpuref t_float_local
 check float_model_matches_numpy_on_qemu_cpuacc t_float_qemu
+check float_model_runs_on_an_exec_device t_float_device
 check quantized_io_is_the_raw_integers t_uint8_raw
 check unsupported_operator_exits_2_naming_it t_unsupported_operator
 check several_subgraphs_exit_2 t_several_subgraphs
