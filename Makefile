@@ -182,7 +182,7 @@ bench: deps-test
 	@$(MAKE) --no-print-directory all
 	@MODELGATE=$(abspath $(CLI)) bench/run.sh
 
-install: $(CLI) $(AGENT)
+install: $(CLI) $(AGENT) $(TFLITE)
 	@mk/install.sh $(BUILD) $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) $(ORT_DIR)
 
 # The ONNX Runtime fallback of a release is never used (each agent has its

@@ -1,6 +1,7 @@
 #!/bin/sh
 # make install: modelgate into BINDIR; the agents, each with its ONNX
-# Runtime library beside it, into LIBEXECDIR/modelgate (aarch64/ for the
+# Runtime library and its TFLite engine (libmodelgate-tflite.so and Arm NN
+# in armnn/) beside it, into LIBEXECDIR/modelgate (aarch64/ for the
 # cross-built one, when `make agents` has built it, with the cpuinfo
 # library that qemu-user preloads for it). modelgate looks for its agent
 # next to itself, then in ../libexec/modelgate, and for the libraries next
@@ -17,10 +18,21 @@ install -d "$bindir" "$libexec"
 install -m 0755 "$build/modelgate" "$bindir/modelgate"
 install -m 0755 "$build/modelgate-agent" "$libexec/modelgate-agent"
 install -m 0644 "$ort/lib/x64/libonnxruntime.so.1" "$libexec/libonnxruntime.so.1"
+# tflite FROM TO: the TFLite engine of the build folder FROM, when built
+tflite() {
+	[ -f "$1/libmodelgate-tflite.so" ] || return 0
+	install -m 0644 "$1/libmodelgate-tflite.so" "$2/libmodelgate-tflite.so"
+	install -d "$2/armnn/backends"
+	for f in "$1"/armnn/*.so* "$1"/armnn/backends/*.so; do
+		install -m 0644 "$f" "$2/${f#"$1"/}"
+	done
+}
+tflite "$build" "$libexec"
 if [ -x "$build/aarch64/modelgate-agent" ] && [ -f "$ort/lib/arm64/libonnxruntime.so.1" ]; then
 	install -d "$libexec/aarch64"
 	install -m 0755 "$build/aarch64/modelgate-agent" "$libexec/aarch64/modelgate-agent"
 	install -m 0644 "$ort/lib/arm64/libonnxruntime.so.1" "$libexec/aarch64/libonnxruntime.so.1"
+	tflite "$build/aarch64" "$libexec/aarch64"
 	if [ -f "$build/aarch64/libmodelgate-cpuinfo.so" ]; then
 		install -m 0644 "$build/aarch64/libmodelgate-cpuinfo.so" \
 			"$libexec/aarch64/libmodelgate-cpuinfo.so"

@@ -1,5 +1,6 @@
 # make install's layout (mk/install.sh): modelgate in bin/, the agents with
-# their ONNX Runtime library in libexec/modelgate/; the installed modelgate
+# their ONNX Runtime library and TFLite engine (with Arm NN in armnn/) in
+# libexec/modelgate/; the installed modelgate
 # finds its agent and library there, with nothing next to it.
 . "$(dirname "$0")/lib.sh"
 
@@ -9,7 +10,7 @@ ROOT=$TEST_TMP/root
 LIBEXEC=$ROOT/usr/libexec/modelgate
 DS=$EXAMPLES/dataset
 FAST="--iterations 2 --warmup 0 --min-time 0"
-unset MODELGATE_AGENT MODELGATE_ORT_LIB
+unset MODELGATE_AGENT MODELGATE_ORT_LIB MODELGATE_TFLITE_LIB
 export MODELGATE_AGENT_CACHE=$TEST_TMP/agent-cache
 
 install_all() {
@@ -22,6 +23,9 @@ t_layout() {
 	expect_same_file "$BUILT/modelgate" "$ROOT/usr/bin/modelgate"
 	expect_same_file "$BUILT/modelgate-agent" "$LIBEXEC/modelgate-agent"
 	expect_same_file "$MG_SRCDIR/.deps/ort/lib/x64/libonnxruntime.so.1" "$LIBEXEC/libonnxruntime.so.1"
+	expect_same_file "$BUILT/libmodelgate-tflite.so" "$LIBEXEC/libmodelgate-tflite.so"
+	expect_same_file "$BUILT/armnn/libarmnn.so.22" "$LIBEXEC/armnn/libarmnn.so.22"
+	expect_same_file "$BUILT/armnn/backends/Arm_CpuRef_backend.so" "$LIBEXEC/armnn/backends/Arm_CpuRef_backend.so"
 	[ -x "$ROOT/usr/bin/modelgate" ] && [ -x "$LIBEXEC/modelgate-agent" ] || fail "not executable"
 	[ "$(ls "$ROOT/usr/bin")" = modelgate ] || fail "bin/ holds more than modelgate: $(ls "$ROOT/usr/bin")"
 	if [ -x "$BUILT/aarch64/modelgate-agent" ]; then
@@ -29,12 +33,19 @@ t_layout() {
 		expect_same_file "$MG_SRCDIR/.deps/ort/lib/arm64/libonnxruntime.so.1" \
 			"$LIBEXEC/aarch64/libonnxruntime.so.1"
 		expect_same_file "$BUILT/aarch64/libmodelgate-cpuinfo.so" "$LIBEXEC/aarch64/libmodelgate-cpuinfo.so"
+		expect_same_file "$BUILT/aarch64/libmodelgate-tflite.so" "$LIBEXEC/aarch64/libmodelgate-tflite.so"
+		expect_same_file "$BUILT/aarch64/armnn/backends/Arm_CpuAcc_backend.so" \
+			"$LIBEXEC/aarch64/armnn/backends/Arm_CpuAcc_backend.so"
 	fi
 }
 
 t_installed_modelgate_runs_a_model() {
 	install_all
 	expect_exit 0 "$ROOT/usr/bin/modelgate" run "$EXAMPLES/model.onnx" --inputs "$DS" --expect "$DS" $FAST
+	# and a .tflite with the installed TFLite engine
+	"$PY" "$MG_SRCDIR/tests/cli/make_tflite.py" float float.tflite || fail "make_tflite.py failed"
+	expect_exit 0 "$ROOT/usr/bin/modelgate" run float.tflite $FAST
+	expect_stdout_contains "tflite armnn 20.08 CpuRef"
 	# the library it loads is the installed one: spoil it and the error names it
 	: >"$LIBEXEC/libonnxruntime.so.1"
 	expect_exit 3 "$ROOT/usr/bin/modelgate" run "$EXAMPLES/model.onnx" --inputs "$DS" $FAST
