@@ -76,6 +76,7 @@ SHIM_DEPS  := $(SHIM_SRC) runners/agent/engine_tflite_shim.h formats/tensor.h
 # bundled lib/, seen from libexec/modelgate/ where the tarball has the binary.
 ifeq ($(RELEASE),1)
 MG_CFLAGS  += -ffile-prefix-map=$(CURDIR)=.
+SHIM_FLAGS += -ffile-prefix-map=$(CURDIR)=.
 override LDFLAGS += -Wl,--disable-new-dtags,-rpath,'$$ORIGIN/../../lib'
 endif
 
@@ -190,7 +191,7 @@ install: $(CLI) $(AGENT) $(TFLITE)
 dist:
 	@$(MAKE) --no-print-directory BUILD=$(DIST_BUILD) RELEASE=1 ORT_LIBDIR=/usr/lib/modelgate \
 		CFLAGS="-O2 -g" all agents
-	@mk/dist.sh $(DIST_BUILD) $(VERSION) $(ORT_DIR) $(DIST_DIR)
+	@mk/dist.sh $(DIST_BUILD) $(VERSION) $(ORT_DIR) $(ARMNN_DIR) $(DIST_DIR)
 
 # Needs root, mmdebstrap and umoci (make deps-test); see mk/image.sh.
 image: dist

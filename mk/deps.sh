@@ -139,10 +139,11 @@ fi
 # that a plain Debian 12 (or the aarch64 sysroot) lacks: libarmnn,
 # libarmnnTfLiteParser, libflatbuffers.so.2, on arm64 libarmnnAclCommon and
 # libarm_compute{,_core}, each as one file named by its soname, and the
-# dynamic backends in lib/backends/. They need
+# dynamic backends in lib/backends/; copyright/ and BUNDLED (each file's
+# package and version) for make dist. They need
 # glibc >= 2.34 and GLIBCXX_3.4.30 where they run.
 ARMNN=.deps/armnn
-ARMNN_STAMP=$ARMNN/.stamp-20.08-12-3
+ARMNN_STAMP=$ARMNN/.stamp-20.08-12-4
 ARMNN_POOL=http://deb.debian.org/debian/pool/main
 ARMNN_DEBS="x64 a/armnn/libarmnn22_20.08-12_amd64.deb 53570243d45ef266568501f74430117b12fe415a0f7aa5ff50639fc8e28c4b3b
 x64 a/armnn/libarmnn-dev_20.08-12_amd64.deb 66355ad24828f0c5eb23090e6f4b385027f4019d9b81d2985233369cf3700634
@@ -175,12 +176,20 @@ if [ ! -f "$ARMNN_STAMP" ]; then
 			exit 3
 		fi
 		dpkg-deb -x "$deb" "$ARMNN.new/root-$arch"
+		# which package each library comes from, for make dist's BUNDLED
+		pkg=$(dpkg-deb -f "$deb" Package) ver=$(dpkg-deb -f "$deb" Version)
+		dpkg-deb -c "$deb" | sed -n 's|.*/\([^/ ]*\.so[.0-9]*\)\( ->.*\)*$|\1|p' |
+			while read -r f; do echo "$f $pkg $ver"; done >>"$ARMNN.new/packages-$arch"
 	done
 	for arch in x64 arm64; do
 		root=$ARMNN.new/root-$arch
 		dst=$ARMNN.new/$arch
-		mkdir -p "$dst/lib/backends"
+		mkdir -p "$dst/lib/backends" "$dst/copyright"
 		mv "$root/usr/include" "$dst/include"
+		for c in "$root"/usr/share/doc/*/copyright; do
+			d=${c%/copyright}
+			cp "$c" "$dst/copyright/${d##*/}"
+		done
 		libdir=$(echo "$root"/usr/lib/*-linux-gnu)
 		mv "$libdir"/armnn22/*_backend.so "$dst/lib/backends/"
 		# each library once, as a file under the name it is loaded by
@@ -190,7 +199,11 @@ if [ ! -f "$ARMNN_STAMP" ]; then
 			case $l in *Serializer* | *compute_graph*) continue ;; esac
 			[ -L "$l" ] && cp -L "$l" "$dst/lib/"
 		done
-		rm -rf "$root"
+		# lib/NAME PACKAGE VERSION, for each file laid in lib/
+		(cd "$dst/lib" && find . -type f | sed 's|^\./||' | sort) | while read -r f; do
+			grep -m1 "^${f##*/} " "$ARMNN.new/packages-$arch" | sed "s|^[^ ]*|lib/$f|"
+		done >"$dst/BUNDLED"
+		rm -rf "$root" "$ARMNN.new/packages-$arch"
 	done
 	touch "$ARMNN.new/${ARMNN_STAMP##*/}"
 	rm -rf "$ARMNN"

@@ -6,12 +6,13 @@
 #
 #   bin/modelgate               a sh launcher (mk/dist_launcher.sh) that checks
 #                               the machine and runs libexec/modelgate/modelgate
-#   libexec/modelgate/          modelgate, the x86_64 agent and its ONNX Runtime,
-#                               laid by mk/install.sh as make install does
-#   libexec/modelgate/aarch64/  the aarch64 agent, its ONNX Runtime, the
-#                               cpuinfo library qemu preloads into it, and
-#                               sysroot/lib/: the aarch64 C and C++ runtime
-#                               that qemu-aarch64 runs it with
+#   libexec/modelgate/          modelgate, the x86_64 agent, its ONNX Runtime and
+#                               its TFLite engine with Arm NN (armnn/), laid by
+#                               mk/install.sh as make install does
+#   libexec/modelgate/aarch64/  the aarch64 agent, its ONNX Runtime and TFLite
+#                               engine, the cpuinfo library qemu preloads into
+#                               it, and sysroot/lib/: the aarch64 C and C++
+#                               runtime that qemu-aarch64 runs it with
 #   lib/                        the shared libraries modelgate needs that a
 #                               minimal Debian 12 or Ubuntu 24.04 lacks
 #   share/doc/modelgate/        BUNDLED (each bundled library, its Debian package
@@ -21,12 +22,12 @@
 # group 0, every mtime SOURCE_DATE_EPOCH (default: the last commit's time),
 # gzip without a name or time.
 #
-#   mk/dist.sh BUILD VERSION ORT_DIR OUTDIR
+#   mk/dist.sh BUILD VERSION ORT_DIR ARMNN_DIR OUTDIR
 set -eu
 umask 022
 export LC_ALL=C
-[ $# -eq 4 ] || { echo "usage: mk/dist.sh BUILD VERSION ORT_DIR OUTDIR" >&2; exit 2; }
-build=$1 version=$2 ort=$3 outdir=$4
+[ $# -eq 5 ] || { echo "usage: mk/dist.sh BUILD VERSION ORT_DIR ARMNN_DIR OUTDIR" >&2; exit 2; }
+build=$1 version=$2 ort=$3 armnn=$4 outdir=$5
 top=$(cd "$(dirname "$0")/.." && pwd)
 die() { echo "dist: $*" >&2; exit 2; }
 
@@ -54,7 +55,8 @@ case $sde in
 esac
 for f in "$build/modelgate" "$build/modelgate-agent" "$build/aarch64/modelgate-agent" \
 	"$build/aarch64/libmodelgate-cpuinfo.so" "$ort/lib/x64/libonnxruntime.so.1" \
-	"$ort/lib/arm64/libonnxruntime.so.1"; do
+	"$ort/lib/arm64/libonnxruntime.so.1" "$build/libmodelgate-tflite.so" \
+	"$build/aarch64/libmodelgate-tflite.so" "$armnn/x64/BUNDLED" "$armnn/arm64/BUNDLED"; do
 	[ -f "$f" ] || die "'$f' is missing (make dist builds it; make deps fetches ONNX Runtime)"
 done
 for t in readelf:binutils ldd:libc-bin gzip:gzip dpkg:dpkg; do
@@ -104,10 +106,19 @@ bundle() {
 }
 
 : >"$doc/BUNDLED"
+# Arm NN, laid beside each TFLite engine by install.sh: from Debian's .debs
+# (make deps), with their packages and copyright files
+for a in x64:libexec/modelgate arm64:libexec/modelgate/aarch64; do
+	sed "s|^lib/|${a#*:}/armnn/|" "$armnn/${a%%:*}/BUNDLED" >>"$doc/BUNDLED"
+	cp "$armnn/${a%%:*}"/copyright/* "$doc/copyright/"
+done
 # lib/: what the dynamic loader finds outside the base for modelgate, the
-# agent and its ONNX Runtime (the last two need nothing but the base today).
-for f in "$libexec/modelgate" "$libexec/modelgate-agent" "$libexec/libonnxruntime.so.1"; do
-	ldd "$f" || die "ldd '$f' failed"
+# agent, its ONNX Runtime and its TFLite engine (the agent and its engines
+# need nothing but the base today, and Arm NN, which lies beside them).
+for f in "$libexec/modelgate" "$libexec/modelgate-agent" "$libexec/libonnxruntime.so.1" \
+	"$libexec/libmodelgate-tflite.so" "$libexec"/armnn/*.so* "$libexec"/armnn/backends/*.so; do
+	# (Arm NN's libraries find each other through the engine's RPATH)
+	LD_LIBRARY_PATH=$libexec/armnn ldd "$f" || die "ldd '$f' failed"
 done >"$build/stage/ldd"
 if grep 'not found' "$build/stage/ldd" >&2; then
 	die "modelgate needs libraries this machine does not have"
@@ -115,17 +126,22 @@ fi
 awk '$2 == "=>" && $3 ~ /^\// { print $1, $3 }' "$build/stage/ldd" | sort -u | while read -r soname path; do
 	case " $base " in
 	*" $soname "*) ;;
-	*) bundle "$path" "$stage/lib/$soname" ;;
+	*) [ -f "$libexec/armnn/$soname" ] || bundle "$path" "$stage/lib/$soname" ;;
 	esac
 done
 
 # aarch64/sysroot/lib/: the aarch64 loader and every library that what
-# install.sh laid in aarch64/ (the agent, its ONNX Runtime, any library
-# preloaded into it) needs, from the cross toolchain's runtime.
+# install.sh laid in aarch64/ (the agent, its ONNX Runtime and TFLite engine
+# with Arm NN, any library preloaded into it) needs, from the cross
+# toolchain's runtime; Arm NN's own come from armnn/.
 a64=/usr/aarch64-linux-gnu/lib
-needed() { readelf -d "$1" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'; }
+needed() {
+	readelf -d "$1" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | while read -r n; do
+		[ -f "$libexec/aarch64/armnn/$n" ] || echo "$n"
+	done
+}
 todo=ld-linux-aarch64.so.1
-for f in "$libexec"/aarch64/*; do
+for f in "$libexec"/aarch64/* "$libexec"/aarch64/armnn/* "$libexec"/aarch64/armnn/backends/*; do
 	[ -f "$f" ] && todo="$todo $(needed "$f")"
 done
 while [ -n "$(echo $todo)" ]; do
@@ -142,7 +158,8 @@ sort -o "$doc/BUNDLED" "$doc/BUNDLED"
 
 # The oldest glibc the x86_64 binaries and libraries run with: the highest
 # GLIBC_x.y version they ask for.
-glibc=$(for f in "$libexec/modelgate" "$libexec/modelgate-agent" "$libexec/libonnxruntime.so.1" "$stage"/lib/*; do
+glibc=$(for f in "$libexec/modelgate" "$libexec/modelgate-agent" "$libexec/libonnxruntime.so.1" \
+	"$libexec/libmodelgate-tflite.so" "$libexec"/armnn/*.so* "$libexec"/armnn/backends/*.so "$stage"/lib/*; do
 	readelf -V -W "$f"
 done | grep -o 'GLIBC_[0-9][0-9.]*' | sed 's/^GLIBC_//' | sort -t. -k1,1n -k2,2n -k3,3n | tail -1 | cut -d. -f1,2)
 case $glibc in

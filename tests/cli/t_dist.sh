@@ -17,7 +17,7 @@ TARBALL=$NAME-linux-x86_64.tar.gz
 ROOT=$TEST_TMP/root
 REL=/srv/any/where/$NAME # the release, as the root sees it
 SDE=1700000000           # for pushes: the same files give the same digest
-unset MODELGATE_AGENT MODELGATE_AGENT_AARCH64 MODELGATE_ORT_LIB MODELGATE_ORT_LIB_AARCH64
+unset MODELGATE_AGENT MODELGATE_AGENT_AARCH64 MODELGATE_ORT_LIB MODELGATE_ORT_LIB_AARCH64 MODELGATE_TFLITE_LIB
 export MODELGATE_AGENT_CACHE=$TEST_TMP/agent-cache
 
 [ "$(id -u)" = 0 ] || fail "needs root (it lays a Debian root and chroots into it)"
@@ -77,6 +77,7 @@ sh "$MG_SRCDIR/mk/root.sh" "$ROOT" >"$IO/root.log" 2>&1 || { cat "$IO/root.log";
 mkdir -p "$ROOT${REL%/*}" "$ROOT/work"
 tar -xzf "$TEST_TMP/dist-1/$TARBALL" -C "$ROOT${REL%/*}" || fail "cannot unpack '$TARBALL'"
 cp -r "$EXAMPLES" "$ROOT/work/digits"
+"$PY" "$MG_SRCDIR/tests/cli/make_tflite.py" float "$ROOT/work/float.tflite" || fail "make_tflite.py failed"
 rm -f "$ROOT/work/digits/report.json"
 # the same gates, on qemu-aarch64 instead of the local target
 "$PY" - "$ROOT/work/digits/modelgate.json" <<'PY' || fail "cannot write qemu.json"
@@ -110,7 +111,8 @@ t_reproducible() {
 	# and no build path is in a binary
 	local f
 	for f in libexec/modelgate/modelgate libexec/modelgate/modelgate-agent \
-		libexec/modelgate/aarch64/modelgate-agent; do
+		libexec/modelgate/aarch64/modelgate-agent libexec/modelgate/libmodelgate-tflite.so \
+		libexec/modelgate/aarch64/libmodelgate-tflite.so; do
 		! grep -qF -e "$MG_SRCDIR" -e "$TEST_TMP" "$ROOT${REL%/*}/$NAME/$f" ||
 			fail "'$f' holds a path of the build"
 	done
@@ -136,6 +138,9 @@ t_tarball_is_normalised() {
 		libexec/modelgate/libonnxruntime.so.1 libexec/modelgate/aarch64/modelgate-agent \
 		libexec/modelgate/aarch64/libonnxruntime.so.1 \
 		libexec/modelgate/aarch64/sysroot/lib/ld-linux-aarch64.so.1 \
+		libexec/modelgate/libmodelgate-tflite.so libexec/modelgate/armnn/libarmnn.so.22 \
+		libexec/modelgate/armnn/backends/Arm_CpuRef_backend.so libexec/modelgate/aarch64/libmodelgate-tflite.so \
+		libexec/modelgate/aarch64/armnn/backends/Arm_CpuAcc_backend.so share/doc/modelgate/copyright/libarmnn22 \
 		lib/libgit2.so.1.5 lib/libjansson.so.4 lib/libarchive.so.13 lib/libcurl.so.4 lib/libssl.so.3 \
 		share/doc/modelgate/BUNDLED; do
 		grep -qx "$NAME/$f" "$IO/names" || fail "no '$f' in the tarball"
@@ -187,6 +192,9 @@ t_local_gate() {
 	expect_stdout_contains "PASSED"
 	expect_same_gate local "$TEST_TMP/digits/src-local.json" "$ROOT/work/digits/rel-local.json"
 	json_ok "[t['fingerprint']['arch'] for t in j['targets']] == ['x86_64']" "$ROOT/work/digits/rel-local.json"
+	# a .tflite through the bundled TFLite engine and Arm NN
+	in_root 0 "cd /work && $REL/bin/modelgate run float.tflite --iterations 2 --warmup 0 --min-time 0"
+	expect_stdout_contains "(x86_64, tflite armnn 20.08 CpuRef)"
 }
 
 t_qemu_gate() {
@@ -200,6 +208,8 @@ t_qemu_gate() {
 	in_root 0 "cd /work/digits && $REL/bin/modelgate run model.onnx --target qemu-aarch64 \
 		--inputs dataset --expect dataset --iterations 2 --warmup 0 --min-time 0"
 	expect_stdout_contains "(aarch64, onnxruntime"
+	in_root 0 "cd /work && $REL/bin/modelgate run float.tflite --target qemu-aarch64 --iterations 2 --warmup 0 --min-time 0"
+	expect_stdout_contains "(aarch64, tflite armnn 20.08 CpuAcc)"
 	cd "$TEST_TMP/digits" || fail "no digits copy"
 	expect_exit 0 mg gate -c qemu.json --report src-qemu.json
 	in_root 0 "cd /work/digits && $REL/bin/modelgate gate -c qemu.json --report rel-qemu.json"
