@@ -34,7 +34,8 @@
 # Before it replaces LAYOUT, the image is unpacked (umoci unpack) and
 # modelgate run in it through mk/chroot.sh: every library of its x86_64
 # binaries and bundled libraries resolves (the latter as the binaries'
-# RPATH finds them), and `modelgate --version` answers. Needs root.
+# RPATH finds them, Arm NN's as the TFLite engine's finds them in armnn/),
+# and `modelgate --version` answers. Needs root.
 #
 #   mk/image.sh TARBALL WORKDIR LAYOUT TAG
 set -eu
@@ -126,7 +127,7 @@ umoci unpack --image "$l:$tag" "$work/bundle" >/dev/null
 sh "$top/mk/chroot.sh" "$work/bundle/rootfs" /bin/sh -c '
 	find /opt/modelgate -path /opt/modelgate/libexec/modelgate/aarch64 -prune -o -type f -print |
 	while read -r f; do
-		LD_LIBRARY_PATH=/opt/modelgate/lib ldd "$f" 2>/dev/null | sed -n "s|^[[:space:]]*\([^ ]*\) => not found.*|$f needs \1, which the image lacks|p"
+		LD_LIBRARY_PATH=/opt/modelgate/lib:/opt/modelgate/libexec/modelgate/armnn ldd "$f" 2>/dev/null | sed -n "s|^[[:space:]]*\([^ ]*\) => not found.*|$f needs \1, which the image lacks|p"
 	done' >"$work/missing"
 [ ! -s "$work/missing" ] || die "$(cat "$work/missing")"
 sh "$top/mk/chroot.sh" "$work/bundle/rootfs" modelgate --version >"$work/version" ||
