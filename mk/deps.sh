@@ -26,10 +26,11 @@ cd "$(dirname "$0")/.."
 
 RUN_PACKAGES="gcc make pkg-config git ca-certificates
 libgit2-dev libcurl4-openssl-dev libjansson-dev libarchive-dev libssl-dev valgrind
-g++ g++-aarch64-linux-gnu"
+g++ g++-aarch64-linux-gnu curl"
 # g++ and g++-aarch64-linux-gnu build the TFLite engine's shim
 # (runners/agent/engine_tflite_armnn.cpp, over Arm NN's C++-only API) for
-# the host and aarch64 agents: building the agent needs them.
+# the host and aarch64 agents: building the agent needs them. curl fetches
+# Arm NN's .debs from Debian's archive (below).
 
 # What each is for: the unit tests (cmocka), registries and their peers
 # (docker-registry, skopeo, umoci, htpasswd, openssl, curl), the qemu and
