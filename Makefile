@@ -131,6 +131,8 @@ $(1): $(SHIM_DEPS) $(2)/lib/libarmnn.so.22
 	@$(3) $(SHIM_FLAGS) -I$(2)/include -o $$@ $(SHIM_SRC) $(2)/lib/libarmnnTfLiteParser.so.22 \
 		$(2)/lib/libarmnn.so.22 -Wl,-rpath-link,$(2)/lib
 endef
+$(ARMNN_DIR)/%/lib/libarmnn.so.22:
+	@echo "make: '$@' is missing: run 'make deps' (it fetches Arm NN 20.08)" >&2; exit 2
 $(eval $(call shim_rule,$(TFLITE),$(ARMNN_DIR)/x64,$(CXX)))
 $(eval $(call shim_rule,$(TFLITE_A64),$(ARMNN_DIR)/arm64,$(CXX_A64)))
 
