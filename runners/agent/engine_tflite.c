@@ -15,6 +15,7 @@
  * and a provider other than the default is refused. */
 #include "runners/agent/engine.h"
 #include "runners/agent/engine_tflite_shim.h"
+#include "formats/tflite.h"
 
 #include <dlfcn.h>
 #include <limits.h>
@@ -163,11 +164,21 @@ static int tfl_load(mg_engine *e, const char *path, const mg_engine_opts *o, mg_
 	int rc = mg_file_read(&model, path, MG_BUF_MAX, err);
 	if (rc)
 		return rc;
-	/* ---- the fp16 fold (issue 15) --------------------------------------
-	 * formats/tflite_fold.c rewrites fp16 weights + DEQUANTIZE (MediaPipe's
-	 * models) into fp32 constants here, on model.data/model.len, before
-	 * Arm NN parses them; Arm NN 20.08 refuses them unfolded ("Buffer #0
-	 * has 0 bytes"). Not wired yet. */
+	/* fp16 weights, each through a DEQUANTIZE (MediaPipe's models), become
+	 * fp32 constants (formats/tflite_fold.c) before Arm NN parses them:
+	 * Arm NN 20.08 refuses them as they are ("Buffer #0 has 0 bytes") */
+	uint8_t *folded = NULL;
+	size_t folded_len = 0, nfolded = 0;
+	rc = mg_tflite_fold_fp16(&folded, &folded_len, &nfolded, model.data, model.len, "the model", err);
+	if (rc) {
+		mg_buf_free(&model);
+		return rc;
+	}
+	if (folded) {
+		mg_buf_free(&model);
+		model.data = (char *)folded;
+		model.len = folded_len;
+	}
 	mg_engine_model *m = calloc(1, sizeof(*m));
 	if (!m) {
 		mg_buf_free(&model);
