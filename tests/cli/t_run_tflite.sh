@@ -4,36 +4,53 @@
 # on an exec: device that gets them copied. The
 # float model's output is computed here with numpy from the generator's
 # weights (3x3 CONV_2D, stride 2, VALID, fused RELU; RESHAPE;
-# FULLY_CONNECTED); what Arm NN cannot run is refused with exit 2 naming
-# the operator and the engine.
+# FULLY_CONNECTED), also with fp16 weights (folded to fp32 in the agent);
+# MediaPipe's face_detection_short_range is checked against LiteRT.js; what
+# Arm NN cannot run is refused with exit 2 naming the operator and the
+# engine.
 . "$(dirname "$0")/lib.sh"
 
 export MODELGATE_AGENT_CACHE=$TEST_TMP/agent-cache
 BUILT=$(dirname "$MODELGATE")
 need_py flatbuffers python3-flatbuffers
 need_py numpy python3-numpy
+need node nodejs
 [ -f "$BUILT/libmodelgate-tflite.so" ] || fail "no TFLite engine next to modelgate (make)"
 GEN=$MG_SRCDIR/tests/cli/make_tflite.py
-for k in float prelu subgraphs uint8; do
+for k in float fp16 prelu subgraphs uint8; do
 	"$PY" "$GEN" $k $k.tflite || fail "make_tflite.py $k failed"
 done
-mkdir -p in expect
+mkdir -p in expect expect-fp16
 "$PY" - "$MG_SRCDIR/tests/cli" <<'PY' || fail "cannot compute the expected output"
 import sys
 import numpy as np
 sys.path.insert(0, sys.argv[1])
 import make_tflite
-cw, cb, fw, fb = make_tflite.weights()  # conv OHWI [4,3,3,3], fc [10,36]
+
+
+def model(x, cw, cb, fw, fb):
+    conv = np.zeros((1, 3, 3, 4), np.float64)
+    for i in range(3):
+        for j in range(3):
+            patch = x[0, 2 * i:2 * i + 3, 2 * j:2 * j + 3, :].astype(np.float64)
+            conv[0, i, j, :] = np.tensordot(cw.astype(np.float64), patch, axes=([1, 2, 3], [0, 1, 2])) + cb
+    return (np.maximum(conv, 0).reshape(1, 36) @ fw.T.astype(np.float64) + fb).astype(np.float32)
+
+
+w = make_tflite.weights()  # conv OHWI [4,3,3,3] and bias, fc [10,36] and bias
 x = np.random.RandomState(7).uniform(-1, 1, (1, 8, 8, 3)).astype(np.float32)
-conv = np.zeros((1, 3, 3, 4), np.float64)
-for i in range(3):
-    for j in range(3):
-        patch = x[0, 2 * i:2 * i + 3, 2 * j:2 * j + 3, :].astype(np.float64)
-        conv[0, i, j, :] = np.tensordot(cw.astype(np.float64), patch, axes=([1, 2, 3], [0, 1, 2])) + cb
-y = np.maximum(conv, 0).reshape(1, 36) @ fw.T.astype(np.float64) + fb
 np.save("in/input.npy", x)
-np.save("expect/output.npy", y.astype(np.float32))
+np.save("expect/output.npy", model(x, *w))
+# the fp16 kind: the same weights through halves, the first conv bias 2^-20
+h = [a.copy() for a in w]
+h[1][0] = 2.0 ** -20
+np.save("expect-fp16/output.npy", model(x, *[a.astype(np.float16).astype(np.float32) for a in h]))
 PY
+FD=$(tflite_model face_detection_short_range) || exit 1
+mkdir -p in-fd
+"$PY" -c 'import numpy as np
+np.save("in-fd/input.npy", np.random.RandomState(5).uniform(-1, 1, (1, 128, 128, 3)).astype(np.float32))' &&
+	litert_run "$FD" ref-fd input=in-fd/input.npy >/dev/null || fail "LiteRT.js cannot run '$FD'"
 FAST="--iterations 3 --warmup 1 --min-time 0"
 
 t_float_local() {
@@ -60,6 +77,24 @@ t_float_qemu() {
 	json_ok "j['target']['arch'] == 'aarch64' and j['target']['emulated']"
 	json_ok "j['target']['engine'] == 'tflite' and j['target']['engine_version'] == 'armnn 20.08 CpuAcc'"
 	json_ok "j['expect']['ok']"
+}
+
+# fp16 weights through DEQUANTIZE (as MediaPipe stores them) are folded
+# to fp32 before Arm NN sees them: the result is numpy's with the halves
+t_fp16_folded() {
+	expect_exit 0 mg run fp16.tflite --inputs in --expect expect-fp16 --atol 1e-5 --rtol 1e-4 $FAST --json
+	json_ok "j['expect']['ok']"
+}
+
+# MediaPipe's face_detection_short_range (fp16 weights) against LiteRT.js,
+# on CpuRef and on CpuAcc under qemu
+t_face_detection_matches_litert() {
+	local t
+	for t in local qemu-aarch64; do
+		expect_exit 0 mg run "$FD" --target $t --inputs in-fd --outputs got-fd-$t --iterations 1 --warmup 0 --min-time 0
+		expect_stdout_contains "tflite armnn 20.08"
+		npy_compare --range-tol 1e-4 ref-fd got-fd-$t >"$IO/cmp" 2>&1 || fail "$t differs from LiteRT: $(tail -3 "$IO/cmp")"
+	done
 }
 
 # a device (exec:) gets the engine and Arm NN beside the agent, once
@@ -102,6 +137,8 @@ t_missing_engine() {
 
 check float_model_matches_numpy_on_local_cpuref t_float_local
 check float_model_matches_numpy_on_qemu_cpuacc t_float_qemu
+check fp16_weights_are_folded_and_match_numpy t_fp16_folded
+check face_detection_matches_litert_on_local_and_qemu t_face_detection_matches_litert
 check float_model_runs_on_an_exec_device t_float_device
 check quantized_io_is_the_raw_integers t_uint8_raw
 check unsupported_operator_exits_2_naming_it t_unsupported_operator
