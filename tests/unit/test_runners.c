@@ -412,8 +412,9 @@ static void test_random_inputs_one_rule_for_every_command(void **state)
 	(void)state;
 	int64_t d0[] = {-1, 3}, d1[] = {0, 4};
 	char *n0[] = {"batch", NULL}, *n1[] = {NULL, NULL};
-	mg_tensor_info tis[] = {{"a", "float32", 2, d0, n0}, {"b", "int64", 2, d1, n1},
-				{"c", "float32", SIZE_MAX, NULL, NULL}};
+	mg_tensor_info tis[] = {{.name = "a", .dtype = "float32", .rank = 2, .dims = d0, .dim_names = n0},
+				{.name = "b", .dtype = "int64", .rank = 2, .dims = d1, .dim_names = n1},
+				{.name = "c", .dtype = "float32", .rank = SIZE_MAX}};
 	mg_input_shape given = {"c", {2, 5}, 2};
 	mg_tensor **x = NULL, **y = NULL, **z = NULL;
 	assert_int_equal(mg_inputs_random(&x, tis, 3, &given, 1, MG_INPUT_SEED, "m.onnx", NULL, NULL), 0);
