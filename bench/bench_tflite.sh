@@ -5,8 +5,8 @@
 # path with XNNPACK, 1 thread), the same runtime the TFLite tests take their
 # reference outputs from. BENCH_ROUNDS rounds (default 3) of BENCH_ITERS
 # timed runs each (default 50) after one warm-up run; the median of the
-# per-round p50s. The places for `modelgate run` (local CpuRef, qemu CpuAcc)
-# and a bare Arm NN loop are marked below: they come with the TFLite engine.
+# per-round p50s. Beside it, `modelgate run` on Arm NN (local CpuRef, qemu
+# CpuAcc), the same way.
 # Run by bench/run.sh with MODELGATE and BENCH_OUT set.
 . "$(dirname "$0")/lib.sh"
 
@@ -42,16 +42,34 @@ PY
 versions=$("$py" -c 'import json, sys; j = json.load(open(sys.argv[1])); print("LiteRT.js %s, Node.js %s" % (j["litert"], j["node"]))' \
 	"$tmp/litert.json")
 
-# ---- TO ADD when the TFLite engine lands (issue 15) --------------------------
-# 1. `modelgate run "$model" --target local --inputs "$tmp/in" --threads 1
-#    --warmup 1 --iterations "$iters" --min-time 0 --json` (Arm NN CpuRef):
-#    latency.p50, load_ns; BENCH_ROUNDS rounds, interleaved with LiteRT.js.
-# 2. the same with --target qemu (aarch64 agent, Arm NN CpuAcc under
-#    qemu-aarch64): p50, against no native peer (emulated, for scale only).
-# 3. a bare C++ loop around Arm NN's EnqueueWorkload on the same network and
-#    backend (as bench/ort_loop.c is for ONNX Runtime): modelgate's overhead.
-# Each adds a row to the table below.
-# -----------------------------------------------------------------------------
+# modelgate run on Arm NN: the local target (CpuRef) and qemu-aarch64 (the
+# aarch64 agent on CpuAcc, emulated: for scale only), BENCH_ROUNDS rounds
+# each of BENCH_ITERS runs after one warm-up; latency p50 and the engine's
+# load (parse, optimise, load the network; the fp16 fold included).
+# Still to add: a bare C++ loop around EnqueueWorkload (as bench/ort_loop.c
+# is for ONNX Runtime), for modelgate's own overhead.
+for t in local qemu-aarch64; do
+	: >"$tmp/mg-$t"
+	for r in $(seq "$rounds"); do
+		"$MODELGATE" run "$model" --target "$t" --inputs "$tmp/in" --warmup 1 --iterations "$iters" \
+			--min-time 0 --json >"$tmp/mg.json" || die "modelgate run on $t failed"
+		"$py" -c 'import json, sys; j = json.load(open(sys.argv[1]))
+print(j["latency"]["p50"] / 1e6, j["load_ns"] / 1e6, j["target"]["engine_version"])' \
+			"$tmp/mg.json" >>"$tmp/mg-$t" || die "cannot read the run's JSON"
+		[ -n "$raw" ] && cp "$tmp/mg.json" "$raw/modelgate_${t}_round$r.json"
+	done
+done
+# "p50 load backend" of a target: the medians over the rounds
+mg_row() {
+	"$py" - "$tmp/mg-$1" <<'PY'
+import statistics, sys
+rows = [l.split() for l in open(sys.argv[1])]
+print(statistics.median(float(r[0]) for r in rows), statistics.median(float(r[1]) for r in rows),
+      " ".join(rows[0][2:]))
+PY
+}
+read -r local_p50 local_load local_engine <<<"$(mg_row local)"
+read -r qemu_p50 qemu_load qemu_engine <<<"$(mg_row qemu-aarch64)"
 
 {
 	echo "### TFLite: face_detection_short_range for scale (bench_tflite.sh)"
@@ -64,6 +82,10 @@ versions=$("$py" -c 'import json, sys; j = json.load(open(sys.argv[1])); print("
 	echo "|---|---|---|---|"
 	printf '| LiteRT.js (Node.js, WebAssembly) | CPU (XNNPACK), 1 thread | %.2f ms | %.0f ms |\n' \
 		"$litert_p50" "$litert_load"
+	printf '| modelgate run, local (%s) | Arm NN reference kernels | %.2f ms | %.0f ms |\n' \
+		"$local_engine" "$local_p50" "$local_load"
+	printf '| modelgate run, qemu-aarch64 (%s), emulated | Arm NN NEON kernels | %.2f ms | %.0f ms |\n' \
+		"$qemu_engine" "$qemu_p50" "$qemu_load"
 	echo
 	echo "Per-round p50s (ms): $(awk '{ printf "%s%.2f", (NR > 1 ? " " : ""), $1 }' "$tmp/litert")"
 	echo
