@@ -75,7 +75,7 @@ SHIM_DEPS  := $(SHIM_SRC) runners/agent/engine_tflite_shim.h formats/tensor.h
 # (DT_RPATH, which also serves the libraries' own dependencies) to the
 # bundled lib/, seen from libexec/modelgate/ where the tarball has the binary.
 ifeq ($(RELEASE),1)
-MG_CFLAGS  += -ffile-prefix-map=$(CURDIR)=.
+MG_CFLAGS  += -ffile-prefix-map=$(CURDIR)=. -ffile-prefix-map=$(abspath $(BUILD))=build
 SHIM_FLAGS += -ffile-prefix-map=$(CURDIR)=.
 override LDFLAGS += -Wl,--disable-new-dtags,-rpath,'$$ORIGIN/../../lib'
 endif
