@@ -62,8 +62,14 @@ static int target_died(mg_target *t, mg_error *err)
 	mg_transport_finish(&t->tp, 2000, status, sizeof(status));
 	mg_transport_last_error(&t->tp, last, sizeof(last));
 	t->dead = 1;
-	return mg_error_set(err, MG_ENET, "target '%s': %s; the agent %s%s%s", t->spec, reason,
-			    status[0] ? status : "is gone", last[0] ? "; it said: " : "", last);
+	/* the dynamic loader's "version `GLIBC_2.34' not found": a device older
+	 * than what the agent and its engines are built for */
+	const char *old_libc = strstr(last, "`GLIBC_") && strstr(last, "not found")
+				       ? "; the device's C library (glibc) is older than the agent and its "
+					 "engines need (glibc 2.34 or newer: Debian 12, Ubuntu 22.04)"
+				       : "";
+	return mg_error_set(err, MG_ENET, "target '%s': %s; the agent %s%s%s%s", t->spec, reason,
+			    status[0] ? status : "is gone", last[0] ? "; it said: " : "", last, old_libc);
 }
 
 static int send_frame(mg_target *t, int timeout, mg_error *err)

@@ -121,6 +121,18 @@ t_cost_gate_in_a_root_without_valgrind_says_so() {
 		fail "unexpected reason: $(json_get "j['gates'][0]['reason']" r.json)"
 }
 
+# A device older than the agent: Debian 11's glibc 2.31, below the 2.34 the
+# agent and Arm NN are built for. Its dynamic loader refuses the agent at
+# start; the run is exit 3 naming the target and saying what is too old.
+t_device_with_an_older_glibc_is_told_so() {
+	mmdebstrap --quiet --variant=essential bullseye "$TEST_TMP/bullseye" >"$TEST_TMP/bullseye.log" 2>&1 ||
+		fail "mmdebstrap bullseye failed: $(tail -3 "$TEST_TMP/bullseye.log")"
+	expect_exit 3 mg run "$EXAMPLES/model.onnx" --target "exec:chroot $TEST_TMP/bullseye" $FAST
+	expect_error "target 'exec:chroot $TEST_TMP/bullseye'"
+	expect_stderr_contains "GLIBC_2.34' not found"
+	expect_stderr_contains "the device's C library (glibc) is older than the agent and its engines need"
+}
+
 check first_run_copies_agent_and_library_into_the_root t_first_run_copies_agent_and_library_into_the_root
 check tflite_model_runs_in_the_root t_tflite_model_runs_in_the_root
 check second_run_copies_nothing t_second_run_copies_nothing
@@ -128,4 +140,5 @@ check plain_chroot_with_this_environment t_plain_chroot_with_this_environment
 check remote_cache_moves_the_folder t_remote_cache_moves_the_folder
 check gate_in_the_root_matches_local t_gate_in_the_root_matches_local
 check cost_gate_in_a_root_without_valgrind_says_so t_cost_gate_in_a_root_without_valgrind_says_so
+check device_with_an_older_glibc_is_told_so t_device_with_an_older_glibc_is_told_so
 finish
