@@ -44,7 +44,8 @@ CLI      := $(BUILD)/modelgate
 # modelgate-agent: libc and libdl only (ONNX Runtime is dlopen'ed), built for
 # the host and cross-built for aarch64. Not part of libmodelgate.a.
 ORT_DIR    := .deps/ort
-AGENT_SRC  := runners/agent/agent.c runners/agent/engines.c runners/agent/engine_ort.c runners/agent/engine_tflite.c formats/tflite_fold.c formats/flatbuf.c runners/agent/sha256.c runners/agent/evict.c \
+AGENT_SRC  := runners/agent/agent.c runners/agent/engines.c runners/agent/engine_ort.c runners/agent/engine_tflite.c formats/tflite_fold.c formats/flatbuf.c \
+	formats/tflite.c formats/tflite_ops.c formats/model_info.c formats/protobuf.c runners/agent/sha256.c runners/agent/evict.c \
 	runners/agent/counter.c runners/cost.c runners/protocol.c formats/tensor.c runners/sysinfo.c util/error.c util/fs.c
 AGENT_OBJ  := $(AGENT_SRC:%.c=$(BUILD)/agent/%.o)
 AGENT      := $(BUILD)/modelgate-agent

@@ -122,12 +122,13 @@ t_uint8_raw() {
 t_unsupported_operator() {
 	expect_exit 2 mg run prelu.tflite $FAST
 	expect_error "cannot load 'prelu.tflite' on target 'local'" \
-		"armnn 20.08: operator PRELU is not supported"
+		"armnn 20.08 CpuRef cannot run this model: PRELU x1 not supported"
 }
 
 t_several_subgraphs() {
 	expect_exit 2 mg run subgraphs.tflite $FAST
-	expect_error "cannot load 'subgraphs.tflite' on target 'local'" "armnn 20.08:" "subgraph"
+	expect_error "cannot load 'subgraphs.tflite' on target 'local'" \
+		"armnn 20.08 CpuRef cannot run this model: 2 subgraphs not supported"
 }
 
 t_missing_engine() {
