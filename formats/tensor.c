@@ -197,6 +197,42 @@ double mg_tensor_get(const mg_tensor *t, size_t i)
 	}
 }
 
+int mg_tensor_permute(mg_tensor **out, const mg_tensor *t, const size_t *perm, mg_error *err)
+{
+	int64_t dims[MG_TENSOR_MAX_RANK];
+	size_t src_stride[MG_TENSOR_MAX_RANK], seen = 0, elem = mg_dtype_size(t->dtype);
+	for (size_t k = 0; k < t->rank; k++) {
+		if (perm[k] >= t->rank || (seen & ((size_t)1 << perm[k])))
+			return mg_error_set(err, MG_EINVAL, "tensor '%s': not a permutation of its %zu "
+					    "dimensions", t->name, t->rank);
+		seen |= (size_t)1 << perm[k];
+		dims[k] = t->dims[perm[k]];
+	}
+	for (size_t k = t->rank, s = 1; k-- > 0;) { /* t's strides, in elements */
+		size_t d = 0;
+		while (perm[d] != k)
+			d++;
+		src_stride[d] = s;
+		s *= (size_t)t->dims[k];
+	}
+	int rc = mg_tensor_new(out, t->name, t->dtype, dims, t->rank, err);
+	if (rc)
+		return rc;
+	size_t n = mg_tensor_count(t), idx[MG_TENSOR_MAX_RANK] = {0}, src = 0;
+	unsigned char *o = (*out)->data;
+	for (size_t i = 0; i < n; i++) { /* out in C order, src following */
+		memcpy(o + i * elem, (const unsigned char *)t->data + src * elem, elem);
+		for (size_t k = t->rank; k-- > 0;) {
+			src += src_stride[k];
+			if (++idx[k] < (size_t)dims[k])
+				break;
+			src -= src_stride[k] * (size_t)dims[k];
+			idx[k] = 0;
+		}
+	}
+	return 0;
+}
+
 void mg_shape_format(char *out, size_t outlen, const int64_t *dims, size_t rank)
 {
 	size_t n = 0;
@@ -220,7 +256,7 @@ static uint64_t xorshift(uint64_t *s)
 }
 
 int mg_tensor_random(mg_tensor **out, const char *name, mg_dtype dtype, const int64_t *dims,
-		     size_t rank, uint64_t *seed, mg_error *err)
+		     size_t rank, int quantized, uint64_t *seed, mg_error *err)
 {
 	int rc = mg_tensor_new(out, name, dtype, dims, rank, err);
 	if (rc)
@@ -231,7 +267,7 @@ int mg_tensor_random(mg_tensor **out, const char *name, mg_dtype dtype, const in
 	for (size_t i = 0; i < n; i++, p += elem) {
 		uint64_t r = xorshift(seed);
 		double u = (double)(r >> 11) / 9007199254740992.0; /* [0, 1) */
-		uint64_t small = r % 10;
+		uint64_t small = quantized && elem == 1 ? r >> 56 : r % 10;
 		switch (dtype) {
 		case MG_DT_FLOAT32:
 		case MG_DT_COMPLEX64: {

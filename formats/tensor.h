@@ -71,6 +71,9 @@ int mg_tensor_set_name(mg_tensor *t, const char *name, mg_error *err);
 /* Element i as a double (complex: the real part; bool: 0 or 1). */
 double mg_tensor_get(const mg_tensor *t, size_t i);
 size_t mg_tensor_count(const mg_tensor *t);
+/* t with its dimensions reordered: out's dimension k is t's perm[k] (a
+ * permutation of 0..rank-1), as numpy's transpose(perm). */
+int mg_tensor_permute(mg_tensor **out, const mg_tensor *t, const size_t *perm, mg_error *err);
 /* "[8,64]" into out. */
 void mg_shape_format(char *out, size_t outlen, const int64_t *dims, size_t rank);
 
@@ -101,9 +104,11 @@ int mg_tensor_pb_write(mg_buf *out, const mg_tensor *t, mg_error *err);
 /* ---- random tensors ------------------------------------------------------- */
 
 /* A tensor of the shape filled from a xorshift generator seeded by *seed
- * (advanced): floats uniform in [0, 1), integers in [0, 10), bools 0/1. */
+ * (advanced): floats uniform in [0, 1), integers in [0, 10), bools 0/1;
+ * int8 and uint8 over their whole range when quantized (their integers
+ * stand for reals, and [0, 10) would be a sliver of them). */
 int mg_tensor_random(mg_tensor **out, const char *name, mg_dtype dtype, const int64_t *dims,
-		     size_t rank, uint64_t *seed, mg_error *err);
+		     size_t rank, int quantized, uint64_t *seed, mg_error *err);
 
 /* ---- folders of tensors ---------------------------------------------------- */
 
