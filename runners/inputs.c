@@ -2,6 +2,7 @@
  * nobody gives a dataset, and how a folder of tensors meets the model's
  * names. */
 #include "runners/inputs.h"
+#include "formats/quant.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -99,7 +100,8 @@ int mg_inputs_random(mg_tensor ***out, const mg_tensor_info *tis, size_t n,
 		}
 		if (!rc)
 			rc = mg_tensor_random(&ts[i], ti->name, mg_dtype_from_name(ti->dtype), dims, rank,
-					      &seed, err);
+					      mg_quant_applies(mg_dtype_from_name(ti->dtype), &ti->quant), &seed,
+					      err);
 	}
 	if (rc) {
 		mg_tensors_free(ts, n);
@@ -123,4 +125,143 @@ int mg_inputs_read_dir(mg_tensor ***out, mg_tensor_format *fmt, const mg_tensor_
 		if ((*out)[i]->dtype == MG_DT_UINT16 && !strcmp(tis[i].dtype, "bfloat16"))
 			(*out)[i]->dtype = MG_DT_BFLOAT16;
 	return rc;
+}
+
+/* ---- quantized models, and one model's tensors for another ---------- */
+
+int mg_inputs_quantize(mg_tensor **ts, const mg_tensor_info *tis, size_t n, mg_buf *said,
+		       mg_error *err)
+{
+	for (size_t i = 0; i < n; i++) {
+		const mg_tensor_info *ti = &tis[i];
+		mg_dtype want = mg_dtype_from_name(ti->dtype);
+		if (ts[i]->dtype != MG_DT_FLOAT32 || (want != MG_DT_INT8 && want != MG_DT_UINT8) ||
+		    !mg_quant_applies(want, &ti->quant))
+			continue;
+		mg_tensor *q = NULL;
+		int rc = mg_quantize(&q, ts[i], want, &ti->quant, err);
+		if (rc)
+			return rc;
+		mg_tensor_free(ts[i]);
+		ts[i] = q;
+		if (!said)
+			continue;
+		if (ti->quant.n == 1)
+			rc = mg_buf_printf(said, err, "input '%s' quantized with scale %.9g zero-point %lld\n",
+					   ti->name, (double)ti->quant.scales[0],
+					   (long long)ti->quant.zero_points[0]);
+		else
+			rc = mg_buf_printf(said, err, "input '%s' quantized with %zu scales along dimension %d\n",
+					   ti->name, ti->quant.n, (int)ti->quant.dimension);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+int mg_outputs_dequantize(mg_tensor **ts, const mg_tensor_info *tis, size_t n, mg_error *err)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (!mg_quant_applies(ts[i]->dtype, &tis[i].quant))
+			continue;
+		mg_tensor *f = NULL;
+		int rc = mg_dequantize(&f, ts[i], &tis[i].quant, err);
+		if (rc)
+			return rc;
+		mg_tensor_free(ts[i]);
+		ts[i] = f;
+	}
+	return 0;
+}
+
+int mg_tensors_match(size_t *idx, const char **how, const char *const *from, size_t nfrom,
+		     const char *const *to, size_t nto, const char *what, mg_error *err)
+{
+	size_t j = 0;
+	for (; j < nto; j++) {
+		size_t i = 0;
+		while (i < nfrom && strcmp(from[i], to[j]))
+			i++;
+		if (i == nfrom)
+			break;
+		idx[j] = i;
+	}
+	*how = "name";
+	if (j == nto)
+		return 0;
+	if (nfrom != nto)
+		return mg_error_set(err, MG_EINVAL, "the %s do not meet: '%s' is not among the other "
+				    "model's %zu, and there are %zu of them, not as many (so not by order either)",
+				    what, to[j], nfrom, nto);
+	for (j = 0; j < nto; j++)
+		idx[j] = j;
+	*how = "order";
+	return 0;
+}
+
+int mg_tensor_relayout(mg_tensor **out, const mg_tensor *t, const char *from, const char *to,
+		       mg_error *err)
+{
+	static const size_t to_nchw[] = {0, 3, 1, 2}, to_nhwc[] = {0, 2, 3, 1}, same[] = {0, 1, 2, 3};
+	if (t->rank != 4)
+		return mg_error_set(err, MG_EINVAL, "tensor '%s' has %zu dimensions, and a layout (%s, %s) "
+				    "is for 4", t->name, t->rank, from, to);
+	const size_t *perm = !strcmp(from, to) ? same : !strcmp(to, "nchw") ? to_nchw : to_nhwc;
+	return mg_tensor_permute(out, t, perm, err);
+}
+
+/* Whether t has the shape ti declares (any size where it declares -1). */
+static int fits(const mg_tensor *t, const mg_tensor_info *ti)
+{
+	if (ti->rank == SIZE_MAX)
+		return 1;
+	int ok = ti->rank == t->rank;
+	for (size_t k = 0; ok && k < t->rank; k++)
+		ok = ti->dims[k] < 0 || ti->dims[k] == t->dims[k];
+	return ok;
+}
+
+int mg_inputs_for(mg_tensor ***out, const char **how, mg_tensor *const *ts, size_t nts,
+		  const mg_tensor_info *tis, size_t n, const char *from, const char *to,
+		  const char *model, mg_error *err)
+{
+	const char **names = calloc(nts + n + 1, sizeof(*names));
+	size_t *idx = calloc(n + 1, sizeof(*idx));
+	mg_tensor **o = calloc(n + 1, sizeof(*o));
+	int rc = names && idx && o ? 0 : mg_error_set(err, MG_ENOMEM, "out of memory");
+	for (size_t i = 0; !rc && i < nts; i++)
+		names[i] = ts[i]->name;
+	for (size_t j = 0; !rc && j < n; j++)
+		names[nts + j] = tis[j].name;
+	if (!rc)
+		rc = mg_tensors_match(idx, how, names, nts, names + nts, n, "inputs", err);
+	for (size_t j = 0; !rc && j < n; j++) {
+		const mg_tensor *t = ts[idx[j]];
+		int turn = from && to && strcmp(from, to) && t->rank == 4 && !fits(t, &tis[j]);
+		rc = turn ? mg_tensor_relayout(&o[j], t, from, to, err)
+			  : mg_tensor_new(&o[j], t->name, t->dtype, t->dims, t->rank, err);
+		if (!rc && !turn)
+			memcpy(o[j]->data, t->data, t->nbytes);
+		if (!rc)
+			rc = mg_tensor_set_name(o[j], tis[j].name, err);
+		if (!rc && !fits(o[j], &tis[j])) {
+			char have[128], want[128];
+			mg_shape_format(have, sizeof(have), o[j]->dims, o[j]->rank);
+			mg_shape_format(want, sizeof(want), tis[j].dims,
+					tis[j].rank <= MG_TENSOR_MAX_RANK ? tis[j].rank : 0);
+			rc = mg_error_set(err, MG_EINVAL, "input '%s' is %s%s%s%s, and '%s' of '%s' takes %s (-1: any)",
+					  t->name, have, turn ? " (transposed from " : "", turn ? from : "",
+					  turn ? ")" : "", tis[j].name, model, want);
+		}
+	}
+	if (!rc)
+		rc = mg_inputs_quantize(o, tis, n, NULL, err);
+	free(names);
+	free(idx);
+	if (rc) {
+		mg_tensors_free(o, n);
+		return rc;
+	}
+	*out = o;
+	return 0;
 }

@@ -39,4 +39,42 @@ int mg_inputs_random(mg_tensor ***out, const mg_tensor_info *tis, size_t n,
 int mg_inputs_read_dir(mg_tensor ***out, mg_tensor_format *fmt, const mg_tensor_info *tis, size_t n,
 		       const char *dir, const char *prefix, mg_error *err);
 
+/* ---- quantized models, and one model's tensors for another ---------- */
+
+/* A float32 tensor given for an input the model declares int8 or uint8
+ * with quantization is quantized with that input's parameters
+ * (formats/quant.h), in place; any other tensor is left as it is (raw
+ * integers pass as they are). ts[i] is the tensor for tis[i]. When said is
+ * not NULL, each one quantized is told there, one line each: "input 'x'
+ * quantized with scale S zero-point Z" (per channel: "with N scales along
+ * dimension D"). */
+int mg_inputs_quantize(mg_tensor **ts, const mg_tensor_info *tis, size_t n, mg_buf *said,
+		       mg_error *err);
+/* Each of the n outputs ts (in the model's order, as tis) that the model
+ * declares quantized replaced by its float32 dequantization, in place. */
+int mg_outputs_dequantize(mg_tensor **ts, const mg_tensor_info *tis, size_t n, mg_error *err);
+
+/* How the tensors named to (one model's) meet the tensors named from
+ * (another's): by name when every name of to is among from, else by order
+ * when the counts agree; idx[j] is the index in from of to[j], *how "name"
+ * or "order". Else MG_EINVAL naming what ("inputs", "outputs") and both
+ * counts. */
+int mg_tensors_match(size_t *idx, const char **how, const char *const *from, size_t nfrom,
+		     const char *const *to, size_t nto, const char *what, mg_error *err);
+
+/* A 4-D image tensor from one layout to the other ("nhwc" <-> "nchw"): a
+ * new tensor, transposed; from equal to to gives a copy. */
+int mg_tensor_relayout(mg_tensor **out, const mg_tensor *t, const char *from, const char *to,
+		       mg_error *err);
+
+/* The tensors ts, made for one model (named as its inputs), as inputs of
+ * another whose inputs are tis (a baseline of another format): matched
+ * with mg_tensors_match, 4-D ones transposed from layout from to layout to
+ * when both are given and differ, checked against tis's declared shapes
+ * (MG_EINVAL naming both shapes) and quantized as mg_inputs_quantize.
+ * *how says how they were matched. Caller frees *out (n entries). */
+int mg_inputs_for(mg_tensor ***out, const char **how, mg_tensor *const *ts, size_t nts,
+		  const mg_tensor_info *tis, size_t n, const char *from, const char *to,
+		  const char *model, mg_error *err);
+
 #endif

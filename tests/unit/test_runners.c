@@ -448,6 +448,99 @@ static void test_random_inputs_one_rule_for_every_command(void **state)
 	assert_non_null(strstr(err.msg, "a shape is given for 'd', which is no input of 'm.onnx'"));
 }
 
+/* A quantized int8/uint8 input gets random integers over the whole type;
+ * a float32 tensor given for it is quantized with its parameters (and
+ * said), raw integers pass as they are; quantized outputs dequantize. */
+static void test_quantized_inputs_and_outputs(void **state)
+{
+	(void)state;
+	int64_t d[] = {1, 64};
+	char *names[] = {NULL, NULL};
+	float s = 0.5f;
+	int64_t z = -2;
+	mg_tensor_info tis[] = {{"q", "int8", 2, d, names, {1, &s, &z, 0}}, {"u", "uint8", 2, d, names, {0}}};
+	mg_tensor **x = NULL;
+	assert_int_equal(mg_inputs_random(&x, tis, 2, NULL, 0, MG_INPUT_SEED, "m.tflite", NULL, NULL), 0);
+	int lo = 127, hi = -128, ulo = 255, uhi = 0;
+	for (size_t i = 0; i < 64; i++) {
+		int v = ((const int8_t *)x[0]->data)[i], u = ((const uint8_t *)x[1]->data)[i];
+		lo = v < lo ? v : lo, hi = v > hi ? v : hi;
+		ulo = u < ulo ? u : ulo, uhi = u > uhi ? u : uhi;
+	}
+	assert_true(lo < -64 && hi > 64); /* the quantized one: the whole range */
+	assert_true(ulo >= 0 && uhi < 10); /* not quantized: integers in [0, 10) */
+	mg_tensors_free(x, 2);
+	mg_tensor *f = NULL, *raw = NULL;
+	assert_int_equal(mg_tensor_new(&f, "q", MG_DT_FLOAT32, d, 2, NULL), 0);
+	((float *)f->data)[0] = 1.25f; /* 2.5 -> 3, - 2 */
+	((float *)f->data)[1] = -1.25f;
+	assert_int_equal(mg_tensor_new(&raw, "u", MG_DT_UINT8, d, 2, NULL), 0);
+	((uint8_t *)raw->data)[0] = 200;
+	mg_tensor *ts[] = {f, raw};
+	mg_buf said = MG_BUF_INIT;
+	assert_int_equal(mg_inputs_quantize(ts, tis, 2, &said, NULL), 0);
+	assert_int_equal(ts[0]->dtype, MG_DT_INT8);
+	assert_int_equal(((const int8_t *)ts[0]->data)[0], 1);
+	assert_int_equal(((const int8_t *)ts[0]->data)[1], -5);
+	assert_int_equal(((const int8_t *)ts[0]->data)[2], -2);
+	assert_ptr_equal(ts[1], raw);
+	assert_string_equal(said.data, "input 'q' quantized with scale 0.5 zero-point -2\n");
+	mg_buf_free(&said);
+	assert_int_equal(mg_outputs_dequantize(ts, tis, 2, NULL), 0);
+	assert_int_equal(ts[0]->dtype, MG_DT_FLOAT32);
+	assert_true(((const float *)ts[0]->data)[0] == 1.5f && ((const float *)ts[0]->data)[1] == -1.5f);
+	assert_int_equal(ts[1]->dtype, MG_DT_UINT8); /* not quantized: as it is */
+	mg_tensor_free(ts[0]);
+	mg_tensor_free(ts[1]);
+}
+
+/* One model's inputs for another's (a .tflite candidate and an ONNX
+ * baseline): matched by name, else by order; NHWC images transposed to
+ * NCHW as the layout says; shapes that still differ name both. */
+static void test_inputs_for_another_model_match_and_transpose(void **state)
+{
+	(void)state;
+	const char *a[] = {"x", "y"}, *b[] = {"y", "x"}, *c[] = {"p", "q"}, *d[] = {"p"};
+	size_t idx[2];
+	const char *how;
+	mg_error err = {0};
+	assert_int_equal(mg_tensors_match(idx, &how, a, 2, b, 2, "inputs", NULL), 0);
+	assert_string_equal(how, "name");
+	assert_true(idx[0] == 1 && idx[1] == 0);
+	assert_int_equal(mg_tensors_match(idx, &how, a, 2, c, 2, "inputs", NULL), 0);
+	assert_string_equal(how, "order");
+	assert_true(idx[0] == 0 && idx[1] == 1);
+	assert_int_equal(mg_tensors_match(idx, &how, a, 2, d, 1, "outputs", &err), MG_EINVAL);
+	assert_non_null(strstr(err.msg, "the outputs do not meet: 'p'"));
+	/* [1,2,2,3] NHWC holding its own index -> [1,3,2,2] NCHW */
+	mg_tensor *img = NULL, **o = NULL;
+	assert_int_equal(mg_tensor_new(&img, "input", MG_DT_FLOAT32, (int64_t[]){1, 2, 2, 3}, 4, NULL), 0);
+	for (size_t i = 0; i < 12; i++)
+		((float *)img->data)[i] = (float)i;
+	int64_t want_dims[] = {-1, 3, 2, 2}, other_dims[] = {1, 3, 4, 4};
+	char *nn[] = {NULL, NULL, NULL, NULL};
+	mg_tensor_info base = {"images", "float32", 4, want_dims, nn, {0}};
+	assert_int_equal(mg_inputs_for(&o, &how, &img, 1, &base, 1, "nhwc", "nchw", "b.onnx", NULL), 0);
+	assert_string_equal(how, "order");
+	assert_string_equal(o[0]->name, "images");
+	assert_int_equal(o[0]->dims[1], 3);
+	const float want[] = {0, 3, 6, 9, 1, 4, 7, 10, 2, 5, 8, 11};
+	assert_memory_equal(o[0]->data, want, sizeof(want));
+	mg_tensor *back = NULL;
+	assert_int_equal(mg_tensor_relayout(&back, o[0], "nchw", "nhwc", NULL), 0);
+	assert_memory_equal(back->data, img->data, img->nbytes);
+	assert_int_equal(back->dims[3], 3);
+	mg_tensor_free(back);
+	mg_tensors_free(o, 1);
+	/* no layout: the shapes differ, and both are named */
+	assert_int_equal(mg_inputs_for(&o, &how, &img, 1, &base, 1, NULL, NULL, "b.onnx", &err), MG_EINVAL);
+	assert_non_null(strstr(err.msg, "input 'input' is [1,2,2,3], and 'images' of 'b.onnx' takes [-1,3,2,2]"));
+	base.dims = other_dims;
+	assert_int_equal(mg_inputs_for(&o, &how, &img, 1, &base, 1, "nhwc", "nchw", "b.onnx", &err), MG_EINVAL);
+	assert_non_null(strstr(err.msg, "is [1,3,2,2] (transposed from nhwc), and 'images' of 'b.onnx' takes [1,3,4,4]"));
+	mg_tensor_free(img);
+}
+
 /* The target grammar is parsed in one place: config, --target and the
  * runners agree on what each spec is. */
 static void test_target_specs_parsed_in_one_place(void **state)
@@ -540,6 +633,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_random_inputs_one_rule_for_every_command),
+		cmocka_unit_test(test_quantized_inputs_and_outputs),
+		cmocka_unit_test(test_inputs_for_another_model_match_and_transpose),
 		cmocka_unit_test(test_target_specs_parsed_in_one_place),
 		cmocka_unit_test(test_npy_round_trips_every_dtype),
 		cmocka_unit_test(test_npy_refuses_fortran_order),
