@@ -42,6 +42,7 @@ static const struct field {
 	{"min_snr_db", F_NUMBER, offsetof(mg_gate_config, min_snr_db), K_FID},
 	{"min_top1_agreement", F_NUMBER, offsetof(mg_gate_config, min_top1_agreement), K_FID},
 	{"reference", F_STRING, offsetof(mg_gate_config, reference), K_FID},
+	{"layout", F_STRING, offsetof(mg_gate_config, layout), K_FID},
 	{"max_ms", F_NUMBER, offsetof(mg_gate_config, max_ms), K_LAT},
 	{"max_ratio", F_NUMBER, offsetof(mg_gate_config, max_ratio), K_LAT | K_COST},
 	{"alpha", F_NUMBER, offsetof(mg_gate_config, alpha), K_LAT},
@@ -139,6 +140,12 @@ static int check_gate(const mg_config *c, const mg_gate_config *g, const char *f
 				   "a fidelity gate needs a limit: max_abs, max_mean_abs, min_cosine, min_snr_db or min_top1_agreement");
 		if (!g->reference && !c->baseline)
 			return bad(err, file, path, "a fidelity gate needs 'reference' outputs or a top-level 'baseline'");
+		if (g->layout && strcmp(g->layout, "nhwc") && strcmp(g->layout, "nchw"))
+			return bad(err, file, (snprintf(where, sizeof(where), "%.64s.layout", path), where),
+				   "expected nhwc or nchw (the candidate's image layout)");
+		if (g->layout && g->reference)
+			return bad(err, file, (snprintf(where, sizeof(where), "%.64s.layout", path), where),
+				   "a layout is for comparing with the baseline, not with 'reference' outputs");
 		break;
 	case MG_KIND_LATENCY:
 		if (!one_of(g->metric, lat_metrics))
@@ -386,6 +393,7 @@ void mg_config_free(mg_config *c)
 		free(c->gates[i].target);
 		free(c->gates[i].metric);
 		free(c->gates[i].reference);
+		free(c->gates[i].layout);
 		free(c->gates[i].on_inconclusive);
 	}
 	free(c->gates);

@@ -36,6 +36,8 @@ typedef struct mg_gate_config {
 	double max_drop;   /* accuracy: largest allowed drop against the baseline */
 	double max_abs, max_mean_abs, min_cosine, min_snr_db, min_top1_agreement; /* fidelity */
 	char *reference;   /* fidelity: a folder of reference outputs; NULL = baseline */
+	char *layout;      /* fidelity: "nhwc" or "nchw", the candidate's image layout
+			      where the baseline has the other; NULL = the same */
 	double max_ms;     /* latency ceiling of the statistic */
 	double max_ratio;  /* latency, cost: allowed slowdown (cost: growth) against the baseline */
 	double alpha;      /* latency significance level */

@@ -419,6 +419,26 @@ static void test_config_cost_gate_errors_name_the_setting(void **state)
 	mg_config_free(c);
 }
 
+#define FID_GATE(extra) "{\"model\": \"m\", \"baseline\": \"b\", \"gates\": [{\"name\": \"f\", \"kind\": \"fidelity\", \"min_cosine\": 0.9" extra "}]}"
+
+static void test_config_fidelity_layout_is_nhwc_or_nchw_against_the_baseline(void **state)
+{
+	(void)state;
+	config_bad(FID_GATE(", \"layout\": \"NHWC\""), "gates[0].layout: expected nhwc or nchw");
+	config_bad(FID_GATE(", \"layout\": 4"), "gates[0].layout: expected a");
+	config_bad(FID_GATE(", \"layout\": \"nchw\", \"reference\": \"ref\""),
+		   "gates[0].layout: a layout is for comparing with the baseline");
+	config_bad("{\"model\": \"m\", \"gates\": [{\"name\": \"s\", \"kind\": \"size\", \"max_bytes\": 1, "
+		   "\"layout\": \"nhwc\"}]}", "gates[0].layout: not a setting of a size gate");
+	mg_config *c = NULL;
+	mg_error err = {0};
+	const char *ok = FID_GATE(", \"layout\": \"nhwc\"");
+	if (mg_config_parse(&c, ok, strlen(ok), "m.json", &err))
+		fail_msg("%s", err.msg);
+	assert_string_equal(c->gates[0].layout, "nhwc");
+	mg_config_free(c);
+}
+
 static void test_config_errors_name_the_place(void **state)
 {
 	(void)state;
@@ -630,6 +650,7 @@ int main(void)
 		cmocka_unit_test(test_config_reads_every_gate_kind),
 		cmocka_unit_test(test_config_errors_name_the_place),
 		cmocka_unit_test(test_config_cost_gate_errors_name_the_setting),
+		cmocka_unit_test(test_config_fidelity_layout_is_nhwc_or_nchw_against_the_baseline),
 		cmocka_unit_test(test_sequential_measurement_keeps_its_error_rates),
 		cmocka_unit_test(test_measurement_interleaves_and_respects_the_budget),
 		cmocka_unit_test(test_a_drifting_baseline_is_flagged_noisy),
