@@ -7,6 +7,11 @@
  * Outputs go to --outputs DIR in the inputs' format; --expect DIR compares
  * them within --rtol/--atol and exits 1 on a mismatch.
  *
+ * Quantized models (TFLite int8/uint8): a float32 input given for a
+ * quantized input is quantized with its parameters (said once), raw
+ * integers pass as they are; outputs are the engine's raw integers unless
+ * --dequantize asks for float32 (written and compared so).
+ *
  * Latency: --warmup unmeasured runs, then runs until both --iterations and
  * --min-time are reached (defaults 5, 50, 1 s, as TFLite's benchmark_model
  * and MLPerf do: a count and a duration). Each sample is the engine's own
@@ -39,6 +44,7 @@ typedef struct tol_opt {
 typedef struct run_args {
 	const char *model, *target, *inputs, *outputs, *expect, *provider;
 	double rtol, atol, min_time, timeout;
+	int dequantize;
 	long warmup, iterations, threads, opt_level;
 	uint64_t seed;
 	mg_input_shape shapes[MAX_SHAPES];
@@ -51,6 +57,7 @@ typedef struct run_args {
 typedef struct run_state {
 	mg_source src; /* the model */
 	mg_buf defaulted; /* random inputs' dynamic dimensions set to 1, said */
+	mg_buf quantized; /* float32 inputs quantized for the model, said */
 	mg_model_info *info;
 	mg_tensor **inputs, **expect;
 	size_t ninputs, nexpect;
@@ -146,6 +153,8 @@ static int do_run(mg_cli *cli, const run_args *a, run_state *st, uint64_t t_star
 		if (!rc)
 			st->ninputs = st->info->ninputs;
 		if (!rc)
+			rc = mg_inputs_quantize(st->inputs, st->info->inputs, st->ninputs, &st->quantized, err);
+		if (!rc)
 			rc = check_inputs(a, st, err);
 	}
 	mg_tensor_format efmt;
@@ -185,6 +194,10 @@ static int do_run(mg_cli *cli, const run_args *a, run_state *st, uint64_t t_star
 	if ((rc = mg_target_run(st->target, &st->model, st->inputs, st->ninputs, &ro, &st->res, err)) ||
 	    (rc = mg_target_stats(st->target, &st->agent, err)) ||
 	    (rc = mg_stats_compute(&st->stats, st->res.samples, st->res.nsamples, err)))
+		return rc;
+	if (a->dequantize &&
+	    (rc = mg_outputs_dequantize(st->res.outputs, st->info->outputs,
+					st->res.noutputs < st->info->noutputs ? st->res.noutputs : st->info->noutputs, err)))
 		return rc;
 	if (a->outputs &&
 	    (rc = mg_tensor_dir_write(a->outputs, st->fmt, "output", st->res.outputs, st->res.noutputs, err)))
@@ -317,6 +330,11 @@ static void print_human(const mg_cli *cli, const run_args *a, const run_state *s
 		printf("%s %s %s %s\n", i ? "         " : "inputs   ", cli_text(st->inputs[i]->name),
 		       mg_dtype_name(st->inputs[i]->dtype), shape);
 	}
+	for (const char *p = st->quantized.data, *e; p && (e = strchr(p, '\n')); p = e + 1) {
+		char line[512];
+		snprintf(line, sizeof(line), "%.*s", (int)(e - p), p);
+		printf("          %s\n", cli_text(line));
+	}
 	if (st->defaulted.len)
 		printf("          dynamic dimensions set to 1: %s; give --shape INPUT=DIMS for the "
 		       "sizes the model really runs at\n", cli_text(st->defaulted.data));
@@ -356,6 +374,7 @@ static void state_free(run_state *st)
 	free(st->cmp);
 	mg_source_close(&st->src);
 	mg_buf_free(&st->defaulted);
+	mg_buf_free(&st->quantized);
 }
 
 static int get_long(const char *s, long min, long *out)
@@ -410,7 +429,7 @@ int cmd_run(mg_cli *cli, int argc, char **argv)
 {
 	uint64_t t_start = now_ns();
 	enum { O_TARGET = 256, O_INPUTS, O_OUTPUTS, O_EXPECT, O_WARMUP, O_ITER, O_MINTIME, O_THREADS,
-	       O_SHAPE, O_RTOL, O_ATOL, O_OPT, O_PROVIDER, O_TIMEOUT, O_SEED };
+	       O_SHAPE, O_RTOL, O_ATOL, O_OPT, O_PROVIDER, O_TIMEOUT, O_SEED, O_DEQUANTIZE };
 	static const struct option opts[] = {
 		{"target", required_argument, NULL, O_TARGET},
 		{"inputs", required_argument, NULL, O_INPUTS},
@@ -427,6 +446,7 @@ int cmd_run(mg_cli *cli, int argc, char **argv)
 		{"provider", required_argument, NULL, O_PROVIDER},
 		{"timeout", required_argument, NULL, O_TIMEOUT},
 		{"seed", required_argument, NULL, O_SEED},
+		{"dequantize", no_argument, NULL, O_DEQUANTIZE},
 		CLI_REMOTE_OPTS,
 		CLI_COMMON_OPTS};
 	run_args a = {.target = "local", .rtol = 1e-3, .atol = 1e-7, .min_time = 1, .timeout = 120,
@@ -441,6 +461,7 @@ int cmd_run(mg_cli *cli, int argc, char **argv)
 		case O_OUTPUTS: a.outputs = optarg; break;
 		case O_EXPECT: a.expect = optarg; break;
 		case O_PROVIDER: a.provider = optarg; break;
+		case O_DEQUANTIZE: a.dequantize = 1; break;
 		case O_WARMUP: bad = get_long(optarg, 0, &a.warmup); break;
 		case O_ITER: bad = get_long(optarg, 0, &a.iterations); break;
 		case O_THREADS: bad = get_long(optarg, 0, &a.threads); break;

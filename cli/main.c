@@ -39,7 +39,7 @@ static const mg_cmd commands[] = {
 	 "modelgate run MODEL [--target local|qemu-aarch64|ssh://[USER@]HOST[:PORT]|exec:'PREFIX']"
 	 " [--inputs DIR] [--outputs DIR] [--expect DIR [--rtol [OUTPUT=]X]... [--atol [OUTPUT=]X]...] [--warmup N]"
 	 " [--iterations N] [--min-time S] [--threads N] [--shape NAME=DIMS]..."
-	 " [--opt-level disabled|basic|extended|all] [--provider EP] [--timeout S] [--seed N]"},
+	 " [--opt-level disabled|basic|extended|all] [--provider EP] [--timeout S] [--seed N] [--dequantize]"},
 	{"report", cmd_report, "convert a saved report.json (table, junit, markdown, html, ...)",
 	 "modelgate report REPORT.json [--format table|json|junit|markdown|annotations|github-outputs|"
 	 "openmetrics|html] [-o FILE] [--exit-status] [--max-bytes N] [--max-annotations N]"},
