@@ -1,6 +1,11 @@
 /* The gate run: resolve the model, baseline and dataset, evaluate each
  * gate of a modelgate.json into its own result, then assemble one
  * mg_report from the results and what the targets said of themselves.
+ * The dataset is given as the candidate takes it (float32 for a quantized
+ * input is quantized with its parameters); the baseline, which may be of
+ * another format (a float ONNX model for an int8 .tflite), gets it matched
+ * to its own inputs and transposed by a fidelity gate's "layout"; outputs
+ * that are quantized are dequantized for every score.
  * Targets are reached through target_if.h (agents, or a test's fake).
  * Outputs for the accuracy and fidelity gates come from one run of the
  * dataset on the local target (shared by all such gates); latency and
@@ -319,15 +324,19 @@ mg_fingerprint *mg_gate__copy_fingerprint(const mg_fingerprint *f)
 
 /* ---- outputs on the dataset ---------------------------------------------- */
 
-static int run_outputs(run_ctx *c, void *t, const char *path, mg_tensor ***out, size_t *nout,
-		       mg_error *err)
+/* The outputs of the model at path on inputs, dequantized where info
+ * says they are quantized. */
+static int run_outputs(run_ctx *c, void *t, const char *path, mg_tensor *const *inputs, size_t ninputs,
+		       const mg_model_info *info, mg_tensor ***out, size_t *nout, mg_error *err)
 {
 	mg_model m;
 	int rc = c->tif.load(c->tif.ctx, t, path, 0, &m, err);
 	if (rc)
 		return rc;
-	rc = c->tif.run(c->tif.ctx, t, &m, c->inputs, c->ninputs, out, nout, err);
+	rc = c->tif.run(c->tif.ctx, t, &m, inputs, ninputs, out, nout, err);
 	c->tif.unload(c->tif.ctx, t, &m);
+	if (!rc && info)
+		rc = mg_outputs_dequantize(*out, info->outputs, *nout < info->noutputs ? *nout : info->noutputs, err);
 	return rc;
 }
 
@@ -344,8 +353,11 @@ const char *mg_gate__dataset_outputs(run_ctx *c)
 	if (!c->ninputs)
 		mg_error_set(&err, MG_EINVAL, "no dataset inputs");
 	else if (!c->tif.start(c->tif.ctx, &t, "local", &err) &&
-		 !run_outputs(c, t, c->model.path, &c->cand_out, &c->ncand_out, &err) && c->baseline.path)
-		run_outputs(c, t, c->baseline.path, &c->base_out, &c->nbase_out, &err);
+		 !run_outputs(c, t, c->model.path, c->inputs, c->ninputs, c->model_info, &c->cand_out,
+			      &c->ncand_out, &err) && c->baseline.path)
+		run_outputs(c, t, c->baseline.path, c->base_inputs ? c->base_inputs : c->inputs,
+			    c->base_inputs ? c->nbase_inputs : c->ninputs, c->base_info, &c->base_out,
+			    &c->nbase_out, &err);
 	if (t)
 		c->tif.stop(c->tif.ctx, t);
 	if (err.code)
@@ -386,6 +398,34 @@ static char *dupz(const char *s)
 	return s ? strdup(s) : NULL;
 }
 
+/* The dataset's inputs made for a baseline that takes them otherwise:
+ * another format's names, the layout of a selected fidelity gate, its own
+ * quantization. A baseline that takes them as they are gets them so. */
+static int baseline_inputs(run_ctx *c, mg_error *err)
+{
+	const mg_config *cfg = c->cfg;
+	int outputs_gate = 0;
+	for (size_t i = 0; i < cfg->ngates; i++) {
+		const mg_gate_config *g = &cfg->gates[i];
+		if (!wanted(c, i) || (g->kind != MG_KIND_ACCURACY && g->kind != MG_KIND_FIDELITY))
+			continue;
+		outputs_gate = 1;
+		if (g->kind == MG_KIND_FIDELITY && g->layout && !c->layout)
+			c->layout = g->layout;
+	}
+	if (!c->baseline.path || !c->ninputs || !outputs_gate)
+		return 0;
+	const char *to = !c->layout ? NULL : strcmp(c->layout, "nhwc") ? "nhwc" : "nchw";
+	mg_error e = {0};
+	int rc = mg_inputs_for(&c->base_inputs, &c->inputs_how, c->inputs, c->ninputs,
+			       c->base_info->inputs, c->base_info->ninputs, c->layout, to,
+			       c->baseline.spec, &e);
+	if (rc)
+		return mg_error_set(err, rc, "dataset '%s' for the baseline: %s", c->dataset.spec, e.msg);
+	c->nbase_inputs = c->base_info->ninputs;
+	return 0;
+}
+
 static int prepare(run_ctx *c, mg_error *err)
 {
 	const mg_config *cfg = c->cfg;
@@ -408,7 +448,11 @@ static int prepare(run_ctx *c, mg_error *err)
 				    "%s: a gate compares with a baseline, but there is none (set 'baseline' or --baseline)",
 				    cfg->path);
 	}
-	if ((rc = load_dataset(c, err)) || (rc = check_dataset(c, err)))
+	if ((rc = load_dataset(c, err)) || (rc = baseline_inputs(c, err)) ||
+	    (rc = mg_inputs_quantize(c->inputs, c->model_info->inputs,
+				     c->ninputs < c->model_info->ninputs ? c->ninputs : c->model_info->ninputs,
+				     NULL, err)) ||
+	    (rc = check_dataset(c, err)))
 		return rc;
 	return c->ninputs ? slice_first_row(c, err) : random_sample(c, err);
 }
@@ -544,6 +588,7 @@ static void ctx_clear(run_ctx *c)
 	mg_model_info_free(c->model_info);
 	mg_model_info_free(c->base_info);
 	mg_tensors_free(c->inputs, c->ninputs);
+	mg_tensors_free(c->base_inputs, c->nbase_inputs);
 	mg_tensor_free(c->labels);
 	free(c->labels_name);
 	mg_tensors_free(c->sample, c->nsample);

@@ -2,6 +2,7 @@
  * headline value against its limit, and pass, fail or error with a reason
  * a person can act on. */
 #include "report_priv.h"
+#include "runners/inputs.h"
 #include "validator_int.h"
 
 #include <math.h>
@@ -185,6 +186,53 @@ done:
 
 /* ---- fidelity ------------------------------------------------------------ */
 
+/* The candidate's first output and the baseline's output it meets (by
+ * name, else by order), the candidate's transposed to the baseline's
+ * layout when the gate gives one; shapes that still differ are bad input
+ * naming both. *cand is the candidate's output or *turned (caller frees
+ * turned); how says what met how, for the reason. */
+static int pair_outputs(run_ctx *c, const mg_gate_config *gc, const mg_tensor **cand,
+			mg_tensor **turned, const mg_tensor **ref, char *how, size_t howlen, mg_error *err)
+{
+	const char *from[64], *to[64], *by;
+	size_t nb = c->nbase_out < 64 ? c->nbase_out : 64, nc = c->ncand_out < 64 ? c->ncand_out : 64, idx[64];
+	for (size_t i = 0; i < nb; i++)
+		from[i] = c->base_out[i]->name;
+	for (size_t i = 0; i < nc; i++)
+		to[i] = c->cand_out[i]->name;
+	mg_error e = {0};
+	if (mg_tensors_match(idx, &by, from, nb, to, nc, "outputs", &e))
+		return mg_error_set(err, MG_EINVAL, "gate '%s': the candidate's and the baseline's outputs: %s",
+				    gc->name, e.msg);
+	*cand = c->cand_out[0];
+	*ref = c->base_out[idx[0]];
+	snprintf(how, howlen, "inputs matched by %s, outputs by %s", c->inputs_how ? c->inputs_how : "name", by);
+	const char *to_layout = !gc->layout ? NULL : strcmp(gc->layout, "nhwc") ? "nhwc" : "nchw";
+	int same = (*cand)->rank == (*ref)->rank;
+	for (size_t k = 0; same && k < (*cand)->rank; k++)
+		same = (*cand)->dims[k] == (*ref)->dims[k];
+	if (!same && gc->layout && (*cand)->rank == 4) {
+		if (mg_tensor_relayout(turned, *cand, gc->layout, to_layout, err))
+			return MG_ENOMEM;
+		*cand = *turned;
+		size_t used = strlen(how);
+		snprintf(how + used, howlen - used, "; the candidate's output transposed from %s to %s",
+			 gc->layout, to_layout);
+		same = 1;
+		for (size_t k = 0; k < 4; k++)
+			same &= (*cand)->dims[k] == (*ref)->dims[k];
+	}
+	if (!same) {
+		char cs[128], rs[128];
+		mg_shape_format(cs, sizeof(cs), (*cand)->dims, (*cand)->rank);
+		mg_shape_format(rs, sizeof(rs), (*ref)->dims, (*ref)->rank);
+		return mg_error_set(err, MG_EINVAL, "gate '%s': the candidate's output '%s' is %s%s, the baseline's "
+				    "'%s' %s (%s)", gc->name, c->cand_out[0]->name, cs,
+				    *turned ? " after the layout" : "", (*ref)->name, rs, how);
+	}
+	return 0;
+}
+
 static int eval_fidelity(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g, mg_error *perr)
 {
 	int rc = 0;
@@ -193,9 +241,15 @@ static int eval_fidelity(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g
 		mg_gate__set_status(g, MG_GATE_ERROR, "cannot run the dataset on the local target: %s", why);
 		return 0;
 	}
-	mg_tensor **ref = c->base_out, **own = NULL;
+	mg_tensor **ref = c->base_out, **own = NULL, *turned = NULL;
 	size_t nref = c->nbase_out;
+	const mg_tensor *cand = c->ncand_out ? c->cand_out[0] : NULL, *base = NULL;
+	char how[256] = "";
 	mg_error err = {0};
+	if (!gc->reference && nref && cand && (rc = pair_outputs(c, gc, &cand, &turned, &base, how, sizeof(how), perr))) {
+		mg_tensor_free(turned);
+		return rc;
+	}
 	if (gc->reference) {
 		const char *names[64];
 		size_t n = c->model_info->noutputs < 64 ? c->model_info->noutputs : 64;
@@ -216,8 +270,8 @@ static int eval_fidelity(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g
 		nref = n;
 	}
 	size_t n, cols, rn, rcols;
-	float *rows = nref ? mg_gate__as_rows(c->cand_out[0], &n, &cols) : NULL;
-	float *rrows = nref ? mg_gate__as_rows(ref[0], &rn, &rcols) : NULL;
+	float *rows = nref && cand ? mg_gate__as_rows(cand, &n, &cols) : NULL;
+	float *rrows = nref ? mg_gate__as_rows(base ? base : ref[0], &rn, &rcols) : NULL;
 	mg_fidelity f;
 	char cbad[160] = "", rbad[600] = "", fails[512] = "", passes[512] = "";
 	if (rows && rrows && gc->reference && (n != rn || cols != rcols)) {
@@ -278,11 +332,13 @@ static int eval_fidelity(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g
 	      MG_LIMIT_MAX)
 #undef LIMIT
 	mg_gate__set_headline(g, head, hv, hl, hd, NAN, head && !strcmp(head, "snr_db") ? "dB" : "");
-	mg_gate__set_status(g, fails[0] ? MG_GATE_FAIL : MG_GATE_PASS, "against %s: %s",
-			    gc->reference ? gc->reference : "the baseline", fails[0] ? fails : passes);
+	mg_gate__set_status(g, fails[0] ? MG_GATE_FAIL : MG_GATE_PASS, "against %s: %s%s%s",
+			    gc->reference ? gc->reference : "the baseline", fails[0] ? fails : passes,
+			    how[0] ? "; " : "", how);
 done:
 	free(rows);
 	free(rrows);
+	mg_tensor_free(turned);
 	mg_tensors_free(own, own ? nref : 0);
 	return rc;
 }

@@ -53,8 +53,13 @@ typedef struct run_ctx {
 	mg_target_if tif; /* opts->targets, or the agents of runners/ */
 	mg_resolved model, baseline, dataset;
 	mg_model_info *model_info, *base_info;
-	mg_tensor **inputs; /* the dataset's inputs (all rows) */
+	mg_tensor **inputs; /* the dataset's inputs (all rows), quantized where the model is */
 	size_t ninputs;
+	mg_tensor **base_inputs; /* the same made for the baseline (another format, layout or
+				    quantization: runners/inputs.h), or NULL: inputs */
+	size_t nbase_inputs;
+	const char *layout; /* the candidate's image layout against the baseline's, or NULL */
+	const char *inputs_how; /* how the baseline's inputs met the dataset's: "name", "order" */
 	mg_tensor *labels;
 	char *labels_name; /* as the config names them */
 	mg_tensor **sample; /* one row of them, for latency and memory */
