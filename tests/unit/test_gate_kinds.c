@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "formats/model_info.h"
+#include "formats/quant.h"
 #include "validator/report.h"
 #include "validator/report_priv.h"
 #include "validator/target_if.h"
@@ -43,6 +44,11 @@ typedef struct fake {
 	int fail_at;                  /* the fail_at-th run, measure or peak_rss fails; 0: none */
 	const char *remove;           /* a file that start removes */
 	int calls, started, stopped, refused;
+	size_t rows;                  /* rows of the dataset (0: ROWS) */
+	const char *base;             /* the baseline's path (NULL: base) */
+	mg_tensor *canned[2];         /* outputs given instead of out[] (copied), or NULL */
+	int keep_given;               /* keep given[] (the test frees them) */
+	mg_tensor *given[2];          /* a copy of the input each model was given last */
 	uint64_t rng;
 	mg_sysinfo sys;
 	mg_target_info info;
@@ -79,9 +85,9 @@ static const mg_target_info *fake_info(void *ctx, void *t)
 static int fake_load(void *ctx, void *t, const char *path, int threads, mg_model *out,
 		     mg_error *err)
 {
-	(void)ctx, (void)t, (void)threads, (void)err;
+	(void)t, (void)threads, (void)err;
 	memset(out, 0, sizeof(*out));
-	out->handle = strcmp(path, base) ? 2 : 1; /* which + 1 */
+	out->handle = strcmp(path, ((fake *)ctx)->base ? ((fake *)ctx)->base : base) ? 2 : 1; /* which + 1 */
 	return 0;
 }
 
@@ -91,14 +97,25 @@ static int fake_run(void *ctx, void *t, const mg_model *m, mg_tensor *const *inp
 	(void)t;
 	fake *f = ctx;
 	assert_int_equal(ninputs, 1);
-	assert_int_equal(inputs[0]->dims[0], ROWS);
+	assert_int_equal(inputs[0]->dims[0], f->rows ? f->rows : ROWS);
 	int rc = fail_now(f, err);
 	if (rc)
 		return rc;
-	mg_tensor **o = calloc(1, sizeof(*o));
+	mg_tensor **o = calloc(1, sizeof(*o)), **given = &f->given[m->handle - 1];
+	const mg_tensor *canned = f->canned[m->handle - 1], *in = inputs[0];
 	assert_non_null(o);
-	assert_int_equal(mg_tensor_new(&o[0], "scores", MG_DT_FLOAT32, (int64_t[]){ROWS, CLASSES}, 2, err), 0);
-	memcpy(o[0]->data, f->out[m->handle - 1], sizeof(f->out[0]));
+	if (f->keep_given) {
+		mg_tensor_free(*given);
+		assert_int_equal(mg_tensor_new(given, in->name, in->dtype, in->dims, in->rank, err), 0);
+		memcpy((*given)->data, in->data, in->nbytes);
+	}
+	if (canned) {
+		assert_int_equal(mg_tensor_new(&o[0], canned->name, canned->dtype, canned->dims, canned->rank, err), 0);
+		memcpy(o[0]->data, canned->data, canned->nbytes);
+	} else {
+		assert_int_equal(mg_tensor_new(&o[0], "scores", MG_DT_FLOAT32, (int64_t[]){ROWS, CLASSES}, 2, err), 0);
+		memcpy(o[0]->data, f->out[m->handle - 1], sizeof(f->out[0]));
+	}
 	*out = o;
 	*nout = 1;
 	return 0;
@@ -202,6 +219,8 @@ typedef struct run {
 	const char *const *only;
 	size_t nonly;
 	const char *target;  /* --target */
+	const char *inputs;  /* the dataset's inputs; NULL: x.npy */
+	const char *baseline; /* NULL: BASE */
 } run;
 
 /* Gates `gates` (a JSON array) with fake f; the report, or NULL with err
@@ -210,9 +229,10 @@ static mg_report *gate_with(fake *f, const run *o, const char *gates, mg_error *
 {
 	char text[8192], path[600];
 	snprintf(text, sizeof(text),
-		 "{\"model\": \"%s\", \"baseline\": \"%s\", \"dataset\": {\"inputs\": \"x.npy\", \"labels\": \"%s\"},"
+		 "{\"model\": \"%s\", \"baseline\": \"%s\", \"dataset\": {\"inputs\": \"%s\", \"labels\": \"%s\"},"
 		 " \"targets\": %s, \"gates\": %s}",
-		 o->model ? o->model : model, base, o->labels ? o->labels : "y.npy", o->targets ? o->targets : TARGETS, gates);
+		 o->model ? o->model : model, o->baseline ? o->baseline : base, o->inputs ? o->inputs : "x.npy",
+		 o->labels ? o->labels : "y.npy", o->targets ? o->targets : TARGETS, gates);
 	snprintf(path, sizeof(path), "%s/modelgate.json", tmp);
 	mg_config *cfg = NULL;
 	assert_int_equal(mg_config_parse(&cfg, text, strlen(text), path, err), 0);
@@ -867,6 +887,129 @@ static void write_npy(const char *name, const mg_tensor *t)
 	mg_buf_free(&b);
 }
 
+/* ---- a quantized .tflite candidate against a float ONNX baseline ---------- */
+
+/* Runs python3 script (a shell word list) with the path tmp/name; the path. */
+static const char *python_made(const char *name, const char *script, char *path, size_t len)
+{
+	char cmd[2048];
+	snprintf(path, len, "%s/%s", tmp, name);
+	const char *py = access("/usr/bin/python3", X_OK) ? "python3" : "/usr/bin/python3";
+	snprintf(cmd, sizeof(cmd), "%s %s '%s'", py, script, path);
+	if (system(cmd))
+		fail_msg("cannot run %s (python3-flatbuffers, python3-onnx: make deps-test)", cmd);
+	return path;
+}
+
+/* An ONNX model taking "x" [1,3,8,8] (NCHW) to "y" [1,N]: what a float
+ * model the int8 .tflite came from declares (the fake runs neither). */
+#define ONNX_NCHW(n) \
+	"-c \"import sys, numpy as np, onnx; from onnx import helper as h, TensorProto as T, numpy_helper as nh; " \
+	"g = h.make_graph([h.make_node('Flatten', ['x'], ['f']), h.make_node('MatMul', ['f', 'w'], ['y'])], 'g', " \
+	"[h.make_tensor_value_info('x', T.FLOAT, [1, 3, 8, 8])], [h.make_tensor_value_info('y', T.FLOAT, [1, " #n "])], " \
+	"[nh.from_array(np.zeros((192, " #n "), np.float32), 'w')]); " \
+	"m = h.make_model(g, opset_imports=[h.make_opsetid('', 13)]); onnx.checker.check_model(m); onnx.save(m, sys.argv[1])\""
+
+#define FID_LAYOUT(extra) "[{\"name\": \"fid\", \"kind\": \"fidelity\", \"max_abs\": 1e-6, \"min_cosine\": 0.999" extra "}, " \
+	"{\"name\": \"acc\", \"kind\": \"accuracy\", \"metric\": \"top1\", \"min\": 1, \"max_drop\": 0}]"
+
+static void test_fidelity_of_an_int8_tflite_against_its_float_onnx_model(void **state)
+{
+	(void)state;
+	char tfl[600], onnx[600], onnx12[600], cmd[700];
+	snprintf(cmd, sizeof(cmd), "tests/cli/make_tflite.py int8-io");
+	python_made("q.tflite", cmd, tfl, sizeof(tfl));
+	python_made("b.onnx", ONNX_NCHW(10), onnx, sizeof(onnx));
+	python_made("b12.onnx", ONNX_NCHW(12), onnx12, sizeof(onnx12));
+	mg_model_info *mi = NULL;
+	assert_int_equal(mg_model_info_read(&mi, tfl, NULL), 0);
+	const mg_quant_info *qin = &mi->inputs[0].quant, *qout = &mi->outputs[0].quant;
+	assert_true(qin->n == 1 && qout->n == 1);
+	/* one image [1,8,8,3], label 3; the candidate's int8 logits peak at 3 */
+	mg_tensor *x = NULL, *y = NULL, *cand = NULL, *ref = NULL, *ref12 = NULL, *xq = NULL;
+	assert_int_equal(mg_tensor_new(&x, "input", MG_DT_FLOAT32, (int64_t[]){1, 8, 8, 3}, 4, NULL), 0);
+	for (size_t i = 0; i < 192; i++)
+		((float *)x->data)[i] = (float)(i % 17) * 0.05f - 0.4f;
+	write_npy("x_img.npy", x);
+	assert_int_equal(mg_tensor_new(&y, "y", MG_DT_INT64, (int64_t[]){1}, 1, NULL), 0);
+	((int64_t *)y->data)[0] = 3;
+	write_npy("y_img.npy", y);
+	assert_int_equal(mg_tensor_new(&cand, "output", MG_DT_INT8, (int64_t[]){1, 10}, 2, NULL), 0);
+	assert_int_equal(mg_tensor_new(&ref, "y", MG_DT_FLOAT32, (int64_t[]){1, 10}, 2, NULL), 0);
+	assert_int_equal(mg_tensor_new(&ref12, "y", MG_DT_FLOAT32, (int64_t[]){1, 12}, 2, NULL), 0);
+	for (int k = 0; k < 10; k++) {
+		int q = (int)qout->zero_points[0] + (k == 3 ? 40 : k);
+		((int8_t *)cand->data)[k] = (int8_t)q;
+		((float *)ref->data)[k] = (float)((double)qout->scales[0] * (q - (double)qout->zero_points[0]));
+	}
+	assert_int_equal(mg_quantize(&xq, x, MG_DT_INT8, qin, NULL), 0);
+
+	fake f;
+	fake_init(&f);
+	f.rows = 1;
+	f.base = onnx;
+	f.keep_given = 1;
+	f.canned[0] = ref;
+	f.canned[1] = cand;
+	mg_error err = {0};
+	run o = {.model = tfl, .baseline = onnx, .inputs = "x_img.npy", .labels = "y_img.npy"};
+	mg_report *r = gate_with(&f, &o, FID_LAYOUT(", \"layout\": \"nhwc\""), &err);
+	if (!r)
+		fail_msg("%s", err.msg);
+	/* the candidate got the image quantized by its input's parameters */
+	assert_int_equal(f.given[1]->dtype, MG_DT_INT8);
+	assert_int_equal(f.given[1]->dims[3], 3);
+	assert_memory_equal(f.given[1]->data, xq->data, xq->nbytes);
+	/* the baseline the float image, NCHW, under its own name */
+	assert_int_equal(f.given[0]->dtype, MG_DT_FLOAT32);
+	assert_string_equal(f.given[0]->name, "x");
+	assert_true(f.given[0]->dims[1] == 3 && f.given[0]->dims[3] == 8);
+	for (size_t c = 0; c < 3; c++)
+		for (size_t hw = 0; hw < 64; hw++)
+			assert_true(((float *)f.given[0]->data)[c * 64 + hw] == ((float *)x->data)[hw * 3 + c]);
+	/* the int8 logits dequantized meet the float ones exactly */
+	assert_status(result(r, "fid"), MG_GATE_PASS, "max_abs 0 <= 1e-06");
+	assert_status(result(r, "fid"), MG_GATE_PASS, "inputs matched by order, outputs by order");
+	assert_true(figure(result(r, "acc"), "top1")->value == 1 && figure(result(r, "acc"), "top1")->baseline == 1);
+	mg_report_free(r);
+	for (int w = 0; w < 2; w++)
+		mg_tensor_free(f.given[w]), f.given[w] = NULL;
+
+	/* without the layout the image cannot meet the baseline: both shapes said */
+	fake_init(&f);
+	f.rows = 1;
+	f.base = onnx;
+	assert_null(gate_with(&f, &o, FID_LAYOUT(""), &err));
+	assert_int_equal(err.code, MG_EINVAL);
+	if (!strstr(err.msg, "input 'input' is [1,8,8,3], and 'x' of '") || !strstr(err.msg, "takes [1,3,8,8]"))
+		fail_msg("%s", err.msg);
+	/* outputs of other shapes are bad input naming both */
+	fake_init(&f);
+	f.rows = 1;
+	f.base = onnx12;
+	f.canned[0] = ref12;
+	f.canned[1] = cand;
+	o.baseline = onnx12;
+	assert_null(gate_with(&f, &o, FID_LAYOUT(", \"layout\": \"nhwc\""), &err));
+	assert_int_equal(err.code, MG_EINVAL);
+	if (!strstr(err.msg, "gate 'fid': the candidate's output 'output' is [1,10], the baseline's 'y' [1,12]"))
+		fail_msg("%s", err.msg);
+	const char *made[] = {tfl, onnx, onnx12};
+	for (size_t i = 0; i < 3; i++)
+		unlink(made[i]);
+	snprintf(cmd, sizeof(cmd), "%s/x_img.npy", tmp);
+	unlink(cmd);
+	snprintf(cmd, sizeof(cmd), "%s/y_img.npy", tmp);
+	unlink(cmd);
+	mg_tensor_free(x);
+	mg_tensor_free(y);
+	mg_tensor_free(xq);
+	mg_tensor_free(cand);
+	mg_tensor_free(ref);
+	mg_tensor_free(ref12);
+	mg_model_info_free(mi);
+}
+
 static void write_labels(const char *name, int64_t last)
 {
 	mg_tensor *y;
@@ -947,6 +1090,7 @@ int main(void)
 		cmocka_unit_test(test_a_failing_dataset_run_errs_the_output_gates_only),
 		cmocka_unit_test(test_an_unreachable_target_errs_its_gates_and_is_in_the_report),
 		cmocka_unit_test(test_the_report_is_assembled_from_the_results),
+		cmocka_unit_test(test_fidelity_of_an_int8_tflite_against_its_float_onnx_model),
 	};
 	return cmocka_run_group_tests_name("gate_kinds", tests, setup, teardown);
 }
