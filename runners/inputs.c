@@ -221,9 +221,9 @@ static int fits(const mg_tensor *t, const mg_tensor_info *ti)
 	return ok;
 }
 
-int mg_inputs_for(mg_tensor ***out, const char **how, mg_tensor *const *ts, size_t nts,
-		  const mg_tensor_info *tis, size_t n, const char *from, const char *to,
-		  const char *model, mg_error *err)
+int mg_inputs_for(mg_tensor ***out, const char **how, mg_tensor *const *ts,
+		  const mg_tensor_info *ts_info, size_t nts, const mg_tensor_info *tis, size_t n,
+		  const char *from, const char *to, const char *model, mg_error *err)
 {
 	const char **names = calloc(nts + n + 1, sizeof(*names));
 	size_t *idx = calloc(n + 1, sizeof(*idx));
@@ -237,6 +237,13 @@ int mg_inputs_for(mg_tensor ***out, const char **how, mg_tensor *const *ts, size
 		rc = mg_tensors_match(idx, how, names, nts, names + nts, n, "inputs", err);
 	for (size_t j = 0; !rc && j < n; j++) {
 		const mg_tensor *t = ts[idx[j]];
+		mg_tensor *real = NULL;
+		if (ts_info && mg_dtype_from_name(tis[j].dtype) == MG_DT_FLOAT32 &&
+		    mg_quant_applies(t->dtype, &ts_info[idx[j]].quant)) {
+			if ((rc = mg_dequantize(&real, t, &ts_info[idx[j]].quant, err)))
+				break;
+			t = real;
+		}
 		int turn = from && to && strcmp(from, to) && t->rank == 4 && !fits(t, &tis[j]);
 		rc = turn ? mg_tensor_relayout(&o[j], t, from, to, err)
 			  : mg_tensor_new(&o[j], t->name, t->dtype, t->dims, t->rank, err);
@@ -253,6 +260,7 @@ int mg_inputs_for(mg_tensor ***out, const char **how, mg_tensor *const *ts, size
 					  t->name, have, turn ? " (transposed from " : "", turn ? from : "",
 					  turn ? ")" : "", tis[j].name, model, want);
 		}
+		mg_tensor_free(real);
 	}
 	if (!rc)
 		rc = mg_inputs_quantize(o, tis, n, NULL, err);

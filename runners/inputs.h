@@ -67,14 +67,16 @@ int mg_tensors_match(size_t *idx, const char **how, const char *const *from, siz
 int mg_tensor_relayout(mg_tensor **out, const mg_tensor *t, const char *from, const char *to,
 		       mg_error *err);
 
-/* The tensors ts, made for one model (named as its inputs), as inputs of
- * another whose inputs are tis (a baseline of another format): matched
- * with mg_tensors_match, 4-D ones transposed from layout from to layout to
- * when both are given and differ, checked against tis's declared shapes
- * (MG_EINVAL naming both shapes) and quantized as mg_inputs_quantize.
- * *how says how they were matched. Caller frees *out (n entries). */
-int mg_inputs_for(mg_tensor ***out, const char **how, mg_tensor *const *ts, size_t nts,
-		  const mg_tensor_info *tis, size_t n, const char *from, const char *to,
-		  const char *model, mg_error *err);
+/* The tensors ts, made for one model whose inputs are ts_info (nts
+ * entries, or NULL), as inputs of another whose inputs are tis (a baseline
+ * of another format): matched with mg_tensors_match, raw integers that
+ * ts_info says are quantized dequantized where tis takes float32, 4-D ones
+ * transposed from layout from to layout to when both are given and
+ * differ, checked against tis's declared shapes (MG_EINVAL naming both
+ * shapes) and quantized as mg_inputs_quantize. *how says how they were
+ * matched. Caller frees *out (n entries). */
+int mg_inputs_for(mg_tensor ***out, const char **how, mg_tensor *const *ts,
+		  const mg_tensor_info *ts_info, size_t nts, const mg_tensor_info *tis, size_t n,
+		  const char *from, const char *to, const char *model, mg_error *err);
 
 #endif

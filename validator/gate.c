@@ -399,8 +399,8 @@ static char *dupz(const char *s)
 }
 
 /* The dataset's inputs made for a baseline that takes them otherwise:
- * another format's names, the layout of a selected fidelity gate, its own
- * quantization. A baseline that takes them as they are gets them so. */
+ * another format's names, the layout of a selected fidelity gate, reals
+ * for the candidate's raw integers, its own quantization. */
 static int baseline_inputs(run_ctx *c, mg_error *err)
 {
 	const mg_config *cfg = c->cfg;
@@ -417,8 +417,9 @@ static int baseline_inputs(run_ctx *c, mg_error *err)
 		return 0;
 	const char *to = !c->layout ? NULL : strcmp(c->layout, "nhwc") ? "nhwc" : "nchw";
 	mg_error e = {0};
-	int rc = mg_inputs_for(&c->base_inputs, &c->inputs_how, c->inputs, c->ninputs,
-			       c->base_info->inputs, c->base_info->ninputs, c->layout, to,
+	int rc = mg_inputs_for(&c->base_inputs, &c->inputs_how, c->inputs,
+			       c->ninputs <= c->model_info->ninputs ? c->model_info->inputs : NULL,
+			       c->ninputs, c->base_info->inputs, c->base_info->ninputs, c->layout, to,
 			       c->baseline.spec, &e);
 	if (rc)
 		return mg_error_set(err, rc, "dataset '%s' for the baseline: %s", c->dataset.spec, e.msg);

@@ -520,7 +520,7 @@ static void test_inputs_for_another_model_match_and_transpose(void **state)
 	int64_t want_dims[] = {-1, 3, 2, 2}, other_dims[] = {1, 3, 4, 4};
 	char *nn[] = {NULL, NULL, NULL, NULL};
 	mg_tensor_info base = {"images", "float32", 4, want_dims, nn, {0}};
-	assert_int_equal(mg_inputs_for(&o, &how, &img, 1, &base, 1, "nhwc", "nchw", "b.onnx", NULL), 0);
+	assert_int_equal(mg_inputs_for(&o, &how, &img, NULL, 1, &base, 1, "nhwc", "nchw", "b.onnx", NULL), 0);
 	assert_string_equal(how, "order");
 	assert_string_equal(o[0]->name, "images");
 	assert_int_equal(o[0]->dims[1], 3);
@@ -533,11 +533,24 @@ static void test_inputs_for_another_model_match_and_transpose(void **state)
 	mg_tensor_free(back);
 	mg_tensors_free(o, 1);
 	/* no layout: the shapes differ, and both are named */
-	assert_int_equal(mg_inputs_for(&o, &how, &img, 1, &base, 1, NULL, NULL, "b.onnx", &err), MG_EINVAL);
+	assert_int_equal(mg_inputs_for(&o, &how, &img, NULL, 1, &base, 1, NULL, NULL, "b.onnx", &err), MG_EINVAL);
 	assert_non_null(strstr(err.msg, "input 'input' is [1,2,2,3], and 'images' of 'b.onnx' takes [-1,3,2,2]"));
 	base.dims = other_dims;
-	assert_int_equal(mg_inputs_for(&o, &how, &img, 1, &base, 1, "nhwc", "nchw", "b.onnx", &err), MG_EINVAL);
+	assert_int_equal(mg_inputs_for(&o, &how, &img, NULL, 1, &base, 1, "nhwc", "nchw", "b.onnx", &err), MG_EINVAL);
 	assert_non_null(strstr(err.msg, "is [1,3,2,2] (transposed from nhwc), and 'images' of 'b.onnx' takes [1,3,4,4]"));
+	/* raw int8 for a quantized input become reals for a float32 one */
+	float s = 0.25f;
+	int64_t z = 1, dq[] = {1, 2}, dq_f[] = {1, 2};
+	mg_tensor_info qinfo = {"q", "int8", 2, dq, nn, {1, &s, &z, 0}}, finfo = {"f", "float32", 2, dq_f, nn, {0}};
+	mg_tensor *raw = NULL;
+	assert_int_equal(mg_tensor_new(&raw, "q", MG_DT_INT8, dq, 2, NULL), 0);
+	((int8_t *)raw->data)[0] = 5;
+	((int8_t *)raw->data)[1] = -3;
+	assert_int_equal(mg_inputs_for(&o, &how, &raw, &qinfo, 1, &finfo, 1, NULL, NULL, "f.onnx", NULL), 0);
+	assert_int_equal(o[0]->dtype, MG_DT_FLOAT32);
+	assert_true(((float *)o[0]->data)[0] == 1.0f && ((float *)o[0]->data)[1] == -1.0f);
+	mg_tensors_free(o, 1);
+	mg_tensor_free(raw);
 	mg_tensor_free(img);
 }
 
