@@ -270,6 +270,11 @@ static int print_json(const run_args *a, const run_state *st, int all_ok)
 		json_object_set_new(root, "inputs", tensor_list(st->inputs, st->ninputs));
 		json_object_set_new(root, "dynamic_set_to_1",
 				    st->defaulted.len ? json_string(st->defaulted.data) : json_null());
+		json_t *said = json_array();
+		for (const char *p = st->quantized.data, *e; p && (e = strchr(p, '\n')); p = e + 1)
+			json_array_append_new(said, json_stringn(p, (size_t)(e - p)));
+		json_object_set_new(root, "inputs_quantized", said);
+		json_object_set_new(root, "outputs_dequantized", json_boolean(a->dequantize));
 	}
 	if (!root)
 		return MG_EXIT_INFRA;
