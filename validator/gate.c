@@ -398,6 +398,21 @@ static char *dupz(const char *s)
 	return s ? strdup(s) : NULL;
 }
 
+/* ts, made for the candidate, as the baseline's inputs
+ * (runners/inputs.h): what says which in messages. */
+static int for_baseline(run_ctx *c, mg_tensor *const *ts, size_t n, mg_tensor ***out, size_t *nout,
+			const char **how, const char *what, mg_error *err)
+{
+	const char *to = !c->layout ? NULL : strcmp(c->layout, "nhwc") ? "nhwc" : "nchw";
+	mg_error e = {0};
+	int rc = mg_inputs_for(out, how, ts, n <= c->model_info->ninputs ? c->model_info->inputs : NULL, n,
+			       c->base_info->inputs, c->base_info->ninputs, c->layout, to, c->baseline.spec, &e);
+	if (rc)
+		return mg_error_set(err, rc, "%s for the baseline: %s", what, e.msg);
+	*nout = c->base_info->ninputs;
+	return 0;
+}
+
 /* The dataset's inputs made for a baseline that takes them otherwise:
  * another format's names, the layout of a selected fidelity gate, reals
  * for the candidate's raw integers, its own quantization. */
@@ -407,24 +422,29 @@ static int baseline_inputs(run_ctx *c, mg_error *err)
 	int outputs_gate = 0;
 	for (size_t i = 0; i < cfg->ngates; i++) {
 		const mg_gate_config *g = &cfg->gates[i];
-		if (!wanted(c, i) || (g->kind != MG_KIND_ACCURACY && g->kind != MG_KIND_FIDELITY))
-			continue;
-		outputs_gate = 1;
 		if (g->kind == MG_KIND_FIDELITY && g->layout && !c->layout)
 			c->layout = g->layout;
+		outputs_gate |= wanted(c, i) && (g->kind == MG_KIND_ACCURACY || g->kind == MG_KIND_FIDELITY);
 	}
 	if (!c->baseline.path || !c->ninputs || !outputs_gate)
 		return 0;
-	const char *to = !c->layout ? NULL : strcmp(c->layout, "nhwc") ? "nhwc" : "nchw";
-	mg_error e = {0};
-	int rc = mg_inputs_for(&c->base_inputs, &c->inputs_how, c->inputs,
-			       c->ninputs <= c->model_info->ninputs ? c->model_info->inputs : NULL,
-			       c->ninputs, c->base_info->inputs, c->base_info->ninputs, c->layout, to,
-			       c->baseline.spec, &e);
-	if (rc)
-		return mg_error_set(err, rc, "dataset '%s' for the baseline: %s", c->dataset.spec, e.msg);
-	c->nbase_inputs = c->base_info->ninputs;
-	return 0;
+	return for_baseline(c, c->inputs, c->ninputs, &c->base_inputs, &c->nbase_inputs, &c->inputs_how,
+			    "the dataset", err);
+}
+
+/* The one-row sample made for a baseline that latency measures beside
+ * the candidate, as the dataset is by baseline_inputs. */
+static int baseline_sample(run_ctx *c, mg_error *err)
+{
+	int with_base = 0;
+	for (size_t i = 0; i < c->cfg->ngates; i++)
+		with_base |= wanted(c, i) && c->cfg->gates[i].kind == MG_KIND_LATENCY &&
+			     !isnan(c->cfg->gates[i].max_ratio);
+	const char *how;
+	if (!c->baseline.path || !with_base)
+		return 0;
+	return for_baseline(c, c->sample, c->nsample, &c->base_sample, &c->nbase_sample, &how,
+			    "the inputs measured", err);
 }
 
 static int prepare(run_ctx *c, mg_error *err)
@@ -455,7 +475,9 @@ static int prepare(run_ctx *c, mg_error *err)
 				     NULL, err)) ||
 	    (rc = check_dataset(c, err)))
 		return rc;
-	return c->ninputs ? slice_first_row(c, err) : random_sample(c, err);
+	if ((rc = c->ninputs ? slice_first_row(c, err) : random_sample(c, err)))
+		return rc;
+	return baseline_sample(c, err);
 }
 
 /* One entry per configured target, none started yet. */
@@ -593,6 +615,7 @@ static void ctx_clear(run_ctx *c)
 	mg_tensor_free(c->labels);
 	free(c->labels_name);
 	mg_tensors_free(c->sample, c->nsample);
+	mg_tensors_free(c->base_sample, c->nbase_sample);
 	mg_tensors_free(c->cand_out, c->ncand_out);
 	mg_tensors_free(c->base_out, c->nbase_out);
 	free(c->outputs_error);

@@ -350,15 +350,15 @@ typedef struct lat_src {
 	void *t;
 	mg_model models[2]; /* baseline, candidate */
 	int loaded[2];
-	mg_tensor **inputs;
-	size_t ninputs;
+	mg_tensor **inputs[2]; /* baseline's, candidate's */
+	size_t ninputs[2];
 } lat_src;
 
 static int lat_block(void *ctx, int which, size_t n, double *out, mg_error *err)
 {
 	lat_src *s = ctx;
-	return s->tif->measure(s->tif->ctx, s->t, &s->models[which], s->inputs, s->ninputs, 0, n, out,
-			       err);
+	return s->tif->measure(s->tif->ctx, s->t, &s->models[which], s->inputs[which], s->ninputs[which],
+			       0, n, out, err);
 }
 
 static double lat_now(void *ctx)
@@ -402,7 +402,7 @@ static int load_pair(run_ctx *c, const mg_target_config *tc, lat_src *s, int wit
 	}
 	double first_ns; /* the first inferences (after 5 warm-up runs), unmeasured */
 	for (int w = with_base ? 0 : 1; !rc && w < 2; w++)
-		rc = tif->measure(tif->ctx, s->t, &s->models[w], s->inputs, s->ninputs, 5, 1, &first_ns, err);
+		rc = tif->measure(tif->ctx, s->t, &s->models[w], s->inputs[w], s->ninputs[w], 5, 1, &first_ns, err);
 	return rc;
 }
 
@@ -528,8 +528,10 @@ static int eval_latency(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g,
 	lat_src s = {0};
 	s.tif = &c->tif;
 	s.t = rt->t;
-	s.inputs = c->sample;
-	s.ninputs = c->nsample;
+	s.inputs[1] = c->sample;
+	s.ninputs[1] = c->nsample;
+	s.inputs[0] = c->base_sample ? c->base_sample : c->sample;
+	s.ninputs[0] = c->base_sample ? c->nbase_sample : c->nsample;
 	int with_base = c->baseline.path && !isnan(gc->max_ratio);
 	mg_error err = {0};
 	mg_latency_plan plan = MG_LATENCY_PLAN_INIT;

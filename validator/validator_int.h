@@ -64,6 +64,8 @@ typedef struct run_ctx {
 	char *labels_name; /* as the config names them */
 	mg_tensor **sample; /* one row of them, for latency and memory */
 	size_t nsample;
+	mg_tensor **base_sample; /* the same made for the baseline, or NULL: sample */
+	size_t nbase_sample;
 	/* outputs of the dataset on the local target, computed once */
 	int outputs_done;
 	char *outputs_error;

@@ -135,8 +135,16 @@ static int fake_measure(void *ctx, void *t, const mg_model *m, mg_tensor *const 
 			size_t ninputs, uint32_t warmup, size_t iterations, double *out_ns,
 			mg_error *err)
 {
-	(void)t, (void)inputs, (void)ninputs, (void)warmup;
+	(void)t, (void)warmup;
 	fake *f = ctx;
+	if (f->keep_given) {
+		assert_int_equal(ninputs, 1);
+		mg_tensor **given = &f->given[m->handle - 1];
+		mg_tensor_free(*given);
+		assert_int_equal(mg_tensor_new(given, inputs[0]->name, inputs[0]->dtype, inputs[0]->dims,
+					       inputs[0]->rank, err), 0);
+		memcpy((*given)->data, inputs[0]->data, inputs[0]->nbytes);
+	}
 	int rc = fail_now(f, err);
 	double speed = 1 + f->jitter * (2 * fake_uniform(f) - 1);
 	if (f->delay_us)
@@ -994,6 +1002,27 @@ static void test_fidelity_of_an_int8_tflite_against_its_float_onnx_model(void **
 	assert_int_equal(err.code, MG_EINVAL);
 	if (!strstr(err.msg, "gate 'fid': the candidate's output 'output' is [1,10], the baseline's 'y' [1,12]"))
 		fail_msg("%s", err.msg);
+	/* latency against the baseline measures each on its own inputs */
+	fake_init(&f);
+	f.rows = 1;
+	f.base = onnx;
+	f.keep_given = 1;
+	f.canned[0] = ref;
+	f.canned[1] = cand;
+	o.baseline = onnx;
+	r = gate_with(&f, &o, "[{\"name\": \"fid\", \"kind\": \"fidelity\", \"max_abs\": 1e-6, \"layout\": \"nhwc\"}, "
+		      LATENCY("lat", "host", ", \"max_ratio\": 1.5, \"max_time\": 0.5, \"min_iterations\": 20") "]", &err);
+	if (!r)
+		fail_msg("%s", err.msg);
+	assert_int_equal(result(r, "lat")->status, MG_GATE_PASS);
+	assert_non_null(result(r, "lat")->latency);
+	assert_true(result(r, "lat")->latency->nbase > 0); /* the baseline was measured */
+	assert_true(f.given[1]->dtype == MG_DT_INT8 && f.given[1]->dims[3] == 3);
+	assert_true(f.given[0]->dtype == MG_DT_FLOAT32 && f.given[0]->dims[1] == 3);
+	assert_string_equal(f.given[0]->name, "x");
+	mg_report_free(r);
+	for (int w = 0; w < 2; w++)
+		mg_tensor_free(f.given[w]), f.given[w] = NULL;
 	const char *made[] = {tfl, onnx, onnx12};
 	for (size_t i = 0; i < 3; i++)
 		unlink(made[i]);
