@@ -191,8 +191,7 @@ int mg_tensors_match(size_t *idx, const char **how, const char *const *from, siz
 		return 0;
 	if (nfrom != nto)
 		return mg_error_set(err, MG_EINVAL, "the %s do not meet: '%s' is not among the other "
-				    "model's %zu, and there are %zu of them, not as many (so not by order either)",
-				    what, to[j], nfrom, nto);
+				    "model's, and %zu against %zu cannot pair by order", what, to[j], nto, nfrom);
 	for (j = 0; j < nto; j++)
 		idx[j] = j;
 	*how = "order";

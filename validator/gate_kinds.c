@@ -212,8 +212,9 @@ static int pair_outputs(run_ctx *c, const mg_gate_config *gc, const mg_tensor **
 	for (size_t k = 0; same && k < (*cand)->rank; k++)
 		same = (*cand)->dims[k] == (*ref)->dims[k];
 	if (!same && gc->layout && (*cand)->rank == 4) {
-		if (mg_tensor_relayout(turned, *cand, gc->layout, to_layout, err))
-			return MG_ENOMEM;
+		int rc = mg_tensor_relayout(turned, *cand, gc->layout, to_layout, err);
+		if (rc)
+			return rc;
 		*cand = *turned;
 		size_t used = strlen(how);
 		snprintf(how + used, howlen - used, "; the candidate's output transposed from %s to %s",
