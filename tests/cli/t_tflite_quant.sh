@@ -1,8 +1,9 @@
 # Quantized TFLite models on the host side: make_tflite.py's int8-io model
 # (int8 input, scale 1/128, and int8 output) run with a float32 input gives
-# the outputs of the same input quantized by numpy by hand (halves away from
-# zero, as TFLite's QUANTIZE); --dequantize gives numpy's dequantization of
-# the raw outputs, and --expect compares in the space asked for; a fidelity
+# the outputs of the same input quantized by numpy by hand (halves away
+# from zero, as TFLite's QUANTIZE), on local and on qemu-aarch64;
+# --dequantize gives numpy's dequantization of the raw outputs, and
+# --expect compares in the space asked for; a fidelity
 # gate of the int8 model passes against its float twin (.tflite) and
 # against the same float model as an NCHW ONNX model built here, with
 # "layout": "nhwc" (refused naming both shapes without it).
@@ -86,6 +87,15 @@ assert a.dtype == np.int8 and a.shape == (1, 10), (a.dtype, a.shape)
 assert (a == b).all() and len(set(a.ravel())) > 3, (a, b)' || fail "the outputs differ, or are not int8 logits"
 }
 
+t_quantized_on_the_host_for_qemu_too() {
+	# the host quantizes, so an emulated aarch64 target (Arm NN CpuAcc)
+	# gets the same integers and gives the same raw outputs
+	expect_exit 0 mg run q.tflite --target qemu-aarch64 --inputs in_f --outputs out_qemu $RUN_OPTS
+	expect_stdout_contains "input 'input' quantized with scale 0.0078125 zero-point 0"
+	expect_exit 0 mg run q.tflite --inputs in_q --outputs out_local $RUN_OPTS
+	cmp -s out_qemu/output.npy out_local/output.npy || fail "qemu-aarch64's outputs differ from local's"
+}
+
 t_dequantize_gives_numpy_dequantization() {
 	expect_exit 0 mg run q.tflite --inputs in_q --outputs out_raw $RUN_OPTS
 	expect_exit 0 mg run q.tflite --inputs in_q --outputs out_d --dequantize $RUN_OPTS
@@ -128,6 +138,7 @@ t_fidelity_against_an_nchw_onnx_model_with_a_layout() {
 }
 
 check "a float32 input is quantized as numpy does it by hand" t_float_input_is_quantized_as_numpy_by_hand
+check "quantized on the host for qemu-aarch64 too" t_quantized_on_the_host_for_qemu_too
 check "--dequantize gives numpy's dequantization of the raw outputs" t_dequantize_gives_numpy_dequantization
 check "fidelity of the int8 model against its float twin" t_fidelity_against_the_float_twin
 check "fidelity against the NCHW ONNX model with layout nhwc" t_fidelity_against_an_nchw_onnx_model_with_a_layout
