@@ -921,6 +921,27 @@ static const char *python_made(const char *name, const char *script, char *path,
 #define FID_LAYOUT(extra) "[{\"name\": \"fid\", \"kind\": \"fidelity\", \"max_abs\": 1e-6, \"min_cosine\": 0.999" extra "}, " \
 	"{\"name\": \"acc\", \"kind\": \"accuracy\", \"metric\": \"top1\", \"min\": 1, \"max_drop\": 0}]"
 
+/* f for one image through the .tflite candidate and the baseline at
+ * base_path, giving canned outputs ref and cand (NULL: the default ones),
+ * keeping what each was given. */
+static void fake_one_image(fake *f, const char *base_path, mg_tensor *ref, mg_tensor *cand)
+{
+	fake_init(f);
+	f->rows = 1;
+	f->base = base_path;
+	f->keep_given = 1;
+	f->canned[0] = ref;
+	f->canned[1] = cand;
+}
+
+static void drop_given(fake *f)
+{
+	for (int w = 0; w < 2; w++) {
+		mg_tensor_free(f->given[w]);
+		f->given[w] = NULL;
+	}
+}
+
 static void test_fidelity_of_an_int8_tflite_against_its_float_onnx_model(void **state)
 {
 	(void)state;
@@ -953,12 +974,7 @@ static void test_fidelity_of_an_int8_tflite_against_its_float_onnx_model(void **
 	assert_int_equal(mg_quantize(&xq, x, MG_DT_INT8, qin, NULL), 0);
 
 	fake f;
-	fake_init(&f);
-	f.rows = 1;
-	f.base = onnx;
-	f.keep_given = 1;
-	f.canned[0] = ref;
-	f.canned[1] = cand;
+	fake_one_image(&f, onnx, ref, cand);
 	mg_error err = {0};
 	run o = {.model = tfl, .baseline = onnx, .inputs = "x_img.npy", .labels = "y_img.npy"};
 	mg_report *r = gate_with(&f, &o, FID_LAYOUT(", \"layout\": \"nhwc\""), &err);
@@ -980,35 +996,24 @@ static void test_fidelity_of_an_int8_tflite_against_its_float_onnx_model(void **
 	assert_status(result(r, "fid"), MG_GATE_PASS, "inputs matched by order, outputs by order");
 	assert_true(figure(result(r, "acc"), "top1")->value == 1 && figure(result(r, "acc"), "top1")->baseline == 1);
 	mg_report_free(r);
-	for (int w = 0; w < 2; w++)
-		mg_tensor_free(f.given[w]), f.given[w] = NULL;
+	drop_given(&f);
 
 	/* without the layout the image cannot meet the baseline: both shapes said */
-	fake_init(&f);
-	f.rows = 1;
-	f.base = onnx;
+	fake_one_image(&f, onnx, NULL, NULL);
 	assert_null(gate_with(&f, &o, FID_LAYOUT(""), &err));
 	assert_int_equal(err.code, MG_EINVAL);
 	if (!strstr(err.msg, "input 'input' is [1,8,8,3], and 'x' of '") || !strstr(err.msg, "takes [1,3,8,8]"))
 		fail_msg("%s", err.msg);
 	/* outputs of other shapes are bad input naming both */
-	fake_init(&f);
-	f.rows = 1;
-	f.base = onnx12;
-	f.canned[0] = ref12;
-	f.canned[1] = cand;
+	fake_one_image(&f, onnx12, ref12, cand);
 	o.baseline = onnx12;
 	assert_null(gate_with(&f, &o, FID_LAYOUT(", \"layout\": \"nhwc\""), &err));
 	assert_int_equal(err.code, MG_EINVAL);
 	if (!strstr(err.msg, "gate 'fid': the candidate's output 'output' is [1,10], the baseline's 'y' [1,12]"))
 		fail_msg("%s", err.msg);
+	drop_given(&f);
 	/* latency against the baseline measures each on its own inputs */
-	fake_init(&f);
-	f.rows = 1;
-	f.base = onnx;
-	f.keep_given = 1;
-	f.canned[0] = ref;
-	f.canned[1] = cand;
+	fake_one_image(&f, onnx, ref, cand);
 	o.baseline = onnx;
 	r = gate_with(&f, &o, "[{\"name\": \"fid\", \"kind\": \"fidelity\", \"max_abs\": 1e-6, \"layout\": \"nhwc\"}, "
 		      LATENCY("lat", "host", ", \"max_ratio\": 1.5, \"max_time\": 0.5, \"min_iterations\": 20") "]", &err);
@@ -1021,8 +1026,7 @@ static void test_fidelity_of_an_int8_tflite_against_its_float_onnx_model(void **
 	assert_true(f.given[0]->dtype == MG_DT_FLOAT32 && f.given[0]->dims[1] == 3);
 	assert_string_equal(f.given[0]->name, "x");
 	mg_report_free(r);
-	for (int w = 0; w < 2; w++)
-		mg_tensor_free(f.given[w]), f.given[w] = NULL;
+	drop_given(&f);
 	const char *made[] = {tfl, onnx, onnx12};
 	for (size_t i = 0; i < 3; i++)
 		unlink(made[i]);
