@@ -458,7 +458,9 @@ static void test_quantized_inputs_and_outputs(void **state)
 	char *names[] = {NULL, NULL};
 	float s = 0.5f;
 	int64_t z = -2;
-	mg_tensor_info tis[] = {{"q", "int8", 2, d, names, {1, &s, &z, 0}}, {"u", "uint8", 2, d, names, {0}}};
+	mg_tensor_info tis[] = {{.name = "q", .dtype = "int8", .rank = 2, .dims = d, .dim_names = names,
+				 .quant = {.n = 1, .scales = &s, .zero_points = &z}},
+				{.name = "u", .dtype = "uint8", .rank = 2, .dims = d, .dim_names = names}};
 	mg_tensor **x = NULL;
 	assert_int_equal(mg_inputs_random(&x, tis, 2, NULL, 0, MG_INPUT_SEED, "m.tflite", NULL, NULL), 0);
 	int lo = 127, hi = -128, ulo = 255, uhi = 0;
@@ -519,7 +521,7 @@ static void test_inputs_for_another_model_match_and_transpose(void **state)
 		((float *)img->data)[i] = (float)i;
 	int64_t want_dims[] = {-1, 3, 2, 2}, other_dims[] = {1, 3, 4, 4};
 	char *nn[] = {NULL, NULL, NULL, NULL};
-	mg_tensor_info base = {"images", "float32", 4, want_dims, nn, {0}};
+	mg_tensor_info base = {.name = "images", .dtype = "float32", .rank = 4, .dims = want_dims, .dim_names = nn};
 	assert_int_equal(mg_inputs_for(&o, &how, &img, NULL, 1, &base, 1, "nhwc", "nchw", "b.onnx", NULL), 0);
 	assert_string_equal(how, "order");
 	assert_string_equal(o[0]->name, "images");
@@ -541,7 +543,9 @@ static void test_inputs_for_another_model_match_and_transpose(void **state)
 	/* raw int8 for a quantized input become reals for a float32 one */
 	float s = 0.25f;
 	int64_t z = 1, dq[] = {1, 2}, dq_f[] = {1, 2};
-	mg_tensor_info qinfo = {"q", "int8", 2, dq, nn, {1, &s, &z, 0}}, finfo = {"f", "float32", 2, dq_f, nn, {0}};
+	mg_tensor_info qinfo = {.name = "q", .dtype = "int8", .rank = 2, .dims = dq, .dim_names = nn,
+				.quant = {.n = 1, .scales = &s, .zero_points = &z}};
+	mg_tensor_info finfo = {.name = "f", .dtype = "float32", .rank = 2, .dims = dq_f, .dim_names = nn};
 	mg_tensor *raw = NULL;
 	assert_int_equal(mg_tensor_new(&raw, "q", MG_DT_INT8, dq, 2, NULL), 0);
 	((int8_t *)raw->data)[0] = 5;
