@@ -233,6 +233,44 @@ int mg_tensor_permute(mg_tensor **out, const mg_tensor *t, const size_t *perm, m
 	return 0;
 }
 
+int mg_tensor_rows(mg_tensor **out, const mg_tensor *t, size_t first, size_t n, mg_error *err)
+{
+	if (!t->rank || first > (size_t)t->dims[0] || n > (size_t)t->dims[0] - first)
+		return mg_error_set(err, MG_EINVAL, "tensor '%s': no rows %zu..%zu", t->name, first, first + n);
+	int64_t dims[MG_TENSOR_MAX_RANK];
+	memcpy(dims, t->dims, sizeof(dims));
+	dims[0] = (int64_t)n;
+	int rc = mg_tensor_new(out, t->name, t->dtype, dims, t->rank, err);
+	size_t row = t->dims[0] ? t->nbytes / (size_t)t->dims[0] : 0;
+	if (!rc && n)
+		memcpy((*out)->data, (const unsigned char *)t->data + first * row, n * row);
+	return rc;
+}
+
+int mg_tensor_concat_rows(mg_tensor **out, mg_tensor *const *parts, size_t n, mg_error *err)
+{
+	if (!n || !parts[0]->rank)
+		return mg_error_set(err, MG_EINVAL, "nothing to join along a first dimension");
+	int64_t dims[MG_TENSOR_MAX_RANK];
+	memcpy(dims, parts[0]->dims, sizeof(dims));
+	dims[0] = 0;
+	for (size_t i = 0; i < n; i++) {
+		const mg_tensor *p = parts[i];
+		if (p->dtype != parts[0]->dtype || p->rank != parts[0]->rank ||
+		    memcmp(p->dims + 1, parts[0]->dims + 1, (p->rank - 1) * sizeof(p->dims[0])))
+			return mg_error_set(err, MG_EINVAL, "tensor '%s': part %zu differs in type or shape "
+					    "from the first", parts[0]->name, i);
+		dims[0] += p->dims[0];
+	}
+	int rc = mg_tensor_new(out, parts[0]->name, parts[0]->dtype, dims, parts[0]->rank, err);
+	size_t at = 0;
+	for (size_t i = 0; !rc && i < n; i++) {
+		memcpy((unsigned char *)(*out)->data + at, parts[i]->data, parts[i]->nbytes);
+		at += parts[i]->nbytes;
+	}
+	return rc;
+}
+
 void mg_shape_format(char *out, size_t outlen, const int64_t *dims, size_t rank)
 {
 	size_t n = 0;

@@ -74,6 +74,11 @@ size_t mg_tensor_count(const mg_tensor *t);
 /* t with its dimensions reordered: out's dimension k is t's perm[k] (a
  * permutation of 0..rank-1), as numpy's transpose(perm). */
 int mg_tensor_permute(mg_tensor **out, const mg_tensor *t, const size_t *perm, mg_error *err);
+/* Rows first..first+n of t along its first dimension, as a new tensor. */
+int mg_tensor_rows(mg_tensor **out, const mg_tensor *t, size_t first, size_t n, mg_error *err);
+/* parts[0..n) one after another along their first dimension (alike in
+ * dtype and in every other dimension), as a new tensor named as parts[0]. */
+int mg_tensor_concat_rows(mg_tensor **out, mg_tensor *const *parts, size_t n, mg_error *err);
 /* "[8,64]" into out. */
 void mg_shape_format(char *out, size_t outlen, const int64_t *dims, size_t rank);
 

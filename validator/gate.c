@@ -168,8 +168,8 @@ static void shape_str(char *buf, size_t len, const int64_t *dims, const char *co
 
 /* A dataset that cannot be what the model takes is bad input (exit 2),
  * found before anything runs: inputs of another type or shape than the
- * model declares, inputs of different row counts, labels that are not one
- * per row. (Labels outside the classes are found by the accuracy gate.) */
+ * model declares (rows not a multiple of a fixed batch), inputs of
+ * different row counts, labels that are not one per row. (Labels outside the classes are found by the accuracy gate.) */
 static int check_dataset(const run_ctx *c, mg_error *err)
 {
 	const mg_model_info *mi = c->model_info;
@@ -185,9 +185,12 @@ static int check_dataset(const run_ctx *c, mg_error *err)
 			if (dt != MG_DT_UNDEFINED && dt != t->dtype)
 				return mg_error_set(err, MG_EINVAL, "dataset '%s': input '%s' is %s, the model takes %s",
 						    ds, ti->name, mg_dtype_name(t->dtype), ti->dtype);
+			/* a fixed first dimension is the rows of one run: the
+			 * dataset's rows go in runs of that many (run_outputs) */
 			int fits = ti->rank == SIZE_MAX || ti->rank == t->rank;
 			for (size_t k = 0; fits && ti->rank != SIZE_MAX && k < ti->rank; k++)
-				fits = ti->dims[k] < 0 || ti->dims[k] == t->dims[k];
+				fits = ti->dims[k] < 0 || ti->dims[k] == t->dims[k] ||
+				       (k == 0 && ti->dims[0] > 0 && t->dims[0] > 0 && t->dims[0] % ti->dims[0] == 0);
 			if (!fits) {
 				shape_str(want, sizeof(want), ti->dims, (const char *const *)ti->dim_names, ti->rank);
 				return mg_error_set(err, MG_EINVAL, "dataset '%s': input '%s' has shape %s, the model takes %s",
@@ -324,16 +327,80 @@ mg_fingerprint *mg_gate__copy_fingerprint(const mg_fingerprint *f)
 
 /* ---- outputs on the dataset ---------------------------------------------- */
 
-/* The outputs of the model at path on inputs, dequantized where info
- * says they are quantized. */
+/* The batch the model takes: the fixed first dimension of its first
+ * input, or 0 when that is dynamic (any number of rows at once). */
+static size_t fixed_batch(const mg_model_info *info)
+{
+	if (!info || !info->ninputs || info->inputs[0].rank == SIZE_MAX || !info->inputs[0].rank)
+		return 0;
+	return info->inputs[0].dims[0] > 0 ? (size_t)info->inputs[0].dims[0] : 0;
+}
+
+/* m's outputs on the rows of inputs taken b at a time, joined again (the
+ * dataset is one tensor per input; a model of fixed batch b, as most
+ * .tflite models are with b 1, takes b rows a run). */
+static int run_batches(run_ctx *c, void *t, mg_model *m, mg_tensor *const *inputs, size_t ninputs,
+		       size_t rows, size_t b, mg_tensor ***out, size_t *nout, mg_error *err)
+{
+	size_t nb = rows / b, n = 0;
+	mg_tensor ***parts = calloc(nb, sizeof(*parts)), **in = calloc(ninputs, sizeof(*in));
+	int rc = parts && in ? 0 : mg_error_set(err, MG_ENOMEM, "out of memory");
+	for (size_t k = 0; !rc && k < nb; k++) {
+		for (size_t i = 0; !rc && i < ninputs; i++)
+			rc = mg_tensor_rows(&in[i], inputs[i], k * b, b, err);
+		size_t got = 0;
+		if (!rc)
+			rc = c->tif.run(c->tif.ctx, t, m, in, ninputs, &parts[k], &got, err);
+		if (!rc && k && got != n)
+			rc = mg_error_set(err, MG_ERROR, "run %zu gave %zu outputs, the first %zu", k + 1, got, n);
+		n = rc ? n : got;
+		for (size_t i = 0; i < ninputs; i++) {
+			mg_tensor_free(in[i]);
+			in[i] = NULL;
+		}
+	}
+	mg_tensor **joined = rc ? NULL : calloc(n ? n : 1, sizeof(*joined));
+	mg_tensor **col = rc ? NULL : calloc(nb, sizeof(*col));
+	if (!rc && (!joined || !col))
+		rc = mg_error_set(err, MG_ENOMEM, "out of memory");
+	for (size_t o = 0; !rc && o < n; o++) {
+		for (size_t k = 0; k < nb; k++)
+			col[k] = parts[k][o];
+		rc = mg_tensor_concat_rows(&joined[o], col, nb, err);
+	}
+	for (size_t k = 0; parts && k < nb; k++)
+		mg_tensors_free(parts[k], parts[k] ? n : 0);
+	free(parts);
+	free(in);
+	free(col);
+	if (rc) {
+		mg_tensors_free(joined, joined ? n : 0);
+		return rc;
+	}
+	*out = joined;
+	*nout = n;
+	return 0;
+}
+
+/* The outputs of the model at path on inputs, in batches of the model's
+ * fixed batch where it has one, dequantized where info says they are
+ * quantized. */
 static int run_outputs(run_ctx *c, void *t, const char *path, mg_tensor *const *inputs, size_t ninputs,
 		       const mg_model_info *info, mg_tensor ***out, size_t *nout, mg_error *err)
 {
+	size_t b = fixed_batch(info), rows = ninputs && inputs[0]->rank ? (size_t)inputs[0]->dims[0] : 0;
+	if (b && rows > b && rows % b)
+		return mg_error_set(err, MG_EINVAL, "'%s' takes %zu rows a run (input '%s'), and the "
+				    "dataset's %zu rows do not split into runs of %zu", path, b,
+				    info->inputs[0].name, rows, b);
 	mg_model m;
 	int rc = c->tif.load(c->tif.ctx, t, path, 0, &m, err);
 	if (rc)
 		return rc;
-	rc = c->tif.run(c->tif.ctx, t, &m, inputs, ninputs, out, nout, err);
+	if (b && rows > b)
+		rc = run_batches(c, t, &m, inputs, ninputs, rows, b, out, nout, err);
+	else
+		rc = c->tif.run(c->tif.ctx, t, &m, inputs, ninputs, out, nout, err);
 	c->tif.unload(c->tif.ctx, t, &m);
 	if (!rc && info)
 		rc = mg_outputs_dequantize(*out, info->outputs, *nout < info->noutputs ? *nout : info->noutputs, err);

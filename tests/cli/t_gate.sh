@@ -135,7 +135,33 @@ init_writes_a_config_that_runs() {
 	expect_no_file other.json
 }
 
+# A model of fixed batch (here the digits model with its first dimension set
+# to 1, then to 8) takes the dataset's 360 rows a run's worth at a time: its
+# accuracy and fidelity are the dynamic model's; 7 does not divide 360.
+fixed_batch_models_take_the_dataset_in_runs() {
+	"$PY" - <<'PY' || fail "cannot fix the batch"
+import onnx
+for b in (1, 8, 7):
+    m = onnx.load("model.onnx")
+    for v in list(m.graph.input) + list(m.graph.output):
+        v.type.tensor_type.shape.dim[0].dim_value = b
+    onnx.save(m, "batch%d.onnx" % b)
+PY
+	local b
+	expect_exit 0 mg gate --model model.onnx --only accuracy --only fidelity --report dyn.json
+	for b in 1 8; do
+		expect_exit 0 mg gate --model batch$b.onnx --only accuracy --only fidelity --report b.json
+		"$PY" -c 'import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:])
+v = lambda r: [(g["name"], g["value"]) for g in r["gates"]]
+assert v(a) == v(b), (v(a), v(b))' dyn.json b.json || fail "batch $b gives other figures than the dynamic model"
+	done
+	expect_exit 2 mg -q gate --model batch7.onnx --only accuracy
+	expect_error "input 'input' has shape (360, 64), the model takes (7, 64)"
+}
+
 check int8_passes_with_every_figure int8_passes_with_every_figure
+check fixed_batch_models_take_the_dataset_in_runs fixed_batch_models_take_the_dataset_in_runs
 check worse_model_fails_accuracy_and_fidelity worse_model_fails_accuracy_and_fidelity
 check slower_model_fails_latency slower_model_fails_latency
 check bad_configs_stop_before_anything_runs bad_configs_stop_before_anything_runs

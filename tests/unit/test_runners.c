@@ -646,6 +646,32 @@ static void test_cost_reads_the_totals_of_a_callgrind_dump(void **state)
 	assert_int_equal(mg_cost_parse_callgrind("", &c), -1);
 }
 
+static void test_tensor_rows_split_and_join_along_the_first_dimension(void **state)
+{
+	(void)state;
+	int64_t dims[2] = {5, 3};
+	mg_tensor *t = NULL, *a = NULL, *b = NULL, *j = NULL;
+	mg_error err = {0};
+	assert_int_equal(mg_tensor_new(&t, "x", MG_DT_INT16, dims, 2, &err), 0);
+	for (int i = 0; i < 15; i++)
+		((int16_t *)t->data)[i] = (int16_t)(i * 7 - 20);
+	assert_int_equal(mg_tensor_rows(&a, t, 0, 2, &err), 0);
+	assert_int_equal(mg_tensor_rows(&b, t, 2, 3, &err), 0);
+	assert_true(a->dims[0] == 2 && a->dims[1] == 3 && b->dims[0] == 3 && a->nbytes == 12);
+	assert_int_equal(((int16_t *)b->data)[0], 6 * 7 - 20);
+	mg_tensor *parts[2] = {a, b};
+	assert_int_equal(mg_tensor_concat_rows(&j, parts, 2, &err), 0);
+	assert_string_equal(j->name, "x");
+	assert_true(j->nbytes == t->nbytes && !memcmp(j->data, t->data, t->nbytes));
+	mg_tensor_free(j);
+	assert_int_equal(mg_tensor_rows(&j, t, 4, 2, &err), MG_EINVAL); /* past the end */
+	b->dims[1] = 2; /* another row shape does not join */
+	assert_int_equal(mg_tensor_concat_rows(&j, parts, 2, &err), MG_EINVAL);
+	mg_tensor_free(a);
+	mg_tensor_free(b);
+	mg_tensor_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -654,6 +680,7 @@ int main(void)
 		cmocka_unit_test(test_inputs_for_another_model_match_and_transpose),
 		cmocka_unit_test(test_target_specs_parsed_in_one_place),
 		cmocka_unit_test(test_npy_round_trips_every_dtype),
+		cmocka_unit_test(test_tensor_rows_split_and_join_along_the_first_dimension),
 		cmocka_unit_test(test_npy_refuses_fortran_order),
 		cmocka_unit_test(test_npy_refuses_header_that_lies_about_size),
 		cmocka_unit_test(test_npy_refuses_bad_headers),
