@@ -6,7 +6,8 @@
 # reference outputs from. BENCH_ROUNDS rounds (default 3) of BENCH_ITERS
 # timed runs each (default 50) after one warm-up run; the median of the
 # per-round p50s. Beside it, `modelgate run` on Arm NN (local CpuRef, qemu
-# CpuAcc), the same way.
+# CpuAcc) against a bare Arm NN loop, for modelgate's overhead (within 2%
+# is the goal), and the TFLite engine's start-up.
 # Run by bench/run.sh with MODELGATE and BENCH_OUT set.
 . "$(dirname "$0")/lib.sh"
 
@@ -42,41 +43,98 @@ PY
 versions=$("$py" -c 'import json, sys; j = json.load(open(sys.argv[1])); print("LiteRT.js %s, Node.js %s" % (j["litert"], j["node"]))' \
 	"$tmp/litert.json")
 
-# modelgate run on Arm NN: the local target (CpuRef) and qemu-aarch64 (the
-# aarch64 agent on CpuAcc, emulated: for scale only), BENCH_ROUNDS rounds
-# each of BENCH_ITERS runs after one warm-up; latency p50 and the engine's
-# load (parse, optimise, load the network; the fp16 fold included).
-# Still to add: a bare C++ loop around EnqueueWorkload (as bench/ort_loop.c
-# is for ONNX Runtime), for modelgate's own overhead.
+# modelgate run on Arm NN against a bare C++ loop over Arm NN's own API
+# (bench/armnn_loop.cpp, built here for x86_64 and aarch64: the same fp16
+# fold, backend preference and timing as the agent and its shim), on the
+# local target (CpuRef) and on qemu-aarch64 (the aarch64 agent on CpuAcc,
+# emulated; the bare loop started the way the qemu transport starts the
+# agent: the cross sysroot, QEMU_CPU, the cpuinfo preload). Per target
+# BENCH_ARMNN_ROUNDS rounds (default 5), each the bare loop then modelgate,
+# BENCH_ARMNN_ITERS timed runs each (default 15: CpuRef takes about 1 s per
+# inference) after one warm-up run, so that drift falls on both; the
+# medians of the per-round p50s and their ratio. Start-up: modelgate's
+# startup_ns (command start to the RUN request less the load: the agent's
+# start and the engine's open) and load_ns (fold, parse, optimise, load),
+# medians over the same runs, beside the bare loop's runtime creation and
+# load.
+arounds=${BENCH_ARMNN_ROUNDS:-5}
+aiters=${BENCH_ARMNN_ITERS:-15}
+armnn=$repo/.deps/armnn
+[ -f "$armnn/x64/lib/libarmnn.so.22" ] && [ -f "$armnn/arm64/lib/libarmnn.so.22" ] ||
+	die "no Arm NN in '$armnn' (make deps)"
+cpuinfo=$(dirname "$MODELGATE")/aarch64/libmodelgate-cpuinfo.so
+[ -f "$cpuinfo" ] || die "no '$cpuinfo' (make agents)"
+# $1: C compiler, $2: C++ compiler, $3: .deps/armnn/ARCH, $4: the binary
+build_loop() {
+	local o=$tmp/obj-${4##*/} src
+	mkdir -p "$o"
+	for src in formats/tflite_fold.c formats/flatbuf.c formats/tensor.c formats/tensor_npy.c \
+		util/error.c util/fs.c; do
+		"$1" -std=c11 -D_GNU_SOURCE -O2 -I"$repo" -c "$repo/$src" -o "$o/$(basename "$src" .c).o" ||
+			return 1
+	done
+	"$2" -std=c++14 -O2 -I"$repo" -I"$3/include" "$repo/bench/armnn_loop.cpp" "$o"/*.o \
+		"$3/lib/libarmnnTfLiteParser.so.22" "$3/lib/libarmnn.so.22" -Wl,-rpath-link,"$3/lib" \
+		-Wl,--disable-new-dtags,-rpath,"$3/lib" -ldl -o "$4"
+}
+build_loop cc c++ "$armnn/x64" "$tmp/armnn_loop" || die "cannot build armnn_loop for x86_64"
+build_loop aarch64-linux-gnu-gcc aarch64-linux-gnu-g++ "$armnn/arm64" "$tmp/armnn_loop_a64" ||
+	die "cannot build armnn_loop for aarch64"
+bare() {
+	case $1 in
+	local) "$tmp/armnn_loop" "$armnn/x64/lib" "$model" "$tmp/in/input.npy" 1 "$aiters" ;;
+	qemu-aarch64) QEMU_CPU=${QEMU_CPU:-neoverse-n1} qemu-aarch64 -L /usr/aarch64-linux-gnu \
+		-E LD_PRELOAD="$cpuinfo" "$tmp/armnn_loop_a64" "$armnn/arm64/lib" "$model" \
+		"$tmp/in/input.npy" 1 "$aiters" ;;
+	esac
+}
 for t in local qemu-aarch64; do
+	: >"$tmp/bare-$t"
 	: >"$tmp/mg-$t"
-	for r in $(seq "$rounds"); do
-		"$MODELGATE" run "$model" --target "$t" --inputs "$tmp/in" --warmup 1 --iterations "$iters" \
+	for r in $(seq "$arounds"); do
+		bare "$t" >>"$tmp/bare-$t" || die "armnn_loop on $t failed"
+		"$MODELGATE" run "$model" --target "$t" --inputs "$tmp/in" --warmup 1 --iterations "$aiters" \
 			--min-time 0 --json >"$tmp/mg.json" || die "modelgate run on $t failed"
 		"$py" -c 'import json, sys; j = json.load(open(sys.argv[1]))
-print(j["latency"]["p50"] / 1e6, j["load_ns"] / 1e6, j["target"]["engine_version"])' \
+print(j["latency"]["p50"], j["startup_ns"], j["load_ns"], j["target"]["engine_version"])' \
 			"$tmp/mg.json" >>"$tmp/mg-$t" || die "cannot read the run's JSON"
 		[ -n "$raw" ] && cp "$tmp/mg.json" "$raw/modelgate_${t}_round$r.json"
 	done
 done
-# "p50 load backend" of a target: the medians over the rounds
-mg_row() {
-	"$py" - "$tmp/mg-$1" <<'PY'
-import statistics, sys
-rows = [l.split() for l in open(sys.argv[1])]
-print(statistics.median(float(r[0]) for r in rows), statistics.median(float(r[1]) for r in rows),
-      " ".join(rows[0][2:]))
+# "bare_p50 mg_p50 ratio bare_create bare_load mg_startup mg_load" of a
+# target: medians over the rounds, in ms (the ratio of the p50 medians)
+armnn_row() {
+	"$py" - "$tmp/bare-$1" "$tmp/mg-$1" <<'PY'
+import statistics as st, sys
+b = [l.split() for l in open(sys.argv[1])]
+m = [l.split() for l in open(sys.argv[2])]
+med = lambda rows, i: st.median(float(r[i]) for r in rows)
+print(med(b, 0) / 1e6, med(m, 0) / 1e6, med(m, 0) / med(b, 0), med(b, 1) / 1e6, med(b, 2) / 1e6,
+      med(m, 1) / 1e6, med(m, 2) / 1e6)
 PY
 }
-read -r local_p50 local_load local_engine <<<"$(mg_row local)"
-read -r qemu_p50 qemu_load qemu_engine <<<"$(mg_row qemu-aarch64)"
+read -r local_bare local_p50 local_ratio local_bcreate local_bload local_start local_load \
+	<<<"$(armnn_row local)"
+read -r qemu_bare qemu_p50 qemu_ratio qemu_bcreate qemu_bload qemu_start qemu_load \
+	<<<"$(armnn_row qemu-aarch64)"
+engine_of() { awk 'NR == 1 { $1 = $2 = $3 = ""; sub(/^ +/, ""); print }' "$tmp/mg-$1"; }
+local_engine=$(engine_of local)
+qemu_engine=$(engine_of qemu-aarch64)
+verdict() { "$py" -c "print('yes' if $1 else '**no**')"; }
+per_round() { awk '{ printf "%s%.1f", (NR > 1 ? " " : ""), $1 / 1e6 }' "$1"; }
+# one start-up row: target, modelgate startup and load, bare creation and load (ms)
+startup_row() {
+	printf '| %s | %.0f ms | %.0f ms | %.0f ms | %.0f ms | %.0f ms |\n' "$1" "$2" "$3" \
+		"$("$py" -c "print($2 + $3)")" "$4" "$5"
+}
 
 {
 	echo "### TFLite: face_detection_short_range for scale (bench_tflite.sh)"
 	echo
 	echo "MediaPipe face_detection_short_range.tflite (@mediapipe/face_detection 0.4.1657300184),"
 	echo "input float32 [1, 128, 128, 3] (random, seed 1); $versions;"
-	echo "median of $rounds rounds of $iters timed runs after 1 warm-up run, p50 of each round."
+	echo "LiteRT.js: median of $rounds rounds of $iters timed runs after 1 warm-up run, p50 of each round;"
+	echo "modelgate run: from the overhead runs below ($arounds rounds of $aiters)."
 	echo
 	echo "| runtime | backend | p50 | load + compile |"
 	echo "|---|---|---|---|"
@@ -87,6 +145,36 @@ read -r qemu_p50 qemu_load qemu_engine <<<"$(mg_row qemu-aarch64)"
 	printf '| modelgate run, qemu-aarch64 (%s), emulated | Arm NN NEON kernels | %.2f ms | %.0f ms |\n' \
 		"$qemu_engine" "$qemu_p50" "$qemu_load"
 	echo
-	echo "Per-round p50s (ms): $(awk '{ printf "%s%.2f", (NR > 1 ? " " : ""), $1 }' "$tmp/litert")"
+	echo "Per-round p50s (ms), LiteRT.js: $(awk '{ printf "%s%.2f", (NR > 1 ? " " : ""), $1 }' "$tmp/litert")"
+	echo
+	echo "#### Arm NN 20.08: modelgate run against a bare Arm NN loop"
+	echo
+	echo "bench/armnn_loop.cpp: ITfLiteParser, Optimize, LoadNetwork, then EnqueueWorkload timed alone,"
+	echo "with the agent's fp16 fold and the shim's backend preference. $arounds rounds per target, each"
+	echo "the bare loop then \`modelgate run --warmup 1 --iterations $aiters --min-time 0\`: every p50 is"
+	echo "of $aiters samples after 1 warm-up run; the table has the medians of the $arounds per-round p50s."
+	echo "qemu-aarch64 is emulated (QEMU_CPU ${QEMU_CPU:-neoverse-n1}): no device's speed."
+	echo
+	echo "| target | backend | p50, bare loop | p50, modelgate run | modelgate / bare | within 1 +- 0.02 |"
+	echo "|---|---|---|---|---|---|"
+	printf '| local (x86_64) | %s | %.1f ms | %.1f ms | %.4f | %s |\n' "$local_engine" "$local_bare" \
+		"$local_p50" "$local_ratio" "$(verdict "abs($local_ratio - 1) <= 0.02")"
+	printf '| qemu-aarch64 | %s | %.1f ms | %.1f ms | %.4f | %s |\n' "$qemu_engine" "$qemu_bare" \
+		"$qemu_p50" "$qemu_ratio" "$(verdict "abs($qemu_ratio - 1) <= 0.02")"
+	echo
+	echo "Per-round p50s (ms): local bare $(per_round "$tmp/bare-local"), modelgate $(per_round "$tmp/mg-local");"
+	echo "qemu-aarch64 bare $(per_round "$tmp/bare-qemu-aarch64"), modelgate $(per_round "$tmp/mg-qemu-aarch64")."
+	echo "Backend the bare loop chose: local $(awk 'NR == 1 { print $4 }' "$tmp/bare-local"),"
+	echo "qemu-aarch64 $(awk 'NR == 1 { print $4 }' "$tmp/bare-qemu-aarch64")."
+	echo
+	echo "Start-up of the TFLite engine, medians over the same runs: modelgate's startup_ns (command"
+	echo "start to the RUN request less the load: the agent's start, the engine's open = dlopen of the"
+	echo "shim and Arm NN, the runtime with its backends) and load_ns (fold, parse, optimise, load the"
+	echo "network); beside them the bare loop's runtime creation and load of the same model."
+	echo
+	echo "| target | modelgate startup_ns | modelgate load_ns | together | bare: runtime creation | bare: load |"
+	echo "|---|---|---|---|---|---|"
+	startup_row local "$local_start" "$local_load" "$local_bcreate" "$local_bload"
+	startup_row qemu-aarch64 "$qemu_start" "$qemu_load" "$qemu_bcreate" "$qemu_bload"
 	echo
 } >>"$out"
