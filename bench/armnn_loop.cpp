@@ -10,8 +10,9 @@
  * shim's armnn/ folder); the backend path handed to Arm NN is made absolute
  * (it ignores a relative one) and the CpuAcc libraries are loaded global
  * first, as the shim does. Prints one line: the p50 in ns (linear
- * interpolation, as modelgate's stats), the runtime's creation and the
- * model's load (fold, parse, optimise, load) in ns, and the backend.
+ * interpolation, as modelgate's stats), the minimum in ns (what a loaded
+ * machine adds to least), the runtime's creation and the model's load
+ * (fold, parse, optimise, load) in ns, and the backend.
  *
  *   armnn_loop ARMNN MODEL.tflite INPUT.npy WARMUP ITERATIONS */
 #include <dlfcn.h>
@@ -139,7 +140,8 @@ static int run(char **argv)
 	size_t lo = (size_t)h;
 	double p50 = (double)samples[lo] +
 		     (lo + 1 < (size_t)n ? (h - (double)lo) * (double)(samples[lo + 1] - samples[lo]) : 0);
-	std::printf("%.1f %llu %llu %s\n", p50, (unsigned long long)create_ns,
+	std::printf("%.1f %llu %llu %llu %s\n", p50, (unsigned long long)samples[0],
+		    (unsigned long long)create_ns,
 		    (unsigned long long)load_ns, prefs[0].Get().c_str());
 	rt->UnloadNetwork(id);
 	mg_tensor_free(in);

@@ -50,15 +50,18 @@ versions=$("$py" -c 'import json, sys; j = json.load(open(sys.argv[1])); print("
 # emulated; the bare loop started the way the qemu transport starts the
 # agent: the cross sysroot, QEMU_CPU, the cpuinfo preload). Per target
 # BENCH_ARMNN_ROUNDS rounds (default 5), each the bare loop then modelgate,
-# BENCH_ARMNN_ITERS timed runs each (default 15: CpuRef takes about 1 s per
+# BENCH_ARMNN_ITERS timed runs each (default 11: CpuRef takes about 1 s per
 # inference) after one warm-up run, so that drift falls on both; the
-# medians of the per-round p50s and their ratio. Start-up: modelgate's
+# medians of the per-round p50s and their ratio, the median of the
+# per-round ratios (each round's pair close in time), and the ratio of the
+# medians of the per-round minimums (the machine's other load only adds
+# time, so it touches the minimum least). Start-up: modelgate's
 # startup_ns (command start to the RUN request less the load: the agent's
 # start and the engine's open) and load_ns (fold, parse, optimise, load),
 # medians over the same runs, beside the bare loop's runtime creation and
 # load.
-arounds=${BENCH_ARMNN_ROUNDS:-5}
-aiters=${BENCH_ARMNN_ITERS:-15}
+arounds=${BENCH_ARMNN_ROUNDS:-7}
+aiters=${BENCH_ARMNN_ITERS:-11}
 armnn=$repo/.deps/armnn
 [ -f "$armnn/x64/lib/libarmnn.so.22" ] && [ -f "$armnn/arm64/lib/libarmnn.so.22" ] ||
 	die "no Arm NN in '$armnn' (make deps)"
@@ -96,28 +99,29 @@ for t in local qemu-aarch64; do
 		"$MODELGATE" run "$model" --target "$t" --inputs "$tmp/in" --warmup 1 --iterations "$aiters" \
 			--min-time 0 --json >"$tmp/mg.json" || die "modelgate run on $t failed"
 		"$py" -c 'import json, sys; j = json.load(open(sys.argv[1]))
-print(j["latency"]["p50"], j["startup_ns"], j["load_ns"], j["target"]["engine_version"])' \
+l = j["latency"]; print(l["p50"], l["min"], j["startup_ns"], j["load_ns"], j["target"]["engine_version"])' \
 			"$tmp/mg.json" >>"$tmp/mg-$t" || die "cannot read the run's JSON"
 		[ -n "$raw" ] && cp "$tmp/mg.json" "$raw/modelgate_${t}_round$r.json"
 	done
 done
-# "bare_p50 mg_p50 ratio bare_create bare_load mg_startup mg_load" of a
-# target: medians over the rounds, in ms (the ratio of the p50 medians)
+# "bare_p50 mg_p50 ratio paired_ratio min_ratio bare_create bare_load
+# mg_startup mg_load" of a target: medians over the rounds, in ms
 armnn_row() {
 	"$py" - "$tmp/bare-$1" "$tmp/mg-$1" <<'PY'
 import statistics as st, sys
 b = [l.split() for l in open(sys.argv[1])]
 m = [l.split() for l in open(sys.argv[2])]
 med = lambda rows, i: st.median(float(r[i]) for r in rows)
-print(med(b, 0) / 1e6, med(m, 0) / 1e6, med(m, 0) / med(b, 0), med(b, 1) / 1e6, med(b, 2) / 1e6,
-      med(m, 1) / 1e6, med(m, 2) / 1e6)
+paired = st.median(float(y[0]) / float(x[0]) for x, y in zip(b, m))
+print(med(b, 0) / 1e6, med(m, 0) / 1e6, med(m, 0) / med(b, 0), paired, med(m, 1) / med(b, 1),
+      med(b, 2) / 1e6, med(b, 3) / 1e6, med(m, 2) / 1e6, med(m, 3) / 1e6)
 PY
 }
-read -r local_bare local_p50 local_ratio local_bcreate local_bload local_start local_load \
+read -r local_bare local_p50 local_ratio local_paired local_min local_bcreate local_bload local_start local_load \
 	<<<"$(armnn_row local)"
-read -r qemu_bare qemu_p50 qemu_ratio qemu_bcreate qemu_bload qemu_start qemu_load \
+read -r qemu_bare qemu_p50 qemu_ratio qemu_paired qemu_min qemu_bcreate qemu_bload qemu_start qemu_load \
 	<<<"$(armnn_row qemu-aarch64)"
-engine_of() { awk 'NR == 1 { $1 = $2 = $3 = ""; sub(/^ +/, ""); print }' "$tmp/mg-$1"; }
+engine_of() { awk 'NR == 1 { $1 = $2 = $3 = $4 = ""; sub(/^ +/, ""); print }' "$tmp/mg-$1"; }
 local_engine=$(engine_of local)
 qemu_engine=$(engine_of qemu-aarch64)
 verdict() { "$py" -c "print('yes' if $1 else '**no**')"; }
@@ -155,17 +159,19 @@ startup_row() {
 	echo "of $aiters samples after 1 warm-up run; the table has the medians of the $arounds per-round p50s."
 	echo "qemu-aarch64 is emulated (QEMU_CPU ${QEMU_CPU:-neoverse-n1}): no device's speed."
 	echo
-	echo "| target | backend | p50, bare loop | p50, modelgate run | modelgate / bare | within 1 +- 0.02 |"
-	echo "|---|---|---|---|---|---|"
-	printf '| local (x86_64) | %s | %.1f ms | %.1f ms | %.4f | %s |\n' "$local_engine" "$local_bare" \
-		"$local_p50" "$local_ratio" "$(verdict "abs($local_ratio - 1) <= 0.02")"
-	printf '| qemu-aarch64 | %s | %.1f ms | %.1f ms | %.4f | %s |\n' "$qemu_engine" "$qemu_bare" \
-		"$qemu_p50" "$qemu_ratio" "$(verdict "abs($qemu_ratio - 1) <= 0.02")"
+	echo "| target | backend | p50, bare loop | p50, modelgate run | modelgate / bare | within 1 +- 0.02 | median of per-round ratios | ratio of minimums |"
+	echo "|---|---|---|---|---|---|---|---|"
+	printf '| local (x86_64) | %s | %.1f ms | %.1f ms | %.4f | %s | %.4f | %.4f |\n' "$local_engine" \
+		"$local_bare" "$local_p50" "$local_ratio" "$(verdict "abs($local_ratio - 1) <= 0.02")" \
+		"$local_paired" "$local_min"
+	printf '| qemu-aarch64 | %s | %.1f ms | %.1f ms | %.4f | %s | %.4f | %.4f |\n' "$qemu_engine" \
+		"$qemu_bare" "$qemu_p50" "$qemu_ratio" "$(verdict "abs($qemu_ratio - 1) <= 0.02")" \
+		"$qemu_paired" "$qemu_min"
 	echo
 	echo "Per-round p50s (ms): local bare $(per_round "$tmp/bare-local"), modelgate $(per_round "$tmp/mg-local");"
 	echo "qemu-aarch64 bare $(per_round "$tmp/bare-qemu-aarch64"), modelgate $(per_round "$tmp/mg-qemu-aarch64")."
-	echo "Backend the bare loop chose: local $(awk 'NR == 1 { print $4 }' "$tmp/bare-local"),"
-	echo "qemu-aarch64 $(awk 'NR == 1 { print $4 }' "$tmp/bare-qemu-aarch64")."
+	echo "Backend the bare loop chose: local $(awk 'NR == 1 { print $5 }' "$tmp/bare-local"),"
+	echo "qemu-aarch64 $(awk 'NR == 1 { print $5 }' "$tmp/bare-qemu-aarch64")."
 	echo
 	echo "Start-up of the TFLite engine, medians over the same runs: modelgate's startup_ns (command"
 	echo "start to the RUN request less the load: the agent's start, the engine's open = dlopen of the"
