@@ -49,7 +49,7 @@ versions=$("$py" -c 'import json, sys; j = json.load(open(sys.argv[1])); print("
 # local target (CpuRef) and on qemu-aarch64 (the aarch64 agent on CpuAcc,
 # emulated; the bare loop started the way the qemu transport starts the
 # agent: the cross sysroot, QEMU_CPU, the cpuinfo preload). Per target
-# BENCH_ARMNN_ROUNDS rounds (default 5), each the bare loop then modelgate,
+# BENCH_ARMNN_ROUNDS rounds (default 7), each the bare loop then modelgate,
 # BENCH_ARMNN_ITERS timed runs each (default 11: CpuRef takes about 1 s per
 # inference) after one warm-up run, so that drift falls on both; the
 # medians of the per-round p50s and their ratio, the median of the
