@@ -136,6 +136,7 @@ static int do_run(mg_cli *cli, const run_args *a, run_state *st, uint64_t t_star
 	 * last. */
 	mg_target_opts to = MG_TARGET_OPTS_INIT;
 	to.timeout_ms = (int)(a->timeout * 1000);
+	to.engine = mg_engine_for_model(a->model); /* a file's; a reference's is the default */
 	mg_error terr = {0};
 	int trc = mg_target_start(&st->target, a->target, &to, &terr);
 	mg_source_opts so;

@@ -8,7 +8,8 @@
  * reply (of the same type, or OK, or ERROR), except PUT chunks before the
  * last one, which get none.
  *
- *   HELLO  host: u32 version          agent: u32 version, str engine,
+ *   HELLO  host: u32 version, str engine to open ("" the agent's default)
+ *                                     agent: u32 version, str engine,
  *                                            str engine_version, str arch,
  *                                            str cpu_model, u32 ncpu,
  *                                            str governor, str affinity,
@@ -32,7 +33,11 @@
  *   COST   u32 handle, u32 warmup, u32 runs, u32 n, n tensors
  *                                     agent: u64 instructions (of all runs),
  *                                            u32 runs, str counter
- *                                            ("perf_event", "callgrind");
+ *                                            ("perf_event", "callgrind"),
+ *                                            str counter version, u64
+ *                                            memory accesses, u64 last-level
+ *                                            cache misses (all ones where
+ *                                            not counted);
  *                                            ERROR MG_ENOTFOUND when it
  *                                            has no counter
  *   ERROR  (agent) i32 code (MG_E*), str message
@@ -46,7 +51,7 @@
 #include "formats/tensor.h"
 #include "util/util.h"
 
-#define MG_PROTO_VERSION 3
+#define MG_PROTO_VERSION 4
 #define MG_FRAME_HEADER 5
 /* No frame is larger than this; a longer length is refused unread. */
 #define MG_FRAME_MAX (MG_BUF_MAX - 64)

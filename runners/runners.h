@@ -64,9 +64,19 @@ typedef struct mg_target_opts {
 	 * hardware counter is missing: here for local, on the device for ssh
 	 * and exec (where valgrind must be on the PATH); not under qemu */
 	int callgrind;
+	/* The engine the agent opens at hello and reports ("onnxruntime",
+	 * "tflite"; mg_engine_for_model), so that a run of a model of another
+	 * format than the default does not start the default engine too.
+	 * NULL: the agent's default. Other engines open when a model needs them. */
+	const char *engine;
 } mg_target_opts;
 #define MG_TARGET_OPTS_VERSION 1
-#define MG_TARGET_OPTS_INIT {MG_TARGET_OPTS_VERSION, NULL, NULL, 0, NULL, NULL, 0}
+#define MG_TARGET_OPTS_INIT {MG_TARGET_OPTS_VERSION, NULL, NULL, 0, NULL, NULL, 0, NULL}
+
+/* The agent engine that runs the model file at path ("tflite" for a TFLite
+ * flatbuffer), or NULL for the default engine (ONNX Runtime) or a path
+ * that is not a readable file. */
+const char *mg_engine_for_model(const char *path);
 
 typedef struct mg_target_info {
 	const char *spec;           /* as given: "local", "ssh://pi@board", ... */

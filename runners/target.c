@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "formats/model_info.h"
 #include "runners/cost.h"
 #include "runners/protocol.h"
 #include "runners/transport.h"
@@ -33,6 +34,7 @@ struct mg_target {
 	mg_target_info info;
 	char *spec;
 	char kind[16], arch[64], engine[64], engine_version[64];
+	char hello_engine[32]; /* asked for at hello; "" for the default */
 	mg_sysinfo sys;
 	int timeout_ms;
 	int dead;
@@ -134,6 +136,7 @@ static int send_hello(mg_target *t, mg_error *err)
 	mg_proto_w w;
 	mg_proto_begin(&w, &t->out, MG_MSG_HELLO, err);
 	mg_proto_u32(&w, MG_PROTO_VERSION);
+	mg_proto_str(&w, t->hello_engine);
 	int rc = mg_proto_end(&w);
 	if (!rc)
 		rc = send_frame(t, t->timeout_ms, err);
@@ -216,6 +219,7 @@ int mg_target_start(mg_target **out, const char *spec, const mg_target_opts *opt
 	}
 	t->tp.fd = t->tp.errfd = -1;
 	t->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : DEFAULT_TIMEOUT_MS;
+	snprintf(t->hello_engine, sizeof(t->hello_engine), "%s", o->engine ? o->engine : "");
 	static const char *const kinds[] = {"local", "qemu", "ssh", "exec"};
 	mg_target_spec ts;
 	int rc = mg_target_spec_parse(&ts, spec, err);
@@ -257,6 +261,16 @@ int mg_target_start(mg_target **out, const char *spec, const mg_target_opts *opt
 	t->info.sys = &t->sys;
 	*out = t;
 	return 0;
+}
+
+const char *mg_engine_for_model(const char *path)
+{
+	unsigned char head[8];
+	int fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+	ssize_t n = fd >= 0 ? read(fd, head, sizeof(head)) : -1;
+	if (fd >= 0)
+		close(fd);
+	return n == (ssize_t)sizeof(head) && mg_is_tflite(head, sizeof(head)) ? "tflite" : NULL;
 }
 
 int mg_target_open(mg_target **out, const char *spec, const mg_target_opts *opts, mg_error *err)

@@ -16,8 +16,9 @@
  * $MODELGATE_AGENT_CACHE_MAX (evict.c): least recently used blobs go first.
  *
  * The engine of each model is chosen by the model's format (engines.c):
- * the one a hello reports ($MODELGATE_ENGINE, else the first) opens at
- * hello, any other when a model of its format loads. The agent calls
+ * the one a hello reports (the one the host names in it, else
+ * $MODELGATE_ENGINE's, else the first) opens at hello, any other when a
+ * model of its format loads. The agent calls
  * engines through their tables (engine.h) only.
  *
  * stdout is kept for frames only: the agent moves it to a private
@@ -147,12 +148,18 @@ static int send_error(agent *a, const mg_error *e)
 static int do_hello(agent *a, mg_proto_r *r, mg_error *err)
 {
 	uint32_t version = mg_proto_get_u32(r);
+	if (version != MG_PROTO_VERSION) /* before reading on: its HELLO may be laid out otherwise */
+		return mg_error_set(err, MG_ERROR, "the host speaks protocol %u, this agent %d",
+				    version, MG_PROTO_VERSION);
+	char want[32];
+	mg_proto_get_str(r, want, sizeof(want));
 	int rc = mg_proto_r_done(r, "HELLO", err);
 	if (rc)
 		return rc;
-	if (version != MG_PROTO_VERSION)
-		return mg_error_set(err, MG_ERROR, "the host speaks protocol %u, this agent %d",
-				    version, MG_PROTO_VERSION);
+	/* the engine the host asks for (the format of the model it will
+	 * load), else $MODELGATE_ENGINE's, else the first */
+	if (want[0])
+		a->hello_engine = mg_agent_engine_named(want);
 	const mg_engine_ops *ops = mg_agent_engine(a->hello_engine);
 	mg_engine **e = &a->engines[a->hello_engine];
 	if (!*e && (rc = ops->open(e, err)))

@@ -136,7 +136,19 @@ t_missing_engine() {
 	expect_error "target 'local'" "cannot load the TFLite engine '$TEST_TMP/none.so' (MODELGATE_TFLITE_LIB)"
 }
 
+# The agent opens the engine of the model's format at hello, and only that
+# one: a TFLite run needs no ONNX Runtime (nor pays for starting it).
+t_tflite_run_starts_no_onnx_runtime() {
+	need strace strace
+	strace -f -e trace=openat -o opened.txt "$MODELGATE" run float.tflite $FAST --json >out.json 2>/dev/null ||
+		fail "the run under strace failed"
+	json_ok "j['target']['engine'] == 'tflite'" out.json
+	grep -q 'libmodelgate-tflite.so' opened.txt || fail "strace saw no TFLite engine opened"
+	! grep -q 'libonnxruntime' opened.txt || fail "a TFLite run opened ONNX Runtime: $(grep libonnxruntime opened.txt | head -1)"
+}
+
 check float_model_matches_numpy_on_local_cpuref t_float_local
+check a_tflite_run_starts_no_onnx_runtime t_tflite_run_starts_no_onnx_runtime
 check float_model_matches_numpy_on_qemu_cpuacc t_float_qemu
 check fp16_weights_are_folded_and_match_numpy t_fp16_folded
 check face_detection_matches_litert_on_local_and_qemu t_face_detection_matches_litert
