@@ -14,6 +14,13 @@ RESHAPE to [1,36] and FULLY_CONNECTED to 10. Seen with Arm NN 20.08 (CpuRef,
 pyarmnn): float, int8, int8-io, uint8 and the folded fp16 agree with a numpy
 evaluation of these weights (float within 3e-7, the quantized ones within
 one output step); prelu, custom and subgraphs are refused as expected.
+
+--batch N makes the batch dimension N (a dataset of N rows runs as one
+input, since Arm NN 20.08 cannot resize an input); --hidden H puts a
+FULLY_CONNECTED to H with fused RELU before the last one (weights [H,36],
+then [10,H]), so that weights dominate the file and the int8 kinds are
+about 4x smaller than the float one. Both only for float, int8, int8-io
+and uint8; without them the bytes are those of the plain kinds.
 """
 import argparse
 import sys
@@ -29,6 +36,13 @@ OPTIONS = {"CONV_2D": 1, "FULLY_CONNECTED": 8, "ADD": 11, "RESHAPE": 17}
 VALID, RELU = 1, 1
 
 IN_SHAPE, CONV_OUT, FC_IN, OUT = [1, 8, 8, 3], [1, 3, 3, 4], [1, 36], [1, 10]
+HIDDEN = 0  # --hidden
+
+
+def set_size(batch, hidden):
+    global IN_SHAPE, CONV_OUT, FC_IN, OUT, HIDDEN
+    IN_SHAPE, CONV_OUT, FC_IN, OUT = [batch, 8, 8, 3], [batch, 3, 3, 4], [batch, 36], [batch, 10]
+    HIDDEN = hidden
 
 
 class Graph:
@@ -166,6 +180,10 @@ def fc_options(b, table, ints):
     return table([])
 
 
+def fc_relu_options(b, table, ints):
+    return table([(0, "u8", RELU)])
+
+
 def reshape_options(b, table, ints):
     return table([(0, "off", ints(FC_IN))])
 
@@ -180,9 +198,30 @@ def weights():
             r.uniform(-0.1, 0.1, 10).astype(np.float32))
 
 
+def hidden_weights():
+    """With --hidden H: the hidden layer [H,36] and bias [H], and the last
+    layer [10,H] and bias [10] that replace weights()'s fc."""
+    r = np.random.RandomState(16)
+    return (r.uniform(-0.15, 0.15, (HIDDEN, 36)).astype(np.float32),
+            r.uniform(0, 0.05, HIDDEN).astype(np.float32),
+            r.uniform(-0.24, 0.24, (10, HIDDEN)).astype(np.float32),
+            r.uniform(-0.1, 0.1, 10).astype(np.float32))
+
+
+def float_weights():
+    """The float model's weights with --hidden applied: conv, conv bias,
+    hidden and its bias (None without --hidden), fc and fc bias."""
+    cw, cb, fw, fb = weights()
+    if not HIDDEN:
+        return cw, cb, None, None, fw, fb
+    hw, hb, fw, fb = hidden_weights()
+    return cw, cb, hw, hb, fw, fb
+
+
 def float_body(g, x, consts, prelu=False):
-    """conv -> [prelu] -> reshape -> fc from tensor x; returns the output."""
-    cw, cb, fw, fb = consts
+    """conv -> [prelu] -> reshape -> [hidden fc] -> fc from tensor x;
+    returns the output."""
+    cw, cb, hw, hb, fw, fb = consts if len(consts) == 6 else consts[:2] + (None, None) + consts[2:]
     c = g.tensor("conv", CONV_OUT)
     g.op("CONV_2D", [x, cw, cb], [c], conv_options)
     if prelu:
@@ -193,17 +232,19 @@ def float_body(g, x, consts, prelu=False):
     shape = g.tensor("reshape/shape", [2], INT32, np.array(FC_IN, np.int32).tobytes())
     r = g.tensor("reshape", FC_IN)
     g.op("RESHAPE", [c, shape], [r], reshape_options)
+    if hw is not None:
+        h = g.tensor("hidden", [FC_IN[0], HIDDEN])
+        g.op("FULLY_CONNECTED", [r, hw, hb], [h], fc_relu_options)
+        r = h
     out = g.tensor("output", OUT)
     g.op("FULLY_CONNECTED", [r, fw, fb], [out], fc_options)
     return out
 
 
 def float_consts(g):
-    w = weights()
-    return (g.tensor("conv/weights", w[0].shape, data=w[0].tobytes()),
-            g.tensor("conv/bias", w[1].shape, data=w[1].tobytes()),
-            g.tensor("fc/weights", w[2].shape, data=w[2].tobytes()),
-            g.tensor("fc/bias", w[3].shape, data=w[3].tobytes()))
+    names = ["conv/weights", "conv/bias", "hidden/weights", "hidden/bias", "fc/weights", "fc/bias"]
+    return tuple(None if w is None else g.tensor(n, w.shape, data=w.tobytes())
+                 for n, w in zip(names, float_weights()))
 
 
 def make_float(m, prelu=False, signature=None):
@@ -253,7 +294,7 @@ def quantized(m, dtype, per_channel, float_io):
     """Conv + FC quantized to dtype (int8 or uint8); per_channel: the conv
     weights have one scale per output channel (dimension 0)."""
     g = m.graph()
-    cw, cb, fw, fb = weights()
+    cw, cb, hw, hb, fw, fb = float_weights()
     ttype = INT8 if dtype == np.int8 else UINT8
     zero = 0 if dtype == np.int8 else 128
     in_scale, in_zero = 1.0 / 128, zero  # inputs in [-1, 1)
@@ -277,8 +318,18 @@ def quantized(m, dtype, per_channel, float_io):
     shape = g.tensor("reshape/shape", [2], INT32, np.array(FC_IN, np.int32).tobytes())
     r = g.tensor("reshape", FC_IN, ttype, quant=([act_scale], [act_zero], 0))
     g.op("RESHAPE", [c, shape], [r], reshape_options)
-    f_scale = np.abs(fw).max() / 127
     f_zero = 0 if dtype == np.int8 else 128
+    if hw is not None:
+        h_scale = np.abs(hw).max() / 127
+        hwt = g.tensor("hidden/weights", hw.shape, ttype, quantize(hw, h_scale, f_zero, dtype).tobytes(),
+                       ([h_scale], [f_zero], 0))
+        hbt = g.tensor("hidden/bias", [HIDDEN], INT32, np.round(hb / (act_scale * h_scale)).astype(np.int32).tobytes(),
+                       ([act_scale * h_scale], [0], 0))
+        act_scale = 2.0 / 255  # the hidden relu's output in [0, 2]
+        h = g.tensor("hidden", [FC_IN[0], HIDDEN], ttype, quant=([act_scale], [act_zero], 0))
+        g.op("FULLY_CONNECTED", [r, hwt, hbt], [h], fc_relu_options)
+        r = h
+    f_scale = np.abs(fw).max() / 127
     fwt = g.tensor("fc/weights", fw.shape, ttype, quantize(fw, f_scale, f_zero, dtype).tobytes(),
                    ([f_scale], [f_zero], 0))
     fbt = g.tensor("fc/bias", [10], INT32, np.round(fb / (act_scale * f_scale)).astype(np.int32).tobytes(),
@@ -359,7 +410,14 @@ def main():
         epilog="kinds:\n" + "\n".join("  %-14s %s" % (k, v[1]) for k, v in KINDS.items()))
     p.add_argument("kind", choices=sorted(KINDS), metavar="KIND")
     p.add_argument("out", metavar="OUT.tflite")
+    p.add_argument("--batch", type=int, default=1, metavar="N", help="the batch dimension (default 1)")
+    p.add_argument("--hidden", type=int, default=0, metavar="H", help="a hidden FULLY_CONNECTED layer of H units")
     a = p.parse_args()
+    if (a.batch != 1 or a.hidden) and a.kind not in ("float", "int8", "int8-io", "uint8"):
+        p.error("--batch and --hidden are for the kinds float, int8, int8-io and uint8")
+    if a.batch < 1 or a.hidden < 0:
+        p.error("--batch must be at least 1 and --hidden at least 0")
+    set_size(a.batch, a.hidden)
     m = Model()
     KINDS[a.kind][0](m)
     with open(a.out, "wb") as f:
