@@ -221,6 +221,7 @@ def float_weights():
 def float_body(g, x, consts, prelu=False):
     """conv -> [prelu] -> reshape -> [hidden fc] -> fc from tensor x;
     returns the output."""
+    consts = tuple(consts)
     cw, cb, hw, hb, fw, fb = consts if len(consts) == 6 else consts[:2] + (None, None) + consts[2:]
     c = g.tensor("conv", CONV_OUT)
     g.op("CONV_2D", [x, cw, cb], [c], conv_options)
@@ -381,7 +382,7 @@ def kind_custom(m):
     """The float model with a custom operator after the conv."""
     g = m.graph()
     x = g.tensor("input", IN_SHAPE)
-    cw, cb, fw, fb = float_consts(g)
+    cw, cb, _, _, fw, fb = float_consts(g)
     c = g.tensor("conv", CONV_OUT)
     g.op("CONV_2D", [x, cw, cb], [c], conv_options)
     y = g.tensor("custom", CONV_OUT)
