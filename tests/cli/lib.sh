@@ -248,6 +248,6 @@ tflite_model() {
 # litert_run [--time N] MODEL OUTDIR [NAME=IN.npy | IN.npy]...: runs MODEL
 # through LiteRT.js (tests/cli/litert_run.mjs) and writes its outputs as
 # OUTDIR/NAME.npy; one JSON line on stdout. npy_compare (--range-tol TOL |
-# --exact) REF GOT: compares outputs (tests/cli/npy_compare.py).
+# --exact | --max-steps N [--step S]) REF GOT: compares outputs (tests/cli/npy_compare.py).
 litert_run() { node "$MG_SRCDIR/tests/cli/litert_run.mjs" "$@"; }
 npy_compare() { "$PY" "$MG_SRCDIR/tests/cli/npy_compare.py" "$@"; }

@@ -2,7 +2,7 @@
 """Compares model outputs (.npy) with reference outputs, for the tests that
 check an engine against another runtime (the TFLite engine against LiteRT.js).
 
-    npy_compare.py (--range-tol TOL | --exact) REF GOT
+    npy_compare.py (--range-tol TOL | --exact | --max-steps N [--step S]) REF GOT
 
 REF and GOT are two .npy files, or two folders whose .npy files are paired by
 name (each folder must have the same names). Every pair must have the same
@@ -14,6 +14,9 @@ shape and dtype, then:
                    output that is constant must match within TOL itself.
                    Non-finite values must be the same in both, in place.
   --exact          the bytes are identical (quantized models).
+  --max-steps N    integer outputs differ by at most N (quantization steps),
+                   float ones (dequantized) by at most N * S with --step S;
+                   says how many values differ and by how many steps at most.
 
 Prints one line per output and the worst one last; exit 0 when all match,
 1 on a mismatch, 2 when something cannot be read or does not pair.
@@ -52,13 +55,25 @@ def pairs(ref, got):
     return [(n, os.path.join(ref, n), os.path.join(got, n)) for n in names[ref]]
 
 
-def compare(name, r, g, tol, exact):
+def compare(name, r, g, tol, exact, steps, step):
     """(ok, badness, line): badness orders the outputs, worst last."""
     if r.shape != g.shape or r.dtype != g.dtype:
         return False, float("inf"), "%s: got %s %s, reference %s %s" % (
             name, g.dtype, list(g.shape), r.dtype, list(r.shape))
     if r.size == 0:
         return True, 0.0, "%s: empty, equal" % name
+    if steps is not None:
+        if r.dtype.kind in "iu":
+            d = np.abs(g.astype(np.int64) - r.astype(np.int64))
+        elif step:
+            d = np.round(np.abs(g.astype(np.float64) - r.astype(np.float64)) / step).astype(np.int64)
+        else:
+            die("'%s' is %s: --max-steps needs --step S for float outputs" % (name, r.dtype))
+        worst, n = int(d.max()), int(np.count_nonzero(d))
+        ok = worst <= steps
+        return ok, float(worst) / max(steps, 1) + n / d.size, \
+            "%s: %d of %d values differ, by at most %d steps (limit %d): %s" % (
+                name, n, d.size, worst, steps, "ok" if ok else "MISMATCH")
     if exact:
         bits = np.dtype("u%d" % r.itemsize)  # compares floats' bits, NaNs included
         diff = np.flatnonzero(r.reshape(-1).view(bits) != g.reshape(-1).view(bits))
@@ -92,14 +107,18 @@ def main():
     how = ap.add_mutually_exclusive_group(required=True)
     how.add_argument("--range-tol", type=float, metavar="TOL")
     how.add_argument("--exact", action="store_true")
+    how.add_argument("--max-steps", type=int, metavar="N")
+    ap.add_argument("--step", type=float, metavar="S")
     ap.add_argument("ref")
     ap.add_argument("got")
     a = ap.parse_args()
     if a.range_tol is not None and not a.range_tol >= 0:
         die("--range-tol must be a number >= 0")
+    if a.max_steps is not None and a.max_steps < 0:
+        die("--max-steps must be >= 0")
     results = []
     for name, rp, gp in pairs(a.ref, a.got):
-        results.append(compare(name, load(rp), load(gp), a.range_tol, a.exact))
+        results.append(compare(name, load(rp), load(gp), a.range_tol, a.exact, a.max_steps, a.step))
     for ok, _, line in results:
         print(line)
     ok, _, line = max(results, key=lambda x: x[1])
