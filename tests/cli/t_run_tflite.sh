@@ -5,8 +5,10 @@
 # float model's output is computed here with numpy from the generator's
 # weights (3x3 CONV_2D, stride 2, VALID, fused RELU; RESHAPE;
 # FULLY_CONNECTED), also with fp16 weights (folded to fp32 in the agent);
-# MediaPipe's face_detection_short_range is checked against LiteRT.js; what
-# Arm NN cannot run is refused with exit 2 naming the operator and the
+# MediaPipe's face_detection_short_range and hand_landmark_lite are checked
+# against LiteRT.js, and so are the generated quantized models (bit for bit
+# on CpuRef, within one step on CpuAcc);
+# what Arm NN cannot run is refused with exit 2 naming the operator and the
 # engine.
 . "$(dirname "$0")/lib.sh"
 
@@ -51,6 +53,29 @@ mkdir -p in-fd
 "$PY" -c 'import numpy as np
 np.save("in-fd/input.npy", np.random.RandomState(5).uniform(-1, 1, (1, 128, 128, 3)).astype(np.float32))' &&
 	litert_run "$FD" ref-fd input=in-fd/input.npy >/dev/null || fail "LiteRT.js cannot run '$FD'"
+HL=$(tflite_model hand_landmark_lite) || exit 1
+mkdir -p in-hl
+"$PY" -c 'import numpy as np
+np.save("in-hl/input_1.npy", np.random.RandomState(6).uniform(0, 1, (1, 224, 224, 3)).astype(np.float32))' &&
+	litert_run "$HL" ref-hl input_1=in-hl/input_1.npy >/dev/null || fail "LiteRT.js cannot run '$HL'"
+# the quantized kinds, 16 inputs in one batch; q-wide adds a hidden layer
+# of 1024 (make_tflite.py --hidden), the one model CpuAcc rounds otherwise
+mkdir -p in-qf in-q8 in-qu
+"$PY" -c 'import numpy as np
+x = np.random.RandomState(3).uniform(-1, 1, (16, 8, 8, 3)).astype(np.float32)
+np.save("in-qf/input.npy", x)
+np.save("in-q8/input.npy", np.clip(np.round(x * 128), -128, 127).astype(np.int8))
+np.save("in-qu/input.npy", np.clip(np.round(x * 128) + 128, 0, 255).astype(np.uint8))' ||
+	fail "cannot write the quantized inputs"
+for q in int8:qf int8-io:q8 uint8:qu wide:q8; do
+	k=${q%%:*}
+	if [ "$k" = wide ]; then
+		"$PY" "$GEN" int8-io q-wide.tflite --batch 16 --hidden 1024
+	else
+		"$PY" "$GEN" $k q-$k.tflite --batch 16
+	fi || fail "make_tflite.py $k --batch 16 failed"
+	litert_run q-$k.tflite ref-q-$k input=in-${q#*:}/input.npy >/dev/null || fail "LiteRT.js cannot run q-$k.tflite"
+done
 FAST="--iterations 3 --warmup 1 --min-time 0"
 
 t_float_local() {
@@ -86,14 +111,47 @@ t_fp16_folded() {
 	json_ok "j['expect']['ok']"
 }
 
-# MediaPipe's face_detection_short_range (fp16 weights) against LiteRT.js,
-# on CpuRef and on CpuAcc under qemu
-t_face_detection_matches_litert() {
+# like_litert TARGET MODEL INDIR REFDIR NPY_COMPARE_ARGS...: MODEL runs on
+# TARGET through modelgate and its outputs match LiteRT.js's in REFDIR
+like_litert() {
+	local t=$1 m=$2 in=$3 ref=$4 got=$TEST_TMP/got-$(basename "$2" .tflite)-$1
+	shift 4
+	expect_exit 0 mg run "$m" --target $t --inputs "$in" --outputs "$got" --iterations 1 --warmup 0 --min-time 0
+	case $t in
+	local) expect_stdout_contains "tflite armnn 20.08 CpuRef" ;;
+	*) expect_stdout_contains "tflite armnn 20.08 CpuAcc" ;;
+	esac
+	npy_compare "$@" "$ref" "$got" >"$IO/cmp" 2>&1 || fail "$m on $t differs from LiteRT: $(tail -3 "$IO/cmp")"
+}
+
+# MediaPipe's face_detection_short_range and hand_landmark_lite (fp16
+# weights) against LiteRT.js, on CpuRef and on CpuAcc under qemu: each
+# output within 1e-4 of its range
+t_mediapipe_matches_litert() {
 	local t
 	for t in local qemu-aarch64; do
-		expect_exit 0 mg run "$FD" --target $t --inputs in-fd --outputs got-fd-$t --iterations 1 --warmup 0 --min-time 0
-		expect_stdout_contains "tflite armnn 20.08"
-		npy_compare --range-tol 1e-4 ref-fd got-fd-$t >"$IO/cmp" 2>&1 || fail "$t differs from LiteRT: $(tail -3 "$IO/cmp")"
+		like_litert $t "$FD" in-fd ref-fd --range-tol 1e-4
+		like_litert $t "$HL" in-hl ref-hl --range-tol 1e-4
+	done
+}
+
+# int8 (per-channel conv weights; float io through QUANTIZE/DEQUANTIZE, and
+# int8 io) and uint8 (per-tensor), also with a hidden layer of 1024: CpuRef
+# gives LiteRT.js's outputs bit for bit. CpuAcc gives a few of the 160
+# outputs one step off (e.g. 1 of uint8's, 3 of the wide model's; never
+# more) and is held to one step. The likely reason, not traced into the
+# kernels: CpuRef and LiteRT rescale the int32 accumulators once, while the
+# Arm Compute Library does it gemmlowp's way, a fixed-point multiply and a
+# rounding shift (two roundings), which lands one step off near a tie (the
+# difference TFLite's own TFLITE_SINGLE_ROUNDING switch is about); not an
+# artefact of these models' scales, so they are left as they are.
+t_quantized_match_litert() {
+	local q k
+	for q in int8:qf int8-io:q8 uint8:qu wide:q8; do
+		k=${q%%:*}
+		like_litert local q-$k.tflite in-${q#*:} ref-q-$k --exact
+		# the int8 kind's float output is dequantized: a step is its scale 8/255
+		like_litert qemu-aarch64 q-$k.tflite in-${q#*:} ref-q-$k --max-steps 1 --step 0.03137254902
 	done
 }
 
@@ -151,7 +209,8 @@ check float_model_matches_numpy_on_local_cpuref t_float_local
 check a_tflite_run_starts_no_onnx_runtime t_tflite_run_starts_no_onnx_runtime
 check float_model_matches_numpy_on_qemu_cpuacc t_float_qemu
 check fp16_weights_are_folded_and_match_numpy t_fp16_folded
-check face_detection_matches_litert_on_local_and_qemu t_face_detection_matches_litert
+check mediapipe_models_match_litert_on_local_and_qemu t_mediapipe_matches_litert
+check quantized_models_match_litert_exactly_on_cpuref_within_a_step_on_cpuacc t_quantized_match_litert
 check float_model_runs_on_an_exec_device t_float_device
 check quantized_io_is_the_raw_integers t_uint8_raw
 check unsupported_operator_exits_2_naming_it t_unsupported_operator
