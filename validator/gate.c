@@ -212,9 +212,13 @@ static int check_dataset(const run_ctx *c, mg_error *err)
 	return 0;
 }
 
-/* Row 0 of every input (the first dimension is the batch). */
+/* Row 0 of every input (the first dimension is the batch). An input whose
+ * model fixes the batch (a .tflite model: Arm NN 20.08 cannot resize one)
+ * stays whole, since check_dataset made the dataset that batch: a row of
+ * it is an input the model refuses. */
 static int slice_first_row(run_ctx *c, mg_error *err)
 {
+	const mg_model_info *mi = c->model_info;
 	c->sample = calloc(c->ninputs ? c->ninputs : 1, sizeof(*c->sample));
 	if (!c->sample)
 		return mg_error_set(err, MG_ENOMEM, "out of memory");
@@ -222,7 +226,9 @@ static int slice_first_row(run_ctx *c, mg_error *err)
 		const mg_tensor *t = c->inputs[i];
 		int64_t dims[MG_TENSOR_MAX_RANK];
 		memcpy(dims, t->dims, sizeof(dims));
-		if (t->rank > 0 && dims[0] > 1)
+		int fixed = i < mi->ninputs && mi->inputs[i].rank != SIZE_MAX && mi->inputs[i].rank > 0 &&
+			    mi->inputs[i].dims[0] > 0;
+		if (t->rank > 0 && dims[0] > 1 && !fixed)
 			dims[0] = 1;
 		int rc = mg_tensor_new(&c->sample[i], t->name, t->dtype, dims, t->rank, err);
 		if (rc)
@@ -233,7 +239,7 @@ static int slice_first_row(run_ctx *c, mg_error *err)
 	return 0;
 }
 
-/* Whether gate i runs the model on the one-row sample (latency, memory, cost). */
+/* Whether gate i runs the model on the sample (latency, memory, cost). */
 static int wanted(const run_ctx *c, size_t i);
 static int uses_sample(const run_ctx *c)
 {
