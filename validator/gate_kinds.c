@@ -419,11 +419,39 @@ static int threads_fit(const run_ctx *c, const mg_target_config *tc, void *t, mg
 	return 0;
 }
 
-/* The started target of a latency or memory gate, with its fingerprint in
- * g; NULL, and g an error naming it, when it cannot be started. */
+/* The fingerprint names the engine the agent started with (ONNX Runtime);
+ * the candidate's (a .tflite model's "tflite armnn 20.08 CpuRef") is known
+ * once it loads: loaded once on the target to learn it. A load that fails
+ * leaves the fingerprint, and the gate says why when it loads. */
+static void learn_engine(run_ctx *c, run_target *rt)
+{
+	if (rt->engine_known || !rt->t || !rt->fingerprint)
+		return;
+	rt->engine_known = 1;
+	mg_model m;
+	mg_error err = {0};
+	if (c->tif.load(c->tif.ctx, rt->t, c->model.path, 0, &m, &err))
+		return;
+	const mg_target_info *ti = c->tif.info(c->tif.ctx, rt->t);
+	char engine[160];
+	if (ti && ti->engine && ti->engine_version) {
+		snprintf(engine, sizeof(engine), "%s %s", ti->engine, ti->engine_version);
+		char *e = strdup(engine);
+		if (e) {
+			free(rt->fingerprint->engine);
+			rt->fingerprint->engine = e;
+		}
+	}
+	c->tif.unload(c->tif.ctx, rt->t, &m);
+}
+
+/* The started target of a latency, memory or cost gate, with its
+ * fingerprint (naming the candidate's engine) in g; NULL, and g an error
+ * naming it, when it cannot be started. */
 static run_target *gate_target(run_ctx *c, const mg_target_config *tc, mg_gate_result *g)
 {
 	run_target *rt = mg_gate__get_target(c, tc);
+	learn_engine(c, rt);
 	g->fingerprint = mg_gate__copy_fingerprint(rt->fingerprint);
 	if (rt->t)
 		return rt;

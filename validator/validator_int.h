@@ -45,6 +45,7 @@ typedef struct run_target {
 	void *t;       /* NULL when it could not be started */
 	char *error;   /* why it could not be started, or NULL */
 	mg_fingerprint *fingerprint; /* what it said of itself, or NULL */
+	int engine_known;            /* fingerprint->engine is the candidate's */
 } run_target;
 
 typedef struct run_ctx {
