@@ -13,6 +13,7 @@
  * interleaved on one agent. A target that cannot be reached makes its
  * gates `error`; the others still run. */
 #include "formats/model_info.h"
+#include "formats/tflite.h"
 #include "runners/inputs.h"
 #include "runners/runners.h"
 #include "validator_int.h"
@@ -520,6 +521,22 @@ static int baseline_sample(run_ctx *c, mg_error *err)
 			    "the inputs measured", err);
 }
 
+/* A .tflite model with an operator Arm NN 20.08 cannot run is refused
+ * before any target starts (exit 2, as modelgate run refuses it), naming
+ * what and the engine, rather than an error in every gate that loads it. */
+static int engine_can_run(const char *what, const char *spec, const mg_model_info *info, mg_error *err)
+{
+	if (!info->format || strcmp(info->format, "tflite") != 0)
+		return 0;
+	mg_buf names = MG_BUF_INIT;
+	int n = mg_armnn_unsupported(info, &names, err);
+	if (n > 0)
+		mg_error_set(err, MG_EINVAL, "%s '%s': the TFLite engine (armnn 20.08) cannot run it: %s", what, spec,
+			     mg_buf_cstr(&names));
+	mg_buf_free(&names);
+	return n > 0 ? MG_EINVAL : n;
+}
+
 static int prepare(run_ctx *c, mg_error *err)
 {
 	const mg_config *cfg = c->cfg;
@@ -530,12 +547,14 @@ static int prepare(run_ctx *c, mg_error *err)
 		need_base |= wanted(c, i) && needs_baseline(&cfg->gates[i]);
 	mg_gate__say(c, "resolving model '%s'", model);
 	int rc = mg_resolve(&c->model, model, c->opts->model ? "." : cfg->dir, 1, c->opts->source, err);
-	if (rc || (rc = mg_model_info_read(&c->model_info, c->model.path, err)))
+	if (rc || (rc = mg_model_info_read(&c->model_info, c->model.path, err)) ||
+	    (rc = engine_can_run("model", model, c->model_info, err)))
 		return rc;
 	if (base) {
 		mg_gate__say(c, "resolving baseline '%s'", base);
 		if ((rc = mg_resolve(&c->baseline, base, c->opts->baseline ? "." : cfg->dir, 1, c->opts->source, err)) ||
-		    (rc = mg_model_info_read(&c->base_info, c->baseline.path, err)))
+		    (rc = mg_model_info_read(&c->base_info, c->baseline.path, err)) ||
+		    (rc = engine_can_run("baseline", base, c->base_info, err)))
 			return rc;
 	} else if (need_base) {
 		return mg_error_set(err, MG_EINVAL,
