@@ -215,8 +215,8 @@ static int check_dataset(const run_ctx *c, mg_error *err)
 
 /* Row 0 of every input (the first dimension is the batch). An input whose
  * model fixes the batch (a .tflite model: Arm NN 20.08 cannot resize one)
- * stays whole, since check_dataset made the dataset that batch: a row of
- * it is an input the model refuses. */
+ * gives its first batch of rows instead (the dataset is a multiple of it):
+ * one row would be an input the model refuses. */
 static int slice_first_row(run_ctx *c, mg_error *err)
 {
 	const mg_model_info *mi = c->model_info;
@@ -229,8 +229,8 @@ static int slice_first_row(run_ctx *c, mg_error *err)
 		memcpy(dims, t->dims, sizeof(dims));
 		int fixed = i < mi->ninputs && mi->inputs[i].rank != SIZE_MAX && mi->inputs[i].rank > 0 &&
 			    mi->inputs[i].dims[0] > 0;
-		if (t->rank > 0 && dims[0] > 1 && !fixed)
-			dims[0] = 1;
+		if (t->rank > 0 && dims[0] > 1)
+			dims[0] = fixed && mi->inputs[i].dims[0] <= dims[0] ? mi->inputs[i].dims[0] : 1;
 		int rc = mg_tensor_new(&c->sample[i], t->name, t->dtype, dims, t->rank, err);
 		if (rc)
 			return rc;
