@@ -13,14 +13,19 @@ static char *dup_nonempty(const char *s)
 	return s && *s ? strdup(s) : NULL;
 }
 
+char *mg_fingerprint_engine(const mg_target_info *ti)
+{
+	char engine[160];
+	snprintf(engine, sizeof(engine), "%s %s", ti->engine, ti->engine_version);
+	return strdup(engine);
+}
+
 mg_fingerprint *mg_fingerprint_of(const mg_target_info *ti)
 {
 	mg_fingerprint *f = calloc(1, sizeof(*f));
 	if (!f)
 		return NULL;
-	char engine[160];
-	snprintf(engine, sizeof(engine), "%s %s", ti->engine, ti->engine_version);
-	f->engine = strdup(engine);
+	f->engine = mg_fingerprint_engine(ti);
 	f->arch = strdup(ti->arch && *ti->arch ? ti->arch : "unknown");
 	f->emulated = ti->emulated;
 	const mg_sysinfo *s = ti->sys;

@@ -433,14 +433,10 @@ static void learn_engine(run_ctx *c, run_target *rt)
 	if (c->tif.load(c->tif.ctx, rt->t, c->model.path, 0, &m, &err))
 		return;
 	const mg_target_info *ti = c->tif.info(c->tif.ctx, rt->t);
-	char engine[160];
-	if (ti && ti->engine && ti->engine_version) {
-		snprintf(engine, sizeof(engine), "%s %s", ti->engine, ti->engine_version);
-		char *e = strdup(engine);
-		if (e) {
-			free(rt->fingerprint->engine);
-			rt->fingerprint->engine = e;
-		}
+	char *e = ti && ti->engine && ti->engine_version ? mg_fingerprint_engine(ti) : NULL;
+	if (e) {
+		free(rt->fingerprint->engine);
+		rt->fingerprint->engine = e;
 	}
 	c->tif.unload(c->tif.ctx, rt->t, &m);
 }

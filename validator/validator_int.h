@@ -26,6 +26,8 @@ void mg_resolved_clear(mg_resolved *r);
  * with mg_fingerprint_free, report.h). */
 struct mg_target_info;
 mg_fingerprint *mg_fingerprint_of(const struct mg_target_info *ti);
+/* "tflite armnn 20.08 CpuRef": the engine of ti's last load (malloc'ed). */
+char *mg_fingerprint_engine(const struct mg_target_info *ti);
 
 /* Bytes of the file after zstd compression (level 19), streamed. */
 int mg_compressed_size(const char *path, uint64_t *out, mg_error *err);
