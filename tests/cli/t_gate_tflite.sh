@@ -102,8 +102,14 @@ t_latency_local_and_qemu() {
 	config g.json \
 		'{"name": "latency", "kind": "latency", "target": "host", "metric": "p50", "max_ratio": 3, "max_time": 10}' \
 		'{"name": "latency-arm", "kind": "latency", "target": "arm", "metric": "p50", "max_ratio": 3, "max_time": 10}'
-	expect_exit 0 mg gate -c g.json --report r.json
+	expect_exit 0 mg gate -c g.json --report r.json --markdown r.md --html r.html --junit r.xml
 	expect_stdout_contains "latency@arm (emulated)"
+	local f e
+	for f in r.md r.html r.xml; do
+		for e in CpuRef CpuAcc; do
+			grep -q "tflite armnn 20.08 $e" $f || fail "$f does not name tflite armnn 20.08 $e"
+		done
+	done
 	json_ok "[g['status'] for g in j['gates']] == ['pass', 'pass']" r.json
 	[ "$(gate latency "['fingerprint']['engine']")" = "tflite armnn 20.08 CpuRef" ] ||
 		fail "latency does not name CpuRef: $(gate latency "['fingerprint']")"
