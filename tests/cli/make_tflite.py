@@ -396,7 +396,8 @@ KINDS = {
     "int8": (kind_int8, "int8, conv weights per-channel; float io through QUANTIZE/DEQUANTIZE"),
     "int8-io": (kind_int8_io, "int8 inputs and outputs, conv weights per-channel"),
     "int8-channels": (kind_int8_channels, "an int8 input quantized per channel, DEQUANTIZE; [4,3] -> [4,3]"
-                      " (Arm NN 20.08's CpuRef refuses this DEQUANTIZE)"),
+                      " (Arm NN 20.08's CpuRef refuses this DEQUANTIZE, CpuAcc runs it; per-channel"
+                      " weights, as in int8, run on both)"),
     "uint8": (kind_uint8, "uint8 per-tensor quantized, uint8 io"),
     "fp16": (kind_fp16, "float16 weights through DEQUANTIZE (as MediaPipe's)"),
     "prelu": (kind_prelu, "the float model with a PRELU (which Arm NN 20.08 cannot run)"),
