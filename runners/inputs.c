@@ -210,13 +210,14 @@ int mg_tensor_relayout(mg_tensor **out, const mg_tensor *t, const char *from, co
 }
 
 /* Whether t has the shape ti declares (any size where it declares -1). */
-static int fits(const mg_tensor *t, const mg_tensor_info *ti)
+int mg_input_fits(const mg_tensor *t, const mg_tensor_info *ti)
 {
 	if (ti->rank == SIZE_MAX)
 		return 1;
 	int ok = ti->rank == t->rank;
 	for (size_t k = 0; ok && k < t->rank; k++)
-		ok = ti->dims[k] < 0 || ti->dims[k] == t->dims[k];
+		ok = ti->dims[k] < 0 || ti->dims[k] == t->dims[k] ||
+		     (k == 0 && ti->dims[0] > 0 && t->dims[0] > 0 && t->dims[0] % ti->dims[0] == 0);
 	return ok;
 }
 
@@ -243,14 +244,14 @@ int mg_inputs_for(mg_tensor ***out, const char **how, mg_tensor *const *ts,
 				break;
 			t = real;
 		}
-		int turn = from && to && strcmp(from, to) && t->rank == 4 && !fits(t, &tis[j]);
+		int turn = from && to && strcmp(from, to) && t->rank == 4 && !mg_input_fits(t, &tis[j]);
 		rc = turn ? mg_tensor_relayout(&o[j], t, from, to, err)
 			  : mg_tensor_new(&o[j], t->name, t->dtype, t->dims, t->rank, err);
 		if (!rc && !turn)
 			memcpy(o[j]->data, t->data, t->nbytes);
 		if (!rc)
 			rc = mg_tensor_set_name(o[j], tis[j].name, err);
-		if (!rc && !fits(o[j], &tis[j])) {
+		if (!rc && !mg_input_fits(o[j], &tis[j])) {
 			char have[128], want[128];
 			mg_shape_format(have, sizeof(have), o[j]->dims, o[j]->rank);
 			mg_shape_format(want, sizeof(want), tis[j].dims,

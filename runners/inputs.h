@@ -48,6 +48,11 @@ int mg_inputs_read_dir(mg_tensor ***out, mg_tensor_format *fmt, const mg_tensor_
  * not NULL, each one quantized is told there, one line each: "input 'x'
  * quantized with scale S zero-point Z" (per channel: "with N scales along
  * dimension D"). */
+/* Whether a dataset tensor t is one that input ti takes: every fixed
+ * dimension equal, except that a fixed first dimension (the batch of one
+ * run) may divide the rows of several runs. */
+int mg_input_fits(const mg_tensor *t, const mg_tensor_info *ti);
+
 int mg_inputs_quantize(mg_tensor **ts, const mg_tensor_info *tis, size_t n, mg_buf *said,
 		       mg_error *err);
 /* Each of the n outputs ts (in the model's order, as tis) that the model

@@ -13,6 +13,7 @@
  * interleaved on one agent. A target that cannot be reached makes its
  * gates `error`; the others still run. */
 #include "formats/model_info.h"
+#include "formats/quant.h"
 #include "formats/tflite.h"
 #include "runners/inputs.h"
 #include "runners/runners.h"
@@ -183,16 +184,14 @@ static int check_dataset(const run_ctx *c, mg_error *err)
 		if (i < mi->ninputs) {
 			const mg_tensor_info *ti = &mi->inputs[i];
 			mg_dtype dt = mg_dtype_from_name(ti->dtype);
-			if (dt != MG_DT_UNDEFINED && dt != t->dtype)
+			/* reals for a quantized input are quantized (after this check) */
+			int quantized = t->dtype == MG_DT_FLOAT32 && (dt == MG_DT_INT8 || dt == MG_DT_UINT8) &&
+					mg_quant_applies(dt, &ti->quant);
+			if (dt != MG_DT_UNDEFINED && dt != t->dtype && !quantized)
 				return mg_error_set(err, MG_EINVAL, "dataset '%s': input '%s' is %s, the model takes %s",
 						    ds, ti->name, mg_dtype_name(t->dtype), ti->dtype);
-			/* a fixed first dimension is the rows of one run: the
-			 * dataset's rows go in runs of that many (run_outputs) */
-			int fits = ti->rank == SIZE_MAX || ti->rank == t->rank;
-			for (size_t k = 0; fits && ti->rank != SIZE_MAX && k < ti->rank; k++)
-				fits = ti->dims[k] < 0 || ti->dims[k] == t->dims[k] ||
-				       (k == 0 && ti->dims[0] > 0 && t->dims[0] > 0 && t->dims[0] % ti->dims[0] == 0);
-			if (!fits) {
+			/* rows of several runs of a fixed batch go in runs (run_outputs) */
+			if (!mg_input_fits(t, ti)) {
 				shape_str(want, sizeof(want), ti->dims, (const char *const *)ti->dim_names, ti->rank);
 				return mg_error_set(err, MG_EINVAL, "dataset '%s': input '%s' has shape %s, the model takes %s",
 						    ds, ti->name, have, want);
@@ -561,11 +560,12 @@ static int prepare(run_ctx *c, mg_error *err)
 				    "%s: a gate compares with a baseline, but there is none (set 'baseline' or --baseline)",
 				    cfg->path);
 	}
-	if ((rc = load_dataset(c, err)) || (rc = baseline_inputs(c, err)) ||
+	/* the candidate's dataset checked first, then made for the baseline
+	 * from its reals, then quantized for a quantized candidate */
+	if ((rc = load_dataset(c, err)) || (rc = check_dataset(c, err)) || (rc = baseline_inputs(c, err)) ||
 	    (rc = mg_inputs_quantize(c->inputs, c->model_info->inputs,
 				     c->ninputs < c->model_info->ninputs ? c->ninputs : c->model_info->ninputs,
-				     NULL, err)) ||
-	    (rc = check_dataset(c, err)))
+				     NULL, err)))
 		return rc;
 	if ((rc = c->ninputs ? slice_first_row(c, err) : random_sample(c, err)))
 		return rc;

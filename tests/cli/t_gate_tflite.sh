@@ -2,7 +2,8 @@
 # per-channel conv weights, float32 in and out through QUANTIZE and
 # DEQUANTIZE, so no host dequantization) against its float twin, both with
 # a batch of 32 (Arm NN 20.08 cannot resize an input, so the dataset is one
-# batch) and a hidden layer of 512 so that weights dominate the files. The
+# batch; the batch-1 twins take it a row a run, with the same figures) and a
+# hidden layer of 512 so that weights dominate the files. The
 # labels are the float twin's argmax as LiteRT.js computes it. Accuracy and
 # fidelity pass with sensible limits and fail with each limit tightened
 # past the measured figure; size shows the int8 file about 4x smaller;
@@ -139,8 +140,26 @@ t_unsupported_operator() {
 	expect_stdout_contains "Unsupported by Arm NN 20.08: Convolution2DTransposeBias x1"
 }
 
+# The same models with a batch of 1, as most .tflite files are: the 32 rows
+# go through them a run at a time and give the batch-32 figures.
+t_batch_one_models_take_the_dataset_a_row_at_a_time() {
+	local k
+	for k in float int8; do
+		"$PY" "$GEN" $k ${k}1.tflite --hidden 512 || fail "make_tflite.py $k failed"
+	done
+	config g.json "$ACC" "$FID"
+	expect_exit 0 mg gate -c g.json --report r32.json
+	sed 's/int8.tflite/int81.tflite/; s/float.tflite/float1.tflite/' g.json >g1.json
+	expect_exit 0 mg gate -c g1.json --report r1.json
+	"$PY" -c 'import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:])
+v = lambda r: [(g["name"], g["status"], [(f["name"], f["value"]) for f in g["figures"]]) for g in r["gates"]]
+assert v(a) == v(b), (v(a), v(b))' r32.json r1.json || fail "batch 1 gives other figures than batch 32"
+}
+
 check accuracy_fidelity_size_memory_cost_pass_on_local t_accuracy_fidelity_size_memory_cost_on_local
 check each_tightened_limit_fails t_tightened_limits_fail
 check latency_gives_a_verdict_on_local_and_qemu t_latency_local_and_qemu
 check unsupported_operator_is_exit_2_naming_it t_unsupported_operator
+check batch_one_models_take_the_dataset_a_row_at_a_time t_batch_one_models_take_the_dataset_a_row_at_a_time
 finish
