@@ -245,6 +245,21 @@ tflite_model() {
 	fail "no MediaPipe model '$1.tflite' in '$MG_SRCDIR/.deps/npm' (make deps-test installs it)" >&2
 }
 
+# need_tflite: what a test of .tflite models through modelgate needs (the
+# generator's python3-flatbuffers, numpy, Node.js for LiteRT.js, the TFLite
+# engine next to modelgate), a private agent cache, BUILT (the folder of
+# modelgate and its agents) and GEN, the generator of test models
+# (tests/cli/make_tflite.py).
+need_tflite() {
+	export MODELGATE_AGENT_CACHE=$TEST_TMP/agent-cache
+	need_py flatbuffers python3-flatbuffers
+	need_py numpy python3-numpy
+	need node nodejs
+	BUILT=$(dirname "$MODELGATE")
+	[ -f "$BUILT/libmodelgate-tflite.so" ] || fail "no TFLite engine next to modelgate (make)"
+	GEN=$MG_SRCDIR/tests/cli/make_tflite.py
+}
+
 # litert_run [--time N] MODEL OUTDIR [NAME=IN.npy | IN.npy]...: runs MODEL
 # through LiteRT.js (tests/cli/litert_run.mjs) and writes its outputs as
 # OUTDIR/NAME.npy; one JSON line on stdout. npy_compare (--range-tol TOL |

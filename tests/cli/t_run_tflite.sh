@@ -12,13 +12,7 @@
 # engine.
 . "$(dirname "$0")/lib.sh"
 
-export MODELGATE_AGENT_CACHE=$TEST_TMP/agent-cache
-BUILT=$(dirname "$MODELGATE")
-need_py flatbuffers python3-flatbuffers
-need_py numpy python3-numpy
-need node nodejs
-[ -f "$BUILT/libmodelgate-tflite.so" ] || fail "no TFLite engine next to modelgate (make)"
-GEN=$MG_SRCDIR/tests/cli/make_tflite.py
+need_tflite
 for k in float fp16 prelu subgraphs uint8; do
 	"$PY" "$GEN" $k $k.tflite || fail "make_tflite.py $k failed"
 done
