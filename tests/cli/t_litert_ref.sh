@@ -2,6 +2,7 @@
 # Node.js, and tests/cli/npy_compare.py), checked against things that do not
 # depend on it, so that the engine tests comparing `modelgate run` with it
 # stand on solid ground: a one-operator FULLY_CONNECTED model built here
+# (with make_tflite.py's Model, the one writer of test flatbuffers)
 # (float32, int8, uint8) gives numpy's result; MediaPipe's
 # face_detection_short_range gives the same bytes twice for one input and
 # different outputs for another input; inputs of the wrong shape, type or
@@ -16,91 +17,50 @@ FD=$(tflite_model face_detection_short_range) || exit 1
 HAND=$(tflite_model hand_landmark_lite) || exit 1
 SEG=$(tflite_model selfie_segmentation) || exit 1
 
-# make_fc.py DTYPE OUT.tflite X.npy WANT.npy: the smallest .tflite that
+# make_fc.py DTYPE OUT.tflite X.npy WANT.npy DIR: the smallest .tflite that
 # computes something (one FULLY_CONNECTED: x [2, 4], weights [3, 4], bias
 # [3]), an input, and what numpy computes for it. int8 and uint8 use scale 1
 # and zero points 0 and 128, so their arithmetic is exact integers and
 # LiteRT must match bit for bit, saturation included.
 cat >"$TEST_TMP/make_fc.py" <<'PY'
 import sys
-import flatbuffers
 import numpy as np
 
-dtype, out, xpath, wantpath = sys.argv[1:]
+sys.path.insert(0, sys.argv[5])
+import make_tflite as mt  # noqa: E402  (its Model and Graph write the flatbuffer)
+
+dtype, out, xpath, wantpath = sys.argv[1:5]
 rng = np.random.default_rng(7)
-TFL = {"float32": 0, "int32": 2, "uint8": 3, "int8": 9}  # TensorType
-b = flatbuffers.Builder(1024)
-
-
-def vec(a):
-    return b.CreateNumpyVector(np.ascontiguousarray(a).reshape(-1))
-
-
-def table(slots):  # [(slot, kind, value)], kind: "off", "i32", "u32", "i8"
-    b.StartObject(max((s for s, _, _ in slots), default=-1) + 1)
-    for s, k, v in slots:
-        if k == "off":
-            b.PrependUOffsetTRelativeSlot(s, v, 0)
-        elif k == "i32":
-            b.PrependInt32Slot(s, v, -1)
-        elif k == "u32":
-            b.PrependUint32Slot(s, v, 0xFFFFFFFF)
-        else:
-            b.PrependInt8Slot(s, v, -1)
-    return b.EndObject()
-
-
-def tables(offs):
-    b.StartVector(4, len(offs), 4)
-    for o in reversed(offs):
-        b.PrependUOffsetTRelative(o)
-    return b.EndVector()
-
-
 if dtype == "float32":
     x = rng.standard_normal((2, 4)).astype(np.float32)
     w = rng.standard_normal((3, 4)).astype(np.float32)
     bias = rng.standard_normal(3).astype(np.float32)
     want = (x.astype(np.float64) @ w.T.astype(np.float64) + bias).astype(np.float32)
-    zx = zw = zy = 0
-    btype = "float32"
+    ty, bty, q = mt.FLOAT32, mt.FLOAT32, lambda z: None
 else:  # scale 1 everywhere: y = clamp(sum((x - zx) * (w - zw)) + bias + zy)
     lo, hi = (-128, 127) if dtype == "int8" else (0, 255)
-    zx = zw = zy = 0 if dtype == "int8" else 128
-    x = rng.integers(-12, 13, (2, 4)) + zx
-    w = rng.integers(-10, 11, (3, 4)) + zw
+    z = 0 if dtype == "int8" else 128
+    x = rng.integers(-12, 13, (2, 4)) + z
+    w = rng.integers(-10, 11, (3, 4)) + z
     bias = rng.integers(-20, 21, 3).astype(np.int32)
-    want = np.clip((x - zx) @ (w - zw).T + bias + zy, lo, hi).astype(dtype)
+    want = np.clip((x - z) @ (w - z).T + bias + z, lo, hi).astype(dtype)
     x, w = x.astype(dtype), w.astype(dtype)
-    btype = "int32"
-
-bufs = [table([])]  # buffer 0: the empty one
-tensors = []
-for i, (name, shape, ty, data, zp) in enumerate([
-        ("x", (2, 4), dtype, None, zx), ("w", (3, 4), dtype, w, zw),
-        ("bias", (3,), btype, bias, 0), ("y", (2, 3), dtype, None, zy)]):
-    bufs.append(table([] if data is None else [(0, "off", vec(data.reshape(-1).view(np.uint8)))]))
-    slots = [(0, "off", vec(np.array(shape, np.int32))), (1, "i8", TFL[ty]), (2, "u32", i + 1),
-             (3, "off", b.CreateString(name))]
-    if dtype != "float32":
-        slots.append((4, "off", table([(2, "off", vec(np.array([1.0], np.float32))),
-                                       (3, "off", vec(np.array([zp], np.int64)))])))
-    tensors.append(table(slots))
-fc_opts = table([(0, "i8", 0)])  # FullyConnectedOptions: no fused activation
-op = table([(0, "u32", 0), (1, "off", vec(np.array([0, 1, 2], np.int32))),
-            (2, "off", vec(np.array([3], np.int32))), (3, "i8", 8), (4, "off", fc_opts)])
-sg = table([(0, "off", tables(tensors)), (1, "off", vec(np.array([0], np.int32))),
-            (2, "off", vec(np.array([3], np.int32))), (3, "off", tables([op]))])
-code = table([(0, "i8", 9), (2, "i32", 1 if dtype == "float32" else 4), (3, "i32", 9)])
-model = table([(0, "u32", 3), (1, "off", tables([code])), (2, "off", tables([sg])),
-               (4, "off", tables(bufs))])
-b.Finish(model, file_identifier=b"TFL3")
-open(out, "wb").write(b.Output())
+    ty, bty, q = (mt.INT8 if dtype == "int8" else mt.UINT8), mt.INT32, lambda z: ([1.0], [z], 0)
+m = mt.Model()
+g = m.graph()
+zero = 0 if dtype in ("float32", "int8") else 128
+tx = g.tensor("x", (2, 4), ty, quant=q(zero))
+tw = g.tensor("w", (3, 4), ty, data=w.tobytes(), quant=q(zero))
+tb = g.tensor("bias", (3,), bty, data=bias.tobytes(), quant=q(0))
+ty_ = g.tensor("y", (2, 3), ty, quant=q(zero))
+g.op("FULLY_CONNECTED", [tx, tw, tb], [ty_], mt.fc_options)  # no fused activation
+g.inputs, g.outputs = [tx], [ty_]
+open(out, "wb").write(m.write())
 np.save(xpath, x)
 np.save(wantpath, want)
 PY
 for d in float32 int8 uint8; do
-	must "$PY" "$TEST_TMP/make_fc.py" "$d" "fc_$d.tflite" "x_$d.npy" "want_$d.npy"
+	must "$PY" "$TEST_TMP/make_fc.py" "$d" "fc_$d.tflite" "x_$d.npy" "want_$d.npy" "$MG_SRCDIR/tests/cli"
 done
 "$PY" -c 'import numpy as np
 rng = np.random.default_rng(3)
