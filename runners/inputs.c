@@ -134,12 +134,10 @@ int mg_inputs_quantize(mg_tensor **ts, const mg_tensor_info *tis, size_t n, mg_b
 {
 	for (size_t i = 0; i < n; i++) {
 		const mg_tensor_info *ti = &tis[i];
-		mg_dtype want = mg_dtype_from_name(ti->dtype);
-		if (ts[i]->dtype != MG_DT_FLOAT32 || (want != MG_DT_INT8 && want != MG_DT_UINT8) ||
-		    !mg_quant_applies(want, &ti->quant))
+		if (!mg_input_quantizes(ts[i], ti))
 			continue;
 		mg_tensor *q = NULL;
-		int rc = mg_quantize(&q, ts[i], want, &ti->quant, err);
+		int rc = mg_quantize(&q, ts[i], mg_dtype_from_name(ti->dtype), &ti->quant, err);
 		if (rc)
 			return rc;
 		mg_tensor_free(ts[i]);
@@ -209,16 +207,35 @@ int mg_tensor_relayout(mg_tensor **out, const mg_tensor *t, const char *from, co
 	return mg_tensor_permute(out, t, perm, err);
 }
 
-/* Whether t has the shape ti declares (any size where it declares -1). */
+size_t mg_input_batch(const mg_tensor_info *ti)
+{
+	if (ti->rank == SIZE_MAX || !ti->rank || ti->dims[0] <= 0)
+		return 0;
+	return (size_t)ti->dims[0];
+}
+
 int mg_input_fits(const mg_tensor *t, const mg_tensor_info *ti)
 {
 	if (ti->rank == SIZE_MAX)
 		return 1;
+	size_t b = mg_input_batch(ti);
 	int ok = ti->rank == t->rank;
 	for (size_t k = 0; ok && k < t->rank; k++)
 		ok = ti->dims[k] < 0 || ti->dims[k] == t->dims[k] ||
-		     (k == 0 && ti->dims[0] > 0 && t->dims[0] > 0 && t->dims[0] % ti->dims[0] == 0);
+		     (k == 0 && b && t->dims[0] > 0 && (size_t)t->dims[0] % b == 0);
 	return ok;
+}
+
+int mg_input_quantizes(const mg_tensor *t, const mg_tensor_info *ti)
+{
+	mg_dtype want = mg_dtype_from_name(ti->dtype);
+	return t->dtype == MG_DT_FLOAT32 && (want == MG_DT_INT8 || want == MG_DT_UINT8) &&
+	       mg_quant_applies(want, &ti->quant);
+}
+
+const char *mg_layout_other(const char *layout)
+{
+	return !layout ? NULL : strcmp(layout, "nhwc") ? "nhwc" : "nchw";
 }
 
 int mg_inputs_for(mg_tensor ***out, const char **how, mg_tensor *const *ts,

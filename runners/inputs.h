@@ -41,6 +41,19 @@ int mg_inputs_read_dir(mg_tensor ***out, mg_tensor_format *fmt, const mg_tensor_
 
 /* ---- quantized models, and one model's tensors for another ---------- */
 
+/* The rows of one run of input ti: its fixed first dimension, or 0 when
+ * that is dynamic (any number of rows at once) or not declared. */
+size_t mg_input_batch(const mg_tensor_info *ti);
+/* Whether a dataset tensor t is one that input ti takes: every fixed
+ * dimension equal, except that a fixed first dimension (mg_input_batch)
+ * may divide the rows of several runs. */
+int mg_input_fits(const mg_tensor *t, const mg_tensor_info *ti);
+/* Whether t is reals for an input ti declares int8 or uint8 with
+ * quantization, which mg_inputs_quantize quantizes. */
+int mg_input_quantizes(const mg_tensor *t, const mg_tensor_info *ti);
+/* The other image layout: "nchw" for "nhwc" and the reverse; NULL for NULL. */
+const char *mg_layout_other(const char *layout);
+
 /* A float32 tensor given for an input the model declares int8 or uint8
  * with quantization is quantized with that input's parameters
  * (formats/quant.h), in place; any other tensor is left as it is (raw
@@ -48,11 +61,6 @@ int mg_inputs_read_dir(mg_tensor ***out, mg_tensor_format *fmt, const mg_tensor_
  * not NULL, each one quantized is told there, one line each: "input 'x'
  * quantized with scale S zero-point Z" (per channel: "with N scales along
  * dimension D"). */
-/* Whether a dataset tensor t is one that input ti takes: every fixed
- * dimension equal, except that a fixed first dimension (the batch of one
- * run) may divide the rows of several runs. */
-int mg_input_fits(const mg_tensor *t, const mg_tensor_info *ti);
-
 int mg_inputs_quantize(mg_tensor **ts, const mg_tensor_info *tis, size_t n, mg_buf *said,
 		       mg_error *err);
 /* Each of the n outputs ts (in the model's order, as tis) that the model

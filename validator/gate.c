@@ -13,7 +13,6 @@
  * interleaved on one agent. A target that cannot be reached makes its
  * gates `error`; the others still run. */
 #include "formats/model_info.h"
-#include "formats/quant.h"
 #include "formats/tflite.h"
 #include "runners/inputs.h"
 #include "runners/runners.h"
@@ -185,9 +184,7 @@ static int check_dataset(const run_ctx *c, mg_error *err)
 			const mg_tensor_info *ti = &mi->inputs[i];
 			mg_dtype dt = mg_dtype_from_name(ti->dtype);
 			/* reals for a quantized input are quantized (after this check) */
-			int quantized = t->dtype == MG_DT_FLOAT32 && (dt == MG_DT_INT8 || dt == MG_DT_UINT8) &&
-					mg_quant_applies(dt, &ti->quant);
-			if (dt != MG_DT_UNDEFINED && dt != t->dtype && !quantized)
+			if (dt != MG_DT_UNDEFINED && dt != t->dtype && !mg_input_quantizes(t, ti))
 				return mg_error_set(err, MG_EINVAL, "dataset '%s': input '%s' is %s, the model takes %s",
 						    ds, ti->name, mg_dtype_name(t->dtype), ti->dtype);
 			/* rows of several runs of a fixed batch go in runs (run_outputs) */
@@ -226,10 +223,9 @@ static int slice_first_row(run_ctx *c, mg_error *err)
 		const mg_tensor *t = c->inputs[i];
 		int64_t dims[MG_TENSOR_MAX_RANK];
 		memcpy(dims, t->dims, sizeof(dims));
-		int fixed = i < mi->ninputs && mi->inputs[i].rank != SIZE_MAX && mi->inputs[i].rank > 0 &&
-			    mi->inputs[i].dims[0] > 0;
+		size_t b = i < mi->ninputs ? mg_input_batch(&mi->inputs[i]) : 0;
 		if (t->rank > 0 && dims[0] > 1)
-			dims[0] = fixed && mi->inputs[i].dims[0] <= dims[0] ? mi->inputs[i].dims[0] : 1;
+			dims[0] = b && (int64_t)b <= dims[0] ? (int64_t)b : 1;
 		int rc = mg_tensor_new(&c->sample[i], t->name, t->dtype, dims, t->rank, err);
 		if (rc)
 			return rc;
@@ -333,15 +329,6 @@ mg_fingerprint *mg_gate__copy_fingerprint(const mg_fingerprint *f)
 
 /* ---- outputs on the dataset ---------------------------------------------- */
 
-/* The batch the model takes: the fixed first dimension of its first
- * input, or 0 when that is dynamic (any number of rows at once). */
-static size_t fixed_batch(const mg_model_info *info)
-{
-	if (!info || !info->ninputs || info->inputs[0].rank == SIZE_MAX || !info->inputs[0].rank)
-		return 0;
-	return info->inputs[0].dims[0] > 0 ? (size_t)info->inputs[0].dims[0] : 0;
-}
-
 /* m's outputs on the rows of inputs taken b at a time, joined again (the
  * dataset is one tensor per input; a model of fixed batch b, as most
  * .tflite models are with b 1, takes b rows a run). */
@@ -394,7 +381,9 @@ static int run_batches(run_ctx *c, void *t, mg_model *m, mg_tensor *const *input
 static int run_outputs(run_ctx *c, void *t, const char *path, mg_tensor *const *inputs, size_t ninputs,
 		       const mg_model_info *info, mg_tensor ***out, size_t *nout, mg_error *err)
 {
-	size_t b = fixed_batch(info), rows = ninputs && inputs[0]->rank ? (size_t)inputs[0]->dims[0] : 0;
+	/* the batch of the model's first input is the rows of one run */
+	size_t b = info && info->ninputs ? mg_input_batch(&info->inputs[0]) : 0;
+	size_t rows = ninputs && inputs[0]->rank ? (size_t)inputs[0]->dims[0] : 0;
 	if (b && rows > b && rows % b)
 		return mg_error_set(err, MG_EINVAL, "'%s' takes %zu rows a run (input '%s'), and the "
 				    "dataset's %zu rows do not split into runs of %zu", path, b,
@@ -476,10 +465,10 @@ static char *dupz(const char *s)
 static int for_baseline(run_ctx *c, mg_tensor *const *ts, size_t n, mg_tensor ***out, size_t *nout,
 			const char **how, const char *what, mg_error *err)
 {
-	const char *to = !c->layout ? NULL : strcmp(c->layout, "nhwc") ? "nhwc" : "nchw";
 	mg_error e = {0};
 	int rc = mg_inputs_for(out, how, ts, n <= c->model_info->ninputs ? c->model_info->inputs : NULL, n,
-			       c->base_info->inputs, c->base_info->ninputs, c->layout, to, c->baseline.spec, &e);
+			       c->base_info->inputs, c->base_info->ninputs, c->layout,
+			       mg_layout_other(c->layout), c->baseline.spec, &e);
 	if (rc)
 		return mg_error_set(err, rc, "%s for the baseline: %s", what, e.msg);
 	*nout = c->base_info->ninputs;

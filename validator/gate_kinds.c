@@ -207,7 +207,7 @@ static int pair_outputs(run_ctx *c, const mg_gate_config *gc, const mg_tensor **
 	*cand = c->cand_out[0];
 	*ref = c->base_out[idx[0]];
 	snprintf(how, howlen, "inputs matched by %s, outputs by %s", c->inputs_how ? c->inputs_how : "name", by);
-	const char *to_layout = !gc->layout ? NULL : strcmp(gc->layout, "nhwc") ? "nhwc" : "nchw";
+	const char *to_layout = mg_layout_other(gc->layout);
 	int same = (*cand)->rank == (*ref)->rank;
 	for (size_t k = 0; same && k < (*cand)->rank; k++)
 		same = (*cand)->dims[k] == (*ref)->dims[k];
