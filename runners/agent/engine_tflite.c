@@ -51,10 +51,10 @@ struct mg_engine_model {
 	size_t nin, nout;
 };
 
-/* A TFLite flatbuffer's file identifier. */
+/* A TFLite flatbuffer's file identifier (formats/tflite.c). */
 static int tfl_probe(const unsigned char *head, size_t n)
 {
-	return n >= 8 && !memcmp(head + 4, "TFL3", 4) ? MG_PROBE_MAGIC : MG_PROBE_NO;
+	return mg_is_tflite(head, n) ? MG_PROBE_MAGIC : MG_PROBE_NO;
 }
 
 static void tfl_close(mg_engine *e)
