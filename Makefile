@@ -183,7 +183,7 @@ fuzz:
 	@mk/fuzz.sh
 
 bench: deps-test
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all agents
 	@MODELGATE=$(abspath $(CLI)) bench/run.sh
 
 install: $(CLI) $(AGENT) $(TFLITE)

@@ -10,7 +10,10 @@
  * CpuAcc needs are loaded from there first (preload_backend_libs). CpuAcc (NEON kernels of
  * the Arm Compute Library, arm64 only) is preferred where it loaded, with
  * CpuRef as the fallback for layers it lacks; on x86_64 CpuRef is all there
- * is.
+ * is. MODELGATE_TFLITE_BACKEND=CpuRef (or CpuAcc) in the environment takes
+ * that backend alone: CpuRef on an aarch64 board rescales quantized values
+ * as LiteRT does, where CpuAcc's fixed-point rescaling can land one step
+ * off at a near tie, so a user can tell that apart from a real difference.
  *
  * Every entry point catches everything: no exception leaves the library.
  * Arm NN's own log is switched off (the agent's stdout is its protocol
@@ -125,9 +128,25 @@ extern "C" int mg_tfl_open(mg_tfl_rt **out, char *err, size_t errlen)
 		opts.m_DynamicBackendsPath = backends;
 		rt->runtime = armnn::IRuntime::Create(opts);
 		const armnn::BackendIdSet have = rt->runtime->GetDeviceSpec().GetSupportedBackends();
-		if (have.count(armnn::Compute::CpuAcc))
+		const char *only = getenv("MODELGATE_TFLITE_BACKEND");
+		if (only && *only) {
+			std::string b(only);
+			if (b != "CpuRef" && b != "CpuAcc") {
+				set_err(err, errlen, "MODELGATE_TFLITE_BACKEND '" + b +
+							     "' is not CpuRef or CpuAcc");
+				return MG_TFL_EFAIL;
+			}
+			if (!have.count(armnn::BackendId(b))) {
+				set_err(err, errlen, "MODELGATE_TFLITE_BACKEND asks for " + b +
+							     ", which is not loaded from '" + backends + "'");
+				return MG_TFL_EFAIL;
+			}
+			rt->prefs.push_back(armnn::BackendId(b));
+		}
+		if (rt->prefs.empty() && have.count(armnn::Compute::CpuAcc))
 			rt->prefs.push_back(armnn::Compute::CpuAcc);
-		if (have.count(armnn::Compute::CpuRef))
+		if ((rt->prefs.empty() || rt->prefs[0] != armnn::BackendId("CpuRef")) &&
+		    have.count(armnn::Compute::CpuRef))
 			rt->prefs.push_back(armnn::Compute::CpuRef);
 		if (rt->prefs.empty()) {
 			set_err(err, errlen, "armnn 20.08: no CpuAcc or CpuRef backend loaded from '" +

@@ -45,7 +45,8 @@ typedef struct mg_tfl_io {
 } mg_tfl_io;
 
 unsigned mg_tfl_abi(void);
-/* The runtime with its backends: CpuAcc where there is one, else CpuRef. */
+/* The runtime with its backends: CpuAcc where there is one, else CpuRef, or
+ * the one MODELGATE_TFLITE_BACKEND names. */
 int mg_tfl_open(mg_tfl_rt **out, char *err, size_t errlen);
 /* "armnn 20.08 CpuRef" */
 const char *mg_tfl_version(const mg_tfl_rt *rt);

@@ -111,8 +111,8 @@ like_litert() {
 	local t=$1 m=$2 in=$3 ref=$4 got=$TEST_TMP/got-$(basename "$2" .tflite)-$1
 	shift 4
 	expect_exit 0 mg run "$m" --target $t --inputs "$in" --outputs "$got" --iterations 1 --warmup 0 --min-time 0
-	case $t in
-	local) expect_stdout_contains "tflite armnn 20.08 CpuRef" ;;
+	case $t:${MODELGATE_TFLITE_BACKEND:-} in
+	local:* | *:CpuRef) expect_stdout_contains "tflite armnn 20.08 CpuRef" ;;
 	*) expect_stdout_contains "tflite armnn 20.08 CpuAcc" ;;
 	esac
 	npy_compare "$@" "$ref" "$got" >"$IO/cmp" 2>&1 || fail "$m on $t differs from LiteRT: $(tail -3 "$IO/cmp")"
@@ -141,7 +141,8 @@ t_mediapipe_matches_litert() {
 # rounding shift, which can land on the other side of such a near tie (the
 # difference TFLite's own TFLITE_SINGLE_ROUNDING switch is about). Neither
 # engine is wrong by its own rules, and it is not these models' scales, so
-# they are left as they are.
+# they are left as they are. With MODELGATE_TFLITE_BACKEND=CpuRef the
+# aarch64 agent under qemu takes CpuRef alone, and is bit-exact there too.
 t_quantized_match_litert() {
 	local q k
 	for q in int8:qf int8-io:q8 uint8:qu wide:q8; do
@@ -149,7 +150,17 @@ t_quantized_match_litert() {
 		like_litert local q-$k.tflite in-${q#*:} ref-q-$k --exact
 		# the int8 kind's float output is dequantized: a step is its scale 8/255
 		like_litert qemu-aarch64 q-$k.tflite in-${q#*:} ref-q-$k --max-steps 1 --step 0.03137254902
+		MODELGATE_TFLITE_BACKEND=CpuRef like_litert qemu-aarch64 q-$k.tflite in-${q#*:} ref-q-$k --exact
 	done
+}
+
+# like a missing engine library, the target's set-up: exit 3
+t_backend_not_to_be_had_exits_3() {
+	MODELGATE_TFLITE_BACKEND=GpuAcc expect_exit 3 mg run float.tflite $FAST
+	expect_error "MODELGATE_TFLITE_BACKEND 'GpuAcc' is not CpuRef or CpuAcc"
+	# on x86_64 there is no CpuAcc to take
+	MODELGATE_TFLITE_BACKEND=CpuAcc expect_exit 3 mg run float.tflite $FAST
+	expect_error "MODELGATE_TFLITE_BACKEND asks for CpuAcc, which is not loaded from"
 }
 
 # a device (exec:) gets the engine and Arm NN beside the agent, once
@@ -208,6 +219,7 @@ check float_model_matches_numpy_on_qemu_cpuacc t_float_qemu
 check fp16_weights_are_folded_and_match_numpy t_fp16_folded
 check mediapipe_models_match_litert_on_local_and_qemu t_mediapipe_matches_litert
 check quantized_models_match_litert_exactly_on_cpuref_within_a_step_on_cpuacc t_quantized_match_litert
+check a_backend_asked_for_that_is_no_backend_or_not_loaded_exits_3 t_backend_not_to_be_had_exits_3
 check float_model_runs_on_an_exec_device t_float_device
 check quantized_io_is_the_raw_integers t_uint8_raw
 check unsupported_operator_exits_2_naming_it t_unsupported_operator
