@@ -14,6 +14,13 @@
  * machine adds to least), the runtime's creation and the model's load
  * (fold, parse, optimise, load) in ns, and the backend.
  *
+ * Under valgrind's callgrind (started with --instr-atstart=no
+ * --collect-atstart=no, as the cost gate starts the agent), instrumentation
+ * starts before the warm-up runs and collection is on around the timed runs
+ * only, dumped as "armnn-loop": their instructions, for bench_tflite.sh to
+ * set beside the cost gate's count of `modelgate run` (counter.c does the
+ * same around the agent's counted inferences).
+ *
  *   armnn_loop ARMNN MODEL.tflite INPUT.npy WARMUP ITERATIONS */
 #include <dlfcn.h>
 #include <limits.h>
@@ -26,6 +33,12 @@
 #include <exception>
 #include <string>
 #include <vector>
+
+#if __has_include(<valgrind/callgrind.h>)
+#include <valgrind/callgrind.h>
+#else
+#error "bench/armnn_loop.cpp needs valgrind's <valgrind/callgrind.h> (Debian package valgrind)"
+#endif
 
 #include <armnn/ArmNN.hpp>
 #include <armnnTfLiteParser/ITfLiteParser.hpp>
@@ -126,7 +139,12 @@ static int run(char **argv)
 	}
 
 	std::vector<uint64_t> samples((size_t)n);
+	CALLGRIND_START_INSTRUMENTATION;
 	for (int i = -warmup; i < n; i++) {
+		if (i == 0) {
+			CALLGRIND_ZERO_STATS;
+			CALLGRIND_TOGGLE_COLLECT;
+		}
 		uint64_t s0 = now_ns();
 		armnn::Status st = rt->EnqueueWorkload(id, ins, outs);
 		uint64_t dt = now_ns() - s0;
@@ -135,6 +153,9 @@ static int run(char **argv)
 		if (i >= 0)
 			samples[(size_t)i] = dt;
 	}
+	CALLGRIND_TOGGLE_COLLECT;
+	CALLGRIND_DUMP_STATS_AT("armnn-loop");
+	CALLGRIND_STOP_INSTRUMENTATION;
 	std::sort(samples.begin(), samples.end());
 	double h = (n - 1) * 0.5;
 	size_t lo = (size_t)h;

@@ -7,7 +7,9 @@
 # timed runs each (default 50) after one warm-up run; the median of the
 # per-round p50s. Beside it, `modelgate run` on Arm NN (local CpuRef, qemu
 # CpuAcc) against a bare Arm NN loop, for modelgate's overhead (within 2%
-# is the goal), and the TFLite engine's start-up.
+# is the goal): timed, and counted in instructions (callgrind; the timings
+# of a shared machine move by more than 2% from round to round), and the
+# TFLite engine's start-up.
 # Run by bench/run.sh with MODELGATE and BENCH_OUT set.
 . "$(dirname "$0")/lib.sh"
 
@@ -49,7 +51,8 @@ versions=$("$py" -c 'import json, sys; j = json.load(open(sys.argv[1])); print("
 # local target (CpuRef) and on qemu-aarch64 (the aarch64 agent on CpuAcc,
 # emulated; the bare loop started the way the qemu transport starts the
 # agent: the cross sysroot, QEMU_CPU, the cpuinfo preload). Per target
-# BENCH_ARMNN_ROUNDS rounds (default 7), each the bare loop then modelgate,
+# BENCH_ARMNN_ROUNDS rounds (default 7), each the bare loop and modelgate
+# (in turn first: a drift of the machine within a round falls on each alike),
 # BENCH_ARMNN_ITERS timed runs each (default 11: CpuRef takes about 1 s per
 # inference) after one warm-up run, so that drift falls on both; the
 # medians of the per-round p50s and their ratio, the median of the
@@ -76,7 +79,11 @@ build_loop() {
 		"$1" -std=c11 -D_GNU_SOURCE -O2 -I"$repo" -c "$repo/$src" -o "$o/$(basename "$src" .c).o" ||
 			return 1
 	done
-	"$2" -std=c++14 -O2 -I"$repo" -I"$3/include" "$repo/bench/armnn_loop.cpp" "$o"/*.o \
+	# valgrind's client-request header serves every architecture (as for
+	# the agent's cross build: Makefile)
+	mkdir -p "$o/include"
+	ln -sfn /usr/include/valgrind "$o/include/valgrind"
+	"$2" -std=c++14 -O2 -I"$repo" -I"$3/include" -idirafter "$o/include" "$repo/bench/armnn_loop.cpp" "$o"/*.o \
 		"$3/lib/libarmnnTfLiteParser.so.22" "$3/lib/libarmnn.so.22" -Wl,-rpath-link,"$3/lib" \
 		-Wl,--disable-new-dtags,-rpath,"$3/lib" -ldl -o "$4"
 }
@@ -95,15 +102,40 @@ for t in local qemu-aarch64; do
 	: >"$tmp/bare-$t"
 	: >"$tmp/mg-$t"
 	for r in $(seq "$arounds"); do
-		bare "$t" >>"$tmp/bare-$t" || die "armnn_loop on $t failed"
+		[ $((r % 2)) = 0 ] || { bare "$t" >>"$tmp/bare-$t" || die "armnn_loop on $t failed"; }
 		"$MODELGATE" run "$model" --target "$t" --inputs "$tmp/in" --warmup 1 --iterations "$aiters" \
 			--min-time 0 --json >"$tmp/mg.json" || die "modelgate run on $t failed"
+		[ $((r % 2)) = 1 ] || { bare "$t" >>"$tmp/bare-$t" || die "armnn_loop on $t failed"; }
 		"$py" -c 'import json, sys; j = json.load(open(sys.argv[1]))
 l = j["latency"]; print(l["p50"], l["min"], j["startup_ns"], j["load_ns"], j["target"]["engine_version"])' \
 			"$tmp/mg.json" >>"$tmp/mg-$t" || die "cannot read the run's JSON"
 		[ -n "$raw" ] && cp "$tmp/mg.json" "$raw/modelgate_${t}_round$r.json"
 	done
 done
+# Instructions per inference, counted by callgrind on the local target:
+# deterministic where the timings above move by more than the 2% they are
+# to resolve on a shared machine. modelgate: a cost gate on the model (2
+# uncounted warm-up inferences, BENCH_COUNT_RUNS counted, default 1: about a
+# minute each under callgrind); the bare loop under the same callgrind
+# options (transport.c's mg_callgrind_opts), counting its timed
+# EnqueueWorkload calls the same way (armnn_loop.cpp). Both counts are of
+# the whole inference path each measures: the agent's loop, its engine
+# interface and the shim around Arm NN, against the bare call.
+cruns=${BENCH_COUNT_RUNS:-1}
+printf '{"model": "%s", "targets": {"t": "local"}, "gates": [{"name": "cost", "kind": "cost", "target": "t", "max_instructions": 1000000000000000, "runs": %d}]}\n' \
+	"$model" "$cruns" >"$tmp/cost.json"
+(cd "$tmp" && "$MODELGATE" gate -q -c cost.json --report cost-report.json) || die "the cost gate failed"
+mg_count=$("$py" -c 'import json, sys; print(int(json.load(open(sys.argv[1]))["gates"][0]["value"]))' \
+	"$tmp/cost-report.json") || die "cannot read the cost gate's report"
+valgrind --tool=callgrind --quiet --collect-atstart=no --instr-atstart=no --cache-sim=yes \
+	--callgrind-out-file="$tmp/bare.cg" "$tmp/armnn_loop" "$armnn/x64/lib" "$model" "$tmp/in/input.npy" 2 "$cruns" \
+	>/dev/null 2>"$tmp/bare.cg.err" || { cat "$tmp/bare.cg.err" >&2; die "armnn_loop under callgrind failed"; }
+bare_count=$(awk '/^(summary|totals):/ { print $2; exit }' "$tmp/bare.cg.1")
+[ -n "$bare_count" ] || die "callgrind's dump '$tmp/bare.cg.1' has no total"
+bare_count=$((bare_count / cruns))
+count_ratio=$("$py" -c "print('%.5f' % ($mg_count / $bare_count))")
+valgrind_version=$(valgrind --version)
+
 # "bare_p50 mg_p50 ratio paired_ratio min_ratio bare_create bare_load
 # mg_startup mg_load" of a target: medians over the rounds, in ms
 armnn_row() {
@@ -155,7 +187,7 @@ startup_row() {
 	echo
 	echo "bench/armnn_loop.cpp: ITfLiteParser, Optimize, LoadNetwork, then EnqueueWorkload timed alone,"
 	echo "with the agent's fp16 fold and the shim's backend preference. $arounds rounds per target, each"
-	echo "the bare loop then \`modelgate run --warmup 1 --iterations $aiters --min-time 0\`: every p50 is"
+	echo "the bare loop and \`modelgate run --warmup 1 --iterations $aiters --min-time 0\`: every p50 is"
 	echo "of $aiters samples after 1 warm-up run; the table has the medians of the $arounds per-round p50s."
 	echo "qemu-aarch64 is emulated (QEMU_CPU ${QEMU_CPU:-neoverse-n1}): no device's speed."
 	echo
@@ -172,6 +204,15 @@ startup_row() {
 	echo "qemu-aarch64 bare $(per_round "$tmp/bare-qemu-aarch64"), modelgate $(per_round "$tmp/mg-qemu-aarch64")."
 	echo "Backend the bare loop chose: local $(awk 'NR == 1 { print $5 }' "$tmp/bare-local"),"
 	echo "qemu-aarch64 $(awk 'NR == 1 { print $5 }' "$tmp/bare-qemu-aarch64")."
+	echo
+	echo "Instructions per inference on the local target ($local_engine), counted by callgrind"
+	echo "($valgrind_version), $cruns counted after 2 warm-up inferences: modelgate's cost gate against"
+	echo "the bare loop under the same callgrind options, collection on around the counted calls only."
+	echo
+	echo "| target | bare loop | modelgate run | modelgate / bare | within 1 +- 0.02 |"
+	echo "|---|---|---|---|---|"
+	printf '| local (x86_64) | %d | %d | %s | %s |\n' "$bare_count" "$mg_count" "$count_ratio" \
+		"$(verdict "abs($count_ratio - 1) <= 0.02")"
 	echo
 	echo "Start-up of the TFLite engine, medians over the same runs: modelgate's startup_ns (command"
 	echo "start to the RUN request less the load: the agent's start, the engine's open = dlopen of the"
