@@ -266,17 +266,27 @@ const char *const mg_callgrind_opts[] = {"--tool=callgrind", "--quiet", "--colle
 
 int mg_valgrind_version(char *out, size_t len)
 {
-	char *argv[] = {"valgrind", "--version", NULL};
-	mg_buf b = MG_BUF_INIT;
-	char errline[256];
-	int status = -1;
-	mg_error ignored;
-	int rc = mg_run_command(argv, NULL, 0, -1, &b, 10000, &status, errline, sizeof(errline), &ignored);
-	int ok = !rc && status == 0 && b.len;
-	if (ok)
-		snprintf(out, len, "%.*s", (int)strcspn(mg_buf_cstr(&b), "\n"), mg_buf_cstr(&b));
-	mg_buf_free(&b);
-	return ok;
+	/* asked once a process: a cost gate asks for its probe and for each
+	 * model's agent (the CLI starts targets one after another) */
+	static int known; /* 0 not asked yet, 1 there, -1 not */
+	static char version[64];
+	if (!known) {
+		char *argv[] = {"valgrind", "--version", NULL};
+		mg_buf b = MG_BUF_INIT;
+		char errline[256];
+		int status = -1;
+		mg_error ignored;
+		int rc = mg_run_command(argv, NULL, 0, -1, &b, 10000, &status, errline, sizeof(errline),
+					&ignored);
+		known = !rc && status == 0 && b.len ? 1 : -1;
+		if (known > 0)
+			snprintf(version, sizeof(version), "%.*s", (int)strcspn(mg_buf_cstr(&b), "\n"),
+				 mg_buf_cstr(&b));
+		mg_buf_free(&b);
+	}
+	if (known > 0)
+		snprintf(out, len, "%s", version);
+	return known > 0;
 }
 
 /* argv for the agent under callgrind, collecting nothing until the agent's

@@ -31,7 +31,8 @@ typedef struct mg_transport {
  * transports start it alike, with MODELGATE_CALLGRIND_OUT (the dump file
  * named to --callgrind-out-file) and MODELGATE_VALGRIND_VERSION set. */
 extern const char *const mg_callgrind_opts[];
-/* "valgrind-3.19.0" into out when valgrind runs on this machine; 0 when not. */
+/* "valgrind-3.19.0" into out when valgrind runs on this machine; 0 when not
+ * (asked once a process). */
 int mg_valgrind_version(char *out, size_t len);
 
 /* Runs argv (PATH searched) with the environment plus set (NAME=VALUE
