@@ -1,5 +1,6 @@
 /* The modelgate front end: argument parsing and dispatch only. Each command
- * lives in cli/cmd_<name>.c with its own option table and usage text, and
+ * lives in cli/cmd_<name>.c with its table (mg_cmd: options, synopsis,
+ * examples; cli/help.c makes help, man pages and completions of it), and
  * returns the process exit code. */
 #ifndef MG_CLI_H
 #define MG_CLI_H
@@ -12,45 +13,83 @@
 #include "registry/registry.h"
 #include "registry/source.h"
 
-typedef struct mg_cli {
+/* One option of a command: the single source of its getopt entry, its
+ * line in the help and the man page, and its shell completion. */
+typedef struct mg_opt {
+	const char *name; /* long name, used as --name */
+	char letter;      /* short form -letter, or 0 for none */
+	int key;          /* what cli_getopt returns for it; 0: the letter */
+	const char *arg;  /* the value's name ("DIR", "N"), or NULL: a flag */
+	const char *desc; /* one sentence */
+} mg_opt;
+#define CLI_OPT_END {NULL, 0, 0, NULL, NULL}
+
+/* An example of a command: the command line and what it does. */
+typedef struct mg_example {
+	const char *line;
+	const char *what;
+} mg_example;
+
+typedef struct mg_cli mg_cli;
+typedef int (*mg_cmd_fn)(mg_cli *cli, int argc, char **argv);
+
+/* A command: what its help, man page and completions say, and the option
+ * tables (each ending with CLI_OPT_END) its parsing is built from. The
+ * common options (cli_common_opts) follow its own on every command. */
+#define CLI_MAX_TABLES 4
+typedef struct mg_cmd {
+	const char *name;
+	mg_cmd_fn fn;
+	const char *summary;     /* its line in the command list */
+	const char *description; /* a sentence or two for its help */
+	const char *synopsis[4]; /* its forms, each after "modelgate NAME " */
+	const mg_opt *opts[CLI_MAX_TABLES]; /* its own, then shared ones */
+	mg_example examples[3];
+} mg_cmd;
+
+/* Shared option tables: every command's (-q, -v, --json, --help), and
+ * those of the commands that talk to registries (--insecure, --ca-file);
+ * cli_common_opt handles both. */
+extern const mg_opt cli_common_opts[];
+extern const mg_opt cli_remote_opts[];
+
+#define CLI_MAX_OPTS 64
+struct mg_cli {
 	int quiet;
 	int verbose;
 	int json;
 	int color;          /* stdout is a terminal and NO_COLOR is unset */
 	const char *name;   /* the command being run */
-	const char *usage;  /* its usage text */
+	const mg_cmd *cmd;  /* and its table */
 	int insecure;       /* --insecure: plain HTTP / unverified TLS to registries */
 	const char *ca_file; /* --ca-file FILE */
 	mg_ci_env ci;       /* the CI around this run, read once at start */
-} mg_cli;
+	/* getopt_long's view of cmd's options, made by the first cli_getopt */
+	struct option longopts[CLI_MAX_OPTS + 1];
+	char shortopts[3 * CLI_MAX_OPTS + 2];
+};
 
-typedef int (*mg_cmd_fn)(mg_cli *cli, int argc, char **argv);
+/* getopt_long over the command's tables: the key of the next option (its
+ * value in optarg), -1 after the last, or '?' when the command line is
+ * wrong, said in one line on stderr (an unknown option with the nearest
+ * one as "did you mean", a missing or unwanted value). A short option's
+ * attached value may be written -o=VALUE, as --output=VALUE. */
+int cli_getopt(mg_cli *cli, int argc, char **argv);
+/* The option of the command whose key is key, or NULL. */
+const mg_opt *cli_opt_find(const mg_cmd *cmd, int key);
+/* Walks a command's options, its own tables then the common one:
+ *     for (cli_opt_iter it = {cmd}; (o = cli_opt_next(&it));) ... */
+typedef struct cli_opt_iter {
+	const mg_cmd *cmd;
+	size_t table, i;
+} cli_opt_iter;
+const mg_opt *cli_opt_next(cli_opt_iter *it);
 
-typedef struct mg_cmd {
-	const char *name;
-	mg_cmd_fn fn;
-	const char *summary;
-	const char *usage;
-} mg_cmd;
-
-/* Options every command takes; append to a command's table. */
-#define CLI_COMMON_OPTS                                     \
-	{"json", no_argument, NULL, 'J'},                   \
-	{"quiet", no_argument, NULL, 'q'},                  \
-	{"verbose", no_argument, NULL, 'v'},                \
-	{"help", no_argument, NULL, 'h'},                   \
-	{NULL, 0, NULL, 0}
-#define CLI_COMMON_SHORT "qvh"
-/* Options of the commands that talk to registries (handled by
- * cli_common_opt); put before CLI_COMMON_OPTS. */
-#define CLI_REMOTE_OPTS                                     \
-	{"insecure", no_argument, NULL, 'K'},               \
-	{"ca-file", required_argument, NULL, 'C'}
-
-/* Handles a common option or a getopt error; returns -1 when handled and
- * the command goes on, else the exit code to return (0 for --help). */
+/* Handles a common option or cli_getopt's '?'; returns -1 when handled and
+ * the command goes on, else the exit code to return (0 for --help, which
+ * prints the command's help). */
 int cli_common_opt(mg_cli *cli, int c);
-/* Prints "modelgate NAME: msg" and the usage line; returns 2. */
+/* Prints "modelgate NAME: msg" and the usage lines; returns 2. */
 int cli_usage_error(mg_cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Prints "modelgate: msg" for err and returns its exit code. */
 int cli_fail(mg_cli *cli, const mg_error *err);
@@ -88,35 +127,34 @@ int cli_remote_login(mg_cli *cli, const char *registry, const char *user, const 
  * registry on either side. */
 int cli_copy(mg_cli *cli, const char *src, const char *dst, char digest[MG_DIGEST_SIZE]);
 
-int cmd_push(mg_cli *cli, int argc, char **argv);
-int cmd_pull(mg_cli *cli, int argc, char **argv);
-int cmd_tag(mg_cli *cli, int argc, char **argv);
-int cmd_ls(mg_cli *cli, int argc, char **argv);
-int cmd_inspect(mg_cli *cli, int argc, char **argv);
-int cmd_rm(mg_cli *cli, int argc, char **argv);
-int cmd_gc(mg_cli *cli, int argc, char **argv);
-int cmd_fsck(mg_cli *cli, int argc, char **argv);
-int cmd_copy(mg_cli *cli, int argc, char **argv);
-int cmd_login(mg_cli *cli, int argc, char **argv);
-int cmd_init(mg_cli *cli, int argc, char **argv);
-int cmd_gate(mg_cli *cli, int argc, char **argv);
-int cmd_run(mg_cli *cli, int argc, char **argv);
-int cmd_report(mg_cli *cli, int argc, char **argv);
-int cmd_package(mg_cli *cli, int argc, char **argv);
-int cmd_keygen(mg_cli *cli, int argc, char **argv);
-int cmd_verify(mg_cli *cli, int argc, char **argv);
-int cmd_unpack(mg_cli *cli, int argc, char **argv);
 /* Prints a bundle check (cli/cmd_verify.c): each problem on stderr, the
  * summary on stdout (action: NULL for verify, or what unpack did); returns
  * the exit code. The check is a const mg_bundle_check *. */
 struct mg_bundle_check;
 int cli_print_bundle_check(mg_cli *cli, const char *bundle, const struct mg_bundle_check *c,
 			   const char *action);
-int cmd_hook(mg_cli *cli, int argc, char **argv);
-int cmd_comment(mg_cli *cli, int argc, char **argv);
-int cmd_deploy(mg_cli *cli, int argc, char **argv);
-int cmd_rollback(mg_cli *cli, int argc, char **argv);
-int cmd_history(mg_cli *cli, int argc, char **argv);
-int cmd_attest(mg_cli *cli, int argc, char **argv);
+
+/* The commands, each defined in its cli/cmd_<name>.c. */
+extern const mg_cmd cli_cmd_push, cli_cmd_pull, cli_cmd_tag, cli_cmd_ls, cli_cmd_inspect,
+	cli_cmd_rm, cli_cmd_gc, cli_cmd_fsck, cli_cmd_copy, cli_cmd_login, cli_cmd_init,
+	cli_cmd_gate, cli_cmd_run, cli_cmd_report, cli_cmd_package, cli_cmd_keygen,
+	cli_cmd_verify, cli_cmd_unpack, cli_cmd_hook, cli_cmd_comment, cli_cmd_deploy,
+	cli_cmd_rollback, cli_cmd_history, cli_cmd_attest, cli_cmd_help, cli_cmd_version,
+	cli_cmd_completion;
+/* All of them in the order 'modelgate help' lists them, NULL-terminated
+ * (cli/main.c). */
+extern const mg_cmd *const cli_commands[];
+/* The command called name, or NULL. */
+const mg_cmd *cli_find_command(const char *name);
+/* Says "modelgate: 'word' is not a command" in one line, with the nearest
+ * command if one is near; returns 2. */
+int cli_not_a_command(const char *word);
+/* How far word is from name for "did you mean" (edit distance, a swap of
+ * two neighbours counting one), or SIZE_MAX when too far to suggest. */
+size_t cli_nearness(const char *word, const char *name);
+/* Prints the list of commands with their summaries to f. */
+void cli_print_overview(FILE *f);
+/* Prints the help of cmd (what --help and 'help CMD' print) to f. */
+void cli_print_help(FILE *f, const mg_cmd *cmd);
 
 #endif

@@ -54,6 +54,17 @@ int cli_deploy_repo(mg_cli *cli, const char *what, const char *config, mg_ref **
 	return rc;
 }
 
+const mg_opt cli_trigger_opts[] = {
+	{"env", 'e', 0, "NAME", "The environment: the tag that names its version (required)."},
+	{"trigger", 't', 0, "KIND:ARGS",
+	 "Also fire this trigger (repeatable): github-dispatch:OWNER/REPO[:EVENT], "
+	 "github-workflow:OWNER/REPO:WORKFLOW[:REF], gitlab:PROJECT[:REF] or webhook:URL."},
+	{"config", 'c', 0, "FILE",
+	 "The config whose triggers fire and whose model is the default (default modelgate.json)."},
+	{"token-env", 0, 'T', "VAR", "The environment variable holding the --trigger's token."},
+	{"secret-env", 0, 'S', "VAR", "The environment variable holding the --trigger webhook's secret."},
+	CLI_OPT_END};
+
 int cli_trigger_opt(mg_cli *cli, cli_trigger_args *a, int c)
 {
 	switch (c) {

@@ -21,14 +21,8 @@ typedef struct cli_trigger_args {
 	char *specs[CLI_TRIGGER_MAX];
 	size_t nspecs;
 } cli_trigger_args;
-#define CLI_TRIGGER_OPTS                                     \
-	{"env", required_argument, NULL, 'e'},               \
-	{"trigger", required_argument, NULL, 't'},           \
-	{"config", required_argument, NULL, 'c'},            \
-	{"token-env", required_argument, NULL, 'T'},         \
-	{"secret-env", required_argument, NULL, 'S'}
-#define CLI_TRIGGER_SHORT "e:t:c:"
-/* Takes an option of CLI_TRIGGER_OPTS, else passes c to cli_common_opt;
+extern const mg_opt cli_trigger_opts[];
+/* Takes an option of cli_trigger_opts, else passes c to cli_common_opt;
  * returns -1 when the command goes on, else the exit code. */
 int cli_trigger_opt(mg_cli *cli, cli_trigger_args *a, int c);
 

@@ -11,16 +11,11 @@
 #include <jansson.h>
 #include <string.h>
 
-int cmd_attest(mg_cli *cli, int argc, char **argv)
+static int cmd_attest(mg_cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"report", required_argument, NULL, 'r'},
-		{"sign", required_argument, NULL, 's'},
-		CLI_REMOTE_OPTS,
-		CLI_COMMON_OPTS};
 	const char *report_path = NULL, *key = NULL;
 	int c, rc;
-	while ((c = getopt_long(argc, argv, "r:s:" CLI_COMMON_SHORT, opts, NULL)) != -1) {
+	while ((c = cli_getopt(cli, argc, argv)) != -1) {
 		switch (c) {
 		case 'r': report_path = optarg; break;
 		case 's': key = optarg; break;
@@ -73,3 +68,22 @@ int cmd_attest(mg_cli *cli, int argc, char **argv)
 	mg_ref_free(ref);
 	return rc;
 }
+
+static const mg_opt attest_opts[] = {
+	{"report", 'r', 0, "FILE", "The report.json of REF's gate run (required)."},
+	{"sign", 's', 0, "KEY", "Sign with the Ed25519 private key KEY (required)."},
+	CLI_OPT_END};
+
+const mg_cmd cli_cmd_attest = {
+	.name = "attest",
+	.fn = cmd_attest,
+	.summary = "attach a signed gate result to a model version (OCI referrer)",
+	.description = "Signs REF's gate result (an in-toto statement in a DSSE envelope) and "
+		       "attaches it to the version as an OCI referrer; prints its digest.",
+	.synopsis = {"REF --report FILE --sign KEY [OPTIONS]"},
+	.opts = {attest_opts, cli_remote_opts},
+	.examples = {{"modelgate attest kws:v3 --report report.json --sign release-key",
+		      "Attach the signed result of kws:v3's gate run."},
+		     {"modelgate attest localhost:5000/team/kws:v3 -r report.json -s release-key",
+		      "The same in a registry."}},
+};

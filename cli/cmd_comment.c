@@ -14,17 +14,11 @@
 /* GitHub keeps at most 65,536 characters a comment. */
 #define COMMENT_MAX 60000
 
-int cmd_comment(mg_cli *cli, int argc, char **argv)
+static int cmd_comment(mg_cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"report", required_argument, NULL, 'r'},
-		{"key", required_argument, NULL, 'k'},
-		{"dry-run", no_argument, NULL, 'n'},
-		CLI_REMOTE_OPTS,
-		CLI_COMMON_OPTS};
 	const char *report_path = NULL, *key = NULL;
 	int dry = 0, c, rc;
-	while ((c = getopt_long(argc, argv, "r:k:n" CLI_COMMON_SHORT, opts, NULL)) != -1) {
+	while ((c = cli_getopt(cli, argc, argv)) != -1) {
 		switch (c) {
 		case 'r': report_path = optarg; break;
 		case 'k': key = optarg; break;
@@ -82,3 +76,22 @@ done:
 	mg_report_free(r);
 	return rc;
 }
+
+static const mg_opt comment_opts[] = {
+	{"report", 'r', 0, "FILE", "The report.json to post (required)."},
+	{"key", 'k', 0, "KEY", "Keep one comment per KEY (one per config in a matrix)."},
+	{"dry-run", 'n', 0, NULL, "Print the comment instead of posting it."},
+	CLI_OPT_END};
+
+const mg_cmd cli_cmd_comment = {
+	.name = "comment",
+	.fn = cmd_comment,
+	.summary = "post a report as a comment on the current pull/merge request",
+	.description = "Posts the report's Markdown summary on the pull request (GitHub Actions) "
+		       "or merge request (GitLab CI) of the current run, updating modelgate's "
+		       "earlier comment in place. Without a request it says so and succeeds.",
+	.synopsis = {"--report FILE [--key KEY] [--dry-run] [OPTIONS]"},
+	.opts = {comment_opts, cli_remote_opts},
+	.examples = {{"modelgate comment --report report.json", "Comment on the current request."},
+		     {"modelgate comment --report report.json --dry-run", "Show what would be posted."}},
+};

@@ -50,11 +50,10 @@ int cli_copy(mg_cli *cli, const char *src, const char *dst, char digest[MG_DIGES
 	return copy_print(cli, src, dst, digest, 0);
 }
 
-int cmd_copy(mg_cli *cli, int argc, char **argv)
+static int cmd_copy(mg_cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {CLI_REMOTE_OPTS, CLI_COMMON_OPTS};
 	int c, rc;
-	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORT, opts, NULL)) != -1)
+	while ((c = cli_getopt(cli, argc, argv)) != -1)
 		if ((rc = cli_common_opt(cli, c)) >= 0)
 			return rc;
 	if (argc - optind != 2)
@@ -62,3 +61,15 @@ int cmd_copy(mg_cli *cli, int argc, char **argv)
 	char digest[MG_DIGEST_SIZE];
 	return copy_print(cli, argv[optind], argv[optind + 1], digest, 1);
 }
+
+const mg_cmd cli_cmd_copy = {
+	.name = "copy",
+	.fn = cmd_copy,
+	.summary = "copy a version between the store and registries",
+	.description = "Copies the version SRC, with all its files, to DST: the local store or a "
+		       "registry on either side; files DST has already are not sent.",
+	.synopsis = {"SRC DST [OPTIONS]"},
+	.opts = {cli_remote_opts},
+	.examples = {{"modelgate copy kws:v3 localhost:5000/team/kws:v3", "Publish a version to a registry."},
+		     {"modelgate copy ghcr.io/acme/kws:v3 kws:v3", "Bring a version into the local store."}},
+};

@@ -13,19 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-int cmd_deploy(mg_cli *cli, int argc, char **argv)
+static int cmd_deploy(mg_cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		CLI_TRIGGER_OPTS,
-		{"report", required_argument, NULL, 'r'},
-		{"require-signed-report", no_argument, NULL, 'R'},
-		{"key", required_argument, NULL, 'k'},
-		CLI_REMOTE_OPTS,
-		CLI_COMMON_OPTS};
 	cli_trigger_args ta = {0};
 	const char *report_path = NULL, *key = NULL;
 	int require_signed = 0, c, rc;
-	while ((c = getopt_long(argc, argv, CLI_TRIGGER_SHORT "r:" CLI_COMMON_SHORT, opts, NULL)) != -1) {
+	while ((c = cli_getopt(cli, argc, argv)) != -1) {
 		switch (c) {
 		case 'r': report_path = optarg; break;
 		case 'R': require_signed = 1; break;
@@ -94,3 +87,27 @@ done:
 	mg_trigger_list_clear(&triggers);
 	return rc;
 }
+
+static const mg_opt deploy_opts[] = {
+	{"report", 'r', 0, "FILE", "The passing report.json of REF's digest (required)."},
+	{"require-signed-report", 0, 'R', NULL, "Refuse unless a gate result signed by --key is attached to REF."},
+	{"key", 0, 'k', "KEY.pub", "The public key signed gate results are checked with."},
+	CLI_OPT_END};
+
+const mg_cmd cli_cmd_deploy = {
+	.name = "deploy",
+	.fn = cmd_deploy,
+	.summary = "move an environment tag to a version that passed, fire the triggers",
+	.description = "Refuses (exit 1) unless the report passed and names REF's digest; then "
+		       "moves the tag NAME to it (NAME-previous keeps the old one), records the move "
+		       "and fires the triggers. A failed trigger is exit 3; running the same deploy "
+		       "again fires only what did not succeed.",
+	.synopsis = {"REF --env NAME --report FILE [--trigger KIND:ARGS]... [OPTIONS]"},
+	.opts = {deploy_opts, cli_trigger_opts, cli_remote_opts},
+	.examples = {{"modelgate deploy kws:v3 --env production --report report.json",
+		      "Tag kws:v3 as production and fire modelgate.json's triggers."},
+		     {"modelgate deploy kws:v3 --env beta -r report.json --trigger webhook:https://hooks.example.com/d",
+		      "Deploy to beta and call a webhook."},
+		     {"modelgate deploy kws:v3 --env production -r report.json --require-signed-report --key release-key.pub",
+		      "Deploy only a version with a signed passing result."}},
+};

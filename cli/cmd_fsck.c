@@ -59,13 +59,10 @@ static void on_removed(const char *what, const char *digest, const char *name, v
 		printf("removed untagged entry %s: it can no longer be read\n", digest);
 }
 
-int cmd_fsck(mg_cli *cli, int argc, char **argv)
+static int cmd_fsck(mg_cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"repair", no_argument, NULL, 'r'},
-		CLI_COMMON_OPTS};
 	int c, rc, fix = 0;
-	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORT, opts, NULL)) != -1) {
+	while ((c = cli_getopt(cli, argc, argv)) != -1) {
 		if (c == 'r')
 			fix = 1;
 		else if ((rc = cli_common_opt(cli, c)) >= 0)
@@ -102,3 +99,21 @@ int cmd_fsck(mg_cli *cli, int argc, char **argv)
 	}
 	return rc ? rc : bad ? MG_EXIT_GATE : 0;
 }
+
+static const mg_opt fsck_opts[] = {
+	{"repair", 0, 'r', NULL,
+	 "Remove the corrupt blobs and the tags that can no longer be read, naming each, so that "
+	 "a push or pull restores them."},
+	CLI_OPT_END};
+
+const mg_cmd cli_cmd_fsck = {
+	.name = "fsck",
+	.fn = cmd_fsck,
+	.summary = "re-hash every blob and check every reference",
+	.description = "Re-hashes every blob of the local store and checks that everything a tag "
+		       "references is there; exit 1 when anything is corrupt or missing.",
+	.synopsis = {"[--repair] [OPTIONS]"},
+	.opts = {fsck_opts},
+	.examples = {{"modelgate fsck", "Check the store."},
+		     {"modelgate fsck --repair", "Check it and remove what is corrupt."}},
+};

@@ -128,24 +128,8 @@ done:
 	return rc;
 }
 
-int cmd_gate(mg_cli *cli, int argc, char **argv)
+static int cmd_gate(mg_cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"model", required_argument, NULL, 'm'},
-		{"baseline", required_argument, NULL, 'b'},
-		{"target", required_argument, NULL, 't'},
-		{"only", required_argument, NULL, 'O'},
-		{"report", required_argument, NULL, 'r'},
-		{"junit", required_argument, NULL, 'j'},
-		{"html", required_argument, NULL, 'H'},
-		{"markdown", required_argument, NULL, 'M'},
-		{"metrics", required_argument, NULL, 'P'},
-		{"changed", no_argument, NULL, 'G'},
-		{"since", required_argument, NULL, 'S'},
-		{"pre-push", no_argument, NULL, 'U'},
-		CLI_REMOTE_OPTS,
-		CLI_COMMON_OPTS};
 	const char *config = "modelgate.json", *report_path = "report.json";
 	const char *junit = NULL, *html = NULL, *markdown = NULL, *metrics = NULL;
 	const char **only = calloc((size_t)argc + 1, sizeof(*only));
@@ -157,7 +141,7 @@ int cmd_gate(mg_cli *cli, int argc, char **argv)
 	if (!only)
 		return cli_usage_error(cli, "out of memory");
 	go.only = only;
-	while ((c = getopt_long(argc, argv, "c:m:b:t:r:" CLI_COMMON_SHORT, opts, NULL)) != -1) {
+	while ((c = cli_getopt(cli, argc, argv)) != -1) {
 		switch (c) {
 		case 'c': config = optarg; break;
 		case 'm': go.model = optarg; break;
@@ -250,3 +234,39 @@ done:
 	free(only);
 	return rc;
 }
+
+static const mg_opt gate_opts[] = {
+	{"config", 'c', 0, "FILE", "The gate config (default modelgate.json)."},
+	{"model", 'm', 0, "M", "Gate this model (a file or a reference) instead of the config's."},
+	{"baseline", 'b', 0, "B", "Compare with this baseline instead of the config's."},
+	{"target", 't', 0, "[NAME=]SPEC",
+	 "Run on this target (local, qemu-aarch64, ssh://HOST, exec:PREFIX) instead of the "
+	 "config's, or replace the config's target NAME."},
+	{"only", 0, 'O', "GATE", "Evaluate only the gate GATE (repeatable)."},
+	{"changed", 0, 'G', NULL, "Evaluate only the gates whose model, dataset or config changed in git."},
+	{"since", 0, 'S', "REV", "With --changed: changed since the git revision REV."},
+	{"pre-push", 0, 'U', NULL, "With --changed: changed in the commits git is pushing (the pre-push hook)."},
+	{"report", 'r', 0, "FILE", "Write report.json to FILE."},
+	{"junit", 0, 'j', "FILE", "Write a JUnit XML report to FILE."},
+	{"html", 0, 'H', "FILE", "Write the HTML report, with its charts, to FILE."},
+	{"markdown", 0, 'M', "FILE", "Write the Markdown summary to FILE."},
+	{"metrics", 0, 'P', "FILE", "Write OpenMetrics text to FILE."},
+	CLI_OPT_END};
+
+const mg_cmd cli_cmd_gate = {
+	.name = "gate",
+	.fn = cmd_gate,
+	.summary = "evaluate the gates of modelgate.json: may this model ship?",
+	.description = "Runs the gates of the config (accuracy, fidelity, latency, size, memory, "
+		       "cost) on its targets and says whether the model may ship: exit 0 when every "
+		       "gate passes, 1 when one fails, 2 on a bad config or input, 3 when a target "
+		       "or registry cannot be reached.",
+	.synopsis = {"[-c FILE] [--model M] [--baseline B] [--target [NAME=]SPEC] [--only GATE]... "
+		     "[--changed [--since REV | --pre-push]] [--report FILE] [OPTIONS]"},
+	.opts = {gate_opts, cli_remote_opts},
+	.examples = {{"modelgate gate", "Evaluate ./modelgate.json."},
+		     {"modelgate gate --model kws:v4 --report report.json --html report.html",
+		      "Gate another version and keep its reports."},
+		     {"modelgate gate --changed --since origin/main",
+		      "Gate only what changed since main."}},
+};

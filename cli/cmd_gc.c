@@ -4,11 +4,10 @@
 
 #include <jansson.h>
 
-int cmd_gc(mg_cli *cli, int argc, char **argv)
+static int cmd_gc(mg_cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {CLI_COMMON_OPTS};
 	int c, rc;
-	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORT, opts, NULL)) != -1)
+	while ((c = cli_getopt(cli, argc, argv)) != -1)
 		if ((rc = cli_common_opt(cli, c)) >= 0)
 			return rc;
 	if (argc - optind > 0)
@@ -35,3 +34,15 @@ int cmd_gc(mg_cli *cli, int argc, char **argv)
 	}
 	return 0;
 }
+
+const mg_cmd cli_cmd_gc = {
+	.name = "gc",
+	.fn = cmd_gc,
+	.summary = "remove blobs no tag reaches, and stray temporary files",
+	.description = "Removes from the local store the blobs that no tag reaches, and the "
+		       "temporary files that killed processes left.",
+	.synopsis = {"[OPTIONS]"},
+	.opts = {NULL},
+	.examples = {{"modelgate gc", "Free the space of removed versions."},
+		     {"modelgate gc --json", "The same, saying what was removed as JSON."}},
+};

@@ -32,16 +32,11 @@ static void print_entry(mg_cli *cli, const mg_history_entry *e)
 		printf("    run %s\n", cli_text(e->run_url));
 }
 
-int cmd_history(mg_cli *cli, int argc, char **argv)
+static int cmd_history(mg_cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"env", required_argument, NULL, 'e'},
-		{"config", required_argument, NULL, 'c'},
-		CLI_REMOTE_OPTS,
-		CLI_COMMON_OPTS};
 	const char *env = NULL, *config = NULL;
 	int c, rc;
-	while ((c = getopt_long(argc, argv, "e:c:" CLI_COMMON_SHORT, opts, NULL)) != -1) {
+	while ((c = cli_getopt(cli, argc, argv)) != -1) {
 		switch (c) {
 		case 'e': env = optarg; break;
 		case 'c': config = optarg; break;
@@ -87,3 +82,20 @@ done:
 	mg_ref_free(ref);
 	return rc;
 }
+
+static const mg_opt history_opts[] = {
+	{"env", 'e', 0, "NAME", "The environment (required)."},
+	{"config", 'c', 0, "FILE", "The config whose model is REPO's default (default modelgate.json)."},
+	CLI_OPT_END};
+
+const mg_cmd cli_cmd_history = {
+	.name = "history",
+	.fn = cmd_history,
+	.summary = "show the deployments of an environment",
+	.description = "Shows the deployments and rollbacks of an environment, oldest first: when, "
+		       "what, who, the report and each trigger's outcome.",
+	.synopsis = {"[REPO] --env NAME [-c FILE] [OPTIONS]"},
+	.opts = {history_opts, cli_remote_opts},
+	.examples = {{"modelgate history kws --env production", "Show production's deployments."},
+		     {"modelgate history --env beta --json", "The same for the config's model, as JSON."}},
+};

@@ -84,15 +84,11 @@ static int uninstall(mg_cli *cli)
 	return 0;
 }
 
-int cmd_hook(mg_cli *cli, int argc, char **argv)
+static int cmd_hook(mg_cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"force", no_argument, NULL, 'f'},
-		CLI_COMMON_OPTS};
 	const char *config = "modelgate.json";
 	int force = 0, c, rc;
-	while ((c = getopt_long(argc, argv, "c:f" CLI_COMMON_SHORT, opts, NULL)) != -1) {
+	while ((c = cli_getopt(cli, argc, argv)) != -1) {
 		switch (c) {
 		case 'c': config = optarg; break;
 		case 'f': force = 1; break;
@@ -112,3 +108,20 @@ int cmd_hook(mg_cli *cli, int argc, char **argv)
 		return uninstall(cli);
 	return cli_usage_error(cli, "unknown action '%s'; say 'install' or 'uninstall'", verb);
 }
+
+static const mg_opt hook_opts[] = {
+	{"config", 'c', 0, "FILE", "The config the hook gates with (default modelgate.json)."},
+	{"force", 'f', 0, NULL, "Replace a pre-push hook that modelgate did not write."},
+	CLI_OPT_END};
+
+const mg_cmd cli_cmd_hook = {
+	.name = "hook",
+	.fn = cmd_hook,
+	.summary = "install the git pre-push hook that gates changed models",
+	.description = "Installs (or removes) the git pre-push hook that runs 'modelgate gate "
+		       "--changed' on the commits being pushed.",
+	.synopsis = {"install [-c FILE] [--force] [OPTIONS]", "uninstall [OPTIONS]"},
+	.opts = {hook_opts},
+	.examples = {{"modelgate hook install", "Gate changed models before every git push."},
+		     {"modelgate hook uninstall", "Remove the hook."}},
+};

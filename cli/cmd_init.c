@@ -5,15 +5,11 @@
 
 #include <unistd.h>
 
-int cmd_init(mg_cli *cli, int argc, char **argv)
+static int cmd_init(mg_cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"output", required_argument, NULL, 'o'},
-		{"force", no_argument, NULL, 'f'},
-		CLI_COMMON_OPTS};
 	const char *out = "modelgate.json";
 	int c, rc, force = 0;
-	while ((c = getopt_long(argc, argv, "o:f" CLI_COMMON_SHORT, opts, NULL)) != -1) {
+	while ((c = cli_getopt(cli, argc, argv)) != -1) {
 		if (c == 'o')
 			out = optarg;
 		else if (c == 'f')
@@ -38,3 +34,21 @@ int cmd_init(mg_cli *cli, int argc, char **argv)
 	mg_buf_free(&text);
 	return rc;
 }
+
+static const mg_opt init_opts[] = {
+	{"output", 'o', 0, "FILE", "Write the config to FILE (default modelgate.json)."},
+	{"force", 'f', 0, NULL, "Replace FILE if it exists."},
+	CLI_OPT_END};
+
+const mg_cmd cli_cmd_init = {
+	.name = "init",
+	.fn = cmd_init,
+	.summary = "write a starting modelgate.json for a model",
+	.description = "Reads the model file MODEL and writes a starting modelgate.json with size, "
+		       "latency and memory gates for it, to edit.",
+	.synopsis = {"MODEL [-o FILE] [--force] [OPTIONS]"},
+	.opts = {init_opts},
+	.examples = {{"modelgate init model.onnx", "Write modelgate.json for model.onnx."},
+		     {"modelgate init model.tflite -o ci/modelgate.json --force",
+		      "Write it elsewhere, replacing an older one."}},
+};

@@ -154,14 +154,10 @@ done:
 	return rc;
 }
 
-int cmd_inspect(mg_cli *cli, int argc, char **argv)
+static int cmd_inspect(mg_cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"raw", no_argument, NULL, 'r'},
-		CLI_REMOTE_OPTS,
-		CLI_COMMON_OPTS};
 	int c, rc, raw = 0;
-	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORT, opts, NULL)) != -1) {
+	while ((c = cli_getopt(cli, argc, argv)) != -1) {
 		if (c == 'r')
 			raw = 1;
 		else if ((rc = cli_common_opt(cli, c)) >= 0)
@@ -212,3 +208,21 @@ done:
 	mg_repo_close(&repo);
 	return rc;
 }
+
+static const mg_opt inspect_opts[] = {
+	{"raw", 0, 'r', NULL, "Print the version's manifest as stored, byte for byte."},
+	CLI_OPT_END};
+
+const mg_cmd cli_cmd_inspect = {
+	.name = "inspect",
+	.fn = cmd_inspect,
+	.summary = "show a version's files, config and annotations, or what a model file declares",
+	.description = "Shows a version's digest, files, config and annotations; for a model file, "
+		       "its format, inputs and outputs (and for TFLite what Arm NN cannot run). An "
+		       "argument is a file when it exists, starts with '/' or holds './'.",
+	.synopsis = {"REF [--raw] [OPTIONS]", "FILE [--json]"},
+	.opts = {inspect_opts, cli_remote_opts},
+	.examples = {{"modelgate inspect kws:v3", "Show the files, config and annotations of kws:v3."},
+		     {"modelgate inspect ./model.onnx --json", "Describe a model file's inputs and outputs as JSON."},
+		     {"modelgate inspect kws:v3 --raw", "Print kws:v3's manifest as stored."}},
+};

@@ -6,15 +6,11 @@
 
 #include <jansson.h>
 
-int cmd_keygen(mg_cli *cli, int argc, char **argv)
+static int cmd_keygen(mg_cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"output", required_argument, NULL, 'o'},
-		{"force", no_argument, NULL, 'f'},
-		CLI_COMMON_OPTS};
 	const char *name = NULL;
 	int force = 0, c, rc;
-	while ((c = getopt_long(argc, argv, "o:f" CLI_COMMON_SHORT, opts, NULL)) != -1) {
+	while ((c = cli_getopt(cli, argc, argv)) != -1) {
 		if (c == 'o')
 			name = optarg;
 		else if (c == 'f')
@@ -39,3 +35,18 @@ int cmd_keygen(mg_cli *cli, int argc, char **argv)
 	}
 	return 0;
 }
+
+static const mg_opt keygen_opts[] = {
+	{"output", 'o', 0, "NAME", "Write the private key to NAME and the public key to NAME.pub (required)."},
+	{"force", 'f', 0, NULL, "Replace existing key files."},
+	CLI_OPT_END};
+
+const mg_cmd cli_cmd_keygen = {
+	.name = "keygen",
+	.fn = cmd_keygen,
+	.summary = "write an Ed25519 key pair for signing bundles",
+	.synopsis = {"-o NAME [--force] [OPTIONS]"},
+	.opts = {keygen_opts},
+	.examples = {{"modelgate keygen -o release-key", "Write release-key and release-key.pub."},
+		     {"modelgate keygen -o ci-key --force", "Replace an existing pair."}},
+};

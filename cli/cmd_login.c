@@ -38,16 +38,11 @@ static int read_password(mg_buf *out, mg_error *err)
 	return 0;
 }
 
-int cmd_login(mg_cli *cli, int argc, char **argv)
+static int cmd_login(mg_cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"username", required_argument, NULL, 'u'},
-		{"password-stdin", no_argument, NULL, 'P'},
-		CLI_REMOTE_OPTS,
-		CLI_COMMON_OPTS};
 	const char *user = NULL;
 	int c, rc, from_stdin = 0;
-	while ((c = getopt_long(argc, argv, "u:" CLI_COMMON_SHORT, opts, NULL)) != -1) {
+	while ((c = cli_getopt(cli, argc, argv)) != -1) {
 		if (c == 'u')
 			user = optarg;
 		else if (c == 'P')
@@ -80,3 +75,23 @@ int cmd_login(mg_cli *cli, int argc, char **argv)
 	mg_remote_free(r);
 	return rc;
 }
+
+static const mg_opt login_opts[] = {
+	{"username", 'u', 0, "USER", "The user name to log in as."},
+	{"password-stdin", 0, 'P', NULL,
+	 "Read the password (or token) from standard input, the only way it is taken."},
+	CLI_OPT_END};
+
+const mg_cmd cli_cmd_login = {
+	.name = "login",
+	.fn = cmd_login,
+	.summary = "store credentials for a registry (in docker's config.json)",
+	.description = "Checks the credentials with the registry HOST and stores them as docker "
+		       "does (config.json), where push, pull and copy find them.",
+	.synopsis = {"HOST -u USER --password-stdin [OPTIONS]"},
+	.opts = {login_opts, cli_remote_opts},
+	.examples = {{"echo \"$TOKEN\" | modelgate login ghcr.io -u me --password-stdin",
+		      "Log in to GitHub's registry with a token."},
+		     {"modelgate login localhost:5000 -u ci --password-stdin --insecure <pw.txt",
+		      "Log in to a plain-HTTP registry."}},
+};

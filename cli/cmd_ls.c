@@ -156,11 +156,10 @@ done:
 	return rc;
 }
 
-int cmd_ls(mg_cli *cli, int argc, char **argv)
+static int cmd_ls(mg_cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {CLI_REMOTE_OPTS, CLI_COMMON_OPTS};
 	int c, rc;
-	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORT, opts, NULL)) != -1)
+	while ((c = cli_getopt(cli, argc, argv)) != -1)
 		if ((rc = cli_common_opt(cli, c)) >= 0)
 			return rc;
 	if (argc - optind > 1)
@@ -200,3 +199,16 @@ int cmd_ls(mg_cli *cli, int argc, char **argv)
 	mg_store_free(store);
 	return cli->json ? cli_print_json(arr) : 0;
 }
+
+const mg_cmd cli_cmd_ls = {
+	.name = "ls",
+	.fn = cmd_ls,
+	.summary = "list the versions in the store or a repository, or a registry's repositories",
+	.description = "Lists the tagged versions of the local store (or of one repository in it or "
+		       "in a registry), or with HOST:PORT or HOST/ the repositories of a registry.",
+	.synopsis = {"[REPO | HOST/REPO | HOST:PORT | HOST/] [OPTIONS]"},
+	.opts = {cli_remote_opts},
+	.examples = {{"modelgate ls", "List every tagged version in the local store."},
+		     {"modelgate ls kws", "List the versions of the repository kws."},
+		     {"modelgate ls localhost:5000/", "List the repositories of a registry."}},
+};

@@ -163,18 +163,11 @@ static int resolve(mg_cli *cli, inputs *in, const char *what, mg_error *err)
 	return rc;
 }
 
-int cmd_package(mg_cli *cli, int argc, char **argv)
+static int cmd_package(mg_cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"report", required_argument, NULL, 'r'},
-		{"output", required_argument, NULL, 'o'},
-		{"sign", required_argument, NULL, 's'},
-		{"no-git", no_argument, NULL, 'G'},
-		CLI_REMOTE_OPTS,
-		CLI_COMMON_OPTS};
 	const char *report = NULL, *out = NULL, *key = NULL;
 	int no_git = 0, c, rc;
-	while ((c = getopt_long(argc, argv, "r:o:s:" CLI_COMMON_SHORT, opts, NULL)) != -1) {
+	while ((c = cli_getopt(cli, argc, argv)) != -1) {
 		if (c == 'r')
 			report = optarg;
 		else if (c == 'o')
@@ -240,3 +233,25 @@ done:
 	mg_git_info_free(git);
 	return rc;
 }
+
+static const mg_opt package_opts[] = {
+	{"report", 'r', 0, "FILE", "The report.json of the gate run that passed (required)."},
+	{"output", 'o', 0, "BUNDLE", "The bundle to write: .tar.gz, .tar.zst or .zip (required)."},
+	{"sign", 's', 0, "KEY", "Sign the bundle's manifest with the Ed25519 private key KEY."},
+	{"no-git", 0, 'G', NULL, "Record no git provenance."},
+	CLI_OPT_END};
+
+const mg_cmd cli_cmd_package = {
+	.name = "package",
+	.fn = cmd_package,
+	.summary = "write a reproducible, signed bundle of a model that passed its gates",
+	.description = "Writes a reproducible bundle (same inputs, same bytes) of the model: its "
+		       "files, a manifest with digests, the gate report, an in-toto provenance "
+		       "statement and, with --sign, an Ed25519 signature.",
+	.synopsis = {"REF|DIR|FILE --report FILE -o BUNDLE [--sign KEY] [OPTIONS]"},
+	.opts = {package_opts, cli_remote_opts},
+	.examples = {{"modelgate package kws:v3 --report report.json -o kws.tar.zst --sign release-key",
+		      "Bundle and sign a version that passed."},
+		     {"modelgate package model.onnx --report report.json -o kws.zip",
+		      "Bundle a model file, unsigned."}},
+};

@@ -4,15 +4,11 @@
 #include <jansson.h>
 #include <stdlib.h>
 
-int cmd_pull(mg_cli *cli, int argc, char **argv)
+static int cmd_pull(mg_cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"output", required_argument, NULL, 'o'},
-		CLI_REMOTE_OPTS,
-		CLI_COMMON_OPTS};
 	const char *dir = ".";
 	int c, rc;
-	while ((c = getopt_long(argc, argv, "o:" CLI_COMMON_SHORT, opts, NULL)) != -1) {
+	while ((c = cli_getopt(cli, argc, argv)) != -1) {
 		if (c == 'o')
 			dir = optarg;
 		else if ((rc = cli_common_opt(cli, c)) >= 0)
@@ -49,3 +45,20 @@ done:
 	mg_repo_close(&repo);
 	return rc;
 }
+
+static const mg_opt pull_opts[] = {
+	{"output", 'o', 0, "DIR", "Write the files into DIR (made if missing) instead of the current folder."},
+	CLI_OPT_END};
+
+const mg_cmd cli_cmd_pull = {
+	.name = "pull",
+	.fn = cmd_pull,
+	.summary = "restore the files of a version",
+	.description = "Writes the files of the version REF under their own names, each checked "
+		       "against its digest, and prints their paths.",
+	.synopsis = {"REF [-o DIR] [OPTIONS]"},
+	.opts = {pull_opts, cli_remote_opts},
+	.examples = {{"modelgate pull kws:v3 -o models/kws", "Restore kws:v3 into models/kws."},
+		     {"modelgate pull localhost:5000/team/kws@sha256:HEX",
+		      "Restore a version of a registry, by digest, into the current folder."}},
+};

@@ -55,21 +55,15 @@ static const char *artifact_type(const char *t)
 	return strchr(t, '/') ? t : NULL;
 }
 
-int cmd_push(mg_cli *cli, int argc, char **argv)
+static int cmd_push(mg_cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"annotation", required_argument, NULL, 'a'},
-		{"artifact-type", required_argument, NULL, 't'},
-		{"no-git", no_argument, NULL, 'G'},
-		CLI_REMOTE_OPTS,
-		CLI_COMMON_OPTS};
 	mg_kv ann = MG_KV_INIT;
 	mg_push_opts po = MG_PUSH_OPTS_INIT;
 	mg_error err = {0};
 	mg_ref *ref = NULL;
 	mg_repo repo = {0};
 	int use_git = 1, c, rc = 0;
-	while ((c = getopt_long(argc, argv, "a:t:" CLI_COMMON_SHORT, opts, NULL)) != -1) {
+	while ((c = cli_getopt(cli, argc, argv)) != -1) {
 		if (c == 'a') {
 			char *eq = strchr(optarg, '=');
 			if (!eq || eq == optarg) {
@@ -128,3 +122,28 @@ done:
 	mg_repo_close(&repo);
 	return rc;
 }
+
+static const mg_opt push_opts[] = {
+	{"annotation", 'a', 0, "KEY=VALUE",
+	 "Record an annotation in the version's manifest (repeatable; git's commit, remote and "
+	 "branch are recorded unless --no-git)."},
+	{"artifact-type", 't', 0, "TYPE",
+	 "What the files are: 'model' (the default), 'dataset', or a media type."},
+	{"no-git", 0, 'G', NULL, "Record nothing about the git work tree the files are in."},
+	CLI_OPT_END};
+
+const mg_cmd cli_cmd_push = {
+	.name = "push",
+	.fn = cmd_push,
+	.summary = "store files as a model (or dataset) version",
+	.description = "Stores the files as one version (an OCI artifact, one layer per file) under "
+		       "REF in the local store or a registry, and prints its manifest digest. Files "
+		       "already stored are not stored again.",
+	.synopsis = {"REF FILE... [OPTIONS]"},
+	.opts = {push_opts, cli_remote_opts},
+	.examples = {{"modelgate push kws:v3 model.onnx", "Store model.onnx as version v3 of kws."},
+		     {"modelgate push digits-data:v1 x.npy y.npy -t dataset",
+		      "Store a dataset's two files as one version."},
+		     {"modelgate push localhost:5000/team/kws:v3 model.onnx -a stage=beta",
+		      "Push to a registry, with an annotation."}},
+};

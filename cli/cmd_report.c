@@ -23,21 +23,13 @@ static int parse_size(const char *s, size_t *out)
 	return 0;
 }
 
-int cmd_report(mg_cli *cli, int argc, char **argv)
+static int cmd_report(mg_cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"format", required_argument, NULL, 'f'},
-		{"output", required_argument, NULL, 'o'},
-		{"exit-status", no_argument, NULL, 'x'},
-		{"max-bytes", required_argument, NULL, 'm'},
-		{"max-annotations", required_argument, NULL, 'a'},
-		CLI_COMMON_OPTS,
-	};
 	const char *output = NULL, *fmt_name = "table";
 	mg_report_format fmt = MG_REPORT_TABLE;
 	mg_report_render_opts ro = MG_REPORT_RENDER_OPTS_INIT;
 	int exit_status = 0, c, rc;
-	while ((c = getopt_long(argc, argv, "f:o:" CLI_COMMON_SHORT, opts, NULL)) != -1) {
+	while ((c = cli_getopt(cli, argc, argv)) != -1) {
 		switch (c) {
 		case 'f':
 			fmt_name = optarg;
@@ -97,3 +89,28 @@ done:
 	mg_report_free(r);
 	return rc;
 }
+
+static const mg_opt report_opts[] = {
+	{"format", 'f', 0, "FORMAT",
+	 "The format: table (the default), json, junit, markdown, annotations, github-outputs, "
+	 "openmetrics or html."},
+	{"output", 'o', 0, "FILE", "Write to FILE (atomically) instead of standard output."},
+	{"exit-status", 0, 'x', NULL, "Exit with the report's own code (0 pass, 1 fail, 3 error)."},
+	{"max-bytes", 0, 'm', "N", "Keep the Markdown under N bytes (default 1 MiB, GitHub's limit)."},
+	{"max-annotations", 0, 'a', "N", "Print at most N annotations (default 10)."},
+	CLI_OPT_END};
+
+const mg_cmd cli_cmd_report = {
+	.name = "report",
+	.fn = cmd_report,
+	.summary = "convert a saved report.json (table, junit, markdown, html, ...)",
+	.description = "Converts a saved report.json into another format. The exit code says "
+		       "whether the conversion worked, not whether the gates passed, unless "
+		       "--exit-status.",
+	.synopsis = {"REPORT.json [-f FORMAT] [-o FILE] [OPTIONS]"},
+	.opts = {report_opts},
+	.examples = {{"modelgate report report.json", "Show a report as a table."},
+		     {"modelgate report report.json -f html -o report.html", "Write its HTML page."},
+		     {"modelgate report report.json -f markdown >>\"$GITHUB_STEP_SUMMARY\"",
+		      "Add its summary to a GitHub Actions run."}},
+};

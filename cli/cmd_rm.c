@@ -4,11 +4,10 @@
 
 #include <jansson.h>
 
-int cmd_rm(mg_cli *cli, int argc, char **argv)
+static int cmd_rm(mg_cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {CLI_REMOTE_OPTS, CLI_COMMON_OPTS};
 	int c, rc;
-	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORT, opts, NULL)) != -1)
+	while ((c = cli_getopt(cli, argc, argv)) != -1)
 		if ((rc = cli_common_opt(cli, c)) >= 0)
 			return rc;
 	if (argc - optind < 1)
@@ -49,3 +48,15 @@ int cmd_rm(mg_cli *cli, int argc, char **argv)
 	}
 	return rc;
 }
+
+const mg_cmd cli_cmd_rm = {
+	.name = "rm",
+	.fn = cmd_rm,
+	.summary = "remove a tag (gc frees the blobs)",
+	.description = "Removes the tags (or, by digest, the manifests) named; 'modelgate gc' then "
+		       "frees the files no tag reaches.",
+	.synopsis = {"REF... [OPTIONS]"},
+	.opts = {cli_remote_opts},
+	.examples = {{"modelgate rm kws:v1 kws:v2", "Remove two tags of kws."},
+		     {"modelgate rm kws:v1 && modelgate gc", "Remove a tag and free its files."}},
+};

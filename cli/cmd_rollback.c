@@ -8,12 +8,11 @@
 
 #include <string.h>
 
-int cmd_rollback(mg_cli *cli, int argc, char **argv)
+static int cmd_rollback(mg_cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {CLI_TRIGGER_OPTS, CLI_REMOTE_OPTS, CLI_COMMON_OPTS};
 	cli_trigger_args ta = {0};
 	int c, rc;
-	while ((c = getopt_long(argc, argv, CLI_TRIGGER_SHORT CLI_COMMON_SHORT, opts, NULL)) != -1)
+	while ((c = cli_getopt(cli, argc, argv)) != -1)
 		if ((rc = cli_trigger_opt(cli, &ta, c)) >= 0)
 			return rc;
 	if (argc - optind > 1)
@@ -49,3 +48,17 @@ done:
 	mg_trigger_list_clear(&triggers);
 	return rc;
 }
+
+const mg_cmd cli_cmd_rollback = {
+	.name = "rollback",
+	.fn = cmd_rollback,
+	.summary = "move an environment tag back to its previous version",
+	.description = "Points NAME back at NAME-previous, records the rollback and fires the "
+		       "triggers with the rollback flagged. REPO defaults to the model of "
+		       "modelgate.json.",
+	.synopsis = {"[REPO] --env NAME [--trigger KIND:ARGS]... [OPTIONS]"},
+	.opts = {cli_trigger_opts, cli_remote_opts},
+	.examples = {{"modelgate rollback kws --env production", "Put production back where it was."},
+		     {"modelgate rollback --env beta -c ci/modelgate.json",
+		      "Roll back the model of another config."}},
+};

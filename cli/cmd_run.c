@@ -431,35 +431,17 @@ static int get_tol(run_args *a, const char *s, int relative)
 
 static const char *const opt_levels[] = {"disabled", "basic", "extended", "all"};
 
-int cmd_run(mg_cli *cli, int argc, char **argv)
+enum { O_TARGET = 256, O_INPUTS, O_OUTPUTS, O_EXPECT, O_WARMUP, O_ITER, O_MINTIME, O_THREADS,
+       O_SHAPE, O_RTOL, O_ATOL, O_OPT, O_PROVIDER, O_TIMEOUT, O_SEED, O_DEQUANTIZE };
+
+static int cmd_run(mg_cli *cli, int argc, char **argv)
 {
 	uint64_t t_start = now_ns();
-	enum { O_TARGET = 256, O_INPUTS, O_OUTPUTS, O_EXPECT, O_WARMUP, O_ITER, O_MINTIME, O_THREADS,
-	       O_SHAPE, O_RTOL, O_ATOL, O_OPT, O_PROVIDER, O_TIMEOUT, O_SEED, O_DEQUANTIZE };
-	static const struct option opts[] = {
-		{"target", required_argument, NULL, O_TARGET},
-		{"inputs", required_argument, NULL, O_INPUTS},
-		{"outputs", required_argument, NULL, O_OUTPUTS},
-		{"expect", required_argument, NULL, O_EXPECT},
-		{"warmup", required_argument, NULL, O_WARMUP},
-		{"iterations", required_argument, NULL, O_ITER},
-		{"min-time", required_argument, NULL, O_MINTIME},
-		{"threads", required_argument, NULL, O_THREADS},
-		{"shape", required_argument, NULL, O_SHAPE},
-		{"rtol", required_argument, NULL, O_RTOL},
-		{"atol", required_argument, NULL, O_ATOL},
-		{"opt-level", required_argument, NULL, O_OPT},
-		{"provider", required_argument, NULL, O_PROVIDER},
-		{"timeout", required_argument, NULL, O_TIMEOUT},
-		{"seed", required_argument, NULL, O_SEED},
-		{"dequantize", no_argument, NULL, O_DEQUANTIZE},
-		CLI_REMOTE_OPTS,
-		CLI_COMMON_OPTS};
 	run_args a = {.target = "local", .rtol = 1e-3, .atol = 1e-7, .min_time = 1, .timeout = 120,
 		      .warmup = 5, .iterations = 50, .opt_level = 99, .seed = MG_INPUT_SEED};
 	int c, rc;
 	long seed;
-	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORT, opts, NULL)) != -1) {
+	while ((c = cli_getopt(cli, argc, argv)) != -1) {
 		int bad = 0;
 		switch (c) {
 		case O_TARGET: a.target = optarg; break;
@@ -491,7 +473,7 @@ int cmd_run(mg_cli *cli, int argc, char **argv)
 		}
 		if (bad)
 			return cli_usage_error(cli, "invalid value '%s' for --%s", optarg,
-					       opts[c - O_TARGET].name);
+					       cli_opt_find(cli->cmd, c)->name);
 	}
 	if (argc - optind != 1)
 		return cli_usage_error(cli, argc - optind < 1 ? "missing model" : "too many arguments");
@@ -521,3 +503,43 @@ int cmd_run(mg_cli *cli, int argc, char **argv)
 	state_free(&st);
 	return rc;
 }
+
+static const mg_opt run_opts[] = {
+	{"target", 0, O_TARGET, "TARGET",
+	 "Where to run: local (the default), qemu-aarch64, ssh://[USER@]HOST[:PORT] or "
+	 "exec:'PREFIX'."},
+	{"inputs", 0, O_INPUTS, "DIR",
+	 "Read the inputs from DIR (NAME.npy, or ONNX test data input_N.pb) instead of random "
+	 "tensors."},
+	{"outputs", 0, O_OUTPUTS, "DIR", "Write the outputs into DIR, in the inputs' format."},
+	{"expect", 0, O_EXPECT, "DIR", "Compare the outputs with those in DIR; exit 1 when they differ."},
+	{"rtol", 0, O_RTOL, "[OUTPUT=]X", "Relative tolerance of --expect (default 1e-3), for all outputs or one."},
+	{"atol", 0, O_ATOL, "[OUTPUT=]X", "Absolute tolerance of --expect (default 1e-7), for all outputs or one."},
+	{"warmup", 0, O_WARMUP, "N", "Unmeasured runs first (default 5)."},
+	{"iterations", 0, O_ITER, "N", "Measure at least N runs (default 50)."},
+	{"min-time", 0, O_MINTIME, "S", "Measure for at least S seconds (default 1)."},
+	{"threads", 0, O_THREADS, "N", "Threads the engine may use (default: its own choice)."},
+	{"shape", 0, O_SHAPE, "NAME=DIMS",
+	 "Dimensions of a dynamic input for random tensors, as 1x3x224x224 (repeatable; others are 1)."},
+	{"opt-level", 0, O_OPT, "LEVEL", "ONNX Runtime graph optimization: disabled, basic, extended or all."},
+	{"provider", 0, O_PROVIDER, "EP", "ONNX Runtime execution provider to use."},
+	{"timeout", 0, O_TIMEOUT, "S", "Give up on the target after S seconds (default 120)."},
+	{"seed", 0, O_SEED, "N", "Seed of the random inputs."},
+	{"dequantize", 0, O_DEQUANTIZE, NULL, "Write and compare a quantized model's outputs as float32."},
+	CLI_OPT_END};
+
+const mg_cmd cli_cmd_run = {
+	.name = "run",
+	.fn = cmd_run,
+	.summary = "run a model on a target and measure its latency",
+	.description = "Runs the model MODEL (a file or a reference) on a target, with random or "
+		       "given inputs, and measures its latency: warm-up runs, then runs until both "
+		       "--iterations and --min-time are reached.",
+	.synopsis = {"MODEL [--target TARGET] [--inputs DIR] [--outputs DIR] [--expect DIR] [OPTIONS]"},
+	.opts = {run_opts, cli_remote_opts},
+	.examples = {{"modelgate run model.onnx", "Measure a model here with random inputs."},
+		     {"modelgate run model.onnx --target qemu-aarch64 --iterations 20",
+		      "Measure it on an emulated aarch64 board."},
+		     {"modelgate run model.onnx --inputs test/in --expect test/out --atol 1e-5",
+		      "Check its outputs against expected ones."}},
+};

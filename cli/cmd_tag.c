@@ -5,11 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-int cmd_tag(mg_cli *cli, int argc, char **argv)
+static int cmd_tag(mg_cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {CLI_REMOTE_OPTS, CLI_COMMON_OPTS};
 	int c, rc;
-	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORT, opts, NULL)) != -1)
+	while ((c = cli_getopt(cli, argc, argv)) != -1)
 		if ((rc = cli_common_opt(cli, c)) >= 0)
 			return rc;
 	if (argc - optind != 2)
@@ -46,3 +45,15 @@ done:
 	mg_ref_free(dst);
 	return rc;
 }
+
+const mg_cmd cli_cmd_tag = {
+	.name = "tag",
+	.fn = cmd_tag,
+	.summary = "give a version another tag",
+	.description = "Gives the version REF the tag NEWTAG in its repository, or the reference "
+		       "NEWREF (another repository, or a registry: then the version is copied).",
+	.synopsis = {"REF NEWTAG|NEWREF [OPTIONS]"},
+	.opts = {cli_remote_opts},
+	.examples = {{"modelgate tag kws:v3 production", "Tag kws:v3 as kws:production."},
+		     {"modelgate tag kws:v3 localhost:5000/team/kws:v3", "Copy kws:v3 to a registry."}},
+};

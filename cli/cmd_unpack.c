@@ -5,15 +5,11 @@
 #include "cli.h"
 #include "pipelines/package.h"
 
-int cmd_unpack(mg_cli *cli, int argc, char **argv)
+static int cmd_unpack(mg_cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"output", required_argument, NULL, 'o'},
-		{"key", required_argument, NULL, 'k'},
-		CLI_COMMON_OPTS};
 	const char *key = NULL, *dir = NULL;
 	int c, rc;
-	while ((c = getopt_long(argc, argv, "o:k:" CLI_COMMON_SHORT, opts, NULL)) != -1) {
+	while ((c = cli_getopt(cli, argc, argv)) != -1) {
 		if (c == 'o')
 			dir = optarg;
 		else if (c == 'k')
@@ -35,3 +31,19 @@ int cmd_unpack(mg_cli *cli, int argc, char **argv)
 	mg_bundle_check_free(chk);
 	return rc;
 }
+
+static const mg_opt unpack_opts[] = {
+	{"output", 'o', 0, "DIR", "The new folder to extract into (required)."},
+	{"key", 'k', 0, "KEY.pub", "Check the signature with this public key first."},
+	CLI_OPT_END};
+
+const mg_cmd cli_cmd_unpack = {
+	.name = "unpack",
+	.fn = cmd_unpack,
+	.summary = "verify a bundle, then extract it safely into a new folder",
+	.synopsis = {"BUNDLE -o DIR [--key KEY.pub] [OPTIONS]"},
+	.opts = {unpack_opts},
+	.examples = {{"modelgate unpack kws.tar.zst -o models/kws --key release-key.pub",
+		      "Verify a signed bundle and extract it."},
+		     {"modelgate unpack kws.zip -o /tmp/kws", "Extract an unsigned bundle."}},
+};

@@ -65,14 +65,11 @@ int cli_print_bundle_check(mg_cli *cli, const char *bundle, const mg_bundle_chec
 	return 0;
 }
 
-int cmd_verify(mg_cli *cli, int argc, char **argv)
+static int cmd_verify(mg_cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"key", required_argument, NULL, 'k'},
-		CLI_COMMON_OPTS};
 	const char *key = NULL;
 	int c, rc;
-	while ((c = getopt_long(argc, argv, "k:" CLI_COMMON_SHORT, opts, NULL)) != -1) {
+	while ((c = cli_getopt(cli, argc, argv)) != -1) {
 		if (c == 'k')
 			key = optarg;
 		else if ((rc = cli_common_opt(cli, c)) >= 0)
@@ -88,3 +85,19 @@ int cmd_verify(mg_cli *cli, int argc, char **argv)
 	mg_bundle_check_free(chk);
 	return rc;
 }
+
+static const mg_opt verify_opts[] = {
+	{"key", 'k', 0, "KEY.pub", "Check the signature with this public key."},
+	CLI_OPT_END};
+
+const mg_cmd cli_cmd_verify = {
+	.name = "verify",
+	.fn = cmd_verify,
+	.summary = "check a bundle's files and signature against its manifest",
+	.description = "Checks every file of the bundle against its manifest's digests and, with "
+		       "--key, the signature; exit 1 when anything differs.",
+	.synopsis = {"BUNDLE [--key KEY.pub] [OPTIONS]"},
+	.opts = {verify_opts},
+	.examples = {{"modelgate verify kws.tar.zst --key release-key.pub", "Check a signed bundle."},
+		     {"modelgate verify kws.zip", "Check an unsigned bundle's files."}},
+};

@@ -1,112 +1,44 @@
-/* modelgate: the command table, global options, help and dispatch. */
+/* modelgate: the list of commands, global options and dispatch. */
 #include "cli.h"
 
 #include <jansson.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-static int cmd_help(mg_cli *cli, int argc, char **argv);
+const mg_cmd *const cli_commands[] = {
+	&cli_cmd_push, &cli_cmd_pull, &cli_cmd_tag, &cli_cmd_ls, &cli_cmd_inspect, &cli_cmd_rm,
+	&cli_cmd_copy, &cli_cmd_login, &cli_cmd_gc, &cli_cmd_fsck, &cli_cmd_gate, &cli_cmd_init,
+	&cli_cmd_run, &cli_cmd_report, &cli_cmd_hook, &cli_cmd_comment, &cli_cmd_package,
+	&cli_cmd_keygen, &cli_cmd_verify, &cli_cmd_unpack, &cli_cmd_attest, &cli_cmd_deploy,
+	&cli_cmd_rollback, &cli_cmd_history, &cli_cmd_version, &cli_cmd_completion, &cli_cmd_help,
+	NULL};
 
-static const mg_cmd commands[] = {
-	{"push", cmd_push, "store files as a model (or dataset) version",
-	 "modelgate push REF FILE... [--annotation KEY=VALUE]... [--artifact-type TYPE] [--no-git]"
-	 " [--insecure] [--ca-file FILE]"},
-	{"pull", cmd_pull, "restore the files of a version",
-	 "modelgate pull REF [-o DIR] [--insecure] [--ca-file FILE]"},
-	{"tag", cmd_tag, "give a version another tag",
-	 "modelgate tag REF NEWTAG|NEWREF [--insecure] [--ca-file FILE]"},
-	{"ls", cmd_ls, "list the versions in the store or a repository, or a registry's repositories",
-	 "modelgate ls [REPO | HOST/REPO | HOST:PORT | HOST/] [--insecure] [--ca-file FILE]"},
-	{"inspect", cmd_inspect, "show a version's files, config and annotations, or what a model file declares",
-	 "modelgate inspect REF [--raw] [--insecure] [--ca-file FILE] | modelgate inspect FILE [--json]"},
-	{"rm", cmd_rm, "remove a tag (gc frees the blobs)",
-	 "modelgate rm REF... [--insecure] [--ca-file FILE]"},
-	{"copy", cmd_copy, "copy a version between the store and registries",
-	 "modelgate copy SRC DST [--insecure] [--ca-file FILE]"},
-	{"login", cmd_login, "store credentials for a registry (in docker's config.json)",
-	 "modelgate login HOST [-u USER] --password-stdin [--insecure] [--ca-file FILE]"},
-	{"gc", cmd_gc, "remove blobs no tag reaches, and stray temporary files", "modelgate gc"},
-	{"fsck", cmd_fsck, "re-hash every blob and check every reference", "modelgate fsck [--repair]"},
-	{"gate", cmd_gate, "evaluate the gates of modelgate.json: may this model ship?",
-	 "modelgate gate [-c modelgate.json] [--model M] [--baseline B] [--target [NAME=]SPEC] "
-	 "[--only GATE]... [--changed [--since REV | --pre-push]] [--report FILE] [--junit FILE] [--html FILE] [--markdown FILE] [--metrics FILE]"
-	 " [--insecure] [--ca-file FILE]"},
-	{"init", cmd_init, "write a starting modelgate.json for a model",
-	 "modelgate init MODEL [-o FILE] [--force]"},
-	{"run", cmd_run, "run a model on a target and measure its latency",
-	 "modelgate run MODEL [--target local|qemu-aarch64|ssh://[USER@]HOST[:PORT]|exec:'PREFIX']"
-	 " [--inputs DIR] [--outputs DIR] [--expect DIR [--rtol [OUTPUT=]X]... [--atol [OUTPUT=]X]...] [--warmup N]"
-	 " [--iterations N] [--min-time S] [--threads N] [--shape NAME=DIMS]..."
-	 " [--opt-level disabled|basic|extended|all] [--provider EP] [--timeout S] [--seed N] [--dequantize]"},
-	{"report", cmd_report, "convert a saved report.json (table, junit, markdown, html, ...)",
-	 "modelgate report REPORT.json [--format table|json|junit|markdown|annotations|github-outputs|"
-	 "openmetrics|html] [-o FILE] [--exit-status] [--max-bytes N] [--max-annotations N]"},
-	{"hook", cmd_hook, "install the git pre-push hook that gates changed models",
-	 "modelgate hook install [-c modelgate.json] [--force] | modelgate hook uninstall"},
-	{"comment", cmd_comment, "post a report as a comment on the current pull/merge request",
-	 "modelgate comment --report REPORT.json [--key KEY] [--dry-run]"},
-	{"package", cmd_package, "write a reproducible, signed bundle of a model that passed its gates",
-	 "modelgate package REF|DIR|FILE --report report.json -o BUNDLE.tar.gz|.tar.zst|.zip"
-	 " [--sign KEY] [--no-git] [--insecure] [--ca-file FILE]"},
-	{"keygen", cmd_keygen, "write an Ed25519 key pair for signing bundles",
-	 "modelgate keygen -o NAME [--force]"},
-	{"verify", cmd_verify, "check a bundle's files and signature against its manifest",
-	 "modelgate verify BUNDLE [--key KEY.pub]"},
-	{"unpack", cmd_unpack, "verify a bundle, then extract it safely into a new folder",
-	 "modelgate unpack BUNDLE -o DIR [--key KEY.pub]"},
-	{"attest", cmd_attest, "attach a signed gate result to a model version (OCI referrer)",
-	 "modelgate attest REF --report report.json --sign KEY [--insecure] [--ca-file FILE]"},
-	{"deploy", cmd_deploy, "move an environment tag to a version that passed, fire the triggers",
-	 "modelgate deploy REF --env NAME --report report.json [--trigger KIND:ARGS]... [-c modelgate.json]"
-	 " [--token-env VAR] [--secret-env VAR] [--require-signed-report --key KEY.pub] [--insecure]"
-	 " [--ca-file FILE]"},
-	{"rollback", cmd_rollback, "move an environment tag back to its previous version",
-	 "modelgate rollback [REPO] --env NAME [--trigger KIND:ARGS]... [-c modelgate.json]"
-	 " [--token-env VAR] [--secret-env VAR] [--insecure] [--ca-file FILE]"},
-	{"history", cmd_history, "show the deployments of an environment",
-	 "modelgate history [REPO] --env NAME [-c modelgate.json] [--insecure] [--ca-file FILE]"},
-	{"help", cmd_help, "show help for modelgate or a command", "modelgate help [COMMAND]"},
-};
-#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
-
-static const mg_cmd *find_command(const char *name)
+const mg_cmd *cli_find_command(const char *name)
 {
-	for (size_t i = 0; i < NCOMMANDS; i++)
-		if (!strcmp(commands[i].name, name))
-			return &commands[i];
+	for (size_t i = 0; cli_commands[i]; i++)
+		if (!strcmp(cli_commands[i]->name, name))
+			return cli_commands[i];
 	return NULL;
 }
 
-static void print_overview(FILE *f)
+int cli_not_a_command(const char *word)
 {
-	fprintf(f, "usage: modelgate [--version] [-q | -v] [--json] COMMAND [ARGS]\n\n"
-		   "Validate ML models for edge devices in CI. Commands:\n");
-	for (size_t i = 0; i < NCOMMANDS; i++)
-		fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].summary);
-	fprintf(f, "\nReferences: REPO[:TAG] or REPO@sha256:HEX in the local store at\n"
-		   "$MODELGATE_HOME (default ~/.local/share/modelgate), or\n"
-		   "HOST[:PORT]/REPO[:TAG|@sha256:HEX] in an OCI registry.\n"
-		   "Exit codes: 0 ok, 1 a gate or check failed, 2 bad usage or input,\n"
-		   "3 infrastructure failure. 'modelgate help COMMAND' for more.\n");
-}
-
-static int cmd_help(mg_cli *cli, int argc, char **argv)
-{
-	(void)cli;
-	if (argc < 2) {
-		print_overview(stdout);
-		return 0;
+	const mg_cmd *near = NULL;
+	size_t best = SIZE_MAX;
+	for (size_t i = 0; cli_commands[i]; i++) {
+		size_t d = cli_nearness(word, cli_commands[i]->name);
+		if (d < best)
+			best = d, near = cli_commands[i];
 	}
-	const mg_cmd *c = find_command(argv[1]);
-	if (!c) {
-		fprintf(stderr, "modelgate: '%s' is not a modelgate command; see 'modelgate help'\n", argv[1]);
-		return MG_EXIT_INPUT;
-	}
-	printf("usage: %s\n\n%s\n\nCommon options: -q/--quiet, -v/--verbose, --json, -h/--help\n",
-	       c->usage, c->summary);
-	return 0;
+	if (near)
+		fprintf(stderr, "modelgate: '%s' is not a command; did you mean '%s'?\n", cli_text(word),
+			near->name);
+	else
+		fprintf(stderr, "modelgate: '%s' is not a command; see 'modelgate help'\n", cli_text(word));
+	return MG_EXIT_INPUT;
 }
 
 int cli_common_opt(mg_cli *cli, int c)
@@ -130,10 +62,9 @@ int cli_common_opt(mg_cli *cli, int c)
 		cli->ca_file = optarg;
 		return -1;
 	case 'h':
-		printf("usage: %s\n", cli->usage);
+		cli_print_help(stdout, cli->cmd);
 		return 0;
-	default: /* getopt printed what was wrong */
-		fprintf(stderr, "usage: %s\n", cli->usage);
+	default: /* cli_getopt said what was wrong */
 		return MG_EXIT_INPUT;
 	}
 }
@@ -145,7 +76,10 @@ int cli_usage_error(mg_cli *cli, const char *fmt, ...)
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\nusage: %s\n", cli->usage);
+	fputc('\n', stderr);
+	for (size_t i = 0; i < 4 && cli->cmd->synopsis[i]; i++)
+		fprintf(stderr, "%s modelgate %s %s\n", i ? "      " : "usage:", cli->name,
+			cli->cmd->synopsis[i]);
 	return MG_EXIT_INPUT;
 }
 
@@ -211,12 +145,13 @@ int main(int argc, char **argv)
 	const char *nc = getenv("NO_COLOR");
 	cli.color = isatty(STDOUT_FILENO) && !(nc && *nc);
 	mg_ci_env_read(&cli.ci);
+	const mg_cmd *c = NULL;
 	int i = 1;
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		const char *a = argv[i];
 		if (!strcmp(a, "--version")) {
-			printf("modelgate %s\n", MG_VERSION);
-			return 0;
+			c = &cli_cmd_version; /* the rest are its options */
+			break;
 		} else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
 			cli.quiet = 1;
 		} else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
@@ -228,31 +163,27 @@ int main(int argc, char **argv)
 		} else if (!strcmp(a, "--ca-file") && i + 1 < argc) {
 			cli.ca_file = argv[++i];
 		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-			print_overview(stdout);
+			cli_print_overview(stdout);
 			return 0;
 		} else {
-			fprintf(stderr, "modelgate: unknown option '%s'\n", a);
-			print_overview(stderr);
+			fprintf(stderr, "modelgate: '%s' is not an option before the command; see "
+					"'modelgate help'\n", cli_text(a));
 			return MG_EXIT_INPUT;
 		}
 	}
 	if (i == argc) {
-		print_overview(stderr);
+		cli_print_overview(stderr);
 		return MG_EXIT_INPUT;
 	}
-	const mg_cmd *c = find_command(argv[i]);
-	if (!c) {
-		fprintf(stderr, "modelgate: '%s' is not a modelgate command; see 'modelgate help'\n", argv[i]);
-		return MG_EXIT_INPUT;
-	}
+	if (!c && !(c = cli_find_command(argv[i])))
+		return cli_not_a_command(argv[i]);
 	cli.name = c->name;
-	cli.usage = c->usage;
+	cli.cmd = c;
 	/* getopt names the program by argv[0]: make it "modelgate COMMAND" */
 	char prog[64];
 	snprintf(prog, sizeof(prog), "modelgate %s", c->name);
 	argv[i] = prog;
 	optind = 1;
-	opterr = 1;
 	int rc = c->fn(&cli, argc - i, argv + i);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		fprintf(stderr, "modelgate: cannot write to standard output\n");

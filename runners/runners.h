@@ -73,6 +73,12 @@ typedef struct mg_target_opts {
 #define MG_TARGET_OPTS_VERSION 1
 #define MG_TARGET_OPTS_INIT {MG_TARGET_OPTS_VERSION, NULL, NULL, 0, NULL, NULL, 0, NULL}
 
+/* The agent and its ONNX Runtime library for an architecture ("x86_64",
+ * "aarch64"), found as targets find them (caller frees both); the TFLite
+ * engine, when built, is libmodelgate-tflite.so next to the agent. */
+int mg_locate_agent(const char *arch, const mg_target_opts *o, char **agent, char **lib,
+		    mg_error *err);
+
 /* The agent engine that runs the model file at path ("tflite" for a TFLite
  * flatbuffer), or NULL for the default engine (ONNX Runtime) or a path
  * that is not a readable file. */

@@ -50,9 +50,6 @@ void mg_transport_last_error(const mg_transport *tp, char *out, size_t len);
 int mg_run_command(char *const argv[], const void *in, size_t in_len, int in_fd, mg_buf *out,
 		   int timeout_ms, int *status, char *errline, size_t errlen, mg_error *err);
 
-/* Agent and engine library for an architecture ("x86_64", "aarch64"). */
-int mg_locate_agent(const char *arch, const mg_target_opts *o, char **agent, char **lib,
-		    mg_error *err);
 /* A single-quoted shell word for s (caller frees). */
 char *mg_shell_quote(const char *s, mg_error *err);
 
