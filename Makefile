@@ -7,13 +7,15 @@
 #   make demo       run the main job on examples/
 #   make sanitize   run the tests under ASan+UBSan, in build-san/
 #   make bench      run the benchmarks, appending to bench/RESULTS.md
-#   make install    PREFIX=/usr/local DESTDIR= (bin/modelgate, libexec/modelgate/)
+#   make install    PREFIX=/usr/local DESTDIR= (bin/modelgate, libexec/modelgate/,
+#                   share/man/man1/, bash and zsh completions under share/)
 #   make dist       the release tarball and SHA256SUMS into dist/, built in build-dist/
 #   make image      an OCI image of it, as an image layout in dist/image/ (tag VERSION)
 
 PREFIX   ?= /usr/local
 BINDIR   ?= $(PREFIX)/bin
 LIBEXECDIR ?= $(PREFIX)/libexec
+DATADIR  ?= $(PREFIX)/share
 BUILD    ?= build
 DIST_BUILD ?= build-dist
 DIST_DIR ?= dist
@@ -82,7 +84,7 @@ override LDFLAGS += -Wl,--disable-new-dtags,-rpath,'$$ORIGIN/../../lib'
 endif
 
 .PHONY: all deps deps-test check check-layers check-fresh unit cli-tests demo sanitize bench install dist image clean fuzz agents
-all: $(CLI) $(AGENT) $(TFLITE)
+all: $(CLI) $(AGENT) $(TFLITE) $(BUILD)/man/modelgate.1
 agents: $(AGENT) $(AGENT_A64) $(CPUINFO_A64) $(TFLITE) $(TFLITE_A64)
 
 $(BUILD)/%.o: %.c
@@ -97,6 +99,12 @@ $(LIB): $(LIB_OBJ)
 $(CLI): $(CLI_OBJ) $(LIB)
 	@echo "  LINK    $@"
 	@$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) $(LIB) $(PKG_LIBS) -lpthread -lm
+
+# The man pages and shell completions, from the command tables in the
+# binary (mk/gen_docs.sh: modelgate help --man, modelgate completion).
+$(BUILD)/man/modelgate.1: $(CLI) mk/gen_docs.sh
+	@echo "  GEN     $(BUILD)/man $(BUILD)/completions"
+	@mk/gen_docs.sh $(CLI) $(BUILD)
 
 $(BUILD)/agent/%.o: %.c
 	@mkdir -p $(@D)
@@ -186,8 +194,8 @@ bench: deps-test
 	@$(MAKE) --no-print-directory all agents
 	@MODELGATE=$(abspath $(CLI)) bench/run.sh
 
-install: $(CLI) $(AGENT) $(TFLITE)
-	@mk/install.sh $(BUILD) $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) $(ORT_DIR)
+install: all
+	@mk/install.sh $(BUILD) $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) $(ORT_DIR) $(DESTDIR)$(DATADIR)
 
 # The ONNX Runtime fallback of a release is never used (each agent has its
 # library beside it); it is set so that no path of this machine is built in.

@@ -53,7 +53,7 @@ const mg_cmd cli_cmd_version = {
 	.summary = "show modelgate's version and the engines it finds",
 	.description = "Prints modelgate's version, and where the agent, its ONNX Runtime library "
 		       "and its TFLite engine (Arm NN) are, as a local target would find them. "
-		       "'modelgate --version' prints the same.",
+		       "'modelgate --version' prints the first line only, as scripts expect.",
 	.synopsis = {"[--json]"},
 	.opts = {NULL},
 	.examples = {{"modelgate version", "Show the version and the engines."},

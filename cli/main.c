@@ -78,8 +78,7 @@ int cli_usage_error(mg_cli *cli, const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', stderr);
 	for (size_t i = 0; i < 4 && cli->cmd->synopsis[i]; i++)
-		fprintf(stderr, "%s modelgate %s %s\n", i ? "      " : "usage:", cli->name,
-			cli->cmd->synopsis[i]);
+		fprintf(stderr, "usage: modelgate %s %s\n", cli->name, cli->cmd->synopsis[i]);
 	return MG_EXIT_INPUT;
 }
 
@@ -145,13 +144,13 @@ int main(int argc, char **argv)
 	const char *nc = getenv("NO_COLOR");
 	cli.color = isatty(STDOUT_FILENO) && !(nc && *nc);
 	mg_ci_env_read(&cli.ci);
-	const mg_cmd *c = NULL;
 	int i = 1;
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		const char *a = argv[i];
 		if (!strcmp(a, "--version")) {
-			c = &cli_cmd_version; /* the rest are its options */
-			break;
+			/* one line, as scripts read it; 'modelgate version' says more */
+			printf("modelgate %s\n", MG_VERSION);
+			return 0;
 		} else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
 			cli.quiet = 1;
 		} else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
@@ -175,14 +174,11 @@ int main(int argc, char **argv)
 		cli_print_overview(stderr);
 		return MG_EXIT_INPUT;
 	}
-	if (!c && !(c = cli_find_command(argv[i])))
+	const mg_cmd *c = cli_find_command(argv[i]);
+	if (!c)
 		return cli_not_a_command(argv[i]);
 	cli.name = c->name;
 	cli.cmd = c;
-	/* getopt names the program by argv[0]: make it "modelgate COMMAND" */
-	char prog[64];
-	snprintf(prog, sizeof(prog), "modelgate %s", c->name);
-	argv[i] = prog;
 	optind = 1;
 	int rc = c->fn(&cli, argc - i, argv + i);
 	if (fflush(stdout) != 0 || ferror(stdout)) {

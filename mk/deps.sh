@@ -52,6 +52,10 @@ clang libclang-rt-14-dev hyperfine mmdebstrap runc strace stress-ng"
 # from npm (mk/npm, below), run by Node.js as npm is.
 TEST_PACKAGES="$TEST_PACKAGES python3-flatbuffers"
 
+# The man pages render with man -l (man-db, groff-base) and the zsh
+# completion loads in zsh (tests/cli/t_cli_help.sh, t_cli_completion.sh).
+TEST_PACKAGES="$TEST_PACKAGES man-db groff-base zsh"
+
 test=0
 case ${1:-} in
 "") ;;

@@ -17,6 +17,9 @@
 #                               minimal Debian 12 or Ubuntu 24.04 lacks
 #   share/doc/modelgate/        BUNDLED (each bundled library, its Debian package
 #                               and version) and the packages' copyright files
+#   share/man/man1/, share/bash-completion/completions/modelgate,
+#   share/zsh/site-functions/_modelgate
+#                               the man pages and completions, as make install
 #
 # The same inputs give the same bytes: entries sorted by name, owner and
 # group 0, every mtime SOURCE_DATE_EPOCH (default: the last commit's time),
@@ -68,7 +71,7 @@ name=modelgate-$version
 stage=$build/stage/$name
 rm -rf "$build/stage"
 mkdir -p "$stage"
-sh "$top/mk/install.sh" "$build" "$stage/bin" "$stage/libexec" "$ort" >/dev/null
+sh "$top/mk/install.sh" "$build" "$stage/bin" "$stage/libexec" "$ort" "$stage/share" >/dev/null
 libexec=$stage/libexec/modelgate
 [ -x "$libexec/aarch64/modelgate-agent" ] || die "mk/install.sh did not lay the aarch64 agent"
 mv "$stage/bin/modelgate" "$libexec/modelgate"

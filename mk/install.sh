@@ -5,12 +5,16 @@
 # cross-built one, when `make agents` has built it, with the cpuinfo
 # library that qemu-user preloads for it). modelgate looks for its agent
 # next to itself, then in ../libexec/modelgate, and for the libraries next
-# to the agent.
+# to the agent. With DATADIR: the man pages (DATADIR/man/man1) and the
+# bash and zsh completions (DATADIR/bash-completion/completions/modelgate,
+# DATADIR/zsh/site-functions/_modelgate) that make builds from the command
+# tables.
 #
-#   mk/install.sh BUILD BINDIR LIBEXECDIR ORT_DIR     (paths with DESTDIR)
+#   mk/install.sh BUILD BINDIR LIBEXECDIR ORT_DIR [DATADIR]    (paths with DESTDIR)
 set -eu
-[ $# -eq 4 ] || { echo "usage: mk/install.sh BUILD BINDIR LIBEXECDIR ORT_DIR" >&2; exit 2; }
-build=$1 bindir=$2 libexec=$3/modelgate ort=$4
+[ $# -eq 4 ] || [ $# -eq 5 ] ||
+	{ echo "usage: mk/install.sh BUILD BINDIR LIBEXECDIR ORT_DIR [DATADIR]" >&2; exit 2; }
+build=$1 bindir=$2 libexec=$3/modelgate ort=$4 data=${5:-}
 for f in "$build/modelgate" "$build/modelgate-agent" "$ort/lib/x64/libonnxruntime.so.1"; do
 	[ -f "$f" ] || { echo "install: '$f' is missing (run make, and make deps)" >&2; exit 2; }
 done
@@ -37,4 +41,13 @@ if [ -x "$build/aarch64/modelgate-agent" ] && [ -f "$ort/lib/arm64/libonnxruntim
 		install -m 0644 "$build/aarch64/libmodelgate-cpuinfo.so" \
 			"$libexec/aarch64/libmodelgate-cpuinfo.so"
 	fi
+fi
+if [ -n "$data" ]; then
+	for f in "$build/man/modelgate.1" "$build/completions/modelgate.bash" "$build/completions/_modelgate"; do
+		[ -f "$f" ] || { echo "install: '$f' is missing (run make)" >&2; exit 2; }
+	done
+	install -d "$data/man/man1" "$data/bash-completion/completions" "$data/zsh/site-functions"
+	install -m 0644 "$build"/man/*.1 "$data/man/man1/"
+	install -m 0644 "$build/completions/modelgate.bash" "$data/bash-completion/completions/modelgate"
+	install -m 0644 "$build/completions/_modelgate" "$data/zsh/site-functions/_modelgate"
 fi
