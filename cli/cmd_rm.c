@@ -53,7 +53,7 @@ const mg_cmd cli_cmd_rm = {
 	.name = "rm",
 	.fn = cmd_rm,
 	.summary = "remove a tag (gc frees the blobs)",
-	.description = "Removes the tags (or, by digest, the manifests) named; 'modelgate gc' then "
+	.description = "Removes the tags named (a digest: every tag of that version); 'modelgate gc' then "
 		       "frees the files no tag reaches.",
 	.synopsis = {"REF... [OPTIONS]"},
 	.opts = {cli_remote_opts},

@@ -523,7 +523,7 @@ static const mg_opt run_opts[] = {
 	 "Dimensions of a dynamic input for random tensors, as 1x3x224x224 (repeatable; others are 1)."},
 	{"opt-level", 0, O_OPT, "LEVEL", "ONNX Runtime graph optimization: disabled, basic, extended or all."},
 	{"provider", 0, O_PROVIDER, "EP", "ONNX Runtime execution provider to use."},
-	{"timeout", 0, O_TIMEOUT, "S", "Give up on the target after S seconds (default 120)."},
+	{"timeout", 0, O_TIMEOUT, "S", "The longest wait for the target to answer, in seconds (default 120)."},
 	{"seed", 0, O_SEED, "N", "Seed of the random inputs."},
 	{"dequantize", 0, O_DEQUANTIZE, NULL, "Write and compare a quantized model's outputs as float32."},
 	CLI_OPT_END};
