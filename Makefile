@@ -149,6 +149,11 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIB)
 	@echo "  LINK    $@"
 	@$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) -lcmocka -lpthread -lm
 
+# the CLI's option parsing, the one CLI file with unit tests
+$(BUILD)/tests/test_cli_opts: $(BUILD)/tests/unit/test_cli_opts.o $(BUILD)/cli/cli_opts.o $(LIB)
+	@echo "  LINK    $@"
+	@$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka -lpthread -lm
+
 deps:
 	@mk/deps.sh
 

@@ -7,7 +7,6 @@
 
 #include <assert.h>
 #include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
 
 const mg_opt cli_common_opts[] = {
@@ -125,8 +124,8 @@ static void bad_long(const mg_cli *cli, const char *word)
 	for (cli_opt_iter it = {cli->cmd, 0, 0}; (o = cli_opt_next(&it));) {
 		if (strlen(o->name) == len && !strncmp(o->name, name, len))
 			exact = o;
-		else if (!strncmp(o->name, name, len) && nprefix < 2)
-			prefix[nprefix++] = o;
+		else if (!strncmp(o->name, name, len) && nprefix++ < 2)
+			prefix[nprefix - 1] = o;
 		char w[64];
 		snprintf(w, sizeof(w), "%.*s", (int)len, name);
 		size_t d = cli_nearness(w, o->name);
@@ -135,9 +134,9 @@ static void bad_long(const mg_cli *cli, const char *word)
 	}
 	if (exact)
 		fprintf(stderr, "modelgate %s: option '--%s' takes no value\n", cli->name, exact->name);
-	else if (nprefix == 2)
-		fprintf(stderr, "modelgate %s: '--%.*s' is ambiguous: '--%s', '--%s', ...\n", cli->name,
-			(int)len, name, prefix[0]->name, prefix[1]->name);
+	else if (nprefix >= 2)
+		fprintf(stderr, "modelgate %s: '--%.*s' is ambiguous: '--%s', '--%s'%s\n", cli->name,
+			(int)len, name, prefix[0]->name, prefix[1]->name, nprefix > 2 ? ", ..." : "");
 	else if (near)
 		fprintf(stderr, "modelgate %s: '--%.*s' is not an option; did you mean '--%s'?\n",
 			cli->name, (int)len, name, near->name);

@@ -106,8 +106,8 @@ const mg_cmd cli_cmd_deploy = {
 	.opts = {deploy_opts, cli_trigger_opts, cli_remote_opts},
 	.examples = {{"modelgate deploy kws:v3 --env production --report report.json",
 		      "Tag kws:v3 as production and fire modelgate.json's triggers."},
-		     {"modelgate deploy kws:v3 --env beta -r report.json --trigger webhook:https://hooks.example.com/d",
-		      "Deploy to beta and call a webhook."},
+		     {"modelgate deploy kws:v3 --env beta -r report.json --trigger gitlab:42",
+		      "Deploy to beta and start a pipeline of the GitLab project 42."},
 		     {"modelgate deploy kws:v3 --env production -r report.json --require-signed-report --key release-key.pub",
 		      "Deploy only a version with a signed passing result."}},
 };

@@ -250,7 +250,7 @@ const mg_cmd cli_cmd_package = {
 		       "statement and, with --sign, an Ed25519 signature.",
 	.synopsis = {"REF|DIR|FILE --report FILE -o BUNDLE [--sign KEY] [OPTIONS]"},
 	.opts = {package_opts, cli_remote_opts},
-	.examples = {{"modelgate package kws:v3 --report report.json -o kws.tar.zst --sign release-key",
+	.examples = {{"modelgate package kws:v3 -r report.json -o kws.tar.zst --sign release-key",
 		      "Bundle and sign a version that passed."},
 		     {"modelgate package model.onnx --report report.json -o kws.zip",
 		      "Bundle a model file, unsigned."}},

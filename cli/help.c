@@ -60,8 +60,10 @@ static void print_description(FILE *f, const mg_cmd *cmd)
 
 void cli_print_help(FILE *f, const mg_cmd *cmd)
 {
-	for (size_t i = 0; i < 4 && cmd->synopsis[i]; i++)
-		fprintf(f, "%s modelgate %s %s\n", i ? "      " : "usage:", cmd->name, cmd->synopsis[i]);
+	for (size_t i = 0; i < 4 && cmd->synopsis[i]; i++) {
+		int col = fprintf(f, "%s modelgate %s ", i ? "      " : "usage:", cmd->name);
+		wrap(f, cmd->synopsis[i], col);
+	}
 	fputc('\n', f);
 	print_description(f, cmd);
 	fprintf(f, "\nOptions:\n");
@@ -114,12 +116,13 @@ static void man_command(FILE *f, const mg_cmd *cmd)
 {
 	char title[64], name[64];
 	snprintf(name, sizeof(name), "modelgate-%s", cmd->name);
-	for (size_t i = 0; i < sizeof(title) && (title[i] = (char)toupper((unsigned char)name[i])); i++)
-		;
-	title[sizeof(title) - 1] = '\0';
+	size_t i = 0;
+	for (; name[i]; i++)
+		title[i] = (char)toupper((unsigned char)name[i]);
+	title[i] = '\0';
 	man_head(f, title, name, cmd->summary);
 	fputs(".SH SYNOPSIS\n", f);
-	for (size_t i = 0; i < 4 && cmd->synopsis[i]; i++) {
+	for (i = 0; i < 4 && cmd->synopsis[i]; i++) {
 		fprintf(f, "%s.B modelgate %s\n", i ? ".br\n" : "", cmd->name);
 		roff(f, cmd->synopsis[i]);
 		fputc('\n', f);
@@ -148,7 +151,7 @@ static void man_command(FILE *f, const mg_cmd *cmd)
 		fputc('\n', f);
 	}
 	fputs(".SH EXAMPLES\n", f);
-	for (size_t i = 0; i < 3 && cmd->examples[i].line; i++) {
+	for (i = 0; i < 3 && cmd->examples[i].line; i++) {
 		fputs(".PP\n", f);
 		roff(f, cmd->examples[i].what);
 		fputs("\n.PP\n.RS 4\n.nf\n", f);
@@ -186,9 +189,10 @@ static void man_overview(FILE *f)
 
 /* ---- modelgate help ----------------------------------------------------- */
 
+enum { O_MAN = 256 };
+
 static int cmd_help(mg_cli *cli, int argc, char **argv)
 {
-	enum { O_MAN = 256 };
 	int man = 0, c, rc;
 	while ((c = cli_getopt(cli, argc, argv)) != -1) {
 		if (c == O_MAN)
@@ -213,7 +217,7 @@ static int cmd_help(mg_cli *cli, int argc, char **argv)
 }
 
 static const mg_opt help_opts[] = {
-	{"man", 0, 256, NULL, "Print the man page (roff) instead of the help text."},
+	{"man", 0, O_MAN, NULL, "Print the man page (roff) instead of the help text."},
 	CLI_OPT_END};
 
 const mg_cmd cli_cmd_help = {
