@@ -1,8 +1,9 @@
 /* modelgate completion bash|zsh: the shell completion script, made from
- * the command tables: subcommands, each command's options, and for the
- * commands that reach the store or registries (those with the registry
- * options) the tagged versions of the local store, read from 'modelgate ls'
- * each time (silent when it fails), beside file names. */
+ * the command tables: subcommands (also after 'help'), each command's
+ * options, file names for an option's value, and for the commands that
+ * reach the store or registries (those with the registry options) the
+ * tagged versions of the local store, read from 'modelgate ls' each time
+ * (silent when it fails), beside file names. */
 #include "cli.h"
 
 #include <string.h>
@@ -16,16 +17,27 @@ static int takes_refs(const mg_cmd *cmd)
 	return 0;
 }
 
-/* Every option of cmd, as the shell sees them, separated by spaces. */
-static void print_opts(FILE *f, const mg_cmd *cmd)
+/* The options of cmd (with values only: those that take a value), as the
+ * shell sees them, separated by spaces. */
+static void print_opts(FILE *f, const mg_cmd *cmd, int with_values)
 {
 	const mg_opt *o;
 	const char *sep = "";
-	for (cli_opt_iter it = {cmd, 0, 0}; (o = cli_opt_next(&it)); sep = " ") {
+	for (cli_opt_iter it = {cmd, 0, 0}; (o = cli_opt_next(&it));) {
+		if (with_values && !o->arg)
+			continue;
 		fprintf(f, "%s--%s", sep, o->name);
 		if (o->letter)
 			fprintf(f, " -%c", o->letter);
+		sep = " ";
 	}
+}
+
+/* The command names, separated by spaces. */
+static void print_commands(FILE *f)
+{
+	for (size_t i = 0; cli_commands[i]; i++)
+		fprintf(f, "%s%s", i ? " " : "", cli_commands[i]->name);
 }
 
 /* The commands that take references, as a case pattern: a|b|c. */
@@ -43,22 +55,31 @@ static void bash(FILE *f)
 {
 	fputs("# bash completion for modelgate (made by 'modelgate completion bash')\n"
 	      "_modelgate() {\n"
-	      "\tlocal cur=${COMP_WORDS[COMP_CWORD]} cmd= i\n"
+	      "\tlocal cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]} cmd= i\n"
+	      "\tlocal cmds=\"",
+	      f);
+	print_commands(f);
+	fputs("\"\n"
 	      "\tfor ((i = 1; i < COMP_CWORD; i++)); do\n"
 	      "\t\tcase ${COMP_WORDS[i]} in -*) ;; *) cmd=${COMP_WORDS[i]}; break ;; esac\n"
 	      "\tdone\n"
-	      "\tif [ -z \"$cmd\" ]; then\n"
-	      "\t\tCOMPREPLY=($(compgen -W \"",
+	      "\tif [ -z \"$cmd\" ] || { [ \"$cmd\" = help ] && [[ $cur != -* ]]; }; then\n"
+	      "\t\tCOMPREPLY=($(compgen -W \"$cmds\" -- \"$cur\"))\n"
+	      "\t\treturn\n"
+	      "\tfi\n"
+	      "\tlocal opts= args=\n"
+	      "\tcase $cmd in\n",
 	      f);
-	for (size_t i = 0; cli_commands[i]; i++)
-		fprintf(f, "%s%s", i ? " " : "", cli_commands[i]->name);
-	fputs("\" -- \"$cur\"))\n\t\treturn\n\tfi\n\tlocal opts=\n\tcase $cmd in\n", f);
 	for (size_t i = 0; cli_commands[i]; i++) {
 		fprintf(f, "\t%s) opts=\"", cli_commands[i]->name);
-		print_opts(f, cli_commands[i]);
+		print_opts(f, cli_commands[i], 0);
+		fputs("\" args=\"", f);
+		print_opts(f, cli_commands[i], 1);
 		fputs("\" ;;\n", f);
 	}
 	fputs("\tesac\n"
+	      /* an option's value: file names (complete -o default) */
+	      "\tcase \" $args \" in *\" $prev \"*) return ;; esac\n"
 	      "\tcase $cur in\n"
 	      "\t-*) COMPREPLY=($(compgen -W \"$opts\" -- \"$cur\")) ;;\n"
 	      "\t*)\n"
@@ -90,21 +111,27 @@ static void squote(FILE *f, const char *s)
 		fputs(*s == '\'' ? "'\\''" : (char[2]){*s, 0}, f);
 }
 
+/* 'NAME:DESCRIPTION', as _describe takes it */
+static void describe_item(FILE *f, const char *sep, const char *dashes, const char *name,
+			  const char *desc)
+{
+	fprintf(f, "%s'%s%s:", sep, dashes, name);
+	squote(f, desc);
+	fputc('\'', f);
+}
+
 static void zsh(FILE *f)
 {
 	fputs("#compdef modelgate\n"
 	      "# zsh completion for modelgate (made by 'modelgate completion zsh')\n"
 	      "_modelgate() {\n"
-	      "\tlocal -a cmds opts refs\n"
+	      "\tlocal -a cmds opts args refs\n"
 	      "\tcmds=(",
 	      f);
-	for (size_t i = 0; cli_commands[i]; i++) {
-		fprintf(f, "%s'%s:", i ? " " : "", cli_commands[i]->name);
-		squote(f, cli_commands[i]->summary);
-		fputc('\'', f);
-	}
+	for (size_t i = 0; cli_commands[i]; i++)
+		describe_item(f, i ? " " : "", "", cli_commands[i]->name, cli_commands[i]->summary);
 	fputs(")\n"
-	      "\tif (( CURRENT == 2 )); then\n"
+	      "\tif (( CURRENT == 2 )) || [[ ${words[2]} == help && $PREFIX != -* ]]; then\n"
 	      "\t\t_describe -t commands 'modelgate command' cmds\n"
 	      "\t\treturn\n"
 	      "\tfi\n"
@@ -115,13 +142,20 @@ static void zsh(FILE *f)
 		const mg_opt *o;
 		const char *sep = "";
 		for (cli_opt_iter it = {cli_commands[i], 0, 0}; (o = cli_opt_next(&it)); sep = " ") {
-			fprintf(f, "%s'--%s:", sep, o->name);
-			squote(f, o->desc);
-			fputc('\'', f);
+			describe_item(f, sep, "--", o->name, o->desc);
+			if (o->letter)
+				describe_item(f, " ", "-", (char[2]){o->letter, 0}, o->desc);
 		}
+		fputs(") args=(", f);
+		print_opts(f, cli_commands[i], 1);
 		fputs(") ;;\n", f);
 	}
 	fputs("\tesac\n"
+	      /* an option's value: file names */
+	      "\tif (( ${args[(Ie)${words[CURRENT-1]}]} )); then\n"
+	      "\t\t_files\n"
+	      "\t\treturn\n"
+	      "\tfi\n"
 	      "\tif [[ $PREFIX == -* ]]; then\n"
 	      "\t\t_describe -t options 'option' opts\n"
 	      "\t\treturn\n"

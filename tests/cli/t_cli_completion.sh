@@ -1,7 +1,8 @@
 # The shell completions made from the command tables (modelgate completion
 # bash|zsh): each loads in its shell and completes a subcommand (pu -> pull,
-# push), an option, and a reference of the local store (from modelgate ls),
-# also after REPO: (bash splits words at ':').
+# push; also after help), an option, an option's value as a file name, and a
+# reference of the local store (from modelgate ls), also after REPO: (bash
+# splits words at ':').
 . "$(dirname "$0")/lib.sh"
 
 fixtures
@@ -48,6 +49,11 @@ t_bash() {
 	expect_lines v1 v2
 	bash_complete inspect ot
 	expect_lines other:v1
+	bash_complete help pu
+	expect_lines pull push
+	# an option's value is a file name (bash's default), not a reference
+	bash_complete pull -o ti
+	expect_stdout_empty
 	# no store: nothing, silently
 	MODELGATE_HOME=$TEST_TMP/none bash_complete pull ti
 	expect_stderr_empty
@@ -69,6 +75,12 @@ t_zsh() {
 	expect_lines tiny:v1 tiny:v2
 	zsh_complete "modelgate pull tiny:v"
 	expect_lines tiny:v1 tiny:v2
+	zsh_complete "modelgate help pu"
+	expect_lines pull push
+	zsh_complete "modelgate push -a"
+	expect_lines -a
+	zsh_complete "modelgate pull -o zf"
+	expect_lines zfunc
 }
 
 check bash_completes_commands_options_and_references t_bash

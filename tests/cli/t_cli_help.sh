@@ -50,7 +50,7 @@ t_every_command_has_help_that_teaches() {
 	cp "$OUT" "$IO/bash"
 	for c in $COMMANDS; do
 		CHECK="help $c"
-		sed -n "s/^\t$c) opts=\"\(.*\)\" ;;\$/\1/p" "$IO/bash" >"$IO/opts"
+		sed -n "s/^\t$c) opts=\"\([^\"]*\)\".*/\1/p" "$IO/bash" >"$IO/opts"
 		[ -s "$IO/opts" ] || fail "the completion has no options for '$c'"
 		must mg "$c" --help
 		cp "$OUT" "$IO/dash_help"
