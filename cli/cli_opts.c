@@ -113,36 +113,42 @@ size_t cli_nearness(const char *word, const char *name)
 	return d <= 2 && 2 * d < n ? d : SIZE_MAX;
 }
 
+/* s as it may be printed (control characters escaped), in out */
+static const char *escaped(const char *s, char *out, size_t len)
+{
+	mg_escape_controls(out, len, s);
+	return out;
+}
+
 /* The long option word (--NAME or --NAME=VALUE) was not taken: unknown,
  * ambiguous, or given a value it does not take. */
 static void bad_long(const mg_cli *cli, const char *word)
 {
-	const char *name = word + 2;
-	size_t len = strcspn(name, "=");
+	char name[256], shown[1024];
+	snprintf(name, sizeof(name), "%.*s", (int)strcspn(word + 2, "="), word + 2);
+	escaped(name, shown, sizeof(shown));
 	const mg_opt *o, *exact = NULL, *near = NULL, *prefix[2] = {NULL, NULL};
 	size_t best = SIZE_MAX, nprefix = 0;
 	for (cli_opt_iter it = {cli->cmd, 0, 0}; (o = cli_opt_next(&it));) {
-		if (strlen(o->name) == len && !strncmp(o->name, name, len))
+		if (!strcmp(o->name, name))
 			exact = o;
-		else if (!strncmp(o->name, name, len) && nprefix++ < 2)
+		else if (!strncmp(o->name, name, strlen(name)) && nprefix++ < 2)
 			prefix[nprefix - 1] = o;
-		char w[64];
-		snprintf(w, sizeof(w), "%.*s", (int)len, name);
-		size_t d = cli_nearness(w, o->name);
+		size_t d = cli_nearness(name, o->name);
 		if (d < best)
 			best = d, near = o;
 	}
 	if (exact)
 		fprintf(stderr, "modelgate %s: option '--%s' takes no value\n", cli->name, exact->name);
 	else if (nprefix >= 2)
-		fprintf(stderr, "modelgate %s: '--%.*s' is ambiguous: '--%s', '--%s'%s\n", cli->name,
-			(int)len, name, prefix[0]->name, prefix[1]->name, nprefix > 2 ? ", ..." : "");
+		fprintf(stderr, "modelgate %s: '--%s' is ambiguous: '--%s', '--%s'%s\n", cli->name,
+			shown, prefix[0]->name, prefix[1]->name, nprefix > 2 ? ", ..." : "");
 	else if (near)
-		fprintf(stderr, "modelgate %s: '--%.*s' is not an option; did you mean '--%s'?\n",
-			cli->name, (int)len, name, near->name);
+		fprintf(stderr, "modelgate %s: '--%s' is not an option; did you mean '--%s'?\n",
+			cli->name, shown, near->name);
 	else
-		fprintf(stderr, "modelgate %s: '--%.*s' is not an option; see 'modelgate help %s'\n",
-			cli->name, (int)len, name, cli->name);
+		fprintf(stderr, "modelgate %s: '--%s' is not an option; see 'modelgate help %s'\n",
+			cli->name, shown, cli->name);
 }
 
 int cli_getopt(mg_cli *cli, int argc, char **argv)
@@ -155,23 +161,23 @@ int cli_getopt(mg_cli *cli, int argc, char **argv)
 	int is_long = !strncmp(word, "--", 2);
 	if (c == ':') {
 		const mg_opt *o = cli_opt_find(cli->cmd, optopt);
-		if (is_long || !o || !o->letter)
+		assert(o); /* getopt_long knows only the table's options */
+		if (is_long || !o->letter)
 			fprintf(stderr, "modelgate %s: option '--%s' needs a value (%s)\n", cli->name,
-				o ? o->name : word + 2, o ? o->arg : "");
+				o->name, o->arg);
 		else
 			fprintf(stderr, "modelgate %s: option '-%c' needs a value (%s)\n", cli->name,
 				o->letter, o->arg);
 		return '?';
 	}
 	if (c == '?') {
+		char shown[1024];
 		if (is_long && (!optopt || cli_opt_find(cli->cmd, optopt)))
 			bad_long(cli, word);
-		else if (optopt > 0 && optopt < 128)
-			fprintf(stderr, "modelgate %s: '-%c' is not an option; see 'modelgate help %s'\n",
-				cli->name, optopt, cli->name);
-		else
-			fprintf(stderr, "modelgate %s: '%s' is not an option; see 'modelgate help %s'\n",
-				cli->name, word, cli->name);
+		else /* a short one: the letter (or byte) itself */
+			fprintf(stderr, "modelgate %s: '-%s' is not an option; see 'modelgate help %s'\n",
+				cli->name, escaped((char[2]){(char)optopt, '\0'}, shown, sizeof(shown)),
+				cli->name);
 		return '?';
 	}
 	/* -o=VALUE: the value after '=' (--output=VALUE is getopt_long's own) */
