@@ -13,10 +13,15 @@
 
 void cli_print_overview(FILE *f)
 {
-	fprintf(f, "usage: modelgate [--version] [-q | -v] [--json] COMMAND [ARGS]\n\n"
+	fprintf(f, "usage: modelgate [--version] [-q | -v] [--json] COMMAND [ARGS]\n"
+		   "       (options before COMMAND are COMMAND's own)\n\n"
 		   "Validate ML models for edge devices in CI. Commands:\n");
+	int width = 0;
 	for (size_t i = 0; cli_commands[i]; i++)
-		fprintf(f, "  %-10s %s\n", cli_commands[i]->name, cli_commands[i]->summary);
+		if ((int)strlen(cli_commands[i]->name) > width)
+			width = (int)strlen(cli_commands[i]->name);
+	for (size_t i = 0; cli_commands[i]; i++)
+		fprintf(f, "  %-*s  %s\n", width, cli_commands[i]->name, cli_commands[i]->summary);
 	fprintf(f, "\nReferences: REPO[:TAG] or REPO@sha256:HEX in the local store at\n"
 		   "$MODELGATE_HOME (default ~/.local/share/modelgate), or\n"
 		   "HOST[:PORT]/REPO[:TAG|@sha256:HEX] in an OCI registry.\n"

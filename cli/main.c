@@ -41,6 +41,19 @@ int cli_not_a_command(const char *word)
 	return MG_EXIT_INPUT;
 }
 
+/* Whether word is a shared option (common or registry) that takes the next
+ * word as its value. */
+static int shared_takes_value(const char *word)
+{
+	const mg_opt *const tables[] = {cli_common_opts, cli_remote_opts};
+	for (size_t t = 0; t < 2; t++)
+		for (const mg_opt *o = tables[t]; o->name; o++)
+			if (o->arg && ((word[1] == '-' && !strcmp(word + 2, o->name)) ||
+				       (o->letter && word[1] == o->letter && !word[2])))
+				return 1;
+	return 0;
+}
+
 int cli_common_opt(mg_cli *cli, int c)
 {
 	switch (c) {
@@ -144,43 +157,37 @@ int main(int argc, char **argv)
 	const char *nc = getenv("NO_COLOR");
 	cli.color = isatty(STDOUT_FILENO) && !(nc && *nc);
 	mg_ci_env_read(&cli.ci);
+	/* Options before the command are the command's own, written first
+	 * (modelgate -q ls is modelgate ls -q): the command is the first word
+	 * that is neither an option nor the value of one (--ca-file FILE). */
 	int i = 1;
-	for (; i < argc && argv[i][0] == '-'; i++) {
-		const char *a = argv[i];
-		if (!strcmp(a, "--version")) {
+	for (; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
+		if (!strcmp(argv[i], "--version")) {
 			/* one line, as scripts read it; 'modelgate version' says more */
 			printf("modelgate %s\n", MG_VERSION);
 			return 0;
-		} else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
-			cli.quiet = 1;
-		} else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
-			cli.verbose = 1;
-		} else if (!strcmp(a, "--json")) {
-			cli.json = 1;
-		} else if (!strcmp(a, "--insecure")) {
-			cli.insecure = 1;
-		} else if (!strcmp(a, "--ca-file") && i + 1 < argc) {
-			cli.ca_file = argv[++i];
-		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+		}
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			cli_print_overview(stdout);
 			return 0;
-		} else {
-			fprintf(stderr, "modelgate: '%s' is not an option before the command; see "
-					"'modelgate help'\n", cli_text(a));
-			return MG_EXIT_INPUT;
 		}
+		if (shared_takes_value(argv[i]))
+			i++;
 	}
-	if (i == argc) {
+	if (i >= argc) {
 		cli_print_overview(stderr);
 		return MG_EXIT_INPUT;
 	}
 	const mg_cmd *c = cli_find_command(argv[i]);
 	if (!c)
 		return cli_not_a_command(argv[i]);
+	char *word = argv[i];
+	memmove(argv + 2, argv + 1, (size_t)(i - 1) * sizeof(*argv));
+	argv[1] = word;
 	cli.name = c->name;
 	cli.cmd = c;
 	optind = 1;
-	int rc = c->fn(&cli, argc - i, argv + i);
+	int rc = c->fn(&cli, argc - 1, argv + 1);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		fprintf(stderr, "modelgate: cannot write to standard output\n");
 		return MG_EXIT_INFRA;

@@ -9,7 +9,7 @@ set -eu
 [ $# -eq 2 ] || { echo "usage: mk/gen_docs.sh MODELGATE OUT" >&2; exit 2; }
 mg=$1 out=$2
 rm -rf "$out/man" && mkdir -p "$out/man" "$out/completions"
-for c in $("$mg" help | sed -n 's/^  \([a-z-]*\) .*/\1/p'); do
+for c in $("$mg" help | sed -n 's/^  \([a-z][a-z-]*\)  .*/\1/p'); do
 	"$mg" help --man "$c" >"$out/man/modelgate-$c.1"
 done
 "$mg" help --man >"$out/man/modelgate.1"

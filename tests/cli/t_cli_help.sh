@@ -9,7 +9,7 @@ fixtures
 need man man-db
 need groff groff-base
 must mg help
-COMMANDS=$(sed -n 's/^  \([a-z-]*\) .*/\1/p' "$OUT")
+COMMANDS=$(sed -n 's/^  \([a-z][a-z-]*\)  .*/\1/p' "$OUT")
 [ "$(echo "$COMMANDS" | wc -w)" -ge 27 ] || fail "help lists only: $COMMANDS"
 
 # check_help CMD: the help text in $OUT has usage, an Options section where
@@ -62,8 +62,15 @@ t_every_command_has_help_that_teaches() {
 
 t_overview_lists_commands_with_summaries() {
 	must mg --help
-	expect_stdout_contains "  push       store files as a model (or dataset) version"
-	expect_stdout_contains "  version    "
+	expect_stdout_matches "^  push +store files as a model \(or dataset\) version$"
+	expect_stdout_matches "^  completion +print the bash or zsh completion script$"
+	# options before the command are the command's own
+	must mg -q --json version
+	json_ok "'version' in j"
+	expect_exit 2 mg --jsn gc
+	expect_error "modelgate gc: '--jsn' is not an option; did you mean '--json'?"
+	expect_exit 2 mg --insecure gc # gc reaches no registry
+	expect_error "modelgate gc: '--insecure' is not an option"
 }
 
 t_man_pages_render_and_install() {
