@@ -54,8 +54,9 @@ const mg_opt *cli_opt_find(const mg_cmd *cmd, int key)
 	return NULL;
 }
 
-/* The command's options as getopt_long takes them; a key or a letter used
- * twice is a mistake in the tables. */
+/* The command's options as getopt_long takes them; an option without a
+ * sentence or a key, or a key or name used twice, is a mistake in the
+ * tables. */
 static void build(mg_cli *cli)
 {
 	size_t n = 0;
@@ -64,6 +65,7 @@ static void build(mg_cli *cli)
 	const mg_opt *o;
 	for (cli_opt_iter it = {cli->cmd, 0, 0}; (o = cli_opt_next(&it));) {
 		assert(n < CLI_MAX_OPTS);
+		assert(o->desc && (o->letter || o->key)); /* every option is described */
 		assert(!o->letter || !o->key || o->key == o->letter);
 		for (size_t k = 0; k < n; k++)
 			assert(cli->longopts[k].val != opt_key(o) && strcmp(cli->longopts[k].name, o->name));
