@@ -81,6 +81,19 @@ static int metric_of(const mg_gate_config *gc, const float *rows, size_t n, size
 	return rc;
 }
 
+/* cm's confusion matrix for the report (cm keeps none), or NULL when its
+ * scores were not finite or memory ran out. */
+static mg_confusion *take_confusion(mg_class_metrics *cm)
+{
+	mg_confusion *c = cm->nonfinite ? NULL : calloc(1, sizeof(*c));
+	if (c) {
+		c->n = cm->nclasses;
+		c->counts = cm->confusion;
+		cm->confusion = NULL;
+	}
+	return c;
+}
+
 static int eval_accuracy(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g, mg_error *perr)
 {
 	int rc = 0;
@@ -141,12 +154,8 @@ static int eval_accuracy(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g
 			mg_gate__add_figure(g, rn, cm->recall[k], bcm ? bcm->recall[k] : NAN, "");
 			mg_gate__add_figure(g, fn, cm->f1[k], bcm ? bcm->f1[k] : NAN, "");
 		}
-		g->confusion = cm->nonfinite ? NULL : calloc(1, sizeof(*g->confusion));
-		if (g->confusion) {
-			g->confusion->n = cm->nclasses;
-			g->confusion->counts = cm->confusion;
-			cm->confusion = NULL;
-		}
+		g->confusion = take_confusion(cm);
+		g->base_confusion = bcm && bcm->nclasses == cm->nclasses ? take_confusion(bcm) : NULL;
 	} else {
 		mg_gate__add_figure(g, gc->metric, value, base, "");
 	}
@@ -302,6 +311,8 @@ static int eval_fidelity(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g
 		mg_gate__set_status(g, MG_GATE_ERROR, "%s", err.msg);
 		goto done;
 	}
+	if (!cbad[0] && (g->fidelity = malloc(sizeof(*g->fidelity))))
+		mg_fidelity_detail_compute(g->fidelity, rows, rrows, n, cols);
 	mg_gate__add_figure(g, "max_abs", f.max_abs, NAN, "");
 	mg_gate__add_figure(g, "mean_abs", f.mean_abs, NAN, "");
 	mg_gate__add_figure(g, "cosine", f.cosine, NAN, "");
@@ -600,41 +611,60 @@ done:
 
 /* ---- memory -------------------------------------------------------------- */
 
+/* The peak RSS in MiB of a fresh target that loads the model at path and
+ * runs the sample through it: each model measured alone. */
+static int peak_mib(run_ctx *c, const run_target *rt, const mg_target_config *tc, const char *path,
+		    mg_tensor **sample, size_t nsample, double *out, mg_error *err)
+{
+	const mg_target_if *tif = &c->tif;
+	void *t = NULL;
+	mg_model m;
+	uint64_t peak = 0;
+	double ns[5];
+	int rc = tif->start(tif->ctx, &t, rt->spec, err);
+	if (!rc)
+		rc = tif->load(tif->ctx, t, path, tc->threads, &m, err);
+	if (!rc)
+		rc = tif->measure(tif->ctx, t, &m, sample, nsample, 1, 5, ns, err);
+	if (!rc)
+		rc = tif->peak_rss(tif->ctx, t, &peak, err);
+	if (t)
+		tif->stop(tif->ctx, t);
+	*out = (double)peak / (1024.0 * 1024.0);
+	return rc;
+}
+
+/* The candidate's peak memory against max_rss_mb, beside the baseline's
+ * on the same target when there is a baseline. */
 static int eval_memory(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g, mg_error *perr)
 {
 	const mg_target_config *tc = mg_gate__gate_target(c, gc);
 	/* the shared target proves it is reachable and gives the
-	 * fingerprint; a fresh one measures this model alone */
+	 * fingerprint; a fresh one measures each model alone */
 	run_target *rt = gate_target(c, tc, g);
 	if (!rt)
 		return 0;
 	if (threads_fit(c, tc, rt->t, perr))
 		return MG_EINVAL;
-	const mg_target_if *tif = &c->tif;
-	void *t = NULL;
 	mg_error err = {0};
-	mg_model m;
-	uint64_t peak = 0;
-	size_t iterations = 5;
-	double ns[5];
-	if (tif->start(tif->ctx, &t, rt->spec, &err) ||
-	    tif->load(tif->ctx, t, c->model.path, tc->threads, &m, &err) ||
-	    tif->measure(tif->ctx, t, &m, c->sample, c->nsample, 1, iterations, ns, &err) ||
-	    tif->peak_rss(tif->ctx, t, &peak, &err)) {
+	double mib, base = NAN;
+	if (peak_mib(c, rt, tc, c->model.path, c->sample, c->nsample, &mib, &err) ||
+	    (c->baseline.path && peak_mib(c, rt, tc, c->baseline.path, c->base_sample ? c->base_sample : c->sample,
+					  c->base_sample ? c->nbase_sample : c->nsample, &base, &err))) {
 		mg_gate__set_status(g, MG_GATE_ERROR, "on target '%s': %s", tc->name, err.msg);
-	} else {
-		double mib = (double)peak / (1024.0 * 1024.0);
-		mg_gate__add_figure(g, "peak_rss_mb", mib, NAN, "MiB");
-		mg_gate__set_headline(g, "peak_rss_mb", mib, gc->max_rss_mb, MG_LIMIT_MAX, NAN, "MiB");
-		int ok = mib <= gc->max_rss_mb;
-		char vs[RP_NUM_SIZE], ls[RP_NUM_SIZE];
-		rp_num_beside(vs, mib, gc->max_rss_mb);
-		rp_num_written(ls, gc->max_rss_mb);
-		mg_gate__set_status(g, ok ? MG_GATE_PASS : MG_GATE_FAIL, "peak RSS %s MiB %s %s MiB", vs,
-				    ok ? "<=" : ">", ls);
+		return 0;
 	}
-	if (t)
-		tif->stop(tif->ctx, t);
+	mg_gate__add_figure(g, "peak_rss_mb", mib, base, "MiB");
+	mg_gate__set_headline(g, "peak_rss_mb", mib, gc->max_rss_mb, MG_LIMIT_MAX, base, "MiB");
+	int ok = mib <= gc->max_rss_mb;
+	char vs[RP_NUM_SIZE], ls[RP_NUM_SIZE], bs[RP_NUM_SIZE], with[96] = "";
+	rp_num_beside(vs, mib, gc->max_rss_mb);
+	rp_num_written(ls, gc->max_rss_mb);
+	rp_num(bs, base);
+	if (!isnan(base) && base > 0)
+		snprintf(with, sizeof(with), " (baseline %s MiB, %+.1f%%)", bs, (mib / base - 1) * 100);
+	mg_gate__set_status(g, ok ? MG_GATE_PASS : MG_GATE_FAIL, "peak RSS %s MiB %s %s MiB%s", vs,
+			    ok ? "<=" : ">", ls, with);
 	return 0;
 }
 
@@ -735,7 +765,7 @@ static int eval_size(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g)
 #undef CEIL
 	if (!isnan(gc->max_growth) && have_base) {
 		double growth = bbytes > 0 ? bytes / bbytes - 1 : 0;
-		mg_gate__add_figure(g, "growth", growth, NAN, "");
+		mg_gate__add_figure(g, "growth", growth * 100, NAN, "%");
 		char gs[RP_NUM_SIZE];
 		rp_num_written(gs, gc->max_growth); /* as written: a fraction */
 		note(growth <= gc->max_growth ? passes : fails, sizeof(fails),

@@ -303,7 +303,7 @@ int mg_latency_noisy(const double *block_medians, size_t nblocks, double max_spr
 		return 0;
 	if (note)
 		snprintf(note, notelen,
-			 "baseline block medians varied by %.0f%% (%.4g to %.4g) across %zu blocks: the machine was noisy",
-			 spread * 100, lo, hi, nblocks);
+			 "baseline block medians varied by %.0f%% (%.4g ms to %.4g ms) across %zu blocks: the machine "
+			 "was noisy", spread * 100, lo / 1e6, hi / 1e6, nblocks);
 	return 1;
 }

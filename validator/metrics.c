@@ -10,6 +10,7 @@
  * the gates count the values to say why. Infinity stays only where it is
  * the exact answer: the SNR of identical finite outputs. */
 #include "validator.h"
+#include "report.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -179,4 +180,41 @@ int mg_fidelity_compute(mg_fidelity *out, const float *cand, const float *ref, s
 	out->snr_db = noise > 0 ? 10 * log10(rr / noise) : INFINITY;
 	out->top1_agree = (double)agree / (double)n;
 	return 0;
+}
+
+void mg_fidelity_detail_compute(mg_fidelity_detail *out, const float *cand, const float *ref,
+				size_t n, size_t c)
+{
+	memset(out, 0, sizeof(*out));
+	double max = 0;
+	for (size_t i = 0; i < n * c; i++)
+		max = fmax(max, fabs((double)cand[i] - (double)ref[i]));
+	out->hist_max = max;
+	for (size_t i = 0; i < n * c; i++) {
+		double d = fabs((double)cand[i] - (double)ref[i]);
+		size_t b = max > 0 ? (size_t)(d / max * MG_FIDELITY_BINS) : 0;
+		out->hist[b < MG_FIDELITY_BINS ? b : MG_FIDELITY_BINS - 1]++;
+	}
+	/* each row at its largest error, kept sorted worst first by insertion */
+	for (size_t r = 0; r < n; r++) {
+		size_t at = 0;
+		double worst = -1;
+		for (size_t j = 0; j < c; j++) {
+			double d = fabs((double)cand[r * c + j] - (double)ref[r * c + j]);
+			if (d > worst) {
+				worst = d;
+				at = j;
+			}
+		}
+		if (worst <= 0)
+			continue;
+		size_t k = out->nworst < MG_FIDELITY_WORST ? out->nworst++ : MG_FIDELITY_WORST;
+		while (k > 0 && fabs(out->worst[k - 1].got - out->worst[k - 1].expected) < worst) {
+			if (k < MG_FIDELITY_WORST)
+				out->worst[k] = out->worst[k - 1];
+			k--;
+		}
+		if (k < MG_FIDELITY_WORST)
+			out->worst[k] = (mg_fidelity_row){r, at, ref[r * c + at], cand[r * c + at]};
+	}
 }

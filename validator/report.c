@@ -134,6 +134,11 @@ void mg_gate_result_clear(mg_gate_result *g)
 		free(g->confusion->counts);
 		free(g->confusion);
 	}
+	if (g->base_confusion) {
+		free(g->base_confusion->counts);
+		free(g->base_confusion);
+	}
+	free(g->fidelity);
 }
 
 void mg_report_free(mg_report *r)

@@ -17,7 +17,8 @@
 /* The newest schema this modelgate reads. A report.json says 1 unless it
  * holds what schema 1 cannot: 2 adds the "inconclusive" status and a
  * gate's "on_inconclusive". The latency detail's blocks, block_spread,
- * min_samples and too_few are additive (older readers ignore them). */
+ * min_samples and too_few, a gate's baseline_confusion and fidelity are
+ * additive (older readers ignore them). */
 #define MG_REPORT_SCHEMA_VERSION 2
 
 typedef enum {
@@ -99,6 +100,24 @@ typedef struct mg_confusion {
 	uint64_t *counts;
 } mg_confusion;
 
+/* Where a fidelity gate's candidate differs from its reference: a histogram
+ * of the absolute error of every output value (bins of equal width from 0
+ * to hist_max, the largest error), and the rows (samples) with the largest
+ * error, worst first, each at the output value where it is largest. */
+#define MG_FIDELITY_BINS 24
+#define MG_FIDELITY_WORST 10
+typedef struct mg_fidelity_row {
+	size_t row, index;      /* sample, and output value within it */
+	double expected, got;   /* reference, candidate */
+} mg_fidelity_row;
+
+typedef struct mg_fidelity_detail {
+	double hist_max;
+	uint64_t hist[MG_FIDELITY_BINS];
+	mg_fidelity_row worst[MG_FIDELITY_WORST];
+	size_t nworst;
+} mg_fidelity_detail;
+
 typedef struct mg_gate_result {
 	char *name;
 	char *kind;   /* "accuracy", "fidelity", "latency", "size", "memory", "cost" */
@@ -118,6 +137,8 @@ typedef struct mg_gate_result {
 	mg_latency_detail *latency;     /* latency gates, else NULL */
 	mg_fingerprint *fingerprint;    /* latency and memory gates, else NULL */
 	mg_confusion *confusion;        /* classifier accuracy gates, else NULL */
+	mg_confusion *base_confusion;   /* ... the baseline's, on the same dataset, or NULL */
+	mg_fidelity_detail *fidelity;   /* fidelity gates, else NULL */
 	char *counter; /* cost gates: what counted, "callgrind (valgrind-3.19.0)"; else NULL */
 	double seconds; /* time spent evaluating the gate */
 } mg_gate_result;
@@ -174,6 +195,10 @@ int mg_report_write_junit(mg_buf *out, const mg_report *r, mg_error *err);
 /* GitHub-flavoured Markdown summary, at most max_bytes (keeps the gate
  * table, trims details first). */
 int mg_report_write_markdown(mg_buf *out, const mg_report *r, size_t max_bytes, mg_error *err);
+/* As mg_report_write_markdown, linking the HTML report at html_url (NULL:
+ * no link). */
+int mg_report_write_markdown_linked(mg_buf *out, const mg_report *r, size_t max_bytes,
+				    const char *html_url, mg_error *err);
 /* "::error title=...::" / "::warning title=...::" lines, most important
  * first, at most max_per_type of each. */
 int mg_report_write_annotations(mg_buf *out, const mg_report *r, size_t max_per_type, mg_error *err);
@@ -209,8 +234,10 @@ typedef struct mg_report_render_opts {
 	int color;              /* table: ANSI colours */
 	size_t max_bytes;       /* markdown */
 	size_t max_annotations; /* annotations: of each type */
+	const char *html_url;   /* markdown: where the HTML report is (the CI
+				   run's artifacts), linked when not NULL */
 } mg_report_render_opts;
-#define MG_REPORT_RENDER_OPTS_INIT {0, MG_REPORT_SUMMARY_MAX, MG_REPORT_ANNOTATIONS_MAX}
+#define MG_REPORT_RENDER_OPTS_INIT {0, MG_REPORT_SUMMARY_MAX, MG_REPORT_ANNOTATIONS_MAX, NULL}
 
 /* The format called name ("table", "json", "junit", "markdown",
  * "annotations", "github-outputs", "openmetrics", "html"): MG_EINVAL for

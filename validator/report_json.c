@@ -27,6 +27,11 @@
  *                                "pinning", "loadavg1", "kernel", "engine",
  *                                "arch", "emulated"},
  *                "confusion": {"n", "counts": [[row of true class 0], ...]},
+ *                "baseline_confusion": the same for the baseline (only when
+ *                                      there is one),
+ *                "fidelity": {"histogram": {"max", "counts": [24 bins of
+ *                             |error| from 0 to max]}, "worst": [{"row",
+ *                             "index", "expected", "got"}]} (fidelity gates),
  *                "counter": what counted a cost gate's instructions
  *                           ("callgrind (valgrind-3.19.0)"; cost gates only)}] } */
 #include "report_priv.h"
@@ -179,6 +184,27 @@ static json_t *confusion(jw *w, const mg_confusion *c)
 	return o;
 }
 
+static json_t *fidelity(jw *w, const mg_fidelity_detail *f)
+{
+	json_t *o = json_object(), *h = json_object(), *counts = json_array(), *worst = json_array();
+	set(w, h, "max", jnum(f->hist_max));
+	for (size_t i = 0; i < MG_FIDELITY_BINS; i++)
+		push(w, counts, json_integer((json_int_t)f->hist[i]));
+	set(w, h, "counts", counts);
+	set(w, o, "histogram", h);
+	for (size_t i = 0; i < f->nworst; i++) {
+		const mg_fidelity_row *r = &f->worst[i];
+		json_t *ro = json_object();
+		set(w, ro, "row", json_integer((json_int_t)r->row));
+		set(w, ro, "index", json_integer((json_int_t)r->index));
+		set(w, ro, "expected", jnum(r->expected));
+		set(w, ro, "got", jnum(r->got));
+		push(w, worst, ro);
+	}
+	set(w, o, "worst", worst);
+	return o;
+}
+
 static json_t *gate(jw *w, const mg_gate_result *g)
 {
 	json_t *o = json_object(), *figs = json_array();
@@ -210,6 +236,10 @@ static json_t *gate(jw *w, const mg_gate_result *g)
 	set(w, o, "latency", latency(w, g->latency));
 	set(w, o, "fingerprint", fingerprint(w, g->fingerprint));
 	set(w, o, "confusion", confusion(w, g->confusion));
+	if (g->base_confusion)
+		set(w, o, "baseline_confusion", confusion(w, g->base_confusion));
+	if (g->fidelity)
+		set(w, o, "fidelity", fidelity(w, g->fidelity));
 	if (g->counter) /* cost gates only */
 		set(w, o, "counter", jstr(w, g->counter));
 	return o;

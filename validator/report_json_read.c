@@ -287,14 +287,14 @@ static int rd_latency(rd *c, const char *path, const json_t *obj, mg_latency_det
 	return 0;
 }
 
-static int rd_confusion(rd *c, const char *path, const json_t *obj, mg_confusion **out)
+static int rd_confusion(rd *c, const char *path, const json_t *obj, const char *key, mg_confusion **out)
 {
 	const json_t *o, *rows;
 	char p[PATH_SIZE], rp[PATH_SIZE];
 	json_int_t n;
-	child(p, sizeof(p), path, "confusion", 0);
+	child(p, sizeof(p), path, key, 0);
 	child(rp, sizeof(rp), p, "counts", 0);
-	if (rd_obj(c, path, obj, "confusion", &o) || !o)
+	if (rd_obj(c, path, obj, key, &o) || !o)
 		return c->rc;
 	if (rd_int(c, p, o, "n", 1, 0, CONFUSION_MAX_CLASSES, &n) || rd_arr(c, p, o, "counts", &rows))
 		return c->rc;
@@ -324,6 +324,57 @@ static int rd_confusion(rd *c, const char *path, const json_t *obj, mg_confusion
 			}
 			(*out)->counts[t * (size_t)n + k] = (uint64_t)json_integer_value(v);
 		}
+	}
+	return 0;
+}
+
+static int rd_fidelity(rd *c, const char *path, const json_t *obj, mg_fidelity_detail **out)
+{
+	const json_t *o, *h, *counts, *worst;
+	char p[PATH_SIZE], hp[PATH_SIZE], cp[PATH_SIZE], wp[PATH_SIZE];
+	child(p, sizeof(p), path, "fidelity", 0);
+	child(hp, sizeof(hp), p, "histogram", 0);
+	child(cp, sizeof(cp), hp, "counts", 0);
+	child(wp, sizeof(wp), p, "worst", 0);
+	if (rd_obj(c, path, obj, "fidelity", &o) || !o)
+		return c->rc;
+	if (rd_obj(c, p, o, "histogram", &h) || !h)
+		return c->rc ? c->rc : bad(c, hp, "missing");
+	if (rd_arr(c, hp, h, "counts", &counts) || rd_arr(c, p, o, "worst", &worst))
+		return c->rc;
+	if (!counts || json_array_size(counts) != MG_FIDELITY_BINS)
+		return bad(c, cp, "expected %d counts", MG_FIDELITY_BINS);
+	if (worst && json_array_size(worst) > MG_FIDELITY_WORST)
+		return bad(c, wp, "expected at most %d rows", MG_FIDELITY_WORST);
+	if (rd_alloc(c, (void **)out, 1, sizeof(**out)))
+		return c->rc;
+	mg_fidelity_detail *f = *out;
+	f->hist_max = NAN;
+	if (rd_num(c, hp, h, "max", &f->hist_max))
+		return c->rc;
+	for (size_t i = 0; i < MG_FIDELITY_BINS; i++) {
+		const json_t *v = json_array_get(counts, i);
+		char e[PATH_SIZE];
+		child(e, sizeof(e), cp, NULL, i);
+		if (!json_is_integer(v) || json_integer_value(v) < 0)
+			return bad(c, e, "expected a count (an integer >= 0)");
+		f->hist[i] = (uint64_t)json_integer_value(v);
+	}
+	f->nworst = worst ? json_array_size(worst) : 0;
+	for (size_t i = 0; i < f->nworst; i++) {
+		const json_t *w = json_array_get(worst, i);
+		mg_fidelity_row *r = &f->worst[i];
+		json_int_t row, index;
+		char e[PATH_SIZE];
+		child(e, sizeof(e), wp, NULL, i);
+		r->expected = r->got = NAN;
+		if (!json_is_object(w))
+			return bad(c, e, "expected an object");
+		if (rd_int(c, e, w, "row", 1, 0, INT64_MAX, &row) || rd_int(c, e, w, "index", 1, 0, INT64_MAX, &index) ||
+		    rd_num(c, e, w, "expected", &r->expected) || rd_num(c, e, w, "got", &r->got))
+			return c->rc;
+		r->row = (size_t)row;
+		r->index = (size_t)index;
 	}
 	return 0;
 }
@@ -409,7 +460,9 @@ static int rd_gate(rd *c, const char *p, const json_t *o, mg_gate_result *g)
 			return c->rc;
 	}
 	if (rd_latency(c, p, o, &g->latency) || rd_fingerprint(c, p, o, "fingerprint", &g->fingerprint) ||
-	    rd_confusion(c, p, o, &g->confusion) || rd_str(c, p, o, "counter", &g->counter))
+	    rd_confusion(c, p, o, "confusion", &g->confusion) ||
+	    rd_confusion(c, p, o, "baseline_confusion", &g->base_confusion) ||
+	    rd_fidelity(c, p, o, &g->fidelity) || rd_str(c, p, o, "counter", &g->counter))
 		return c->rc;
 	return 0;
 }

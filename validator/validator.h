@@ -232,7 +232,8 @@ int mg_latency_measure(const mg_latency_source *src, const mg_latency_plan *plan
 
 /* Flags a noisy machine: the medians of interleaved baseline blocks differ
  * by more than max_spread (relative to their median). block_medians are the
- * per-block medians in order. Writes a one-line note when noisy. */
+ * per-block medians in order, in ns. Writes a one-line note when noisy,
+ * its figures in ms. */
 int mg_latency_noisy(const double *block_medians, size_t nblocks, double max_spread,
 		     char *note, size_t notelen);
 
@@ -277,5 +278,10 @@ typedef struct mg_fidelity {
 
 int mg_fidelity_compute(mg_fidelity *out, const float *cand, const float *ref, size_t n,
 			size_t c, mg_error *err);
+/* Where the n x c finite outputs cand differ from ref: the histogram of
+ * |cand - ref| and the worst rows (report.h's mg_fidelity_detail). */
+struct mg_fidelity_detail;
+void mg_fidelity_detail_compute(struct mg_fidelity_detail *out, const float *cand, const float *ref,
+				size_t n, size_t c);
 
 #endif

@@ -330,6 +330,8 @@ static void test_accuracy_passes_against_its_minimum_and_the_baseline(void **sta
 	assert_non_null(g->confusion);
 	assert_int_equal(g->confusion->n, CLASSES);
 	assert_int_equal(g->confusion->counts[3 * CLASSES + 3], 1);
+	assert_non_null(g->base_confusion); /* the baseline's, beside it in the reports */
+	assert_memory_equal(g->base_confusion->counts, g->confusion->counts, CLASSES * CLASSES * sizeof(uint64_t));
 	assert_null(g->target);
 	assert_true(rp_severity(g) == 0);
 	assert_int_equal(mg_report_exit_code(r), MG_EXIT_OK);
@@ -346,6 +348,13 @@ static void test_accuracy_fails_below_its_minimum_and_on_a_drop(void **state)
 	const mg_gate_result *g = result(r, "acc");
 	assert_status(g, MG_GATE_FAIL, "top1 0.5 < 0.75; dropped top1 by 0.5 against the baseline (allowed 0.1)");
 	assert_near(g->value, 0.5, 1e-12);
+	uint64_t right = 0, base_right = 0;
+	for (size_t k = 0; k < CLASSES; k++) {
+		right += g->confusion->counts[k * CLASSES + k];
+		base_right += g->base_confusion->counts[k * CLASSES + k];
+	}
+	assert_int_equal(right, 2);
+	assert_int_equal(base_right, ROWS);
 	assert_near(rp_severity(g), (0.75 - 0.5) / 0.75, 1e-12);
 	assert_int_equal(mg_report_status(r), MG_GATE_FAIL);
 	assert_int_equal(mg_report_exit_code(r), MG_EXIT_GATE);
@@ -374,6 +383,9 @@ static void test_fidelity_passes_on_equal_outputs_and_fails_past_a_limit(void **
 	assert_status(g, MG_GATE_PASS, "against the baseline: cosine 1 >= 0.99; max_abs 0 <= 0.5");
 	assert_near(figure(g, "top1_agreement")->value, 1, 1e-12);
 	assert_true(isinf(figure(g, "snr_db")->value));
+	assert_non_null(g->fidelity);
+	assert_int_equal(g->fidelity->nworst, 0); /* no row differs */
+	assert_int_equal(g->fidelity->hist[0], ROWS * CLASSES);
 	mg_report_free(r);
 
 	f.out[1][5] += 2.0f;
@@ -385,6 +397,22 @@ static void test_fidelity_passes_on_equal_outputs_and_fails_past_a_limit(void **
 	assert_near(g->limit, 0.5, 1e-12);
 	assert_int_equal(g->limit_is, MG_LIMIT_MAX);
 	assert_true(rp_severity(g) > 0);
+	/* the one differing value: the last bin of the histogram, the one worst row */
+	assert_near(g->fidelity->hist_max, 2, 1e-6);
+	assert_int_equal(g->fidelity->hist[MG_FIDELITY_BINS - 1], 1);
+	assert_int_equal(g->fidelity->hist[0], ROWS * CLASSES - 1);
+	assert_int_equal(g->fidelity->nworst, 1);
+	assert_int_equal(g->fidelity->worst[0].row, 5 / CLASSES);
+	assert_int_equal(g->fidelity->worst[0].index, 5 % CLASSES);
+	assert_near(g->fidelity->worst[0].got - g->fidelity->worst[0].expected, 2, 1e-6);
+	f.out[1][2 * CLASSES + 1] -= 3.0f; /* a worse row comes first */
+	mg_report_free(r);
+	r = gate(&f, "[" FIDELITY "]");
+	g = result(r, "fid");
+	assert_int_equal(g->fidelity->nworst, 2);
+	assert_int_equal(g->fidelity->worst[0].row, 2);
+	assert_int_equal(g->fidelity->worst[0].index, 1);
+	assert_int_equal(g->fidelity->worst[1].row, 0);
 	mg_report_free(r);
 }
 
@@ -644,17 +672,18 @@ static void test_memory_passes_fails_and_errors(void **state)
 	fake_init(&f);
 	mg_report *r = gate(&f, "[" MEMORY "]");
 	const mg_gate_result *g = result(r, "mem");
-	assert_status(g, MG_GATE_PASS, "peak RSS 100 MiB <= 512 MiB");
+	assert_status(g, MG_GATE_PASS, "peak RSS 100 MiB <= 512 MiB (baseline 100 MiB, +0.0%)");
 	assert_near(g->value, 100, 1e-9);
+	assert_near(g->baseline, 100, 1e-9); /* the baseline's peak, measured on the same target */
 	assert_string_equal(g->unit, "MiB");
 	assert_non_null(g->fingerprint);
-	assert_int_equal(f.started, 2); /* the shared target, and one for the model alone */
+	assert_int_equal(f.started, 3); /* the shared target, and one for each model alone */
 	mg_report_free(r);
 
 	fake_init(&f);
 	f.peak_rss = 600u << 20;
 	r = gate(&f, "[" MEMORY "]");
-	assert_status(result(r, "mem"), MG_GATE_FAIL, "peak RSS 600 MiB > 512 MiB");
+	assert_status(result(r, "mem"), MG_GATE_FAIL, "peak RSS 600 MiB > 512 MiB (baseline 600 MiB, +0.0%)");
 	mg_report_free(r);
 
 	fake_init(&f);
@@ -747,7 +776,8 @@ static void test_size_passes_and_fails_on_the_files(void **state)
 	assert_int_equal(g->status, MG_GATE_PASS);
 	assert_near(g->value, (double)st.st_size, 0);
 	assert_near(g->baseline, (double)bst.st_size, 0);
-	assert_near(figure(g, "growth")->value, (double)st.st_size / (double)bst.st_size - 1, 1e-12);
+	assert_near(figure(g, "growth")->value, ((double)st.st_size / (double)bst.st_size - 1) * 100, 1e-9);
+	assert_string_equal(figure(g, "growth")->unit, "%");
 	assert_true(figure(g, "compressed_bytes")->value > 0);
 	assert_int_equal(f.started, 0); /* no target needed */
 	mg_report_free(r);

@@ -156,6 +156,16 @@ static mg_report *build_full(void)
 	for (size_t t = 0; t < 10; t++)
 		for (size_t p = 0; p < 10; p++)
 			g->confusion->counts[t * 10 + p] = t == p ? 160 + (t * 7) % 20 : (t * 3 + p * 5) % 7 == 0 ? (t + p) % 4 + 1 : 0;
+	/* the baseline's, on the same samples: class 8 mistaken for 3 six more
+	 * times, class 5 never for 4 (the candidate did twice) */
+	g->base_confusion = zalloc(1, sizeof(mg_confusion));
+	g->base_confusion->n = 10;
+	g->base_confusion->counts = zalloc(100, sizeof(uint64_t));
+	memcpy(g->base_confusion->counts, g->confusion->counts, 100 * sizeof(uint64_t));
+	g->base_confusion->counts[8 * 10 + 8] -= 6;
+	g->base_confusion->counts[8 * 10 + 3] += 6;
+	g->base_confusion->counts[5 * 10 + 5] += 2;
+	g->base_confusion->counts[5 * 10 + 4] -= 2;
 	g->seconds = 3.5;
 
 	g = add_gate(r, "fidelity int8 vs fp32", "fidelity", NULL, MG_GATE_PASS,
@@ -170,6 +180,14 @@ static mg_report *build_full(void)
 	figure(g, "mean_abs", 0.00371, NAN, "");
 	figure(g, "snr", 31.7, NAN, "dB");
 	figure(g, "snr_identical_outputs", INFINITY, NAN, "dB");
+	g->fidelity = zalloc(1, sizeof(mg_fidelity_detail));
+	g->fidelity->hist_max = 0.0412;
+	for (size_t b = 0; b < MG_FIDELITY_BINS; b++) /* most errors small, a long tail */
+		g->fidelity->hist[b] = (uint64_t)(12000.0 / ((double)(b * b) + 1));
+	g->fidelity->nworst = 3;
+	g->fidelity->worst[0] = (mg_fidelity_row){117, 4, 2.5, 2.5412};
+	g->fidelity->worst[1] = (mg_fidelity_row){42, 9, -1.25, -1.2875};
+	g->fidelity->worst[2] = (mg_fidelity_row){3, 0, 0.75, 0.7181};
 
 	g = add_gate(r, GATE_LAT, "latency", "local", MG_GATE_FAIL,
 		     "p95 11.84 ms is over the 10 ms ceiling, and the candidate is 21% slower than the baseline");
@@ -334,11 +352,26 @@ static void report_eq(const mg_report *a, const mg_report *b)
 			assert_int_equal(l->min_samples, m->min_samples);
 			assert_int_equal(l->too_few, m->too_few);
 		}
-		assert_int_equal(!x->confusion, !y->confusion);
-		if (x->confusion) {
-			assert_int_equal(x->confusion->n, y->confusion->n);
-			assert_memory_equal(x->confusion->counts, y->confusion->counts,
-					    x->confusion->n * x->confusion->n * sizeof(uint64_t));
+		const mg_confusion *cx[2] = {x->confusion, x->base_confusion}, *cy[2] = {y->confusion, y->base_confusion};
+		for (int k = 0; k < 2; k++) {
+			assert_int_equal(!cx[k], !cy[k]);
+			if (cx[k]) {
+				assert_int_equal(cx[k]->n, cy[k]->n);
+				assert_memory_equal(cx[k]->counts, cy[k]->counts, cx[k]->n * cx[k]->n * sizeof(uint64_t));
+			}
+		}
+		assert_int_equal(!x->fidelity, !y->fidelity);
+		if (x->fidelity) {
+			const mg_fidelity_detail *f = x->fidelity, *h = y->fidelity;
+			assert_true(f->hist_max == h->hist_max);
+			assert_memory_equal(f->hist, h->hist, sizeof(f->hist));
+			assert_int_equal(f->nworst, h->nworst);
+			for (size_t k = 0; k < f->nworst; k++) {
+				assert_int_equal(f->worst[k].row, h->worst[k].row);
+				assert_int_equal(f->worst[k].index, h->worst[k].index);
+				assert_true(f->worst[k].expected == h->worst[k].expected);
+				assert_true(f->worst[k].got == h->worst[k].got);
+			}
 		}
 	}
 }

@@ -187,11 +187,12 @@ static void test_paired_blocks_are_immune_to_drift_between_blocks(void **state)
 static void test_noise_flag(void **state)
 {
 	(void)state;
-	double quiet[] = {1.00, 1.01, 0.99, 1.02}, loud[] = {1.0, 1.3, 0.95, 1.0};
+	double quiet[] = {1.00e6, 1.01e6, 0.99e6, 1.02e6}, loud[] = {1.0e6, 1.3e6, 0.95e6, 1.0e6};
 	char note[200] = "";
 	assert_int_equal(mg_latency_noisy(quiet, 4, 0.1, note, sizeof(note)), 0);
 	assert_int_equal(mg_latency_noisy(loud, 4, 0.1, note, sizeof(note)), 1);
 	assert_non_null(strstr(note, "noisy"));
+	assert_non_null(strstr(note, "(0.95 ms to 1.3 ms)")); /* every figure with its unit */
 }
 
 static void test_class_metrics_on_a_known_case(void **state)
