@@ -84,7 +84,7 @@ int mg_latency_measure(const mg_latency_source *src, const mg_latency_plan *plan
 	cand.v = base.v = NULL;
 	d->confidence = plan->policy.confidence;
 	d->stopped_early = stopped_early;
-	d->ratio = d->ratio_lo = d->ratio_hi = d->p_value = d->block_spread = NAN;
+	d->ratio = d->ratio_lo = d->ratio_hi = d->p_value = d->block_spread = d->max_ratio = NAN;
 	d->min_samples = plan->min_iterations;
 	d->too_few = d->ncand < plan->min_iterations ||
 		     (plan->with_baseline && d->nbase < plan->min_iterations);
@@ -94,6 +94,7 @@ int mg_latency_measure(const mg_latency_source *src, const mg_latency_plan *plan
 			v->inconclusive = 1;
 		}
 		d->ratio = v->ratio;
+		d->max_ratio = plan->policy.max_ratio;
 		d->ratio_lo = v->lo;
 		d->ratio_hi = v->hi;
 		d->p_value = v->p_value;

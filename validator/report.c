@@ -627,26 +627,11 @@ int rp_headline(mg_buf *out, const mg_gate_result *g, mg_error *err)
 int rp_latency_text(mg_buf *out, const mg_gate_result *g, mg_error *err)
 {
 	const mg_latency_detail *l = g->latency;
-	char ratio[RP_NUM_SIZE], lo[RP_NUM_SIZE], hi[RP_NUM_SIZE], p[RP_NUM_SIZE];
-	int rc = 0;
-	rp_num(ratio, l->ratio);
-	rp_num(lo, l->ratio_lo);
-	rp_num(hi, l->ratio_hi);
-	rp_num(p, l->p_value);
-	if (!isnan(l->ratio)) {
-		rc = mg_buf_printf(out, err, "%s %s", l->blocks ? "ratio" : "median ratio", ratio);
-		if (!rc && !isnan(l->ratio_lo))
-			rc = mg_buf_printf(out, err, " (%.4g%% CI %s to %s", isnan(l->confidence) ? 95 : l->confidence * 100, lo, hi);
-		if (!rc && !isnan(l->ratio_lo))
-			rc = l->blocks ? mg_buf_printf(out, err, " over %zu paired blocks)", l->blocks)
-				       : mg_buf_puts(out, ")", err);
-		if (!rc && !isnan(l->p_value))
-			rc = mg_buf_printf(out, err, ", p = %s (candidate slower)", p);
-		if (!rc)
-			rc = mg_buf_puts(out, ", ", err);
-	}
+	size_t start = out->len;
+	int rc = rp_latency_verdict(out, g, err);
 	if (!rc)
-		rc = mg_buf_printf(out, err, "%zu candidate / %zu baseline samples", l->ncand, l->nbase);
+		rc = mg_buf_printf(out, err, "%s%zu candidate / %zu baseline samples", out->len > start ? " " : "",
+				   l->ncand, l->nbase);
 	if (!rc && l->stopped_early)
 		rc = mg_buf_puts(out, ", stopped early", err);
 	if (!rc && l->too_few)

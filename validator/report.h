@@ -17,7 +17,7 @@
 /* The newest schema this modelgate reads. A report.json says 1 unless it
  * holds what schema 1 cannot: 2 adds the "inconclusive" status and a
  * gate's "on_inconclusive". The latency detail's blocks, block_spread,
- * min_samples and too_few, a gate's baseline_confusion and fidelity are
+ * min_samples, too_few and max_ratio, a gate's baseline_confusion and fidelity are
  * additive (older readers ignore them). */
 #define MG_REPORT_SCHEMA_VERSION 2
 
@@ -92,6 +92,7 @@ typedef struct mg_latency_detail {
 	double block_spread; /* standard deviation of the log block ratios, or NAN */
 	size_t min_samples;  /* the minimum per side for a verdict; 0 when unknown */
 	int too_few;         /* fewer samples than that within max_time */
+	double max_ratio;    /* the ratio allowed (the gate's max_ratio), or NAN */
 } mg_latency_detail;
 
 /* Confusion matrix of a classifier: counts[true * n + predicted]. */

@@ -22,6 +22,7 @@
  *                "latency": {"ratio", "ratio_ci": [lo, hi], "confidence",
  *                            "p_value", "noisy", "noise_note", "stopped_early",
  *                            "blocks", "block_spread", "min_samples", "too_few",
+ *                            "max_ratio" (with a baseline),
  *                            "samples_ns": {"candidate": [], "baseline": []}},
  *                "fingerprint": {"cpu_model", "cpu_count", "governor",
  *                                "pinning", "loadavg1", "kernel", "engine",
@@ -155,6 +156,8 @@ static json_t *latency(jw *w, const mg_latency_detail *l)
 	set(w, o, "block_spread", jnum(l->blocks ? l->block_spread : NAN));
 	set(w, o, "min_samples", json_integer((json_int_t)l->min_samples));
 	set(w, o, "too_few", json_boolean(l->too_few));
+	if (isfinite(l->max_ratio))
+		set(w, o, "max_ratio", jnum(l->max_ratio));
 	set(w, s, "candidate", samples(w, l->cand_ns, l->ncand));
 	set(w, s, "baseline", samples(w, l->base_ns, l->nbase));
 	set(w, o, "samples_ns", s);

@@ -268,7 +268,7 @@ static int rd_latency(rd *c, const char *path, const json_t *obj, mg_latency_det
 	if (rd_int(c, p, o, "blocks", 0, 0, INT32_MAX, &blocks) ||
 	    rd_num(c, p, o, "block_spread", &l->block_spread) ||
 	    rd_int(c, p, o, "min_samples", 0, 0, INT32_MAX, &min_samples) ||
-	    rd_bool(c, p, o, "too_few", &l->too_few))
+	    rd_bool(c, p, o, "too_few", &l->too_few) || rd_num(c, p, o, "max_ratio", &l->max_ratio))
 		return c->rc;
 	l->blocks = (size_t)blocks;
 	l->min_samples = (size_t)min_samples;

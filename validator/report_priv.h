@@ -78,17 +78,50 @@ void rp_order(const mg_report *r, size_t *idx);
 
 /* Plain-text lines each writer escapes for its format:
  * the headline figure ("p95_ms 12.3 ms, limit 10 ms, baseline 9.8 ms,
- * delta +2.5 ms (+25.5%)"), a latency gate's comparison ("ratio 1.21
- * (98% CI 1.15 to 1.27 over 20 paired blocks), p = 0.0003, 200 candidate /
- * 200 baseline samples; noisy: ...", the noise flag saying what decided a
- * failure), and where it ran ("Xeon, 8 CPUs, governor performance,
- * ..."). */
+ * delta +2.5 ms (+25.5%)"), a latency gate's comparison (its verdict,
+ * rp_latency_verdict, then "200 candidate / 200 baseline samples; noisy:
+ * ...", the noise flag saying what decided a failure), and where it ran
+ * ("Xeon, 8 CPUs, governor performance, ..."). */
 int rp_headline(mg_buf *out, const mg_gate_result *g, mg_error *err);
 int rp_latency_text(mg_buf *out, const mg_gate_result *g, mg_error *err);
 int rp_fingerprint_text(mg_buf *out, const mg_fingerprint *f, mg_error *err);
 /* "input float32 [1, 64]; mask int64 [1, 8]": the report's inputs, or
  * nothing when it has none. */
 int rp_inputs_text(mg_buf *out, const mg_report *r, mg_error *err);
+
+/* ---- what changed (report_detail.c) --------------------------------------- */
+
+/* The label of class i of g's classifier: its name where the report has
+ * one, else its index. */
+void rp_class_label(char *out, size_t outlen, const mg_gate_result *g, size_t i);
+
+/* One class of an accuracy gate, from the confusion matrices: the
+ * candidate's figures and the baseline's (NAN without one). */
+typedef struct rp_class_row {
+	size_t cls;
+	double precision, recall, f1;
+	uint64_t support; /* samples of the class in the dataset */
+	double base_precision, base_recall, base_f1;
+} rp_class_row;
+/* g's classes, the largest drop in F1 against the baseline first (without
+ * a baseline, the lowest F1 first); *out NULL and *nout 0 without a
+ * confusion matrix. The caller frees *out. */
+int rp_class_rows(rp_class_row **out, size_t *nout, const mg_gate_result *g, mg_error *err);
+
+/* A cell of the confusion matrix whose count differs from the baseline's. */
+typedef struct rp_cell_change {
+	size_t truth, pred;
+	int64_t base, cand;
+} rp_cell_change;
+/* Every changed cell, the largest change first; none without a baseline's
+ * matrix. The caller frees *out. */
+int rp_confusion_changes(rp_cell_change **out, size_t *nout, const mg_gate_result *g, mg_error *err);
+
+/* A latency gate's verdict in plain words, each figure with its unit and
+ * statistic: "No slowdown: median 3.1 ms vs 3 ms for the baseline; the
+ * median ratio of paired blocks is +2% (98% CI -1%..+5% over 20 blocks),
+ * within the +10% allowed. p95 is 3.4 ms, within the 5 ms limit." */
+int rp_latency_verdict(mg_buf *out, const mg_gate_result *g, mg_error *err);
 
 /* An emoji for the status ("✅"), for Markdown. */
 const char *rp_status_emoji(mg_gate_status s);

@@ -217,6 +217,7 @@ static mg_report *build_full(void)
 	g->latency->blocks = 20;
 	g->latency->block_spread = 0.031;
 	g->latency->min_samples = 100;
+	g->latency->max_ratio = 1.1;
 	g->fingerprint = fingerprint(0);
 	g->seconds = 31.25;
 
@@ -351,6 +352,7 @@ static void report_eq(const mg_report *a, const mg_report *b)
 				num_eq(l->block_spread, m->block_spread, "block_spread");
 			assert_int_equal(l->min_samples, m->min_samples);
 			assert_int_equal(l->too_few, m->too_few);
+			assert_true(l->max_ratio == m->max_ratio || (isnan(l->max_ratio) && isnan(m->max_ratio)));
 		}
 		const mg_confusion *cx[2] = {x->confusion, x->base_confusion}, *cy[2] = {y->confusion, y->base_confusion};
 		for (int k = 0; k < 2; k++) {
@@ -561,6 +563,80 @@ static void test_report_fixture_matches_committed_file(void **state)
 			 "deliberate, rerun with MG_UPDATE_FIXTURES=1", FIXTURE);
 	mg_buf_free(&committed);
 	free(json);
+	mg_report_free(r);
+}
+
+/* ---- what changed --------------------------------------------------------------- */
+
+static void test_report_class_rows_put_the_worst_change_first(void **state)
+{
+	(void)state;
+	mg_report *r = build_full();
+	const mg_gate_result *g = &r->gates[0];
+	rp_class_row *rows;
+	size_t n;
+	assert_int_equal(rp_class_rows(&rows, &n, g, NULL), 0);
+	assert_int_equal(n, 10);
+	/* two samples of class 5 went to class 4 (5's recall and 4's precision
+	 * fall), six of class 8 no longer go to 3 (8's recall and 3's precision
+	 * rise): 4 and 5 first, 3 and 8 last, unchanged classes between */
+	assert_true((rows[0].cls == 4 && rows[1].cls == 5) || (rows[0].cls == 5 && rows[1].cls == 4));
+	assert_true((rows[8].cls == 3 && rows[9].cls == 8) || (rows[8].cls == 8 && rows[9].cls == 3));
+	assert_true(rows[0].f1 < rows[0].base_f1 && rows[1].f1 < rows[1].base_f1);
+	assert_true(rows[9].f1 > rows[9].base_f1);
+	assert_true(rows[5].f1 == rows[5].base_f1);
+	const rp_class_row *five = rows[0].cls == 5 ? &rows[0] : &rows[1];
+	uint64_t row5 = 0;
+	for (size_t k = 0; k < 10; k++)
+		row5 += g->confusion->counts[50 + k];
+	assert_int_equal(five->support, row5);
+	assert_true(five->recall < five->base_recall);
+	uint64_t support = 0;
+	for (size_t i = 0; i < n; i++)
+		support += rows[i].support;
+	uint64_t total = 0;
+	for (size_t i = 0; i < 100; i++)
+		total += g->confusion->counts[i];
+	assert_int_equal(support, total);
+	free(rows);
+
+	rp_cell_change *ch;
+	assert_int_equal(rp_confusion_changes(&ch, &n, g, NULL), 0);
+	assert_int_equal(n, 4); /* 8->8, 8->3, 5->5, 5->4 */
+	assert_int_equal(ch[0].truth, 8);
+	assert_int_equal(ch[0].pred, 3); /* |6| before |2|; ties by true class */
+	assert_int_equal(ch[0].base - ch[0].cand, 6);
+	free(ch);
+	char label[32];
+	rp_class_label(label, sizeof(label), g, 7);
+	assert_string_equal(label, "7");
+	mg_report_free(r);
+}
+
+static void test_report_latency_verdict_is_one_plain_sentence(void **state)
+{
+	(void)state;
+	mg_report *r = build_full();
+	mg_gate_result *g = &r->gates[2];
+	mg_buf b = MG_BUF_INIT;
+	assert_int_equal(rp_latency_verdict(&b, g, NULL), 0);
+	/* 1.17..1.25 lies above the 1.1 allowed: a slowdown, said with units */
+	if (!strstr(b.data, "Slowdown: median ") || !strstr(b.data, " ms vs ") ||
+	    !strstr(b.data, "the median ratio of paired blocks is +20.9% (95% CI +17.1%..+24.9% over 20 blocks), "
+			    "beyond the +10% allowed.") ||
+	    !strstr(b.data, " p95 is 11.84 ms, over the 10 ms limit."))
+		fail_msg("%s", b.data);
+	mg_buf_reset(&b);
+	g->latency->max_ratio = 1.3;
+	assert_int_equal(rp_latency_verdict(&b, g, NULL), 0);
+	contains(b.data, "No slowdown: ");
+	contains(b.data, "within the +30% allowed.");
+	mg_buf_reset(&b);
+	g->latency->max_ratio = 1.2;
+	assert_int_equal(rp_latency_verdict(&b, g, NULL), 0);
+	contains(b.data, "Undecided: ");
+	contains(b.data, "the interval straddles the +20% allowed.");
+	mg_buf_free(&b);
 	mg_report_free(r);
 }
 
@@ -1264,6 +1340,8 @@ int main(void)
 		cmocka_unit_test(test_report_numbers_are_formatted_for_people),
 		cmocka_unit_test(test_report_order_puts_errors_then_worst_failures_first),
 		cmocka_unit_test(test_report_fixture_matches_committed_file),
+		cmocka_unit_test(test_report_class_rows_put_the_worst_change_first),
+		cmocka_unit_test(test_report_latency_verdict_is_one_plain_sentence),
 		cmocka_unit_test(test_report_json_round_trip_is_lossless),
 		cmocka_unit_test(test_report_json_round_trip_of_a_minimal_report),
 		cmocka_unit_test(test_report_read_refuses_newer_schema),
