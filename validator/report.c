@@ -204,6 +204,11 @@ void rp_num(char out[RP_NUM_SIZE], double v)
 
 void rp_num_unit(char *out, size_t outlen, double v, const char *unit)
 {
+	rp_num_unit_like(out, outlen, v, unit, v);
+}
+
+void rp_num_unit_like(char *out, size_t outlen, double v, const char *unit, double like)
+{
 	char n[RP_NUM_SIZE];
 	if (isnan(v) || !unit || !*unit) {
 		rp_num(n, v);
@@ -213,7 +218,8 @@ void rp_num_unit(char *out, size_t outlen, double v, const char *unit)
 	if (!strcmp(unit, "bytes") && isfinite(v)) {
 		static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
 		size_t u = 0;
-		while (fabs(v) >= 1024 && u + 1 < sizeof(units) / sizeof(units[0])) {
+		for (double l = isfinite(like) ? fabs(like) : fabs(v);
+		     l >= 1024 && u + 1 < sizeof(units) / sizeof(units[0]); l /= 1024) {
 			v /= 1024;
 			u++;
 		}
@@ -273,7 +279,7 @@ void rp_delta(char *out, size_t outlen, const mg_gate_result *g)
 		return;
 	}
 	char n[RP_NUM_SIZE + 32];
-	rp_num_unit(n, sizeof(n), d, g->unit);
+	rp_num_unit_like(n, sizeof(n), d, g->unit, g->value);
 	const char *sign = d > 0 ? "+" : "";
 	if (g->baseline != 0 && isfinite(g->baseline) && isfinite(d))
 		snprintf(out, outlen, "%s%s (%+.3g%%)", sign, n, d / fabs(g->baseline) * 100);
@@ -616,7 +622,7 @@ int rp_headline(mg_buf *out, const mg_gate_result *g, mg_error *err)
 	char v[96], l[96], b[96], d[160];
 	rp_num_unit(v, sizeof(v), g->value, g->unit);
 	rp_limit_text(l, sizeof(l), g);
-	rp_num_unit(b, sizeof(b), g->baseline, g->unit);
+	rp_num_unit_like(b, sizeof(b), g->baseline, g->unit, g->value);
 	rp_delta(d, sizeof(d), g);
 	int rc = mg_buf_printf(out, err, "%s %s, limit %s", g->metric ? g->metric : "value", v, l);
 	if (!rc && !isnan(g->baseline))
@@ -626,12 +632,17 @@ int rp_headline(mg_buf *out, const mg_gate_result *g, mg_error *err)
 
 int rp_latency_text(mg_buf *out, const mg_gate_result *g, mg_error *err)
 {
-	const mg_latency_detail *l = g->latency;
 	size_t start = out->len;
 	int rc = rp_latency_verdict(out, g, err);
-	if (!rc)
-		rc = mg_buf_printf(out, err, "%s%zu candidate / %zu baseline samples", out->len > start ? " " : "",
-				   l->ncand, l->nbase);
+	if (!rc && out->len > start)
+		rc = mg_buf_puts(out, " ", err);
+	return rc ? rc : rp_latency_notes(out, g, err);
+}
+
+int rp_latency_notes(mg_buf *out, const mg_gate_result *g, mg_error *err)
+{
+	const mg_latency_detail *l = g->latency;
+	int rc = mg_buf_printf(out, err, "%zu candidate / %zu baseline samples", l->ncand, l->nbase);
 	if (!rc && l->stopped_early)
 		rc = mg_buf_puts(out, ", stopped early", err);
 	if (!rc && l->too_few)

@@ -85,7 +85,7 @@ static int md_row(mg_buf *out, const mg_gate_result *g, mg_error *err)
 	char v[96], l[96], b[96], d[160];
 	rp_num_unit(v, sizeof(v), g->value, g->unit);
 	rp_limit_text(l, sizeof(l), g);
-	rp_num_unit(b, sizeof(b), g->baseline, g->unit);
+	rp_num_unit_like(b, sizeof(b), g->baseline, g->unit, g->value);
 	rp_delta(d, sizeof(d), g);
 	int rc = mg_buf_puts(out, "| ", err);
 	if (!rc)
@@ -128,7 +128,7 @@ static int md_details(mg_buf *out, const mg_gate_result *g, mg_error *err)
 		const mg_figure *f = &g->figures[i];
 		char v[96], b[96];
 		rp_num_unit(v, sizeof(v), f->value, f->unit);
-		rp_num_unit(b, sizeof(b), f->baseline, f->unit);
+		rp_num_unit_like(b, sizeof(b), f->baseline, f->unit, f->value);
 		rc = mg_buf_puts(out, "- ", err);
 		if (!rc)
 			rc = rp_escape_trunc(out, f->name, NAME_CELL_MAX, rp_map_markdown, err);

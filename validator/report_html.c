@@ -7,7 +7,7 @@
  * counts. The page sticks to HTML 4 elements (so that strict parsers such as
  * `xmllint --html` accept it); each chart is a standalone SVG document
  * embedded as a data: URI image. All text is escaped. */
-#include "report_priv.h"
+#include "report_html.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -15,15 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A buffer with a sticky error, so that building a page reads as a list. */
-typedef struct hw {
-	mg_buf *b;
-	mg_error *err;
-	int rc;
-} hw;
-
-__attribute__((format(printf, 2, 3)))
-static void p(hw *w, const char *fmt, ...)
+void rh_p(hw *w, const char *fmt, ...)
 {
 	if (w->rc)
 		return;
@@ -39,8 +31,7 @@ static void p(hw *w, const char *fmt, ...)
 	w->b->len += (size_t)n;
 }
 
-/* escaped text */
-static void t(hw *w, const char *s)
+void rh_t(hw *w, const char *s)
 {
 	if (!w->rc)
 		w->rc = rp_escape(w->b, s, rp_map_xml_text, w->err);
@@ -48,12 +39,10 @@ static void t(hw *w, const char *s)
 
 static void tbuf(hw *w, mg_buf *b)
 {
-	t(w, mg_buf_cstr(b));
+	rh_t(w, mg_buf_cstr(b));
 	mg_buf_reset(b);
 }
 
-#define COLOR_BASE "#4c78a8"
-#define COLOR_CAND "#f58518"
 
 static const char CSS[] =
 	"body{margin:0;background:#f6f7f9;color:#1f2328;"
@@ -82,7 +71,11 @@ static const char CSS[] =
 	"padding:1px 4px;border-radius:4px;word-break:break-all}"
 	"a{color:#0969da;text-decoration:none}"
 	"img.chart{display:block;max-width:100%;height:auto;margin:4px 0}"
-	".reason{margin:4px 0 8px}";
+	".reason{margin:4px 0 8px}"
+	".pair{display:flex;gap:12px}.pair>div{flex:1;min-width:0}"
+	".scroll{max-height:420px;overflow-y:auto}"
+	"td.worse{color:#cf222e;font-weight:600}td.better{color:#1a7f37}"
+	"p.sentence{font-size:15px;font-weight:600;margin:8px 0}";
 
 static const char *status_class(const mg_gate_result *g)
 {
@@ -96,7 +89,7 @@ static void data_uri(hw *w, const char *mime, const mg_buf *svg)
 	static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	const unsigned char *s = (const unsigned char *)mg_buf_cstr(svg);
 	size_t n = svg->len;
-	p(w, "data:%s;base64,", mime);
+	rh_p(w, "data:%s;base64,", mime);
 	if (w->rc || (w->rc = mg_buf_grow(w->b, (n + 2) / 3 * 4, w->err)))
 		return;
 	char *o = w->b->data + w->b->len;
@@ -112,14 +105,14 @@ static void data_uri(hw *w, const char *mime, const mg_buf *svg)
 	w->b->len = (size_t)(o - w->b->data);
 }
 
-static void chart(hw *w, const mg_buf *svg, const char *alt)
+void rh_chart(hw *w, const mg_buf *svg, const char *alt)
 {
-	p(w, "<img class=\"chart\" alt=\"");
+	rh_p(w, "<img class=\"chart\" alt=\"");
 	if (!w->rc)
 		w->rc = rp_escape(w->b, alt, rp_map_xml_attr, w->err);
-	p(w, "\" src=\"");
+	rh_p(w, "\" src=\"");
 	data_uri(w, "image/svg+xml", svg);
-	p(w, "\">\n");
+	rh_p(w, "\">\n");
 }
 
 /* ---- cost chart: a bar per model ----------------------------------------------- */
@@ -139,25 +132,25 @@ static void cost_chart(hw *w, const mg_gate_result *g)
 	double max = isfinite(f->baseline) && f->baseline > f->value ? f->baseline : f->value;
 	mg_buf svg = MG_BUF_INIT;
 	hw sw = {&svg, w->err, 0};
-	p(&sw, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"1000\" height=\"96\" "
+	rh_p(&sw, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"1000\" height=\"96\" "
 	       "font-family=\"sans-serif\" font-size=\"12\">\n");
 	for (int i = 0, y = 8; i < 2; i++) {
 		if (!isfinite(bars[i].v))
 			continue;
 		double len = max > 0 ? 700.0 * bars[i].v / max : 0;
-		p(&sw, "<text x=\"84\" y=\"%d\" text-anchor=\"end\">%s</text>\n", y + 19, bars[i].name);
-		p(&sw, "<rect x=\"92\" y=\"%d\" width=\"%.1f\" height=\"28\" fill=\"%s\"/>\n", y, len, bars[i].color);
-		p(&sw, "<text x=\"%.1f\" y=\"%d\">%.0f</text>\n", 98 + len, y + 19, bars[i].v);
+		rh_p(&sw, "<text x=\"84\" y=\"%d\" text-anchor=\"end\">%s</text>\n", y + 19, bars[i].name);
+		rh_p(&sw, "<rect x=\"92\" y=\"%d\" width=\"%.1f\" height=\"28\" fill=\"%s\"/>\n", y, len, bars[i].color);
+		rh_p(&sw, "<text x=\"%.1f\" y=\"%d\">%.0f</text>\n", 98 + len, y + 19, bars[i].v);
 		y += 40;
 	}
-	p(&sw, "</svg>\n");
+	rh_p(&sw, "</svg>\n");
 	w->rc = w->rc ? w->rc : sw.rc;
-	p(w, "<h3>Instructions per inference</h3>\n");
-	chart(w, &svg, "instructions per inference of baseline and candidate");
+	rh_p(w, "<h3>Instructions per inference</h3>\n");
+	rh_chart(w, &svg, "instructions per inference of baseline and candidate");
 	mg_buf_free(&svg);
-	p(w, "<p class=\"muted small\">Counted by ");
-	t(w, g->counter);
-	p(w, ", one intra-op thread: a count, not a time, so the machine's load does not move it.</p>\n");
+	rh_p(w, "<p class=\"muted small\">Counted by ");
+	rh_t(w, g->counter);
+	rh_p(w, ", one intra-op thread: a count, not a time, so the machine's load does not move it.</p>\n");
 }
 
 /* ---- latency chart ------------------------------------------------------------- */
@@ -196,17 +189,17 @@ static void box(hw *w, const series *s, double y, double lo, double hi)
 	double q[5] = {0.05, 0.25, 0.5, 0.75, 0.95}, x[5];
 	for (int i = 0; i < 5; i++)
 		x[i] = sx(fmin(rp_quantile_sorted(s->sorted, s->n, q[i]), hi), lo, hi);
-	p(w, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" font-size=\"12\" fill=\"#424a53\">%s</text>\n",
+	rh_p(w, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" font-size=\"12\" fill=\"#424a53\">%s</text>\n",
 	  LX0 - 8, y + 13, s->label);
-	p(w, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"1.5\"/>\n",
+	rh_p(w, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"1.5\"/>\n",
 	  x[0], y + 9, x[4], y + 9, s->color);
 	for (int i = 0; i < 5; i += 4)
-		p(w, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"1.5\"/>\n",
+		rh_p(w, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"1.5\"/>\n",
 		  x[i], y + 3, x[i], y + 15, s->color);
-	p(w, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"18\" fill=\"%s\" fill-opacity=\"0.35\" "
+	rh_p(w, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"18\" fill=\"%s\" fill-opacity=\"0.35\" "
 	     "stroke=\"%s\" stroke-width=\"1.5\"/>\n",
 	  x[1], y, fmax(x[3] - x[1], 1), s->color, s->color);
-	p(w, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"3\"/>\n",
+	rh_p(w, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"3\"/>\n",
 	  x[2], y - 1, x[2], y + 19, s->color);
 }
 
@@ -243,18 +236,18 @@ static void latency_svg(hw *w, series *ss, size_t ns)
 	double ystep = nice_step(ymax * 100, 4) / 100;
 	double ytop = ceil(ymax * 1.05 / ystep) * ystep;
 
-	p(w, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" "
+	rh_p(w, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" "
 	     "font-family=\"system-ui, -apple-system, 'Segoe UI', Roboto, Arial, sans-serif\">\n",
 	  LW, LH, LW, LH);
-	p(w, "<rect width=\"100%%\" height=\"100%%\" fill=\"#ffffff\"/>\n");
+	rh_p(w, "<rect width=\"100%%\" height=\"100%%\" fill=\"#ffffff\"/>\n");
 	/* y grid and labels: share of each model's samples */
 	for (double y = 0; y <= ytop + ystep / 2; y += ystep) {
 		double py = LHB - y / ytop * (LHB - LHT);
-		p(w, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#eaeef2\"/>\n", LX0, py, LX1, py);
-		p(w, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" font-size=\"11\" fill=\"#57606a\">%g%%</text>\n",
+		rh_p(w, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#eaeef2\"/>\n", LX0, py, LX1, py);
+		rh_p(w, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" font-size=\"11\" fill=\"#57606a\">%g%%</text>\n",
 		  LX0 - 6, py + 4, round(y * 1000) / 10);
 	}
-	p(w, "<text transform=\"translate(16 %.1f) rotate(-90)\" text-anchor=\"middle\" font-size=\"11\" "
+	rh_p(w, "<text transform=\"translate(16 %.1f) rotate(-90)\" text-anchor=\"middle\" font-size=\"11\" "
 	     "fill=\"#57606a\">share of samples</text>\n", (LHT + LHB) / 2);
 	/* bars: baseline first, the candidate over it */
 	double bw = (LX1 - LX0) / NBINS;
@@ -262,43 +255,108 @@ static void latency_svg(hw *w, series *ss, size_t ns)
 		for (int b = 0; b < NBINS; b++) {
 			double h = ss[k].share[b] / ytop * (LHB - LHT);
 			if (h > 0)
-				p(w, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\" "
+				rh_p(w, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\" "
 				     "fill-opacity=\"0.55\"/>\n",
 				  LX0 + b * bw + 0.5, LHB - h, bw - 1, h, ss[k].color);
 		}
 	/* medians across the histogram */
 	for (size_t k = 0; k < ns; k++) {
 		double x = sx(fmin(rp_quantile_sorted(ss[k].sorted, ss[k].n, 0.5), hi), lo, hi);
-		p(w, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"2\" "
+		rh_p(w, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"2\" "
 		     "stroke-dasharray=\"5 3\"/>\n", x, LHT - 4, x, LHB, ss[k].color);
 	}
 	for (size_t k = 0; k < ns; k++)
 		box(w, &ss[k], LBOX + (double)k * 28, lo, hi);
 	/* x axis in ms */
-	p(w, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#57606a\"/>\n", LX0, LAXIS, LX1, LAXIS);
+	rh_p(w, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#57606a\"/>\n", LX0, LAXIS, LX1, LAXIS);
 	for (double x = lo; x <= hi + step / 2; x += step) {
 		double px = sx(x, lo, hi);
-		p(w, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#57606a\"/>\n", px, LAXIS, px, LAXIS + 5);
-		p(w, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"11\" fill=\"#424a53\">%.6g ms</text>\n",
+		rh_p(w, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#57606a\"/>\n", px, LAXIS, px, LAXIS + 5);
+		rh_p(w, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"11\" fill=\"#424a53\">%.6g ms</text>\n",
 		  px, LAXIS + 18, fabs(x) < step / 1e6 ? 0 : x);
 	}
-	p(w, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"11\" fill=\"#57606a\">"
+	rh_p(w, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"11\" fill=\"#57606a\">"
 	     "latency per inference (ms)</text>\n", (LX0 + LX1) / 2, LH - 6);
 	/* legend */
 	double lx = LX0;
 	for (size_t k = 0; k < ns; k++) {
 		char med[RP_NUM_SIZE];
 		rp_num(med, rp_quantile_sorted(ss[k].sorted, ss[k].n, 0.5));
-		p(w, "<rect x=\"%.1f\" y=\"10\" width=\"14\" height=\"14\" fill=\"%s\" fill-opacity=\"0.7\"/>\n",
+		rh_p(w, "<rect x=\"%.1f\" y=\"10\" width=\"14\" height=\"14\" fill=\"%s\" fill-opacity=\"0.7\"/>\n",
 		  lx, ss[k].color);
-		p(w, "<text x=\"%.1f\" y=\"22\" font-size=\"12\" fill=\"#1f2328\">%s: median %s ms, n = %zu</text>\n",
+		rh_p(w, "<text x=\"%.1f\" y=\"22\" font-size=\"12\" fill=\"#1f2328\">%s: median %s ms, n = %zu</text>\n",
 		  lx + 20, ss[k].label, med, ss[k].n);
 		lx += 300;
 	}
 	if (over)
-		p(w, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" font-size=\"11\" fill=\"#57606a\">"
+		rh_p(w, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" font-size=\"11\" fill=\"#57606a\">"
 		     "%zu slower sample%s in the last bin</text>\n", LX1, LHT - 8, over, over == 1 ? "" : "s");
-	p(w, "</svg>\n");
+	rh_p(w, "</svg>\n");
+}
+
+/* Far-out outliers (Tukey: beyond p75 + 3 IQR) squash a histogram on a
+ * linear axis: then the samples are also drawn as CDFs on a log axis. */
+static int far_outliers(const series *s)
+{
+	double q1 = rp_quantile_sorted(s->sorted, s->n, 0.25), q3 = rp_quantile_sorted(s->sorted, s->n, 0.75);
+	return s->sorted[s->n - 1] > q3 + 3 * (q3 - q1);
+}
+
+#define CH 300.0 /* height of the CDF chart */
+#define CYT 40.0
+#define CYB 250.0
+
+static double lx(double v, double llo, double lhi)
+{
+	return LX0 + (log10(v) - llo) / (lhi - llo) * (LX1 - LX0);
+}
+
+static void cdf_svg(hw *w, const series *ss, size_t ns)
+{
+	double lo = INFINITY, hi = 0;
+	for (size_t k = 0; k < ns; k++) {
+		lo = fmin(lo, ss[k].sorted[0]);
+		hi = fmax(hi, ss[k].sorted[ss[k].n - 1]);
+	}
+	lo = fmax(lo, 1e-6);
+	double llo = floor(log10(lo) * 10) / 10, lhi = ceil(log10(fmax(hi, lo * 1.01)) * 10) / 10;
+	rh_p(w, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" "
+		SVG_FONT ">\n<rect width=\"100%%\" height=\"100%%\" fill=\"#ffffff\"/>\n", LW, CH, LW, CH);
+	for (int k = 0; k <= 4; k++) {
+		double y = CYB - k / 4.0 * (CYB - CYT);
+		rh_p(w, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#eaeef2\"/>\n"
+			"<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" font-size=\"11\" fill=\"#57606a\">%d%%</text>\n",
+		     LX0, y, LX1, y, LX0 - 6, y + 4, k * 25);
+	}
+	rh_p(w, "<text transform=\"translate(16 %.1f) rotate(-90)\" text-anchor=\"middle\" font-size=\"11\" "
+		"fill=\"#57606a\">samples at most this slow</text>\n", (CYT + CYB) / 2);
+	/* ticks at 1, 2 and 5 times the powers of ten in range */
+	rh_p(w, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#57606a\"/>\n", LX0, CYB, LX1, CYB);
+	for (double d = floor(llo); d <= lhi; d++)
+		for (int m = 1; m <= 9; m += lhi - llo < 1 ? 1 : m == 1 ? 1 : 4) {
+			double v = m * pow(10, d), lv = log10(v);
+			if (lv < llo || lv > lhi)
+				continue;
+			double x = lx(v, llo, lhi);
+			rh_p(w, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#57606a\"/>\n"
+				"<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"11\" fill=\"#424a53\">"
+				"%g ms</text>\n", x, CYB, x, CYB + 5, x, CYB + 18, v);
+		}
+	rh_p(w, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"11\" fill=\"#57606a\">"
+		"latency per inference (ms, log scale), every sample</text>\n", (LX0 + LX1) / 2, CH - 8);
+	for (size_t k = 0; k < ns; k++) {
+		const series *s = &ss[k];
+		rh_p(w, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"", s->color);
+		for (size_t i = 0; i < s->n; i++) {
+			double x = lx(fmax(s->sorted[i], lo), llo, lhi);
+			rh_p(w, "%.1f,%.1f %.1f,%.1f ", x, CYB - (double)i / (double)s->n * (CYB - CYT), x,
+			     CYB - (double)(i + 1) / (double)s->n * (CYB - CYT));
+		}
+		rh_p(w, "\"/>\n<rect x=\"%.1f\" y=\"10\" width=\"14\" height=\"14\" fill=\"%s\"/>\n"
+			"<text x=\"%.1f\" y=\"22\" font-size=\"12\" fill=\"#1f2328\">%s: slowest %.4g ms</text>\n",
+		     LX0 + (double)k * 300, s->color, LX0 + (double)k * 300 + 20, s->label, s->sorted[s->n - 1]);
+	}
+	rh_p(w, "</svg>\n");
 }
 
 static void latency_chart(hw *w, const mg_gate_result *g)
@@ -328,8 +386,20 @@ static void latency_chart(hw *w, const mg_gate_result *g)
 		hw sw = {&svg, w->err, 0};
 		latency_svg(&sw, ss, ns);
 		w->rc = sw.rc;
-		p(w, "<h3>Latency distribution</h3>\n");
-		chart(w, &svg, "latency histogram and box plots of baseline and candidate");
+		rh_p(w, "<h3>Latency distribution</h3>\n");
+		rh_chart(w, &svg, "latency histogram and box plots of baseline and candidate");
+		mg_buf_reset(&svg);
+		int far = 0;
+		for (size_t k = 0; k < ns; k++)
+			far |= far_outliers(&ss[k]);
+		if (far) {
+			cdf_svg(&sw, ss, ns);
+			w->rc = w->rc ? w->rc : sw.rc;
+			rh_p(w, "<h3>Latency CDF (log axis)</h3>\n");
+			rh_chart(w, &svg, "latency CDF of baseline and candidate on a log axis");
+			rh_p(w, "<p class=\"muted small\">Drawn because some samples lie beyond p75 + 3 IQR, "
+				"which squash the histogram above.</p>\n");
+		}
 		mg_buf_free(&svg);
 	}
 	for (size_t k = 0; k < ns; k++)
@@ -338,208 +408,140 @@ static void latency_chart(hw *w, const mg_gate_result *g)
 
 /* ---- confusion matrix ------------------------------------------------------------ */
 
-#define CM_MAX_DRAWN 200
-
-static void confusion_svg(hw *w, const mg_confusion *c)
-{
-	size_t n = c->n;
-	double cs = n <= 12 ? 44 : fmax(3, 520.0 / (double)n);
-	double x0 = 78, y0 = 58, side = cs * (double)n;
-	double W = x0 + side + 100, H = y0 + side + 20;
-	int counts = cs >= 26, labels = cs >= 12;
-	p(w, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" "
-	     "font-family=\"system-ui, -apple-system, 'Segoe UI', Roboto, Arial, sans-serif\">\n",
-	  W, H, W, H);
-	p(w, "<defs><linearGradient id=\"g\" x1=\"0\" y1=\"1\" x2=\"0\" y2=\"0\">"
-	     "<stop offset=\"0\" stop-color=\"#f7fbff\"/><stop offset=\"1\" stop-color=\"#08306b\"/>"
-	     "</linearGradient></defs>\n");
-	p(w, "<rect width=\"100%%\" height=\"100%%\" fill=\"#ffffff\"/>\n");
-	p(w, "<text x=\"%.1f\" y=\"18\" text-anchor=\"middle\" font-size=\"12\" fill=\"#424a53\">predicted class</text>\n",
-	  x0 + side / 2);
-	p(w, "<text transform=\"translate(18 %.1f) rotate(-90)\" text-anchor=\"middle\" font-size=\"12\" "
-	     "fill=\"#424a53\">true class</text>\n", y0 + side / 2);
-	for (size_t tr = 0; tr < n; tr++) {
-		uint64_t sum = 0;
-		for (size_t k = 0; k < n; k++)
-			sum += c->counts[tr * n + k];
-		if (labels) {
-			p(w, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" font-size=\"11\" fill=\"#57606a\">%zu</text>\n",
-			  x0 - 6, y0 + ((double)tr + 0.5) * cs + 4, tr);
-			p(w, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"11\" fill=\"#57606a\">%zu</text>\n",
-			  x0 + ((double)tr + 0.5) * cs, y0 - 8, tr);
-		}
-		for (size_t k = 0; k < n; k++) {
-			uint64_t v = c->counts[tr * n + k];
-			/* white to dark blue by the share of the true class (recall per
-			 * row), on a square-root scale so that a few errors show */
-			double s = sum ? sqrt((double)v / (double)sum) : 0;
-			int r = (int)(247 + (8 - 247) * s), gr = (int)(251 + (48 - 251) * s), b = (int)(255 + (107 - 255) * s);
-			double x = x0 + (double)k * cs, y = y0 + (double)tr * cs;
-			p(w, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#%02x%02x%02x\" "
-			     "stroke=\"#ffffff\" stroke-width=\"%s\"/>\n", x, y, cs, cs, r, gr, b, cs >= 8 ? "1" : "0");
-			if (counts)
-				p(w, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"%.0f\" fill=\"%s\"%s>%llu</text>\n",
-				  x + cs / 2, y + cs / 2 + 4, fmin(12, cs * 0.3),
-				  s > 0.6 ? "#ffffff" : v ? "#1f2328" : "#afb8c1",
-				  tr == k ? " font-weight=\"600\"" : "", (unsigned long long)v);
-		}
-	}
-	p(w, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" stroke=\"#afb8c1\"/>\n",
-	  x0, y0, side, side);
-	/* colour scale */
-	double gx = x0 + side + 24;
-	p(w, "<rect x=\"%.1f\" y=\"%.1f\" width=\"14\" height=\"%.1f\" fill=\"url(#g)\" stroke=\"#afb8c1\"/>\n",
-	  gx, y0, side);
-	static const double ticks[] = {0, 0.01, 0.1, 0.25, 0.5, 1};
-	for (size_t k = 0; k < sizeof(ticks) / sizeof(ticks[0]); k++) {
-		double ty = y0 + side - sqrt(ticks[k]) * side;
-		p(w, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#57606a\"/>\n", gx + 14, ty,
-		  gx + 18, ty);
-		p(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" fill=\"#57606a\">%g%%</text>\n", gx + 21,
-		  ty + 4, ticks[k] * 100);
-	}
-	p(w, "</svg>\n");
-}
-
-static void confusion_chart(hw *w, const mg_confusion *c)
-{
-	p(w, "<h3>Confusion matrix</h3>\n");
-	if (c->n > CM_MAX_DRAWN) {
-		p(w, "<p class=\"muted\">%zu classes: too many to draw; the counts are in report.json.</p>\n", c->n);
-		return;
-	}
-	mg_buf svg = MG_BUF_INIT;
-	hw sw = {&svg, w->err, 0};
-	confusion_svg(&sw, c);
-	w->rc = w->rc ? w->rc : sw.rc;
-	chart(w, &svg, "confusion matrix: rows are true classes, columns predicted ones");
-	mg_buf_free(&svg);
-	p(w, "<p class=\"muted small\">Rows are the true classes, columns the predicted ones; the colour is the "
-	     "share of the row (recall, on a square-root scale), the number the count of samples.</p>\n");
-}
-
 /* ---- the page ------------------------------------------------------------------ */
 
-static void cell_num(hw *w, double v, const char *unit)
+/* v in the unit that suits like (the row's value) */
+static void cell_num(hw *w, double v, const char *unit, double like)
 {
 	char s[96];
-	rp_num_unit(s, sizeof(s), v, unit);
-	p(w, "<td class=\"num\">");
-	t(w, s);
-	p(w, "</td>");
+	rp_num_unit_like(s, sizeof(s), v, unit, like);
+	rh_p(w, "<td class=\"num\">");
+	rh_t(w, s);
+	rh_p(w, "</td>");
 }
 
 static void meta_row(hw *w, const char *key, const char *value, const char *digest)
 {
 	if (!value && !digest)
 		return;
-	p(w, "<tr><td class=\"k\">%s</td><td>", key);
-	t(w, value);
+	rh_p(w, "<tr><td class=\"k\">%s</td><td>", key);
+	rh_t(w, value);
 	if (digest) {
-		p(w, "%s<code>", value ? " " : "");
-		t(w, digest);
-		p(w, "</code>");
+		rh_p(w, "%s<code>", value ? " " : "");
+		rh_t(w, digest);
+		rh_p(w, "</code>");
 	}
-	p(w, "</td></tr>\n");
+	rh_p(w, "</td></tr>\n");
 }
 
 static void gate_table(hw *w, const mg_report *r)
 {
-	p(w, "<div class=\"card\"><h2>Gates</h2>\n<table>\n<tr><th>Gate</th><th>Kind</th><th>Status</th>"
+	rh_p(w, "<div class=\"card\"><h2>Gates</h2>\n<table>\n<tr><th>Gate</th><th>Kind</th><th>Status</th>"
 	     "<th class=\"num\">Value</th><th class=\"num\">Limit</th><th class=\"num\">Baseline</th>"
 	     "<th class=\"num\">&Delta;</th></tr>\n");
 	for (size_t i = 0; i < r->ngates; i++) {
 		const mg_gate_result *g = &r->gates[i];
 		char d[160];
 		rp_delta(d, sizeof(d), g);
-		p(w, "<tr class=\"s-%s\"><td class=\"bar\"><a href=\"#gate-%zu\">", status_class(g), i + 1);
-		t(w, g->name);
-		p(w, "</a></td><td>");
-		t(w, g->kind);
+		rh_p(w, "<tr class=\"s-%s\"><td class=\"bar\"><a href=\"#gate-%zu\">", status_class(g), i + 1);
+		rh_t(w, g->name);
+		rh_p(w, "</a></td><td>");
+		rh_t(w, g->kind);
 		if (g->target) {
-			p(w, " <span class=\"muted\">on ");
-			t(w, g->target);
-			p(w, "</span>");
+			rh_p(w, " <span class=\"muted\">on ");
+			rh_t(w, g->target);
+			rh_p(w, "</span>");
 		}
 		if (*rp_emulated_tag(g))
-			p(w, " <span class=\"pill emulated\">emulated</span>");
-		p(w, "</td><td><span class=\"pill %s\">%s</span>", status_class(g), mg_gate_status_name(g->status));
+			rh_p(w, " <span class=\"pill emulated\">emulated</span>");
+		rh_p(w, "</td><td><span class=\"pill %s\">%s</span>", status_class(g), mg_gate_status_name(g->status));
 		if (g->latency && g->latency->noisy && g->status != MG_GATE_SKIP)
-			p(w, " <span class=\"pill noisy\">%s</span>", rp_noisy_label(g));
-		p(w, "</td>");
-		cell_num(w, g->value, g->unit);
+			rh_p(w, " <span class=\"pill noisy\">%s</span>", rp_noisy_label(g));
+		rh_p(w, "</td>");
+		cell_num(w, g->value, g->unit, g->value);
 		char lim[128];
 		rp_limit_text(lim, sizeof(lim), g);
-		p(w, "<td class=\"num\">");
-		t(w, lim);
-		p(w, "</td>");
-		cell_num(w, g->baseline, g->unit);
-		p(w, "<td class=\"num\">");
-		t(w, d);
-		p(w, "</td></tr>\n");
+		rh_p(w, "<td class=\"num\">");
+		rh_t(w, lim);
+		rh_p(w, "</td>");
+		cell_num(w, g->baseline, g->unit, g->value);
+		rh_p(w, "<td class=\"num\">");
+		rh_t(w, d);
+		rh_p(w, "</td></tr>\n");
 	}
-	p(w, "</table></div>\n");
+	rh_p(w, "</table></div>\n");
 }
 
 static void gate_card(hw *w, const mg_gate_result *g, size_t i, mg_buf *tmp)
 {
-	p(w, "<div class=\"card\" id=\"gate-%zu\"><h2>", i + 1);
-	t(w, g->name);
-	p(w, " <span class=\"pill %s\">%s</span></h2>\n<div class=\"muted\">", status_class(g),
+	rh_p(w, "<div class=\"card\" id=\"gate-%zu\"><h2>", i + 1);
+	rh_t(w, g->name);
+	rh_p(w, " <span class=\"pill %s\">%s</span></h2>\n<div class=\"muted\">", status_class(g),
 	  mg_gate_status_name(g->status));
-	t(w, g->kind);
+	rh_t(w, g->kind);
 	if (g->target) {
-		p(w, " on ");
-		t(w, g->target);
-		t(w, rp_emulated_tag(g));
+		rh_p(w, " on ");
+		rh_t(w, g->target);
+		rh_t(w, rp_emulated_tag(g));
 	}
 	if (isfinite(g->seconds) && g->seconds > 0)
-		p(w, " &middot; %.2f s", g->seconds);
-	p(w, "</div>\n");
+		rh_p(w, " &middot; %.2f s", g->seconds);
+	rh_p(w, "</div>\n");
 	if (g->reason) {
-		p(w, "<p class=\"reason\">");
-		t(w, g->reason);
-		p(w, "</p>\n");
+		rh_p(w, "<p class=\"reason\">");
+		rh_t(w, g->reason);
+		rh_p(w, "</p>\n");
 	}
 	if (g->nfigures) {
-		p(w, "<table>\n<tr><th>Figure</th><th class=\"num\">Candidate</th><th class=\"num\">Baseline</th>"
+		rh_p(w, "<table>\n<tr><th>Figure</th><th class=\"num\">Candidate</th><th class=\"num\">Baseline</th>"
 		     "<th class=\"num\">&Delta;</th></tr>\n");
 		for (size_t k = 0; k < g->nfigures; k++) {
 			const mg_figure *f = &g->figures[k];
+			if (g->confusion && !strncmp(f->name, "class_", 6))
+				continue; /* in the per-class table */
 			mg_gate_result fake = {.value = f->value, .baseline = f->baseline, .unit = f->unit};
 			char d[160];
 			rp_delta(d, sizeof(d), &fake);
-			p(w, "<tr><td>");
-			t(w, f->name);
-			p(w, "</td>");
-			cell_num(w, f->value, f->unit);
-			cell_num(w, f->baseline, f->unit);
-			p(w, "<td class=\"num\">");
-			t(w, d);
-			p(w, "</td></tr>\n");
+			rh_p(w, "<tr><td>");
+			rh_t(w, f->name);
+			rh_p(w, "</td>");
+			cell_num(w, f->value, f->unit, f->value);
+			cell_num(w, f->baseline, f->unit, f->value);
+			rh_p(w, "<td class=\"num\">");
+			rh_t(w, d);
+			rh_p(w, "</td></tr>\n");
 		}
-		p(w, "</table>\n");
+		rh_p(w, "</table>\n");
 	}
 	if (g->latency) {
+		if (!w->rc)
+			w->rc = rp_latency_verdict(tmp, g, w->err);
+		rh_p(w, "<p class=\"sentence\">");
+		tbuf(w, tmp);
+		rh_p(w, "</p>\n");
 		latency_chart(w, g);
 		if (!w->rc)
-			w->rc = rp_latency_text(tmp, g, w->err);
-		p(w, "<p>");
+			w->rc = rp_latency_notes(tmp, g, w->err);
+		rh_p(w, "<p class=\"muted small\">");
 		tbuf(w, tmp);
-		p(w, "</p>\n");
+		rh_p(w, "</p>\n");
 	}
-	if (g->confusion)
-		confusion_chart(w, g->confusion);
+	if (g->confusion) {
+		rh_class_table(w, g);
+		rh_confusion_pair(w, g);
+	}
+	if (g->fidelity)
+		rh_fidelity(w, g);
 	if (g->counter)
 		cost_chart(w, g);
 	if (g->fingerprint) {
 		if (!w->rc)
 			w->rc = rp_fingerprint_text(tmp, g->fingerprint, w->err);
-		p(w, "<p class=\"muted small\">Measured on ");
+		rh_p(w, "<p class=\"muted small\">Measured on ");
 		tbuf(w, tmp);
-		p(w, "</p>\n");
+		rh_p(w, "</p>\n");
 	}
-	p(w, "</div>\n");
+	rh_p(w, "</div>\n");
 }
 
 int mg_report_write_html(mg_buf *out, const mg_report *r, mg_error *err)
@@ -551,18 +553,18 @@ int mg_report_write_html(mg_buf *out, const mg_report *r, mg_error *err)
 	mg_gate_status st = mg_report_status(r);
 	const char *verdict = st == MG_GATE_PASS ? "PASSED" : st == MG_GATE_FAIL ? "FAILED" : "ERROR";
 
-	p(&w, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+	rh_p(&w, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
 	      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>modelgate: ");
-	t(&w, r->model ? r->model : "report");
-	p(&w, " %s</title>\n<style>%s</style>\n</head>\n<body>\n<div class=\"wrap\">\n", verdict, CSS);
-	p(&w, "<h1>modelgate report<span class=\"verdict %s\">%s</span></h1>\n", mg_gate_status_name(st), verdict);
-	p(&w, "<div class=\"muted\">%zu passed &middot; %zu failed &middot; %zu error%s &middot; %zu skipped",
+	rh_t(&w, r->model ? r->model : "report");
+	rh_p(&w, " %s</title>\n<style>%s</style>\n</head>\n<body>\n<div class=\"wrap\">\n", verdict, CSS);
+	rh_p(&w, "<h1>modelgate report<span class=\"verdict %s\">%s</span></h1>\n", mg_gate_status_name(st), verdict);
+	rh_p(&w, "<div class=\"muted\">%zu passed &middot; %zu failed &middot; %zu error%s &middot; %zu skipped",
 	  n.pass, n.fail, n.error, n.error == 1 ? "" : "s", n.skip);
 	if (n.inconclusive)
-		p(&w, " &middot; %zu inconclusive", n.inconclusive);
+		rh_p(&w, " &middot; %zu inconclusive", n.inconclusive);
 	if (isfinite(r->seconds))
-		p(&w, " &middot; %.1f s", r->seconds);
-	p(&w, "</div>\n<div class=\"card\"><table class=\"meta\">\n");
+		rh_p(&w, " &middot; %.1f s", r->seconds);
+	rh_p(&w, "</div>\n<div class=\"card\"><table class=\"meta\">\n");
 	meta_row(&w, "Model", r->model, r->model_digest);
 	meta_row(&w, "Baseline", r->baseline, r->baseline_digest);
 	meta_row(&w, "Dataset", r->dataset, r->dataset_digest);
@@ -573,31 +575,31 @@ int mg_report_write_html(mg_buf *out, const mg_report *r, mg_error *err)
 	meta_row(&w, "Config", r->config_path, NULL);
 	meta_row(&w, "Created", r->created, NULL);
 	meta_row(&w, "modelgate", r->tool_version, NULL);
-	p(&w, "</table></div>\n");
+	rh_p(&w, "</table></div>\n");
 	gate_table(&w, r);
 	for (size_t i = 0; i < r->ngates; i++)
 		gate_card(&w, &r->gates[i], i, &tmp);
 	if (r->ntargets) {
-		p(&w, "<div class=\"card\"><h2>Targets</h2>\n<table>\n<tr><th>Target</th><th>Spec</th><th>Where</th></tr>\n");
+		rh_p(&w, "<div class=\"card\"><h2>Targets</h2>\n<table>\n<tr><th>Target</th><th>Spec</th><th>Where</th></tr>\n");
 		for (size_t i = 0; i < r->ntargets; i++) {
 			const mg_report_target *tg = &r->targets[i];
-			p(&w, "<tr><td>");
-			t(&w, tg->name);
-			p(&w, "</td><td><code>");
-			t(&w, tg->spec);
-			p(&w, "</code></td><td>");
+			rh_p(&w, "<tr><td>");
+			rh_t(&w, tg->name);
+			rh_p(&w, "</td><td><code>");
+			rh_t(&w, tg->spec);
+			rh_p(&w, "</code></td><td>");
 			if (tg->fingerprint && !w.rc)
 				w.rc = rp_fingerprint_text(&tmp, tg->fingerprint, err);
 			else if (!w.rc)
 				w.rc = mg_buf_printf(&tmp, err, "unreachable: %s", tg->error ? tg->error : "unknown error");
 			tbuf(&w, &tmp);
-			p(&w, "</td></tr>\n");
+			rh_p(&w, "</td></tr>\n");
 		}
-		p(&w, "</table></div>\n");
+		rh_p(&w, "</table></div>\n");
 	}
-	p(&w, "<p class=\"muted small\">Generated by modelgate ");
-	t(&w, r->tool_version);
-	p(&w, ".</p>\n</div>\n</body>\n</html>\n");
+	rh_p(&w, "<p class=\"muted small\">Generated by modelgate ");
+	rh_t(&w, r->tool_version);
+	rh_p(&w, ".</p>\n</div>\n</body>\n</html>\n");
 	mg_buf_free(&tmp);
 	return w.rc;
 }

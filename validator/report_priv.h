@@ -31,6 +31,9 @@ void rp_num(char out[RP_NUM_SIZE], double v);
 /* As rp_num with the unit appended ("12.3 ms"); "bytes" are shown in
  * B/KiB/MiB/GiB. */
 void rp_num_unit(char *out, size_t outlen, double v, const char *unit);
+/* As rp_num_unit, in the multiple of bytes that suits like (a row's
+ * value), so that one row speaks one unit: "+0.0002 MiB" beside 1.758 MiB. */
+void rp_num_unit_like(char *out, size_t outlen, double v, const char *unit, double like);
 /* The shortest "%.Ng" that reads back as exactly v (for machines);
  * non-finite values as "NaN", "+Inf", "-Inf" (OpenMetrics spelling). */
 void rp_num_exact(char out[RP_NUM_SIZE], double v);
@@ -84,6 +87,8 @@ void rp_order(const mg_report *r, size_t *idx);
  * ("Xeon, 8 CPUs, governor performance, ..."). */
 int rp_headline(mg_buf *out, const mg_gate_result *g, mg_error *err);
 int rp_latency_text(mg_buf *out, const mg_gate_result *g, mg_error *err);
+/* rp_latency_text without the verdict: the samples and the noise. */
+int rp_latency_notes(mg_buf *out, const mg_gate_result *g, mg_error *err);
 int rp_fingerprint_text(mg_buf *out, const mg_fingerprint *f, mg_error *err);
 /* "input float32 [1, 64]; mask int64 [1, 8]": the report's inputs, or
  * nothing when it has none. */

@@ -40,7 +40,7 @@ static void cells(char c[NCOLS][CELL], const mg_gate_result *g)
 	snprintf(c[COL_STATUS], CELL, "%s", mg_gate_status_name(g->status));
 	rp_num_unit(c[COL_VALUE], CELL, g->value, g->unit);
 	rp_limit_text(c[COL_LIMIT], CELL, g);
-	rp_num_unit(c[COL_BASE], CELL, g->baseline, g->unit);
+	rp_num_unit_like(c[COL_BASE], CELL, g->baseline, g->unit, g->value);
 	rp_delta(c[COL_DELTA], CELL, g);
 }
 

@@ -1079,24 +1079,32 @@ static void test_html_is_self_contained_with_charts(void **state)
 	lacks(h, "src=\"http");
 	lacks(h, "href=\"http");
 	lacks(h, "\x1b");
-	assert_int_equal(count(h, "src=\"data:image/svg+xml;base64,"), 2);
-	/* the charts decode to SVG: the confusion matrix (first gate) with its
-	 * counts, the latency distribution with an axis in ms and a legend */
-	const char *p = strstr(h, "src=\"data:image/svg+xml;base64,") + 31;
-	char *svg = decode_b64(p, strcspn(p, "\""));
-	contains(svg, "<svg xmlns=\"http://www.w3.org/2000/svg\"");
-	contains(svg, "predicted class");
-	contains(svg, ">167</text>"); /* a diagonal count */
-	assert_true(count(svg, "<rect") >= 100);
-	free(svg);
-	p = strstr(p, "src=\"data:image/svg+xml;base64,") + 31;
-	svg = decode_b64(p, strcspn(p, "\""));
-	contains(svg, "<svg xmlns=\"http://www.w3.org/2000/svg\"");
-	contains(svg, " ms</text>");
-	contains(svg, "baseline: median ");
-	contains(svg, "candidate: median ");
-	contains(svg, "n = 200");
-	free(svg);
+	/* the charts, in order, decode to SVG documents that say what they are */
+	static const char *const want[][3] = {
+		{">candidate</text>", "predicted class", ">167</text>"},     /* the candidate's matrix, a diagonal count */
+		{">baseline</text>", "true class", ">170</text>"},           /* the baseline's, class 8 right 170 times */
+		{">candidate - baseline</text>", ">+6</text>", "worse than"}, /* the difference and its legend */
+		{"absolute error: ", "(log scale)", "|candidate - reference|"}, /* fidelity */
+		{"baseline: median ", "candidate: median ", "n = 200"},     /* the latency histogram */
+		{"log scale", "baseline: slowest ", " ms</text>"},         /* its CDF: the fixture has outliers */
+	};
+	assert_int_equal(count(h, "src=\"data:image/svg+xml;base64,"), 6);
+	const char *p = h;
+	for (size_t i = 0; i < 6; i++) {
+		p = strstr(p, "src=\"data:image/svg+xml;base64,") + 31;
+		char *svg = decode_b64(p, strcspn(p, "\""));
+		contains(svg, "<svg xmlns=\"http://www.w3.org/2000/svg\"");
+		for (size_t k = 0; k < 3; k++)
+			contains(svg, want[i][k]);
+		free(svg);
+	}
+	/* the per-class table, worst change first, and the fidelity gate's worst rows */
+	contains(h, "<h3>Per-class metrics</h3>");
+	contains(h, "<td class=\"num worse\">-0.6 pp</td>");
+	assert_true(strstr(h, "<tr><td>4</td>") < strstr(h, "<tr><td>0</td>"));
+	contains(h, "<tr><td class=\"num\">117</td><td class=\"num\">4</td><td class=\"num\">2.5</td>"
+		    "<td class=\"num\">2.541</td>");
+	contains(h, "<p class=\"sentence\">Slowdown: median ");
 	free(h);
 	mg_report_free(r);
 }
