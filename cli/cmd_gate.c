@@ -16,10 +16,11 @@
 #include "validator/validator.h"
 
 /* Writes one report format to path atomically; "-" is stdout. */
-static int write_to(const char *path, mg_report_format fmt, const mg_report *r, mg_error *err)
+static int write_to(const char *path, mg_report_format fmt, const mg_report *r,
+		    const mg_report_render_opts *ro, mg_error *err)
 {
 	mg_buf b = MG_BUF_INIT;
-	int rc = mg_report_render(&b, r, fmt, NULL, err);
+	int rc = mg_report_render(&b, r, fmt, ro, err);
 	if (!rc && !strcmp(path, "-"))
 		fwrite(b.data, 1, b.len, stdout);
 	else if (!rc)
@@ -40,9 +41,10 @@ static int append_to(const char *path, const mg_buf *b, mg_error *err)
 	return ok ? 0 : mg_error_sys(err, MG_EIO, errno, "cannot append to '%s'", path);
 }
 
-/* GitHub Actions: summary (within what is left of its 1 MiB), annotations
- * on stdout, key figures as step outputs. */
-static int github(const mg_ci_env *ci, const mg_report *r, mg_error *err)
+/* GitHub Actions: summary (within what is left of its 1 MiB, linking the
+ * HTML report at html_url unless NULL), annotations on stdout, key figures
+ * as step outputs. */
+static int github(const mg_ci_env *ci, const mg_report *r, const char *html_url, mg_error *err)
 {
 	mg_buf b = MG_BUF_INIT;
 	int rc = 0;
@@ -54,7 +56,7 @@ static int github(const mg_ci_env *ci, const mg_report *r, mg_error *err)
 		/* a summary that no longer fits (the writer says so) is left out,
 		 * the job is not failed for it */
 		mg_error ignored;
-		if (room > 2048 && !mg_report_write_markdown(&b, r, room, &ignored))
+		if (room > 2048 && !mg_report_write_markdown_linked(&b, r, room, html_url, &ignored))
 			rc = append_to(summary, &b, err);
 	}
 	mg_buf_reset(&b);
@@ -210,21 +212,26 @@ static int cmd_gate(mg_cli *cli, int argc, char **argv)
 		mg_report_format fmt;
 	} files[] = {{report_path, MG_REPORT_JSON}, {junit, MG_REPORT_JUNIT}, {html, MG_REPORT_HTML},
 		     {markdown, MG_REPORT_MARKDOWN}, {metrics, MG_REPORT_OPENMETRICS}};
+	mg_buf url = MG_BUF_INIT; /* where the CI run keeps the HTML report */
+	mg_report_render_opts ro = MG_REPORT_RENDER_OPTS_INIT;
+	rc = mg_ci_artifact_url(&url, &cli->ci, html, &err);
+	ro.html_url = url.len ? url.data : NULL;
 	for (size_t i = 0; !rc && i < sizeof(files) / sizeof(files[0]); i++)
 		if (files[i].path)
-			rc = write_to(files[i].path, files[i].fmt, r, &err);
-	if (rc || github(&cli->ci, r, &err)) {
+			rc = write_to(files[i].path, files[i].fmt, r, &ro, &err);
+	if (rc || github(&cli->ci, r, ro.html_url, &err)) {
+		mg_buf_free(&url);
 		rc = cli_fail(cli, &err);
 		goto done;
 	}
 	mg_buf table = MG_BUF_INIT;
-	mg_report_render_opts ro = MG_REPORT_RENDER_OPTS_INIT;
 	ro.color = cli->color;
 	if (cli->json || !cli->quiet)
 		rc = mg_report_render(&table, r, cli->json ? MG_REPORT_JSON : MG_REPORT_TABLE, &ro, &err);
 	if (!rc)
 		fwrite(table.data ? table.data : "", 1, table.len, stdout);
 	mg_buf_free(&table);
+	mg_buf_free(&url);
 	rc = rc ? cli_fail(cli, &err) : mg_report_exit_code(r);
 done:
 	mg_report_free(r);

@@ -28,6 +28,7 @@ static int cmd_report(mg_cli *cli, int argc, char **argv)
 	const char *output = NULL, *fmt_name = "table";
 	mg_report_format fmt = MG_REPORT_TABLE;
 	mg_report_render_opts ro = MG_REPORT_RENDER_OPTS_INIT;
+	const char *html = NULL; /* the HTML report the CI job keeps: linked */
 	int exit_status = 0, c, rc;
 	while ((c = cli_getopt(cli, argc, argv)) != -1) {
 		switch (c) {
@@ -36,6 +37,9 @@ static int cmd_report(mg_cli *cli, int argc, char **argv)
 			break;
 		case 'o':
 			output = optarg;
+			break;
+		case 'H':
+			html = optarg;
 			break;
 		case 'x':
 			exit_status = 1;
@@ -63,8 +67,13 @@ static int cmd_report(mg_cli *cli, int argc, char **argv)
 	ro.color = !output && cli->color;
 
 	mg_report *r = NULL;
-	mg_buf out = MG_BUF_INIT;
+	mg_buf out = MG_BUF_INIT, url = MG_BUF_INIT;
 	rc = 0;
+	if (mg_ci_artifact_url(&url, &cli->ci, html, &err)) {
+		rc = cli_fail(cli, &err);
+		goto done;
+	}
+	ro.html_url = url.len ? url.data : NULL;
 	if (mg_report_read_json(&r, argv[optind], &err) ||
 	    mg_report_render(&out, r, fmt, &ro, &err)) {
 		rc = cli_fail(cli, &err);
@@ -86,6 +95,7 @@ static int cmd_report(mg_cli *cli, int argc, char **argv)
 		rc = mg_report_exit_code(r);
 done:
 	mg_buf_free(&out);
+	mg_buf_free(&url);
 	mg_report_free(r);
 	return rc;
 }
@@ -98,6 +108,7 @@ static const mg_opt report_opts[] = {
 	{"exit-status", 0, 'x', NULL, "Exit with the report's own code (0 pass, 1 fail, 3 error)."},
 	{"max-bytes", 0, 'm', "N", "Keep the Markdown under N bytes (default 1 MiB, GitHub's limit)."},
 	{"max-annotations", 0, 'a', "N", "Print at most N annotations (default 10)."},
+	{"html", 0, 'H', "PATH", "The HTML report this CI job keeps as an artifact: the Markdown links it."},
 	CLI_OPT_END};
 
 const mg_cmd cli_cmd_report = {

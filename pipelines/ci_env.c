@@ -41,6 +41,19 @@ void mg_ci_env_read(mg_ci_env *out)
 	out->ci_job_token = var("CI_JOB_TOKEN");
 }
 
+int mg_ci_artifact_url(mg_buf *out, const mg_ci_env *ci, const char *html_path, mg_error *err)
+{
+	if (!ci || !html_path || !*html_path)
+		return 0;
+	if (ci->github_repository && ci->github_run_id)
+		return mg_ci_run_url(out, ci, err);
+	if (!ci->ci_job_url)
+		return 0;
+	while (html_path[0] == '.' && html_path[1] == '/')
+		html_path += 2;
+	return mg_buf_printf(out, err, "%s/artifacts/file/%s", ci->ci_job_url, html_path);
+}
+
 int mg_ci_run_url(mg_buf *out, const mg_ci_env *ci, mg_error *err)
 {
 	if (!ci)

@@ -27,4 +27,11 @@ void mg_ci_env_read(mg_ci_env *out);
  * may be NULL (no CI). */
 int mg_ci_run_url(mg_buf *out, const mg_ci_env *ci, mg_error *err);
 
+/* Appends where a person finds the HTML report that the job keeps as an
+ * artifact at html_path (relative to the job's folder): on GitLab the file
+ * itself ($CI_JOB_URL/artifacts/file/PATH), on GitHub the run's page, whose
+ * Artifacts section lists it (GitHub gives no address per file). Nothing
+ * outside CI or without html_path. */
+int mg_ci_artifact_url(mg_buf *out, const mg_ci_env *ci, const char *html_path, mg_error *err);
+
 #endif

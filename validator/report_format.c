@@ -51,7 +51,7 @@ int mg_report_render(mg_buf *out, const mg_report *r, mg_report_format fmt,
 	case MG_REPORT_JUNIT:
 		return mg_report_write_junit(out, r, err);
 	case MG_REPORT_MARKDOWN:
-		return mg_report_write_markdown(out, r, o->max_bytes, err);
+		return mg_report_write_markdown_linked(out, r, o->max_bytes, o->html_url, err);
 	case MG_REPORT_ANNOTATIONS:
 		return mg_report_write_annotations(out, r, o->max_annotations, err);
 	case MG_REPORT_GITHUB_OUTPUTS:

@@ -12,6 +12,16 @@
 #include <string.h>
 
 #define NAME_CELL_MAX 200  /* bytes of a gate name in the table */
+
+/* A URL inside Markdown's (...): no space, parenthesis or control character. */
+static const char *map_url(uint32_t cp, char tmp[16])
+{
+	if (cp <= ' ' || cp == '(' || cp == ')' || cp == '<' || cp == '>' || cp == 0x7f) {
+		snprintf(tmp, 16, "%%%02X", (unsigned)(cp & 0xff));
+		return cp < 0x80 ? tmp : "";
+	}
+	return NULL;
+}
 #define TEXT_MAX 2000      /* bytes of a reason or note in the details */
 
 /* ---- Markdown ------------------------------------------------------------- */
@@ -27,7 +37,7 @@ static int md_artifact(mg_buf *out, const char *label, const char *ref, const ch
 	if (!rc && digest && mg_digest_valid(digest))
 		rc = mg_buf_printf(out, err, " `%.19s…`", digest);
 	if (!rc)
-		rc = mg_buf_puts(out, " \xC2\xB7 ", err); /* · */
+		rc = mg_buf_puts(out, " \xC2\xB7 ", err); /* \xB7 */
 	return rc;
 }
 
@@ -103,9 +113,119 @@ static int md_row(mg_buf *out, const mg_gate_result *g, mg_error *err)
 	return rc;
 }
 
+#define CLASSES_SHOWN 10 /* rows of the per-class table */
+#define CHANGES_SHOWN 5  /* confusion cells that moved */
+#define WORST_SHOWN 5    /* fidelity rows */
+
+/* The per-class table, worst change first, cut to CLASSES_SHOWN rows
+ * (saying so), and the confusion cells that moved most. */
+static int md_classes(mg_buf *out, const mg_gate_result *g, mg_error *err)
+{
+	rp_class_row *rows;
+	rp_cell_change *ch = NULL;
+	size_t n, nch = 0;
+	int rc = rp_class_rows(&rows, &n, g, err), base = g->base_confusion != NULL;
+	if (rc || !n)
+		return rc;
+	rc = mg_buf_printf(out, err, "\n%s per class (%s first):\n\n| Class | Precision | Recall | F1 | Support |%s\n"
+				     "|:--|--:|--:|--:|--:|%s\n", base ? "Change" : "Figures",
+			   base ? "largest drop in F1" : "lowest F1", base ? " \xCE\x94 F1 |" : "", base ? "--:|" : "");
+	for (size_t i = 0; !rc && i < n && i < CLASSES_SHOWN; i++) {
+		const rp_class_row *r = &rows[i];
+		char label[64];
+		rp_class_label(label, sizeof(label), g, r->cls);
+		rc = mg_buf_puts(out, "| ", err);
+		if (!rc)
+			rc = rp_escape_trunc(out, label, NAME_CELL_MAX, rp_map_markdown, err);
+		if (!rc)
+			rc = mg_buf_printf(out, err, " | %.1f%% | %.1f%% | %.1f%% | %llu |", r->precision * 100,
+					   r->recall * 100, r->f1 * 100, (unsigned long long)r->support);
+		double d = (r->f1 - r->base_f1) * 100;
+		if (!rc && base)
+			rc = isnan(d) ? mg_buf_puts(out, " - |", err)
+			     : fabs(d) < 0.05 ? mg_buf_puts(out, " 0 |", err) : mg_buf_printf(out, err, " %+.1f pp |", d);
+		if (!rc)
+			rc = mg_buf_puts(out, "\n", err);
+	}
+	if (!rc && n > CLASSES_SHOWN)
+		rc = mg_buf_printf(out, err, "\n_%zu more classes not shown here: see the HTML report or report.json._\n",
+				   n - CLASSES_SHOWN);
+	free(rows);
+	if (!rc)
+		rc = rp_confusion_changes(&ch, &nch, g, err);
+	if (!rc && nch)
+		rc = mg_buf_puts(out, "\nConfusion matrix, the cells that moved most (true \xE2\x86\x92 predicted: "
+				      "baseline \xE2\x86\x92 candidate):", err);
+	for (size_t i = 0; !rc && i < nch && i < CHANGES_SHOWN; i++) {
+		char t[64], pr[64];
+		rp_class_label(t, sizeof(t), g, ch[i].truth);
+		rp_class_label(pr, sizeof(pr), g, ch[i].pred);
+		int worse = ch[i].truth == ch[i].pred ? ch[i].cand < ch[i].base : ch[i].cand > ch[i].base;
+		rc = mg_buf_puts(out, i ? "; " : " ", err);
+		if (!rc)
+			rc = rp_escape_trunc(out, t, NAME_CELL_MAX, rp_map_markdown, err);
+		if (!rc)
+			rc = mg_buf_puts(out, " \xE2\x86\x92 ", err);
+		if (!rc)
+			rc = rp_escape_trunc(out, pr, NAME_CELL_MAX, rp_map_markdown, err);
+		if (!rc)
+			rc = mg_buf_printf(out, err, ": %lld \xE2\x86\x92 %lld %s", (long long)ch[i].base,
+					   (long long)ch[i].cand, worse ? "(worse)" : "(better)");
+	}
+	if (!rc && nch > CHANGES_SHOWN)
+		rc = mg_buf_printf(out, err, "; %zu more", nch - CHANGES_SHOWN);
+	if (!rc && nch)
+		rc = mg_buf_puts(out, "\n", err);
+	free(ch);
+	return rc;
+}
+
+/* A fidelity gate's error histogram as one line of block characters (log
+ * counts), and its worst rows. */
+static int md_fidelity(mg_buf *out, const mg_fidelity_detail *f, mg_error *err)
+{
+	static const char *const bars[] = {" ", "\xE2\x96\x81", "\xE2\x96\x82", "\xE2\x96\x83", "\xE2\x96\x84",
+					   "\xE2\x96\x85", "\xE2\x96\x86", "\xE2\x96\x87", "\xE2\x96\x88"};
+	uint64_t top = 0;
+	for (size_t b = 0; b < MG_FIDELITY_BINS; b++)
+		top = f->hist[b] > top ? f->hist[b] : top;
+	char max[RP_NUM_SIZE];
+	rp_num(max, f->hist_max);
+	int rc = mg_buf_printf(out, err, "- |error| histogram, 0 to %s in %d bins, log counts: `", max, MG_FIDELITY_BINS);
+	for (size_t b = 0; !rc && b < MG_FIDELITY_BINS; b++) {
+		double h = top ? log10((double)f->hist[b] + 1) / log10((double)top + 1) : 0;
+		rc = mg_buf_puts(out, bars[f->hist[b] ? 1 + (int)lround(h * 7) : 0], err);
+	}
+	if (!rc)
+		rc = mg_buf_puts(out, "`\n", err);
+	if (!rc && f->nworst)
+		rc = mg_buf_puts(out, "\nWorst rows:\n\n| Row | Output index | Expected | Got |\n|--:|--:|--:|--:|\n", err);
+	for (size_t i = 0; !rc && i < f->nworst && i < WORST_SHOWN; i++) {
+		char e[RP_NUM_SIZE], got[RP_NUM_SIZE];
+		rp_num(e, f->worst[i].expected);
+		rp_num(got, f->worst[i].got);
+		rc = mg_buf_printf(out, err, "| %zu | %zu | %s | %s |\n", f->worst[i].row, f->worst[i].index, e, got);
+	}
+	return rc;
+}
+
+/* before, the text of t escaped (and t emptied), after. */
+static int md_line(mg_buf *out, const char *before, mg_buf *t, const char *after, mg_error *err)
+{
+	int rc = mg_buf_puts(out, before, err);
+	if (!rc)
+		rc = rp_escape_trunc(out, mg_buf_cstr(t), TEXT_MAX, rp_map_markdown, err);
+	if (!rc)
+		rc = mg_buf_puts(out, after, err);
+	mg_buf_reset(t);
+	return rc;
+}
+
 static int md_details(mg_buf *out, const mg_gate_result *g, mg_error *err)
 {
-	int rc = mg_buf_printf(out, err, "#### %s %s ", rp_status_emoji(g->status), mg_gate_status_name(g->status));
+	int bad = g->status == MG_GATE_FAIL || g->status == MG_GATE_ERROR;
+	int rc = mg_buf_printf(out, err, "<details%s><summary>%s %s ", bad ? " open" : "", rp_status_emoji(g->status),
+			       mg_gate_status_name(g->status));
 	if (!rc)
 		rc = rp_escape_trunc(out, g->name, NAME_CELL_MAX, rp_map_markdown, err);
 	if (!rc)
@@ -118,14 +238,19 @@ static int md_details(mg_buf *out, const mg_gate_result *g, mg_error *err)
 			rc = mg_buf_puts(out, rp_emulated_tag(g), err);
 	}
 	if (!rc)
-		rc = mg_buf_puts(out, ")\n\n", err);
+		rc = mg_buf_puts(out, ")</summary>\n\n", err);
 	if (!rc && g->reason) {
 		rc = rp_escape_trunc(out, g->reason, TEXT_MAX, rp_map_markdown, err);
 		if (!rc)
 			rc = mg_buf_puts(out, "\n\n", err);
 	}
+	mg_buf t = MG_BUF_INIT;
+	if (!rc && g->latency && !(rc = rp_latency_verdict(&t, g, err)) && t.len)
+		rc = md_line(out, "**", &t, "**\n\n", err);
 	for (size_t i = 0; !rc && i < g->nfigures; i++) {
 		const mg_figure *f = &g->figures[i];
+		if (g->confusion && !strncmp(f->name, "class_", 6))
+			continue; /* in the per-class table */
 		char v[96], b[96];
 		rp_num_unit(v, sizeof(v), f->value, f->unit);
 		rp_num_unit_like(b, sizeof(b), f->baseline, f->unit, f->value);
@@ -139,31 +264,17 @@ static int md_details(mg_buf *out, const mg_gate_result *g, mg_error *err)
 		if (!rc)
 			rc = mg_buf_puts(out, "\n", err);
 	}
-	mg_buf t = MG_BUF_INIT;
-	if (!rc && g->latency) {
-		rc = rp_latency_text(&t, g, err);
-		if (!rc)
-			rc = mg_buf_puts(out, "- ", err);
-		if (!rc)
-			rc = rp_escape_trunc(out, mg_buf_cstr(&t), TEXT_MAX, rp_map_markdown, err);
-		if (!rc)
-			rc = mg_buf_puts(out, "\n", err);
-		mg_buf_reset(&t);
-	}
-	if (!rc && g->fingerprint) {
-		rc = rp_fingerprint_text(&t, g->fingerprint, err);
-		if (!rc)
-			rc = mg_buf_puts(out, "- measured on: ", err);
-		if (!rc)
-			rc = rp_escape_trunc(out, mg_buf_cstr(&t), TEXT_MAX, rp_map_markdown, err);
-		if (!rc)
-			rc = mg_buf_puts(out, "\n", err);
-	}
+	if (!rc && g->latency && !(rc = rp_latency_notes(&t, g, err)))
+		rc = md_line(out, "- ", &t, "\n", err);
+	if (!rc && g->fingerprint && !(rc = rp_fingerprint_text(&t, g->fingerprint, err)))
+		rc = md_line(out, "- measured on: ", &t, "\n", err);
 	mg_buf_free(&t);
+	if (!rc && g->fidelity)
+		rc = md_fidelity(out, g->fidelity, err);
 	if (!rc && g->confusion)
-		rc = mg_buf_printf(out, err, "- confusion matrix of %zu classes: see the HTML report\n", g->confusion->n);
+		rc = md_classes(out, g, err);
 	if (!rc)
-		rc = mg_buf_puts(out, "\n", err);
+		rc = mg_buf_puts(out, "\n</details>\n\n", err);
 	return rc;
 }
 
@@ -206,6 +317,12 @@ static int md_targets(mg_buf *out, const mg_report *r, mg_error *err)
 
 int mg_report_write_markdown(mg_buf *out, const mg_report *r, size_t max_bytes, mg_error *err)
 {
+	return mg_report_write_markdown_linked(out, r, max_bytes, NULL, err);
+}
+
+int mg_report_write_markdown_linked(mg_buf *out, const mg_report *r, size_t max_bytes,
+				    const char *html_url, mg_error *err)
+{
 	mg_buf head = MG_BUF_INIT, block = MG_BUF_INIT, body = MG_BUF_INIT;
 	size_t *order = NULL, *keep = NULL, nkeep = 0, rows_bytes = 0;
 	int rc = 0;
@@ -240,6 +357,13 @@ int mg_report_write_markdown(mg_buf *out, const mg_report *r, size_t max_bytes, 
 		rc = mg_buf_printf(&body, err, "\n_%zu less important gates are not shown: the summary "
 					       "is limited to %zu bytes; see report.json._\n",
 				   r->ngates - nkeep, max_bytes);
+	if (!rc && html_url) { /* what the charts are: where they can be seen */
+		rc = mg_buf_puts(&body, "\n\xF0\x9F\x93\x8A [The HTML report with its charts](", err);
+		if (!rc)
+			rc = rp_escape_trunc(&body, html_url, 2000, map_url, err);
+		if (!rc)
+			rc = mg_buf_puts(&body, ")\n", err);
+	}
 	if (!rc)
 		rc = mg_buf_puts(&body, "\n", err);
 	if (rc)

@@ -852,8 +852,25 @@ static void test_markdown_summary_has_headline_table_and_details(void **state)
 	contains(md, "unreachable: ssh: connect to host pi4.lan");
 	lacks(md, "\x1b");
 	lacks(md, "left out");
-	/* details: most important first */
-	assert_true(strstr(md, "#### \xE2\x9A\xA0\xEF\xB8\x8F error peak memory") < strstr(md, "#### \xE2\x9D\x8C fail latency"));
+	/* details in <details> blocks, most important first, open when they fail */
+	const char *err_at = strstr(md, "<details open><summary>\xE2\x9A\xA0\xEF\xB8\x8F error peak memory");
+	const char *fail_at = strstr(md, "<details open><summary>\xE2\x9D\x8C fail latency");
+	assert_non_null(err_at);
+	assert_true(err_at < fail_at);
+	assert_int_equal(count(md, "<details"), count(md, "</details>"));
+	assert_true(strstr(md, "| Gate |") < strstr(md, "<details")); /* the gate table first */
+	/* the latency verdict in words; the per-class change; the fidelity gate's worst rows */
+	contains(md, "**Slowdown: median ");
+	contains(md, "| Class | Precision | Recall | F1 | Support | \xCE\x94 F1 |\n");
+	contains(md, "| 8 | 97.8% | 98.9% | 98.3% | 178 | +1.7 pp |\n");
+	contains(md, "8 \xE2\x86\x92 3: 6 \xE2\x86\x92 0 (better)");
+	contains(md, "| 117 | 4 | 2.5 | 2.541 |\n");
+	contains(md, "log counts: `\xE2\x96\x88"); /* the fullest bin first */
+	lacks(md, "HTML report with its charts"); /* no link without an address */
+	mg_buf_reset(&b);
+	assert_int_equal(mg_report_write_markdown_linked(&b, r, 1 << 20, "https://ci.example/jobs/7/artifacts/file/r (1).html", NULL), 0);
+	contains(mg_buf_cstr(&b), "[The HTML report with its charts](https://ci.example/jobs/7/artifacts/file/r%20%281%29.html)\n");
+	assert_true(strstr(b.data, "HTML report with its charts") < strstr(b.data, "<details"));
 	mg_buf_free(&b);
 	mg_report_free(r);
 }
