@@ -56,6 +56,10 @@ TEST_PACKAGES="$TEST_PACKAGES python3-flatbuffers"
 # completion loads in zsh (tests/cli/t_cli_help.sh, t_cli_completion.sh).
 TEST_PACKAGES="$TEST_PACKAGES man-db groff-base zsh"
 
+# The HTML report's charts as Chromium draws them (issue 16):
+# tests/cli/chart_check.py reads the screenshot through python3-pil.
+TEST_PACKAGES="$TEST_PACKAGES python3-pil"
+
 test=0
 case ${1:-} in
 "") ;;
