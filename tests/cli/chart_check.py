@@ -7,7 +7,8 @@
     chart_check.py check DOM.html SCREENSHOT.png EXPECT.json
         reads that record from Chromium's dumped DOM and checks each chart's
         region of the screenshot of the unchanged report against EXPECT.json:
-        [{"alt": substring of the chart's alt text, "min_size": [w, h],
+        [{"alt": substring of the chart's alt text (or a list of them: one
+          chart each, alike in the rest), "min_size": [w, h],
           "colors": [{"rgb": "#rrggbb", "box": [x0, y0, x1, y1] (fractions
           of the chart), "min_px": n}]}], in page order.
 
@@ -61,7 +62,10 @@ def check(dom_path, png_path, expect_path):
     if not m:
         fail("the dumped DOM has no data-probe: the page did not finish loading")
     rec = json.loads(html.unescape(m.group(1)))
-    expect = json.load(open(expect_path))
+    expect = []
+    for e in json.load(open(expect_path)):
+        for alt in e["alt"] if isinstance(e["alt"], list) else [e["alt"]]:
+            expect.append(dict(e, alt=alt))
     charts = rec["charts"]
     if len(charts) != len(expect):
         fail("%d charts drawn, %d expected: %s" % (len(charts), len(expect), [c["alt"] for c in charts]))

@@ -49,10 +49,7 @@ print(json.loads(html.unescape(m.group(1)))["height"] if m else "")' "$2.dom")
 # histogram its orange swatch and bars.
 cat >expect.json <<'JSON'
 [
- {"alt": "confusion matrix of the candidate", "min_size": [300, 300],
-  "colors": [{"rgb": "#08306b", "box": [0.8, 0, 1, 1], "min_px": 20},
-             {"rgb": "#08306b", "box": [0, 0.1, 0.8, 1], "min_px": 200}]},
- {"alt": "confusion matrix of the baseline", "min_size": [300, 300],
+ {"alt": ["confusion matrix of the candidate", "confusion matrix of the baseline"], "min_size": [300, 300],
   "colors": [{"rgb": "#08306b", "box": [0.8, 0, 1, 1], "min_px": 20},
              {"rgb": "#08306b", "box": [0, 0.1, 0.8, 1], "min_px": 200}]},
  {"alt": "difference of the confusion matrices", "min_size": [300, 300],
