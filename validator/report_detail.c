@@ -47,6 +47,8 @@ static int cmp_class(const void *a, const void *b)
 	double kx = class_key(x), ky = class_key(y);
 	if (kx != ky)
 		return kx < ky ? -1 : 1;
+	if (x->support != y->support) /* of equal changes, the class with more samples first */
+		return x->support > y->support ? -1 : 1;
 	return (x->cls > y->cls) - (x->cls < y->cls);
 }
 

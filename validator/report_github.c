@@ -117,6 +117,13 @@ static int md_row(mg_buf *out, const mg_gate_result *g, mg_error *err)
 #define CHANGES_SHOWN 5  /* confusion cells that moved */
 #define WORST_SHOWN 5    /* fidelity rows */
 
+/* A share as a percentage, "-" for none (a class nothing was predicted as
+ * has no precision). */
+static void md_pct(char out[RP_NUM_SIZE], double v)
+{
+	snprintf(out, RP_NUM_SIZE, isnan(v) ? "-" : "%.1f%%", v * 100);
+}
+
 /* The per-class table, worst change first, cut to CLASSES_SHOWN rows
  * (saying so), and the confusion cells that moved most. */
 static int md_classes(mg_buf *out, const mg_gate_result *g, mg_error *err)
@@ -137,9 +144,12 @@ static int md_classes(mg_buf *out, const mg_gate_result *g, mg_error *err)
 		rc = mg_buf_puts(out, "| ", err);
 		if (!rc)
 			rc = rp_escape_trunc(out, label, NAME_CELL_MAX, rp_map_markdown, err);
+		char pr[RP_NUM_SIZE], re[RP_NUM_SIZE], f1[RP_NUM_SIZE];
+		md_pct(pr, r->precision);
+		md_pct(re, r->recall);
+		md_pct(f1, r->f1);
 		if (!rc)
-			rc = mg_buf_printf(out, err, " | %.1f%% | %.1f%% | %.1f%% | %llu |", r->precision * 100,
-					   r->recall * 100, r->f1 * 100, (unsigned long long)r->support);
+			rc = mg_buf_printf(out, err, " | %s | %s | %s | %llu |", pr, re, f1, (unsigned long long)r->support);
 		double d = (r->f1 - r->base_f1) * 100;
 		if (!rc && base)
 			rc = isnan(d) ? mg_buf_puts(out, " - |", err)

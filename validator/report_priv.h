@@ -109,7 +109,8 @@ typedef struct rp_class_row {
 	double base_precision, base_recall, base_f1;
 } rp_class_row;
 /* g's classes, the largest drop in F1 against the baseline first (without
- * a baseline, the lowest F1 first); *out NULL and *nout 0 without a
+ * a baseline, the lowest F1 first; of equal ones, the class with more
+ * samples first); *out NULL and *nout 0 without a
  * confusion matrix. The caller frees *out. */
 int rp_class_rows(rp_class_row **out, size_t *nout, const mg_gate_result *g, mg_error *err);
 
