@@ -1,8 +1,10 @@
 /* modelgate comment --report report.json: posts the report's Markdown
  * summary on the pull request (GitHub Actions) or merge request (GitLab CI)
  * of the current run, updating modelgate's earlier comment in place rather
- * than adding one per push. A run without a request (a push to a branch)
- * says so and succeeds, so one CI step serves both. */
+ * than adding one per push. The report's charts go with it: uploaded and
+ * shown on GitLab, linked (--html: the HTML report among the job's
+ * artifacts) on GitHub. A run without a request (a push to a branch) says
+ * so and succeeds, so one CI step serves both. */
 #include "cli.h"
 
 #include <stdlib.h>
@@ -55,13 +57,17 @@ static int cmd_comment(mg_cli *cli, int argc, char **argv)
 		}
 		cli_info(cli, "modelgate: %s\n", err.msg);
 	}
+	mg_comment_opts co = MG_COMMENT_OPTS_INIT;
+	co.insecure = cli->insecure;
+	co.ca_file = cli->ca_file;
+	if (mg_comment_charts(&body, dry ? NULL : &place, r, url.len ? url.data : NULL, &co, &err)) {
+		rc = cli_fail(cli, &err);
+		goto done;
+	}
 	if (dry) {
 		fwrite(body.data, 1, body.len, stdout);
 		goto done;
 	}
-	mg_comment_opts co = MG_COMMENT_OPTS_INIT;
-	co.insecure = cli->insecure;
-	co.ca_file = cli->ca_file;
 	long long id = 0;
 	int updated = 0;
 	if (mg_comment_upsert(&place, mg_buf_cstr(&body), key, &co, &id, &updated, &err)) {

@@ -2,8 +2,10 @@
  * from GitHub Actions' or GitLab CI's variables, lists its comments (issue
  * comments API on GitHub, notes API on GitLab; 100 a page, every page),
  * and updates the one that carries modelgate's hidden marker, or adds one:
- * a pipeline that runs on every push leaves one comment, kept current. HTTP
- * goes through net/web.h (retries, TLS options). */
+ * a pipeline that runs on every push leaves one comment, kept current. The
+ * report's charts go with it where the forge shows pictures (GitLab's
+ * uploads), else as a link to the HTML report. HTTP goes through net/web.h
+ * (retries, TLS options). */
 #include "comment.h"
 
 #include <jansson.h>
@@ -12,6 +14,7 @@
 #include <string.h>
 
 #include "net/web.h"
+#include "validator/report.h"
 
 #define MAX_PAGES 50
 #define PER_PAGE 100
@@ -123,9 +126,10 @@ int mg_comment_body(mg_buf *out, const char *markdown, const char *key, mg_error
 	return rc ? rc : mg_buf_puts(out, markdown, err);
 }
 
-/* One API call; checks the status. body_json may be NULL. */
-static int call(const mg_comment_place *p, const mg_comment_opts *o, const char *method, const char *url,
-		const char *body_json, mg_web_resp *resp, mg_error *err)
+/* One API call with a body of a content type (or none: type NULL); checks
+ * the status. */
+static int call_body(const mg_comment_place *p, const mg_comment_opts *o, const char *method, const char *url,
+		     const char *type, const void *body, size_t len, mg_web_resp *resp, mg_error *err)
 {
 	const char *headers[] = {p->token_header,
 				 p->forge == MG_FORGE_GITHUB ? "Accept: application/vnd.github+json" : "Accept: application/json",
@@ -137,10 +141,10 @@ static int call(const mg_comment_place *p, const mg_comment_opts *o, const char 
 	req.insecure = o->insecure;
 	req.ca_file = o->ca_file;
 	req.max_response = (size_t)16 << 20;
-	if (body_json) {
-		req.content_type = "application/json";
-		req.body = body_json;
-		req.body_len = strlen(body_json);
+	if (type) {
+		req.content_type = type;
+		req.body = body;
+		req.body_len = len;
 	}
 	int rc = mg_web_request(&req, resp, err);
 	if (rc)
@@ -161,6 +165,14 @@ static int call(const mg_comment_place *p, const mg_comment_opts *o, const char 
 		return mg_error_set(err, MG_ENOTFOUND, "%s has no %.*s (HTTP 404)", who, plen, path ? path : "");
 	return mg_error_set(err, MG_ENET, "%s answered HTTP %ld to %s %.*s", who, resp->status, method, plen,
 			    path ? path : "");
+}
+
+/* call_body with a JSON body, or none (body_json NULL). */
+static int call(const mg_comment_place *p, const mg_comment_opts *o, const char *method, const char *url,
+		const char *body_json, mg_web_resp *resp, mg_error *err)
+{
+	return call_body(p, o, method, url, body_json ? "application/json" : NULL, body_json,
+			 body_json ? strlen(body_json) : 0, resp, err);
 }
 
 /* Searches one page of comments for the marker; *count gets the page's
@@ -248,5 +260,80 @@ done:
 	mg_web_resp_free(&resp);
 	mg_buf_free(&mark);
 	mg_buf_free(&url);
+	return rc;
+}
+
+/* GitLab: uploads one file to the project and appends the Markdown that
+ * shows it, as GitLab answers it ("![name](/uploads/SECRET/name)"). */
+static int upload(const mg_comment_place *p, const mg_comment_opts *o, const char *file, const mg_buf *data,
+		  mg_buf *md, mg_error *err)
+{
+	char boundary[64], type[128];
+	unsigned n = 0;
+	do /* a boundary the file does not contain */
+		snprintf(boundary, sizeof(boundary), "modelgate-part-%u-%zx", n++, data->len);
+	while (strstr(mg_buf_cstr(data), boundary));
+	snprintf(type, sizeof(type), "multipart/form-data; boundary=%s", boundary);
+	mg_buf body = MG_BUF_INIT, url = MG_BUF_INIT;
+	mg_web_resp resp = MG_WEB_RESP_INIT;
+	int rc = mg_buf_printf(&body, err, "--%s\r\nContent-Disposition: form-data; name=\"file\"; filename=\"%s\"\r\n"
+				"Content-Type: image/svg+xml\r\n\r\n", boundary, file);
+	if (!rc)
+		rc = mg_buf_append(&body, data->data, data->len, err);
+	if (!rc)
+		rc = mg_buf_printf(&body, err, "\r\n--%s--\r\n", boundary);
+	if (!rc)
+		rc = mg_buf_printf(&url, err, "%s/projects/%s/uploads", p->api, p->project);
+	if (!rc)
+		rc = call_body(p, o, "POST", url.data, type, body.data, body.len, &resp, err);
+	if (!rc) {
+		json_error_t je;
+		json_t *a = json_loadb(mg_buf_cstr(&resp.body), resp.body.len, 0, &je);
+		const char *m = json_string_value(json_object_get(a, "markdown"));
+		rc = m && !strpbrk(m, "\r\n") ? mg_buf_puts(md, m, err)
+			: mg_error_set(err, MG_ENET, "GitLab's answer to the upload of '%s' has no markdown", file);
+		json_decref(a);
+	}
+	mg_web_resp_free(&resp);
+	mg_buf_free(&body);
+	mg_buf_free(&url);
+	return rc;
+}
+
+int mg_comment_charts(mg_buf *out, const mg_comment_place *p, const mg_report *report, const char *html_url,
+		      const mg_comment_opts *opts, mg_error *err)
+{
+	mg_comment_opts def = MG_COMMENT_OPTS_INIT;
+	const mg_comment_opts *o = opts ? opts : &def;
+	mg_report_chart *charts = NULL;
+	size_t n = 0;
+	int rc = mg_report_charts(&charts, &n, report, err);
+	if (rc || !n)
+		return rc;
+	mg_buf md = MG_BUF_INIT;
+	int gitlab = p && p->forge == MG_FORGE_GITLAB, link = html_url && !strpbrk(html_url, " ()<>\r\n");
+	if (gitlab || link)
+		rc = mg_buf_printf(&md, err, "\n<details><summary>\xF0\x9F\x93\x88 Charts (%zu)</summary>\n\n", n);
+	/* GitLab: each title in bold over its picture; else a list of titles */
+	for (size_t i = 0; (gitlab || link) && !rc && i < n; i++) {
+		rc = mg_buf_puts(&md, gitlab ? "**" : "- ", err);
+		if (!rc)
+			rc = mg_report_markdown_text(&md, charts[i].title, err);
+		if (!rc)
+			rc = mg_buf_puts(&md, gitlab ? "**\n\n" : "\n", err);
+		if (!rc && gitlab)
+			rc = upload(p, o, charts[i].file, &charts[i].svg, &md, err);
+		if (!rc && gitlab)
+			rc = mg_buf_puts(&md, "\n\n", err);
+	}
+	if (!rc && gitlab)
+		rc = mg_buf_puts(&md, "</details>\n", err);
+	else if (!rc && link)
+		rc = mg_buf_printf(&md, err, "\nIn [the HTML report](%s): %s.\n\n</details>\n", html_url,
+				   p ? "GitHub takes no pictures in a comment through its API" : "a dry run uploads nothing");
+	if (!rc)
+		rc = mg_buf_append(out, mg_buf_cstr(&md), md.len, err);
+	mg_buf_free(&md);
+	mg_report_charts_free(charts, n);
 	return rc;
 }

@@ -51,4 +51,15 @@ int mg_comment_body(mg_buf *out, const char *markdown, const char *key, mg_error
 int mg_comment_upsert(const mg_comment_place *p, const char *body, const char *key,
 		      const mg_comment_opts *opts, long long *id_out, int *updated, mg_error *err);
 
+/* The request's pictures, the way CML puts them in a comment: a collapsed
+ * <details> block appended to out. On GitLab, which shows images uploaded
+ * to the project, each chart of the report (mg_report_charts: latency,
+ * confusion matrix) is uploaded (POST /projects/:id/uploads) and shown
+ * inline; on GitHub, whose API takes no pictures for a comment, or with p
+ * NULL (a dry run), the block links the HTML report at html_url (nothing
+ * when html_url is NULL). report is a const mg_report *. */
+struct mg_report;
+int mg_comment_charts(mg_buf *out, const mg_comment_place *p, const struct mg_report *report,
+		      const char *html_url, const mg_comment_opts *opts, mg_error *err);
+
 #endif

@@ -210,6 +210,25 @@ int mg_report_write_html(mg_buf *out, const mg_report *r, mg_error *err);
 /* The terminal table; color adds ANSI colours. */
 int mg_report_write_table(mg_buf *out, const mg_report *r, int color, mg_error *err);
 
+/* ---- the charts, for places that take pictures rather than a page ---- */
+
+/* A chart of the HTML report as a standalone SVG document. */
+typedef struct mg_report_chart {
+	char *file;  /* a file name for it: "gate-3-latency.svg" */
+	char *title; /* what it shows, for people: "latency p95: latency distribution" */
+	mg_buf svg;
+} mg_report_chart;
+
+/* The latency distribution of each latency gate and, of each classifier
+ * gate (up to 200 classes), the candidate's confusion matrix and its
+ * difference from the baseline's: *out an array of *nout charts (NULL and
+ * 0 when there are none), freed with mg_report_charts_free. */
+int mg_report_charts(mg_report_chart **out, size_t *nout, const mg_report *r, mg_error *err);
+void mg_report_charts_free(mg_report_chart *c, size_t n);
+/* Appends s as text in GitHub-flavoured Markdown (escaped as the summary
+ * escapes its own text), for a writer of Markdown outside the reports. */
+int mg_report_markdown_text(mg_buf *out, const char *s, mg_error *err);
+
 /* ---- the formats by name (report_format.c), for `gate` and `report` ---- */
 
 typedef enum {

@@ -423,6 +423,11 @@ done:
 	return rc;
 }
 
+int mg_report_markdown_text(mg_buf *out, const char *s, mg_error *err)
+{
+	return rp_escape(out, s, rp_map_markdown, err);
+}
+
 /* ---- annotations -------------------------------------------------------------- */
 
 static const char *map_cmd_data(uint32_t cp, char tmp[16])

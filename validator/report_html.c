@@ -359,19 +359,20 @@ static void cdf_svg(hw *w, const series *ss, size_t ns)
 	rh_p(w, "</svg>\n");
 }
 
-static void latency_chart(hw *w, const mg_gate_result *g)
+int rh_latency_svgs(mg_buf *hist, mg_buf *cdf, const mg_gate_result *g, mg_error *err)
 {
 	const mg_latency_detail *l = g->latency;
 	series ss[2] = {{"baseline", COLOR_BASE, NULL, l->nbase, {0}},
 			{"candidate", COLOR_CAND, NULL, l->ncand, {0}}};
 	const double *raw[2] = {l->base_ns, l->cand_ns};
 	size_t ns = 0;
-	for (int k = 0; k < 2; k++) {
+	int rc = 0;
+	for (int k = 0; k < 2 && !rc; k++) {
 		if (ss[k].n == 0)
 			continue;
 		series s = ss[k];
 		if (!(s.sorted = rp_sorted_copy(raw[k], s.n, &s.n))) {
-			w->rc = mg_error_set(w->err, MG_ENOMEM, "out of memory");
+			rc = mg_error_set(err, MG_ENOMEM, "out of memory");
 			break;
 		}
 		for (size_t i = 0; i < s.n; i++)
@@ -381,32 +382,37 @@ static void latency_chart(hw *w, const mg_gate_result *g)
 		else
 			free(s.sorted);
 	}
-	if (!w->rc && ns) {
-		mg_buf svg = MG_BUF_INIT;
-		hw sw = {&svg, w->err, 0};
-		latency_svg(&sw, ss, ns);
-		w->rc = sw.rc;
-		rh_p(w, "<h3>Latency distribution</h3>\n");
-		rh_chart(w, &svg, "latency histogram and box plots of baseline and candidate");
-		mg_buf_reset(&svg);
-		int far = 0;
-		for (size_t k = 0; k < ns; k++)
-			far |= far_outliers(&ss[k]);
-		if (far) {
-			cdf_svg(&sw, ss, ns);
-			w->rc = w->rc ? w->rc : sw.rc;
-			rh_p(w, "<h3>Latency CDF (log axis)</h3>\n");
-			rh_chart(w, &svg, "latency CDF of baseline and candidate on a log axis");
-			rh_p(w, "<p class=\"muted small\">Drawn because some samples lie beyond p75 + 3 IQR, "
-				"which squash the histogram above.</p>\n");
-		}
-		mg_buf_free(&svg);
-	}
+	int far = 0;
+	for (size_t k = 0; k < ns; k++)
+		far |= far_outliers(&ss[k]);
+	hw hs = {hist, err, rc}, cs = {cdf, err, rc};
+	if (ns)
+		latency_svg(&hs, ss, ns);
+	if (ns && far)
+		cdf_svg(&cs, ss, ns);
 	for (size_t k = 0; k < ns; k++)
 		free(ss[k].sorted);
+	return hs.rc ? hs.rc : cs.rc;
 }
 
-/* ---- confusion matrix ------------------------------------------------------------ */
+static void latency_chart(hw *w, const mg_gate_result *g)
+{
+	mg_buf hist = MG_BUF_INIT, cdf = MG_BUF_INIT;
+	if (!w->rc)
+		w->rc = rh_latency_svgs(&hist, &cdf, g, w->err);
+	if (hist.len) {
+		rh_p(w, "<h3>Latency distribution</h3>\n");
+		rh_chart(w, &hist, "latency histogram and box plots of baseline and candidate");
+	}
+	if (cdf.len) {
+		rh_p(w, "<h3>Latency CDF (log axis)</h3>\n");
+		rh_chart(w, &cdf, "latency CDF of baseline and candidate on a log axis");
+		rh_p(w, "<p class=\"muted small\">Drawn because some samples lie beyond p75 + 3 IQR, "
+			"which squash the histogram above.</p>\n");
+	}
+	mg_buf_free(&hist);
+	mg_buf_free(&cdf);
+}
 
 /* ---- the page ------------------------------------------------------------------ */
 

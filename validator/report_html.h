@@ -23,6 +23,11 @@ void rh_p(hw *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void rh_t(hw *w, const char *s);
 void rh_chart(hw *w, const mg_buf *svg, const char *alt);
 
+/* A latency gate's charts as SVG documents: the histogram with box plots
+ * into hist, and the CDFs on a log axis into cdf when far-out outliers
+ * squash the histogram (else cdf stays empty); both empty without samples. */
+int rh_latency_svgs(mg_buf *hist, mg_buf *cdf, const mg_gate_result *g, mg_error *err);
+
 /* An accuracy gate's per-class table and, beside the candidate's confusion
  * matrix, the baseline's and their difference; a fidelity gate's error
  * histogram and worst rows (report_html_change.c). */

@@ -3,7 +3,8 @@
  * its confusion matrix beside the baseline's and the difference of the
  * two, and a fidelity gate's histogram of the absolute error with its
  * worst rows. Every chart carries its legend or colour scale and axis
- * titles, so that a screenshot can be checked for them. */
+ * titles, so that a screenshot can be checked for them. The charts also go
+ * out alone, as SVG files (mg_report_charts), to a merge request note. */
 #include "report_html.h"
 
 #include <inttypes.h>
@@ -340,4 +341,72 @@ void rh_fidelity(hw *w, const mg_gate_result *g)
 	}
 	rh_p(w, "</table>\n<p class=\"muted small\">Rows are samples of the dataset (from 0), each at the output "
 		"value where it differs most.</p>\n");
+}
+
+/* ---- the charts alone -------------------------------------------------------- */
+
+static int add_chart(mg_report_chart **all, size_t *n, size_t gate, const char *what, const char *name,
+		     const char *title, mg_buf *svg, mg_error *err)
+{
+	mg_report_chart *grown = realloc(*all, (*n + 1) * sizeof(**all));
+	if (!grown)
+		return mg_error_set(err, MG_ENOMEM, "out of memory");
+	*all = grown;
+	mg_report_chart *c = &grown[*n];
+	memset(c, 0, sizeof(*c));
+	mg_buf f = MG_BUF_INIT, t = MG_BUF_INIT;
+	int rc = mg_buf_printf(&f, err, "gate-%zu-%s.svg", gate + 1, what);
+	if (!rc)
+		rc = mg_buf_printf(&t, err, "%s: %s", name ? name : "gate", title);
+	c->file = mg_buf_detach(&f);
+	c->title = mg_buf_detach(&t);
+	c->svg = *svg;
+	*svg = (mg_buf)MG_BUF_INIT;
+	(*n)++;
+	return rc;
+}
+
+int mg_report_charts(mg_report_chart **out, size_t *nout, const mg_report *r, mg_error *err)
+{
+	mg_report_chart *all = NULL;
+	size_t n = 0;
+	int rc = 0;
+	for (size_t i = 0; !rc && i < r->ngates; i++) {
+		const mg_gate_result *g = &r->gates[i];
+		mg_buf a = MG_BUF_INIT, b = MG_BUF_INIT;
+		if (g->latency && !(rc = rh_latency_svgs(&a, &b, g, err)) && a.len)
+			rc = add_chart(&all, &n, i, "latency", g->name, "latency distribution", &a, err);
+		mg_buf_reset(&a);
+		const mg_confusion *c = g->confusion, *base = g->base_confusion;
+		if (!rc && c && c->n <= CM_MAX_DRAWN) {
+			hw w = {&a, err, 0};
+			matrix_svg(&w, g, c, NULL, "candidate");
+			rc = w.rc ? w.rc : add_chart(&all, &n, i, "confusion", g->name, "confusion matrix", &a, err);
+			if (!rc && base && base->n == c->n) {
+				hw d = {&b, err, 0};
+				matrix_svg(&d, g, c, base, "candidate - baseline");
+				rc = d.rc ? d.rc : add_chart(&all, &n, i, "confusion-change", g->name,
+							     "confusion matrix, candidate minus baseline", &b, err);
+			}
+		}
+		mg_buf_free(&a);
+		mg_buf_free(&b);
+	}
+	if (rc) {
+		mg_report_charts_free(all, n);
+		return rc;
+	}
+	*out = all;
+	*nout = n;
+	return 0;
+}
+
+void mg_report_charts_free(mg_report_chart *c, size_t n)
+{
+	for (size_t i = 0; c && i < n; i++) {
+		free(c[i].file);
+		free(c[i].title);
+		mg_buf_free(&c[i].svg);
+	}
+	free(c);
 }

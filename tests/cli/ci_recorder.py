@@ -13,6 +13,9 @@ line: method, path (with query), headers (names lower-cased), body, status.
   GET    /api/v4/projects/P/merge_requests/I/notes?...   a page of notes
   POST   /api/v4/projects/P/merge_requests/I/notes       201
   PUT    /api/v4/projects/P/merge_requests/I/notes/ID    200
+  POST   /api/v4/projects/P/uploads                      201, a multipart/form-data
+         upload of one "file" part; answers GitLab's "alt", "url" and
+         "markdown"; GET /uploads/SECRET/NAME serves it back (no token)
 Requests without an Authorization, PRIVATE-TOKEN or JOB-TOKEN header get
 401. POST /__seed {"thread": "gh:N" | "gl:I", "comments": [BODY...]} adds
 comments written by others. Python 3 standard library only.
@@ -28,6 +31,7 @@ import httpbase
 LOCK = threading.Lock()
 THREADS = {}  # "gh:N" / "gl:I" -> list of {"id", "body"}
 NEXT = [1000]
+UPLOADS = {}  # "/uploads/SECRET/NAME" -> (content type, bytes)
 
 ROUTES = [
     ("GET", r"/repos/[^/]+/[^/]+/issues/(\d+)/comments", "gh", "list"),
@@ -44,15 +48,41 @@ def new_comment(body):
     return {"id": NEXT[0], "body": body, "user": {"login": "someone"}}
 
 
+def upload(content_type, raw):
+    """The one file part of a multipart/form-data body: 201 and GitLab's
+    answer, or 400 naming what is wrong."""
+    m = re.match(r"multipart/form-data; boundary=(\S+)$", content_type or "")
+    if not m:
+        return 400, {"message": "not multipart/form-data: %s" % content_type}
+    sep = b"--" + m.group(1).encode()
+    parts = raw.split(sep)
+    if len(parts) != 3 or parts[0] != b"" or parts[2] != b"--\r\n":
+        return 400, {"message": "not one part between boundaries"}
+    head, _, data = parts[1].partition(b"\r\n\r\n")
+    d = re.search(rb'Content-Disposition: form-data; name="file"; filename="([^"]+)"', head)
+    t = re.search(rb"Content-Type: (\S+)", head)
+    if not d or not t or not data.endswith(b"\r\n"):
+        return 400, {"message": "no file part"}
+    name = d.group(1).decode()
+    path = "/uploads/%032x/%s" % (len(UPLOADS) + 1, name)
+    UPLOADS[path] = (t.group(1).decode(), data[:-2])
+    return 201, {"alt": name, "url": path, "full_path": "/-/project/42" + path,
+                 "markdown": "![%s](%s)" % (name, path)}
+
+
 class Handler(httpbase.Handler):
-    def _route(self, body):
+    def _route(self, body, raw):
         url = urlsplit(self.path)
+        if self.command == "GET" and url.path in UPLOADS:
+            return 200, UPLOADS[url.path]
         if url.path == "/__seed":
             req = json.loads(body)
             THREADS.setdefault(req["thread"], []).extend(new_comment(b) for b in req["comments"])
             return 200, {}
         if not any(h in self.headers for h in ("Authorization", "PRIVATE-TOKEN", "JOB-TOKEN")):
             return 401, {"message": "Requires authentication"}
+        if self.command == "POST" and re.fullmatch(r"/api/v4/projects/[^/]+/uploads", url.path):
+            return upload(self.headers.get("Content-Type"), raw)
         for method, pattern, forge, action in ROUTES:
             m = re.fullmatch(pattern, url.path)
             if self.command != method or not m:
@@ -76,12 +106,16 @@ class Handler(httpbase.Handler):
         return 404, {"message": "Not Found"}
 
     def _handle(self):
-        body = self.read_body().decode("utf-8", "replace")
+        raw = self.read_body()
+        body = raw.decode("utf-8", "replace")
         with LOCK:
-            status, obj = self._route(body)
+            status, obj = self._route(body, raw)
             if self.path != "/__seed":
                 self.record(LOG, body, status)
-        self.send_json(status, obj)
+        if isinstance(obj, tuple):  # an uploaded file
+            self.send_bytes(status, obj[1], [("Content-Type", obj[0])])
+        else:
+            self.send_json(status, obj)
 
     do_GET = do_POST = do_PUT = do_PATCH = _handle
 

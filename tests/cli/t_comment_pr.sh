@@ -4,6 +4,9 @@
 # (ci_recorder.py): the first run POSTs, later runs update the same comment
 # (found by its hidden marker, also past the first page of 100) instead of
 # adding one; a run that is not for a request succeeds without a comment.
+# The report's charts go with the comment the way CML's do: uploaded to the
+# GitLab project and shown in a collapsed block of the note, and on GitHub
+# (whose API takes no pictures) listed there with a link to the HTML report.
 . "$MG_SRCDIR/tests/cli/lib.sh"
 . "$MG_SRCDIR/tests/cli/lib_registry.sh"
 
@@ -95,6 +98,59 @@ r = [json.loads(l) for l in open(sys.argv[1]) if json.loads(l)["method"] == "PUT
 assert r["headers"]["private-token"] == sys.argv[2]' "$LOG" "$TOKEN" || fail "no PRIVATE-TOKEN header"
 }
 
+gitlab_note_shows_the_charts() {
+	need xmllint libxml2-utils
+	local before
+	before=$(requests POST '^/api/v4/projects/42/uploads$')
+	expect_exit 0 gl env CI_MERGE_REQUEST_IID=6 "$MODELGATE" comment --report "$TEST_TMP/fail.json"
+	# the example's classifier with a baseline (confusion matrix, and its
+	# change) and its latency gate
+	[ "$(requests POST '^/api/v4/projects/42/uploads$')" = $((before + 3)) ] || fail "expected three uploads"
+	"$PY" - "$LOG" "$API" "$TEST_TMP" <<'PYEOF' >"$IO/py" 2>&1 || fail "$(cat "$IO/py")"
+import json, re, sys, urllib.request
+log, api, tmp = sys.argv[1:]
+reqs = [json.loads(l) for l in open(log)]
+note = [r for r in reqs if r["method"] == "POST" and r["path"].endswith("/merge_requests/6/notes")][-1]
+body = json.loads(note["body"])["body"]
+assert body.index("| Gate |") < body.index("Charts (3)</summary>"), "the charts are not after the summary"
+block = body[body.index("<details><summary>\U0001F4C8 Charts (3)</summary>"):]
+images = re.findall(r"!\[(gate-\d+-[a-z-]+\.svg)\]\((/uploads/[0-9a-f]{32}/[^)]+)\)", block)
+assert [n.split("-", 2)[2] for n, _ in images] == ["confusion.svg", "confusion-change.svg", "latency.svg"], images
+assert block.index("</details>") > block.index(images[-1][1])
+for i, (name, path) in enumerate(images):
+    up = [r for r in reqs if r["method"] == "POST" and r["path"].endswith("/uploads")][i - 3]
+    assert up["headers"]["private-token"], up["headers"]
+    assert up["headers"]["content-type"].startswith("multipart/form-data; boundary="), up["headers"]
+    svg = urllib.request.urlopen(api + path).read()
+    open("%s/up%d.svg" % (tmp, i), "wb").write(svg)
+    assert svg.startswith(b"<svg xmlns=\"http://www.w3.org/2000/svg\""), svg[:80]
+print(len(images), "images")
+PYEOF
+	for i in 0 1 2; do
+		xmllint --noout "$TEST_TMP/up$i.svg" 2>"$IO/xmllint" || fail "upload $i is not an SVG document: $(head -3 "$IO/xmllint")"
+	done
+	grep -q 'predicted class' "$TEST_TMP/up0.svg" || fail "the first chart is not the confusion matrix"
+	grep -q '>candidate - baseline</text>' "$TEST_TMP/up1.svg" || fail "the second chart is not the change"
+	grep -q 'latency per inference (ms)' "$TEST_TMP/up2.svg" || fail "the third chart is not the latency"
+}
+
+github_comment_links_the_charts() {
+	local before
+	before=$(requests POST 'uploads')
+	expect_exit 0 gh env GITHUB_SERVER_URL=https://github.example GITHUB_RUN_ID=77 \
+		"$MODELGATE" comment --report "$TEST_TMP/fail.json" --html report.html
+	last_body PATCH >"$TEST_TMP/body.md"
+	grep -qF 'Charts (3)</summary>' "$TEST_TMP/body.md" || fail "no charts block: $(head -c 600 "$TEST_TMP/body.md")"
+	grep -qF 'In [the HTML report](https://github.example/acme/models/actions/runs/77): GitHub takes no pictures' \
+		"$TEST_TMP/body.md" || fail "no link to the HTML report"
+	grep -q '^- .*: latency distribution$' "$TEST_TMP/body.md" || fail "the charts are not listed"
+	[ "$(requests POST 'uploads')" = "$before" ] || fail "GitHub got an upload"
+	# without an address for the HTML report, no charts block at all
+	expect_exit 0 gh "$MODELGATE" comment --report "$TEST_TMP/fail.json"
+	last_body PATCH >"$TEST_TMP/body.md"
+	! grep -q 'Charts (' "$TEST_TMP/body.md" || fail "a charts block without a link"
+}
+
 a_push_run_has_nothing_to_comment_on() {
 	expect_exit 0 env GITHUB_ACTIONS=true GITHUB_API_URL=$API GITHUB_REPOSITORY=acme/models \
 		GITHUB_REF=refs/heads/main GITHUB_TOKEN=x GITHUB_EVENT_PATH= "$MODELGATE" comment --report "$TEST_TMP/pass.json"
@@ -130,6 +186,8 @@ check github_first_run_posts github_first_run_posts
 check github_second_run_updates_in_place github_second_run_updates_in_place
 check github_finds_its_comment_past_the_first_page github_finds_its_comment_past_the_first_page
 check gitlab_posts_then_updates_the_note gitlab_posts_then_updates_the_note
+check gitlab_note_shows_the_charts gitlab_note_shows_the_charts
+check github_comment_links_the_charts github_comment_links_the_charts
 check a_push_run_has_nothing_to_comment_on a_push_run_has_nothing_to_comment_on
 check errors_are_named errors_are_named
 check dry_run_prints_the_body dry_run_prints_the_body
