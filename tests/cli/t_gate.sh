@@ -32,6 +32,15 @@ int8_passes_with_every_figure() {
 	json_ok "len([g for g in j['gates'] if g['name'] == 'latency'][0]['latency']['samples_ns']['candidate']) >= 100" r.json
 	json_ok "(lambda c: c['n'] == 10 and sum(map(sum, c['counts'])) == 360)([g for g in j['gates'] if g['name'] == 'accuracy'][0]['confusion'])" r.json
 	json_ok "len([f for f in [g for g in j['gates'] if g['name'] == 'accuracy'][0]['figures'] if f['name'].startswith('class_')]) == 30" r.json
+	# what changed against the baseline: its confusion matrix on the same
+	# 360 samples, the fidelity gate's error histogram over every output
+	# value, the baseline's peak memory, the size growth as a percentage
+	json_ok "(lambda g: g['baseline_confusion']['n'] == 10 and sum(map(sum, g['baseline_confusion']['counts'])) == 360)([g for g in j['gates'] if g['name'] == 'accuracy'][0])" r.json
+	json_ok "(lambda f: sum(f['histogram']['counts']) == 3600 and 0 < len(f['worst']) <= 10)([g for g in j['gates'] if g['name'] == 'fidelity'][0]['fidelity'])" r.json
+	json_ok "(lambda g: g['baseline'] > 0 and 'baseline' in g['reason'] and g['figures'][0]['baseline'] == g['baseline'])([g for g in j['gates'] if g['name'] == 'memory'][0])" r.json
+	json_ok "[f['unit'] for f in [g for g in j['gates'] if g['name'] == 'size'][0]['figures'] if f['name'] == 'growth'] == ['%']" r.json
+	grep -q '<h3>Per-class metrics</h3>' r.html || fail "no per-class table in the HTML report"
+	grep -q '<details' r.md || fail "no <details> in the Markdown"
 	# which way each limit holds: floors for accuracy and cosine, ceilings for the rest
 	json_ok "{g['name']: g['limit_is'] for g in j['gates']} == {'accuracy': 'min', 'fidelity': 'min', 'latency': 'max', 'size': 'max', 'memory': 'max'}" r.json
 	expect_stdout_matches "accuracy .*>= 0\.95"
