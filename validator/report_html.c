@@ -330,10 +330,12 @@ static void cdf_svg(hw *w, const series *ss, size_t ns)
 	}
 	rh_p(w, "<text transform=\"translate(16 %.1f) rotate(-90)\" text-anchor=\"middle\" font-size=\"11\" "
 		"fill=\"#57606a\">samples at most this slow</text>\n", (CYT + CYB) / 2);
-	/* ticks at 1, 2 and 5 times the powers of ten in range */
+	/* ticks at 1, 2 and 5 times the powers of ten in range (each multiple within one decade) */
 	rh_p(w, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#57606a\"/>\n", LX0, CYB, LX1, CYB);
 	for (double d = floor(llo); d <= lhi; d++)
-		for (int m = 1; m <= 9; m += lhi - llo < 1 ? 1 : m == 1 ? 1 : 4) {
+		for (int m = 1; m <= 9; m++) {
+			if (lhi - llo >= 1 && m != 1 && m != 2 && m != 5)
+				continue; /* more than a decade: 1, 2 and 5 only */
 			double v = m * pow(10, d), lv = log10(v);
 			if (lv < llo || lv > lhi)
 				continue;

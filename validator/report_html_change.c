@@ -228,11 +228,22 @@ static void changes_table(hw *w, const mg_gate_result *g)
 	free(ch);
 }
 
+/* The baseline's matrix when it has the candidate's classes, else NULL. */
+static const mg_confusion *comparable_base(const mg_gate_result *g)
+{
+	const mg_confusion *b = g->base_confusion;
+	return b && g->confusion && b->n == g->confusion->n ? b : NULL;
+}
+
+/* 1 when the two matrices differ in some cell */
+static int changed(const mg_confusion *c, const mg_confusion *b)
+{
+	return b && memcmp(c->counts, b->counts, c->n * c->n * sizeof(uint64_t)) != 0;
+}
+
 void rh_confusion_pair(hw *w, const mg_gate_result *g)
 {
-	const mg_confusion *c = g->confusion, *b = g->base_confusion;
-	if (b && b->n != c->n)
-		b = NULL;
+	const mg_confusion *c = g->confusion, *b = comparable_base(g);
 	rh_p(w, "<h3>Confusion matrix</h3>\n");
 	if (c->n > CM_MAX_DRAWN) {
 		rh_p(w, "<p class=\"muted\">%zu classes: too many to draw; the counts are in report.json.</p>\n", c->n);
@@ -251,6 +262,10 @@ void rh_confusion_pair(hw *w, const mg_gate_result *g)
 		"share of the row (recall, on a square-root scale), the number the count of samples.</p>\n");
 	if (!b)
 		return;
+	if (!changed(c, b)) {
+		rh_p(w, "<p>The candidate's confusion matrix equals the baseline's: no sample changed class.</p>\n");
+		return;
+	}
 	rh_p(w, "<h3>Difference: candidate minus baseline</h3>\n<div class=\"pair\"><div>");
 	matrix_chart(w, g, c, b, "candidate - baseline",
 		     "difference of the confusion matrices: red where the candidate is worse, green where better");
@@ -377,12 +392,12 @@ int mg_report_charts(mg_report_chart **out, size_t *nout, const mg_report *r, mg
 		if (g->latency && !(rc = rh_latency_svgs(&a, &b, g, err)) && a.len)
 			rc = add_chart(&all, &n, i, "latency", g->name, "latency distribution", &a, err);
 		mg_buf_reset(&a);
-		const mg_confusion *c = g->confusion, *base = g->base_confusion;
+		const mg_confusion *c = g->confusion, *base = comparable_base(g);
 		if (!rc && c && c->n <= CM_MAX_DRAWN) {
 			hw w = {&a, err, 0};
 			matrix_svg(&w, g, c, NULL, "candidate");
 			rc = w.rc ? w.rc : add_chart(&all, &n, i, "confusion", g->name, "confusion matrix", &a, err);
-			if (!rc && base && base->n == c->n) {
+			if (!rc && changed(c, base)) {
 				hw d = {&b, err, 0};
 				matrix_svg(&d, g, c, base, "candidate - baseline");
 				rc = d.rc ? d.rc : add_chart(&all, &n, i, "confusion-change", g->name,

@@ -1123,6 +1123,21 @@ static void test_html_is_self_contained_with_charts(void **state)
 		    "<td class=\"num\">2.541</td>");
 	contains(h, "<p class=\"sentence\">Slowdown: median ");
 	free(h);
+	/* a baseline that classifies every sample as the candidate does: no
+	 * difference view, a sentence instead, and no change chart to upload */
+	memcpy(r->gates[0].base_confusion->counts, r->gates[0].confusion->counts, 100 * sizeof(uint64_t));
+	h = render(mg_report_write_html, r);
+	assert_int_equal(count(h, "src=\"data:image/svg+xml;base64,"), 5);
+	contains(h, "The candidate's confusion matrix equals the baseline's: no sample changed class.");
+	mg_report_chart *charts;
+	size_t n;
+	assert_int_equal(mg_report_charts(&charts, &n, r, NULL), 0);
+	assert_int_equal(n, 2); /* the confusion matrix, the latency distribution */
+	assert_string_equal(charts[0].file, "gate-1-confusion.svg");
+	assert_string_equal(charts[1].file, "gate-3-latency.svg");
+	assert_true(!strncmp(charts[1].svg.data, "<svg xmlns=", 11));
+	mg_report_charts_free(charts, n);
+	free(h);
 	mg_report_free(r);
 }
 
