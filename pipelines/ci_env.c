@@ -1,8 +1,11 @@
 /* ci_env: the one reader of the CI variables (ci_env.h). */
 #include "ci_env.h"
 
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char *var(const char *name)
 {
@@ -39,6 +42,7 @@ void mg_ci_env_read(mg_ci_env *out)
 	out->ci_project_id = var("CI_PROJECT_ID");
 	out->ci_merge_request_iid = var("CI_MERGE_REQUEST_IID");
 	out->ci_job_token = var("CI_JOB_TOKEN");
+	out->ci_project_dir = var("CI_PROJECT_DIR");
 }
 
 int mg_ci_artifact_url(mg_buf *out, const mg_ci_env *ci, const char *html_path, mg_error *err)
@@ -49,6 +53,29 @@ int mg_ci_artifact_url(mg_buf *out, const mg_ci_env *ci, const char *html_path, 
 		return mg_ci_run_url(out, ci, err);
 	if (!ci->ci_job_url)
 		return 0;
+	/* the path from $CI_PROJECT_DIR, where GitLab's artifact paths start */
+	char cwd[4096], full[8192];
+	if (ci->ci_project_dir) {
+		if (html_path[0] != '/') {
+			if (!getcwd(cwd, sizeof(cwd)))
+				return mg_error_sys(err, MG_EIO, errno, "cannot read the current folder");
+			snprintf(full, sizeof(full), "%s/%s", cwd, html_path);
+			for (char *dot; (dot = strstr(full, "/./"));)
+				memmove(dot, dot + 2, strlen(dot + 2) + 1);
+			html_path = full;
+		}
+		size_t n = strlen(ci->ci_project_dir);
+		while (n > 1 && ci->ci_project_dir[n - 1] == '/')
+			n--;
+		if (strncmp(html_path, ci->ci_project_dir, n) || html_path[n] != '/')
+			html_path = NULL;
+		else
+			html_path += n + 1;
+	} else if (html_path[0] == '/') {
+		html_path = NULL;
+	}
+	if (!html_path) /* outside the project: the job's artifacts */
+		return mg_buf_printf(out, err, "%s/artifacts/browse", ci->ci_job_url);
 	while (html_path[0] == '.' && html_path[1] == '/')
 		html_path += 2;
 	return mg_buf_printf(out, err, "%s/artifacts/file/%s", ci->ci_job_url, html_path);

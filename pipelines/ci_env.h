@@ -18,6 +18,7 @@ typedef struct mg_ci_env {
 	const char *github_event_path, *github_step_summary, *github_output;
 	const char *gitlab_user_login, *ci_job_url, *ci_default_branch, *ci_api_v4_url;
 	const char *ci_project_id, *ci_merge_request_iid, *ci_job_token;
+	const char *ci_project_dir; /* where GitLab's artifact paths start */
 } mg_ci_env;
 
 void mg_ci_env_read(mg_ci_env *out);
@@ -28,10 +29,12 @@ void mg_ci_env_read(mg_ci_env *out);
 int mg_ci_run_url(mg_buf *out, const mg_ci_env *ci, mg_error *err);
 
 /* Appends where a person finds the HTML report that the job keeps as an
- * artifact at html_path (relative to the job's folder): on GitLab the file
- * itself ($CI_JOB_URL/artifacts/file/PATH), on GitHub the run's page, whose
- * Artifacts section lists it (GitHub gives no address per file). Nothing
- * outside CI or without html_path. */
+ * artifact at html_path (as given on the command line, from the current
+ * folder): on GitLab the file itself ($CI_JOB_URL/artifacts/file/PATH, PATH
+ * from $CI_PROJECT_DIR; the job's artifact browser when the file lies
+ * outside it), on GitHub the run's page, whose Artifacts section lists it
+ * (GitHub gives no address per file). Nothing outside CI or without
+ * html_path. */
 int mg_ci_artifact_url(mg_buf *out, const mg_ci_env *ci, const char *html_path, mg_error *err);
 
 #endif

@@ -92,6 +92,21 @@ t_comments_fit_github_and_gitlab() {
 		"$MODELGATE" comment --dry-run --report report.json --html ./out/report.html
 	summary_fits "$OUT" 1000000 1000000
 	expect_stdout_contains '(https://gitlab.example/acme/models/-/jobs/9/artifacts/file/out/report.html)'
+	# GitLab's artifact paths start at $CI_PROJECT_DIR: a report below the
+	# folder the job ran in is named from there, one outside it gets the
+	# job's artifact browser
+	mkdir -p sub
+	gl_link() { # DIR HTML: the link of a dry-run comment run in DIR
+		(cd "$1" && env -u GITHUB_ACTIONS GITLAB_CI=true CI_JOB_URL=https://gitlab.example/j/9 \
+			CI_PROJECT_DIR=$TEST_TMP/ "$MODELGATE" comment --dry-run --report "$TEST_TMP/report.json" --html "$2" 2>/dev/null) |
+			grep -o '\[The HTML report with its charts\]([^)]*)'
+	}
+	[ "$(gl_link sub ./out/./r.html)" = '[The HTML report with its charts](https://gitlab.example/j/9/artifacts/file/sub/out/r.html)' ] ||
+		fail "relative path: $(gl_link sub ./out/./r.html)"
+	[ "$(gl_link . "$TEST_TMP/r.html")" = '[The HTML report with its charts](https://gitlab.example/j/9/artifacts/file/r.html)' ] ||
+		fail "absolute path in the project: $(gl_link . "$TEST_TMP/r.html")"
+	[ "$(gl_link . /elsewhere/r.html)" = '[The HTML report with its charts](https://gitlab.example/j/9/artifacts/browse)' ] ||
+		fail "a path outside the project: $(gl_link . /elsewhere/r.html)"
 }
 
 t_the_html_lists_every_class_and_says_what_it_cannot_draw() {

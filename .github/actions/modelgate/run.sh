@@ -274,7 +274,7 @@ run() {
 		fi
 	fi
 	if [ "${MG_INPUT_COMMENT:-false}" = true ] && [ "$cmd" = gate ] && [ -s "$reports/report.json" ]; then
-		"$MG" comment --report "$reports/report.json" ||
+		"$MG" comment --report "$reports/report.json" --html "$reports/report.html" ||
 			echo "::warning title=modelgate::could not comment on the pull request"
 	fi
 	case $rc in
