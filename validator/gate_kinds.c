@@ -598,6 +598,12 @@ static int eval_latency(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g,
 	char unit_name[32];
 	snprintf(unit_name, sizeof(unit_name), "%s_ms", gc->metric);
 	mg_gate__add_figure(g, unit_name, value, base, "ms");
+	if (with_base && strcmp(gc->metric, "p50")) { /* the statistic the ratio speaks of, beside it */
+		double m, bm;
+		stat_ms(d->cand_ns, d->ncand, "p50", &m);
+		stat_ms(d->base_ns, d->nbase, "p50", &bm);
+		mg_gate__add_figure(g, "p50_ms", m, bm, "ms");
+	}
 	if (with_base)
 		mg_gate__add_figure(g, "ratio", d->ratio, NAN, "");
 	mg_gate__set_headline(g, unit_name, value, gc->max_ms, MG_LIMIT_MAX, base, "ms");
