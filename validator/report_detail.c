@@ -134,8 +134,11 @@ int rp_latency_verdict(mg_buf *out, const mg_gate_result *g, mg_error *err)
 		size_t nc, nb;
 		double *c = rp_sorted_copy(l->cand_ns, l->ncand, &nc), *b = rp_sorted_copy(l->base_ns, l->nbase, &nb);
 		char cm[RP_NUM_SIZE], bm[RP_NUM_SIZE], r[RP_NUM_SIZE], lo[RP_NUM_SIZE], hi[RP_NUM_SIZE], lim[RP_NUM_SIZE];
+		char medians[3 * RP_NUM_SIZE] = "";
 		rp_num(cm, c ? rp_quantile_sorted(c, nc, 0.5) / 1e6 : NAN);
 		rp_num(bm, b ? rp_quantile_sorted(b, nb, 0.5) / 1e6 : NAN);
+		if (c && b) /* a report without its samples has only the ratio */
+			snprintf(medians, sizeof(medians), " median %s ms vs %s ms for the baseline;", cm, bm);
 		free(c);
 		free(b);
 		pct(r, l->ratio);
@@ -148,8 +151,7 @@ int rp_latency_verdict(mg_buf *out, const mg_gate_result *g, mg_error *err)
 		const char *tail = l->ratio_lo > l->max_ratio    ? "beyond the %s allowed"
 				   : l->ratio_hi <= l->max_ratio ? "within the %s allowed"
 								 : "the interval straddles the %s allowed";
-		rc = mg_buf_printf(out, err, "%s: median %s ms vs %s ms for the baseline; the median ratio of "
-					 "paired blocks is %s", head, cm, bm, r);
+		rc = mg_buf_printf(out, err, "%s:%s the median ratio of paired blocks is %s", head, medians, r);
 		if (!rc && isfinite(l->ratio_lo))
 			rc = mg_buf_printf(out, err, " (%.3g%% CI %s..%s over %zu blocks)",
 					   isnan(l->confidence) ? 95 : l->confidence * 100, lo, hi, l->blocks);

@@ -636,6 +636,11 @@ static void test_report_latency_verdict_is_one_plain_sentence(void **state)
 	assert_int_equal(rp_latency_verdict(&b, g, NULL), 0);
 	contains(b.data, "Undecided: ");
 	contains(b.data, "the interval straddles the +20% allowed.");
+	mg_buf_reset(&b);
+	g->latency->ncand = g->latency->nbase = 0; /* a report without its samples: the ratio alone */
+	assert_int_equal(rp_latency_verdict(&b, g, NULL), 0);
+	contains(b.data, "Undecided: the median ratio of paired blocks is +20.9% (95% CI");
+	lacks(b.data, "- ms");
 	mg_buf_free(&b);
 	mg_report_free(r);
 }
