@@ -83,6 +83,11 @@ PYEOF
 		fail "no link to the run's artifacts"
 	cmark-gfm -e table summary.md >summary.html || fail "cmark-gfm failed"
 	[ "$(grep -c '<table>' summary.html)" -ge 2 ] || fail "the gate and class tables do not render"
+	# under a smaller limit the details go, the gate table stays, and it says so
+	expect_exit 0 mg report report.json --format markdown --max-bytes 1500 -o small.md
+	[ "$(wc -c <small.md)" -le 1500 ] || fail "over 1500 bytes"
+	grep -q '^| accuracy | ' small.md || fail "the trimmed summary lost the gate table"
+	grep -qF 'Details of 2 gates left out to stay under 1500 bytes' small.md || fail "the cut is not said"
 }
 
 t_comments_fit_github_and_gitlab() {
