@@ -1,12 +1,15 @@
 /* The self-contained HTML report: one file, no network, no JavaScript. A
  * header with the verdict and the digests, the gate table with status
  * colours, and a card per gate with its figures and charts: for a latency
- * gate the distribution of the raw samples of baseline and candidate
- * (overlaid histograms, box plots of p5/p25/p50/p75/p95, an axis in ms and
- * a legend), for a classifier the confusion matrix as a heat map with
- * counts. The page sticks to HTML 4 elements (so that strict parsers such as
- * `xmllint --html` accept it); each chart is a standalone SVG document
- * embedded as a data: URI image. All text is escaped. */
+ * gate its verdict in one sentence and the distribution of the raw samples
+ * of baseline and candidate (overlaid histograms, box plots of
+ * p5/p25/p50/p75/p95, an axis in ms and a legend; CDFs on a log axis as
+ * well when far-out outliers squash the histogram), for a cost gate a bar
+ * per model; what changed against the baseline (per-class table, confusion
+ * matrices, fidelity error) is drawn by report_html_change.c. The page
+ * sticks to HTML 4 elements (so that strict parsers such as `xmllint
+ * --html` accept it); each chart is a standalone SVG document embedded as a
+ * data: URI image. All text is escaped. */
 #include "report_html.h"
 
 #include <math.h>
