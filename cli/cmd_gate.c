@@ -144,6 +144,7 @@ int cmd_gate(mg_cli *cli, int argc, char **argv)
 		{"changed", no_argument, NULL, 'G'},
 		{"since", required_argument, NULL, 'S'},
 		{"pre-push", no_argument, NULL, 'U'},
+		{"cast", no_argument, NULL, 'A'},
 		CLI_REMOTE_OPTS,
 		CLI_COMMON_OPTS};
 	const char *config = "modelgate.json", *report_path = "report.json";
@@ -172,6 +173,7 @@ int cmd_gate(mg_cli *cli, int argc, char **argv)
 		case 'S': since = optarg; changed = 1; break;
 		case 'U': pre_push = 1; changed = 1; break;
 		case 'O': only[go.nonly++] = optarg; break;
+		case 'A': go.cast = 1; break;
 		default:
 			if ((rc = cli_common_opt(cli, c)) >= 0) {
 				free(only);

@@ -7,6 +7,10 @@
  * Outputs go to --outputs DIR in the inputs' format; --expect DIR compares
  * them within --rtol/--atol and exits 1 on a mismatch.
  *
+ * Inputs of another real or integer type than the model's are converted
+ * when every value survives, rounded to a real type with --cast, else
+ * refused with the way to convert them (runners/inputs.h).
+ *
  * Quantized models (TFLite int8/uint8): a float32 input given for a
  * quantized input is quantized with its parameters (said once), raw
  * integers pass as they are; outputs are the engine's raw integers unless
@@ -44,7 +48,7 @@ typedef struct tol_opt {
 typedef struct run_args {
 	const char *model, *target, *inputs, *outputs, *expect, *provider;
 	double rtol, atol, min_time, timeout;
-	int dequantize;
+	int dequantize, cast;
 	long warmup, iterations, threads, opt_level;
 	uint64_t seed;
 	mg_input_shape shapes[MAX_SHAPES];
@@ -88,28 +92,16 @@ static int random_inputs(const run_args *a, run_state *st, mg_error *err)
 	return rc;
 }
 
-/* Each input against the model's declaration: type, rank, fixed dims. */
-static int check_inputs(const run_args *a, const run_state *st, mg_error *err)
+/* Each input against the model's declaration (runners/inputs.h: one run,
+ * so every fixed dimension equal), converted where it may be (said). */
+static int check_inputs(const run_args *a, run_state *st, mg_error *err)
 {
+	char where[300];
+	snprintf(where, sizeof(where), "'%.280s'", a->inputs);
 	for (size_t i = 0; i < st->ninputs; i++) {
-		const mg_tensor_info *ti = &st->info->inputs[i];
-		const mg_tensor *t = st->inputs[i];
-		mg_dtype want = mg_dtype_from_name(ti->dtype);
-		if (want != MG_DT_UNDEFINED && want != t->dtype)
-			return mg_error_set(err, MG_EINVAL, "input '%s' from '%s' is %s, the model takes %s",
-					    ti->name, a->inputs, mg_dtype_name(t->dtype), ti->dtype);
-		if (ti->rank == SIZE_MAX)
-			continue;
-		int ok = ti->rank == t->rank;
-		for (size_t k = 0; ok && k < t->rank; k++)
-			ok = ti->dims[k] < 0 || ti->dims[k] == t->dims[k];
-		if (!ok) {
-			char got[128], want_s[128];
-			mg_shape_format(got, sizeof(got), t->dims, t->rank);
-			mg_shape_format(want_s, sizeof(want_s), ti->dims, ti->rank < MG_TENSOR_MAX_RANK ? ti->rank : 0);
-			return mg_error_set(err, MG_EINVAL, "input '%s' from '%s' has shape %s, the model "
-							    "takes %s (-1: any)", ti->name, a->inputs, got, want_s);
-		}
+		int rc = mg_input_check(&st->inputs[i], &st->info->inputs[i], a->cast, 0, where, &st->quantized, err);
+		if (rc)
+			return rc;
 	}
 	return 0;
 }
@@ -154,9 +146,9 @@ static int do_run(mg_cli *cli, const run_args *a, run_state *st, uint64_t t_star
 		if (!rc)
 			st->ninputs = st->info->ninputs;
 		if (!rc)
-			rc = mg_inputs_quantize(st->inputs, st->info->inputs, st->ninputs, &st->quantized, err);
-		if (!rc)
 			rc = check_inputs(a, st, err);
+		if (!rc)
+			rc = mg_inputs_quantize(st->inputs, st->info->inputs, st->ninputs, &st->quantized, err);
 	}
 	mg_tensor_format efmt;
 	if (!rc && a->expect) {
@@ -435,7 +427,7 @@ int cmd_run(mg_cli *cli, int argc, char **argv)
 {
 	uint64_t t_start = now_ns();
 	enum { O_TARGET = 256, O_INPUTS, O_OUTPUTS, O_EXPECT, O_WARMUP, O_ITER, O_MINTIME, O_THREADS,
-	       O_SHAPE, O_RTOL, O_ATOL, O_OPT, O_PROVIDER, O_TIMEOUT, O_SEED, O_DEQUANTIZE };
+	       O_SHAPE, O_RTOL, O_ATOL, O_OPT, O_PROVIDER, O_TIMEOUT, O_SEED, O_DEQUANTIZE, O_CAST };
 	static const struct option opts[] = {
 		{"target", required_argument, NULL, O_TARGET},
 		{"inputs", required_argument, NULL, O_INPUTS},
@@ -453,6 +445,7 @@ int cmd_run(mg_cli *cli, int argc, char **argv)
 		{"timeout", required_argument, NULL, O_TIMEOUT},
 		{"seed", required_argument, NULL, O_SEED},
 		{"dequantize", no_argument, NULL, O_DEQUANTIZE},
+		{"cast", no_argument, NULL, O_CAST},
 		CLI_REMOTE_OPTS,
 		CLI_COMMON_OPTS};
 	run_args a = {.target = "local", .rtol = 1e-3, .atol = 1e-7, .min_time = 1, .timeout = 120,
@@ -468,6 +461,7 @@ int cmd_run(mg_cli *cli, int argc, char **argv)
 		case O_EXPECT: a.expect = optarg; break;
 		case O_PROVIDER: a.provider = optarg; break;
 		case O_DEQUANTIZE: a.dequantize = 1; break;
+		case O_CAST: a.cast = 1; break;
 		case O_WARMUP: bad = get_long(optarg, 0, &a.warmup); break;
 		case O_ITER: bad = get_long(optarg, 0, &a.iterations); break;
 		case O_THREADS: bad = get_long(optarg, 0, &a.threads); break;

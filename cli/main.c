@@ -31,13 +31,13 @@ static const mg_cmd commands[] = {
 	{"fsck", cmd_fsck, "re-hash every blob and check every reference", "modelgate fsck [--repair]"},
 	{"gate", cmd_gate, "evaluate the gates of modelgate.json: may this model ship?",
 	 "modelgate gate [-c modelgate.json] [--model M] [--baseline B] [--target [NAME=]SPEC] "
-	 "[--only GATE]... [--changed [--since REV | --pre-push]] [--report FILE] [--junit FILE] [--html FILE] [--markdown FILE] [--metrics FILE]"
+	 "[--only GATE]... [--changed [--since REV | --pre-push]] [--cast] [--report FILE] [--junit FILE] [--html FILE] [--markdown FILE] [--metrics FILE]"
 	 " [--insecure] [--ca-file FILE]"},
 	{"init", cmd_init, "write a starting modelgate.json for a model",
 	 "modelgate init MODEL [-o FILE] [--force]"},
 	{"run", cmd_run, "run a model on a target and measure its latency",
 	 "modelgate run MODEL [--target local|qemu-aarch64|ssh://[USER@]HOST[:PORT]|exec:'PREFIX']"
-	 " [--inputs DIR] [--outputs DIR] [--expect DIR [--rtol [OUTPUT=]X]... [--atol [OUTPUT=]X]...] [--warmup N]"
+	 " [--inputs DIR [--cast]] [--outputs DIR] [--expect DIR [--rtol [OUTPUT=]X]... [--atol [OUTPUT=]X]...] [--warmup N]"
 	 " [--iterations N] [--min-time S] [--threads N] [--shape NAME=DIMS]..."
 	 " [--opt-level disabled|basic|extended|all] [--provider EP] [--timeout S] [--seed N] [--dequantize]"},
 	{"report", cmd_report, "convert a saved report.json (table, junit, markdown, html, ...)",

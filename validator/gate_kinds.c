@@ -39,12 +39,40 @@ static size_t nonfinite_note(char *buf, size_t len, const char *whose, const flo
 
 /* ---- accuracy ------------------------------------------------------------ */
 
+/* The class index of each of the n rows of labels: an integer per row,
+ * or a one-hot row of cols (exactly one 1, the rest 0). */
+static int class_indices(int64_t *l, const mg_tensor *labels, size_t n, size_t cols, mg_error *err)
+{
+	int onehot = labels->rank == 2 && cols > 1 && mg_tensor_count(labels) == n * cols;
+	for (size_t i = 0; i < n; i++) {
+		if (!onehot) {
+			double v = mg_tensor_get(labels, i);
+			if (!isfinite(v) || v != floor(v) || fabs(v) > 1e15) /* before a cast to an integer */
+				return mg_error_set(err, MG_EINVAL, "label %g of sample %zu is not a class number", v, i);
+			l[i] = (int64_t)v;
+			continue;
+		}
+		size_t ones = 0, other = 0;
+		for (size_t k = 0; k < cols; k++) {
+			double v = mg_tensor_get(labels, i * cols + k);
+			if (v == 1)
+				l[i] = (int64_t)k, ones++;
+			else if (v != 0)
+				other++;
+		}
+		if (ones != 1 || other)
+			return mg_error_set(err, MG_EINVAL, "one-hot labels: row %zu has %zu ones and %zu values "
+					    "other than 0 and 1 (one 1 and %zu zeros expected)", i, ones, other, cols - 1);
+	}
+	return 0;
+}
+
 static int metric_of(const mg_gate_config *gc, const float *rows, size_t n, size_t cols,
 		     const mg_tensor *labels, mg_class_metrics **cm, double *value, mg_error *err)
 {
 	int regression = !strcmp(gc->metric, "mae") || !strcmp(gc->metric, "rmse");
 	size_t nl = mg_tensor_count(labels);
-	if (nl != n * (regression ? cols : 1))
+	if (regression ? nl != n * cols : nl != n && nl != n * cols) /* indices, or one-hot */
 		return mg_error_set(err, MG_EINVAL, "the dataset has %zu labels for %zu outputs", nl, n);
 	if (regression) {
 		float *t = malloc(nl * sizeof(*t));
@@ -62,16 +90,10 @@ static int metric_of(const mg_gate_config *gc, const float *rows, size_t n, size
 		*value = !strcmp(gc->metric, "mae") ? mae : rmse;
 		return rc;
 	}
-	int64_t *l = malloc(n * sizeof(*l));
+	int64_t *l = malloc((n ? n : 1) * sizeof(*l));
 	if (!l)
 		return mg_error_set(err, MG_ENOMEM, "out of memory");
-	int rc = 0;
-	for (size_t i = 0; !rc && i < n; i++) {
-		double v = mg_tensor_get(labels, i);
-		if (!isfinite(v) || v != floor(v) || fabs(v) > 1e15) /* before a cast to an integer */
-			rc = mg_error_set(err, MG_EINVAL, "label %g of sample %zu is not a class number", v, i);
-		l[i] = rc ? 0 : (int64_t)v;
-	}
+	int rc = class_indices(l, labels, n, cols, err);
 	if (!rc)
 		rc = mg_class_metrics_compute(cm, rows, n, cols, l, gc->k, err);
 	free(l);
@@ -79,6 +101,112 @@ static int metric_of(const mg_gate_config *gc, const float *rows, size_t n, size
 		*value = !strcmp(gc->metric, "top1") ? (*cm)->top1
 			 : !strcmp(gc->metric, "topk") ? (*cm)->topk : (*cm)->macro_f1;
 	return rc;
+}
+
+/* The index among the n outputs outs of the output gate gc scores: its
+ * "output" by name, else by index, else the first. An output the model
+ * does not have is MG_EINVAL naming those it has. */
+static int pick_output(size_t *idx, const mg_gate_config *gc, mg_tensor *const *outs, size_t n,
+		       const char *model, mg_error *err)
+{
+	*idx = 0;
+	if (!gc->output)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(outs[i]->name, gc->output))
+			return (int)(*idx = i, 0);
+	char *end;
+	unsigned long long k = strtoull(gc->output, &end, 10);
+	if (!*end && gc->output[0] >= '0' && gc->output[0] <= '9' && k < n)
+		return (int)(*idx = (size_t)k, 0);
+	char names[600] = "";
+	for (size_t i = 0; i < n; i++)
+		note(names, sizeof(names), "%zu '%s'", i, outs[i]->name);
+	return mg_error_set(err, MG_EINVAL, "gate '%s': output '%s' is not an output of '%s' (its outputs: %s)",
+			    gc->name, gc->output, model, names);
+}
+
+/* The baseline's output that meets the candidate's output ci: the one of
+ * its name, else the one at its index, else the first. */
+static size_t base_output(const run_ctx *c, size_t ci)
+{
+	for (size_t i = 0; i < c->nbase_out; i++)
+		if (!strcmp(c->base_out[i]->name, c->cand_out[ci]->name))
+			return i;
+	return ci < c->nbase_out ? ci : 0;
+}
+
+/* The class index a per-class limit names: a class name, else an index
+ * below cols; MG_EINVAL naming the classes there are. */
+static int class_of(size_t *k, const run_ctx *c, const mg_gate_config *gc, const char *key,
+		    const char *cls, size_t cols, mg_error *err)
+{
+	for (size_t i = 0; i < c->nclasses; i++)
+		if (!strcmp(c->classes[i], cls))
+			return (int)(*k = i, 0);
+	char *end;
+	unsigned long long v = strtoull(cls, &end, 10);
+	if (!*end && cls[0] >= '0' && cls[0] <= '9' && v < cols)
+		return (int)(*k = (size_t)v, 0);
+	char names[600] = "";
+	for (size_t i = 0; i < c->nclasses; i++)
+		note(names, sizeof(names), "'%s'", c->classes[i]);
+	return mg_error_set(err, MG_EINVAL, "gate '%s': %s names '%s', which is no class (%s%s)", gc->name, key,
+			    cls, c->nclasses ? "the classes: " : "no class names given, and indices go to ",
+			    c->nclasses ? names : (snprintf(names, sizeof(names), "%zu", cols - 1), names));
+}
+
+/* min_recall and min_precision of gc judged against cm into g's class
+ * checks; a failing one is noted in fails, a passing one in passes. */
+static int class_limits(const run_ctx *c, const mg_gate_config *gc, const mg_class_metrics *cm,
+			mg_gate_result *g, char *fails, char *passes, size_t len, mg_error *err)
+{
+	const mg_class_limits *sets[] = {&gc->min_recall, &gc->min_precision};
+	const char *keys[] = {"min_recall", "min_precision"}, *metric[] = {"recall", "precision"};
+	size_t total = gc->min_recall.n + gc->min_precision.n;
+	if (!total)
+		return 0;
+	if (!(g->class_checks = calloc(total, sizeof(*g->class_checks))))
+		return mg_error_set(err, MG_ENOMEM, "out of memory");
+	for (size_t s = 0; s < 2; s++)
+		for (size_t i = 0; i < sets[s]->n; i++) {
+			const mg_class_limit *l = &sets[s]->v[i];
+			size_t k = 0;
+			int rc = class_of(&k, c, gc, keys[s], l->cls, cm->nclasses, err);
+			if (rc)
+				return rc;
+			mg_class_check *ck = &g->class_checks[g->nclass_checks];
+			char num[32];
+			snprintf(num, sizeof(num), "%zu", k);
+			ck->cls = strdup(k < c->nclasses ? c->classes[k] : num);
+			ck->metric = strdup(metric[s]);
+			if (!ck->cls || !ck->metric)
+				return mg_error_set(err, MG_ENOMEM, "out of memory");
+			g->nclass_checks++;
+			ck->index = k;
+			ck->value = s ? cm->precision[k] : cm->recall[k];
+			ck->limit = l->limit;
+			ck->pass = ck->value >= l->limit; /* NaN (undefined) fails */
+			char vs[RP_NUM_SIZE], ls[RP_NUM_SIZE];
+			rp_num_beside(vs, ck->value, l->limit);
+			rp_num_written(ls, l->limit);
+			note(ck->pass ? passes : fails, len, "%s of class '%s' %s %s %s", metric[s], ck->cls, vs,
+			     ck->pass ? ">=" : "<", ls);
+		}
+	return 0;
+}
+
+/* The class names into g (for its per-class figures and confusion). */
+static int class_names(const run_ctx *c, mg_gate_result *g, mg_error *err)
+{
+	if (!c->nclasses)
+		return 0;
+	if (!(g->classes = calloc(c->nclasses, sizeof(*g->classes))))
+		return mg_error_set(err, MG_ENOMEM, "out of memory");
+	for (size_t i = 0; i < c->nclasses; i++, g->nclasses++)
+		if (!(g->classes[i] = strdup(c->classes[i])))
+			return mg_error_set(err, MG_ENOMEM, "out of memory");
+	return 0;
 }
 
 static int eval_accuracy(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g, mg_error *perr)
@@ -93,9 +221,11 @@ static int eval_accuracy(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g
 		mg_gate__set_status(g, MG_GATE_ERROR, "the dataset has no labels");
 		return 0;
 	}
-	size_t n, cols, bn, bcols;
-	float *rows = mg_gate__as_rows(c->cand_out[0], &n, &cols);
-	float *brows = c->nbase_out ? mg_gate__as_rows(c->base_out[0], &bn, &bcols) : NULL;
+	size_t n, cols, bn, bcols, oi;
+	if ((rc = pick_output(&oi, gc, c->cand_out, c->ncand_out, c->model.spec, perr)))
+		return rc;
+	float *rows = mg_gate__as_rows(c->cand_out[oi], &n, &cols);
+	float *brows = c->nbase_out ? mg_gate__as_rows(c->base_out[base_output(c, oi)], &bn, &bcols) : NULL;
 	mg_class_metrics *cm = NULL, *bcm = NULL;
 	mg_error err = {0};
 	double value = NAN, base = NAN;
@@ -113,6 +243,13 @@ static int eval_accuracy(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g
 	if (rows && !strcmp(gc->metric, "topk") && gc->k >= cols) { /* every sample would count */
 		rc = mg_error_set(perr, MG_EINVAL, "gate '%s': topk with k %zu needs more than %zu classes, "
 				  "and the model has %zu", gc->name, gc->k, gc->k, cols);
+		goto done;
+	}
+	int regression = !strcmp(gc->metric, "mae") || !strcmp(gc->metric, "rmse");
+	if (rows && !regression && c->nclasses && c->nclasses != cols) {
+		rc = mg_error_set(perr, MG_EINVAL, "gate '%s': %zu class names (%s), and output '%s' of '%s' has %zu "
+				  "classes", gc->name, c->nclasses, c->cfg->classes ? "the dataset's \"classes\""
+				  : "the dataset's labels.txt", c->cand_out[oi]->name, c->model.spec, cols);
 		goto done;
 	}
 	if (!rows || metric_of(gc, rows, n, cols, c->labels, &cm, &value, &err) ||
@@ -141,6 +278,8 @@ static int eval_accuracy(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g
 			mg_gate__add_figure(g, rn, cm->recall[k], bcm ? bcm->recall[k] : NAN, "");
 			mg_gate__add_figure(g, fn, cm->f1[k], bcm ? bcm->f1[k] : NAN, "");
 		}
+		if ((rc = class_names(c, g, perr)))
+			goto done;
 		g->confusion = cm->nonfinite ? NULL : calloc(1, sizeof(*g->confusion));
 		if (g->confusion) {
 			g->confusion->n = cm->nclasses;
@@ -172,6 +311,8 @@ static int eval_accuracy(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g
 		if (isnan(limit))
 			g->limit = lower_better ? base + gc->max_drop : base - gc->max_drop;
 	}
+	if (cm && (rc = class_limits(c, gc, cm, g, fails, passes, sizeof(fails), perr)))
+		goto done;
 	if (fails[0])
 		mg_gate__set_status(g, MG_GATE_FAIL, "%s", fails);
 	else
@@ -191,7 +332,7 @@ done:
  * layout when the gate gives one; shapes that still differ are bad input
  * naming both. *cand is the candidate's output or *turned (caller frees
  * turned); how says what met how, for the reason. */
-static int pair_outputs(run_ctx *c, const mg_gate_config *gc, const mg_tensor **cand,
+static int pair_outputs(run_ctx *c, const mg_gate_config *gc, size_t oi, const mg_tensor **cand,
 			mg_tensor **turned, const mg_tensor **ref, char *how, size_t howlen, mg_error *err)
 {
 	const char *from[64], *to[64], *by;
@@ -204,8 +345,8 @@ static int pair_outputs(run_ctx *c, const mg_gate_config *gc, const mg_tensor **
 	if (mg_tensors_match(idx, &by, from, nb, to, nc, "outputs", &e))
 		return mg_error_set(err, MG_EINVAL, "gate '%s': the candidate's and the baseline's outputs: %s",
 				    gc->name, e.msg);
-	*cand = c->cand_out[0];
-	*ref = c->base_out[idx[0]];
+	*cand = c->cand_out[oi];
+	*ref = c->base_out[idx[oi < nc ? oi : 0]];
 	snprintf(how, howlen, "inputs matched by %s, outputs by %s", c->inputs_how ? c->inputs_how : "name", by);
 	const char *to_layout = mg_layout_other(gc->layout);
 	int same = (*cand)->rank == (*ref)->rank;
@@ -228,7 +369,7 @@ static int pair_outputs(run_ctx *c, const mg_gate_config *gc, const mg_tensor **
 		mg_shape_format(cs, sizeof(cs), (*cand)->dims, (*cand)->rank);
 		mg_shape_format(rs, sizeof(rs), (*ref)->dims, (*ref)->rank);
 		return mg_error_set(err, MG_EINVAL, "gate '%s': the candidate's output '%s' is %s%s, the baseline's "
-				    "'%s' %s (%s)", gc->name, c->cand_out[0]->name, cs,
+				    "'%s' %s (%s)", gc->name, c->cand_out[oi]->name, cs,
 				    *turned ? " after the layout" : "", (*ref)->name, rs, how);
 	}
 	return 0;
@@ -244,10 +385,13 @@ static int eval_fidelity(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g
 	}
 	mg_tensor **ref = c->base_out, **own = NULL, *turned = NULL;
 	size_t nref = c->nbase_out;
-	const mg_tensor *cand = c->ncand_out ? c->cand_out[0] : NULL, *base = NULL;
+	size_t oi = 0;
+	if (c->ncand_out && (rc = pick_output(&oi, gc, c->cand_out, c->ncand_out, c->model.spec, perr)))
+		return rc;
+	const mg_tensor *cand = c->ncand_out ? c->cand_out[oi] : NULL, *base = NULL;
 	char how[256] = "";
 	mg_error err = {0};
-	if (!gc->reference && nref && cand && (rc = pair_outputs(c, gc, &cand, &turned, &base, how, sizeof(how), perr))) {
+	if (!gc->reference && nref && cand && (rc = pair_outputs(c, gc, oi, &cand, &turned, &base, how, sizeof(how), perr))) {
 		mg_tensor_free(turned);
 		return rc;
 	}
@@ -272,7 +416,7 @@ static int eval_fidelity(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g
 	}
 	size_t n, cols, rn, rcols;
 	float *rows = nref && cand ? mg_gate__as_rows(cand, &n, &cols) : NULL;
-	float *rrows = nref ? mg_gate__as_rows(base ? base : ref[0], &rn, &rcols) : NULL;
+	float *rrows = nref ? mg_gate__as_rows(base ? base : ref[oi < nref ? oi : 0], &rn, &rcols) : NULL;
 	mg_fidelity f;
 	char cbad[160] = "", rbad[600] = "", fails[512] = "", passes[512] = "";
 	if (rows && rrows && gc->reference && (n != rn || cols != rcols)) {

@@ -340,11 +340,21 @@ static void latency_chart(hw *w, const mg_gate_result *g)
 
 #define CM_MAX_DRAWN 200
 
-static void confusion_svg(hw *w, const mg_confusion *c)
+/* The label of class k on an axis: its name (g's classes), else its index. */
+static void class_label(hw *w, const mg_gate_result *g, size_t k)
+{
+	const char *name = mg_gate_class_name(g, k);
+	if (name)
+		t(w, name);
+	else
+		p(w, "%zu", k);
+}
+
+static void confusion_svg(hw *w, const mg_confusion *c, const mg_gate_result *g)
 {
 	size_t n = c->n;
 	double cs = n <= 12 ? 44 : fmax(3, 520.0 / (double)n);
-	double x0 = 78, y0 = 58, side = cs * (double)n;
+	double x0 = g->nclasses ? 140 : 78, y0 = 58, side = cs * (double)n;
 	double W = x0 + side + 100, H = y0 + side + 20;
 	int counts = cs >= 26, labels = cs >= 12;
 	p(w, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" "
@@ -363,10 +373,13 @@ static void confusion_svg(hw *w, const mg_confusion *c)
 		for (size_t k = 0; k < n; k++)
 			sum += c->counts[tr * n + k];
 		if (labels) {
-			p(w, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" font-size=\"11\" fill=\"#57606a\">%zu</text>\n",
-			  x0 - 6, y0 + ((double)tr + 0.5) * cs + 4, tr);
-			p(w, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"11\" fill=\"#57606a\">%zu</text>\n",
-			  x0 + ((double)tr + 0.5) * cs, y0 - 8, tr);
+			p(w, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" font-size=\"11\" fill=\"#57606a\">",
+			  x0 - 6, y0 + ((double)tr + 0.5) * cs + 4);
+			class_label(w, g, tr);
+			p(w, "</text>\n<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"11\" fill=\"#57606a\">",
+			  x0 + ((double)tr + 0.5) * cs, y0 - 8);
+			class_label(w, g, tr);
+			p(w, "</text>\n");
 		}
 		for (size_t k = 0; k < n; k++) {
 			uint64_t v = c->counts[tr * n + k];
@@ -401,7 +414,7 @@ static void confusion_svg(hw *w, const mg_confusion *c)
 	p(w, "</svg>\n");
 }
 
-static void confusion_chart(hw *w, const mg_confusion *c)
+static void confusion_chart(hw *w, const mg_confusion *c, const mg_gate_result *g)
 {
 	p(w, "<h3>Confusion matrix</h3>\n");
 	if (c->n > CM_MAX_DRAWN) {
@@ -410,7 +423,7 @@ static void confusion_chart(hw *w, const mg_confusion *c)
 	}
 	mg_buf svg = MG_BUF_INIT;
 	hw sw = {&svg, w->err, 0};
-	confusion_svg(&sw, c);
+	confusion_svg(&sw, c, g);
 	w->rc = w->rc ? w->rc : sw.rc;
 	chart(w, &svg, "confusion matrix: rows are true classes, columns predicted ones");
 	mg_buf_free(&svg);
@@ -509,8 +522,9 @@ static void gate_card(hw *w, const mg_gate_result *g, size_t i, mg_buf *tmp)
 			mg_gate_result fake = {.value = f->value, .baseline = f->baseline, .unit = f->unit};
 			char d[160];
 			rp_delta(d, sizeof(d), &fake);
+			char fname[300];
 			p(w, "<tr><td>");
-			t(w, f->name);
+			t(w, rp_figure_name(fname, sizeof(fname), g, f));
 			p(w, "</td>");
 			cell_num(w, f->value, f->unit);
 			cell_num(w, f->baseline, f->unit);
@@ -529,7 +543,7 @@ static void gate_card(hw *w, const mg_gate_result *g, size_t i, mg_buf *tmp)
 		p(w, "</p>\n");
 	}
 	if (g->confusion)
-		confusion_chart(w, g->confusion);
+		confusion_chart(w, g->confusion, g);
 	if (g->counter)
 		cost_chart(w, g);
 	if (g->fingerprint) {

@@ -65,6 +65,10 @@ typedef struct run_ctx {
 	const char *inputs_how; /* how the baseline's inputs met the dataset's: "name", "order" */
 	mg_tensor *labels;
 	char *labels_name; /* as the config names them */
+	char **classes;    /* the class names: the config's "classes", or the
+			      dataset's labels.txt (own_classes), or NULL */
+	size_t nclasses;
+	int own_classes;
 	mg_tensor **sample; /* one row of them, for latency and memory */
 	size_t nsample;
 	mg_tensor **base_sample; /* the same made for the baseline, or NULL: sample */
