@@ -32,6 +32,9 @@ int mg_input_shape_parse(mg_input_shape *s, const char *arg)
 	return 0;
 }
 
+static int check_type(mg_tensor **t, const mg_tensor_info *ti, int cast, const char *where, mg_buf *said,
+		      mg_error *err);
+
 static const mg_input_shape *shape_for(const mg_input_shape *shapes, size_t n, const char *name)
 {
 	for (size_t i = 0; i < n; i++)
@@ -244,6 +247,8 @@ int mg_inputs_for(mg_tensor ***out, const char **how, mg_tensor *const *ts,
 {
 	const char **names = calloc(nts + n + 1, sizeof(*names));
 	size_t *idx = calloc(n + 1, sizeof(*idx));
+	char where[300];
+	snprintf(where, sizeof(where), "'%.280s'", model);
 	mg_tensor **o = calloc(n + 1, sizeof(*o));
 	int rc = names && idx && o ? 0 : mg_error_set(err, MG_ENOMEM, "out of memory");
 	for (size_t i = 0; !rc && i < nts; i++)
@@ -268,6 +273,8 @@ int mg_inputs_for(mg_tensor ***out, const char **how, mg_tensor *const *ts,
 			memcpy(o[j]->data, t->data, t->nbytes);
 		if (!rc)
 			rc = mg_tensor_set_name(o[j], tis[j].name, err);
+		if (!rc) /* another type converted where every value survives */
+			rc = check_type(&o[j], &tis[j], 0, where, NULL, err);
 		if (!rc && !mg_input_fits(o[j], &tis[j])) {
 			char have[128], want[128];
 			mg_shape_format(have, sizeof(have), o[j]->dims, o[j]->rank);

@@ -103,8 +103,9 @@ int mg_tensor_relayout(mg_tensor **out, const mg_tensor *t, const char *from, co
  * of another format): matched with mg_tensors_match, raw integers that
  * ts_info says are quantized dequantized where tis takes float32, 4-D ones
  * transposed from layout from to layout to when both are given and
- * differ, checked against tis's declared shapes (MG_EINVAL naming both
- * shapes) and quantized as mg_inputs_quantize. *how says how they were
+ * differ, converted to tis's types where every value survives (as
+ * mg_input_check), checked against tis's declared shapes (MG_EINVAL naming
+ * both shapes) and quantized as mg_inputs_quantize. *how says how they were
  * matched. Caller frees *out (n entries). */
 int mg_inputs_for(mg_tensor ***out, const char **how, mg_tensor *const *ts,
 		  const mg_tensor_info *ts_info, size_t nts, const mg_tensor_info *tis, size_t n,

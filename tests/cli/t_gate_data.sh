@@ -13,7 +13,7 @@ need_py numpy python3-numpy
 
 # clf.onnx: x (n, 16) -> features (x itself) and logits (x W + b, 4 classes);
 # clf_b1 and clf_b4 are the same exported with a fixed batch of 1 and 4;
-# ids.onnx takes int32. The dataset: 30 rows of float64, labels chosen so
+# ids.onnx takes int32, clf_f64.onnx float64. The dataset: 30 rows of float64, labels chosen so
 # that top-1 is 0.8 (rows 0-5 labelled one class off).
 "$PY" - <<'EOF' || fail "cannot make the models and data"
 import json, os
@@ -47,6 +47,7 @@ model("clf.onnx", "n")
 model("clf_b1.onnx", 1)
 model("clf_b4.onnx", 4)
 model("ids.onnx", "n", TensorProto.INT32)
+model("clf_f64.onnx", "n", TensorProto.DOUBLE)
 
 x = rng.normal(size=(30, 16))                   # float64, as numpy makes it
 pred = (x.astype(np.float32) @ W + b).argmax(1)
@@ -133,6 +134,16 @@ int64_inputs_convert_when_they_fit() {
 	config c.json '{"inputs": "ids_big.npy", "labels": "y.npy"}' '{"min": 0}' ids.onnx
 	expect_exit 2 mg -q gate -c c.json --cast
 	expect_error "input 'x' is int64, the model takes int32, and row 12 holds 1099511627776, which int32 cannot hold"
+}
+
+# the dataset made for the candidate (float32) reaches a baseline that
+# takes float64 converted, exactly: the two models agree to the last bit
+a_baseline_of_another_type_gets_the_dataset_converted() {
+	"$PY" -c 'import json
+json.dump({"model": "clf.onnx", "baseline": "clf_f64.onnx", "dataset": {"inputs": "data/images.npy"},
+           "gates": [{"name": "fid", "kind": "fidelity", "output": "logits", "max_abs": 0}]}, open("c.json", "w"))'
+	expect_exit 0 mg gate -c c.json --report r.json
+	json_ok "j['gates'][0]['status'] == 'pass' and j['gates'][0]['value'] == 0" r.json
 }
 
 run_converts_its_inputs_the_same_way() {
@@ -266,6 +277,7 @@ print(["cat", "dog", "bird", "fish"][r.index(min(r))])')
 
 check float64_inputs_get_a_hint_or_are_converted float64_inputs_get_a_hint_or_are_converted
 check int64_inputs_convert_when_they_fit int64_inputs_convert_when_they_fit
+check a_baseline_of_another_type_gets_the_dataset_converted a_baseline_of_another_type_gets_the_dataset_converted
 check run_converts_its_inputs_the_same_way run_converts_its_inputs_the_same_way
 check static_batch_models_take_any_number_of_rows static_batch_models_take_any_number_of_rows
 check labels_are_class_indices_or_one_hot labels_are_class_indices_or_one_hot
