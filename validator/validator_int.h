@@ -104,5 +104,25 @@ float *mg_gate__as_rows(const mg_tensor *t, size_t *n, size_t *cols);
  * setting the model or target cannot have: MG_EINVAL) is an error; an
  * unreachable target is g's status. */
 int mg_gate__eval(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g, mg_error *err);
+/* The accuracy gate (gate_accuracy.c), as mg_gate__eval. */
+int mg_gate__eval_accuracy(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g, mg_error *err);
+/* The index among the n outputs outs of the output gate gc scores: its
+ * "output" by name, else by index, else the first. An output the model
+ * does not have is MG_EINVAL naming those it has. */
+int mg_gate__pick_output(size_t *idx, const mg_gate_config *gc, mg_tensor *const *outs, size_t n,
+			 const char *model, mg_error *err);
+/* Appends "; what" to a reason being built in buf. */
+void mg_gate__note(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* "WHOSE hold N NaN and M infinite values (of T)" into buf when the count
+ * values at v hold any; their number. */
+size_t mg_gate__nonfinite_note(char *buf, size_t len, const char *whose, const float *v, size_t count);
+
+/* ---- the dataset (gate_dataset.c) ------------------------------------ */
+
+/* Reads the dataset of the config (inputs, labels, class names) into c. */
+int mg_gate__load_dataset(run_ctx *c, mg_error *err);
+/* The dataset against the model: MG_EINVAL for one that cannot serve it;
+ * inputs of another type converted where they may be (said). */
+int mg_gate__check_dataset(run_ctx *c, mg_error *err);
 
 #endif
