@@ -12,19 +12,23 @@
 #include <string.h>
 #include <sys/stat.h>
 
-/* msg with every occurrence of path (a folder the store or a download
- * gave) replaced by spec, the user's name for it. */
+/* err's message with every occurrence of path (a folder the store or a
+ * download gave) replaced by spec, the user's name for it. */
 static void in_user_terms(mg_error *err, const char *path, const char *spec)
 {
-	const char *hit;
 	size_t n = strlen(path);
-	if (!err || !n)
+	if (!err || !n || !strcmp(path, spec))
 		return;
-	while ((hit = strstr(err->msg, path))) {
-		char rest[sizeof(err->msg)];
-		snprintf(rest, sizeof(rest), "%s", hit + n);
-		snprintf(err->msg + (hit - err->msg), sizeof(err->msg) - (size_t)(hit - err->msg), "%s%s", spec, rest);
+	char out[sizeof(err->msg)];
+	size_t used = 0;
+	for (const char *m = err->msg, *hit; used < sizeof(out) - 1; m = hit + n) {
+		hit = strstr(m, path);
+		used += (size_t)snprintf(out + used, sizeof(out) - used, "%.*s%s", hit ? (int)(hit - m) : (int)strlen(m),
+					 m, hit ? spec : "");
+		if (!hit)
+			break;
 	}
+	snprintf(err->msg, sizeof(err->msg), "%s", out);
 }
 
 /* "labels.txt" beside the labels (in a dataset reference or folder, or
@@ -121,10 +125,13 @@ int mg_gate__load_dataset(run_ctx *c, mg_error *err)
 					inputs, "input", err);
 		if (rc && cfg->dataset_ref) {
 			in_user_terms(err, c->dataset.path, spec);
-			if (rc == MG_EINVAL || rc == MG_ENOTFOUND)
+			if (rc == MG_EINVAL || rc == MG_ENOTFOUND) {
+				char why[sizeof(err->msg)];
+				snprintf(why, sizeof(why), "%s", err->msg);
 				rc = mg_error_set(err, MG_EINVAL, "dataset '%s' has no 'x.npy' (give the inputs' file "
 						  "name in \"inputs\"), and its files are not the model's inputs: %.700s",
-						  spec, err->msg);
+						  spec, why);
+			}
 		}
 		if (!rc)
 			c->ninputs = c->model_info->ninputs;

@@ -195,8 +195,12 @@ dataset_file_names_are_configurable() {
 	expect_error "dataset 'mydata:v1' has no 'classes.npy' (its \"labels\")"
 	config c.json '"mydata:v1"'
 	expect_exit 2 mg -q gate -c c.json
-	expect_error "dataset 'mydata:v1' has no 'x.npy'" '"inputs"'
+	expect_error "dataset 'mydata:v1' has no 'x.npy'" '"inputs"' "no 'x.npy' in 'mydata:v1' for the input 'x'"
 	expect_stderr_not_contains "$MODELGATE_HOME"
+	# a folder, named as the store's path would be: the same words
+	config c.json '"data"'
+	expect_exit 2 mg -q gate -c c.json
+	expect_error "dataset 'data' has no 'x.npy'" "no 'x.npy' in 'data' for the input 'x'"
 }
 
 the_scored_output_is_chosen() {
