@@ -426,6 +426,25 @@ static int engine_can_run(const char *what, const char *spec, const mg_model_inf
 	return n > 0 ? MG_EINVAL : n;
 }
 
+/* What the accuracy and fidelity gates that run will score, checked
+ * before anything runs: the output they name, the classes their
+ * per-class limits name (an index against the class count when scored). */
+static int check_scoring(const run_ctx *c, mg_error *err)
+{
+	for (size_t i = 0; i < c->cfg->ngates; i++) {
+		const mg_gate_config *g = &c->cfg->gates[i];
+		size_t oi;
+		if (!wanted(c, i) || (g->kind != MG_KIND_ACCURACY && g->kind != MG_KIND_FIDELITY))
+			continue;
+		int rc = mg_gate__pick_output(&oi, g, c->model_info, c->model.spec, err);
+		if (!rc)
+			rc = mg_gate__check_class_names(g, c->classes, c->nclasses, err);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
 static int prepare(run_ctx *c, mg_error *err)
 {
 	const mg_config *cfg = c->cfg;
@@ -452,7 +471,8 @@ static int prepare(run_ctx *c, mg_error *err)
 	}
 	/* the candidate's dataset checked first, then made for the baseline
 	 * from its reals, then quantized for a quantized candidate */
-	if ((rc = mg_gate__load_dataset(c, err)) || (rc = mg_gate__check_dataset(c, err)) || (rc = baseline_inputs(c, err)) ||
+	if ((rc = mg_gate__load_dataset(c, err)) || (rc = mg_gate__check_dataset(c, err)) ||
+	    (rc = check_scoring(c, err)) || (rc = baseline_inputs(c, err)) ||
 	    (rc = mg_inputs_quantize(c->inputs, c->model_info->inputs,
 				     c->ninputs < c->model_info->ninputs ? c->ninputs : c->model_info->ninputs,
 				     NULL, err)))

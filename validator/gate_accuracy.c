@@ -7,6 +7,7 @@
 #include "validator_int.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,14 +76,16 @@ static int metric_of(const mg_gate_config *gc, const float *rows, size_t n, size
 	return rc;
 }
 
-int mg_gate__pick_output(size_t *idx, const mg_gate_config *gc, mg_tensor *const *outs, size_t n,
-		       const char *model, mg_error *err)
+int mg_gate__pick_output(size_t *idx, const mg_gate_config *gc, const mg_model_info *mi, const char *model,
+			 mg_error *err)
 {
+	const mg_tensor_info *outs = mi->outputs;
+	size_t n = mi->noutputs;
 	*idx = 0;
 	if (!gc->output)
 		return 0;
 	for (size_t i = 0; i < n; i++)
-		if (!strcmp(outs[i]->name, gc->output))
+		if (!strcmp(outs[i].name, gc->output))
 			return (int)(*idx = i, 0);
 	char *end;
 	unsigned long long k = strtoull(gc->output, &end, 10);
@@ -90,7 +93,7 @@ int mg_gate__pick_output(size_t *idx, const mg_gate_config *gc, mg_tensor *const
 		return (int)(*idx = (size_t)k, 0);
 	char names[600] = "";
 	for (size_t i = 0; i < n; i++)
-		mg_gate__note(names, sizeof(names), "%zu '%s'", i, outs[i]->name);
+		mg_gate__note(names, sizeof(names), "%zu '%s'", i, outs[i].name);
 	return mg_error_set(err, MG_EINVAL, "gate '%s': output '%s' is not an output of '%s' (its outputs: %s)",
 			    gc->name, gc->output, model, names);
 }
@@ -107,22 +110,39 @@ static size_t base_output(const run_ctx *c, size_t ci)
 
 /* The class index a per-class limit names: a class name, else an index
  * below cols; MG_EINVAL naming the classes there are. */
-static int class_of(size_t *k, const run_ctx *c, const mg_gate_config *gc, const char *key,
-		    const char *cls, size_t cols, mg_error *err)
+static int class_of(size_t *k, const mg_gate_config *gc, const char *key, const char *cls,
+		    char *const *classes, size_t nclasses, size_t cols, mg_error *err)
 {
-	for (size_t i = 0; i < c->nclasses; i++)
-		if (!strcmp(c->classes[i], cls))
+	for (size_t i = 0; i < nclasses; i++)
+		if (!strcmp(classes[i], cls))
 			return (int)(*k = i, 0);
 	char *end;
 	unsigned long long v = strtoull(cls, &end, 10);
 	if (!*end && cls[0] >= '0' && cls[0] <= '9' && v < cols)
 		return (int)(*k = (size_t)v, 0);
 	char names[600] = "";
-	for (size_t i = 0; i < c->nclasses; i++)
-		mg_gate__note(names, sizeof(names), "'%s'", c->classes[i]);
+	for (size_t i = 0; i < nclasses; i++)
+		mg_gate__note(names, sizeof(names), "'%s'", classes[i]);
+	if (!nclasses && cols != SIZE_MAX)
+		snprintf(names, sizeof(names), "no class names given, and indices go to %zu", cols - 1);
+	else if (!nclasses)
+		snprintf(names, sizeof(names), "no class names given: \"classes\" in the dataset or a labels.txt");
 	return mg_error_set(err, MG_EINVAL, "gate '%s': %s names '%s', which is no class (%s%s)", gc->name, key,
-			    cls, c->nclasses ? "the classes: " : "no class names given, and indices go to ",
-			    c->nclasses ? names : (snprintf(names, sizeof(names), "%zu", cols - 1), names));
+			    cls, nclasses ? "the classes: " : "", names);
+}
+
+int mg_gate__check_class_names(const mg_gate_config *gc, char *const *names, size_t n, mg_error *err)
+{
+	const mg_class_limits *sets[] = {&gc->min_recall, &gc->min_precision};
+	const char *keys[] = {"min_recall", "min_precision"};
+	for (size_t s = 0; s < 2; s++)
+		for (size_t i = 0; i < sets[s]->n; i++) {
+			size_t k;
+			int rc = class_of(&k, gc, keys[s], sets[s]->v[i].cls, names, n, SIZE_MAX, err);
+			if (rc)
+				return rc;
+		}
+	return 0;
 }
 
 /* min_recall and min_precision of gc judged against cm into g's class
@@ -141,7 +161,7 @@ static int class_limits(const run_ctx *c, const mg_gate_config *gc, const mg_cla
 		for (size_t i = 0; i < sets[s]->n; i++) {
 			const mg_class_limit *l = &sets[s]->v[i];
 			size_t k = 0;
-			int rc = class_of(&k, c, gc, keys[s], l->cls, cm->nclasses, err);
+			int rc = class_of(&k, gc, keys[s], l->cls, c->classes, c->nclasses, cm->nclasses, err);
 			if (rc)
 				return rc;
 			mg_class_check *ck = &g->class_checks[g->nclass_checks];
@@ -191,8 +211,13 @@ int mg_gate__eval_accuracy(run_ctx *c, const mg_gate_config *gc, mg_gate_result 
 		return 0;
 	}
 	size_t n, cols, bn, bcols, oi;
-	if ((rc = mg_gate__pick_output(&oi, gc, c->cand_out, c->ncand_out, c->model.spec, perr)))
+	if ((rc = mg_gate__pick_output(&oi, gc, c->model_info, c->model.spec, perr)))
 		return rc;
+	if (oi >= c->ncand_out) {
+		mg_gate__set_status(g, MG_GATE_ERROR, "the model gave %zu outputs, and output %zu is scored",
+				    c->ncand_out, oi);
+		return 0;
+	}
 	float *rows = mg_gate__as_rows(c->cand_out[oi], &n, &cols);
 	float *brows = c->nbase_out ? mg_gate__as_rows(c->base_out[base_output(c, oi)], &bn, &bcols) : NULL;
 	mg_class_metrics *cm = NULL, *bcm = NULL;

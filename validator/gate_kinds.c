@@ -94,8 +94,10 @@ static int eval_fidelity(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g
 	mg_tensor **ref = c->base_out, **own = NULL, *turned = NULL;
 	size_t nref = c->nbase_out;
 	size_t oi = 0;
-	if (c->ncand_out && (rc = mg_gate__pick_output(&oi, gc, c->cand_out, c->ncand_out, c->model.spec, perr)))
+	if ((rc = mg_gate__pick_output(&oi, gc, c->model_info, c->model.spec, perr)))
 		return rc;
+	if (oi >= c->ncand_out)
+		oi = 0; /* no output to compare: the shapes below say so */
 	const mg_tensor *cand = c->ncand_out ? c->cand_out[oi] : NULL, *base = NULL;
 	char how[256] = "";
 	mg_error err = {0};

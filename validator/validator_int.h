@@ -106,11 +106,15 @@ float *mg_gate__as_rows(const mg_tensor *t, size_t *n, size_t *cols);
 int mg_gate__eval(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g, mg_error *err);
 /* The accuracy gate (gate_accuracy.c), as mg_gate__eval. */
 int mg_gate__eval_accuracy(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g, mg_error *err);
-/* The index among the n outputs outs of the output gate gc scores: its
- * "output" by name, else by index, else the first. An output the model
- * does not have is MG_EINVAL naming those it has. */
-int mg_gate__pick_output(size_t *idx, const mg_gate_config *gc, mg_tensor *const *outs, size_t n,
-			 const char *model, mg_error *err);
+/* The index among the outputs of mi (the model's order, which its runs
+ * keep) of the output gate gc scores: its "output" by name, else by
+ * index, else the first. An output the model does not have is MG_EINVAL
+ * naming those it has. */
+int mg_gate__pick_output(size_t *idx, const mg_gate_config *gc, const mg_model_info *mi, const char *model,
+			 mg_error *err);
+/* Per-class limits of gc naming no class of names (n of them; a number
+ * is an index, checked when the classes are counted): MG_EINVAL. */
+int mg_gate__check_class_names(const mg_gate_config *gc, char *const *names, size_t n, mg_error *err);
 /* Appends "; what" to a reason being built in buf. */
 void mg_gate__note(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* "WHOSE hold N NaN and M infinite values (of T)" into buf when the count

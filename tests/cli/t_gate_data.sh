@@ -217,6 +217,9 @@ the_scored_output_is_chosen() {
 	expect_exit 2 mg -q gate -c c.json --report r.json
 	expect_error "gate 'accuracy': output 'scores' is not an output of 'clf.onnx' (its outputs: 0 'features'; 1 'logits')"
 	expect_no_file r.json
+	# found before anything runs
+	expect_exit 2 mg gate -c c.json --report r.json
+	expect_stderr_not_contains "running the dataset"
 }
 
 class_names_reach_every_report() {
@@ -274,6 +277,14 @@ print(["cat", "dog", "bird", "fish"][r.index(min(r))])')
 	config c.json "$ds" '{"min_recall": {"wolf": 0.5}}'
 	expect_exit 2 mg -q gate -c c.json --report r.json
 	expect_error "gate 'accuracy': min_recall names 'wolf', which is no class (the classes: 'cat'; 'dog'; 'bird'; 'fish')"
+	expect_exit 2 mg gate -c c.json --report r.json
+	expect_stderr_not_contains "running the dataset"
+	# an index beyond the classes, once they are counted
+	rm -f r.json
+	config c.json '{"inputs": "data/images.npy", "labels": "y.npy"}' '{"min_precision": {"4": 0.5}}'
+	expect_exit 2 mg -q gate -c c.json --report r.json
+	expect_error "gate 'accuracy': min_precision names '4', which is no class (no class names given, and indices go to 3)"
+	expect_no_file r.json
 	config c.json "$ds" '{"min_precision": {"dog": 2}}'
 	expect_exit 2 mg -q gate -c c.json
 	expect_error "gates[0].min_precision.dog: expected a number from 0 to 1"
