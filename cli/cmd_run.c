@@ -62,6 +62,7 @@ typedef struct run_state {
 	mg_source src; /* the model */
 	mg_buf defaulted; /* random inputs' dynamic dimensions set to 1, said */
 	mg_buf quantized; /* float32 inputs quantized for the model, said */
+	mg_buf converted; /* inputs of another type converted (runners/inputs.h), said */
 	mg_model_info *info;
 	mg_tensor **inputs, **expect;
 	size_t ninputs, nexpect;
@@ -99,7 +100,7 @@ static int check_inputs(const run_args *a, run_state *st, mg_error *err)
 	char where[300];
 	snprintf(where, sizeof(where), "'%.280s'", a->inputs);
 	for (size_t i = 0; i < st->ninputs; i++) {
-		int rc = mg_input_check(&st->inputs[i], &st->info->inputs[i], a->cast, 0, where, &st->quantized, err);
+		int rc = mg_input_check(&st->inputs[i], &st->info->inputs[i], a->cast, 0, where, &st->converted, err);
 		if (rc)
 			return rc;
 	}
@@ -229,6 +230,15 @@ static json_t *tensor_list(mg_tensor *const *ts, size_t n)
 	return arr;
 }
 
+/* The lines of b, as a JSON array of strings. */
+static json_t *said_lines(const mg_buf *b)
+{
+	json_t *a = json_array();
+	for (const char *p = b->data, *e; p && (e = strchr(p, '\n')); p = e + 1)
+		json_array_append_new(a, json_stringn(p, (size_t)(e - p)));
+	return a;
+}
+
 static int print_json(const run_args *a, const run_state *st, int all_ok)
 {
 	const mg_target_info *ti = mg_target_get_info(st->target);
@@ -263,10 +273,8 @@ static int print_json(const run_args *a, const run_state *st, int all_ok)
 		json_object_set_new(root, "inputs", tensor_list(st->inputs, st->ninputs));
 		json_object_set_new(root, "dynamic_set_to_1",
 				    st->defaulted.len ? json_string(st->defaulted.data) : json_null());
-		json_t *said = json_array();
-		for (const char *p = st->quantized.data, *e; p && (e = strchr(p, '\n')); p = e + 1)
-			json_array_append_new(said, json_stringn(p, (size_t)(e - p)));
-		json_object_set_new(root, "inputs_quantized", said);
+		json_object_set_new(root, "inputs_quantized", said_lines(&st->quantized));
+		json_object_set_new(root, "inputs_converted", said_lines(&st->converted));
 		json_object_set_new(root, "outputs_dequantized", json_boolean(a->dequantize));
 	}
 	if (!root)
@@ -328,11 +336,13 @@ static void print_human(const mg_cli *cli, const run_args *a, const run_state *s
 		printf("%s %s %s %s\n", i ? "         " : "inputs   ", cli_text(st->inputs[i]->name),
 		       mg_dtype_name(st->inputs[i]->dtype), shape);
 	}
-	for (const char *p = st->quantized.data, *e; p && (e = strchr(p, '\n')); p = e + 1) {
-		char line[512];
-		snprintf(line, sizeof(line), "%.*s", (int)(e - p), p);
-		printf("          %s\n", cli_text(line));
-	}
+	const mg_buf *said[] = {&st->converted, &st->quantized};
+	for (size_t k = 0; k < 2; k++)
+		for (const char *p = said[k]->data, *e; p && (e = strchr(p, '\n')); p = e + 1) {
+			char line[512];
+			snprintf(line, sizeof(line), "%.*s", (int)(e - p), p);
+			printf("          %s\n", cli_text(line));
+		}
 	if (st->defaulted.len)
 		printf("          dynamic dimensions set to 1: %s; give --shape INPUT=DIMS for the "
 		       "sizes the model really runs at\n", cli_text(st->defaulted.data));
@@ -373,6 +383,7 @@ static void state_free(run_state *st)
 	mg_source_close(&st->src);
 	mg_buf_free(&st->defaulted);
 	mg_buf_free(&st->quantized);
+	mg_buf_free(&st->converted);
 }
 
 static int get_long(const char *s, long min, long *out)

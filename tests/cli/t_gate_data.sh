@@ -152,6 +152,8 @@ run_converts_its_inputs_the_same_way() {
 	expect_exit 0 mg run clf.onnx --inputs runin --cast --iterations 1 --warmup 0 --min-time 0
 	expect_stdout_contains "input 'x' converted from float64 to float32 (--cast: rounded)"
 	expect_stdout_matches "^inputs +x float32 \[1,16\]"
+	expect_exit 0 mg run clf.onnx --inputs runin --cast --iterations 1 --warmup 0 --min-time 0 --json
+	json_ok "j['inputs_converted'] == [\"input 'x' converted from float64 to float32 (--cast: rounded)\"] and j['inputs_quantized'] == []"
 }
 
 static_batch_models_take_any_number_of_rows() {
