@@ -172,20 +172,19 @@ int mg_gate__check_dataset(run_ctx *c, mg_error *err)
 	mg_buf said = MG_BUF_INIT;
 	int rc = 0;
 	for (size_t i = 0; !rc && i < c->ninputs; i++) {
-		/* reals for a quantized input are quantized (after this check);
-		 * rows of a fixed batch go in runs (run_outputs) */
-		if (i < mi->ninputs &&
-		    (rc = mg_input_check(&c->inputs[i], &mi->inputs[i], c->cfg->dataset_cast || c->opts->cast, 1,
-					 where, &said, err)))
-			break;
 		const mg_tensor *t = c->inputs[i];
-		if (t->rank == 0)
-			rc = mg_error_set(err, MG_EINVAL, "dataset '%s': input '%s' has no rows (a scalar)", ds,
-					  t->name);
+		if (t->rank == 0 || t->dims[0] == 0)
+			rc = mg_error_set(err, MG_EINVAL, "dataset '%s': input '%s' has no rows%s", ds, t->name,
+					  t->rank ? "" : " (a scalar)");
 		else if (rows >= 0 && t->dims[0] != rows)
 			rc = mg_error_set(err, MG_EINVAL, "dataset '%s': input '%s' has %lld rows, input '%s' %lld",
 					  ds, t->name, (long long)t->dims[0], c->inputs[0]->name, (long long)rows);
-		rows = t->dims[0];
+		/* reals for a quantized input are quantized (after this check);
+		 * rows of a fixed batch go in runs (run_outputs) */
+		else if (i < mi->ninputs)
+			rc = mg_input_check(&c->inputs[i], &mi->inputs[i], c->cfg->dataset_cast || c->opts->cast, 1,
+					    where, &said, err);
+		rows = c->inputs[i]->dims[0]; /* a conversion keeps the shape */
 	}
 	for (const char *p = said.data, *e; !rc && p && (e = strchr(p, '\n')); p = e + 1)
 		mg_gate__say(c, "dataset '%s': %.*s", ds, (int)(e - p), p);

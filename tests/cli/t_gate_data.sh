@@ -69,6 +69,7 @@ np.save("ids_big.npy", big)
 os.makedirs("data", exist_ok=True)
 np.save("data/images.npy", x.astype(np.float32))
 np.save("data/targets.npy", y)
+np.save("empty.npy", np.zeros((0, 16), np.float32))
 os.makedirs("named", exist_ok=True)
 np.save("named/x.npy", x.astype(np.float32))
 np.save("named/y.npy", y)
@@ -164,6 +165,10 @@ static_batch_models_take_any_number_of_rows() {
 	config c.json '{"inputs": "data/images.npy", "labels": "y.npy"}' '' clf_b4.onnx
 	expect_exit 0 mg gate -c c.json --report r.json
 	expect_stderr_contains "'clf_b4.onnx' takes 4 rows a run: the last 2 of the dataset's 30 rows ran padded with 2 copies of the last row, whose outputs are dropped"
+	# no rows at all is no dataset
+	config c.json '{"inputs": "empty.npy"}' '' clf_b4.onnx
+	expect_exit 2 mg -q gate -c c.json
+	expect_error "dataset 'empty.npy': input 'x' has no rows"
 	[ "$(top1 r.json)" = "$(expected top1)" ] || fail "batch 4: top1 $(top1 r.json), numpy $(expected top1)"
 }
 
