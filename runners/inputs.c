@@ -298,7 +298,8 @@ int mg_inputs_for(mg_tensor ***out, const char **how, mg_tensor *const *ts,
 	return 0;
 }
 
-void mg_shape_text(char *buf, size_t len, const int64_t *dims, const char *const *names, size_t rank)
+/* "(360, 64)", "(n, 64)": dims with names (may be NULL) for negative ones. */
+static void shape_text(char *buf, size_t len, const int64_t *dims, const char *const *names, size_t rank)
 {
 	size_t used = (size_t)snprintf(buf, len, "(");
 	for (size_t k = 0; k < rank && used < len; k++)
@@ -362,8 +363,8 @@ int mg_input_check(mg_tensor **t, const mg_tensor_info *ti, int cast, int runs, 
 	if (ok)
 		return 0;
 	char have[200], want[200];
-	mg_shape_text(have, sizeof(have), (*t)->dims, NULL, (*t)->rank);
-	mg_shape_text(want, sizeof(want), ti->dims, (const char *const *)ti->dim_names,
+	shape_text(have, sizeof(have), (*t)->dims, NULL, (*t)->rank);
+	shape_text(want, sizeof(want), ti->dims, (const char *const *)ti->dim_names,
 		      ti->rank <= MG_TENSOR_MAX_RANK ? ti->rank : 0);
 	return mg_error_set(err, MG_EINVAL, "%s: input '%s' has shape %s, the model takes %s", where, ti->name,
 			    have, want);

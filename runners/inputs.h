@@ -64,8 +64,6 @@ int mg_input_check(mg_tensor **t, const mg_tensor_info *ti, int cast, int runs, 
  * how many rows were repeated. */
 int mg_input_rows(mg_tensor **out, const mg_tensor *t, size_t first, size_t n, size_t *padded,
 		  mg_error *err);
-/* "(360, 64)", "(n, 64)": dims with names (may be NULL) for negative ones. */
-void mg_shape_text(char *buf, size_t len, const int64_t *dims, const char *const *names, size_t rank);
 /* Whether t is reals for an input ti declares int8 or uint8 with
  * quantization, which mg_inputs_quantize quantizes. */
 int mg_input_quantizes(const mg_tensor *t, const mg_tensor_info *ti);
