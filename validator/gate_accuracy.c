@@ -45,6 +45,9 @@ static int metric_of(const mg_gate_config *gc, const float *rows, size_t n, size
 {
 	int regression = !strcmp(gc->metric, "mae") || !strcmp(gc->metric, "rmse");
 	size_t nl = mg_tensor_count(labels);
+	if (!regression && labels->rank == 2 && labels->dims[1] > 1 && (size_t)labels->dims[1] != cols)
+		return mg_error_set(err, MG_EINVAL, "one-hot labels of %lld classes, and the output scored has %zu",
+				    (long long)labels->dims[1], cols);
 	if (regression ? nl != n * cols : nl != n && nl != n * cols) /* indices, or one-hot */
 		return mg_error_set(err, MG_EINVAL, "the dataset has %zu labels for %zu outputs", nl, n);
 	if (regression) {

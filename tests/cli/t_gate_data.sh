@@ -62,6 +62,7 @@ two = onehot.copy(); two[5, (y[5] + 1) % 4] = 1
 np.save("y_two_ones.npy", two)
 half = onehot.copy(); half[7, y[7]] = 0.5
 np.save("y_half.npy", half)
+np.save("y_five.npy", np.eye(5, dtype=np.int64)[y])
 ids = rng.integers(0, 10, size=(30, 16))        # int64
 np.save("ids64.npy", ids)
 big = ids.copy(); big[12, 3] = 2 ** 40
@@ -183,6 +184,9 @@ labels_are_class_indices_or_one_hot() {
 	config c.json '{"inputs": "data/images.npy", "labels": "y_half.npy"}'
 	expect_exit 2 mg -q gate -c c.json --report r.json
 	expect_error "one-hot labels: row 7 has 0 ones and 1 values other than 0 and 1"
+	config c.json '{"inputs": "data/images.npy", "labels": "y_five.npy"}'
+	expect_exit 2 mg -q gate -c c.json --report r.json
+	expect_error "one-hot labels of 5 classes, and the output scored has 4"
 	expect_no_file r.json
 }
 
