@@ -158,6 +158,7 @@ static int cmd_gate(mg_cli *cli, int argc, char **argv)
 		case 'S': since = optarg; changed = 1; break;
 		case 'U': pre_push = 1; changed = 1; break;
 		case 'O': only[go.nonly++] = optarg; break;
+		case 'A': go.cast = 1; break;
 		default:
 			if ((rc = cli_common_opt(cli, c)) >= 0) {
 				free(only);
@@ -253,6 +254,8 @@ static const mg_opt gate_opts[] = {
 	{"changed", 0, 'G', NULL, "Evaluate only the gates whose model, dataset or config changed in git."},
 	{"since", 0, 'S', "REV", "With --changed: changed since the git revision REV."},
 	{"pre-push", 0, 'U', NULL, "With --changed: changed in the commits git is pushing (the pre-push hook)."},
+	{"cast", 0, 'A', NULL,
+	 "Round dataset inputs of another real type (float64) to the model's, as the dataset's \"cast\": true does."},
 	{"report", 'r', 0, "FILE", "Write report.json to FILE."},
 	{"junit", 0, 'j', "FILE", "Write a JUnit XML report to FILE."},
 	{"html", 0, 'H', "FILE", "Write the HTML report, with its charts, to FILE."},

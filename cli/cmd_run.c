@@ -7,6 +7,10 @@
  * Outputs go to --outputs DIR in the inputs' format; --expect DIR compares
  * them within --rtol/--atol and exits 1 on a mismatch.
  *
+ * Inputs of another real or integer type than the model's are converted
+ * when every value survives, rounded to a real type with --cast, else
+ * refused with the way to convert them (runners/inputs.h).
+ *
  * Quantized models (TFLite int8/uint8): a float32 input given for a
  * quantized input is quantized with its parameters (said once), raw
  * integers pass as they are; outputs are the engine's raw integers unless
@@ -44,7 +48,7 @@ typedef struct tol_opt {
 typedef struct run_args {
 	const char *model, *target, *inputs, *outputs, *expect, *provider;
 	double rtol, atol, min_time, timeout;
-	int dequantize;
+	int dequantize, cast;
 	long warmup, iterations, threads, opt_level;
 	uint64_t seed;
 	mg_input_shape shapes[MAX_SHAPES];
@@ -58,6 +62,7 @@ typedef struct run_state {
 	mg_source src; /* the model */
 	mg_buf defaulted; /* random inputs' dynamic dimensions set to 1, said */
 	mg_buf quantized; /* float32 inputs quantized for the model, said */
+	mg_buf converted; /* inputs of another type converted (runners/inputs.h), said */
 	mg_model_info *info;
 	mg_tensor **inputs, **expect;
 	size_t ninputs, nexpect;
@@ -88,28 +93,16 @@ static int random_inputs(const run_args *a, run_state *st, mg_error *err)
 	return rc;
 }
 
-/* Each input against the model's declaration: type, rank, fixed dims. */
-static int check_inputs(const run_args *a, const run_state *st, mg_error *err)
+/* Each input against the model's declaration (runners/inputs.h: one run,
+ * so every fixed dimension equal), converted where it may be (said). */
+static int check_inputs(const run_args *a, run_state *st, mg_error *err)
 {
+	char where[300];
+	snprintf(where, sizeof(where), "'%.280s'", a->inputs);
 	for (size_t i = 0; i < st->ninputs; i++) {
-		const mg_tensor_info *ti = &st->info->inputs[i];
-		const mg_tensor *t = st->inputs[i];
-		mg_dtype want = mg_dtype_from_name(ti->dtype);
-		if (want != MG_DT_UNDEFINED && want != t->dtype)
-			return mg_error_set(err, MG_EINVAL, "input '%s' from '%s' is %s, the model takes %s",
-					    ti->name, a->inputs, mg_dtype_name(t->dtype), ti->dtype);
-		if (ti->rank == SIZE_MAX)
-			continue;
-		int ok = ti->rank == t->rank;
-		for (size_t k = 0; ok && k < t->rank; k++)
-			ok = ti->dims[k] < 0 || ti->dims[k] == t->dims[k];
-		if (!ok) {
-			char got[128], want_s[128];
-			mg_shape_format(got, sizeof(got), t->dims, t->rank);
-			mg_shape_format(want_s, sizeof(want_s), ti->dims, ti->rank < MG_TENSOR_MAX_RANK ? ti->rank : 0);
-			return mg_error_set(err, MG_EINVAL, "input '%s' from '%s' has shape %s, the model "
-							    "takes %s (-1: any)", ti->name, a->inputs, got, want_s);
-		}
+		int rc = mg_input_check(&st->inputs[i], &st->info->inputs[i], a->cast, 0, where, &st->converted, err);
+		if (rc)
+			return rc;
 	}
 	return 0;
 }
@@ -154,9 +147,9 @@ static int do_run(mg_cli *cli, const run_args *a, run_state *st, uint64_t t_star
 		if (!rc)
 			st->ninputs = st->info->ninputs;
 		if (!rc)
-			rc = mg_inputs_quantize(st->inputs, st->info->inputs, st->ninputs, &st->quantized, err);
-		if (!rc)
 			rc = check_inputs(a, st, err);
+		if (!rc)
+			rc = mg_inputs_quantize(st->inputs, st->info->inputs, st->ninputs, &st->quantized, err);
 	}
 	mg_tensor_format efmt;
 	if (!rc && a->expect) {
@@ -237,6 +230,15 @@ static json_t *tensor_list(mg_tensor *const *ts, size_t n)
 	return arr;
 }
 
+/* The lines of b, as a JSON array of strings. */
+static json_t *said_lines(const mg_buf *b)
+{
+	json_t *a = json_array();
+	for (const char *p = b->data, *e; p && (e = strchr(p, '\n')); p = e + 1)
+		json_array_append_new(a, json_stringn(p, (size_t)(e - p)));
+	return a;
+}
+
 static int print_json(const run_args *a, const run_state *st, int all_ok)
 {
 	const mg_target_info *ti = mg_target_get_info(st->target);
@@ -271,10 +273,8 @@ static int print_json(const run_args *a, const run_state *st, int all_ok)
 		json_object_set_new(root, "inputs", tensor_list(st->inputs, st->ninputs));
 		json_object_set_new(root, "dynamic_set_to_1",
 				    st->defaulted.len ? json_string(st->defaulted.data) : json_null());
-		json_t *said = json_array();
-		for (const char *p = st->quantized.data, *e; p && (e = strchr(p, '\n')); p = e + 1)
-			json_array_append_new(said, json_stringn(p, (size_t)(e - p)));
-		json_object_set_new(root, "inputs_quantized", said);
+		json_object_set_new(root, "inputs_quantized", said_lines(&st->quantized));
+		json_object_set_new(root, "inputs_converted", said_lines(&st->converted));
 		json_object_set_new(root, "outputs_dequantized", json_boolean(a->dequantize));
 	}
 	if (!root)
@@ -336,11 +336,13 @@ static void print_human(const mg_cli *cli, const run_args *a, const run_state *s
 		printf("%s %s %s %s\n", i ? "         " : "inputs   ", cli_text(st->inputs[i]->name),
 		       mg_dtype_name(st->inputs[i]->dtype), shape);
 	}
-	for (const char *p = st->quantized.data, *e; p && (e = strchr(p, '\n')); p = e + 1) {
-		char line[512];
-		snprintf(line, sizeof(line), "%.*s", (int)(e - p), p);
-		printf("          %s\n", cli_text(line));
-	}
+	const mg_buf *said[] = {&st->converted, &st->quantized};
+	for (size_t k = 0; k < 2; k++)
+		for (const char *p = said[k]->data, *e; p && (e = strchr(p, '\n')); p = e + 1) {
+			char line[512];
+			snprintf(line, sizeof(line), "%.*s", (int)(e - p), p);
+			printf("          %s\n", cli_text(line));
+		}
 	if (st->defaulted.len)
 		printf("          dynamic dimensions set to 1: %s; give --shape INPUT=DIMS for the "
 		       "sizes the model really runs at\n", cli_text(st->defaulted.data));
@@ -381,6 +383,7 @@ static void state_free(run_state *st)
 	mg_source_close(&st->src);
 	mg_buf_free(&st->defaulted);
 	mg_buf_free(&st->quantized);
+	mg_buf_free(&st->converted);
 }
 
 static int get_long(const char *s, long min, long *out)
@@ -432,7 +435,8 @@ static int get_tol(run_args *a, const char *s, int relative)
 static const char *const opt_levels[] = {"disabled", "basic", "extended", "all"};
 
 enum { O_TARGET = 256, O_INPUTS, O_OUTPUTS, O_EXPECT, O_WARMUP, O_ITER, O_MINTIME, O_THREADS,
-       O_SHAPE, O_RTOL, O_ATOL, O_OPT, O_PROVIDER, O_TIMEOUT, O_SEED, O_DEQUANTIZE };
+       O_SHAPE, O_RTOL, O_ATOL, O_OPT, O_PROVIDER, O_TIMEOUT, O_SEED, O_DEQUANTIZE,
+       O_CAST };
 
 static int cmd_run(mg_cli *cli, int argc, char **argv)
 {
@@ -450,6 +454,7 @@ static int cmd_run(mg_cli *cli, int argc, char **argv)
 		case O_EXPECT: a.expect = optarg; break;
 		case O_PROVIDER: a.provider = optarg; break;
 		case O_DEQUANTIZE: a.dequantize = 1; break;
+		case O_CAST: a.cast = 1; break;
 		case O_WARMUP: bad = get_long(optarg, 0, &a.warmup); break;
 		case O_ITER: bad = get_long(optarg, 0, &a.iterations); break;
 		case O_THREADS: bad = get_long(optarg, 0, &a.threads); break;
@@ -526,6 +531,8 @@ static const mg_opt run_opts[] = {
 	{"timeout", 0, O_TIMEOUT, "S", "The longest wait for the target to answer, in seconds (default 120)."},
 	{"seed", 0, O_SEED, "N", "Seed of the random inputs."},
 	{"dequantize", 0, O_DEQUANTIZE, NULL, "Write and compare a quantized model's outputs as float32."},
+	{"cast", 0, O_CAST, NULL,
+	 "Round --inputs of another real type (float64) to the model's; without it only conversions that keep every value are made."},
 	CLI_OPT_END};
 
 const mg_cmd cli_cmd_run = {

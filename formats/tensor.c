@@ -197,6 +197,80 @@ double mg_tensor_get(const mg_tensor *t, size_t i)
 	}
 }
 
+static int castable(mg_dtype t)
+{
+	return t == MG_DT_FLOAT32 || t == MG_DT_FLOAT64 || t == MG_DT_INT8 || t == MG_DT_UINT8 ||
+	       t == MG_DT_INT16 || t == MG_DT_UINT16 || t == MG_DT_INT32 || t == MG_DT_UINT32 ||
+	       t == MG_DT_INT64 || t == MG_DT_UINT64;
+}
+
+/* Stores v at element i of t (a castable type); an integer out of range
+ * or fractional stores something else, which reading back shows. */
+static void put(mg_tensor *t, size_t i, double v)
+{
+	unsigned char *p = (unsigned char *)t->data + i * mg_dtype_size(t->dtype);
+	double lo = 0, hi = 0;
+	switch (t->dtype) {
+	case MG_DT_INT8: lo = INT8_MIN, hi = INT8_MAX; break;
+	case MG_DT_UINT8: hi = UINT8_MAX; break;
+	case MG_DT_INT16: lo = INT16_MIN, hi = INT16_MAX; break;
+	case MG_DT_UINT16: hi = UINT16_MAX; break;
+	case MG_DT_INT32: lo = INT32_MIN, hi = INT32_MAX; break;
+	case MG_DT_UINT32: hi = UINT32_MAX; break;
+	case MG_DT_INT64: lo = -9223372036854775808.0, hi = 9223372036854774784.0; break;
+	case MG_DT_UINT64: hi = 18446744073709549568.0; break;
+	default: break;
+	}
+	if (t->dtype != MG_DT_FLOAT32 && t->dtype != MG_DT_FLOAT64)
+		v = isnan(v) ? 0 : v < lo ? lo : v > hi ? hi : v;
+	union {
+		float f;
+		double d;
+		int8_t i8;
+		uint8_t u8;
+		int16_t i16;
+		uint16_t u16;
+		int32_t i32;
+		uint32_t u32;
+		int64_t i64;
+		uint64_t u64;
+	} u;
+	switch (t->dtype) {
+	case MG_DT_FLOAT32: u.f = (float)v; break;
+	case MG_DT_FLOAT64: u.d = v; break;
+	case MG_DT_INT8: u.i8 = (int8_t)v; break;
+	case MG_DT_UINT8: u.u8 = (uint8_t)v; break;
+	case MG_DT_INT16: u.i16 = (int16_t)v; break;
+	case MG_DT_UINT16: u.u16 = (uint16_t)v; break;
+	case MG_DT_INT32: u.i32 = (int32_t)v; break;
+	case MG_DT_UINT32: u.u32 = (uint32_t)v; break;
+	case MG_DT_INT64: u.i64 = (int64_t)v; break;
+	case MG_DT_UINT64: u.u64 = (uint64_t)v; break;
+	default: return;
+	}
+	memcpy(p, &u, mg_dtype_size(t->dtype));
+}
+
+int mg_tensor_cast(mg_tensor **out, const mg_tensor *t, mg_dtype dtype, size_t *inexact,
+		   mg_error *err)
+{
+	if (!castable(t->dtype) || !castable(dtype))
+		return mg_error_set(err, MG_EINVAL, "tensor '%s': no conversion from %s to %s", t->name,
+				    mg_dtype_name(t->dtype), mg_dtype_name(dtype));
+	int rc = mg_tensor_new(out, t->name, dtype, t->dims, t->rank, err);
+	size_t n = mg_tensor_count(t), first = SIZE_MAX;
+	for (size_t i = 0; !rc && i < n; i++) {
+		double v = mg_tensor_get(t, i);
+		put(*out, i, v);
+		double back = mg_tensor_get(*out, i);
+		if (first == SIZE_MAX && back != v && !(isnan(v) && isnan(back)))
+			first = i;
+	}
+	if (inexact)
+		*inexact = first;
+	return rc;
+}
+
 int mg_tensor_permute(mg_tensor **out, const mg_tensor *t, const size_t *perm, mg_error *err)
 {
 	int64_t dims[MG_TENSOR_MAX_RANK];

@@ -71,6 +71,14 @@ int mg_tensor_set_name(mg_tensor *t, const char *name, mg_error *err);
 /* Element i as a double (complex: the real part; bool: 0 or 1). */
 double mg_tensor_get(const mg_tensor *t, size_t i);
 size_t mg_tensor_count(const mg_tensor *t);
+/* t as a new tensor of dtype, a real or integer type (float32, float64,
+ * int8 to int64, uint8 to uint64), element by element through a double.
+ * *inexact (may be NULL) is the index of the first element that does not
+ * survive (another value read back: rounded, fractional for an integer,
+ * out of range), or SIZE_MAX when every one does. MG_EINVAL when t or
+ * dtype is of another type. */
+int mg_tensor_cast(mg_tensor **out, const mg_tensor *t, mg_dtype dtype, size_t *inexact,
+		   mg_error *err);
 /* t with its dimensions reordered: out's dimension k is t's perm[k] (a
  * permutation of 0..rank-1), as numpy's transpose(perm). */
 int mg_tensor_permute(mg_tensor **out, const mg_tensor *t, const size_t *perm, mg_error *err);

@@ -32,6 +32,9 @@ int mg_input_shape_parse(mg_input_shape *s, const char *arg)
 	return 0;
 }
 
+static int check_type(mg_tensor **t, const mg_tensor_info *ti, int cast, const char *where, mg_buf *said,
+		      mg_error *err);
+
 static const mg_input_shape *shape_for(const mg_input_shape *shapes, size_t n, const char *name)
 {
 	for (size_t i = 0; i < n; i++)
@@ -222,7 +225,7 @@ int mg_input_fits(const mg_tensor *t, const mg_tensor_info *ti)
 	int ok = ti->rank == t->rank;
 	for (size_t k = 0; ok && k < t->rank; k++)
 		ok = ti->dims[k] < 0 || ti->dims[k] == t->dims[k] ||
-		     (k == 0 && b && t->dims[0] > 0 && (size_t)t->dims[0] % b == 0);
+		     (k == 0 && b && t->dims[0] > 0);
 	return ok;
 }
 
@@ -244,6 +247,8 @@ int mg_inputs_for(mg_tensor ***out, const char **how, mg_tensor *const *ts,
 {
 	const char **names = calloc(nts + n + 1, sizeof(*names));
 	size_t *idx = calloc(n + 1, sizeof(*idx));
+	char where[300];
+	snprintf(where, sizeof(where), "'%.280s'", model);
 	mg_tensor **o = calloc(n + 1, sizeof(*o));
 	int rc = names && idx && o ? 0 : mg_error_set(err, MG_ENOMEM, "out of memory");
 	for (size_t i = 0; !rc && i < nts; i++)
@@ -268,6 +273,8 @@ int mg_inputs_for(mg_tensor ***out, const char **how, mg_tensor *const *ts,
 			memcpy(o[j]->data, t->data, t->nbytes);
 		if (!rc)
 			rc = mg_tensor_set_name(o[j], tis[j].name, err);
+		if (!rc) /* another type converted where every value survives */
+			rc = check_type(&o[j], &tis[j], 0, where, NULL, err);
 		if (!rc && !mg_input_fits(o[j], &tis[j])) {
 			char have[128], want[128];
 			mg_shape_format(have, sizeof(have), o[j]->dims, o[j]->rank);
@@ -289,4 +296,98 @@ int mg_inputs_for(mg_tensor ***out, const char **how, mg_tensor *const *ts,
 	}
 	*out = o;
 	return 0;
+}
+
+/* "(360, 64)", "(n, 64)": dims with names (may be NULL) for negative ones. */
+static void shape_text(char *buf, size_t len, const int64_t *dims, const char *const *names, size_t rank)
+{
+	size_t used = (size_t)snprintf(buf, len, "(");
+	for (size_t k = 0; k < rank && used < len; k++)
+		used += (size_t)(dims[k] >= 0 ? snprintf(buf + used, len - used, "%s%lld", k ? ", " : "",
+							 (long long)dims[k])
+				       : snprintf(buf + used, len - used, "%s%s", k ? ", " : "",
+						  names && names[k] ? names[k] : "?"));
+	if (used < len)
+		snprintf(buf + used, len - used, rank == 1 ? ",)" : ")");
+}
+
+static int check_type(mg_tensor **t, const mg_tensor_info *ti, int cast, const char *where, mg_buf *said,
+		      mg_error *err)
+{
+	mg_dtype want = mg_dtype_from_name(ti->dtype), have = (*t)->dtype;
+	if (want == MG_DT_UNDEFINED || want == have || mg_input_quantizes(*t, ti))
+		return 0;
+	mg_tensor *c = NULL;
+	size_t bad = SIZE_MAX;
+	mg_error e = {0};
+	int real = want == MG_DT_FLOAT32 || want == MG_DT_FLOAT64;
+	int rc = mg_tensor_cast(&c, *t, want, &bad, &e);
+	if (rc && rc != MG_EINVAL)
+		return mg_error_set(err, rc, "%s", e.msg);
+	if (rc)
+		return mg_error_set(err, MG_EINVAL, "%s: input '%s' is %s, the model takes %s", where, ti->name,
+				    mg_dtype_name(have), ti->dtype);
+	if (bad != SIZE_MAX && !(cast && real)) {
+		size_t count = mg_tensor_count(*t), rows = (*t)->rank && (*t)->dims[0] > 0 ? (size_t)(*t)->dims[0] : 1;
+		size_t row = bad / (count / rows ? count / rows : 1);
+		if (real)
+			mg_error_set(err, MG_EINVAL, "%s: input '%s' is %s, the model takes %s, and row %zu holds "
+				     "%.17g, which %s rounds: convert it with x.astype(np.%s), or pass --cast "
+				     "(\"cast\": true in the dataset) to round it", where, ti->name,
+				     mg_dtype_name(have), ti->dtype, row, mg_tensor_get(*t, bad), ti->dtype,
+				     ti->dtype);
+		else
+			mg_error_set(err, MG_EINVAL, "%s: input '%s' is %s, the model takes %s, and row %zu holds "
+				     "%.17g, which %s cannot hold", where, ti->name, mg_dtype_name(have), ti->dtype,
+				     row, mg_tensor_get(*t, bad), ti->dtype);
+		mg_tensor_free(c);
+		return MG_EINVAL;
+	}
+	rc = said ? mg_buf_printf(said, err, "input '%s' converted from %s to %s%s\n", ti->name,
+				      mg_dtype_name(have), ti->dtype, bad == SIZE_MAX ? " (every value exact)"
+										 : " (--cast: rounded)") : 0;
+	mg_tensor_free(*t);
+	*t = c;
+	return rc;
+}
+
+int mg_input_check(mg_tensor **t, const mg_tensor_info *ti, int cast, int runs, const char *where,
+		   mg_buf *said, mg_error *err)
+{
+	int rc = check_type(t, ti, cast, where, said, err);
+	if (rc || ti->rank == SIZE_MAX)
+		return rc;
+	int ok = runs ? mg_input_fits(*t, ti) : ti->rank == (*t)->rank;
+	for (size_t k = 0; ok && !runs && k < ti->rank; k++)
+		ok = ti->dims[k] < 0 || ti->dims[k] == (*t)->dims[k];
+	if (ok)
+		return 0;
+	char have[200], want[200];
+	shape_text(have, sizeof(have), (*t)->dims, NULL, (*t)->rank);
+	shape_text(want, sizeof(want), ti->dims, (const char *const *)ti->dim_names,
+		      ti->rank <= MG_TENSOR_MAX_RANK ? ti->rank : 0);
+	return mg_error_set(err, MG_EINVAL, "%s: input '%s' has shape %s, the model takes %s", where, ti->name,
+			    have, want);
+}
+
+int mg_input_rows(mg_tensor **out, const mg_tensor *t, size_t first, size_t n, size_t *padded,
+		  mg_error *err)
+{
+	size_t rows = t->rank ? (size_t)t->dims[0] : 0, have = first < rows ? rows - first : 0;
+	if (!have)
+		return mg_error_set(err, MG_EINVAL, "tensor '%s': no row %zu", t->name, first);
+	if (padded)
+		*padded = n > have ? n - have : 0;
+	if (n <= have)
+		return mg_tensor_rows(out, t, first, n, err);
+	int64_t dims[MG_TENSOR_MAX_RANK];
+	memcpy(dims, t->dims, sizeof(dims));
+	dims[0] = (int64_t)n;
+	int rc = mg_tensor_new(out, t->name, t->dtype, dims, t->rank, err);
+	size_t row = t->nbytes / rows;
+	unsigned char *o = rc ? NULL : (*out)->data;
+	const unsigned char *src = (const unsigned char *)t->data + first * row;
+	for (size_t i = 0; o && i < n; i++)
+		memcpy(o + i * row, src + (i < have ? i : have - 1) * row, row);
+	return rc;
 }

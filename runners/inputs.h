@@ -46,8 +46,24 @@ int mg_inputs_read_dir(mg_tensor ***out, mg_tensor_format *fmt, const mg_tensor_
 size_t mg_input_batch(const mg_tensor_info *ti);
 /* Whether a dataset tensor t is one that input ti takes: every fixed
  * dimension equal, except that a fixed first dimension (mg_input_batch)
- * may divide the rows of several runs. */
+ * takes any number of rows in several runs (the last one padded). */
 int mg_input_fits(const mg_tensor *t, const mg_tensor_info *ti);
+/* Whether dataset or --inputs tensor *t can be what input ti takes: the
+ * one check of every command. Its type: reals for a quantized input pass
+ * (mg_input_quantizes); another real or integer type is converted in
+ * place (mg_tensor_cast) when every value survives, or when cast is set
+ * and ti takes reals (rounding is what the user asked); otherwise
+ * MG_EINVAL with the way to convert it. Its shape: mg_input_fits when
+ * runs (a dataset split into runs of a fixed batch), else every fixed
+ * dimension equal. where names the tensor's origin ("dataset 'x.npy'");
+ * a conversion made is told in said (may be NULL), one line. */
+int mg_input_check(mg_tensor **t, const mg_tensor_info *ti, int cast, int runs, const char *where,
+		   mg_buf *said, mg_error *err);
+/* Rows first..first+n of t as a new tensor, the last row repeated where t
+ * has fewer (a fixed batch's last run, padded); *padded (may be NULL) is
+ * how many rows were repeated. */
+int mg_input_rows(mg_tensor **out, const mg_tensor *t, size_t first, size_t n, size_t *padded,
+		  mg_error *err);
 /* Whether t is reals for an input ti declares int8 or uint8 with
  * quantization, which mg_inputs_quantize quantizes. */
 int mg_input_quantizes(const mg_tensor *t, const mg_tensor_info *ti);
@@ -85,8 +101,9 @@ int mg_tensor_relayout(mg_tensor **out, const mg_tensor *t, const char *from, co
  * of another format): matched with mg_tensors_match, raw integers that
  * ts_info says are quantized dequantized where tis takes float32, 4-D ones
  * transposed from layout from to layout to when both are given and
- * differ, checked against tis's declared shapes (MG_EINVAL naming both
- * shapes) and quantized as mg_inputs_quantize. *how says how they were
+ * differ, converted to tis's types where every value survives (as
+ * mg_input_check), checked against tis's declared shapes (MG_EINVAL naming
+ * both shapes) and quantized as mg_inputs_quantize. *how says how they were
  * matched. Caller frees *out (n entries). */
 int mg_inputs_for(mg_tensor ***out, const char **how, mg_tensor *const *ts,
 		  const mg_tensor_info *ts_info, size_t nts, const mg_tensor_info *tis, size_t n,

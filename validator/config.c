@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum ftype { F_NUMBER, F_STRING, F_COUNT, F_BOOL };
+enum ftype { F_NUMBER, F_STRING, F_COUNT, F_BOOL, F_OUTPUT, F_CLASSES };
 
 #define K_ACC (1u << MG_KIND_ACCURACY)
 #define K_FID (1u << MG_KIND_FIDELITY)
@@ -57,6 +57,9 @@ static const struct field {
 	{"max_rss_mb", F_NUMBER, offsetof(mg_gate_config, max_rss_mb), K_MEM},
 	{"max_instructions", F_NUMBER, offsetof(mg_gate_config, max_instructions), K_COST},
 	{"runs", F_COUNT, offsetof(mg_gate_config, runs), K_COST},
+	{"output", F_OUTPUT, offsetof(mg_gate_config, output), K_ACC | K_FID},
+	{"min_recall", F_CLASSES, offsetof(mg_gate_config, min_recall), K_ACC},
+	{"min_precision", F_CLASSES, offsetof(mg_gate_config, min_precision), K_ACC},
 };
 
 static const char *kind_names[] = {"accuracy", "fidelity", "latency", "size", "memory", "cost"};
@@ -84,6 +87,33 @@ static int get_string(char **out, json_t *v, const char *file, const char *path,
 	return *out ? 0 : mg_error_set(err, MG_ENOMEM, "out of memory");
 }
 
+/* {"stop_sign": 0.98, "3": 0.9}: limits in [0, 1] by class name or index;
+ * whether each names a class is checked when the classes are known. */
+static int class_limits(mg_class_limits *out, json_t *v, const char *file, const char *path,
+			mg_error *err)
+{
+	if (!json_is_object(v) || !json_object_size(v))
+		return bad(err, file, path, "expected an object of class name or index: limit");
+	if (!(out->v = calloc(json_object_size(v), sizeof(*out->v))))
+		return mg_error_set(err, MG_ENOMEM, "out of memory");
+	const char *key;
+	json_t *x;
+	json_object_foreach(v, key, x) {
+		if (is_comment(key))
+			continue;
+		char sub[320];
+		snprintf(sub, sizeof(sub), "%.160s.%.150s", path, key);
+		if (!json_is_number(x) || !(json_number_value(x) >= 0 && json_number_value(x) <= 1))
+			return bad(err, file, sub, "expected a number from 0 to 1");
+		mg_class_limit *l = &out->v[out->n];
+		if (!(l->cls = strdup(key)))
+			return mg_error_set(err, MG_ENOMEM, "out of memory");
+		l->limit = json_number_value(x);
+		out->n++;
+	}
+	return 0;
+}
+
 static int set_field(mg_gate_config *g, const struct field *f, json_t *v, const char *file,
 		     const char *path, mg_error *err)
 {
@@ -106,6 +136,18 @@ static int set_field(mg_gate_config *g, const struct field *f, json_t *v, const 
 		return 0;
 	case F_STRING:
 		return get_string((char **)p, v, file, path, err);
+	case F_OUTPUT: /* a name, or an index kept in decimal */
+		if (json_is_integer(v) && json_integer_value(v) >= 0) {
+			char num[32];
+			snprintf(num, sizeof(num), "%lld", (long long)json_integer_value(v));
+			*(char **)p = strdup(num);
+			return *(char **)p ? 0 : mg_error_set(err, MG_ENOMEM, "out of memory");
+		}
+		if (!json_is_string(v) || !*json_string_value(v))
+			return bad(err, file, path, "expected an output name or index");
+		return get_string((char **)p, v, file, path, err);
+	case F_CLASSES:
+		return class_limits((mg_class_limits *)p, v, file, path, err);
 	}
 	return 0;
 }
@@ -130,8 +172,10 @@ static int check_gate(const mg_config *c, const mg_gate_config *g, const char *f
 		if (!one_of(g->metric, acc_metrics))
 			return bad(err, file, (snprintf(where, sizeof(where), "%.64s.metric", path), where),
 				   "expected top1, topk, macro_f1, mae or rmse");
-		if (isnan(g->min) && isnan(g->max_drop))
-			return bad(err, file, path, "an accuracy gate needs 'min' or 'max_drop'");
+		if (isnan(g->min) && isnan(g->max_drop) && !g->min_recall.n && !g->min_precision.n)
+			return bad(err, file, path, "an accuracy gate needs 'min', 'max_drop', 'min_recall' or 'min_precision'");
+		if ((g->min_recall.n || g->min_precision.n) && (!strcmp(g->metric, "mae") || !strcmp(g->metric, "rmse")))
+			return bad(err, file, path, "per-class limits are for a classifier (metric top1, topk or macro_f1)");
 		break;
 	case MG_KIND_FIDELITY:
 		if (isnan(g->max_abs) && isnan(g->max_mean_abs) && isnan(g->min_cosine) &&
@@ -304,6 +348,31 @@ done:
 	return rc;
 }
 
+/* "classes": ["cat", "dog"]: the names of the class indices. */
+static int parse_classes(mg_config *c, json_t *j, const char *file, mg_error *err)
+{
+	if (!json_is_array(j) || !json_array_size(j))
+		return bad(err, file, "dataset.classes", "expected a non-empty list of class names");
+	if (!(c->classes = calloc(json_array_size(j), sizeof(*c->classes))))
+		return mg_error_set(err, MG_ENOMEM, "out of memory");
+	for (size_t i = 0; i < json_array_size(j); i++) {
+		char path[64];
+		snprintf(path, sizeof(path), "dataset.classes[%zu]", i);
+		int rc = get_string(&c->classes[i], json_array_get(j, i), file, path, err);
+		if (rc)
+			return rc;
+		c->nclasses = i + 1;
+		for (size_t k = 0; k < i; k++)
+			if (!strcmp(c->classes[k], c->classes[i]))
+				return bad(err, file, path, "a class of that name is listed already");
+	}
+	return 0;
+}
+
+/* "dataset": a reference or folder (x.npy and y.npy in it), or
+ * {"inputs": FILE, "labels": FILE}, or {"ref": REF, "inputs": NAME,
+ * "labels": NAME} naming the files in it; "cast" and "classes" with
+ * either. */
 static int parse_dataset(mg_config *c, json_t *j, const char *file, mg_error *err)
 {
 	if (!j)
@@ -319,18 +388,31 @@ static int parse_dataset(mg_config *c, json_t *j, const char *file, mg_error *er
 		if (is_comment(key))
 			continue;
 		char path[160];
-		snprintf(path, sizeof(path), "dataset.%s", key);
+		snprintf(path, sizeof(path), "dataset.%.100s", key);
 		if (!strcmp(key, "inputs"))
 			rc = get_string(&c->dataset_inputs, v, file, path, err);
 		else if (!strcmp(key, "labels"))
 			rc = get_string(&c->dataset_labels, v, file, path, err);
+		else if (!strcmp(key, "ref"))
+			rc = get_string(&c->dataset_ref, v, file, path, err);
+		else if (!strcmp(key, "classes"))
+			rc = parse_classes(c, v, file, err);
+		else if (!strcmp(key, "cast") && json_is_boolean(v))
+			c->dataset_cast = json_is_true(v);
+		else if (!strcmp(key, "cast"))
+			rc = bad(err, file, path, "expected true or false");
 		else
-			rc = bad(err, file, path, "unknown key (expected inputs or labels)");
+			rc = bad(err, file, path, "unknown key (expected inputs, labels, ref, cast or classes)");
 		if (rc)
 			return rc;
 	}
-	if (!c->dataset_inputs)
-		return bad(err, file, "dataset.inputs", "missing");
+	/* with a reference, inputs and labels are names of files in it */
+	if (c->dataset_ref && c->dataset_inputs && (c->dataset_inputs[0] == '/' || strstr(c->dataset_inputs, "..")))
+		return bad(err, file, "dataset.inputs", "expected a file name in the dataset 'ref'");
+	if (c->dataset_ref && c->dataset_labels && (c->dataset_labels[0] == '/' || strstr(c->dataset_labels, "..")))
+		return bad(err, file, "dataset.labels", "expected a file name in the dataset 'ref'");
+	if (!c->dataset_inputs && !c->dataset_ref)
+		return bad(err, file, "dataset.inputs", "missing (or give \"ref\": a dataset reference or folder)");
 	return 0;
 }
 
@@ -371,6 +453,13 @@ static int parse_shapes(mg_config *c, json_t *j, const char *file, mg_error *err
 	return 0;
 }
 
+static void class_limits_free(mg_class_limits *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i].cls);
+	free(l->v);
+}
+
 void mg_config_free(mg_config *c)
 {
 	if (!c)
@@ -382,6 +471,9 @@ void mg_config_free(mg_config *c)
 	free(c->dataset_inputs);
 	free(c->dataset_labels);
 	free(c->dataset_ref);
+	for (size_t i = 0; i < c->nclasses; i++)
+		free(c->classes[i]);
+	free(c->classes);
 	free(c->shapes);
 	for (size_t i = 0; i < c->ntargets; i++) {
 		free(c->targets[i].name);
@@ -395,6 +487,9 @@ void mg_config_free(mg_config *c)
 		free(c->gates[i].reference);
 		free(c->gates[i].layout);
 		free(c->gates[i].on_inconclusive);
+		free(c->gates[i].output);
+		class_limits_free(&c->gates[i].min_recall);
+		class_limits_free(&c->gates[i].min_precision);
 	}
 	free(c->gates);
 	free(c);

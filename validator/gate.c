@@ -1,11 +1,12 @@
 /* The gate run: resolve the model, baseline and dataset, evaluate each
  * gate of a modelgate.json into its own result, then assemble one
  * mg_report from the results and what the targets said of themselves.
- * The dataset is given as the candidate takes it (float32 for a quantized
- * input is quantized with its parameters); the baseline, which may be of
- * another format (a float ONNX model for an int8 .tflite), gets it matched
- * to its own inputs and transposed by a fidelity gate's "layout"; outputs
- * that are quantized are dequantized for every score.
+ * The dataset (gate_dataset.c) is given as the candidate takes it
+ * (float32 for a quantized input is quantized with its parameters); the
+ * baseline, which may be of another format (a float ONNX model for an
+ * int8 .tflite), gets it matched to its own inputs and transposed by a
+ * fidelity gate's "layout"; outputs that are quantized are dequantized
+ * for every score.
  * Targets are reached through target_if.h (agents, or a test's fake).
  * Outputs for the accuracy and fidelity gates come from one run of the
  * dataset on the local target (shared by all such gates); latency and
@@ -24,7 +25,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 void mg_gate__say(const run_ctx *c, const char *fmt, ...)
@@ -93,126 +93,10 @@ void mg_gate__set_status(mg_gate_result *g, mg_gate_status s, const char *fmt, .
 
 /* ---- data ---------------------------------------------------------------- */
 
-/* The dataset's inputs: one .npy for a one-input model, or a folder of
- * NAME.npy / input_N.pb files. */
-static int load_dataset(run_ctx *c, mg_error *err)
-{
-	const mg_config *cfg = c->cfg;
-	const char *spec = cfg->dataset_ref ? cfg->dataset_ref : cfg->dataset_inputs;
-	if (!spec)
-		return 0;
-	int rc = mg_resolve(&c->dataset, spec, cfg->dir, 0, c->opts->source, err);
-	if (rc)
-		return rc;
-	char *inputs = NULL, *labels = NULL;
-	struct stat st;
-	if (cfg->dataset_ref) { /* an artifact: x.npy and y.npy, or input_N.pb */
-		char *x = mg_path_join(c->dataset.path, "x.npy", err);
-		inputs = x && stat(x, &st) == 0 ? x : (free(x), strdup(c->dataset.path));
-		labels = mg_path_join(c->dataset.path, "y.npy", err);
-		if (labels && stat(labels, &st) < 0) {
-			free(labels);
-			labels = NULL;
-		}
-	} else {
-		inputs = strdup(c->dataset.path);
-		if (cfg->dataset_labels) {
-			mg_resolved l;
-			if ((rc = mg_resolve(&l, cfg->dataset_labels, cfg->dir, 0, c->opts->source, err)))
-				goto done;
-			labels = strdup(l.path);
-			mg_resolved_clear(&l);
-		}
-	}
-	if (!inputs) {
-		rc = mg_error_set(err, MG_ENOMEM, "out of memory");
-		goto done;
-	}
-	if (stat(inputs, &st) == 0 && S_ISDIR(st.st_mode)) {
-		mg_tensor_format fmt;
-		rc = mg_inputs_read_dir(&c->inputs, &fmt, c->model_info->inputs, c->model_info->ninputs,
-					inputs, "input", err);
-		if (!rc)
-			c->ninputs = c->model_info->ninputs;
-	} else {
-		c->inputs = calloc(1, sizeof(*c->inputs));
-		rc = c->inputs ? mg_npy_read(&c->inputs[0], inputs, err) : MG_ENOMEM;
-		if (!rc) {
-			c->ninputs = 1;
-			if (c->model_info->ninputs)
-				rc = mg_tensor_set_name(c->inputs[0], c->model_info->inputs[0].name, err);
-		}
-	}
-	if (!rc && labels)
-		rc = mg_npy_read(&c->labels, labels, err);
-	if (!rc && labels && !(c->labels_name = cfg->dataset_labels ? strdup(cfg->dataset_labels)
-								: mg_path_join(spec, "y.npy", NULL)))
-		rc = mg_error_set(err, MG_ENOMEM, "out of memory");
-done:
-	free(inputs);
-	free(labels);
-	return rc;
-}
-
-/* "(360, 64)", "(n, 64)" */
-static void shape_str(char *buf, size_t len, const int64_t *dims, const char *const *names, size_t rank)
-{
-	size_t used = (size_t)snprintf(buf, len, "(");
-	for (size_t k = 0; k < rank && used < len; k++)
-		used += (size_t)(dims[k] >= 0 ? snprintf(buf + used, len - used, "%s%lld", k ? ", " : "",
-							 (long long)dims[k])
-				       : snprintf(buf + used, len - used, "%s%s", k ? ", " : "",
-						  names && names[k] ? names[k] : "?"));
-	if (used < len)
-		snprintf(buf + used, len - used, rank == 1 ? ",)" : ")");
-}
-
-/* A dataset that cannot be what the model takes is bad input (exit 2),
- * found before anything runs: inputs of another type or shape than the
- * model declares (rows not a multiple of a fixed batch), inputs of
- * different row counts, labels that are not one per row. (Labels outside the classes are found by the accuracy gate.) */
-static int check_dataset(const run_ctx *c, mg_error *err)
-{
-	const mg_model_info *mi = c->model_info;
-	const char *ds = c->dataset.spec;
-	int64_t rows = -1;
-	for (size_t i = 0; i < c->ninputs; i++) {
-		const mg_tensor *t = c->inputs[i];
-		char have[200], want[200];
-		shape_str(have, sizeof(have), t->dims, NULL, t->rank);
-		if (i < mi->ninputs) {
-			const mg_tensor_info *ti = &mi->inputs[i];
-			mg_dtype dt = mg_dtype_from_name(ti->dtype);
-			/* reals for a quantized input are quantized (after this check) */
-			if (dt != MG_DT_UNDEFINED && dt != t->dtype && !mg_input_quantizes(t, ti))
-				return mg_error_set(err, MG_EINVAL, "dataset '%s': input '%s' is %s, the model takes %s",
-						    ds, ti->name, mg_dtype_name(t->dtype), ti->dtype);
-			/* rows of several runs of a fixed batch go in runs (run_outputs) */
-			if (!mg_input_fits(t, ti)) {
-				shape_str(want, sizeof(want), ti->dims, (const char *const *)ti->dim_names, ti->rank);
-				return mg_error_set(err, MG_EINVAL, "dataset '%s': input '%s' has shape %s, the model takes %s",
-						    ds, ti->name, have, want);
-			}
-		}
-		if (t->rank == 0)
-			return mg_error_set(err, MG_EINVAL, "dataset '%s': input '%s' has no rows (a scalar)", ds,
-					    t->name);
-		if (rows >= 0 && t->dims[0] != rows)
-			return mg_error_set(err, MG_EINVAL, "dataset '%s': input '%s' has %lld rows, input '%s' %lld",
-					    ds, t->name, (long long)t->dims[0], c->inputs[0]->name, (long long)rows);
-		rows = t->dims[0];
-	}
-	const mg_tensor *l = c->labels;
-	if (l && rows >= 0 && (l->rank == 0 || l->dims[0] != rows))
-		return mg_error_set(err, MG_EINVAL, "dataset labels '%s': %lld labels for %lld rows of inputs",
-				    c->labels_name, l->rank ? (long long)l->dims[0] : 1LL, (long long)rows);
-	return 0;
-}
-
 /* Row 0 of every input (the first dimension is the batch). An input whose
  * model fixes the batch (a .tflite model: Arm NN 20.08 cannot resize one)
- * gives its first batch of rows instead (the dataset is a multiple of it):
- * one row would be an input the model refuses. */
+ * gives its first batch of rows instead, padded where the dataset has
+ * fewer: one row would be an input the model refuses. */
 static int slice_first_row(run_ctx *c, mg_error *err)
 {
 	const mg_model_info *mi = c->model_info;
@@ -221,15 +105,11 @@ static int slice_first_row(run_ctx *c, mg_error *err)
 		return mg_error_set(err, MG_ENOMEM, "out of memory");
 	for (size_t i = 0; i < c->ninputs; i++) {
 		const mg_tensor *t = c->inputs[i];
-		int64_t dims[MG_TENSOR_MAX_RANK];
-		memcpy(dims, t->dims, sizeof(dims));
 		size_t b = i < mi->ninputs ? mg_input_batch(&mi->inputs[i]) : 0;
-		if (t->rank > 0 && dims[0] > 1)
-			dims[0] = b && (int64_t)b <= dims[0] ? (int64_t)b : 1;
-		int rc = mg_tensor_new(&c->sample[i], t->name, t->dtype, dims, t->rank, err);
+		int rc = t->rank > 0 && t->dims[0] > 0 ? mg_input_rows(&c->sample[i], t, 0, b ? b : 1, NULL, err)
+						       : mg_tensor_rows(&c->sample[i], t, 0, 0, err);
 		if (rc)
 			return rc;
-		memcpy(c->sample[i]->data, t->data, c->sample[i]->nbytes);
 		c->nsample = i + 1;
 	}
 	return 0;
@@ -329,29 +209,54 @@ mg_fingerprint *mg_gate__copy_fingerprint(const mg_fingerprint *f)
 
 /* ---- outputs on the dataset ---------------------------------------------- */
 
+/* Output tensors of one run of b rows cut to their first n rows (a padded
+ * last run: the padding's outputs dropped); those of other rows stay. */
+static int drop_padding(mg_tensor **outs, size_t nout, size_t b, size_t n, mg_error *err)
+{
+	for (size_t o = 0; o < nout; o++) {
+		mg_tensor *cut = NULL;
+		if (!outs[o]->rank || outs[o]->dims[0] != (int64_t)b)
+			continue;
+		int rc = mg_tensor_rows(&cut, outs[o], 0, n, err);
+		if (rc)
+			return rc;
+		mg_tensor_free(outs[o]);
+		outs[o] = cut;
+	}
+	return 0;
+}
+
 /* m's outputs on the rows of inputs taken b at a time, joined again (the
  * dataset is one tensor per input; a model of fixed batch b, as most
- * .tflite models are with b 1, takes b rows a run). */
-static int run_batches(run_ctx *c, void *t, mg_model *m, mg_tensor *const *inputs, size_t ninputs,
-		       size_t rows, size_t b, mg_tensor ***out, size_t *nout, mg_error *err)
+ * .tflite models are with b 1, takes b rows a run). Rows that do not fill
+ * the last run are padded with copies of the last row, and the padding's
+ * outputs dropped (and said). */
+static int run_batches(run_ctx *c, void *t, mg_model *m, const char *path, mg_tensor *const *inputs,
+		       size_t ninputs, size_t rows, size_t b, mg_tensor ***out, size_t *nout, mg_error *err)
 {
-	size_t nb = rows / b, n = 0;
+	size_t nb = (rows + b - 1) / b, n = 0, padded = 0;
 	mg_tensor ***parts = calloc(nb, sizeof(*parts)), **in = calloc(ninputs, sizeof(*in));
 	int rc = parts && in ? 0 : mg_error_set(err, MG_ENOMEM, "out of memory");
 	for (size_t k = 0; !rc && k < nb; k++) {
 		for (size_t i = 0; !rc && i < ninputs; i++)
-			rc = mg_tensor_rows(&in[i], inputs[i], k * b, b, err);
+			rc = mg_input_rows(&in[i], inputs[i], k * b, b, &padded, err);
 		size_t got = 0;
 		if (!rc)
 			rc = c->tif.run(c->tif.ctx, t, m, in, ninputs, &parts[k], &got, err);
 		if (!rc && k && got != n)
 			rc = mg_error_set(err, MG_ERROR, "run %zu gave %zu outputs, the first %zu", k + 1, got, n);
+		if (!rc && padded)
+			rc = drop_padding(parts[k], got, b, b - padded, err);
 		n = rc ? n : got;
 		for (size_t i = 0; i < ninputs; i++) {
 			mg_tensor_free(in[i]);
 			in[i] = NULL;
 		}
 	}
+	if (!rc && padded)
+		mg_gate__say(c, "'%s' takes %zu rows a run: the last %zu of the dataset's %zu rows ran padded "
+			     "with %zu copies of the last row, whose outputs are dropped", path, b, b - padded, rows,
+			     padded);
 	mg_tensor **joined = rc ? NULL : calloc(n ? n : 1, sizeof(*joined));
 	mg_tensor **col = rc ? NULL : calloc(nb, sizeof(*col));
 	if (!rc && (!joined || !col))
@@ -375,7 +280,7 @@ static int run_batches(run_ctx *c, void *t, mg_model *m, mg_tensor *const *input
 	return 0;
 }
 
-/* The outputs of the model at path on inputs, in batches of the model's
+/* The outputs of the model at path on inputs, in runs of the model's
  * fixed batch where it has one, dequantized where info says they are
  * quantized. */
 static int run_outputs(run_ctx *c, void *t, const char *path, mg_tensor *const *inputs, size_t ninputs,
@@ -384,16 +289,12 @@ static int run_outputs(run_ctx *c, void *t, const char *path, mg_tensor *const *
 	/* the batch of the model's first input is the rows of one run */
 	size_t b = info && info->ninputs ? mg_input_batch(&info->inputs[0]) : 0;
 	size_t rows = ninputs && inputs[0]->rank ? (size_t)inputs[0]->dims[0] : 0;
-	if (b && rows > b && rows % b)
-		return mg_error_set(err, MG_EINVAL, "'%s' takes %zu rows a run (input '%s'), and the "
-				    "dataset's %zu rows do not split into runs of %zu", path, b,
-				    info->inputs[0].name, rows, b);
 	mg_model m;
 	int rc = c->tif.load(c->tif.ctx, t, path, 0, &m, err);
 	if (rc)
 		return rc;
-	if (b && rows > b)
-		rc = run_batches(c, t, &m, inputs, ninputs, rows, b, out, nout, err);
+	if (b && rows != b)
+		rc = run_batches(c, t, &m, path, inputs, ninputs, rows, b, out, nout, err);
 	else
 		rc = c->tif.run(c->tif.ctx, t, &m, inputs, ninputs, out, nout, err);
 	c->tif.unload(c->tif.ctx, t, &m);
@@ -525,6 +426,25 @@ static int engine_can_run(const char *what, const char *spec, const mg_model_inf
 	return n > 0 ? MG_EINVAL : n;
 }
 
+/* What the accuracy and fidelity gates that run will score, checked
+ * before anything runs: the output they name, the classes their
+ * per-class limits name (an index against the class count when scored). */
+static int check_scoring(const run_ctx *c, mg_error *err)
+{
+	for (size_t i = 0; i < c->cfg->ngates; i++) {
+		const mg_gate_config *g = &c->cfg->gates[i];
+		size_t oi;
+		if (!wanted(c, i) || (g->kind != MG_KIND_ACCURACY && g->kind != MG_KIND_FIDELITY))
+			continue;
+		int rc = mg_gate__pick_output(&oi, g, c->model_info, c->model.spec, err);
+		if (!rc)
+			rc = mg_gate__check_class_names(g, c->classes, c->nclasses, err);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
 static int prepare(run_ctx *c, mg_error *err)
 {
 	const mg_config *cfg = c->cfg;
@@ -551,7 +471,8 @@ static int prepare(run_ctx *c, mg_error *err)
 	}
 	/* the candidate's dataset checked first, then made for the baseline
 	 * from its reals, then quantized for a quantized candidate */
-	if ((rc = load_dataset(c, err)) || (rc = check_dataset(c, err)) || (rc = baseline_inputs(c, err)) ||
+	if ((rc = mg_gate__load_dataset(c, err)) || (rc = mg_gate__check_dataset(c, err)) ||
+	    (rc = check_scoring(c, err)) || (rc = baseline_inputs(c, err)) ||
 	    (rc = mg_inputs_quantize(c->inputs, c->model_info->inputs,
 				     c->ninputs < c->model_info->ninputs ? c->ninputs : c->model_info->ninputs,
 				     NULL, err)))
@@ -695,6 +616,10 @@ static void ctx_clear(run_ctx *c)
 	mg_tensors_free(c->base_inputs, c->nbase_inputs);
 	mg_tensor_free(c->labels);
 	free(c->labels_name);
+	for (size_t i = 0; c->own_classes && i < c->nclasses; i++)
+		free(c->classes[i]);
+	if (c->own_classes)
+		free(c->classes);
 	mg_tensors_free(c->sample, c->nsample);
 	mg_tensors_free(c->base_sample, c->nbase_sample);
 	mg_tensors_free(c->cand_out, c->ncand_out);
@@ -715,6 +640,8 @@ int mg_gate_run(mg_report **out, const mg_config *cfg, const mg_gate_opts *opts,
 	run_ctx c = {0};
 	c.cfg = cfg;
 	c.opts = opts;
+	c.classes = cfg->classes;
+	c.nclasses = cfg->nclasses;
 	if (opts->targets)
 		c.tif = *opts->targets;
 	else

@@ -1,6 +1,6 @@
 /* The six gate kinds: how each turns measurements into figures, a
  * headline value against its limit, and pass, fail or error with a reason
- * a person can act on. */
+ * a person can act on (accuracy in gate_accuracy.c). */
 #include "report_priv.h"
 #include "runners/inputs.h"
 #include "validator_int.h"
@@ -12,9 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-/* Appends "; what" to a reason being built. */
-static void note(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void note(char *buf, size_t len, const char *fmt, ...)
+void mg_gate__note(char *buf, size_t len, const char *fmt, ...)
 {
 	size_t used = strlen(buf);
 	if (used + 3 >= len)
@@ -27,170 +25,12 @@ static void note(char *buf, size_t len, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* "WHOSE hold N NaN and M infinite values (of T)" into buf when the count
- * values at v hold any; their number. */
-static size_t nonfinite_note(char *buf, size_t len, const char *whose, const float *v, size_t count)
+size_t mg_gate__nonfinite_note(char *buf, size_t len, const char *whose, const float *v, size_t count)
 {
 	size_t nan, inf, bad = mg_nonfinite_count(v, count, &nan, &inf);
 	if (bad)
 		snprintf(buf, len, "%s hold %zu NaN and %zu infinite values (of %zu)", whose, nan, inf, count);
 	return bad;
-}
-
-/* ---- accuracy ------------------------------------------------------------ */
-
-static int metric_of(const mg_gate_config *gc, const float *rows, size_t n, size_t cols,
-		     const mg_tensor *labels, mg_class_metrics **cm, double *value, mg_error *err)
-{
-	int regression = !strcmp(gc->metric, "mae") || !strcmp(gc->metric, "rmse");
-	size_t nl = mg_tensor_count(labels);
-	if (nl != n * (regression ? cols : 1))
-		return mg_error_set(err, MG_EINVAL, "the dataset has %zu labels for %zu outputs", nl, n);
-	if (regression) {
-		float *t = malloc(nl * sizeof(*t));
-		if (!t)
-			return mg_error_set(err, MG_ENOMEM, "out of memory");
-		for (size_t i = 0; i < nl; i++)
-			t[i] = (float)mg_tensor_get(labels, i);
-		size_t nan, inf;
-		double mae, rmse;
-		int rc = mg_nonfinite_count(t, nl, &nan, &inf)
-			? mg_error_set(err, MG_EINVAL, "the dataset's targets hold %zu NaN and %zu infinite "
-				       "values (of %zu)", nan, inf, nl)
-			: mg_regression_metrics(rows, t, nl, &mae, &rmse, err);
-		free(t);
-		*value = !strcmp(gc->metric, "mae") ? mae : rmse;
-		return rc;
-	}
-	int64_t *l = malloc(n * sizeof(*l));
-	if (!l)
-		return mg_error_set(err, MG_ENOMEM, "out of memory");
-	int rc = 0;
-	for (size_t i = 0; !rc && i < n; i++) {
-		double v = mg_tensor_get(labels, i);
-		if (!isfinite(v) || v != floor(v) || fabs(v) > 1e15) /* before a cast to an integer */
-			rc = mg_error_set(err, MG_EINVAL, "label %g of sample %zu is not a class number", v, i);
-		l[i] = rc ? 0 : (int64_t)v;
-	}
-	if (!rc)
-		rc = mg_class_metrics_compute(cm, rows, n, cols, l, gc->k, err);
-	free(l);
-	if (!rc)
-		*value = !strcmp(gc->metric, "top1") ? (*cm)->top1
-			 : !strcmp(gc->metric, "topk") ? (*cm)->topk : (*cm)->macro_f1;
-	return rc;
-}
-
-/* cm's confusion matrix for the report (cm keeps none), or NULL when its
- * scores were not finite or memory ran out. */
-static mg_confusion *take_confusion(mg_class_metrics *cm)
-{
-	mg_confusion *c = cm->nonfinite ? NULL : calloc(1, sizeof(*c));
-	if (c) {
-		c->n = cm->nclasses;
-		c->counts = cm->confusion;
-		cm->confusion = NULL;
-	}
-	return c;
-}
-
-static int eval_accuracy(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g, mg_error *perr)
-{
-	int rc = 0;
-	const char *why = mg_gate__dataset_outputs(c);
-	if (why) {
-		mg_gate__set_status(g, MG_GATE_ERROR, "cannot run the dataset on the local target: %s", why);
-		return 0;
-	}
-	if (!c->labels) {
-		mg_gate__set_status(g, MG_GATE_ERROR, "the dataset has no labels");
-		return 0;
-	}
-	size_t n, cols, bn, bcols;
-	float *rows = mg_gate__as_rows(c->cand_out[0], &n, &cols);
-	float *brows = c->nbase_out ? mg_gate__as_rows(c->base_out[0], &bn, &bcols) : NULL;
-	mg_class_metrics *cm = NULL, *bcm = NULL;
-	mg_error err = {0};
-	double value = NAN, base = NAN;
-	char cbad[160] = "", bbad[160] = "", fails[512] = "", passes[512] = "";
-	if (rows && nonfinite_note(cbad, sizeof(cbad), "the candidate's outputs", rows, n * cols))
-		note(fails, sizeof(fails), "%s", cbad); /* every figure is NaN, and fails */
-	if (brows && nonfinite_note(bbad, sizeof(bbad), "the baseline's outputs", brows, bn * bcols)) {
-		if (!isnan(gc->max_drop) && !cbad[0]) {
-			mg_gate__set_status(g, MG_GATE_ERROR, "%s: there is nothing to compare with", bbad);
-			goto done;
-		}
-		free(brows); /* not compared with: its figures are left out */
-		brows = NULL;
-	}
-	if (rows && !strcmp(gc->metric, "topk") && gc->k >= cols) { /* every sample would count */
-		rc = mg_error_set(perr, MG_EINVAL, "gate '%s': topk with k %zu needs more than %zu classes, "
-				  "and the model has %zu", gc->name, gc->k, gc->k, cols);
-		goto done;
-	}
-	if (!rows || metric_of(gc, rows, n, cols, c->labels, &cm, &value, &err) ||
-	    (brows && metric_of(gc, brows, bn, bcols, c->labels, &bcm, &base, &err))) {
-		if (err.code == MG_EINVAL) { /* the dataset or the config, not the run: exit 2 */
-			rc = mg_error_set(perr, MG_EINVAL, "gate '%s': %s (labels '%s')", gc->name, err.msg,
-					  c->labels_name);
-			goto done;
-		}
-		mg_gate__set_status(g, MG_GATE_ERROR, "%s", err.msg[0] ? err.msg : "out of memory");
-		goto done;
-	}
-	int lower_better = !strcmp(gc->metric, "mae") || !strcmp(gc->metric, "rmse");
-	if (cm) {
-		char name[32];
-		snprintf(name, sizeof(name), "top%zu", cm->k);
-		mg_gate__add_figure(g, "top1", cm->top1, bcm ? bcm->top1 : NAN, "");
-		mg_gate__add_figure(g, name, cm->topk, bcm ? bcm->topk : NAN, "");
-		mg_gate__add_figure(g, "macro_f1", cm->macro_f1, bcm ? bcm->macro_f1 : NAN, "");
-		for (size_t k = 0; k < cm->nclasses; k++) {
-			char pn[48], rn[48], fn[48];
-			snprintf(pn, sizeof(pn), "class_%zu_precision", k);
-			snprintf(rn, sizeof(rn), "class_%zu_recall", k);
-			snprintf(fn, sizeof(fn), "class_%zu_f1", k);
-			mg_gate__add_figure(g, pn, cm->precision[k], bcm ? bcm->precision[k] : NAN, "");
-			mg_gate__add_figure(g, rn, cm->recall[k], bcm ? bcm->recall[k] : NAN, "");
-			mg_gate__add_figure(g, fn, cm->f1[k], bcm ? bcm->f1[k] : NAN, "");
-		}
-		g->confusion = take_confusion(cm);
-		g->base_confusion = bcm && bcm->nclasses == cm->nclasses ? take_confusion(bcm) : NULL;
-	} else {
-		mg_gate__add_figure(g, gc->metric, value, base, "");
-	}
-	double limit = !isnan(gc->min) ? gc->min : NAN;
-	mg_gate__set_headline(g, gc->metric, value, limit, lower_better ? MG_LIMIT_MAX : MG_LIMIT_MIN, base, "");
-	/* NaN fails: every comparison below is true only for a number */
-	if (!isnan(gc->min)) {
-		int ok = lower_better ? value <= gc->min : value >= gc->min;
-		char vs[RP_NUM_SIZE], ls[RP_NUM_SIZE];
-		rp_num_beside(vs, value, gc->min);
-		rp_num_written(ls, gc->min);
-		note(ok ? passes : fails, sizeof(fails), "%s %s %s %s", gc->metric, vs,
-		     ok ? (lower_better ? "<=" : ">=") : (lower_better ? ">" : "<"), ls);
-	}
-	if (!isnan(gc->max_drop) && !isnan(base)) {
-		double drop = lower_better ? value - base : base - value;
-		int ok = drop <= gc->max_drop + 1e-12;
-		char ds[RP_NUM_SIZE], ls[RP_NUM_SIZE];
-		rp_num_beside(ds, drop, gc->max_drop);
-		rp_num_written(ls, gc->max_drop);
-		note(ok ? passes : fails, sizeof(fails), "%s %s by %s against the baseline (allowed %s)",
-		     lower_better ? "worse" : "dropped", gc->metric, ds, ls);
-		if (isnan(limit))
-			g->limit = lower_better ? base + gc->max_drop : base - gc->max_drop;
-	}
-	if (fails[0])
-		mg_gate__set_status(g, MG_GATE_FAIL, "%s", fails);
-	else
-		mg_gate__set_status(g, MG_GATE_PASS, "%s", passes);
-done:
-	mg_class_metrics_free(cm);
-	mg_class_metrics_free(bcm);
-	free(rows);
-	free(brows);
-	return rc;
 }
 
 /* ---- fidelity ------------------------------------------------------------ */
@@ -200,7 +40,7 @@ done:
  * layout when the gate gives one; shapes that still differ are bad input
  * naming both. *cand is the candidate's output or *turned (caller frees
  * turned); how says what met how, for the reason. */
-static int pair_outputs(run_ctx *c, const mg_gate_config *gc, const mg_tensor **cand,
+static int pair_outputs(run_ctx *c, const mg_gate_config *gc, size_t oi, const mg_tensor **cand,
 			mg_tensor **turned, const mg_tensor **ref, char *how, size_t howlen, mg_error *err)
 {
 	const char *from[64], *to[64], *by;
@@ -213,8 +53,8 @@ static int pair_outputs(run_ctx *c, const mg_gate_config *gc, const mg_tensor **
 	if (mg_tensors_match(idx, &by, from, nb, to, nc, "outputs", &e))
 		return mg_error_set(err, MG_EINVAL, "gate '%s': the candidate's and the baseline's outputs: %s",
 				    gc->name, e.msg);
-	*cand = c->cand_out[0];
-	*ref = c->base_out[idx[0]];
+	*cand = c->cand_out[oi];
+	*ref = c->base_out[idx[oi < nc ? oi : 0]];
 	snprintf(how, howlen, "inputs matched by %s, outputs by %s", c->inputs_how ? c->inputs_how : "name", by);
 	const char *to_layout = mg_layout_other(gc->layout);
 	int same = (*cand)->rank == (*ref)->rank;
@@ -237,7 +77,7 @@ static int pair_outputs(run_ctx *c, const mg_gate_config *gc, const mg_tensor **
 		mg_shape_format(cs, sizeof(cs), (*cand)->dims, (*cand)->rank);
 		mg_shape_format(rs, sizeof(rs), (*ref)->dims, (*ref)->rank);
 		return mg_error_set(err, MG_EINVAL, "gate '%s': the candidate's output '%s' is %s%s, the baseline's "
-				    "'%s' %s (%s)", gc->name, c->cand_out[0]->name, cs,
+				    "'%s' %s (%s)", gc->name, c->cand_out[oi]->name, cs,
 				    *turned ? " after the layout" : "", (*ref)->name, rs, how);
 	}
 	return 0;
@@ -253,10 +93,15 @@ static int eval_fidelity(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g
 	}
 	mg_tensor **ref = c->base_out, **own = NULL, *turned = NULL;
 	size_t nref = c->nbase_out;
-	const mg_tensor *cand = c->ncand_out ? c->cand_out[0] : NULL, *base = NULL;
+	size_t oi = 0;
+	if ((rc = mg_gate__pick_output(&oi, gc, c->model_info, c->model.spec, perr)))
+		return rc;
+	if (oi >= c->ncand_out)
+		oi = 0; /* no output to compare: the shapes below say so */
+	const mg_tensor *cand = c->ncand_out ? c->cand_out[oi] : NULL, *base = NULL;
 	char how[256] = "";
 	mg_error err = {0};
-	if (!gc->reference && nref && cand && (rc = pair_outputs(c, gc, &cand, &turned, &base, how, sizeof(how), perr))) {
+	if (!gc->reference && nref && cand && (rc = pair_outputs(c, gc, oi, &cand, &turned, &base, how, sizeof(how), perr))) {
 		mg_tensor_free(turned);
 		return rc;
 	}
@@ -281,7 +126,7 @@ static int eval_fidelity(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g
 	}
 	size_t n, cols, rn, rcols;
 	float *rows = nref && cand ? mg_gate__as_rows(cand, &n, &cols) : NULL;
-	float *rrows = nref ? mg_gate__as_rows(base ? base : ref[0], &rn, &rcols) : NULL;
+	float *rrows = nref ? mg_gate__as_rows(base ? base : ref[oi < nref ? oi : 0], &rn, &rcols) : NULL;
 	mg_fidelity f;
 	char cbad[160] = "", rbad[600] = "", fails[512] = "", passes[512] = "";
 	if (rows && rrows && gc->reference && (n != rn || cols != rcols)) {
@@ -294,15 +139,15 @@ static int eval_fidelity(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g
 		       n, cols, rn, rcols);
 		goto done;
 	}
-	if (nonfinite_note(cbad, sizeof(cbad), "the candidate's outputs", rows, n * cols)) {
-		note(fails, sizeof(fails), "%s", cbad); /* every figure is NaN, and fails */
+	if (mg_gate__nonfinite_note(cbad, sizeof(cbad), "the candidate's outputs", rows, n * cols)) {
+		mg_gate__note(fails, sizeof(fails), "%s", cbad); /* every figure is NaN, and fails */
 	} else {
 		char whose[400];
 		if (gc->reference)
 			snprintf(whose, sizeof(whose), "the reference outputs in '%.300s'", gc->reference);
 		else
 			snprintf(whose, sizeof(whose), "the baseline's outputs");
-		if (nonfinite_note(rbad, sizeof(rbad), whose, rrows, rn * rcols)) {
+		if (mg_gate__nonfinite_note(rbad, sizeof(rbad), whose, rrows, rn * rcols)) {
 			mg_gate__set_status(g, MG_GATE_ERROR, "%s: there is nothing to compare with", rbad);
 			goto done;
 		}
@@ -327,7 +172,7 @@ static int eval_fidelity(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g
 		char vs[RP_NUM_SIZE], ls[RP_NUM_SIZE];                                                \
 		rp_num_beside(vs, val, gc->field);                                                    \
 		rp_num_written(ls, gc->field);                                                        \
-		note(ok ? passes : fails, sizeof(fails), "%s %s %s %s", name, vs, ok ? op_ok : op_bad, ls); \
+		mg_gate__note(ok ? passes : fails, sizeof(fails), "%s %s %s %s", name, vs, ok ? op_ok : op_bad, ls); \
 		if (!head || !ok) {                                                                   \
 			head = name;                                                                  \
 			hv = val;                                                                     \
@@ -505,7 +350,7 @@ static void latency_verdict(const mg_gate_config *gc, const mg_latency_plan *pla
 	if (!isnan(gc->max_ms)) {
 		char vs[RP_NUM_SIZE];
 		rp_num_beside(vs, value, gc->max_ms);
-		note(abs_fail ? fails : passes, sizeof(fails), "%s %s ms %s %s ms", gc->metric, vs,
+		mg_gate__note(abs_fail ? fails : passes, sizeof(fails), "%s %s ms %s %s ms", gc->metric, vs,
 		     abs_fail ? ">" : "<=", ml);
 	}
 	int with_base = plan->with_baseline;
@@ -517,9 +362,9 @@ static void latency_verdict(const mg_gate_config *gc, const mg_latency_plan *pla
 		snprintf(span, sizeof(span), "%sx the baseline, %.4g%% interval [%s, %s] over %zu paired blocks",
 			 rs, plan->policy.confidence * 100, los, his, v->blocks);
 		if (v->regression)
-			note(fails, sizeof(fails), "%s, entirely above the allowed %sx: a regression", span, lim);
+			mg_gate__note(fails, sizeof(fails), "%s, entirely above the allowed %sx: a regression", span, lim);
 		else if (!v->inconclusive)
-			note(passes, sizeof(passes), "%s, entirely within the allowed %sx: no regression", span, lim);
+			mg_gate__note(passes, sizeof(passes), "%s, entirely within the allowed %sx: no regression", span, lim);
 		else if (!abs_fail) {
 			double half = log(v->hi / v->ratio), dist = fabs(log(plan->policy.max_ratio / v->ratio));
 			double more = time_to_settle(half, dist, elapsed);
@@ -535,7 +380,7 @@ static void latency_verdict(const mg_gate_config *gc, const mg_latency_plan *pla
 					    (exp(dist) - 1) * 100, passes[0] ? "; " : "", passes, when, policy, effect);
 			return;
 		} else { /* max_ms decides; the ratio is said for what it is */
-			note(fails, sizeof(fails), "%s straddles the allowed %sx (inconclusive on its own)", span, lim);
+			mg_gate__note(fails, sizeof(fails), "%s straddles the allowed %sx (inconclusive on its own)", span, lim);
 		}
 	} else if (with_base) {
 		mg_gate__set_status(g, MG_GATE_INCONCLUSIVE,
@@ -544,11 +389,11 @@ static void latency_verdict(const mg_gate_config *gc, const mg_latency_plan *pla
 		return;
 	}
 	if (d->noisy && fails[0])
-		note(fails, sizeof(fails), "noisy machine, yet %s decided",
+		mg_gate__note(fails, sizeof(fails), "noisy machine, yet %s decided",
 		     with_base && v->regression ? "the paired-block interval, which accounts for the noise,"
 						: "the absolute limit max_ms, which noise can push either way,");
 	else if (d->noisy)
-		note(passes, sizeof(passes), "noisy machine");
+		mg_gate__note(passes, sizeof(passes), "noisy machine");
 	mg_gate__set_status(g, fails[0] ? MG_GATE_FAIL : MG_GATE_PASS, "%s", fails[0] ? fails : passes);
 }
 
@@ -713,7 +558,7 @@ static int eval_cost(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g)
 	char vs[RP_NUM_SIZE], ls[RP_NUM_SIZE];
 	if (!isnan(gc->max_instructions)) {
 		rp_num_written(ls, gc->max_instructions);
-		note(value <= gc->max_instructions ? passes : fails, sizeof(fails),
+		mg_gate__note(value <= gc->max_instructions ? passes : fails, sizeof(fails),
 		     "%.0f instructions per inference %s %s", value,
 		     value <= gc->max_instructions ? "<=" : ">", ls);
 	}
@@ -724,12 +569,12 @@ static int eval_cost(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g)
 		if ((strtod(vs, NULL) <= gc->max_ratio) != (ratio <= gc->max_ratio)) /* 4 places mislead */
 			rp_num_beside(vs, ratio, gc->max_ratio);
 		rp_num_written(ls, gc->max_ratio);
-		note(ratio <= gc->max_ratio ? passes : fails, sizeof(fails),
+		mg_gate__note(ratio <= gc->max_ratio ? passes : fails, sizeof(fails),
 		     "%sx the baseline's %.0f instructions (allowed %sx)", vs, base, ls);
 	}
 	char counter[128];
 	snprintf(counter, sizeof(counter), "%s (%s)", res[0].backend, res[0].backend_version);
-	note(fails[0] ? fails : passes, sizeof(fails), "counted by %s", counter);
+	mg_gate__note(fails[0] ? fails : passes, sizeof(fails), "counted by %s", counter);
 	g->counter = strdup(counter);
 	mg_gate__say(c, "counted by %s over %u inferences a model", counter, res[0].runs);
 	mg_gate__set_status(g, fails[0] ? MG_GATE_FAIL : MG_GATE_PASS, "%s", fails[0] ? fails : passes);
@@ -762,7 +607,7 @@ static int eval_size(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g)
 #define CEIL(field, name, val)                                                                      \
 	if (!isnan(gc->field)) {                                                                    \
 		rp_num_written(ls, gc->field);                                                      \
-		note((val) <= gc->field ? passes : fails, sizeof(fails), "%s %.0f %s %s", name, val, \
+		mg_gate__note((val) <= gc->field ? passes : fails, sizeof(fails), "%s %.0f %s %s", name, val, \
 		     (val) <= gc->field ? "<=" : ">", ls);                                          \
 	}
 	CEIL(max_bytes, "bytes", bytes)
@@ -774,7 +619,7 @@ static int eval_size(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g)
 		mg_gate__add_figure(g, "growth", growth * 100, NAN, "%");
 		char gs[RP_NUM_SIZE];
 		rp_num_written(gs, gc->max_growth); /* as written: a fraction */
-		note(growth <= gc->max_growth ? passes : fails, sizeof(fails),
+		mg_gate__note(growth <= gc->max_growth ? passes : fails, sizeof(fails),
 		     "%+.1f%% against the baseline (allowed %+.1f%%, max_growth %s)", growth * 100,
 		     gc->max_growth * 100, gs);
 	}
@@ -786,7 +631,7 @@ int mg_gate__eval(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g, mg_er
 {
 	switch (gc->kind) {
 	case MG_KIND_ACCURACY:
-		return eval_accuracy(c, gc, g, err);
+		return mg_gate__eval_accuracy(c, gc, g, err);
 	case MG_KIND_FIDELITY:
 		return eval_fidelity(c, gc, g, err);
 	case MG_KIND_LATENCY:

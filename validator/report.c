@@ -139,6 +139,30 @@ void mg_gate_result_clear(mg_gate_result *g)
 		free(g->base_confusion);
 	}
 	free(g->fidelity);
+	for (size_t i = 0; i < g->nclasses; i++)
+		free(g->classes[i]);
+	free(g->classes);
+	for (size_t i = 0; i < g->nclass_checks; i++) {
+		free(g->class_checks[i].cls);
+		free(g->class_checks[i].metric);
+	}
+	free(g->class_checks);
+}
+
+const char *rp_figure_name(char *buf, size_t len, const mg_gate_result *g, const mg_figure *f)
+{
+	unsigned long long k;
+	int at = 0;
+	const char *name = f->name ? f->name : "";
+	if (!g->nclasses || sscanf(name, "class_%llu_%n", &k, &at) != 1 || !at || k >= g->nclasses)
+		return name;
+	snprintf(buf, len, "class '%s' %s", g->classes[k], name + at);
+	return buf;
+}
+
+const char *mg_gate_class_name(const mg_gate_result *g, size_t k)
+{
+	return k < g->nclasses ? g->classes[k] : NULL;
 }
 
 void mg_report_free(mg_report *r)

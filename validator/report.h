@@ -118,6 +118,16 @@ typedef struct mg_fidelity_detail {
 	mg_fidelity_row worst[MG_FIDELITY_WORST];
 	size_t nworst;
 } mg_fidelity_detail;
+/* A per-class limit of an accuracy gate, as judged: "recall of class
+ * 'stop_sign' 0.95, at least 0.98". */
+typedef struct mg_class_check {
+	char *cls;      /* the class name, or its index in decimal without names */
+	size_t index;   /* the class index */
+	char *metric;   /* "recall" or "precision" */
+	double value;   /* NAN when undefined (no sample of the class, or none predicted) */
+	double limit;   /* the minimum */
+	int pass;
+} mg_class_check;
 
 typedef struct mg_gate_result {
 	char *name;
@@ -140,6 +150,11 @@ typedef struct mg_gate_result {
 	mg_confusion *confusion;        /* classifier accuracy gates, else NULL */
 	mg_confusion *base_confusion;   /* ... the baseline's, on the same dataset, or NULL */
 	mg_fidelity_detail *fidelity;   /* fidelity gates, else NULL */
+	char **classes;  /* classifier accuracy gates: the name of each class index
+			    (per-class figures class_K_*, confusion axes); NULL without names */
+	size_t nclasses;
+	mg_class_check *class_checks;   /* accuracy: min_recall, min_precision */
+	size_t nclass_checks;
 	char *counter; /* cost gates: what counted, "callgrind (valgrind-3.19.0)"; else NULL */
 	double seconds; /* time spent evaluating the gate */
 } mg_gate_result;
@@ -186,6 +201,8 @@ int mg_report_schema_needed(const mg_report *r);
 /* The process exit code for a report: 0 pass, 1 fail, 3 error. */
 int mg_report_exit_code(const mg_report *r);
 void mg_report_free(mg_report *r);
+/* The name of class index k of g ("stop_sign"), or NULL without names. */
+const char *mg_gate_class_name(const mg_gate_result *g, size_t k);
 /* Frees what g points to (not g itself). */
 void mg_gate_result_clear(mg_gate_result *g);
 void mg_fingerprint_free(mg_fingerprint *f);

@@ -13,8 +13,11 @@
 
 void rp_class_label(char *out, size_t outlen, const mg_gate_result *g, size_t i)
 {
-	(void)g; /* class names, where a report has them, come from g */
-	snprintf(out, outlen, "%zu", i);
+	const char *name = mg_gate_class_name(g, i);
+	if (name)
+		snprintf(out, outlen, "%s", name);
+	else
+		snprintf(out, outlen, "%zu", i);
 }
 
 static void class_stats(const mg_confusion *c, size_t k, double *precision, double *recall, double *f1,

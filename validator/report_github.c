@@ -264,9 +264,11 @@ static int md_details(mg_buf *out, const mg_gate_result *g, mg_error *err)
 		char v[96], b[96];
 		rp_num_unit(v, sizeof(v), f->value, f->unit);
 		rp_num_unit_like(b, sizeof(b), f->baseline, f->unit, f->value);
+		char fname[300];
 		rc = mg_buf_puts(out, "- ", err);
 		if (!rc)
-			rc = rp_escape_trunc(out, f->name, NAME_CELL_MAX, rp_map_markdown, err);
+			rc = rp_escape_trunc(out, rp_figure_name(fname, sizeof(fname), g, f), NAME_CELL_MAX,
+					     rp_map_markdown, err);
 		if (!rc)
 			rc = mg_buf_printf(out, err, ": %s", v);
 		if (!rc && !isnan(f->baseline))

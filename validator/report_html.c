@@ -513,8 +513,9 @@ static void gate_card(hw *w, const mg_gate_result *g, size_t i, mg_buf *tmp)
 			mg_gate_result fake = {.value = f->value, .baseline = f->baseline, .unit = f->unit};
 			char d[160];
 			rp_delta(d, sizeof(d), &fake);
+			char fname[300];
 			rh_p(w, "<tr><td>");
-			rh_t(w, f->name);
+			rh_t(w, rp_figure_name(fname, sizeof(fname), g, f));
 			rh_p(w, "</td>");
 			cell_num(w, f->value, f->unit, f->value);
 			cell_num(w, f->baseline, f->unit, f->value);

@@ -100,7 +100,7 @@ static void matrix_svg(hw *w, const mg_gate_result *g, const mg_confusion *c, co
 {
 	size_t n = c->n;
 	double cs = n <= 12 ? 44 : fmax(3, 520.0 / (double)n);
-	double x0 = 78, y0 = 78, side = cs * (double)n;
+	double x0 = g->nclasses ? 140 : 78, y0 = 78, side = cs * (double)n; /* room for class names */
 	double W = x0 + side + 150, H = y0 + side + 20;
 	int counts = cs >= 26, labels = cs >= 12;
 	int64_t maxd = 0;

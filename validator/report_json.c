@@ -34,7 +34,12 @@
  *                             |error| from 0 to max]}, "worst": [{"row",
  *                             "index", "expected", "got"}]} (fidelity gates),
  *                "counter": what counted a cost gate's instructions
- *                           ("callgrind (valgrind-3.19.0)"; cost gates only)}] } */
+ *                           ("callgrind (valgrind-3.19.0)"; cost gates only),
+ *                "classes": [name of class 0, ...] (accuracy gates with class
+ *                           names only; additive),
+ *                "class_limits": [{"class", "index", "metric" (recall,
+ *                           precision), "value", "limit", "pass"}] (accuracy
+ *                           gates with min_recall/min_precision only; additive)}] } */
 #include "report_priv.h"
 
 #include <jansson.h>
@@ -245,6 +250,27 @@ static json_t *gate(jw *w, const mg_gate_result *g)
 		set(w, o, "fidelity", fidelity(w, g->fidelity));
 	if (g->counter) /* cost gates only */
 		set(w, o, "counter", jstr(w, g->counter));
+	if (g->nclasses) {
+		json_t *names = json_array();
+		for (size_t i = 0; i < g->nclasses; i++)
+			push(w, names, jstr(w, g->classes[i]));
+		set(w, o, "classes", names);
+	}
+	if (g->nclass_checks) {
+		json_t *checks = json_array();
+		for (size_t i = 0; i < g->nclass_checks; i++) {
+			const mg_class_check *k = &g->class_checks[i];
+			json_t *ko = json_object();
+			set(w, ko, "class", jstr(w, k->cls));
+			set(w, ko, "index", json_integer((json_int_t)k->index));
+			set(w, ko, "metric", jstr(w, k->metric));
+			set(w, ko, "value", jnum(k->value));
+			set(w, ko, "limit", jnum(k->limit));
+			set(w, ko, "pass", json_boolean(k->pass));
+			push(w, checks, ko);
+		}
+		set(w, o, "class_limits", checks);
+	}
 	return o;
 }
 

@@ -287,6 +287,60 @@ static int rd_latency(rd *c, const char *path, const json_t *obj, mg_latency_det
 	return 0;
 }
 
+/* "classes": the names of an accuracy gate's class indices */
+static int rd_classes(rd *c, const char *path, const json_t *obj, mg_gate_result *g)
+{
+	const json_t *names;
+	char p[PATH_SIZE];
+	child(p, sizeof(p), path, "classes", 0);
+	if (rd_arr(c, path, obj, "classes", &names) || !names || !json_array_size(names))
+		return c->rc;
+	if (json_array_size(names) > CONFUSION_MAX_CLASSES)
+		return bad(c, p, "more than %d classes", CONFUSION_MAX_CLASSES);
+	if (rd_alloc(c, (void **)&g->classes, json_array_size(names), sizeof(char *)))
+		return c->rc;
+	for (size_t i = 0; i < json_array_size(names); i++) {
+		const json_t *v = json_array_get(names, i);
+		char e[PATH_SIZE];
+		child(e, sizeof(e), p, NULL, i);
+		if (!json_is_string(v))
+			return bad(c, e, "expected a class name");
+		if (!(g->classes[i] = strdup(json_string_value(v))))
+			return oom(c);
+		g->nclasses = i + 1;
+	}
+	return 0;
+}
+
+/* "class_limits": the per-class limits an accuracy gate judged */
+static int rd_class_checks(rd *c, const char *path, const json_t *obj, mg_gate_result *g)
+{
+	const json_t *arr;
+	char p[PATH_SIZE];
+	child(p, sizeof(p), path, "class_limits", 0);
+	if (rd_arr(c, path, obj, "class_limits", &arr) || !arr || !json_array_size(arr))
+		return c->rc;
+	if (rd_alloc(c, (void **)&g->class_checks, json_array_size(arr), sizeof(mg_class_check)))
+		return c->rc;
+	for (size_t i = 0; i < json_array_size(arr); i++) {
+		const json_t *v = json_array_get(arr, i);
+		mg_class_check *k = &g->class_checks[i];
+		json_int_t index;
+		char e[PATH_SIZE];
+		child(e, sizeof(e), p, NULL, i);
+		g->nclass_checks = i + 1;
+		k->value = k->limit = NAN;
+		if (!json_is_object(v))
+			return bad(c, e, "expected an object");
+		if (rd_str(c, e, v, "class", &k->cls) || rd_int(c, e, v, "index", 1, 0, CONFUSION_MAX_CLASSES, &index) ||
+		    rd_str(c, e, v, "metric", &k->metric) || rd_num(c, e, v, "value", &k->value) ||
+		    rd_num(c, e, v, "limit", &k->limit) || rd_bool(c, e, v, "pass", &k->pass))
+			return c->rc;
+		k->index = (size_t)index;
+	}
+	return 0;
+}
+
 static int rd_confusion(rd *c, const char *path, const json_t *obj, const char *key, mg_confusion **out)
 {
 	const json_t *o, *rows;
@@ -462,7 +516,8 @@ static int rd_gate(rd *c, const char *p, const json_t *o, mg_gate_result *g)
 	if (rd_latency(c, p, o, &g->latency) || rd_fingerprint(c, p, o, "fingerprint", &g->fingerprint) ||
 	    rd_confusion(c, p, o, "confusion", &g->confusion) ||
 	    rd_confusion(c, p, o, "baseline_confusion", &g->base_confusion) ||
-	    rd_fidelity(c, p, o, &g->fidelity) || rd_str(c, p, o, "counter", &g->counter))
+	    rd_fidelity(c, p, o, &g->fidelity) || rd_str(c, p, o, "counter", &g->counter) ||
+	    rd_classes(c, p, o, g) || rd_class_checks(c, p, o, g))
 		return c->rc;
 	return 0;
 }

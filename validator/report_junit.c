@@ -56,7 +56,8 @@ static int details(mg_buf *t, const mg_gate_result *g, mg_error *err)
 		char v[96], b[96];
 		rp_num_unit(v, sizeof(v), f->value, f->unit);
 		rp_num_unit_like(b, sizeof(b), f->baseline, f->unit, f->value);
-		rc = mg_buf_printf(t, err, "%s: %s", f->name ? f->name : "", v);
+		char fname[300];
+		rc = mg_buf_printf(t, err, "%s: %s", rp_figure_name(fname, sizeof(fname), g, f), v);
 		if (!rc && !isnan(f->baseline))
 			rc = mg_buf_printf(t, err, " (baseline %s)", b);
 		if (!rc)

@@ -62,6 +62,11 @@ typedef struct rp_counts {
 
 void rp_count(const mg_report *r, rp_counts *out);
 
+/* The name of figure f of g for people: a per-class figure "class_K_recall"
+ * of a gate with class names as "class 'stop_sign' recall" (in buf), any
+ * other as it is. */
+const char *rp_figure_name(char *buf, size_t len, const mg_gate_result *g, const mg_figure *f);
+
 /* How far a failed gate is past its limit, relative to the limit (0.25 =
  * 25% past), or past "no regression" for a latency gate (ratio_lo - 1);
  * the larger of the two; 0 when neither can be computed. */

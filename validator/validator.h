@@ -23,6 +23,16 @@ typedef enum {
 
 const char *mg_gate_kind_name(mg_gate_kind k);
 
+/* A per-class limit of an accuracy gate: "stop_sign": 0.98. */
+typedef struct mg_class_limit {
+	char *cls;    /* a class name, or its index written in decimal */
+	double limit;
+} mg_class_limit;
+typedef struct mg_class_limits {
+	mg_class_limit *v;
+	size_t n;
+} mg_class_limits;
+
 /* One gate: NAN marks a limit that is not set. */
 typedef struct mg_gate_config {
 	char *name;
@@ -33,6 +43,9 @@ typedef struct mg_gate_config {
 			      latency: p50 | p90 | p95 | p99 | mean */
 	size_t k;          /* accuracy topk */
 	double min;        /* accuracy: absolute minimum (maximum for mae/rmse) */
+	char *output;      /* accuracy, fidelity: the output scored, by name or by
+			      index (decimal); NULL = the first */
+	mg_class_limits min_recall, min_precision; /* accuracy: per class */
 	double max_drop;   /* accuracy: largest allowed drop against the baseline */
 	double max_abs, max_mean_abs, min_cosine, min_snr_db, min_top1_agreement; /* fidelity */
 	char *reference;   /* fidelity: a folder of reference outputs; NULL = baseline */
@@ -62,9 +75,14 @@ typedef struct mg_config {
 	char *dir;      /* its folder: relative paths are resolved against it */
 	char *model;
 	char *baseline; /* NULL when none */
-	char *dataset_inputs; /* a .npy file or a folder of inputs */
-	char *dataset_labels; /* a .npy of integer labels (classifiers) or targets */
-	char *dataset_ref;    /* a dataset artifact reference, instead of the two above */
+	char *dataset_inputs; /* a .npy file or a folder of inputs; with dataset_ref,
+				 the file in it (NULL: x.npy) */
+	char *dataset_labels; /* a .npy of labels (class indices or one-hot) or
+				 targets; with dataset_ref, the file in it (NULL: y.npy) */
+	char *dataset_ref;    /* a dataset artifact reference or folder */
+	int dataset_cast;     /* "cast": inputs of another real type are rounded */
+	char **classes;       /* "classes": the class names, or NULL */
+	size_t nclasses;
 	mg_target_config *targets;
 	size_t ntargets;
 	mg_gate_config *gates;
@@ -114,9 +132,10 @@ typedef struct mg_gate_opts {
 	/* how references are read (the store, registry connections); NULL:
 	 * the default store, registries with default options */
 	const struct mg_source_opts *source;
+	int cast;                /* --cast: as the dataset's "cast" */
 } mg_gate_opts;
 #define MG_GATE_OPTS_VERSION 1
-#define MG_GATE_OPTS_INIT {MG_GATE_OPTS_VERSION, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL}
+#define MG_GATE_OPTS_INIT {MG_GATE_OPTS_VERSION, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0}
 
 /* Whether a gate runs, or why not: the one place that combines --only,
  * --changed and ci_only (select.c). */

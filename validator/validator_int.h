@@ -65,6 +65,10 @@ typedef struct run_ctx {
 	const char *inputs_how; /* how the baseline's inputs met the dataset's: "name", "order" */
 	mg_tensor *labels;
 	char *labels_name; /* as the config names them */
+	char **classes;    /* the class names: the config's "classes", or the
+			      dataset's labels.txt (own_classes), or NULL */
+	size_t nclasses;
+	int own_classes;
 	mg_tensor **sample; /* one row of them, for latency and memory */
 	size_t nsample;
 	mg_tensor **base_sample; /* the same made for the baseline, or NULL: sample */
@@ -100,5 +104,29 @@ float *mg_gate__as_rows(const mg_tensor *t, size_t *n, size_t *cols);
  * setting the model or target cannot have: MG_EINVAL) is an error; an
  * unreachable target is g's status. */
 int mg_gate__eval(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g, mg_error *err);
+/* The accuracy gate (gate_accuracy.c), as mg_gate__eval. */
+int mg_gate__eval_accuracy(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g, mg_error *err);
+/* The index among the outputs of mi (the model's order, which its runs
+ * keep) of the output gate gc scores: its "output" by name, else by
+ * index, else the first. An output the model does not have is MG_EINVAL
+ * naming those it has. */
+int mg_gate__pick_output(size_t *idx, const mg_gate_config *gc, const mg_model_info *mi, const char *model,
+			 mg_error *err);
+/* Per-class limits of gc naming no class of names (n of them; a number
+ * is an index, checked when the classes are counted): MG_EINVAL. */
+int mg_gate__check_class_names(const mg_gate_config *gc, char *const *names, size_t n, mg_error *err);
+/* Appends "; what" to a reason being built in buf. */
+void mg_gate__note(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* "WHOSE hold N NaN and M infinite values (of T)" into buf when the count
+ * values at v hold any; their number. */
+size_t mg_gate__nonfinite_note(char *buf, size_t len, const char *whose, const float *v, size_t count);
+
+/* ---- the dataset (gate_dataset.c) ------------------------------------ */
+
+/* Reads the dataset of the config (inputs, labels, class names) into c. */
+int mg_gate__load_dataset(run_ctx *c, mg_error *err);
+/* The dataset against the model: MG_EINVAL for one that cannot serve it;
+ * inputs of another type converted where they may be (said). */
+int mg_gate__check_dataset(run_ctx *c, mg_error *err);
 
 #endif

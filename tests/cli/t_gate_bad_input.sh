@@ -1,8 +1,9 @@
 # A dataset that cannot serve the model is bad input, exit 2 naming the
 # file, not an infrastructure error (exit 3, which CI retries): labels that
 # are not one per row, labels outside the model's classes, a float64 .npy
-# for a float32 model, rows of the wrong width, a fidelity gate's reference
-# outputs missing or of another shape; the same for a config that
+# of values float32 cannot hold for a float32 model (without --cast), rows
+# of the wrong width, a fidelity gate's reference outputs missing or of
+# another shape; the same for a config that
 # asks for what the model or target cannot have (topk with k not below its
 # classes, more threads than the target's CPUs).
 # No report is written: no gate was evaluated on inputs that could serve.
@@ -28,7 +29,8 @@ def save(path, descr, shape, data):
 h, d = load("dataset/x.npy")
 rows, cols = h["shape"]
 x = struct.unpack("<%df" % (rows * cols), d)
-save("x64.npy", "<f8", (rows, cols), struct.pack("<%dd" % len(x), *x))
+# float64 of values float32 cannot hold (an exact float64 copy is converted)
+save("x64.npy", "<f8", (rows, cols), struct.pack("<%dd" % len(x), *(v + 0.1 for v in x)))
 save("x63.npy", "<f4", (rows, cols - 1), d[:rows * (cols - 1) * 4])
 h, d = load("dataset/y.npy")
 y = list(struct.unpack("<%dq" % rows, d))
@@ -80,7 +82,8 @@ labels_outside_the_classes_are_bad_input() {
 }
 
 inputs_of_another_type_or_shape_are_bad_input() {
-	refused x64.npy dataset/y.npy -- "dataset 'x64.npy'" "input 'input' is float64, the model takes float32"
+	refused x64.npy dataset/y.npy -- "dataset 'x64.npy'" "input 'input' is float64, the model takes float32" \
+		"x.astype(np.float32)" "--cast"
 	refused x63.npy dataset/y.npy -- "dataset 'x63.npy'" "has shape (360, 63), the model takes (" ", 64)"
 }
 

@@ -496,6 +496,83 @@ static void test_quantized_inputs_and_outputs(void **state)
 	mg_tensor_free(ts[1]);
 }
 
+/* A given tensor against an input (mg_input_check): another type is
+ * converted when every value survives, rounded to reals only when cast,
+ * never to an integer type that cannot hold a value (naming its row); a
+ * fixed batch takes any row count only when the rows go in runs. */
+static void test_input_check_converts_what_survives(void **state)
+{
+	(void)state;
+	int64_t d[] = {2, 3}, fixed[] = {1, 3}, one[] = {1};
+	char *names[] = {NULL, NULL};
+	mg_tensor_info f32 = {.name = "x", .dtype = "float32", .rank = 2, .dims = d, .dim_names = names};
+	mg_tensor_info i32 = {.name = "ids", .dtype = "int32", .rank = 2, .dims = d, .dim_names = names};
+	mg_tensor_info b1 = {.name = "x", .dtype = "float32", .rank = 2, .dims = fixed, .dim_names = names};
+	mg_tensor *t = NULL;
+	mg_buf said = MG_BUF_INIT;
+	mg_error err = {0};
+	assert_int_equal(mg_tensor_new(&t, "x", MG_DT_FLOAT64, d, 2, NULL), 0);
+	double *v = t->data;
+	v[0] = 0.5, v[1] = -2, v[4] = 0.1; /* 0.1: float32 rounds it */
+	assert_int_equal(mg_input_check(&t, &f32, 0, 0, "dataset 'x.npy'", &said, &err), MG_EINVAL);
+	assert_non_null(strstr(err.msg, "dataset 'x.npy': input 'x' is float64, the model takes float32, and row 1 holds 0.1"));
+	assert_non_null(strstr(err.msg, "x.astype(np.float32)"));
+	assert_int_equal(t->dtype, MG_DT_FLOAT64); /* untouched */
+	assert_int_equal(mg_input_check(&t, &f32, 1, 0, "d", &said, &err), 0);
+	assert_int_equal(t->dtype, MG_DT_FLOAT32);
+	assert_true(((float *)t->data)[0] == 0.5f && ((float *)t->data)[4] == 0.1f);
+	assert_string_equal(said.data, "input 'x' converted from float64 to float32 (--cast: rounded)\n");
+	mg_tensor_free(t);
+	assert_int_equal(mg_tensor_new(&t, "ids", MG_DT_INT64, d, 2, NULL), 0);
+	((int64_t *)t->data)[5] = 70000; /* fits int32 */
+	assert_int_equal(mg_input_check(&t, &i32, 0, 0, "d", NULL, &err), 0);
+	assert_int_equal(t->dtype, MG_DT_INT32);
+	assert_int_equal(((int32_t *)t->data)[5], 70000);
+	mg_tensor_free(t);
+	assert_int_equal(mg_tensor_new(&t, "ids", MG_DT_INT64, d, 2, NULL), 0);
+	((int64_t *)t->data)[4] = (int64_t)1 << 33;
+	assert_int_equal(mg_input_check(&t, &i32, 1, 0, "d", NULL, &err), MG_EINVAL);
+	assert_non_null(strstr(err.msg, "row 1 holds 8589934592, which int32 cannot hold"));
+	mg_tensor_free(t);
+	/* 2 rows for a batch of 1: in runs only */
+	assert_int_equal(mg_tensor_new(&t, "x", MG_DT_FLOAT32, d, 2, NULL), 0);
+	assert_int_equal(mg_input_check(&t, &b1, 0, 1, "d", NULL, &err), 0);
+	assert_int_equal(mg_input_check(&t, &b1, 0, 0, "d", NULL, &err), MG_EINVAL);
+	assert_non_null(strstr(err.msg, "input 'x' has shape (2, 3), the model takes (1, 3)"));
+	mg_tensor_free(t);
+	/* a bool has no numeric conversion: refused as before */
+	mg_tensor_info f1 = {.name = "m", .dtype = "float32", .rank = 1, .dims = one, .dim_names = names};
+	assert_int_equal(mg_tensor_new(&t, "m", MG_DT_BOOL, one, 1, NULL), 0);
+	assert_int_equal(mg_input_check(&t, &f1, 1, 0, "d", NULL, &err), MG_EINVAL);
+	assert_string_equal(err.msg, "d: input 'm' is bool, the model takes float32");
+	mg_tensor_free(t);
+	mg_buf_free(&said);
+}
+
+/* A fixed batch's last run: rows past the end repeat the last row. */
+static void test_input_rows_pads_with_the_last_row(void **state)
+{
+	(void)state;
+	int64_t d[] = {3, 2};
+	mg_tensor *t = NULL, *r = NULL;
+	assert_int_equal(mg_tensor_new(&t, "x", MG_DT_INT32, d, 2, NULL), 0);
+	for (int i = 0; i < 6; i++)
+		((int32_t *)t->data)[i] = i;
+	size_t padded = 99;
+	assert_int_equal(mg_input_rows(&r, t, 2, 4, &padded, NULL), 0);
+	assert_int_equal(padded, 3);
+	assert_int_equal(r->dims[0], 4);
+	for (int i = 0; i < 8; i++)
+		assert_int_equal(((int32_t *)r->data)[i], 4 + i % 2);
+	mg_tensor_free(r);
+	assert_int_equal(mg_input_rows(&r, t, 0, 2, &padded, NULL), 0);
+	assert_int_equal(padded, 0);
+	assert_int_equal(((int32_t *)r->data)[3], 3);
+	mg_tensor_free(r);
+	assert_int_equal(mg_input_rows(&r, t, 3, 1, NULL, NULL), MG_EINVAL);
+	mg_tensor_free(t);
+}
+
 /* One model's inputs for another's (a .tflite candidate and an ONNX
  * baseline): matched by name, else by order; NHWC images transposed to
  * NCHW as the layout says; shapes that still differ name both. */
@@ -678,6 +755,8 @@ int main(void)
 		cmocka_unit_test(test_random_inputs_one_rule_for_every_command),
 		cmocka_unit_test(test_quantized_inputs_and_outputs),
 		cmocka_unit_test(test_inputs_for_another_model_match_and_transpose),
+		cmocka_unit_test(test_input_check_converts_what_survives),
+		cmocka_unit_test(test_input_rows_pads_with_the_last_row),
 		cmocka_unit_test(test_target_specs_parsed_in_one_place),
 		cmocka_unit_test(test_npy_round_trips_every_dtype),
 		cmocka_unit_test(test_tensor_rows_split_and_join_along_the_first_dimension),

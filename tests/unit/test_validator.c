@@ -440,6 +440,50 @@ static void test_config_fidelity_layout_is_nhwc_or_nchw_against_the_baseline(voi
 	mg_config_free(c);
 }
 
+#define DATA_CFG(ds, extra) "{\"model\": \"m\", \"dataset\": " ds ", \"gates\": [{\"name\": \"a\", \"kind\": \"accuracy\"" extra "}]}"
+
+/* The dataset's ref, file names, cast and classes; an accuracy gate's
+ * output and per-class limits. */
+static void test_config_dataset_and_class_settings(void **state)
+{
+	(void)state;
+	config_bad(DATA_CFG("{\"ref\": \"d:v1\", \"inputs\": \"/etc/x.npy\"}", ", \"min\": 0.5"),
+		   "dataset.inputs: expected a file name in the dataset 'ref'");
+	config_bad(DATA_CFG("{\"ref\": \"d:v1\", \"cast\": 1}", ", \"min\": 0.5"), "dataset.cast: expected true or false");
+	config_bad(DATA_CFG("{\"ref\": \"d:v1\", \"classes\": [\"a\", \"a\"]}", ", \"min\": 0.5"),
+		   "dataset.classes[1]: a class of that name is listed already");
+	config_bad(DATA_CFG("{\"ref\": \"d:v1\", \"classes\": []}", ", \"min\": 0.5"),
+		   "dataset.classes: expected a non-empty list of class names");
+	config_bad(DATA_CFG("{\"labels\": \"y.npy\"}", ", \"min\": 0.5"), "dataset.inputs: missing");
+	config_bad(DATA_CFG("\"d:v1\"", ", \"min_recall\": {\"cat\": 1.5}"), "gates[0].min_recall.cat: expected a number from 0 to 1");
+	config_bad(DATA_CFG("\"d:v1\"", ", \"min_recall\": []"), "gates[0].min_recall: expected an object");
+	config_bad(DATA_CFG("\"d:v1\"", ", \"metric\": \"mae\", \"min_recall\": {\"cat\": 0.5}"),
+		   "gates[0]: per-class limits are for a classifier");
+	config_bad(DATA_CFG("\"d:v1\"", ", \"min\": 0.5, \"output\": -1"), "gates[0].output: expected an output name or index");
+	config_bad("{\"model\": \"m\", \"gates\": [{\"name\": \"s\", \"kind\": \"size\", \"max_bytes\": 1, "
+		   "\"output\": 0}]}", "gates[0].output: not a setting of a size gate");
+	mg_config *c = NULL;
+	mg_error err = {0};
+	const char *ok = DATA_CFG("{\"ref\": \"d:v1\", \"inputs\": \"a.npy\", \"labels\": \"b.npy\", \"cast\": true, "
+				  "\"classes\": [\"cat\", \"dog\"]}",
+				  ", \"output\": 1, \"min_recall\": {\"dog\": 0.9}, \"min_precision\": {\"0\": 0.5, \"cat\": 0.25}");
+	if (mg_config_parse(&c, ok, strlen(ok), "m.json", &err))
+		fail_msg("%s", err.msg);
+	assert_string_equal(c->dataset_ref, "d:v1");
+	assert_string_equal(c->dataset_inputs, "a.npy");
+	assert_string_equal(c->dataset_labels, "b.npy");
+	assert_int_equal(c->dataset_cast, 1);
+	assert_int_equal(c->nclasses, 2);
+	assert_string_equal(c->classes[1], "dog");
+	assert_string_equal(c->gates[0].output, "1");
+	assert_int_equal(c->gates[0].min_recall.n, 1);
+	assert_string_equal(c->gates[0].min_recall.v[0].cls, "dog");
+	assert_true(c->gates[0].min_recall.v[0].limit == 0.9);
+	assert_int_equal(c->gates[0].min_precision.n, 2);
+	assert_true(isnan(c->gates[0].min)); /* per-class limits alone make a gate */
+	mg_config_free(c);
+}
+
 static void test_config_errors_name_the_place(void **state)
 {
 	(void)state;
@@ -650,6 +694,7 @@ int main(void)
 		cmocka_unit_test(test_nonfinite_values_are_counted),
 		cmocka_unit_test(test_config_reads_every_gate_kind),
 		cmocka_unit_test(test_config_errors_name_the_place),
+		cmocka_unit_test(test_config_dataset_and_class_settings),
 		cmocka_unit_test(test_config_cost_gate_errors_name_the_setting),
 		cmocka_unit_test(test_config_fidelity_layout_is_nhwc_or_nchw_against_the_baseline),
 		cmocka_unit_test(test_sequential_measurement_keeps_its_error_rates),
