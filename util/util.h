@@ -186,6 +186,13 @@ void mg_writer_free(mg_writer *w);
 int mg_copy_hash(int in_fd, const char *in_name, int out_fd, const char *out_name,
 		 char digest[MG_DIGEST_SIZE], uint64_t *size, mg_error *err);
 
+/* ---- suggestions ----------------------------------------------------- */
+
+/* The word of the NULL-terminated list known closest to word (a misspelling
+ * of it: within a third of word's length in edits, at least one, at most
+ * three), or NULL when none is that close. */
+const char *mg_closest(const char *word, const char *const *known);
+
 /* ---- output helpers -------------------------------------------------- */
 
 /* Human size: "1.5 GiB", "812 B". */

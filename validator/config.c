@@ -71,6 +71,17 @@ static int bad(mg_error *err, const char *file, const char *path, const char *wh
 	return mg_error_set(err, MG_EINVAL, "%s: %s: %s", file, path, what);
 }
 
+/* An unknown key at path: names the known one it is closest to, else lists
+ * what is expected (expected: "model, baseline, ..."). */
+static int unknown_key(mg_error *err, const char *file, const char *path, const char *key,
+		       const char *const *known, const char *expected)
+{
+	const char *near = mg_closest(key, known);
+	if (near)
+		return mg_error_set(err, MG_EINVAL, "%s: %s: unknown key; did you mean '%s'?", file, path, near);
+	return mg_error_set(err, MG_EINVAL, "%s: %s: unknown key (expected %s)", file, path, expected);
+}
+
 static int is_comment(const char *key)
 {
 	return key[0] == '/' && key[1] == '/';
@@ -239,6 +250,16 @@ static int parse_gate(mg_config *c, mg_gate_config *g, json_t *j, size_t idx, co
 			if (!strcmp(gate_fields[i].key, key))
 				f = &gate_fields[i];
 		if (!f || !(f->kinds & (1u << g->kind))) {
+			const char *known[sizeof(gate_fields) / sizeof(gate_fields[0]) + 1];
+			size_t n = 0;
+			for (size_t i = 0; i < sizeof(gate_fields) / sizeof(gate_fields[0]); i++)
+				if (gate_fields[i].kinds & (1u << g->kind))
+					known[n++] = gate_fields[i].key;
+			known[n] = NULL;
+			const char *near = f ? NULL : mg_closest(key, known);
+			if (near)
+				return mg_error_set(err, MG_EINVAL, "%s: %s: not a setting of a %s gate; did you mean '%s'?",
+						    file, sub, kind_names[g->kind], near);
 			char what[128];
 			snprintf(what, sizeof(what), "not a setting of a %s gate", kind_names[g->kind]);
 			return bad(err, file, sub, what);
@@ -282,6 +303,17 @@ static int parse_targets(mg_config *c, json_t *j, const char *file, mg_error *er
 		}
 		json_t *spec = json_is_object(v) ? json_object_get(v, "spec") : v;
 		if (json_is_object(v)) {
+			static const char *const target_keys[] = {"spec", "threads", NULL};
+			const char *tk;
+			json_t *tv;
+			json_object_foreach(v, tk, tv) {
+				char tpath[320];
+				snprintf(tpath, sizeof(tpath), "%s.%.150s", path, tk);
+				if (!is_comment(tk) && !one_of(tk, target_keys)) {
+					rc = unknown_key(err, file, tpath, tk, target_keys, "spec or threads");
+					goto done;
+				}
+			}
 			json_t *th = json_object_get(v, "threads");
 			/* the target's CPU count bounds it further, once known */
 			if (th && (!json_is_integer(th) || json_integer_value(th) < 0 ||
@@ -312,6 +344,7 @@ static int parse_dataset(mg_config *c, json_t *j, const char *file, mg_error *er
 		return get_string(&c->dataset_ref, j, file, "dataset", err);
 	if (!json_is_object(j))
 		return bad(err, file, "dataset", "expected a reference or {\"inputs\": ..., \"labels\": ...}");
+	static const char *const dataset_keys[] = {"inputs", "labels", NULL};
 	const char *key;
 	json_t *v;
 	json_object_foreach(j, key, v) {
@@ -325,7 +358,7 @@ static int parse_dataset(mg_config *c, json_t *j, const char *file, mg_error *er
 		else if (!strcmp(key, "labels"))
 			rc = get_string(&c->dataset_labels, v, file, path, err);
 		else
-			rc = bad(err, file, path, "unknown key (expected inputs or labels)");
+			rc = unknown_key(err, file, path, key, dataset_keys, "inputs or labels");
 		if (rc)
 			return rc;
 	}
@@ -430,15 +463,22 @@ int mg_config_parse(mg_config **out, const char *text, size_t len, const char *f
 		rc = bad(err, file, "$", "expected an object");
 		goto done;
 	}
-	static const char *const top[] = {"model", "baseline", "dataset", "shapes", "targets",
-					  "gates", "deploy", NULL};
+	/* "$schema": where editors find docs/modelgate.schema.json */
+	static const char *const top[] = {"$schema", "model", "baseline", "dataset", "shapes",
+					  "targets", "gates", "deploy", NULL};
 	const char *key;
 	json_t *v;
 	json_object_foreach(root, key, v) {
 		if (!is_comment(key) && !one_of(key, top)) {
-			rc = bad(err, file, key, "unknown key (expected model, baseline, dataset, shapes, targets, gates or deploy)");
+			rc = unknown_key(err, file, key, key, top,
+					 "model, baseline, dataset, shapes, targets, gates or deploy");
 			goto done;
 		}
+	}
+	json_t *schema = json_object_get(root, "$schema");
+	if (schema && !json_is_string(schema)) {
+		rc = bad(err, file, "$schema", "expected a string (the schema's URL or path)");
+		goto done;
 	}
 	if ((rc = get_string(&c->model, json_object_get(root, "model"), file, "model", err)))
 		goto done;
