@@ -34,7 +34,7 @@ static const mg_cmd commands[] = {
 	 "[--only GATE]... [--changed [--since REV | --pre-push]] [--report FILE] [--junit FILE] [--html FILE] [--markdown FILE] [--metrics FILE]"
 	 " [--insecure] [--ca-file FILE]"},
 	{"init", cmd_init, "write a starting modelgate.json for a model",
-	 "modelgate init MODEL [-o FILE] [--force]"},
+	 "modelgate init MODEL [--baseline REF] [--dataset REF|DIR] [--target [NAME=]SPEC] [-o FILE] [--force]"},
 	{"run", cmd_run, "run a model on a target and measure its latency",
 	 "modelgate run MODEL [--target local|qemu-aarch64|ssh://[USER@]HOST[:PORT]|exec:'PREFIX']"
 	 " [--inputs DIR] [--outputs DIR] [--expect DIR [--rtol [OUTPUT=]X]... [--atol [OUTPUT=]X]...] [--warmup N]"

@@ -282,12 +282,12 @@ static const char *target_spec(const run_ctx *c, const mg_target_config *tc)
 	const char *o = c->opts->target;
 	if (!o)
 		return tc->spec;
-	const char *eq = strchr(o, '=');
-	mg_target_spec ts;
-	if (!eq || !mg_target_spec_parse(&ts, o, NULL))
+	const char *spec;
+	size_t n;
+	mg_target_arg(o, &spec, &n);
+	if (!n)
 		return o;
-	size_t n = (size_t)(eq - o);
-	return strlen(tc->name) == n && !strncmp(tc->name, o, n) ? eq + 1 : tc->spec;
+	return strlen(tc->name) == n && !strncmp(tc->name, o, n) ? spec : tc->spec;
 }
 
 /* Starts (once) the target tc names; its error says why when it cannot. */

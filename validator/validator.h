@@ -82,10 +82,29 @@ int mg_config_parse(mg_config **out, const char *text, size_t len, const char *p
 		    mg_error *err);
 void mg_config_free(mg_config *c);
 const mg_target_config *mg_config_target(const mg_config *c, const char *name);
+/* What `modelgate init` is told beside the model. */
+typedef struct mg_init_opts {
+	int version;
+	const char *baseline; /* a file or reference to compare with; NULL: none */
+	/* a dataset reference, or a folder (x.npy and y.npy, or input files),
+	 * or an inputs file; NULL: none */
+	const char *dataset;
+	const char *target;   /* "[NAME=]SPEC"; NULL: local */
+	const char *schema;   /* the "$schema" to write; NULL: none */
+} mg_init_opts;
+#define MG_INIT_OPTS_VERSION 1
+#define MG_INIT_OPTS_INIT {MG_INIT_OPTS_VERSION, NULL, NULL, NULL, NULL}
+
 /* A starting modelgate.json for the model file at model_path (what
- * `modelgate init` writes): its tensors as comments, size, latency and
- * memory gates on the local target. */
-int mg_config_template(mg_buf *out, const char *model_path, mg_error *err);
+ * `modelgate init` writes): its tensors as comments; size, latency and
+ * memory gates on the target; accuracy and fidelity gates when a dataset
+ * and a baseline are given. Limits measured from the model are round
+ * numbers with room to grow (mg_round_limit). A bad target is MG_EINVAL. */
+int mg_config_template(mg_buf *out, const char *model_path, const mg_init_opts *opts,
+		       mg_error *err);
+/* A limit above today's value v: v plus 10%, rounded up to two significant
+ * digits (4096 -> 4600, 1234567 -> 1400000). */
+uint64_t mg_round_limit(uint64_t v);
 
 /* ---- the gate run ----------------------------------------------------- */
 

@@ -126,7 +126,7 @@ store_references_work_as_model_and_baseline() {
 
 init_writes_a_config_that_runs() {
 	expect_exit 0 mg init model.onnx -o new.json
-	json_ok "j['model'] == 'model.onnx' and [g['kind'] for g in j['gates']] == ['size', 'latency', 'memory']" new.json
+	json_ok "j['model'] == 'model.onnx' and [g['kind'] for g in j['gates']] == ['latency', 'size', 'memory']" new.json
 	expect_exit 0 mg gate -c new.json --report r.json
 	expect_exit 2 mg init model.onnx -o new.json
 	expect_stderr_contains "--force"
