@@ -7,13 +7,14 @@
 #   make demo       run the main job on examples/
 #   make sanitize   run the tests under ASan+UBSan, in build-san/
 #   make bench      run the benchmarks, appending to bench/RESULTS.md
-#   make install    PREFIX=/usr/local DESTDIR= (bin/modelgate, libexec/modelgate/)
+#   make install    PREFIX=/usr/local DESTDIR= (bin/modelgate, libexec/modelgate/, share/modelgate/)
 #   make dist       the release tarball and SHA256SUMS into dist/, built in build-dist/
 #   make image      an OCI image of it, as an image layout in dist/image/ (tag VERSION)
 
 PREFIX   ?= /usr/local
 BINDIR   ?= $(PREFIX)/bin
 LIBEXECDIR ?= $(PREFIX)/libexec
+DATADIR  ?= $(PREFIX)/share
 BUILD    ?= build
 DIST_BUILD ?= build-dist
 DIST_DIR ?= dist
@@ -187,7 +188,7 @@ bench: deps-test
 	@MODELGATE=$(abspath $(CLI)) bench/run.sh
 
 install: $(CLI) $(AGENT) $(TFLITE)
-	@mk/install.sh $(BUILD) $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) $(ORT_DIR)
+	@mk/install.sh $(BUILD) $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) $(ORT_DIR) $(DESTDIR)$(DATADIR)
 
 # The ONNX Runtime fallback of a release is never used (each agent has its
 # library beside it); it is set so that no path of this machine is built in.

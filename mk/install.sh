@@ -5,17 +5,22 @@
 # cross-built one, when `make agents` has built it, with the cpuinfo
 # library that qemu-user preloads for it). modelgate looks for its agent
 # next to itself, then in ../libexec/modelgate, and for the libraries next
-# to the agent.
+# to the agent. The JSON Schema of modelgate.json goes into
+# DATADIR/modelgate (default: share/ beside BINDIR), where `modelgate init`
+# finds it for "$schema".
 #
-#   mk/install.sh BUILD BINDIR LIBEXECDIR ORT_DIR     (paths with DESTDIR)
+#   mk/install.sh BUILD BINDIR LIBEXECDIR ORT_DIR [DATADIR]    (paths with DESTDIR)
 set -eu
-[ $# -eq 4 ] || { echo "usage: mk/install.sh BUILD BINDIR LIBEXECDIR ORT_DIR" >&2; exit 2; }
-build=$1 bindir=$2 libexec=$3/modelgate ort=$4
+[ $# -eq 4 ] || [ $# -eq 5 ] ||
+	{ echo "usage: mk/install.sh BUILD BINDIR LIBEXECDIR ORT_DIR [DATADIR]" >&2; exit 2; }
+build=$1 bindir=$2 libexec=$3/modelgate ort=$4 datadir=${5:-$(dirname "$2")/share}/modelgate
+top=$(cd "$(dirname "$0")/.." && pwd)
 for f in "$build/modelgate" "$build/modelgate-agent" "$ort/lib/x64/libonnxruntime.so.1"; do
 	[ -f "$f" ] || { echo "install: '$f' is missing (run make, and make deps)" >&2; exit 2; }
 done
-install -d "$bindir" "$libexec"
+install -d "$bindir" "$libexec" "$datadir"
 install -m 0755 "$build/modelgate" "$bindir/modelgate"
+install -m 0644 "$top/docs/modelgate.schema.json" "$datadir/modelgate.schema.json"
 install -m 0755 "$build/modelgate-agent" "$libexec/modelgate-agent"
 install -m 0644 "$ort/lib/x64/libonnxruntime.so.1" "$libexec/libonnxruntime.so.1"
 # tflite FROM TO: the TFLite engine of the build folder FROM, when built
