@@ -100,6 +100,13 @@ int cmd_copy(mg_cli *cli, int argc, char **argv);
 int cmd_login(mg_cli *cli, int argc, char **argv);
 int cmd_init(mg_cli *cli, int argc, char **argv);
 int cmd_gate(mg_cli *cli, int argc, char **argv);
+/* gate --dry-run (cli/cmd_gate.c) */
+int cmd_check_config(mg_cli *cli, int argc, char **argv);
+/* Prints a gate run's plan (a const mg_plan *, validator.h) as text or
+ * --json (cli/cli_plan.c); returns the exit code: 0, or 3 when a target
+ * the gates use did not answer. */
+struct mg_plan;
+int cli_print_plan(mg_cli *cli, const struct mg_plan *p);
 int cmd_run(mg_cli *cli, int argc, char **argv);
 int cmd_report(mg_cli *cli, int argc, char **argv);
 int cmd_package(mg_cli *cli, int argc, char **argv);

@@ -128,7 +128,19 @@ done:
 	return rc;
 }
 
-int cmd_gate(mg_cli *cli, int argc, char **argv)
+/* The plan instead of the run (--dry-run, check-config). */
+static int dry_run(mg_cli *cli, const mg_config *cfg, const mg_gate_opts *go)
+{
+	mg_error err = {0};
+	mg_plan *plan = NULL;
+	if (mg_gate_plan(&plan, cfg, go, &err))
+		return cli_fail(cli, &err);
+	int rc = cli_print_plan(cli, plan);
+	mg_plan_free(plan);
+	return rc;
+}
+
+static int gate_main(mg_cli *cli, int argc, char **argv, int dry)
 {
 	static const struct option opts[] = {
 		{"config", required_argument, NULL, 'c'},
@@ -144,9 +156,10 @@ int cmd_gate(mg_cli *cli, int argc, char **argv)
 		{"changed", no_argument, NULL, 'G'},
 		{"since", required_argument, NULL, 'S'},
 		{"pre-push", no_argument, NULL, 'U'},
+		{"dry-run", no_argument, NULL, 'n'},
 		CLI_REMOTE_OPTS,
 		CLI_COMMON_OPTS};
-	const char *config = "modelgate.json", *report_path = "report.json";
+	const char *config = "modelgate.json", *report_path = NULL;
 	const char *junit = NULL, *html = NULL, *markdown = NULL, *metrics = NULL;
 	const char **only = calloc((size_t)argc + 1, sizeof(*only));
 	int *changed_sel = NULL;
@@ -172,6 +185,7 @@ int cmd_gate(mg_cli *cli, int argc, char **argv)
 		case 'S': since = optarg; changed = 1; break;
 		case 'U': pre_push = 1; changed = 1; break;
 		case 'O': only[go.nonly++] = optarg; break;
+		case 'n': dry = 1; break;
 		default:
 			if ((rc = cli_common_opt(cli, c)) >= 0) {
 				free(only);
@@ -179,10 +193,12 @@ int cmd_gate(mg_cli *cli, int argc, char **argv)
 			}
 		}
 	}
-	if (argc - optind > 0 || (since && pre_push)) {
-		rc = argc - optind > 0
-			     ? cli_usage_error(cli, "unexpected argument '%s'", argv[optind])
-			     : cli_usage_error(cli, "--since and --pre-push exclude each other");
+	const char *writes = report_path ? "--report" : junit ? "--junit" : html ? "--html"
+			     : markdown ? "--markdown" : metrics ? "--metrics" : NULL;
+	if (argc - optind > 0 || (since && pre_push) || (dry && writes)) {
+		rc = argc - optind > 0 ? cli_usage_error(cli, "unexpected argument '%s'", argv[optind])
+		     : since && pre_push ? cli_usage_error(cli, "--since and --pre-push exclude each other")
+		     : cli_usage_error(cli, "%s writes a report, and a dry run writes none", writes);
 		free(only);
 		return rc;
 	}
@@ -217,6 +233,10 @@ int cmd_gate(mg_cli *cli, int argc, char **argv)
 		if (none)
 			goto done;
 	}
+	if (dry) {
+		rc = dry_run(cli, cfg, &go);
+		goto done;
+	}
 	if (mg_gate_run(&r, cfg, &go, &err)) {
 		rc = cli_fail(cli, &err);
 		goto done;
@@ -249,4 +269,14 @@ done:
 	free(changed_sel);
 	free(only);
 	return rc;
+}
+
+int cmd_gate(mg_cli *cli, int argc, char **argv)
+{
+	return gate_main(cli, argc, argv, 0);
+}
+
+int cmd_check_config(mg_cli *cli, int argc, char **argv)
+{
+	return gate_main(cli, argc, argv, 1);
 }

@@ -31,8 +31,12 @@ static const mg_cmd commands[] = {
 	{"fsck", cmd_fsck, "re-hash every blob and check every reference", "modelgate fsck [--repair]"},
 	{"gate", cmd_gate, "evaluate the gates of modelgate.json: may this model ship?",
 	 "modelgate gate [-c modelgate.json] [--model M] [--baseline B] [--target [NAME=]SPEC] "
-	 "[--only GATE]... [--changed [--since REV | --pre-push]] [--report FILE] [--junit FILE] [--html FILE] [--markdown FILE] [--metrics FILE]"
+	 "[--only GATE]... [--changed [--since REV | --pre-push]] [--dry-run] [--report FILE] [--junit FILE] [--html FILE] [--markdown FILE] [--metrics FILE]"
 	 " [--insecure] [--ca-file FILE]"},
+	{"check-config", cmd_check_config,
+	 "validate modelgate.json, resolve what it names, and show what gate would run",
+	 "modelgate check-config [-c modelgate.json] [--model M] [--baseline B] [--target [NAME=]SPEC]"
+	 " [--only GATE]... [--changed [--since REV | --pre-push]] [--json] [--insecure] [--ca-file FILE]"},
 	{"init", cmd_init, "write a starting modelgate.json for a model",
 	 "modelgate init MODEL [--baseline REF] [--dataset REF|DIR] [--target [NAME=]SPEC] [-o FILE] [--force]"},
 	{"run", cmd_run, "run a model on a target and measure its latency",
@@ -84,7 +88,7 @@ static void print_overview(FILE *f)
 	fprintf(f, "usage: modelgate [--version] [-q | -v] [--json] COMMAND [ARGS]\n\n"
 		   "Validate ML models for edge devices in CI. Commands:\n");
 	for (size_t i = 0; i < NCOMMANDS; i++)
-		fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].summary);
+		fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
 	fprintf(f, "\nReferences: REPO[:TAG] or REPO@sha256:HEX in the local store at\n"
 		   "$MODELGATE_HOME (default ~/.local/share/modelgate), or\n"
 		   "HOST[:PORT]/REPO[:TAG|@sha256:HEX] in an OCI registry.\n"

@@ -59,6 +59,41 @@ static const struct field {
 	{"runs", F_COUNT, offsetof(mg_gate_config, runs), K_COST},
 };
 
+void mg_gate_settings(const mg_gate_config *g,
+		      void (*fn)(void *ctx, const char *key, double num, const char *text), void *ctx)
+{
+	for (size_t i = 0; i < sizeof(gate_fields) / sizeof(gate_fields[0]); i++) {
+		const struct field *f = &gate_fields[i];
+		const char *p = (const char *)g + f->offset;
+		char text[64];
+		double num = NAN;
+		if (!(f->kinds & (1u << g->kind)))
+			continue;
+		switch (f->type) {
+		case F_NUMBER:
+			if (isnan(num = *(const double *)p))
+				continue;
+			snprintf(text, sizeof(text), "%.15g", num);
+			break;
+		case F_COUNT:
+			num = (double)*(const size_t *)p;
+			snprintf(text, sizeof(text), "%zu", *(const size_t *)p);
+			break;
+		case F_BOOL:
+			if (!*(const int *)p)
+				continue;
+			snprintf(text, sizeof(text), "true");
+			break;
+		case F_STRING:
+			if (!*(char *const *)p)
+				continue;
+			fn(ctx, f->key, NAN, *(char *const *)p);
+			continue;
+		}
+		fn(ctx, f->key, num, text);
+	}
+}
+
 static const char *kind_names[] = {"accuracy", "fidelity", "latency", "size", "memory", "cost"};
 
 const char *mg_gate_kind_name(mg_gate_kind k)

@@ -73,7 +73,7 @@ a_target_names_where_latency_and_memory_run() {
 	json_ok "j['targets'] == {'emulated': 'qemu-aarch64'} and 'latency' not in [g['kind'] for g in j['gates']]" emu.json
 	expect_exit 0 mg init model_int8.onnx --baseline model.onnx --target qemu-aarch64 -o emu2.json
 	json_ok "[g for g in j['gates'] if g['kind'] == 'latency'][0].keys() >= {'max_ratio'} and all('max_ms' not in g for g in j['gates'])" emu2.json
-	expect_exit 0 mg gate -c emu2.json --only size --report r.json
+	expect_exit 0 mg check-config -c emu2.json --target emulated=local
 }
 
 a_bad_target_writes_nothing() {

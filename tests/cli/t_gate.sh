@@ -124,6 +124,21 @@ store_references_work_as_model_and_baseline() {
 	expect_stderr_contains "digits:nope"
 }
 
+# report.json goes only where --report says: a run without it leaves the
+# working folder as it was (an older report there stays as it is).
+reports_only_where_told() {
+	expect_exit 0 mg gate --only size
+	expect_no_file report.json
+	echo '{"old": true}' >report.json
+	expect_exit 0 mg gate --only size
+	json_ok "j == {'old': True}" report.json
+	mkdir -p out
+	expect_exit 0 mg gate --only size --report out/size.json
+	json_ok "[g['status'] for g in j['gates']] == ['skip', 'skip', 'skip', 'pass', 'skip']" out/size.json
+	json_ok "j == {'old': True}" report.json
+	rm -f report.json
+}
+
 init_writes_a_config_that_runs() {
 	expect_exit 0 mg init model.onnx -o new.json
 	json_ok "j['model'] == 'model.onnx' and [g['kind'] for g in j['gates']] == ['latency', 'size', 'memory']" new.json
@@ -190,5 +205,6 @@ check too_few_samples_are_inconclusive too_few_samples_are_inconclusive
 check ci_only_gates_run_only_in_ci ci_only_gates_run_only_in_ci
 check github_actions_get_summary_outputs_and_annotations github_actions_get_summary_outputs_and_annotations
 check store_references_work_as_model_and_baseline store_references_work_as_model_and_baseline
+check reports_only_where_told reports_only_where_told
 check init_writes_a_config_that_runs init_writes_a_config_that_runs
 finish
