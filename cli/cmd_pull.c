@@ -1,4 +1,5 @@
-/* modelgate pull REF [-o DIR]: restore a version's files under their names. */
+/* modelgate pull REF [-o DIR] [--force]: restore a version's files under
+ * their names; a file there with other bytes is replaced only when forced. */
 #include "cli.h"
 
 #include <jansson.h>
@@ -8,13 +9,19 @@ int cmd_pull(mg_cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"output", required_argument, NULL, 'o'},
+		{"force", no_argument, NULL, 'f'},
 		CLI_REMOTE_OPTS,
 		CLI_COMMON_OPTS};
 	const char *dir = ".";
+	static unsigned char unchanged[MG_MANIFEST_MAX_LAYERS];
+	mg_pull_opts po = MG_PULL_OPTS_INIT;
+	po.unchanged = unchanged;
 	int c, rc;
-	while ((c = getopt_long(argc, argv, "o:" CLI_COMMON_SHORT, opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "o:f" CLI_COMMON_SHORT, opts, NULL)) != -1) {
 		if (c == 'o')
 			dir = optarg;
+		else if (c == 'f')
+			po.force = 1;
 		else if ((rc = cli_common_opt(cli, c)) >= 0)
 			return rc;
 	}
@@ -27,21 +34,22 @@ int cmd_pull(mg_cli *cli, int argc, char **argv)
 	char digest[MG_DIGEST_SIZE];
 	rc = 0;
 	if (mg_ref_parse(&ref, argv[optind], &err) || cli_repo_open(cli, &repo, ref, &err) ||
-	    mg_repo_pull(&repo, ref, dir, &m, digest, &err)) {
+	    mg_repo_pull(&repo, ref, dir, &po, &m, digest, &err)) {
 		rc = cli_fail(cli, &err);
 		goto done;
 	}
 	if (cli->json) {
 		json_t *files = json_array();
 		for (size_t i = 0; i < m->nlayers; i++)
-			json_array_append_new(files, json_pack("{s:s, s:s, s:I}", "name", m->layers[i].title,
+			json_array_append_new(files, json_pack("{s:s, s:s, s:I, s:b}", "name", m->layers[i].title,
 							       "digest", m->layers[i].digest, "size",
-							       (json_int_t)m->layers[i].size));
+							       (json_int_t)m->layers[i].size, "unchanged",
+							       unchanged[i]));
 		rc = cli_print_json(json_pack("{s:s, s:s, s:s, s:o}", "reference", argv[optind], "digest",
 					      digest, "directory", dir, "files", files));
 	} else if (!cli->quiet) {
 		for (size_t i = 0; i < m->nlayers; i++)
-			printf("%s/%s\n", dir, cli_text(m->layers[i].title));
+			printf("%s/%s%s\n", dir, cli_text(m->layers[i].title), unchanged[i] ? " (unchanged)" : "");
 	}
 done:
 	mg_manifest_free(m);

@@ -14,7 +14,7 @@ static const mg_cmd commands[] = {
 	 "modelgate push REF FILE... [--annotation KEY=VALUE]... [--artifact-type TYPE] [--no-git]"
 	 " [--insecure] [--ca-file FILE]"},
 	{"pull", cmd_pull, "restore the files of a version",
-	 "modelgate pull REF [-o DIR] [--insecure] [--ca-file FILE]"},
+	 "modelgate pull REF [-o DIR] [--force] [--insecure] [--ca-file FILE]"},
 	{"tag", cmd_tag, "give a version another tag",
 	 "modelgate tag REF NEWTAG|NEWREF [--insecure] [--ca-file FILE]"},
 	{"ls", cmd_ls, "list the versions in the store or a repository, or a registry's repositories",

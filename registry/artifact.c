@@ -88,8 +88,38 @@ int mg_artifact__check_titles(const char *const *names, size_t n, const char *wh
 	return 0;
 }
 
+/* Whether the file at path, if any, may be replaced by layer l: a missing
+ * one may, one with l's bytes is *same, another only when forced. */
+static int replaceable(const char *path, const mg_desc *l, int force, unsigned char *same,
+		       mg_error *err)
+{
+	struct stat st;
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : mg_error_sys(err, MG_EIO, errno, "cannot read '%s'", path);
+	if (S_ISDIR(st.st_mode))
+		return mg_error_set(err, MG_EEXISTS, "'%s' is a folder: cannot pull a file there", path);
+	if (S_ISREG(st.st_mode) && (uint64_t)st.st_size == l->size) {
+		char digest[MG_DIGEST_SIZE];
+		uint64_t size;
+		int cached, fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return mg_error_sys(err, MG_EIO, errno, "cannot read '%s'", path);
+		int rc = mg_file_digest(fd, path, digest, &size, &cached, err);
+		close(fd);
+		if (rc)
+			return rc;
+		if (!strcmp(digest, l->digest)) {
+			*same = 1;
+			return 0;
+		}
+	}
+	if (force)
+		return 0;
+	return mg_error_set(err, MG_EEXISTS, "'%s' exists with other content; use --force to replace it", path);
+}
+
 int mg_artifact__pull_titles(const mg_manifest *m, const char *dir, const char *what,
-			     const char ***out, mg_error *err)
+			     const mg_pull_opts *opts, const char ***out, mg_error *err)
 {
 	const char **titles = calloc(m->nlayers ? m->nlayers : 1, sizeof(*titles));
 	if (!titles)
@@ -99,6 +129,14 @@ int mg_artifact__pull_titles(const mg_manifest *m, const char *dir, const char *
 	int rc = mg_artifact__check_titles(titles, m->nlayers, what, err);
 	if (!rc && dir)
 		rc = mg_mkdirs(dir, err);
+	for (size_t i = 0; !rc && dir && i < m->nlayers; i++) {
+		unsigned char same = 0;
+		char *path = mg_path_join(dir, titles[i], err);
+		rc = path ? replaceable(path, &m->layers[i], opts && opts->force, &same, err) : MG_ENOMEM;
+		free(path);
+		if (opts && opts->unchanged)
+			opts->unchanged[i] = same;
+	}
 	if (rc) {
 		free(titles);
 		return rc;
@@ -243,8 +281,8 @@ int mg_store_get_manifest(mg_store *s, const mg_ref *ref, mg_manifest **out,
 	return rc;
 }
 
-int mg_pull_local(mg_store *s, const mg_ref *ref, const char *dir, mg_manifest **out,
-		  char digest[MG_DIGEST_SIZE], mg_error *err)
+int mg_pull_local(mg_store *s, const mg_ref *ref, const char *dir, const mg_pull_opts *opts,
+		  mg_manifest **out, char digest[MG_DIGEST_SIZE], mg_error *err)
 {
 	mg_manifest *m = NULL;
 	int rc = mg_store_get_manifest(s, ref, &m, digest, err);
@@ -257,7 +295,7 @@ int mg_pull_local(mg_store *s, const mg_ref *ref, const char *dir, mg_manifest *
 		rc = mg_error_set(err, MG_ENOMEM, "out of memory");
 		goto done;
 	}
-	if ((rc = mg_artifact__pull_titles(m, dir, digest, &titles, err)))
+	if ((rc = mg_artifact__pull_titles(m, dir, digest, opts, &titles, err)))
 		goto done;
 	for (size_t i = 0; i < n; i++) /* verify everything first ... */
 		if ((rc = mg_store_export_tmp(s, m->layers[i].digest, dir, &tmps[i], err)))

@@ -233,11 +233,23 @@ int mg_push_local(mg_store *s, const mg_ref *ref, const char *const *files,
 int mg_store_get_manifest(mg_store *s, const mg_ref *ref, mg_manifest **out,
 			  char digest[MG_DIGEST_SIZE], mg_error *err);
 
+typedef struct mg_pull_opts {
+	int version;
+	int force; /* replace a file of dir that holds other bytes */
+	/* NULL, or MG_MANIFEST_MAX_LAYERS flags set for each layer whose file
+	 * was in dir with its bytes already (the pull left it unchanged) */
+	unsigned char *unchanged;
+} mg_pull_opts;
+#define MG_PULL_OPTS_VERSION 1
+#define MG_PULL_OPTS_INIT {MG_PULL_OPTS_VERSION, 0, NULL}
+
 /* Restores every layer of ref into dir under its title. Refuses unsafe
- * titles; verifies every file before any is renamed into place, so a corrupt
- * layer leaves dir as it was. The manifest goes to *out when out is not
- * NULL. */
-int mg_pull_local(mg_store *s, const mg_ref *ref, const char *dir, mg_manifest **out,
-		  char digest[MG_DIGEST_SIZE], mg_error *err);
+ * titles, and (unless opts->force) a file of dir under a title that holds
+ * other bytes (MG_EEXISTS naming it), before anything is written; verifies
+ * every file before any is renamed into place, so a corrupt layer leaves
+ * dir as it was. The manifest goes to *out when out is not NULL. opts may
+ * be NULL. */
+int mg_pull_local(mg_store *s, const mg_ref *ref, const char *dir, const mg_pull_opts *opts,
+		  mg_manifest **out, char digest[MG_DIGEST_SIZE], mg_error *err);
 
 #endif

@@ -68,7 +68,8 @@ int mg_repo_put_manifest(const mg_repo *r, const char *tag, const void *data, si
  * its digest; *removed counts them). */
 int mg_repo_push(const mg_repo *r, const mg_ref *ref, const char *const *files, size_t nfiles,
 		 const mg_push_opts *opts, mg_push_result *res, mg_error *err);
-int mg_repo_pull(const mg_repo *r, const mg_ref *ref, const char *dir, mg_manifest **out,
+int mg_repo_pull(const mg_repo *r, const mg_ref *ref, const char *dir, const mg_pull_opts *opts,
+		 mg_manifest **out,
 		 char digest[MG_DIGEST_SIZE], mg_error *err);
 int mg_repo_remove(const mg_repo *r, const mg_ref *ref, size_t *removed, mg_error *err);
 /* The tags of r (free with mg_remote_list_free): a registry's tag list,
