@@ -11,7 +11,7 @@ static int cmd_help(mg_cli *cli, int argc, char **argv);
 
 static const mg_cmd commands[] = {
 	{"push", cmd_push, "store files as a model (or dataset) version",
-	 "modelgate push REF FILE... [--annotation KEY=VALUE]... [--artifact-type TYPE] [--no-git]"
+	 "modelgate push REF FILE[:MEDIATYPE]... [--annotation KEY=VALUE]... [--artifact-type TYPE] [--no-git]"
 	 " [--insecure] [--ca-file FILE]"},
 	{"pull", cmd_pull, "restore the files of a version",
 	 "modelgate pull REF [-o DIR] [--force] [--insecure] [--ca-file FILE]"},

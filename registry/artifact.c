@@ -35,7 +35,7 @@ static const char *layer_media_type(const char *name)
 
 /* The config blob: what the first model file declares, and when. */
 static int make_config(mg_buf *out, const char *const *files, size_t nfiles, int64_t created,
-		       mg_error *err)
+		       int *model_known, mg_error *err)
 {
 	mg_model_info *info = NULL;
 	for (size_t i = 0; i < nfiles && !info; i++) {
@@ -47,6 +47,7 @@ static int make_config(mg_buf *out, const char *const *files, size_t nfiles, int
 			info = NULL;
 		}
 	}
+	*model_known = info != NULL;
 	char when[32];
 	mg_format_time(when, sizeof(when), created);
 	mg_buf declared = MG_BUF_INIT;
@@ -152,8 +153,10 @@ static int check_readable(const char *path, mg_error *err)
 		return mg_error_sys(err, errno == ENOENT ? MG_ENOTFOUND : MG_EINVAL, errno,
 				    "cannot read '%s'", path);
 	struct stat st;
-	int regular = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+	int ok = fstat(fd, &st) == 0, regular = ok && S_ISREG(st.st_mode);
 	close(fd);
+	if (ok && S_ISDIR(st.st_mode))
+		return mg_error_set(err, MG_EINVAL, "'%s' is a folder: name the files in it", path);
 	return regular ? 0 : mg_error_set(err, MG_EINVAL, "'%s' is not a regular file", path);
 }
 
@@ -181,13 +184,13 @@ int mg_artifact__build(const char *const *files, size_t nfiles, const mg_push_op
 	}
 	for (size_t i = 0; i < nfiles; i++)
 		titles[i] = base_name(files[i]);
-	if ((rc = mg_artifact__check_titles(titles, nfiles, "push", err)))
-		goto done;
 	for (size_t i = 0; i < nfiles; i++) /* refuse bad input before storing anything */
 		if ((rc = check_readable(files[i], err)))
 			goto done;
+	if ((rc = mg_artifact__check_titles(titles, nfiles, "push", err)))
+		goto done;
 	int64_t created = opts->created ? opts->created : (int64_t)time(NULL);
-	if ((rc = make_config(&config, files, nfiles, created, err)))
+	if ((rc = make_config(&config, files, nfiles, created, &res->model_known, err)))
 		goto done;
 	for (size_t i = 0; i < nfiles; i++) {
 		mg_desc *l = &m.layers[i];
@@ -195,7 +198,8 @@ int mg_artifact__build(const char *const *files, size_t nfiles, const mg_push_op
 		m.nlayers = i + 1;
 		if ((rc = sink->put_file(sink->ctx, files[i], titles[i], l, &existed, err)))
 			goto done;
-		l->media_type = (char *)layer_media_type(titles[i]);
+		l->media_type = (char *)(opts->media_types && opts->media_types[i] ? opts->media_types[i]
+					 : layer_media_type(titles[i]));
 		l->title = (char *)titles[i];
 		if (existed)
 			res->files_existed++;

@@ -213,15 +213,19 @@ typedef struct mg_push_opts {
 	const char *artifact_type; /* default MG_ARTIFACT_MODEL */
 	const mg_kv *annotations;  /* extra manifest annotations */
 	int64_t created;           /* seconds since the epoch, for "created" */
+	/* NULL, or one per file: its layer's media type (ORAS's FILE:TYPE);
+	 * a NULL entry is chosen from the file name */
+	const char *const *media_types;
 } mg_push_opts;
 #define MG_PUSH_OPTS_VERSION 1
-#define MG_PUSH_OPTS_INIT {MG_PUSH_OPTS_VERSION, NULL, NULL, 0}
+#define MG_PUSH_OPTS_INIT {MG_PUSH_OPTS_VERSION, NULL, NULL, 0, NULL}
 
 typedef struct mg_push_result {
 	char digest[MG_DIGEST_SIZE];
 	uint64_t size;
 	size_t files_new;     /* file blobs that were not stored before */
 	size_t files_existed; /* file blobs that were already there */
+	int model_known;      /* a file is a model formats/ reads (ONNX, TFLite) */
 } mg_push_result;
 
 /* Stores files (each under its base name) as one artifact tagged by ref. */
