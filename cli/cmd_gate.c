@@ -128,6 +128,21 @@ done:
 	return rc;
 }
 
+/* -q prints no table, and never hides why the run failed: each gate that
+ * failed or could not be evaluated, one line each on stderr. */
+static void quiet_failures(const mg_report *r)
+{
+	for (size_t i = 0; i < r->ngates; i++) {
+		const mg_gate_result *g = &r->gates[i];
+		int fails = g->status == MG_GATE_FAIL || g->status == MG_GATE_ERROR ||
+			    (g->status == MG_GATE_INCONCLUSIVE && g->on_inconclusive == MG_INCONCLUSIVE_FAIL);
+		if (fails)
+			fprintf(stderr, "modelgate: gate '%s' %s: %s\n", cli_text(g->name),
+				g->status == MG_GATE_ERROR ? "could not be evaluated" : g->status == MG_GATE_FAIL
+				? "failed" : "was inconclusive", g->reason ? cli_text(g->reason) : "no reason given");
+	}
+}
+
 /* The plan instead of the run (--dry-run, check-config). */
 static int dry_run(mg_cli *cli, const mg_config *cfg, const mg_gate_opts *go)
 {
@@ -262,6 +277,8 @@ static int gate_main(mg_cli *cli, int argc, char **argv, int dry)
 		fwrite(table.data ? table.data : "", 1, table.len, stdout);
 	mg_buf_free(&table);
 	rc = rc ? cli_fail(cli, &err) : mg_report_exit_code(r);
+	if (r && rc && cli->quiet && !cli->json)
+		quiet_failures(r);
 done:
 	mg_report_free(r);
 	mg_config_free(cfg);

@@ -139,6 +139,20 @@ reports_only_where_told() {
 	rm -f report.json
 }
 
+# -q silences the table and progress, never why the run failed: a failed
+# gate and one that could not be evaluated each get one line on stderr.
+quiet_never_hides_a_failure() {
+	expect_exit 0 mg gate -q --only size
+	expect_stdout_empty
+	expect_stderr_empty
+	expect_exit 1 mg gate -q --model model_bad.onnx --only accuracy
+	expect_error "gate 'accuracy' failed: top1 " "< 0.95"
+	expect_exit 3 mg gate -q --target host=exec:false --only latency
+	expect_error "gate 'latency' could not be evaluated: target 'host' is unreachable"
+	expect_exit 2 mg gate -q -c nothing.json
+	expect_error "nothing.json"
+}
+
 init_writes_a_config_that_runs() {
 	expect_exit 0 mg init model.onnx -o new.json
 	json_ok "j['model'] == 'model.onnx' and [g['kind'] for g in j['gates']] == ['latency', 'size', 'memory']" new.json
@@ -206,5 +220,6 @@ check ci_only_gates_run_only_in_ci ci_only_gates_run_only_in_ci
 check github_actions_get_summary_outputs_and_annotations github_actions_get_summary_outputs_and_annotations
 check store_references_work_as_model_and_baseline store_references_work_as_model_and_baseline
 check reports_only_where_told reports_only_where_told
+check quiet_never_hides_a_failure quiet_never_hides_a_failure
 check init_writes_a_config_that_runs init_writes_a_config_that_runs
 finish
