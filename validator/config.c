@@ -94,11 +94,12 @@ void mg_gate_settings(const mg_gate_config *g,
 	}
 }
 
-static const char *kind_names[] = {"accuracy", "fidelity", "latency", "size", "memory", "cost"};
+static const char *const kind_names[] = {"accuracy", "fidelity", "latency", "size", "memory", "cost", NULL};
+#define NKINDS (sizeof(kind_names) / sizeof(kind_names[0]) - 1)
 
 const char *mg_gate_kind_name(mg_gate_kind k)
 {
-	return (size_t)k < sizeof(kind_names) / sizeof(kind_names[0]) ? kind_names[k] : "unknown";
+	return (size_t)k < NKINDS ? kind_names[k] : "unknown";
 }
 
 static int bad(mg_error *err, const char *file, const char *path, const char *what)
@@ -259,10 +260,15 @@ static int parse_gate(mg_config *c, mg_gate_config *g, json_t *j, size_t idx, co
 	if (!json_is_object(j))
 		return bad(err, file, path, "expected an object");
 	json_t *kind = json_object_get(j, "kind");
-	size_t k = 0, nkinds = sizeof(kind_names) / sizeof(kind_names[0]);
+	size_t k = 0, nkinds = NKINDS;
 	for (; json_is_string(kind) && k < nkinds; k++)
 		if (!strcmp(json_string_value(kind), kind_names[k]))
 			break;
+	const char *kind_near = json_is_string(kind) && k == nkinds
+				    ? mg_closest(json_string_value(kind), kind_names) : NULL;
+	if (kind_near)
+		return mg_error_set(err, MG_EINVAL, "%s: %s.kind: unknown kind '%s'; did you mean '%s'?", file, path,
+				    json_string_value(kind), kind_near);
 	if (!json_is_string(kind) || k == nkinds)
 		return bad(err, file, (snprintf(sub, sizeof(sub), "%s.kind", path), sub),
 			   "expected accuracy, fidelity, latency, size, memory or cost");

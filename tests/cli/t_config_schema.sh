@@ -69,6 +69,7 @@ c["dataset"]["label"] = c["dataset"].pop("labels")|dataset.label|labels
 c["targets"]["host"] = {"spec": "local", "thread": 2}|targets.host.thread|threads
 c["gates"][0]["max_dorp"] = c["gates"][0].pop("max_drop")|gates[0].max_dorp|max_drop
 c["gates"][3]["max_byte"] = 1000|gates[3].max_byte|max_bytes
+c["gates"][1]["kind"] = "fidelty"|gates[1].kind: unknown kind 'fidelty'|fidelity
 LIST
 	# a key of another kind of gate: refused, without a guess
 	misspelled bad.json 'c["gates"][3]["max_ms"] = 5'
