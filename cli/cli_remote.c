@@ -1,8 +1,10 @@
 /* What the commands share for registries: connecting with the command's
  * TLS options, and showing transfer progress on stderr: one line per
- * transfer, rewritten in place on a terminal (bytes, rate, ETA); plain
- * lines every few seconds otherwise (CI logs), and a closing line for
- * transfers that showed any; nothing with -q. Two settings that tests use
+ * transfer saying what it does ("uploading model.onnx: 1.2 MiB / 10 MiB"),
+ * rewritten in place on a terminal (bytes, rate, ETA); plain lines every
+ * few seconds otherwise (CI logs), and one closing line per file that
+ * showed any ("uploaded model.onnx: 10 MiB in 1.2s (8.3 MiB/s)"; a quick
+ * transfer shows nothing); nothing with -q. Two settings that tests use
  * to reach chunked uploads and paged lists with little data come from the
  * environment: MODELGATE_CHUNK_SIZE (bytes; larger blobs are uploaded in
  * chunks of this size) and MODELGATE_PAGE_SIZE (entries asked for per page
@@ -52,7 +54,8 @@ static shown *find_shown(const char *what, int64_t now)
 	return s;
 }
 
-static void progress_cb(void *ctx, const char *what, uint64_t done, uint64_t total, int finished)
+static void progress_cb(void *ctx, int upload, const char *what, uint64_t done, uint64_t total,
+			int finished)
 {
 	(void)ctx;
 	int64_t now = ms_now();
@@ -75,11 +78,12 @@ static void progress_cb(void *ctx, const char *what, uint64_t done, uint64_t tot
 		snprintf(eta, sizeof(eta), "  ETA %.0fs", (double)(total - done) / rate);
 	const char *name = cli_text(strlen(what) > 40 ? what + strlen(what) - 40 : what);
 	if (finished)
-		fprintf(stderr, "%s%s: %s in %.1fs (%s/s)%s\n", display.tty ? "\r" : "", name, d, secs, r,
-			display.tty ? "\033[K" : "");
+		fprintf(stderr, "%s%s %s: %s in %.1fs (%s/s)%s\n", display.tty ? "\r" : "",
+			upload ? "uploaded" : "downloaded", name, d, secs, r, display.tty ? "\033[K" : "");
 	else
-		fprintf(stderr, "%s%s: %s / %s  %s/s%s%s", display.tty ? "\r" : "", name, d,
-			total ? t : "?", r, eta, display.tty ? "\033[K" : "\n");
+		fprintf(stderr, "%s%s %s: %s / %s  %s/s%s%s", display.tty ? "\r" : "",
+			upload ? "uploading" : "downloading", name, d, total ? t : "?", r, eta,
+			display.tty ? "\033[K" : "\n");
 	fflush(stderr);
 	if (finished)
 		s->what = NULL;

@@ -8,10 +8,11 @@
 
 #include <stdint.h>
 
-/* Progress of one transfer: what ("push model.onnx"), bytes done, total
- * (0 if unknown); done == total and finished = 1 at the end. */
-typedef void (*mg_progress_fn)(void *ctx, const char *what, uint64_t done, uint64_t total,
-			       int finished);
+/* Progress of one transfer: its direction (upload 1 for a request body,
+ * 0 for a download), what ("model.onnx"), bytes done, total (0 if
+ * unknown); done == total and finished = 1 at the end. */
+typedef void (*mg_progress_fn)(void *ctx, int upload, const char *what, uint64_t done,
+			       uint64_t total, int finished);
 
 /* How to reach a server: a registry (registry/remote.h), or a web API
  * with web set (web.h). */
