@@ -129,17 +129,22 @@ done:
 }
 
 /* -q prints no table, and never hides why the run failed: each gate that
- * failed or could not be evaluated, one line each on stderr. */
-static void quiet_failures(const mg_report *r)
+ * failed or could not be evaluated, and each inconclusive one that warns,
+ * gets one line on stderr. */
+static void quiet_notes(const mg_report *r)
 {
 	for (size_t i = 0; i < r->ngates; i++) {
 		const mg_gate_result *g = &r->gates[i];
-		int fails = g->status == MG_GATE_FAIL || g->status == MG_GATE_ERROR ||
-			    (g->status == MG_GATE_INCONCLUSIVE && g->on_inconclusive == MG_INCONCLUSIVE_FAIL);
-		if (fails)
-			fprintf(stderr, "modelgate: gate '%s' %s: %s\n", cli_text(g->name),
-				g->status == MG_GATE_ERROR ? "could not be evaluated" : g->status == MG_GATE_FAIL
-				? "failed" : "was inconclusive", g->reason ? cli_text(g->reason) : "no reason given");
+		const char *what = g->status == MG_GATE_FAIL ? "failed"
+				   : g->status == MG_GATE_ERROR ? "could not be evaluated"
+				   : g->status != MG_GATE_INCONCLUSIVE ? NULL
+				   : g->on_inconclusive == MG_INCONCLUSIVE_FAIL ? "failed as inconclusive"
+				   : g->on_inconclusive == MG_INCONCLUSIVE_WARN ? "was inconclusive" : NULL;
+		if (what)
+			fprintf(stderr, "modelgate: %sgate '%s' %s: %s\n",
+				g->status == MG_GATE_INCONCLUSIVE && g->on_inconclusive == MG_INCONCLUSIVE_WARN
+					? "warning: " : "",
+				cli_text(g->name), what, g->reason ? cli_text(g->reason) : "no reason given");
 	}
 }
 
@@ -277,8 +282,8 @@ static int gate_main(mg_cli *cli, int argc, char **argv, int dry)
 		fwrite(table.data ? table.data : "", 1, table.len, stdout);
 	mg_buf_free(&table);
 	rc = rc ? cli_fail(cli, &err) : mg_report_exit_code(r);
-	if (r && rc && cli->quiet && !cli->json)
-		quiet_failures(r);
+	if (r && cli->quiet && !cli->json)
+		quiet_notes(r);
 done:
 	mg_report_free(r);
 	mg_config_free(cfg);

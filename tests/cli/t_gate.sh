@@ -151,6 +151,13 @@ quiet_never_hides_a_failure() {
 	expect_error "gate 'latency' could not be evaluated: target 'host' is unreachable"
 	expect_exit 2 mg gate -q -c nothing.json
 	expect_error "nothing.json"
+	# an inconclusive gate: a warning under the default policy, a failure under "fail"
+	config_with short.json latency 'g.update(max_time=0.001, min_iterations=100000)'
+	config_with short_fail.json latency 'g.update(max_time=0.001, min_iterations=100000, on_inconclusive="fail")'
+	expect_exit 0 mg gate -q -c short.json --only latency
+	expect_error "warning: gate 'latency' was inconclusive: "
+	expect_exit 1 mg gate -q -c short_fail.json --only latency
+	expect_error "gate 'latency' failed as inconclusive: "
 }
 
 init_writes_a_config_that_runs() {
