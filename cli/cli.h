@@ -67,6 +67,9 @@ const char *cli_text(const char *s);
 /* Prints a jansson value (void * to keep jansson out of this header) as
  * indented JSON to stdout; steals the reference. */
 int cli_print_json(void *json);
+/* As cli_print_json, with reals in at most digits significant digits (a
+ * limit as written, 0.95 rather than 0.94999999999999996). */
+int cli_print_json_digits(void *json, int digits);
 
 /* Registries (cli/cli_remote.c). Connects to a registry with the command's
  * --insecure/--ca-file (and MODELGATE_INSECURE_REGISTRIES), showing

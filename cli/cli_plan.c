@@ -65,11 +65,11 @@ static int plan_json(const mg_plan *p)
 			json_object_set_new(o, "skip_reason", json_string(mg_gate_pick_reason(p->picks[i])));
 		json_array_append_new(gates, o);
 	}
-	return cli_print_json(json_pack(
+	return cli_print_json_digits(json_pack(
 		"{s:s, s:b, s:o, s:o, s:o, s:o, s:o}", "config", cfg->path, "ok", !p->unreachable, "model",
 		source_json(p->model, p->model_path, p->model_digest), "baseline",
 		source_json(p->baseline, p->baseline_path, p->baseline_digest), "dataset", dataset, "targets",
-		targets, "gates", gates));
+		targets, "gates", gates), 15);
 }
 
 static void print_source(const char *what, const char *ref, const char *digest, long long rows)

@@ -200,10 +200,16 @@ const char *cli_text(const char *s)
 
 int cli_print_json(void *json)
 {
+	return cli_print_json_digits(json, 0);
+}
+
+int cli_print_json_digits(void *json, int digits)
+{
 	json_t *j = json;
 	if (!j)
 		return MG_EXIT_INFRA;
-	int rc = json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	int rc = json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
+				       (digits ? JSON_REAL_PRECISION(digits) : 0));
 	fputc('\n', stdout);
 	json_decref(j);
 	return rc ? MG_EXIT_INFRA : 0;
