@@ -4,6 +4,7 @@
  * OpenMetrics, HTML). Exit 0 pass, 1 a gate failed, 2 bad config or input,
  * 3 a target or registry could not be reached. */
 #include "cli.h"
+#include "cli_deploy.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -148,6 +149,18 @@ static void quiet_notes(const mg_report *r)
 	}
 }
 
+/* The config's "deploy" section, checked as deploy reads it: the whole
+ * file is valid before anything runs. */
+static int check_deploy_section(const mg_config *cfg, mg_error *err)
+{
+	cli_trigger_args ta = {0};
+	mg_trigger_list triggers = MG_TRIGGER_LIST_INIT;
+	ta.config = cfg->path;
+	int rc = cli_triggers_load(&triggers, &ta, err);
+	mg_trigger_list_clear(&triggers);
+	return rc;
+}
+
 /* The plan instead of the run (--dry-run, check-config). */
 static int dry_run(mg_cli *cli, const mg_config *cfg, const mg_gate_opts *go)
 {
@@ -236,7 +249,7 @@ static int gate_main(mg_cli *cli, int argc, char **argv, int dry)
 	mg_config *cfg = NULL;
 	mg_report *r = NULL;
 	rc = 0;
-	if (mg_config_read(&cfg, config, &err)) {
+	if (mg_config_read(&cfg, config, &err) || check_deploy_section(cfg, &err)) {
 		rc = cli_fail(cli, &err);
 		goto done;
 	}

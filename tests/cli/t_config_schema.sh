@@ -70,6 +70,7 @@ c["targets"]["host"] = {"spec": "local", "thread": 2}|targets.host.thread|thread
 c["gates"][0]["max_dorp"] = c["gates"][0].pop("max_drop")|gates[0].max_dorp|max_drop
 c["gates"][3]["max_byte"] = 1000|gates[3].max_byte|max_bytes
 c["gates"][1]["kind"] = "fidelty"|gates[1].kind: unknown kind 'fidelty'|fidelity
+c["deploy"] = {"triggers": [{"kind": "webhook", "url": "https://hooks.example.com/d", "secret_envv": "S"}]}|deploy.triggers[0].secret_envv: unknown key|secret_env
 LIST
 	# a key of another kind of gate: refused, without a guess
 	misspelled bad.json 'c["gates"][3]["max_ms"] = 5'
