@@ -8,10 +8,11 @@
 
 #include <stdint.h>
 
-/* Progress of one transfer: its direction (upload 1 for a request body,
- * 0 for a download), what ("model.onnx"), bytes done, total (0 if
- * unknown); done == total and finished = 1 at the end. */
-typedef void (*mg_progress_fn)(void *ctx, int upload, const char *what, uint64_t done,
+/* Progress of one transfer or one file being hashed: what it is (an
+ * MG_PROGRESS_* kind), what it is of ("model.onnx"), bytes done, total (0
+ * if unknown); done == total and finished = 1 at the end. */
+enum { MG_PROGRESS_DOWNLOAD, MG_PROGRESS_UPLOAD, MG_PROGRESS_HASH };
+typedef void (*mg_progress_fn)(void *ctx, int kind, const char *what, uint64_t done,
 			       uint64_t total, int finished);
 
 /* How to reach a server: a registry (registry/remote.h), or a web API

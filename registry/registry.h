@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "net/net.h"
 #include "util/util.h"
 
 #define MG_MEDIA_MANIFEST "application/vnd.oci.image.manifest.v1+json"
@@ -114,6 +115,9 @@ int mg_store_default_root(mg_buf *out, mg_error *err);
 int mg_store_open(mg_store **out, const char *root, mg_error *err);
 /* Opens the store at mg_store_default_root. */
 int mg_store_open_default(mg_store **out, mg_error *err);
+/* Progress of hashing the files mg_store_put_file takes in (kind
+ * MG_PROGRESS_HASH, net/net.h); fn NULL: none. */
+void mg_store_set_progress(mg_store *s, mg_progress_fn fn, void *ctx);
 void mg_store_free(mg_store *s);
 const char *mg_store_root(const mg_store *s);
 

@@ -34,8 +34,10 @@ int mg_repo_open_near(mg_repo *out, const mg_ref *ref, const mg_repo *near, cons
 		out->store = near->store;
 	else if (!ref->registry && o->store)
 		out->store = o->store;
-	else if (!ref->registry && !(rc = mg_store_open_default(&out->own_store, err)))
+	else if (!ref->registry && !(rc = mg_store_open_default(&out->own_store, err))) {
 		out->store = out->own_store;
+		mg_store_set_progress(out->store, o->progress, o->ctx);
+	}
 	if (rc) {
 		mg_repo_close(out);
 		return rc;

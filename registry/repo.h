@@ -17,9 +17,10 @@ typedef int (*mg_remote_opener)(void *ctx, const char *registry, mg_remote **out
 typedef struct mg_repo_opts {
 	mg_store *store;              /* the local store; NULL: opened at its default root */
 	mg_remote_opener open_remote; /* NULL: mg_remote_open, MODELGATE_INSECURE_REGISTRIES */
-	void *ctx;                    /* for open_remote */
+	void *ctx;                    /* for open_remote, and progress */
+	mg_progress_fn progress;      /* hashing into a store opened here; NULL: none */
 } mg_repo_opts;
-#define MG_REPO_OPTS_INIT {NULL, NULL, NULL}
+#define MG_REPO_OPTS_INIT {NULL, NULL, NULL, NULL}
 
 typedef struct mg_repo {
 	mg_store *store;   /* the repository lives in the local store ... */

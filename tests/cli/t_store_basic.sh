@@ -279,9 +279,9 @@ t_help_and_version() {
 	expect_exit 0 mg --help
 	expect_stdout_contains "usage: modelgate"
 	expect_exit 0 mg help push
-	expect_stdout_contains "modelgate push REF FILE..."
+	expect_stdout_contains "modelgate push REF FILE[:MEDIATYPE]..."
 	expect_exit 0 mg push --help
-	expect_stdout_contains "modelgate push REF FILE..."
+	expect_stdout_contains "modelgate push REF FILE[:MEDIATYPE]..."
 	expect_exit 0 mg pull -h
 	expect_stdout_contains "modelgate pull REF"
 	expect_exit 0 mg --version

@@ -3,7 +3,8 @@
 # a folder, or a missing FILE:NOT-A-TYPE is bad usage (exit 2) saying which,
 # with nothing stored; a model artifact none of whose files is a model
 # format modelgate reads (ONNX, TFLite) is pushed with a warning that -q
-# does not silence. The same into the store and into a registry.
+# does not silence. The same into the store and into a registry. Hashing
+# into the store shows its progress, unless -q.
 . "$(dirname "$0")/lib.sh"
 . "$MG_SRCDIR/tests/cli/lib_registry.sh"
 
@@ -66,7 +67,20 @@ a_model_of_no_known_format_is_pushed_with_a_warning() {
 	expect_stderr_empty
 }
 
+# pushing into the store says what it measures: hashing, with sizes, and
+# one closing line per file; -q shows none of it
+hashing_shows_progress_unless_quiet() {
+	head -c $((40 << 20)) /dev/urandom >big.bin || fail "cannot write big.bin"
+	MODELGATE_PROGRESS_INTERVAL=0 expect_exit 0 mg push big:v1 big.bin --artifact-type dataset
+	grep -qE '^hashing big\.bin: [0-9.]+ [KM]iB / 40\.0 MiB  [0-9.]+ [A-Za-z]+/s' "$ERR" || fail "no hashing line"
+	[ "$(grep -cE '^hashed big\.bin: 40\.0 MiB in [0-9.]+s \([0-9.]+ [A-Za-z]+/s\)$' "$ERR")" -eq 1 ] ||
+		fail "not one closing line for big.bin"
+	MODELGATE_PROGRESS_INTERVAL=0 expect_exit 0 mg push -q big:v2 big.bin --artifact-type dataset
+	expect_stderr_empty
+}
+
 check in_the_store in_the_store
+check hashing_shows_progress_unless_quiet hashing_shows_progress_unless_quiet
 check in_a_registry in_a_registry
 check a_model_of_no_known_format_is_pushed_with_a_warning a_model_of_no_known_format_is_pushed_with_a_warning
 finish
