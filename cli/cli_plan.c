@@ -81,7 +81,9 @@ static void print_source(const char *what, const char *ref, const char *digest, 
 	printf("%-9s %s", what, cli_text(ref));
 	if (rows >= 0)
 		printf(", %lld rows", rows);
-	printf(digest ? " (%.19s)\n" : "\n", digest);
+	if (digest) /* "sha256:" and the first 12 hex digits, as the gate table shows them */
+		printf(" (%.19s)", digest);
+	printf("\n");
 }
 
 int cli_print_plan(mg_cli *cli, const mg_plan *p)
