@@ -38,6 +38,8 @@ notes.txt=text/plain" ] || fail "layers: $(layer_types "$r:typed")"
 	# bad forms: exit 2, one message naming it, nothing tagged
 	expect_exit 2 mg push --insecure "$r:bad" ""
 	expect_error "an empty file name"
+	expect_exit 2 mg push --insecure "" notes.txt
+	expect_error "empty reference: name a version as REPO[:TAG]"
 	expect_exit 2 mg push --insecure "$r:bad" ":text/plain"
 	expect_error "an empty file name before ':text/plain'"
 	expect_exit 2 mg push --insecure "$r:bad" folder
