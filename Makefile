@@ -8,7 +8,7 @@
 #   make sanitize   run the tests under ASan+UBSan, in build-san/
 #   make bench      run the benchmarks, appending to bench/RESULTS.md
 #   make install    PREFIX=/usr/local DESTDIR= (bin/modelgate, libexec/modelgate/,
-#                   share/man/man1/, bash and zsh completions under share/)
+#                   share/modelgate/, share/man/man1/, bash and zsh completions under share/)
 #   make dist       the release tarball and SHA256SUMS into dist/, built in build-dist/
 #   make image      an OCI image of it, as an image layout in dist/image/ (tag VERSION)
 

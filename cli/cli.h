@@ -106,6 +106,9 @@ const char *cli_text(const char *s);
 /* Prints a jansson value (void * to keep jansson out of this header) as
  * indented JSON to stdout; steals the reference. */
 int cli_print_json(void *json);
+/* As cli_print_json, with reals in at most digits significant digits (a
+ * limit as written, 0.95 rather than 0.94999999999999996). */
+int cli_print_json_digits(void *json, int digits);
 
 /* Registries (cli/cli_remote.c). Connects to a registry with the command's
  * --insecure/--ca-file (and MODELGATE_INSECURE_REGISTRIES), showing
@@ -127,6 +130,11 @@ int cli_remote_login(mg_cli *cli, const char *registry, const char *user, const 
  * registry on either side. */
 int cli_copy(mg_cli *cli, const char *src, const char *dst, char digest[MG_DIGEST_SIZE]);
 
+/* Prints a gate run's plan (a const mg_plan *, validator.h) as text or
+ * --json (cli/cli_plan.c); returns the exit code: 0, or 3 when a target
+ * the gates use did not answer. */
+struct mg_plan;
+int cli_print_plan(mg_cli *cli, const struct mg_plan *p);
 /* Prints a bundle check (cli/cmd_verify.c): each problem on stderr, the
  * summary on stdout (action: NULL for verify, or what unpack did); returns
  * the exit code. The check is a const mg_bundle_check *. */
@@ -140,7 +148,7 @@ extern const mg_cmd cli_cmd_push, cli_cmd_pull, cli_cmd_tag, cli_cmd_ls, cli_cmd
 	cli_cmd_gate, cli_cmd_run, cli_cmd_report, cli_cmd_package, cli_cmd_keygen,
 	cli_cmd_verify, cli_cmd_unpack, cli_cmd_hook, cli_cmd_comment, cli_cmd_deploy,
 	cli_cmd_rollback, cli_cmd_history, cli_cmd_attest, cli_cmd_help, cli_cmd_version,
-	cli_cmd_completion;
+	cli_cmd_completion, cli_cmd_check_config;
 /* All of them in the order 'modelgate help' lists them, NULL-terminated
  * (cli/main.c). */
 extern const mg_cmd *const cli_commands[];

@@ -1,8 +1,11 @@
 /* What the commands share for registries: connecting with the command's
- * TLS options, and showing transfer progress on stderr: one line per
- * transfer, rewritten in place on a terminal (bytes, rate, ETA); plain
- * lines every few seconds otherwise (CI logs), and a closing line for
- * transfers that showed any; nothing with -q. Two settings that tests use
+ * TLS options, and showing progress on stderr: one line per transfer, or
+ * per file hashed into the store, saying what it does ("uploading
+ * model.onnx: 1.2 MiB / 10 MiB", "hashing ..."),
+ * rewritten in place on a terminal (bytes, rate, ETA); plain lines every
+ * few seconds otherwise (CI logs), and one closing line per file that
+ * showed any ("uploaded model.onnx: 10 MiB in 1.2s (8.3 MiB/s)"; a quick
+ * transfer shows nothing); nothing with -q. Two settings that tests use
  * to reach chunked uploads and paged lists with little data come from the
  * environment: MODELGATE_CHUNK_SIZE (bytes; larger blobs are uploaded in
  * chunks of this size) and MODELGATE_PAGE_SIZE (entries asked for per page
@@ -52,8 +55,11 @@ static shown *find_shown(const char *what, int64_t now)
 	return s;
 }
 
-static void progress_cb(void *ctx, const char *what, uint64_t done, uint64_t total, int finished)
+static void progress_cb(void *ctx, int kind, const char *what, uint64_t done, uint64_t total,
+			int finished)
 {
+	static const char *const doing[] = {"downloading", "uploading", "hashing"};
+	static const char *const done_[] = {"downloaded", "uploaded", "hashed"};
 	(void)ctx;
 	int64_t now = ms_now();
 	shown *s = find_shown(what, now);
@@ -74,15 +80,28 @@ static void progress_cb(void *ctx, const char *what, uint64_t done, uint64_t tot
 	if (!finished && total > done && rate > 0)
 		snprintf(eta, sizeof(eta), "  ETA %.0fs", (double)(total - done) / rate);
 	const char *name = cli_text(strlen(what) > 40 ? what + strlen(what) - 40 : what);
+	kind = kind >= 0 && kind <= MG_PROGRESS_HASH ? kind : MG_PROGRESS_DOWNLOAD;
 	if (finished)
-		fprintf(stderr, "%s%s: %s in %.1fs (%s/s)%s\n", display.tty ? "\r" : "", name, d, secs, r,
-			display.tty ? "\033[K" : "");
+		fprintf(stderr, "%s%s %s: %s in %.1fs (%s/s)%s\n", display.tty ? "\r" : "", done_[kind], name,
+			d, secs, r, display.tty ? "\033[K" : "");
 	else
-		fprintf(stderr, "%s%s: %s / %s  %s/s%s%s", display.tty ? "\r" : "", name, d,
+		fprintf(stderr, "%s%s %s: %s / %s  %s/s%s%s", display.tty ? "\r" : "", doing[kind], name, d,
 			total ? t : "?", r, eta, display.tty ? "\033[K" : "\n");
 	fflush(stderr);
 	if (finished)
 		s->what = NULL;
+}
+
+/* The progress function of this command: progress_cb, set up for stderr
+ * (a terminal or a log), or NULL with -q. */
+static mg_progress_fn progress_of(const mg_cli *cli)
+{
+	if (cli->quiet)
+		return NULL;
+	const char *iv = getenv("MODELGATE_PROGRESS_INTERVAL");
+	display.tty = isatty(STDERR_FILENO);
+	display.interval = iv && *iv ? atol(iv) : display.tty ? 200 : 5000;
+	return progress_cb;
 }
 
 /* A positive whole number from the environment variable name, at most
@@ -115,12 +134,7 @@ int cli_remote_login(mg_cli *cli, const char *registry, const char *user, const 
 	if (rc || (rc = env_count("MODELGATE_PAGE_SIZE", 100000, &page, err)))
 		return rc;
 	o.page_size = (unsigned)page;
-	if (!cli->quiet) {
-		const char *iv = getenv("MODELGATE_PROGRESS_INTERVAL");
-		display.tty = isatty(STDERR_FILENO);
-		display.interval = iv && *iv ? atol(iv) : display.tty ? 200 : 5000;
-		o.progress = progress_cb;
-	}
+	o.progress = progress_of(cli);
 	return mg_remote_open(out, registry, &o, user, password, err);
 }
 
@@ -139,6 +153,7 @@ void cli_repo_opts(mg_cli *cli, mg_repo_opts *o)
 	*o = (mg_repo_opts)MG_REPO_OPTS_INIT;
 	o->open_remote = open_remote;
 	o->ctx = cli;
+	o->progress = progress_of(cli);
 }
 
 void cli_source_opts(mg_cli *cli, mg_source_opts *o)

@@ -4,6 +4,7 @@
  * OpenMetrics, HTML). Exit 0 pass, 1 a gate failed, 2 bad config or input,
  * 3 a target or registry could not be reached. */
 #include "cli.h"
+#include "cli_deploy.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -130,9 +131,53 @@ done:
 	return rc;
 }
 
-static int cmd_gate(mg_cli *cli, int argc, char **argv)
+/* -q prints no table, and never hides why the run failed: each gate that
+ * failed or could not be evaluated, and each inconclusive one that warns,
+ * gets one line on stderr. */
+static void quiet_notes(const mg_report *r)
 {
-	const char *config = "modelgate.json", *report_path = "report.json";
+	for (size_t i = 0; i < r->ngates; i++) {
+		const mg_gate_result *g = &r->gates[i];
+		const char *what = g->status == MG_GATE_FAIL ? "failed"
+				   : g->status == MG_GATE_ERROR ? "could not be evaluated"
+				   : g->status != MG_GATE_INCONCLUSIVE ? NULL
+				   : g->on_inconclusive == MG_INCONCLUSIVE_FAIL ? "failed as inconclusive"
+				   : g->on_inconclusive == MG_INCONCLUSIVE_WARN ? "was inconclusive" : NULL;
+		if (what)
+			fprintf(stderr, "modelgate: %sgate '%s' %s: %s\n",
+				g->status == MG_GATE_INCONCLUSIVE && g->on_inconclusive == MG_INCONCLUSIVE_WARN
+					? "warning: " : "",
+				cli_text(g->name), what, g->reason ? cli_text(g->reason) : "no reason given");
+	}
+}
+
+/* The config's "deploy" section, checked as deploy reads it: the whole
+ * file is valid before anything runs. */
+static int check_deploy_section(const mg_config *cfg, mg_error *err)
+{
+	cli_trigger_args ta = {0};
+	mg_trigger_list triggers = MG_TRIGGER_LIST_INIT;
+	ta.config = cfg->path;
+	int rc = cli_triggers_load(&triggers, &ta, err);
+	mg_trigger_list_clear(&triggers);
+	return rc;
+}
+
+/* The plan instead of the run (--dry-run, check-config). */
+static int dry_run(mg_cli *cli, const mg_config *cfg, const mg_gate_opts *go)
+{
+	mg_error err = {0};
+	mg_plan *plan = NULL;
+	if (mg_gate_plan(&plan, cfg, go, &err))
+		return cli_fail(cli, &err);
+	int rc = cli_print_plan(cli, plan);
+	mg_plan_free(plan);
+	return rc;
+}
+
+static int gate_main(mg_cli *cli, int argc, char **argv, int dry)
+{
+	const char *config = "modelgate.json", *report_path = NULL;
 	const char *junit = NULL, *html = NULL, *markdown = NULL, *metrics = NULL;
 	const char **only = calloc((size_t)argc + 1, sizeof(*only));
 	int *changed_sel = NULL;
@@ -159,6 +204,7 @@ static int cmd_gate(mg_cli *cli, int argc, char **argv)
 		case 'U': pre_push = 1; changed = 1; break;
 		case 'O': only[go.nonly++] = optarg; break;
 		case 'A': go.cast = 1; break;
+		case 'n': dry = 1; break;
 		default:
 			if ((rc = cli_common_opt(cli, c)) >= 0) {
 				free(only);
@@ -166,10 +212,12 @@ static int cmd_gate(mg_cli *cli, int argc, char **argv)
 			}
 		}
 	}
-	if (argc - optind > 0 || (since && pre_push)) {
-		rc = argc - optind > 0
-			     ? cli_usage_error(cli, "unexpected argument '%s'", argv[optind])
-			     : cli_usage_error(cli, "--since and --pre-push exclude each other");
+	const char *writes = report_path ? "--report" : junit ? "--junit" : html ? "--html"
+			     : markdown ? "--markdown" : metrics ? "--metrics" : NULL;
+	if (argc - optind > 0 || (since && pre_push) || (dry && writes)) {
+		rc = argc - optind > 0 ? cli_usage_error(cli, "unexpected argument '%s'", argv[optind])
+		     : since && pre_push ? cli_usage_error(cli, "--since and --pre-push exclude each other")
+		     : cli_usage_error(cli, "%s writes a report, and a dry run writes none", writes);
 		free(only);
 		return rc;
 	}
@@ -187,7 +235,7 @@ static int cmd_gate(mg_cli *cli, int argc, char **argv)
 	mg_config *cfg = NULL;
 	mg_report *r = NULL;
 	rc = 0;
-	if (mg_config_read(&cfg, config, &err)) {
+	if (mg_config_read(&cfg, config, &err) || check_deploy_section(cfg, &err)) {
 		rc = cli_fail(cli, &err);
 		goto done;
 	}
@@ -203,6 +251,10 @@ static int cmd_gate(mg_cli *cli, int argc, char **argv)
 		}
 		if (none)
 			goto done;
+	}
+	if (dry) {
+		rc = dry_run(cli, cfg, &go);
+		goto done;
 	}
 	if (mg_gate_run(&r, cfg, &go, &err)) {
 		rc = cli_fail(cli, &err);
@@ -234,6 +286,8 @@ static int cmd_gate(mg_cli *cli, int argc, char **argv)
 	mg_buf_free(&table);
 	mg_buf_free(&url);
 	rc = rc ? cli_fail(cli, &err) : mg_report_exit_code(r);
+	if (r && cli->quiet && !cli->json)
+		quiet_notes(r);
 done:
 	mg_report_free(r);
 	mg_config_free(cfg);
@@ -243,7 +297,18 @@ done:
 	return rc;
 }
 
-static const mg_opt gate_opts[] = {
+static int cmd_gate(mg_cli *cli, int argc, char **argv)
+{
+	return gate_main(cli, argc, argv, 0);
+}
+
+static int cmd_check_config(mg_cli *cli, int argc, char **argv)
+{
+	return gate_main(cli, argc, argv, 1);
+}
+
+/* What to gate: gate and check-config alike. */
+static const mg_opt select_opts[] = {
 	{"config", 'c', 0, "FILE", "The gate config (default modelgate.json)."},
 	{"model", 'm', 0, "M", "Gate this model (a file or a reference) instead of the config's."},
 	{"baseline", 'b', 0, "B", "Compare with this baseline instead of the config's."},
@@ -256,6 +321,11 @@ static const mg_opt gate_opts[] = {
 	{"pre-push", 0, 'U', NULL, "With --changed: changed in the commits git is pushing (the pre-push hook)."},
 	{"cast", 0, 'A', NULL,
 	 "Round dataset inputs of another real type (float64) to the model's, as the dataset's \"cast\": true does."},
+	CLI_OPT_END};
+
+static const mg_opt gate_opts[] = {
+	{"dry-run", 0, 'n', NULL,
+	 "Check the config, resolve what it names and show what would run, without running it (check-config)."},
 	{"report", 'r', 0, "FILE", "Write report.json to FILE."},
 	{"junit", 0, 'j', "FILE", "Write a JUnit XML report to FILE."},
 	{"html", 0, 'H', "FILE", "Write the HTML report, with its charts, to FILE."},
@@ -273,10 +343,27 @@ const mg_cmd cli_cmd_gate = {
 		       "or registry cannot be reached.",
 	.synopsis = {"[-c FILE] [--model M] [--baseline B] [--target [NAME=]SPEC] [--only GATE]... "
 		     "[--changed [--since REV | --pre-push]] [--report FILE] [OPTIONS]"},
-	.opts = {gate_opts, cli_remote_opts},
+	.opts = {select_opts, gate_opts, cli_remote_opts},
 	.examples = {{"modelgate gate", "Evaluate ./modelgate.json."},
 		     {"modelgate gate --model kws:v4 --report report.json --html report.html",
 		      "Gate another version and keep its reports."},
 		     {"modelgate gate --changed --since origin/main",
 		      "Gate only what changed since main."}},
+};
+
+const mg_cmd cli_cmd_check_config = {
+	.name = "check-config",
+	.fn = cmd_check_config,
+	.summary = "validate modelgate.json, resolve what it names, and show what gate would run",
+	.description = "Reads the config as gate does, resolves every model, baseline and dataset "
+		       "reference, starts each target a selected gate uses, and prints each gate with "
+		       "its models, dataset, target and limits, without running any: exit 0 when all "
+		       "of it is right, 2 on a bad config or reference, 3 when a target or registry "
+		       "cannot be reached. The same as gate --dry-run.",
+	.synopsis = {"[-c FILE] [--model M] [--baseline B] [--target [NAME=]SPEC] [--only GATE]... "
+		     "[--changed [--since REV | --pre-push]] [OPTIONS]"},
+	.opts = {select_opts, cli_remote_opts},
+	.examples = {{"modelgate check-config", "Check ./modelgate.json and show what gate would run."},
+		     {"modelgate check-config -c ci.json --json", "The same as JSON, for a script."},
+		     {"modelgate gate --dry-run --only latency", "Show what the latency gate would run."}},
 };

@@ -1,9 +1,11 @@
-/* modelgate push REF FILE...: store files as one artifact version. */
+/* modelgate push REF FILE[:MEDIATYPE]...: store files as one artifact
+ * version; a file may name its layer's media type as ORAS's FILE:TYPE. */
 #include "cli.h"
 
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* SOURCE_DATE_EPOCH when set (reproducible builds), else now (0). */
 static int created_time(int64_t *out, mg_error *err)
@@ -55,6 +57,45 @@ static const char *artifact_type(const char *t)
 	return strchr(t, '/') ? t : NULL;
 }
 
+/* A media type as RFC 6838 writes one: type/subtype of letters, digits
+ * and !#$&-^_.+ (no parameters). */
+static int is_media_type(const char *s)
+{
+	static const char more[] = "!#$&-^_.+";
+	const char *slash = strchr(s, '/');
+	if (!slash || slash == s || !slash[1])
+		return 0;
+	for (const char *p = s; *p; p++)
+		if (p != slash && !((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+				    (*p >= '0' && *p <= '9') || (*p && strchr(more, *p))))
+			return 0;
+	return 1;
+}
+
+/* Splits each FILE[:MEDIATYPE] argument in place: a path that exists is a
+ * file whatever its colons; else the part after the last ':' is the media
+ * type of the file before it. types[i] is NULL for none. */
+static int split_files(mg_cli *cli, char **args, size_t n, const char **types)
+{
+	struct stat st;
+	for (size_t i = 0; i < n; i++) {
+		char *colon = strrchr(args[i], ':');
+		types[i] = NULL;
+		if (!*args[i])
+			return cli_usage_error(cli, "an empty file name: name the files to push");
+		if (stat(args[i], &st) == 0 || !colon)
+			continue;
+		if (!is_media_type(colon + 1))
+			return cli_usage_error(cli, "cannot read '%s': no such file, and '%s' is not a media type "
+					       "(FILE:TYPE/SUBTYPE)", args[i], colon + 1);
+		*colon = '\0';
+		types[i] = colon + 1;
+		if (!*args[i])
+			return cli_usage_error(cli, "an empty file name before ':%s'", types[i]);
+	}
+	return 0;
+}
+
 static int cmd_push(mg_cli *cli, int argc, char **argv)
 {
 	mg_kv ann = MG_KV_INIT;
@@ -62,6 +103,7 @@ static int cmd_push(mg_cli *cli, int argc, char **argv)
 	mg_error err = {0};
 	mg_ref *ref = NULL;
 	mg_repo repo = {0};
+	const char **types = NULL;
 	int use_git = 1, c, rc = 0;
 	while ((c = cli_getopt(cli, argc, argv)) != -1) {
 		if (c == 'a') {
@@ -93,6 +135,13 @@ static int cmd_push(mg_cli *cli, int argc, char **argv)
 	}
 	const char *const *files = (const char *const *)argv + optind + 1;
 	size_t nfiles = (size_t)(argc - optind - 1);
+	if (!(types = calloc(nfiles, sizeof(*types)))) {
+		rc = cli_usage_error(cli, "out of memory");
+		goto done;
+	}
+	if ((rc = split_files(cli, argv + optind + 1, nfiles, types)))
+		goto done;
+	po.media_types = types;
 	if (mg_ref_parse(&ref, argv[optind], &err) || created_time(&po.created, &err) ||
 	    (use_git && add_git_annotations(&ann, files[0], &err)) ||
 	    cli_repo_open(cli, &repo, ref, &err)) {
@@ -105,6 +154,10 @@ static int cmd_push(mg_cli *cli, int argc, char **argv)
 		rc = cli_fail(cli, &err);
 		goto done;
 	}
+	if (!res.model_known && (!po.artifact_type || !strcmp(po.artifact_type, MG_ARTIFACT_MODEL)))
+		fprintf(stderr, "modelgate: warning: no file of '%s' is a model in a format modelgate reads "
+				"(ONNX, TFLite): gate and run cannot use it; pushed as a model all the same "
+				"(--artifact-type dataset or TYPE for other files)\n", argv[optind]);
 	if (cli->json) {
 		rc = cli_print_json(json_pack("{s:s, s:s, s:I, s:I, s:I}", "reference", argv[optind],
 					      "digest", res.digest, "size", (json_int_t)res.size,
@@ -117,6 +170,7 @@ static int cmd_push(mg_cli *cli, int argc, char **argv)
 		printf("%s\n", res.digest);
 	}
 done:
+	free(types);
 	mg_kv_clear(&ann);
 	mg_ref_free(ref);
 	mg_repo_close(&repo);
@@ -139,7 +193,7 @@ const mg_cmd cli_cmd_push = {
 	.description = "Stores the files as one version (an OCI artifact, one layer per file) under "
 		       "REF in the local store or a registry, and prints its manifest digest. Files "
 		       "already stored are not stored again.",
-	.synopsis = {"REF FILE... [OPTIONS]"},
+	.synopsis = {"REF FILE[:MEDIATYPE]... [OPTIONS]"},
 	.opts = {push_opts, cli_remote_opts},
 	.examples = {{"modelgate push kws:v3 model.onnx", "Store model.onnx as version v3 of kws."},
 		     {"modelgate push digits-data:v1 x.npy y.npy -t dataset",

@@ -10,7 +10,8 @@
 
 const mg_cmd *const cli_commands[] = {
 	&cli_cmd_push, &cli_cmd_pull, &cli_cmd_tag, &cli_cmd_ls, &cli_cmd_inspect, &cli_cmd_rm,
-	&cli_cmd_copy, &cli_cmd_login, &cli_cmd_gc, &cli_cmd_fsck, &cli_cmd_gate, &cli_cmd_init,
+	&cli_cmd_copy, &cli_cmd_login, &cli_cmd_gc, &cli_cmd_fsck, &cli_cmd_gate,
+	&cli_cmd_check_config, &cli_cmd_init,
 	&cli_cmd_run, &cli_cmd_report, &cli_cmd_hook, &cli_cmd_comment, &cli_cmd_package,
 	&cli_cmd_keygen, &cli_cmd_verify, &cli_cmd_unpack, &cli_cmd_attest, &cli_cmd_deploy,
 	&cli_cmd_rollback, &cli_cmd_history, &cli_cmd_version, &cli_cmd_completion, &cli_cmd_help,
@@ -142,10 +143,16 @@ const char *cli_text(const char *s)
 
 int cli_print_json(void *json)
 {
+	return cli_print_json_digits(json, 0);
+}
+
+int cli_print_json_digits(void *json, int digits)
+{
 	json_t *j = json;
 	if (!j)
 		return MG_EXIT_INFRA;
-	int rc = json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	int rc = json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
+				       (digits ? JSON_REAL_PRECISION(digits) : 0));
 	fputc('\n', stdout);
 	json_decref(j);
 	return rc ? MG_EXIT_INFRA : 0;

@@ -35,7 +35,7 @@ g++ g++-aarch64-linux-gnu curl"
 # What each is for: the unit tests (cmocka), registries and their peers
 # (docker-registry, skopeo, umoci, htpasswd, openssl, curl), the qemu and
 # ssh targets and make dist (the aarch64 cross compiler and C++ runtime),
-# the Python test helpers and fixture generators, the report checks
+# the Python test helpers and fixture generators (python3-jsonschema: the check of docs/modelgate.schema.json), the report checks
 # (xmllint, cmark-gfm, chromium), archives (zstd, unzip), gitlab-ci-local
 # (rsync; g++, above, builds its re2 module), sanitizers and fuzzing (clang),
 # benchmarks (hyperfine), fresh roots (mmdebstrap), running the container
@@ -43,7 +43,7 @@ g++ g++-aarch64-linux-gnu curl"
 # for the latency bench (stress-ng). (valgrind is a build dependency: above.)
 TEST_PACKAGES="libcmocka-dev skopeo docker-registry umoci apache2-utils openssl curl
 gcc-aarch64-linux-gnu libc6-dev-arm64-cross libstdc++6-arm64-cross qemu-user openssh-server openssh-client
-python3 python3-numpy python3-onnx python3-yaml python3-prometheus-client
+python3 python3-numpy python3-onnx python3-yaml python3-prometheus-client python3-jsonschema
 libonnx-testdata libxml2-utils cmark-gfm chromium zstd unzip rsync
 clang libclang-rt-14-dev hyperfine mmdebstrap runc strace stress-ng"
 

@@ -15,6 +15,8 @@
 #                               runtime that qemu-aarch64 runs it with
 #   lib/                        the shared libraries modelgate needs that a
 #                               minimal Debian 12 or Ubuntu 24.04 lacks
+#   share/modelgate/            modelgate.schema.json, the JSON Schema of
+#                               modelgate.json (init's "$schema")
 #   share/doc/modelgate/        BUNDLED (each bundled library, its Debian package
 #                               and version) and the packages' copyright files
 #   share/man/man1/, share/bash-completion/completions/modelgate,

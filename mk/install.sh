@@ -5,8 +5,10 @@
 # cross-built one, when `make agents` has built it, with the cpuinfo
 # library that qemu-user preloads for it). modelgate looks for its agent
 # next to itself, then in ../libexec/modelgate, and for the libraries next
-# to the agent. With DATADIR: the man pages (DATADIR/man/man1) and the
-# bash and zsh completions (DATADIR/bash-completion/completions/modelgate,
+# to the agent. Into DATADIR (default: share/ beside BINDIR): the JSON
+# Schema of modelgate.json (DATADIR/modelgate, where `modelgate init` finds
+# it for "$schema"), the man pages (DATADIR/man/man1) and the bash and zsh
+# completions (DATADIR/bash-completion/completions/modelgate,
 # DATADIR/zsh/site-functions/_modelgate) that make builds from the command
 # tables.
 #
@@ -14,12 +16,14 @@
 set -eu
 [ $# -eq 4 ] || [ $# -eq 5 ] ||
 	{ echo "usage: mk/install.sh BUILD BINDIR LIBEXECDIR ORT_DIR [DATADIR]" >&2; exit 2; }
-build=$1 bindir=$2 libexec=$3/modelgate ort=$4 data=${5:-}
+build=$1 bindir=$2 libexec=$3/modelgate ort=$4 data=${5:-$(dirname "$2")/share}
+top=$(cd "$(dirname "$0")/.." && pwd)
 for f in "$build/modelgate" "$build/modelgate-agent" "$ort/lib/x64/libonnxruntime.so.1"; do
 	[ -f "$f" ] || { echo "install: '$f' is missing (run make, and make deps)" >&2; exit 2; }
 done
-install -d "$bindir" "$libexec"
+install -d "$bindir" "$libexec" "$data/modelgate"
 install -m 0755 "$build/modelgate" "$bindir/modelgate"
+install -m 0644 "$top/docs/modelgate.schema.json" "$data/modelgate/modelgate.schema.json"
 install -m 0755 "$build/modelgate-agent" "$libexec/modelgate-agent"
 install -m 0644 "$ort/lib/x64/libonnxruntime.so.1" "$libexec/libonnxruntime.so.1"
 # tflite FROM TO: the TFLite engine of the build folder FROM, when built
@@ -42,12 +46,10 @@ if [ -x "$build/aarch64/modelgate-agent" ] && [ -f "$ort/lib/arm64/libonnxruntim
 			"$libexec/aarch64/libmodelgate-cpuinfo.so"
 	fi
 fi
-if [ -n "$data" ]; then
-	for f in "$build/man/modelgate.1" "$build/completions/modelgate.bash" "$build/completions/_modelgate"; do
-		[ -f "$f" ] || { echo "install: '$f' is missing (run make)" >&2; exit 2; }
-	done
-	install -d "$data/man/man1" "$data/bash-completion/completions" "$data/zsh/site-functions"
-	install -m 0644 "$build"/man/*.1 "$data/man/man1/"
-	install -m 0644 "$build/completions/modelgate.bash" "$data/bash-completion/completions/modelgate"
-	install -m 0644 "$build/completions/_modelgate" "$data/zsh/site-functions/_modelgate"
-fi
+for f in "$build/man/modelgate.1" "$build/completions/modelgate.bash" "$build/completions/_modelgate"; do
+	[ -f "$f" ] || { echo "install: '$f' is missing (run make)" >&2; exit 2; }
+done
+install -d "$data/man/man1" "$data/bash-completion/completions" "$data/zsh/site-functions"
+install -m 0644 "$build"/man/*.1 "$data/man/man1/"
+install -m 0644 "$build/completions/modelgate.bash" "$data/bash-completion/completions/modelgate"
+install -m 0644 "$build/completions/_modelgate" "$data/zsh/site-functions/_modelgate"

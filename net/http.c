@@ -472,7 +472,8 @@ static int fetch_token(mg_http *h, const char *scope, char **tok, mg_error *err)
 static void progress(xfer *x, uint64_t done, int finished)
 {
 	if (x->h->progress && x->r->what)
-		x->h->progress(x->h->progress_ctx, x->r->what, done, x->r->total, finished);
+		x->h->progress(x->h->progress_ctx, x->r->body_fd >= 0 ? MG_PROGRESS_UPLOAD : MG_PROGRESS_DOWNLOAD,
+			       x->r->what, done, x->r->total, finished);
 }
 
 static void copy_header(char *dst, size_t cap, const char *v, size_t n)

@@ -8,10 +8,12 @@
 
 #include <stdint.h>
 
-/* Progress of one transfer: what ("push model.onnx"), bytes done, total
- * (0 if unknown); done == total and finished = 1 at the end. */
-typedef void (*mg_progress_fn)(void *ctx, const char *what, uint64_t done, uint64_t total,
-			       int finished);
+/* Progress of one transfer or one file being hashed: what it is (an
+ * MG_PROGRESS_* kind), what it is of ("model.onnx"), bytes done, total (0
+ * if unknown); done == total and finished = 1 at the end. */
+enum { MG_PROGRESS_DOWNLOAD, MG_PROGRESS_UPLOAD, MG_PROGRESS_HASH };
+typedef void (*mg_progress_fn)(void *ctx, int kind, const char *what, uint64_t done,
+			       uint64_t total, int finished);
 
 /* How to reach a server: a registry (registry/remote.h), or a web API
  * with web set (web.h). */

@@ -247,6 +247,10 @@ static int parse_one(mg_trigger_list *l, json_t *o, const char *file, const char
 		size_t i = 0;
 		while (keys[i] && strcmp(keys[i], k))
 			i++;
+		const char *near = !keys[i] && strncmp(k, "//", 2) ? mg_closest(k, keys) : NULL;
+		if (near)
+			return mg_error_set(err, MG_EINVAL, "%s: %s.%s: unknown key; did you mean '%s'?", file,
+					    path, k, near);
 		if (!keys[i] && strncmp(k, "//", 2))
 			return mg_error_set(err, MG_EINVAL, "%s: %s.%s: unknown key", file, path, k);
 	}

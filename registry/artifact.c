@@ -35,7 +35,7 @@ static const char *layer_media_type(const char *name)
 
 /* The config blob: what the first model file declares, and when. */
 static int make_config(mg_buf *out, const char *const *files, size_t nfiles, int64_t created,
-		       mg_error *err)
+		       int *model_known, mg_error *err)
 {
 	mg_model_info *info = NULL;
 	for (size_t i = 0; i < nfiles && !info; i++) {
@@ -47,6 +47,7 @@ static int make_config(mg_buf *out, const char *const *files, size_t nfiles, int
 			info = NULL;
 		}
 	}
+	*model_known = info != NULL;
 	char when[32];
 	mg_format_time(when, sizeof(when), created);
 	mg_buf declared = MG_BUF_INIT;
@@ -88,8 +89,38 @@ int mg_artifact__check_titles(const char *const *names, size_t n, const char *wh
 	return 0;
 }
 
+/* Whether the file at path, if any, may be replaced by layer l: a missing
+ * one may, one with l's bytes is *same, another only when forced. */
+static int replaceable(const char *path, const mg_desc *l, int force, unsigned char *same,
+		       mg_error *err)
+{
+	struct stat st;
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : mg_error_sys(err, MG_EIO, errno, "cannot read '%s'", path);
+	if (S_ISDIR(st.st_mode))
+		return mg_error_set(err, MG_EEXISTS, "'%s' is a folder: cannot pull a file there", path);
+	if (S_ISREG(st.st_mode) && (uint64_t)st.st_size == l->size) {
+		char digest[MG_DIGEST_SIZE];
+		uint64_t size;
+		int cached, fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return mg_error_sys(err, MG_EIO, errno, "cannot read '%s'", path);
+		int rc = mg_file_digest(fd, path, digest, &size, &cached, err);
+		close(fd);
+		if (rc)
+			return rc;
+		if (!strcmp(digest, l->digest)) {
+			*same = 1;
+			return 0;
+		}
+	}
+	if (force)
+		return 0;
+	return mg_error_set(err, MG_EEXISTS, "'%s' exists with other content; use --force to replace it", path);
+}
+
 int mg_artifact__pull_titles(const mg_manifest *m, const char *dir, const char *what,
-			     const char ***out, mg_error *err)
+			     const mg_pull_opts *opts, const char ***out, mg_error *err)
 {
 	const char **titles = calloc(m->nlayers ? m->nlayers : 1, sizeof(*titles));
 	if (!titles)
@@ -99,6 +130,14 @@ int mg_artifact__pull_titles(const mg_manifest *m, const char *dir, const char *
 	int rc = mg_artifact__check_titles(titles, m->nlayers, what, err);
 	if (!rc && dir)
 		rc = mg_mkdirs(dir, err);
+	for (size_t i = 0; !rc && dir && i < m->nlayers; i++) {
+		unsigned char same = 0;
+		char *path = mg_path_join(dir, titles[i], err);
+		rc = path ? replaceable(path, &m->layers[i], opts && opts->force, &same, err) : MG_ENOMEM;
+		free(path);
+		if (opts && opts->unchanged)
+			opts->unchanged[i] = same;
+	}
 	if (rc) {
 		free(titles);
 		return rc;
@@ -114,8 +153,10 @@ static int check_readable(const char *path, mg_error *err)
 		return mg_error_sys(err, errno == ENOENT ? MG_ENOTFOUND : MG_EINVAL, errno,
 				    "cannot read '%s'", path);
 	struct stat st;
-	int regular = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+	int ok = fstat(fd, &st) == 0, regular = ok && S_ISREG(st.st_mode);
 	close(fd);
+	if (ok && S_ISDIR(st.st_mode))
+		return mg_error_set(err, MG_EINVAL, "'%s' is a folder: name the files in it", path);
 	return regular ? 0 : mg_error_set(err, MG_EINVAL, "'%s' is not a regular file", path);
 }
 
@@ -143,13 +184,13 @@ int mg_artifact__build(const char *const *files, size_t nfiles, const mg_push_op
 	}
 	for (size_t i = 0; i < nfiles; i++)
 		titles[i] = base_name(files[i]);
-	if ((rc = mg_artifact__check_titles(titles, nfiles, "push", err)))
-		goto done;
 	for (size_t i = 0; i < nfiles; i++) /* refuse bad input before storing anything */
 		if ((rc = check_readable(files[i], err)))
 			goto done;
+	if ((rc = mg_artifact__check_titles(titles, nfiles, "push", err)))
+		goto done;
 	int64_t created = opts->created ? opts->created : (int64_t)time(NULL);
-	if ((rc = make_config(&config, files, nfiles, created, err)))
+	if ((rc = make_config(&config, files, nfiles, created, &res->model_known, err)))
 		goto done;
 	for (size_t i = 0; i < nfiles; i++) {
 		mg_desc *l = &m.layers[i];
@@ -157,7 +198,8 @@ int mg_artifact__build(const char *const *files, size_t nfiles, const mg_push_op
 		m.nlayers = i + 1;
 		if ((rc = sink->put_file(sink->ctx, files[i], titles[i], l, &existed, err)))
 			goto done;
-		l->media_type = (char *)layer_media_type(titles[i]);
+		l->media_type = (char *)(opts->media_types && opts->media_types[i] ? opts->media_types[i]
+					 : layer_media_type(titles[i]));
 		l->title = (char *)titles[i];
 		if (existed)
 			res->files_existed++;
@@ -243,8 +285,8 @@ int mg_store_get_manifest(mg_store *s, const mg_ref *ref, mg_manifest **out,
 	return rc;
 }
 
-int mg_pull_local(mg_store *s, const mg_ref *ref, const char *dir, mg_manifest **out,
-		  char digest[MG_DIGEST_SIZE], mg_error *err)
+int mg_pull_local(mg_store *s, const mg_ref *ref, const char *dir, const mg_pull_opts *opts,
+		  mg_manifest **out, char digest[MG_DIGEST_SIZE], mg_error *err)
 {
 	mg_manifest *m = NULL;
 	int rc = mg_store_get_manifest(s, ref, &m, digest, err);
@@ -257,7 +299,7 @@ int mg_pull_local(mg_store *s, const mg_ref *ref, const char *dir, mg_manifest *
 		rc = mg_error_set(err, MG_ENOMEM, "out of memory");
 		goto done;
 	}
-	if ((rc = mg_artifact__pull_titles(m, dir, digest, &titles, err)))
+	if ((rc = mg_artifact__pull_titles(m, dir, digest, opts, &titles, err)))
 		goto done;
 	for (size_t i = 0; i < n; i++) /* verify everything first ... */
 		if ((rc = mg_store_export_tmp(s, m->layers[i].digest, dir, &tmps[i], err)))

@@ -24,8 +24,10 @@ int mg_artifact__build(const char *const *files, size_t nfiles, const mg_push_op
 int mg_artifact__check_titles(const char *const *names, size_t n, const char *what,
 			      mg_error *err);
 /* Where a pull goes: the layer titles of m (borrowed from m; caller frees
- * the array), checked as above, and dir created (unless NULL). */
+ * the array), checked as above, and dir created (unless NULL); a file of
+ * dir under a title that holds other bytes refused unless opts->force
+ * (opts may be NULL), and opts->unchanged filled. */
 int mg_artifact__pull_titles(const mg_manifest *m, const char *dir, const char *what,
-			     const char ***out, mg_error *err);
+			     const mg_pull_opts *opts, const char ***out, mg_error *err);
 
 #endif

@@ -154,7 +154,7 @@ int mg_ref_parse(mg_ref **out, const char *s, mg_error *err)
 		goto done;
 	}
 	if (!*s) {
-		mg_error_set(err, MG_EINVAL, "empty reference");
+		mg_error_set(err, MG_EINVAL, "empty reference: name a version as REPO[:TAG], REPO@sha256:HEX or HOST/REPO[:TAG]");
 		goto done;
 	}
 	char *name = work;

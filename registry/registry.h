@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "net/net.h"
 #include "util/util.h"
 
 #define MG_MEDIA_MANIFEST "application/vnd.oci.image.manifest.v1+json"
@@ -114,6 +115,9 @@ int mg_store_default_root(mg_buf *out, mg_error *err);
 int mg_store_open(mg_store **out, const char *root, mg_error *err);
 /* Opens the store at mg_store_default_root. */
 int mg_store_open_default(mg_store **out, mg_error *err);
+/* Progress of hashing the files mg_store_put_file takes in (kind
+ * MG_PROGRESS_HASH, net/net.h); fn NULL: none. */
+void mg_store_set_progress(mg_store *s, mg_progress_fn fn, void *ctx);
 void mg_store_free(mg_store *s);
 const char *mg_store_root(const mg_store *s);
 
@@ -213,15 +217,19 @@ typedef struct mg_push_opts {
 	const char *artifact_type; /* default MG_ARTIFACT_MODEL */
 	const mg_kv *annotations;  /* extra manifest annotations */
 	int64_t created;           /* seconds since the epoch, for "created" */
+	/* NULL, or one per file: its layer's media type (ORAS's FILE:TYPE);
+	 * a NULL entry is chosen from the file name */
+	const char *const *media_types;
 } mg_push_opts;
 #define MG_PUSH_OPTS_VERSION 1
-#define MG_PUSH_OPTS_INIT {MG_PUSH_OPTS_VERSION, NULL, NULL, 0}
+#define MG_PUSH_OPTS_INIT {MG_PUSH_OPTS_VERSION, NULL, NULL, 0, NULL}
 
 typedef struct mg_push_result {
 	char digest[MG_DIGEST_SIZE];
 	uint64_t size;
 	size_t files_new;     /* file blobs that were not stored before */
 	size_t files_existed; /* file blobs that were already there */
+	int model_known;      /* a file is a model formats/ reads (ONNX, TFLite) */
 } mg_push_result;
 
 /* Stores files (each under its base name) as one artifact tagged by ref. */
@@ -233,11 +241,23 @@ int mg_push_local(mg_store *s, const mg_ref *ref, const char *const *files,
 int mg_store_get_manifest(mg_store *s, const mg_ref *ref, mg_manifest **out,
 			  char digest[MG_DIGEST_SIZE], mg_error *err);
 
+typedef struct mg_pull_opts {
+	int version;
+	int force; /* replace a file of dir that holds other bytes */
+	/* NULL, or MG_MANIFEST_MAX_LAYERS flags set for each layer whose file
+	 * was in dir with its bytes already (the pull left it unchanged) */
+	unsigned char *unchanged;
+} mg_pull_opts;
+#define MG_PULL_OPTS_VERSION 1
+#define MG_PULL_OPTS_INIT {MG_PULL_OPTS_VERSION, 0, NULL}
+
 /* Restores every layer of ref into dir under its title. Refuses unsafe
- * titles; verifies every file before any is renamed into place, so a corrupt
- * layer leaves dir as it was. The manifest goes to *out when out is not
- * NULL. */
-int mg_pull_local(mg_store *s, const mg_ref *ref, const char *dir, mg_manifest **out,
-		  char digest[MG_DIGEST_SIZE], mg_error *err);
+ * titles, and (unless opts->force) a file of dir under a title that holds
+ * other bytes (MG_EEXISTS naming it), before anything is written; verifies
+ * every file before any is renamed into place, so a corrupt layer leaves
+ * dir as it was. The manifest goes to *out when out is not NULL. opts may
+ * be NULL. */
+int mg_pull_local(mg_store *s, const mg_ref *ref, const char *dir, const mg_pull_opts *opts,
+		  mg_manifest **out, char digest[MG_DIGEST_SIZE], mg_error *err);
 
 #endif

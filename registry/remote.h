@@ -180,7 +180,8 @@ int mg_remote_fetch_blobs(mg_remote *r, const char *repo, const mg_desc *descs, 
 int mg_push_remote(mg_remote *r, const mg_ref *ref, const char *const *files, size_t nfiles,
 		   const mg_push_opts *opts, mg_push_result *res, mg_error *err);
 /* As mg_pull_local, from ref on r. */
-int mg_pull_remote(mg_remote *r, const mg_ref *ref, const char *dir, mg_manifest **out,
+int mg_pull_remote(mg_remote *r, const mg_ref *ref, const char *dir, const mg_pull_opts *opts,
+		   mg_manifest **out,
 		   char digest[MG_DIGEST_SIZE], mg_error *err);
 
 #endif

@@ -193,8 +193,8 @@ int mg_push_remote(mg_remote *r, const mg_ref *ref, const char *const *files, si
 	return rc;
 }
 
-int mg_pull_remote(mg_remote *r, const mg_ref *ref, const char *dir, mg_manifest **out,
-		   char digest[MG_DIGEST_SIZE], mg_error *err)
+int mg_pull_remote(mg_remote *r, const mg_ref *ref, const char *dir, const mg_pull_opts *opts,
+		   mg_manifest **out, char digest[MG_DIGEST_SIZE], mg_error *err)
 {
 	mg_buf bytes = MG_BUF_INIT;
 	mg_manifest *m = NULL;
@@ -211,7 +211,7 @@ int mg_pull_remote(mg_remote *r, const mg_ref *ref, const char *dir, mg_manifest
 		rc = mg_error_set(err, MG_ENOMEM, "out of memory");
 		goto done;
 	}
-	if ((rc = mg_artifact__pull_titles(m, dir, digest, &titles, err)))
+	if ((rc = mg_artifact__pull_titles(m, dir, digest, opts, &titles, err)))
 		goto done;
 	for (size_t i = 0; i < n && !rc; i++) {
 		char *dest = mg_path_join(dir, titles[i], err);

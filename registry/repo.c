@@ -34,8 +34,10 @@ int mg_repo_open_near(mg_repo *out, const mg_ref *ref, const mg_repo *near, cons
 		out->store = near->store;
 	else if (!ref->registry && o->store)
 		out->store = o->store;
-	else if (!ref->registry && !(rc = mg_store_open_default(&out->own_store, err)))
+	else if (!ref->registry && !(rc = mg_store_open_default(&out->own_store, err))) {
 		out->store = out->own_store;
+		mg_store_set_progress(out->store, o->progress, o->ctx);
+	}
 	if (rc) {
 		mg_repo_close(out);
 		return rc;
@@ -189,12 +191,12 @@ int mg_repo_push(const mg_repo *r, const mg_ref *ref, const char *const *files, 
 	return mg_push_local(r->store, ref, files, nfiles, opts, res, err);
 }
 
-int mg_repo_pull(const mg_repo *r, const mg_ref *ref, const char *dir, mg_manifest **out,
-		 char digest[MG_DIGEST_SIZE], mg_error *err)
+int mg_repo_pull(const mg_repo *r, const mg_ref *ref, const char *dir, const mg_pull_opts *opts,
+		 mg_manifest **out, char digest[MG_DIGEST_SIZE], mg_error *err)
 {
 	if (r->remote)
-		return mg_pull_remote(r->remote, ref, dir, out, digest, err);
-	return mg_pull_local(r->store, ref, dir, out, digest, err);
+		return mg_pull_remote(r->remote, ref, dir, opts, out, digest, err);
+	return mg_pull_local(r->store, ref, dir, opts, out, digest, err);
 }
 
 int mg_repo_remove(const mg_repo *r, const mg_ref *ref, size_t *removed, mg_error *err)

@@ -17,9 +17,10 @@ typedef int (*mg_remote_opener)(void *ctx, const char *registry, mg_remote **out
 typedef struct mg_repo_opts {
 	mg_store *store;              /* the local store; NULL: opened at its default root */
 	mg_remote_opener open_remote; /* NULL: mg_remote_open, MODELGATE_INSECURE_REGISTRIES */
-	void *ctx;                    /* for open_remote */
+	void *ctx;                    /* for open_remote, and progress */
+	mg_progress_fn progress;      /* hashing into a store opened here; NULL: none */
 } mg_repo_opts;
-#define MG_REPO_OPTS_INIT {NULL, NULL, NULL}
+#define MG_REPO_OPTS_INIT {NULL, NULL, NULL, NULL}
 
 typedef struct mg_repo {
 	mg_store *store;   /* the repository lives in the local store ... */
@@ -68,7 +69,8 @@ int mg_repo_put_manifest(const mg_repo *r, const char *tag, const void *data, si
  * its digest; *removed counts them). */
 int mg_repo_push(const mg_repo *r, const mg_ref *ref, const char *const *files, size_t nfiles,
 		 const mg_push_opts *opts, mg_push_result *res, mg_error *err);
-int mg_repo_pull(const mg_repo *r, const mg_ref *ref, const char *dir, mg_manifest **out,
+int mg_repo_pull(const mg_repo *r, const mg_ref *ref, const char *dir, const mg_pull_opts *opts,
+		 mg_manifest **out,
 		 char digest[MG_DIGEST_SIZE], mg_error *err);
 int mg_repo_remove(const mg_repo *r, const mg_ref *ref, size_t *removed, mg_error *err);
 /* The tags of r (free with mg_remote_list_free): a registry's tag list,

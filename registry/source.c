@@ -175,7 +175,7 @@ static int open_ref(mg_source *s, const mg_ref *ref, const mg_source_opts *o, mg
 	s->is_ref = 1;
 	const char **titles = NULL;
 	if (!rc)
-		rc = mg_artifact__pull_titles(s->manifest, NULL, s->spec, &titles, err);
+		rc = mg_artifact__pull_titles(s->manifest, NULL, s->spec, NULL, &titles, err);
 	free(titles);
 	mg_buf path = MG_BUF_INIT;
 	for (size_t i = 0; !rc && i < s->manifest->nlayers; i++)

@@ -215,15 +215,46 @@ int mg_store__has_blob_of_size(const mg_store *s, const char *digest, uint64_t s
 	return have;
 }
 
+void mg_store_set_progress(mg_store *s, mg_progress_fn fn, void *ctx)
+{
+	s->progress = fn;
+	s->progress_ctx = ctx;
+}
+
+/* What hashing a file into the store tells its progress function. */
+typedef struct hash_watch {
+	const mg_store *s;
+	const char *what;
+	uint64_t total;
+} hash_watch;
+
+static void on_hashed(void *ctx, uint64_t done, int finished)
+{
+	const hash_watch *w = ctx;
+	w->s->progress(w->s->progress_ctx, MG_PROGRESS_HASH, w->what, done, w->total, finished);
+}
+
+/* mg_copy_hash of a file of total bytes into the store, with progress
+ * when the store has a progress function. */
+static int copy_hash(const mg_store *s, int fd, const char *src, uint64_t total, int out_fd,
+		     char digest[MG_DIGEST_SIZE], uint64_t *size, mg_error *err)
+{
+	const char *slash = strrchr(src, '/');
+	hash_watch w = {s, slash ? slash + 1 : src, total};
+	return mg_copy_hash_watch(fd, src, out_fd, s->root, digest, size, s->progress ? on_hashed : NULL,
+				  &w, err);
+}
+
 /* Streams fd into a new temporary blob file, hashing on the way. */
-static int stream_to_tmp(mg_store *s, int fd, const char *src, char digest[MG_DIGEST_SIZE],
-			 uint64_t *size, char **tmp_out, int *tmpfd_out, mg_error *err)
+static int stream_to_tmp(mg_store *s, int fd, const char *src, uint64_t total,
+			 char digest[MG_DIGEST_SIZE], uint64_t *size, char **tmp_out, int *tmpfd_out,
+			 mg_error *err)
 {
 	int tfd = -1;
 	char *tmp = NULL;
 	int rc = mg_tmpfile_open(&tfd, &tmp, s->blobdir, err);
 	if (!rc)
-		rc = mg_copy_hash(fd, src, tfd, s->root, digest, size, err);
+		rc = copy_hash(s, fd, src, total, tfd, digest, size, err);
 	if (rc && tfd >= 0) {
 		close(tfd);
 		unlink(tmp);
@@ -325,7 +356,7 @@ int mg_store_put_file(mg_store *s, const char *path, char digest[MG_DIGEST_SIZE]
 	char first[MG_DIGEST_SIZE] = "";
 	int rc = 0;
 	if (st.st_size >= HASH_FIRST_MIN && have_blob_of_size(s, st.st_size)) {
-		if ((rc = mg_copy_hash(fd, path, -1, NULL, first, size, err)) == 0 &&
+		if ((rc = copy_hash(s, fd, path, (uint64_t)st.st_size, -1, first, size, err)) == 0 &&
 		    blob_intact(s, first, *size)) {
 			memcpy(digest, first, MG_DIGEST_SIZE);
 			*existed = 1;
@@ -338,7 +369,7 @@ int mg_store_put_file(mg_store *s, const char *path, char digest[MG_DIGEST_SIZE]
 	char *tmp = NULL;
 	int tfd = -1;
 	if (!rc)
-		rc = stream_to_tmp(s, fd, path, digest, size, &tmp, &tfd, err);
+		rc = stream_to_tmp(s, fd, path, (uint64_t)st.st_size, digest, size, &tmp, &tfd, err);
 	close(fd);
 	if (rc)
 		return rc;

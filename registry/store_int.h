@@ -15,6 +15,8 @@ struct mg_store {
 	char *blobdir;
 	char *index_path;
 	int lockfd; /* shared flock while open; -1 on a read-only store */
+	mg_progress_fn progress; /* hashing files put into it (mg_store_set_progress) */
+	void *progress_ctx;
 };
 
 int mg_store__lock(mg_store *s, const char *name, int op, int *fd_out, mg_error *err);

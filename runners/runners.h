@@ -106,6 +106,10 @@ typedef struct mg_target_spec {
 #define MG_TARGET_GRAMMAR "\"local\", \"qemu-aarch64\", \"ssh://[user@]host[:port]\" or \"exec:COMMAND PREFIX\""
 /* Parses spec; anything else is MG_EINVAL naming it and the grammar. */
 int mg_target_spec_parse(mg_target_spec *out, const char *spec, mg_error *err);
+/* A --target argument: a whole spec ("exec:env A=1" is one), else
+ * "NAME=SPEC". *spec points into arg; *name_len is the length of NAME, 0
+ * for a whole spec. */
+void mg_target_arg(const char *arg, const char **spec, size_t *name_len);
 
 /* Starts the agent on the target named by spec and says hello. Usage errors
  * (an unknown target) are MG_EINVAL; a missing agent, qemu or library, or an

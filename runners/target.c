@@ -206,6 +206,18 @@ int mg_target_spec_parse(mg_target_spec *out, const char *spec, mg_error *err)
 	return mg_error_set(err, MG_EINVAL, "unknown target '%s' (expected %s)", spec, MG_TARGET_GRAMMAR);
 }
 
+void mg_target_arg(const char *arg, const char **spec, size_t *name_len)
+{
+	const char *eq = strchr(arg, '=');
+	mg_target_spec ts;
+	*spec = arg;
+	*name_len = 0;
+	if (eq && eq > arg && mg_target_spec_parse(&ts, arg, NULL)) {
+		*spec = eq + 1;
+		*name_len = (size_t)(eq - arg);
+	}
+}
+
 int mg_target_start(mg_target **out, const char *spec, const mg_target_opts *opts,
 		    mg_error *err)
 {

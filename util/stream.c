@@ -192,6 +192,13 @@ int mg_writer_finish(mg_writer *w, mg_error *err)
 int mg_copy_hash(int in_fd, const char *in_name, int out_fd, const char *out_name,
 		 char digest[MG_DIGEST_SIZE], uint64_t *size, mg_error *err)
 {
+	return mg_copy_hash_watch(in_fd, in_name, out_fd, out_name, digest, size, NULL, NULL, err);
+}
+
+int mg_copy_hash_watch(int in_fd, const char *in_name, int out_fd, const char *out_name,
+		       char digest[MG_DIGEST_SIZE], uint64_t *size, mg_bytes_fn watch, void *ctx,
+		       mg_error *err)
+{
 	enum { CHUNK = 4u << 20 };
 	mg_hash *h = NULL;
 	mg_writer *w = NULL;
@@ -225,6 +232,8 @@ int mg_copy_hash(int in_fd, const char *in_name, int out_fd, const char *out_nam
 			break;
 		mg_hash_update(h, buf, got);
 		total += got;
+		if (watch)
+			watch(ctx, total, 0);
 		if (w && (rc = mg_writer_submit(w, got, err)))
 			goto done;
 		if (got < cap)
@@ -235,6 +244,8 @@ int mg_copy_hash(int in_fd, const char *in_name, int out_fd, const char *out_nam
 	mg_hash_final(h, digest);
 	if (size)
 		*size = total;
+	if (watch)
+		watch(ctx, total, 1);
 done:
 	mg_writer_free(w);
 	mg_hash_free(h);

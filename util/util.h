@@ -185,6 +185,19 @@ void mg_writer_free(mg_writer *w);
  * are exactly the bytes hashed. Names are for messages. */
 int mg_copy_hash(int in_fd, const char *in_name, int out_fd, const char *out_name,
 		 char digest[MG_DIGEST_SIZE], uint64_t *size, mg_error *err);
+/* Told the bytes done so far, and finished = 1 once at the end. */
+typedef void (*mg_bytes_fn)(void *ctx, uint64_t done, int finished);
+/* As mg_copy_hash, telling watch (may be NULL) after every chunk. */
+int mg_copy_hash_watch(int in_fd, const char *in_name, int out_fd, const char *out_name,
+		       char digest[MG_DIGEST_SIZE], uint64_t *size, mg_bytes_fn watch, void *ctx,
+		       mg_error *err);
+
+/* ---- suggestions ----------------------------------------------------- */
+
+/* The word of the NULL-terminated list known closest to word (a misspelling
+ * of it: within a third of word's length in edits, at least one, at most
+ * three), or NULL when none is that close. */
+const char *mg_closest(const char *word, const char *const *known);
 
 /* ---- output helpers -------------------------------------------------- */
 

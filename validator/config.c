@@ -62,16 +62,73 @@ static const struct field {
 	{"min_precision", F_CLASSES, offsetof(mg_gate_config, min_precision), K_ACC},
 };
 
-static const char *kind_names[] = {"accuracy", "fidelity", "latency", "size", "memory", "cost"};
+void mg_gate_settings(const mg_gate_config *g,
+		      void (*fn)(void *ctx, const char *key, double num, const char *text), void *ctx)
+{
+	for (size_t i = 0; i < sizeof(gate_fields) / sizeof(gate_fields[0]); i++) {
+		const struct field *f = &gate_fields[i];
+		const char *p = (const char *)g + f->offset;
+		char text[64];
+		double num = NAN;
+		if (!(f->kinds & (1u << g->kind)))
+			continue;
+		switch (f->type) {
+		case F_NUMBER:
+			if (isnan(num = *(const double *)p))
+				continue;
+			snprintf(text, sizeof(text), "%.15g", num);
+			break;
+		case F_COUNT:
+			num = (double)*(const size_t *)p;
+			snprintf(text, sizeof(text), "%zu", *(const size_t *)p);
+			break;
+		case F_BOOL:
+			if (!*(const int *)p)
+				continue;
+			snprintf(text, sizeof(text), "true");
+			break;
+		case F_STRING:
+		case F_OUTPUT:
+			if (!*(char *const *)p)
+				continue;
+			fn(ctx, f->key, NAN, *(char *const *)p);
+			continue;
+		case F_CLASSES: /* each class's limit as KEY.CLASS */
+			for (size_t k = 0; k < ((const mg_class_limits *)p)->n; k++) {
+				const mg_class_limit *l = &((const mg_class_limits *)p)->v[k];
+				char key[160];
+				snprintf(key, sizeof(key), "%s.%s", f->key, l->cls);
+				snprintf(text, sizeof(text), "%.15g", l->limit);
+				fn(ctx, key, l->limit, text);
+			}
+			continue;
+		}
+		fn(ctx, f->key, num, text);
+	}
+}
+
+static const char *const kind_names[] = {"accuracy", "fidelity", "latency", "size", "memory", "cost", NULL};
+#define NKINDS (sizeof(kind_names) / sizeof(kind_names[0]) - 1)
 
 const char *mg_gate_kind_name(mg_gate_kind k)
 {
-	return (size_t)k < sizeof(kind_names) / sizeof(kind_names[0]) ? kind_names[k] : "unknown";
+	return (size_t)k < NKINDS ? kind_names[k] : "unknown";
 }
 
 static int bad(mg_error *err, const char *file, const char *path, const char *what)
 {
 	return mg_error_set(err, MG_EINVAL, "%s: %s: %s", file, path, what);
+}
+
+/* An unknown key at path: names the known one it is closest to, else lists
+ * what is expected (expected: "model, baseline, ..."). */
+static int unknown_key(mg_error *err, const char *file, const char *path, const char *key,
+		       const char *const *known, const char *expected)
+{
+	const char *near = mg_closest(key, known);
+	if (near)
+		return mg_error_set(err, MG_EINVAL, "%s: %s: unknown key; did you mean '%s'?", file, path, near);
+	return mg_error_set(err, MG_EINVAL, "%s: %s: unknown key (expected %s)", file, path, expected);
 }
 
 static int is_comment(const char *key)
@@ -257,10 +314,15 @@ static int parse_gate(mg_config *c, mg_gate_config *g, json_t *j, size_t idx, co
 	if (!json_is_object(j))
 		return bad(err, file, path, "expected an object");
 	json_t *kind = json_object_get(j, "kind");
-	size_t k = 0, nkinds = sizeof(kind_names) / sizeof(kind_names[0]);
+	size_t k = 0, nkinds = NKINDS;
 	for (; json_is_string(kind) && k < nkinds; k++)
 		if (!strcmp(json_string_value(kind), kind_names[k]))
 			break;
+	const char *kind_near = json_is_string(kind) && k == nkinds
+				    ? mg_closest(json_string_value(kind), kind_names) : NULL;
+	if (kind_near)
+		return mg_error_set(err, MG_EINVAL, "%s: %s.kind: unknown kind '%s'; did you mean '%s'?", file, path,
+				    json_string_value(kind), kind_near);
 	if (!json_is_string(kind) || k == nkinds)
 		return bad(err, file, (snprintf(sub, sizeof(sub), "%s.kind", path), sub),
 			   "expected accuracy, fidelity, latency, size, memory or cost");
@@ -283,6 +345,16 @@ static int parse_gate(mg_config *c, mg_gate_config *g, json_t *j, size_t idx, co
 			if (!strcmp(gate_fields[i].key, key))
 				f = &gate_fields[i];
 		if (!f || !(f->kinds & (1u << g->kind))) {
+			const char *known[sizeof(gate_fields) / sizeof(gate_fields[0]) + 1];
+			size_t n = 0;
+			for (size_t i = 0; i < sizeof(gate_fields) / sizeof(gate_fields[0]); i++)
+				if (gate_fields[i].kinds & (1u << g->kind))
+					known[n++] = gate_fields[i].key;
+			known[n] = NULL;
+			const char *near = f ? NULL : mg_closest(key, known);
+			if (near)
+				return mg_error_set(err, MG_EINVAL, "%s: %s: not a setting of a %s gate; did you mean '%s'?",
+						    file, sub, kind_names[g->kind], near);
 			char what[128];
 			snprintf(what, sizeof(what), "not a setting of a %s gate", kind_names[g->kind]);
 			return bad(err, file, sub, what);
@@ -326,6 +398,17 @@ static int parse_targets(mg_config *c, json_t *j, const char *file, mg_error *er
 		}
 		json_t *spec = json_is_object(v) ? json_object_get(v, "spec") : v;
 		if (json_is_object(v)) {
+			static const char *const target_keys[] = {"spec", "threads", NULL};
+			const char *tk;
+			json_t *tv;
+			json_object_foreach(v, tk, tv) {
+				char tpath[320];
+				snprintf(tpath, sizeof(tpath), "%s.%.150s", path, tk);
+				if (!is_comment(tk) && !one_of(tk, target_keys)) {
+					rc = unknown_key(err, file, tpath, tk, target_keys, "spec or threads");
+					goto done;
+				}
+			}
 			json_t *th = json_object_get(v, "threads");
 			/* the target's CPU count bounds it further, once known */
 			if (th && (!json_is_integer(th) || json_integer_value(th) < 0 ||
@@ -381,6 +464,7 @@ static int parse_dataset(mg_config *c, json_t *j, const char *file, mg_error *er
 		return get_string(&c->dataset_ref, j, file, "dataset", err);
 	if (!json_is_object(j))
 		return bad(err, file, "dataset", "expected a reference or {\"inputs\": ..., \"labels\": ...}");
+	static const char *const dataset_keys[] = {"inputs", "labels", "ref", "cast", "classes", NULL};
 	const char *key;
 	json_t *v;
 	json_object_foreach(j, key, v) {
@@ -402,7 +486,7 @@ static int parse_dataset(mg_config *c, json_t *j, const char *file, mg_error *er
 		else if (!strcmp(key, "cast"))
 			rc = bad(err, file, path, "expected true or false");
 		else
-			rc = bad(err, file, path, "unknown key (expected inputs, labels, ref, cast or classes)");
+			rc = unknown_key(err, file, path, key, dataset_keys, "inputs, labels, ref, cast or classes");
 		if (rc)
 			return rc;
 	}
@@ -525,15 +609,22 @@ int mg_config_parse(mg_config **out, const char *text, size_t len, const char *f
 		rc = bad(err, file, "$", "expected an object");
 		goto done;
 	}
-	static const char *const top[] = {"model", "baseline", "dataset", "shapes", "targets",
-					  "gates", "deploy", NULL};
+	/* "$schema": where editors find docs/modelgate.schema.json */
+	static const char *const top[] = {"$schema", "model", "baseline", "dataset", "shapes",
+					  "targets", "gates", "deploy", NULL};
 	const char *key;
 	json_t *v;
 	json_object_foreach(root, key, v) {
 		if (!is_comment(key) && !one_of(key, top)) {
-			rc = bad(err, file, key, "unknown key (expected model, baseline, dataset, shapes, targets, gates or deploy)");
+			rc = unknown_key(err, file, key, key, top,
+					 "model, baseline, dataset, shapes, targets, gates or deploy");
 			goto done;
 		}
+	}
+	json_t *schema = json_object_get(root, "$schema");
+	if (schema && !json_is_string(schema)) {
+		rc = bad(err, file, "$schema", "expected a string (the schema's URL or path)");
+		goto done;
 	}
 	if ((rc = get_string(&c->model, json_object_get(root, "model"), file, "model", err)))
 		goto done;

@@ -162,12 +162,12 @@ static const char *target_spec(const run_ctx *c, const mg_target_config *tc)
 	const char *o = c->opts->target;
 	if (!o)
 		return tc->spec;
-	const char *eq = strchr(o, '=');
-	mg_target_spec ts;
-	if (!eq || !mg_target_spec_parse(&ts, o, NULL))
+	const char *spec;
+	size_t n;
+	mg_target_arg(o, &spec, &n);
+	if (!n)
 		return o;
-	size_t n = (size_t)(eq - o);
-	return strlen(tc->name) == n && !strncmp(tc->name, o, n) ? eq + 1 : tc->spec;
+	return strlen(tc->name) == n && !strncmp(tc->name, o, n) ? spec : tc->spec;
 }
 
 /* Starts (once) the target tc names; its error says why when it cannot. */
@@ -605,7 +605,7 @@ static int report_new(mg_report **out, run_ctx *c, mg_gate_result *results, size
 	return 0;
 }
 
-static void ctx_clear(run_ctx *c)
+void mg_gate__close(run_ctx *c)
 {
 	mg_resolved_clear(&c->model);
 	mg_resolved_clear(&c->baseline);
@@ -635,26 +635,33 @@ static void ctx_clear(run_ctx *c)
 	free(c->targets);
 }
 
+int mg_gate__open(run_ctx *c, const mg_config *cfg, const mg_gate_opts *opts, mg_error *err)
+{
+	memset(c, 0, sizeof(*c));
+	c->cfg = cfg;
+	c->opts = opts;
+	c->classes = cfg->classes;
+	c->nclasses = cfg->nclasses;
+	if (opts->targets)
+		c->tif = *opts->targets;
+	else
+		mg_target_if_agents(&c->tif, opts->target_opts);
+	int rc = targets_init(c, err);
+	if (!rc)
+		rc = check_emulated_limits(c, err);
+	if (!rc)
+		rc = prepare(c, err);
+	return rc;
+}
+
 int mg_gate_run(mg_report **out, const mg_config *cfg, const mg_gate_opts *opts, mg_error *err)
 {
 	run_ctx c = {0};
-	c.cfg = cfg;
-	c.opts = opts;
-	c.classes = cfg->classes;
-	c.nclasses = cfg->nclasses;
-	if (opts->targets)
-		c.tif = *opts->targets;
-	else
-		mg_target_if_agents(&c.tif, opts->target_opts);
 	time_t created = time(NULL);
 	double start = mg_gate__now_s();
 	size_t nresults = 0;
 	mg_gate_result *results = calloc(cfg->ngates ? cfg->ngates : 1, sizeof(*results));
-	int rc = results ? targets_init(&c, err) : mg_error_set(err, MG_ENOMEM, "out of memory");
-	if (!rc)
-		rc = check_emulated_limits(&c, err);
-	if (!rc)
-		rc = prepare(&c, err);
+	int rc = results ? mg_gate__open(&c, cfg, opts, err) : mg_error_set(err, MG_ENOMEM, "out of memory");
 	for (size_t i = 0; !rc && i < cfg->ngates; i++)
 		rc = run_gate(&c, i, &results[nresults++], err);
 	if (!rc && !(rc = report_new(out, &c, results, nresults, created, err))) {
@@ -665,6 +672,6 @@ int mg_gate_run(mg_report **out, const mg_config *cfg, const mg_gate_opts *opts,
 	for (size_t i = 0; i < nresults; i++)
 		mg_gate_result_clear(&results[i]);
 	free(results);
-	ctx_clear(&c);
+	mg_gate__close(&c);
 	return rc;
 }

@@ -100,10 +100,29 @@ int mg_config_parse(mg_config **out, const char *text, size_t len, const char *p
 		    mg_error *err);
 void mg_config_free(mg_config *c);
 const mg_target_config *mg_config_target(const mg_config *c, const char *name);
+/* What `modelgate init` is told beside the model. */
+typedef struct mg_init_opts {
+	int version;
+	const char *baseline; /* a file or reference to compare with; NULL: none */
+	/* a dataset reference, or a folder (x.npy and y.npy, or input files),
+	 * or an inputs file; NULL: none */
+	const char *dataset;
+	const char *target;   /* "[NAME=]SPEC"; NULL: local */
+	const char *schema;   /* the "$schema" to write; NULL: none */
+} mg_init_opts;
+#define MG_INIT_OPTS_VERSION 1
+#define MG_INIT_OPTS_INIT {MG_INIT_OPTS_VERSION, NULL, NULL, NULL, NULL}
+
 /* A starting modelgate.json for the model file at model_path (what
- * `modelgate init` writes): its tensors as comments, size, latency and
- * memory gates on the local target. */
-int mg_config_template(mg_buf *out, const char *model_path, mg_error *err);
+ * `modelgate init` writes): its tensors as comments; size, latency and
+ * memory gates on the target; accuracy and fidelity gates when a dataset
+ * and a baseline are given. Limits measured from the model are round
+ * numbers with room to grow (mg_round_limit). A bad target is MG_EINVAL. */
+int mg_config_template(mg_buf *out, const char *model_path, const mg_init_opts *opts,
+		       mg_error *err);
+/* A limit above today's value v: v plus 10%, rounded up to two significant
+ * digits (4096 -> 4600, 1234567 -> 1400000). */
+uint64_t mg_round_limit(uint64_t v);
 
 /* ---- the gate run ----------------------------------------------------- */
 
@@ -165,6 +184,45 @@ int mg_gate_select(mg_gate_pick *out, size_t *nrun, const mg_config *cfg,
  * makes its gates `error` in the report (the run itself succeeds). */
 int mg_gate_run(struct mg_report **out, const mg_config *cfg, const mg_gate_opts *opts,
 		mg_error *err);
+
+/* The limits and settings a gate's config sets, in the order of the
+ * config's field table: fn gets each key with its number (NAN for a
+ * string or a flag) and its text ("0.95", "p95", "true"). */
+void mg_gate_settings(const mg_gate_config *g,
+		      void (*fn)(void *ctx, const char *key, double num, const char *text), void *ctx);
+
+/* ---- the plan of a gate run (check-config, gate --dry-run) ----------- */
+
+typedef struct mg_plan_target {
+	const char *name;  /* the config's */
+	char *spec;        /* after --target */
+	int used;          /* a gate that runs measures on it (it was started) */
+	int emulated;
+	char *arch;        /* what its agent said, when started */
+	char *engine;
+	char *error;       /* why it could not be started, or NULL */
+} mg_plan_target;
+
+typedef struct mg_plan {
+	const mg_config *cfg;
+	char *model, *model_path, *model_digest;          /* as named, the file, its digest */
+	char *baseline, *baseline_path, *baseline_digest; /* NULL without a baseline */
+	char *dataset, *dataset_digest;                   /* NULL without a dataset */
+	long long dataset_rows;                           /* -1 without a dataset */
+	mg_gate_pick *picks;   /* per gate of cfg: whether it would run, or why not */
+	mg_plan_target *targets; /* per target of cfg */
+	size_t ntargets;
+	size_t unreachable;    /* used targets that could not be started */
+} mg_plan;
+
+/* What mg_gate_run would do under opts, without running a model: the
+ * gates picked, the model, baseline and dataset resolved (references read
+ * as the run reads them), read and checked against each other, and each
+ * target a picked gate measures on started (and stopped) to see that it
+ * answers. Bad input is an error as for mg_gate_run; a target that cannot
+ * be started is in the plan (its error, and unreachable counts it). */
+int mg_gate_plan(mg_plan **out, const mg_config *cfg, const mg_gate_opts *opts, mg_error *err);
+void mg_plan_free(mg_plan *p);
 
 /* ---- latency statistics ---------------------------------------------- */
 

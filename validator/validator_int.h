@@ -82,6 +82,12 @@ typedef struct run_ctx {
 	size_t ntargets;
 } run_ctx;
 
+/* What every gate run does before its gates: the targets listed (none
+ * started), emulated limits refused, the model, baseline and dataset
+ * resolved, read and checked against each other. mg_gate__close frees c
+ * (also after a failed open) and stops the targets started. */
+int mg_gate__open(run_ctx *c, const mg_config *cfg, const mg_gate_opts *opts, mg_error *err);
+void mg_gate__close(run_ctx *c);
 void mg_gate__say(const run_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 double mg_gate__now_s(void);
 int mg_gate__add_figure(mg_gate_result *g, const char *name, double value, double baseline,

@@ -103,23 +103,6 @@ readme_links_stay_in_the_repository() {
 	[ -s "$MG_SRCDIR/docs/DESIGN.md" ] || fail "no docs/DESIGN.md"
 }
 
-readme_config_is_the_example() {
-	local f
-	f=$(awk '$3 == "json" { print $5 }' "$TEST_TMP/blocks.list" | xargs grep -l '"model": "model_int8.onnx"')
-	[ -n "$f" ] || fail "README.md shows no modelgate.json of the digits example"
-	"$PY" - "$f" "$EXAMPLES/modelgate.json" <<'PY' || fail "README.md's modelgate.json is not examples/digits/modelgate.json"
-import json, sys
-def strip(v):
-    if isinstance(v, dict):
-        return {k: strip(x) for k, x in v.items() if not k.startswith("//")}
-    if isinstance(v, list):
-        return [strip(x) for x in v]
-    return v
-shown, real = (strip(json.load(open(p))) for p in sys.argv[1:])
-assert shown == real, (shown, real)
-PY
-}
-
 # the world the README's blocks run in (see the top of this file)
 make_world() {
 	W=$TEST_TMP/world
@@ -182,6 +165,5 @@ check every_section_has_a_snippet every_section_has_a_snippet
 check github_snippet_validates github_snippet_validates
 check gitlab_snippet_runs gitlab_snippet_runs
 check readme_links_stay_in_the_repository readme_links_stay_in_the_repository
-check readme_config_is_the_example readme_config_is_the_example
 check readme_shell_blocks_run_in_order readme_shell_blocks_run_in_order
 finish

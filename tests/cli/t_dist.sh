@@ -143,7 +143,8 @@ t_tarball_is_normalised() {
 		libexec/modelgate/aarch64/armnn/backends/Arm_CpuAcc_backend.so share/doc/modelgate/copyright/libarmnn22 \
 		lib/libgit2.so.1.5 lib/libjansson.so.4 lib/libarchive.so.13 lib/libcurl.so.4 lib/libssl.so.3 \
 		share/doc/modelgate/BUNDLED share/man/man1/modelgate.1 share/man/man1/modelgate-push.1 \
-		share/bash-completion/completions/modelgate share/zsh/site-functions/_modelgate; do
+		share/bash-completion/completions/modelgate share/zsh/site-functions/_modelgate \
+		share/modelgate/modelgate.schema.json; do
 		grep -qx "$NAME/$f" "$IO/names" || fail "no '$f' in the tarball"
 	done
 	# glibc and the other base libraries come from the system

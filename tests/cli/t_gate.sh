@@ -133,9 +133,45 @@ store_references_work_as_model_and_baseline() {
 	expect_stderr_contains "digits:nope"
 }
 
+# report.json goes only where --report says: a run without it leaves the
+# working folder as it was (an older report there stays as it is).
+reports_only_where_told() {
+	expect_exit 0 mg gate --only size
+	expect_no_file report.json
+	echo '{"old": true}' >report.json
+	expect_exit 0 mg gate --only size
+	json_ok "j == {'old': True}" report.json
+	mkdir -p out
+	expect_exit 0 mg gate --only size --report out/size.json
+	json_ok "[g['status'] for g in j['gates']] == ['skip', 'skip', 'skip', 'pass', 'skip']" out/size.json
+	json_ok "j == {'old': True}" report.json
+	rm -f report.json
+}
+
+# -q silences the table and progress, never why the run failed: a failed
+# gate and one that could not be evaluated each get one line on stderr.
+quiet_never_hides_a_failure() {
+	expect_exit 0 mg gate -q --only size
+	expect_stdout_empty
+	expect_stderr_empty
+	expect_exit 1 mg gate -q --model model_bad.onnx --only accuracy
+	expect_error "gate 'accuracy' failed: top1 " "< 0.95"
+	expect_exit 3 mg gate -q --target host=exec:false --only latency
+	expect_error "gate 'latency' could not be evaluated: target 'host' is unreachable"
+	expect_exit 2 mg gate -q -c nothing.json
+	expect_error "nothing.json"
+	# an inconclusive gate: a warning under the default policy, a failure under "fail"
+	config_with short.json latency 'g.update(max_time=0.001, min_iterations=100000)'
+	config_with short_fail.json latency 'g.update(max_time=0.001, min_iterations=100000, on_inconclusive="fail")'
+	expect_exit 0 mg gate -q -c short.json --only latency
+	expect_error "warning: gate 'latency' was inconclusive: "
+	expect_exit 1 mg gate -q -c short_fail.json --only latency
+	expect_error "gate 'latency' failed as inconclusive: "
+}
+
 init_writes_a_config_that_runs() {
 	expect_exit 0 mg init model.onnx -o new.json
-	json_ok "j['model'] == 'model.onnx' and [g['kind'] for g in j['gates']] == ['size', 'latency', 'memory']" new.json
+	json_ok "j['model'] == 'model.onnx' and [g['kind'] for g in j['gates']] == ['latency', 'size', 'memory']" new.json
 	expect_exit 0 mg gate -c new.json --report r.json
 	expect_exit 2 mg init model.onnx -o new.json
 	expect_stderr_contains "--force"
@@ -205,5 +241,7 @@ check too_few_samples_are_inconclusive too_few_samples_are_inconclusive
 check ci_only_gates_run_only_in_ci ci_only_gates_run_only_in_ci
 check github_actions_get_summary_outputs_and_annotations github_actions_get_summary_outputs_and_annotations
 check store_references_work_as_model_and_baseline store_references_work_as_model_and_baseline
+check reports_only_where_told reports_only_where_told
+check quiet_never_hides_a_failure quiet_never_hides_a_failure
 check init_writes_a_config_that_runs init_writes_a_config_that_runs
 finish

@@ -36,7 +36,7 @@ t_dynamic_dimensions_without_shapes_refused() {
 
 t_given_shapes_are_measured_and_recorded() {
 	config '{"image": [1, 3, 96, 128]}'
-	expect_exit 0 mg gate -q
+	expect_exit 0 mg gate -q --report report.json
 	json_ok "j['inputs'] == [{'name': 'image', 'dtype': 'float32', 'shape': [1, 3, 96, 128]}]" report.json
 	expect_exit 0 mg report report.json --format markdown
 	expect_stdout_contains 'image float32 \[1, 3, 96, 128\]'

@@ -37,7 +37,7 @@ t_store_reference_gated_where_it_lies() {
 	TMPDIR=$TEST_TMP/tmp ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
 		expect_exit 0 strace -f -qq -o trace.log \
 		-e trace=open,openat,mkdir,mkdirat,symlink,symlinkat,rename,renameat,renameat2,link,linkat \
-		"$MODELGATE" gate -q
+		"$MODELGATE" gate -q --report report.json
 	json_ok "j['model']['digest'] == '$cand'" report.json
 	json_ok "all(g['status'] == 'pass' for g in j['gates'])" report.json
 	local w
@@ -55,12 +55,12 @@ t_registry_reference_fetched_once() {
 	must mg push "$REG/team/digits:base" model.onnx
 	proxy_start pass
 	config "$PROXY/team/digits:cand" "$PROXY/team/digits:base"
-	expect_exit 0 mg gate -q
+	expect_exit 0 mg gate -q --report report.json
 	local first second
 	first=$(grep -c '^GET /v2/team/digits/blobs/' "$PROXY_LOG")
 	grep -q "^GET /v2/team/digits/blobs/sha256:$(sha256_of model_int8.onnx) " "$PROXY_LOG" ||
 		fail "the first gate did not fetch the model"
-	expect_exit 0 mg gate -q
+	expect_exit 0 mg gate -q --report report.json
 	second=$(grep -c '^GET /v2/team/digits/blobs/' "$PROXY_LOG")
 	[ "$second" = "$first" ] || fail "the second gate fetched $((second - first)) blobs again"
 	json_ok "all(g['status'] == 'pass' for g in j['gates'])" report.json
@@ -79,7 +79,7 @@ t_registry_over_tls_with_ca_file() {
 	# the certificate is nobody's: without --ca-file gate refuses it
 	expect_exit 3 mg gate -q
 	expect_error "$reg" certificate
-	expect_exit 0 mg gate -q --ca-file "$REG_CA"
+	expect_exit 0 mg gate -q --ca-file "$REG_CA" --report report.json
 	json_ok "all(g['status'] == 'pass' for g in j['gates'])" report.json
 }
 
@@ -106,7 +106,7 @@ EOF
 	gates='[{"name": "fidelity", "kind": "fidelity", "min_cosine": 0.999}]'
 	printf '{"model": "seventy.onnx", "baseline": "seventy.onnx", "dataset": {"inputs": "seventy"},\n "gates": %s}\n' \
 		"$gates" >modelgate.json
-	expect_exit 0 mg gate -q
+	expect_exit 0 mg gate -q --report report.json
 	json_ok "j['gates'][0]['status'] == 'pass'" report.json
 	# one file short is named, not read past
 	rm seventy/in_69.npy

@@ -15,7 +15,7 @@ export MODELGATE_AGENT_CACHE=$TEST_TMP/agent-cache
 
 install_all() {
 	expect_exit 0 sh "$MG_SRCDIR/mk/install.sh" "$BUILT" "$ROOT/usr/bin" "$ROOT/usr/libexec" \
-		"$MG_SRCDIR/.deps/ort"
+		"$MG_SRCDIR/.deps/ort" "$ROOT/usr/share"
 }
 
 t_layout() {
@@ -28,6 +28,7 @@ t_layout() {
 	expect_same_file "$BUILT/armnn/backends/Arm_CpuRef_backend.so" "$LIBEXEC/armnn/backends/Arm_CpuRef_backend.so"
 	[ -x "$ROOT/usr/bin/modelgate" ] && [ -x "$LIBEXEC/modelgate-agent" ] || fail "not executable"
 	[ "$(ls "$ROOT/usr/bin")" = modelgate ] || fail "bin/ holds more than modelgate: $(ls "$ROOT/usr/bin")"
+	expect_same_file "$MG_SRCDIR/docs/modelgate.schema.json" "$ROOT/usr/share/modelgate/modelgate.schema.json"
 	if [ -x "$BUILT/aarch64/modelgate-agent" ]; then
 		expect_same_file "$BUILT/aarch64/modelgate-agent" "$LIBEXEC/aarch64/modelgate-agent"
 		expect_same_file "$MG_SRCDIR/.deps/ort/lib/arm64/libonnxruntime.so.1" \
@@ -56,6 +57,21 @@ t_installed_modelgate_runs_a_model() {
 	expect_stderr_contains "no x86_64 agent next to modelgate or at '$ROOT/usr/bin/../libexec/modelgate/modelgate-agent'"
 }
 
+# init points "$schema" at the installed schema (its absolute path), which
+# editors validate with; a modelgate run from elsewhere writes none.
+t_installed_init_names_the_installed_schema() {
+	need_py jsonschema python3-jsonschema
+	install_all
+	expect_exit 0 "$ROOT/usr/bin/modelgate" init "$EXAMPLES/model.onnx" -o installed.json
+	json_ok "j['\$schema'] == '$ROOT/usr/share/modelgate/modelgate.schema.json'" installed.json
+	"$PY" -c 'import json, sys, jsonschema
+c = json.load(open(sys.argv[1]))
+jsonschema.Draft202012Validator(json.load(open(c["$schema"]))).validate(c)' installed.json ||
+		fail "the config init wrote does not validate against its \$schema"
+	expect_exit 0 "$MODELGATE" init "$EXAMPLES/model.onnx" -o built.json
+	json_ok "'\$schema' not in j" built.json
+}
+
 t_missing_build_is_exit_2() {
 	expect_exit 2 sh "$MG_SRCDIR/mk/install.sh" "$TEST_TMP/nothing" "$ROOT/x/bin" "$ROOT/x/libexec" \
 		"$MG_SRCDIR/.deps/ort"
@@ -65,5 +81,6 @@ t_missing_build_is_exit_2() {
 
 check layout t_layout
 check installed_modelgate_runs_a_model t_installed_modelgate_runs_a_model
+check installed_init_names_the_installed_schema t_installed_init_names_the_installed_schema
 check missing_build_is_exit_2 t_missing_build_is_exit_2
 finish

@@ -201,9 +201,14 @@ t_not_insecure_refuses_plain_http() {
 t_progress_lines_unless_quiet() {
 	make_blob "$TEST_TMP/fx/p1.bin" 2
 	MODELGATE_PROGRESS_INTERVAL=0 expect_exit 0 mg push "$REG/team/progress:v1" "$TEST_TMP/fx/p1.bin"
-	grep -qE '^p1\.bin: [0-9.]+ [KM]iB / 2\.0 MiB  [0-9.]+ [A-Za-z]+/s' "$ERR" || fail "no progress line on stderr"
-	grep -qE '^p1\.bin: 2\.0 MiB in [0-9.]+s' "$ERR" || fail "no closing progress line"
+	grep -qE '^uploading p1\.bin: [0-9.]+ [KM]iB / 2\.0 MiB  [0-9.]+ [A-Za-z]+/s' "$ERR" || fail "no progress line on stderr"
+	[ "$(grep -cE '^uploaded p1\.bin: 2\.0 MiB in [0-9.]+s \([0-9.]+ [A-Za-z]+/s\)$' "$ERR")" -eq 1 ] ||
+		fail "not one closing line for p1.bin"
 	expect_stdout_matches "$DIGEST_RE"
+	# a pull says it downloads, and closes the file with one line
+	MODELGATE_PROGRESS_INTERVAL=0 expect_exit 0 mg pull "$REG/team/progress:v1" -o prog-seen
+	grep -qE '^downloading p1\.bin: [0-9.]+ ([KM]i)?B / 2\.0 MiB' "$ERR" || fail "no downloading line"
+	[ "$(grep -cE '^downloaded p1\.bin: 2\.0 MiB in ' "$ERR")" -eq 1 ] || fail "not one closing line for p1.bin"
 	MODELGATE_PROGRESS_INTERVAL=0 expect_exit 0 mg pull -q "$REG/team/progress:v1" -o prog
 	expect_stderr_empty
 	expect_stdout_empty

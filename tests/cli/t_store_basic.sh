@@ -106,8 +106,9 @@ t_pull_restores_files() {
 	done
 	[ "$(ls -A deep/er/out2 | wc -l)" -eq 3 ] || fail "out2 holds more than the 3 files"
 	# without -o: the working directory; an older file there is replaced
+	# when forced (t_store_pull_overwrite: refused without --force)
 	mkdir -p here && echo old >here/model.onnx
-	(cd here && expect_exit 0 mg pull digits:v1) || exit 1
+	(cd here && expect_exit 0 mg pull digits:v1 --force) || exit 1
 	expect_same_file "$FX/model.onnx" here/model.onnx
 	[ "$(ls -A here)" = "model.onnx" ] || fail "pull left other files in the working directory"
 }
@@ -278,9 +279,9 @@ t_help_and_version() {
 	expect_exit 0 mg --help
 	expect_stdout_contains "usage: modelgate"
 	expect_exit 0 mg help push
-	expect_stdout_contains "modelgate push REF FILE..."
+	expect_stdout_contains "modelgate push REF FILE[:MEDIATYPE]..."
 	expect_exit 0 mg push --help
-	expect_stdout_contains "modelgate push REF FILE..."
+	expect_stdout_contains "modelgate push REF FILE[:MEDIATYPE]..."
 	expect_exit 0 mg pull -h
 	expect_stdout_contains "modelgate pull REF"
 	expect_exit 0 mg --version

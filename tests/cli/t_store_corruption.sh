@@ -70,7 +70,7 @@ t_pull_refuses_corrupt_blob() {
 	[ ! -e newdir ] || [ -z "$(ls -A newdir)" ] || fail "pull left '$(ls -A newdir | tr '\n' ' ')' in newdir"
 	# over an older copy: the older copy stays as it was
 	mkdir older && echo "older version" >older/model.onnx
-	expect_exit 3 mg pull digits:v1 -o older
+	expect_exit 3 mg pull digits:v1 -o older --force
 	[ "$(cat older/model.onnx)" = "older version" ] || fail "pull replaced the older file with bad bytes"
 	[ "$(ls -A older)" = "model.onnx" ] || fail "pull left '$(ls -A older | tr '\n' ' ')' in the destination"
 	# the working directory as destination

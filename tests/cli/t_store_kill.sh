@@ -163,7 +163,7 @@ t_kill_push_of_stored_blob() {
 
 t_kill_pull() {
 	mkdir -p dest && echo "older version" >dest/big.bin
-	kill_mid_write dest mg pull big:v1 -o dest
+	kill_mid_write dest mg pull big:v1 -o dest --force
 	[ "$(cat dest/big.bin)" = "older version" ] || fail "the killed pull replaced dest/big.bin"
 	mkdir -p dest2
 	kill_mid_write dest2 mg pull big:v1 -o dest2

@@ -112,7 +112,7 @@ assert d.dtype == np.float32 and (d == want).all(), (d, want)' || fail "--dequan
 
 t_fidelity_against_the_float_twin() {
 	gate_config f.tflite
-	expect_exit 0 mg gate
+	expect_exit 0 mg gate --report report.json
 	json_ok "[g['status'] for g in j['gates']] == ['pass', 'pass']" report.json
 	json_ok "'inputs matched by name, outputs by name' in j['gates'][0]['reason']" report.json
 	cp report.json float_dataset.json
@@ -120,14 +120,14 @@ t_fidelity_against_the_float_twin() {
 	# are those of the float dataset quantized), the float twin gets it
 	# dequantized
 	gate_config f.tflite "" xq.npy
-	expect_exit 0 mg gate
+	expect_exit 0 mg gate --report report.json
 	json_ok "[g['status'] for g in j['gates']] == ['pass', 'pass']" report.json
 	json_ok "[f['value'] for f in j['gates'][1]['figures']] == [f['value'] for f in json.load(open('float_dataset.json'))['gates'][1]['figures']]" report.json
 }
 
 t_fidelity_against_an_nchw_onnx_model_with_a_layout() {
 	gate_config b.onnx ', "layout": "nhwc"'
-	expect_exit 0 mg gate
+	expect_exit 0 mg gate --report report.json
 	json_ok "[g['status'] for g in j['gates']] == ['pass', 'pass']" report.json
 	json_ok "'inputs matched by order, outputs by order' in j['gates'][0]['reason']" report.json
 	# without the layout the image cannot meet the ONNX model: both shapes said

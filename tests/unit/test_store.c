@@ -308,7 +308,7 @@ static void test_push_and_pull_round_trip(void **state)
 
 	mg_manifest *m = NULL;
 	char d[MG_DIGEST_SIZE];
-	assert_int_equal(mg_pull_local(s, r, path_in("pulled"), &m, d, &err), 0);
+	assert_int_equal(mg_pull_local(s, r, path_in("pulled"), NULL, &m, d, &err), 0);
 	assert_string_equal(d, res.digest);
 	assert_string_equal(m->artifact_type, MG_ARTIFACT_MODEL);
 	assert_string_equal(mg_kv_get(&m->annotations, "team"), "audio");
@@ -356,7 +356,7 @@ static void test_pull_refuses_unsafe_titles(void **state)
 	assert_int_equal(mg_store_set_tag(s, "evil:v1", man, NULL), 0);
 	mg_ref *r = ref("evil:v1");
 	mg_error err = {0};
-	assert_int_equal(mg_pull_local(s, r, path_in("out/inner"), NULL, man, &err), MG_EINVAL);
+	assert_int_equal(mg_pull_local(s, r, path_in("out/inner"), NULL, NULL, man, &err), MG_EINVAL);
 	assert_non_null(strstr(err.msg, "../escape"));
 	assert_int_equal(access(path_in("out/escape"), F_OK), -1);
 	assert_int_equal(access(path_in("out/inner"), F_OK), -1);
@@ -430,7 +430,7 @@ static void test_gc_keeps_reachable_and_removes_the_rest(void **state)
 	assert_false(mg_store_has_blob(s, db));
 	assert_true(mg_store_has_blob(s, da));
 	r = ref("one:v1");
-	assert_int_equal(mg_pull_local(s, r, path_in("out"), NULL, da, &err), 0);
+	assert_int_equal(mg_pull_local(s, r, path_in("out"), NULL, NULL, da, &err), 0);
 	mg_ref_free(r);
 	size_t checked, bad;
 	assert_int_equal(mg_store_fsck(s, NULL, NULL, &checked, &bad, &err), 0);

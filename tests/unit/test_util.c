@@ -324,6 +324,21 @@ static void test_path_join_and_formatting(void **state)
 	assert_int_equal(out, 42);
 }
 
+static void test_closest_names_a_misspelling_and_nothing_far(void **state)
+{
+	(void)state;
+	static const char *const keys[] = {"model", "baseline", "dataset", "targets", "gates", "max_drop", NULL};
+	assert_string_equal(mg_closest("basline", keys), "baseline");   /* a deletion */
+	assert_string_equal(mg_closest("baseliine", keys), "baseline"); /* an insertion */
+	assert_string_equal(mg_closest("modle", keys), "model");        /* a swap of neighbours */
+	assert_string_equal(mg_closest("gate", keys), "gates");
+	assert_string_equal(mg_closest("max_dorp", keys), "max_drop");
+	assert_null(mg_closest("zzzzzzzz", keys));
+	assert_null(mg_closest("baseline_model", keys)); /* six edits: no guess */
+	assert_null(mg_closest("x", keys));
+	assert_null(mg_closest("", keys));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -343,6 +358,7 @@ int main(void)
 		cmocka_unit_test(test_mkdirs_refuses_a_file_in_the_way),
 		cmocka_unit_test(test_safe_names),
 		cmocka_unit_test(test_path_join_and_formatting),
+		cmocka_unit_test(test_closest_names_a_misspelling_and_nothing_far),
 	};
 	return cmocka_run_group_tests_name("util", tests, NULL, NULL);
 }

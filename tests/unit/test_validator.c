@@ -672,6 +672,20 @@ static void test_gate_select_combines_only_changed_and_ci_only(void **state)
 	mg_buf_free(&json);
 }
 
+static void test_round_limit_is_ten_percent_up_to_two_digits(void **state)
+{
+	(void)state;
+	assert_int_equal(mg_round_limit(10340), 12000); /* 11374 */
+	assert_int_equal(mg_round_limit(4096), 4600);   /* 4505.6 */
+	assert_int_equal(mg_round_limit(2410), 2700);   /* 2651 */
+	assert_int_equal(mg_round_limit(1234567), 1400000);
+	assert_int_equal(mg_round_limit(90), 99);       /* under 100: whole numbers */
+	assert_int_equal(mg_round_limit(1), 2);
+	assert_int_equal(mg_round_limit(0), 0);
+	for (uint64_t v = 1; v < 5000000; v = v * 3 + 1) /* always above v + 10%, never far */
+		assert_true(mg_round_limit(v) * 10 >= v * 11 && mg_round_limit(v) <= v * 11 / 10 * 11 / 10 + 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -700,6 +714,7 @@ int main(void)
 		cmocka_unit_test(test_sequential_measurement_keeps_its_error_rates),
 		cmocka_unit_test(test_measurement_interleaves_and_respects_the_budget),
 		cmocka_unit_test(test_a_drifting_baseline_is_flagged_noisy),
+		cmocka_unit_test(test_round_limit_is_ten_percent_up_to_two_digits),
 	};
 	return cmocka_run_group_tests_name("validator", tests, NULL, NULL);
 }
