@@ -157,9 +157,6 @@ const mg_cmd *cli_find_command(const char *name);
 /* Says "modelgate: 'word' is not a command" in one line, with the nearest
  * command if one is near; returns 2. */
 int cli_not_a_command(const char *word);
-/* How far word is from name for "did you mean" (edit distance, a swap of
- * two neighbours counting one), or SIZE_MAX when too far to suggest. */
-size_t cli_nearness(const char *word, const char *name);
 /* Prints the list of commands with their summaries to f. */
 void cli_print_overview(FILE *f);
 /* Prints the help of cmd (what --help and 'help CMD' print) to f. */

@@ -81,40 +81,6 @@ static void build(mg_cli *cli)
 	*s = '\0';
 }
 
-size_t cli_nearness(const char *word, const char *name)
-{
-	/* optimal string alignment distance, three rows */
-	enum { MAXLEN = 64 };
-	size_t m = strlen(word), n = strlen(name);
-	if (m >= MAXLEN || n >= MAXLEN)
-		return SIZE_MAX;
-	size_t rows[3][MAXLEN + 1], *pp = rows[0], *p = rows[1], *c = rows[2];
-	for (size_t j = 0; j <= n; j++)
-		p[j] = j;
-	for (size_t i = 1; i <= m; i++) {
-		c[0] = i;
-		for (size_t j = 1; j <= n; j++) {
-			size_t cost = word[i - 1] != name[j - 1];
-			size_t d = p[j - 1] + cost;
-			if (p[j] + 1 < d)
-				d = p[j] + 1;
-			if (c[j - 1] + 1 < d)
-				d = c[j - 1] + 1;
-			if (i > 1 && j > 1 && word[i - 1] == name[j - 2] && word[i - 2] == name[j - 1] &&
-			    pp[j - 2] + 1 < d)
-				d = pp[j - 2] + 1;
-			c[j] = d;
-		}
-		size_t *t = pp;
-		pp = p;
-		p = c;
-		c = t;
-	}
-	size_t d = p[n];
-	/* near: at most 2 edits, and fewer than half the name's letters */
-	return d <= 2 && 2 * d < n ? d : SIZE_MAX;
-}
-
 /* s as it may be printed (control characters escaped), in out */
 static const char *escaped(const char *s, char *out, size_t len)
 {
@@ -136,7 +102,7 @@ static void bad_long(const mg_cli *cli, const char *word)
 			exact = o;
 		else if (!strncmp(o->name, name, strlen(name)) && nprefix++ < 2)
 			prefix[nprefix - 1] = o;
-		size_t d = cli_nearness(name, o->name);
+		size_t d = mg_nearness(name, o->name);
 		if (d < best)
 			best = d, near = o;
 	}

@@ -365,5 +365,6 @@ const mg_cmd cli_cmd_check_config = {
 	.opts = {select_opts, cli_remote_opts},
 	.examples = {{"modelgate check-config", "Check ./modelgate.json and show what gate would run."},
 		     {"modelgate check-config -c ci.json --json", "The same as JSON, for a script."},
-		     {"modelgate gate --dry-run --only latency", "Show what the latency gate would run."}},
+		     {"modelgate check-config --only latency --target pi=ssh://pi@pi4.lan",
+		      "Check that the latency gate's device answers, and what it would run there."}},
 };

@@ -30,7 +30,7 @@ int cli_not_a_command(const char *word)
 	const mg_cmd *near = NULL;
 	size_t best = SIZE_MAX;
 	for (size_t i = 0; cli_commands[i]; i++) {
-		size_t d = cli_nearness(word, cli_commands[i]->name);
+		size_t d = mg_nearness(word, cli_commands[i]->name);
 		if (d < best)
 			best = d, near = cli_commands[i];
 	}

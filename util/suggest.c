@@ -4,6 +4,7 @@
  * deletions, substitutions and swaps of neighbours, each one edit). */
 #include "util.h"
 
+#include <stdint.h>
 #include <string.h>
 
 /* Edit distance of a and b, or a number above max once it exceeds max. */
@@ -33,14 +34,21 @@ static size_t distance(const char *a, const char *b, size_t max)
 	return d[la][lb];
 }
 
+size_t mg_nearness(const char *word, const char *name)
+{
+	/* a third of the word's length, at least one edit, at most three; and
+	 * fewer edits than half of name ("gx" is not "gc") */
+	size_t len = strlen(word), max = len / 3 < 1 ? 1 : len / 3 > 3 ? 3 : len / 3;
+	size_t d = distance(word, name, max);
+	return d <= max && 2 * d < strlen(name) ? d : SIZE_MAX;
+}
+
 const char *mg_closest(const char *word, const char *const *known)
 {
-	/* a third of the word's length, at least one edit, at most three */
-	size_t len = strlen(word), max = len / 3 < 1 ? 1 : len / 3 > 3 ? 3 : len / 3;
 	const char *best = NULL;
-	size_t best_d = max + 1;
+	size_t best_d = SIZE_MAX;
 	for (; *known; known++) {
-		size_t d = distance(word, *known, max);
+		size_t d = mg_nearness(word, *known);
 		if (d < best_d) {
 			best = *known;
 			best_d = d;

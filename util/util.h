@@ -194,9 +194,14 @@ int mg_copy_hash_watch(int in_fd, const char *in_name, int out_fd, const char *o
 
 /* ---- suggestions ----------------------------------------------------- */
 
-/* The word of the NULL-terminated list known closest to word (a misspelling
- * of it: within a third of word's length in edits, at least one, at most
- * three), or NULL when none is that close. */
+/* How many edits (insertions, deletions, substitutions, swaps of
+ * neighbours) make word into name when word is a misspelling of name:
+ * within a third of word's length, at least one, at most three, and fewer
+ * than half of name's letters; else SIZE_MAX. The one rule of every "did
+ * you mean" (config keys, commands, options). */
+size_t mg_nearness(const char *word, const char *name);
+/* The word of the NULL-terminated list known nearest to word
+ * (mg_nearness), or NULL when none is near. */
 const char *mg_closest(const char *word, const char *const *known);
 
 /* ---- output helpers -------------------------------------------------- */

@@ -102,24 +102,6 @@ static void test_cli_opts_errors_are_question_marks(void **state)
 	}
 }
 
-static void test_cli_opts_nearness_suggests_only_near_words(void **state)
-{
-	(void)state;
-	assert_int_equal(cli_nearness("pussh", "push"), 1);
-	assert_int_equal(cli_nearness("anotation", "annotation"), 1);
-	assert_int_equal(cli_nearness("hstroy", "history"), 2);
-	assert_int_equal(cli_nearness("pshu", "push"), SIZE_MAX); /* 2 of 4 letters */
-	assert_int_equal(cli_nearness("iteratoins", "iterations"), 1); /* a swap is one */
-	assert_int_equal(cli_nearness("push", "push"), 0);
-	assert_int_equal(cli_nearness("ls", "rm"), SIZE_MAX);  /* all of it differs */
-	assert_int_equal(cli_nearness("gx", "gc"), SIZE_MAX);  /* half of a short name */
-	assert_int_equal(cli_nearness("frobnicate", "fsck"), SIZE_MAX);
-	char long_word[200];
-	memset(long_word, 'a', sizeof(long_word) - 1);
-	long_word[sizeof(long_word) - 1] = '\0';
-	assert_int_equal(cli_nearness(long_word, "push"), SIZE_MAX);
-}
-
 int main(void)
 {
 	/* the errors' lines go to stderr; the tests look at the keys */
@@ -129,7 +111,6 @@ int main(void)
 		cmocka_unit_test(test_cli_opts_short_value_after_equals),
 		cmocka_unit_test(test_cli_opts_keys_of_shared_and_long_only_options),
 		cmocka_unit_test(test_cli_opts_errors_are_question_marks),
-		cmocka_unit_test(test_cli_opts_nearness_suggests_only_near_words),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

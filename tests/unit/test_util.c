@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -339,6 +340,24 @@ static void test_closest_names_a_misspelling_and_nothing_far(void **state)
 	assert_null(mg_closest("", keys));
 }
 
+static void test_nearness_is_a_misspelling_and_no_further(void **state)
+{
+	(void)state;
+	assert_int_equal(mg_nearness("pussh", "push"), 1);
+	assert_int_equal(mg_nearness("anotation", "annotation"), 1);
+	assert_int_equal(mg_nearness("hstroy", "history"), 2);
+	assert_int_equal(mg_nearness("pshu", "push"), SIZE_MAX); /* 2 of 4 letters */
+	assert_int_equal(mg_nearness("iteratoins", "iterations"), 1); /* a swap is one */
+	assert_int_equal(mg_nearness("push", "push"), 0);
+	assert_int_equal(mg_nearness("ls", "rm"), SIZE_MAX);  /* all of it differs */
+	assert_int_equal(mg_nearness("gx", "gc"), SIZE_MAX);  /* half of a short name */
+	assert_int_equal(mg_nearness("frobnicate", "fsck"), SIZE_MAX);
+	char long_word[200];
+	memset(long_word, 'a', sizeof(long_word) - 1);
+	long_word[sizeof(long_word) - 1] = '\0';
+	assert_int_equal(mg_nearness(long_word, "push"), SIZE_MAX);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -359,6 +378,7 @@ int main(void)
 		cmocka_unit_test(test_safe_names),
 		cmocka_unit_test(test_path_join_and_formatting),
 		cmocka_unit_test(test_closest_names_a_misspelling_and_nothing_far),
+		cmocka_unit_test(test_nearness_is_a_misspelling_and_no_further),
 	};
 	return cmocka_run_group_tests_name("util", tests, NULL, NULL);
 }
