@@ -50,6 +50,10 @@ for d in "" aarch64/; do
 	[ -f "$srcbin/${d}libmodelgate-tflite.so" ] && [ -d "$bindir/$d" ] &&
 		{ cp -a "$srcbin/${d}libmodelgate-tflite.so" "$srcbin/${d}armnn" "$bindir/$d" || exit 3; }
 done
+# and the man pages and completions make writes beside them (install.sh)
+for d in man completions; do
+	[ -d "$srcbin/$d" ] && { cp -a "$srcbin/$d" "$bindir/" || exit 3; }
+done
 MODELGATE=$bindir/modelgate
 export MODELGATE MG_SRCDIR
 export NO_COLOR=1 LC_ALL=C
