@@ -163,6 +163,18 @@ static int resolve(mg_cli *cli, inputs *in, const char *what, mg_error *err)
 	return rc;
 }
 
+/* --release N: the fleet's monotonic release counter, 1 or more. */
+static int parse_release(const char *s, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (*s < '0' || *s > '9' || *end || errno || v == 0 || v > (1ull << 53))
+		return -1;
+	*out = v;
+	return 0;
+}
+
 int cmd_package(mg_cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -170,9 +182,11 @@ int cmd_package(mg_cli *cli, int argc, char **argv)
 		{"output", required_argument, NULL, 'o'},
 		{"sign", required_argument, NULL, 's'},
 		{"no-git", no_argument, NULL, 'G'},
+		{"release", required_argument, NULL, 'R'},
 		CLI_REMOTE_OPTS,
 		CLI_COMMON_OPTS};
 	const char *report = NULL, *out = NULL, *key = NULL;
+	uint64_t release = 0;
 	int no_git = 0, c, rc;
 	while ((c = getopt_long(argc, argv, "r:o:s:" CLI_COMMON_SHORT, opts, NULL)) != -1) {
 		if (c == 'r')
@@ -183,7 +197,10 @@ int cmd_package(mg_cli *cli, int argc, char **argv)
 			key = optarg;
 		else if (c == 'G')
 			no_git = 1;
-		else if ((rc = cli_common_opt(cli, c)) >= 0)
+		else if (c == 'R') {
+			if (parse_release(optarg, &release))
+				return cli_usage_error(cli, "release '%s' is not a whole number from 1", optarg);
+		} else if ((rc = cli_common_opt(cli, c)) >= 0)
 			return rc;
 	}
 	if (argc - optind != 1)
@@ -214,6 +231,7 @@ int cmd_package(mg_cli *cli, int argc, char **argv)
 	o.artifact_digest = in.has_digest && in.artifact_digest[0] ? in.artifact_digest : NULL;
 	o.report_path = report;
 	o.sign_key = key;
+	o.release = release;
 	o.git = git;
 	o.ci = &cli->ci;
 	if (mg_package_write(out, fmt, in.files, in.n, &o, &res, &err)) {

@@ -52,6 +52,8 @@ static const char *artifact_type(const char *t)
 		return MG_ARTIFACT_MODEL;
 	if (!strcmp(t, "dataset"))
 		return MG_ARTIFACT_DATASET;
+	if (!strcmp(t, "bundle"))
+		return MG_ARTIFACT_BUNDLE;
 	return strchr(t, '/') ? t : NULL;
 }
 
@@ -83,7 +85,7 @@ int cmd_push(mg_cli *cli, int argc, char **argv)
 			}
 		} else if (c == 't') {
 			if (!(po.artifact_type = artifact_type(optarg))) {
-				rc = cli_usage_error(cli, "artifact type '%s' is not 'model', 'dataset' or a media type", optarg);
+				rc = cli_usage_error(cli, "artifact type '%s' is not 'model', 'dataset', 'bundle' or a media type", optarg);
 				goto done;
 			}
 		} else if (c == 'G') {

@@ -76,9 +76,11 @@ typedef struct mg_package_opts {
 	int64_t mtime;               /* see mg_package_mtime */
 	const mg_git_info *git;      /* NULL outside git */
 	const mg_ci_env *ci;         /* the CI run, for provenance; NULL: none */
+	uint64_t release;            /* the fleet release counter recorded in
+				      * manifest.json ("release"); 0: none */
 } mg_package_opts;
 #define MG_PACKAGE_OPTS_VERSION 1
-#define MG_PACKAGE_OPTS_INIT {MG_PACKAGE_OPTS_VERSION, NULL, NULL, NULL, NULL, 0, NULL, NULL}
+#define MG_PACKAGE_OPTS_INIT {MG_PACKAGE_OPTS_VERSION, NULL, NULL, NULL, NULL, 0, NULL, NULL, 0}
 
 typedef struct mg_package_result {
 	char artifact_digest[MG_DIGEST_SIZE];
@@ -138,6 +140,7 @@ typedef struct mg_bundle_check {
 	char artifact_digest[MG_DIGEST_SIZE];
 	char *reference;      /* as recorded, or NULL */
 	char *gate_status;    /* "pass", ... as recorded, or NULL */
+	uint64_t release;     /* the release counter manifest.json records, 0: none */
 	mg_bundle_entry *entries; /* every entry read, in archive order */
 	size_t nentries;
 } mg_bundle_check;

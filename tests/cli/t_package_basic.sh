@@ -176,6 +176,25 @@ t_signed() {
 	json_ok 'j["ok"] and j["signature"] == "valid" and len(j["files"]) == 5'
 }
 
+# --release N goes into the signed manifest.json (a fleet's monotonic release
+# counter, docs/FLEET.md); without it the manifest has no "release" at all.
+t_release_counter() {
+	must mg package "$M" --report "$R" -o rel.tar.gz --release 7
+	tar -xOzf rel.tar.gz manifest.json >"$OUT"
+	json_ok "j['release'] == 7"
+	must mg verify rel.tar.gz --json
+	json_ok "j['release'] == 7 and j['ok']"
+	must mg package "$M" --report "$R" -o norel.tar.gz
+	tar -xOzf norel.tar.gz manifest.json >"$OUT"
+	json_ok "'release' not in j"
+	local bad
+	for bad in 0 -1 x 1x; do
+		expect_exit 2 mg package "$M" --report "$R" -o bad.tar.gz --release "$bad"
+		expect_error "release '$bad' is not a whole number from 1"
+		expect_no_file bad.tar.gz
+	done
+}
+
 check formats-verify t_formats_verify
 check reproducible t_reproducible
 check owner-and-mtime t_owner_and_mtime
@@ -185,4 +204,5 @@ check store-ref t_store_ref
 check failed-report-refused t_failed_report_refused
 check keygen-mode t_keygen_mode
 check signed t_signed
+check release-counter t_release_counter
 finish
