@@ -87,6 +87,10 @@ const char *mg_remote_name(const mg_remote *r);
  * bytes appended to out, its media type to media_type (may be NULL). */
 int mg_remote_get_manifest(mg_remote *r, const mg_ref *ref, mg_buf *out,
 			   char digest[MG_DIGEST_SIZE], char media_type[256], mg_error *err);
+/* The digest tag points at, from a HEAD of its manifest (no body moves):
+ * MG_ENOTFOUND when there is no such tag. */
+int mg_remote_head_manifest(mg_remote *r, const char *repo, const char *tag,
+			    char digest[MG_DIGEST_SIZE], mg_error *err);
 /* Stores a manifest under tag (or under its digest when tag is NULL). */
 int mg_remote_put_manifest(mg_remote *r, const char *repo, const char *tag, const void *data,
 			   size_t len, const char *media_type, mg_error *err);
