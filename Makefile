@@ -40,6 +40,11 @@ CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TESTS    := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 LIB      := $(BUILD)/libmodelgate.a
 CLI      := $(BUILD)/modelgate
+# modelgate-device: the fleet updater (docs/FLEET.md), a program over the
+# library like the CLI
+DEVICE_SRC := $(wildcard device/*.c)
+DEVICE_OBJ := $(DEVICE_SRC:%.c=$(BUILD)/%.o)
+DEVICE   := $(BUILD)/modelgate-device
 
 # modelgate-agent: libc and libdl only (ONNX Runtime is dlopen'ed), built for
 # the host and cross-built for aarch64. Not part of libmodelgate.a.
@@ -82,7 +87,7 @@ override LDFLAGS += -Wl,--disable-new-dtags,-rpath,'$$ORIGIN/../../lib'
 endif
 
 .PHONY: all deps deps-test check check-layers check-fresh unit cli-tests demo sanitize bench install dist image clean fuzz agents
-all: $(CLI) $(AGENT) $(TFLITE)
+all: $(CLI) $(DEVICE) $(AGENT) $(TFLITE)
 agents: $(AGENT) $(AGENT_A64) $(CPUINFO_A64) $(TFLITE) $(TFLITE_A64)
 
 $(BUILD)/%.o: %.c
@@ -97,6 +102,10 @@ $(LIB): $(LIB_OBJ)
 $(CLI): $(CLI_OBJ) $(LIB)
 	@echo "  LINK    $@"
 	@$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) $(LIB) $(PKG_LIBS) -lpthread -lm
+
+$(DEVICE): $(DEVICE_OBJ) $(LIB)
+	@echo "  LINK    $@"
+	@$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(DEVICE_OBJ) $(LIB) $(PKG_LIBS) -lpthread -lm
 
 $(BUILD)/agent/%.o: %.c
 	@mkdir -p $(@D)
@@ -156,10 +165,10 @@ check: deps-test
 check-layers:
 	@mk/check_layers.sh
 
-unit: $(TESTS) $(CLI) $(AGENT) $(TFLITE)
+unit: $(TESTS) $(CLI) $(DEVICE) $(AGENT) $(TFLITE)
 	@set -e; for t in $(TESTS); do echo "== $$t"; MG_TEST_TMP=$(abspath $(BUILD))/tmp $$t; done
 
-cli-tests: $(CLI) $(AGENT) $(AGENT_A64) $(CPUINFO_A64) $(TFLITE) $(TFLITE_A64)
+cli-tests: $(CLI) $(DEVICE) $(AGENT) $(AGENT_A64) $(CPUINFO_A64) $(TFLITE) $(TFLITE_A64)
 	@MODELGATE=$(abspath $(CLI)) tests/cli/run.sh
 
 demo: deps
@@ -186,7 +195,7 @@ bench: deps-test
 	@$(MAKE) --no-print-directory all agents
 	@MODELGATE=$(abspath $(CLI)) bench/run.sh
 
-install: $(CLI) $(AGENT) $(TFLITE)
+install: $(CLI) $(DEVICE) $(AGENT) $(TFLITE)
 	@mk/install.sh $(BUILD) $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) $(ORT_DIR)
 
 # The ONNX Runtime fallback of a release is never used (each agent has its
@@ -203,4 +212,4 @@ image: dist
 clean:
 	rm -rf build build-san build-fuzz build-dist build-image dist
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(AGENT_OBJ:.o=.d) $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%.d)
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(DEVICE_OBJ:.o=.d) $(AGENT_OBJ:.o=.d) $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%.d)

@@ -1,0 +1,183 @@
+# modelgate-device sync --once against a real docker-registry: a device
+# converges on the fleet tag's signed, gated release into its A/B slots; a
+# poll that finds nothing new costs one HEAD and no blob; a bundle signed by
+# another key, a release without a gate result signed by the fleet key and
+# an older release are refused with nothing changed on the device; a failing
+# health check switches back by itself; a kill at each step of an update
+# leaves current on a complete release and the next sync finishes it; the
+# config is checked (unknown keys named, exit 2).
+. "$MG_SRCDIR/tests/cli/lib.sh"
+. "$MG_SRCDIR/tests/cli/lib_registry.sh"
+. "$MG_SRCDIR/tests/cli/lib_deploy.sh"
+
+fixtures
+DEVICE=$(dirname "$MODELGATE")/modelgate-device
+[ -x "$DEVICE" ] || fail "no modelgate-device next to '$MODELGATE' (make builds it)"
+registry_start
+export MODELGATE_INSECURE_REGISTRIES=$REG
+R=$REG/acme/kws
+cp "$EXAMPLES/model_bad.onnx" "$FX/model_v3.onnx"
+must mg keygen -o fleet-key
+must mg keygen -o other-key
+# model versions; v1 and v2 get a signed, passing gate result, v3 none
+for v in 1 2 3; do
+	f=$FX/model.onnx
+	[ "$v" = 1 ] || f=$FX/model_v$v.onnx
+	must mg push "$R:v$v" "$f"
+	eval "D$v=\$(cat \"\$OUT\")"
+	eval make_report "\$D$v" pass "r$v.json"
+done
+must mg attest "$R:v1" --report r1.json --sign fleet-key
+must mg attest "$R:v2" --report r2.json --sign fleet-key
+
+# release NAME MODEL_VERSION RELEASE KEY: a bundle pushed as $R:NAME
+release() {
+	must mg package "$R:v$2" --report "r$2.json" --sign "$4" --release "$3" -o "$1.tar.zst" --no-git
+	must mg push "$R:$1" "$1.tar.zst" --artifact-type bundle --no-git
+}
+release rel1 1 1 fleet-key
+release rel2 2 2 fleet-key
+release badsig 2 3 other-key
+release nogate 3 3 fleet-key
+release rel3 1 3 fleet-key
+publish() { must mg tag "$R:$1" fleet-prod; }
+
+# config DIR [EXTRA JSON]: a device with its state in DIR
+config() {
+	cat >"$1.json" <<JSON
+{"fleet": "kws-prod", "tag": "$R:fleet-prod", "public_key": "$TEST_TMP/fleet-key.pub",
+ "state_dir": "$TEST_TMP/$1", "device_id": "dev-$1", "labels": {"hw": "rpi4"},
+ "health_cmd": "sh $TEST_TMP/health.sh", "on_switch": "echo switched >>$TEST_TMP/$1.switches"${2:-}}
+JSON
+}
+cat >health.sh <<'SH'
+[ ! -e "$MODELGATE_DEVICE_DIR/../../unhealthy" ] || { echo "self-test: wrong answers" >&2; exit 1; }
+test -f "$MODELGATE_DEVICE_DIR/manifest.json"
+SH
+dsync() { expect_exit "$1" "$DEVICE" --config "$2.json" sync --once; }
+status_ok() { json_ok "$1" "$TEST_TMP/$2/status.json"; }
+current() { readlink "$TEST_TMP/$1/current"; }
+# snapshot DIR: every file of the device but status.json, with its bytes
+snapshot() {
+	(cd "$TEST_TMP/$1" && find . -path ./status.json -prune -o -path ./lock -prune -o -print |
+		LC_ALL=C sort | while read -r f; do
+			if [ -L "$f" ]; then echo "$f -> $(readlink "$f")"
+			elif [ -f "$f" ]; then echo "$f $(sha256sum <"$f")"
+			else echo "$f/"; fi
+		done)
+}
+config dev
+
+t_converges() {
+	publish rel1
+	dsync 0 dev
+	[ "$(current dev)" = slots/a ] || fail "current is '$(current dev)', not slots/a"
+	cmp "$TEST_TMP/dev/current/files/model.onnx" "$FX/model.onnx" || fail "slot a does not hold v1"
+	status_ok "j['release'] == 1 and j['health'] == 'pass' and j['slot'] == 'a' and j['artifact'] == '$D1'" dev
+	status_ok "j['device'] == 'dev-dev' and j['labels'] == {'hw': 'rpi4'} and j['fleet'] == 'kws-prod'" dev
+	publish rel2
+	dsync 0 dev
+	expect_stdout_contains "switched to"
+	[ "$(current dev)" = slots/b ] || fail "current is '$(current dev)', not slots/b"
+	cmp "$TEST_TMP/dev/current/files/model_v2.onnx" "$FX/model_v2.onnx" || fail "slot b does not hold v2"
+	[ -f "$TEST_TMP/dev/slots/a/files/model.onnx" ] || fail "the previous release was not kept"
+	status_ok "j['release'] == 2 and j['slot'] == 'b' and j['last_error'] is None" dev
+	[ "$(grep -c switched "$TEST_TMP/dev.switches")" = 2 ] || fail "on_switch did not run once per switch"
+	[ -z "$(ls -A "$TEST_TMP/dev/download")" ] || fail "the download was not cleared: $(ls -A "$TEST_TMP/dev/download")"
+}
+
+t_unchanged_poll_is_one_head() {
+	local before
+	before=$(wc -l <"$REG_LOG")
+	dsync 0 dev
+	expect_stdout_contains "up to date:"
+	tail -n +"$((before + 1))" "$REG_LOG" | grep 'response completed' >"$TEST_TMP/poll.log" || true
+	[ "$(grep -c 'http.request.method=HEAD' "$TEST_TMP/poll.log")" = 1 ] ||
+		fail "not one HEAD: $(cat "$TEST_TMP/poll.log")"
+	grep 'http.request.method=HEAD' "$TEST_TMP/poll.log" | grep -q 'uri=/v2/acme/kws/manifests/fleet-prod ' ||
+		fail "the HEAD was not of the fleet tag: $(cat "$TEST_TMP/poll.log")"
+	! grep -q '/blobs/' "$TEST_TMP/poll.log" || fail "a blob was asked for: $(grep /blobs/ "$TEST_TMP/poll.log")"
+	! grep '/manifests/' "$TEST_TMP/poll.log" | grep -qv 'method=HEAD' || fail "a manifest was downloaded"
+	# the rest is the connection's check of /v2/
+	[ "$(grep -vc 'method=HEAD' "$TEST_TMP/poll.log")" = 1 ] && grep -q 'method=GET .*uri=/v2/ ' "$TEST_TMP/poll.log" ||
+		fail "more than the /v2/ check and the HEAD: $(cat "$TEST_TMP/poll.log")"
+}
+
+# refused NAME TEXT: publishing NAME is refused with TEXT, nothing changes
+refused() {
+	local snap
+	snap=$(snapshot dev)
+	publish "$1"
+	dsync 1 dev
+	expect_stderr_contains "$2"
+	[ "$(snapshot dev)" = "$snap" ] || fail "the device changed after refusing $1"
+	status_ok "j['release'] == 2 and j['slot'] == 'b' and j['rejected'] is not None and '$2' in j['last_error']" dev
+}
+
+t_refusals() {
+	refused badsig "does not verify: signature: manifest.json was signed by key"
+	refused nogate "has no passing gate result signed by the fleet key"
+	refused rel1 "release 1 ("
+	expect_stderr_contains "is older than release 2, which runs"
+	# a refused release is not fetched again at the next poll
+	dsync 1 dev
+	expect_stderr_contains "was refused before"
+}
+
+t_failed_health_check_switches_back() {
+	publish rel3
+	touch "$TEST_TMP/dev/unhealthy"
+	dsync 1 dev
+	expect_stderr_contains "failed its health check: health_cmd exited with status 1: self-test: wrong answers"
+	expect_stderr_contains "back on release 2"
+	[ "$(current dev)" = slots/b ] || fail "current is '$(current dev)', not back on slots/b"
+	status_ok "j['health'] == 'fail' and j['release'] == 2 and j['rejected'] is not None" dev
+	rm "$TEST_TMP/dev/unhealthy"
+}
+
+t_kill_at_each_step() {
+	local step
+	for step in download verify unpack switch health; do
+		publish rel2
+		config "k-$step"
+		dsync 0 "k-$step"
+		publish rel3
+		MODELGATE_DEVICE_KILL_AT=$step dsync 137 "k-$step"
+		local slot
+		slot=$(current "k-$step")
+		case $slot in slots/a | slots/b) ;; *) fail "after a kill at $step current is '$slot'" ;; esac
+		[ -f "$TEST_TMP/k-$step/$slot/manifest.json" ] && [ -f "$TEST_TMP/k-$step/$slot.json" ] ||
+			fail "after a kill at $step current is not a complete slot"
+		dsync 0 "k-$step"
+		[ "$(current "k-$step")" = slots/b ] || fail "after a kill at $step the next sync did not finish"
+		status_ok "j['release'] == 3 and j['health'] == 'pass'" "k-$step"
+		json_ok "j['proven']" "$TEST_TMP/k-$step/slots/b.json"
+	done
+}
+
+t_config_checked() {
+	config bad ', "poll_intervall": 5'
+	dsync 2 bad
+	expect_stderr_contains "bad.json': unknown key 'poll_intervall'"
+	printf '{"fleet": "f"}' >bad2.json
+	dsync 2 bad2
+	expect_stderr_contains "'tag' is missing"
+	config bad3 ', "poll_interval": "5m"'
+	dsync 2 bad3
+	expect_stderr_contains "'poll_interval' is not a whole number of seconds"
+	sed 's/"device_id": "dev-bad4", //' >bad4.json <<JSON
+{"fleet": "f", "tag": "$R:fleet-prod", "public_key": "$TEST_TMP/fleet-key.pub", "state_dir": "$TEST_TMP/s4"}
+JSON
+	printf 'abc123\n' >machine-id
+	MODELGATE_DEVICE_MACHINE_ID=$TEST_TMP/machine-id dsync 0 bad4
+	json_ok "j['device'] == 'abc123'" "$TEST_TMP/s4/status.json"
+	expect_exit 2 "$DEVICE" --config bad4.json frobnicate
+}
+
+check converges t_converges
+check unchanged-poll-is-one-head t_unchanged_poll_is_one_head
+check refusals t_refusals
+check failed-health-check-switches-back t_failed_health_check_switches_back
+check kill-at-each-step t_kill_at_each_step
+check config-checked t_config_checked
+finish
