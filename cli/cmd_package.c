@@ -163,6 +163,29 @@ static int resolve(mg_cli *cli, inputs *in, const char *what, mg_error *err)
 	return rc;
 }
 
+/* --smoke DIR: DIR/inputs/ and DIR/expected/, regular files each (as from
+ * a packaged folder), into smoke as "inputs/NAME" and "expected/NAME". */
+static int smoke_files(inputs *smoke, const char *dir, mg_error *err)
+{
+	static const char *const parts[] = {"inputs", "expected"};
+	int rc = 0;
+	for (size_t p = 0; !rc && p < 2; p++) {
+		inputs part = {0};
+		char *sub = mg_path_join(dir, parts[p], err);
+		rc = sub ? from_dir(&part, sub, err) : MG_ENOMEM;
+		for (size_t i = 0; !rc && i < part.n; i++) {
+			mg_buf name = MG_BUF_INIT;
+			rc = mg_buf_printf(&name, err, "%s/%s", parts[p], part.files[i].name);
+			if (!rc)
+				rc = add_file(smoke, name.data, part.files[i].path, NULL, err);
+			mg_buf_free(&name);
+		}
+		free(sub);
+		inputs_clear(&part);
+	}
+	return rc;
+}
+
 /* --release N: the fleet's monotonic release counter, 1 or more. */
 static int parse_release(const char *s, uint64_t *out)
 {
@@ -183,9 +206,10 @@ int cmd_package(mg_cli *cli, int argc, char **argv)
 		{"sign", required_argument, NULL, 's'},
 		{"no-git", no_argument, NULL, 'G'},
 		{"release", required_argument, NULL, 'R'},
+		{"smoke", required_argument, NULL, 'S'},
 		CLI_REMOTE_OPTS,
 		CLI_COMMON_OPTS};
-	const char *report = NULL, *out = NULL, *key = NULL;
+	const char *report = NULL, *out = NULL, *key = NULL, *smoke_dir = NULL;
 	uint64_t release = 0;
 	int no_git = 0, c, rc;
 	while ((c = getopt_long(argc, argv, "r:o:s:" CLI_COMMON_SHORT, opts, NULL)) != -1) {
@@ -197,6 +221,8 @@ int cmd_package(mg_cli *cli, int argc, char **argv)
 			key = optarg;
 		else if (c == 'G')
 			no_git = 1;
+		else if (c == 'S')
+			smoke_dir = optarg;
 		else if (c == 'R') {
 			if (parse_release(optarg, &release))
 				return cli_usage_error(cli, "release '%s' is not a whole number from 1", optarg);
@@ -214,7 +240,7 @@ int cmd_package(mg_cli *cli, int argc, char **argv)
 	if (mg_bundle_format_for(out, &fmt, &err))
 		return cli_fail(cli, &err);
 
-	inputs in = {0};
+	inputs in = {0}, smoke = {0};
 	mg_git_info *git = NULL;
 	mg_package_result res = {0};
 	mg_package_opts o = MG_PACKAGE_OPTS_INIT;
@@ -223,7 +249,8 @@ int cmd_package(mg_cli *cli, int argc, char **argv)
 		rc = 0;
 		mg_error_clear(&err);
 	}
-	if (rc || resolve(cli, &in, argv[optind], &err) || mg_package_mtime(git, &o.mtime, &err)) {
+	if (rc || resolve(cli, &in, argv[optind], &err) || mg_package_mtime(git, &o.mtime, &err) ||
+	    (smoke_dir && smoke_files(&smoke, smoke_dir, &err))) {
 		rc = cli_fail(cli, &err);
 		goto done;
 	}
@@ -232,6 +259,8 @@ int cmd_package(mg_cli *cli, int argc, char **argv)
 	o.report_path = report;
 	o.sign_key = key;
 	o.release = release;
+	o.smoke = smoke.files;
+	o.nsmoke = smoke.n;
 	o.git = git;
 	o.ci = &cli->ci;
 	if (mg_package_write(out, fmt, in.files, in.n, &o, &res, &err)) {
@@ -255,6 +284,7 @@ int cmd_package(mg_cli *cli, int argc, char **argv)
 		       res.key_id[0] ? ", signed by " : ", unsigned", res.key_id);
 done:
 	inputs_clear(&in);
+	inputs_clear(&smoke);
 	mg_git_info_free(git);
 	return rc;
 }

@@ -49,7 +49,7 @@ static const mg_cmd commands[] = {
 	 "modelgate comment --report REPORT.json [--key KEY] [--dry-run]"},
 	{"package", cmd_package, "write a reproducible, signed bundle of a model that passed its gates",
 	 "modelgate package REF|DIR|FILE --report report.json -o BUNDLE.tar.gz|.tar.zst|.zip"
-	 " [--sign KEY] [--release N] [--no-git] [--insecure] [--ca-file FILE]"},
+	 " [--sign KEY] [--release N] [--smoke DIR] [--no-git] [--insecure] [--ca-file FILE]"},
 	{"keygen", cmd_keygen, "write an Ed25519 key pair for signing bundles",
 	 "modelgate keygen -o NAME [--force]"},
 	{"verify", cmd_verify, "check a bundle's files and signature against its manifest",
