@@ -2,8 +2,9 @@
 # converges on the fleet tag's signed, gated release into its A/B slots; a
 # poll that finds nothing new costs one HEAD and no blob; a bundle signed by
 # another key, a release without a gate result signed by the fleet key and
-# an older release are refused with nothing changed on the device; a failing
-# health check switches back by itself; a kill at each step of an update
+# an older release are refused with nothing changed on the device; a model
+# whose outputs on the bundle's smoke inputs are not the expected ones, and
+# a failing health_cmd, switch back by themselves; a kill at each step of an update
 # leaves current on a complete release and the next sync finishes it; the
 # config is checked (unknown keys named, exit 2).
 . "$MG_SRCDIR/tests/cli/lib.sh"
@@ -30,12 +31,21 @@ done
 must mg attest "$R:v1" --report r1.json --sign fleet-key
 must mg attest "$R:v2" --report r2.json --sign fleet-key
 
-# release NAME MODEL_VERSION RELEASE KEY: a bundle pushed as $R:NAME
+# smoke inputs with v1's outputs for them: v1 passes its smoke check, v2
+# (another model) fails it
+export MODELGATE_AGENT_CACHE=$TEST_TMP/agent-cache
+mkdir -p smoke1/inputs smoke1/expected
+cp "$FX/x.npy" smoke1/inputs/input.npy
+must mg run "$FX/model.onnx" --inputs smoke1/inputs --outputs smoke1/expected --iterations 1 --warmup 0 --min-time 0
+[ -f smoke1/expected/logits.npy ] || fail "run wrote no smoke1/expected/logits.npy"
+
+# release NAME MODEL_VERSION RELEASE KEY [PACKAGE OPTIONS]: a bundle pushed as $R:NAME
 release() {
-	must mg package "$R:v$2" --report "r$2.json" --sign "$4" --release "$3" -o "$1.tar.zst" --no-git
+	must mg package "$R:v$2" --report "r$2.json" --sign "$4" --release "$3" -o "$1.tar.zst" --no-git "${@:5}"
 	must mg push "$R:$1" "$1.tar.zst" --artifact-type bundle --no-git
 }
-release rel1 1 1 fleet-key
+release rel1 1 1 fleet-key --smoke smoke1
+release smokebad 2 3 fleet-key --smoke smoke1
 release rel2 2 2 fleet-key
 release badsig 2 3 other-key
 release nogate 3 3 fleet-key
@@ -73,6 +83,7 @@ t_converges() {
 	dsync 0 dev
 	[ "$(current dev)" = slots/a ] || fail "current is '$(current dev)', not slots/a"
 	cmp "$TEST_TMP/dev/current/files/model.onnx" "$FX/model.onnx" || fail "slot a does not hold v1"
+	cmp "$TEST_TMP/dev/current/smoke/inputs/input.npy" "$FX/x.npy" || fail "slot a has no smoke inputs"
 	status_ok "j['release'] == 1 and j['health'] == 'pass' and j['slot'] == 'a' and j['artifact'] == '$D1'" dev
 	status_ok "j['device'] == 'dev-dev' and j['labels'] == {'hw': 'rpi4'} and j['fleet'] == 'kws-prod'" dev
 	publish rel2
@@ -122,6 +133,16 @@ t_refusals() {
 	# a refused release is not fetched again at the next poll
 	dsync 1 dev
 	expect_stderr_contains "was refused before"
+}
+
+t_failed_smoke_check_switches_back() {
+	publish smokebad
+	dsync 1 dev
+	expect_stderr_contains "failed its health check: the smoke check failed: output 'logits' differs from the expected one"
+	expect_stderr_contains "back on release 2"
+	[ "$(current dev)" = slots/b ] || fail "current is '$(current dev)', not back on slots/b"
+	[ -f "$TEST_TMP/dev/slots/a/smoke/expected/logits.npy" ] || fail "the smoke files were not unpacked"
+	status_ok "j['health'] == 'fail' and j['release'] == 2 and 'smoke check failed' in j['last_error']" dev
 }
 
 t_failed_health_check_switches_back() {
@@ -177,6 +198,7 @@ JSON
 check converges t_converges
 check unchanged-poll-is-one-head t_unchanged_poll_is_one_head
 check refusals t_refusals
+check failed-smoke-check-switches-back t_failed_smoke_check_switches_back
 check failed-health-check-switches-back t_failed_health_check_switches_back
 check kill-at-each-step t_kill_at_each_step
 check config-checked t_config_checked
