@@ -45,6 +45,7 @@ CLI      := $(BUILD)/modelgate
 DEVICE_SRC := $(wildcard device/*.c)
 DEVICE_OBJ := $(DEVICE_SRC:%.c=$(BUILD)/%.o)
 DEVICE   := $(BUILD)/modelgate-device
+DEVICE_PKGS := libmosquitto
 
 # modelgate-agent: libc and libdl only (ONNX Runtime is dlopen'ed), built for
 # the host and cross-built for aarch64. Not part of libmodelgate.a.
@@ -105,7 +106,8 @@ $(CLI): $(CLI_OBJ) $(LIB)
 
 $(DEVICE): $(DEVICE_OBJ) $(LIB)
 	@echo "  LINK    $@"
-	@$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(DEVICE_OBJ) $(LIB) $(PKG_LIBS) -lpthread -lm
+	@$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(DEVICE_OBJ) $(LIB) $(PKG_LIBS) \
+		$(shell pkg-config --libs $(DEVICE_PKGS) 2>/dev/null) -lpthread -lm
 
 $(BUILD)/agent/%.o: %.c
 	@mkdir -p $(@D)

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum { STR, INT, BOOL, LABELS } kind;
+typedef enum { STR, INT, BOOL, LABELS, MQTT } kind;
 
 typedef struct key {
 	const char *name;
@@ -15,6 +15,18 @@ typedef struct key {
 	int required;
 	size_t off; /* of the field in mg_device_config */
 } key;
+
+#define M(field) offsetof(mg_device_mqtt, field)
+static const key mqtt_keys[] = {
+	{"host", STR, 1, M(host)},
+	{"port", INT, 0, M(port)},
+	{"username", STR, 0, M(username)},
+	{"password_env", STR, 0, M(password_env)},
+	{"ca_file", STR, 0, M(ca_file)},
+	{"cert_file", STR, 0, M(cert_file)},
+	{"key_file", STR, 0, M(key_file)},
+};
+#define NMQTT (sizeof(mqtt_keys) / sizeof(mqtt_keys[0]))
 
 #define F(field) offsetof(mg_device_config, field)
 static const key keys[] = {
@@ -31,21 +43,31 @@ static const key keys[] = {
 	{"health_cmd", STR, 0, F(health_cmd)},
 	{"on_switch", STR, 0, F(on_switch)},
 	{"cmd_timeout", INT, 0, F(cmd_timeout)},
+	{"mqtt", MQTT, 0, F(mqtt)},
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
-static int set_one(mg_device_config *c, const key *k, json_t *v, const char *path, mg_error *err)
+static int set_keys(void *base, const key *table, size_t n, json_t *obj, const char *path,
+		    const char *prefix, mg_error *err);
+
+static int set_one(void *base, const key *k, json_t *v, const char *path, mg_error *err)
 {
-	void *field = (char *)c + k->off;
+	void *field = (char *)base + k->off;
+	if (k->kind == MQTT) {
+		if (!json_is_object(v))
+			return mg_error_set(err, MG_EINVAL, "'%s': 'mqtt' is not an object", path);
+		return set_keys(field, mqtt_keys, NMQTT, v, path, "mqtt.", err);
+	}
 	if (k->kind == STR) {
 		if (!json_is_string(v) || !json_string_length(v))
 			return mg_error_set(err, MG_EINVAL, "'%s': '%s' is not a non-empty string", path, k->name);
+		free(*(char **)field);
 		return (*(char **)field = mg_strdup(json_string_value(v), err)) ? 0 : MG_ENOMEM;
 	}
 	if (k->kind == INT) {
 		if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 86400 * 7)
-			return mg_error_set(err, MG_EINVAL, "'%s': '%s' is not a whole number of seconds "
-					    "from 0 to 604800", path, k->name);
+			return mg_error_set(err, MG_EINVAL, "'%s': '%s' is not a whole number from 0 to "
+					    "604800", path, k->name);
 		*(int *)field = (int)json_integer_value(v);
 		return 0;
 	}
@@ -62,10 +84,37 @@ static int set_one(mg_device_config *c, const key *k, json_t *v, const char *pat
 	json_object_foreach(v, name, lv) {
 		if (!json_is_string(lv))
 			return mg_error_set(err, MG_EINVAL, "'%s': label '%s' is not a string", path, name);
-		int rc = mg_kv_set(&c->labels, name, json_string_value(lv), err);
+		int rc = mg_kv_set(field, name, json_string_value(lv), err);
 		if (rc)
 			return rc;
 	}
+	return 0;
+}
+
+/* Sets the fields of base from the keys of obj: an unknown key, a missing
+ * required one or a bad value is MG_EINVAL naming it (prefix + name). */
+static int set_keys(void *base, const key *table, size_t n, json_t *obj, const char *path,
+		    const char *prefix, mg_error *err)
+{
+	const char *name;
+	json_t *v;
+	json_object_foreach(obj, name, v) {
+		size_t i = 0;
+		while (i < n && strcmp(table[i].name, name))
+			i++;
+		if (i == n) {
+			char safe[200];
+			mg_escape_controls(safe, sizeof(safe), name);
+			return mg_error_set(err, MG_EINVAL, "'%s': unknown key '%s%s'", path, prefix, safe);
+		}
+		int rc = set_one(base, &table[i], v, path, err);
+		if (rc)
+			return rc;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (table[i].required && !json_object_get(obj, table[i].name))
+			return mg_error_set(err, MG_EINVAL, "'%s': '%s%s' is missing", path, prefix,
+					    table[i].name);
 	return 0;
 }
 
@@ -111,27 +160,8 @@ int mg_device_config_read(mg_device_config **out, const char *path, const char *
 	c->poll_interval = 300;
 	c->poll_jitter = 60;
 	c->cmd_timeout = 60;
-	const char *name;
-	json_t *v;
-	json_object_foreach(root, name, v) {
-		size_t i = 0;
-		while (i < NKEYS && strcmp(keys[i].name, name))
-			i++;
-		if (i == NKEYS) {
-			char safe[200];
-			mg_escape_controls(safe, sizeof(safe), name);
-			rc = mg_error_set(err, MG_EINVAL, "'%s': unknown key '%s'", path, safe);
-		} else {
-			rc = set_one(c, &keys[i], v, path, err);
-		}
-		if (rc)
-			goto done;
-	}
-	for (size_t i = 0; i < NKEYS; i++)
-		if (keys[i].required && !json_object_get(root, keys[i].name)) {
-			rc = mg_error_set(err, MG_EINVAL, "'%s': '%s' is missing", path, keys[i].name);
-			goto done;
-		}
+	if ((rc = set_keys(c, keys, NKEYS, root, path, "", err)))
+		goto done;
 	mg_ref *ref = NULL;
 	if ((rc = mg_ref_parse(&ref, c->tag, err)))
 		goto done;
@@ -160,6 +190,9 @@ void mg_device_config_free(mg_device_config *c)
 	for (size_t i = 0; i < NKEYS; i++)
 		if (keys[i].kind == STR)
 			free(*(char **)((char *)c + keys[i].off));
+	for (size_t i = 0; i < NMQTT; i++)
+		if (mqtt_keys[i].kind == STR)
+			free(*(char **)((char *)&c->mqtt + mqtt_keys[i].off));
 	mg_kv_clear(&c->labels);
 	free(c);
 }

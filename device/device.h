@@ -13,6 +13,17 @@
 
 #include "registry/registry.h"
 
+/* Where status.json goes as a retained MQTT message (mqtt.c). */
+typedef struct mg_device_mqtt {
+	char *host;         /* NULL: no MQTT */
+	int port;           /* 0: 1883, or 8883 with TLS */
+	char *username;
+	char *password_env; /* the variable that holds the password */
+	char *ca_file;      /* TLS: the broker's CA; with it, TLS is on */
+	char *cert_file;    /* TLS client certificate and key */
+	char *key_file;
+} mg_device_mqtt;
+
 typedef struct mg_device_config {
 	char *fleet;       /* "kws-prod": names the fleet in status and topics */
 	char *tag;         /* the fleet tag: "localhost:5000/acme/kws:fleet-prod" */
@@ -27,6 +38,7 @@ typedef struct mg_device_config {
 	char *health_cmd;  /* sh -c: exit 0 when the application is healthy */
 	char *on_switch;   /* sh -c: after each switch of current */
 	int cmd_timeout;   /* seconds each command may take */
+	mg_device_mqtt mqtt;
 } mg_device_config;
 
 /* Reads the config at path: a JSON object of the keys above (docs/FLEET.md);
@@ -65,6 +77,13 @@ typedef struct mg_device_status {
 int mg_status_write(const mg_device_config *c, const mg_device_status *s, mg_error *err);
 /* The release digest status.json records as refused ("" when none). */
 void mg_status_rejected(const char *state_dir, char out[MG_DIGEST_SIZE]);
+
+/* Publishes status.json's bytes as the retained message of the topic
+ * modelgate/<fleet>/<device>/status (QoS 1) and waits until the broker has
+ * it; MG_ENET naming the broker when it cannot. Nothing when c has no
+ * mqtt host. */
+int mg_device_mqtt_publish(const mg_device_config *c, const void *status, size_t len,
+			   mg_error *err);
 
 /* ---- one sync (sync.c) ------------------------------------------------ */
 

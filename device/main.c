@@ -29,6 +29,22 @@ static int fail(const mg_error *err)
 	return mg_error_exit_code(err->code);
 }
 
+/* status.json to the MQTT broker, when the config names one; a failure is
+ * said, and is the exit code of a sync that went well otherwise. */
+static int publish(const mg_device_config *c, int code)
+{
+	mg_error err = {0};
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/status.json", c->state_dir);
+	mg_buf b = MG_BUF_INIT;
+	int rc = 0;
+	if (c->mqtt.host && ((rc = mg_file_read(&b, path, 1 << 20, &err)) ||
+			     (rc = mg_device_mqtt_publish(c, b.data, b.len, &err))))
+		fprintf(stderr, "modelgate-device: status not published: %s\n", err.msg);
+	mg_buf_free(&b);
+	return code ? code : rc ? mg_error_exit_code(rc) : 0;
+}
+
 /* One sync under the state directory's lock; its exit code. */
 static int sync_once(const mg_device_config *c)
 {
@@ -52,13 +68,13 @@ static int sync_once(const mg_device_config *c)
 	close(fd);
 	if (rc && res.refused) {
 		fprintf(stderr, "modelgate-device: refused: %s\n", err.msg);
-		return MG_EXIT_GATE;
+		return publish(c, MG_EXIT_GATE);
 	}
 	if (rc)
-		return fail(&err);
+		return publish(c, fail(&err));
 	printf("%s %s\n", res.changed ? "switched to" : "up to date:", res.running);
 	fflush(stdout);
-	return 0;
+	return publish(c, 0);
 }
 
 int main(int argc, char **argv)

@@ -6,7 +6,8 @@
 # whose outputs on the bundle's smoke inputs are not the expected ones, and
 # a failing health_cmd, switch back by themselves; a kill at each step of an update
 # leaves current on a complete release and the next sync finishes it; the
-# config is checked (unknown keys named, exit 2).
+# config is checked (unknown keys named, exit 2); status.json reaches an
+# MQTT broker as a retained message.
 . "$MG_SRCDIR/tests/cli/lib.sh"
 . "$MG_SRCDIR/tests/cli/lib_registry.sh"
 . "$MG_SRCDIR/tests/cli/lib_deploy.sh"
@@ -185,7 +186,7 @@ t_config_checked() {
 	expect_stderr_contains "'tag' is missing"
 	config bad3 ', "poll_interval": "5m"'
 	dsync 2 bad3
-	expect_stderr_contains "'poll_interval' is not a whole number of seconds"
+	expect_stderr_contains "'poll_interval' is not a whole number from 0 to 604800"
 	sed 's/"device_id": "dev-bad4", //' >bad4.json <<JSON
 {"fleet": "f", "tag": "$R:fleet-prod", "public_key": "$TEST_TMP/fleet-key.pub", "state_dir": "$TEST_TMP/s4"}
 JSON
@@ -195,6 +196,45 @@ JSON
 	expect_exit 2 "$DEVICE" --config bad4.json frobnicate
 }
 
+# A broker with a password on loopback (mosquitto from Debian): the status
+# of each sync is its retained message; a wrong password is said (exit 3)
+# and the update itself stands.
+t_status_over_mqtt() {
+	need mosquitto mosquitto
+	need mosquitto_sub mosquitto-clients
+	local port
+	port=$(free_port)
+	mosquitto_passwd -b -c mq.passwd devices "s3cret-$$" 2>/dev/null || fail "mosquitto_passwd failed"
+	# (as root, mosquitto would become the user mosquitto, who cannot read $TEST_TMP)
+	printf 'listener %s 127.0.0.1\nallow_anonymous false\npassword_file %s\npersistence false\nuser %s\n' \
+		"$port" "$TEST_TMP/mq.passwd" "$(id -un)" >mq.conf
+	mosquitto -c mq.conf >mq.log 2>&1 &
+	mq_pid=$! # global: the trap runs after the function returns
+	trap 'kill $mq_pid 2>/dev/null; wait $mq_pid 2>/dev/null' EXIT # the check's own: a subshell
+	local i
+	for i in $(seq 100); do
+		mosquitto_sub -h 127.0.0.1 -p "$port" -u devices -P "s3cret-$$" -t x -W 1 -C 1 2>/dev/null
+		[ $? = 27 ] && break # 27: timed out waiting for a message, so it connected
+		sleep 0.1
+	done
+	[ "$i" -lt 100 ] || fail "mosquitto did not start: $(cat mq.log)"
+	publish rel2
+	config mq ", \"mqtt\": {\"host\": \"127.0.0.1\", \"port\": $port, \"username\": \"devices\", \"password_env\": \"MQ_PASS\"}"
+	MQ_PASS=s3cret-$$ dsync 0 mq
+	mosquitto_sub -h 127.0.0.1 -p "$port" -u devices -P "s3cret-$$" -t 'modelgate/kws-prod/+/status' -v -C 1 -W 5 \
+		>"$TEST_TMP/mq.msg" || fail "no retained status: $(cat mq.log)"
+	[ "$(head -1 "$TEST_TMP/mq.msg" | cut -d' ' -f1)" = modelgate/kws-prod/dev-mq/status ] ||
+		fail "topic: $(cat "$TEST_TMP/mq.msg")"
+	sed '1s/^[^ ]* //' "$TEST_TMP/mq.msg" >"$TEST_TMP/mq-msg.json"
+	json_ok "j == json.load(open('$TEST_TMP/mq/status.json')) and j['release'] == 2 and j['health'] == 'pass'" "$TEST_TMP/mq-msg.json"
+	MQ_PASS=wrong dsync 3 mq
+	expect_stderr_contains "status not published: the MQTT broker 127.0.0.1:$port refused the connection: Connection Refused: not authorised."
+	expect_stdout_contains "up to date:"
+	config mq2 ', "mqtt": {"host": "127.0.0.1", "qos": 2}'
+	dsync 2 mq2
+	expect_stderr_contains "unknown key 'mqtt.qos'"
+}
+
 check converges t_converges
 check unchanged-poll-is-one-head t_unchanged_poll_is_one_head
 check refusals t_refusals
@@ -202,4 +242,5 @@ check failed-smoke-check-switches-back t_failed_smoke_check_switches_back
 check failed-health-check-switches-back t_failed_health_check_switches_back
 check kill-at-each-step t_kill_at_each_step
 check config-checked t_config_checked
+check status-over-mqtt t_status_over_mqtt
 finish
