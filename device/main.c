@@ -123,7 +123,9 @@ int main(int argc, char **argv)
 		return fail(&err);
 	}
 	int rc = sync_once(cfg);
-	for (srand((unsigned)(time(NULL) ^ getpid())); !once && rc != MG_EXIT_INPUT;) {
+	/* a service goes on whatever one sync met (a tag not there yet, a
+	 * registry down): the config, the one thing it cannot outlive, is read */
+	for (srand((unsigned)(time(NULL) ^ getpid())); !once;) {
 		sleep((unsigned)(cfg->poll_interval +
 				 (cfg->poll_jitter ? rand() % (cfg->poll_jitter + 1) : 0)));
 		rc = sync_once(cfg);

@@ -350,6 +350,14 @@ static int install(const mg_device_config *c, const char *bundle, char slot, con
 	return rc ? rc : mg_slot_meta_write(c->state_dir, slot, m, err);
 }
 
+/* The download of a release, once it is installed or refused. */
+static void drop_download(const char *dl, const char *digest)
+{
+	char path[4200];
+	snprintf(path, sizeof(path), "%s/%s", dl, mg_digest_hex(digest));
+	mg_remove_tree(path);
+}
+
 int mg_device_sync(const mg_device_config *c, mg_sync_result *res, mg_error *err)
 {
 	memset(res, 0, sizeof(*res));
@@ -403,10 +411,7 @@ int mg_device_sync(const mg_device_config *c, mg_sync_result *res, mg_error *err
 	rc = check_release(c, &repo, bundle, has_running ? &running : NULL, &next, err);
 	if (rc == MG_EINVAL) {
 		rc = refuse(c, next.digest, res, err);
-		mg_buf b = MG_BUF_INIT;
-		if (!mg_buf_printf(&b, NULL, "%s/%s", dl.data, mg_digest_hex(next.digest)))
-			mg_remove_tree(b.data);
-		mg_buf_free(&b);
+		drop_download(dl.data, next.digest);
 		goto done;
 	}
 	if (rc)
@@ -422,10 +427,7 @@ int mg_device_sync(const mg_device_config *c, mg_sync_result *res, mg_error *err
 		goto done;
 	mg_device_status st = {"pass", NULL, NULL};
 	rc = mg_status_write(c, &st, err);
-	mg_buf b = MG_BUF_INIT;
-	if (!mg_buf_printf(&b, NULL, "%s/%s", dl.data, mg_digest_hex(next.digest)))
-		mg_remove_tree(b.data);
-	mg_buf_free(&b);
+	drop_download(dl.data, next.digest);
 done:
 	free(bundle);
 	mg_repo_close(&repo);

@@ -235,12 +235,38 @@ t_status_over_mqtt() {
 	expect_stderr_contains "unknown key 'mqtt.qos'"
 }
 
+# wait_release DIR N: status.json of DIR says release N within 20 s
+wait_release() {
+	local i
+	for i in $(seq 200); do
+		"$PY" -c "import json,sys; sys.exit(json.load(open('$TEST_TMP/$1/status.json'))['release'] != $2)" \
+			2>/dev/null && return 0
+		sleep 0.1
+	done
+	fail "'$1' did not reach release $2: $(cat "$TEST_TMP/$1/status.json" 2>&1)"
+}
+
+# `sync` without --once is the service: it polls on, and follows the tag.
+t_service_follows_the_tag() {
+	publish rel2
+	config svc ', "poll_interval": 1, "poll_jitter": 0'
+	"$DEVICE" --config svc.json sync >svc.out 2>svc.err &
+	svc_pid=$!
+	trap 'kill $svc_pid 2>/dev/null; wait $svc_pid 2>/dev/null' EXIT # the check's own: a subshell
+	wait_release svc 2
+	publish rel3
+	wait_release svc 3
+	kill -0 "$svc_pid" 2>/dev/null || fail "the service ended: $(cat svc.err)"
+	[ "$(current svc)" = slots/b ] || fail "current is '$(current svc)', not slots/b"
+}
+
 check converges t_converges
 check unchanged-poll-is-one-head t_unchanged_poll_is_one_head
 check refusals t_refusals
 check failed-smoke-check-switches-back t_failed_smoke_check_switches_back
 check failed-health-check-switches-back t_failed_health_check_switches_back
 check kill-at-each-step t_kill_at_each_step
+check service-follows-the-tag t_service_follows_the_tag
 check config-checked t_config_checked
 check status-over-mqtt t_status_over_mqtt
 finish
