@@ -9,7 +9,8 @@
  * Every step leaves the state directory as slots.c promises, so a kill at
  * any point leaves current on a complete release; a release that was
  * switched to but not proven is proven (or switched away from) by the next
- * sync before anything else. MODELGATE_DEVICE_KILL_AT=STEP (download,
+ * sync before anything else; a download cut off goes on from its last
+ * byte. MODELGATE_DEVICE_KILL_AT=STEP (download,
  * verify, unpack, switch, health) makes the process kill itself with
  * SIGKILL once STEP's work is done and before its result is recorded: how
  * the tests interrupt an update at each step. */
@@ -20,6 +21,7 @@
 #include "util/proc.h"
 #include "validator/run_once.h"
 
+#include <assert.h>
 #include <dirent.h>
 #include <errno.h>
 #include <signal.h>
@@ -229,15 +231,16 @@ static int refuse(const mg_device_config *c, const char *digest, mg_sync_result 
 	return MG_EINVAL;
 }
 
-/* Downloads the release's one bundle into download/<hex>/ (a folder that
- * appears whole, by rename, so a finished download survives a kill and is
- * not fetched again); its path to bundle (caller frees). */
-static int download(const mg_device_config *c, const mg_repo *repo, const mg_ref *tag,
-		    const char *digest, char **bundle, mg_error *err)
+/* Downloads the release's one bundle to download/<hex>/NAME (hex: of the
+ * release's manifest), through download/<blob hex>.part, which a kill
+ * leaves for the next sync to go on from; its path to bundle (caller
+ * frees). A finished download is not fetched again. */
+static int download(const mg_device_config *c, const mg_repo *repo, const char *digest,
+		    char **bundle, mg_error *err)
 {
-	mg_buf mb = MG_BUF_INIT, dir = MG_BUF_INIT, tmp = MG_BUF_INIT, path = MG_BUF_INIT;
-	mg_manifest *m = NULL, *pulled = NULL;
-	mg_ref *ref = NULL;
+	assert(repo->remote); /* the config's tag names a registry */
+	mg_buf mb = MG_BUF_INIT, dir = MG_BUF_INIT, part = MG_BUF_INIT, path = MG_BUF_INIT;
+	mg_manifest *m = NULL;
 	int rc = mg_repo_get_manifest(repo, NULL, digest, &mb, NULL, NULL, err);
 	if (!rc)
 		rc = mg_manifest_parse(&m, mb.data, mb.len, digest, err);
@@ -249,43 +252,22 @@ static int download(const mg_device_config *c, const mg_repo *repo, const mg_ref
 		rc = mg_buf_printf(&dir, err, "%s/download/%s", c->state_dir, mg_digest_hex(digest));
 	if (!rc)
 		rc = mg_buf_printf(&path, err, "%s/%s", dir.data, m->layers[0].title);
+	if (!rc)
+		rc = mg_buf_printf(&part, err, "%s/download/%s.part", c->state_dir,
+				   mg_digest_hex(m->layers[0].digest));
 	struct stat sb;
-	if (!rc && stat(path.data, &sb)) {
-		rc = mg_buf_printf(&tmp, err, "%s/download/.tmp-%s", c->state_dir, mg_digest_hex(digest));
-		if (!rc)
-			mg_remove_tree(tmp.data);
-		char *name = mg_ref_retag(tag, "x", err);
-		if (!rc && !name)
-			rc = MG_ENOMEM;
-		if (!rc) {
-			name[strlen(name) - 2] = '\0'; /* drop ":x" */
-			mg_buf r = MG_BUF_INIT;
-			rc = mg_buf_printf(&r, err, "%s@%s", name, digest);
-			if (!rc)
-				rc = mg_ref_parse(&ref, r.data, err);
-			mg_buf_free(&r);
-		}
-		free(name);
-		char got[MG_DIGEST_SIZE];
-		if (!rc)
-			rc = mg_repo_pull(repo, ref, tmp.data, &pulled, got, err);
+	if (!rc && stat(path.data, &sb) && !(rc = mg_mkdirs(dir.data, err))) {
+		rc = mg_remote_fetch_blob_resumable(repo->remote, repo->name, &m->layers[0], part.data,
+						    path.data, err);
 		if (!rc)
 			kill_point("download");
-		if (!rc)
-			mg_remove_tree(dir.data);
-		if (!rc && rename(tmp.data, dir.data))
-			rc = mg_error_sys(err, MG_EIO, errno, "cannot rename '%s'", tmp.data);
-		if (rc && tmp.data)
-			mg_remove_tree(tmp.data);
 	}
 	if (!rc)
 		*bundle = mg_buf_detach(&path);
 	mg_manifest_free(m);
-	mg_manifest_free(pulled);
-	mg_ref_free(ref);
 	mg_buf_free(&mb);
 	mg_buf_free(&dir);
-	mg_buf_free(&tmp);
+	mg_buf_free(&part);
 	mg_buf_free(&path);
 	return rc;
 }
@@ -406,7 +388,7 @@ int mg_device_sync(const mg_device_config *c, mg_sync_result *res, mg_error *err
 		res->refused = 1;
 		goto done;
 	}
-	if ((rc = download(c, &repo, tag, next.digest, &bundle, err)))
+	if ((rc = download(c, &repo, next.digest, &bundle, err)))
 		goto done;
 	rc = check_release(c, &repo, bundle, has_running ? &running : NULL, &next, err);
 	if (rc == MG_EINVAL) {

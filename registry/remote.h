@@ -177,6 +177,14 @@ void mg_vfile_free(mg_vfile *f);
 int mg_remote_fetch_blobs(mg_remote *r, const char *repo, const mg_desc *descs, size_t n,
 			  mg_vfile *const *files, mg_error *err);
 
+/* Downloads the blob d of repo to dest through partial, a file that
+ * survives the process: what partial holds already (from a download that
+ * was cut off, even by a kill) is hashed again and only the rest is asked
+ * for (Range). dest appears, by rename, only when every byte is there and
+ * hashes to d's digest; bytes that do not are removed (MG_ECORRUPT). */
+int mg_remote_fetch_blob_resumable(mg_remote *r, const char *repo, const mg_desc *d,
+				   const char *partial, const char *dest, mg_error *err);
+
 /* ---- artifacts on a registry ---------------------------------------- */
 
 /* As mg_push_local, to ref on r: each file is uploaded unless the registry

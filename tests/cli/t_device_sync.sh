@@ -5,7 +5,8 @@
 # an older release are refused with nothing changed on the device; a model
 # whose outputs on the bundle's smoke inputs are not the expected ones, and
 # a failing health_cmd, switch back by themselves; a kill at each step of an update
-# leaves current on a complete release and the next sync finishes it; the
+# leaves current on a complete release and the next sync finishes it (a
+# download killed half-way goes on from its last byte); the
 # config is checked (unknown keys named, exit 2); status.json reaches an
 # MQTT broker as a retained message.
 . "$MG_SRCDIR/tests/cli/lib.sh"
@@ -31,6 +32,13 @@ for v in 1 2 3; do
 done
 must mg attest "$R:v1" --report r1.json --sign fleet-key
 must mg attest "$R:v2" --report r2.json --sign fleet-key
+# v4: the model and 1 MiB of incompressible weights, a bundle large enough
+# for the fault proxy to cut its download in the middle
+make_blob weights.bin 1
+must mg push "$R:v4" "$FX/model.onnx" weights.bin
+D4=$(cat "$OUT")
+make_report "$D4" pass r4.json
+must mg attest "$R:v4" --report r4.json --sign fleet-key
 
 # smoke inputs with v1's outputs for them: v1 passes its smoke check, v2
 # (another model) fails it
@@ -51,6 +59,7 @@ release rel2 2 2 fleet-key
 release badsig 2 3 other-key
 release nogate 3 3 fleet-key
 release rel3 1 3 fleet-key
+release rel4 4 4 fleet-key
 publish() { must mg tag "$R:$1" fleet-prod; }
 
 # config DIR [EXTRA JSON]: a device with its state in DIR
@@ -235,6 +244,42 @@ t_status_over_mqtt() {
 	expect_stderr_contains "unknown key 'mqtt.qos'"
 }
 
+# A download killed half-way goes on from its last byte at the next sync
+# (the partial file is kept in the state directory; the registry is asked
+# for the rest with Range), and the device runs the old release meanwhile.
+t_killed_download_resumes() {
+	publish rel2
+	config kd
+	dsync 0 kd
+	proxy_start stall
+	sed "s|$REG/|$PROXY/|" kd.json >kd-proxy.json
+	publish rel4
+	"$DEVICE" --config kd-proxy.json sync --once >kd.out 2>kd.err &
+	local pid=$!
+	wait_stalled
+	sleep 0.5 # what the proxy sent reaches the partial file
+	kill -KILL "$pid"
+	wait "$pid" 2>/dev/null
+	proxy_stop
+	[ "$(current kd)" = slots/a ] && [ -f "$TEST_TMP/kd/slots/a/manifest.json" ] ||
+		fail "the device does not run its complete old release"
+	local part have size
+	part=$(ls "$TEST_TMP"/kd/download/*.part) || fail "no partial download kept: $(ls -R "$TEST_TMP/kd/download")"
+	have=$(stat -c %s "$part")
+	size=$(stat -c %s rel4.tar.zst)
+	[ "$have" -gt 0 ] && [ "$have" -lt "$size" ] || fail "the partial download has $have of $size bytes"
+	proxy_start pass
+	sed "s|$REG/|$PROXY/|" kd.json >kd-proxy.json
+	dsync 0 kd-proxy
+	grep -E "^GET /v2/acme/kws/blobs/sha256:[0-9a-f]+ 0 206 bytes=$have-\$" "$PROXY_LOG" >/dev/null ||
+		fail "the rest was not asked for from byte $have: $(grep blobs "$PROXY_LOG")"
+	proxy_stop
+	[ "$(current kd)" = slots/b ] || fail "current is '$(current kd)', not slots/b"
+	status_ok "j['release'] == 4 and j['health'] == 'pass'" kd
+	cmp "$TEST_TMP/kd/current/files/weights.bin" weights.bin || fail "the weights differ"
+	[ -z "$(ls -A "$TEST_TMP/kd/download")" ] || fail "the download was not cleared"
+}
+
 # wait_release DIR N: status.json of DIR says release N within 20 s
 wait_release() {
 	local i
@@ -266,6 +311,7 @@ check refusals t_refusals
 check failed-smoke-check-switches-back t_failed_smoke_check_switches_back
 check failed-health-check-switches-back t_failed_health_check_switches_back
 check kill-at-each-step t_kill_at_each_step
+check killed-download-resumes t_killed_download_resumes
 check service-follows-the-tag t_service_follows_the_tag
 check config-checked t_config_checked
 check status-over-mqtt t_status_over_mqtt
