@@ -332,6 +332,19 @@ static int install(const mg_device_config *c, const char *bundle, char slot, con
 	return rc ? rc : mg_slot_meta_write(c->state_dir, slot, m, err);
 }
 
+/* A sync that failed for want of the registry or the disk: status.json
+ * says why, and keeps what it knew of the running release. */
+static void record_failure(const mg_device_config *c, const char *why)
+{
+	char rejected[MG_DIGEST_SIZE];
+	mg_status_rejected(c->state_dir, rejected);
+	char slot = mg_slot_current(c->state_dir);
+	mg_slot_meta m;
+	int proven = slot && !mg_slot_meta_read(c->state_dir, slot, &m, NULL) && m.proven;
+	mg_device_status st = {proven ? "pass" : "none", why, rejected[0] ? rejected : NULL};
+	mg_status_write(c, &st, NULL);
+}
+
 /* The download of a release, once it is installed or refused. */
 static void drop_download(const char *dl, const char *digest)
 {
@@ -411,6 +424,8 @@ int mg_device_sync(const mg_device_config *c, mg_sync_result *res, mg_error *err
 	rc = mg_status_write(c, &st, err);
 	drop_download(dl.data, next.digest);
 done:
+	if (rc && !res->refused && err)
+		record_failure(c, err->msg);
 	free(bundle);
 	mg_repo_close(&repo);
 	mg_ref_free(tag);

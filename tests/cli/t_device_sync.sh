@@ -280,6 +280,21 @@ t_killed_download_resumes() {
 	[ -z "$(ls -A "$TEST_TMP/kd/download")" ] || fail "the download was not cleared"
 }
 
+# A registry that cannot be reached is exit 3, said in status.json, and the
+# device runs on.
+t_registry_down_is_recorded() {
+	publish rel2
+	config down
+	dsync 0 down
+	local port
+	port=$(free_port)
+	sed "s|$REG/|localhost:$port/|" down.json >down-gone.json
+	dsync 3 down-gone
+	expect_stderr_contains "localhost:$port"
+	status_ok "j['release'] == 2 and j['health'] == 'pass' and 'localhost:$port' in j['last_error']" down
+	[ "$(current down)" = slots/a ] || fail "current moved"
+}
+
 # wait_release DIR N: status.json of DIR says release N within 20 s
 wait_release() {
 	local i
@@ -312,6 +327,7 @@ check failed-smoke-check-switches-back t_failed_smoke_check_switches_back
 check failed-health-check-switches-back t_failed_health_check_switches_back
 check kill-at-each-step t_kill_at_each_step
 check killed-download-resumes t_killed_download_resumes
+check registry-down-is-recorded t_registry_down_is_recorded
 check service-follows-the-tag t_service_follows_the_tag
 check config-checked t_config_checked
 check status-over-mqtt t_status_over_mqtt
