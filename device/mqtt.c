@@ -60,13 +60,11 @@ int mg_device_mqtt_publish(const mg_device_config *c, const void *status, size_t
 		if (!rc && q->ca_file)
 			rc = mosquitto_tls_set(m, q->ca_file, NULL, q->cert_file, q->key_file, NULL);
 		if (!rc) {
-			step = "connect to";
+			step = "reach";
 			rc = mosquitto_connect(m, q->host, port, 30);
 		}
-		if (!rc) {
-			step = "publish to";
+		if (!rc)
 			rc = mosquitto_publish(m, NULL, topic, (int)len, status, 1, true);
-		}
 		struct timespec t0, t;
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		for (long ms = 0; !rc && !p.published && p.connack <= 0; ms = (t.tv_sec - t0.tv_sec) * 1000 +

@@ -320,6 +320,51 @@ t_service_follows_the_tag() {
 	[ "$(current svc)" = slots/b ] || fail "current is '$(current svc)', not slots/b"
 }
 
+# make_cert NAME CN [SAN]: NAME.key and NAME.crt signed by ca (made first)
+make_cert() {
+	openssl req -newkey rsa:2048 -nodes -subj "/CN=$2" -keyout "$1.key" -out "$1.csr" >/dev/null 2>&1 &&
+		openssl x509 -req -in "$1.csr" -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 \
+			${3:+-extfile <(printf 'subjectAltName=%s\n' "$3")} -out "$1.crt" >/dev/null 2>&1 ||
+		fail "openssl could not make $1.crt"
+}
+
+# The broker over TLS that wants a client certificate: the device checks
+# the broker against ca_file and shows its own certificate; another CA is
+# refused (exit 3).
+t_status_over_mqtt_tls() {
+	need mosquitto mosquitto
+	need mosquitto_sub mosquitto-clients
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=fleet-ca -keyout ca.key -out ca.crt \
+		>/dev/null 2>&1 || fail "openssl could not make a CA"
+	make_cert broker localhost "DNS:localhost,IP:127.0.0.1"
+	make_cert device dev-tls
+	local port
+	port=$(free_port)
+	printf 'listener %s 127.0.0.1\ncafile %s\ncertfile %s\nkeyfile %s\nrequire_certificate true\nallow_anonymous true\npersistence false\nuser %s\n' \
+		"$port" "$TEST_TMP/ca.crt" "$TEST_TMP/broker.crt" "$TEST_TMP/broker.key" "$(id -un)" >mqt.conf
+	mosquitto -c mqt.conf >mqt.log 2>&1 &
+	mqt_pid=$! # global: the trap runs after the function returns
+	trap 'kill $mqt_pid 2>/dev/null; wait $mqt_pid 2>/dev/null' EXIT # the check's own: a subshell
+	local sub="mosquitto_sub -h localhost -p $port --cafile ca.crt --cert device.crt --key device.key"
+	local i
+	for i in $(seq 100); do
+		$sub -t x -W 1 -C 1 2>/dev/null
+		[ $? = 27 ] && break
+		sleep 0.1
+	done
+	[ "$i" -lt 100 ] || fail "mosquitto did not start: $(cat mqt.log)"
+	publish rel2
+	config tls ", \"mqtt\": {\"host\": \"localhost\", \"port\": $port, \"ca_file\": \"$TEST_TMP/ca.crt\", \"cert_file\": \"$TEST_TMP/device.crt\", \"key_file\": \"$TEST_TMP/device.key\"}"
+	dsync 0 tls
+	$sub -t 'modelgate/kws-prod/dev-tls/status' -C 1 -W 5 >tls-msg.json || fail "no retained status over TLS: $(cat mqt.log)"
+	json_ok "j == json.load(open('$TEST_TMP/tls/status.json'))" tls-msg.json
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=other-ca -keyout other.key -out other.crt \
+		>/dev/null 2>&1 || fail "openssl could not make another CA"
+	sed "s|$TEST_TMP/ca.crt|$TEST_TMP/other.crt|" tls.json >tls-other.json
+	dsync 3 tls-other
+	expect_stderr_contains "status not published: cannot reach the MQTT broker localhost:$port: A TLS error occurred"
+}
+
 check converges t_converges
 check unchanged-poll-is-one-head t_unchanged_poll_is_one_head
 check refusals t_refusals
@@ -331,4 +376,5 @@ check registry-down-is-recorded t_registry_down_is_recorded
 check service-follows-the-tag t_service_follows_the_tag
 check config-checked t_config_checked
 check status-over-mqtt t_status_over_mqtt
+check status-over-mqtt-tls t_status_over_mqtt_tls
 finish
