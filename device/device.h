@@ -1,8 +1,9 @@
 /* modelgate-device: the fleet updater that runs on each device
  * (docs/FLEET.md). A program over the project's library, like the CLI:
- * device.c reads the config and the command line, sync.c makes one
+ * main.c reads the command line, config.c the config, sync.c makes one
  * update step (poll, verify, install into the inactive slot, switch,
- * prove, or switch back), slots.c keeps the state directory.
+ * prove, or switch back), slots.c keeps the state directory, mqtt.c
+ * publishes the status.
  *
  * Ownership as in util.h: what comes back through out belongs to the
  * caller and is freed with its _free. */
