@@ -42,6 +42,12 @@ CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TESTS    := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 LIB      := $(BUILD)/libmodelgate.a
 CLI      := $(BUILD)/modelgate
+# modelgate-device: the fleet updater (docs/FLEET.md), a program over the
+# library like the CLI
+DEVICE_SRC := $(wildcard device/*.c)
+DEVICE_OBJ := $(DEVICE_SRC:%.c=$(BUILD)/%.o)
+DEVICE   := $(BUILD)/modelgate-device
+DEVICE_PKGS := libmosquitto
 
 # modelgate-agent: libc and libdl only (ONNX Runtime is dlopen'ed), built for
 # the host and cross-built for aarch64. Not part of libmodelgate.a.
@@ -84,7 +90,7 @@ override LDFLAGS += -Wl,--disable-new-dtags,-rpath,'$$ORIGIN/../../lib'
 endif
 
 .PHONY: all deps deps-test check check-layers check-fresh unit cli-tests demo sanitize bench install dist image clean fuzz agents
-all: $(CLI) $(AGENT) $(TFLITE) $(BUILD)/man/modelgate.1
+all: $(CLI) $(DEVICE) $(AGENT) $(TFLITE) $(BUILD)/man/modelgate.1
 agents: $(AGENT) $(AGENT_A64) $(CPUINFO_A64) $(TFLITE) $(TFLITE_A64)
 
 $(BUILD)/%.o: %.c
@@ -105,6 +111,11 @@ $(CLI): $(CLI_OBJ) $(LIB)
 $(BUILD)/man/modelgate.1: $(CLI) mk/gen_docs.sh
 	@echo "  GEN     $(BUILD)/man $(BUILD)/completions"
 	@mk/gen_docs.sh $(CLI) $(BUILD)
+
+$(DEVICE): $(DEVICE_OBJ) $(LIB)
+	@echo "  LINK    $@"
+	@$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(DEVICE_OBJ) $(LIB) $(PKG_LIBS) \
+		$(shell pkg-config --libs $(DEVICE_PKGS) 2>/dev/null) -lpthread -lm
 
 $(BUILD)/agent/%.o: %.c
 	@mkdir -p $(@D)
@@ -169,10 +180,10 @@ check: deps-test
 check-layers:
 	@mk/check_layers.sh
 
-unit: $(TESTS) $(CLI) $(AGENT) $(TFLITE)
+unit: $(TESTS) $(CLI) $(DEVICE) $(AGENT) $(TFLITE)
 	@set -e; for t in $(TESTS); do echo "== $$t"; MG_TEST_TMP=$(abspath $(BUILD))/tmp $$t; done
 
-cli-tests: $(CLI) $(AGENT) $(AGENT_A64) $(CPUINFO_A64) $(TFLITE) $(TFLITE_A64)
+cli-tests: $(CLI) $(DEVICE) $(AGENT) $(AGENT_A64) $(CPUINFO_A64) $(TFLITE) $(TFLITE_A64)
 	@MODELGATE=$(abspath $(CLI)) tests/cli/run.sh
 
 demo: deps
@@ -216,4 +227,4 @@ image: dist
 clean:
 	rm -rf build build-san build-fuzz build-dist build-image dist
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(AGENT_OBJ:.o=.d) $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%.d)
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(DEVICE_OBJ:.o=.d) $(AGENT_OBJ:.o=.d) $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%.d)

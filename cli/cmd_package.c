@@ -163,9 +163,45 @@ static int resolve(mg_cli *cli, inputs *in, const char *what, mg_error *err)
 	return rc;
 }
 
+/* --smoke DIR: DIR/inputs/ and DIR/expected/, regular files each (as from
+ * a packaged folder), into smoke as "inputs/NAME" and "expected/NAME". */
+static int smoke_files(inputs *smoke, const char *dir, mg_error *err)
+{
+	static const char *const parts[] = {"inputs", "expected"};
+	int rc = 0;
+	for (size_t p = 0; !rc && p < 2; p++) {
+		inputs part = {0};
+		char *sub = mg_path_join(dir, parts[p], err);
+		rc = sub ? from_dir(&part, sub, err) : MG_ENOMEM;
+		for (size_t i = 0; !rc && i < part.n; i++) {
+			mg_buf name = MG_BUF_INIT;
+			rc = mg_buf_printf(&name, err, "%s/%s", parts[p], part.files[i].name);
+			if (!rc)
+				rc = add_file(smoke, name.data, part.files[i].path, NULL, err);
+			mg_buf_free(&name);
+		}
+		free(sub);
+		inputs_clear(&part);
+	}
+	return rc;
+}
+
+/* --release N: the fleet's monotonic release counter, 1 or more. */
+static int parse_release(const char *s, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (*s < '0' || *s > '9' || *end || errno || v == 0 || v > (1ull << 53))
+		return -1;
+	*out = v;
+	return 0;
+}
+
 static int cmd_package(mg_cli *cli, int argc, char **argv)
 {
-	const char *report = NULL, *out = NULL, *key = NULL;
+	const char *report = NULL, *out = NULL, *key = NULL, *smoke_dir = NULL;
+	uint64_t release = 0;
 	int no_git = 0, c, rc;
 	while ((c = cli_getopt(cli, argc, argv)) != -1) {
 		if (c == 'r')
@@ -176,7 +212,12 @@ static int cmd_package(mg_cli *cli, int argc, char **argv)
 			key = optarg;
 		else if (c == 'G')
 			no_git = 1;
-		else if ((rc = cli_common_opt(cli, c)) >= 0)
+		else if (c == 'S')
+			smoke_dir = optarg;
+		else if (c == 'R') {
+			if (parse_release(optarg, &release))
+				return cli_usage_error(cli, "release '%s' is not a whole number from 1", optarg);
+		} else if ((rc = cli_common_opt(cli, c)) >= 0)
 			return rc;
 	}
 	if (argc - optind != 1)
@@ -190,7 +231,7 @@ static int cmd_package(mg_cli *cli, int argc, char **argv)
 	if (mg_bundle_format_for(out, &fmt, &err))
 		return cli_fail(cli, &err);
 
-	inputs in = {0};
+	inputs in = {0}, smoke = {0};
 	mg_git_info *git = NULL;
 	mg_package_result res = {0};
 	mg_package_opts o = MG_PACKAGE_OPTS_INIT;
@@ -199,7 +240,8 @@ static int cmd_package(mg_cli *cli, int argc, char **argv)
 		rc = 0;
 		mg_error_clear(&err);
 	}
-	if (rc || resolve(cli, &in, argv[optind], &err) || mg_package_mtime(git, &o.mtime, &err)) {
+	if (rc || resolve(cli, &in, argv[optind], &err) || mg_package_mtime(git, &o.mtime, &err) ||
+	    (smoke_dir && smoke_files(&smoke, smoke_dir, &err))) {
 		rc = cli_fail(cli, &err);
 		goto done;
 	}
@@ -207,6 +249,9 @@ static int cmd_package(mg_cli *cli, int argc, char **argv)
 	o.artifact_digest = in.has_digest && in.artifact_digest[0] ? in.artifact_digest : NULL;
 	o.report_path = report;
 	o.sign_key = key;
+	o.release = release;
+	o.smoke = smoke.files;
+	o.nsmoke = smoke.n;
 	o.git = git;
 	o.ci = &cli->ci;
 	if (mg_package_write(out, fmt, in.files, in.n, &o, &res, &err)) {
@@ -230,6 +275,7 @@ static int cmd_package(mg_cli *cli, int argc, char **argv)
 		       res.key_id[0] ? ", signed by " : ", unsigned", res.key_id);
 done:
 	inputs_clear(&in);
+	inputs_clear(&smoke);
 	mg_git_info_free(git);
 	return rc;
 }
@@ -239,6 +285,8 @@ static const mg_opt package_opts[] = {
 	{"output", 'o', 0, "BUNDLE", "The bundle to write: .tar.gz, .tar.zst or .zip (required)."},
 	{"sign", 's', 0, "KEY", "Sign the bundle's manifest with the Ed25519 private key KEY."},
 	{"no-git", 0, 'G', NULL, "Record no git provenance."},
+	{"release", 0, 'R', "N", "A fleet's release counter (1 or more) in the signed manifest: devices refuse a lower one."},
+	{"smoke", 0, 'S', "DIR", "Ship DIR/inputs/* and DIR/expected/* for the device's smoke check after an update."},
 	CLI_OPT_END};
 
 const mg_cmd cli_cmd_package = {

@@ -54,6 +54,8 @@ static const char *artifact_type(const char *t)
 		return MG_ARTIFACT_MODEL;
 	if (!strcmp(t, "dataset"))
 		return MG_ARTIFACT_DATASET;
+	if (!strcmp(t, "bundle"))
+		return MG_ARTIFACT_BUNDLE;
 	return strchr(t, '/') ? t : NULL;
 }
 
@@ -119,7 +121,7 @@ static int cmd_push(mg_cli *cli, int argc, char **argv)
 			}
 		} else if (c == 't') {
 			if (!(po.artifact_type = artifact_type(optarg))) {
-				rc = cli_usage_error(cli, "artifact type '%s' is not 'model', 'dataset' or a media type", optarg);
+				rc = cli_usage_error(cli, "artifact type '%s' is not 'model', 'dataset', 'bundle' or a media type", optarg);
 				goto done;
 			}
 		} else if (c == 'G') {
@@ -182,7 +184,7 @@ static const mg_opt push_opts[] = {
 	 "Record an annotation in the version's manifest (repeatable; git's commit, remote and "
 	 "branch are recorded unless --no-git)."},
 	{"artifact-type", 't', 0, "TYPE",
-	 "What the files are: 'model' (the default), 'dataset', or a media type."},
+	 "What the files are: 'model' (the default), 'dataset', 'bundle' (a signed bundle for a fleet), or a media type."},
 	{"no-git", 0, 'G', NULL, "Record nothing about the git work tree the files are in."},
 	CLI_OPT_END};
 

@@ -21,10 +21,8 @@
  * and MLPerf do: a count and a duration). Each sample is the engine's own
  * inference call timed with CLOCK_MONOTONIC on the target. */
 #include "cli.h"
-#include "formats/model_info.h"
 #include "registry/remote.h"
-#include "runners/inputs.h"
-#include "runners/runners.h"
+#include "validator/run_once.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -35,181 +33,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-#define MAX_SHAPES 64
-#define MAX_TOLS 64
-
-/* --rtol/--atol OUTPUT=X: a tolerance for one output (NAN: the default) */
-typedef struct tol_opt {
-	char name[256];
-	double rtol, atol;
-} tol_opt;
-
-typedef struct run_args {
-	const char *model, *target, *inputs, *outputs, *expect, *provider;
-	double rtol, atol, min_time, timeout;
-	int dequantize, cast;
-	long warmup, iterations, threads, opt_level;
-	uint64_t seed;
-	mg_input_shape shapes[MAX_SHAPES];
-	size_t nshapes;
-	tol_opt tols[MAX_TOLS];
-	size_t ntols;
-} run_args;
-
-/* The state of one run, freed in one place. */
-typedef struct run_state {
-	mg_source src; /* the model */
-	mg_buf defaulted; /* random inputs' dynamic dimensions set to 1, said */
-	mg_buf quantized; /* float32 inputs quantized for the model, said */
-	mg_buf converted; /* inputs of another type converted (runners/inputs.h), said */
-	mg_model_info *info;
-	mg_tensor **inputs, **expect;
-	size_t ninputs, nexpect;
-	mg_tensor_format fmt;
-	mg_target *target;
-	mg_model model;
-	mg_run_result res;
-	mg_agent_stats agent;
-	mg_stats stats;
-	mg_compare *cmp;
-	uint64_t startup_ns;
-} run_state;
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static int random_inputs(const run_args *a, run_state *st, mg_error *err)
-{
-	int rc = mg_inputs_random(&st->inputs, st->info->inputs, st->info->ninputs, a->shapes,
-				  a->nshapes, a->seed, a->model, &st->defaulted, err);
-	if (!rc)
-		st->ninputs = st->info->ninputs;
-	st->fmt = MG_TFMT_NPY;
-	return rc;
-}
-
-/* Each input against the model's declaration (runners/inputs.h: one run,
- * so every fixed dimension equal), converted where it may be (said). */
-static int check_inputs(const run_args *a, run_state *st, mg_error *err)
-{
-	char where[300];
-	snprintf(where, sizeof(where), "'%.280s'", a->inputs);
-	for (size_t i = 0; i < st->ninputs; i++) {
-		int rc = mg_input_check(&st->inputs[i], &st->info->inputs[i], a->cast, 0, where, &st->converted, err);
-		if (rc)
-			return rc;
-	}
-	return 0;
-}
-
-/* The tolerances for output name: its own, else the defaults. */
-static void tol_for(const run_args *a, const char *name, double *rtol, double *atol)
-{
-	*rtol = a->rtol;
-	*atol = a->atol;
-	for (size_t i = 0; i < a->ntols; i++)
-		if (!strcmp(a->tols[i].name, name)) {
-			if (!isnan(a->tols[i].rtol))
-				*rtol = a->tols[i].rtol;
-			if (!isnan(a->tols[i].atol))
-				*atol = a->tols[i].atol;
-		}
-}
-
-/* The whole run; 0, or an error with err filled. */
-static int do_run(mg_cli *cli, const run_args *a, run_state *st, uint64_t t_start, mg_error *err)
-{
-	/* The agent starts first and loads its engine while the model and the
-	 * inputs are read; its errors come after theirs, as if it started
-	 * last. */
-	mg_target_opts to = MG_TARGET_OPTS_INIT;
-	to.timeout_ms = (int)(a->timeout * 1000);
-	to.engine = mg_engine_for_model(a->model); /* a file's; a reference's is the default */
-	mg_error terr = {0};
-	int trc = mg_target_start(&st->target, a->target, &to, &terr);
-	mg_source_opts so;
-	cli_source_opts(cli, &so);
-	int rc = mg_source_open(&st->src, a->model, &so, err);
-	if (!rc)
-		rc = mg_source_model(&st->src, err);
-	if (!rc)
-		rc = mg_model_info_read(&st->info, st->src.model, err);
-	if (!rc && !a->inputs)
-		rc = random_inputs(a, st, err);
-	if (!rc && a->inputs) {
-		rc = mg_inputs_read_dir(&st->inputs, &st->fmt, st->info->inputs, st->info->ninputs,
-				       a->inputs, "input", err);
-		if (!rc)
-			st->ninputs = st->info->ninputs;
-		if (!rc)
-			rc = check_inputs(a, st, err);
-		if (!rc)
-			rc = mg_inputs_quantize(st->inputs, st->info->inputs, st->ninputs, &st->quantized, err);
-	}
-	mg_tensor_format efmt;
-	if (!rc && a->expect) {
-		rc = mg_inputs_read_dir(&st->expect, &efmt, st->info->outputs, st->info->noutputs,
-				       a->expect, "output", err);
-		if (!rc)
-			st->nexpect = st->info->noutputs;
-		for (size_t k = 0; !rc && k < a->ntols; k++) {
-			size_t i = 0;
-			while (i < st->nexpect && strcmp(st->expect[i]->name, a->tols[k].name))
-				i++;
-			if (i == st->nexpect)
-				rc = mg_error_set(err, MG_EINVAL, "a tolerance is given for '%s', which is no "
-						  "output of '%s'", a->tols[k].name, a->model);
-		}
-	}
-	if (rc)
-		return rc;
-	if (trc) {
-		if (err)
-			*err = terr;
-		return trc;
-	}
-	mg_load_opts lo = MG_LOAD_OPTS_INIT;
-	lo.threads = (int)a->threads;
-	lo.opt_level = (int)a->opt_level;
-	lo.provider = a->provider;
-	mg_run_opts ro = MG_RUN_OPTS_INIT;
-	ro.warmup = (uint32_t)a->warmup;
-	ro.iterations = (uint32_t)a->iterations;
-	ro.min_time_ns = (uint64_t)(a->min_time * 1e9);
-	ro.want_outputs = a->outputs || a->expect;
-	if ((rc = mg_target_load(st->target, st->src.model, &lo, &st->model, err)))
-		return rc;
-	st->startup_ns = now_ns() - t_start - st->model.load_ns;
-	if ((rc = mg_target_run(st->target, &st->model, st->inputs, st->ninputs, &ro, &st->res, err)) ||
-	    (rc = mg_target_stats(st->target, &st->agent, err)) ||
-	    (rc = mg_stats_compute(&st->stats, st->res.samples, st->res.nsamples, err)))
-		return rc;
-	if (a->dequantize &&
-	    (rc = mg_outputs_dequantize(st->res.outputs, st->info->outputs,
-					st->res.noutputs < st->info->noutputs ? st->res.noutputs : st->info->noutputs, err)))
-		return rc;
-	if (a->outputs &&
-	    (rc = mg_tensor_dir_write(a->outputs, st->fmt, "output", st->res.outputs, st->res.noutputs, err)))
-		return rc;
-	if (a->expect) {
-		if (st->res.noutputs != st->nexpect)
-			return mg_error_set(err, MG_EINVAL, "the model gave %zu outputs, '%s' has %zu",
-					    st->res.noutputs, a->expect, st->nexpect);
-		if (!(st->cmp = calloc(st->nexpect ? st->nexpect : 1, sizeof(*st->cmp))))
-			return mg_error_set(err, MG_ENOMEM, "out of memory");
-		for (size_t i = 0; i < st->nexpect; i++) {
-			double rtol, atol;
-			tol_for(a, st->expect[i]->name, &rtol, &atol);
-			mg_tensor_compare(st->res.outputs[i], st->expect[i], rtol, atol, &st->cmp[i]);
-		}
-	}
-	return 0;
-}
 
 static json_t *json_shape(const int64_t *dims, size_t rank)
 {
@@ -239,7 +62,7 @@ static json_t *said_lines(const mg_buf *b)
 	return a;
 }
 
-static int print_json(const run_args *a, const run_state *st, int all_ok)
+static int print_json(const mg_run_spec *a, const mg_run_once *st, int all_ok)
 {
 	const mg_target_info *ti = mg_target_get_info(st->target);
 	const mg_stats *s = &st->stats;
@@ -317,7 +140,7 @@ static void fmt_ns(char *out, size_t len, double ns)
 		snprintf(out, len, "%.3f s", ns / 1e9);
 }
 
-static void print_human(const mg_cli *cli, const run_args *a, const run_state *st)
+static void print_human(const mg_cli *cli, const mg_run_spec *a, const mg_run_once *st)
 {
 	const mg_target_info *ti = mg_target_get_info(st->target);
 	const mg_stats *s = &st->stats;
@@ -372,20 +195,6 @@ static void print_human(const mg_cli *cli, const run_args *a, const run_state *s
 	}
 }
 
-static void state_free(run_state *st)
-{
-	mg_run_result_clear(&st->res);
-	mg_target_free(st->target);
-	mg_tensors_free(st->inputs, st->ninputs);
-	mg_tensors_free(st->expect, st->nexpect);
-	mg_model_info_free(st->info);
-	free(st->cmp);
-	mg_source_close(&st->src);
-	mg_buf_free(&st->defaulted);
-	mg_buf_free(&st->quantized);
-	mg_buf_free(&st->converted);
-}
-
 static int get_long(const char *s, long min, long *out)
 {
 	char *end;
@@ -409,7 +218,7 @@ static int get_double(const char *s, double *out)
 }
 
 /* --rtol/--atol "X" for every output, or "OUTPUT=X" for one */
-static int get_tol(run_args *a, const char *s, int relative)
+static int get_tol(mg_run_spec *a, const char *s, int relative)
 {
 	const char *eq = strrchr(s, '=');
 	double v;
@@ -421,7 +230,7 @@ static int get_tol(run_args *a, const char *s, int relative)
 	while (i < a->ntols && (strlen(a->tols[i].name) != (size_t)(eq - s) ||
 				strncmp(a->tols[i].name, s, (size_t)(eq - s))))
 		i++;
-	if (i == MAX_TOLS)
+	if (i == MG_RUN_MAX_TOLS)
 		return -1;
 	if (i == a->ntols) {
 		snprintf(a->tols[i].name, sizeof(a->tols[i].name), "%.*s", (int)(eq - s), s);
@@ -440,8 +249,8 @@ enum { O_TARGET = 256, O_INPUTS, O_OUTPUTS, O_EXPECT, O_WARMUP, O_ITER, O_MINTIM
 
 static int cmd_run(mg_cli *cli, int argc, char **argv)
 {
-	uint64_t t_start = now_ns();
-	run_args a = {.target = "local", .rtol = 1e-3, .atol = 1e-7, .min_time = 1, .timeout = 120,
+	uint64_t t_start = mg_run_now_ns();
+	mg_run_spec a = {.target = "local", .rtol = 1e-3, .atol = 1e-7, .min_time = 1, .timeout = 120,
 		      .warmup = 5, .iterations = 50, .opt_level = 99, .seed = MG_INPUT_SEED};
 	int c, rc;
 	long seed;
@@ -464,7 +273,7 @@ static int cmd_run(mg_cli *cli, int argc, char **argv)
 		case O_RTOL: bad = get_tol(&a, optarg, 1); break;
 		case O_ATOL: bad = get_tol(&a, optarg, 0); break;
 		case O_SHAPE:
-			bad = a.nshapes == MAX_SHAPES || mg_input_shape_parse(&a.shapes[a.nshapes++], optarg);
+			bad = a.nshapes == MG_RUN_MAX_SHAPES || mg_input_shape_parse(&a.shapes[a.nshapes++], optarg);
 			break;
 		case O_OPT:
 			bad = 1;
@@ -484,11 +293,13 @@ static int cmd_run(mg_cli *cli, int argc, char **argv)
 		return cli_usage_error(cli, argc - optind < 1 ? "missing model" : "too many arguments");
 	a.model = argv[optind];
 	mg_error err = {0};
-	run_state st;
+	mg_run_once st;
 	memset(&st, 0, sizeof(st));
-	if (do_run(cli, &a, &st, t_start, &err)) {
+	mg_source_opts so;
+	cli_source_opts(cli, &so);
+	if (mg_run_once_do(&st, &a, &so, t_start, &err)) {
 		rc = cli_fail(cli, &err);
-		state_free(&st);
+		mg_run_once_free(&st);
 		return rc;
 	}
 	int all_ok = 1;
@@ -505,7 +316,7 @@ static int cmd_run(mg_cli *cli, int argc, char **argv)
 			a.model, a.expect, a.rtol, a.atol);
 		rc = MG_EXIT_GATE;
 	}
-	state_free(&st);
+	mg_run_once_free(&st);
 	return rc;
 }
 

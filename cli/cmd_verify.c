@@ -38,10 +38,11 @@ int cli_print_bundle_check(mg_cli *cli, const char *bundle, const mg_bundle_chec
 							       "digest", c->entries[i].digest, "size",
 							       (json_int_t)c->entries[i].size));
 		int rc = cli_print_json(json_pack(
-			"{s:s, s:b, s:s, s:o, s:o, s:o, s:o, s:o}", "bundle", bundle, "ok", c->ok, "signature",
+			"{s:s, s:b, s:s, s:o, s:o, s:o, s:o, s:o, s:o}", "bundle", bundle, "ok", c->ok, "signature",
 			sig_name(c->sig), "key_id", c->key_id[0] ? json_string(c->key_id) : json_null(),
 			"artifact_digest", c->artifact_digest[0] ? json_string(c->artifact_digest) : json_null(),
-			"gates", c->gate_status ? json_string(c->gate_status) : json_null(), "files", files,
+			"gates", c->gate_status ? json_string(c->gate_status) : json_null(), "release",
+			c->release ? json_integer((json_int_t)c->release) : json_null(), "files", files,
 			"problems", problems));
 		if (rc)
 			return rc;

@@ -23,9 +23,10 @@ allowed() {
 	validator) echo "util net formats registry runners" ;;
 	pipelines) echo "util net formats registry runners validator" ;;
 	cli) echo "util net formats registry runners validator pipelines" ;;
+	device) echo "util net formats registry runners validator pipelines" ;;
 	esac
 }
-MODULES="util net formats registry runners runners/agent validator pipelines cli"
+MODULES="util net formats registry runners runners/agent validator pipelines cli device"
 
 bad=0
 tmp=$(mktemp "${TMPDIR:-/tmp}/check_layers.XXXXXX")

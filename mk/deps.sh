@@ -26,11 +26,12 @@ cd "$(dirname "$0")/.."
 
 RUN_PACKAGES="gcc make pkg-config git ca-certificates
 libgit2-dev libcurl4-openssl-dev libjansson-dev libarchive-dev libssl-dev valgrind
-g++ g++-aarch64-linux-gnu curl"
+g++ g++-aarch64-linux-gnu curl libmosquitto-dev"
 # g++ and g++-aarch64-linux-gnu build the TFLite engine's shim
 # (runners/agent/engine_tflite_armnn.cpp, over Arm NN's C++-only API) for
 # the host and aarch64 agents: building the agent needs them. curl fetches
-# Arm NN's .debs from Debian's archive (below).
+# Arm NN's .debs from Debian's archive (below). libmosquitto-dev: modelgate-device
+# publishes its status over MQTT (device/mqtt.c).
 
 # What each is for: the unit tests (cmocka), registries and their peers
 # (docker-registry, skopeo, umoci, htpasswd, openssl, curl), the qemu and
@@ -51,6 +52,8 @@ clang libclang-rt-14-dev hyperfine mmdebstrap runc strace stress-ng"
 # python3-flatbuffers' raw Builder; LiteRT.js and the MediaPipe models come
 # from npm (mk/npm, below), run by Node.js as npm is.
 TEST_PACKAGES="$TEST_PACKAGES python3-flatbuffers"
+# the fleet updater's status (issue 17): a real MQTT broker and its clients
+TEST_PACKAGES="$TEST_PACKAGES mosquitto mosquitto-clients"
 
 # The man pages render with man -l (man-db, groff-base) and the zsh
 # completion loads in zsh (tests/cli/t_cli_help.sh, t_cli_completion.sh).

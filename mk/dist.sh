@@ -6,6 +6,8 @@
 #
 #   bin/modelgate               a sh launcher (mk/dist_launcher.sh) that checks
 #                               the machine and runs libexec/modelgate/modelgate
+#   bin/modelgate-device        the same launcher, for libexec/modelgate/modelgate-device
+#                               (the fleet updater)
 #   libexec/modelgate/          modelgate, the x86_64 agent, its ONNX Runtime and
 #                               its TFLite engine with Arm NN (armnn/), laid by
 #                               mk/install.sh as make install does
@@ -58,7 +60,7 @@ sde=${SOURCE_DATE_EPOCH:-$(git -C "$top" log -1 --format=%ct 2>/dev/null || true
 case $sde in
 "" | *[!0-9]*) die "set SOURCE_DATE_EPOCH (no git commit to take the time from)" ;;
 esac
-for f in "$build/modelgate" "$build/modelgate-agent" "$build/aarch64/modelgate-agent" \
+for f in "$build/modelgate" "$build/modelgate-device" "$build/modelgate-agent" "$build/aarch64/modelgate-agent" \
 	"$build/aarch64/libmodelgate-cpuinfo.so" "$ort/lib/x64/libonnxruntime.so.1" \
 	"$ort/lib/arm64/libonnxruntime.so.1" "$build/libmodelgate-tflite.so" \
 	"$build/aarch64/libmodelgate-tflite.so" "$armnn/x64/BUNDLED" "$armnn/arm64/BUNDLED"; do
@@ -77,6 +79,7 @@ sh "$top/mk/install.sh" "$build" "$stage/bin" "$stage/libexec" "$ort" "$stage/sh
 libexec=$stage/libexec/modelgate
 [ -x "$libexec/aarch64/modelgate-agent" ] || die "mk/install.sh did not lay the aarch64 agent"
 mv "$stage/bin/modelgate" "$libexec/modelgate"
+mv "$stage/bin/modelgate-device" "$libexec/modelgate-device"
 mkdir -p "$stage/lib" "$libexec/aarch64/sysroot/lib" "$stage/share/doc/modelgate/copyright"
 doc=$stage/share/doc/modelgate
 
@@ -120,7 +123,7 @@ done
 # lib/: what the dynamic loader finds outside the base for modelgate, the
 # agent, its ONNX Runtime and its TFLite engine (the agent and its engines
 # need nothing but the base today, and Arm NN, which lies beside them).
-for f in "$libexec/modelgate" "$libexec/modelgate-agent" "$libexec/libonnxruntime.so.1" \
+for f in "$libexec/modelgate" "$libexec/modelgate-device" "$libexec/modelgate-agent" "$libexec/libonnxruntime.so.1" \
 	"$libexec/libmodelgate-tflite.so" "$libexec"/armnn/*.so* "$libexec"/armnn/backends/*.so; do
 	# (Arm NN's libraries find each other through the engine's RPATH)
 	LD_LIBRARY_PATH=$libexec/armnn ldd "$f" || die "ldd '$f' failed"
@@ -163,7 +166,7 @@ sort -o "$doc/BUNDLED" "$doc/BUNDLED"
 
 # The oldest glibc the x86_64 binaries and libraries run with: the highest
 # GLIBC_x.y version they ask for.
-glibc=$(for f in "$libexec/modelgate" "$libexec/modelgate-agent" "$libexec/libonnxruntime.so.1" \
+glibc=$(for f in "$libexec/modelgate" "$libexec/modelgate-device" "$libexec/modelgate-agent" "$libexec/libonnxruntime.so.1" \
 	"$libexec/libmodelgate-tflite.so" "$libexec"/armnn/*.so* "$libexec"/armnn/backends/*.so "$stage"/lib/*; do
 	readelf -V -W "$f"
 done | grep -o 'GLIBC_[0-9][0-9.]*' | sed 's/^GLIBC_//' | sort -t. -k1,1n -k2,2n -k3,3n | tail -1 | cut -d. -f1,2)
@@ -171,8 +174,10 @@ case $glibc in
 [0-9]*.[0-9]*) ;;
 *) die "cannot tell which glibc the binaries need" ;;
 esac
-sed "s/@GLIBC_MIN@/$glibc/" "$top/mk/dist_launcher.sh" >"$stage/bin/modelgate"
-chmod 0755 "$stage/bin/modelgate"
+for p in modelgate modelgate-device; do
+	sed "s/@GLIBC_MIN@/$glibc/" "$top/mk/dist_launcher.sh" >"$stage/bin/$p"
+	chmod 0755 "$stage/bin/$p"
+done
 
 mkdir -p "$outdir"
 tarball=$outdir/$name-linux-x86_64.tar.gz

@@ -1,7 +1,7 @@
 #!/bin/sh
-# modelgate from a release tarball: checks what the machine must have, then
-# runs the real program (libexec/modelgate/modelgate) with the same
-# arguments. A C library older than the binaries need would otherwise stop
+# modelgate (or modelgate-device) from a release tarball: checks what the
+# machine must have, then runs the real program of the same name
+# (libexec/modelgate/modelgate) with the same arguments. A C library older than the binaries need would otherwise stop
 # them in the dynamic loader, before modelgate could say anything.
 # mk/dist.sh fills in the minimum glibc from the binaries' symbol versions.
 glibc_min=@GLIBC_MIN@
@@ -27,4 +27,4 @@ if [ "$have_major" -lt "$want_major" ] ||
 	echo "modelgate: this release needs glibc $glibc_min or later, and this system has $have" >&2
 	exit 3
 fi
-exec "$top/libexec/modelgate/modelgate" "$@"
+exec "$top/libexec/modelgate/${self##*/}" "$@"

@@ -1,5 +1,5 @@
 #!/bin/sh
-# make install: modelgate into BINDIR; the agents, each with its ONNX
+# make install: modelgate and modelgate-device (the fleet updater) into BINDIR; the agents, each with its ONNX
 # Runtime library and its TFLite engine (libmodelgate-tflite.so and Arm NN
 # in armnn/) beside it, into LIBEXECDIR/modelgate (aarch64/ for the
 # cross-built one, when `make agents` has built it, with the cpuinfo
@@ -18,11 +18,12 @@ set -eu
 	{ echo "usage: mk/install.sh BUILD BINDIR LIBEXECDIR ORT_DIR [DATADIR]" >&2; exit 2; }
 build=$1 bindir=$2 libexec=$3/modelgate ort=$4 data=${5:-$(dirname "$2")/share}
 top=$(cd "$(dirname "$0")/.." && pwd)
-for f in "$build/modelgate" "$build/modelgate-agent" "$ort/lib/x64/libonnxruntime.so.1"; do
+for f in "$build/modelgate" "$build/modelgate-device" "$build/modelgate-agent" "$ort/lib/x64/libonnxruntime.so.1"; do
 	[ -f "$f" ] || { echo "install: '$f' is missing (run make, and make deps)" >&2; exit 2; }
 done
 install -d "$bindir" "$libexec" "$data/modelgate"
 install -m 0755 "$build/modelgate" "$bindir/modelgate"
+install -m 0755 "$build/modelgate-device" "$bindir/modelgate-device"
 install -m 0644 "$top/docs/modelgate.schema.json" "$data/modelgate/modelgate.schema.json"
 install -m 0755 "$build/modelgate-agent" "$libexec/modelgate-agent"
 install -m 0644 "$ort/lib/x64/libonnxruntime.so.1" "$libexec/libonnxruntime.so.1"

@@ -974,6 +974,7 @@ int mg_http_run(mg_http *h, mg_http_req *const *reqs, size_t n, size_t parallel,
 		xs[i].h = h;
 		xs[i].r = reqs[i];
 		xs[i].out_start = reqs[i]->out ? reqs[i]->out->len : 0;
+		xs[i].got = reqs[i]->resume ? reqs[i]->resume_from : 0;
 		reqs[i]->status = 0;
 	}
 	size_t ndone = 0, active = 0, begun = 0; /* begun: started and not over */

@@ -59,6 +59,8 @@ typedef struct mg_http_req {
 	 * each request ends; a non-zero return stops the run with that error. */
 	int (*done)(void *ctx, const struct mg_http_req *r, mg_error *err);
 	int resume; /* a GET: continue a dropped body with Range */
+	uint64_t resume_from; /* with resume: the body's first resume_from bytes
+			       * are the caller's already; ask for the rest */
 	int follow; /* follow redirects (blob GETs), at most 5 */
 	const char *what; /* progress label; NULL: no progress */
 	uint64_t total;   /* progress: expected bytes */

@@ -259,6 +259,41 @@ static int entry_for(mg_bundle_entry *e, const char *path, const mg_buf *b, mg_e
 	return 0;
 }
 
+static int cmp_file_name(const void *a, const void *b)
+{
+	return strcmp((*(const mg_package_file *const *)a)->name, (*(const mg_package_file *const *)b)->name);
+}
+
+/* The smoke files of o, read whole (bytes[i]) and listed (ents[i], paths
+ * under smoke/ that the caller frees), sorted by path. */
+static int read_smoke(const mg_package_opts *o, mg_buf *bytes, mg_bundle_entry *ents, mg_error *err)
+{
+	const mg_package_file **order = calloc(o->nsmoke ? o->nsmoke : 1, sizeof(*order));
+	if (!order)
+		return mg_error_set(err, MG_ENOMEM, "out of memory");
+	for (size_t i = 0; i < o->nsmoke; i++)
+		order[i] = &o->smoke[i];
+	qsort(order, o->nsmoke, sizeof(*order), cmp_file_name);
+	int rc = 0;
+	for (size_t i = 0; !rc && i < o->nsmoke; i++) {
+		const char *name = order[i]->name, *slash = strchr(name, '/');
+		mg_buf path = MG_BUF_INIT;
+		if (!slash || (strncmp(name, "inputs/", 7) && strncmp(name, "expected/", 9)) ||
+		    !mg_name_is_safe(slash + 1))
+			rc = mg_error_set(err, MG_EINVAL, "smoke file '%s' is not inputs/NAME or expected/NAME", name);
+		else if (i && !strcmp(order[i - 1]->name, name))
+			rc = mg_error_set(err, MG_EINVAL, "two smoke files are named '%s'", name);
+		else if (!(rc = mg_file_read(&bytes[i], order[i]->path, PKG_SMALL_MAX, err)) &&
+			 !(rc = mg_buf_printf(&path, err, "%s%s", MG_BUNDLE_SMOKE_DIR, name)))
+			rc = entry_for(&ents[i], path.data, &bytes[i], err);
+		if (!rc)
+			ents[i].path = mg_buf_detach(&path);
+		mg_buf_free(&path);
+	}
+	free(order);
+	return rc;
+}
+
 int mg_package_write(const char *out_path, mg_bundle_format fmt, const mg_package_file *files,
 		     size_t nfiles, const mg_package_opts *o, mg_package_result *res, mg_error *err)
 {
@@ -275,6 +310,8 @@ int mg_package_write(const char *out_path, mg_bundle_format fmt, const mg_packag
 	int fd = -1;
 	mg_buf report_bytes = MG_BUF_INIT, prov = MG_BUF_INIT, manifest = MG_BUF_INIT,
 	       sig = MG_BUF_INIT, sigjson = MG_BUF_INIT;
+	mg_bundle_entry *extra = NULL; /* provenance, report, the smoke files */
+	mg_buf *smoke = NULL;
 	char key_id[MG_DIGEST_SIZE] = "";
 	tz_saved tz = {0, 0, NULL};
 	int rc = 0;
@@ -296,10 +333,14 @@ int mg_package_write(const char *out_path, mg_bundle_format fmt, const mg_packag
 
 	models = calloc(nfiles, sizeof(*models));
 	buf = malloc(CHUNK);
-	if (!models || !buf) {
+	extra = calloc(2 + o->nsmoke, sizeof(*extra));
+	smoke = calloc(o->nsmoke ? o->nsmoke : 1, sizeof(*smoke));
+	if (!models || !buf || !extra || !smoke) {
 		rc = mg_error_set(err, MG_ENOMEM, "out of memory");
 		goto done;
 	}
+	if ((rc = read_smoke(o, smoke, extra + 2, err)))
+		goto done;
 	mg_buf names = MG_BUF_INIT;
 	for (size_t i = 0; i < nfiles; i++) {
 		if (!mg_name_is_safe(files[i].name)) {
@@ -367,11 +408,10 @@ int mg_package_write(const char *out_path, mg_bundle_format fmt, const mg_packag
 		goto done;
 	}
 
-	mg_bundle_entry extra[2];
 	if ((rc = pkg_provenance_json(&prov, &m, err)) ||
 	    (rc = entry_for(&extra[0], MG_BUNDLE_PROVENANCE, &prov, err)) ||
 	    (rc = entry_for(&extra[1], MG_BUNDLE_REPORT, &report_bytes, err)) ||
-	    (rc = pkg_manifest_json(&manifest, &m, extra, 2, err)))
+	    (rc = pkg_manifest_json(&manifest, &m, extra, 2 + o->nsmoke, err)))
 		goto done;
 	if (o->sign_key &&
 	    ((rc = mg_sign(o->sign_key, manifest.data, manifest.len, &sig, err)) ||
@@ -383,6 +423,9 @@ int mg_package_write(const char *out_path, mg_bundle_format fmt, const mg_packag
 	    (rc = write_small(a, MG_BUNDLE_PROVENANCE, &prov, o->mtime, out_path, err)) ||
 	    (rc = write_small(a, MG_BUNDLE_REPORT, &report_bytes, o->mtime, out_path, err)))
 		goto done;
+	for (size_t i = 0; i < o->nsmoke; i++)
+		if ((rc = write_small(a, extra[2 + i].path, &smoke[i], o->mtime, out_path, err)))
+			goto done;
 	if (archive_write_close(a) != ARCHIVE_OK) {
 		rc = arc_fail(a, out_path, err);
 		goto done;
@@ -397,7 +440,7 @@ int mg_package_write(const char *out_path, mg_bundle_format fmt, const mg_packag
 		mg_digest_bytes(manifest.data, manifest.len, res->manifest_digest);
 		memcpy(res->key_id, key_id, MG_DIGEST_SIZE);
 		res->bytes = (uint64_t)st.st_size;
-		res->nfiles = nfiles + 3 + (o->sign_key != NULL);
+		res->nfiles = nfiles + 3 + (o->sign_key != NULL) + o->nsmoke;
 	}
 	rc = mg_tmpfile_commit(fd, tmp, out_path, err);
 	fd = -1;
@@ -413,6 +456,12 @@ done:
 		for (size_t i = 0; i < nfiles; i++)
 			free(models[i].path);
 	free(models);
+	for (size_t i = 0; extra && i < o->nsmoke; i++)
+		free(extra[2 + i].path);
+	free(extra);
+	for (size_t i = 0; smoke && i < o->nsmoke; i++)
+		mg_buf_free(&smoke[i]);
+	free(smoke);
 	free(order);
 	free(buf);
 	free(tmp);

@@ -11,6 +11,9 @@
  *                            (signed bundles only)
  *   provenance.intoto.json   an in-toto Statement v1, SLSA provenance v1
  *   report.json              the gate report, byte for byte
+ *   smoke/inputs/NAME...     optional smoke inputs and the outputs the
+ *   smoke/expected/NAME...   model must give for them, checked on each
+ *                            device after an update (docs/FLEET.md)
  *
  * Same inputs, same bytes: entries sorted, one fixed mtime, uid/gid 0, no
  * user or group names, mode 0644, no gzip timestamp, canonical JSON.
@@ -41,6 +44,7 @@
 #define MG_BUNDLE_PROVENANCE "provenance.intoto.json"
 #define MG_BUNDLE_REPORT "report.json"
 #define MG_BUNDLE_FILES_DIR "files/"
+#define MG_BUNDLE_SMOKE_DIR "smoke/"
 
 typedef enum { MG_BUNDLE_TAR_GZ, MG_BUNDLE_TAR_ZST, MG_BUNDLE_ZIP } mg_bundle_format;
 
@@ -76,9 +80,14 @@ typedef struct mg_package_opts {
 	int64_t mtime;               /* see mg_package_mtime */
 	const mg_git_info *git;      /* NULL outside git */
 	const mg_ci_env *ci;         /* the CI run, for provenance; NULL: none */
+	uint64_t release;            /* the fleet release counter recorded in
+				      * manifest.json ("release"); 0: none */
+	const mg_package_file *smoke; /* smoke files: name "inputs/NAME" or
+				       * "expected/NAME" under smoke/, read whole */
+	size_t nsmoke;
 } mg_package_opts;
 #define MG_PACKAGE_OPTS_VERSION 1
-#define MG_PACKAGE_OPTS_INIT {MG_PACKAGE_OPTS_VERSION, NULL, NULL, NULL, NULL, 0, NULL, NULL}
+#define MG_PACKAGE_OPTS_INIT {MG_PACKAGE_OPTS_VERSION, NULL, NULL, NULL, NULL, 0, NULL, NULL, 0, NULL, 0}
 
 typedef struct mg_package_result {
 	char artifact_digest[MG_DIGEST_SIZE];
@@ -138,6 +147,7 @@ typedef struct mg_bundle_check {
 	char artifact_digest[MG_DIGEST_SIZE];
 	char *reference;      /* as recorded, or NULL */
 	char *gate_status;    /* "pass", ... as recorded, or NULL */
+	uint64_t release;     /* the release counter manifest.json records, 0: none */
 	mg_bundle_entry *entries; /* every entry read, in archive order */
 	size_t nentries;
 } mg_bundle_check;

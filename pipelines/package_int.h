@@ -32,6 +32,7 @@ typedef struct pkg_manifest {
 	size_t nfiles;
 	char *reference;
 	char *gate_status;
+	uint64_t release;
 	char artifact_digest[MG_DIGEST_SIZE];
 } pkg_manifest;
 

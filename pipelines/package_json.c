@@ -118,6 +118,9 @@ int pkg_manifest_json(mg_buf *out, const pkg_meta *m, const mg_bundle_entry *ext
 		"reference", str_or_null(m->opts->reference), "digest", m->artifact_digest,
 		"digestMethod", m->digest_method, "files", files, "gates", gate_summary(m->report),
 		"reportModelDigest", m->report->model_digest ? m->report->model_digest : "");
+	/* only when set: bundles without a release keep their bytes */
+	if (root && m->opts->release)
+		json_object_set_new(root, "release", json_integer((json_int_t)m->opts->release));
 	return dump(out, root, "manifest.json", err);
 }
 
@@ -247,6 +250,13 @@ int pkg_manifest_parse(pkg_manifest *out, const char *json, size_t len, const ch
 		goto done;
 	}
 	memcpy(out->artifact_digest, digest, MG_DIGEST_SIZE);
+	json_t *rel = json_object_get(root, "release");
+	if (rel && (!json_is_integer(rel) || json_integer_value(rel) < 1)) {
+		rc = mg_error_set(err, MG_EINVAL, "'%s': manifest.json's release is not a positive integer",
+				  bundle);
+		goto done;
+	}
+	out->release = rel ? (uint64_t)json_integer_value(rel) : 0;
 	const char *ref = json_string_value(json_object_get(art, "reference"));
 	const char *st = json_string_value(json_object_get(json_object_get(root, "gates"), "status"));
 	if ((ref && !(out->reference = mg_strdup(ref, err))) ||

@@ -476,6 +476,7 @@ int mg_bundle_verify(mg_bundle_check **out, const char *bundle, const char *pub_
 	memcpy(c->artifact_digest, m.artifact_digest, MG_DIGEST_SIZE);
 	c->reference = m.reference;
 	c->gate_status = m.gate_status;
+	c->release = m.release;
 	m.reference = m.gate_status = NULL;
 	if ((rc = compare(c, &names, dirs, ndirs, &m, err)))
 		goto done;

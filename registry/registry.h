@@ -19,6 +19,8 @@
 #define MG_MEDIA_CONFIG "application/vnd.modelgate.config.v1+json"
 #define MG_ARTIFACT_MODEL "application/vnd.modelgate.model.v1"
 #define MG_ARTIFACT_DATASET "application/vnd.modelgate.dataset.v1"
+/* a signed bundle (pipelines/package.h) as one layer: a fleet release */
+#define MG_ARTIFACT_BUNDLE "application/vnd.modelgate.bundle.v1"
 #define MG_ANNOT_TITLE "org.opencontainers.image.title"
 #define MG_ANNOT_REF_NAME "org.opencontainers.image.ref.name"
 #define MG_ANNOT_CREATED "org.opencontainers.image.created"

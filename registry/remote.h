@@ -87,6 +87,10 @@ const char *mg_remote_name(const mg_remote *r);
  * bytes appended to out, its media type to media_type (may be NULL). */
 int mg_remote_get_manifest(mg_remote *r, const mg_ref *ref, mg_buf *out,
 			   char digest[MG_DIGEST_SIZE], char media_type[256], mg_error *err);
+/* The digest tag points at, from a HEAD of its manifest (no body moves):
+ * MG_ENOTFOUND when there is no such tag. */
+int mg_remote_head_manifest(mg_remote *r, const char *repo, const char *tag,
+			    char digest[MG_DIGEST_SIZE], mg_error *err);
 /* Stores a manifest under tag (or under its digest when tag is NULL). */
 int mg_remote_put_manifest(mg_remote *r, const char *repo, const char *tag, const void *data,
 			   size_t len, const char *media_type, mg_error *err);
@@ -172,6 +176,14 @@ void mg_vfile_free(mg_vfile *f);
  * downloads in progress hold a descriptor, a thread and buffers. */
 int mg_remote_fetch_blobs(mg_remote *r, const char *repo, const mg_desc *descs, size_t n,
 			  mg_vfile *const *files, mg_error *err);
+
+/* Downloads the blob d of repo to dest through partial, a file that
+ * survives the process: what partial holds already (from a download that
+ * was cut off, even by a kill) is hashed again and only the rest is asked
+ * for (Range). dest appears, by rename, only when every byte is there and
+ * hashes to d's digest; bytes that do not are removed (MG_ECORRUPT). */
+int mg_remote_fetch_blob_resumable(mg_remote *r, const char *repo, const mg_desc *d,
+				   const char *partial, const char *dest, mg_error *err);
 
 /* ---- artifacts on a registry ---------------------------------------- */
 

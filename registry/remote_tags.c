@@ -14,8 +14,7 @@
 /* What a tag or repository name is made of: safe in a query as it is. */
 #define LAST_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-/"
 
-/* HEAD of a manifest: its digest, or MG_ENOTFOUND. */
-static int head_manifest(mg_remote *r, const char *repo, const char *tag,
+int mg_remote_head_manifest(mg_remote *r, const char *repo, const char *tag,
 			 char digest[MG_DIGEST_SIZE], mg_error *err)
 {
 	mg_remote_call c;
@@ -65,11 +64,11 @@ int mg_remote_delete(mg_remote *r, const mg_ref *ref, mg_error *err)
 	char digest[MG_DIGEST_SIZE], other[MG_DIGEST_SIZE];
 	char **tags = NULL;
 	size_t n = 0;
-	if ((rc = head_manifest(r, ref->repo, ref->tag, digest, err)) ||
+	if ((rc = mg_remote_head_manifest(r, ref->repo, ref->tag, digest, err)) ||
 	    (rc = mg_remote_list_tags(r, ref->repo, &tags, &n, err)))
 		return rc;
 	for (size_t i = 0; i < n && !rc; i++)
-		if (strcmp(tags[i], ref->tag) && !(rc = head_manifest(r, ref->repo, tags[i], other, err)) &&
+		if (strcmp(tags[i], ref->tag) && !(rc = mg_remote_head_manifest(r, ref->repo, tags[i], other, err)) &&
 		    !strcmp(other, digest))
 			rc = mg_error_set(err, MG_EINVAL, "registry '%s' cannot delete the tag '%s' alone, and "
 					  "deleting its manifest would also remove the tag '%s' of "

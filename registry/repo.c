@@ -106,6 +106,13 @@ int mg_repo_resolve(const mg_repo *r, const char *tag, char digest[MG_DIGEST_SIZ
 	return rc;
 }
 
+int mg_repo_head(const mg_repo *r, const char *tag, char digest[MG_DIGEST_SIZE], mg_error *err)
+{
+	if (!r->remote)
+		return mg_repo_resolve(r, tag, digest, err);
+	return mg_remote_head_manifest(r->remote, r->name, tag, digest, err);
+}
+
 int mg_repo_digest_of(const mg_repo *r, const mg_ref *ref, char digest[MG_DIGEST_SIZE], mg_error *err)
 {
 	if (!ref->digest)

@@ -46,6 +46,9 @@ int mg_repo_get_manifest(const mg_repo *r, const char *tag, const char *digest, 
 			 char got[MG_DIGEST_SIZE], char media_type[256], mg_error *err);
 /* The manifest digest tag points at: MG_ENOTFOUND when there is no tag. */
 int mg_repo_resolve(const mg_repo *r, const char *tag, char digest[MG_DIGEST_SIZE], mg_error *err);
+/* As mg_repo_resolve, asking a registry with a HEAD only: the cheap
+ * question a poll asks (its answer is checked when the manifest is read). */
+int mg_repo_head(const mg_repo *r, const char *tag, char digest[MG_DIGEST_SIZE], mg_error *err);
 /* The manifest digest ref names in r: its digest (checked to be there),
  * or what its tag points at. */
 int mg_repo_digest_of(const mg_repo *r, const mg_ref *ref, char digest[MG_DIGEST_SIZE], mg_error *err);

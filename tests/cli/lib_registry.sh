@@ -13,6 +13,7 @@
 #                           a mode with another host writes that host's port
 #                           to $TEST_TMP/proxy.port.other
 #   proxy_stop              stops the proxy
+#   wait_stalled            until the proxy (mode stall) has sent half a blob
 #   upload_bytes FILE       request body bytes sent to /blobs/uploads in a
 #                           proxy log
 
@@ -119,6 +120,15 @@ proxy_stop() {
 	kill "$_proxy_pid" 2>/dev/null
 	wait "$_proxy_pid" 2>/dev/null
 	return 0
+}
+
+wait_stalled() {
+	local i
+	for i in $(seq 400); do
+		grep -q '^stalled$' "$PROXY_LOG" && return 0
+		sleep 0.05
+	done
+	fail "the transfer never reached the middle of the blob"
 }
 
 upload_bytes() {

@@ -41,6 +41,8 @@ cp "$MODELGATE" "$bindir/modelgate" || exit 3
 # the aarch64 agent's cpuinfo library next to that
 srcbin=$(dirname "$MODELGATE")
 [ -x "$srcbin/modelgate-agent" ] && { cp "$srcbin/modelgate-agent" "$bindir/" || exit 3; }
+# and the fleet updater (MODELGATE_DEVICE for the t_device_* tests)
+[ -x "$srcbin/modelgate-device" ] && { cp "$srcbin/modelgate-device" "$bindir/" || exit 3; }
 [ -x "$srcbin/aarch64/modelgate-agent" ] &&
 	{ mkdir -p "$bindir/aarch64" && cp "$srcbin/aarch64/modelgate-agent" "$bindir/aarch64/" || exit 3; }
 [ -f "$srcbin/aarch64/libmodelgate-cpuinfo.so" ] &&

@@ -1,4 +1,4 @@
-# make install's layout (mk/install.sh): modelgate in bin/, the agents with
+# make install's layout (mk/install.sh): modelgate and modelgate-device in bin/, the agents with
 # their ONNX Runtime library and TFLite engine (with Arm NN in armnn/) in
 # libexec/modelgate/; the installed modelgate
 # finds its agent and library there, with nothing next to it.
@@ -21,13 +21,15 @@ install_all() {
 t_layout() {
 	install_all
 	expect_same_file "$BUILT/modelgate" "$ROOT/usr/bin/modelgate"
+	expect_same_file "$BUILT/modelgate-device" "$ROOT/usr/bin/modelgate-device"
 	expect_same_file "$BUILT/modelgate-agent" "$LIBEXEC/modelgate-agent"
 	expect_same_file "$MG_SRCDIR/.deps/ort/lib/x64/libonnxruntime.so.1" "$LIBEXEC/libonnxruntime.so.1"
 	expect_same_file "$BUILT/libmodelgate-tflite.so" "$LIBEXEC/libmodelgate-tflite.so"
 	expect_same_file "$BUILT/armnn/libarmnn.so.22" "$LIBEXEC/armnn/libarmnn.so.22"
 	expect_same_file "$BUILT/armnn/backends/Arm_CpuRef_backend.so" "$LIBEXEC/armnn/backends/Arm_CpuRef_backend.so"
 	[ -x "$ROOT/usr/bin/modelgate" ] && [ -x "$LIBEXEC/modelgate-agent" ] || fail "not executable"
-	[ "$(ls "$ROOT/usr/bin")" = modelgate ] || fail "bin/ holds more than modelgate: $(ls "$ROOT/usr/bin")"
+	[ "$(ls "$ROOT/usr/bin" | tr '\n' ' ')" = "modelgate modelgate-device " ] ||
+		fail "bin/ holds more than modelgate and modelgate-device: $(ls "$ROOT/usr/bin")"
 	expect_same_file "$MG_SRCDIR/docs/modelgate.schema.json" "$ROOT/usr/share/modelgate/modelgate.schema.json"
 	if [ -x "$BUILT/aarch64/modelgate-agent" ]; then
 		expect_same_file "$BUILT/aarch64/modelgate-agent" "$LIBEXEC/aarch64/modelgate-agent"

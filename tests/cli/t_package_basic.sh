@@ -176,6 +176,53 @@ t_signed() {
 	json_ok 'j["ok"] and j["signature"] == "valid" and len(j["files"]) == 5'
 }
 
+# --release N goes into the signed manifest.json (a fleet's monotonic release
+# counter, docs/FLEET.md); without it the manifest has no "release" at all.
+t_release_counter() {
+	must mg package "$M" --report "$R" -o rel.tar.gz --release 7
+	tar -xOzf rel.tar.gz manifest.json >"$OUT"
+	json_ok "j['release'] == 7"
+	must mg verify rel.tar.gz --json
+	json_ok "j['release'] == 7 and j['ok']"
+	must mg package "$M" --report "$R" -o norel.tar.gz
+	tar -xOzf norel.tar.gz manifest.json >"$OUT"
+	json_ok "'release' not in j"
+	local bad
+	for bad in 0 -1 x 1x; do
+		expect_exit 2 mg package "$M" --report "$R" -o bad.tar.gz --release "$bad"
+		expect_error "release '$bad' is not a whole number from 1"
+		expect_no_file bad.tar.gz
+	done
+}
+
+# --smoke DIR: DIR/inputs/* and DIR/expected/* go under smoke/, listed in
+# the manifest (verify checks them), sorted, the same bytes twice; a
+# missing part or a link in it is refused.
+t_smoke_files() {
+	mkdir -p sm/inputs sm/expected
+	echo in-b >sm/inputs/b.npy
+	echo in-a >sm/inputs/a.npy
+	echo out >sm/expected/logits.npy
+	must mg package "$M" --report "$R" -o sm1.tar.gz --smoke sm
+	expect_stdout_contains "sm1.tar.gz: 7 entries"
+	[ "$(tar -tzf sm1.tar.gz | tail -3 | tr '\n' ' ')" = "smoke/expected/logits.npy smoke/inputs/a.npy smoke/inputs/b.npy " ] ||
+		fail "smoke entries: $(tar -tzf sm1.tar.gz)"
+	tar -xOzf sm1.tar.gz smoke/inputs/a.npy | cmp - sm/inputs/a.npy || fail "smoke/inputs/a.npy differs"
+	must mg verify sm1.tar.gz --json
+	json_ok "j['ok'] and 'smoke/inputs/b.npy' in [f['path'] for f in j['files']]"
+	must mg package "$M" --report "$R" -o sm2.tar.gz --smoke sm
+	cmp sm1.tar.gz sm2.tar.gz || fail "the same smoke files gave other bytes"
+	mkdir -p sm-noexp/inputs
+	echo x >sm-noexp/inputs/a.npy
+	expect_exit 2 mg package "$M" --report "$R" -o sm3.tar.gz --smoke sm-noexp
+	expect_error "cannot read 'sm-noexp/expected'"
+	expect_no_file sm3.tar.gz
+	ln -s "$R" sm/expected/report.npy
+	expect_exit 2 mg package "$M" --report "$R" -o sm3.tar.gz --smoke sm
+	expect_error "'sm/expected/report.npy' is a symbolic link"
+	expect_no_file sm3.tar.gz
+}
+
 check formats-verify t_formats_verify
 check reproducible t_reproducible
 check owner-and-mtime t_owner_and_mtime
@@ -185,4 +232,6 @@ check store-ref t_store_ref
 check failed-report-refused t_failed_report_refused
 check keygen-mode t_keygen_mode
 check signed t_signed
+check release-counter t_release_counter
+check smoke-files t_smoke_files
 finish

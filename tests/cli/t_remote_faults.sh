@@ -158,12 +158,8 @@ t_corrupt_byte_exit_3_nothing_kept() {
 t_killed_pull_leaves_store_as_it_was() {
 	via stall
 	"$MODELGATE" copy "$PROXY/team/f:v1" f:v1 >"$OUT" 2>"$ERR" &
-	local pid=$! i
-	for i in $(seq 400); do
-		grep -q '^stalled$' "$PROXY_LOG" && break
-		sleep 0.05
-	done
-	grep -q '^stalled$' "$PROXY_LOG" || fail "the transfer never reached the middle of the blob"
+	local pid=$!
+	wait_stalled
 	kill -KILL "$pid"
 	wait "$pid" 2>/dev/null
 	local_tag_unchanged

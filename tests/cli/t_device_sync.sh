@@ -1,0 +1,380 @@
+# modelgate-device sync --once against a real docker-registry: a device
+# converges on the fleet tag's signed, gated release into its A/B slots; a
+# poll that finds nothing new costs one HEAD and no blob; a bundle signed by
+# another key, a release without a gate result signed by the fleet key and
+# an older release are refused with nothing changed on the device; a model
+# whose outputs on the bundle's smoke inputs are not the expected ones, and
+# a failing health_cmd, switch back by themselves; a kill at each step of an update
+# leaves current on a complete release and the next sync finishes it (a
+# download killed half-way goes on from its last byte); the
+# config is checked (unknown keys named, exit 2); status.json reaches an
+# MQTT broker as a retained message.
+. "$MG_SRCDIR/tests/cli/lib.sh"
+. "$MG_SRCDIR/tests/cli/lib_registry.sh"
+. "$MG_SRCDIR/tests/cli/lib_deploy.sh"
+
+fixtures
+DEVICE=$(dirname "$MODELGATE")/modelgate-device
+[ -x "$DEVICE" ] || fail "no modelgate-device next to '$MODELGATE' (make builds it)"
+registry_start
+export MODELGATE_INSECURE_REGISTRIES=$REG
+R=$REG/acme/kws
+cp "$EXAMPLES/model_bad.onnx" "$FX/model_v3.onnx"
+must mg keygen -o fleet-key
+must mg keygen -o other-key
+# model versions; v1 and v2 get a signed, passing gate result, v3 none
+for v in 1 2 3; do
+	f=$FX/model.onnx
+	[ "$v" = 1 ] || f=$FX/model_v$v.onnx
+	must mg push "$R:v$v" "$f"
+	eval "D$v=\$(cat \"\$OUT\")"
+	eval make_report "\$D$v" pass "r$v.json"
+done
+must mg attest "$R:v1" --report r1.json --sign fleet-key
+must mg attest "$R:v2" --report r2.json --sign fleet-key
+# v4: the model and 1 MiB of incompressible weights, a bundle large enough
+# for the fault proxy to cut its download in the middle
+make_blob weights.bin 1
+must mg push "$R:v4" "$FX/model.onnx" weights.bin
+D4=$(cat "$OUT")
+make_report "$D4" pass r4.json
+must mg attest "$R:v4" --report r4.json --sign fleet-key
+
+# smoke inputs with v1's outputs for them: v1 passes its smoke check, v2
+# (another model) fails it
+export MODELGATE_AGENT_CACHE=$TEST_TMP/agent-cache
+mkdir -p smoke1/inputs smoke1/expected
+cp "$FX/x.npy" smoke1/inputs/input.npy
+must mg run "$FX/model.onnx" --inputs smoke1/inputs --outputs smoke1/expected --iterations 1 --warmup 0 --min-time 0
+[ -f smoke1/expected/logits.npy ] || fail "run wrote no smoke1/expected/logits.npy"
+
+# release NAME MODEL_VERSION RELEASE KEY [PACKAGE OPTIONS]: a bundle pushed as $R:NAME
+release() {
+	must mg package "$R:v$2" --report "r$2.json" --sign "$4" --release "$3" -o "$1.tar.zst" --no-git "${@:5}"
+	must mg push "$R:$1" "$1.tar.zst" --artifact-type bundle --no-git
+}
+release rel1 1 1 fleet-key --smoke smoke1
+release smokebad 2 3 fleet-key --smoke smoke1
+release rel2 2 2 fleet-key
+release badsig 2 3 other-key
+release nogate 3 3 fleet-key
+release rel3 1 3 fleet-key
+release rel4 4 4 fleet-key
+publish() { must mg tag "$R:$1" fleet-prod; }
+
+# config DIR [EXTRA JSON]: a device with its state in DIR
+config() {
+	cat >"$1.json" <<JSON
+{"fleet": "kws-prod", "tag": "$R:fleet-prod", "public_key": "$TEST_TMP/fleet-key.pub",
+ "state_dir": "$TEST_TMP/$1", "device_id": "dev-$1", "labels": {"hw": "rpi4"},
+ "health_cmd": "sh $TEST_TMP/health.sh", "on_switch": "echo switched >>$TEST_TMP/$1.switches"${2:-}}
+JSON
+}
+cat >health.sh <<'SH'
+[ ! -e "$MODELGATE_DEVICE_DIR/../../unhealthy" ] || { echo "self-test: wrong answers" >&2; exit 1; }
+test -f "$MODELGATE_DEVICE_DIR/manifest.json"
+SH
+dsync() { expect_exit "$1" "$DEVICE" --config "$2.json" sync --once; }
+status_ok() { json_ok "$1" "$TEST_TMP/$2/status.json"; }
+current() { readlink "$TEST_TMP/$1/current"; }
+# snapshot DIR: every file of the device but status.json, with its bytes
+snapshot() {
+	(cd "$TEST_TMP/$1" && find . -path ./status.json -prune -o -path ./lock -prune -o -print |
+		LC_ALL=C sort | while read -r f; do
+			if [ -L "$f" ]; then echo "$f -> $(readlink "$f")"
+			elif [ -f "$f" ]; then echo "$f $(sha256sum <"$f")"
+			else echo "$f/"; fi
+		done)
+}
+config dev
+
+t_converges() {
+	publish rel1
+	dsync 0 dev
+	[ "$(current dev)" = slots/a ] || fail "current is '$(current dev)', not slots/a"
+	cmp "$TEST_TMP/dev/current/files/model.onnx" "$FX/model.onnx" || fail "slot a does not hold v1"
+	cmp "$TEST_TMP/dev/current/smoke/inputs/input.npy" "$FX/x.npy" || fail "slot a has no smoke inputs"
+	status_ok "j['release'] == 1 and j['health'] == 'pass' and j['slot'] == 'a' and j['artifact'] == '$D1'" dev
+	status_ok "j['device'] == 'dev-dev' and j['labels'] == {'hw': 'rpi4'} and j['fleet'] == 'kws-prod'" dev
+	publish rel2
+	dsync 0 dev
+	expect_stdout_contains "switched to"
+	[ "$(current dev)" = slots/b ] || fail "current is '$(current dev)', not slots/b"
+	cmp "$TEST_TMP/dev/current/files/model_v2.onnx" "$FX/model_v2.onnx" || fail "slot b does not hold v2"
+	[ -f "$TEST_TMP/dev/slots/a/files/model.onnx" ] || fail "the previous release was not kept"
+	status_ok "j['release'] == 2 and j['slot'] == 'b' and j['last_error'] is None" dev
+	[ "$(grep -c switched "$TEST_TMP/dev.switches")" = 2 ] || fail "on_switch did not run once per switch"
+	[ -z "$(ls -A "$TEST_TMP/dev/download")" ] || fail "the download was not cleared: $(ls -A "$TEST_TMP/dev/download")"
+}
+
+t_unchanged_poll_is_one_head() {
+	local before
+	before=$(wc -l <"$REG_LOG")
+	dsync 0 dev
+	expect_stdout_contains "up to date:"
+	tail -n +"$((before + 1))" "$REG_LOG" | grep 'response completed' >"$TEST_TMP/poll.log" || true
+	[ "$(grep -c 'http.request.method=HEAD' "$TEST_TMP/poll.log")" = 1 ] ||
+		fail "not one HEAD: $(cat "$TEST_TMP/poll.log")"
+	grep 'http.request.method=HEAD' "$TEST_TMP/poll.log" | grep -q 'uri=/v2/acme/kws/manifests/fleet-prod ' ||
+		fail "the HEAD was not of the fleet tag: $(cat "$TEST_TMP/poll.log")"
+	! grep -q '/blobs/' "$TEST_TMP/poll.log" || fail "a blob was asked for: $(grep /blobs/ "$TEST_TMP/poll.log")"
+	! grep '/manifests/' "$TEST_TMP/poll.log" | grep -qv 'method=HEAD' || fail "a manifest was downloaded"
+	# the rest is the connection's check of /v2/
+	[ "$(grep -vc 'method=HEAD' "$TEST_TMP/poll.log")" = 1 ] && grep -q 'method=GET .*uri=/v2/ ' "$TEST_TMP/poll.log" ||
+		fail "more than the /v2/ check and the HEAD: $(cat "$TEST_TMP/poll.log")"
+}
+
+# refused NAME TEXT: publishing NAME is refused with TEXT, nothing changes
+refused() {
+	local snap
+	snap=$(snapshot dev)
+	publish "$1"
+	dsync 1 dev
+	expect_stderr_contains "$2"
+	[ "$(snapshot dev)" = "$snap" ] || fail "the device changed after refusing $1"
+	status_ok "j['release'] == 2 and j['slot'] == 'b' and j['rejected'] is not None and '$2' in j['last_error']" dev
+}
+
+t_refusals() {
+	refused badsig "does not verify: signature: manifest.json was signed by key"
+	refused nogate "has no passing gate result signed by the fleet key"
+	refused rel1 "release 1 ("
+	expect_stderr_contains "is older than release 2, which runs"
+	# a refused release is not fetched again at the next poll
+	dsync 1 dev
+	expect_stderr_contains "was refused before"
+}
+
+t_failed_smoke_check_switches_back() {
+	publish smokebad
+	dsync 1 dev
+	expect_stderr_contains "failed its health check: the smoke check failed: output 'logits' differs from the expected one"
+	expect_stderr_contains "back on release 2"
+	[ "$(current dev)" = slots/b ] || fail "current is '$(current dev)', not back on slots/b"
+	[ -f "$TEST_TMP/dev/slots/a/smoke/expected/logits.npy" ] || fail "the smoke files were not unpacked"
+	status_ok "j['health'] == 'fail' and j['release'] == 2 and 'smoke check failed' in j['last_error']" dev
+}
+
+t_failed_health_check_switches_back() {
+	publish rel3
+	touch "$TEST_TMP/dev/unhealthy"
+	dsync 1 dev
+	expect_stderr_contains "failed its health check: health_cmd exited with status 1: self-test: wrong answers"
+	expect_stderr_contains "back on release 2"
+	[ "$(current dev)" = slots/b ] || fail "current is '$(current dev)', not back on slots/b"
+	status_ok "j['health'] == 'fail' and j['release'] == 2 and j['rejected'] is not None" dev
+	rm "$TEST_TMP/dev/unhealthy"
+}
+
+t_kill_at_each_step() {
+	local step
+	for step in download verify unpack switch health; do
+		publish rel2
+		config "k-$step"
+		dsync 0 "k-$step"
+		publish rel3
+		MODELGATE_DEVICE_KILL_AT=$step dsync 137 "k-$step"
+		local slot
+		slot=$(current "k-$step")
+		case $slot in slots/a | slots/b) ;; *) fail "after a kill at $step current is '$slot'" ;; esac
+		[ -f "$TEST_TMP/k-$step/$slot/manifest.json" ] && [ -f "$TEST_TMP/k-$step/$slot.json" ] ||
+			fail "after a kill at $step current is not a complete slot"
+		dsync 0 "k-$step"
+		[ "$(current "k-$step")" = slots/b ] || fail "after a kill at $step the next sync did not finish"
+		status_ok "j['release'] == 3 and j['health'] == 'pass'" "k-$step"
+		json_ok "j['proven']" "$TEST_TMP/k-$step/slots/b.json"
+	done
+}
+
+t_config_checked() {
+	config bad ', "poll_intervall": 5'
+	dsync 2 bad
+	expect_stderr_contains "bad.json': unknown key 'poll_intervall'"
+	printf '{"fleet": "f"}' >bad2.json
+	dsync 2 bad2
+	expect_stderr_contains "'tag' is missing"
+	config bad3 ', "poll_interval": "5m"'
+	dsync 2 bad3
+	expect_stderr_contains "'poll_interval' is not a whole number from 0 to 604800"
+	sed 's/"device_id": "dev-bad4", //' >bad4.json <<JSON
+{"fleet": "f", "tag": "$R:fleet-prod", "public_key": "$TEST_TMP/fleet-key.pub", "state_dir": "$TEST_TMP/s4"}
+JSON
+	printf 'abc123\n' >machine-id
+	MODELGATE_DEVICE_MACHINE_ID=$TEST_TMP/machine-id dsync 0 bad4
+	json_ok "j['device'] == 'abc123'" "$TEST_TMP/s4/status.json"
+	expect_exit 2 "$DEVICE" --config bad4.json frobnicate
+}
+
+# A broker with a password on loopback (mosquitto from Debian): the status
+# of each sync is its retained message; a wrong password is said (exit 3)
+# and the update itself stands.
+t_status_over_mqtt() {
+	need mosquitto mosquitto
+	need mosquitto_sub mosquitto-clients
+	local port
+	port=$(free_port)
+	mosquitto_passwd -b -c mq.passwd devices "s3cret-$$" 2>/dev/null || fail "mosquitto_passwd failed"
+	# (as root, mosquitto would become the user mosquitto, who cannot read $TEST_TMP)
+	printf 'listener %s 127.0.0.1\nallow_anonymous false\npassword_file %s\npersistence false\nuser %s\n' \
+		"$port" "$TEST_TMP/mq.passwd" "$(id -un)" >mq.conf
+	mosquitto -c mq.conf >mq.log 2>&1 &
+	mq_pid=$! # global: the trap runs after the function returns
+	trap 'kill $mq_pid 2>/dev/null; wait $mq_pid 2>/dev/null' EXIT # the check's own: a subshell
+	local i
+	for i in $(seq 100); do
+		mosquitto_sub -h 127.0.0.1 -p "$port" -u devices -P "s3cret-$$" -t x -W 1 -C 1 2>/dev/null
+		[ $? = 27 ] && break # 27: timed out waiting for a message, so it connected
+		sleep 0.1
+	done
+	[ "$i" -lt 100 ] || fail "mosquitto did not start: $(cat mq.log)"
+	publish rel2
+	config mq ", \"mqtt\": {\"host\": \"127.0.0.1\", \"port\": $port, \"username\": \"devices\", \"password_env\": \"MQ_PASS\"}"
+	MQ_PASS=s3cret-$$ dsync 0 mq
+	mosquitto_sub -h 127.0.0.1 -p "$port" -u devices -P "s3cret-$$" -t 'modelgate/kws-prod/+/status' -v -C 1 -W 5 \
+		>"$TEST_TMP/mq.msg" || fail "no retained status: $(cat mq.log)"
+	[ "$(head -1 "$TEST_TMP/mq.msg" | cut -d' ' -f1)" = modelgate/kws-prod/dev-mq/status ] ||
+		fail "topic: $(cat "$TEST_TMP/mq.msg")"
+	sed '1s/^[^ ]* //' "$TEST_TMP/mq.msg" >"$TEST_TMP/mq-msg.json"
+	json_ok "j == json.load(open('$TEST_TMP/mq/status.json')) and j['release'] == 2 and j['health'] == 'pass'" "$TEST_TMP/mq-msg.json"
+	MQ_PASS=wrong dsync 3 mq
+	expect_stderr_contains "status not published: the MQTT broker 127.0.0.1:$port refused the connection: Connection Refused: not authorised."
+	expect_stdout_contains "up to date:"
+	config mq2 ', "mqtt": {"host": "127.0.0.1", "qos": 2}'
+	dsync 2 mq2
+	expect_stderr_contains "unknown key 'mqtt.qos'"
+}
+
+# A download killed half-way goes on from its last byte at the next sync
+# (the partial file is kept in the state directory; the registry is asked
+# for the rest with Range), and the device runs the old release meanwhile.
+t_killed_download_resumes() {
+	publish rel2
+	config kd
+	dsync 0 kd
+	proxy_start stall
+	sed "s|$REG/|$PROXY/|" kd.json >kd-proxy.json
+	publish rel4
+	"$DEVICE" --config kd-proxy.json sync --once >kd.out 2>kd.err &
+	local pid=$!
+	wait_stalled
+	sleep 0.5 # what the proxy sent reaches the partial file
+	kill -KILL "$pid"
+	wait "$pid" 2>/dev/null
+	proxy_stop
+	[ "$(current kd)" = slots/a ] && [ -f "$TEST_TMP/kd/slots/a/manifest.json" ] ||
+		fail "the device does not run its complete old release"
+	local part have size
+	part=$(ls "$TEST_TMP"/kd/download/*.part) || fail "no partial download kept: $(ls -R "$TEST_TMP/kd/download")"
+	have=$(stat -c %s "$part")
+	size=$(stat -c %s rel4.tar.zst)
+	[ "$have" -gt 0 ] && [ "$have" -lt "$size" ] || fail "the partial download has $have of $size bytes"
+	proxy_start pass
+	sed "s|$REG/|$PROXY/|" kd.json >kd-proxy.json
+	dsync 0 kd-proxy
+	grep -E "^GET /v2/acme/kws/blobs/sha256:[0-9a-f]+ 0 206 bytes=$have-\$" "$PROXY_LOG" >/dev/null ||
+		fail "the rest was not asked for from byte $have: $(grep blobs "$PROXY_LOG")"
+	proxy_stop
+	[ "$(current kd)" = slots/b ] || fail "current is '$(current kd)', not slots/b"
+	status_ok "j['release'] == 4 and j['health'] == 'pass'" kd
+	cmp "$TEST_TMP/kd/current/files/weights.bin" weights.bin || fail "the weights differ"
+	[ -z "$(ls -A "$TEST_TMP/kd/download")" ] || fail "the download was not cleared"
+}
+
+# A registry that cannot be reached is exit 3, said in status.json, and the
+# device runs on.
+t_registry_down_is_recorded() {
+	publish rel2
+	config down
+	dsync 0 down
+	local port
+	port=$(free_port)
+	sed "s|$REG/|localhost:$port/|" down.json >down-gone.json
+	dsync 3 down-gone
+	expect_stderr_contains "localhost:$port"
+	status_ok "j['release'] == 2 and j['health'] == 'pass' and 'localhost:$port' in j['last_error']" down
+	[ "$(current down)" = slots/a ] || fail "current moved"
+}
+
+# wait_release DIR N: status.json of DIR says release N within 20 s
+wait_release() {
+	local i
+	for i in $(seq 200); do
+		"$PY" -c "import json,sys; sys.exit(json.load(open('$TEST_TMP/$1/status.json'))['release'] != $2)" \
+			2>/dev/null && return 0
+		sleep 0.1
+	done
+	fail "'$1' did not reach release $2: $(cat "$TEST_TMP/$1/status.json" 2>&1)"
+}
+
+# `sync` without --once is the service: it polls on, and follows the tag.
+t_service_follows_the_tag() {
+	publish rel2
+	config svc ', "poll_interval": 1, "poll_jitter": 0'
+	"$DEVICE" --config svc.json sync >svc.out 2>svc.err &
+	svc_pid=$!
+	trap 'kill $svc_pid 2>/dev/null; wait $svc_pid 2>/dev/null' EXIT # the check's own: a subshell
+	wait_release svc 2
+	publish rel3
+	wait_release svc 3
+	kill -0 "$svc_pid" 2>/dev/null || fail "the service ended: $(cat svc.err)"
+	[ "$(current svc)" = slots/b ] || fail "current is '$(current svc)', not slots/b"
+}
+
+# make_cert NAME CN [SAN]: NAME.key and NAME.crt signed by ca (made first)
+make_cert() {
+	openssl req -newkey rsa:2048 -nodes -subj "/CN=$2" -keyout "$1.key" -out "$1.csr" >/dev/null 2>&1 &&
+		openssl x509 -req -in "$1.csr" -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 \
+			${3:+-extfile <(printf 'subjectAltName=%s\n' "$3")} -out "$1.crt" >/dev/null 2>&1 ||
+		fail "openssl could not make $1.crt"
+}
+
+# The broker over TLS that wants a client certificate: the device checks
+# the broker against ca_file and shows its own certificate; another CA is
+# refused (exit 3).
+t_status_over_mqtt_tls() {
+	need mosquitto mosquitto
+	need mosquitto_sub mosquitto-clients
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=fleet-ca -keyout ca.key -out ca.crt \
+		>/dev/null 2>&1 || fail "openssl could not make a CA"
+	make_cert broker localhost "DNS:localhost,IP:127.0.0.1"
+	make_cert device dev-tls
+	local port
+	port=$(free_port)
+	printf 'listener %s 127.0.0.1\ncafile %s\ncertfile %s\nkeyfile %s\nrequire_certificate true\nallow_anonymous true\npersistence false\nuser %s\n' \
+		"$port" "$TEST_TMP/ca.crt" "$TEST_TMP/broker.crt" "$TEST_TMP/broker.key" "$(id -un)" >mqt.conf
+	mosquitto -c mqt.conf >mqt.log 2>&1 &
+	mqt_pid=$! # global: the trap runs after the function returns
+	trap 'kill $mqt_pid 2>/dev/null; wait $mqt_pid 2>/dev/null' EXIT # the check's own: a subshell
+	local sub="mosquitto_sub -h localhost -p $port --cafile ca.crt --cert device.crt --key device.key"
+	local i
+	for i in $(seq 100); do
+		$sub -t x -W 1 -C 1 2>/dev/null
+		[ $? = 27 ] && break
+		sleep 0.1
+	done
+	[ "$i" -lt 100 ] || fail "mosquitto did not start: $(cat mqt.log)"
+	publish rel2
+	config tls ", \"mqtt\": {\"host\": \"localhost\", \"port\": $port, \"ca_file\": \"$TEST_TMP/ca.crt\", \"cert_file\": \"$TEST_TMP/device.crt\", \"key_file\": \"$TEST_TMP/device.key\"}"
+	dsync 0 tls
+	$sub -t 'modelgate/kws-prod/dev-tls/status' -C 1 -W 5 >tls-msg.json || fail "no retained status over TLS: $(cat mqt.log)"
+	json_ok "j == json.load(open('$TEST_TMP/tls/status.json'))" tls-msg.json
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=other-ca -keyout other.key -out other.crt \
+		>/dev/null 2>&1 || fail "openssl could not make another CA"
+	sed "s|$TEST_TMP/ca.crt|$TEST_TMP/other.crt|" tls.json >tls-other.json
+	dsync 3 tls-other
+	expect_stderr_contains "status not published: cannot reach the MQTT broker localhost:$port: A TLS error occurred"
+}
+
+check converges t_converges
+check unchanged-poll-is-one-head t_unchanged_poll_is_one_head
+check refusals t_refusals
+check failed-smoke-check-switches-back t_failed_smoke_check_switches_back
+check failed-health-check-switches-back t_failed_health_check_switches_back
+check kill-at-each-step t_kill_at_each_step
+check killed-download-resumes t_killed_download_resumes
+check registry-down-is-recorded t_registry_down_is_recorded
+check service-follows-the-tag t_service_follows_the_tag
+check config-checked t_config_checked
+check status-over-mqtt t_status_over_mqtt
+check status-over-mqtt-tls t_status_over_mqtt_tls
+finish
