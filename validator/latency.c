@@ -1,7 +1,8 @@
 /* Latency statistics: does the candidate run slower than the baseline?
  * The verdict rests on paired blocks: baseline and candidate run in short
- * interleaved blocks, each pair gives one ratio of block medians, and a
- * Student t interval over the log ratios says where the true ratio lies.
+ * interleaved blocks, each pair gives one ratio of the blocks' statistic
+ * (the gate's metric: the median, p95, the mean), and a Student t interval
+ * over the log ratios says where the true ratio lies.
  * Samples within a run are not independent when the machine's speed drifts
  * between blocks; block pairs are, near enough, because both sides of a pair
  * see the same machine. The interval entirely above the limit fails, entirely
@@ -246,13 +247,40 @@ double mg_t_quantile(double p, double df)
 	return (lo + hi) / 2;
 }
 
+/* The statistic q of x[0..n), n > 0 (policy.quantile): a quantile by
+ * linear interpolation (numpy's default, as the reports), or for q 0 the
+ * mean. */
+static double block_stat(const double *x, size_t n, double q, double *scratch)
+{
+	if (!(q > 0)) {
+		double sum = 0;
+		for (size_t i = 0; i < n; i++)
+			sum += x[i];
+		return sum / (double)n;
+	}
+	memcpy(scratch, x, n * sizeof(*x));
+	if (q == 0.5)
+		return select_median(scratch, n);
+	qsort(scratch, n, sizeof(*scratch), cmp_double);
+	double h = (double)(n - 1) * q;
+	size_t lo = (size_t)h;
+	return lo + 1 < n ? scratch[lo] + (h - (double)lo) * (scratch[lo + 1] - scratch[lo]) : scratch[lo];
+}
+
 int mg_latency_compare(const double *cand, size_t nc, const double *base, size_t nb, size_t block,
 		       const mg_latency_policy *pol, mg_latency_verdict *out, mg_error *err)
 {
 	memset(out, 0, sizeof(*out));
-	double mb = mg_median(base, nb), mc = mg_median(cand, nc);
-	if (!(mb > 0) || !(mc >= 0))
+	size_t most = nc > nb ? nc : nb;
+	double *scratch = malloc((most ? most : 1) * sizeof(*scratch));
+	if (!scratch)
+		return mg_error_set(err, MG_ENOMEM, "out of memory");
+	double q = pol->quantile;
+	double mb = nb ? block_stat(base, nb, q, scratch) : NAN, mc = nc ? block_stat(cand, nc, q, scratch) : NAN;
+	if (!(mb > 0) || !(mc >= 0)) {
+		free(scratch);
 		return mg_error_set(err, MG_EINVAL, "latency samples must be positive");
+	}
 	out->p_value = mg_mann_whitney_p(cand, nc, base, nb);
 	size_t n = block ? (nc < nb ? nc : nb) / block : 0;
 	out->blocks = n;
@@ -260,17 +288,22 @@ int mg_latency_compare(const double *cand, size_t nc, const double *base, size_t
 	out->lo = out->hi = out->spread = NAN;
 	if (n < 2) { /* no spread to judge by: nothing is settled */
 		out->inconclusive = 1;
+		free(scratch);
 		return 0;
 	}
 	double sum = 0, sum2 = 0;
 	for (size_t i = 0; i < n; i++) {
-		double bm = mg_median(base + i * block, block), cm = mg_median(cand + i * block, block);
-		if (!(bm > 0) || !(cm > 0))
+		double bm = block_stat(base + i * block, block, q, scratch);
+		double cm = block_stat(cand + i * block, block, q, scratch);
+		if (!(bm > 0) || !(cm > 0)) {
+			free(scratch);
 			return mg_error_set(err, MG_EINVAL, "latency samples must be positive");
+		}
 		double r = log(cm / bm);
 		sum += r;
 		sum2 += r * r;
 	}
+	free(scratch);
 	double mean = sum / (double)n;
 	double var = (sum2 - sum * mean) / (double)(n - 1);
 	double sd = var > 0 ? sqrt(var) : 0;

@@ -132,18 +132,19 @@ int rp_latency_verdict(mg_buf *out, const mg_gate_result *g, mg_error *err)
 	if (l && l->too_few)
 		return mg_buf_printf(out, err, "No verdict: %zu samples per side, fewer than the minimum of %zu.",
 				     l->ncand, l->min_samples);
-	/* the comparison with the baseline: medians of paired blocks */
+	/* one statistic throughout: the gate's (p95 of "p95_ms"), its value
+	 * and the baseline's, the ratio of it over paired blocks and that
+	 * ratio's interval */
+	char stat[16];
+	snprintf(stat, sizeof(stat), "%.*s", g->metric ? (int)strcspn(g->metric, "_") : 3,
+		 g->metric ? g->metric : "p50");
 	if (l && isfinite(l->ratio) && l->max_ratio > 0) {
-		size_t nc, nb;
-		double *c = rp_sorted_copy(l->cand_ns, l->ncand, &nc), *b = rp_sorted_copy(l->base_ns, l->nbase, &nb);
 		char cm[RP_NUM_SIZE], bm[RP_NUM_SIZE], r[RP_NUM_SIZE], lo[RP_NUM_SIZE], hi[RP_NUM_SIZE], lim[RP_NUM_SIZE];
-		char medians[3 * RP_NUM_SIZE] = "";
-		rp_num(cm, c ? rp_quantile_sorted(c, nc, 0.5) / 1e6 : NAN);
-		rp_num(bm, b ? rp_quantile_sorted(b, nb, 0.5) / 1e6 : NAN);
-		if (c && b) /* a report without its samples has only the ratio */
-			snprintf(medians, sizeof(medians), " median %s ms vs %s ms for the baseline;", cm, bm);
-		free(c);
-		free(b);
+		char values[4 * RP_NUM_SIZE] = "";
+		rp_num(cm, g->value);
+		rp_num(bm, g->baseline);
+		if (isfinite(g->value) && isfinite(g->baseline))
+			snprintf(values, sizeof(values), " %s %s ms vs %s ms for the baseline;", stat, cm, bm);
 		pct(r, l->ratio);
 		pct(lo, l->ratio_lo);
 		pct(hi, l->ratio_hi);
@@ -154,9 +155,10 @@ int rp_latency_verdict(mg_buf *out, const mg_gate_result *g, mg_error *err)
 		const char *tail = l->ratio_lo > l->max_ratio    ? "beyond the %s allowed"
 				   : l->ratio_hi <= l->max_ratio ? "within the %s allowed"
 								 : "the interval straddles the %s allowed";
-		rc = mg_buf_printf(out, err, "%s:%s the median ratio of paired blocks is %s", head, medians, r);
+		rc = mg_buf_printf(out, err, "%s:%s block by block, the %s is %s against the baseline's", head,
+				   values, stat, r);
 		if (!rc && isfinite(l->ratio_lo))
-			rc = mg_buf_printf(out, err, " (%.3g%% CI %s..%s over %zu blocks)",
+			rc = mg_buf_printf(out, err, " (%.3g%% CI %s..%s over %zu paired blocks)",
 					   isnan(l->confidence) ? 95 : l->confidence * 100, lo, hi, l->blocks);
 		if (!rc)
 			rc = mg_buf_puts(out, ", ", err);
@@ -165,14 +167,13 @@ int rp_latency_verdict(mg_buf *out, const mg_gate_result *g, mg_error *err)
 		if (!rc)
 			rc = mg_buf_puts(out, ".", err);
 	}
-	/* the absolute limit, on the gate's own statistic */
+	/* the absolute limit, on the same statistic */
 	if (!rc && isfinite(g->value) && isfinite(g->limit) && g->metric) {
 		char v[RP_NUM_SIZE], lim[RP_NUM_SIZE];
-		size_t len = strcspn(g->metric, "_"); /* "p95" of "p95_ms" */
 		rp_num(v, g->value);
 		rp_num(lim, g->limit);
-		rc = mg_buf_printf(out, err, "%s%.*s is %s ms, %s the %s ms limit.", out->len > start ? " " : "", (int)len,
-				   g->metric, v, g->value <= g->limit ? "within" : "over", lim);
+		rc = mg_buf_printf(out, err, "%s%s is %s ms, %s the %s ms limit.", out->len > start ? " " : "", stat,
+				   v, g->value <= g->limit ? "within" : "over", lim);
 	}
 	return rc;
 }

@@ -247,8 +247,11 @@ typedef struct mg_latency_policy {
 	double confidence;  /* two-sided confidence of the interval, e.g. 0.95 */
 	size_t resamples;   /* bootstrap resamples, e.g. 1000 */
 	uint64_t seed;
+	double quantile;    /* the statistic of each block the ratio speaks of: a
+			       quantile in (0, 1) (0.5: the median; the gate's
+			       metric p95 gives 0.95), or 0 for the mean */
 } mg_latency_policy;
-#define MG_LATENCY_POLICY_INIT {1.05, 0.01, 0.95, 1000, 0x6d6f64656c676174ull}
+#define MG_LATENCY_POLICY_INIT {1.05, 0.01, 0.95, 1000, 0x6d6f64656c676174ull, 0.5}
 
 /* Three outcomes: regression (fail), clear with no regression (pass), or
  * inconclusive (the interval straddles the limit, or too few blocks). */
@@ -271,7 +274,9 @@ double mg_t_quantile(double p, double df);
 
 /* Compares candidate with baseline samples under the policy. The samples
  * are in paired blocks of `block`: block i of each side is samples
- * [i*block, (i+1)*block), measured next to each other. */
+ * [i*block, (i+1)*block), measured next to each other; each pair gives the
+ * ratio of the blocks' statistic (pol->quantile: the gate's metric), so the
+ * ratio and its interval speak of the statistic the gate reports. */
 int mg_latency_compare(const double *cand, size_t nc, const double *base, size_t nb, size_t block,
 		       const mg_latency_policy *pol, mg_latency_verdict *out, mg_error *err);
 

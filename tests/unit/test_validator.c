@@ -151,6 +151,31 @@ static void test_verdict_is_clear_only_when_the_data_settle_it(void **state)
 	assert_true(v.lo < pol.max_ratio && pol.max_ratio < v.hi);
 }
 
+/* The ratio speaks of the gate's statistic: a candidate whose median is the
+ * baseline's but whose slowest tenth of each block takes three times as
+ * long is no slowdown at p50 and a clear one at p95 (and for the mean). */
+static void test_ratio_is_of_the_gates_statistic(void **state)
+{
+	(void)state;
+	mg_latency_policy pol = MG_LATENCY_POLICY_INIT;
+	double c[400], b[400];
+	mg_latency_verdict v;
+	for (size_t i = 0; i < 400; i++) {
+		b[i] = 1.0 + 0.01 * (double)(i % 10);
+		c[i] = i % 10 == 9 ? 3 * b[i] : b[i];
+	}
+	assert_int_equal(mg_latency_compare(c, 400, b, 400, 10, &pol, &v, NULL), 0);
+	assert_true(v.clear && !v.regression);
+	assert_true(fabs(v.ratio - 1) < 1e-9);
+	pol.quantile = 0.95;
+	assert_int_equal(mg_latency_compare(c, 400, b, 400, 10, &pol, &v, NULL), 0);
+	assert_true(v.clear && v.regression);
+	assert_true(v.ratio > 1.5);
+	pol.quantile = 0; /* the mean: (9 + 3) / 10 of the block's tenth, about 1.2x */
+	assert_int_equal(mg_latency_compare(c, 400, b, 400, 10, &pol, &v, NULL), 0);
+	assert_true(v.regression && v.ratio > 1.15 && v.ratio < 1.25);
+}
+
 static void test_t_quantiles_match_the_tables(void **state)
 {
 	(void)state;
@@ -696,6 +721,7 @@ int main(void)
 		cmocka_unit_test(test_aa_comparisons_rarely_declare_a_regression),
 		cmocka_unit_test(test_a_true_ten_percent_slowdown_is_caught),
 		cmocka_unit_test(test_verdict_is_clear_only_when_the_data_settle_it),
+		cmocka_unit_test(test_ratio_is_of_the_gates_statistic),
 		cmocka_unit_test(test_t_quantiles_match_the_tables),
 		cmocka_unit_test(test_paired_blocks_are_immune_to_drift_between_blocks),
 		cmocka_unit_test(test_noise_flag),
