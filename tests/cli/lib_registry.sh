@@ -103,7 +103,8 @@ proxy_start() {
 		"$TEST_TMP/proxy.port" 2>"$TEST_TMP/proxy.err" &
 	_proxy_pid=$!
 	if [ "$BASH_SUBSHELL" -gt 0 ]; then # inside a check: traps are not inherited
-		trap proxy_stop EXIT
+		# and a registry this check started has its own trap: stop both
+		trap 'proxy_stop; _cleanup' EXIT
 	else
 		_pids="$_pids $_proxy_pid"
 	fi
