@@ -677,6 +677,15 @@ int rp_latency_notes(mg_buf *out, const mg_gate_result *g, mg_error *err)
 	return rc;
 }
 
+int rp_target_text(mg_buf *out, const mg_report_target *t, mg_error *err)
+{
+	if (t->fingerprint)
+		return rp_fingerprint_text(out, t->fingerprint, err);
+	if (t->error)
+		return mg_buf_printf(out, err, "unreachable: %s", t->error);
+	return mg_buf_puts(out, "not fingerprinted: no latency, memory or cost gate measured here", err);
+}
+
 int rp_fingerprint_text(mg_buf *out, const mg_fingerprint *f, mg_error *err)
 {
 	char load[RP_NUM_SIZE];

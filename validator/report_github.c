@@ -299,10 +299,7 @@ static int md_targets(mg_buf *out, const mg_report *r, mg_error *err)
 	for (size_t i = 0; !rc && i < r->ntargets; i++) {
 		const mg_report_target *tg = &r->targets[i];
 		mg_buf_reset(&t);
-		if (tg->fingerprint)
-			rc = rp_fingerprint_text(&t, tg->fingerprint, err);
-		else
-			rc = mg_buf_printf(&t, err, "unreachable: %s", tg->error ? tg->error : "unknown error");
+		rc = rp_target_text(&t, tg, err);
 		if (!rc)
 			rc = mg_buf_puts(out, "| ", err);
 		if (!rc)

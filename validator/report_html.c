@@ -600,10 +600,8 @@ int mg_report_write_html(mg_buf *out, const mg_report *r, mg_error *err)
 			rh_p(&w, "</td><td><code>");
 			rh_t(&w, tg->spec);
 			rh_p(&w, "</code></td><td>");
-			if (tg->fingerprint && !w.rc)
-				w.rc = rp_fingerprint_text(&tmp, tg->fingerprint, err);
-			else if (!w.rc)
-				w.rc = mg_buf_printf(&tmp, err, "unreachable: %s", tg->error ? tg->error : "unknown error");
+			if (!w.rc)
+				w.rc = rp_target_text(&tmp, tg, err);
 			tbuf(&w, &tmp);
 			rh_p(&w, "</td></tr>\n");
 		}

@@ -95,6 +95,9 @@ int rp_latency_text(mg_buf *out, const mg_gate_result *g, mg_error *err);
 /* rp_latency_text without the verdict: the samples and the noise. */
 int rp_latency_notes(mg_buf *out, const mg_gate_result *g, mg_error *err);
 int rp_fingerprint_text(mg_buf *out, const mg_fingerprint *f, mg_error *err);
+/* A target of the report's targets table: its fingerprint, why it was
+ * unreachable, or that no gate measured on it (none was started there). */
+int rp_target_text(mg_buf *out, const mg_report_target *t, mg_error *err);
 /* "input float32 [1, 64]; mask int64 [1, 8]": the report's inputs, or
  * nothing when it has none. */
 int rp_inputs_text(mg_buf *out, const mg_report *r, mg_error *err);

@@ -1377,10 +1377,31 @@ static void test_report_parses_from_bytes_as_from_the_file(void **state)
 	mg_report_free(r);
 }
 
+/* A target no gate measured on (an accuracy-only run) is said to be so,
+ * not "unreachable"; one that failed says why. */
+static void test_target_without_a_fingerprint_says_why(void **state)
+{
+	(void)state;
+	mg_report *r = build_full();
+	mg_fingerprint_free(r->targets[0].fingerprint);
+	r->targets[0].fingerprint = NULL;
+	mg_buf b = MG_BUF_INIT;
+	assert_int_equal(mg_report_write_markdown(&b, r, 1 << 20, NULL), 0);
+	contains(mg_buf_cstr(&b), "| local | local | not fingerprinted: no latency, memory or cost gate measured here |");
+	contains(mg_buf_cstr(&b), "unreachable: ssh: connect to host pi4.lan port 22: Connection refused");
+	lacks(mg_buf_cstr(&b), "unknown error");
+	mg_buf_reset(&b);
+	assert_int_equal(mg_report_write_html(&b, r, NULL), 0);
+	contains(mg_buf_cstr(&b), "not fingerprinted: no latency, memory or cost gate measured here");
+	mg_buf_free(&b);
+	mg_report_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_report_status_error_beats_fail_and_skips_are_ignored),
+		cmocka_unit_test(test_target_without_a_fingerprint_says_why),
 		cmocka_unit_test(test_report_formats_by_name_render_their_writer),
 		cmocka_unit_test(test_report_parses_from_bytes_as_from_the_file),
 		cmocka_unit_test(test_report_numbers_are_formatted_for_people),
