@@ -59,7 +59,10 @@ _registry_serve() {
 	_pids="$_pids $!"
 	# inside a check (a subshell) the file's EXIT trap is not inherited, and
 	# this _pids is the subshell's own: stop it when the check ends
-	[ "$BASH_SUBSHELL" -gt 0 ] && trap _cleanup EXIT
+	if [ "$BASH_SUBSHELL" -gt 0 ]; then
+		_check_pids="${_check_pids:-} $!"
+		trap _cleanup EXIT
+	fi
 	REG=localhost:$1
 }
 
@@ -103,8 +106,9 @@ proxy_start() {
 		"$TEST_TMP/proxy.port" 2>"$TEST_TMP/proxy.err" &
 	_proxy_pid=$!
 	if [ "$BASH_SUBSHELL" -gt 0 ]; then # inside a check: traps are not inherited
-		# and a registry this check started has its own trap: stop both
-		trap 'proxy_stop; _cleanup' EXIT
+		# and a registry this check started had its own trap: stop it too
+		# (not the file's, which later checks use)
+		trap 'proxy_stop; for p in ${_check_pids:-}; do kill "$p" 2>/dev/null; done' EXIT
 	else
 		_pids="$_pids $_proxy_pid"
 	fi
