@@ -3,9 +3,10 @@
  * per file hashed into the store, saying what it does ("uploading
  * model.onnx: 1.2 MiB / 10 MiB", "hashing ..."),
  * rewritten in place on a terminal (bytes, rate, ETA); plain lines every
- * few seconds otherwise (CI logs), and one closing line per file that
- * showed any ("uploaded model.onnx: 10 MiB in 1.2s (8.3 MiB/s)"; a quick
- * transfer shows nothing); nothing with -q. Two settings that tests use
+ * few seconds otherwise (CI logs), and one closing line per file hashed or
+ * moved, once its bytes are checked ("uploaded model.onnx: 10 MiB in 1.2s
+ * (8.3 MiB/s)"), a quick one too; a file the registry or the digest cache
+ * has already moves nothing and says nothing; nothing at all with -q. Two settings that tests use
  * to reach chunked uploads and paged lists with little data come from the
  * environment: MODELGATE_CHUNK_SIZE (bytes; larger blobs are uploaded in
  * chunks of this size) and MODELGATE_PAGE_SIZE (entries asked for per page
@@ -65,14 +66,10 @@ static void progress_cb(void *ctx, int kind, const char *what, uint64_t done, ui
 	shown *s = find_shown(what, now);
 	if (!finished && now - s->last < display.interval)
 		return;
-	if (finished && !s->printed) {
-		s->what = NULL; /* quick: nothing to close */
-		return;
-	}
 	s->last = now;
 	s->printed = 1;
 	double secs = (double)(now - s->start) / 1000.0;
-	double rate = secs > 0 ? (double)done / secs : 0;
+	double rate = (double)done / (secs > 0.001 ? secs : 0.001); /* a quick file: at least 1 ms */
 	char d[32], t[32], r[32], eta[32] = "";
 	mg_format_size(d, sizeof(d), done);
 	mg_format_size(t, sizeof(t), total);

@@ -476,6 +476,12 @@ static void progress(xfer *x, uint64_t done, int finished)
 			       x->r->what, done, x->r->total, finished);
 }
 
+void mg_http_progress_done(mg_http *h, int kind, const char *what, uint64_t total)
+{
+	if (h->progress && what)
+		h->progress(h->progress_ctx, kind, what, total, total, 1);
+}
+
 static void copy_header(char *dst, size_t cap, const char *v, size_t n)
 {
 	if (n >= cap)
@@ -921,8 +927,8 @@ static void finish(xfer *x, CURLcode c)
 				     h->web ? "server" : "registry");
 		return;
 	}
-	if (code >= 200 && code < 300)
-		progress(x, r->body_fd >= 0 ? r->body_off + x->sent : x->got, 1);
+	if (code >= 200 && code < 300) /* how far; done is the caller's to say */
+		progress(x, r->body_fd >= 0 ? r->body_off + x->sent : x->got, 0);
 	x->rc = 0;
 }
 

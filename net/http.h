@@ -99,6 +99,12 @@ int mg_http_set_origin(mg_http *h, const char *url, mg_error *err);
  * or 429 after the retries), or the error a sink returned. */
 int mg_http_run(mg_http *h, mg_http_req *const *reqs, size_t n, size_t parallel, mg_error *err);
 int mg_http_do(mg_http *h, mg_http_req *r, mg_error *err);
+/* Says to the progress function, once, that the file labelled what (total
+ * bytes) has gone up or come down whole (kind MG_PROGRESS_UPLOAD or
+ * _DOWNLOAD). Requests report only how far they are: the caller, which
+ * checks the bytes (a digest, the registry's 201), says when a file is
+ * done, so nothing is called downloaded that is then refused. */
+void mg_http_progress_done(mg_http *h, int kind, const char *what, uint64_t total);
 
 /* The registry's error message from an error body ("manifest unknown"),
  * or "". */

@@ -477,9 +477,21 @@ static int send_chunks(mg_remote *r, const char *repo, mg_buf *loc, const char *
 	return rc;
 }
 
+static int push_blob_fd(mg_remote *r, const char *repo, int fd, uint64_t size, const char *digest,
+			char digest_out[MG_DIGEST_SIZE], const char *what, mg_error *err);
+
 int mg_remote_push_blob_fd(mg_remote *r, const char *repo, int fd, uint64_t size,
 			   const char *digest, char digest_out[MG_DIGEST_SIZE], const char *what,
 			   mg_error *err)
+{
+	int rc = push_blob_fd(r, repo, fd, size, digest, digest_out, what, err);
+	if (!rc)
+		mg_http_progress_done(r->http, MG_PROGRESS_UPLOAD, what, size);
+	return rc;
+}
+
+static int push_blob_fd(mg_remote *r, const char *repo, int fd, uint64_t size, const char *digest,
+			char digest_out[MG_DIGEST_SIZE], const char *what, mg_error *err)
 {
 	char scope[600];
 	mg_remote__scope(scope, sizeof(scope), repo, 1);
@@ -615,6 +627,8 @@ int mg_remote_push_blob_fd_racing(mg_remote *r, const char *repo, int fd, uint64
 		memcpy(digest_out, x.digest, MG_DIGEST_SIZE);
 	else if (loc.data && !stopped)
 		cancel_upload(r, loc.data, scope);
+	if (!rc)
+		mg_http_progress_done(r->http, MG_PROGRESS_UPLOAD, what, size);
 	mg_buf_free(&loc);
 	mg_buf_free(&url);
 	return rc;
@@ -732,6 +746,9 @@ int mg_remote_fetch_blobs(mg_remote *r, const char *repo, const mg_desc *descs, 
 	}
 	for (size_t i = 0; !rc && i < n; i++) /* ... then put it in place */
 		rc = mg_vfile_commit(files[i], err);
+	for (size_t i = 0; !rc && i < n; i++)
+		mg_http_progress_done(r->http, MG_PROGRESS_DOWNLOAD, descs[i].title ? descs[i].title : descs[i].digest,
+				      descs[i].size);
 	for (size_t j = 0; qs && urls && j < cap; j++) {
 		mg_http_req_free(&qs[j]);
 		mg_buf_free(&urls[j]);

@@ -102,6 +102,8 @@ int mg_remote_fetch_blob_resumable(mg_remote *r, const char *repo, const mg_desc
 		rc = mg_error_sys(err, MG_EIO, errno, "cannot write '%s'", partial);
 	if (!rc && rename(partial, dest))
 		rc = mg_error_sys(err, MG_EIO, errno, "cannot rename '%s' to '%s'", partial, dest);
+	if (!rc)
+		mg_http_progress_done(r->http, MG_PROGRESS_DOWNLOAD, d->title ? d->title : d->digest, d->size);
 	if (s.fd >= 0)
 		close(s.fd);
 	mg_hash_free(s.hash);

@@ -143,15 +143,31 @@ expect_stdout_matches() { grep -qE -- "$1" "$OUT" || fail "no line of stdout mat
 expect_stdout_empty() { [ ! -s "$OUT" ] || fail "stdout is not empty"; }
 expect_stderr_empty() { [ ! -s "$ERR" ] || fail "stderr is not empty"; }
 
+# The progress lines of transfers (cli/cli_remote.c), and of files hashed
+# into the store: "uploading NAME: ...", "downloaded NAME: ... in 0.1s".
+PROGRESS_LINE='^(hashing|hashed|uploading|uploaded|downloading|downloaded) '
+
+# expect_progress_only NAME...: stderr holds progress lines alone, and one
+# closing line ("hashed NAME: ...", "uploaded NAME: ...") for each NAME.
+expect_progress_only() {
+	! grep -Ev "$PROGRESS_LINE" "$ERR" | grep -q . || fail "stderr holds more than progress lines"
+	local n
+	for n in "$@"; do
+		[ "$(grep -cE "^(hashed|uploaded|downloaded) $(printf '%s' "$n" | sed 's/[.[\*^$]/\\&/g'): " "$ERR")" -eq 1 ] ||
+			fail "not one closing line for '$n'"
+	done
+}
+
 # expect_error TEXT...: stderr holds exactly one message line, starting with
 # "modelgate", that contains every TEXT; the only other lines allowed are a
-# "usage: ..." line that usage errors add. Nothing on stdout.
+# "usage: ..." line that usage errors add and the progress lines of the
+# files that went through before the error. Nothing on stdout.
 expect_error() {
 	local n u
-	n=$(grep -c . "$ERR")
+	n=$(grep -Evc "$PROGRESS_LINE" "$ERR")
 	u=$(grep -c '^usage: ' "$ERR")
 	[ "$((n - u))" -eq 1 ] || fail "stderr has $((n - u)) message line(s), expected 1"
-	grep -v '^usage: ' "$ERR" | grep -q '^modelgate' || fail "stderr does not start with 'modelgate'"
+	grep -Ev "^usage: |$PROGRESS_LINE" "$ERR" | grep -q '^modelgate' || fail "stderr does not start with 'modelgate'"
 	local t
 	for t in "$@"; do
 		grep -v '^usage: ' "$ERR" | grep -qF -- "$t" || fail "the error message does not contain '$t'"

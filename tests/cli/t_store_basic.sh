@@ -28,7 +28,7 @@ t_push_prints_digest() {
 	expect_exit 0 mg push digits:again "$FX/model.onnx"
 	[ "$(wc -l <"$OUT")" -eq 1 ] || fail "stdout is not exactly one line"
 	expect_stdout_matches "$DIGEST_RE"
-	expect_stderr_empty
+	expect_progress_only model.onnx
 	expect_file "$(blob_path "$(cat "$OUT")")"
 }
 
