@@ -9,6 +9,7 @@
  * at or below passes, and one that straddles it is inconclusive. A
  * Mann-Whitney p-value and a bootstrap interval remain for the report. */
 #include "validator.h"
+#include "runners/runners.h"
 
 #include <assert.h>
 #include <math.h>
@@ -247,9 +248,9 @@ double mg_t_quantile(double p, double df)
 	return (lo + hi) / 2;
 }
 
-/* The statistic q of x[0..n), n > 0 (policy.quantile): a quantile by
- * linear interpolation (numpy's default, as the reports), or for q 0 the
- * mean. */
+/* The statistic q of x[0..n), n > 0 (policy.quantile): a quantile as
+ * runners' mg_quantile_sorted takes it (linear interpolation, numpy's
+ * default, as the reports), or for q 0 the mean. */
 static double block_stat(const double *x, size_t n, double q, double *scratch)
 {
 	if (!(q > 0)) {
@@ -262,9 +263,7 @@ static double block_stat(const double *x, size_t n, double q, double *scratch)
 	if (q == 0.5)
 		return select_median(scratch, n);
 	qsort(scratch, n, sizeof(*scratch), cmp_double);
-	double h = (double)(n - 1) * q;
-	size_t lo = (size_t)h;
-	return lo + 1 < n ? scratch[lo] + (h - (double)lo) * (scratch[lo + 1] - scratch[lo]) : scratch[lo];
+	return mg_quantile_sorted(scratch, n, q);
 }
 
 int mg_latency_compare(const double *cand, size_t nc, const double *base, size_t nb, size_t block,
