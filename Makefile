@@ -183,7 +183,8 @@ check-layers:
 unit: $(TESTS) $(CLI) $(DEVICE) $(AGENT) $(TFLITE)
 	@set -e; for t in $(TESTS); do echo "== $$t"; MG_TEST_TMP=$(abspath $(BUILD))/tmp $$t; done
 
-cli-tests: $(CLI) $(DEVICE) $(AGENT) $(AGENT_A64) $(CPUINFO_A64) $(TFLITE) $(TFLITE_A64)
+cli-tests: $(CLI) $(DEVICE) $(AGENT) $(AGENT_A64) $(CPUINFO_A64) $(TFLITE) $(TFLITE_A64) \
+		$(BUILD)/man/modelgate.1
 	@MODELGATE=$(abspath $(CLI)) tests/cli/run.sh
 
 demo: deps

@@ -24,17 +24,22 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 mk/root.sh "$root"
-git clone -q --no-hardlinks "$top" "$root/root/modelgate"
-# the bare root tarball (nothing make deps installs) serves the tests that
-# lay roots of their own inside this one (t_dist, t_run_exec)
-mkdir -p "$root/root/modelgate/.deps/roots"
-cp "$top"/.deps/roots/bookworm-*.tar "$root/root/modelgate/.deps/roots/"
+# Each command on its own clone, as CI and users run them: one does not
+# build what the other then leans on (make check once passed here only
+# because make demo had already built the man pages).
+for cmd in demo check; do
+	git clone -q --no-hardlinks "$top" "$root/root/modelgate-$cmd"
+	# the bare root tarball (nothing make deps installs) serves the tests
+	# that lay roots of their own inside this one (t_dist, t_run_exec)
+	mkdir -p "$root/root/modelgate-$cmd/.deps/roots"
+	cp "$top"/.deps/roots/bookworm-*.tar "$root/root/modelgate-$cmd/.deps/roots/"
+done
 
 status=0
 for cmd in demo check; do
 	start=$(date +%s)
 	rc=0
-	mk/chroot.sh "$root" sh -c "cd /root/modelgate && make $cmd" >"$logs/$cmd.log" 2>&1 || rc=$?
+	mk/chroot.sh "$root" sh -c "cd /root/modelgate-$cmd && make $cmd" >"$logs/$cmd.log" 2>&1 || rc=$?
 	echo "== make $cmd: exit $rc after $(($(date +%s) - start)) s (log: build/fresh/$cmd.log)"
 	grep '^deps: [0-9]* packages\|^deps: npm test tools\|^deps: ONNX' "$logs/$cmd.log" | sed 's/^/   /' || true
 	tail -n 25 "$logs/$cmd.log" | sed 's/^/   | /'
