@@ -23,8 +23,6 @@
 #include <string.h>
 #include <time.h>
 
-#define EMPTY_DIGEST "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
-
 static json_t *num(double v)
 {
 	return isfinite(v) ? json_real(v) : json_null();
@@ -101,38 +99,10 @@ int mg_attest_statement(mg_buf *out, const mg_report *r, const char *model_diges
 	return rc;
 }
 
-int mg_dsse_pae(mg_buf *out, const char *payload_type, const void *payload, size_t len,
-		mg_error *err)
-{
-	int rc = mg_buf_printf(out, err, "DSSEv1 %zu %s %zu ", strlen(payload_type), payload_type, len);
-	if (!rc)
-		rc = mg_buf_append(out, payload, len, err);
-	return rc;
-}
-
 int mg_attest_sign(mg_buf *out, const char *statement, size_t len, const char *key_path,
 		   mg_error *err)
 {
-	mg_buf pae = MG_BUF_INIT, sig = MG_BUF_INIT;
-	char keyid[MG_DIGEST_SIZE];
-	char *payload = mg_base64_encode(statement, len, err);
-	int rc = payload ? mg_dsse_pae(&pae, MG_DSSE_PAYLOAD_TYPE, statement, len, err) : MG_ENOMEM;
-	if (!rc)
-		rc = mg_sign(key_path, pae.data, pae.len, &sig, err);
-	if (!rc)
-		rc = mg_key_id(key_path, keyid, err);
-	if (!rc) {
-		json_t *env = json_pack("{s:s, s:s, s:[{s:s, s:s}]}", "payloadType", MG_DSSE_PAYLOAD_TYPE,
-					"payload", payload, "signatures", "keyid", keyid, "sig", sig.data);
-		char *s = env ? json_dumps(env, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-		json_decref(env);
-		rc = s ? mg_buf_puts(out, s, err) : mg_error_set(err, MG_ENOMEM, "out of memory");
-		free(s);
-	}
-	free(payload);
-	mg_buf_free(&pae);
-	mg_buf_free(&sig);
-	return rc;
+	return mg_dsse_sign(out, MG_DSSE_PAYLOAD_TYPE, statement, len, key_path, err);
 }
 
 /* Adds desc to the fallback index tagged sha256-<hex> (read, add, write). */
@@ -181,31 +151,19 @@ int mg_attest_attach(const mg_repo *t, const char *subject_digest, const void *e
 		     size_t len, char out[MG_DIGEST_SIZE], mg_error *err)
 {
 	mg_buf subj = MG_BUF_INIT;
-	char ed[MG_DIGEST_SIZE], cd[MG_DIGEST_SIZE], created[64];
+	char created[64];
+	size_t size = 0;
 	int rc = mg_repo_get_manifest(t, NULL, subject_digest, &subj, NULL, NULL, err);
 	json_t *sm = rc ? NULL : json_loadb(subj.data, subj.len, 0, NULL);
 	const char *smt = json_string_value(json_object_get(sm, "mediaType"));
-	if (!rc)
-		rc = mg_repo_put_blob(t, envelope, len, ed, err);
-	if (!rc)
-		rc = mg_repo_put_blob(t, "{}", 2, cd, err);
 	mg_format_time(created, sizeof(created), (int64_t)time(NULL));
-	json_t *m = rc ? NULL
-		: json_pack("{s:i, s:s, s:s, s:{s:s, s:s, s:i}, s:[{s:s, s:s, s:I}], s:{s:s, s:s, s:I}, "
-			    "s:{s:s}}", "schemaVersion", 2, "mediaType", MG_MEDIA_MANIFEST,
-			    "artifactType", MG_ARTIFACT_GATE_RESULT, "config", "mediaType",
-			    MG_MEDIA_EMPTY, "digest", EMPTY_DIGEST, "size", 2, "layers", "mediaType",
-			    MG_MEDIA_DSSE, "digest", ed, "size", (json_int_t)len, "subject",
-			    "mediaType", smt ? smt : MG_MEDIA_MANIFEST, "digest", subject_digest,
-			    "size", (json_int_t)subj.len, "annotations", MG_ANNOT_CREATED, created);
-	char *s = m ? json_dumps(m, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-	if (!rc && !s)
-		rc = mg_error_set(err, MG_ENOMEM, "out of memory");
+	mg_dsse_subject sub = {smt ? smt : MG_MEDIA_MANIFEST, subject_digest, subj.len};
 	if (!rc)
-		rc = mg_repo_put_manifest(t, NULL, s, strlen(s), MG_MEDIA_MANIFEST, out, err);
+		rc = mg_dsse_put(t, MG_ARTIFACT_GATE_RESULT, envelope, len, &sub, NULL, created, out, &size,
+				 err);
 	json_t *desc = rc ? NULL
 		: json_pack("{s:s, s:s, s:I, s:s, s:{s:s}}", "mediaType", MG_MEDIA_MANIFEST, "digest",
-			    out, "size", (json_int_t)strlen(s), "artifactType", MG_ARTIFACT_GATE_RESULT,
+			    out, "size", (json_int_t)size, "artifactType", MG_ARTIFACT_GATE_RESULT,
 			    "annotations", MG_ANNOT_CREATED, created);
 	if (!rc && !desc)
 		rc = mg_error_set(err, MG_ENOMEM, "out of memory");
@@ -214,8 +172,6 @@ int mg_attest_attach(const mg_repo *t, const char *subject_digest, const void *e
 	if (!rc)
 		rc = add_to_fallback(t, subject_digest, desc, err);
 	json_decref(desc);
-	free(s);
-	json_decref(m);
 	json_decref(sm);
 	mg_buf_free(&subj);
 	return rc;

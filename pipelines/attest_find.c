@@ -38,8 +38,8 @@ static int list_referrers(const mg_repo *t, const char *subject, json_t **out,
 static int check_one(const mg_repo *t, const char *subject, const char *mdigest,
 		     const char *pub, mg_attest_found *found, mg_error *err)
 {
-	mg_buf mb = MG_BUF_INIT, eb = MG_BUF_INIT, payload = MG_BUF_INIT, pae = MG_BUF_INIT;
-	json_t *m = NULL, *env = NULL, *st = NULL;
+	mg_buf mb = MG_BUF_INIT, eb = MG_BUF_INIT, payload = MG_BUF_INIT;
+	json_t *m = NULL, *st = NULL;
 	char what[200];
 	snprintf(what, sizeof(what), "gate result %s", mdigest);
 	int rc = mg_repo_get_manifest(t, NULL, mdigest, &mb, NULL, NULL, err);
@@ -55,38 +55,9 @@ static int check_one(const mg_repo *t, const char *subject, const char *mdigest,
 		rc = mg_error_set(err, MG_ECORRUPT, "%s has no envelope layer", what);
 	if (!rc)
 		rc = mg_repo_read_blob(t, ld, ENVELOPE_MAX, &eb, err);
-	if (!rc && !(env = json_loadb(eb.data, eb.len, 0, NULL)))
-		rc = mg_error_set(err, MG_ECORRUPT, "the envelope of %s is not JSON", what);
-	const char *ptype = json_string_value(json_object_get(env, "payloadType"));
-	const char *p64 = json_string_value(json_object_get(env, "payload"));
-	if (!rc && (!ptype || !p64 || strcmp(ptype, MG_DSSE_PAYLOAD_TYPE)))
-		rc = mg_error_set(err, MG_ECORRUPT, "the envelope of %s is not an in-toto DSSE envelope",
-				  what);
-	if (!rc && mg_base64_decode(&payload, p64, NULL))
-		rc = mg_error_set(err, MG_ECORRUPT, "the payload of %s is not base64", what);
 	if (!rc)
-		rc = mg_dsse_pae(&pae, ptype, payload.data ? payload.data : "", payload.len, err);
-	/* any one signature by the key will do */
-	json_t *sigs = json_object_get(env, "signatures");
-	size_t i;
-	json_t *s;
-	int verified = 0;
-	mg_error ve = {0};
-	json_array_foreach(sigs, i, s) {
-		const char *sig = json_string_value(json_object_get(s, "sig"));
-		if (rc || verified || !sig)
-			continue;
-		if (!mg_verify(pub, pae.data, pae.len, sig, what, &ve)) {
-			verified = 1;
-			snprintf(found->keyid, MG_DIGEST_SIZE, "%s",
-				 json_string_value(json_object_get(s, "keyid")) ? json_string_value(json_object_get(s, "keyid")) : "");
-		} else if (ve.code == MG_EINVAL && strstr(ve.msg, pub)) {
-			rc = mg_error_set(err, ve.code, "%s", ve.msg); /* the key itself is bad */
-		}
-	}
-	if (!rc && !verified)
-		rc = ve.code ? mg_error_set(err, MG_ECORRUPT, "%s", ve.msg)
-			     : mg_error_set(err, MG_ECORRUPT, "%s has no signature", what);
+		rc = mg_dsse_open(eb.data, eb.len, MG_DSSE_PAYLOAD_TYPE, pub, what, &payload,
+				  found->keyid, err);
 	if (!rc && !(st = json_loadb(payload.data, payload.len, 0, NULL)))
 		rc = mg_error_set(err, MG_ECORRUPT, "the statement of %s is not JSON", what);
 	const char *ptyp = json_string_value(json_object_get(st, "predicateType"));
@@ -105,12 +76,10 @@ static int check_one(const mg_repo *t, const char *subject, const char *mdigest,
 	if (!rc)
 		snprintf(found->manifest, MG_DIGEST_SIZE, "%s", mdigest);
 	json_decref(m);
-	json_decref(env);
 	json_decref(st);
 	mg_buf_free(&mb);
 	mg_buf_free(&eb);
 	mg_buf_free(&payload);
-	mg_buf_free(&pae);
 	return rc;
 }
 

@@ -236,9 +236,31 @@ void mg_deploy_result_clear(mg_deploy_result *res);
  * every gate's name, status and figures. Canonical JSON (sorted keys). */
 int mg_attest_statement(mg_buf *out, const struct mg_report *r, const char *model_digest,
 			mg_error *err);
-/* DSSE pre-authentication encoding of a payload. */
+/* DSSE pre-authentication encoding of a payload (dsse.c). */
 int mg_dsse_pae(mg_buf *out, const char *payload_type, const void *payload, size_t len,
 		mg_error *err);
+/* A DSSE envelope of payload, of payload_type, signed with the Ed25519
+ * private key (appended to out, compact JSON). */
+int mg_dsse_sign(mg_buf *out, const char *payload_type, const void *payload, size_t len,
+		 const char *key_path, mg_error *err);
+/* Opens an envelope: it must be of payload_type and carry a signature by
+ * the public key pub; the payload to payload (appended), the signing key's
+ * id to keyid (may be NULL). MG_ECORRUPT (naming `what`) when it is not
+ * such an envelope or no signature verifies, MG_EINVAL for a bad key. */
+int mg_dsse_open(const void *env, size_t len, const char *payload_type, const char *pub,
+		 const char *what, mg_buf *payload, char keyid[MG_DIGEST_SIZE], mg_error *err);
+/* The manifest a referrer names as its subject. */
+typedef struct mg_dsse_subject {
+	const char *media_type, *digest;
+	size_t size;
+} mg_dsse_subject;
+/* Stores an envelope as an OCI artifact: a manifest of artifact_type with
+ * the empty config, the envelope as its one layer, the created annotation
+ * and subject when set; tagged when tag is set. Its digest to out and its
+ * length to size (may be NULL). */
+int mg_dsse_put(const mg_repo *t, const char *artifact_type, const void *env, size_t len,
+		const mg_dsse_subject *subject, const char *tag, const char *created,
+		char out[MG_DIGEST_SIZE], size_t *size, mg_error *err);
 /* A DSSE envelope of the statement signed with the Ed25519 key. */
 int mg_attest_sign(mg_buf *out, const char *statement, size_t len, const char *key_path,
 		   mg_error *err);
