@@ -58,6 +58,7 @@ typedef struct mg_slot_meta {
 	char artifact[MG_DIGEST_SIZE]; /* the model's artifact digest */
 	uint64_t release;              /* its release counter */
 	int proven;                    /* its health check passed on this device */
+	int64_t proven_at;             /* when (unix seconds), 0 when not */
 } mg_slot_meta;
 
 /* The slot current points at ('a' or 'b'), or 0 when there is none yet. */
@@ -72,12 +73,31 @@ int mg_slot_switch(const char *state_dir, char slot, mg_error *err);
 /* What status.json says (written atomically after every sync). */
 typedef struct mg_device_status {
 	const char *health;     /* "pass", "fail" or "none" */
-	const char *last_error; /* NULL: none */
+	const char *last_error; /* the last sync's error; NULL: none */
 	const char *rejected;   /* the release digest refused last, or NULL */
+	const char *rejected_reason; /* why it was refused */
+	int carry;              /* rejected NULL: keep status.json's refusal (the
+				   fleet may still offer that release) */
 } mg_device_status;
 int mg_status_write(const mg_device_config *c, const mg_device_status *s, mg_error *err);
 /* The release digest status.json records as refused ("" when none). */
 void mg_status_rejected(const char *state_dir, char out[MG_DIGEST_SIZE]);
+
+/* What the fleet tag last pointed at and what it asked of this device
+ * (plan.json): the tag's manifest digest, the release it gives this device
+ * ("" : keep what runs), whether that may be older than what runs, and
+ * whether the tag pointed at a rollout plan (then status.json names it). */
+typedef struct mg_fleet_seen {
+	char tag[MG_DIGEST_SIZE];
+	char desired[MG_DIGEST_SIZE];
+	int may_go_back;
+	int is_plan;
+} mg_fleet_seen;
+/* MG_ENOTFOUND when there is no (good) plan.json. */
+int mg_fleet_seen_read(const char *state_dir, mg_fleet_seen *out);
+int mg_fleet_seen_write(const char *state_dir, const mg_fleet_seen *s, mg_error *err);
+/* The tag names a release, no plan: plan.json goes. */
+void mg_fleet_seen_forget(const char *state_dir);
 
 /* Publishes status.json's bytes as the retained message of the topic
  * modelgate/<fleet>/<device>/status (QoS 1) and waits until the broker has

@@ -17,6 +17,7 @@
 #include "device.h"
 #include "pipelines/deploy.h"
 #include "pipelines/package.h"
+#include "pipelines/rollout.h"
 #include "registry/repo.h"
 #include "util/proc.h"
 #include "validator/run_once.h"
@@ -29,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* The bytes of a command's stderr kept for the reason of a failure. */
@@ -203,7 +205,7 @@ static int fall_back(const mg_device_config *c, char slot, const mg_slot_meta *m
 				 "; back on release %llu", (unsigned long long)om.release);
 		memcpy(res->running, om.digest, MG_DIGEST_SIZE);
 	}
-	mg_device_status st = {"fail", reason, m->digest};
+	mg_device_status st = {"fail", reason, m->digest, reason, 0};
 	mg_status_write(c, &st, NULL);
 	res->refused = 1;
 	return mg_error_set(err, MG_EINVAL, "%s", reason);
@@ -218,6 +220,7 @@ static int finish_switch(const mg_device_config *c, char slot, mg_slot_meta *m,
 		return fall_back(c, slot, m, res, err);
 	kill_point("health");
 	m->proven = 1;
+	m->proven_at = (int64_t)time(NULL);
 	return mg_slot_meta_write(c->state_dir, slot, m, err);
 }
 
@@ -225,7 +228,7 @@ static int finish_switch(const mg_device_config *c, char slot, mg_slot_meta *m,
  * changes but status.json. */
 static int refuse(const mg_device_config *c, const char *digest, mg_sync_result *res, mg_error *err)
 {
-	mg_device_status st = {"none", err->msg, digest};
+	mg_device_status st = {"none", err->msg, digest, err->msg, 0};
 	mg_status_write(c, &st, NULL);
 	res->refused = 1;
 	return MG_EINVAL;
@@ -273,10 +276,11 @@ static int download(const mg_device_config *c, const mg_repo *repo, const char *
 }
 
 /* Checks the downloaded bundle against the fleet key and what runs; a
- * refusal is MG_EINVAL with the reason. The model digest and release to
+ * refusal is MG_EINVAL with the reason (an older release only when the
+ * rollout plan lets it back: may_go_back). The model digest and release to
  * next. */
 static int check_release(const mg_device_config *c, const mg_repo *repo, const char *bundle,
-			 const mg_slot_meta *running, mg_slot_meta *next, mg_error *err)
+			 const mg_slot_meta *running, int may_go_back, mg_slot_meta *next, mg_error *err)
 {
 	mg_bundle_check *chk = NULL;
 	int rc = mg_bundle_verify(&chk, bundle, c->public_key, err);
@@ -290,8 +294,9 @@ static int check_release(const mg_device_config *c, const mg_repo *repo, const c
 	else if (!chk->release)
 		rc = mg_error_set(err, MG_EINVAL, "the bundle of %s carries no release counter "
 				  "(package --release N)", next->digest);
-	else if (running && chk->release < running->release)
-		rc = mg_error_set(err, MG_EINVAL, "release %llu (%s) is older than release %llu, which runs",
+	else if (running && chk->release < running->release && !may_go_back)
+		rc = mg_error_set(err, MG_EINVAL, "release %llu (%s) is older than release %llu, which "
+				  "runs, and no rollout plan lets it back in",
 				  (unsigned long long)chk->release, next->digest,
 				  (unsigned long long)running->release);
 	if (!rc) {
@@ -336,12 +341,10 @@ static int install(const mg_device_config *c, const char *bundle, char slot, con
  * says why, and keeps what it knew of the running release. */
 static void record_failure(const mg_device_config *c, const char *why)
 {
-	char rejected[MG_DIGEST_SIZE];
-	mg_status_rejected(c->state_dir, rejected);
 	char slot = mg_slot_current(c->state_dir);
 	mg_slot_meta m;
 	int proven = slot && !mg_slot_meta_read(c->state_dir, slot, &m, NULL) && m.proven;
-	mg_device_status st = {proven ? "pass" : "none", why, rejected[0] ? rejected : NULL};
+	mg_device_status st = {proven ? "pass" : "none", why, NULL, NULL, 1};
 	mg_status_write(c, &st, NULL);
 }
 
@@ -351,6 +354,67 @@ static void drop_download(const char *dl, const char *digest)
 	char path[4200];
 	snprintf(path, sizeof(path), "%s/%s", dl, mg_digest_hex(digest));
 	mg_remove_tree(path);
+}
+
+/* What the fleet tag (at manifest digest head) asks of this device: a
+ * release (a bundle artifact: that one), or a rollout plan signed by the
+ * fleet key (the release it gives this device's cohort). A plan is
+ * remembered in plan.json, so that an unchanged tag costs the HEAD alone
+ * (as a release does: it is what runs). A plan that does not verify is
+ * MG_EINVAL. */
+static int fleet_wants(const mg_device_config *c, const mg_repo *repo, const char *head,
+		       mg_fleet_seen *seen, mg_error *err)
+{
+	if (!mg_fleet_seen_read(c->state_dir, seen) && !strcmp(seen->tag, head))
+		return 0;
+	memset(seen, 0, sizeof(*seen));
+	memcpy(seen->tag, head, MG_DIGEST_SIZE);
+	mg_buf mb = MG_BUF_INIT;
+	mg_manifest *m = NULL;
+	int rc = mg_repo_get_manifest(repo, NULL, head, &mb, NULL, NULL, err);
+	if (!rc)
+		rc = mg_manifest_parse(&m, mb.data, mb.len, head, err);
+	const char *type = rc || !m->artifact_type ? "" : m->artifact_type;
+	if (!rc && !strcmp(type, MG_ARTIFACT_ROLLOUT)) {
+		mg_rollout_plan p;
+		rc = mg_rollout_read(repo, head, c->public_key, &p, err);
+		if (rc == MG_ECORRUPT)
+			rc = mg_error_set(err, MG_EINVAL, "the fleet tag's rollout plan %s is refused: %s",
+					  head, err->msg);
+		else if (!rc && strcmp(p.fleet, c->fleet))
+			rc = mg_error_set(err, MG_EINVAL, "the rollout plan %s is for fleet '%s', not '%s'",
+					  head, p.fleet, c->fleet);
+		const char *d = rc ? NULL : mg_rollout_desired(&p, c->device_id, &seen->may_go_back);
+		if (d)
+			memcpy(seen->desired, d, MG_DIGEST_SIZE);
+		seen->is_plan = 1;
+		if (!rc)
+			rc = mg_fleet_seen_write(c->state_dir, seen, err);
+	} else if (!rc) {
+		memcpy(seen->desired, head, MG_DIGEST_SIZE); /* a release itself (checked when read) */
+		mg_fleet_seen_forget(c->state_dir);
+	}
+	mg_manifest_free(m);
+	mg_buf_free(&mb);
+	return rc;
+}
+
+/* The release asked for is the proven one in the other slot (a halted
+ * rollout sends the device back): current goes back to it, no download. */
+static int switch_back(const mg_device_config *c, char slot, const mg_slot_meta *m,
+		       mg_sync_result *res, mg_error *err)
+{
+	int rc = mg_slot_switch(c->state_dir, slot, err);
+	if (rc)
+		return rc;
+	res->changed = 1;
+	memcpy(res->running, m->digest, MG_DIGEST_SIZE);
+	mg_error e = {0};
+	if (c->on_switch && run_cmd(c, "on_switch", c->on_switch, slot, m, &e))
+		fprintf(stderr, "modelgate-device: back on release %llu, but %s\n",
+			(unsigned long long)m->release, e.msg);
+	mg_device_status st = {"pass", NULL, NULL, NULL, 1};
+	return mg_status_write(c, &st, err);
 }
 
 int mg_device_sync(const mg_device_config *c, mg_sync_result *res, mg_error *err)
@@ -385,25 +449,42 @@ int mg_device_sync(const mg_device_config *c, mg_sync_result *res, mg_error *err
 	ro.open_remote = open_remote;
 	ro.ctx = (void *)c;
 	mg_slot_meta next = {0};
+	char head[MG_DIGEST_SIZE], rejected[MG_DIGEST_SIZE];
 	if ((rc = mg_ref_parse(&tag, c->tag, err)) || (rc = mg_repo_open(&repo, tag, &ro, err)) ||
-	    (rc = mg_repo_head(&repo, tag->tag, next.digest, err)))
+	    (rc = mg_repo_head(&repo, tag->tag, head, err)))
 		goto done;
-	char rejected[MG_DIGEST_SIZE];
 	mg_status_rejected(c->state_dir, rejected);
-	if (has_running && !strcmp(next.digest, running.digest)) {
-		mg_device_status st = {"pass", NULL, NULL};
+	mg_fleet_seen seen = {0};
+	if (has_running && !strcmp(head, running.digest))
+		memcpy(seen.desired, head, MG_DIGEST_SIZE); /* the tag names what runs */
+	else if (strcmp(head, rejected) && (rc = fleet_wants(c, &repo, head, &seen, err))) {
+		if (rc == MG_EINVAL)
+			rc = refuse(c, head, res, err);
+		goto done;
+	}
+	if (!strcmp(head, rejected) || !strcmp(seen.desired, rejected)) {
+		rc = mg_error_set(err, MG_EINVAL, "release %s was refused before; waiting for another",
+				  !strcmp(head, rejected) ? head : seen.desired);
+		res->refused = 1;
+		goto done;
+	}
+	if (!seen.desired[0] || (has_running && !strcmp(seen.desired, running.digest))) {
+		/* what runs is what the fleet wants (or the plan has nothing for it) */
+		mg_device_status st = {has_running && running.proven ? "pass" : "none", NULL, NULL, NULL, 1};
 		rc = mg_status_write(c, &st, err);
 		goto done;
 	}
-	if (!strcmp(next.digest, rejected)) {
-		rc = mg_error_set(err, MG_EINVAL, "release %s was refused before; waiting for another",
-				  next.digest);
-		res->refused = 1;
+	memcpy(next.digest, seen.desired, MG_DIGEST_SIZE);
+	char other = cur == 'a' ? 'b' : 'a';
+	mg_slot_meta om;
+	if (has_running && !mg_slot_meta_read(c->state_dir, other, &om, NULL) && om.proven &&
+	    !strcmp(om.digest, next.digest) && (seen.may_go_back || om.release >= running.release)) {
+		rc = switch_back(c, other, &om, res, err);
 		goto done;
 	}
 	if ((rc = download(c, &repo, next.digest, &bundle, err)))
 		goto done;
-	rc = check_release(c, &repo, bundle, has_running ? &running : NULL, &next, err);
+	rc = check_release(c, &repo, bundle, has_running ? &running : NULL, seen.may_go_back, &next, err);
 	if (rc == MG_EINVAL) {
 		rc = refuse(c, next.digest, res, err);
 		drop_download(dl.data, next.digest);
@@ -420,7 +501,7 @@ int mg_device_sync(const mg_device_config *c, mg_sync_result *res, mg_error *err
 	kill_point("switch");
 	if ((rc = finish_switch(c, slot, &next, res, err)))
 		goto done;
-	mg_device_status st = {"pass", NULL, NULL};
+	mg_device_status st = {"pass", NULL, NULL, NULL, 0};
 	rc = mg_status_write(c, &st, err);
 	drop_download(dl.data, next.digest);
 done:

@@ -366,7 +366,7 @@ int mg_rollout_tally_add(mg_rollout_tally *t, const mg_rollout_plan *p, const ch
 	const char *health = json_string_value(json_object_get(j, "health"));
 	const char *rejected = json_string_value(json_object_get(j, "rejected"));
 	const char *seen = json_string_value(json_object_get(j, "plan"));
-	const char *why = json_string_value(json_object_get(j, "last_error"));
+	const char *why = json_string_value(json_object_get(j, "rejected_reason"));
 	size_t s = mg_rollout_stage_of(p, mg_rollout_cohort(p->salt, dev));
 	mg_rollout_count *c = &t->stage[s];
 	c->devices++;

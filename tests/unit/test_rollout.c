@@ -234,7 +234,7 @@ static void add(mg_rollout_tally *t, const mg_rollout_plan *p, const char *dev, 
 	char s[2048];
 	snprintf(s, sizeof(s), "{\"fleet\":\"kws-prod\",\"device\":\"%s\",\"labels\":{\"hw\":\"%s\"},"
 		 "\"digest\":\"%s\",\"health\":\"%s\",\"rejected\":%s%s%s,\"plan\":\"%s\","
-		 "\"proven_at\":\"%s\",\"last_error\":\"%s\"}", dev, hw, digest, health,
+		 "\"proven_at\":\"%s\",\"rejected_reason\":\"%s\"}", dev, hw, digest, health,
 		 rejected ? "\"" : "", rejected ? rejected : "null", rejected ? "\"" : "", plan, proven,
 		 why);
 	mg_error err = {0};
