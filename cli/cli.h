@@ -148,7 +148,7 @@ extern const mg_cmd cli_cmd_push, cli_cmd_pull, cli_cmd_tag, cli_cmd_ls, cli_cmd
 	cli_cmd_gate, cli_cmd_run, cli_cmd_report, cli_cmd_package, cli_cmd_keygen,
 	cli_cmd_verify, cli_cmd_unpack, cli_cmd_hook, cli_cmd_comment, cli_cmd_deploy,
 	cli_cmd_rollback, cli_cmd_history, cli_cmd_attest, cli_cmd_help, cli_cmd_version,
-	cli_cmd_completion, cli_cmd_check_config;
+	cli_cmd_completion, cli_cmd_check_config, cli_cmd_rollout;
 /* All of them in the order 'modelgate help' lists them, NULL-terminated
  * (cli/main.c). */
 extern const mg_cmd *const cli_commands[];

@@ -14,7 +14,7 @@ const mg_cmd *const cli_commands[] = {
 	&cli_cmd_check_config, &cli_cmd_init,
 	&cli_cmd_run, &cli_cmd_report, &cli_cmd_hook, &cli_cmd_comment, &cli_cmd_package,
 	&cli_cmd_keygen, &cli_cmd_verify, &cli_cmd_unpack, &cli_cmd_attest, &cli_cmd_deploy,
-	&cli_cmd_rollback, &cli_cmd_history, &cli_cmd_version, &cli_cmd_completion, &cli_cmd_help,
+	&cli_cmd_rollback, &cli_cmd_history, &cli_cmd_rollout, &cli_cmd_version, &cli_cmd_completion, &cli_cmd_help,
 	NULL};
 
 const mg_cmd *cli_find_command(const char *name)

@@ -143,4 +143,23 @@ typedef enum mg_rollout_step {
 mg_rollout_step mg_rollout_decide(const mg_rollout_plan *p, const mg_rollout_tally *t, int64_t now,
 				  char *why, size_t whylen);
 
+/* ---- the view (rollout_view.c) ------------------------------------------ */
+
+typedef enum mg_rollout_format {
+	MG_ROLLOUT_TEXT,
+	MG_ROLLOUT_JSON,
+	MG_ROLLOUT_MARKDOWN,
+	MG_ROLLOUT_HTML,
+} mg_rollout_format;
+
+/* The rollout as `rollout status` shows it: the plan, per stage the
+ * devices targeted, healthy, failed, updating and not yet seen, the
+ * failures grouped by reason and by label, and what the controller would
+ * do next (step, why). Devices' words (reasons, labels) are escaped for
+ * the format; text has no control characters left. */
+int mg_rollout_view(mg_buf *out, mg_rollout_format f, const mg_rollout_plan *p,
+		    const char *plan_digest, const mg_rollout_tally *t, mg_rollout_step step,
+		    const char *why, mg_error *err);
+const char *mg_rollout_step_name(mg_rollout_step s);
+
 #endif

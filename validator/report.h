@@ -245,6 +245,12 @@ void mg_report_charts_free(mg_report_chart *c, size_t n);
 /* Appends s as text in GitHub-flavoured Markdown (escaped as the summary
  * escapes its own text), for a writer of Markdown outside the reports. */
 int mg_report_markdown_text(mg_buf *out, const char *s, mg_error *err);
+/* For a page of HTML outside the reports in their look: s as element text
+ * (escaped as the report escapes its own), the page's head and style up to
+ * its content (title escaped), and its end. */
+int mg_report_html_text(mg_buf *out, const char *s, mg_error *err);
+int mg_report_html_open(mg_buf *out, const char *title, mg_error *err);
+int mg_report_html_close(mg_buf *out, mg_error *err);
 
 /* ---- the formats by name (report_format.c), for `gate` and `report` ---- */
 
