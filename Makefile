@@ -24,7 +24,7 @@ IMAGE_DIR ?= $(DIST_DIR)/image
 CC       ?= cc
 CFLAGS   ?= -O2 -g
 VERSION  := 0.1.0
-PKGS     := libgit2 libcurl jansson libarchive libcrypto
+PKGS     := libgit2 libcurl jansson libarchive libcrypto libmosquitto
 
 MG_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wvla \
 	-Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral \
@@ -47,7 +47,6 @@ CLI      := $(BUILD)/modelgate
 DEVICE_SRC := $(wildcard device/*.c)
 DEVICE_OBJ := $(DEVICE_SRC:%.c=$(BUILD)/%.o)
 DEVICE   := $(BUILD)/modelgate-device
-DEVICE_PKGS := libmosquitto
 
 # modelgate-agent: libc and libdl only (ONNX Runtime is dlopen'ed), built for
 # the host and cross-built for aarch64. Not part of libmodelgate.a.
@@ -114,8 +113,7 @@ $(BUILD)/man/modelgate.1: $(CLI) mk/gen_docs.sh
 
 $(DEVICE): $(DEVICE_OBJ) $(LIB)
 	@echo "  LINK    $@"
-	@$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(DEVICE_OBJ) $(LIB) $(PKG_LIBS) \
-		$(shell pkg-config --libs $(DEVICE_PKGS) 2>/dev/null) -lpthread -lm
+	@$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(DEVICE_OBJ) $(LIB) $(PKG_LIBS) -lpthread -lm
 
 $(BUILD)/agent/%.o: %.c
 	@mkdir -p $(@D)

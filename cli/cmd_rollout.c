@@ -14,6 +14,7 @@
 #include "pipelines/deploy.h"
 #include "pipelines/rollout.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>

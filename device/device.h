@@ -2,8 +2,8 @@
  * (docs/FLEET.md). A program over the project's library, like the CLI:
  * main.c reads the command line, config.c the config, sync.c makes one
  * update step (poll, verify, install into the inactive slot, switch,
- * prove, or switch back), slots.c keeps the state directory, mqtt.c
- * publishes the status.
+ * prove, or switch back), slots.c keeps the state directory, publish.c
+ * sends the status to the MQTT broker (net/mqtt.h).
  *
  * Ownership as in util.h: what comes back through out belongs to the
  * caller and is freed with its _free. */
@@ -14,7 +14,7 @@
 
 #include "registry/registry.h"
 
-/* Where status.json goes as a retained MQTT message (mqtt.c). */
+/* Where status.json goes as a retained MQTT message (publish.c). */
 typedef struct mg_device_mqtt {
 	char *host;         /* NULL: no MQTT */
 	int port;           /* 0: 1883, or 8883 with TLS */
@@ -99,10 +99,12 @@ int mg_fleet_seen_write(const char *state_dir, const mg_fleet_seen *s, mg_error 
 /* The tag names a release, no plan: plan.json goes. */
 void mg_fleet_seen_forget(const char *state_dir);
 
+/* ---- where the status goes (publish.c) -------------------------------- */
+
 /* Publishes status.json's bytes as the retained message of the topic
  * modelgate/<fleet>/<device>/status (QoS 1) and waits until the broker has
- * it; MG_ENET naming the broker when it cannot. Nothing when c has no
- * mqtt host. */
+ * it; MG_ENET naming the broker when it cannot, MG_EINVAL when the password
+ * variable is not set. Nothing when c has no mqtt host. */
 int mg_device_mqtt_publish(const mg_device_config *c, const void *status, size_t len,
 			   mg_error *err);
 

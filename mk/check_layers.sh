@@ -3,7 +3,9 @@
 # of a .c or .h file of a module must name a module that the table below
 # lets that module include (itself aside); an include without a folder
 # ("remote.h") is of the file's own folder. Prints each offending include
-# as FILE:LINE: and exits 1 when there is one.
+# as FILE:LINE: and exits 1 when there is one. The network libraries'
+# headers are each included by their one file of net/ (curl/curl.h by
+# net/http.c, mosquitto.h by net/mqtt.c), which translates their errors.
 #
 #   mk/check_layers.sh [ROOT]   (default: the tree this script is in)
 set -eu
@@ -51,6 +53,18 @@ for m in $MODULES; do
 			echo "$f:$line: #include \"$inc\": $m may include ${ok:+only }${ok:-no other module}" >&2
 			bad=1
 		done <"$tmp"
+	done
+done
+for pair in curl/curl.h:net/http.c mosquitto.h:net/mqtt.c; do
+	hdr=${pair%%:*} own=${pair#*:}
+	for m in $MODULES; do
+		for f in "$m"/*.c "$m"/*.h; do
+			[ -f "$f" ] && [ "$f" != "$own" ] || continue
+			for line in $(grep -n "^[[:space:]]*#[[:space:]]*include[[:space:]]*<$hdr>" "$f" | cut -d: -f1); do
+				echo "$f:$line: #include <$hdr>: only $own may include it" >&2
+				bad=1
+			done
+		done
 	done
 done
 exit $bad

@@ -30,8 +30,9 @@ g++ g++-aarch64-linux-gnu curl libmosquitto-dev"
 # g++ and g++-aarch64-linux-gnu build the TFLite engine's shim
 # (runners/agent/engine_tflite_armnn.cpp, over Arm NN's C++-only API) for
 # the host and aarch64 agents: building the agent needs them. curl fetches
-# Arm NN's .debs from Debian's archive (below). libmosquitto-dev: modelgate-device
-# publishes its status over MQTT (device/mqtt.c).
+# Arm NN's .debs from Debian's archive (below). libmosquitto-dev: the
+# fleet's status over MQTT (net/mqtt.c: modelgate-device publishes it, the
+# CLI reads it back).
 
 # What each is for: the unit tests (cmocka), registries and their peers
 # (docker-registry, skopeo, umoci, htpasswd, openssl, curl), the qemu and

@@ -1,7 +1,7 @@
-/* net: reaching HTTP(S) servers, the layer under registry/ (OCI
- * registries) and pipelines/ (GitHub, GitLab, webhooks). http.h is the
- * engine (libcurl stays in http.c), web.h plain requests to APIs that are
- * not registries. This header holds what both share with their callers:
+/* net: reaching servers, the layer under registry/ (OCI registries),
+ * pipelines/ (GitHub, GitLab, webhooks) and the fleet's programs. http.h
+ * is the HTTP engine (libcurl stays in http.c), web.h plain requests to
+ * APIs that are not registries, mqtt.h the fleet's MQTT broker. This header holds what both share with their callers:
  * the connection options and the progress callback. */
 #ifndef MG_NET_H
 #define MG_NET_H

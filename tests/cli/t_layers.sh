@@ -1,6 +1,7 @@
 # The layering check of make check (mk/check_layers.sh), on a copy of the
 # tree's modules: it passes on the tree as it is, and fails on an include
-# that goes upward or sideways, naming the file, the line and the include.
+# that goes upward or sideways, naming the file, the line and the include,
+# and on a network library's header outside its one file of net/.
 . "$(dirname "$0")/lib.sh"
 
 TREE=$TEST_TMP/tree
@@ -48,9 +49,17 @@ t_agent_may_include_runners_not_registry() {
 	expect_stderr_contains 'runners/agent/agent.c:2: #include "registry/registry.h"'
 }
 
+t_network_headers_stay_in_net() {
+	with_include curl cli/main.c util/util.h
+	sed -i '2s|.*|#include <mosquitto.h>|' "$TEST_TMP/curl/cli/main.c"
+	expect_exit 1 "$TEST_TMP/curl/mk/check_layers.sh"
+	expect_stderr_contains 'cli/main.c:2: #include <mosquitto.h>: only net/mqtt.c may include it'
+}
+
 check tree_passes t_tree_passes
 check upward_include_fails t_upward_include_fails
 check runners_may_not_include_registry t_runners_may_not_include_registry
 check sideways_include_fails t_sideways_include_fails
 check agent_may_include_runners_not_registry t_agent_may_include_runners_not_registry
+check network_headers_stay_in_net t_network_headers_stay_in_net
 finish
