@@ -352,7 +352,7 @@ static int advance(mg_cli *cli, const ro_args *a, const char *where, int abort_i
 		break;
 	case MG_STEP_HALT:
 		p.state = abort_it ? MG_ROLLOUT_ABORTED : MG_ROLLOUT_HALTED;
-		snprintf(p.reason, sizeof(p.reason), "%s", why);
+		snprintf(p.reason, sizeof(p.reason), "%.*s", (int)sizeof(p.reason) - 1, why);
 		break;
 	}
 	if ((rc = publish(cli, &fl, a, &p, plan, err)))
@@ -383,9 +383,9 @@ static int cmd_rollout(mg_cli *cli, int argc, char **argv)
 		case 'r': a.reason = optarg; break;
 		case 'b': a.broker = optarg; break;
 		case 'u': a.mqtt_user = optarg; break;
-		case 'C': a.mqtt_ca = optarg; break;
+		case 'A': a.mqtt_ca = optarg; break;
 		case 'c': a.mqtt_cert = optarg; break;
-		case 'K': a.mqtt_key = optarg; break;
+		case 'Y': a.mqtt_key = optarg; break;
 		case 'F': a.format = optarg; break;
 		default:
 			if ((c = cli_common_opt(cli, c)) >= 0)
@@ -437,9 +437,9 @@ static const mg_opt rollout_opts[] = {
 	{"reason", 0, 'r', "TEXT", "abort: why, recorded in the plan."},
 	{"broker", 0, 'b', "HOST[:PORT]", "The fleet's MQTT broker, where devices publish their status (status, advance)."},
 	{"mqtt-user", 0, 'u', "USER", "The broker's user name; the password is read from MODELGATE_MQTT_PASSWORD."},
-	{"mqtt-ca-file", 0, 'C', "FILE", "Speak TLS to the broker, trusting this CA (port 8883 by default)."},
+	{"mqtt-ca-file", 0, 'A', "FILE", "Speak TLS to the broker, trusting this CA (port 8883 by default)."},
 	{"mqtt-cert", 0, 'c', "FILE", "A client certificate for the broker."},
-	{"mqtt-key", 0, 'K', "FILE", "The client certificate's key."},
+	{"mqtt-key", 0, 'Y', "FILE", "The client certificate's key."},
 	{"format", 0, 'F', "FORMAT", "status: text (the default), markdown or html (--json for JSON)."},
 	CLI_OPT_END};
 
