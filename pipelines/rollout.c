@@ -370,7 +370,8 @@ int mg_rollout_tally_add(mg_rollout_tally *t, const mg_rollout_plan *p, const ch
 	size_t s = mg_rollout_stage_of(p, mg_rollout_cohort(p->salt, dev));
 	mg_rollout_count *c = &t->stage[s];
 	c->devices++;
-	int targeted = p->state == MG_ROLLOUT_RUNNING ? s <= p->stage : p->state == MG_ROLLOUT_DONE;
+	/* the stages that went out (all of them once done) */
+	int targeted = p->state == MG_ROLLOUT_DONE || s <= p->stage;
 	int healthy = digest && !strcmp(digest, p->target) && health && !strcmp(health, "pass");
 	int failed = !healthy && rejected && !strcmp(rejected, p->target);
 	if (healthy) {

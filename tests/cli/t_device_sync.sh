@@ -12,6 +12,7 @@
 . "$MG_SRCDIR/tests/cli/lib.sh"
 . "$MG_SRCDIR/tests/cli/lib_registry.sh"
 . "$MG_SRCDIR/tests/cli/lib_deploy.sh"
+. "$MG_SRCDIR/tests/cli/lib_fleet.sh"
 
 fixtures
 DEVICE=$(dirname "$MODELGATE")/modelgate-device
@@ -209,24 +210,8 @@ JSON
 # of each sync is its retained message; a wrong password is said (exit 3)
 # and the update itself stands.
 t_status_over_mqtt() {
-	need mosquitto mosquitto
-	need mosquitto_sub mosquitto-clients
-	local port
-	port=$(free_port)
-	mosquitto_passwd -b -c mq.passwd devices "s3cret-$$" 2>/dev/null || fail "mosquitto_passwd failed"
-	# (as root, mosquitto would become the user mosquitto, who cannot read $TEST_TMP)
-	printf 'listener %s 127.0.0.1\nallow_anonymous false\npassword_file %s\npersistence false\nuser %s\n' \
-		"$port" "$TEST_TMP/mq.passwd" "$(id -un)" >mq.conf
-	mosquitto -c mq.conf >mq.log 2>&1 &
-	mq_pid=$! # global: the trap runs after the function returns
-	trap 'kill $mq_pid 2>/dev/null; wait $mq_pid 2>/dev/null' EXIT # the check's own: a subshell
-	local i
-	for i in $(seq 100); do
-		mosquitto_sub -h 127.0.0.1 -p "$port" -u devices -P "s3cret-$$" -t x -W 1 -C 1 2>/dev/null
-		[ $? = 27 ] && break # 27: timed out waiting for a message, so it connected
-		sleep 0.1
-	done
-	[ "$i" -lt 100 ] || fail "mosquitto did not start: $(cat mq.log)"
+	mqtt_start devices "s3cret-$$"
+	local port=$MQ_PORT
 	publish rel2
 	config mq ", \"mqtt\": {\"host\": \"127.0.0.1\", \"port\": $port, \"username\": \"devices\", \"password_env\": \"MQ_PASS\"}"
 	MQ_PASS=s3cret-$$ dsync 0 mq
@@ -346,13 +331,7 @@ t_status_over_mqtt_tls() {
 	mqt_pid=$! # global: the trap runs after the function returns
 	trap 'kill $mqt_pid 2>/dev/null; wait $mqt_pid 2>/dev/null' EXIT # the check's own: a subshell
 	local sub="mosquitto_sub -h localhost -p $port --cafile ca.crt --cert device.crt --key device.key"
-	local i
-	for i in $(seq 100); do
-		$sub -t x -W 1 -C 1 2>/dev/null
-		[ $? = 27 ] && break
-		sleep 0.1
-	done
-	[ "$i" -lt 100 ] || fail "mosquitto did not start: $(cat mqt.log)"
+	MQ_LOG=mqt.log mqtt_ready -h localhost -p "$port" --cafile ca.crt --cert device.crt --key device.key
 	publish rel2
 	config tls ", \"mqtt\": {\"host\": \"localhost\", \"port\": $port, \"ca_file\": \"$TEST_TMP/ca.crt\", \"cert_file\": \"$TEST_TMP/device.crt\", \"key_file\": \"$TEST_TMP/device.key\"}"
 	dsync 0 tls
