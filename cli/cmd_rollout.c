@@ -104,6 +104,24 @@ static int fleet_plan(const ro_args *a, const fleet *f, mg_rollout_plan *p, mg_e
 	return rc;
 }
 
+/* status and advance when the fleet tag names a release (or nothing): no
+ * rollout is going on, which a scheduled job meets between rollouts and
+ * is not an error. */
+static int no_rollout(mg_cli *cli, const ro_args *a, const fleet *f)
+{
+	if (cli->json) {
+		json_t *j = json_pack("{s:s, s:o, s:s, s:s}", "fleet", a->fleet, "release",
+				      f->head[0] ? json_string(f->head) : json_null(), "step", "stopped",
+				      "why", "no rollout");
+		cli_print_json(j);
+		json_decref(j);
+	} else {
+		printf("fleet %s: no rollout; %s:%s %s%s\n", a->fleet, f->repo.label, f->ref->tag,
+		       f->head[0] ? "points at release " : "does not exist", f->head);
+	}
+	return 0;
+}
+
 static int random_hex(char *out, size_t bytes, mg_error *err)
 {
 	unsigned char b[32];
@@ -137,9 +155,6 @@ static int start(mg_cli *cli, const ro_args *a, const char *refname, mg_error *e
 	mg_rollout_plan p, was;
 	memset(&p, 0, sizeof(p));
 	int rc = 0;
-	if (strlen(a->fleet) >= sizeof(p.fleet) || !mg_name_is_safe(a->fleet))
-		return mg_error_set(err, MG_EINVAL, "--fleet '%s' is not a name (letters, digits, '.', "
-				    "'_', '-')", a->fleet);
 	snprintf(p.fleet, sizeof(p.fleet), "%s", a->fleet);
 	if ((rc = mg_rollout_parse_stages(&p, a->stages, err)) ||
 	    (rc = parse_percent(a->max_failures, &p.max_failures, err)) ||
@@ -267,7 +282,9 @@ static int status(mg_cli *cli, const ro_args *a, const char *where, mg_error *er
 	char why[1024];
 	int rc = t ? 0 : mg_error_set(err, MG_ENOMEM, "out of memory");
 	if (!rc && !(rc = fleet_open(cli, a, where, &fl, err))) {
-		if (!(rc = fleet_plan(a, &fl, &p, err)) && !(rc = tally(a, &p, fl.head, t, err))) {
+		if (strcmp(fl.type, MG_ARTIFACT_ROLLOUT))
+			rc = no_rollout(cli, a, &fl);
+		else if (!(rc = fleet_plan(a, &fl, &p, err)) && !(rc = tally(a, &p, fl.head, t, err))) {
 			mg_rollout_step step = mg_rollout_decide(&p, t, (int64_t)time(NULL), why, sizeof(why));
 			rc = mg_rollout_view(&out, f, &p, fl.head, t, step, why, err);
 		}
@@ -308,6 +325,10 @@ static int advance(mg_cli *cli, const ro_args *a, const char *where, int abort_i
 	if (rc || (rc = fleet_open(cli, a, where, &fl, err))) {
 		free(t);
 		return rc;
+	}
+	if (!abort_it && strcmp(fl.type, MG_ARTIFACT_ROLLOUT)) {
+		rc = no_rollout(cli, a, &fl);
+		goto done;
 	}
 	if ((rc = fleet_plan(a, &fl, &p, err)))
 		goto done;
@@ -408,6 +429,9 @@ static int cmd_rollout(mg_cli *cli, int argc, char **argv)
 	}
 	if (!a.fleet)
 		return cli_usage_error(cli, "--fleet NAME is required");
+	if (strlen(a.fleet) >= sizeof(((mg_rollout_plan *)0)->fleet) || !mg_tag_valid(a.fleet))
+		return cli_usage_error(cli, "--fleet '%s' is not a name (letters, digits, '_', then also '.' and '-')",
+				       a.fleet);
 	int changes = k != 1;
 	if (changes && !a.sign)
 		return cli_usage_error(cli, "rollout %s signs a new plan: --sign KEY (the fleet key) is "

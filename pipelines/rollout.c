@@ -133,7 +133,7 @@ int mg_rollout_decode(mg_rollout_plan *p, const void *data, size_t len, const ch
 	if (!bad && (copy_str(p->id, sizeof(p->id), json_object_get(j, "id")) || !all_hex(p->id, 16)))
 		bad = "id is not 16 hex digits";
 	if (!bad && (copy_str(p->fleet, sizeof(p->fleet), json_object_get(j, "fleet")) ||
-		     !mg_name_is_safe(p->fleet)))
+		     !mg_tag_valid(p->fleet)))
 		bad = "fleet is not a name";
 	if (!bad && (copy_str(p->salt, sizeof(p->salt), json_object_get(j, "salt")) ||
 		     !all_hex(p->salt, 32)))

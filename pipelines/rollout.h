@@ -33,7 +33,7 @@ typedef enum mg_rollout_state {
 
 typedef struct mg_rollout_plan {
 	char id[24];                   /* 16 hex, fixed for the rollout's life */
-	char fleet[128];               /* the fleet (a safe name) */
+	char fleet[128];               /* the fleet (a name as tags are: mg_tag_valid) */
 	char salt[40];                 /* 32 hex: cohorts differ per rollout */
 	char target[MG_DIGEST_SIZE];   /* the release going out (a bundle artifact) */
 	char previous[MG_DIGEST_SIZE]; /* what the fleet ran, "" when nothing */
