@@ -9,7 +9,7 @@
 # leaves current on a complete release and the next sync finishes it (a
 # download killed half-way goes on from its last byte); the
 # config is checked (unknown keys named, exit 2); status.json reaches an
-# MQTT broker as a retained message.
+# MQTT broker as a retained message, and an HTTP endpoint as a signed POST.
 . "$MG_SRCDIR/tests/cli/lib.sh"
 . "$MG_SRCDIR/tests/cli/lib_registry.sh"
 . "$MG_SRCDIR/tests/cli/lib_deploy.sh"
@@ -18,6 +18,7 @@ fixtures
 DEVICE=$(dirname "$MODELGATE")/modelgate-device
 [ -x "$DEVICE" ] || fail "no modelgate-device next to '$MODELGATE' (make builds it)"
 registry_start
+recorder_start # the status URL's receiver (recorder.py)
 export MODELGATE_INSECURE_REGISTRIES=$REG
 R=$REG/acme/kws
 cp "$EXAMPLES/model_bad.onnx" "$FX/model_v3.onnx"
@@ -276,6 +277,38 @@ t_status_over_mqtt() {
 	expect_stderr_contains "unknown key 'mqtt.qos'"
 }
 
+# The status as a POST to status_url: the receiver gets status.json's
+# bytes signed as the deploy webhooks are (HMAC-SHA256 under the secret of
+# status_secret_env); an endpoint that keeps failing is said on stderr and
+# is exit 3 with the update standing; no secret variable is exit 2, and a
+# status_url without status_secret_env is a config error.
+t_status_over_http() {
+	publish rel2
+	config http ", \"status_url\": \"$REC/fleet/status?token=abc\", \"status_secret_env\": \"ST_SECRET\""
+	local n
+	n=$(rec_count)
+	ST_SECRET=hush-$$ dsync 0 http
+	[ "$(rec_count)" = $((n + 1)) ] || fail "not one POST: $(tail -n +$((n + 1)) "$REC_LOG")"
+	rec_check $((n + 1)) "r['method'] == 'POST' and r['path'] == '/fleet/status?token=abc' and \
+r['body'] == open('$TEST_TMP/http/status.json').read() and b['release'] == 2 and \
+r['headers']['content-type'] == 'application/json' and r['headers']['x-modelgate-event'] == 'status' and \
+r['headers']['x-modelgate-signature-256'] == 'sha256=' + hmac.new(b'hush-$$', r['body'].encode(), hashlib.sha256).hexdigest()"
+	recorder_control '{"fail_paths": ["/fleet/"]}'
+	ST_SECRET=hush-$$ dsync 3 http
+	expect_stdout_contains "up to date:"
+	expect_stderr_contains "status not posted: "
+	expect_stderr_contains "127.0.0.1:"
+	recorder_control '{"fail_paths": []}'
+	dsync 2 http
+	expect_stderr_contains "status not posted: status_url: the secret variable 'ST_SECRET' is not set"
+	config http2 ", \"status_url\": \"$REC/s\""
+	dsync 2 http2
+	expect_stderr_contains "'status_url' needs 'status_secret_env' (the status is signed)"
+	config http3 ", \"status_url\": \"ftp://x/s\", \"status_secret_env\": \"ST_SECRET\""
+	dsync 2 http3
+	expect_stderr_contains "'status_url': 'ftp://x/s' is not an http:// or https:// URL"
+}
+
 # A download killed half-way goes on from its last byte at the next sync
 # (the partial file is kept in the state directory; the registry is asked
 # for the rest with Range), and the device runs the old release meanwhile.
@@ -410,4 +443,5 @@ check service-follows-the-tag t_service_follows_the_tag
 check config-checked t_config_checked
 check status-over-mqtt t_status_over_mqtt
 check status-over-mqtt-tls t_status_over_mqtt_tls
+check status-over-http t_status_over_http
 finish
