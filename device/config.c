@@ -2,6 +2,7 @@
  * key is known (a misspelt one would silently leave a default in force on
  * a device nobody watches), so an unknown key is bad input naming it. */
 #include "device.h"
+#include "net/web.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -44,6 +45,8 @@ static const key keys[] = {
 	{"on_switch", STR, 0, F(on_switch)},
 	{"cmd_timeout", INT, 0, F(cmd_timeout)},
 	{"mqtt", MQTT, 0, F(mqtt)},
+	{"status_url", STR, 0, F(status_url)},
+	{"status_secret_env", STR, 0, F(status_secret_env)},
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -169,6 +172,14 @@ int mg_device_config_read(mg_device_config **out, const char *path, const char *
 		rc = mg_error_set(err, MG_EINVAL, "'%s': 'tag' must name a tag in a registry "
 				  "(HOST/REPO:TAG), not '%s'", path, c->tag);
 	mg_ref_free(ref);
+	char host[512];
+	mg_error e = {0};
+	if (!rc && c->status_url && mg_web_url_host(c->status_url, host, sizeof(host), &e))
+		rc = mg_error_set(err, MG_EINVAL, "'%s': 'status_url': %s", path, e.msg);
+	if (!rc && !c->status_url != !c->status_secret_env)
+		rc = mg_error_set(err, MG_EINVAL, "'%s': '%s' needs '%s' (the status is signed)", path,
+				  c->status_url ? "status_url" : "status_secret_env",
+				  c->status_url ? "status_secret_env" : "status_url");
 	if (!rc && !c->device_id)
 		rc = machine_id(c, mid ? mid : "/etc/machine-id", err);
 	if (!rc && !mg_name_is_safe(c->device_id))

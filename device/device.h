@@ -3,7 +3,7 @@
  * main.c reads the command line, config.c the config, sync.c makes one
  * update step (poll, verify, install into the inactive slot, switch,
  * prove, or switch back), slots.c keeps the state directory, publish.c
- * sends the status to the MQTT broker (net/mqtt.h).
+ * sends the status to the MQTT broker (net/mqtt.h) and the status URL.
  *
  * Ownership as in util.h: what comes back through out belongs to the
  * caller and is freed with its _free. */
@@ -40,6 +40,8 @@ typedef struct mg_device_config {
 	char *on_switch;   /* sh -c: after each switch of current */
 	int cmd_timeout;   /* seconds each command may take */
 	mg_device_mqtt mqtt;
+	char *status_url;        /* status.json is also POSTed here (publish.c) */
+	char *status_secret_env; /* the variable holding its HMAC secret */
 } mg_device_config;
 
 /* Reads the config at path: a JSON object of the keys above (docs/FLEET.md);
@@ -107,6 +109,14 @@ void mg_fleet_seen_forget(const char *state_dir);
  * variable is not set. Nothing when c has no mqtt host. */
 int mg_device_mqtt_publish(const mg_device_config *c, const void *status, size_t len,
 			   mg_error *err);
+
+/* POSTs status.json's bytes to the config's status_url, signed as the
+ * deploy webhooks are (X-Modelgate-Signature-256: sha256=HMAC-SHA256 of the
+ * body under the secret in status_secret_env); any 2xx is success, else
+ * MG_ENET naming the host and the answer; MG_EINVAL when the secret
+ * variable is not set. Nothing when c has no status_url. */
+int mg_device_post_status(const mg_device_config *c, const void *status, size_t len,
+			  mg_error *err);
 
 /* ---- one sync (sync.c) ------------------------------------------------ */
 

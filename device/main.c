@@ -29,19 +29,28 @@ static int fail(const mg_error *err)
 	return mg_error_exit_code(err->code);
 }
 
-/* status.json to the MQTT broker, when the config names one; a failure is
- * said, and is the exit code of a sync that went well otherwise. */
+/* status.json to the MQTT broker and the status URL, when the config
+ * names them; a failure is said, and is the exit code of a sync that went
+ * well otherwise. */
 static int publish(const mg_device_config *c, int code)
 {
+	if (!c->mqtt.host && !c->status_url)
+		return code;
 	mg_error err = {0};
 	char path[4096];
 	snprintf(path, sizeof(path), "%s/status.json", c->state_dir);
 	mg_buf b = MG_BUF_INIT;
-	int rc = 0;
-	if (c->mqtt.host && ((rc = mg_file_read(&b, path, 1 << 20, &err)) ||
-			     (rc = mg_device_mqtt_publish(c, b.data, b.len, &err))))
-		fprintf(stderr, "modelgate-device: status not published: %s\n", err.msg);
+	int rc = mg_file_read(&b, path, 1 << 20, &err), rc2 = 0;
+	if (rc) {
+		fprintf(stderr, "modelgate-device: status not sent: %s\n", err.msg);
+	} else {
+		if ((rc = mg_device_mqtt_publish(c, b.data, b.len, &err)))
+			fprintf(stderr, "modelgate-device: status not published: %s\n", err.msg);
+		if ((rc2 = mg_device_post_status(c, b.data, b.len, &err)))
+			fprintf(stderr, "modelgate-device: status not posted: %s\n", err.msg);
+	}
 	mg_buf_free(&b);
+	rc = rc ? rc : rc2;
 	return code ? code : rc ? mg_error_exit_code(rc) : 0;
 }
 

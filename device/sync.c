@@ -49,6 +49,7 @@ static int open_remote(void *ctx, const char *registry, mg_remote **out, mg_erro
 	mg_remote_opts o = MG_REMOTE_OPTS_INIT;
 	o.insecure = c->insecure;
 	o.ca_file = c->ca_file;
+	o.no_ping = 1; /* an idle poll is one HEAD: it finds the scheme and any auth itself */
 	return mg_remote_open(out, registry, &o, NULL, NULL, err);
 }
 

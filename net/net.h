@@ -29,8 +29,10 @@ typedef struct mg_remote_opts {
 	void *progress_ctx;
 	unsigned page_size; /* entries asked for per page of a tag or repository list; 0: 100 */
 	int web;            /* a plain web server (web.h), not a registry: for messages */
+	int no_ping;        /* registry: no GET /v2/ when opening; the first request finds
+			       the scheme, and a 401 to it starts the auth dance as /v2/'s would */
 } mg_remote_opts;
 #define MG_REMOTE_OPTS_VERSION 1
-#define MG_REMOTE_OPTS_INIT {MG_REMOTE_OPTS_VERSION, 0, NULL, 0, 0, 0, 0, NULL, NULL, 0, 0}
+#define MG_REMOTE_OPTS_INIT {MG_REMOTE_OPTS_VERSION, 0, NULL, 0, 0, 0, 0, NULL, NULL, 0, 0, 0}
 
 #endif

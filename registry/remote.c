@@ -21,6 +21,7 @@ void mg_remote_free(mg_remote *r)
 	if (!r)
 		return;
 	mg_http_free(r->http);
+	mg_buf_free(&r->first_url);
 	free(r->name);
 	free(r->base);
 	free(r);
@@ -104,7 +105,7 @@ int mg_remote__call_start(mg_remote_call *c, mg_remote *r, const char *method, c
 
 int mg_remote__call_send(mg_remote_call *c, int rc, mg_error *err)
 {
-	return rc ? rc : mg_http_do(c->r->http, &c->q, err);
+	return rc ? rc : mg_remote__do(c->r, &c->q, err);
 }
 
 int mg_remote__call_status(const mg_remote_call *c, mg_error *err)
@@ -166,6 +167,67 @@ static int try_plain_http(mg_remote *r, const char *registry, long *status, mg_e
 	return rc;
 }
 
+/* The /v2/ check: HTTPS, else plain HTTP where allowed; the registry
+ * must answer as one (200, or 401 for credentials). */
+static int check_v2(mg_remote *r, mg_error *err)
+{
+	long status = 0;
+	int tls = 0;
+	int rc = ping(r, &status, &tls, err);
+	if (rc == MG_ENET && tls && (r->o.insecure || mg_registry_is_loopback(r->name)))
+		rc = try_plain_http(r, r->name, &status, err);
+	if (!rc && status != 200 && status != 401)
+		rc = mg_error_set(err, MG_ENET, "'%s' does not look like an OCI registry: /v2/ answered %ld",
+				  r->name, status);
+	if (!rc)
+		r->unchecked = 0;
+	return rc;
+}
+
+int mg_remote__do(mg_remote *r, mg_http_req *q, mg_error *err)
+{
+	int rc = mg_http_do(r->http, q, err);
+	size_t blen = strlen(r->base);
+	if (!r->unchecked || (rc && !q->tls_error))
+		return rc; /* checked before, or not reached at all: the next request tries again */
+	if (!rc || !(r->o.insecure || mg_registry_is_loopback(r->name)) || strncmp(q->url, r->base, blen)) {
+		r->unchecked = rc != 0; /* it answered over HTTPS */
+		return rc;
+	}
+	/* HTTPS failed: the same request over plain HTTP, as the /v2/ check would */
+	mg_error first = {0};
+	if (err)
+		first = *err;
+	mg_buf base = MG_BUF_INIT, url = MG_BUF_INIT;
+	rc = mg_buf_printf(&base, err, "http://%s", r->name);
+	if (!rc)
+		rc = mg_buf_printf(&url, err, "%s%s", base.data, q->url + blen);
+	if (!rc)
+		rc = mg_http_set_origin(r->http, base.data, err);
+	if (!rc) {
+		mg_error_clear(err);
+		mg_buf_free(&r->first_url);
+		r->first_url = url;
+		url = (mg_buf)MG_BUF_INIT;
+		q->url = r->first_url.data;
+		q->tls_error = 0;
+		rc = mg_http_do(r->http, q, err);
+	}
+	if (!rc || r->o.insecure) { /* it answered over HTTP: that is its scheme */
+		free(r->base);
+		r->base = mg_buf_detach(&base);
+		r->unchecked = rc != 0;
+	} else { /* the HTTPS error stands, as mg_remote_open's would */
+		mg_http_set_origin(r->http, r->base, NULL);
+		if (err)
+			*err = first;
+		rc = first.code ? first.code : MG_ENET;
+	}
+	mg_buf_free(&base);
+	mg_buf_free(&url);
+	return rc;
+}
+
 int mg_remote_open(mg_remote **out, const char *registry, const mg_remote_opts *o,
 		   const char *user, const char *password, mg_error *err)
 {
@@ -195,17 +257,12 @@ int mg_remote_open(mg_remote **out, const char *registry, const mg_remote_opts *
 	if (!rc)
 		rc = mg_http_new(&r->http, registry, &r->o, u, p, err);
 	mg_buf base = MG_BUF_INIT;
-	long status = 0;
-	int tls = 0;
 	if (!rc && !(rc = mg_buf_printf(&base, err, "https://%s", registry))) {
 		r->base = mg_buf_detach(&base);
-		rc = ping(r, &status, &tls, err);
-		if (rc == MG_ENET && tls && (r->o.insecure || mg_registry_is_loopback(registry)))
-			rc = try_plain_http(r, registry, &status, err);
+		r->unchecked = 1;
+		/* no_ping: the first request is the check (mg_remote__do) */
+		rc = r->o.no_ping ? mg_http_set_origin(r->http, r->base, err) : check_v2(r, err);
 	}
-	if (!rc && status != 200 && status != 401)
-		rc = mg_error_set(err, MG_ENET, "'%s' does not look like an OCI registry: /v2/ answered %ld",
-				  registry, status);
 	if (p)
 		memset(p, 0, strlen(p));
 	free(u);
@@ -310,7 +367,7 @@ static int start_upload(mg_remote *r, const char *repo, const char *query, const
 	mg_http_req_init(&q, "POST", url.data);
 	q.scope = scope;
 	if (!rc)
-		rc = mg_http_do(r->http, &q, err);
+		rc = mg_remote__do(r, &q, err);
 	*status = q.status;
 	if (!rc && q.status != 202 && q.status != 201)
 		rc = mg_remote__status(r, &q, repo, "a blob upload", err);
@@ -326,7 +383,7 @@ static void cancel_upload(mg_remote *r, const char *url, const char *scope)
 	mg_http_req q;
 	mg_http_req_init(&q, "DELETE", url);
 	q.scope = scope;
-	mg_http_do(r->http, &q, NULL);
+	mg_remote__do(r, &q, NULL);
 	mg_http_req_free(&q);
 }
 
@@ -350,7 +407,7 @@ int mg_remote_mount_blob(mg_remote *r, const char *repo, const char *from, const
 static int finish_upload(mg_remote *r, mg_http_req *q, const char *repo, const char *digest,
 			 mg_error *err)
 {
-	int rc = mg_http_do(r->http, q, err);
+	int rc = mg_remote__do(r, q, err);
 	if (!rc && q->status != 201) {
 		char what[300];
 		snprintf(what, sizeof(what), "blob %s", digest);
@@ -374,7 +431,7 @@ static int upload_offset(mg_remote *r, const char *repo, mg_buf *loc, const char
 	mg_http_req_init(&q, "GET", loc->data);
 	q.scope = scope;
 	mg_error e = {0};
-	int rc = mg_http_do(r->http, &q, &e);
+	int rc = mg_remote__do(r, &q, &e);
 	int64_t end = !rc && q.status == 204 ? mg_http_range_end(q.range) : -1;
 	char why[sizeof(e.msg) + 8];
 	if (rc)
@@ -432,7 +489,7 @@ static int send_chunks(mg_remote *r, const char *repo, mg_buf *loc, const char *
 		q.what = what;
 		q.total = size;
 		mg_error e = {0};
-		int prc = mg_http_do(r->http, &q, &e);
+		int prc = mg_remote__do(r, &q, &e);
 		int64_t end = !prc && q.status == 202 ? mg_http_range_end(q.range) : -1;
 		int again = 0; /* 1: start a new upload */
 		if (end >= 0 && (uint64_t)end == off + n) {
@@ -716,6 +773,8 @@ int mg_remote_fetch_blobs(mg_remote *r, const char *repo, const mg_desc *descs, 
 	mg_http_req **qp = calloc(cap, sizeof(*qp));
 	mg_buf *urls = calloc(cap, sizeof(*urls));
 	int rc = qs && qp && urls ? 0 : mg_error_set(err, MG_ENOMEM, "out of memory");
+	if (!rc && r->unchecked) /* the URLs below need the registry's scheme */
+		rc = check_v2(r, err);
 	for (size_t at = 0; !rc && at < n; at += cap) {
 		size_t k = n - at < cap ? n - at : cap;
 		for (size_t j = 0; !rc && j < k; j++) {

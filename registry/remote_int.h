@@ -17,6 +17,8 @@ struct mg_remote {
 	char cred_from[MG_AUTH_FROM_SIZE]; /* "from ...": where the credentials came from */
 	mg_http *http;
 	mg_remote_opts o;
+	int unchecked;    /* opened with no_ping: base not yet proven (mg_remote__do) */
+	mg_buf first_url; /* the first request's URL, when it moved to plain HTTP */
 };
 
 /* One request on a repository's API (base/v2/repo/kind/id): its URL, the
@@ -39,6 +41,12 @@ int mg_remote__call_send(mg_remote_call *c, int rc, mg_error *err);
 /* mg_remote__status for the call's answer. */
 int mg_remote__call_status(const mg_remote_call *c, mg_error *err);
 void mg_remote__call_end(mg_remote_call *c);
+
+/* Sends q, a request on the registry (every request goes through here).
+ * The first one of a remote opened with no_ping does what mg_remote_open's
+ * /v2/ check would have: over HTTPS, else, after a TLS failure, over plain
+ * HTTP where that is allowed (insecure, or a loopback registry). */
+int mg_remote__do(mg_remote *r, mg_http_req *q, mg_error *err);
 
 /* base/v2/repo/kind/ref */
 int mg_remote__url(mg_buf *out, const mg_remote *r, const char *repo, const char *kind,

@@ -84,7 +84,7 @@ int mg_remote_fetch_blob_resumable(mg_remote *r, const char *repo, const mg_desc
 		q.what = d->title ? d->title : d->digest;
 		q.total = d->size;
 		if (!rc)
-			rc = mg_http_do(r->http, &q, err);
+			rc = mg_remote__do(r, &q, err);
 		char what[300];
 		snprintf(what, sizeof(what), "blob %s", d->digest);
 		if (!rc && q.status != 200 && q.status != 206)

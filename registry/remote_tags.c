@@ -281,7 +281,7 @@ static int list_pages(mg_remote *r, const list_spec *l, char ***items, size_t *n
 		q.out = &body;
 		q.out_max = 16u << 20;
 		mg_buf_reset(&body);
-		rc = mg_http_do(r->http, &q, err);
+		rc = mg_remote__do(r, &q, err);
 		if (!rc && q.status != 200)
 			rc = list_status(r, &q, l, err);
 		size_t before = *n, added = 0;

@@ -18,12 +18,25 @@
 #                           proxy log
 
 _pids=""
-_cleanup() {
+_stop() {
 	local p
-	for p in $_pids; do kill "$p" 2>/dev/null; done
-	for p in $_pids; do wait "$p" 2>/dev/null; done
+	for p in "$@"; do kill "$p" 2>/dev/null; done
+	for p in "$@"; do wait "$p" 2>/dev/null; done
 }
+_cleanup() { _stop $_pids; }
 trap _cleanup EXIT
+
+# _started PID: a service to stop when the file ends or, inside a check (a
+# subshell, whose EXIT trap is its own), when the check ends: only what the
+# check started, not the file's (which later checks use)
+_started() {
+	if [ "$BASH_SUBSHELL" -gt 0 ]; then
+		_check_pids="${_check_pids:-} $1"
+		trap '_stop ${_check_pids:-}' EXIT
+	else
+		_pids="$_pids $1"
+	fi
+}
 
 free_port() {
 	"$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
@@ -56,13 +69,7 @@ _registry_config() {
 # _registry_serve PORT: starts docker-registry with REG_DIR's config; sets REG.
 _registry_serve() {
 	docker-registry serve "$REG_DIR/config.yml" >"$REG_LOG" 2>&1 &
-	_pids="$_pids $!"
-	# inside a check (a subshell) the file's EXIT trap is not inherited, and
-	# this _pids is the subshell's own: stop it when the check ends
-	if [ "$BASH_SUBSHELL" -gt 0 ]; then
-		_check_pids="${_check_pids:-} $!"
-		trap _cleanup EXIT
-	fi
+	_started $!
 	REG=localhost:$1
 }
 
@@ -171,7 +178,7 @@ registry_start_token() {
 		modelgate-test-issuer modelgate-test-registry "$REG_USER" "$REG_PASS" "$TOKEN_LOG" \
 		"$REG_DIR/token.port" 2>"$REG_DIR/tokenserver.err" &
 	TOKEN_PID=$!
-	_pids="$_pids $TOKEN_PID"
+	_started "$TOKEN_PID"
 	for i in $(seq 200); do
 		[ -s "$REG_DIR/token.port" ] && break
 		sleep 0.05
