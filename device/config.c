@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum { STR, INT, BOOL, LABELS, MQTT } kind;
+typedef enum { STR, INT, BOOL, LABELS, MQTT, NUM, LIMITS } kind;
 
 typedef struct key {
 	const char *name;
@@ -29,6 +29,13 @@ static const key mqtt_keys[] = {
 };
 #define NMQTT (sizeof(mqtt_keys) / sizeof(mqtt_keys[0]))
 
+#define L(field) offsetof(mg_device_limits, field)
+static const key limit_keys[] = {
+	{"latency_ms", NUM, 0, L(latency_ms)},
+	{"memory_mb", NUM, 0, L(memory_mb)},
+};
+#define NLIMITS (sizeof(limit_keys) / sizeof(limit_keys[0]))
+
 #define F(field) offsetof(mg_device_config, field)
 static const key keys[] = {
 	{"fleet", STR, 1, F(fleet)},
@@ -47,19 +54,35 @@ static const key keys[] = {
 	{"mqtt", MQTT, 0, F(mqtt)},
 	{"status_url", STR, 0, F(status_url)},
 	{"status_secret_env", STR, 0, F(status_secret_env)},
+	{"target_class", STR, 0, F(target_class)},
+	{"smoke_iterations", INT, 0, F(smoke_iterations)},
+	{"limits", LIMITS, 0, F(limits)},
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
 static int set_keys(void *base, const key *table, size_t n, json_t *obj, const char *path,
 		    const char *prefix, mg_error *err);
 
-static int set_one(void *base, const key *k, json_t *v, const char *path, mg_error *err)
+static int set_one(void *base, const key *k, json_t *v, const char *path, const char *prefix,
+		   mg_error *err)
 {
 	void *field = (char *)base + k->off;
 	if (k->kind == MQTT) {
 		if (!json_is_object(v))
 			return mg_error_set(err, MG_EINVAL, "'%s': 'mqtt' is not an object", path);
 		return set_keys(field, mqtt_keys, NMQTT, v, path, "mqtt.", err);
+	}
+	if (k->kind == LIMITS) {
+		if (!json_is_object(v))
+			return mg_error_set(err, MG_EINVAL, "'%s': 'limits' is not an object", path);
+		return set_keys(field, limit_keys, NLIMITS, v, path, "limits.", err);
+	}
+	if (k->kind == NUM) {
+		if (!json_is_number(v) || !(json_number_value(v) > 0))
+			return mg_error_set(err, MG_EINVAL, "'%s': '%s%s' is not a number above 0", path, prefix,
+					    k->name);
+		*(double *)field = json_number_value(v);
+		return 0;
 	}
 	if (k->kind == STR) {
 		if (!json_is_string(v) || !json_string_length(v))
@@ -110,7 +133,7 @@ static int set_keys(void *base, const key *table, size_t n, json_t *obj, const c
 			mg_escape_controls(safe, sizeof(safe), name);
 			return mg_error_set(err, MG_EINVAL, "'%s': unknown key '%s%s'", path, prefix, safe);
 		}
-		int rc = set_one(base, &table[i], v, path, err);
+		int rc = set_one(base, &table[i], v, path, prefix, err);
 		if (rc)
 			return rc;
 	}
@@ -165,6 +188,11 @@ int mg_device_config_read(mg_device_config **out, const char *path, const char *
 	c->cmd_timeout = 60;
 	if ((rc = set_keys(c, keys, NKEYS, root, path, "", err)))
 		goto done;
+	if (json_object_get(root, "smoke_iterations") && !c->smoke_iterations) {
+		rc = mg_error_set(err, MG_EINVAL, "'%s': 'smoke_iterations' is not a whole number from 1 to "
+				  "604800", path);
+		goto done;
+	}
 	mg_ref *ref = NULL;
 	if ((rc = mg_ref_parse(&ref, c->tag, err)))
 		goto done;

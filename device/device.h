@@ -2,8 +2,9 @@
  * (docs/FLEET.md). A program over the project's library, like the CLI:
  * main.c reads the command line, config.c the config, sync.c makes one
  * update step (poll, verify, install into the inactive slot, switch,
- * prove, or switch back), slots.c keeps the state directory, publish.c
- * sends the status to the MQTT broker (net/mqtt.h) and the status URL.
+ * prove, or switch back), smoke.c runs the release's model on the device,
+ * slots.c keeps the state directory, publish.c sends the status to the
+ * MQTT broker (net/mqtt.h) and the status URL.
  *
  * Ownership as in util.h: what comes back through out belongs to the
  * caller and is freed with its _free. */
@@ -25,6 +26,12 @@ typedef struct mg_device_mqtt {
 	char *key_file;
 } mg_device_mqtt;
 
+/* The device's own budget for the smoke check (0: none). */
+typedef struct mg_device_limits {
+	double latency_ms; /* the median of the smoke check's runs */
+	double memory_mb;  /* the agent's peak RSS, in MiB */
+} mg_device_limits;
+
 typedef struct mg_device_config {
 	char *fleet;       /* "kws-prod": names the fleet in status and topics */
 	char *tag;         /* the fleet tag: "localhost:5000/acme/kws:fleet-prod" */
@@ -42,6 +49,9 @@ typedef struct mg_device_config {
 	mg_device_mqtt mqtt;
 	char *status_url;        /* status.json is also POSTed here (publish.c) */
 	char *status_secret_env; /* the variable holding its HMAC secret */
+	char *target_class;    /* the gate report's target whose latency and memory limits apply */
+	int smoke_iterations;  /* timed runs of the smoke check; 0: 20 with a limit, else 1 */
+	mg_device_limits limits;
 } mg_device_config;
 
 /* Reads the config at path: a JSON object of the keys above (docs/FLEET.md);
@@ -117,6 +127,16 @@ int mg_device_mqtt_publish(const mg_device_config *c, const void *status, size_t
  * variable is not set. Nothing when c has no status_url. */
 int mg_device_post_status(const mg_device_config *c, const void *status, size_t len,
 			  mg_error *err);
+/* ---- the smoke check (smoke.c) --------------------------------------- */
+
+/* Runs the model of the release in slot on this device, on the bundle's
+ * smoke inputs (random ones when it has none and a limit applies): its
+ * outputs must be the expected ones, its median latency and the agent's
+ * peak memory within the limits of the config and of the release's gate
+ * report for the config's target_class (docs/FLEET.md). 0 when it passes
+ * or has nothing to check, with one line on what it measured appended to
+ * said; MG_EINVAL with the reason when it fails. */
+int mg_device_smoke(const mg_device_config *c, char slot, mg_buf *said, mg_error *err);
 
 /* ---- one sync (sync.c) ------------------------------------------------ */
 
@@ -124,6 +144,7 @@ typedef struct mg_sync_result {
 	int changed;  /* current moved to the fleet tag's release */
 	int refused;  /* the release was refused; current is what ran before */
 	char running[MG_DIGEST_SIZE]; /* the release current holds, "" none */
+	char smoke[1024]; /* what the smoke check of a release proven now measured, "" none */
 } mg_sync_result;
 
 /* Brings the device to the fleet tag's release. 0: it runs it (or did

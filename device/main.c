@@ -81,6 +81,8 @@ static int sync_once(const mg_device_config *c)
 	}
 	if (rc)
 		return publish(c, fail(&err));
+	if (res.smoke[0])
+		printf("%s\n", res.smoke);
 	printf("%s %s\n", res.changed ? "switched to" : "up to date:", res.running);
 	fflush(stdout);
 	return publish(c, 0);

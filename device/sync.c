@@ -4,7 +4,8 @@
  * the fleet key (its signature, a passing gate result signed by the key
  * for its model, a release counter not below the running one), unpack it
  * into the slot that is not current, switch current to it, and prove it
- * on this device (on_switch, health_cmd), switching back when it fails.
+ * on this device (on_switch, the smoke check of smoke.c, health_cmd),
+ * switching back when it fails.
  *
  * Every step leaves the state directory as slots.c promises, so a kill at
  * any point leaves current on a complete release; a release that was
@@ -20,10 +21,8 @@
 #include "pipelines/rollout.h"
 #include "registry/repo.h"
 #include "util/proc.h"
-#include "validator/run_once.h"
 
 #include <assert.h>
-#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -106,77 +105,18 @@ static int run_cmd(const mg_device_config *c, const char *what, const char *cmd,
 	return rc;
 }
 
-/* The one model file (.onnx or .tflite) of the slot's files/, into out. */
-static int slot_model(const char *files, mg_buf *out, mg_error *err)
-{
-	DIR *d = opendir(files);
-	if (!d)
-		return mg_error_sys(err, MG_EIO, errno, "cannot read '%s'", files);
-	size_t n = 0;
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		size_t len = strlen(de->d_name);
-		if ((len > 5 && !strcmp(de->d_name + len - 5, ".onnx")) ||
-		    (len > 7 && !strcmp(de->d_name + len - 7, ".tflite"))) {
-			if (!n++ && mg_buf_printf(out, err, "%s/%s", files, de->d_name)) {
-				closedir(d);
-				return MG_ENOMEM;
-			}
-		}
-	}
-	closedir(d);
-	return n == 1 ? 0 : mg_error_set(err, MG_EINVAL, "the smoke check needs one model file in '%s', "
-					  "not %zu", files, n);
-}
-
-/* When the release ships smoke inputs (package --smoke): the model runs
- * on them through modelgate-agent on this device, and its outputs must be
- * the expected ones (within run's default tolerances). */
-static int smoke_check(const mg_device_config *c, char slot, mg_error *err)
-{
-	char dir[4096], in[4200], exp[4200], files[4200];
-	snprintf(dir, sizeof(dir), "%s/slots/%c", c->state_dir, slot);
-	snprintf(in, sizeof(in), "%s/%sinputs", dir, MG_BUNDLE_SMOKE_DIR);
-	snprintf(exp, sizeof(exp), "%s/%sexpected", dir, MG_BUNDLE_SMOKE_DIR);
-	snprintf(files, sizeof(files), "%s/%s", dir, MG_BUNDLE_FILES_DIR);
-	files[strlen(files) - 1] = '\0';
-	struct stat sb;
-	if (stat(in, &sb))
-		return 0;
-	mg_buf model = MG_BUF_INIT;
-	int rc = slot_model(files, &model, err);
-	if (rc)
-		return rc;
-	mg_run_spec a = {.model = model.data, .target = "local", .inputs = in, .expect = exp,
-			 .rtol = 1e-3, .atol = 1e-7, .timeout = c->cmd_timeout, .iterations = 1,
-			 .opt_level = 99, .seed = MG_INPUT_SEED};
-	mg_source_opts so = MG_SOURCE_OPTS_INIT;
-	mg_run_once st;
-	memset(&st, 0, sizeof(st));
-	mg_error e = {0};
-	rc = mg_run_once_do(&st, &a, &so, mg_run_now_ns(), &e);
-	if (rc)
-		rc = mg_error_set(err, MG_EINVAL, "the smoke check could not run: %s", e.msg);
-	for (size_t i = 0; !rc && i < st.nexpect; i++) {
-		const mg_compare *cmp = &st.cmp[i];
-		if (!cmp->ok)
-			rc = mg_error_set(err, MG_EINVAL, "the smoke check failed: output '%s' differs from "
-					  "the expected one in %zu of %zu values (worst by %g)%s%s",
-					  st.expect[i]->name, cmp->mismatches, cmp->count, cmp->worst_diff,
-					  cmp->why[0] ? ": " : "", cmp->why);
-	}
-	mg_run_once_free(&st);
-	mg_buf_free(&model);
-	return rc;
-}
-
-/* Proves the release in slot on this device: on_switch, the smoke check,
- * then health_cmd. */
-static int prove(const mg_device_config *c, char slot, const mg_slot_meta *m, mg_error *err)
+/* Proves the release in slot on this device: on_switch, the smoke check
+ * (smoke.c; what it measured to res->smoke), then health_cmd. */
+static int prove(const mg_device_config *c, char slot, const mg_slot_meta *m, mg_sync_result *res,
+		 mg_error *err)
 {
 	int rc = c->on_switch ? run_cmd(c, "on_switch", c->on_switch, slot, m, err) : 0;
+	mg_buf said = MG_BUF_INIT;
 	if (!rc)
-		rc = smoke_check(c, slot, err);
+		rc = mg_device_smoke(c, slot, &said, err);
+	if (!rc)
+		snprintf(res->smoke, sizeof(res->smoke), "%s", said.data ? said.data : "");
+	mg_buf_free(&said);
 	if (!rc && c->health_cmd)
 		rc = run_cmd(c, "health_cmd", c->health_cmd, slot, m, err);
 	return rc;
@@ -217,7 +157,7 @@ static int fall_back(const mg_device_config *c, char slot, const mg_slot_meta *m
 static int finish_switch(const mg_device_config *c, char slot, mg_slot_meta *m,
 			 mg_sync_result *res, mg_error *err)
 {
-	if (prove(c, slot, m, err))
+	if (prove(c, slot, m, res, err))
 		return fall_back(c, slot, m, res, err);
 	kill_point("health");
 	m->proven = 1;

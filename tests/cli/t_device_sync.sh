@@ -10,6 +10,9 @@
 # download killed half-way goes on from its last byte); the
 # config is checked (unknown keys named, exit 2); status.json reaches an
 # MQTT broker as a retained message, and an HTTP endpoint as a signed POST.
+# The smoke check's median latency and peak memory meet the limits of the
+# config and of the release's gate report for the device's target class,
+# or the device switches back.
 . "$MG_SRCDIR/tests/cli/lib.sh"
 . "$MG_SRCDIR/tests/cli/lib_registry.sh"
 . "$MG_SRCDIR/tests/cli/lib_deploy.sh"
@@ -63,6 +66,34 @@ release badsig 2 3 other-key
 release nogate 3 3 fleet-key
 release rel3 1 3 fleet-key
 release rel4 4 4 fleet-key
+# v1 with its smoke files at release 3, once with the usual report and once
+# with one whose latency and memory gates on the target classes rpi4,
+# rpi4-ratio and rpi4-emu have limits no model meets
+release rel3s 1 3 fleet-key --smoke smoke1
+"$PY" - r1.json rL.json <<'PYEOF' || fail "cannot make rL.json"
+import copy, json, sys
+j = json.load(open(sys.argv[1]))
+lat = next(g for g in j["gates"] if g["kind"] == "latency" and g["status"] == "pass" and g["latency"])
+def gate(name, target, **kw):
+    g = copy.deepcopy(lat)
+    g.update(name=name, target=target, **kw)
+    j["gates"].append(g)
+    j["targets"].append({"name": target, "spec": "local", "fingerprint": g["fingerprint"], "error": None})
+gate("latency on rpi4", "rpi4", metric="p95_ms", value=0.00005, limit=0.0001)
+gate("memory on rpi4", "rpi4", kind="memory", metric="peak_rss_mb", value=0.0005, limit=0.001,
+     unit="MiB", figures=[], latency=None)
+# no max_ms: the candidate's median there times the allowed ratio; the
+# same measured under emulation is never compared with the device's own
+p50 = [{"name": "p50_ms", "value": 0.0001, "baseline": 0.0001, "unit": "ms"}]
+gate("latency ratio on rpi4-ratio", "rpi4-ratio", limit=None, value=0.0002, figures=p50)
+j["gates"][-1]["latency"]["max_ratio"] = 1.1
+gate("latency emulated", "rpi4-emu", limit=None, value=0.0002, figures=p50)
+j["gates"][-1]["latency"]["max_ratio"] = 1.1
+j["gates"][-1]["fingerprint"]["emulated"] = True
+json.dump(j, open(sys.argv[2], "w"), indent=1)
+PYEOF
+must mg tag "$R:v1" vL
+release rel3lim L 3 fleet-key --smoke smoke1
 publish() { must mg tag "$R:$1" fleet-prod; }
 
 # config DIR [EXTRA JSON]: a device with its state in DIR
@@ -200,6 +231,76 @@ t_failed_health_check_switches_back() {
 	rm "$TEST_TMP/dev/unhealthy"
 }
 
+# proven_on_rel2 DIR EXTRA: a device DIR that runs release 2, proven
+# without limits, then configured with EXTRA
+proven_on_rel2() {
+	publish rel2
+	config "$1"
+	dsync 0 "$1"
+	config "$1" "$2"
+}
+
+# limit_fails DIR EXTRA RELEASE TEXT: on a device configured with EXTRA,
+# RELEASE fails its smoke check with TEXT, and the device goes back to 2
+limit_fails() {
+	proven_on_rel2 "$1" "$2"
+	publish "$3"
+	dsync 1 "$1"
+	expect_stderr_contains "failed its health check: the smoke check's "
+	expect_stderr_contains "$4; back on release 2"
+	[ "$(current "$1")" = slots/a ] || fail "current is '$(current "$1")', not back on slots/a"
+	status_ok "j['health'] == 'fail' and j['release'] == 2 and j['rejected'] is not None" "$1"
+	status_ok "'''$4''' in j['last_error']" "$1"
+}
+
+# The smoke check measures: within no limit the release proves and says what
+# it measured; a latency or memory limit of the config far below what any
+# model takes fails it and the device switches back.
+t_smoke_limits_from_config() {
+	proven_on_rel2 fine ', "smoke_iterations": 3'
+	publish rel3s
+	dsync 0 fine
+	expect_stdout_contains "smoke check: 3 runs on the release's smoke inputs, outputs as expected, median latency "
+	expect_stdout_matches "peak memory [0-9.]+ MiB$"
+	status_ok "j['health'] == 'pass' and j['release'] == 3" fine
+	limit_fails lat ', "limits": {"latency_ms": 0.0001}' rel3s \
+		"is above the limit 0.0001 ms (config limits.latency_ms)"
+	status_ok "'the smoke check\\'s median latency ' in j['last_error']" lat
+	limit_fails mem ', "limits": {"memory_mb": 0.001}' rel3s \
+		"is above the limit 0.001 MiB (config limits.memory_mb)"
+	status_ok "'the smoke check\\'s peak memory ' in j['last_error']" mem
+	# a release without smoke files is measured on random inputs
+	limit_fails noin ', "limits": {"latency_ms": 0.0001}' rel3 \
+		"is above the limit 0.0001 ms (config limits.latency_ms)"
+	proven_on_rel2 noin2 ', "limits": {"memory_mb": 1000000}'
+	publish rel3
+	dsync 0 noin2
+	expect_stdout_contains "smoke check: 20 runs on random inputs, outputs not compared, median latency "
+}
+
+# With a target_class, the latency and memory gates of the release's
+# report.json for a target of that name set limits too: max_ms and
+# max_rss_mb, else the candidate's median there times max_ratio (not when
+# measured under emulation); the config's own limit wins.
+t_smoke_limits_from_report() {
+	limit_fails rep ', "target_class": "rpi4"' rel3lim \
+		"is above the limit 0.0001 ms (gate 'latency on rpi4' of the release's report.json: max_ms, on its p95_ms)"
+	limit_fails repm ', "target_class": "rpi4", "limits": {"latency_ms": 1000000}' rel3lim \
+		"is above the limit 0.001 MiB (gate 'memory on rpi4' of the release's report.json: max_rss_mb)"
+	limit_fails ratio ', "target_class": "rpi4-ratio"' rel3lim \
+		"is above the limit 0.00011 ms (gate 'latency ratio on rpi4-ratio' of the release's report.json: the candidate's p50_ms 0.0001 ms on 'rpi4-ratio' x max_ratio 1.10)"
+	proven_on_rel2 emu ', "target_class": "rpi4-emu"'
+	publish rel3lim
+	dsync 0 emu
+	expect_stdout_contains "smoke check: 1 run on the release's smoke inputs, outputs as expected, median latency "
+	proven_on_rel2 wins ', "target_class": "rpi4", "limits": {"latency_ms": 1000000, "memory_mb": 1000000}'
+	publish rel3lim
+	dsync 0 wins
+	expect_stdout_contains "smoke check: 20 runs on the release's smoke inputs"
+	expect_stdout_contains "(limit 1000000.00 ms, config limits.latency_ms)"
+	expect_stdout_contains "(limit 1000000.00 MiB, config limits.memory_mb)"
+}
+
 t_kill_at_each_step() {
 	local step
 	for step in download verify unpack switch health; do
@@ -230,6 +331,24 @@ t_config_checked() {
 	config bad3 ', "poll_interval": "5m"'
 	dsync 2 bad3
 	expect_stderr_contains "'poll_interval' is not a whole number from 0 to 604800"
+	local bad
+	for bad in '-1' '"fast"' '0'; do
+		config bad5 ", \"limits\": {\"latency_ms\": $bad}"
+		dsync 2 bad5
+		expect_stderr_contains "bad5.json': 'limits.latency_ms' is not a number above 0"
+	done
+	config bad5 ', "limits": {"memory_mb": -5}'
+	dsync 2 bad5
+	expect_stderr_contains "'limits.memory_mb' is not a number above 0"
+	config bad5 ', "limits": {"latency": 5}'
+	dsync 2 bad5
+	expect_stderr_contains "unknown key 'limits.latency'"
+	config bad5 ', "limits": 5'
+	dsync 2 bad5
+	expect_stderr_contains "'limits' is not an object"
+	config bad5 ', "smoke_iterations": 0'
+	dsync 2 bad5
+	expect_stderr_contains "'smoke_iterations' is not a whole number from 1 to 604800"
 	sed 's/"device_id": "dev-bad4", //' >bad4.json <<JSON
 {"fleet": "f", "tag": "$R:fleet-prod", "public_key": "$TEST_TMP/fleet-key.pub", "state_dir": "$TEST_TMP/s4"}
 JSON
@@ -415,6 +534,8 @@ check poll-through-bearer-tokens t_poll_through_bearer_tokens
 check refusals t_refusals
 check failed-smoke-check-switches-back t_failed_smoke_check_switches_back
 check failed-health-check-switches-back t_failed_health_check_switches_back
+check smoke-limits-from-config t_smoke_limits_from_config
+check smoke-limits-from-report t_smoke_limits_from_report
 check kill-at-each-step t_kill_at_each_step
 check killed-download-resumes t_killed_download_resumes
 check registry-down-is-recorded t_registry_down_is_recorded
