@@ -12,32 +12,22 @@
 . "$MG_SRCDIR/tests/cli/lib.sh"
 . "$MG_SRCDIR/tests/cli/lib_registry.sh"
 . "$MG_SRCDIR/tests/cli/lib_deploy.sh"
+. "$MG_SRCDIR/tests/cli/lib_device.sh"
 
-fixtures
 DEVICE=$(dirname "$MODELGATE")/modelgate-device
 [ -x "$DEVICE" ] || fail "no modelgate-device next to '$MODELGATE' (make builds it)"
-registry_start
-export MODELGATE_INSECURE_REGISTRIES=$REG
-R=$REG/acme/kws
+fleet_start
 cp "$EXAMPLES/model_bad.onnx" "$FX/model_v3.onnx"
-must mg keygen -o fleet-key
-must mg keygen -o other-key
 # model versions; v1 and v2 get a signed, passing gate result, v3 none
-for v in 1 2 3; do
-	f=$FX/model.onnx
-	[ "$v" = 1 ] || f=$FX/model_v$v.onnx
-	must mg push "$R:v$v" "$f"
-	eval "D$v=\$(cat \"\$OUT\")"
-	eval make_report "\$D$v" pass "r$v.json"
-done
+model_version 1 "$FX/model.onnx"
+model_version 2 "$FX/model_v2.onnx"
+model_version 3 "$FX/model_v3.onnx"
 must mg attest "$R:v1" --report r1.json --sign fleet-key
 must mg attest "$R:v2" --report r2.json --sign fleet-key
 # v4: the model and 1 MiB of incompressible weights, a bundle large enough
 # for the fault proxy to cut its download in the middle
 make_blob weights.bin 1
-must mg push "$R:v4" "$FX/model.onnx" weights.bin
-D4=$(cat "$OUT")
-make_report "$D4" pass r4.json
+model_version 4 "$FX/model.onnx" weights.bin
 must mg attest "$R:v4" --report r4.json --sign fleet-key
 
 # smoke inputs with v1's outputs for them: v1 passes its smoke check, v2
@@ -48,11 +38,6 @@ cp "$FX/x.npy" smoke1/inputs/input.npy
 must mg run "$FX/model.onnx" --inputs smoke1/inputs --outputs smoke1/expected --iterations 1 --warmup 0 --min-time 0
 [ -f smoke1/expected/logits.npy ] || fail "run wrote no smoke1/expected/logits.npy"
 
-# release NAME MODEL_VERSION RELEASE KEY [PACKAGE OPTIONS]: a bundle pushed as $R:NAME
-release() {
-	must mg package "$R:v$2" --report "r$2.json" --sign "$4" --release "$3" -o "$1.tar.zst" --no-git "${@:5}"
-	must mg push "$R:$1" "$1.tar.zst" --artifact-type bundle --no-git
-}
 release rel1 1 1 fleet-key --smoke smoke1
 release smokebad 2 3 fleet-key --smoke smoke1
 release rel2 2 2 fleet-key
@@ -60,32 +45,6 @@ release badsig 2 3 other-key
 release nogate 3 3 fleet-key
 release rel3 1 3 fleet-key
 release rel4 4 4 fleet-key
-publish() { must mg tag "$R:$1" fleet-prod; }
-
-# config DIR [EXTRA JSON]: a device with its state in DIR
-config() {
-	cat >"$1.json" <<JSON
-{"fleet": "kws-prod", "tag": "$R:fleet-prod", "public_key": "$TEST_TMP/fleet-key.pub",
- "state_dir": "$TEST_TMP/$1", "device_id": "dev-$1", "labels": {"hw": "rpi4"},
- "health_cmd": "sh $TEST_TMP/health.sh", "on_switch": "echo switched >>$TEST_TMP/$1.switches"${2:-}}
-JSON
-}
-cat >health.sh <<'SH'
-[ ! -e "$MODELGATE_DEVICE_DIR/../../unhealthy" ] || { echo "self-test: wrong answers" >&2; exit 1; }
-test -f "$MODELGATE_DEVICE_DIR/manifest.json"
-SH
-dsync() { expect_exit "$1" "$DEVICE" --config "$2.json" sync --once; }
-status_ok() { json_ok "$1" "$TEST_TMP/$2/status.json"; }
-current() { readlink "$TEST_TMP/$1/current"; }
-# snapshot DIR: every file of the device but status.json, with its bytes
-snapshot() {
-	(cd "$TEST_TMP/$1" && find . -path ./status.json -prune -o -path ./lock -prune -o -print |
-		LC_ALL=C sort | while read -r f; do
-			if [ -L "$f" ]; then echo "$f -> $(readlink "$f")"
-			elif [ -f "$f" ]; then echo "$f $(sha256sum <"$f")"
-			else echo "$f/"; fi
-		done)
-}
 config dev
 
 t_converges() {
