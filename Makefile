@@ -220,7 +220,7 @@ check-layers:
 unit: $(TESTS) $(CLI) $(DEVICE) $(AGENT) $(TFLITE)
 	@set -e; for t in $(TESTS); do echo "== $$t"; MG_TEST_TMP=$(abspath $(BUILD))/tmp $$t; done
 
-cli-tests: $(CLI) $(DEVICE) $(AGENT) $(AGENT_A64) $(CPUINFO_A64) $(TFLITE) $(TFLITE_A64) \
+cli-tests: $(CLI) $(DEVICE) $(AGENT) $(AGENT_A64) $(CPUINFO_A64) $(TFLITE) $(TFLITE_A64) $(DEVICE_A64) \
 		$(BUILD)/man/modelgate.1
 	@MODELGATE=$(abspath $(CLI)) tests/cli/run.sh
 
@@ -256,7 +256,7 @@ install: all
 dist:
 	@$(MAKE) --no-print-directory BUILD=$(DIST_BUILD) RELEASE=1 ORT_LIBDIR=/usr/lib/modelgate \
 		CFLAGS="-O2 -g" all agents
-	@mk/dist.sh $(DIST_BUILD) $(VERSION) $(ORT_DIR) $(ARMNN_DIR) $(DIST_DIR)
+	@mk/dist.sh $(DIST_BUILD) $(VERSION) $(ORT_DIR) $(ARMNN_DIR) $(SYSROOT_A64) $(DIST_DIR)
 
 # Needs root, mmdebstrap and umoci (make deps-test); see mk/image.sh.
 image: dist
