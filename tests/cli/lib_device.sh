@@ -18,6 +18,12 @@
 #   current DIR                  DIR's current link (slots/a or slots/b)
 #   snapshot DIR                 every file of DIR but status.json and lock,
 #                                with its bytes
+#   broker_start                 (inside a check) mosquitto on loopback at
+#                                MQ_PORT, user devices with password MQ_SECRET;
+#                                stopped when the check ends
+#   expect_retained_status DIR   the broker's retained status of device
+#                                dev-DIR is DIR's status.json (also in
+#                                $TEST_TMP/mq-msg.json)
 
 fleet_start() {
 	fixtures
@@ -65,4 +71,34 @@ snapshot() {
 			elif [ -f "$f" ]; then echo "$f $(sha256sum <"$f")"
 			else echo "$f/"; fi
 		done)
+}
+
+broker_start() {
+	need mosquitto mosquitto
+	need mosquitto_sub mosquitto-clients
+	MQ_PORT=$(free_port)
+	MQ_SECRET=s3cret-$$
+	mosquitto_passwd -b -c mq.passwd devices "$MQ_SECRET" 2>/dev/null || fail "mosquitto_passwd failed"
+	# (as root, mosquitto would become the user mosquitto, who cannot read $TEST_TMP)
+	printf 'listener %s 127.0.0.1\nallow_anonymous false\npassword_file %s\npersistence false\nuser %s\n' \
+		"$MQ_PORT" "$TEST_TMP/mq.passwd" "$(id -un)" >mq.conf
+	mosquitto -c mq.conf >mq.log 2>&1 &
+	mq_pid=$! # global: the trap runs after the function returns
+	trap 'kill $mq_pid 2>/dev/null; wait $mq_pid 2>/dev/null' EXIT # the check's own: a subshell
+	local i
+	for i in $(seq 100); do
+		mosquitto_sub -h 127.0.0.1 -p "$MQ_PORT" -u devices -P "$MQ_SECRET" -t x -W 1 -C 1 2>/dev/null
+		[ $? = 27 ] && break # 27: timed out waiting for a message, so it connected
+		sleep 0.1
+	done
+	[ "$i" -lt 100 ] || fail "mosquitto did not start: $(cat mq.log)"
+}
+
+expect_retained_status() {
+	mosquitto_sub -h 127.0.0.1 -p "$MQ_PORT" -u devices -P "$MQ_SECRET" -t 'modelgate/kws-prod/+/status' -v -C 1 -W 5 \
+		>"$TEST_TMP/mq.msg" || fail "no retained status: $(cat mq.log)"
+	[ "$(head -1 "$TEST_TMP/mq.msg" | cut -d' ' -f1)" = "modelgate/kws-prod/dev-$1/status" ] ||
+		fail "topic: $(cat "$TEST_TMP/mq.msg")"
+	sed '1s/^[^ ]* //' "$TEST_TMP/mq.msg" >"$TEST_TMP/mq-msg.json"
+	json_ok "j == json.load(open('$TEST_TMP/$1/status.json'))" "$TEST_TMP/mq-msg.json"
 }

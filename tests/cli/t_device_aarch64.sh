@@ -5,7 +5,8 @@
 # (lib_device.sh): it converges on the fleet tag's signed, gated release
 # (the health check runs, the release is proven), switches to the next one
 # keeping the previous slot, refuses a bundle signed by another key with
-# nothing on the device changed, and says so of a bad config (exit 2).
+# nothing on the device changed, publishes its status to a real mosquitto,
+# and says so of a bad config (exit 2).
 # (The smoke check is not run here: it starts the agent, and this machine
 # runs no aarch64 program that an emulated one executes.)
 . "$MG_SRCDIR/tests/cli/lib.sh"
@@ -63,6 +64,19 @@ t_refuses_another_key_emulated() {
 	status_ok "j['release'] == 2 and j['rejected'] is not None" dev
 }
 
+# libmosquitto for arm64: the status reaches a real broker as its retained
+# message, and a wrong password is the broker's refusal (exit 3)
+t_status_over_mqtt_emulated() {
+	broker_start
+	publish rel2
+	config mq ", \"mqtt\": {\"host\": \"127.0.0.1\", \"port\": $MQ_PORT, \"username\": \"devices\", \"password_env\": \"MQ_PASS\"}"
+	MQ_PASS=$MQ_SECRET dsync 0 mq
+	expect_retained_status mq
+	json_ok "j['release'] == 2 and j['health'] == 'pass' and j['device'] == 'dev-mq'" "$TEST_TMP/mq-msg.json"
+	MQ_PASS=wrong dsync 3 mq
+	expect_stderr_contains "refused the connection: Connection Refused: not authorised."
+}
+
 t_bad_config_emulated() {
 	config bad ', "poll_intervall": 5'
 	dsync 2 bad
@@ -73,5 +87,6 @@ t_bad_config_emulated() {
 
 check converges-emulated t_converges_emulated
 check refuses-another-key-emulated t_refuses_another_key_emulated
+check status-over-mqtt-emulated t_status_over_mqtt_emulated
 check bad-config-emulated t_bad_config_emulated
 finish

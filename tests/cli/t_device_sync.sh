@@ -168,33 +168,14 @@ JSON
 # of each sync is its retained message; a wrong password is said (exit 3)
 # and the update itself stands.
 t_status_over_mqtt() {
-	need mosquitto mosquitto
-	need mosquitto_sub mosquitto-clients
 	local port
-	port=$(free_port)
-	mosquitto_passwd -b -c mq.passwd devices "s3cret-$$" 2>/dev/null || fail "mosquitto_passwd failed"
-	# (as root, mosquitto would become the user mosquitto, who cannot read $TEST_TMP)
-	printf 'listener %s 127.0.0.1\nallow_anonymous false\npassword_file %s\npersistence false\nuser %s\n' \
-		"$port" "$TEST_TMP/mq.passwd" "$(id -un)" >mq.conf
-	mosquitto -c mq.conf >mq.log 2>&1 &
-	mq_pid=$! # global: the trap runs after the function returns
-	trap 'kill $mq_pid 2>/dev/null; wait $mq_pid 2>/dev/null' EXIT # the check's own: a subshell
-	local i
-	for i in $(seq 100); do
-		mosquitto_sub -h 127.0.0.1 -p "$port" -u devices -P "s3cret-$$" -t x -W 1 -C 1 2>/dev/null
-		[ $? = 27 ] && break # 27: timed out waiting for a message, so it connected
-		sleep 0.1
-	done
-	[ "$i" -lt 100 ] || fail "mosquitto did not start: $(cat mq.log)"
+	broker_start
+	port=$MQ_PORT
 	publish rel2
 	config mq ", \"mqtt\": {\"host\": \"127.0.0.1\", \"port\": $port, \"username\": \"devices\", \"password_env\": \"MQ_PASS\"}"
-	MQ_PASS=s3cret-$$ dsync 0 mq
-	mosquitto_sub -h 127.0.0.1 -p "$port" -u devices -P "s3cret-$$" -t 'modelgate/kws-prod/+/status' -v -C 1 -W 5 \
-		>"$TEST_TMP/mq.msg" || fail "no retained status: $(cat mq.log)"
-	[ "$(head -1 "$TEST_TMP/mq.msg" | cut -d' ' -f1)" = modelgate/kws-prod/dev-mq/status ] ||
-		fail "topic: $(cat "$TEST_TMP/mq.msg")"
-	sed '1s/^[^ ]* //' "$TEST_TMP/mq.msg" >"$TEST_TMP/mq-msg.json"
-	json_ok "j == json.load(open('$TEST_TMP/mq/status.json')) and j['release'] == 2 and j['health'] == 'pass'" "$TEST_TMP/mq-msg.json"
+	MQ_PASS=$MQ_SECRET dsync 0 mq
+	expect_retained_status mq
+	json_ok "j['release'] == 2 and j['health'] == 'pass'" "$TEST_TMP/mq-msg.json"
 	MQ_PASS=wrong dsync 3 mq
 	expect_stderr_contains "status not published: the MQTT broker 127.0.0.1:$port refused the connection: Connection Refused: not authorised."
 	expect_stdout_contains "up to date:"
