@@ -18,6 +18,9 @@
 #   current DIR                  DIR's current link (slots/a or slots/b)
 #   snapshot DIR                 every file of DIR but status.json and lock,
 #                                with its bytes
+#   switches_to_rel2 DIR         (DIR on v1 in slot a) publishing rel2 (v2,
+#                                release 2) moves DIR to slot b, slot a kept,
+#                                on_switch run once per switch
 #   broker_start                 (inside a check) mosquitto on loopback at
 #                                MQ_PORT, user devices with password MQ_SECRET;
 #                                stopped when the check ends
@@ -71,6 +74,17 @@ snapshot() {
 			elif [ -f "$f" ]; then echo "$f $(sha256sum <"$f")"
 			else echo "$f/"; fi
 		done)
+}
+
+switches_to_rel2() {
+	publish rel2
+	dsync 0 "$1"
+	expect_stdout_contains "switched to"
+	[ "$(current "$1")" = slots/b ] || fail "current is '$(current "$1")', not slots/b"
+	cmp "$TEST_TMP/$1/current/files/model_v2.onnx" "$FX/model_v2.onnx" || fail "slot b does not hold v2"
+	[ -f "$TEST_TMP/$1/slots/a/files/model.onnx" ] || fail "the previous release was not kept"
+	status_ok "j['release'] == 2 and j['slot'] == 'b' and j['last_error'] is None" "$1"
+	[ "$(grep -c switched "$TEST_TMP/$1.switches")" = 2 ] || fail "on_switch did not run once per switch"
 }
 
 broker_start() {
