@@ -64,6 +64,26 @@ AGENT_CFLAGS = $(MG_CFLAGS) -I$(ORT_DIR)/include
 ORT_LIBDIR ?= $(abspath $(ORT_DIR))/lib
 MG_CFLAGS  += -DMG_ORT_DIR='"$(ORT_LIBDIR)"'
 
+# modelgate-device for aarch64: the device files and the library's, cross
+# compiled into $(BUILD)/aarch64/obj (the link takes only the library objects
+# the device uses from $(BUILD)/aarch64/libmodelgate.a) against the arm64
+# sysroot that make deps lays in .deps/sysroot-arm64 (Debian 12's arm64
+# libcurl, jansson, libarchive, OpenSSL, libmosquitto, and libgit2's headers);
+# linked dynamically against its libraries, the C library the cross
+# toolchain's. Like the aarch64 agent, -O2 -g whatever CFLAGS and LDFLAGS say
+# (a sanitized build cannot cross-link); qemu-aarch64 -L .deps/sysroot-arm64
+# runs it.
+SYSROOT_A64 := .deps/sysroot-arm64
+A64_LIBDIRS := $(SYSROOT_A64)/usr/lib/aarch64-linux-gnu:$(SYSROOT_A64)/lib/aarch64-linux-gnu
+A64_CFLAGS := -isystem $(SYSROOT_A64)/usr/include -isystem $(SYSROOT_A64)/usr/include/aarch64-linux-gnu
+A64_LIBS    = $(shell PKG_CONFIG_SYSROOT_DIR=$(SYSROOT_A64) \
+	PKG_CONFIG_LIBDIR=$(SYSROOT_A64)/usr/lib/aarch64-linux-gnu/pkgconfig:$(SYSROOT_A64)/usr/share/pkgconfig \
+	pkg-config --libs $(filter-out libgit2,$(PKGS)) $(DEVICE_PKGS) 2>/dev/null)
+LIB_OBJ_A64 := $(LIB_SRC:%.c=$(BUILD)/aarch64/obj/%.o)
+DEVICE_OBJ_A64 := $(DEVICE_SRC:%.c=$(BUILD)/aarch64/obj/%.o)
+LIB_A64    := $(BUILD)/aarch64/libmodelgate.a
+DEVICE_A64 := $(BUILD)/aarch64/modelgate-device
+
 # libmodelgate-tflite.so: the TFLite engine's C++ shim over Arm NN 20.08
 # (.deps/armnn, make deps), next to each agent, with Arm NN's libraries and
 # backends copied into armnn/ beside it: its RPATH ($ORIGIN/armnn, DT_RPATH
@@ -90,7 +110,7 @@ endif
 
 .PHONY: all deps deps-test check check-layers check-fresh unit cli-tests demo sanitize bench install dist image clean fuzz agents
 all: $(CLI) $(DEVICE) $(AGENT) $(TFLITE) $(BUILD)/man/modelgate.1
-agents: $(AGENT) $(AGENT_A64) $(CPUINFO_A64) $(TFLITE) $(TFLITE_A64)
+agents: $(AGENT) $(AGENT_A64) $(CPUINFO_A64) $(TFLITE) $(TFLITE_A64) $(DEVICE_A64)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
@@ -133,6 +153,23 @@ $(AGENT_A64): $(AGENT_SRC) $(wildcard runners/agent/*.h runners/*.h formats/tens
 	@[ ! -d /usr/include/valgrind ] || ln -sfn /usr/include/valgrind $(@D)/include/valgrind
 	@echo "  CC      $@ (aarch64)"
 	@$(CC_A64) $(filter-out -MMD -MP,$(AGENT_CFLAGS)) -I$(@D)/include -O2 -g -o $@ $(AGENT_SRC) -ldl -pthread
+
+$(BUILD)/aarch64/obj/%.o: %.c | $(SYSROOT_A64)/usr/include/jansson.h
+	@mkdir -p $(@D)
+	@echo "  CC      $< (aarch64)"
+	@$(CC_A64) $(MG_CFLAGS) $(A64_CFLAGS) -O2 -g -c $< -o $@
+
+$(LIB_A64): $(LIB_OBJ_A64)
+	@rm -f $@
+	@$(AR) rcs $@ $^
+
+$(DEVICE_A64): $(DEVICE_OBJ_A64) $(LIB_A64)
+	@echo "  LINK    $@ (aarch64)"
+	@$(CC_A64) -O2 -g -o $@ $(DEVICE_OBJ_A64) $(LIB_A64) -L$(SYSROOT_A64)/usr/lib/aarch64-linux-gnu \
+		-Wl,-rpath-link,$(A64_LIBDIRS) $(A64_LIBS) -lpthread -lm
+
+$(SYSROOT_A64)/usr/include/jansson.h:
+	@echo "make: '$@' is missing: run 'make deps' (it lays the arm64 sysroot)" >&2; exit 2
 
 $(CPUINFO_A64): runners/agent/cpuinfo_preload.c
 	@mkdir -p $(@D)
@@ -181,7 +218,7 @@ check-layers:
 unit: $(TESTS) $(CLI) $(DEVICE) $(AGENT) $(TFLITE)
 	@set -e; for t in $(TESTS); do echo "== $$t"; MG_TEST_TMP=$(abspath $(BUILD))/tmp $$t; done
 
-cli-tests: $(CLI) $(DEVICE) $(AGENT) $(AGENT_A64) $(CPUINFO_A64) $(TFLITE) $(TFLITE_A64) \
+cli-tests: $(CLI) $(DEVICE) $(AGENT) $(AGENT_A64) $(CPUINFO_A64) $(TFLITE) $(TFLITE_A64) $(DEVICE_A64) \
 		$(BUILD)/man/modelgate.1
 	@MODELGATE=$(abspath $(CLI)) tests/cli/run.sh
 
@@ -217,7 +254,7 @@ install: all
 dist:
 	@$(MAKE) --no-print-directory BUILD=$(DIST_BUILD) RELEASE=1 ORT_LIBDIR=/usr/lib/modelgate \
 		CFLAGS="-O2 -g" all agents
-	@mk/dist.sh $(DIST_BUILD) $(VERSION) $(ORT_DIR) $(ARMNN_DIR) $(DIST_DIR)
+	@mk/dist.sh $(DIST_BUILD) $(VERSION) $(ORT_DIR) $(ARMNN_DIR) $(SYSROOT_A64) $(DIST_DIR)
 
 # Needs root, mmdebstrap and umoci (make deps-test); see mk/image.sh.
 image: dist
@@ -226,4 +263,4 @@ image: dist
 clean:
 	rm -rf build build-san build-fuzz build-dist build-image dist
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(DEVICE_OBJ:.o=.d) $(AGENT_OBJ:.o=.d) $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%.d)
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(DEVICE_OBJ:.o=.d) $(LIB_OBJ_A64:.o=.d) $(DEVICE_OBJ_A64:.o=.d) $(AGENT_OBJ:.o=.d) $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%.d)

@@ -10,7 +10,9 @@
 #                     itself, pinned by version and sha256; g++ and the
 #                     aarch64 g++ and Arm NN 20.08 (x86_64 and arm64 .debs
 #                     from Debian's archive, pinned by sha256) for the
-#                     TFLite engine's C++ shim.
+#                     TFLite engine's C++ shim; the arm64 sysroot
+#                     (Debian 12 arm64 .debs, pinned by version) that the
+#                     aarch64 modelgate-device builds against.
 #   mk/deps.sh test   (make deps-test)  the above, plus what the tests and
 #                     benchmarks use: cmocka, the registry and its clients,
 #                     qemu-user and the aarch64 cross compiler, sshd, the
@@ -224,6 +226,95 @@ if [ ! -f "$ARMNN_STAMP" ]; then
 	echo "deps: Arm NN 20.08 (x86_64, arm64) in $ARMNN"
 fi
 # ---- end of Arm NN --------------------------------------------------------
+
+# ---- the arm64 sysroot (modelgate-device for aarch64) ---------------------
+# The aarch64 modelgate-device links libcurl, jansson, libarchive, OpenSSL's
+# libcrypto and libmosquitto, which the cross toolchain lacks. Their Debian 12
+# arm64 -dev packages and every runtime library they need down to libc6
+# (apt's closure of libcurl4-openssl-dev libssl-dev libjansson-dev
+# libarchive-dev libmosquitto-dev, without recommends), and libgit2-dev for
+# its headers only (the device links no libgit2), pinned by version, are
+# fetched by apt-get download and unpacked with dpkg-deb -x into
+# .deps/sysroot-arm64: the Makefile compiles against its usr/include and links
+# against its libraries; qemu-aarch64 -L .deps/sysroot-arm64 runs the result
+# (libc6 brings the loader). apt reads arm64 package lists kept in a state of
+# its own (.deps/apt-arm64), so the machine's dpkg gets no foreign
+# architecture and nothing is installed. Debian drops a superseded version
+# (a security update) from its archive: then this stops and names the pins
+# to move, with the version the archive has now.
+# dpkg-deb -x does not resolve symlinks either way: each library is laid as
+# its package has it. PACKAGES lists each library file's package and version
+# (make dist's BUNDLED).
+SYSROOT=.deps/sysroot-arm64
+SYSROOT_DEBS="gcc-12-base=12.2.0-14+deb12u1 libgcc-s1=12.2.0-14+deb12u1 libc6=2.36-9+deb12u14 libacl1=2.3.1-3
+libbz2-1.0=1.0.8-5+b1 liblz4-1=1.9.4-1 liblzma5=5.4.1-1+deb12u2 libnettle8=3.8.1-2
+libstdc++6=12.2.0-14+deb12u1 libicu72=72.1-3+deb12u1 zlib1g=1:1.2.13.dfsg-1+deb12u1
+libxml2=2.9.14+dfsg-1.3~deb12u6 libzstd1=1.5.4+dfsg2-5+deb12u1 libarchive13=3.6.2-1+deb12u5
+libarchive-dev=3.6.2-1+deb12u5 libbrotli1=1.0.9-2+deb12u1 libcom-err2=1.47.0-2+b2
+libkrb5support0=1.20.1-2+deb12u5 libk5crypto3=1.20.1-2+deb12u5 libkeyutils1=1.6.3-2
+libssl3=3.0.22-1~deb12u2 libkrb5-3=1.20.1-2+deb12u5 libgssapi-krb5-2=1.20.1-2+deb12u5
+libunistring2=1.0-2 libidn2-0=2.3.3-1+b1 libgmp10=2:6.2.1+dfsg1-1.1 libhogweed6=3.8.1-2
+libffi8=3.4.4-1 libp11-kit0=0.24.1-2 libtasn1-6=4.19.0-2+deb12u1 libgnutls30=3.7.9-2+deb12u7
+libdb5.3=5.3.28+dfsg2-1 libsasl2-modules-db=2.1.28+dfsg-10+deb12u1
+libsasl2-2=2.1.28+dfsg-10+deb12u1 libldap-2.5-0=2.5.13+dfsg-5 libnghttp2-14=1.52.0-1+deb12u3
+libpsl5=0.21.2-1 librtmp1=2.4+20151223.gitfa8646d.1-2+b2 libssh2-1=1.10.0-3+deb12u1
+libcurl4=7.88.1-10+deb12u15 libcurl4-openssl-dev=7.88.1-10+deb12u15 libjansson4=2.14-2
+libjansson-dev=2.14-2 libmosquitto1=2.0.11-1.2+deb12u2 libmosquitto-dev=2.0.11-1.2+deb12u2
+libssl-dev=3.0.22-1~deb12u2 libgit2-dev=1.5.1+ds-1+deb12u2"
+SYSROOT_STAMP=$SYSROOT/.stamp-$(echo "$SYSROOT_DEBS" | sha256sum | cut -c1-16)
+if [ ! -f "$SYSROOT_STAMP" ]; then
+	APT_A64=$(pwd)/.deps/apt-arm64
+	mkdir -p "$APT_A64/lists/partial" "$APT_A64/cache/archives/partial" "$APT_A64/debs"
+	: >"$APT_A64/status"
+	apt_a64() { # apt-get or apt-cache over the arm64 lists, quietly
+		tool=$1
+		shift
+		"$tool" -q -o APT::Architecture=arm64 -o APT::Architectures=arm64 \
+			-o Dir::State::Lists="$APT_A64/lists" -o Dir::State::status="$APT_A64/status" \
+			-o Dir::Cache="$APT_A64/cache" -o APT::Sandbox::User=root "$@"
+	}
+	echo "deps: fetching the arm64 sysroot's Debian packages into $SYSROOT"
+	start=$(date +%s)
+	apt_a64 apt-get update >"$APT_A64/update.log" 2>&1 || {
+		tail -n 20 "$APT_A64/update.log" >&2
+		echo "deps: cannot read Debian's arm64 package lists (log: $APT_A64/update.log)" >&2
+		exit 3
+	}
+	gone=""
+	# apt-cache show says nothing of a version it does not have: one record
+	# for each pin found; one look-up for all, one for each only when some
+	# are missing
+	has() { [ "$(apt_a64 apt-cache show "$@" 2>/dev/null | grep -c '^Package: ')" = $# ]; }
+	has $SYSROOT_DEBS || for p in $SYSROOT_DEBS; do
+		has "$p" ||
+			gone="$gone ${p%%=*}=${p#*=}(archive:$(apt_a64 apt-cache policy "${p%%=*}" 2>/dev/null |
+				sed -n 's/^ *Candidate: //p'))"
+	done
+	if [ -n "$gone" ]; then
+		echo "deps: these pinned arm64 packages are not in Debian's archive (any more):$gone" >&2
+		echo "deps: update SYSROOT_DEBS in mk/deps.sh to the archive's versions" >&2
+		exit 3
+	fi
+	rm -f "$APT_A64"/debs/*.deb
+	(cd "$APT_A64/debs" && apt_a64 apt-get download $SYSROOT_DEBS) >"$APT_A64/download.log" 2>&1 || {
+		tail -n 20 "$APT_A64/download.log" >&2
+		echo "deps: apt-get download of the arm64 packages failed (log: $APT_A64/download.log)" >&2
+		exit 3
+	}
+	rm -rf "$SYSROOT.new"
+	mkdir -p "$SYSROOT.new"
+	for deb in "$APT_A64"/debs/*.deb; do
+		dpkg-deb -x "$deb" "$SYSROOT.new"
+		pkg=$(dpkg-deb -f "$deb" Package) ver=$(dpkg-deb -f "$deb" Version)
+		dpkg-deb -c "$deb" | sed -n 's|.* \./\(.*/[^/ ]*\.so[.0-9]*\)\( ->.*\)*$|\1|p' |
+			while read -r f; do echo "$f $pkg $ver"; done >>"$SYSROOT.new/PACKAGES"
+	done
+	rm -f "$APT_A64"/debs/*.deb
+	touch "$SYSROOT.new/${SYSROOT_STAMP##*/}"
+	rm -rf "$SYSROOT"
+	mv "$SYSROOT.new" "$SYSROOT"
+	echo "deps: arm64 sysroot ($(echo $SYSROOT_DEBS | wc -w) packages) in $SYSROOT in $(($(date +%s) - start)) s"
+fi
 [ "$test" = 1 ] || exit 0
 
 # What the tests run and read from npm, installed with `npm ci` from the

@@ -13,8 +13,12 @@
 #                               mk/install.sh as make install does
 #   libexec/modelgate/aarch64/  the aarch64 agent, its ONNX Runtime and TFLite
 #                               engine, the cpuinfo library qemu preloads into
-#                               it, and sysroot/lib/: the aarch64 C and C++
-#                               runtime that qemu-aarch64 runs it with
+#                               it, modelgate-device for aarch64 devices, and
+#                               sysroot/lib/: the aarch64 C and C++ runtime that
+#                               qemu-aarch64 runs them with, and the arm64
+#                               libcurl, jansson, libarchive, OpenSSL,
+#                               libmosquitto and their own dependencies from
+#                               the arm64 sysroot of make deps (SYSROOT)
 #   lib/                        the shared libraries modelgate needs that a
 #                               minimal Debian 12 or Ubuntu 24.04 lacks
 #   share/modelgate/            modelgate.schema.json, the JSON Schema of
@@ -29,12 +33,12 @@
 # group 0, every mtime SOURCE_DATE_EPOCH (default: the last commit's time),
 # gzip without a name or time.
 #
-#   mk/dist.sh BUILD VERSION ORT_DIR ARMNN_DIR OUTDIR
+#   mk/dist.sh BUILD VERSION ORT_DIR ARMNN_DIR SYSROOT OUTDIR
 set -eu
 umask 022
 export LC_ALL=C
-[ $# -eq 5 ] || { echo "usage: mk/dist.sh BUILD VERSION ORT_DIR ARMNN_DIR OUTDIR" >&2; exit 2; }
-build=$1 version=$2 ort=$3 armnn=$4 outdir=$5
+[ $# -eq 6 ] || { echo "usage: mk/dist.sh BUILD VERSION ORT_DIR ARMNN_DIR SYSROOT OUTDIR" >&2; exit 2; }
+build=$1 version=$2 ort=$3 armnn=$4 sysroot=$5 outdir=$6
 top=$(cd "$(dirname "$0")/.." && pwd)
 die() { echo "dist: $*" >&2; exit 2; }
 
@@ -63,8 +67,9 @@ esac
 for f in "$build/modelgate" "$build/modelgate-device" "$build/modelgate-agent" "$build/aarch64/modelgate-agent" \
 	"$build/aarch64/libmodelgate-cpuinfo.so" "$ort/lib/x64/libonnxruntime.so.1" \
 	"$ort/lib/arm64/libonnxruntime.so.1" "$build/libmodelgate-tflite.so" \
-	"$build/aarch64/libmodelgate-tflite.so" "$armnn/x64/BUNDLED" "$armnn/arm64/BUNDLED"; do
-	[ -f "$f" ] || die "'$f' is missing (make dist builds it; make deps fetches ONNX Runtime)"
+	"$build/aarch64/libmodelgate-tflite.so" "$armnn/x64/BUNDLED" "$armnn/arm64/BUNDLED" \
+	"$build/aarch64/modelgate-device" "$sysroot/PACKAGES"; do
+	[ -f "$f" ] || die "'$f' is missing (make dist builds it; make deps fetches ONNX Runtime, Arm NN and the arm64 sysroot)"
 done
 for t in readelf:binutils ldd:libc-bin gzip:gzip dpkg:dpkg; do
 	command -v ${t%:*} >/dev/null || die "${t%:*} is missing (Debian package ${t#*:})"
@@ -84,9 +89,17 @@ mkdir -p "$stage/lib" "$libexec/aarch64/sysroot/lib" "$stage/share/doc/modelgate
 doc=$stage/share/doc/modelgate
 
 # pkg_of FILE: "package version" of the Debian package that installed FILE
-# (as either of its /lib and /usr/lib names), else "unknown".
+# (as either of its /lib and /usr/lib names; in the arm64 sysroot, as its
+# PACKAGES says), else "unknown".
 pkg_of() {
 	local real p out
+	case $1 in
+	"$sysroot"/*)
+		out=$(grep -m1 "^${1#"$sysroot"/} " "$sysroot/PACKAGES") && echo "${out#* }" && return
+		echo unknown
+		return
+		;;
+	esac
 	real=$(readlink -f "$1")
 	for p in "$real" "$1" "/usr${1#/usr}" "${real#/usr}"; do
 		out=$(dpkg -S "$p" 2>/dev/null | head -1) || continue
@@ -108,8 +121,10 @@ bundle() {
 	echo "${2#"$stage"/} $pkg" >>"$doc/BUNDLED"
 	pkg=${pkg%% *}
 	pkg=${pkg%%:*}
-	if [ -f "/usr/share/doc/$pkg/copyright" ]; then
-		cp "/usr/share/doc/$pkg/copyright" "$doc/copyright/$pkg"
+	local c=/usr/share/doc/$pkg/copyright
+	case $1 in "$sysroot"/*) c=$sysroot$c ;; esac
+	if [ -f "$c" ]; then
+		cp -L "$c" "$doc/copyright/$pkg"
 	fi
 }
 
@@ -142,7 +157,9 @@ done
 # install.sh laid in aarch64/ (the agent, its ONNX Runtime and TFLite engine
 # with Arm NN, any library preloaded into it) needs, from the cross
 # toolchain's runtime; Arm NN's own come from armnn/.
+# (the arm64 sysroot's libraries after those: the aarch64 modelgate-device's)
 a64=/usr/aarch64-linux-gnu/lib
+a64_libs="$a64 $sysroot/lib/aarch64-linux-gnu $sysroot/usr/lib/aarch64-linux-gnu"
 needed() {
 	readelf -d "$1" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | while read -r n; do
 		[ -f "$libexec/aarch64/armnn/$n" ] || echo "$n"
@@ -158,9 +175,13 @@ while [ -n "$(echo $todo)" ]; do
 	shift
 	todo=$*
 	[ -f "$libexec/aarch64/sysroot/lib/$soname" ] && continue
-	[ -f "$a64/$soname" ] || die "'$a64/$soname' is missing (Debian packages libc6-arm64-cross, libstdc++6-arm64-cross)"
-	bundle "$a64/$soname" "$libexec/aarch64/sysroot/lib/$soname"
-	todo="$todo $(needed "$a64/$soname")"
+	from=
+	for d in $a64_libs; do
+		[ -f "$d/$soname" ] && { from=$d/$soname; break; }
+	done
+	[ -n "$from" ] || die "'$soname' is in none of $a64_libs (Debian packages libc6-arm64-cross, libstdc++6-arm64-cross; make deps)"
+	bundle "$from" "$libexec/aarch64/sysroot/lib/$soname"
+	todo="$todo $(needed "$from")"
 done
 sort -o "$doc/BUNDLED" "$doc/BUNDLED"
 

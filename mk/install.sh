@@ -3,7 +3,7 @@
 # Runtime library and its TFLite engine (libmodelgate-tflite.so and Arm NN
 # in armnn/) beside it, into LIBEXECDIR/modelgate (aarch64/ for the
 # cross-built one, when `make agents` has built it, with the cpuinfo
-# library that qemu-user preloads for it). modelgate looks for its agent
+# library that qemu-user preloads for it, and the aarch64 modelgate-device). modelgate looks for its agent
 # next to itself, then in ../libexec/modelgate, and for the libraries next
 # to the agent. Into DATADIR (default: share/ beside BINDIR): the JSON
 # Schema of modelgate.json (DATADIR/modelgate, where `modelgate init` finds
@@ -42,6 +42,10 @@ if [ -x "$build/aarch64/modelgate-agent" ] && [ -f "$ort/lib/arm64/libonnxruntim
 	install -m 0755 "$build/aarch64/modelgate-agent" "$libexec/aarch64/modelgate-agent"
 	install -m 0644 "$ort/lib/arm64/libonnxruntime.so.1" "$libexec/aarch64/libonnxruntime.so.1"
 	tflite "$build/aarch64" "$libexec/aarch64"
+	# the fleet updater for aarch64 devices (docs/FLEET.md), to copy to them
+	if [ -x "$build/aarch64/modelgate-device" ]; then
+		install -m 0755 "$build/aarch64/modelgate-device" "$libexec/aarch64/modelgate-device"
+	fi
 	if [ -f "$build/aarch64/libmodelgate-cpuinfo.so" ]; then
 		install -m 0644 "$build/aarch64/libmodelgate-cpuinfo.so" \
 			"$libexec/aarch64/libmodelgate-cpuinfo.so"

@@ -45,6 +45,9 @@ srcbin=$(dirname "$MODELGATE")
 [ -x "$srcbin/modelgate-device" ] && { cp "$srcbin/modelgate-device" "$bindir/" || exit 3; }
 [ -x "$srcbin/aarch64/modelgate-agent" ] &&
 	{ mkdir -p "$bindir/aarch64" && cp "$srcbin/aarch64/modelgate-agent" "$bindir/aarch64/" || exit 3; }
+# (and the aarch64 fleet updater, t_device_aarch64)
+[ -x "$srcbin/aarch64/modelgate-device" ] &&
+	{ mkdir -p "$bindir/aarch64" && cp "$srcbin/aarch64/modelgate-device" "$bindir/aarch64/" || exit 3; }
 [ -f "$srcbin/aarch64/libmodelgate-cpuinfo.so" ] &&
 	{ cp "$srcbin/aarch64/libmodelgate-cpuinfo.so" "$bindir/aarch64/" || exit 3; }
 # and each agent's TFLite engine with Arm NN's libraries in armnn/

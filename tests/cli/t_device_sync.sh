@@ -17,33 +17,23 @@
 . "$MG_SRCDIR/tests/cli/lib_registry.sh"
 . "$MG_SRCDIR/tests/cli/lib_deploy.sh"
 . "$MG_SRCDIR/tests/cli/lib_fleet.sh"
+. "$MG_SRCDIR/tests/cli/lib_device.sh"
 
-fixtures
 DEVICE=$(dirname "$MODELGATE")/modelgate-device
 [ -x "$DEVICE" ] || fail "no modelgate-device next to '$MODELGATE' (make builds it)"
-registry_start
+fleet_start
 recorder_start # the status URL's receiver (recorder.py)
-export MODELGATE_INSECURE_REGISTRIES=$REG
-R=$REG/acme/kws
 cp "$EXAMPLES/model_bad.onnx" "$FX/model_v3.onnx"
-must mg keygen -o fleet-key
-must mg keygen -o other-key
 # model versions; v1 and v2 get a signed, passing gate result, v3 none
-for v in 1 2 3; do
-	f=$FX/model.onnx
-	[ "$v" = 1 ] || f=$FX/model_v$v.onnx
-	must mg push "$R:v$v" "$f"
-	eval "D$v=\$(cat \"\$OUT\")"
-	eval make_report "\$D$v" pass "r$v.json"
-done
+model_version 1 "$FX/model.onnx"
+model_version 2 "$FX/model_v2.onnx"
+model_version 3 "$FX/model_v3.onnx"
 must mg attest "$R:v1" --report r1.json --sign fleet-key
 must mg attest "$R:v2" --report r2.json --sign fleet-key
 # v4: the model and 1 MiB of incompressible weights, a bundle large enough
 # for the fault proxy to cut its download in the middle
 make_blob weights.bin 1
-must mg push "$R:v4" "$FX/model.onnx" weights.bin
-D4=$(cat "$OUT")
-make_report "$D4" pass r4.json
+model_version 4 "$FX/model.onnx" weights.bin
 must mg attest "$R:v4" --report r4.json --sign fleet-key
 
 # smoke inputs with v1's outputs for them: v1 passes its smoke check, v2
@@ -54,11 +44,6 @@ cp "$FX/x.npy" smoke1/inputs/input.npy
 must mg run "$FX/model.onnx" --inputs smoke1/inputs --outputs smoke1/expected --iterations 1 --warmup 0 --min-time 0
 [ -f smoke1/expected/logits.npy ] || fail "run wrote no smoke1/expected/logits.npy"
 
-# release NAME MODEL_VERSION RELEASE KEY [PACKAGE OPTIONS]: a bundle pushed as $R:NAME
-release() {
-	must mg package "$R:v$2" --report "r$2.json" --sign "$4" --release "$3" -o "$1.tar.zst" --no-git "${@:5}"
-	must mg push "$R:$1" "$1.tar.zst" --artifact-type bundle --no-git
-}
 release rel1 1 1 fleet-key --smoke smoke1
 release smokebad 2 3 fleet-key --smoke smoke1
 release rel2 2 2 fleet-key
@@ -94,32 +79,6 @@ json.dump(j, open(sys.argv[2], "w"), indent=1)
 PYEOF
 must mg tag "$R:v1" vL
 release rel3lim L 3 fleet-key --smoke smoke1
-publish() { must mg tag "$R:$1" fleet-prod; }
-
-# config DIR [EXTRA JSON]: a device with its state in DIR
-config() {
-	cat >"$1.json" <<JSON
-{"fleet": "kws-prod", "tag": "$R:fleet-prod", "public_key": "$TEST_TMP/fleet-key.pub",
- "state_dir": "$TEST_TMP/$1", "device_id": "dev-$1", "labels": {"hw": "rpi4"},
- "health_cmd": "sh $TEST_TMP/health.sh", "on_switch": "echo switched >>$TEST_TMP/$1.switches"${2:-}}
-JSON
-}
-cat >health.sh <<'SH'
-[ ! -e "$MODELGATE_DEVICE_DIR/../../unhealthy" ] || { echo "self-test: wrong answers" >&2; exit 1; }
-test -f "$MODELGATE_DEVICE_DIR/manifest.json"
-SH
-dsync() { expect_exit "$1" "$DEVICE" --config "$2.json" sync --once; }
-status_ok() { json_ok "$1" "$TEST_TMP/$2/status.json"; }
-current() { readlink "$TEST_TMP/$1/current"; }
-# snapshot DIR: every file of the device but status.json, with its bytes
-snapshot() {
-	(cd "$TEST_TMP/$1" && find . -path ./status.json -prune -o -path ./lock -prune -o -print |
-		LC_ALL=C sort | while read -r f; do
-			if [ -L "$f" ]; then echo "$f -> $(readlink "$f")"
-			elif [ -f "$f" ]; then echo "$f $(sha256sum <"$f")"
-			else echo "$f/"; fi
-		done)
-}
 config dev
 
 t_converges() {
@@ -130,14 +89,7 @@ t_converges() {
 	cmp "$TEST_TMP/dev/current/smoke/inputs/input.npy" "$FX/x.npy" || fail "slot a has no smoke inputs"
 	status_ok "j['release'] == 1 and j['health'] == 'pass' and j['slot'] == 'a' and j['artifact'] == '$D1'" dev
 	status_ok "j['device'] == 'dev-dev' and j['labels'] == {'hw': 'rpi4'} and j['fleet'] == 'kws-prod'" dev
-	publish rel2
-	dsync 0 dev
-	expect_stdout_contains "switched to"
-	[ "$(current dev)" = slots/b ] || fail "current is '$(current dev)', not slots/b"
-	cmp "$TEST_TMP/dev/current/files/model_v2.onnx" "$FX/model_v2.onnx" || fail "slot b does not hold v2"
-	[ -f "$TEST_TMP/dev/slots/a/files/model.onnx" ] || fail "the previous release was not kept"
-	status_ok "j['release'] == 2 and j['slot'] == 'b' and j['last_error'] is None" dev
-	[ "$(grep -c switched "$TEST_TMP/dev.switches")" = 2 ] || fail "on_switch did not run once per switch"
+	switches_to_rel2 dev
 	[ -z "$(ls -A "$TEST_TMP/dev/download")" ] || fail "the download was not cleared: $(ls -A "$TEST_TMP/dev/download")"
 }
 
@@ -362,17 +314,14 @@ JSON
 # of each sync is its retained message; a wrong password is said (exit 3)
 # and the update itself stands.
 t_status_over_mqtt() {
-	mqtt_start devices "s3cret-$$"
-	local port=$MQ_PORT
+	local port
+	broker_start
+	port=$MQ_PORT
 	publish rel2
 	config mq ", \"mqtt\": {\"host\": \"127.0.0.1\", \"port\": $port, \"username\": \"devices\", \"password_env\": \"MQ_PASS\"}"
-	MQ_PASS=s3cret-$$ dsync 0 mq
-	mosquitto_sub -h 127.0.0.1 -p "$port" -u devices -P "s3cret-$$" -t 'modelgate/kws-prod/+/status' -v -C 1 -W 5 \
-		>"$TEST_TMP/mq.msg" || fail "no retained status: $(cat mq.log)"
-	[ "$(head -1 "$TEST_TMP/mq.msg" | cut -d' ' -f1)" = modelgate/kws-prod/dev-mq/status ] ||
-		fail "topic: $(cat "$TEST_TMP/mq.msg")"
-	sed '1s/^[^ ]* //' "$TEST_TMP/mq.msg" >"$TEST_TMP/mq-msg.json"
-	json_ok "j == json.load(open('$TEST_TMP/mq/status.json')) and j['release'] == 2 and j['health'] == 'pass'" "$TEST_TMP/mq-msg.json"
+	MQ_PASS=$MQ_SECRET dsync 0 mq
+	expect_retained_status mq
+	json_ok "j['release'] == 2 and j['health'] == 'pass'" "$TEST_TMP/mq-msg.json"
 	MQ_PASS=wrong dsync 3 mq
 	expect_stderr_contains "status not published: the MQTT broker 127.0.0.1:$port refused the connection: Connection Refused: not authorised."
 	expect_stdout_contains "up to date:"

@@ -6,7 +6,9 @@
 # version, pushes and pulls through a store and passes the digits gate on
 # the local target and, once qemu-user is installed there, on qemu-aarch64
 # (also as nobody), with the same accuracy, fidelity and size figures and
-# the same verdicts as the source build. The root is laid once for the
+# the same verdicts as the source build; there too, the aarch64
+# modelgate-device starts under qemu with the arm64 libraries the tarball
+# has beside it. The root is laid once for the
 # file. Needs root (chroot), mmdebstrap, qemu-user and the aarch64 cross
 # compiler.
 . "$(dirname "$0")/lib.sh"
@@ -112,7 +114,7 @@ t_reproducible() {
 	local f
 	for f in libexec/modelgate/modelgate libexec/modelgate/modelgate-agent \
 		libexec/modelgate/aarch64/modelgate-agent libexec/modelgate/libmodelgate-tflite.so \
-		libexec/modelgate/aarch64/libmodelgate-tflite.so; do
+		libexec/modelgate/aarch64/libmodelgate-tflite.so libexec/modelgate/aarch64/modelgate-device; do
 		! grep -qF -e "$MG_SRCDIR" -e "$TEST_TMP" "$ROOT${REL%/*}/$NAME/$f" ||
 			fail "'$f' holds a path of the build"
 	done
@@ -137,7 +139,9 @@ t_tarball_is_normalised() {
 	for f in bin/modelgate libexec/modelgate/modelgate libexec/modelgate/modelgate-agent \
 		libexec/modelgate/libonnxruntime.so.1 libexec/modelgate/aarch64/modelgate-agent \
 		libexec/modelgate/aarch64/libonnxruntime.so.1 \
-		libexec/modelgate/aarch64/sysroot/lib/ld-linux-aarch64.so.1 \
+		libexec/modelgate/aarch64/sysroot/lib/ld-linux-aarch64.so.1 libexec/modelgate/aarch64/modelgate-device \
+		libexec/modelgate/aarch64/sysroot/lib/libcurl.so.4 libexec/modelgate/aarch64/sysroot/lib/libmosquitto.so.1 \
+		share/doc/modelgate/copyright/libmosquitto1 \
 		libexec/modelgate/libmodelgate-tflite.so libexec/modelgate/armnn/libarmnn.so.22 \
 		libexec/modelgate/armnn/backends/Arm_CpuRef_backend.so libexec/modelgate/aarch64/libmodelgate-tflite.so \
 		libexec/modelgate/aarch64/armnn/backends/Arm_CpuAcc_backend.so share/doc/modelgate/copyright/libarmnn22 \
@@ -212,6 +216,11 @@ t_qemu_gate() {
 	expect_stdout_contains "(aarch64, onnxruntime"
 	in_root 0 "cd /work && $REL/bin/modelgate run float.tflite --target qemu-aarch64 --iterations 2 --warmup 0 --min-time 0"
 	expect_stdout_contains "(aarch64, tflite armnn 20.08 CpuAcc)"
+	# the aarch64 fleet updater starts with the libraries beside it (the
+	# root has no arm64 library): it reads its config, and says it is missing
+	in_root 2 "qemu-aarch64 -L $REL/libexec/modelgate/aarch64/sysroot $REL/libexec/modelgate/aarch64/modelgate-device \
+		--config /nowhere/device.json sync --once"
+	expect_error "cannot read '/nowhere/device.json'"
 	cd "$TEST_TMP/digits" || fail "no digits copy"
 	expect_exit 0 mg gate -c qemu.json --report src-qemu.json
 	in_root 0 "cd /work/digits && $REL/bin/modelgate gate -c qemu.json --report rel-qemu.json"

@@ -36,6 +36,8 @@ t_layout() {
 		expect_same_file "$MG_SRCDIR/.deps/ort/lib/arm64/libonnxruntime.so.1" \
 			"$LIBEXEC/aarch64/libonnxruntime.so.1"
 		expect_same_file "$BUILT/aarch64/libmodelgate-cpuinfo.so" "$LIBEXEC/aarch64/libmodelgate-cpuinfo.so"
+		[ ! -x "$BUILT/aarch64/modelgate-device" ] ||
+			expect_same_file "$BUILT/aarch64/modelgate-device" "$LIBEXEC/aarch64/modelgate-device"
 		expect_same_file "$BUILT/aarch64/libmodelgate-tflite.so" "$LIBEXEC/aarch64/libmodelgate-tflite.so"
 		expect_same_file "$BUILT/aarch64/armnn/backends/Arm_CpuAcc_backend.so" \
 			"$LIBEXEC/aarch64/armnn/backends/Arm_CpuAcc_backend.so"
