@@ -145,12 +145,8 @@ MQ_PASS=mqtt-Pa55-$$-secret
 mqtt_start rollout-ci "$MQ_PASS"
 R=$REG/acme/kws
 must mg keygen -o "$TEST_TMP/fleet-key"
-must mg push "$R:v1" "$EXAMPLES/model.onnx"
-make_report "$(cat "$OUT")" pass "$TEST_TMP/r1.json"
-must mg package "$R:v1" --report "$TEST_TMP/r1.json" --sign "$TEST_TMP/fleet-key" --release 1 \
-	-o "$TEST_TMP/rel1.tar.zst" --no-git
-must mg push "$R:rel1" "$TEST_TMP/rel1.tar.zst" --artifact-type bundle --no-git
-REL1=$(cat "$OUT")
+fleet_release "$R" 1 "$EXAMPLES/model.onnx" "$TEST_TMP/fleet-key"
+REL1=$REL
 KEY_PEM=$(cat "$TEST_TMP/fleet-key")
 KEY_LINE=$(sed -n 2p "$TEST_TMP/fleet-key") # the key's base64: no log may hold it
 
