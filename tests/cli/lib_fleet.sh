@@ -4,6 +4,12 @@
 #                            the registries (_pids, _check_pids)
 #   mqtt_ready ARGS...       waits until mosquitto_sub ARGS can connect
 #                            (MQ_LOG: the broker's log, said if it cannot)
+#   fleet_release REPO N MODEL KEY
+#                            release N of the fleet in REPO (needs
+#                            lib_deploy.sh): MODEL pushed as REPO:vN with a
+#                            passing report, bundled with --release N, signed
+#                            by KEY, pushed as REPO:relN with --artifact-type
+#                            bundle; sets REL to that release's digest
 
 mqtt_ready() {
 	local i
@@ -38,4 +44,13 @@ mqtt_start() {
 	else
 		mqtt_ready -h 127.0.0.1 -p "$MQ_PORT"
 	fi
+}
+
+fleet_release() {
+	must mg push "$1:v$2" "$3"
+	make_report "$(cat "$OUT")" pass "$TEST_TMP/report-v$2.json"
+	must mg package "$1:v$2" --report "$TEST_TMP/report-v$2.json" --sign "$4" --release "$2" \
+		-o "$TEST_TMP/rel$2.tar.zst" --no-git
+	must mg push "$1:rel$2" "$TEST_TMP/rel$2.tar.zst" --artifact-type bundle --no-git
+	REL=$(cat "$OUT")
 }

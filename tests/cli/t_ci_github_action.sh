@@ -7,8 +7,17 @@
 # checked against SHA256SUMS, and passes the digits gate; a second run uses
 # the cache without downloading; a corrupted tarball is refused and leaves
 # nothing in the cache; without a release (404) it builds its checkout.
+# The rollout command, against a real docker-registry and a real mosquitto
+# (with a password) on loopback and no devices: start (the fleet key's PEM
+# in the sign-key input, as a secret would be), advance (wait, exit 0), the
+# job summary with the Markdown status, abort, and advance again refused
+# (exit 1, the step fails); the key and the broker's password appear in no
+# log, summary or report. The example scheduled workflow
+# (examples/.github/workflows/modelgate-rollout.yml) advances that fleet.
 . "$MG_SRCDIR/tests/cli/lib.sh"
 . "$MG_SRCDIR/tests/cli/lib_registry.sh"
+. "$MG_SRCDIR/tests/cli/lib_deploy.sh"
+. "$MG_SRCDIR/tests/cli/lib_fleet.sh"
 . "$MG_SRCDIR/tests/cli/lib_ci.sh"
 
 gh_nobody_setup
@@ -129,9 +138,107 @@ EOF
 	[ "$(cat "$co/make.log")" = "$(printf 'deps as %s\nall' "$(as_nobody id -un)")" ] || fail "make ran: $(cat "$co/make.log")"
 }
 
+# A fleet release to roll out, as t_rollout_fleet.sh makes one: release 1
+# of the example model, a bundle signed by the fleet key.
+registry_start
+MQ_PASS=mqtt-Pa55-$$-secret
+mqtt_start rollout-ci "$MQ_PASS"
+R=$REG/acme/kws
+must mg keygen -o "$TEST_TMP/fleet-key"
+fleet_release "$R" 1 "$EXAMPLES/model.onnx" "$TEST_TMP/fleet-key"
+REL1=$REL
+KEY_PEM=$(cat "$TEST_TMP/fleet-key")
+KEY_LINE=$(sed -n 2p "$TEST_TMP/fleet-key") # the key's base64: no log may hold it
+
+# rollout NAME ACTION [ARGS...]: the action's rollout command on fleet prod
+# with the key and the broker's password as secrets would be given
+rollout() {
+	local name=$1 act=$2
+	shift 2
+	action "$name" --input release-url="$SERVE_URL/good" --input command=rollout \
+		--input rollout-action="$act" --input fleet=prod --input sign-key="$KEY_PEM" \
+		--input broker="127.0.0.1:$MQ_PORT" --input mqtt-username=rollout-ci \
+		--input mqtt-password="$MQ_PASS" "$@"
+	no_secrets "$NB/work-$name" "$NB/reports-$name"
+}
+
+# no_secrets PATH...: the key and the password are in no stdout, stderr or file there
+no_secrets() {
+	local s
+	for s in "$KEY_LINE" "$MQ_PASS"; do
+		! grep -rqF -- "$s" "$OUT" "$ERR" "$@" || fail "a secret is in the logs: $(grep -rlF -- "$s" "$OUT" "$ERR" "$@")"
+	done
+}
+
+ro_out() { json_get "j['jobs']['action']['steps'][0]['outputs']['$1']" "$NB/$2.json"; }
+
+rollout_starts_waits_and_stops_through_the_action() {
+	rollout ro-start start --input ref="$R:rel1" --input stages=5%,25%,100% --input max-failures=2% \
+		--input min-healthy-time=10m
+	[ "$(ro_out step ro-start)/$(ro_out stage ro-start)/$(ro_out state ro-start)" = start/1/running ] ||
+		fail "start's outputs: $(ro_out step ro-start)/$(ro_out stage ro-start)/$(ro_out state ro-start)"
+	MODELGATE_MQTT_PASSWORD=$MQ_PASS must mg rollout status "$R" --fleet prod --key "$TEST_TMP/fleet-key.pub" --broker "127.0.0.1:$MQ_PORT" \
+		--mqtt-user rollout-ci --json </dev/null
+	json_ok "j['target'] == '$REL1' and j['state'] == 'running' and j['stage'] == 1"
+	# no device reports: the first stage is not healthy, it waits
+	rollout ro-advance advance --input ref="$R"
+	json_ok "j['jobs']['action']['steps'][0]['outcome'] == 'success'" "$NB/ro-advance.json"
+	[ "$(ro_out step ro-advance)/$(ro_out stage ro-advance)/$(ro_out state ro-advance)" = wait/1/running ] ||
+		fail "advance's outputs: $(ro_out step ro-advance)/$(ro_out stage ro-advance)/$(ro_out state ro-advance)"
+	[ "$(ro_out exit-code ro-advance)" = 0 ] || fail "advance: exit $(ro_out exit-code ro-advance)"
+	local sum=$NB/work-ro-advance/action/summary.md
+	grep -q '^### modelgate rollout: done' "$sum" || fail "no rollout line in the summary: $(cat "$sum")"
+	grep -q '^## modelgate rollout' "$sum" || fail "no Markdown status in the summary: $(cat "$sum")"
+	grep -q '^| ' "$sum" || fail "no stage table in the summary: $(cat "$sum")"
+	# stopped by hand; advance then refuses, and the step fails
+	rollout ro-abort abort --input ref="$R" --input args="--reason dashboard-red"
+	[ "$(ro_out step ro-abort)/$(ro_out state ro-abort)" = abort/aborted ] ||
+		fail "abort's outputs: $(ro_out step ro-abort)/$(ro_out state ro-abort)"
+	EXPECT=1 rollout ro-refused advance --input ref="$R"
+	expect_stdout_contains "::error title=modelgate rollout::the rollout halted, or was already halted or aborted (exit 1)"
+	json_ok "j['jobs']['action']['steps'][0]['outcome'] == 'failure'" "$NB/ro-refused.json"
+	[ "$(ro_out step ro-refused)/$(ro_out state ro-refused)/$(ro_out exit-code ro-refused)" = stopped/aborted/1 ] ||
+		fail "refused advance's outputs: $(ro_out step ro-refused)/$(ro_out state ro-refused)/$(ro_out exit-code ro-refused)"
+	grep -q 'aborted' "$NB/work-ro-refused/action/summary.md" || fail "the summary does not say aborted"
+}
+
+rollout_needs_its_inputs() {
+	EXPECT=1 action ro-bad --input release-url="$SERVE_URL/good" --input command=rollout \
+		--input rollout-action=advance --input ref="$R" --input fleet=prod --input sign-key="$KEY_PEM"
+	expect_stdout_contains "::error title=modelgate::rollout advance reads the devices' status: it needs the broker input (HOST[:PORT])"
+	expect_stdout_contains "Process completed with exit code 2."
+	EXPECT=1 action ro-bad2 --input release-url="$SERVE_URL/good" --input command=rollout \
+		--input rollout-action=resume --input ref="$R" --input fleet=prod
+	expect_stdout_contains "needs the rollout-action input: start, status, advance or abort (not 'resume')"
+	expect_stdout_contains "Process completed with exit code 2."
+	no_secrets "$NB/work-ro-bad"
+}
+
+# The example workflow, with the registry and the broker of this test in
+# place of ghcr.io and mqtt.example.com (TLS, so its CA file line goes too).
+the_example_schedule_advances_the_rollout() {
+	local wf=$NB_SRC/examples/.github/workflows/modelgate-rollout.yml
+	grep -q '^    - cron: "\*/15 \* \* \* \*"$' "$wf" || fail "the example does not run every 15 minutes"
+	grep -q '^  workflow_dispatch:$' "$wf" || fail "the example cannot be run by hand"
+	grep -q '^  group: rollout-prod$' "$wf" || fail "the example has no concurrency group rollout-prod"
+	validate_github "$wf"
+	must mg rollout start "$R:rel1" --fleet prod --sign "$TEST_TMP/fleet-key" --stages 50%,100%
+	sed "s|ghcr.io/acme/models/kws|$R|; s|mqtt.example.com:8883|127.0.0.1:$MQ_PORT|; /mqtt-ca-file:/d" "$wf" >"$TEST_TMP/rollout.yml"
+	chmod 644 "$TEST_TMP/rollout.yml"
+	expect_exit 0 ghactions workflow "$TEST_TMP/rollout.yml" --work "$NB/work-wf" --checkout "$WS" \
+		--action "acme/modelgate@v$MG_VERSION=$NB_SRC" --tool-cache "$CACHE" \
+		--secret FLEET_KEY="$KEY_PEM" --secret MQTT_PASSWORD="$MQ_PASS" \
+		--result "$NB/wf.json"
+	expect_stdout_contains "rollout of prod, stage 1 (running): wait"
+	no_secrets "$NB/work-wf"
+}
+
 check installs_the_release_as_nobody_and_gates installs_the_release_as_nobody_and_gates
 check a_second_run_uses_the_tool_cache a_second_run_uses_the_tool_cache
 check the_installed_modelgate_is_on_path_for_later_steps the_installed_modelgate_is_on_path_for_later_steps
 check a_corrupted_tarball_is_refused a_corrupted_tarball_is_refused
 check without_a_release_it_builds_its_checkout without_a_release_it_builds_its_checkout
+check rollout_starts_waits_and_stops_through_the_action rollout_starts_waits_and_stops_through_the_action
+check rollout_needs_its_inputs rollout_needs_its_inputs
+check the_example_schedule_advances_the_rollout the_example_schedule_advances_the_rollout
 finish

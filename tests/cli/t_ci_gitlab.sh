@@ -4,9 +4,16 @@
 # for $CI_REGISTRY: the gate job passes on the good candidate and fails on
 # the bad one, keeping its JUnit, metrics and report artifacts either way;
 # the default branch packages the gated version and deploys it to the
-# production environment, moving the registry tag.
+# production environment, moving the registry tag. A scheduled pipeline
+# runs only the rollout job (.modelgate:rollout), which advances the fleet
+# prod's rollout against a real mosquitto with a password: with no device
+# reporting it waits (exit 0) and prints the Markdown status, kept as an
+# artifact; once the rollout is aborted the job fails (exit 1). Neither the
+# fleet key nor the broker's password reaches the job's log.
 . "$MG_SRCDIR/tests/cli/lib.sh"
 . "$MG_SRCDIR/tests/cli/lib_registry.sh"
+. "$MG_SRCDIR/tests/cli/lib_deploy.sh"
+. "$MG_SRCDIR/tests/cli/lib_fleet.sh"
 . "$MG_SRCDIR/tests/cli/lib_git.sh"
 . "$MG_SRCDIR/tests/cli/lib_ci.sh"
 
@@ -46,7 +53,7 @@ the_pipeline_parses() {
 
 template_has_the_hidden_jobs() {
 	local t=$MG_SRCDIR/gitlab/modelgate.gitlab-ci.yml j
-	for j in .modelgate:gate .modelgate:package .modelgate:deploy; do
+	for j in .modelgate:gate .modelgate:package .modelgate:deploy .modelgate:rollout; do
 		grep -q "^$j:" "$t" || fail "no hidden job '$j' in the template"
 	done
 	"$PY" - "$t" <<'PY' >"$IO/py.out" 2>&1 || fail "template: $(cat "$IO/py.out")"
@@ -57,6 +64,7 @@ assert g["artifacts"]["reports"]["junit"].endswith("junit.xml"), g
 assert g["artifacts"]["reports"]["metrics"].endswith("metrics.txt"), g
 assert g["artifacts"]["when"] == "always"
 assert "name" in t[".modelgate:deploy"]["environment"]
+assert t[".modelgate:rollout"]["resource_group"] == "modelgate-rollout-$MODELGATE_FLEET"
 PY
 }
 
@@ -124,10 +132,49 @@ default_branch_packages_and_deploys() {
 	json_ok "any(t['tag'] == '$sha' for t in j)"
 }
 
+# The example's rollout job in a scheduled pipeline, with this test's
+# registry and broker (plain MQTT: no CA file); the fleet key is a file
+# variable (a file alone, no .pub beside it), as GitLab writes one.
+the_schedule_advances_the_rollout() {
+	local pass=mqtt-Pa55-$$-secret key=$TEST_TMP/filevars/FLEET_KEY line
+	mqtt_start rollout-ci "$pass"
+	must mg keygen -o "$TEST_TMP/fleet-key"
+	mkdir -p "$TEST_TMP/filevars"
+	cp "$TEST_TMP/fleet-key" "$key"
+	line=$(sed -n 2p "$key")
+	fleet_release "$IMAGE/digits" 1 "$EXAMPLES/model.onnx" "$TEST_TMP/fleet-key"
+	must mg rollout start "$IMAGE/digits:rel1" --fleet prod --sign "$TEST_TMP/fleet-key" --stages 5%,25%,100%
+	# schedule GCL_ARGS...: the scheduled pipeline
+	schedule() {
+		gcl --variable CI_PIPELINE_SOURCE=schedule --variable "FLEET_KEY=$key" \
+			--variable "FLEET_BROKER=127.0.0.1:$MQ_PORT" --variable MODELGATE_MQTT_CA_FILE= \
+			--variable "MODELGATE_MQTT_PASSWORD=$pass" "$@"
+	}
+	expect_exit 0 schedule --list
+	expect_stdout_matches '^rollout +deploy +on_success'
+	! grep -qE '^(gate|package|deploy) ' "$OUT" || fail "a scheduled pipeline runs more than the rollout: $(cat "$OUT")"
+	rm -rf "$ART"
+	expect_exit 0 schedule rollout
+	expect_stdout_matches 'PASS +rollout'
+	expect_stdout_contains '"step": "wait"'
+	expect_stdout_contains "## modelgate rollout"
+	grep -q '^## modelgate rollout' "$ART/rollout/modelgate-reports/rollout.md" || fail "no rollout.md artifact"
+	local s
+	for s in "$pass" "$line"; do
+		! grep -qF -- "$s" "$OUT" "$ERR" || fail "a secret is in the job's log"
+	done
+	must mg rollout abort "$IMAGE/digits" --fleet prod --sign "$TEST_TMP/fleet-key"
+	expect_exit 1 schedule rollout
+	expect_stdout_matches 'FAIL +rollout'
+	expect_stdout_contains '"step": "stopped"'
+	expect_stderr_contains "refusing to advance rollout"
+}
+
 check the_pipeline_parses the_pipeline_parses
 check template_has_the_hidden_jobs template_has_the_hidden_jobs
 check jobs_run_in_modelgates_image_of_this_version jobs_run_in_modelgates_image_of_this_version
 check gate_passes_on_the_good_candidate gate_passes_on_the_good_candidate
 check gate_fails_on_the_bad_candidate gate_fails_on_the_bad_candidate
 check default_branch_packages_and_deploys default_branch_packages_and_deploys
+check the_schedule_advances_the_rollout the_schedule_advances_the_rollout
 finish

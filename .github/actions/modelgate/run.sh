@@ -214,11 +214,39 @@ run_push() {
 	return $rc
 }
 
+# sign_key: sets KEY to a file with the sign-key input's private key. The
+# input is a file, or the key's PEM itself (a secret handed straight to the
+# input): that is written to a 0600 file in a 0700 folder of RUNNER_TEMP
+# (KEYDIR), removed when the step ends, and never printed.
+sign_key() {
+	KEY=${MG_INPUT_SIGN_KEY:-}
+	case $KEY in
+	"") ;;
+	*"-----BEGIN "*)
+		KEYDIR=$(mktemp -d "${RUNNER_TEMP:-${TMPDIR:-/tmp}}/modelgate-key.XXXXXX")
+		(umask 077 && printf '%s\n' "$MG_INPUT_SIGN_KEY" >"$KEYDIR/key")
+		KEY=$KEYDIR/key
+		;;
+	*) [ -f "$KEY" ] || error 2 "the sign-key input '$KEY' is neither a file nor a PEM private key" ;;
+	esac
+}
+
+# public_key: sets PUB to the public half of KEY: the file KEY.pub where
+# keygen put it, else one derived with openssl into KEYDIR.
+public_key() {
+	PUB=$KEY.pub
+	[ ! -f "$PUB" ] || return 0
+	[ -n "$KEYDIR" ] || KEYDIR=$(mktemp -d "${RUNNER_TEMP:-${TMPDIR:-/tmp}}/modelgate-key.XXXXXX")
+	PUB=$KEYDIR/key.pub
+	openssl pkey -in "$KEY" -pubout -out "$PUB" 2>/dev/null ||
+		error 2 "cannot derive the public half of the sign-key input with openssl (is it an Ed25519 private key in PEM?)"
+}
+
 run_package() {
 	local reports=$1 report=$2
 	local -a a=(package "${MG_INPUT_REF:?the package command needs the ref input}"
 		--report "$report" -o "${MG_INPUT_BUNDLE:-model.tar.gz}")
-	[ -n "${MG_INPUT_SIGN_KEY:-}" ] && a+=(--sign "$MG_INPUT_SIGN_KEY")
+	[ -n "$KEY" ] && a+=(--sign "$KEY")
 	# shellcheck disable=SC2206
 	a+=(${MG_INPUT_ARGS:-})
 	local rc=0
@@ -243,6 +271,78 @@ run_deploy() {
 	return $rc
 }
 
+# jfield FILE KEY: the value of KEY (a string or a number) in modelgate's
+# indented --json output, at the top level (two spaces in); empty if absent.
+jfield() {
+	sed -n "s/^  \"$2\": \"\{0,1\}\([^\",]*\)\"\{0,1\},\{0,1\}\$/\1/p" "$1" | head -n 1
+}
+
+# run_rollout REPORTS: rollout-action (start, status, advance or abort) of
+# the fleet input's rollout of ref (start: the release HOST/REPO:TAG; else
+# the repository HOST/REPO). The outputs step, stage and state come from
+# its --json answer; with a broker, the job summary gets `rollout status
+# --format markdown` after it. The broker's password is the environment's
+# MODELGATE_MQTT_PASSWORD (from the mqtt-password input), never an argument.
+run_rollout() {
+	local reports=$1 act=${MG_INPUT_ROLLOUT_ACTION:-} rc=0
+	case $act in
+	start | status | advance | abort) ;;
+	*) error 2 "the rollout command needs the rollout-action input: start, status, advance or abort (not '$act')" ;;
+	esac
+	[ -n "${MG_INPUT_REF:-}" ] || error 2 "rollout $act needs the ref input (start: the release HOST/REPO:TAG; else HOST/REPO)"
+	[ -n "${MG_INPUT_FLEET:-}" ] || error 2 "rollout $act needs the fleet input"
+	local -a a=(rollout "$act" "$MG_INPUT_REF" --fleet "$MG_INPUT_FLEET") more=() broker=()
+	if [ -n "$KEY" ]; then
+		public_key
+		more+=(--key "$PUB")
+	fi
+	# shellcheck disable=SC2206 # args are split on white space, as documented
+	more+=(${MG_INPUT_ARGS:-})
+	if [ -n "${MG_INPUT_BROKER:-}" ]; then
+		broker=(--broker "$MG_INPUT_BROKER")
+		[ -n "${MG_INPUT_MQTT_USERNAME:-}" ] && broker+=(--mqtt-user "$MG_INPUT_MQTT_USERNAME")
+		[ -n "${MG_INPUT_MQTT_CA_FILE:-}" ] && broker+=(--mqtt-ca-file "$MG_INPUT_MQTT_CA_FILE")
+	fi
+	case $act in
+	start)
+		[ -n "${MG_INPUT_STAGES:-}" ] && a+=(--stages "$MG_INPUT_STAGES")
+		[ -n "${MG_INPUT_MAX_FAILURES:-}" ] && a+=(--max-failures "$MG_INPUT_MAX_FAILURES")
+		[ -n "${MG_INPUT_MIN_HEALTHY_TIME:-}" ] && a+=(--min-healthy-time "$MG_INPUT_MIN_HEALTHY_TIME")
+		;;
+	status | advance)
+		[ -n "${MG_INPUT_BROKER:-}" ] || error 2 "rollout $act reads the devices' status: it needs the broker input (HOST[:PORT])"
+		a+=("${broker[@]}")
+		;;
+	esac
+	if [ "$act" != status ]; then
+		[ -n "$KEY" ] || error 2 "rollout $act signs a new plan: it needs the sign-key input (the fleet key)"
+		a+=(--sign "$KEY")
+	fi
+	"$MG" "${a[@]}" "${more[@]}" --json >"$reports/rollout.json" || rc=$?
+	cat "$reports/rollout.json"
+	local j=$reports/rollout.json st stage state
+	st=$(sed -n 's/^ *"step": "\([a-z]*\)",\{0,1\}$/\1/p' "$j" | head -n 1)
+	stage=$(jfield "$j" stage)
+	state=$(jfield "$j" state)
+	if [ "$act" = start ] && [ $rc = 0 ]; then
+		st=start state=running
+	fi
+	out step "$st"
+	out stage "$stage"
+	out state "$state"
+	if [ -n "$st" ]; then
+		echo "rollout $act, fleet $MG_INPUT_FLEET: $st, stage $stage, $state" >"$reports/rollout.out"
+	else
+		echo "rollout $act, fleet $MG_INPUT_FLEET: failed (exit $rc); see the log" >"$reports/rollout.out"
+	fi
+	if [ -n "${MG_INPUT_BROKER:-}" ] && [ $rc -le 1 ]; then
+		"$MG" rollout status "$MG_INPUT_REF" --fleet "$MG_INPUT_FLEET" "${broker[@]}" "${more[@]}" \
+			--format markdown >"$reports/rollout.md" ||
+			echo "::warning title=modelgate rollout::could not read the rollout's status for the job summary"
+	fi
+	return $rc
+}
+
 run() {
 	MG=${MODELGATE_BIN:-$(command -v modelgate || true)}
 	[ -n "$MG" ] || { echo "::error title=modelgate::modelgate is not installed (run.sh install)"; exit 2; }
@@ -252,14 +352,17 @@ run() {
 	out report-dir "$reports"
 	local report=${MG_INPUT_REPORT:-$reports/report.json} rc=0
 	TMP_OUT=$(mktemp)
-	trap 'rm -f "$TMP_OUT"' EXIT
+	KEYDIR=
+	trap 'rm -rf "$TMP_OUT" ${KEYDIR:+"$KEYDIR"}' EXIT
+	sign_key
 	case $cmd in
 	push) run_push "$reports" || rc=$? ;;
 	gate) run_gate "$reports" "$TMP_OUT" || rc=$? ;;
 	package) run_package "$reports" "$report" || rc=$? ;;
 	deploy) run_deploy "$reports" "$report" || rc=$? ;;
+	rollout) run_rollout "$reports" || rc=$? ;;
 	*)
-		echo "::error title=modelgate::unknown command '$cmd' (push, gate, package or deploy)"
+		echo "::error title=modelgate::unknown command '$cmd' (push, gate, package, deploy or rollout)"
 		exit 2
 		;;
 	esac
@@ -271,6 +374,7 @@ run() {
 			printf '### modelgate %s: %s\n\n```\n%s\n```\n' "$cmd" \
 				"$([ $rc = 0 ] && echo done || echo "failed (exit $rc)")" \
 				"$(tail -n 20 "$reports/$cmd.out" 2>/dev/null)" >>"$GITHUB_STEP_SUMMARY"
+			[ "$cmd" != rollout ] || [ ! -s "$reports/rollout.md" ] || cat "$reports/rollout.md" >>"$GITHUB_STEP_SUMMARY"
 		fi
 	fi
 	if [ "${MG_INPUT_COMMENT:-false}" = true ] && [ "$cmd" = gate ] && [ -s "$reports/report.json" ]; then
@@ -280,7 +384,11 @@ run() {
 	case $rc in
 	0) ;;
 	1)
-		[ "$cmd" = gate ] || echo "::error title=modelgate $cmd::refused (exit 1)"
+		case $cmd in
+		gate) ;;
+		rollout) echo "::error title=modelgate rollout::the rollout halted, or was already halted or aborted (exit 1)" ;;
+		*) echo "::error title=modelgate $cmd::refused (exit 1)" ;;
+		esac
 		[ "${MG_INPUT_FAIL_ON_GATE:-true}" = true ] || rc=0
 		;;
 	2) echo "::error title=modelgate $cmd::bad usage or input (exit 2); see the log above" ;;
