@@ -168,9 +168,10 @@ seq -f %04g 1 "$n" | xargs -P 2 -I{} sh -c \
 t3=$(date +%s.%N)
 sk=$(since "$m")
 echo "update skopeo $(reqlist "$m" "$n")" >>idle-req.txt
-# (dir: holds the manifest, and the config and the bundle as files named by digest)
-[ "$(find skopeo -mindepth 2 -regex '.*/[0-9a-f]\{64\}' | wc -l)" = $((2 * n)) ] ||
-	die "skopeo copied $(find skopeo -mindepth 2 -regex '.*/[0-9a-f]\{64\}' | wc -l) blobs, not 2 for each of $n devices"
+# (dir: holds manifest.json, version, and the config and the bundle in
+# files named by their digest)
+blobs=$(find skopeo -mindepth 2 -type f -regextype posix-extended -regex '.*/[0-9a-f]{64}' | wc -l)
+[ "$blobs" = $((2 * n)) ] || die "skopeo copied $blobs blobs, not 2 for each of $n devices"
 cat skopeo/*.rss | sort -n >rss-skopeo.txt
 
 # idle again, now that the tag points at the rollout plan
@@ -185,7 +186,7 @@ if [ -f "$a64" ]; then
 	size_a64=$(stat -c %s stripped)
 fi
 size_skopeo=$(stat -L -c %s "$(command -v skopeo)")
-[ -n "$raw" ] && cp idle.txt idle-req.txt rss-update.txt rss-skopeo.txt sync.log mq.log "$raw/"
+[ -n "$raw" ] && cp idle.txt idle-req.txt rss-update.txt rss-skopeo.txt sync.log mq.log registry.log "$raw/"
 
 python3 - "$n" "$t0" "$t1" "$t2" "$t3" "$upd" "$sk" "$size_x64" "$size_a64" "$size_skopeo" \
 	"$(skopeo --version | awk '{ print $3 }')" "$(mosquitto -h 2>&1 | sed -n '1s/.*version //p')" >"$out" <<'PY'
