@@ -30,26 +30,16 @@ for t in hyperfine skopeo docker-registry curl python3 sha256sum; do
 	command -v "$t" >/dev/null || die "'$t' is not installed (make deps)"
 done
 dir=$(mktemp -d "${BENCH_TMPDIR:-${TMPDIR:-/tmp}}/mg-bench-remote.XXXXXX")
-regpid=
+REG_PID=
 cleanup() {
-	if [ -n "$regpid" ]; then
-		kill "$regpid" 2>/dev/null || true
-		wait "$regpid" 2>/dev/null || true
+	if [ -n "$REG_PID" ]; then
+		kill "$REG_PID" 2>/dev/null || true
+		wait "$REG_PID" 2>/dev/null || true
 	fi
 	rm -rf "$dir"
 }
 trap cleanup EXIT
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-REG=localhost:$port
-cat >"$dir/config.yml" <<YML
-version: 0.1
-log: {level: info}
-storage: {filesystem: {rootdirectory: $dir/reg}, delete: {enabled: true}}
-http: {addr: 127.0.0.1:$port}
-YML
-docker-registry serve "$dir/config.yml" >"$dir/registry.log" 2>&1 &
-regpid=$!
-for _ in $(seq 100); do curl -s -o /dev/null "http://$REG/v2/" && break; sleep 0.1; done
+start_registry "$dir"
 export MODELGATE_INSECURE_REGISTRIES=$REG SOURCE_DATE_EPOCH=1700000000
 export MODELGATE_DIGEST_CACHE=$dir/digests
 

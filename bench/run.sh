@@ -15,6 +15,7 @@
 #   BENCH_TMPDIR     where benchmarks put their data (default $TMPDIR or /tmp)
 #   BENCH_SIZE_MIB   size of bench_store's file (default 1024; for trying
 #                    the scripts out quickly, not for recorded results)
+#   BENCH_FLEET_N    bench_fleet.sh's simulated devices (default 200)
 #
 # A benchmark gets MODELGATE (absolute) and BENCH_OUT (a file to write its
 # Markdown results to) in its environment, and BENCH_RAW, a folder for raw

@@ -57,6 +57,8 @@ clang libclang-rt-14-dev hyperfine mmdebstrap runc strace stress-ng"
 TEST_PACKAGES="$TEST_PACKAGES python3-flatbuffers"
 # the fleet updater's status (issue 17): a real MQTT broker and its clients
 TEST_PACKAGES="$TEST_PACKAGES mosquitto mosquitto-clients"
+# bench_fleet.sh's peak RSS (/usr/bin/time -v)
+TEST_PACKAGES="$TEST_PACKAGES time"
 
 # The man pages render with man -l (man-db, groff-base) and the zsh
 # completion loads in zsh (tests/cli/t_cli_help.sh, t_cli_completion.sh).
