@@ -1,7 +1,7 @@
 # Fleet tests' helpers (after lib.sh and lib_registry.sh):
 #   mqtt_start [USER PASS]   a mosquitto broker on loopback (anonymous, or
 #                            with that one user): sets MQ_PORT; stopped with
-#                            the registries (_pids, _check_pids)
+#                            the registries (_started)
 #   mqtt_ready ARGS...       waits until mosquitto_sub ARGS can connect
 #                            (MQ_LOG: the broker's log, said if it cannot)
 #   fleet_release REPO N MODEL KEY
@@ -34,11 +34,7 @@ mqtt_start() {
 		printf 'allow_anonymous true\n' >>"$TEST_TMP/mq.conf"
 	fi
 	mosquitto -c "$TEST_TMP/mq.conf" >"$TEST_TMP/mq.log" 2>&1 &
-	_pids="$_pids $!"
-	if [ "$BASH_SUBSHELL" -gt 0 ]; then
-		_check_pids="${_check_pids:-} $!"
-		trap _cleanup EXIT
-	fi
+	_started $!
 	if [ $# = 2 ]; then
 		mqtt_ready -h 127.0.0.1 -p "$MQ_PORT" -u "$1" -P "$2"
 	else

@@ -461,8 +461,7 @@ t_status_over_mqtt_tls() {
 	printf 'listener %s 127.0.0.1\ncafile %s\ncertfile %s\nkeyfile %s\nrequire_certificate true\nallow_anonymous true\npersistence false\nuser %s\n' \
 		"$port" "$TEST_TMP/ca.crt" "$TEST_TMP/broker.crt" "$TEST_TMP/broker.key" "$(id -un)" >mqt.conf
 	mosquitto -c mqt.conf >mqt.log 2>&1 &
-	mqt_pid=$! # global: the trap runs after the function returns
-	trap 'kill $mqt_pid 2>/dev/null; wait $mqt_pid 2>/dev/null' EXIT # the check's own: a subshell
+	_started $!
 	local sub="mosquitto_sub -h localhost -p $port --cafile ca.crt --cert device.crt --key device.key"
 	MQ_LOG=mqt.log mqtt_ready -h localhost -p "$port" --cafile ca.crt --cert device.crt --key device.key
 	publish rel2

@@ -10,20 +10,14 @@
 . "$MG_SRCDIR/tests/cli/lib_registry.sh"
 . "$MG_SRCDIR/tests/cli/lib_deploy.sh"
 . "$MG_SRCDIR/tests/cli/lib_fleet.sh"
+. "$MG_SRCDIR/tests/cli/lib_device.sh"
 
-fixtures
-registry_start
+fleet_start
 mqtt_start
-export MODELGATE_INSECURE_REGISTRIES=$REG
-R=$REG/acme/kws
 B="--broker 127.0.0.1:$MQ_PORT"
-must mg keygen -o fleet-key
-must mg keygen -o other-key
-must mg push "$R:v1" "$FX/model.onnx"
-make_report "$(cat "$OUT")" pass r1.json
+model_version 1 "$FX/model.onnx"
 for r in 1 2; do
-	must mg package "$R:v1" --report r1.json --sign fleet-key --release "$r" -o "rel$r.tar.zst" --no-git
-	must mg push "$R:rel$r" "rel$r.tar.zst" --artifact-type bundle --no-git
+	release "rel$r" 1 "$r" fleet-key
 	eval "REL$r=\$(cat \"\$OUT\")"
 done
 must mg tag "$R:rel1" fleet-kws

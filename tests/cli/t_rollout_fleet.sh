@@ -13,29 +13,22 @@
 . "$MG_SRCDIR/tests/cli/lib_registry.sh"
 . "$MG_SRCDIR/tests/cli/lib_deploy.sh"
 . "$MG_SRCDIR/tests/cli/lib_fleet.sh"
+. "$MG_SRCDIR/tests/cli/lib_device.sh"
 
 N=200
-fixtures
 DEVICE=$(dirname "$MODELGATE")/modelgate-device
 [ -x "$DEVICE" ] || fail "no modelgate-device next to '$MODELGATE' (make builds it)"
-registry_start
+fleet_start
 mqtt_start
-export MODELGATE_INSECURE_REGISTRIES=$REG
-R=$REG/acme/kws
-must mg keygen -o fleet-key
-must mg keygen -o other-key
 for v in 1 2; do
 	f=$FX/model.onnx
 	[ "$v" = 1 ] || f=$FX/model_v2.onnx
-	must mg push "$R:v$v" "$f"
-	make_report "$(cat "$OUT")" pass "r$v.json"
+	model_version "$v" "$f"
 	must mg attest "$R:v$v" --report "r$v.json" --sign fleet-key
 done
 # releases 1, 2 and 3 (3: model v1 again, a new release counter)
 for r in 1 2 3; do
-	v=$(( r == 2 ? 2 : 1 ))
-	must mg package "$R:v$v" --report "r$v.json" --sign fleet-key --release "$r" -o "rel$r.tar.zst" --no-git
-	must mg push "$R:rel$r" "rel$r.tar.zst" --artifact-type bundle --no-git
+	release "rel$r" $(( r == 2 ? 2 : 1 )) "$r" fleet-key
 	eval "REL$r=\$(cat \"\$OUT\")"
 done
 
