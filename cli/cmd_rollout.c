@@ -143,13 +143,6 @@ static int parse_percent(const char *s, double *out, mg_error *err)
 	return 0;
 }
 
-static int publish(mg_cli *cli, const fleet *f, const ro_args *a, const mg_rollout_plan *p,
-		   char out[MG_DIGEST_SIZE], mg_error *err)
-{
-	(void)cli;
-	return mg_rollout_publish(&f->repo, f->ref->tag, f->head, p, a->sign, out, err);
-}
-
 static int start(mg_cli *cli, const ro_args *a, const char *refname, mg_error *err)
 {
 	mg_rollout_plan p, was;
@@ -196,7 +189,7 @@ static int start(mg_cli *cli, const ro_args *a, const char *refname, mg_error *e
 	p.started = p.stage_started = (int64_t)time(NULL);
 	char plan[MG_DIGEST_SIZE];
 	if ((rc = random_hex(p.id, 8, err)) || (rc = random_hex(p.salt, 16, err)) ||
-	    (rc = publish(cli, &f, a, &p, plan, err)))
+	    (rc = mg_rollout_publish(&f.repo, f.ref->tag, f.head, &p, a->sign, plan, err)))
 		goto done;
 	if (cli->json) {
 		json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:o, s:I, s:f}", "rollout", p.id, "fleet",
@@ -376,7 +369,7 @@ static int advance(mg_cli *cli, const ro_args *a, const char *where, int abort_i
 		snprintf(p.reason, sizeof(p.reason), "%.*s", (int)sizeof(p.reason) - 1, why);
 		break;
 	}
-	if ((rc = publish(cli, &fl, a, &p, plan, err)))
+	if ((rc = mg_rollout_publish(&fl.repo, fl.ref->tag, fl.head, &p, a->sign, plan, err)))
 		goto done;
 	said(cli, &p, abort_it ? "abort" : mg_rollout_step_name(step), plan, why);
 	if (step == MG_STEP_HALT && !abort_it)

@@ -318,7 +318,7 @@ static int fleet_wants(const mg_device_config *c, const mg_repo *repo, const cha
 	const char *type = rc || !m->artifact_type ? "" : m->artifact_type;
 	if (!rc && !strcmp(type, MG_ARTIFACT_ROLLOUT)) {
 		mg_rollout_plan p;
-		rc = mg_rollout_read(repo, head, c->public_key, &p, err);
+		rc = mg_rollout_open(repo, m, head, c->public_key, &p, err);
 		if (rc == MG_ECORRUPT)
 			rc = mg_error_set(err, MG_EINVAL, "the fleet tag's rollout plan %s is refused: %s",
 					  head, err->msg);

@@ -266,18 +266,14 @@ int mg_rollout_publish(const mg_repo *r, const char *tag, const char *expect,
 	return rc;
 }
 
-int mg_rollout_read(const mg_repo *r, const char *digest, const char *pub, mg_rollout_plan *p,
-		    mg_error *err)
+int mg_rollout_open(const mg_repo *r, const mg_manifest *m, const char *digest, const char *pub,
+		    mg_rollout_plan *p, mg_error *err)
 {
-	mg_buf mb = MG_BUF_INIT, eb = MG_BUF_INIT, payload = MG_BUF_INIT;
-	mg_manifest *m = NULL;
+	mg_buf eb = MG_BUF_INIT, payload = MG_BUF_INIT;
 	char what[128];
 	snprintf(what, sizeof(what), "rollout plan %s", digest);
-	int rc = mg_repo_get_manifest(r, NULL, digest, &mb, NULL, NULL, err);
-	if (!rc)
-		rc = mg_manifest_parse(&m, mb.data, mb.len, digest, err);
-	if (!rc && (!m->artifact_type || strcmp(m->artifact_type, MG_ARTIFACT_ROLLOUT) ||
-		    m->nlayers != 1))
+	int rc = 0;
+	if (!m->artifact_type || strcmp(m->artifact_type, MG_ARTIFACT_ROLLOUT) || m->nlayers != 1)
 		rc = mg_error_set(err, MG_ECORRUPT, "%s is not a rollout plan (artifactType %s)", digest,
 				  m->artifact_type ? m->artifact_type : "none");
 	if (!rc)
@@ -293,10 +289,23 @@ int mg_rollout_read(const mg_repo *r, const char *digest, const char *pub, mg_ro
 	}
 	if (!rc)
 		rc = mg_rollout_decode(p, payload.data, payload.len, what, err);
-	mg_manifest_free(m);
-	mg_buf_free(&mb);
 	mg_buf_free(&eb);
 	mg_buf_free(&payload);
+	return rc;
+}
+
+int mg_rollout_read(const mg_repo *r, const char *digest, const char *pub, mg_rollout_plan *p,
+		    mg_error *err)
+{
+	mg_buf mb = MG_BUF_INIT;
+	mg_manifest *m = NULL;
+	int rc = mg_repo_get_manifest(r, NULL, digest, &mb, NULL, NULL, err);
+	if (!rc)
+		rc = mg_manifest_parse(&m, mb.data, mb.len, digest, err);
+	if (!rc)
+		rc = mg_rollout_open(r, m, digest, pub, p, err);
+	mg_manifest_free(m);
+	mg_buf_free(&mb);
 	return rc;
 }
 

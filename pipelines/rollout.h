@@ -89,6 +89,9 @@ int mg_rollout_publish(const mg_repo *r, const char *tag, const char *expect,
  * the digest when it is not a plan or not signed by pub. */
 int mg_rollout_read(const mg_repo *r, const char *digest, const char *pub, mg_rollout_plan *p,
 		    mg_error *err);
+/* As mg_rollout_read, for the manifest m (of digest) already read. */
+int mg_rollout_open(const mg_repo *r, const mg_manifest *m, const char *digest, const char *pub,
+		    mg_rollout_plan *p, mg_error *err);
 
 /* ---- the controller's view --------------------------------------------- */
 
