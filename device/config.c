@@ -194,8 +194,11 @@ int mg_device_config_read(mg_device_config **out, const char *path, const char *
 		goto done;
 	}
 	mg_ref *ref = NULL;
-	if ((rc = mg_ref_parse(&ref, c->tag, err)))
+	mg_error re = {0};
+	if ((rc = mg_ref_parse(&ref, c->tag, &re))) {
+		rc = mg_error_set(err, rc, "'%s': 'tag': %s", path, re.msg);
 		goto done;
+	}
 	if (!ref->registry || ref->digest || ref->tag_implicit)
 		rc = mg_error_set(err, MG_EINVAL, "'%s': 'tag' must name a tag in a registry "
 				  "(HOST/REPO:TAG), not '%s'", path, c->tag);

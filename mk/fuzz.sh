@@ -8,12 +8,14 @@ SECONDS_EACH=${FUZZ_SECONDS:-30}
 OUT=build-fuzz
 mkdir -p "$OUT"
 LIB_SRC=$(ls util/*.c net/*.c formats/*.c registry/*.c runners/*.c validator/report*.c validator/config.c pipelines/ci_env.c pipelines/package_json.c \
-	pipelines/package_verify.c pipelines/sign.c)
+	pipelines/package_verify.c pipelines/sign.c pipelines/dsse.c pipelines/rollout.c pipelines/rollout_view.c)
 for f in tests/fuzz/fuzz_*.c; do
 	name=$(basename "$f" .c)
 	echo "== $name"
+	extra=""
+	[ "$name" = fuzz_device_config ] && extra=device/config.c # the updater's own parser
 	clang -std=c11 -D_GNU_SOURCE -DMG_VERSION='"fuzz"' -g -O1 -fsanitize=fuzzer,address,undefined -I. \
-		$LIB_SRC "$f" $(pkg-config --cflags --libs jansson libcrypto libcurl libarchive) -lpthread -lm -o "$OUT/$name"
+		$LIB_SRC $extra "$f" $(pkg-config --cflags --libs jansson libcrypto libcurl libarchive libmosquitto) -lpthread -lm -o "$OUT/$name"
 	mkdir -p "$OUT/corpus/$name"
 	seeds=""
 	[ -d "tests/fuzz/corpus/$name" ] && seeds="tests/fuzz/corpus/$name"

@@ -512,6 +512,11 @@ static int rd_gate(rd *c, const char *p, const json_t *o, mg_gate_result *g)
 		if (rd_str(c, e, f, "name", &m->name) || rd_num(c, e, f, "value", &m->value) ||
 		    rd_num(c, e, f, "baseline", &m->baseline) || rd_str(c, e, f, "unit", &m->unit))
 			return c->rc;
+		if (!m->name) {
+			char np[PATH_SIZE];
+			child(np, sizeof(np), e, "name", 0);
+			return bad(c, np, "missing");
+		}
 	}
 	if (rd_latency(c, p, o, &g->latency) || rd_fingerprint(c, p, o, "fingerprint", &g->fingerprint) ||
 	    rd_confusion(c, p, o, "confusion", &g->confusion) ||

@@ -737,6 +737,10 @@ static void test_report_read_bad_value_names_its_json_path(void **state)
 			  MG_EINVAL, "gates[0].latency.samples_ns.candidate[1]", NULL);
 	expect_read_error("{\"schema_version\": 1, \"gates\": [{\"kind\": \"k\", \"status\": \"pass\"}]}",
 			  MG_EINVAL, "gates[0].name: missing", NULL);
+	/* a figure without a name (found by fuzz_report_json: the writers read it) */
+	expect_read_error("{\"schema_version\": 1, \"gates\": [{\"name\": \"a\", \"kind\": \"k\", \"status\": \"pass\", "
+			  "\"figures\": [{\"value\": 1}]}]}",
+			  MG_EINVAL, "gates[0].figures[0].name: missing", NULL);
 	expect_read_error("{\"schema_version\": 1, \"gates\": [{\"name\": \"a\", \"kind\": \"k\", \"status\": \"pass\", "
 			  "\"limit_is\": \"ceiling\"}]}",
 			  MG_EINVAL, "gates[0].limit_is", "\"min\", \"max\" or null");
