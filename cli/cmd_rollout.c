@@ -215,16 +215,22 @@ typedef struct collect {
 	mg_rollout_tally *t;
 	const mg_rollout_plan *p;
 	const char *plan;
-	size_t skipped;
+	mg_error *err;
 } collect;
 
+/* A status that is none, or of another fleet, is left out; out of memory
+ * stops the tally. */
 static int one_status(void *ctx, const char *topic, const void *data, size_t len)
 {
 	(void)topic;
 	collect *c = ctx;
-	if (mg_rollout_tally_add(c->t, c->p, c->plan, data, len, NULL))
-		c->skipped++;
-	return 0;
+	mg_error e = {0};
+	int rc = mg_rollout_tally_add(c->t, c->p, c->plan, data, len, &e);
+	if (rc != MG_ENOMEM)
+		return 0;
+	if (c->err)
+		*c->err = e;
+	return rc;
 }
 
 /* Every device's retained status from the broker, tallied. */
@@ -255,7 +261,7 @@ static int tally(const ro_args *a, const mg_rollout_plan *p, const char *plan, m
 	char filter[256];
 	snprintf(filter, sizeof(filter), "modelgate/%s/+/status", p->fleet);
 	mg_rollout_tally_init(t, p);
-	collect c = {t, p, plan, 0};
+	collect c = {t, p, plan, err};
 	return mg_mqtt_collect(&o, filter, STATUS_QUIET_MS, STATUS_TIMEOUT_MS, one_status, &c, err);
 }
 
@@ -286,6 +292,8 @@ static int status(mg_cli *cli, const ro_args *a, const char *where, mg_error *er
 	if (!rc)
 		fwrite(out.data, 1, out.len, stdout);
 	mg_buf_free(&out);
+	if (t)
+		mg_rollout_tally_free(t);
 	free(t);
 	return rc;
 }
@@ -376,6 +384,7 @@ static int advance(mg_cli *cli, const ro_args *a, const char *where, int abort_i
 		rc = MG_EXIT_GATE;
 done:
 	fleet_close(&fl);
+	mg_rollout_tally_free(t);
 	free(t);
 	return rc;
 }

@@ -317,6 +317,14 @@ void mg_rollout_tally_init(mg_rollout_tally *t, const mg_rollout_plan *p)
 	t->healthy_since = p->stage_started;
 }
 
+void mg_rollout_tally_free(mg_rollout_tally *t)
+{
+	free(t->reasons);
+	free(t->labels);
+	t->reasons = t->labels = NULL;
+	t->nreasons = t->reasons_cap = t->nlabels = t->labels_cap = 0;
+}
+
 /* reason with every run of digits (and the hex of digests) as '#': what
  * devices failing the same way share. */
 static void mask_numbers(char *out, size_t size, const char *s)
@@ -339,14 +347,22 @@ static void mask_numbers(char *out, size_t size, const char *s)
 	out[n] = '\0';
 }
 
-static mg_rollout_group *group(mg_rollout_group *g, size_t *n, const char *what)
+/* The group named what in g (n of cap), added when new; NULL when out of
+ * memory. */
+static mg_rollout_group *group(mg_rollout_group **g, size_t *n, size_t *cap, const char *what)
 {
 	for (size_t i = 0; i < *n; i++)
-		if (!strcmp(g[i].what, what))
-			return &g[i];
-	if (*n == MG_ROLLOUT_MAX_GROUPS)
-		return NULL;
-	mg_rollout_group *x = &g[(*n)++];
+		if (!strcmp((*g)[i].what, what))
+			return &(*g)[i];
+	if (*n == *cap) {
+		size_t want = *cap ? *cap * 2 : 16;
+		mg_rollout_group *more = realloc(*g, want * sizeof(**g));
+		if (!more)
+			return NULL;
+		*g = more;
+		*cap = want;
+	}
+	mg_rollout_group *x = &(*g)[(*n)++];
 	memset(x, 0, sizeof(*x));
 	snprintf(x->what, sizeof(x->what), "%s", what);
 	return x;
@@ -367,15 +383,17 @@ int mg_rollout_tally_add(mg_rollout_tally *t, const mg_rollout_plan *p, const ch
 	const char *fleet = json_string_value(json_object_get(j, "fleet"));
 	const char *dev = json_string_value(json_object_get(j, "device"));
 	if (!fleet || !dev || strcmp(fleet, p->fleet)) {
+		int rc = mg_error_set(err, MG_ECORRUPT, "a status of %s is not one of fleet '%s'",
+				      dev ? dev : "an unnamed device", p->fleet);
 		json_decref(j);
-		return mg_error_set(err, MG_ECORRUPT, "a status of %s is not one of fleet '%s'",
-				    dev ? dev : "an unnamed device", p->fleet);
+		return rc;
 	}
 	const char *digest = json_string_value(json_object_get(j, "digest"));
 	const char *health = json_string_value(json_object_get(j, "health"));
 	const char *rejected = json_string_value(json_object_get(j, "rejected"));
 	const char *seen = json_string_value(json_object_get(j, "plan"));
 	const char *why = json_string_value(json_object_get(j, "rejected_reason"));
+	int oom = 0;
 	size_t s = mg_rollout_stage_of(p, mg_rollout_cohort(p->salt, dev));
 	mg_rollout_count *c = &t->stage[s];
 	c->devices++;
@@ -383,6 +401,8 @@ int mg_rollout_tally_add(mg_rollout_tally *t, const mg_rollout_plan *p, const ch
 	int targeted = p->state == MG_ROLLOUT_DONE || s <= p->stage;
 	int healthy = digest && !strcmp(digest, p->target) && health && !strcmp(health, "pass");
 	int failed = !healthy && rejected && !strcmp(rejected, p->target);
+	int saw = seen && plan_digest && !strcmp(seen, plan_digest);
+	int stopped = p->state == MG_ROLLOUT_HALTED || p->state == MG_ROLLOUT_ABORTED;
 	if (healthy) {
 		c->healthy++;
 		int64_t proven = parse_time(json_string_value(json_object_get(j, "proven_at")));
@@ -392,10 +412,14 @@ int mg_rollout_tally_add(mg_rollout_tally *t, const mg_rollout_plan *p, const ch
 		c->failed++;
 		char masked[400];
 		mask_numbers(masked, sizeof(masked), why ? why : "no reason given");
-		mg_rollout_group *g = group(t->reasons, &t->nreasons, masked);
-		if (g && !g->failed++)
+		mg_rollout_group *g = group(&t->reasons, &t->nreasons, &t->reasons_cap, masked);
+		if (!g)
+			oom = 1;
+		else if (!g->failed++)
 			snprintf(g->example, sizeof(g->example), "%s: %s", dev, why ? why : "no reason given");
-	} else if (seen && plan_digest && !strcmp(seen, plan_digest)) {
+	} else if (saw && stopped && digest && !strcmp(digest, p->previous)) {
+		c->back++;
+	} else if (saw) {
 		c->updating++;
 	} else {
 		c->not_seen++;
@@ -411,15 +435,18 @@ int mg_rollout_tally_add(mg_rollout_tally *t, const mg_rollout_plan *p, const ch
 		json_object_foreach(json_object_get(j, "labels"), k, v) {
 			char kv[400];
 			snprintf(kv, sizeof(kv), "%s=%s", k, json_string_value(v) ? json_string_value(v) : "");
-			mg_rollout_group *g = group(t->labels, &t->nlabels, kv);
-			if (g) {
-				g->devices++;
-				g->failed += failed;
+			mg_rollout_group *g = group(&t->labels, &t->nlabels, &t->labels_cap, kv);
+			if (!g) {
+				oom = 1;
+				continue;
 			}
+			g->devices++;
+			g->failed += failed;
 		}
 	}
+	int rc = oom ? mg_error_set(err, MG_ENOMEM, "out of memory tallying the status of %s", dev) : 0;
 	json_decref(j);
-	return 0;
+	return rc;
 }
 
 mg_rollout_step mg_rollout_decide(const mg_rollout_plan *p, const mg_rollout_tally *t, int64_t now,

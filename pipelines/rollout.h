@@ -95,14 +95,13 @@ int mg_rollout_open(const mg_repo *r, const mg_manifest *m, const char *digest, 
 
 /* ---- the controller's view --------------------------------------------- */
 
-#define MG_ROLLOUT_MAX_GROUPS 32
-
 /* What devices of one stage (its own band of cohorts) are doing. */
 typedef struct mg_rollout_count {
 	size_t devices;  /* known to the broker */
 	size_t healthy;  /* run the target and passed their health check */
 	size_t failed;   /* refused the target or failed its health check */
 	size_t updating; /* saw the current plan, not yet on the target */
+	size_t back;     /* saw it halted or aborted, and run the previous release */
 	size_t not_seen; /* have not reported since the current plan */
 } mg_rollout_count;
 
@@ -118,19 +117,21 @@ typedef struct mg_rollout_tally {
 	mg_rollout_count stage[MG_ROLLOUT_MAX_STAGES];
 	size_t targeted, healthy, failed; /* over the stages out so far */
 	int64_t healthy_since;  /* the last proof among targeted devices, or the stage start */
-	mg_rollout_group reasons[MG_ROLLOUT_MAX_GROUPS];
-	size_t nreasons;
-	mg_rollout_group labels[MG_ROLLOUT_MAX_GROUPS];
-	size_t nlabels;
+	mg_rollout_group *reasons; /* as many as there are: a label may be one a device */
+	size_t nreasons, reasons_cap;
+	mg_rollout_group *labels;
+	size_t nlabels, labels_cap;
 	char waiting[512]; /* a few devices the stage waits for, "a, b, c and 4 more" */
 	size_t nwaiting;
 } mg_rollout_tally;
 
-/* Starts a tally of the plan (stored as plan_digest). */
+/* Starts a tally of the plan (stored as plan_digest); t holds nothing yet.
+ * mg_rollout_tally_free releases what the adds allocated. */
 void mg_rollout_tally_init(mg_rollout_tally *t, const mg_rollout_plan *p);
+void mg_rollout_tally_free(mg_rollout_tally *t);
 /* Adds one device's status.json (as the device publishes it); a status
  * that is not one, or of another fleet, is skipped (returns MG_ECORRUPT,
- * the tally unchanged). */
+ * the tally unchanged); MG_ENOMEM when a new group finds no memory. */
 int mg_rollout_tally_add(mg_rollout_tally *t, const mg_rollout_plan *p, const char *plan_digest,
 			 const void *status, size_t len, mg_error *err);
 

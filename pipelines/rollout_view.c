@@ -21,9 +21,29 @@ const char *mg_rollout_step_name(mg_rollout_step s)
 
 static json_t *count_json(const mg_rollout_count *c)
 {
-	return json_pack("{s:I, s:I, s:I, s:I, s:I}", "devices", (json_int_t)c->devices, "healthy",
-			 (json_int_t)c->healthy, "failed", (json_int_t)c->failed, "updating",
-			 (json_int_t)c->updating, "not_seen", (json_int_t)c->not_seen);
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "devices", (json_int_t)c->devices,
+			 "healthy", (json_int_t)c->healthy, "failed", (json_int_t)c->failed, "updating",
+			 (json_int_t)c->updating, "back", (json_int_t)c->back, "not_seen",
+			 (json_int_t)c->not_seen);
+}
+
+/* Groups in the order they are shown: most failed devices first, then by
+ * name. */
+static int by_failed(const void *a, const void *b)
+{
+	const mg_rollout_group *x = a, *y = b;
+	return x->failed != y->failed ? (x->failed < y->failed ? 1 : -1) : strcmp(x->what, y->what);
+}
+
+/* A sorted copy of groups g; NULL when out of memory (or n is 0). */
+static mg_rollout_group *sorted(const mg_rollout_group *g, size_t n)
+{
+	mg_rollout_group *c = n ? malloc(n * sizeof(*c)) : NULL;
+	if (c) {
+		memcpy(c, g, n * sizeof(*c));
+		qsort(c, n, sizeof(*c), by_failed);
+	}
+	return c;
 }
 
 static int view_json(mg_buf *out, const mg_rollout_plan *p, const char *plan_digest,
@@ -139,6 +159,17 @@ static void table(view *v, int open)
 		put(v, open ? "<table>\n" : "</table>\n");
 }
 
+/* A table shows the first MAX_ROWS groups (the most failed devices); JSON
+ * has them all. */
+#define MAX_ROWS 20
+
+static void more(view *v, size_t n, const char *what)
+{
+	if (n > MAX_ROWS)
+		put(v, v->f == MG_ROLLOUT_HTML ? "<p class=\"muted small\">and %zu more %s (--json lists "
+		    "them all)</p>\n" : "and %zu more %s (--json lists them all)\n", n - MAX_ROWS, what);
+}
+
 static int view_table(mg_buf *out, mg_rollout_format f, const mg_rollout_plan *p,
 		      const char *plan_digest, const mg_rollout_tally *t, mg_rollout_step step,
 		      const char *why, mg_error *err)
@@ -167,20 +198,24 @@ static int view_table(mg_buf *out, mg_rollout_format f, const mg_rollout_plan *p
 
 	heading(&v, "Stages");
 	table(&v, 1);
-	static const char *const head[] = {"devices", "healthy", "failed", "updating", "not seen"};
-	row(&v, 1, "stage", head, 5);
+	/* devices back on the previous release only once there is a way back */
+	int stopped = p->state == MG_ROLLOUT_HALTED || p->state == MG_ROLLOUT_ABORTED;
+	static const char *const head[] = {"devices", "healthy", "failed", "updating", "not seen",
+					   "back"};
+	size_t ncols = stopped ? 6 : 5;
+	row(&v, 1, "stage", head, ncols);
 	for (size_t i = 0; i < p->nstages; i++) {
 		const mg_rollout_count *c = &t->stage[i];
-		char name[64], n[5][32];
+		char name[64], n[6][32];
 		snprintf(name, sizeof(name), "%zu (%g%%)%s", i + 1, p->stages[i],
 			 p->state == MG_ROLLOUT_RUNNING && i == p->stage ? " <- now" : "");
-		size_t vals[5] = {c->devices, c->healthy, c->failed, c->updating, c->not_seen};
-		const char *cells[5];
-		for (int k = 0; k < 5; k++) {
+		size_t vals[6] = {c->devices, c->healthy, c->failed, c->updating, c->not_seen, c->back};
+		const char *cells[6];
+		for (size_t k = 0; k < ncols; k++) {
 			snprintf(n[k], sizeof(n[k]), "%zu", vals[k]);
 			cells[k] = n[k];
 		}
-		row(&v, 0, name, cells, 5);
+		row(&v, 0, name, cells, ncols);
 	}
 	table(&v, 0);
 
@@ -189,13 +224,14 @@ static int view_table(mg_buf *out, mg_rollout_format f, const mg_rollout_plan *p
 		table(&v, 1);
 		static const char *const rh[] = {"failed"};
 		row(&v, 1, "reason", rh, 1);
-		for (size_t i = 0; i < t->nreasons; i++) {
+		for (size_t i = 0; i < t->nreasons && i < MAX_ROWS; i++) {
 			char n[32];
 			snprintf(n, sizeof(n), "%zu", t->reasons[i].failed);
 			const char *cells[] = {n};
 			row(&v, 0, t->reasons[i].what, cells, 1);
 		}
 		table(&v, 0);
+		more(&v, t->nreasons, "reasons");
 		put(&v, f == MG_ROLLOUT_HTML ? "<p class=\"muted small\">for example " : "for example ");
 		text(&v, t->reasons[0].example);
 		put(&v, f == MG_ROLLOUT_HTML ? "</p>\n" : "\n");
@@ -203,15 +239,18 @@ static int view_table(mg_buf *out, mg_rollout_format f, const mg_rollout_plan *p
 		table(&v, 1);
 		static const char *const lh[] = {"failed", "of"};
 		row(&v, 1, "label", lh, 2);
-		for (size_t i = 0; i < t->nlabels; i++) {
+		size_t failing = 0; /* labels of failed devices: the first, sorted */
+		while (failing < t->nlabels && t->labels[failing].failed)
+			failing++;
+		for (size_t i = 0; i < failing && i < MAX_ROWS; i++) {
 			char a[32], b[32];
 			snprintf(a, sizeof(a), "%zu", t->labels[i].failed);
 			snprintf(b, sizeof(b), "%zu", t->labels[i].devices);
 			const char *cells[] = {a, b};
-			if (t->labels[i].failed)
-				row(&v, 0, t->labels[i].what, cells, 2);
+			row(&v, 0, t->labels[i].what, cells, 2);
 		}
 		table(&v, 0);
+		more(&v, failing, "labels");
 	}
 	heading(&v, "Next");
 	put(&v, f == MG_ROLLOUT_HTML ? "<p><b>%s</b>: " : f == MG_ROLLOUT_MARKDOWN ? "**%s**: " : "%s: ",
@@ -227,6 +266,17 @@ int mg_rollout_view(mg_buf *out, mg_rollout_format f, const mg_rollout_plan *p,
 		    const char *plan_digest, const mg_rollout_tally *t, mg_rollout_step step,
 		    const char *why, mg_error *err)
 {
-	return f == MG_ROLLOUT_JSON ? view_json(out, p, plan_digest, t, step, why, err)
-				    : view_table(out, f, p, plan_digest, t, step, why, err);
+	mg_rollout_tally s = *t;
+	s.reasons = sorted(t->reasons, t->nreasons);
+	s.labels = sorted(t->labels, t->nlabels);
+	int rc;
+	if ((t->nreasons && !s.reasons) || (t->nlabels && !s.labels))
+		rc = mg_error_set(err, MG_ENOMEM, "out of memory");
+	else if (f == MG_ROLLOUT_JSON)
+		rc = view_json(out, p, plan_digest, &s, step, why, err);
+	else
+		rc = view_table(out, f, p, plan_digest, &s, step, why, err);
+	free(s.reasons);
+	free(s.labels);
+	return rc;
 }

@@ -140,6 +140,9 @@ t_failing_canaries_halt_and_the_fleet_goes_back() {
 	# the canaries that took release 3 go back to release 2
 	fleet_sync
 	[ "$(on "$REL2")" = $N ] || fail "$(on "$REL2") of $N devices run release 2 after the halt"
+	# all but the failed are counted back on it, none still updating
+	status_json
+	json_ok "sum(s['back'] for s in j['stages']) == $N - $old and sum(s['updating'] for s in j['stages']) == 0 and j['failed'] == $old" st.json
 	must mg rollout status "$R" --fleet kws --broker "127.0.0.1:$MQ_PORT" --format markdown
 	expect_stdout_contains "## modelgate rollout"
 	expect_stdout_contains "| hw=old | $old | $old |"

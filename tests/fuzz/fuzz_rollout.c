@@ -38,7 +38,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!t)
 		return 0;
 	mg_rollout_tally_init(t, &p);
-	mg_rollout_tally_add(t, &p, p.target, data, size, NULL);
+	mg_error terr = {0};
+	mg_rollout_tally_add(t, &p, p.target, data, size, &terr);
 	if (t->targeted > 1 || t->healthy + t->failed > t->targeted || t->nreasons > 1)
 		abort();
 	char why[1024];
@@ -48,6 +49,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		mg_rollout_view(&out, (mg_rollout_format)f, &p, p.target, t, MG_STEP_WAIT, why, NULL);
 		mg_buf_free(&out);
 	}
+	mg_rollout_tally_free(t);
 	free(t);
 	return 0;
 }

@@ -272,6 +272,7 @@ static void test_the_controller_waits_advances_halts_and_finishes(void **state)
 	assert_int_equal(mg_rollout_decide(&p, &t, p.stage_started + 10, why, sizeof(why)), MG_STEP_WAIT);
 	assert_non_null(strstr(why, ids[canary[0]]));
 	/* every canary healthy: wait out min-healthy-time, then advance */
+	mg_rollout_tally_free(&t);
 	mg_rollout_tally_init(&t, &p);
 	for (int i = 0; i < 40; i++) {
 		int c = mg_rollout_stage_of(&p, mg_rollout_cohort(p.salt, ids[i])) == 0;
@@ -285,6 +286,7 @@ static void test_the_controller_waits_advances_halts_and_finishes(void **state)
 	assert_non_null(strstr(why, "healthy for 599s"));
 	assert_int_equal(mg_rollout_decide(&p, &t, proven + 600, why, sizeof(why)), MG_STEP_ADVANCE);
 	/* one canary failed (hw=old): more than 2% of the targeted: halt, grouped */
+	mg_rollout_tally_free(&t);
 	mg_rollout_tally_init(&t, &p);
 	for (int i = 0; i < 40; i++) {
 		int c = mg_rollout_stage_of(&p, mg_rollout_cohort(p.salt, ids[i])) == 0;
@@ -307,6 +309,7 @@ static void test_the_controller_waits_advances_halts_and_finishes(void **state)
 	/* the last stage healthy: finish; a halted plan: nothing more */
 	p.stage = 2;
 	p.min_healthy_time = 0;
+	mg_rollout_tally_free(&t);
 	mg_rollout_tally_init(&t, &p);
 	for (int i = 0; i < 40; i++)
 		add(&t, &p, ids[i], T1, "pass", NULL, PD, "2025-11-24T16:10:00Z", "new", "");
@@ -317,6 +320,81 @@ static void test_the_controller_waits_advances_halts_and_finishes(void **state)
 	mg_error err = {0};
 	const char *s = "{\"fleet\":\"other\",\"device\":\"x\"}";
 	assert_int_equal(mg_rollout_tally_add(&t, &p, PD, s, strlen(s), &err), MG_ECORRUPT);
+	mg_rollout_tally_free(&t);
+}
+
+/* A label with a value per device (a serial number) takes as many groups
+ * as there are devices; the label the failures share still counts all of
+ * its devices, and the tables show the most failed labels first. */
+static void test_labels_of_every_device_are_kept_and_the_failing_ones_shown_first(void **state)
+{
+	(void)state;
+	mg_rollout_plan p;
+	plan_init(&p);
+	p.stage = p.nstages - 1; /* every device is targeted */
+	mg_rollout_tally t;
+	mg_rollout_tally_init(&t, &p);
+	mg_error err = {0};
+	size_t old = 0;
+	for (int i = 0; i < 300; i++) {
+		int bad = i % 10 == 9;
+		old += bad;
+		char s[1024];
+		snprintf(s, sizeof(s), "{\"fleet\":\"kws-prod\",\"device\":\"d%03d\",\"labels\":"
+			 "{\"serial\":\"SN%05d\",\"hw\":\"%s\"},\"digest\":\"%s\",\"health\":\"%s\","
+			 "\"rejected\":%s,\"plan\":\"%s\",\"rejected_reason\":\"frame %d dropped\"}", i,
+			 i * 7, bad ? "old" : "new", bad ? T0 : T1, bad ? "fail" : "pass",
+			 bad ? "\"" T1 "\"" : "null", PD, i);
+		assert_int_equal(mg_rollout_tally_add(&t, &p, PD, s, strlen(s), &err), 0);
+	}
+	assert_int_equal(t.nlabels, 300 + 2);
+	assert_int_equal(t.nreasons, 1);
+	int found = 0;
+	for (size_t i = 0; i < t.nlabels; i++)
+		if (!strcmp(t.labels[i].what, "hw=old"))
+			found = t.labels[i].failed == old && t.labels[i].devices == old;
+	assert_true(found);
+	mg_buf out = MG_BUF_INIT;
+	char why[256];
+	mg_rollout_step step = mg_rollout_decide(&p, &t, p.stage_started, why, sizeof(why));
+	assert_int_equal(step, MG_STEP_HALT);
+	assert_int_equal(mg_rollout_view(&out, MG_ROLLOUT_TEXT, &p, PD, &t, step, why, &err), 0);
+	const char *v = mg_buf_cstr(&out);
+	/* hw=old (30 failed) comes first; 31 labels failed: 20 shown */
+	const char *labels = strstr(v, "Failures by label");
+	assert_non_null(labels);
+	assert_non_null(strstr(labels, "hw=old"));
+	assert_true(strstr(labels, "hw=old") < strstr(labels, "serial="));
+	assert_non_null(strstr(labels, "and 11 more labels (--json lists them all)"));
+	assert_null(strstr(labels, "hw=new"));
+	mg_buf_free(&out);
+	mg_rollout_tally_free(&t);
+}
+
+/* Once a rollout is halted, a device that saw it and went back to the
+ * previous release is counted back, not still updating. */
+static void test_devices_back_on_the_previous_release_after_a_halt_count_as_back(void **state)
+{
+	(void)state;
+	mg_rollout_plan p;
+	plan_init(&p);
+	p.stage = p.nstages - 1;
+	mg_rollout_tally t;
+	for (int halted = 0; halted < 2; halted++) {
+		p.state = halted ? MG_ROLLOUT_HALTED : MG_ROLLOUT_RUNNING;
+		mg_rollout_tally_init(&t, &p);
+		add(&t, &p, "d1", T0, "pass", NULL, PD, "", "new", "");
+		size_t s = mg_rollout_stage_of(&p, mg_rollout_cohort(p.salt, "d1"));
+		assert_int_equal(t.stage[s].back, (size_t)halted);
+		assert_int_equal(t.stage[s].updating, (size_t)!halted);
+		mg_buf out = MG_BUF_INIT;
+		mg_error err = {0};
+		assert_int_equal(mg_rollout_view(&out, MG_ROLLOUT_MARKDOWN, &p, PD, &t, MG_STEP_STOPPED,
+						 "halted", &err), 0);
+		assert_int_equal(strstr(mg_buf_cstr(&out), "| back |") != NULL, halted);
+		mg_buf_free(&out);
+		mg_rollout_tally_free(&t);
+	}
 }
 
 int main(void)
@@ -328,6 +406,8 @@ int main(void)
 		cmocka_unit_test(test_a_device_gets_the_target_once_its_stage_is_out),
 		cmocka_unit_test(test_a_signed_plan_moves_the_tag_only_from_where_it_was_read),
 		cmocka_unit_test(test_the_controller_waits_advances_halts_and_finishes),
+		cmocka_unit_test(test_labels_of_every_device_are_kept_and_the_failing_ones_shown_first),
+		cmocka_unit_test(test_devices_back_on_the_previous_release_after_a_halt_count_as_back),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
