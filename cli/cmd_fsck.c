@@ -75,9 +75,9 @@ static int cmd_fsck(mg_cli *cli, int argc, char **argv)
 	fsck_out out = {cli, cli->json ? json_array() : NULL, cli->json && fix ? json_array() : NULL};
 	size_t checked = 0, bad = 0;
 	mg_repair_stats st = {0};
-	if (mg_store_open_default(&store, &err) ||
-	    (fix ? mg_store_repair(store, on_problem, on_removed, &out, &checked, &bad, &st, &err)
-		 : mg_store_fsck(store, on_problem, &out, &checked, &bad, &err))) {
+	if (mg_store_find_default(&store, &err) ||
+	    (store && (fix ? mg_store_repair(store, on_problem, on_removed, &out, &checked, &bad, &st, &err)
+			   : mg_store_fsck(store, on_problem, &out, &checked, &bad, &err)))) {
 		json_decref(out.problems);
 		json_decref(out.removed);
 		mg_store_free(store);

@@ -14,8 +14,8 @@ static int cmd_gc(mg_cli *cli, int argc, char **argv)
 		return cli_usage_error(cli, "too many arguments");
 	mg_error err = {0};
 	mg_store *store = NULL;
-	mg_gc_stats st;
-	if (mg_store_open_default(&store, &err) || mg_store_gc(store, &st, &err)) {
+	mg_gc_stats st = {0};
+	if (mg_store_find_default(&store, &err) || (store && mg_store_gc(store, &st, &err))) {
 		mg_store_free(store);
 		return cli_fail(cli, &err);
 	}

@@ -4,7 +4,6 @@
 #include "cli.h"
 #include "validator/validator.h"
 
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -16,17 +15,13 @@ static char *installed_schema(void)
 {
 	static const char *const rel[] = {"/../share/modelgate/modelgate.schema.json",
 					  "/../../share/modelgate/modelgate.schema.json"};
-	char self[PATH_MAX], path[PATH_MAX + 64], *found = NULL;
-	if (!realpath("/proc/self/exe", self))
-		return NULL;
-	char *slash = strrchr(self, '/');
-	if (!slash)
-		return NULL;
-	*slash = '\0';
-	for (size_t i = 0; !found && i < sizeof(rel) / sizeof(rel[0]); i++) {
-		snprintf(path, sizeof(path), "%s%s", self, rel[i]);
-		found = realpath(path, NULL);
+	char *self = mg_self_dir(), *found = NULL;
+	for (size_t i = 0; self && !found && i < sizeof(rel) / sizeof(rel[0]); i++) {
+		char *path = mg_path_join(self, rel[i] + 1, NULL);
+		found = path ? realpath(path, NULL) : NULL;
+		free(path);
 	}
+	free(self);
 	return found;
 }
 

@@ -175,7 +175,7 @@ static int cmd_ls(mg_cli *cli, int argc, char **argv)
 	if (repo)
 		return ls_repo(cli, repo);
 	/* the whole store, in its index's order */
-	if (mg_store_open_default(&store, &err) || mg_store_list(store, &e, &n, &err)) {
+	if (mg_store_find_default(&store, &err) || (store && mg_store_list(store, &e, &n, &err))) {
 		mg_store_free(store);
 		return cli_fail(cli, &err);
 	}

@@ -117,6 +117,9 @@ int mg_store_default_root(mg_buf *out, mg_error *err);
 int mg_store_open(mg_store **out, const char *root, mg_error *err);
 /* Opens the store at mg_store_default_root. */
 int mg_store_open_default(mg_store **out, mg_error *err);
+/* The same for a reader (ls, fsck, gc) that should leave no empty store
+ * behind: *out is NULL, and 0 returned, when its root does not exist. */
+int mg_store_find_default(mg_store **out, mg_error *err);
 /* Progress of hashing the files mg_store_put_file takes in (kind
  * MG_PROGRESS_HASH, net/net.h); fn NULL: none. */
 void mg_store_set_progress(mg_store *s, mg_progress_fn fn, void *ctx);

@@ -156,14 +156,25 @@ void mg_store_free(mg_store *s)
 	free(s);
 }
 
-int mg_store_open_default(mg_store **out, mg_error *err)
+static int open_default(mg_store **out, int create, mg_error *err)
 {
 	mg_buf root = MG_BUF_INIT;
 	int rc = mg_store_default_root(&root, err);
-	if (!rc)
+	*out = NULL;
+	if (!rc && (create || access(root.data, F_OK) == 0)) /* a folder not a store is refused */
 		rc = mg_store_open(out, root.data, err);
 	mg_buf_free(&root);
 	return rc;
+}
+
+int mg_store_open_default(mg_store **out, mg_error *err)
+{
+	return open_default(out, 1, err);
+}
+
+int mg_store_find_default(mg_store **out, mg_error *err)
+{
+	return open_default(out, 0, err);
 }
 
 int mg_store_open(mg_store **out, const char *root, mg_error *err)

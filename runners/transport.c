@@ -176,19 +176,6 @@ char *mg_shell_quote(const char *s, mg_error *err)
 	return mg_buf_detach(&b);
 }
 
-static char *self_dir(void)
-{
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n <= 0)
-		return NULL;
-	self[n] = '\0';
-	char *slash = strrchr(self, '/');
-	if (slash)
-		*slash = '\0';
-	return strdup(self);
-}
-
 static int is_file(const char *p, int exec)
 {
 	struct stat st;
@@ -207,7 +194,7 @@ int mg_locate_agent(const char *arch, const mg_target_opts *o, char **agent, cha
 	const char *l = host ? (o->ort_lib ? o->ort_lib : getenv("MODELGATE_ORT_LIB"))
 			     : getenv("MODELGATE_ORT_LIB_AARCH64");
 	char path[PATH_MAX + 64];
-	char *dir = self_dir();
+	char *dir = mg_self_dir();
 	const char *sub = host ? "" : "aarch64/";
 	if (a && *a) {
 		snprintf(path, sizeof(path), "%s", a);

@@ -244,6 +244,15 @@ static int write_atomic(const char *path, const void *data, size_t len, mg_error
 	return rc;
 }
 
+char *mg_self_dir(void)
+{
+	char *self = realpath("/proc/self/exe", NULL);
+	char *slash = self ? strrchr(self, '/') : NULL;
+	if (slash)
+		slash[slash == self] = '\0'; /* "/prog" lies in "/" */
+	return self;
+}
+
 char *mg_path_join(const char *a, const char *b, mg_error *err)
 {
 	mg_buf out = MG_BUF_INIT;

@@ -137,6 +137,10 @@ int mg_path_follow(char **out, const char *path, mg_error *err);
 /* Removes dir and everything in it (best effort; symlinks are not
  * followed). */
 void mg_remove_tree(const char *dir);
+/* The folder this program's executable lies in, links resolved (caller
+ * frees); NULL when /proc/self/exe cannot say. The bundled parts (agent,
+ * engines, schema) are found from it. */
+char *mg_self_dir(void);
 /* Joins a and b with one '/'; caller frees. */
 char *mg_path_join(const char *a, const char *b, mg_error *err);
 /* 1 when name is a safe single path component: not empty, no '/', not

@@ -270,6 +270,24 @@ t_fsck_and_gc_human() {
 	expect_exit 2 mg fsck extra
 }
 
+t_readers_leave_no_store_behind() {
+	local none="$TEST_TMP/no-store"
+	MODELGATE_HOME="$none" expect_exit 0 mg ls
+	expect_stdout_matches '^REPOSITORY +TAG +DIGEST'
+	[ "$(wc -l <"$OUT")" -eq 1 ] || fail "ls of no store printed rows"
+	MODELGATE_HOME="$none" expect_exit 0 mg --json ls
+	json_ok 'j == []' "$OUT"
+	MODELGATE_HOME="$none" expect_exit 0 mg fsck
+	expect_stdout_matches '^checked 0 blob\(s\): 0 problem\(s\)$'
+	MODELGATE_HOME="$none" expect_exit 0 mg gc
+	[ ! -e "$none" ] || fail "ls, fsck or gc created a store at $none"
+	# a folder that is not a store is still refused, and left as it was
+	mkdir -p "$TEST_TMP/not-store" && echo keep >"$TEST_TMP/not-store/notes.txt"
+	MODELGATE_HOME="$TEST_TMP/not-store" expect_exit 2 mg ls
+	expect_stderr_contains "$TEST_TMP/not-store"
+	[ ! -e "$TEST_TMP/not-store/oci-layout" ] || fail "ls wrote a layout into a folder that is not a store"
+}
+
 t_help_and_version() {
 	expect_exit 0 mg help
 	expect_stdout_contains "usage: modelgate"
@@ -316,5 +334,6 @@ check implicit_latest_tag t_implicit_latest_tag
 check push_options t_push_options
 check json_outputs t_json_outputs
 check fsck_and_gc_human_output t_fsck_and_gc_human
+check ls_fsck_gc_leave_no_store_behind t_readers_leave_no_store_behind
 check help_version_unknown_command t_help_and_version
 finish
