@@ -217,12 +217,23 @@ static int one_of(const char *s, const char *const *options)
 	return 0;
 }
 
+double mg_latency_metric_quantile(const char *metric)
+{
+	static const struct {
+		const char *name;
+		double q;
+	} m[] = {{"p50", 0.5}, {"p90", 0.9}, {"p95", 0.95}, {"p99", 0.99}, {"mean", 0}};
+	for (size_t i = 0; metric && i < sizeof(m) / sizeof(m[0]); i++)
+		if (!strcmp(metric, m[i].name))
+			return m[i].q;
+	return -1;
+}
+
 /* What a gate of each kind must have, once its fields are read. */
 static int check_gate(const mg_config *c, const mg_gate_config *g, const char *file,
 		      const char *path, mg_error *err)
 {
 	static const char *const acc_metrics[] = {"top1", "topk", "macro_f1", "mae", "rmse", NULL};
-	static const char *const lat_metrics[] = {"p50", "p90", "p95", "p99", "mean", NULL};
 	char where[160];
 	switch (g->kind) {
 	case MG_KIND_ACCURACY:
@@ -249,7 +260,7 @@ static int check_gate(const mg_config *c, const mg_gate_config *g, const char *f
 				   "a layout is for comparing with the baseline, not with 'reference' outputs");
 		break;
 	case MG_KIND_LATENCY:
-		if (!one_of(g->metric, lat_metrics))
+		if (mg_latency_metric_quantile(g->metric) < 0)
 			return bad(err, file, (snprintf(where, sizeof(where), "%.64s.metric", path), where),
 				   "expected p50, p90, p95, p99 or mean");
 		if (isnan(g->max_ms) && isnan(g->max_ratio))

@@ -224,27 +224,16 @@ static double lat_now(void *ctx)
 	return mg_gate__now_s();
 }
 
-static double statistic(const mg_stats *st, const char *metric)
-{
-	return !strcmp(metric, "p50")   ? st->p50
-	       : !strcmp(metric, "p90") ? st->p90
-	       : !strcmp(metric, "p95") ? st->p95
-	       : !strcmp(metric, "p99") ? st->p99
-					: st->mean;
-}
-
+/* The gate's statistic of n samples (ns), in ms; NAN for none. */
 static int stat_ms(const double *ns, size_t n, const char *metric, double *out)
 {
-	uint64_t *u = calloc(n ? n : 1, sizeof(*u));
-	if (!u)
+	double *v = malloc((n ? n : 1) * sizeof(*v));
+	if (!v)
 		return MG_ENOMEM;
-	for (size_t i = 0; i < n; i++)
-		u[i] = (uint64_t)ns[i];
-	mg_stats st;
-	int rc = mg_stats_compute(&st, u, n, NULL);
-	free(u);
-	*out = rc || !n ? NAN : statistic(&st, metric) / 1e6;
-	return rc;
+	memcpy(v, ns, n * sizeof(*v));
+	*out = mg_latency_statistic(v, n, mg_latency_metric_quantile(metric)) / 1e6;
+	free(v);
+	return 0;
 }
 
 static int load_pair(run_ctx *c, const mg_target_config *tc, lat_src *s, int with_base,
@@ -424,11 +413,7 @@ static int eval_latency(run_ctx *c, const mg_gate_config *gc, mg_gate_result *g,
 	if (!isnan(gc->max_ratio))
 		plan.policy.max_ratio = gc->max_ratio;
 	/* the ratio speaks of the gate's own statistic */
-	plan.policy.quantile = !strcmp(gc->metric, "p90")   ? 0.90
-			       : !strcmp(gc->metric, "p95") ? 0.95
-			       : !strcmp(gc->metric, "p99") ? 0.99
-			       : !strcmp(gc->metric, "mean") ? 0
-							     : 0.5;
+	plan.policy.quantile = mg_latency_metric_quantile(gc->metric);
 	mg_latency_source src = {lat_block, lat_now, &s};
 	mg_latency_verdict v;
 	g->latency = calloc(1, sizeof(*g->latency));

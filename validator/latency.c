@@ -248,22 +248,27 @@ double mg_t_quantile(double p, double df)
 	return (lo + hi) / 2;
 }
 
-/* The statistic q of x[0..n), n > 0 (policy.quantile): a quantile as
- * runners' mg_quantile_sorted takes it (linear interpolation, numpy's
- * default, as the reports), or for q 0 the mean. */
-static double block_stat(const double *x, size_t n, double q, double *scratch)
+double mg_latency_statistic(double *x, size_t n, double q)
 {
+	if (!n)
+		return NAN;
 	if (!(q > 0)) {
 		double sum = 0;
 		for (size_t i = 0; i < n; i++)
 			sum += x[i];
 		return sum / (double)n;
 	}
+	qsort(x, n, sizeof(*x), cmp_double);
+	return mg_quantile_sorted(x, n, q);
+}
+
+/* mg_latency_statistic of a block, n > 0, through scratch; the median by
+ * selection (the element at n/2), faster than a sort in the loop over
+ * blocks. */
+static double block_stat(const double *x, size_t n, double q, double *scratch)
+{
 	memcpy(scratch, x, n * sizeof(*x));
-	if (q == 0.5)
-		return select_median(scratch, n);
-	qsort(scratch, n, sizeof(*scratch), cmp_double);
-	return mg_quantile_sorted(scratch, n, q);
+	return q == 0.5 ? select_median(scratch, n) : mg_latency_statistic(scratch, n, q);
 }
 
 int mg_latency_compare(const double *cand, size_t nc, const double *base, size_t nb, size_t block,

@@ -100,6 +100,10 @@ int mg_config_parse(mg_config **out, const char *text, size_t len, const char *p
 		    mg_error *err);
 void mg_config_free(mg_config *c);
 const mg_target_config *mg_config_target(const mg_config *c, const char *name);
+/* The statistic a latency gate's metric names, as a quantile: 0.5 for p50,
+ * 0.9, 0.95, 0.99; 0 for the mean; -1 for a name that is none of them.
+ * The config checks names with it, the gate measures and compares by it. */
+double mg_latency_metric_quantile(const char *metric);
 /* What `modelgate init` is told beside the model. */
 typedef struct mg_init_opts {
 	int version;
@@ -225,6 +229,12 @@ int mg_gate_plan(mg_plan **out, const mg_config *cfg, const mg_gate_opts *opts, 
 void mg_plan_free(mg_plan *p);
 
 /* ---- latency statistics ---------------------------------------------- */
+
+/* The statistic q (a latency policy's quantile) of x[0..n), reordering x:
+ * a quantile as runners' mg_quantile_sorted takes it (linear
+ * interpolation, numpy's default, as the reports), or for q 0 the mean.
+ * NAN when n == 0. */
+double mg_latency_statistic(double *x, size_t n, double q);
 
 /* Median of n values (n > 0); x is not modified. NAN when n == 0. */
 double mg_median(const double *x, size_t n);
