@@ -113,8 +113,7 @@ static int no_rollout(mg_cli *cli, const ro_args *a, const fleet *f)
 		json_t *j = json_pack("{s:s, s:o, s:s, s:s}", "fleet", a->fleet, "release",
 				      f->head[0] ? json_string(f->head) : json_null(), "step", "stopped",
 				      "why", "no rollout");
-		cli_print_json(j);
-		json_decref(j);
+		cli_print_json(j); /* frees j */
 	} else {
 		printf("fleet %s: no rollout; %s:%s %s%s\n", a->fleet, f->repo.label, f->ref->tag,
 		       f->head[0] ? "points at release " : "does not exist", f->head);
@@ -196,8 +195,7 @@ static int start(mg_cli *cli, const ro_args *a, const char *refname, mg_error *e
 				      p.fleet, "plan", plan, "target", p.target, "previous",
 				      p.previous[0] ? json_string(p.previous) : json_null(), "stage",
 				      (json_int_t)1, "percent", p.stages[0]);
-		cli_print_json(j);
-		json_decref(j);
+		cli_print_json(j); /* frees j */
 	} else {
 		printf("rollout %s of fleet %s started: stage 1 of %zu (%g%%) gets %s\n", p.id, p.fleet,
 		       p.nstages, p.stages[0], p.target);
@@ -289,7 +287,7 @@ static int status(mg_cli *cli, const ro_args *a, const char *where, mg_error *er
 		}
 		fleet_close(&fl);
 	}
-	if (!rc)
+	if (!rc && out.len) /* no_rollout printed its own */
 		fwrite(out.data, 1, out.len, stdout);
 	mg_buf_free(&out);
 	if (t)
@@ -307,8 +305,7 @@ static void said(mg_cli *cli, const mg_rollout_plan *p, const char *step, const 
 				      p->fleet, "step", step, "plan", plan ? json_string(plan) : json_null(),
 				      "stage", (json_int_t)p->stage + 1, "state",
 				      mg_rollout_state_name(p->state), "why", why);
-		cli_print_json(j);
-		json_decref(j);
+		cli_print_json(j); /* frees j */
 	} else {
 		char clean[1200];
 		mg_escape_controls(clean, sizeof(clean), why);

@@ -46,6 +46,9 @@ ACC='{"name": "accuracy", "kind": "accuracy", "metric": "top1", "min": 0.9, "max
 FID='{"name": "fidelity", "kind": "fidelity", "max_abs": 0.1, "min_cosine": 0.999, "min_top1_agreement": 0.9}'
 
 t_accuracy_fidelity_size_memory_cost_on_local() {
+	# valgrind cannot run an agent built with AddressSanitizer: under make
+	# sanitize the cost gate counts with the plain agent (as t_gate_cost)
+	[ -z "${MG_PLAIN_AGENT:-}" ] || export MODELGATE_AGENT=$MG_PLAIN_AGENT
 	config g.json "$ACC" "$FID" \
 		'{"name": "size", "kind": "size", "max_growth": 0}' \
 		'{"name": "memory", "kind": "memory", "target": "host", "max_rss_mb": 512}' \
