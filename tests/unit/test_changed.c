@@ -17,6 +17,7 @@
 #include "pipelines/changed.h"
 #include "pipelines/comment.h"
 #include "pipelines/hook.h"
+#include "scratch.h"
 
 static char top[PATH_MAX];
 
@@ -32,13 +33,12 @@ static const char config_text[] =
 static int setup(void **state)
 {
 	(void)state;
-	const char *tmp = getenv("MG_TEST_TMP");
+	const char *dir = scratch_dir("changed");
 	char cmd[2 * PATH_MAX + 64];
-	snprintf(top, sizeof(top), "%s/changed-%ld", tmp ? tmp : "/tmp", (long)getpid());
-	snprintf(cmd, sizeof(cmd), "mkdir -p '%s/models/data' '%s/shared'", top, top);
+	snprintf(cmd, sizeof(cmd), "mkdir -p '%s/models/data' '%s/shared'", dir, dir);
 	if (system(cmd) != 0)
 		return -1;
-	char *real = realpath(top, NULL);
+	char *real = realpath(dir, NULL);
 	snprintf(top, sizeof(top), "%s", real);
 	free(real);
 	return 0;

@@ -20,13 +20,14 @@
 #include "validator/report_priv.h"
 #include "validator/target_if.h"
 #include "validator/validator.h"
+#include "scratch.h"
 
 #define MODEL "examples/digits/model_int8.onnx"
 #define BASE "examples/digits/model.onnx"
 #define ROWS 4
 #define CLASSES 10
 
-static char tmp[512];  /* the dataset and config folder */
+static const char *tmp; /* the dataset and config folder */
 static char model[1024], base[1024];
 
 /* ---- the fake target ------------------------------------------------------ */
@@ -1091,10 +1092,9 @@ static void write_labels(const char *name, int64_t last)
 static int setup(void **state)
 {
 	(void)state;
-	const char *t = getenv("MG_TEST_TMP");
-	snprintf(tmp, sizeof(tmp), "%s/gate_kinds-%ld", t ? t : "/tmp", (long)getpid());
+	tmp = scratch_dir("gate_kinds");
 	char cwd[400];
-	if (mg_mkdirs(tmp, NULL) || !getcwd(cwd, sizeof(cwd)))
+	if (!getcwd(cwd, sizeof(cwd)))
 		return -1;
 	snprintf(model, sizeof(model), "%s/" MODEL, cwd);
 	snprintf(base, sizeof(base), "%s/" BASE, cwd);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "formats/model_info.h"
+#include "scratch.h"
 
 #define TESTDATA "/usr/share/libonnx-testdata/data"
 #define DIGITS "examples/digits/model.onnx"
@@ -66,17 +67,12 @@ static mg_model_info *read_case(const char *rel)
 	return read_ok(path);
 }
 
-/* The scratch folder, created on first use. */
+/* The scratch folder, made on first use. */
 static const char *tmp_dir(void)
 {
-	static char dir[512];
-	const char *base = getenv("MG_TEST_TMP");
-	mg_error err = {0};
-	if (!base || !*base)
-		base = "/tmp";
-	snprintf(dir, sizeof(dir), "%s/model_info.%ld", base, (long)getpid());
-	if (mg_mkdirs(dir, &err))
-		fail_msg("%s", err.msg);
+	static const char *dir;
+	if (!dir)
+		dir = scratch_dir("model_info");
 	return dir;
 }
 

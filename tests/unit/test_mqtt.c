@@ -25,11 +25,12 @@
 #include <unistd.h>
 
 #include "net/mqtt.h"
+#include "scratch.h"
 
 #define MOSQUITTO "/usr/sbin/mosquitto"
 #define PASSWORD "s3cret-unit"
 
-static char dir[1024];
+static const char *dir;
 static int port;
 static pid_t broker;
 
@@ -61,11 +62,9 @@ static int start_broker(void **state)
 	(void)state;
 	if (access(MOSQUITTO, X_OK))
 		return 0; /* each test skips */
-	const char *tmp = getenv("MG_TEST_TMP");
-	snprintf(dir, sizeof(dir), "%s/mqtt-%ld", tmp ? tmp : "/tmp", (long)getpid());
+	dir = scratch_dir("mqtt");
 	char cmd[4000], conf[1100];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s' && mkdir -p '%s' && mosquitto_passwd -b -c '%s/passwd' devices "
-		 PASSWORD " 2>/dev/null", dir, dir, dir);
+	snprintf(cmd, sizeof(cmd), "mosquitto_passwd -b -c '%s/passwd' devices " PASSWORD " 2>/dev/null", dir);
 	if (system(cmd) || (port = free_port()) < 0)
 		return -1;
 	snprintf(conf, sizeof(conf), "%s/mosquitto.conf", dir);
@@ -105,9 +104,11 @@ static int stop_broker(void **state)
 		kill(broker, SIGTERM);
 		waitpid(broker, NULL, 0);
 	}
+	if (!dir)
+		return 0;
 	char cmd[1100];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	return dir[0] && system(cmd) ? -1 : 0;
+	return system(cmd) ? -1 : 0;
 }
 
 static mg_mqtt_opts opts(const char *password)

@@ -17,8 +17,9 @@
 
 #include "pipelines/package.h"
 #include "pipelines/sign.h"
+#include "scratch.h"
 
-static char dir[2048];
+static const char *dir;
 static char model[2200], report[2200], key[2200], pub[2200];
 static char digest[MG_DIGEST_SIZE];
 
@@ -44,10 +45,8 @@ static void write_report(const char *path, const char *status, const char *model
 static int setup(void **state)
 {
 	(void)state;
-	const char *tmp = getenv("MG_TEST_TMP");
-	snprintf(dir, sizeof(dir), "%s/package-%ld", tmp ? tmp : "/tmp", (long)getpid());
+	dir = scratch_dir("package");
 	mg_error err = {0};
-	assert_int_equal(mg_mkdirs(dir, &err), 0);
 	path_in(model, sizeof(model), "m.onnx");
 	path_in(report, sizeof(report), "report.json");
 	path_in(key, sizeof(key), "key");

@@ -10,8 +10,9 @@
 #include <unistd.h>
 
 #include "pipelines/pipelines.h"
+#include "scratch.h"
 
-static char dir[2048];
+static const char *dir;
 
 static void sh(const char *fmt, const char *arg)
 {
@@ -24,9 +25,8 @@ static void sh(const char *fmt, const char *arg)
 static int setup(void **state)
 {
 	(void)state;
-	const char *tmp = getenv("MG_TEST_TMP");
-	snprintf(dir, sizeof(dir), "%s/git-%ld", tmp ? tmp : "/tmp", (long)getpid());
-	sh("rm -rf '%s' && mkdir -p '%s' && cd '%s' && git init -q -b main && "
+	dir = scratch_dir("pipelines");
+	sh("cd '%s' && git init -q -b main && "
 	   "git -c user.name=t -c user.email=t@e commit -q --allow-empty -m one", dir);
 	return 0;
 }

@@ -20,21 +20,20 @@
 #include "registry/remote.h"
 #include "registry/remote_int.h"
 #include "net/web.h"
+#include "scratch.h"
 
 #include <netinet/in.h>
 #include <sys/socket.h>
 
-static char base[2048];
+static const char *base;
 
 static int setup(void **state)
 {
 	static int counter;
 	(void)state;
-	const char *tmp = getenv("MG_TEST_TMP");
-	snprintf(base, sizeof(base), "%s/remote-%ld-%d", tmp ? tmp : "/tmp", (long)getpid(), counter++);
-	char cmd[4400];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s' && mkdir -p '%s'", base, base);
-	assert_int_equal(system(cmd), 0);
+	char name[32];
+	snprintf(name, sizeof(name), "remote-%d", counter++);
+	base = scratch_dir(name);
 	unsetenv("MODELGATE_REGISTRY_USER");
 	unsetenv("MODELGATE_REGISTRY_PASSWORD");
 	unsetenv("CI_REGISTRY");

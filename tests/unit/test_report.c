@@ -18,6 +18,7 @@
 
 #include "validator/report.h"
 #include "validator/report_priv.h"
+#include "scratch.h"
 
 #define FIXTURE "tests/fixtures/report_full.json"
 
@@ -380,7 +381,7 @@ static void report_eq(const mg_report *a, const mg_report *b)
 
 /* ---- helpers ------------------------------------------------------------------- */
 
-static char tmpdir[1024];
+static const char *tmpdir;
 
 static const char *tmp_path(const char *name)
 {
@@ -449,9 +450,8 @@ static int utf8_valid(const char *s, size_t len)
 static int setup_tmp(void **state)
 {
 	(void)state;
-	const char *t = getenv("MG_TEST_TMP");
-	snprintf(tmpdir, sizeof(tmpdir), "%s/report-%ld", t ? t : "/tmp", (long)getpid());
-	return mg_mkdirs(tmpdir, NULL);
+	tmpdir = scratch_dir("report");
+	return 0;
 }
 
 static int teardown_tmp(void **state)

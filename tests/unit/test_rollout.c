@@ -17,20 +17,18 @@
 
 #include "pipelines/rollout.h"
 #include "pipelines/sign.h"
+#include "scratch.h"
 
 #define T1 "sha256:1111111111111111111111111111111111111111111111111111111111111111"
 #define T0 "sha256:0000000000000000000000000000000000000000000000000000000000000000"
 #define PD "sha256:2222222222222222222222222222222222222222222222222222222222222222"
 
-static char dir[4096];
+static const char *dir;
 
 static int setup(void **state)
 {
 	(void)state;
-	const char *tmp = getenv("MG_TEST_TMP");
-	snprintf(dir, sizeof(dir), "%s/rollout-%ld", tmp ? tmp : "/tmp", (long)getpid());
-	mg_error err = {0};
-	assert_int_equal(mg_mkdirs(dir, &err), 0);
+	dir = scratch_dir("rollout");
 	return 0;
 }
 

@@ -17,6 +17,7 @@
 #include "runners/protocol.h"
 #include "runners/runners.h"
 #include "formats/tensor.h"
+#include "scratch.h"
 
 static mg_tensor *make(mg_dtype dt, const int64_t *dims, size_t rank, const char *name)
 {
@@ -373,9 +374,7 @@ static void test_compare_reports_worst_element(void **state)
 static void test_tensor_dir_reads_by_name_and_by_position(void **state)
 {
 	(void)state;
-	const char *base = getenv("MG_TEST_TMP");
-	char dir[512];
-	snprintf(dir, sizeof(dir), "%s/runners-%ld", base ? base : "/tmp", (long)getpid());
+	const char *dir = scratch_dir("runners");
 	mg_tensor *ts[2] = {make(MG_DT_FLOAT32, (int64_t[]){2}, 1, "a/b"),
 			    make(MG_DT_INT64, (int64_t[]){3}, 1, "c")};
 	const char *names[2] = {"a/b", "c"};

@@ -13,8 +13,9 @@
 #include <unistd.h>
 
 #include "pipelines/sign.h"
+#include "scratch.h"
 
-static char dir[2048];
+static const char *dir;
 
 static void path_in(char *out, size_t n, const char *name)
 {
@@ -24,10 +25,7 @@ static void path_in(char *out, size_t n, const char *name)
 static int setup(void **state)
 {
 	(void)state;
-	const char *tmp = getenv("MG_TEST_TMP");
-	snprintf(dir, sizeof(dir), "%s/sign-%ld", tmp ? tmp : "/tmp", (long)getpid());
-	mg_error err = {0};
-	assert_int_equal(mg_mkdirs(dir, &err), 0);
+	dir = scratch_dir("sign");
 	return 0;
 }
 

@@ -15,8 +15,9 @@
 #include <unistd.h>
 
 #include "registry/registry.h"
+#include "scratch.h"
 
-static char base[2048];
+static const char *base;
 
 static char *path_in(const char *name)
 {
@@ -52,11 +53,9 @@ static size_t count_dir(const char *dir, const char *prefix)
 static int setup(void **state)
 {
 	static int counter;
-	const char *tmp = getenv("MG_TEST_TMP");
-	snprintf(base, sizeof(base), "%s/store-%ld-%d", tmp ? tmp : "/tmp", (long)getpid(), counter++);
-	char cmd[4400];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s' && mkdir -p '%s'", base, base);
-	assert_int_equal(system(cmd), 0);
+	char name[32];
+	snprintf(name, sizeof(name), "store-%d", counter++);
+	base = scratch_dir(name);
 	mg_store *s = NULL;
 	mg_error err = {0};
 	if (mg_store_open(&s, path_in("store"), &err))

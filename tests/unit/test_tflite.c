@@ -18,21 +18,18 @@
 #include "formats/model_info.h"
 #include "formats/tflite.h"
 #include "formats/tflite_schema.h"
+#include "scratch.h"
 
 #define NAME "t.tflite"
 
 /* ---- helpers ---------------------------------------------------------- */
 
+/* The scratch folder, made on first use. */
 static const char *tmp_dir(void)
 {
-	static char dir[512];
-	const char *base = getenv("MG_TEST_TMP");
-	mg_error err = {0};
-	if (!base || !*base)
-		base = "/tmp";
-	snprintf(dir, sizeof(dir), "%s/tflite.%ld", base, (long)getpid());
-	if (mg_mkdirs(dir, &err))
-		fail_msg("%s", err.msg);
+	static const char *dir;
+	if (!dir)
+		dir = scratch_dir("tflite");
 	return dir;
 }
 

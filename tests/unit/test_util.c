@@ -14,16 +14,16 @@
 #include <unistd.h>
 
 #include "util/util.h"
+#include "scratch.h"
 
+/* The path of name in the scratch folder, made on first use. */
 static char *scratch(const char *name)
 {
-	const char *base = getenv("MG_TEST_TMP");
+	static const char *dir;
 	static char path[4096];
-	snprintf(path, sizeof(path), "%s/util-%ld", base ? base : "/tmp", (long)getpid());
-	mg_error err;
-	assert_int_equal(mg_mkdirs(path, &err), 0);
-	size_t n = strlen(path);
-	snprintf(path + n, sizeof(path) - n, "/%s", name);
+	if (!dir)
+		dir = scratch_dir("util");
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	return path;
 }
 
