@@ -12,7 +12,7 @@ need_py onnx python3-onnx
 need_py numpy python3-numpy
 
 # clf.onnx: x (n, 16) -> features (x itself) and logits (x W + b, 4 classes);
-# clf_b1 and clf_b4 are the same exported with a fixed batch of 1 and 4;
+# clf_shift.onnx the same with b + 0.5 (its features alike); clf_b1 and clf_b4 are the same exported with a fixed batch of 1 and 4;
 # ids.onnx takes int32, clf_f64.onnx float64. The dataset: 30 rows of float64, labels chosen so
 # that top-1 is 0.8 (rows 0-5 labelled one class off).
 "$PY" - <<'EOF' || fail "cannot make the models and data"
@@ -25,7 +25,7 @@ rng = np.random.default_rng(16)
 W = rng.normal(size=(16, 4)).astype(np.float32)
 b = rng.normal(size=4).astype(np.float32)
 
-def model(path, batch, dtype=TensorProto.FLOAT):
+def model(path, batch, dtype=TensorProto.FLOAT, shift=0):
     nodes = [helper.make_node("Identity", ["x"], ["features"])]
     src = "x"
     if dtype != TensorProto.FLOAT:
@@ -37,13 +37,14 @@ def model(path, batch, dtype=TensorProto.FLOAT):
         [helper.make_tensor_value_info("x", dtype, [batch, 16])],
         [helper.make_tensor_value_info("features", TensorProto.FLOAT, [batch, 16]),
          helper.make_tensor_value_info("logits", TensorProto.FLOAT, [batch, 4])],
-        [numpy_helper.from_array(W, "W"), numpy_helper.from_array(b, "b")])
+        [numpy_helper.from_array(W, "W"), numpy_helper.from_array(b + np.float32(shift), "b")])
     m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
     m.ir_version = 8
     onnx.checker.check_model(m)
     onnx.save(m, path)
 
 model("clf.onnx", "n")
+model("clf_shift.onnx", "n", shift=0.5)
 model("clf_b1.onnx", 1)
 model("clf_b4.onnx", 4)
 model("ids.onnx", "n", TensorProto.INT32)
@@ -233,6 +234,21 @@ the_scored_output_is_chosen() {
 	expect_stderr_not_contains "running the dataset"
 }
 
+# a model with several outputs takes a fidelity gate for each, each held to
+# limits of its own output's scale: the shifted logits fail theirs, the
+# features pass theirs
+each_output_takes_a_fidelity_gate_of_its_own() {
+	"$PY" -c 'import json
+json.dump({"model": "clf_shift.onnx", "baseline": "clf.onnx", "dataset": {"inputs": "data/images.npy"},
+           "gates": [{"name": "features", "kind": "fidelity", "output": "features", "max_abs": 0},
+                     {"name": "logits", "kind": "fidelity", "output": "logits", "max_abs": 0.25}]},
+          open("c.json", "w"))'
+	expect_exit 1 mg gate -c c.json --report r.json
+	json_ok "[g['status'] for g in j['gates']] == ['pass', 'fail']" r.json
+	json_ok "j['gates'][0]['value'] == 0 and abs(j['gates'][1]['value'] - 0.5) < 1e-5" r.json
+	expect_stdout_contains "fail logits: against the baseline: max_abs 0.5 > 0.25"
+}
+
 class_names_reach_every_report() {
 	local names='"classes": ["cat", "dog", "bird", "fish"]'
 	config c.json "{\"inputs\": \"data/images.npy\", \"labels\": \"y.npy\", $names}"
@@ -310,6 +326,7 @@ check static_batch_models_take_any_number_of_rows static_batch_models_take_any_n
 check labels_are_class_indices_or_one_hot labels_are_class_indices_or_one_hot
 check dataset_file_names_are_configurable dataset_file_names_are_configurable
 check the_scored_output_is_chosen the_scored_output_is_chosen
+check each_output_takes_a_fidelity_gate_of_its_own each_output_takes_a_fidelity_gate_of_its_own
 check class_names_reach_every_report class_names_reach_every_report
 check per_class_limits_fail_naming_the_class per_class_limits_fail_naming_the_class
 finish
