@@ -164,11 +164,18 @@ static int resolve(mg_cli *cli, inputs *in, const char *what, mg_error *err)
 }
 
 /* --smoke DIR: DIR/inputs/ and DIR/expected/, regular files each (as from
- * a packaged folder), into smoke as "inputs/NAME" and "expected/NAME". */
+ * a packaged folder), into smoke as "inputs/NAME" and "expected/NAME", and
+ * DIR/tolerances.json when there is one (a regular file too). */
 static int smoke_files(inputs *smoke, const char *dir, mg_error *err)
 {
 	static const char *const parts[] = {"inputs", "expected"};
-	int rc = 0;
+	char *tol = mg_path_join(dir, MG_BUNDLE_SMOKE_TOLERANCES, err);
+	struct stat st;
+	int rc = tol ? 0 : MG_ENOMEM;
+	if (!rc && !lstat(tol, &st))
+		rc = S_ISREG(st.st_mode) ? add_file(smoke, MG_BUNDLE_SMOKE_TOLERANCES, tol, NULL, err)
+					 : mg_error_set(err, MG_EINVAL, "'%s' %s", tol, not_a_file(st.st_mode));
+	free(tol);
 	for (size_t p = 0; !rc && p < 2; p++) {
 		inputs part = {0};
 		char *sub = mg_path_join(dir, parts[p], err);
@@ -286,7 +293,7 @@ static const mg_opt package_opts[] = {
 	{"sign", 's', 0, "KEY", "Sign the bundle's manifest with the Ed25519 private key KEY."},
 	{"no-git", 0, 'G', NULL, "Record no git provenance."},
 	{"release", 0, 'R', "N", "A fleet's release counter (1 or more) in the signed manifest: devices refuse a lower one."},
-	{"smoke", 0, 'S', "DIR", "Ship DIR/inputs/* and DIR/expected/* for the device's smoke check after an update."},
+	{"smoke", 0, 'S', "DIR", "Ship DIR/inputs/* and DIR/expected/* (and DIR/tolerances.json) for the device's smoke check after an update."},
 	CLI_OPT_END};
 
 const mg_cmd cli_cmd_package = {

@@ -224,21 +224,7 @@ static int get_tol(mg_run_spec *a, const char *s, int relative)
 	double v;
 	if (!eq)
 		return get_double(s, relative ? &a->rtol : &a->atol);
-	if (eq == s || (size_t)(eq - s) >= sizeof(a->tols[0].name) || get_double(eq + 1, &v))
-		return -1;
-	size_t i = 0;
-	while (i < a->ntols && (strlen(a->tols[i].name) != (size_t)(eq - s) ||
-				strncmp(a->tols[i].name, s, (size_t)(eq - s))))
-		i++;
-	if (i == MG_RUN_MAX_TOLS)
-		return -1;
-	if (i == a->ntols) {
-		snprintf(a->tols[i].name, sizeof(a->tols[i].name), "%.*s", (int)(eq - s), s);
-		a->tols[i].rtol = a->tols[i].atol = NAN;
-		a->ntols++;
-	}
-	*(relative ? &a->tols[i].rtol : &a->tols[i].atol) = v;
-	return 0;
+	return get_double(eq + 1, &v) ? -1 : mg_run_tol_set(a, s, (size_t)(eq - s), relative, v);
 }
 
 static const char *const opt_levels[] = {"disabled", "basic", "extended", "all"};
@@ -250,7 +236,7 @@ enum { O_TARGET = 256, O_INPUTS, O_OUTPUTS, O_EXPECT, O_WARMUP, O_ITER, O_MINTIM
 static int cmd_run(mg_cli *cli, int argc, char **argv)
 {
 	uint64_t t_start = mg_run_now_ns();
-	mg_run_spec a = {.target = "local", .rtol = 1e-3, .atol = 1e-7, .min_time = 1, .timeout = 120,
+	mg_run_spec a = {.target = "local", .rtol = MG_RUN_RTOL, .atol = MG_RUN_ATOL, .min_time = 1, .timeout = 120,
 		      .warmup = 5, .iterations = 50, .opt_level = 99, .seed = MG_INPUT_SEED};
 	int c, rc;
 	long seed;

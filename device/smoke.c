@@ -177,6 +177,24 @@ static int within(const char *what, double v, const char *unit, const limit *l, 
 	return mg_buf_printf(said, err, ", %s %s %s", what, num(a, v), unit);
 }
 
+/* The release's smoke/tolerances.json into a, when it has one (*own: 1);
+ * without one the outputs must meet run's default tolerances. */
+static int release_tolerances(const char *dir, mg_run_spec *a, int *own, mg_error *err)
+{
+	char path[4200];
+	snprintf(path, sizeof(path), "%s/%s%s", dir, MG_BUNDLE_SMOKE_DIR, MG_BUNDLE_SMOKE_TOLERANCES);
+	mg_buf text = MG_BUF_INIT;
+	mg_error e = {0};
+	int rc = mg_file_read(&text, path, 1 << 20, &e);
+	if (rc == MG_ENOTFOUND)
+		return 0;
+	if (!rc)
+		rc = mg_run_tolerances_json(a, text.data, text.len, path, &e);
+	mg_buf_free(&text);
+	*own = !rc;
+	return rc ? mg_error_set(err, MG_EINVAL, "the smoke check could not run: %s", e.msg) : 0;
+}
+
 int mg_device_smoke(const mg_device_config *c, char slot, mg_buf *said, mg_error *err)
 {
 	char dir[4096], in[4200], exp[4200], files[4200];
@@ -198,10 +216,15 @@ int mg_device_smoke(const mg_device_config *c, char slot, mg_buf *said, mg_error
 		return rc;
 	/* without smoke inputs, random ones of the model's declared shapes, as `modelgate run` makes */
 	mg_run_spec a = {.model = model.data, .target = "local", .inputs = has_inputs ? in : NULL,
-			 .expect = has_inputs && has_expect ? exp : NULL, .rtol = 1e-3, .atol = 1e-7,
+			 .expect = has_inputs && has_expect ? exp : NULL, .rtol = MG_RUN_RTOL, .atol = MG_RUN_ATOL,
 			 .timeout = c->cmd_timeout, .opt_level = 99, .seed = MG_INPUT_SEED,
 			 .iterations = c->smoke_iterations ? c->smoke_iterations : limited ? SMOKE_ITERATIONS : 1,
 			 .warmup = limited ? SMOKE_WARMUP : 0};
+	int own_tols = 0;
+	if (a.expect && (rc = release_tolerances(dir, &a, &own_tols, err))) {
+		mg_buf_free(&model);
+		return rc;
+	}
 	mg_source_opts so = MG_SOURCE_OPTS_INIT;
 	mg_run_once st;
 	memset(&st, 0, sizeof(st));
@@ -221,7 +244,8 @@ int mg_device_smoke(const mg_device_config *c, char slot, mg_buf *said, mg_error
 		rc = mg_buf_printf(said, err, "smoke check: %zu run%s on %s, outputs %s", st.stats.n,
 				   st.stats.n == 1 ? "" : "s",
 				   has_inputs ? "the release's smoke inputs" : "random inputs",
-				   st.nexpect ? "as expected" : "not compared");
+				   !st.nexpect ? "not compared"
+				   : own_tols ? "as expected (within the release's tolerances)" : "as expected");
 	if (!rc)
 		rc = within("median latency", st.stats.p50 / 1e6, "ms", &lat, said, err);
 	if (!rc)

@@ -14,6 +14,7 @@ for f in tests/fuzz/fuzz_*.c; do
 	echo "== $name"
 	extra=""
 	[ "$name" = fuzz_device_config ] && extra=device/config.c # the updater's own parser
+	[ "$name" = fuzz_tolerances ] && extra=validator/run_once.c
 	clang -std=c11 -D_GNU_SOURCE -DMG_VERSION='"fuzz"' -g -O1 -fsanitize=fuzzer,address,undefined -I. \
 		$LIB_SRC $extra "$f" $(pkg-config --cflags --libs jansson libcrypto libcurl libarchive libmosquitto) -lpthread -lm -o "$OUT/$name"
 	mkdir -p "$OUT/corpus/$name"

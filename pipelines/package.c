@@ -11,6 +11,7 @@
 #include "package_int.h"
 
 #include "pipelines/sign.h"
+#include "validator/run_once.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -277,13 +278,18 @@ static int read_smoke(const mg_package_opts *o, mg_buf *bytes, mg_bundle_entry *
 	int rc = 0;
 	for (size_t i = 0; !rc && i < o->nsmoke; i++) {
 		const char *name = order[i]->name, *slash = strchr(name, '/');
+		int tol = !strcmp(name, MG_BUNDLE_SMOKE_TOLERANCES);
+		mg_run_spec check = {.ntols = 0};
 		mg_buf path = MG_BUF_INIT;
-		if (!slash || (strncmp(name, "inputs/", 7) && strncmp(name, "expected/", 9)) ||
-		    !mg_name_is_safe(slash + 1))
-			rc = mg_error_set(err, MG_EINVAL, "smoke file '%s' is not inputs/NAME or expected/NAME", name);
+		if (!tol && (!slash || (strncmp(name, "inputs/", 7) && strncmp(name, "expected/", 9)) ||
+			     !mg_name_is_safe(slash + 1)))
+			rc = mg_error_set(err, MG_EINVAL, "smoke file '%s' is not inputs/NAME, expected/NAME or "
+					  MG_BUNDLE_SMOKE_TOLERANCES, name);
 		else if (i && !strcmp(order[i - 1]->name, name))
 			rc = mg_error_set(err, MG_EINVAL, "two smoke files are named '%s'", name);
 		else if (!(rc = mg_file_read(&bytes[i], order[i]->path, PKG_SMALL_MAX, err)) &&
+			 !(rc = tol ? mg_run_tolerances_json(&check, bytes[i].data, bytes[i].len, order[i]->path, err)
+				    : 0) &&
 			 !(rc = mg_buf_printf(&path, err, "%s%s", MG_BUNDLE_SMOKE_DIR, name)))
 			rc = entry_for(&ents[i], path.data, &bytes[i], err);
 		if (!rc)

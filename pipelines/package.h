@@ -14,6 +14,7 @@
  *   smoke/inputs/NAME...     optional smoke inputs and the outputs the
  *   smoke/expected/NAME...   model must give for them, checked on each
  *                            device after an update (docs/FLEET.md)
+ *   smoke/tolerances.json    optional: how near they must be (run_once.h)
  *
  * Same inputs, same bytes: entries sorted, one fixed mtime, uid/gid 0, no
  * user or group names, mode 0644, no gzip timestamp, canonical JSON.
@@ -45,6 +46,7 @@
 #define MG_BUNDLE_REPORT "report.json"
 #define MG_BUNDLE_FILES_DIR "files/"
 #define MG_BUNDLE_SMOKE_DIR "smoke/"
+#define MG_BUNDLE_SMOKE_TOLERANCES "tolerances.json" /* under smoke/ */
 
 typedef enum { MG_BUNDLE_TAR_GZ, MG_BUNDLE_TAR_ZST, MG_BUNDLE_ZIP } mg_bundle_format;
 
@@ -82,8 +84,9 @@ typedef struct mg_package_opts {
 	const mg_ci_env *ci;         /* the CI run, for provenance; NULL: none */
 	uint64_t release;            /* the fleet release counter recorded in
 				      * manifest.json ("release"); 0: none */
-	const mg_package_file *smoke; /* smoke files: name "inputs/NAME" or
-				       * "expected/NAME" under smoke/, read whole */
+	const mg_package_file *smoke; /* smoke files: name "inputs/NAME",
+				       * "expected/NAME" or "tolerances.json"
+				       * (checked) under smoke/, read whole */
 	size_t nsmoke;
 } mg_package_opts;
 #define MG_PACKAGE_OPTS_VERSION 1

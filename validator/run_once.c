@@ -6,6 +6,7 @@
 #include "run_once.h"
 #include "runners/inputs.h"
 
+#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +42,81 @@ static int check_inputs(const mg_run_spec *a, mg_run_once *st, mg_error *err)
 			return rc;
 	}
 	return 0;
+}
+
+int mg_run_tol_set(mg_run_spec *a, const char *name, size_t len, int relative, double v)
+{
+	if (!len || len >= sizeof(a->tols[0].name) || !(v >= 0))
+		return -1;
+	size_t i = 0;
+	while (i < a->ntols && (strlen(a->tols[i].name) != len || strncmp(a->tols[i].name, name, len)))
+		i++;
+	if (i == MG_RUN_MAX_TOLS)
+		return -1;
+	if (i == a->ntols) {
+		snprintf(a->tols[i].name, sizeof(a->tols[i].name), "%.*s", (int)len, name);
+		a->tols[i].rtol = a->tols[i].atol = NAN;
+		a->ntols++;
+	}
+	*(relative ? &a->tols[i].rtol : &a->tols[i].atol) = v;
+	return 0;
+}
+
+/* rtol and atol of object o, for output name (NULL: every output); at
+ * names the object in errors. */
+static int tol_members(mg_run_spec *a, json_t *o, const char *name, const char *what, const char *at,
+		       mg_error *err)
+{
+	const char *k;
+	json_t *v;
+	json_object_foreach(o, k, v) {
+		int relative = !strcmp(k, "rtol");
+		double d = json_is_number(v) ? json_number_value(v) : -1;
+		if (!relative && strcmp(k, "atol"))
+			return mg_error_set(err, MG_EINVAL, "'%s': %s'%s' is not rtol or atol%s", what, at, k,
+					    name ? "" : " (nor outputs)");
+		if (!(d >= 0))
+			return mg_error_set(err, MG_EINVAL, "'%s': %s'%s' is not a number of 0 or more", what, at, k);
+		if (!name)
+			*(relative ? &a->rtol : &a->atol) = d;
+		else if (mg_run_tol_set(a, name, strlen(name), relative, d))
+			return mg_error_set(err, MG_EINVAL, "'%s': %sthe output's name is empty or too long, "
+					    "or there are more than %d outputs", what, at, MG_RUN_MAX_TOLS);
+	}
+	return 0;
+}
+
+int mg_run_tolerances_json(mg_run_spec *a, const char *text, size_t len, const char *what, mg_error *err)
+{
+	json_error_t je;
+	json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+	if (!root)
+		return mg_error_set(err, MG_EINVAL, "'%s': line %d: %s", what, je.line, je.text);
+	json_t *outs = json_object_get(root, "outputs");
+	int rc = 0;
+	if (!json_is_object(root))
+		rc = mg_error_set(err, MG_EINVAL, "'%s' is not a JSON object of rtol, atol and outputs", what);
+	else if (outs && !json_is_object(outs))
+		rc = mg_error_set(err, MG_EINVAL, "'%s': 'outputs' is not an object of output names", what);
+	if (!rc && outs) {
+		json_incref(outs);
+		json_object_del(root, "outputs");
+		const char *name;
+		json_t *o;
+		json_object_foreach(outs, name, o) {
+			char at[300];
+			snprintf(at, sizeof(at), "outputs.%.200s: ", name);
+			if (!json_is_object(o))
+				rc = mg_error_set(err, MG_EINVAL, "'%s': %sis not an object of rtol and atol", what, at);
+			if (rc || (rc = tol_members(a, o, name, what, at, err)))
+				break;
+		}
+		json_decref(outs);
+	}
+	if (!rc)
+		rc = tol_members(a, root, NULL, what, "", err);
+	json_decref(root);
+	return rc;
 }
 
 /* The tolerances for output name: its own, else the defaults. */

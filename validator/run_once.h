@@ -12,6 +12,9 @@
 
 #define MG_RUN_MAX_SHAPES 64
 #define MG_RUN_MAX_TOLS 64
+/* run's default tolerances, ONNX's backend test runner's */
+#define MG_RUN_RTOL 1e-3
+#define MG_RUN_ATOL 1e-7
 
 /* --rtol/--atol OUTPUT=X: a tolerance for one output (NAN: the default) */
 typedef struct mg_run_tol {
@@ -56,6 +59,15 @@ typedef struct mg_run_once {
 int mg_run_once_do(mg_run_once *st, const mg_run_spec *a, const mg_source_opts *so, uint64_t t_start,
 		   mg_error *err);
 void mg_run_once_free(mg_run_once *st);
+
+/* Sets the relative (or absolute) tolerance of the output named by the
+ * first len bytes of name to v; -1 for an empty or too long name, a v that
+ * is not 0 or more, or an output past MG_RUN_MAX_TOLS. */
+int mg_run_tol_set(mg_run_spec *a, const char *name, size_t len, int relative, double v);
+/* Tolerances as JSON text (a bundle's smoke/tolerances.json), every member
+ * optional: {"rtol": X, "atol": X, "outputs": {"NAME": {"rtol": X, "atol":
+ * X}}}, into a. Bad text is MG_EINVAL naming what (a file) and the member. */
+int mg_run_tolerances_json(mg_run_spec *a, const char *text, size_t len, const char *what, mg_error *err);
 /* Nanoseconds of a monotonic clock. */
 uint64_t mg_run_now_ns(void);
 

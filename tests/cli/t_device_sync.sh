@@ -44,6 +44,16 @@ cp "$FX/x.npy" smoke1/inputs/input.npy
 must mg run "$FX/model.onnx" --inputs smoke1/inputs --outputs smoke1/expected --iterations 1 --warmup 0 --min-time 0
 [ -f smoke1/expected/logits.npy ] || fail "run wrote no smoke1/expected/logits.npy"
 
+# the same with every expected output 0.05 off: beyond run's default
+# tolerances (smoke-near), within the atol 0.1 of its tolerances.json
+# (smoke-tol)
+for d in smoke-near smoke-tol; do
+	mkdir -p $d/inputs $d/expected && cp smoke1/inputs/input.npy $d/inputs/ &&
+		"$PY" -c 'import sys, numpy as np; np.save(sys.argv[2], np.load(sys.argv[1]) + np.float32(0.05))' \
+			smoke1/expected/logits.npy $d/expected/logits.npy || fail "cannot make $d"
+done
+echo '{"outputs": {"logits": {"atol": 0.1}}}' >smoke-tol/tolerances.json
+
 release rel1 1 1 fleet-key --smoke smoke1
 release smokebad 2 3 fleet-key --smoke smoke1
 release rel2 2 2 fleet-key
@@ -55,6 +65,8 @@ release rel4 4 4 fleet-key
 # with one whose latency and memory gates on the target classes rpi4,
 # rpi4-ratio and rpi4-emu have limits no model meets
 release rel3s 1 3 fleet-key --smoke smoke1
+release rel3near 1 3 fleet-key --smoke smoke-near
+release rel3tol 1 3 fleet-key --smoke smoke-tol
 "$PY" - r1.json rL.json <<'PYEOF' || fail "cannot make rL.json"
 import copy, json, sys
 j = json.load(open(sys.argv[1]))
@@ -170,6 +182,21 @@ t_failed_smoke_check_switches_back() {
 	[ "$(current dev)" = slots/b ] || fail "current is '$(current dev)', not back on slots/b"
 	[ -f "$TEST_TMP/dev/slots/a/smoke/expected/logits.npy" ] || fail "the smoke files were not unpacked"
 	status_ok "j['health'] == 'fail' and j['release'] == 2 and 'smoke check failed' in j['last_error']" dev
+}
+
+# The outputs must be as near the expected ones as the release's
+# smoke/tolerances.json says, else as run's defaults say
+t_smoke_tolerances_come_with_the_release() {
+	proven_on_rel2 near ''
+	publish rel3near
+	dsync 1 near
+	expect_stderr_contains "failed its health check: the smoke check failed: output 'logits' differs from the expected one"
+	status_ok "j['health'] == 'fail' and j['release'] == 2" near
+	proven_on_rel2 tol ''
+	publish rel3tol
+	dsync 0 tol
+	expect_stdout_contains "outputs as expected (within the release's tolerances)"
+	status_ok "j['health'] == 'pass' and j['release'] == 3" tol
 }
 
 t_failed_health_check_switches_back() {
@@ -481,6 +508,7 @@ check unchanged-poll-is-one-head t_unchanged_poll_is_one_head
 check poll-through-bearer-tokens t_poll_through_bearer_tokens
 check refusals t_refusals
 check failed-smoke-check-switches-back t_failed_smoke_check_switches_back
+check smoke-tolerances-come-with-the-release t_smoke_tolerances_come_with_the_release
 check failed-health-check-switches-back t_failed_health_check_switches_back
 check smoke-limits-from-config t_smoke_limits_from_config
 check smoke-limits-from-report t_smoke_limits_from_report

@@ -195,7 +195,8 @@ t_release_counter() {
 	done
 }
 
-# --smoke DIR: DIR/inputs/* and DIR/expected/* go under smoke/, listed in
+# --smoke DIR: DIR/inputs/* and DIR/expected/* (and DIR/tolerances.json,
+# when it holds tolerances) go under smoke/, listed in
 # the manifest (verify checks them), sorted, the same bytes twice; a
 # missing part or a link in it is refused.
 t_smoke_files() {
@@ -212,6 +213,15 @@ t_smoke_files() {
 	json_ok "j['ok'] and 'smoke/inputs/b.npy' in [f['path'] for f in j['files']]"
 	must mg package "$M" --report "$R" -o sm2.tar.gz --smoke sm
 	cmp sm1.tar.gz sm2.tar.gz || fail "the same smoke files gave other bytes"
+	# DIR/tolerances.json goes as smoke/tolerances.json, checked first
+	echo '{"outputs": {"logits": {"atol": 0.01}}}' >sm/tolerances.json
+	must mg package "$M" --report "$R" -o sm4.tar.gz --smoke sm
+	tar -xOzf sm4.tar.gz smoke/tolerances.json | cmp - sm/tolerances.json || fail "smoke/tolerances.json differs"
+	echo '{"outputs": {"logits": {"atol": -1}}}' >sm/tolerances.json
+	expect_exit 2 mg package "$M" --report "$R" -o sm5.tar.gz --smoke sm
+	expect_error "'sm/tolerances.json': outputs.logits: 'atol' is not a number of 0 or more"
+	expect_no_file sm5.tar.gz
+	rm sm/tolerances.json
 	mkdir -p sm-noexp/inputs
 	echo x >sm-noexp/inputs/a.npy
 	expect_exit 2 mg package "$M" --report "$R" -o sm3.tar.gz --smoke sm-noexp

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "validator/report.h"
+#include "validator/run_once.h"
 #include "validator/validator.h"
 
 static uint64_t rng = 88172645463325252ull;
@@ -711,9 +712,51 @@ static void test_round_limit_is_ten_percent_up_to_two_digits(void **state)
 		assert_true(mg_round_limit(v) * 10 >= v * 11 && mg_round_limit(v) <= v * 11 / 10 * 11 / 10 + 1);
 }
 
+/* smoke/tolerances.json: defaults and per output, as run's flags set them */
+static void test_tolerances_json_sets_defaults_and_outputs(void **state)
+{
+	(void)state;
+	mg_run_spec a = {.rtol = MG_RUN_RTOL, .atol = MG_RUN_ATOL};
+	mg_error err = {0};
+	const char *ok = "{\"atol\": 1e-5, \"outputs\": {\"logits\": {\"rtol\": 0.01}, "
+			 "\"boxes\": {\"atol\": 0.5, \"rtol\": 0}}}";
+	assert_int_equal(mg_run_tolerances_json(&a, ok, strlen(ok), "t.json", &err), 0);
+	assert_true(a.rtol == MG_RUN_RTOL && a.atol == 1e-5);
+	assert_int_equal(a.ntols, 2);
+	size_t l = strcmp(a.tols[0].name, "logits") ? 1 : 0, b = 1 - l;
+	assert_string_equal(a.tols[l].name, "logits");
+	assert_true(a.tols[l].rtol == 0.01 && isnan(a.tols[l].atol));
+	assert_string_equal(a.tols[b].name, "boxes");
+	assert_true(a.tols[b].rtol == 0 && a.tols[b].atol == 0.5);
+	/* the same name again is the same entry */
+	assert_int_equal(mg_run_tol_set(&a, "logits=", 6, 0, 2), 0);
+	assert_true(a.ntols == 2 && a.tols[l].atol == 2);
+	static const struct {
+		const char *text, *says;
+	} bad[] = {
+		{"[1]", "'t.json' is not a JSON object of rtol, atol and outputs"},
+		{"{\"atol\": -1}", "'t.json': 'atol' is not a number of 0 or more"},
+		{"{\"rtol\": \"1e-3\"}", "'t.json': 'rtol' is not a number of 0 or more"},
+		{"{\"tol\": 1}", "'t.json': 'tol' is not rtol or atol (nor outputs)"},
+		{"{\"outputs\": [1]}", "'t.json': 'outputs' is not an object of output names"},
+		{"{\"outputs\": {\"y\": 1}}", "'t.json': outputs.y: is not an object of rtol and atol"},
+		{"{\"outputs\": {\"y\": {\"max\": 1}}}", "'t.json': outputs.y: 'max' is not rtol or atol"},
+		{"{\"outputs\": {\"\": {\"atol\": 1}}}", "the output's name is empty"},
+		{"{\"atol\": 1,", "'t.json': line 1: "},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		mg_run_spec c = {.rtol = MG_RUN_RTOL};
+		assert_int_equal(mg_run_tolerances_json(&c, bad[i].text, strlen(bad[i].text), "t.json", &err),
+				 MG_EINVAL);
+		if (!strstr(err.msg, bad[i].says))
+			fail_msg("%s: said '%s', not '%s'", bad[i].text, err.msg, bad[i].says);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_tolerances_json_sets_defaults_and_outputs),
 		cmocka_unit_test(test_median_matches_sorting),
 		cmocka_unit_test(test_gate_select_combines_only_changed_and_ci_only),
 		cmocka_unit_test(test_mann_whitney_known_values),
