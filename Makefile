@@ -218,9 +218,11 @@ check-layers:
 unit: $(TESTS) $(CLI) $(DEVICE) $(AGENT) $(TFLITE)
 	@set -e; for t in $(TESTS); do echo "== $$t"; MG_TEST_TMP=$(abspath $(BUILD))/tmp $$t; done
 
+# CLI_TESTS="t_a t_b": those CLI test files only (all by default), also
+# under make check and make sanitize
 cli-tests: $(CLI) $(DEVICE) $(AGENT) $(AGENT_A64) $(CPUINFO_A64) $(TFLITE) $(TFLITE_A64) $(DEVICE_A64) \
 		$(BUILD)/man/modelgate.1
-	@MODELGATE=$(abspath $(CLI)) tests/cli/run.sh
+	@MODELGATE=$(abspath $(CLI)) tests/cli/run.sh $(CLI_TESTS)
 
 demo: deps
 	@$(MAKE) --no-print-directory all
