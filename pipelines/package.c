@@ -265,6 +265,14 @@ static int cmp_file_name(const void *a, const void *b)
 	return strcmp((*(const mg_package_file *const *)a)->name, (*(const mg_package_file *const *)b)->name);
 }
 
+/* smoke/tolerances.json is read as the device will read it, so that bad
+ * text is refused here rather than on a device. */
+static int check_tolerances(const mg_buf *text, const char *path, mg_error *err)
+{
+	mg_run_spec scratch = {.ntols = 0};
+	return mg_run_tolerances_json(&scratch, text->data, text->len, path, err);
+}
+
 /* The smoke files of o, read whole (bytes[i]) and listed (ents[i], paths
  * under smoke/ that the caller frees), sorted by path. */
 static int read_smoke(const mg_package_opts *o, mg_buf *bytes, mg_bundle_entry *ents, mg_error *err)
@@ -279,7 +287,6 @@ static int read_smoke(const mg_package_opts *o, mg_buf *bytes, mg_bundle_entry *
 	for (size_t i = 0; !rc && i < o->nsmoke; i++) {
 		const char *name = order[i]->name, *slash = strchr(name, '/');
 		int tol = !strcmp(name, MG_BUNDLE_SMOKE_TOLERANCES);
-		mg_run_spec check = {.ntols = 0};
 		mg_buf path = MG_BUF_INIT;
 		if (!tol && (!slash || (strncmp(name, "inputs/", 7) && strncmp(name, "expected/", 9)) ||
 			     !mg_name_is_safe(slash + 1)))
@@ -288,8 +295,7 @@ static int read_smoke(const mg_package_opts *o, mg_buf *bytes, mg_bundle_entry *
 		else if (i && !strcmp(order[i - 1]->name, name))
 			rc = mg_error_set(err, MG_EINVAL, "two smoke files are named '%s'", name);
 		else if (!(rc = mg_file_read(&bytes[i], order[i]->path, PKG_SMALL_MAX, err)) &&
-			 !(rc = tol ? mg_run_tolerances_json(&check, bytes[i].data, bytes[i].len, order[i]->path, err)
-				    : 0) &&
+			 !(rc = tol ? check_tolerances(&bytes[i], order[i]->path, err) : 0) &&
 			 !(rc = mg_buf_printf(&path, err, "%s%s", MG_BUNDLE_SMOKE_DIR, name)))
 			rc = entry_for(&ents[i], path.data, &bytes[i], err);
 		if (!rc)

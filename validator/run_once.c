@@ -62,14 +62,17 @@ int mg_run_tol_set(mg_run_spec *a, const char *name, size_t len, int relative, d
 	return 0;
 }
 
-/* rtol and atol of object o, for output name (NULL: every output); at
- * names the object in errors. */
+/* rtol and atol of object o, for output name (NULL: every output, and o
+ * the whole file, whose "outputs" the caller reads); at names the object
+ * in errors. */
 static int tol_members(mg_run_spec *a, json_t *o, const char *name, const char *what, const char *at,
 		       mg_error *err)
 {
 	const char *k;
 	json_t *v;
 	json_object_foreach(o, k, v) {
+		if (!name && !strcmp(k, "outputs"))
+			continue;
 		int relative = !strcmp(k, "rtol");
 		double d = json_is_number(v) ? json_number_value(v) : -1;
 		if (!relative && strcmp(k, "atol"))
@@ -98,20 +101,15 @@ int mg_run_tolerances_json(mg_run_spec *a, const char *text, size_t len, const c
 		rc = mg_error_set(err, MG_EINVAL, "'%s' is not a JSON object of rtol, atol and outputs", what);
 	else if (outs && !json_is_object(outs))
 		rc = mg_error_set(err, MG_EINVAL, "'%s': 'outputs' is not an object of output names", what);
-	if (!rc && outs) {
-		json_incref(outs);
-		json_object_del(root, "outputs");
-		const char *name;
-		json_t *o;
-		json_object_foreach(outs, name, o) {
-			char at[300];
-			snprintf(at, sizeof(at), "outputs.%.200s: ", name);
-			if (!json_is_object(o))
-				rc = mg_error_set(err, MG_EINVAL, "'%s': %sis not an object of rtol and atol", what, at);
-			if (rc || (rc = tol_members(a, o, name, what, at, err)))
-				break;
-		}
-		json_decref(outs);
+	const char *name;
+	json_t *o;
+	json_object_foreach(rc ? NULL : outs, name, o) {
+		char at[300];
+		snprintf(at, sizeof(at), "outputs.%.200s: ", name);
+		rc = json_is_object(o) ? tol_members(a, o, name, what, at, err)
+				       : mg_error_set(err, MG_EINVAL, "'%s': %sis not an object of rtol and atol", what, at);
+		if (rc)
+			break;
 	}
 	if (!rc)
 		rc = tol_members(a, root, NULL, what, "", err);
